@@ -1,0 +1,1 @@
+"""The runtime a participant runs: NATS, DSP protocol, store, usage control, API, CLI."""

@@ -1,0 +1,70 @@
+"""The ``tsunagu`` command line: one argparse tree that each package adds its commands to.
+
+A command module exposes ``register(subparsers)``; each sub-command sets ``func`` to a callable
+taking the parsed arguments and returning an exit code (or a coroutine returning one).
+Typed tsunagu errors become a one-line message on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import sys
+from collections.abc import Sequence
+
+from trust.errors import TsunaguError
+from trust.log import configure_logging
+
+# Modules that contribute sub-commands, in help order.
+COMMAND_MODULES = [
+    "connector.demo_cli",
+    "connector.authority_cli",
+    "usage_policies.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tsunagu",
+        description="tsunagu (つなぐ): data-space connector and disaster/medical data hub",
+    )
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="log line format on stderr (json: one JSON object per line)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real import error inside the module
+                raise
+            continue  # command group not built yet
+        module.register(sub)
+    from connector.plugins import load_domain_plugins
+
+    for plugin in load_domain_plugins():
+        if plugin.cli is not None:
+            plugin.cli(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_format, args.log_level)
+    try:
+        result = args.func(args)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+    except TsunaguError as exc:
+        print(f"tsunagu: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

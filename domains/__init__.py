@@ -1,0 +1,1 @@
+"""Domain hubs plugged into the connector through the ``tsunagu.domains`` entry point."""

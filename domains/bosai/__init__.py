@@ -1,0 +1,5 @@
+"""The bosai domain hub."""
+
+from domains.plugin import DomainPlugin
+
+plugin = DomainPlugin(name="bosai")
