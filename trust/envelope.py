@@ -1,0 +1,202 @@
+"""Signed envelopes for messages between connectors.
+
+An envelope is a compact JWS (EdDSA, pinned) whose claims are: ``iss`` sender DID, ``aud``
+recipient DID, ``jti`` message id, ``iat`` / ``exp`` (seconds), ``typ`` message type and
+``payload`` (a JSON object). The sender's key is its did:key, so no lookup is needed to check
+the signature; whether the sender is a *trusted participant* is the connector's question
+(its credential), not this module's.
+
+Verification order matters: the signature is checked before the replay cache is touched, so
+forged envelopes cannot poison the cache with message ids.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from trust.errors import DidError, EnvelopeError
+from trust.keys import KeyPair, resolve_did_key
+
+ENVELOPE_TYP = "tsunagu-envelope+jwt"
+DEFAULT_LIFETIME_S = 120
+MAX_LIFETIME_S = 600  # bounds how long the replay cache must remember a message id
+CLOCK_SKEW_S = 30
+MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    recipient: str
+    message_id: str
+    message_type: str
+    issued_at: int
+    expires_at: int
+    payload: dict[str, Any]
+
+
+def seal(
+    payload: dict[str, Any],
+    *,
+    sender: KeyPair,
+    recipient: str,
+    message_type: str,
+    lifetime_s: int = DEFAULT_LIFETIME_S,
+    message_id: str | None = None,
+    now: float | None = None,
+) -> str:
+    """Sign ``payload`` for ``recipient``; returns the compact JWS."""
+    if not 0 < lifetime_s <= MAX_LIFETIME_S:
+        raise EnvelopeError(f"envelope lifetime must be 1..{MAX_LIFETIME_S} s",
+                            code="envelope.lifetime")
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "iss": sender.did,
+        "aud": recipient,
+        "jti": message_id or str(uuid.uuid4()),
+        "iat": issued,
+        "exp": issued + lifetime_s,
+        "typ": message_type,
+        "payload": payload,
+    }
+    headers = {"typ": ENVELOPE_TYP, "kid": sender.verification_method}
+    return jwt.encode(claims, sender.private_key, algorithm="EdDSA", headers=headers)
+
+
+class ReplayCache:
+    """Message ids seen recently, kept until their envelope could no longer be accepted."""
+
+    def __init__(self, max_entries: int = 1_000_000) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()  # key -> forget-after time
+        self._max_entries = max_entries
+
+    def check_and_add(self, key: str, forget_after: float, now: float) -> bool:
+        """True when ``key`` is new (and remember it); False when it is a replay."""
+        self._expire(now)
+        if key in self._seen:
+            return False
+        if len(self._seen) >= self._max_entries:
+            # Full: refusing is safer than forgetting ids that could still be replayed.
+            raise EnvelopeError("replay cache is full; try again later",
+                                code="envelope.replay_cache_full")
+        self._seen[key] = forget_after
+        return True
+
+    def _expire(self, now: float) -> None:
+        # Entries are inserted in roughly increasing forget-after order; stop at the first
+        # one still live rather than scanning the whole cache on every message.
+        while self._seen:
+            key, forget_after = next(iter(self._seen.items()))
+            if forget_after > now:
+                break
+            self._seen.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def _fail(message: str, code: str) -> EnvelopeError:
+    return EnvelopeError(message, code=code)
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.exceptions.DecodeError as exc:
+        raise _fail(f"envelope is not a compact JWS: {exc}", "envelope.malformed") from exc
+    if header.get("alg") != "EdDSA":
+        raise _fail(f"envelope algorithm must be EdDSA, got {header.get('alg')!r}",
+                    "envelope.algorithm")
+    if header.get("typ") != ENVELOPE_TYP:
+        raise _fail(f"envelope typ must be {ENVELOPE_TYP}", "envelope.malformed")
+    if not isinstance(header.get("kid"), str):
+        raise _fail("envelope header has no kid", "envelope.malformed")
+    return header
+
+
+def _claims(token: str, kid: str, recipient: str) -> dict[str, Any]:
+    try:
+        public_key = resolve_did_key(kid)
+    except DidError as exc:
+        raise _fail(f"envelope signer cannot be resolved: {exc.message}",
+                    "envelope.unknown_signer") from exc
+    try:
+        return jwt.decode(
+            token,
+            public_key,
+            algorithms=["EdDSA"],
+            audience=recipient,
+            options={"require": ["iss", "aud", "jti", "iat", "exp"], "verify_exp": False,
+                     "verify_iat": False},
+        )
+    except jwt.exceptions.InvalidSignatureError as exc:
+        raise _fail("envelope signature does not verify: forged or altered",
+                    "envelope.bad_signature") from exc
+    except jwt.exceptions.InvalidAudienceError as exc:
+        raise _fail("envelope is addressed to another recipient",
+                    "envelope.wrong_recipient") from exc
+    except jwt.exceptions.MissingRequiredClaimError as exc:
+        raise _fail(f"envelope lacks the {exc.claim!r} claim", "envelope.malformed") from exc
+    except jwt.exceptions.PyJWTError as exc:
+        raise _fail(f"envelope cannot be decoded: {exc}", "envelope.malformed") from exc
+
+
+def _check_claims(claims: dict[str, Any], kid: str, now: float) -> None:
+    if claims["iss"] != kid.partition("#")[0]:
+        raise _fail("envelope iss does not match its signing key", "envelope.sender_mismatch")
+    iat, exp = claims["iat"], claims["exp"]
+    if not (isinstance(iat, int) and isinstance(exp, int)):
+        raise _fail("envelope iat and exp must be integers", "envelope.malformed")
+    if exp - iat > MAX_LIFETIME_S or exp <= iat:
+        raise _fail(f"envelope lifetime must be 1..{MAX_LIFETIME_S} s", "envelope.lifetime")
+    if iat > now + CLOCK_SKEW_S:
+        raise _fail("envelope is issued in the future", "envelope.not_yet_valid")
+    if exp < now - CLOCK_SKEW_S:
+        raise _fail("envelope has expired", "envelope.expired")
+    if not isinstance(claims.get("payload"), dict):
+        raise _fail("envelope payload must be a JSON object", "envelope.malformed")
+    if not isinstance(claims["jti"], str) or not claims["jti"]:
+        raise _fail("envelope jti must be a non-empty string", "envelope.malformed")
+
+
+def open_envelope(
+    token: str | bytes,
+    *,
+    recipient: str,
+    replay_cache: ReplayCache,
+    now: float | None = None,
+) -> Envelope:
+    """Verify an envelope addressed to ``recipient``; raise EnvelopeError saying why not."""
+    if isinstance(token, bytes):
+        if len(token) > MAX_ENVELOPE_BYTES:
+            raise _fail("envelope is too large", "envelope.too_large")
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise _fail("envelope is not ASCII", "envelope.malformed") from exc
+    if not isinstance(token, str):
+        raise _fail("envelope must be a string", "envelope.malformed")
+    if len(token) > MAX_ENVELOPE_BYTES:
+        raise _fail("envelope is too large", "envelope.too_large")
+    moment = now if now is not None else time.time()
+    header = _header(token)
+    claims = _claims(token, header["kid"], recipient)
+    _check_claims(claims, header["kid"], moment)
+    replay_key = f"{claims['iss']} {claims['jti']}"
+    if not replay_cache.check_and_add(replay_key, claims["exp"] + CLOCK_SKEW_S, moment):
+        raise _fail("envelope was already received (replay)", "envelope.replayed")
+    return Envelope(
+        sender=claims["iss"],
+        recipient=claims["aud"],
+        message_id=claims["jti"],
+        message_type=str(claims.get("typ", "")),
+        issued_at=claims["iat"],
+        expires_at=claims["exp"],
+        payload=claims["payload"],
+    )
