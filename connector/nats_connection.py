@@ -1,0 +1,215 @@
+"""Connecting the connector to NATS: external servers when configured, else an embedded one.
+
+A long-running connector must never give up on NATS, so clients reconnect forever
+(``max_reconnect_attempts=-1``). Only the *first* connect is bounded, so that a wrong URL or
+credential fails start-up with a clear error instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import nats.errors
+from nats.aio.client import Client, RawCredentials
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from connector.nats_server import EmbeddedNatsServer
+from trust.errors import ConfigError, TsunaguError
+
+log = logging.getLogger(__name__)
+
+_URL_SCHEMES = {"nats", "tls", "ws", "wss"}
+
+
+class NatsConnectError(TsunaguError):
+    """NATS could not be reached (or refused the credentials) during start-up."""
+
+    code = "nats.connect"
+    http_status = 503
+
+
+class NatsSettings(BaseModel):
+    """Where and how to connect. No ``urls`` means: run an embedded server.
+
+    Secrets are ``SecretStr`` so they never show up in ``repr`` or logs.
+    """
+
+    # hide_input_in_errors: a validation error must not echo a JWT or seed back.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    urls: list[str] = Field(default_factory=list)
+    credentials_file: Path | None = None
+    user_jwt: SecretStr | None = None
+    user_seed: SecretStr | None = None
+    name: str = "tsunagu"
+    inbox_prefix: str = "_INBOX"
+    reconnect_time_wait: float = Field(default=2.0, gt=0)
+    connect_timeout: float = Field(default=5.0, gt=0)  # one TCP/TLS attempt
+    initial_connect_deadline: float = Field(default=30.0, gt=0)  # all first attempts together
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        # Accept "nats://a:4222,nats://b:4222" from environment variables and CLI flags.
+        if isinstance(value, str):
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value
+
+    @field_validator("urls")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in _URL_SCHEMES or not parts.hostname:
+                raise ValueError(
+                    f"NATS URL {redact_url(url)!r} must look like nats://host:port "
+                    f"(schemes: {', '.join(sorted(_URL_SCHEMES))})"
+                )
+        return urls
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> NatsSettings:
+        if (self.user_jwt is None) != (self.user_seed is None):
+            raise ValueError("user_jwt and user_seed must be given together")
+        if self.credentials_file is not None and self.user_jwt is not None:
+            raise ValueError("give either credentials_file or user_jwt+user_seed, not both")
+        if self.has_credentials and not self.urls:
+            raise ValueError("credentials need NATS urls; the embedded server has no auth")
+        if self.user_seed is not None and not self.user_seed.get_secret_value().startswith("SU"):
+            raise ValueError("user_seed must be a NATS user seed (starts with 'SU')")
+        return self
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.credentials_file is not None or self.user_jwt is not None
+
+
+def redact_url(url: str) -> str:
+    """Drop ``user:password@`` from a URL before it is logged or put in an error."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _credentials(settings: NatsSettings) -> str | RawCredentials | None:
+    if settings.credentials_file is not None:
+        path = settings.credentials_file
+        if not os.access(path, os.R_OK):  # nats-py would otherwise retry until the deadline
+            raise ConfigError(f"NATS credentials file {path} is missing or not readable")
+        return str(path)
+    if settings.user_jwt is not None and settings.user_seed is not None:
+        # The .creds layout nats-py parses; kept in memory, never written to disk.
+        return RawCredentials(
+            "-----BEGIN NATS USER JWT-----\n"
+            f"{settings.user_jwt.get_secret_value().strip()}\n"
+            "------END NATS USER JWT------\n\n"
+            "-----BEGIN USER NKEY SEED-----\n"
+            f"{settings.user_seed.get_secret_value().strip()}\n"
+            "------END USER NKEY SEED------\n"
+        )
+    return None
+
+
+async def connect(settings: NatsSettings) -> Client:
+    """Connect to ``settings.urls`` and keep reconnecting forever once connected.
+
+    Raises ``NatsConnectError`` when no server accepted the connection within
+    ``settings.initial_connect_deadline`` seconds.
+    """
+    if not settings.urls:
+        raise ConfigError("NatsSettings.urls is empty; use open_nats() for an embedded server")
+    safe_urls = ", ".join(redact_url(u) for u in settings.urls)
+    nc = Client()
+    last_error: list[BaseException] = []
+
+    def where() -> str:
+        url = nc.connected_url
+        return f"{url.hostname}:{url.port}" if url is not None else safe_urls
+
+    async def on_error(exc: Exception) -> None:
+        last_error[:] = [exc]
+        log.warning("nats error: %s", exc, extra={"nats_url": where(), "error": type(exc).__name__})
+
+    async def on_disconnected() -> None:
+        if not nc.is_closed:  # nats-py also calls this on a deliberate close
+            log.warning("nats disconnected; reconnecting", extra={"nats_url": where()})
+
+    async def on_reconnected() -> None:
+        log.info("nats reconnected", extra={"nats_url": where()})
+
+    async def on_closed() -> None:
+        log.info("nats connection closed", extra={"nats_url": where()})
+
+    try:
+        async with asyncio.timeout(settings.initial_connect_deadline):
+            await nc.connect(
+                servers=list(settings.urls),
+                name=settings.name,
+                inbox_prefix=settings.inbox_prefix,
+                user_credentials=_credentials(settings),
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=settings.reconnect_time_wait,  # type: ignore[arg-type]
+                connect_timeout=settings.connect_timeout,  # type: ignore[arg-type]
+                error_cb=on_error,
+                disconnected_cb=on_disconnected,
+                reconnected_cb=on_reconnected,
+                closed_cb=on_closed,
+            )
+    except (TimeoutError, OSError, nats.errors.Error) as exc:
+        await nc.close()  # stop the retry loop nats-py may still be running
+        cause = last_error[0] if last_error else exc
+        raise NatsConnectError(
+            f"cannot connect to NATS at {safe_urls} within "
+            f"{settings.initial_connect_deadline:g} s: {cause or type(cause).__name__}",
+            urls=safe_urls,
+        ) from exc
+    log.info("nats connected", extra={"nats_url": where()})
+    return nc
+
+
+async def close_nats(nc: Client, timeout: float = 5.0) -> None:
+    """Drain (deliver what is buffered, finish subscriptions), falling back to close."""
+    if nc.is_closed:
+        return
+    try:
+        await asyncio.wait_for(nc.drain(), timeout)
+    except (TimeoutError, nats.errors.Error) as exc:
+        log.debug("nats drain failed: %s", type(exc).__name__)
+    finally:
+        if not nc.is_closed:
+            await nc.close()
+
+
+@asynccontextmanager
+async def open_nats(settings: NatsSettings | None, store_dir: Path) -> AsyncIterator[Client]:
+    """Yield a connected client; start and stop an embedded server if no URLs are set.
+
+    ``store_dir`` holds the embedded server's config, log and JetStream data; it is not
+    touched when external servers are configured.
+    """
+    settings = settings or NatsSettings()
+    server: EmbeddedNatsServer | None = None
+    if not settings.urls:
+        server = EmbeddedNatsServer(store_dir)
+        await server.start()
+        settings = settings.model_copy(update={"urls": [server.url]})
+    try:
+        nc = await connect(settings)
+        try:
+            yield nc
+        finally:
+            await close_nats(nc)
+    finally:
+        if server is not None:
+            await server.stop()
