@@ -39,6 +39,7 @@ class Envelope:
     issued_at: int
     expires_at: int
     payload: dict[str, Any]
+    credential: str | None = None  # the sender's participant credential (vc+jwt), if carried
 
 
 def seal(
@@ -50,8 +51,13 @@ def seal(
     lifetime_s: int = DEFAULT_LIFETIME_S,
     message_id: str | None = None,
     now: float | None = None,
+    credential: str | None = None,
 ) -> str:
-    """Sign ``payload`` for ``recipient``; returns the compact JWS."""
+    """Sign ``payload`` for ``recipient``; returns the compact JWS.
+
+    ``credential`` (the sender's vc+jwt) travels inside the signed claims so the recipient can
+    check who the sender is without another round trip.
+    """
     if not 0 < lifetime_s <= MAX_LIFETIME_S:
         raise EnvelopeError(f"envelope lifetime must be 1..{MAX_LIFETIME_S} s",
                             code="envelope.lifetime")
@@ -65,6 +71,8 @@ def seal(
         "typ": message_type,
         "payload": payload,
     }
+    if credential is not None:
+        claims["vc"] = credential
     headers = {"typ": ENVELOPE_TYP, "kid": sender.verification_method}
     return jwt.encode(claims, sender.private_key, algorithm="EdDSA", headers=headers)
 
@@ -199,4 +207,5 @@ def open_envelope(
         issued_at=claims["iat"],
         expires_at=claims["exp"],
         payload=claims["payload"],
+        credential=claims["vc"] if isinstance(claims.get("vc"), str) else None,
     )

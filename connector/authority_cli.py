@@ -1,0 +1,195 @@
+"""``tsunagu authority init|issue|revoke|serve``: run a data-space authority from a directory.
+
+``serve`` publishes, read-only, what relying parties need: the signed status list (re-signed
+on each request from the registry on disk, so a ``revoke`` run from another shell shows up
+at once), the public participant registry and the authority's DID. It binds to loopback
+unless told otherwise and keeps no access log (client addresses are personal data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import signal
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from trust.authority import DEFAULT_PUBLIC_URL, DEFAULT_VALID_DAYS, Authority
+from trust.credentials import Role, format_datetime
+from trust.errors import TsunaguError, ValidationError
+
+log = logging.getLogger("tsunagu.authority")
+
+DEFAULT_PORT = 8470
+VC_JWT_MEDIA_TYPE = "application/vc+jwt"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "authority", help="data-space authority: issue, revoke and publish credentials",
+        description="Issue participant credentials (VC 2.0 as vc+jwt), revoke them through a "
+                    "signed Bitstring Status List, and serve both.")
+    actions = parser.add_subparsers(dest="authority_command", required=True, metavar="ACTION")
+
+    p = actions.add_parser("init", help="create an authority key, config and empty registry")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory (created)")
+    p.add_argument("--name", required=True, help="the authority's name")
+    p.add_argument("--public-url", default=DEFAULT_PUBLIC_URL,
+                   help="base URL relying parties fetch the status list from "
+                        f"(default {DEFAULT_PUBLIC_URL})")
+    p.add_argument("--status-ttl-minutes", type=int, default=15,
+                   help="how long a signed status list stays valid (default 15)")
+    p.set_defaults(func=_init)
+
+    roles = ", ".join(r.value for r in Role)
+    p = actions.add_parser("issue", help="issue a participant credential; prints the vc+jwt")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--did", required=True, help="participant did:key")
+    p.add_argument("--name", required=True, help="participant's legal name")
+    p.add_argument("--legal-id", required=True,
+                   help="法人番号 (13 digits) or 全国地方公共団体コード (6 digits)")
+    p.add_argument("--role", required=True, action="append", dest="roles", metavar="ROLE",
+                   help=f"repeatable; one of {roles}")
+    p.add_argument("--valid-days", type=int, default=DEFAULT_VALID_DAYS,
+                   help=f"validity period in days (default {DEFAULT_VALID_DAYS})")
+    p.add_argument("--out", type=Path,
+                   help="write the vc+jwt to this new file (0600) instead of stdout")
+    p.set_defaults(func=_issue)
+
+    p = actions.add_parser("revoke", help="revoke a participant's credentials")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--did", help="revoke every live credential of this participant")
+    target.add_argument("--index", type=int, help="revoke the credential at this status index")
+    p.add_argument("--reason", help="kept in the private registry only")
+    p.set_defaults(func=_revoke)
+
+    p = actions.add_parser("serve", help="serve the status list and the public registry")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"TCP port, 0 for any free one (default {DEFAULT_PORT})")
+    p.set_defaults(func=_serve)
+
+
+def _init(args: argparse.Namespace) -> int:
+    authority = Authority.init(args.dir, name=args.name, public_url=args.public_url,
+                               status_list_ttl=timedelta(minutes=args.status_ttl_minutes))
+    print(authority.did)
+    return 0
+
+
+def _reserve_out(path: Path) -> str:
+    """Prove --out can be written before issuing: a temp file beside it, refusing overwrite."""
+    if path.exists():
+        raise ValidationError(f"{path} already exists; refusing to overwrite it", field="out")
+    if not path.parent.is_dir():
+        raise ValidationError(f"directory {path.parent} does not exist", field="out")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    except OSError as exc:
+        raise ValidationError(f"cannot write in {path.parent}: {exc.strerror}",
+                              field="out") from None
+    os.close(fd)
+    return tmp
+
+
+def _issue(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    tmp = _reserve_out(args.out) if args.out is not None else None
+    try:
+        issued = authority.issue(did=args.did, name=args.name, legal_id=args.legal_id,
+                                 roles=args.roles, valid_days=args.valid_days)
+        if tmp is not None:
+            with open(tmp, "w", encoding="ascii") as fh:
+                fh.write(issued.jwt + "\n")
+            os.link(tmp, args.out)
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    if args.out is None:
+        print(issued.jwt)
+    print(f"issued credential at status index {issued.index}, valid until "
+          f"{format_datetime(issued.valid_until)}", file=sys.stderr)
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    revoked = authority.revoke(did=args.did, index=args.index, reason=args.reason)
+    print(f"revoked status index {', '.join(map(str, revoked))}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- HTTP
+
+
+def _problem(exc: TsunaguError) -> web.Response:
+    body = {"type": "about:blank", "title": exc.message, "status": 503, "code": exc.code}
+    return web.json_response(body, status=503, content_type="application/problem+json")
+
+
+def make_app(authority: Authority) -> web.Application:
+    """The authority's read-only HTTP surface; every answer is built fresh from disk."""
+
+    async def status_list(_: web.Request) -> web.Response:
+        try:
+            token = authority.status_list_jwt()
+        except TsunaguError as exc:
+            return _problem(exc)
+        return web.Response(text=token, content_type=VC_JWT_MEDIA_TYPE,
+                            headers={"Cache-Control": "no-cache"})
+
+    async def participants(_: web.Request) -> web.Response:
+        try:
+            body = {"authority": authority.did, "participants": authority.public_registry()}
+        except TsunaguError as exc:
+            return _problem(exc)
+        return web.json_response(body)
+
+    async def describe(_: web.Request) -> web.Response:
+        return web.json_response(authority.describe())
+
+    app = web.Application()
+    app.router.add_get("/status-list", status_list)
+    app.router.add_get("/participants", participants)
+    app.router.add_get("/authority", describe)
+    return app
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    with contextlib.suppress(ValueError):
+        if not ipaddress.ip_address(args.host).is_loopback:
+            log.warning("authority endpoints are reachable beyond this host",
+                        extra={"host": args.host})
+    runner = web.AppRunner(make_app(authority), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, args.host, args.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise TsunaguError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                               code="authority.listen") from None
+        host, port = runner.addresses[0][:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"authority {authority.did} serving on http://{shown}:{port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+    return 0

@@ -1,0 +1,20 @@
+"""``tsunagu demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="run the demo scenario: embedded NATS, an authority and two connectors")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="work directory to keep (default: a temporary one)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from connector.demo import main
+
+    return main(args.dir)

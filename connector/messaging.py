@@ -1,0 +1,119 @@
+"""Signed request/reply between connectors over NATS: the I/O shell of the DSP endpoints.
+
+Requests go to ``tsunagu.dsp.<recipient-id>.<sender-id>``; the sender token in the subject
+must match the envelope's signer, so server permissions on subjects and signatures agree.
+Every request and reply is a signed envelope carrying the sender's credential; both sides
+verify envelope, credential and revocation before acting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jwt
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import NoRespondersError, TimeoutError
+
+from connector.identity import CredentialChecker, Identity, participant_id
+from trust.credentials import VerifiedCredential
+from trust.envelope import Envelope, ReplayCache, open_envelope, seal
+from trust.errors import EnvelopeError, TsunaguError
+
+log = logging.getLogger(__name__)
+
+ERROR_TYPE = "error"
+Handler = Callable[[Envelope, VerifiedCredential], Awaitable[tuple[str, dict[str, Any]]]]
+
+
+class RemoteError(TsunaguError):
+    """The other connector answered with an error; ``code`` is the one it sent."""
+
+    code = "remote.error"
+
+
+def dsp_subject(recipient_did: str, sender_did: str) -> str:
+    return f"tsunagu.dsp.{participant_id(recipient_did)}.{participant_id(sender_did)}"
+
+
+def _unverified_sender(data: bytes) -> str | None:
+    """Who claims to have sent a rejected request, only to address the error reply."""
+    try:
+        iss = jwt.decode(data, options={"verify_signature": False}).get("iss")
+    except Exception:  # anything unreadable simply gets no reply
+        return None
+    return iss if isinstance(iss, str) and iss.startswith("did:key:") else None
+
+
+class DspBus:
+    """One connector's endpoint on the bus: serves requests and sends its own."""
+
+    def __init__(self, nc: Client, identity: Identity, checker: CredentialChecker) -> None:
+        self.nc = nc
+        self.identity = identity
+        self.checker = checker
+        self.replay_cache = ReplayCache()
+        self._subscription: Subscription | None = None
+        self._handler: Handler | None = None
+
+    async def serve(self, handler: Handler) -> None:
+        self._handler = handler
+        subject = f"tsunagu.dsp.{self.identity.participant_id}.*"
+        self._subscription = await self.nc.subscribe(subject, cb=self._on_request)
+        await self.nc.flush()  # the server knows the subscription before anyone asks
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
+
+    def _seal(self, payload: dict[str, Any], recipient: str, message_type: str) -> bytes:
+        return seal(payload, sender=self.identity.key, recipient=recipient,
+                    message_type=message_type, credential=self.identity.credential).encode()
+
+    def _open(self, data: bytes) -> tuple[Envelope, VerifiedCredential]:
+        env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache)
+        return env, self.checker.check(env.credential, env.sender)
+
+    async def _on_request(self, msg: Msg) -> None:
+        assert self._handler is not None
+        reply_to = _unverified_sender(msg.data)
+        try:
+            env, credential = self._open(msg.data)
+            reply_to = env.sender
+            if msg.subject.rsplit(".", 1)[-1] != participant_id(env.sender):
+                raise EnvelopeError("subject names another sender than the envelope",
+                                    code="envelope.subject_mismatch")
+            message_type, payload = await self._handler(env, credential)
+        except TsunaguError as exc:
+            log.info("request refused", extra={"code": exc.code})
+            message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
+        except Exception:
+            log.exception("request handler failed")
+            message_type, payload = ERROR_TYPE, {"code": "internal",
+                                                 "message": "internal error"}
+        if msg.reply and reply_to is not None:
+            await msg.respond(self._seal(payload, reply_to, message_type))
+
+    async def request(
+        self, recipient: str, message_type: str, payload: dict[str, Any], timeout: float = 5.0
+    ) -> tuple[Envelope, VerifiedCredential]:
+        """Send a signed request and return the verified reply (RemoteError if it is one)."""
+        data = self._seal(payload, recipient, message_type)
+        try:
+            msg = await self.nc.request(dsp_subject(recipient, self.identity.did), data,
+                                        timeout=timeout)
+        except (NoRespondersError, TimeoutError) as exc:
+            raise RemoteError(f"connector {participant_id(recipient)[:16]}... did not answer",
+                              code="remote.unreachable") from exc
+        env, credential = self._open(msg.data)
+        if env.sender != recipient:
+            raise EnvelopeError("reply is signed by another participant than asked",
+                                code="envelope.unexpected_sender")
+        if env.message_type == ERROR_TYPE:
+            raise RemoteError(str(env.payload.get("message", "remote error")),
+                              code=str(env.payload.get("code", "remote.error")))
+        return env, credential
