@@ -1,0 +1,205 @@
+"""The connector's SQLite store: one file, WAL, one transaction per protocol step.
+
+Everything a connector must not lose lives here: its own records and their versions,
+negotiations, agreements, transfers, records held under agreements, the app-facing delivery
+log (exactly once: a record version enters it at most once), dead letters and the audit log.
+
+SQLite calls are short and synchronous; the connector runs them on its event loop thread, so
+there is one writer and no lock contention. Bodies are stored as orjson bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trust.errors import TsunaguError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY,
+    body BLOB NOT NULL,              -- DCAT Dataset with its offers (DSP shape)
+    schema_id TEXT,                  -- JSON schema records of this dataset must satisfy
+    stream TEXT NOT NULL,            -- JetStream stream name
+    subject TEXT NOT NULL,           -- subject prefix of its events
+    created TEXT NOT NULL
+);
+
+-- Records this participant holds as their source (latest version) and all versions.
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY,
+    dataset_id TEXT NOT NULL REFERENCES datasets(id),
+    version INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    body BLOB NOT NULL,
+    modified TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record_versions (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event TEXT NOT NULL,             -- created | updated | deleted
+    body BLOB NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0,  -- 1 once JetStream acknowledged it
+    PRIMARY KEY (id, version)
+);
+
+CREATE TABLE IF NOT EXISTS negotiations (
+    pid TEXT PRIMARY KEY,            -- our own process id (consumerPid or providerPid)
+    role TEXT NOT NULL,
+    state TEXT NOT NULL,
+    counterparty TEXT NOT NULL,
+    body BLOB NOT NULL,              -- the serialised state-machine record
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agreements (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,              -- provider | consumer
+    provider TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    body BLOB NOT NULL,              -- signed ODRL Agreement
+    status TEXT NOT NULL,            -- active | terminated | expired
+    created TEXT NOT NULL,
+    ended TEXT
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    pid TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    state TEXT NOT NULL,
+    agreement_id TEXT NOT NULL,
+    counterparty TEXT NOT NULL,
+    body BLOB NOT NULL,
+    updated TEXT NOT NULL
+);
+
+-- Records received under an agreement (consumer side); purged with the agreement.
+CREATE TABLE IF NOT EXISTS held_records (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    agreement_id TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    event TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE INDEX IF NOT EXISTS held_by_agreement ON held_records(agreement_id);
+
+-- What apps see, in order; (record_id, version) unique = exactly once at the app.
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id TEXT NOT NULL,
+    agreement_id TEXT,
+    record_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE (record_id, version)
+);
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    transfer_pid TEXT NOT NULL,
+    stream_seq INTEGER,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    line TEXT NOT NULL               -- canonical JSON with prev and hash, see connector/audit.py
+);
+
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,     -- SHA-256 of the token; the token itself is never stored
+    scopes TEXT NOT NULL,
+    expires TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class StoreError(TsunaguError):
+    """The store cannot be opened or written (disk full, read-only, corrupt)."""
+
+    code = "store.unavailable"
+    http_status = 503
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)
+
+
+class Store:
+    """A connector's SQLite file. Use ``transaction()`` for every multi-statement step."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")  # a crash must not lose an acked step
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+            self._check_version()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"store {self.path} has schema version {row[0]}, "
+                             f"this connector needs {SCHEMA_VERSION}", code="store.version")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: no half-written step."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path} refuses writes: {exc}") from exc
+        try:
+            yield self.db
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"store {self.path} refused the write: {exc}") from exc
+        except BaseException:
+            self._rollback()
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"store {self.path} could not commit: {exc}") from exc
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute("ROLLBACK")
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path} query failed: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
