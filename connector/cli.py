@@ -21,6 +21,8 @@ from trust.log import configure_logging
 COMMAND_MODULES = [
     "connector.demo_cli",
     "connector.authority_cli",
+    "connector.audit_cli",
+    "connector.dsp_cli",
     "usage_policies.cli",
 ]
 
