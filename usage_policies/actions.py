@@ -1,0 +1,63 @@
+"""The ODRL 2.2 action hierarchy (``includedIn``), extensible by domains.
+
+A rule about action A applies to a request for action B when B is A or B is included in A,
+transitively: a permission to ``use`` covers ``read``; a prohibition of ``use`` forbids
+``print``. Taken from the ODRL 2.2 vocabulary (Recommendation of 2018-02-15).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from usage_policies.errors import UnknownTermError
+from usage_policies.vocab import ODRL, TSUNAGU
+
+_USE_CHILDREN = (
+    "acceptTracking aggregate annotate anonymize archive attribute compensate concurrentUse "
+    "delete derive digitize display distribute ensureExclusivity execute extract grantUse "
+    "include index inform install modify move nextPolicy obtainConsent present print read "
+    "reproduce reviewPolicy stream synchronize transform translate uninstall watermark"
+).split()
+
+# action IRI -> the IRI it is directly included in (None for the roots use and transfer)
+_PARENT: dict[str, str | None] = {ODRL + "use": None, ODRL + "transfer": None}
+_PARENT |= {ODRL + a: ODRL + "use" for a in _USE_CHILDREN}
+_PARENT |= {ODRL + "play": ODRL + "display", ODRL + "textToSpeech": ODRL + "read",
+            ODRL + "give": ODRL + "transfer", ODRL + "sell": ODRL + "transfer"}
+# tsunagu: contributing a revision to a record held by another participant (flow 6).
+_PARENT[TSUNAGU + "contribute"] = ODRL + "modify"
+
+
+def register_action(iri: str, included_in: str | None) -> None:
+    """Add a domain action. ``included_in`` must be known (or None for a new root)."""
+    if included_in is not None and included_in not in _PARENT:
+        raise UnknownTermError(f"unknown parent action {included_in}", code="policy.unknown_action")
+    _PARENT[iri] = included_in
+    ancestors.cache_clear()
+
+
+def is_known(iri: str) -> bool:
+    return iri in _PARENT
+
+
+@cache
+def ancestors(iri: str) -> frozenset[str]:
+    """The action and every action it is included in. Raises for an unknown action."""
+    if iri not in _PARENT:
+        raise UnknownTermError(f"unknown action {iri}", code="policy.unknown_action",
+                               action=iri)
+    out = {iri}
+    parent = _PARENT[iri]
+    while parent is not None and parent not in out:
+        out.add(parent)
+        parent = _PARENT[parent]
+    return frozenset(out)
+
+
+def covers(rule_action: str, requested: str) -> bool:
+    """True when a rule about ``rule_action`` applies to a request for ``requested``."""
+    return rule_action in ancestors(requested)
+
+
+def known_actions() -> list[str]:
+    return sorted(_PARENT)

@@ -1,0 +1,489 @@
+"""Policy evaluation: compile once into a plan of closures, evaluate in microseconds.
+
+Semantics (ODRL 2.2 and the W3C ODRL formal semantics draft), fail closed throughout:
+
+* A rule applies when its action covers the requested one (``includedIn``), the requested
+  target is its target or a member of it (``partOf`` facts), and likewise the assignee.
+* Constraints are three-valued: satisfied, not satisfied, or undecided (value missing,
+  values incomparable). A permission is active only if every constraint is satisfied; a
+  prohibition is active unless some constraint is definitely not satisfied.
+* Duties are pre-conditions of their permission: a duty due before use and not fulfilled, or
+  past its deadline and not fulfilled, deactivates the permission; duties due after use or by
+  a future deadline are returned as owed.
+* Decision: any error denies; an active prohibition and an active permission are resolved by
+  the conflict strategy (perm, prohibit, invalid = deny with an error; default invalid); an
+  active permission permits; otherwise deny.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from usage_policies import actions, datatypes
+from usage_policies.datatypes import ID, Duration, Iri
+from usage_policies.decision import (
+    ConstraintResult,
+    Decision,
+    DutyResult,
+    RuleResult,
+    denied_for_errors,
+)
+from usage_policies.errors import DatatypeError, PolicyError, UnknownTermError
+from usage_policies.model import (
+    AnyConstraint,
+    Asset,
+    Constraint,
+    Duty,
+    IriValue,
+    LogicalConstraint,
+    Party,
+    Permission,
+    Policy,
+    Prohibition,
+)
+from usage_policies.operands import MISSING, EvalContext, LeftOperand, get_left_operand
+from usage_policies.operators import OPERATOR_IRIS, RELATION, SET, apply
+from usage_policies.profiles import is_known_profile
+from usage_policies.request import EvaluationRequest
+from usage_policies.state import State
+from usage_policies.vocab import ODRL, XSD, short_name
+
+_FAMILY = {XSD + n: "number" for n in ("integer", "int", "long", "short", "decimal", "double",
+                                       "float", "nonNegativeInteger", "positiveInteger")}
+_FAMILY |= {XSD + n: "duration" for n in ("duration", "dayTimeDuration", "yearMonthDuration")}
+_FAMILY |= {XSD + "date": "date", XSD + "dateTime": "dateTime", XSD + "dateTimeStamp":
+            "dateTime", XSD + "boolean": "boolean", ID: "string", XSD + "anyURI": "string"}
+_COMPATIBLE = {("date", "dateTime"), ("dateTime", "date")}
+
+
+class _Relations:
+    """isA / isPartOf: the operand's own hierarchy, then the state's partOf facts."""
+
+    __slots__ = ("spec", "state")
+
+    def __init__(self, spec: LeftOperand, state: State) -> None:
+        self.spec, self.state = spec, state
+
+    def part_of(self, part: Any, whole: Any) -> bool:
+        if self.spec.part_of and self.spec.part_of(part, whole):
+            return True
+        return self.state.is_part_of(str(part), str(whole))
+
+    def is_a(self, instance: Any, cls: Any) -> bool:
+        if self.spec.is_a and self.spec.is_a(instance, cls):
+            return True
+        return self.state.is_part_of(str(instance), str(cls))
+
+
+# --- constraints --------------------------------------------------------------------------
+
+class CompiledConstraint:
+    __slots__ = ("path", "spec", "op", "right", "reference", "relational", "membership")
+
+    def __init__(self, c: Constraint, path: str) -> None:
+        self.path = path
+        self.spec = get_left_operand_at(c.left_operand, path)
+        op = OPERATOR_IRIS.get(c.operator)
+        if op is None:
+            raise UnknownTermError(f"unknown operator {c.operator}", path=f"{path}.operator",
+                                   code="policy.unknown_operator", operator=c.operator)
+        self.op = op
+        self.relational = op in RELATION
+        self.membership = self.spec.multi and op in ("eq", "neq")
+        self.reference = c.right_operand_reference
+        self.right: Any = None
+        if self.reference is None:
+            values = tuple(self._typed(c, i) for i in range(len(c.right_operand)))
+            if op in SET:
+                self.right = values
+            elif len(values) != 1:
+                raise DatatypeError(f"operator {op} takes one rightOperand, got {len(values)}",
+                                    path=f"{path}.rightOperand")
+            else:
+                self.right = values[0]
+
+    def _typed(self, c: Constraint, i: int) -> Any:
+        term = c.right_operand[i]
+        where = f"{self.path}.rightOperand" + (f"[{i}]" if len(c.right_operand) > 1 else "")
+        spec = self.spec
+        if isinstance(term, IriValue):
+            value: Any = Iri(term.id)
+            datatype = ID
+        else:
+            datatype = term.datatype or c.data_type
+            if term.datatype and c.data_type and term.datatype != c.data_type:
+                raise DatatypeError(f"rightOperand is {short_name(term.datatype)} but dataType "
+                                    f"says {short_name(c.data_type)}", path=where)
+            if datatype is not None and not datatypes.is_known_datatype(datatype):
+                raise UnknownTermError(f"unknown datatype {datatype}", path=where,
+                                       code="policy.unknown_datatype", datatype=datatype)
+            try:
+                value = (datatypes.convert(term.value, datatype) if datatype
+                         else spec.coerce(term.value, path=where))
+            except ValueError as exc:
+                raise DatatypeError(f"rightOperand of the wrong datatype: {exc}",
+                                    path=where) from None
+        if spec.normalize:
+            value = spec.normalize(value)
+        expected = _FAMILY.get(spec.datatype or "", "string" if spec.datatype else None)
+        actual = datatypes.kind_of(value)
+        if expected and actual != expected and (expected, actual) not in _COMPATIBLE:
+            raise DatatypeError(
+                f"rightOperand of the wrong datatype for {short_name(spec.iri)}: expected "
+                f"{short_name(spec.datatype or '')}, got {actual} {datatypes.to_json(value)!r}"
+                + (f" ({short_name(datatype)})" if datatype and datatype != ID else ""),
+                path=where)
+        return value
+
+    def run(self, ctx: EvalContext, errors: list[dict[str, Any]]) -> ConstraintResult:
+        value = ctx.value(self.spec)
+        right = self.right
+        if self.reference is not None:
+            right = ctx.state.operands.get(self.reference, MISSING)
+            if right is MISSING:
+                return ConstraintResult(self.path, None, self.spec.iri, self.op, None, value,
+                                        f"no value for rightOperandReference {self.reference}")
+            right = self.spec.coerce(right)  # the connector resolved it; type it like ours
+        if value is MISSING:
+            return ConstraintResult(self.path, None, self.spec.iri, self.op, right, None,
+                                    f"no value for {short_name(self.spec.iri)}")
+        try:
+            if self.membership:
+                found = any(apply("eq", v, right) for v in value)
+                ok = found if self.op == "eq" else not found
+            elif self.relational:
+                ok = apply(self.op, value, right, _Relations(self.spec, ctx.state))
+            else:
+                ok = apply(self.op, value, right)
+        except PolicyError as exc:
+            errors.append({"code": exc.code, "message": f"{self.path}: {exc.message}",
+                           "path": self.path})
+            return ConstraintResult(self.path, None, self.spec.iri, self.op, right, value,
+                                    exc.message)
+        return ConstraintResult(self.path, ok, self.spec.iri, self.op, right, value)
+
+
+def get_left_operand_at(iri: str, path: str) -> LeftOperand:
+    try:
+        return get_left_operand(iri)
+    except UnknownTermError as exc:
+        raise UnknownTermError(exc.message, path=f"{path}.leftOperand", code=exc.code,
+                               left_operand=iri) from None
+
+
+class CompiledLogical:
+    __slots__ = ("path", "operand", "children")
+
+    def __init__(self, c: LogicalConstraint, path: str) -> None:
+        self.path, self.operand = path, c.operand
+        self.children = [compile_constraint(m, f"{path}.{c.operand}[{i}]")
+                         for i, m in enumerate(c.constraints)]
+
+    def run(self, ctx: EvalContext, errors: list[dict[str, Any]]) -> ConstraintResult:
+        results = []
+        for child in self.children:
+            r = child.run(ctx, errors)
+            results.append(r)
+            if self.operand == "andSequence" and r.satisfied is not True:
+                results.extend(ConstraintResult(c.path, None, reason="not evaluated: an "
+                                                "earlier constraint of the sequence failed")
+                               for c in self.children[len(results):])
+                break
+        outcomes = [r.satisfied for r in results]
+        if self.operand == "or":
+            value = True if True in outcomes else (None if None in outcomes else False)
+        elif self.operand == "xone":
+            trues = outcomes.count(True)
+            value = False if trues > 1 else (None if None in outcomes else trues == 1)
+        else:
+            value = False if False in outcomes else (None if None in outcomes else True)
+        return ConstraintResult(self.path, value, operator=self.operand, children=results)
+
+
+def compile_constraint(c: AnyConstraint, path: str) -> CompiledConstraint | CompiledLogical:
+    if isinstance(c, LogicalConstraint):
+        return CompiledLogical(c, path)
+    return CompiledConstraint(c, path)
+
+
+def _conjunction(results: list[ConstraintResult]) -> bool | None:
+    outcome: bool | None = True
+    for r in results:
+        if r.satisfied is False:
+            return False
+        if r.satisfied is None:
+            outcome = None
+    return outcome
+
+
+# --- duties -------------------------------------------------------------------------------
+
+class CompiledDuty:
+    __slots__ = ("path", "uid", "action", "conditions", "deadline_at", "deadline_after",
+                 "timing", "consequences")
+
+    def __init__(self, duty: Duty, path: str) -> None:
+        self.path, self.uid, self.action = path, duty.uid, duty.action.id
+        if not actions.is_known(self.action):
+            _unknown_action(self.action, f"{path}.action")
+        self.conditions: list[Any] = [
+            compile_constraint(c, f"{path}.action.refinement[{i}]")
+            for i, c in enumerate(duty.action.refinement)]
+        self.deadline_at: Any = None  # absolute deadline (datetime or date)
+        self.deadline_after: Duration | None = None  # relative to the agreement
+        self.timing = "before use"
+        for i, c in enumerate(duty.constraint):
+            cpath = f"{path}.constraint[{i}]"
+            compiled = compile_constraint(c, cpath)
+            if isinstance(compiled, CompiledConstraint) and compiled.reference is None:
+                name, op = compiled.spec.iri[len(ODRL):], compiled.op
+                if name == "dateTime" and op in ("lt", "lteq"):
+                    self.deadline_at = compiled.right
+                    continue
+                if name == "elapsedTime" and op in ("lt", "lteq"):
+                    self.deadline_after = compiled.right
+                    continue
+                if name == "event" and compiled.right == ODRL + "policyUsage":
+                    if op in ("gt", "gteq"):
+                        self.timing = "after use"
+                    continue
+            self.conditions.append(compiled)
+        self.consequences = [CompiledDuty(d, f"{path}.consequence[{i}]")
+                             for i, d in enumerate(duty.consequence)]
+
+    def _deadline(self, ctx: EvalContext) -> datetime | None | Any:
+        if self.deadline_at is not None:
+            at = self.deadline_at
+            return at if isinstance(at, datetime) else datatypes.day_bounds(at)[1]
+        if self.deadline_after is not None:
+            if ctx.agreement_time is None:
+                return MISSING
+            return self.deadline_after.add_to(ctx.agreement_time)
+        return None
+
+    def run(self, ctx: EvalContext, errors: list[dict[str, Any]]) -> DutyResult:
+        checks = [c.run(ctx, errors) for c in self.conditions]
+        result = DutyResult(self.path, self.uid, self.action, "owed", constraints=checks)
+        if _conjunction(checks) is False:
+            result.status, result.reason = "not_applicable", "its conditions do not hold"
+            return result
+        status = ctx.state.duty_status(self.uid, self.action)
+        deadline = self._deadline(ctx)
+        if status is not None and status.fulfilled:
+            result.status = "fulfilled"
+            return result
+        if deadline is MISSING:
+            result.status = "unfulfilled"
+            result.reason = "deadline unknown: no agreement time in the state"
+        elif deadline is not None:
+            result.deadline, result.timing = deadline, "by deadline"
+            if ctx.state.current_time > deadline:
+                result.status, result.reason = "violated", "deadline passed, not fulfilled"
+                result.consequences = [c.run(ctx, errors) for c in self.consequences]
+        elif self.timing == "after use":
+            result.timing = "after use"
+        else:
+            result.status, result.reason = "unfulfilled", "must be fulfilled before use"
+        return result
+
+
+def _unknown_action(iri: str, path: str) -> None:
+    raise UnknownTermError(f"unknown action {iri}", path=path, code="policy.unknown_action",
+                           action=iri)
+
+
+# --- rules --------------------------------------------------------------------------------
+
+class CompiledRule:
+    __slots__ = ("kind", "path", "uid", "action", "target", "assignee", "constraints",
+                 "duties")
+
+    def __init__(self, rule: Permission | Prohibition, kind: str, path: str,
+                 policy: Policy) -> None:
+        self.kind, self.path, self.uid = kind, path, rule.uid
+        self.action = rule.action.id
+        if not actions.is_known(self.action):
+            _unknown_action(self.action, f"{path}.action")
+        target: Asset | None = rule.target or policy.target
+        assignee: Party | None = rule.assignee or policy.assignee
+        self.target = target.uid if target else None
+        self.assignee = assignee.uid if assignee else None
+        constraints: list[Any] = []
+        for prefix, refinement in (("action", rule.action.refinement),
+                                   ("target", target.refinement if target else ()),
+                                   ("assignee", assignee.refinement if assignee else ())):
+            constraints += [compile_constraint(c, f"{path}.{prefix}.refinement[{i}]")
+                            for i, c in enumerate(refinement)]
+        constraints += [compile_constraint(c, f"{path}.constraint[{i}]")
+                        for i, c in enumerate(rule.constraint)]
+        self.constraints = constraints
+        duties = rule.duty if isinstance(rule, Permission) else rule.remedy
+        name = "duty" if isinstance(rule, Permission) else "remedy"
+        self.duties = [CompiledDuty(d, f"{path}.{name}[{i}]") for i, d in enumerate(duties)]
+
+    def _mismatch(self, request: EvaluationRequest, state: State) -> str:
+        if self.action not in actions.ancestors(request.action):
+            return f"{short_name(self.action)} does not cover {short_name(request.action)}"
+        if self.target is not None and not state.is_part_of(request.target, self.target):
+            return f"target {request.target} is not {self.target} nor part of it"
+        if self.assignee is not None:
+            if request.assignee is None:
+                return "" if self.kind == "prohibition" else "the request names no assignee"
+            if not state.is_part_of(request.assignee, self.assignee):
+                return f"assignee {request.assignee} is not {self.assignee} nor a member of it"
+        return ""
+
+    def run(self, ctx: EvalContext, errors: list[dict[str, Any]]) -> RuleResult:
+        mismatch = self._mismatch(ctx.request, ctx.state)
+        if mismatch:
+            return RuleResult(self.path, self.kind, self.uid, self.action, False, False,
+                              mismatch)
+        checks = [c.run(ctx, errors) for c in self.constraints]
+        holds = _conjunction(checks)
+        result = RuleResult(self.path, self.kind, self.uid, self.action, True, False, "",
+                            checks)
+        if self.kind == "prohibition":
+            # Undecided counts as in force: a prohibition must not lapse for lack of facts.
+            result.active = holds is not False
+            result.reason = ("prohibits this use" if holds else
+                             "prohibition treated as in force: a constraint could not be "
+                             "decided" if holds is None else "a constraint does not hold")
+            if result.active:
+                result.duties = [DutyResult(d.path, d.uid, d.action, "if_violated")
+                                 for d in self.duties]
+            return result
+        if holds is not True:
+            result.reason = ("a constraint does not hold" if holds is False else
+                             "a constraint could not be decided")
+            return result
+        result.duties = [d.run(ctx, errors) for d in self.duties]
+        blocking = [d for d in result.duties if d.status in ("violated", "unfulfilled")]
+        if blocking:
+            result.reason = "duty not fulfilled: " + ", ".join(
+                f"{short_name(d.action)} ({d.status})" for d in blocking)
+            return result
+        result.active, result.reason = True, "permits this use"
+        return result
+
+
+# --- policies -----------------------------------------------------------------------------
+
+class CompiledPolicy:
+    """A policy checked and turned into a plan; ``evaluate`` is pure and allocation-light."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.uid = policy.uid
+        for i, profile in enumerate(policy.profile):
+            if not is_known_profile(profile):
+                raise UnknownTermError(f"unknown profile {profile}: this evaluator cannot "
+                                       "process the policy", path=f"$.profile[{i}]",
+                                       code="policy.unknown_profile", profile=profile)
+        self.conflict = policy.conflict_strategy
+        self.timestamp = policy.timestamp
+        self.permissions = [CompiledRule(r, "permission", f"$.permission[{i}]", policy)
+                            for i, r in enumerate(policy.permission)]
+        self.prohibitions = [CompiledRule(r, "prohibition", f"$.prohibition[{i}]", policy)
+                             for i, r in enumerate(policy.prohibition)]
+        self.obligations = [CompiledDuty(d, f"$.obligation[{i}]")
+                            for i, d in enumerate(policy.obligation)]
+
+    def evaluate(self, request: EvaluationRequest, state: State) -> Decision:
+        errors: list[dict[str, Any]] = []
+        if not actions.is_known(request.action):
+            return denied_for_errors([{"code": "policy.unknown_action", "message":
+                                       f"unknown action {request.action}", "path":
+                                       "request.action"}], self.uid)
+        ctx = EvalContext(request, state, state.agreement_time or self.timestamp)
+        rules = [r.run(ctx, errors) for r in self.permissions]
+        permits = [r for r in rules if r.active]
+        prohibits = []
+        for rule in self.prohibitions:
+            result = rule.run(ctx, errors)
+            rules.append(result)
+            if result.active:
+                prohibits.append(result)
+        obligations = [d.run(ctx, errors) for d in self.obligations]
+        decision = Decision(False, "", self.uid, rules, [], obligations, errors)
+        if errors:
+            decision.reason = "evaluation errors: " + "; ".join(e["message"] for e in errors)
+        elif prohibits and permits and self.conflict == "perm":
+            decision.permitted = True
+            decision.reason = (f"{permits[0].path} permits; conflict strategy perm overrides "
+                               f"{prohibits[0].path}")
+        elif prohibits and permits and self.conflict == "invalid":
+            errors.append({"code": "policy.conflict", "path": "$.conflict", "message":
+                           f"{permits[0].path} and {prohibits[0].path} conflict and the "
+                           "conflict strategy is invalid: the policy is void"})
+            decision.reason = errors[-1]["message"]
+        elif prohibits:
+            decision.reason = f"{prohibits[0].path} {prohibits[0].reason}"
+        elif permits:
+            decision.permitted = True
+            decision.reason = f"{permits[0].path} permits this use"
+        else:
+            decision.reason = "no permission allows this use (default deny)"
+        if decision.permitted:
+            decision.duties = [d for r in permits for d in r.duties if d.status == "owed"]
+        return decision
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """Check every term and datatype of ``policy`` and build its evaluation plan."""
+    return CompiledPolicy(policy)
+
+
+_PLANS: OrderedDict[int, tuple[Policy, CompiledPolicy]] = OrderedDict()
+_PLAN_CACHE_SIZE = 256
+
+
+def _plan(policy: Policy) -> CompiledPolicy:
+    key = id(policy)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is policy:  # the stored reference keeps the id unique
+        _PLANS.move_to_end(key)
+        return hit[1]
+    plan = compile_policy(policy)
+    _PLANS[key] = (policy, plan)
+    if len(_PLANS) > _PLAN_CACHE_SIZE:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+def _error(exc: PolicyError, where: str) -> dict[str, Any]:
+    return {"code": exc.code, "message": f"{where}: {exc}" if where else str(exc),
+            **exc.details}
+
+
+def evaluate(policy: Policy | CompiledPolicy | Mapping[str, Any],
+             request: EvaluationRequest | Mapping[str, Any],
+             state: State | Mapping[str, Any]) -> Decision:
+    """Decide ``request`` under ``policy`` in ``state``. Never raises for bad input: an
+    invalid policy, request or state is a deny whose ``errors`` say what is wrong."""
+    from usage_policies.parse import parse_policy
+    from usage_policies.request import parse_request
+    from usage_policies.state import parse_state
+
+    uid = None
+    try:
+        if isinstance(policy, CompiledPolicy):
+            plan = policy
+        else:
+            plan = _plan(policy if isinstance(policy, Policy) else parse_policy(dict(policy)))
+        uid = plan.uid
+    except PolicyError as exc:
+        return denied_for_errors([_error(exc, "policy")])
+    try:
+        if not isinstance(request, EvaluationRequest):
+            request = parse_request(request)
+    except PolicyError as exc:
+        return denied_for_errors([_error(exc, "request")], uid)
+    try:
+        if not isinstance(state, State):
+            state = parse_state(state)
+    except PolicyError as exc:
+        return denied_for_errors([_error(exc, "state")], uid)
+    return plan.evaluate(request, state)

@@ -1,0 +1,46 @@
+"""``inheritFrom``: a child policy carries its parents' rules (ODRL 2.2 §2.7.2).
+
+Decisions: the child's own target/assigner/assignee win, the parent's fill gaps; profiles are
+united; two different explicit conflict strategies make the policy invalid (which would
+apply is undefined); a parent that cannot be found or a cycle is an error (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from usage_policies.errors import PolicySyntaxError
+from usage_policies.model import Policy
+
+
+def resolve_inheritance(policy: Policy, find: Callable[[str], Policy | None],
+                        _chain: tuple[str, ...] = ()) -> Policy:
+    if not policy.inherit_from:
+        return policy
+    chain = (*_chain, policy.uid)
+    merged = policy
+    for parent_uid in policy.inherit_from:
+        if parent_uid in chain:
+            raise PolicySyntaxError(
+                "circular inheritFrom: " + " -> ".join((*chain, parent_uid)),
+                path="$.inheritFrom", code="policy.circular_inheritance")
+        parent = find(parent_uid)
+        if parent is None:
+            raise PolicySyntaxError(f"parent policy {parent_uid} is not available",
+                                    path="$.inheritFrom", code="policy.unknown_parent")
+        parent = resolve_inheritance(parent, find, chain)
+        if merged.conflict and parent.conflict and merged.conflict != parent.conflict:
+            raise PolicySyntaxError(
+                f"conflict strategy {merged.conflict} differs from parent {parent_uid}'s "
+                f"{parent.conflict}", path="$.conflict", code="policy.inherited_conflict")
+        merged = merged.model_copy(update={
+            "profile": tuple(dict.fromkeys((*merged.profile, *parent.profile))),
+            "conflict": merged.conflict or parent.conflict,
+            "target": merged.target or parent.target,
+            "assigner": merged.assigner or parent.assigner,
+            "assignee": merged.assignee or parent.assignee,
+            "permission": (*merged.permission, *parent.permission),
+            "prohibition": (*merged.prohibition, *parent.prohibition),
+            "obligation": (*merged.obligation, *parent.obligation),
+        })
+    return merged
