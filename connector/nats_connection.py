@@ -137,7 +137,11 @@ async def connect(settings: NatsSettings) -> Client:
         return f"{url.hostname}:{url.port}" if url is not None else safe_urls
 
     async def on_error(exc: Exception) -> None:
-        last_error[:] = [exc]
+        # A server's refusal (auth, permissions) says more than the socket reset after it:
+        # keep the first server-side error rather than the latest transport one.
+        if not (last_error and isinstance(last_error[0], nats.errors.Error)
+                and not isinstance(exc, nats.errors.Error)):
+            last_error[:] = [exc]
         log.warning("nats error: %s", exc, extra={"nats_url": where(), "error": type(exc).__name__})
 
     async def on_disconnected() -> None:
