@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import json
 import logging
 import os
 import signal
@@ -52,11 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     roles = ", ".join(r.value for r in Role)
     p = actions.add_parser("issue", help="issue a participant credential; prints the vc+jwt")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
-    p.add_argument("--did", required=True, help="participant did:key")
-    p.add_argument("--name", required=True, help="participant's legal name")
-    p.add_argument("--legal-id", required=True,
+    p.add_argument("--request", type=Path,
+                   help="a credential-request.json written by `tsunagu connector init` "
+                        "(signed by the participant's key); replaces the four options below")
+    p.add_argument("--did", help="participant did:key")
+    p.add_argument("--name", help="participant's legal name")
+    p.add_argument("--legal-id",
                    help="法人番号 (13 digits) or 全国地方公共団体コード (6 digits)")
-    p.add_argument("--role", required=True, action="append", dest="roles", metavar="ROLE",
+    p.add_argument("--role", action="append", dest="roles", metavar="ROLE",
                    help=f"repeatable; one of {roles}")
     p.add_argument("--valid-days", type=int, default=DEFAULT_VALID_DAYS,
                    help=f"validity period in days (default {DEFAULT_VALID_DAYS})")
@@ -102,7 +106,33 @@ def _reserve_out(path: Path) -> str:
     return tmp
 
 
+def _subject_from_args(args: argparse.Namespace) -> None:
+    """Fill did/name/legal_id/roles from --request, or insist on all four options."""
+    if args.request is not None:
+        from connector.setup import verify_credential_request
+
+        try:
+            request = json.loads(args.request.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot read credential request {args.request}: {exc}",
+                                  field="request") from exc
+        if not isinstance(request, dict):
+            raise ValidationError("credential request must be a JSON object", field="request")
+        body = verify_credential_request(request)
+        legal = body.get("legalIdentifier") or {}
+        args.did, args.name = body.get("did"), body.get("name")
+        args.legal_id, args.roles = legal.get("value"), body.get("roles")
+        return
+    missing = [flag for flag, value in (("--did", args.did), ("--name", args.name),
+                                        ("--legal-id", args.legal_id), ("--role", args.roles))
+               if not value]
+    if missing:
+        raise ValidationError(f"give --request FILE or all of: {', '.join(missing)}",
+                              field="issue")
+
+
 def _issue(args: argparse.Namespace) -> int:
+    _subject_from_args(args)
     authority = Authority.open(args.dir)
     tmp = _reserve_out(args.out) if args.out is not None else None
     try:

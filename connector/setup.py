@@ -1,0 +1,125 @@
+"""``tsunagu connector init``: a participant's key, config file and credential request.
+
+Nothing is overwritten: init refuses a directory that already holds a key or a config, and
+removes what it wrote if a later step fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from trust.credentials import check_name, parse_roles
+from trust.errors import ConfigError
+from trust.keys import DID_KEY_PREFIX, KeyPair, save_key, verify_signature
+from trust.legal_id import parse_legal_id
+
+CONFIG_NAME = "participant.toml"
+REQUEST_NAME = "credential-request.json"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    did: str
+    config_path: Path
+    request_path: Path
+
+
+def _toml_string(value: str) -> str:
+    return orjson.dumps(value).decode()  # a JSON string is a valid TOML basic string
+
+
+def render_config(*, name: str, authority_dids: list[str], status_list_url: str | None,
+                  nats_urls: list[str], api_port: int) -> str:
+    lines = [
+        "[participant]",
+        f"name = {_toml_string(name)}",
+        'data_dir = "."',
+        "",
+        "[authority]",
+        f"dids = [{', '.join(_toml_string(d) for d in authority_dids)}]",
+    ]
+    if status_list_url:
+        lines.append(f"status_list_url = {_toml_string(status_list_url)}")
+    lines += ["", "[nats]  # no urls: the connector starts its own nats-server",
+              f"urls = [{', '.join(_toml_string(u) for u in nats_urls)}]",
+              "", "[api]", 'host = "127.0.0.1"', f"port = {api_port}", ""]
+    return "\n".join(lines)
+
+
+def init_participant(
+    directory: Path,
+    *,
+    name: str,
+    legal_id: str,
+    roles: list[str],
+    authority_dids: list[str],
+    status_list_url: str | None = None,
+    nats_urls: list[str] | None = None,
+    api_port: int = 8480,
+) -> InitResult:
+    """Create key, config and credential request in ``directory`` (validated first)."""
+    name = check_name(name)
+    legal = parse_legal_id(legal_id)
+    parsed_roles = parse_roles(roles)
+    if not authority_dids or not all(d.startswith(DID_KEY_PREFIX) for d in authority_dids):
+        raise ConfigError("give the authority's did:key with --authority-did")
+    directory = Path(directory)
+    config_path, key_path = directory / CONFIG_NAME, directory / "participant.pem"
+    request_path = directory / REQUEST_NAME
+    existing = [p.name for p in (config_path, key_path, request_path) if p.exists()]
+    if existing:
+        raise ConfigError(f"{directory} already holds {', '.join(existing)}; refusing to "
+                          "overwrite a participant")
+    key = KeyPair.generate()
+    request = {
+        "did": key.did,
+        "name": name,
+        "legalIdentifier": legal.to_dict(),
+        "roles": [r.value for r in parsed_roles],
+    }
+    # Proof of possession: the authority can check the requester holds the DID's key.
+    payload = orjson.dumps(request, option=orjson.OPT_SORT_KEYS)
+    request["signature"] = key.sign(payload).hex()
+    written: list[Path] = []
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        save_key(key, key_path)
+        written.append(key_path)
+        for path, text in (
+            (config_path, render_config(name=name, authority_dids=authority_dids,
+                                        status_list_url=status_list_url,
+                                        nats_urls=nats_urls or [], api_port=api_port)),
+            (request_path, orjson.dumps(request, option=orjson.OPT_INDENT_2).decode() + "\n"),
+        ):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            written.append(path)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+    return InitResult(did=key.did, config_path=config_path, request_path=request_path)
+
+
+def verify_credential_request(request: dict) -> dict:
+    """Check a credential request's proof of possession; return it without the signature."""
+    from trust.keys import resolve_did_key
+
+    body = {k: v for k, v in request.items() if k != "signature"}
+    try:
+        signature = bytes.fromhex(str(request.get("signature", "")))
+    except ValueError:
+        signature = b""
+    key = resolve_did_key(str(body.get("did", "")))
+    payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    if not verify_signature(key, signature, payload):
+        raise ConfigError("credential request signature does not match its DID",
+                          code="credential_request.bad_signature")
+    return body
