@@ -111,7 +111,7 @@ CONTEXTS: dict[str, PinnedContext] = {
     "https://www.w3.org/ns/odrl.jsonld": _ODRL_FILE,
     TSUNAGU_V1: PinnedContext(
         CONTEXTS_DIR / "tsunagu-v1.jsonld",
-        "3652c09a390b7e6786602d940f96fbc182b438cfcd5935b4f433cb737a7133d1",
+        "a9da1394813f772cbf6477861d6806a30e063114319e337608a9d653731a89f5",
     ),
 }
 """Every context URL this process can use, mapped to its bundled file and pinned hash."""
