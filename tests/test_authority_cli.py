@@ -390,3 +390,10 @@ async def test_serve_publishes_a_verifiable_status_list(authority_dir, participa
         proc.send_signal(signal.SIGTERM)
         rc = await asyncio.wait_for(proc.wait(), timeout=10)
     assert rc == 0
+
+
+def test_init_under_a_file_is_a_typed_error(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["authority", "init", "--dir", str(tmp_path / "file" / "sub"),
+                 "--name", "auth"]) == 2
+    assert "authority.directory" in capsys.readouterr().err

@@ -156,3 +156,8 @@ def test_forged_envelope_does_not_poison_the_replay_cache():
     forged = f"{header}.{body}.{other_sig}"
     assert code_of(forged, cache=cache) == "envelope.bad_signature"
     assert open_(good, cache=cache).message_id == "victim"
+
+
+def test_non_string_kid_is_malformed():
+    header = _b64({"alg": "EdDSA", "typ": "tsunagu-envelope+jwt", "kid": 5})
+    assert code_of(f"{header}.{_b64({'iss': 'x'})}.sig") == "envelope.malformed"

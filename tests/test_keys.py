@@ -107,3 +107,16 @@ def test_repr_hides_key_material():
     key = KeyPair.generate()
     assert key.secret_key_multibase() not in repr(key)
     assert "PRIVATE" not in repr(key)
+
+
+def test_did_with_whitespace_or_padding_is_not_a_second_spelling():
+    spaced = SPEC_DID.replace("z6Mk", "z 6Mk")
+    for bad in (SPEC_DID + "\n", SPEC_DID + " ", spaced):
+        with pytest.raises(DidError):
+            resolve_did_key(bad)
+
+
+def test_save_key_under_a_file_is_a_typed_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(KeyMaterialError, match="cannot write key file"):
+        save_key(KeyPair.generate(), tmp_path / "file" / "sub" / "k.pem")

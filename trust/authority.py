@@ -157,7 +157,7 @@ class Authority:
         anything fails midway.
         """
         directory = Path(directory)
-        name = check_name(name)
+        name = check_name(name, "authority")
         base_url = _check_public_url(public_url)
         if status_list_ttl < timedelta(minutes=1) or status_list_ttl > timedelta(days=1):
             raise ValidationError("status list ttl must be between 1 minute and 1 day",
@@ -171,7 +171,11 @@ class Authority:
                 f"{directory} already holds an authority ({', '.join(present)}); "
                 "refusing to overwrite it", code="authority.exists")
         created_dir = not directory.exists()
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AuthorityError(f"cannot create authority directory {directory}: "
+                                 f"{exc.strerror}", code="authority.directory") from exc
         key = KeyPair.generate()
         config = {
             "version": FORMAT_VERSION,

@@ -92,18 +92,18 @@ def parse_roles(values: Iterable[Role | str]) -> tuple[Role, ...]:
     return tuple(roles)
 
 
-def check_name(name: Any) -> str:
-    """A participant's display name: non-empty, single line, bounded."""
+def check_name(name: Any, what: str = "participant") -> str:
+    """A display name: non-empty, single line, bounded. ``what`` says whose, for the error."""
     if not isinstance(name, str) or not name.strip():
-        raise ValidationError("participant name must be a non-empty string", field="name")
+        raise ValidationError(f"{what} name must be a non-empty string", field="name")
     name = name.strip()
     if len(name) > MAX_NAME_CHARS:
         raise ValidationError(
-            f"participant name is {len(name)} characters; at most {MAX_NAME_CHARS}",
+            f"{what} name is {len(name)} characters; at most {MAX_NAME_CHARS}",
             field="name",
         )
     if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in name):
-        raise ValidationError("participant name contains control characters", field="name")
+        raise ValidationError(f"{what} name contains control characters", field="name")
     return name
 
 

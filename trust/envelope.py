@@ -116,7 +116,7 @@ def _fail(message: str, code: str) -> EnvelopeError:
 def _header(token: str) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.exceptions.DecodeError as exc:
+    except jwt.exceptions.PyJWTError as exc:
         raise _fail(f"envelope is not a compact JWS: {exc}", "envelope.malformed") from exc
     if header.get("alg") != "EdDSA":
         raise _fail(f"envelope algorithm must be EdDSA, got {header.get('alg')!r}",

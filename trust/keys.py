@@ -144,10 +144,13 @@ class KeyPair:
 def save_key(key: KeyPair, path: Path) -> None:
     """Write the private key as PKCS8 PEM with mode 0600, atomically (no half-written file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         raise KeyMaterialError(f"refusing to overwrite existing key file {path}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    except OSError as exc:
+        raise KeyMaterialError(f"cannot write key file {path}: {exc.strerror}") from exc
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as fh:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import base58
 
 from trust.errors import MultibaseError
@@ -16,9 +18,15 @@ def encode_base58btc(data: bytes) -> str:
     return BASE58BTC_PREFIX + base58.b58encode(data).decode("ascii")
 
 
+_BASE58_CHARS = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+
+
 def decode_base58btc(text: str) -> bytes:
     if not isinstance(text, str) or not text.startswith(BASE58BTC_PREFIX):
         raise MultibaseError("multibase value must be a base58btc string starting with 'z'")
+    # The base58 library strips whitespace; a DID must have exactly one spelling.
+    if not _BASE58_CHARS.fullmatch(text[1:]):
+        raise MultibaseError("multibase value contains characters outside base58btc")
     try:
         return base58.b58decode(text[1:].encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:

@@ -6,6 +6,7 @@ import copy
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from importlib.resources import files
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -388,7 +389,7 @@ SCHEMA_FILES = [f"{folder}/{entry.name}" for folder in validation.SCHEMA_FOLDERS
 
 
 def test_bundled_schemas_are_the_unchanged_dsp_files():
-    upstream = "/work/shared/specs/dsp-2025-1"
+    upstream = Path(__file__).resolve().parents[3] / "shared/specs/dsp-2025-1"
     try:
         with open(f"{upstream}/LICENSE", "rb"):
             pass
