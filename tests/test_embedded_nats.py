@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import signal
@@ -14,7 +13,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import nkeys
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -27,6 +25,7 @@ from connector.nats_connection import (
 )
 from connector.nats_server import EmbeddedNatsServer, NatsServerError
 from tests.nats_fixtures import crash_and_restart, nats_settings_for
+from trust import nats_jwt
 
 
 def pid_alive(pid: int) -> bool:
@@ -299,65 +298,29 @@ def test_settings_validation_hides_secrets() -> None:
 # --- credentials against a real operator-mode server ---------------------------------------------
 
 
-def _nkey(prefix: int) -> nkeys.KeyPair:
-    return nkeys.from_seed(nkeys.encode_seed(os.urandom(32), prefix))
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _jwt(issuer: nkeys.KeyPair, subject: nkeys.KeyPair, nats: dict) -> str:
-    """A NATS JWT, minimal but accepted by nats-server (test-only minting)."""
-    header = {"typ": "JWT", "alg": "ed25519-nkey"}
-    claims = {
-        "iat": int(time.time()),
-        "jti": _b64(os.urandom(16)),
-        "iss": issuer.public_key.decode(),
-        "sub": subject.public_key.decode(),
-        "name": "test",
-        "nats": {"version": 2, **nats},
-    }
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    return f"{signing_input}.{_b64(issuer.sign(signing_input.encode()))}"
-
-
 async def test_credentials_jwt_seed_and_creds_file(tmp_path: Path) -> None:
-    operator = _nkey(nkeys.PREFIX_BYTE_OPERATOR)
-    account, system = _nkey(nkeys.PREFIX_BYTE_ACCOUNT), _nkey(nkeys.PREFIX_BYTE_ACCOUNT)
-    user = _nkey(nkeys.PREFIX_BYTE_USER)
-    unlimited = {
-        "subs": -1,
-        "conn": -1,
-        "leaf": -1,
-        "imports": -1,
-        "exports": -1,
-        "data": -1,
-        "payload": -1,
-        "wildcards": True,
-    }
-    account_jwt = _jwt(operator, account, {"type": "account", "limits": unlimited})
-    system_jwt = _jwt(operator, system, {"type": "account", "limits": unlimited})
-    user_jwt = _jwt(account, user, {"type": "user", "subs": -1, "data": -1, "payload": -1})
+    operator = nats_jwt.generate_key("operator")
+    account, system = nats_jwt.generate_key("account"), nats_jwt.generate_key("account")
+    user = nats_jwt.generate_key("user")
+    account_pub, system_pub = nats_jwt.public_key(account), nats_jwt.public_key(system)
+    user_jwt = nats_jwt.user_jwt(account, nats_jwt.public_key(user), "test")
+    sys_limits = nats_jwt.SYSTEM_ACCOUNT_LIMITS
     config = textwrap.dedent(
         f"""
-        operator: {_jwt(operator, operator, {"type": "operator"})}
-        system_account: {system.public_key.decode()}
+        operator: {nats_jwt.operator_jwt(operator, "test", system_account=system_pub)}
+        system_account: {system_pub}
         resolver: MEMORY
         resolver_preload: {{
-          {account.public_key.decode()}: {account_jwt}
-          {system.public_key.decode()}: {system_jwt}
+          {account_pub}: {nats_jwt.account_jwt(operator, account_pub, "test")}
+          {system_pub}: {nats_jwt.account_jwt(operator, system_pub, "sys", limits=sys_limits)}
         }}
         """
     )
     creds_file = tmp_path / "user.creds"
-    creds_file.write_text(
-        f"-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n"
-        f"-----BEGIN USER NKEY SEED-----\n{user.seed.decode()}\n------END USER NKEY SEED------\n"
-    )
+    creds_file.write_text(nats_jwt.format_creds(user_jwt, nats_jwt.seed(user)))
     async with EmbeddedNatsServer(tmp_path / "nats", config_extra=config) as server:
         for creds in (
-            {"user_jwt": user_jwt, "user_seed": user.seed.decode()},
+            {"user_jwt": user_jwt, "user_seed": nats_jwt.seed(user)},
             {"credentials_file": creds_file},
         ):
             async with open_nats(nats_settings_for(server, **creds), tmp_path / "unused") as nc:

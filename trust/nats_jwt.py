@@ -11,8 +11,9 @@ which nats-server uses to decode:
 - ``jti`` is base32 (no padding) of SHA-512/256 over the JSON of the *standard* claims only
   (aud, exp, iat, iss, name, nbf, sub) with jti left out, exactly as ``ClaimsData.hash`` does.
   Pitfall: two JWTs for the same subject and name issued in the same second therefore share a
-  jti even when their ``nats`` sections differ, and nats-server's full resolver silently keeps
-  the stored one. Callers that update an account must give every version a later ``iat``.
+  jti even when their ``nats`` sections differ; older nats-server full resolvers
+  (``DirJWTStore.saveIfNewer``) then keep the stored one. Give every account version a later
+  ``iat``.
 """
 
 from __future__ import annotations
@@ -227,6 +228,10 @@ class AccountLimits:
             "consumer": self.consumer,
         }  # fmt: skip
         return {k: v for k, v in values.items() if v}
+
+
+# The system account carries server events and the resolver; nats-server refuses JetStream on it.
+SYSTEM_ACCOUNT_LIMITS = AccountLimits(mem_storage=0, disk_storage=0, streams=0, consumer=0)
 
 
 @dataclass(frozen=True)
