@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "connector.authority_cli",
     "connector.audit_cli",
     "connector.dsp_cli",
+    "connector.token_cli",
     "usage_policies.cli",
 ]
 

@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS datasets (
     created TEXT NOT NULL
 );
 
+-- JSON schemas records of a dataset must satisfy, content-addressed (datasets.schema_id).
+CREATE TABLE IF NOT EXISTS json_schemas (
+    id TEXT PRIMARY KEY,             -- urn:tsunagu:schema:sha256:<hex of canonical JSON>
+    body BLOB NOT NULL
+);
+
 -- Records this participant holds as their source (latest version) and all versions.
 CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY,

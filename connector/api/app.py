@@ -1,0 +1,485 @@
+"""The local app API: JSON over HTTP for the participant's own apps (aiohttp).
+
+Apps authenticate with a bearer token (``tsunagu connector token``); each route names the
+scope it needs. Every error is RFC 9457 ``application/problem+json`` whose ``code`` is the
+TsunaguError code. ``openapi.json`` beside this file describes every route; a test checks
+that the two agree.
+
+Record ids and dataset ids are IRIs: put them in a path as one percent-encoded segment
+(``/api/records/urn%3Auuid%3A...``). The negotiation, transfer and catalog services are found
+as ``connector.negotiations``, ``connector.transfers``, ``connector.catalog`` (or passed to
+``make_app``); without one, its routes answer 501 ``feature.unavailable``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from aiohttp import web
+
+from connector.api.events import EventStreams, feed_for
+from connector.tokens import TokenInfo, TokenStore
+from trust.errors import TsunaguError, ValidationError
+
+log = logging.getLogger(__name__)
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+PROBLEM_BASE = "https://w3id.org/tsunagu/problems/"
+PROBLEM_TYPE = "application/problem+json"
+MAX_LIMIT = 500
+
+
+# ---------------------------------------------------------------- what the API expects
+
+class RecordsApi(Protocol):
+    """Provider records (connector/records.py). Methods may be sync or async."""
+
+    def publish(self, dataset_id: str, record: dict[str, Any]) -> Any: ...
+    def delete(self, dataset_id: str, record_id: str) -> Any: ...
+
+
+class NegotiationsApi(Protocol):
+    """Contract negotiations, consumer side. Dicts carry at least ``pid`` and ``state``."""
+
+    def start(self, provider_did: str, dataset_id: str, offer_id: str) -> Any: ...
+    def get(self, pid: str) -> Any: ...  # dict, or None when unknown
+    def list(self) -> Any: ...
+
+
+class TransfersApi(Protocol):
+    """Transfer processes, consumer side. Dicts carry at least ``pid`` and ``state``."""
+
+    def start(self, agreement_id: str) -> Any: ...
+    def get(self, pid: str) -> Any: ...
+    def list(self) -> Any: ...
+
+
+class CatalogApi(Protocol):
+    """Asks a provider (or the federated index) for its DSP catalog."""
+
+    def fetch(self, provider_did: str, query: str | None = None) -> Any: ...
+
+
+class NotFound(TsunaguError):
+    code = "api.not_found"
+    http_status = 404
+
+
+class Unavailable(TsunaguError):
+    """This connector runs without the service the route needs."""
+
+    code = "feature.unavailable"
+    http_status = 501
+
+
+async def _call(value: Any) -> Any:
+    """Services may be sync or async; the API does not care which."""
+    return await value if inspect.isawaitable(value) else value
+
+
+# ---------------------------------------------------------------- problems and middleware
+
+TITLES = {
+    "auth.missing": "Authentication required",
+    "auth.invalid": "Invalid token",
+    "auth.expired": "Token expired",
+    "auth.scope": "Insufficient scope",
+    "feature.unavailable": "Feature not available",
+    "input.invalid": "Invalid input",
+    "internal.error": "Internal error",
+    "store.unavailable": "Store unavailable",
+}
+
+
+def problem(status: int, code: str, detail: str, title: str | None = None,
+            **extra: Any) -> web.Response:
+    body = {"type": PROBLEM_BASE + code, "title": title or TITLES.get(code, code),
+            "status": status, "detail": detail, "code": code}
+    body.update({k: v for k, v in extra.items() if k not in body})
+    headers = {"WWW-Authenticate": 'Bearer realm="tsunagu"'} if status == 401 else None
+    return web.Response(status=status, body=orjson.dumps(body), content_type=PROBLEM_TYPE,
+                        headers=headers)
+
+
+def _error_problem(exc: TsunaguError) -> web.Response:
+    doc = (type(exc).__doc__ or "").strip().splitlines()
+    title = TITLES.get(exc.code) or (doc[0].rstrip(".") if doc else None)
+    return problem(exc.http_status, exc.code, exc.message, title, **exc.details)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except TsunaguError as exc:
+        response = _error_problem(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = "http." + exc.reason.lower().replace(" ", "_")
+        response = problem(exc.status, code, exc.text or exc.reason, exc.reason)
+        if exc.status == 405:
+            response.headers["Allow"] = exc.headers.get("Allow", "")
+    except Exception:
+        log.exception("app API handler failed", extra={"path": request.path})
+        response = problem(500, "internal.error",
+                           "the connector failed to handle this request; see its log")
+    _count(request, response.status)
+    return response
+
+
+def _count(request: web.Request, status: int) -> None:
+    route = request.match_info.route.resource
+    template = route.canonical if route is not None else "unmatched"  # never a raw id
+    request.app[CONNECTOR].metrics.inc("tsunagu_api_requests_total", method=request.method,
+                                       route=template, status=str(status))
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    scope: str | None = getattr(request.match_info.handler, "scope", None)
+    if scope is not None:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else None
+        request[TOKEN] = request.app[TOKENS].verify(token, scope)
+    return await handler(request)
+
+
+def scoped(scope: str) -> Callable[[Handler], Handler]:
+    def mark(handler: Handler) -> Handler:
+        handler.scope = scope  # type: ignore[attr-defined]
+        return handler
+    return mark
+
+
+# ---------------------------------------------------------------- helpers
+
+CONNECTOR = web.AppKey("connector", Any)
+TOKENS = web.AppKey("tokens", TokenStore)
+SERVICES = web.AppKey("services", dict)
+STREAMS = web.AppKey("streams", EventStreams)
+OPENAPI = web.AppKey("openapi", bytes)
+# Request key of the verified TokenInfo (aiohttp < 3.12 has no RequestKey: a plain string).
+TOKEN: Any = (web.RequestKey("token", TokenInfo) if hasattr(web, "RequestKey")
+              else "tsunagu.token")
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise ValidationError("the request body is not JSON", field="body") from None
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object", field="body")
+    return body
+
+
+def _string(body: dict[str, Any], field: str) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"'{field}' must be a non-empty string", field=field)
+    return value
+
+
+def _int_query(request: web.Request, name: str, default: int, high: int) -> int:
+    raw = request.query.get(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        raise ValidationError(f"'{name}' must be an integer", field=name) from None
+    if not 0 <= value <= high:
+        raise ValidationError(f"'{name}' must be between 0 and {high}", field=name)
+    return value
+
+
+def service(request: web.Request, name: str) -> Any:
+    found = request.app[SERVICES].get(name)
+    if found is None:
+        raise Unavailable(f"this connector runs without the {name} service",
+                          feature=name)
+    return found
+
+
+def _record_view(row: tuple[Any, ...]) -> dict[str, Any]:
+    record_id, dataset, version, deleted, body, modified = row
+    return {"id": record_id, "dataset": dataset, "version": version, "deleted": bool(deleted),
+            "modified": modified, "record": orjson.loads(body)}
+
+
+def _load_record(request: web.Request, record_id: str) -> dict[str, Any]:
+    rows = request.app[CONNECTOR].store.query(
+        "SELECT id, dataset_id, version, deleted, body, modified FROM records WHERE id=?",
+        (record_id,))
+    if not rows:
+        raise NotFound(f"no record {record_id} in this connector", code="record.not_found")
+    return _record_view(rows[0])
+
+
+# ---------------------------------------------------------------- observability
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    connector = request.app[CONNECTOR]
+    checks: dict[str, str] = {}
+    nc = getattr(connector, "nc", None)
+    checks["nats"] = "ok" if nc is not None and nc.is_connected else "disconnected"
+    try:
+        with connector.store.transaction():
+            pass  # BEGIN IMMEDIATE takes the write lock: proves the file accepts writes
+        checks["store"] = "ok"
+    except (TsunaguError, AttributeError) as exc:
+        checks["store"] = getattr(exc, "code", "unavailable")
+    if all(v == "ok" for v in checks.values()):
+        return json_response({"status": "ready", "checks": checks})
+    return problem(503, "service.not_ready", "the connector is not ready: " + ", ".join(
+        f"{k} {v}" for k, v in checks.items() if v != "ok"), "Not ready", checks=checks)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    connector = request.app[CONNECTOR]
+    started = getattr(connector, "started_at", None)
+    if started is not None:
+        connector.metrics.set("tsunagu_uptime_seconds",
+                              round((datetime.now(UTC) - started).total_seconds(), 3))
+    return web.Response(text=connector.metrics.exposition(),
+                        content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI], content_type="application/json")
+
+
+@scoped("events:read")
+async def events(request: web.Request) -> web.StreamResponse:
+    return await request.app[STREAMS].handle(request)
+
+
+# ---------------------------------------------------------------- datasets and records
+
+@scoped("catalog:read")
+async def list_datasets(request: web.Request) -> web.Response:
+    rows = request.app[CONNECTOR].store.query(
+        "SELECT id, stream, subject, schema_id, created, body FROM datasets ORDER BY created, id")
+    return json_response({"items": [
+        {"id": i, "stream": st, "subject": su, "schema": sc, "created": c,
+         "dataset": orjson.loads(b)} for i, st, su, sc, c, b in rows]})
+
+
+@scoped("records:write")
+async def publish_record(request: web.Request) -> web.Response:
+    records = service(request, "records")
+    dataset_id = request.match_info["dataset"]
+    record = await json_body(request)
+    result = await _call(records.publish(dataset_id, record))
+    record_id = (result or {}).get("id") or record.get("id")
+    return json_response(_load_record(request, record_id), status=201)
+
+
+@scoped("records:read")
+async def get_record(request: web.Request) -> web.Response:
+    return json_response(_load_record(request, request.match_info["id"]))
+
+
+@scoped("records:write")
+async def update_record(request: web.Request) -> web.Response:
+    records = service(request, "records")
+    record_id = request.match_info["id"]
+    record = await json_body(request)
+    if record.setdefault("id", record_id) != record_id:
+        raise ValidationError("the record's 'id' differs from the id in the path", field="id")
+    current = _load_record(request, record_id)
+    await _call(records.publish(current["dataset"], record))
+    return json_response(_load_record(request, record_id))
+
+
+@scoped("records:write")
+async def delete_record(request: web.Request) -> web.Response:
+    records = service(request, "records")
+    record_id = request.match_info["id"]
+    current = _load_record(request, record_id)
+    await _call(records.delete(current["dataset"], record_id))
+    return json_response(_load_record(request, record_id))
+
+
+@scoped("records:read")
+async def list_held(request: web.Request) -> web.Response:
+    """Held records page by page; ``next`` is the cursor for ``after`` (null at the end)."""
+    limit = _int_query(request, "limit", 100, MAX_LIMIT) or 100
+    after = _int_query(request, "after", 0, 2**63 - 1)
+    dataset = request.query.get("dataset")
+    where = "rowid > ?" + (" AND dataset_id = ?" if dataset else "")
+    params: tuple[Any, ...] = (after, dataset, limit) if dataset else (after, limit)
+    rows = request.app[CONNECTOR].store.query(
+        "SELECT rowid, id, version, dataset_id, agreement_id, provider, event, received, body "
+        f"FROM held_records WHERE {where} ORDER BY rowid LIMIT ?", params)
+    items = [{"id": i, "version": v, "dataset": d, "agreement": a, "provider": p, "event": e,
+              "received": r, "record": orjson.loads(b)} for _, i, v, d, a, p, e, r, b in rows]
+    cursor = rows[-1][0] if len(rows) == limit else None
+    return json_response({"items": items, "next": cursor})
+
+
+# ---------------------------------------------------------------- catalog and contracts
+
+@scoped("catalog:read")
+async def get_catalog(request: web.Request) -> web.Response:
+    catalog = service(request, "catalog")
+    provider = request.query.get("provider")
+    if not provider:
+        raise ValidationError("give ?provider=<did> of the participant to ask", field="provider")
+    return json_response(await _call(catalog.fetch(provider, request.query.get("q"))))
+
+
+@scoped("contracts:read")
+async def list_agreements(request: web.Request) -> web.Response:
+    rows = request.app[CONNECTOR].store.query(
+        "SELECT id, role, provider, consumer, dataset_id, status, created, ended "
+        "FROM agreements ORDER BY created, id")
+    keys = ("id", "role", "provider", "consumer", "dataset", "status", "created", "ended")
+    return json_response({"items": [dict(zip(keys, row, strict=True)) for row in rows]})
+
+
+@scoped("contracts:write")
+async def start_negotiation(request: web.Request) -> web.Response:
+    negotiations = service(request, "negotiations")
+    body = await json_body(request)
+    started = await _call(negotiations.start(
+        _string(body, "provider"), _string(body, "dataset"), _string(body, "offer")))
+    return json_response(started, status=201)
+
+
+@scoped("contracts:write")
+async def start_transfer(request: web.Request) -> web.Response:
+    transfers = service(request, "transfers")
+    body = await json_body(request)
+    return json_response(await _call(transfers.start(_string(body, "agreement"))), status=201)
+
+
+def _process_routes(name: str) -> tuple[Handler, Handler]:
+    """GET list and GET one, alike for negotiations and transfers."""
+
+    @scoped("contracts:read")
+    async def list_all(request: web.Request) -> web.Response:
+        return json_response({"items": list(await _call(service(request, name).list()))})
+
+    @scoped("contracts:read")
+    async def get_one(request: web.Request) -> web.Response:
+        pid = request.match_info["pid"]
+        found = await _call(service(request, name).get(pid))
+        if not found:
+            raise NotFound(f"no {name[:-1]} process {pid}", code=f"{name[:-1]}.not_found")
+        return json_response(found)
+
+    return list_all, get_one
+
+
+# ---------------------------------------------------------------- the application
+
+def _record_service(connector: Any) -> Any:
+    """``connector.records`` if set, else the RecordService among the connector's services."""
+    from connector.records import RecordService
+
+    found = getattr(connector, "records", None)
+    return found or next((s for s in getattr(connector, "services", [])
+                          if isinstance(s, RecordService)), None)
+
+
+def make_app(
+    connector: Any,
+    *,
+    records: RecordsApi | None = None,
+    negotiations: NegotiationsApi | None = None,
+    transfers: TransfersApi | None = None,
+    catalog: CatalogApi | None = None,
+    heartbeat: float = 15.0,
+    poll_interval: float = 2.0,
+    retry_ms: int = 1000,
+) -> web.Application:
+    """The app API for a started ``Connector``; services default to its attributes."""
+    app = web.Application(middlewares=[problem_middleware, auth_middleware])
+    app[CONNECTOR] = connector
+    app[TOKENS] = TokenStore(connector.store)
+    app[SERVICES] = {
+        "records": records or _record_service(connector),
+        "negotiations": negotiations or getattr(connector, "negotiations", None),
+        "transfers": transfers or getattr(connector, "transfers", None),
+        "catalog": catalog or getattr(connector, "catalog", None),
+    }
+    app[OPENAPI] = OPENAPI_PATH.read_bytes()
+    streams = EventStreams(connector, heartbeat=heartbeat, poll_interval=poll_interval,
+                           retry_ms=retry_ms)
+    app[STREAMS] = streams
+    feed_for(connector)  # create it now, on the loop, before any writer needs it
+    connector.metrics.describe("tsunagu_api_requests_total", "app API requests by route")
+    connector.metrics.describe("tsunagu_api_sse_clients", "open event streams")
+
+    async def close_streams(_: web.Application) -> None:
+        streams.close()
+
+    app.on_shutdown.append(close_streams)
+    list_negotiations, get_negotiation = _process_routes("negotiations")
+    list_transfers, get_transfer = _process_routes("transfers")
+    app.router.add_routes([
+        web.get("/healthz", healthz),
+        web.get("/readyz", readyz),
+        web.get("/metrics", metrics),
+        web.get("/openapi.json", openapi),
+        web.get("/events", events),
+        web.get("/api/datasets", list_datasets),
+        web.post("/api/datasets/{dataset}/records", publish_record),
+        web.get("/api/records/{id}", get_record),
+        web.put("/api/records/{id}", update_record),
+        web.delete("/api/records/{id}", delete_record),
+        web.get("/api/held", list_held),
+        web.get("/api/catalog", get_catalog),
+        web.get("/api/agreements", list_agreements),
+        web.post("/api/negotiations", start_negotiation),
+        web.get("/api/negotiations", list_negotiations),
+        web.get("/api/negotiations/{pid}", get_negotiation),
+        web.post("/api/transfers", start_transfer),
+        web.get("/api/transfers", list_transfers),
+        web.get("/api/transfers/{pid}", get_transfer),
+    ])
+    return app
+
+
+def token_info(request: web.Request) -> TokenInfo | None:
+    return request.get(TOKEN)
+
+
+class ApiServer:
+    """The app API as a connector service: listens on ``config.api`` host and port."""
+
+    def __init__(self, **app_options: Any) -> None:
+        self.app_options = app_options
+        self.runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, connector: Any) -> None:
+        self.runner = web.AppRunner(make_app(connector, **self.app_options),
+                                    access_log=None, shutdown_timeout=5.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, connector.config.api.host, connector.config.api.port)
+        await site.start()
+        self.port = self.runner.addresses[0][1]  # the real one when config asks for port 0
+        log.info("app API listening", extra={"port": self.port})
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()

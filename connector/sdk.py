@@ -1,0 +1,343 @@
+"""Python SDK for apps: an async client of the connector's local app API.
+
+    async with TsunaguClient("http://127.0.0.1:8480", token) as client:
+        await client.publish(dataset_id, record)
+        async for event in client.subscribe(dataset_id):
+            handle(event)          # each delivery exactly once, in order
+
+``subscribe`` remembers the last event id and, when the connection drops or the server ends
+the stream, reconnects with ``Last-Event-ID``: the app sees no gap and no repeat. Errors the
+API reports become ``ApiError`` with the problem's ``code``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+from yarl import URL
+
+log = logging.getLogger(__name__)
+
+EventType = Literal["created", "updated", "deleted"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class _Open(BaseModel):
+    """Shapes whose extra fields belong to another service: keep them, do not refuse them."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class Problem(_Open):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, detail: str,
+                 problem: Problem | None = None) -> None:
+        super().__init__(f"[{code}] {detail} (HTTP {status})")
+        self.status, self.code, self.detail, self.problem = status, code, detail, problem
+
+
+class Record(_Model):
+    id: str
+    dataset: str
+    version: int
+    deleted: bool
+    modified: str
+    record: dict[str, Any]
+
+
+class HeldRecord(_Model):
+    id: str
+    version: int
+    dataset: str
+    agreement: str
+    provider: str
+    event: EventType
+    received: str
+    record: dict[str, Any]
+
+
+class HeldPage(_Model):
+    items: list[HeldRecord]
+    next: int | None
+
+
+class Dataset(_Model):
+    id: str
+    stream: str
+    subject: str
+    schema_id: str | None = None
+    created: str
+    dataset: dict[str, Any]
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Dataset:
+        # "schema" would shadow BaseModel.schema; the wire name stays "schema".
+        return cls(**{**data, "schema_id": data.get("schema")})
+
+
+class Agreement(_Model):
+    id: str
+    role: Literal["provider", "consumer"]
+    provider: str
+    consumer: str
+    dataset: str
+    status: str
+    created: str
+    ended: str | None
+
+
+class _Process(_Open):
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    pid: str
+    state: str
+    role: str | None = None
+    counterparty: str | None = None
+    consumer_pid: str | None = Field(None, alias="consumerPid")
+    provider_pid: str | None = Field(None, alias="providerPid")
+    agreement_id: str | None = Field(None, alias="agreementId")
+    code: str | None = None
+
+
+class Negotiation(_Process):
+    """A contract negotiation; ``agreement_id`` is set once agreed."""
+
+    offer_id: str | None = Field(None, alias="offerId")
+    dataset_id: str | None = Field(None, alias="datasetId")
+
+
+class Transfer(_Process):
+    data_address: dict[str, Any] | None = Field(None, alias="dataAddress")
+
+
+class Event(_Model):
+    """One delivery: a record version reached this participant's apps."""
+
+    seq: int
+    event: EventType
+    id: str
+    version: int
+    dataset: str
+    agreement: str | None
+    at: str
+    record: dict[str, Any] | None
+
+
+def _segment(value: str) -> str:
+    """Ids are IRIs: one path segment, every reserved character escaped (%2F included)."""
+    return quote(value, safe="")
+
+
+class TsunaguClient:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 30.0,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = session
+        self._own_session = session is None
+
+    async def __aenter__(self) -> TsunaguClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    def _url(self, path: str) -> URL:
+        return URL(self.base_url + path, encoded=True)  # keep our %2F escapes as they are
+
+    async def _request(self, method: str, path: str, *, json: Any = None,
+                       params: dict[str, Any] | None = None) -> Any:
+        data = orjson.dumps(json) if json is not None else None
+        headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
+        query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        async with self.session.request(method, self._url(path), data=data, headers=headers,
+                                        params=query, timeout=self._timeout) as resp:
+            body = await resp.read()
+            if resp.status >= 400:
+                raise _api_error(resp.status, body)
+            return orjson.loads(body) if body else None
+
+    # ------------------------------------------------------------ observability
+
+    async def health(self) -> bool:
+        return (await self._request("GET", "/healthz"))["status"] == "ok"
+
+    async def ready(self) -> dict[str, str]:
+        """The readiness checks; ApiError (503 service.not_ready) when not ready."""
+        return (await self._request("GET", "/readyz"))["checks"]
+
+    # ------------------------------------------------------------ own datasets and records
+
+    async def datasets(self) -> list[Dataset]:
+        return [Dataset.from_api(d) for d in (await self._request("GET", "/api/datasets"))
+                ["items"]]
+
+    async def publish(self, dataset: str, record: dict[str, Any]) -> Record:
+        return Record.model_validate(await self._request(
+            "POST", f"/api/datasets/{_segment(dataset)}/records", json=record))
+
+    async def record(self, record_id: str) -> Record:
+        return Record.model_validate(
+            await self._request("GET", f"/api/records/{_segment(record_id)}"))
+
+    async def update(self, record_id: str, record: dict[str, Any]) -> Record:
+        return Record.model_validate(
+            await self._request("PUT", f"/api/records/{_segment(record_id)}", json=record))
+
+    async def delete(self, record_id: str) -> Record:
+        return Record.model_validate(
+            await self._request("DELETE", f"/api/records/{_segment(record_id)}"))
+
+    # ------------------------------------------------------------ held records
+
+    async def held(self, dataset: str | None = None, *, limit: int = 100,
+                   after: int | None = None) -> HeldPage:
+        return HeldPage.model_validate(await self._request(
+            "GET", "/api/held", params={"dataset": dataset, "limit": limit, "after": after}))
+
+    async def iter_held(self, dataset: str | None = None, *, page_size: int = 100
+                        ) -> AsyncIterator[HeldRecord]:
+        after: int | None = None
+        while True:
+            page = await self.held(dataset, limit=page_size, after=after)
+            for item in page.items:
+                yield item
+            if page.next is None:
+                return
+            after = page.next
+
+    # ------------------------------------------------------------ catalog and contracts
+
+    async def catalog(self, provider: str, query: str | None = None) -> dict[str, Any]:
+        return await self._request("GET", "/api/catalog",
+                                   params={"provider": provider, "q": query})
+
+    async def agreements(self) -> list[Agreement]:
+        return [Agreement.model_validate(a)
+                for a in (await self._request("GET", "/api/agreements"))["items"]]
+
+    async def negotiate(self, provider: str, dataset: str, offer: str) -> Negotiation:
+        return Negotiation.model_validate(await self._request(
+            "POST", "/api/negotiations",
+            json={"provider": provider, "dataset": dataset, "offer": offer}))
+
+    async def negotiation(self, pid: str) -> Negotiation:
+        return Negotiation.model_validate(
+            await self._request("GET", f"/api/negotiations/{_segment(pid)}"))
+
+    async def negotiations(self) -> list[Negotiation]:
+        return [Negotiation.model_validate(n)
+                for n in (await self._request("GET", "/api/negotiations"))["items"]]
+
+    async def transfer(self, agreement: str) -> Transfer:
+        """Start a transfer under an agreement."""
+        return Transfer.model_validate(
+            await self._request("POST", "/api/transfers", json={"agreement": agreement}))
+
+    async def get_transfer(self, pid: str) -> Transfer:
+        return Transfer.model_validate(
+            await self._request("GET", f"/api/transfers/{_segment(pid)}"))
+
+    async def transfers(self) -> list[Transfer]:
+        return [Transfer.model_validate(t)
+                for t in (await self._request("GET", "/api/transfers"))["items"]]
+
+    # ------------------------------------------------------------ subscriptions
+
+    async def subscribe(self, dataset: str | None = None, *, after: int | None = None,
+                        idle_timeout: float = 60.0, max_delay: float = 30.0
+                        ) -> AsyncIterator[Event]:
+        """Deliveries in order, forever; reconnects with Last-Event-ID after any drop.
+
+        ``idle_timeout`` must exceed the server's heartbeat: silence longer than that means a
+        dead connection. Auth and input errors are raised; server and network errors retried.
+        """
+        last = after or 0
+        delay = 1.0
+        params = {"dataset": dataset} if dataset else {}
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=idle_timeout)
+        while True:
+            headers = {**self._headers, "Accept": "text/event-stream",
+                       "Last-Event-ID": str(last)}
+            try:
+                async with self.session.get(self._url("/events"), params=params,
+                                            headers=headers, timeout=timeout) as resp:
+                    if resp.status >= 400:
+                        error = _api_error(resp.status, await resp.read())
+                        if resp.status < 500:
+                            raise error
+                        log.warning("event stream refused, retrying: %s", error)
+                    else:
+                        async for field, value in _sse_fields(resp.content):
+                            if field == "retry" and value.isdigit():
+                                delay = int(value) / 1000
+                            elif field == "event":
+                                event = Event.model_validate(orjson.loads(value))
+                                if event.seq > last:  # never hand the app a repeat
+                                    last = event.seq
+                                    yield event
+            except (aiohttp.ClientError, ConnectionError, TimeoutError) as exc:
+                log.info("event stream dropped after %s, resuming: %s", last, exc)
+            await asyncio.sleep(delay)
+            delay = min(max(delay, 0.1) * 2, max_delay)  # reset by the server's retry field
+
+
+async def _sse_fields(content: aiohttp.StreamReader) -> AsyncIterator[tuple[str, str]]:
+    """('retry', ms) fields and ('event', data) per complete event; comments skipped.
+
+    An event is dispatched only at its blank line, so one cut off mid-way by a dropped
+    connection is never yielded (it arrives whole after the reconnect).
+    """
+    data: list[str] = []
+    async for raw in content:
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if not line:
+            if data:
+                yield "event", "\n".join(data)
+                data = []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "data":
+            data.append(value)
+        elif field == "retry":
+            yield "retry", value
+
+
+def _api_error(status: int, body: bytes) -> ApiError:
+    try:
+        problem = Problem.model_validate(orjson.loads(body))
+    except ValueError:
+        return ApiError(status, f"http.{status}", body[:200].decode("utf-8", "replace"))
+    return ApiError(status, problem.code, problem.detail, problem)

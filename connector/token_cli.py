@@ -1,0 +1,66 @@
+"""``tsunagu connector ...``: the command group for running a participant connector.
+
+Today it holds ``token`` (issue, list or revoke app API tokens). ``init`` and ``run`` belong
+beside it: add a ``_add_<action>(actions)`` function and call it from ``register`` (or move
+``register`` to a ``connector_cli`` module that calls ``add_token_action``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from connector.tokens import SCOPES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser("connector", help="run and administer a participant connector")
+    actions = group.add_subparsers(dest="connector_command", required=True, metavar="ACTION")
+    add_token_action(actions)
+
+
+def add_token_action(actions: argparse._SubParsersAction) -> None:
+    token = actions.add_parser(
+        "token", help="issue a bearer token for the local app API (printed once)",
+        description="Issue a token for apps. The token is printed once; only its SHA-256 "
+                    f"digest is stored. Scopes: {', '.join(sorted(SCOPES))}.")
+    token.add_argument("--store", type=Path, required=True,
+                       help="the connector's SQLite store (data_dir/connector.sqlite)")
+    what = token.add_mutually_exclusive_group(required=True)
+    what.add_argument("--scope", action="append", choices=sorted(SCOPES), metavar="SCOPE",
+                      help="a scope the token grants; repeat for several")
+    what.add_argument("--revoke", metavar="TOKEN_ID", help="revoke the token with this id")
+    what.add_argument("--list", action="store_true", help="list tokens (ids, never secrets)")
+    token.add_argument("--days", type=int, default=90, help="validity in days (default 90)")
+    token.set_defaults(func=_token)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from connector.store import Store, StoreError
+    from connector.tokens import TokenStore
+
+    if not args.store.is_file():
+        raise StoreError(f"no store file at {args.store}; start the connector once first",
+                         code="store.not_found")
+    store = Store(args.store)
+    try:
+        tokens = TokenStore(store)
+        if args.list:
+            for row in tokens.list():
+                state = "revoked" if row["revoked"] else f"expires {row['expires']}"
+                print(f"{row['id']}  {' '.join(row['scopes'])}  {state}")
+            return 0
+        if args.revoke:
+            if not tokens.revoke(args.revoke):
+                print(f"no token {args.revoke}")
+                return 1
+            print(f"revoked {args.revoke}")
+            return 0
+        issued = tokens.issue(args.scope, days=args.days)
+    finally:
+        store.close()
+    print(issued.token)  # the only time the secret is shown: stdout alone, easy to capture
+    print(f"token {issued.id}: {' '.join(sorted(issued.scopes))}, "
+          f"expires {issued.expires.isoformat()}", file=sys.stderr)
+    return 0

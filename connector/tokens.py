@@ -1,0 +1,125 @@
+"""Bearer tokens for the local app API: issued once, stored only as a SHA-256 digest.
+
+A token is ``tsu_`` + 32 random bytes (urlsafe base64). The store keeps its digest, scopes and
+expiry; the token itself is printed once and never written anywhere. Verification hashes the
+presented token and looks the digest up: the secret is never compared byte by byte, so there
+is no timing side channel on it (the digest of a guess tells an attacker nothing useful).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from connector.store import Store
+from trust.errors import TsunaguError, ValidationError
+
+PREFIX = "tsu_"
+SCOPES = frozenset({
+    "records:read", "records:write", "catalog:read", "contracts:read", "contracts:write",
+    "events:read", "admin",
+})
+ADMIN = "admin"  # implies every other scope
+MAX_DAYS = 3650
+
+
+class AuthError(TsunaguError):
+    """No usable token: missing, unknown, revoked or expired."""
+
+    code = "auth.invalid"
+    http_status = 401
+
+
+class ScopeError(TsunaguError):
+    """A valid token that lacks the scope the operation needs."""
+
+    code = "auth.scope"
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    scopes: frozenset[str]
+    expires: datetime
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or ADMIN in self.scopes
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: str
+    token: str  # shown once to whoever issued it
+    scopes: frozenset[str]
+    expires: datetime
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _format(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class TokenStore:
+    """Issue, verify and revoke tokens in a connector's ``tokens`` table."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def issue(self, scopes: list[str] | frozenset[str], *, days: int = 90,
+              now: datetime | None = None) -> IssuedToken:
+        wanted = frozenset(scopes)
+        unknown = sorted(wanted - SCOPES)
+        if not wanted or unknown:
+            raise ValidationError(
+                f"unknown scope(s) {unknown}; choose from {sorted(SCOPES)}" if unknown
+                else f"give at least one scope, from {sorted(SCOPES)}", field="scope")
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            raise ValidationError(f"validity must be 1 to {MAX_DAYS} days", field="days")
+        expires = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(days=days)
+        token = PREFIX + secrets.token_urlsafe(32)
+        token_id = "tok_" + secrets.token_hex(8)  # names the token in listings and revocation
+        with self.store.transaction() as db:
+            db.execute("INSERT INTO tokens (id, digest, scopes, expires) VALUES (?, ?, ?, ?)",
+                       (token_id, digest(token), " ".join(sorted(wanted)), _format(expires)))
+        return IssuedToken(token_id, token, wanted, expires)
+
+    def verify(self, token: str | None, required_scope: str | None = None,
+               now: datetime | None = None) -> TokenInfo:
+        """The token's id and scopes, or AuthError (401) / ScopeError (403)."""
+        if not token:
+            raise AuthError("this API needs a bearer token; issue one with "
+                            "'tsunagu connector token'", code="auth.missing")
+        if not token.startswith(PREFIX):
+            raise AuthError("the bearer token is not a tsunagu token", code="auth.invalid")
+        rows = self.store.query("SELECT id, scopes, expires, revoked FROM tokens WHERE digest=?",
+                                (digest(token),))
+        if not rows or rows[0][3]:
+            raise AuthError("the bearer token is unknown or revoked", code="auth.invalid")
+        token_id, scopes, expires_text, _ = rows[0]
+        expires = datetime.fromisoformat(expires_text)
+        if (now or datetime.now(UTC)) >= expires:
+            raise AuthError(f"the bearer token {token_id} expired at {expires_text}; "
+                            "issue a new one", code="auth.expired")
+        info = TokenInfo(token_id, frozenset(scopes.split()), expires)
+        if required_scope is not None and not info.allows(required_scope):
+            raise ScopeError(f"token {token_id} lacks the scope {required_scope!r}",
+                             scope=required_scope)
+        return info
+
+    def revoke(self, token_id: str) -> bool:
+        """Mark a token revoked; False if there is no such token."""
+        with self.store.transaction() as db:
+            changed = db.execute("UPDATE tokens SET revoked=1 WHERE id=?", (token_id,)).rowcount
+        return changed > 0
+
+    def list(self) -> list[dict[str, object]]:
+        """Every token's id, scopes, expiry and revocation; never a secret."""
+        return [{"id": r[0], "scopes": r[1].split(), "expires": r[2], "revoked": bool(r[3])}
+                for r in self.store.query(
+                    "SELECT id, scopes, expires, revoked FROM tokens ORDER BY id")]

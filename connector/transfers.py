@@ -1,0 +1,371 @@
+"""Transfer processes over the NATS DSP bus: the I/O shell around ``dsp.transfer``.
+
+Consumer TransferRequest(agreementId, format NATS-JetStream-pull) -> provider checks the
+agreement is active and names the sender as assignee -> creates a durable pull consumer on the
+dataset stream (AckExplicit, bounded max_ack_pending for back-pressure, deliver all) ->
+TransferStart with a data address naming stream, subject filter and consumer -> the consumer
+runs a ``PullLoop`` while the transfer is STARTED. Suspension, completion and termination
+follow the state machine; leaving STARTED stops the loop, ending the transfer deletes the
+durable consumer. Persistence and resends work as in ``connector.negotiations``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from connector import agreements, subjects
+from connector.dsp import messages
+from connector.dsp import transfer as dt
+from connector.dsp.statemachine import ProtocolError, Role
+from connector.dsp.transfer import Transfer, TransferState
+from connector.dsp.validation import validate_message
+from connector.negotiations import Outbox, ProcessTable, Row, clear_pending, error_reply, is_error
+from connector.pull import PullLoop
+from trust.credentials import VerifiedCredential
+from trust.envelope import Envelope
+from trust.errors import TsunaguError
+
+if TYPE_CHECKING:
+    from connector.runtime import Connector
+
+log = logging.getLogger(__name__)
+
+TRANSFER_FORMAT = "NATS-JetStream-pull"
+MAX_ACK_PENDING = 1024  # back-pressure: the server stops handing out more until acks come
+ACK_WAIT_S = 10.0  # unacked (e.g. the consumer crashed mid-batch) -> redelivered after this
+ERROR = "TransferError"
+ACK = "TransferProcess"
+Reply = tuple[str, dict[str, Any]]
+
+
+class TransferError(TsunaguError):
+    code = "transfer.refused"
+
+
+def durable_name(provider_pid: str) -> str:
+    return "tr_" + hashlib.sha256(provider_pid.encode()).hexdigest()[:24]
+
+
+def _columns(record: Transfer, extra: dict[str, Any]) -> dict[str, Any]:
+    return {"agreement_id": record.agreement_id or ""}
+
+
+class TransferService:
+    """Serves both roles; ``connector.transfers`` is its API facade."""
+
+    def __init__(self, *, batch: int = 256, retry_s: float = 1.0,
+                 credential_ttl: float = 30.0) -> None:
+        self.batch, self.retry_s, self.credential_ttl = batch, retry_s, credential_ttl
+        self.loops: dict[str, PullLoop] = {}
+        self.connector: Connector
+
+    async def start(self, connector: Connector) -> None:
+        self.connector = connector
+        self.table: ProcessTable[Transfer] = ProcessTable(connector, "transfers", Transfer,
+                                                          TransferState, _columns)
+        self.outbox = Outbox(self.table, self._on_reply, self.retry_s)
+        connector.transfers = Transfers(self)  # type: ignore[attr-defined]
+        for message_type in (dt.TRANSFER_REQUEST, dt.TRANSFER_START, dt.TRANSFER_SUSPENSION,
+                             dt.TRANSFER_COMPLETION, dt.TRANSFER_TERMINATION):
+            connector.route(message_type, self._on_message)
+        self._changed()
+        for row in self.table.all("state NOT IN ('COMPLETED', 'TERMINATED') OR body LIKE ?",
+                                  ('%"pending":{%',)):
+            if row.pending is not None:
+                self.outbox.kick(row.pid)
+            elif row.record.role == Role.PROVIDER and row.record.state == dt.REQUESTED:
+                self.outbox.spawn(self._provide(row.pid))
+            await self._effects(row)
+
+    async def stop(self) -> None:
+        for pid in list(self.loops):
+            await self.loops.pop(pid).stop()
+        await self.outbox.close()
+
+    # --- API -------------------------------------------------------------------------------
+
+    def get(self, pid: str) -> dict[str, Any] | None:
+        row = self.table.get(pid)
+        return None if row is None else _view(row)
+
+    def list(self) -> list[dict[str, Any]]:
+        return [_view(r) for r in self.table.all()]
+
+    async def wait(self, pid: str, *states: str, timeout: float = 10.0) -> dict[str, Any]:
+        wanted = set(states or (dt.STARTED, dt.COMPLETED, dt.TERMINATED))
+        async with asyncio.timeout(timeout):
+            while (view := self.get(pid)) is None or view["state"] not in wanted:
+                await asyncio.sleep(0.02)
+        return view
+
+    async def request(self, agreement_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
+        """Consumer: ask the provider to start streaming under ``agreement_id``."""
+        agreement = agreements.load(self.connector.store, agreement_id)
+        if agreement is None or agreement["role"] != "consumer":
+            raise TransferError(f"no agreement {agreement_id} held by this connector",
+                                code="agreement.unknown")
+        if agreement["status"] != "active":
+            raise TransferError(f"agreement {agreement_id} is {agreement['status']}",
+                                code="agreement.inactive")
+        pid = f"urn:uuid:{uuid.uuid4()}"
+        message = messages.transfer_request(
+            pid, agreement_id=agreement_id, format=TRANSFER_FORMAT,
+            callback_address=f"nats:tsunagu.dsp.{self.connector.identity.participant_id}")
+        record = dt.apply_message(None, message, Role.CONSUMER, role=Role.CONSUMER,
+                                  counterparty=agreement["provider"])
+        with self.connector.store.transaction() as db:
+            self.table.save(db, Row(record, pending=message), "transfer")
+        self._changed()
+        self.outbox.kick(pid)
+        await self.outbox.settled(pid, timeout)
+        return self.get(pid) or {}
+
+    async def suspend(self, pid: str, reason: str = "") -> dict[str, Any]:
+        return await self._send_own(pid, lambda c, p: messages.transfer_suspension(
+            c, p, code="transfer.suspended", reason=[reason] if reason else None))
+
+    async def resume(self, pid: str) -> dict[str, Any]:
+        """Either side restarts a SUSPENDED transfer (the provider re-sends the address)."""
+        row = self.table.get(pid)
+        address = row.extra.get("dataAddress") if row and row.record.role == Role.PROVIDER \
+            else None
+        return await self._send_own(pid, lambda c, p: messages.transfer_start(
+            c, p, data_address=address))
+
+    async def complete(self, pid: str) -> dict[str, Any]:
+        return await self._send_own(pid, messages.transfer_completion)
+
+    async def terminate(self, pid: str, reason: str = "", *, notify: bool = True
+                        ) -> dict[str, Any]:
+        return await self._send_own(pid, lambda c, p: messages.transfer_termination(
+            c, p, code="transfer.terminated", reason=[reason] if reason else None),
+            notify=notify)
+
+    async def end_for_agreement(self, agreement_id: str, reason: str, *,
+                                notify: bool = True) -> None:
+        """The agreement ended: terminate its open transfers (the agreement notice tells the
+        consumer, so no per-transfer message unless ``notify``)."""
+        for row in self.table.all("agreement_id = ? AND state NOT IN ('COMPLETED', "
+                                  "'TERMINATED')", (agreement_id,)):
+            await self.terminate(row.pid, reason, notify=False)
+
+    async def _send_own(self, pid: str, build: Any, *, notify: bool = True) -> dict[str, Any]:
+        row = self.table.get(pid)
+        if row is None:
+            raise ProtocolError(f"no transfer {pid}", code="dsp.unknown_process")
+        if row.record.provider_pid is None:
+            raise ProtocolError("the provider has not answered yet; try again",
+                                code="dsp.not_ready")
+        message = build(row.record.consumer_pid, row.record.provider_pid)
+        row.record = dt.apply_message(row.record, message, row.record.role,
+                                      at=datetime.now(UTC))
+        row.pending = message if notify else None
+        with self.connector.store.transaction() as db:
+            self.table.save(db, row, "transfer")
+        self._changed()
+        await self._effects(row)
+        if row.pending is not None:
+            self.outbox.kick(pid)
+        return _view(row)
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    async def _on_message(self, env: Envelope, credential: VerifiedCredential) -> Reply:
+        message = env.payload
+        try:
+            validate_message(message)
+            if message.get("@type") != env.message_type:
+                raise ProtocolError("envelope and message disagree on the type",
+                                    code="dsp.invalid_message")
+            return await self._receive(message, credential.did)
+        except TsunaguError as exc:
+            self.connector.metrics.inc("tsunagu_messages_rejected_total", reason=exc.code)
+            return error_reply(message, exc, ERROR)
+
+    def _locate(self, message: dict[str, Any], sender: str) -> Row[Transfer] | None:
+        for role, key in ((Role.PROVIDER, "providerPid"), (Role.CONSUMER, "consumerPid")):
+            row = self.table.get(str(message.get(key))) if message.get(key) else None
+            if row is not None and row.record.role == role and row.record.counterparty == sender:
+                return row
+        if message["@type"] == dt.TRANSFER_REQUEST:
+            return self.table.find(sender, str(message["consumerPid"]))
+        return None
+
+    async def _receive(self, message: dict[str, Any], sender: str) -> Reply:
+        kind = message["@type"]
+        row = self._locate(message, sender)
+        if row is None:
+            if kind != dt.TRANSFER_REQUEST:
+                raise ProtocolError("no such transfer process with this participant",
+                                    code="dsp.unknown_process")
+            return self._new_request(message, sender)
+        if row.last_in == kind:
+            return ACK, dt.ack_message(row.record)  # a resend of what we accepted
+        other = Role.CONSUMER if row.record.role == Role.PROVIDER else Role.PROVIDER
+        now = datetime.now(UTC)
+        row.record = dt.apply_message(row.record, message, other, counterparty=sender, at=now)
+        row.last_in = kind
+        if message.get("dataAddress"):
+            row.extra["dataAddress"] = message["dataAddress"]
+        if message.get("code") or message.get("reason"):
+            row.extra.update(code=message.get("code"), reason=message.get("reason"))
+        if row.record.state in (dt.COMPLETED, dt.TERMINATED):
+            row.pending = None
+        with self.connector.store.transaction() as db:
+            self.table.save(db, row, "transfer")
+        self._changed()
+        await self._effects(row)
+        return ACK, dt.ack_message(row.record)
+
+    def _new_request(self, message: dict[str, Any], sender: str) -> Reply:
+        agreement = agreements.load(self.connector.store, str(message["agreementId"]))
+        if agreement is None or agreement["role"] != "provider":
+            raise TransferError("no such agreement", code="transfer.unknown_agreement")
+        if agreement["consumer"] != sender:
+            raise TransferError("the agreement names another assignee",
+                                code="transfer.not_assignee")
+        if agreement["status"] != "active":
+            raise TransferError(f"the agreement is {agreement['status']}",
+                                code="transfer.agreement_inactive")
+        if not str(message.get("format", "")).lower().startswith("nats-jetstream"):
+            raise TransferError(f"format {message.get('format')!r} is not supported; use "
+                                f"{TRANSFER_FORMAT}", code="transfer.unsupported_format")
+        now = datetime.now(UTC)
+        record = dt.apply_message(None, message, Role.CONSUMER, role=Role.PROVIDER,
+                                  counterparty=sender, at=now)
+        record = replace(record, provider_pid=f"urn:uuid:{uuid.uuid4()}")
+        row = Row(record, last_in=dt.TRANSFER_REQUEST,
+                  extra={"datasetId": agreement["datasetId"]})
+        with self.connector.store.transaction() as db:
+            self.table.save(db, row, "transfer")
+        self._changed()
+        self.outbox.spawn(self._provide(row.pid))
+        return ACK, dt.ack_message(record)
+
+    # --- provider: make the durable consumer, send the address --------------------------------
+
+    async def _provide(self, pid: str) -> None:
+        row = self.table.get(pid)
+        if row is None or row.record.state != dt.REQUESTED or row.pending is not None:
+            return
+        c = self.connector
+        dataset_id = row.extra["datasetId"]
+        stream = subjects.dataset_stream(c.did, dataset_id)
+        subject = subjects.data_subject(c.did, dataset_id)
+        assert row.record.provider_pid is not None
+        durable = durable_name(row.record.provider_pid)
+        try:
+            await c.js.add_consumer(stream, ConsumerConfig(
+                durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL, filter_subject=subject,
+                max_ack_pending=MAX_ACK_PENDING, ack_wait=ACK_WAIT_S))
+        except Exception as exc:  # no stream, JetStream away: the consumer learns why
+            log.warning("cannot create the transfer's consumer", extra={"pid": pid})
+            message = messages.transfer_termination(
+                row.record.consumer_pid, row.record.provider_pid, code="transfer.no_stream",
+                reason=[f"the dataset stream cannot be read: {type(exc).__name__}"])
+        else:
+            address = messages.nats_data_address(subject, stream=stream, consumer=durable)
+            row.extra["dataAddress"] = address
+            message = messages.transfer_start(row.record.consumer_pid, row.record.provider_pid,
+                                              data_address=address)
+        row.record = dt.apply_message(row.record, message, Role.PROVIDER, at=datetime.now(UTC))
+        row.pending = message
+        with c.store.transaction() as db:
+            self.table.save(db, row, "transfer")
+        self._changed()
+        self.outbox.kick(pid)
+
+    async def _effects(self, row: Row[Transfer]) -> None:
+        """Bring the loop / durable consumer in line with the record's state."""
+        pid, state = row.pid, row.record.state
+        if row.record.role == Role.CONSUMER:
+            running = self.loops.get(pid)
+            if state == dt.STARTED and running is None and row.extra.get("dataAddress"):
+                agreement = agreements.load(self.connector.store, str(row.record.agreement_id))
+                if agreement is not None and agreement["status"] == "active":
+                    loop = PullLoop(self.connector, transfer_pid=pid, agreement=agreement,
+                                    address=row.extra["dataAddress"], batch=self.batch,
+                                    credential_ttl=self.credential_ttl)
+                    self.loops[pid] = loop
+                    loop.start()
+            elif state != dt.STARTED and running is not None:
+                await self.loops.pop(pid).stop()
+        elif state in (dt.COMPLETED, dt.TERMINATED) and row.record.provider_pid:
+            stream = subjects.dataset_stream(self.connector.did, row.extra["datasetId"])
+            with contextlib.suppress(Exception):  # already gone is fine
+                await self.connector.js.delete_consumer(stream,
+                                                        durable_name(row.record.provider_pid))
+
+    async def _on_reply(self, pid: str, sent: dict[str, Any], reply_type: str,
+                        payload: dict[str, Any]) -> None:
+        if is_error(reply_type):
+            log.warning("transfer message refused", extra={"pid": pid,
+                                                           "code": payload.get("code")})
+            with self.connector.store.transaction() as db:
+                row = self.table.get(pid)
+                if row is not None and row.pending == sent:
+                    row.pending = None
+                    row.extra["refused"] = {"code": payload.get("code"),
+                                            "reason": payload.get("reason")}
+                    self.table.save(db, row, "transfer_refused")
+            return
+        clear_pending(self.table, pid, sent, {"provider_pid": payload.get("providerPid")})
+        self._changed()
+
+    def _changed(self) -> None:
+        self.table.count_states("tsunagu_transfers")
+
+
+class Transfers:
+    """``connector.transfers`` for the API: ``start`` starts a transfer."""
+
+    def __init__(self, service: TransferService) -> None:
+        self.service = service
+
+    async def start(self, agreement_id: str, **options: Any) -> dict[str, Any]:
+        return await self.service.request(agreement_id, **options)
+
+    def get(self, pid: str) -> dict[str, Any] | None:
+        return self.service.get(pid)
+
+    def list(self) -> list[dict[str, Any]]:
+        return self.service.list()
+
+    async def wait(self, pid: str, *states: str, timeout: float = 10.0) -> dict[str, Any]:
+        return await self.service.wait(pid, *states, timeout=timeout)
+
+    async def suspend(self, pid: str, reason: str = "") -> dict[str, Any]:
+        return await self.service.suspend(pid, reason)
+
+    async def resume(self, pid: str) -> dict[str, Any]:
+        return await self.service.resume(pid)
+
+    async def complete(self, pid: str) -> dict[str, Any]:
+        return await self.service.complete(pid)
+
+    async def terminate(self, pid: str, reason: str = "") -> dict[str, Any]:
+        return await self.service.terminate(pid, reason)
+
+    async def end_for_agreement(self, agreement_id: str, reason: str, *,
+                                notify: bool = True) -> None:
+        await self.service.end_for_agreement(agreement_id, reason, notify=notify)
+
+
+def _view(row: Row[Transfer]) -> dict[str, Any]:
+    r = row.record
+    return {"pid": row.pid, "role": str(r.role), "state": str(r.state),
+            "consumerPid": r.consumer_pid, "providerPid": r.provider_pid,
+            "agreementId": r.agreement_id, "counterparty": r.counterparty, "format": r.format,
+            "dataAddress": row.extra.get("dataAddress"), "code": row.extra.get("code"),
+            "reason": row.extra.get("reason"), "pending": row.pending is not None,
+            "updated": r.updated_at.isoformat()}

@@ -1,0 +1,164 @@
+"""Running connectors for the data-plane tests: a provider (datasets + records) on a real
+nats-server, and any number of other participants onboarded by the same tmp authority."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from connector.config import ConnectorConfig, load_config
+from connector.datasets import DatasetService
+from connector.dsp import messages as m
+from connector.nats_server import EmbeddedNatsServer
+from connector.records import RecordService
+from connector.runtime import Connector, Service
+from trust import jsonld
+from trust.authority import Authority
+from trust.credentials import Role
+from trust.keys import KeyPair, save_key
+from trust.status_list import StatusListCache
+
+CITY_CODE = "041009"
+OPERATOR_NUMBER = "7000012050002"
+DATASET = "urn:tsunagu:test:dataset:shelters"
+SHELTER_CONTEXT = "https://example.org/tsunagu-test/shelter/v1"
+RECORD_CONTEXT = [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1, SHELTER_CONTEXT]
+OFFER = m.offer("urn:tsunagu:test:offer:1", permission=[
+    m.rule("use", [m.constraint("odrl:dateTime", "lteq", "2030-12-31T00:00:00Z")])])
+SHELTER_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["id", "type", "name", "capacity"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "capacity": {"type": "integer", "minimum": 0},
+        "status": {"enum": ["open", "closed", "full"]},
+    },
+}
+_CONTEXT = {"@context": {
+    "@version": 1.1,
+    "@protected": True,
+    "Shelter": "https://example.org/tsunagu-test/shelter#Shelter",
+    "capacity": {"@id": "https://example.org/tsunagu-test/shelter#capacity",
+                 "@type": "http://www.w3.org/2001/XMLSchema#integer"},
+    "status": "https://example.org/tsunagu-test/shelter#status",
+}}
+
+
+def shelter(record_id: str = "urn:tsunagu:test:shelter:1", **fields: object) -> dict:
+    """A valid record for the test dataset (``name`` comes from credentials v2)."""
+    return {"@context": list(RECORD_CONTEXT), "id": record_id, "type": ["Record", "Shelter"],
+            "name": "片平小学校", "capacity": 300, "status": "open", **fields}
+
+
+@pytest.fixture(autouse=True)
+def shelter_context(tmp_path: Path) -> Iterator[None]:
+    """A domain context for test records, registered as a domain plug-in would, and removed
+    afterwards: the registry is process-wide and other tests list what is bundled."""
+    path = tmp_path / "shelter-v1.jsonld"
+    data = json.dumps(_CONTEXT).encode()
+    path.write_bytes(data)
+    jsonld.register_context(SHELTER_CONTEXT, path, hashlib.sha256(data).hexdigest())
+    try:
+        yield
+    finally:
+        jsonld.CONTEXTS.pop(SHELTER_CONTEXT, None)
+        jsonld.clear_caches()
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> Authority:
+    return Authority.init(tmp_path / "authority", name="test authority")
+
+
+def participant_config(tmp_path: Path, authority: Authority, nats_url: str, *, name: str,
+                       legal_id: str, role: Role) -> ConnectorConfig:
+    """Key, credential and participant.toml in a fresh folder, read back by load_config."""
+    folder = tmp_path / f"participant-{legal_id}"
+    key = KeyPair.generate()
+    save_key(key, folder / "participant.pem")
+    issued = authority.issue(did=key.did, name=name, legal_id=legal_id, roles=[role])
+    (folder / "credential.jwt").write_text(issued.jwt, encoding="ascii")
+    (folder / "participant.toml").write_text(f"""
+[participant]
+name = "{name}"
+data_dir = "."
+
+[authority]
+dids = ["{authority.did}"]
+
+[nats]
+urls = ["{nats_url}"]
+reconnect_time_wait = 0.1
+initial_connect_deadline = 5.0
+""", encoding="utf-8")
+    return load_config(folder / "participant.toml")
+
+
+def status_lists(authority: Authority) -> StatusListCache:
+    cache = StatusListCache([authority.did])
+    cache.add(authority.status_list_jwt())
+    return cache
+
+
+@dataclass
+class Provider:
+    connector: Connector
+    datasets: DatasetService
+    records: RecordService
+
+
+StartConnector = Callable[..., Awaitable[Connector]]
+
+
+@pytest.fixture
+async def start_connector(authority: Authority, nats_server: EmbeddedNatsServer
+                          ) -> AsyncIterator[StartConnector]:
+    """Starts connectors for a config; all still running are stopped at teardown (before
+    the nats_server they use, hence the dependency)."""
+    running: list[Connector] = []
+
+    async def start(config: ConnectorConfig, services: list[Service] | None = None
+                    ) -> Connector:
+        connector = Connector(config, services=services, status_lists=status_lists(authority))
+        await connector.start()
+        running.append(connector)
+        return connector
+
+    yield start
+    for connector in running:
+        if not connector.nc.is_closed:  # tests that restart stop the first one themselves
+            await connector.stop()
+
+
+@pytest.fixture
+def provider_config(tmp_path, authority, nats_server) -> ConnectorConfig:
+    return participant_config(tmp_path, authority, nats_server.url, name="仙台市",
+                              legal_id=CITY_CODE, role=Role.MUNICIPALITY)
+
+
+async def start_provider(start_connector: StartConnector, config: ConnectorConfig) -> Provider:
+    datasets, records = DatasetService(), RecordService(publish_timeout=1.0, retry_interval=60)
+    connector = await start_connector(config, [datasets, records])
+    return Provider(connector, datasets, records)
+
+
+@pytest.fixture
+async def provider(start_connector, provider_config) -> Provider:
+    """A running provider offering DATASET (schema SHELTER_SCHEMA, one offer)."""
+    p = await start_provider(start_connector, provider_config)
+    await p.datasets.offer_dataset(DATASET, "指定避難所", [OFFER], SHELTER_SCHEMA,
+                                   description="開設状況", keywords=["避難所", "bosai"])
+    return p
+
+
+@pytest.fixture
+async def consumer(tmp_path, authority, nats_server, start_connector) -> Connector:
+    config = participant_config(tmp_path, authority, nats_server.url, name="避難所運営",
+                                legal_id=OPERATOR_NUMBER, role=Role.SHELTER_OPERATOR)
+    return await start_connector(config)

@@ -1,0 +1,156 @@
+"""Two real connectors on one real nats-server, with every service of the data exchange:
+a provider (仙台市, municipality) offering a dataset, a consumer (避難所運営, shelter operator).
+Every DSP message either side sends or answers is recorded, so tests can validate them all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.agreements import AgreementService
+from connector.config import ConnectorConfig
+from connector.datasets import DatasetService
+from connector.dsp import messages as m
+from connector.negotiations import NegotiationService
+from connector.records import RecordService
+from connector.runtime import Connector
+from connector.transfers import TransferService
+from connector.usage import UsageService
+from tests.connector.conftest import participant_config, status_lists
+from trust import jsonld
+from trust.authority import Authority
+from trust.credentials import Role
+
+CITY_CODE = "041009"
+OPERATOR_NUMBER = "7000012050002"
+DATASET = "urn:tsunagu:test:dataset:shelters"
+RECORD_CONTEXT = [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1]
+PURPOSE = "disaster_response"
+
+
+def offer(offer_id: str, *constraints: dict[str, Any], duties: list[dict[str, Any]] | None = None
+          ) -> dict[str, Any]:
+    permission = m.rule("use", list(constraints))
+    if duties:
+        permission["duty"] = duties
+    return m.offer(offer_id, permission=[permission])
+
+
+ROLE_OK = m.constraint("tsunagu:role", "isAnyOf", ["shelter_operator", "municipality"])
+ROLE_CITY_ONLY = m.constraint("tsunagu:role", "eq", "municipality")
+FOR_PURPOSE = m.constraint("odrl:purpose", "eq", PURPOSE)
+OPEN_OFFER = offer("urn:tsunagu:test:offer:open", ROLE_OK, FOR_PURPOSE)
+CITY_OFFER = offer("urn:tsunagu:test:offer:city", ROLE_CITY_ONLY)
+
+
+def record(n: int, **fields: Any) -> dict[str, Any]:
+    return {"@context": list(RECORD_CONTEXT), "id": f"urn:tsunagu:test:shelter:{n}",
+            "type": "Record", "name": f"避難所 {n}", **fields}
+
+
+@dataclass
+class Node:
+    """A running connector, its services, and what it said on the DSP bus."""
+
+    connector: Connector
+    datasets: DatasetService
+    records: RecordService
+    config: ConnectorConfig
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def did(self) -> str:
+        return self.connector.did
+
+    def count(self, sql: str, *params: Any) -> int:
+        return self.connector.store.query(sql, params)[0][0]
+
+
+def services(duty_interval: float = 0.2) -> list[Any]:
+    return [DatasetService(), RecordService(publish_timeout=2.0, retry_interval=60),
+            AgreementService(), NegotiationService(retry_s=0.2), TransferService(retry_s=0.2),
+            UsageService(duty_interval=duty_interval)]
+
+
+def record_messages(node: Node) -> None:
+    """Keep every request this connector sends and every answer it gives."""
+    bus = node.connector.bus
+    request, handler = bus.request, bus._handler
+
+    async def recording_request(recipient: str, message_type: str, payload: dict[str, Any],
+                                **kw: Any) -> Any:
+        node.sent.append((message_type, payload))
+        env, cred = await request(recipient, message_type, payload, **kw)
+        node.sent.append((env.message_type, env.payload))
+        return env, cred
+
+    async def recording_handler(env: Any, credential: Any) -> tuple[str, dict[str, Any]]:
+        reply = await handler(env, credential)
+        node.sent.append(reply)
+        return reply
+
+    bus.request = recording_request  # type: ignore[method-assign]
+    bus._handler = recording_handler
+
+
+StartNode = Callable[..., Any]
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> Authority:
+    return Authority.init(tmp_path / "authority", name="test authority")
+
+
+@pytest.fixture
+async def start_node(authority, nats_server) -> AsyncIterator[StartNode]:
+    running: list[Node] = []
+
+    async def start(config: ConnectorConfig, **options: Any) -> Node:
+        svc = services(**options)
+        connector = Connector(config, services=svc, status_lists=status_lists(authority))
+        await connector.start()
+        node = Node(connector, svc[0], svc[1], config)
+        record_messages(node)
+        running.append(node)
+        return node
+
+    yield start
+    for node in running:
+        if not node.connector.nc.is_closed:
+            await node.connector.stop()
+
+
+@pytest.fixture
+async def provider(tmp_path, authority, nats_server, start_node) -> Node:
+    config = participant_config(tmp_path, authority, nats_server.url, name="仙台市",
+                                legal_id=CITY_CODE, role=Role.MUNICIPALITY)
+    node = await start_node(config)
+    await node.datasets.offer_dataset(DATASET, "指定避難所", [OPEN_OFFER, CITY_OFFER])
+    return node
+
+
+@pytest.fixture
+def consumer_config(tmp_path, authority, nats_server) -> ConnectorConfig:
+    return participant_config(tmp_path, authority, nats_server.url, name="避難所運営",
+                              legal_id=OPERATOR_NUMBER, role=Role.SHELTER_OPERATOR)
+
+
+@pytest.fixture
+async def consumer(start_node, consumer_config) -> Node:
+    return await start_node(consumer_config)
+
+
+async def negotiate(consumer: Node, provider: Node, offer_id: str = OPEN_OFFER["@id"],
+                    purpose: str | None = PURPOSE) -> dict[str, Any]:
+    started = await consumer.connector.negotiations.start(provider.did, DATASET, offer_id,
+                                                          purpose=purpose)
+    return await consumer.connector.negotiations.wait(started["pid"])
+
+
+async def publish(provider: Node, numbers: range) -> None:
+    for n in numbers:
+        await provider.records.publish(DATASET, record(n))
