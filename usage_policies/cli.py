@@ -1,8 +1,10 @@
 """``tsunagu policy evaluate | validate | explain``.
 
 evaluate prints the decision as JSON; exit 0 permit, 1 deny, 2 invalid input (a policy,
-request or state that does not parse or validate; the deny decision is printed all the same,
-so tools always get JSON).
+request or state that does not parse or validate, or a value in the request or state of an
+invalid datatype such as NaN; the deny decision is printed all the same, so tools always get
+JSON). Requests, like policies, may be in any JSON-LD serialisation (compact, other
+prefixes, or the expanded top-level array).
 """
 
 from __future__ import annotations
@@ -54,9 +56,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             uid = parsed["policy"].uid if "policy" in parsed else None
             _print(denied_for_errors([_error(exc, what)], uid).to_json())
             return 2
-    decision = compile_policy(parsed["policy"]).evaluate(parsed["request"], parsed["state"])
+    policy = parsed["policy"]
+    try:
+        decision = compile_policy(policy).evaluate(parsed["request"], parsed["state"])
+    except PolicyError as exc:  # evaluate() itself turns typed errors into denies
+        decision = denied_for_errors([_error(exc, "policy")], policy.uid)
     _print(decision.to_json())
-    return 0 if decision.permitted else 1
+    if decision.permitted:
+        return 0
+    return 2 if decision.invalid_input else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

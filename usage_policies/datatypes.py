@@ -8,18 +8,21 @@ that ``elapsedTime lteq P1M`` compares with calendar months exactly).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from usage_policies.vocab import RDF, XSD
 
 # Timezone-less xsd:dateTime and xsd:date values are read in Japan time (the project's
-# display zone), documented in docs/usage-policies.md.
-LOCAL_TZ = ZoneInfo("Asia/Tokyo")
+# display zone), documented in docs/usage-policies.md. A fixed UTC+9 rather than
+# ZoneInfo("Asia/Tokyo"): Japan has had no daylight saving time since 1951, and the fixed
+# offset needs no system time-zone database (hosts and containers without one must still
+# import this module, and every host must decide the same way).
+LOCAL_TZ = timezone(timedelta(hours=9), "Asia/Tokyo")
 
 ID = "@id"  # pseudo-datatype: the value is an IRI
 
@@ -35,6 +38,22 @@ class Iri(str):
 
 class LexicalError(ValueError):
     """A lexical form that does not belong to its datatype."""
+
+
+def is_non_finite(value: Any) -> bool:
+    """NaN or an infinity (float or Decimal): never a valid value for a constraint, a request
+    or the state, since NaN compares neither less, equal nor greater and would make ``eq`` /
+    ``lteq`` / ``gteq`` true under a three-way comparison."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, Decimal) and not value.is_finite()
+
+
+def check_finite(value: Any) -> Any:
+    if is_non_finite(value):
+        raise LexicalError(f"{value!r} is not a valid number: NaN and infinities are not "
+                           "allowed")
+    return value
 
 
 _DURATION = re.compile(
@@ -68,9 +87,15 @@ class Duration:
         total = moment.year * 12 + (moment.month - 1) + self.months
         year, month = divmod(total, 12)
         month += 1
-        day = min(moment.day, _days_in_month(year, month))
-        shifted = moment.replace(year=year, month=month, day=day)
-        return shifted + timedelta(seconds=float(self.seconds))
+        try:
+            day = min(moment.day, _days_in_month(year, month))
+            shifted = moment.replace(year=year, month=month, day=day)
+            return shifted + timedelta(seconds=float(self.seconds))
+        except (OverflowError, ValueError):
+            from usage_policies.errors import DatatypeError
+
+            raise DatatypeError(f"{moment.isoformat()} + {self} is outside the supported "
+                                "dateTime range") from None
 
     def __str__(self) -> str:
         neg = self.months < 0 or self.seconds < 0
@@ -121,6 +146,18 @@ class ElapsedTime:
         return f"{_format_seconds(self.now - self.start)} since {self.start.isoformat()}"
 
 
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A value stated with an ``odrl:unit`` (the unit's IRI), e.g. 50 Euro. Constraints with
+    a unit compare only quantities in that same unit; nothing is converted between units."""
+
+    value: Any
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{to_json(self.value)} {self.unit}"
+
+
 def _format_seconds(delta: timedelta) -> str:
     return str(Duration(0, Decimal(str(delta.total_seconds()))))
 
@@ -132,6 +169,8 @@ def _days_in_month(year: int, month: int) -> int:
 
 
 def parse_datetime(text: str) -> datetime:
+    if not isinstance(text, str):
+        raise LexicalError(f"{text!r} is not an xsd:dateTime")
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -140,7 +179,10 @@ def parse_datetime(text: str) -> datetime:
         raise LexicalError(f"{text!r} is not an xsd:dateTime (no time part)")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise LexicalError(f"{text!r} is out of the supported xsd:dateTime range") from None
 
 
 _DATE = re.compile(r"^(-?\d{4,}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?$")
@@ -151,9 +193,14 @@ def parse_date(text: str) -> date:
     try:
         if not m:
             raise ValueError
-        return date.fromisoformat(m.group(1))
+        day = date.fromisoformat(m.group(1))
     except ValueError:
         raise LexicalError(f"{text!r} is not an xsd:date (YYYY-MM-DD)") from None
+    try:
+        day_bounds(day)  # the day must be representable as an interval of instants
+    except (OverflowError, ValueError):
+        raise LexicalError(f"{text!r} is out of the supported xsd:date range") from None
+    return day
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -165,7 +212,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 def _integer(text: str, minimum: int | None = None) -> int:
     try:
         value = int(text.strip()) if isinstance(text, str) else _native_int(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise LexicalError(f"{text!r} is not an integer") from None
     if minimum is not None and value < minimum:
         raise LexicalError(f"{value} is below the datatype minimum {minimum}")
@@ -186,7 +233,8 @@ def _decimal(text: Any) -> Decimal:
     except InvalidOperation:
         raise LexicalError(f"{text!r} is not a decimal") from None
     if not value.is_finite():
-        raise LexicalError(f"{text!r} is not a finite decimal")
+        raise LexicalError(f"{text!r} is not a valid decimal: NaN and infinities are not "
+                           "allowed")
     return value
 
 
@@ -194,9 +242,13 @@ def _double(text: Any) -> float:
     if isinstance(text, bool):
         raise LexicalError(f"{text!r} is not a double")
     try:
-        return float(text)
+        value = float(text)
     except (TypeError, ValueError):
         raise LexicalError(f"{text!r} is not a double") from None
+    if not math.isfinite(value):
+        raise LexicalError(f"{text!r} is not a valid double: NaN and infinities (INF, -INF) "
+                           "are not allowed")
+    return value
 
 
 def _boolean(text: Any) -> bool:
@@ -271,6 +323,7 @@ def convert(value: Any, datatype: str | None) -> Any:
         if isinstance(value, int):
             return value
         if isinstance(value, float):
+            check_finite(value)
             return int(value) if value.is_integer() else value
         return _string(value)
     return _CONVERTERS[datatype](value)
@@ -289,6 +342,8 @@ def to_json(value: Any) -> Any:
         return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
     if isinstance(value, Iri):
         return str(value)
+    if isinstance(value, Quantity):
+        return {"@value": to_json(value.value), "unit": value.unit}
     return value
 
 
@@ -308,4 +363,6 @@ def kind_of(value: Any) -> str:
         return "duration"
     if isinstance(value, (list, tuple, set, frozenset)):
         return "set"
+    if isinstance(value, Quantity):
+        return "quantity"
     return type(value).__name__

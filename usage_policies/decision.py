@@ -23,6 +23,7 @@ class ConstraintResult:
     value: Any = None  # the value compared (resolved from request/state)
     reason: str = ""
     children: list[ConstraintResult] = field(default_factory=list)
+    unit: str | None = None  # the constraint's odrl:unit (IRI)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "satisfied": self.satisfied}
@@ -34,6 +35,8 @@ class ConstraintResult:
                     "operator": self.operator,
                     "rightOperand": to_json(self.right_operand),
                     "value": None if self.value is None else to_json(self.value)}
+            if self.unit:
+                out["unit"] = self.unit
         if self.reason:
             out["reason"] = self.reason
         return out
@@ -101,7 +104,9 @@ class Decision:
     duties: list[DutyResult] = field(default_factory=list)  # owed if the use goes ahead
     obligations: list[DutyResult] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    invalid_input: bool = False  # policy, request or state rejected before evaluation
+    # The policy, request or state was rejected, or a value in the request or state has an
+    # invalid datatype (NaN, a malformed literal...): the CLI exits 2 rather than 1.
+    invalid_input: bool = False
 
     @property
     def decision(self) -> str:

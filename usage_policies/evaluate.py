@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from usage_policies import actions, datatypes
-from usage_policies.datatypes import ID, Duration, Iri
+from usage_policies.datatypes import ID, Duration, Iri, Quantity
 from usage_policies.decision import (
     ConstraintResult,
     Decision,
@@ -31,7 +31,13 @@ from usage_policies.decision import (
     RuleResult,
     denied_for_errors,
 )
-from usage_policies.errors import DatatypeError, PolicyError, UnknownTermError
+from usage_policies.errors import (
+    DatatypeError,
+    PolicyError,
+    PolicySyntaxError,
+    StateError,
+    UnknownTermError,
+)
 from usage_policies.model import (
     AnyConstraint,
     Asset,
@@ -80,11 +86,23 @@ class _Relations:
 
 # --- constraints --------------------------------------------------------------------------
 
+class UnitMismatch(PolicyError):
+    """A constraint with ``odrl:unit`` met a value without that unit (nothing converts)."""
+
+    code = "policy.unit_mismatch"
+
+
+def _unit_name(unit: str) -> str:
+    return short_name(unit)
+
+
 class CompiledConstraint:
-    __slots__ = ("path", "spec", "op", "right", "reference", "relational", "membership")
+    __slots__ = ("path", "spec", "op", "right", "reference", "relational", "membership",
+                 "unit")
 
     def __init__(self, c: Constraint, path: str) -> None:
         self.path = path
+        self.unit = c.unit
         self.spec = get_left_operand_at(c.left_operand, path)
         op = OPERATOR_IRIS.get(c.operator)
         if op is None:
@@ -138,32 +156,76 @@ class CompiledConstraint:
                 path=where)
         return value
 
+    def _units(self, value: Any, right: Any) -> tuple[Any, Any]:
+        """Strip units after checking them: a constraint with a unit compares only values in
+        that unit (no conversion); a value without a unit or in another unit is an error."""
+        unit = self.unit
+        if isinstance(right, Quantity):  # a rightOperandReference resolved with a unit
+            if unit is None:
+                unit = right.unit
+            elif right.unit != unit:
+                raise UnitMismatch(f"the constraint is in {_unit_name(unit)} but its "
+                                   f"rightOperandReference value is in "
+                                   f"{_unit_name(right.unit)}", unit=unit)
+            right = right.value
+        if unit is None:  # no unit stated: values compare by magnitude
+            if isinstance(value, tuple):
+                return tuple(v.value if isinstance(v, Quantity) else v for v in value), right
+            return (value.value if isinstance(value, Quantity) else value), right
+
+        def strip(v: Any) -> Any:
+            if not isinstance(v, Quantity):
+                raise UnitMismatch(f"the constraint is in {_unit_name(unit)} but the value "
+                                   f"{datatypes.to_json(v)!r} has no unit", unit=unit)
+            if v.unit != unit:
+                raise UnitMismatch(f"the constraint is in {_unit_name(unit)} but the value "
+                                   f"{datatypes.to_json(v.value)!r} is in "
+                                   f"{_unit_name(v.unit)}", unit=unit)
+            return v.value
+
+        return (tuple(strip(v) for v in value) if isinstance(value, tuple)
+                else strip(value)), right
+
     def run(self, ctx: EvalContext, errors: list[dict[str, Any]]) -> ConstraintResult:
         value = ctx.value(self.spec)
         right = self.right
-        if self.reference is not None:
-            right = ctx.state.operands.get(self.reference, MISSING)
-            if right is MISSING:
-                return ConstraintResult(self.path, None, self.spec.iri, self.op, None, value,
-                                        f"no value for rightOperandReference {self.reference}")
-            right = self.spec.coerce(right)  # the connector resolved it; type it like ours
-        if value is MISSING:
-            return ConstraintResult(self.path, None, self.spec.iri, self.op, right, None,
-                                    f"no value for {short_name(self.spec.iri)}")
+        unit = self.unit
         try:
+            if self.reference is not None:
+                right = ctx.state.operands.get(self.reference, MISSING)
+                if right is MISSING:
+                    return ConstraintResult(
+                        self.path, None, self.spec.iri, self.op, None, value,
+                        f"no value for rightOperandReference {self.reference}", unit=unit)
+                # The connector resolved it; type it like ours (a bad value is an error).
+                right = self.spec.coerce(right, path=f"state.operands[{self.reference!r}]")
+            if value is MISSING:
+                return ConstraintResult(self.path, None, self.spec.iri, self.op, right, None,
+                                        f"no value for {short_name(self.spec.iri)}",
+                                        unit=unit)
+            left, bare_right = value, right
+            if unit is not None or isinstance(value, (Quantity, tuple)) or \
+                    isinstance(right, Quantity):
+                left, bare_right = self._units(value, right)
             if self.membership:
-                found = any(apply("eq", v, right) for v in value)
+                found = any(apply("eq", v, bare_right) for v in left)
                 ok = found if self.op == "eq" else not found
             elif self.relational:
-                ok = apply(self.op, value, right, _Relations(self.spec, ctx.state))
+                ok = apply(self.op, left, bare_right, _Relations(self.spec, ctx.state))
             else:
-                ok = apply(self.op, value, right)
+                ok = apply(self.op, left, bare_right)
         except PolicyError as exc:
-            errors.append({"code": exc.code, "message": f"{self.path}: {exc.message}",
-                           "path": self.path})
-            return ConstraintResult(self.path, None, self.spec.iri, self.op, right, value,
-                                    exc.message)
-        return ConstraintResult(self.path, ok, self.spec.iri, self.op, right, value)
+            return self._failed(exc.code, exc.message, right, value, errors)
+        except (ArithmeticError, ValueError) as exc:  # never let a comparison escape
+            return self._failed("policy.incomparable", f"cannot evaluate: {exc}", right,
+                                value, errors)
+        return ConstraintResult(self.path, ok, self.spec.iri, self.op, right, value, unit=unit)
+
+    def _failed(self, code: str, message: str, right: Any, value: Any,
+                errors: list[dict[str, Any]]) -> ConstraintResult:
+        errors.append({"code": code, "message": f"{self.path}: {message}", "path": self.path})
+        return ConstraintResult(self.path, None, self.spec.iri, self.op, right,
+                                None if value is MISSING else value, message, unit=self.unit)
 
 
 def get_left_operand_at(iri: str, path: str) -> LeftOperand:
@@ -392,6 +454,17 @@ class CompiledPolicy:
                             for i, d in enumerate(policy.obligation)]
 
     def evaluate(self, request: EvaluationRequest, state: State) -> Decision:
+        """Decide; never raises a PolicyError (a typed error becomes a deny carrying it)."""
+        try:
+            decision = self._evaluate(request, state)
+        except PolicyError as exc:
+            return denied_for_errors([_error(exc, "evaluation")], self.uid,
+                                     invalid_input=exc.code in INPUT_ERRORS)
+        if decision.errors and any(e.get("code") in INPUT_ERRORS for e in decision.errors):
+            decision.invalid_input = True
+        return decision
+
+    def _evaluate(self, request: EvaluationRequest, state: State) -> Decision:
         errors: list[dict[str, Any]] = []
         if not actions.is_known(request.action):
             return denied_for_errors([{"code": "policy.unknown_action", "message":
@@ -429,6 +502,12 @@ class CompiledPolicy:
         if decision.permitted:
             decision.duties = [d for r in permits for d in r.duties if d.status == "owed"]
         return decision
+
+
+# Errors that say a value in the request or state is invalid (not that the policy does not
+# allow the use): the CLI exits 2 for them, like for a document that does not parse.
+INPUT_ERRORS = frozenset({"policy.datatype", "policy.state_invalid", "policy.request_invalid",
+                          "policy.unknown_datatype"})
 
 
 def compile_policy(policy: Policy) -> CompiledPolicy:
@@ -471,18 +550,26 @@ def evaluate(policy: Policy | CompiledPolicy | Mapping[str, Any],
     try:
         if isinstance(policy, CompiledPolicy):
             plan = policy
+        elif isinstance(policy, Policy):
+            plan = _plan(policy)
+        elif isinstance(policy, Mapping | list):
+            plan = _plan(parse_policy(dict(policy) if isinstance(policy, Mapping) else policy))
         else:
-            plan = _plan(policy if isinstance(policy, Policy) else parse_policy(dict(policy)))
+            raise PolicySyntaxError("a policy is a Policy, a CompiledPolicy or a JSON-LD "
+                                    f"document, not {type(policy).__name__}", path="$")
         uid = plan.uid
     except PolicyError as exc:
         return denied_for_errors([_error(exc, "policy")])
     try:
         if not isinstance(request, EvaluationRequest):
-            request = parse_request(request)
+            request = parse_request(request)  # type: ignore[arg-type]
     except PolicyError as exc:
         return denied_for_errors([_error(exc, "request")], uid)
     try:
         if not isinstance(state, State):
+            if not isinstance(state, Mapping):
+                raise StateError("a state is a State or a JSON object, not "
+                                 f"{type(state).__name__}", path="state")
             state = parse_state(state)
     except PolicyError as exc:
         return denied_for_errors([_error(exc, "state")], uid)

@@ -1,6 +1,9 @@
 """``inheritFrom``: a child policy carries its parents' rules (ODRL 2.2 §2.7.2).
 
-Decisions: the child's own target/assigner/assignee win, the parent's fill gaps; profiles are
+Decisions: the child's own target/assigner/assignee win at the policy level, the parent's
+fill gaps; but each inherited rule keeps the parent's *effective* target, assignee and
+assigner (its own, else the parent's policy-level one, written onto the rule), so a parent's
+rule on ``urn:ds:public`` never becomes a rule on the child's ``urn:ds:secret``. Profiles are
 united; two different explicit conflict strategies make the policy invalid (which would
 apply is undefined); a parent that cannot be found or a cycle is an error (fail closed).
 """
@@ -8,9 +11,22 @@ apply is undefined); a parent that cannot be found or a cycle is an error (fail 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from usage_policies.errors import PolicySyntaxError
-from usage_policies.model import Policy
+from usage_policies.model import Duty, Permission, Policy, Prohibition
+
+R = TypeVar("R", Permission, Prohibition, Duty)
+
+
+def _materialise(rules: tuple[R, ...], parent: Policy) -> tuple[R, ...]:
+    """The parent's rules with its policy-level target/assignee/assigner made explicit."""
+    out = []
+    for rule in rules:
+        update = {name: getattr(parent, name) for name in ("target", "assignee", "assigner")
+                  if getattr(rule, name) is None and getattr(parent, name) is not None}
+        out.append(rule.model_copy(update=update) if update else rule)
+    return tuple(out)
 
 
 def resolve_inheritance(policy: Policy, find: Callable[[str], Policy | None],
@@ -39,8 +55,8 @@ def resolve_inheritance(policy: Policy, find: Callable[[str], Policy | None],
             "target": merged.target or parent.target,
             "assigner": merged.assigner or parent.assigner,
             "assignee": merged.assignee or parent.assignee,
-            "permission": (*merged.permission, *parent.permission),
-            "prohibition": (*merged.prohibition, *parent.prohibition),
-            "obligation": (*merged.obligation, *parent.obligation),
+            "permission": (*merged.permission, *_materialise(parent.permission, parent)),
+            "prohibition": (*merged.prohibition, *_materialise(parent.prohibition, parent)),
+            "obligation": (*merged.obligation, *_materialise(parent.obligation, parent)),
         })
     return merged

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from usage_policies import datatypes
-from usage_policies.datatypes import ID, ElapsedTime, Iri
+from usage_policies.datatypes import ID, ElapsedTime, Iri, Quantity
 from usage_policies.errors import DatatypeError, UnknownTermError
 from usage_policies.vocab import ODRL, TSUNAGU, XSD
 from usage_policies.vocabularies import DISASTER_PHASES, PURPOSES
@@ -78,9 +78,15 @@ class LeftOperand:
     label_ja: str = ""
 
     def coerce(self, value: Any, *, path: str = "") -> Any:
-        """Bring a value from JSON (state, request) or a literal to this operand's type."""
+        """Bring a value from JSON (state, request) or a literal to this operand's type.
+        Raises DatatypeError for a value of the wrong datatype, NaN or an infinity."""
         if isinstance(value, (list, tuple)):
             return tuple(self.coerce(v, path=f"{path}[{i}]") for i, v in enumerate(value))
+        if isinstance(value, Quantity):
+            return Quantity(self.coerce(value.value, path=path), value.unit)
+        if datatypes.is_non_finite(value):
+            raise DatatypeError(f"value for {self.iri} is {value!r}: NaN and infinities are "
+                                "not valid values", path=path, left_operand=self.iri)
         if isinstance(value, str) and not isinstance(value, Iri) and self.datatype is not None:
             try:
                 value = datatypes.convert(value, self.datatype)
@@ -123,16 +129,26 @@ def unregister_left_operand(iri: str) -> None:
     _REGISTRY.pop(iri, None)
 
 
+# Other names for a registered left operand. ODRL 2.2 lists ``odrl:system`` among its
+# deprecated terms; its current term is ``odrl:systemDevice`` ("System Device"). Both are
+# accepted in policies, requests and states, and mean the same operand.
+ALIASES = {ODRL + "system": ODRL + "systemDevice"}
+
+
+def canonical_left_operand(iri: str) -> str:
+    return ALIASES.get(iri, iri)
+
+
 def get_left_operand(iri: str) -> LeftOperand:
     try:
-        return _REGISTRY[iri]
+        return _REGISTRY[ALIASES.get(iri, iri)]
     except KeyError:
         raise UnknownTermError(f"unknown leftOperand {iri}", code="policy.unknown_left_operand",
                                left_operand=iri) from None
 
 
 def find_left_operand(iri: str) -> LeftOperand | None:
-    return _REGISTRY.get(iri)
+    return _REGISTRY.get(ALIASES.get(iri, iri))
 
 
 def known_left_operands() -> list[str]:

@@ -18,10 +18,11 @@ from usage_policies.datatypes import (
     Iri,
     compare_durations,
     day_bounds,
+    is_non_finite,
     kind_of,
     to_json,
 )
-from usage_policies.errors import PolicyError
+from usage_policies.errors import DatatypeError, PolicyError
 from usage_policies.vocab import ODRL
 
 SCALAR = ("eq", "neq", "gt", "gteq", "lt", "lteq")
@@ -63,10 +64,19 @@ def _incomparable(op: str, left: Any, right: Any) -> Incomparable:
         operator=op)
 
 
+def _not_finite(op: str, left: Any, right: Any) -> DatatypeError:
+    bad = left if is_non_finite(left) else right
+    return DatatypeError(f"cannot apply {op} to {to_json(left)!r} and {to_json(right)!r}: "
+                         f"{bad!r} is not a valid value (NaN and infinities are not allowed)",
+                         code="policy.datatype", operator=op)
+
+
 def _order(op: str, left: Any, right: Any) -> int:
     """Total comparison -1/0/1 where the families allow it; raise otherwise."""
     lk, rk = kind_of(left), kind_of(right)
     if lk == rk and lk in ("number", "string", "date", "dateTime"):
+        if lk == "number" and (is_non_finite(left) or is_non_finite(right)):
+            raise _not_finite(op, left, right)
         return (left > right) - (left < right)
     if lk == rk == "boolean" and op in ("eq", "neq"):
         return 0 if left == right else 1
@@ -107,12 +117,16 @@ def _mixed_time(left: Any, right: Any) -> bool:
 
 _FAST_TYPES = frozenset({str, Iri, int, float, Decimal, date, datetime})
 _STRINGS = frozenset({str, Iri})
+_INEXACT = frozenset({float, Decimal})
 
 
 def scalar(op: str, left: Any, right: Any) -> bool:
     tl, tr = type(left), type(right)
     if tl in _FAST_TYPES and (tl is tr or (tl in _STRINGS and tr in _STRINGS)):
-        # Hot path: same family, totally ordered; no conversions needed.
+        # Hot path: same family, totally ordered; no conversions needed. NaN is unordered
+        # (every comparison false, so the difference would say "equal"): reject it.
+        if tl in _INEXACT and (is_non_finite(left) or is_non_finite(right)):
+            raise _not_finite(op, left, right)
         c = (left > right) - (left < right)
         return _RESULT[op](c)
     if isinstance(left, (list, tuple, frozenset)) or isinstance(right, (list, tuple, frozenset)):

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from usage_policies import actions
-from usage_policies.datatypes import Iri
 from usage_policies.errors import RequestError
 from usage_policies.model import Constraint, IriValue, Policy
 from usage_policies.operands import find_left_operand
@@ -66,25 +65,35 @@ def request_from_policy(policy: Policy) -> EvaluationRequest:
         if not isinstance(c, Constraint) or c.operator != ODRL + "eq" or not c.right_operand:
             raise RequestError("request attributes are stated as leftOperand eq rightOperand",
                                path=cpath)
-        if find_left_operand(c.left_operand) is None:
+        spec = find_left_operand(c.left_operand)
+        if spec is None:
             raise RequestError(f"unknown leftOperand {c.left_operand}", path=cpath,
                                code="policy.unknown_left_operand")
-        values = [Iri(t.id) if isinstance(t, IriValue) else
-                  {"@value": t.value, **({"@type": t.datatype} if t.datatype else {})}
+        unit = {"unit": c.unit} if c.unit else {}
+        values = [{"@id": t.id, **unit} if isinstance(t, IriValue) else
+                  {"@value": t.value, **({"@type": t.datatype} if t.datatype else {}), **unit}
                   for t in c.right_operand]
-        typed = [json_value(v, c.left_operand, cpath) for v in values]
-        previous = attributes.get(c.left_operand)
+        typed = [json_value(v, spec.iri, cpath) for v in values]
+        previous = attributes.get(spec.iri)
         merged = [*(previous if isinstance(previous, tuple) else
                     () if previous is None else (previous,)), *typed]
-        attributes[c.left_operand] = merged[0] if len(merged) == 1 else tuple(merged)
+        attributes[spec.iri] = merged[0] if len(merged) == 1 else tuple(merged)
     return EvaluationRequest(action=rule.action.id, target=target.uid, assignee=assignee.uid,
                              attributes=attributes, uid=policy.uid)
 
 
-def parse_request(document: Mapping[str, Any], *, context: Any = None) -> EvaluationRequest:
+def parse_request(document: Mapping[str, Any] | list[Any], *, context: Any = None
+                  ) -> EvaluationRequest:
+    """A request from any JSON-LD serialisation, like policies: compacted with the DSP or
+    other contexts, or fully expanded (the top-level array ``jsonld.expand`` returns)."""
     from usage_policies.parse import parse_policy
 
-    return request_from_policy(parse_policy(dict(document), context=context, validate=False))
+    if not isinstance(document, Mapping | list):
+        raise RequestError("a request is a JSON-LD object (or an expanded JSON-LD array), "
+                           f"not {type(document).__name__}", path="$")
+    if isinstance(document, Mapping):
+        document = dict(document)
+    return request_from_policy(parse_policy(document, context=context, validate=False))
 
 
 __all__ = ["EvaluationRequest", "parse_request", "request_from_policy"]

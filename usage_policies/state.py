@@ -18,7 +18,7 @@ import jsonschema
 from usage_policies import datatypes
 from usage_policies.datatypes import Iri
 from usage_policies.errors import StateError
-from usage_policies.operands import find_left_operand
+from usage_policies.operands import canonical_left_operand, find_left_operand
 from usage_policies.vocab import ODRL, expand_name, is_absolute_iri
 
 
@@ -74,17 +74,28 @@ def state_schema() -> dict[str, Any]:
 
 
 def operand_key(name: str) -> str:
-    """State/request keys: full IRI, compact IRI (odrl:, tsunagu:) or a bare ODRL term."""
+    """State/request keys: full IRI, compact IRI (odrl:, tsunagu:) or a bare ODRL term.
+    Aliases of a left operand (``system`` for ``systemDevice``) give the operand's IRI."""
     expanded = expand_name(name)
-    return expanded if is_absolute_iri(expanded) else ODRL + name
+    return canonical_left_operand(expanded if is_absolute_iri(expanded) else ODRL + name)
 
 
 def json_value(value: Any, iri: str, path: str) -> Any:
-    """A JSON / JSON-LD value from a state or request document, typed for operand ``iri``."""
+    """A JSON / JSON-LD value from a state or request document, typed for operand ``iri``.
+
+    ``{"@value": 50, "@type": "xsd:decimal", "unit": IRI}`` is a quantity with a unit
+    (``odrl:unit``). NaN and infinities are rejected: they are not valid values."""
     if isinstance(value, list):
         return tuple(json_value(v, iri, f"{path}[{i}]") for i, v in enumerate(value))
     spec = find_left_operand(iri)
+    unit = None
+    typed = False
     if isinstance(value, dict):
+        if value.get("unit") is not None:
+            unit = value["unit"]
+            if not isinstance(unit, str) or not is_absolute_iri(expand_name(unit)):
+                raise StateError(f"unit must be an IRI, got {unit!r}", path=f"{path}.unit")
+            unit = expand_name(unit)
         if "@id" in value:
             value = Iri(value["@id"])
         elif "@type" in value:
@@ -96,10 +107,18 @@ def json_value(value: Any, iri: str, path: str) -> Any:
                                  code="policy.unknown_datatype") from None
             except ValueError as exc:
                 raise StateError(str(exc), path=path, code="policy.datatype") from None
-            return spec.normalize(value) if spec is not None and spec.normalize else value
+            typed = True
         else:
             value = value["@value"]
-    return spec.coerce(value, path=path) if spec is not None else value
+    if datatypes.is_non_finite(value):
+        raise StateError(f"{value!r} is not a valid value: NaN and infinities are not allowed",
+                         path=path, code="policy.datatype")
+    if spec is not None:
+        if typed:
+            value = spec.normalize(value) if spec.normalize else value
+        else:
+            value = spec.coerce(value, path=path)
+    return value if unit is None else datatypes.Quantity(value, unit)
 
 
 def parse_state(document: Mapping[str, Any]) -> State:
@@ -110,8 +129,15 @@ def parse_state(document: Mapping[str, Any]) -> State:
         where = "state" + "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]"
                                   for p in exc.absolute_path)
         raise StateError(exc.message, path=where) from None
-    now = datatypes.parse_datetime(document["currentTime"])
-    agreed = document.get("agreementTime")
+    times = {}
+    for key in ("currentTime", "agreementTime"):
+        if document.get(key) is not None:
+            try:
+                times[key] = datatypes.parse_datetime(document[key])
+            except ValueError as exc:
+                raise StateError(str(exc), path=f"state[{key!r}]",
+                                 code="policy.datatype") from None
+    now = times["currentTime"]
     part_of: dict[str, set[str]] = {}
     for fact in document.get("partOf", ()):
         part_of.setdefault(fact["member"], set()).add(fact["collection"])
@@ -130,7 +156,7 @@ def parse_state(document: Mapping[str, Any]) -> State:
         operands[iri] = json_value(value, iri, f"state.operands[{name!r}]")
     return State(
         current_time=now,
-        agreement_time=datatypes.parse_datetime(agreed) if agreed else None,
+        agreement_time=times.get("agreementTime"),
         part_of={k: frozenset(v) for k, v in part_of.items()},
         use_counts=dict(document.get("useCounts", {})),
         duties=duties,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,10 @@ def test_validate_and_explain(capsys, tmp_path):
 
 
 def test_installed_command(tmp_path):
+    # The console script of the interpreter running the tests (a CI clone has its own venv).
+    tsunagu = Path(sys.executable).parent / "tsunagu"
     result = subprocess.run(
-        ["/work/venv/bin/tsunagu", "policy", "evaluate", "--policy",
+        [str(tsunagu), "policy", "evaluate", "--policy",
          str(DATA / "offer_expanded.json"), "--request", str(DATA / "request.json"),
          "--state", str(DATA / "state.json")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
