@@ -23,7 +23,7 @@ COMMAND_MODULES = [
     "connector.authority_cli",
     "connector.audit_cli",
     "connector.dsp_cli",
-    "connector.token_cli",
+    "connector.connector_cli",
     "usage_policies.cli",
 ]
 

@@ -201,6 +201,19 @@ class TsunaguClient:
         return [Dataset.from_api(d) for d in (await self._request("GET", "/api/datasets"))
                 ["items"]]
 
+    async def offer_dataset(self, dataset: str, title: str, offers: list[dict[str, Any]], *,
+                            schema: dict[str, Any] | None = None,
+                            description: str | None = None,
+                            keywords: list[str] | None = None) -> Dataset:
+        """Offer (or re-offer) one of this participant's datasets (needs the admin scope)."""
+        body: dict[str, Any] = {"title": title, "offers": offers, "schema": schema}
+        if description is not None:
+            body["description"] = description
+        if keywords:
+            body["keywords"] = keywords
+        return Dataset.from_api(await self._request(
+            "PUT", f"/api/datasets/{_segment(dataset)}", json=body))
+
     async def publish(self, dataset: str, record: dict[str, Any]) -> Record:
         return Record.model_validate(await self._request(
             "POST", f"/api/datasets/{_segment(dataset)}/records", json=record))
@@ -244,6 +257,11 @@ class TsunaguClient:
     async def agreements(self) -> list[Agreement]:
         return [Agreement.model_validate(a)
                 for a in (await self._request("GET", "/api/agreements"))["items"]]
+
+    async def terminate_agreement(self, agreement: str, reason: str) -> dict[str, Any]:
+        """Provider: end an agreement; the consumer purges what it holds under it."""
+        return await self._request("POST", f"/api/agreements/{_segment(agreement)}/termination",
+                                   json={"reason": reason})
 
     async def negotiate(self, provider: str, dataset: str, offer: str) -> Negotiation:
         return Negotiation.model_validate(await self._request(

@@ -1,9 +1,4 @@
-"""``tsunagu connector ...``: the command group for running a participant connector.
-
-Today it holds ``token`` (issue, list or revoke app API tokens). ``init`` and ``run`` belong
-beside it: add a ``_add_<action>(actions)`` function and call it from ``register`` (or move
-``register`` to a ``connector_cli`` module that calls ``add_token_action``).
-"""
+"""``tsunagu connector token``: issue, list or revoke app API tokens (see connector_cli)."""
 
 from __future__ import annotations
 
@@ -12,12 +7,6 @@ import sys
 from pathlib import Path
 
 from connector.tokens import SCOPES
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("connector", help="run and administer a participant connector")
-    actions = group.add_subparsers(dest="connector_command", required=True, metavar="ACTION")
-    add_token_action(actions)
 
 
 def add_token_action(actions: argparse._SubParsersAction) -> None:

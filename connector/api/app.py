@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -26,6 +26,9 @@ from aiohttp import web
 from connector.api.events import EventStreams, feed_for
 from connector.tokens import TokenInfo, TokenStore
 from trust.errors import TsunaguError, ValidationError
+
+if TYPE_CHECKING:
+    from domains.plugin import DomainPlugin
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +285,32 @@ async def list_datasets(request: web.Request) -> web.Response:
          "dataset": orjson.loads(b)} for i, st, su, sc, c, b in rows]})
 
 
+@scoped("admin")
+async def offer_dataset(request: web.Request) -> web.Response:
+    """Offer (or re-offer) one of this participant's datasets with its ODRL offers."""
+    datasets = service(request, "datasets")
+    dataset_id = request.match_info["dataset"]
+    body = await json_body(request)
+    title, offers = body.get("title"), body.get("offers")
+    if not isinstance(title, str) or not title.strip():
+        raise ValidationError("'title' must be a non-empty string", field="title")
+    if not isinstance(offers, list) or not offers:
+        raise ValidationError("'offers' must be a non-empty list of ODRL offers",
+                              field="offers")
+    keywords = body.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise ValidationError("'keywords' must be a list of strings", field="keywords")
+    await _call(datasets.offer_dataset(dataset_id, title, offers, body.get("schema"),
+                                       description=body.get("description"),
+                                       keywords=keywords))
+    rows = request.app[CONNECTOR].store.query(
+        "SELECT id, stream, subject, schema_id, created, body FROM datasets WHERE id=?",
+        (dataset_id,))
+    i, st, su, sc, c, b = rows[0]
+    return json_response({"id": i, "stream": st, "subject": su, "schema": sc, "created": c,
+                          "dataset": orjson.loads(b)})
+
+
 @scoped("records:write")
 async def publish_record(request: web.Request) -> web.Response:
     records = service(request, "records")
@@ -356,6 +385,22 @@ async def list_agreements(request: web.Request) -> web.Response:
 
 
 @scoped("contracts:write")
+async def terminate_agreement(request: web.Request) -> web.Response:
+    """Provider side: end an agreement now; the consumer is told and purges what it holds."""
+    agreements = getattr(request.app[CONNECTOR], "agreements", None)
+    if agreements is None:
+        raise Unavailable("this connector runs without the agreements service",
+                          feature="agreements")
+    body = await json_body(request)
+    reason = body.get("reason", "terminated by the provider")
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise ValidationError("'reason' must be a string of at most 500 characters",
+                              field="reason")
+    row = await _call(agreements.terminate(request.match_info["id"], reason))
+    return json_response({"id": row["id"], "status": row["status"]})
+
+
+@scoped("contracts:write")
 async def start_negotiation(request: web.Request) -> web.Response:
     negotiations = service(request, "negotiations")
     body = await json_body(request)
@@ -400,6 +445,13 @@ def _record_service(connector: Any) -> Any:
                           if isinstance(s, RecordService)), None)
 
 
+def _dataset_service(connector: Any) -> Any:
+    from connector.datasets import DatasetService
+
+    return next((s for s in getattr(connector, "services", [])
+                 if isinstance(s, DatasetService)), None)
+
+
 def make_app(
     connector: Any,
     *,
@@ -410,13 +462,19 @@ def make_app(
     heartbeat: float = 15.0,
     poll_interval: float = 2.0,
     retry_ms: int = 1000,
+    plugins: Sequence[DomainPlugin] = (),
 ) -> web.Application:
-    """The app API for a started ``Connector``; services default to its attributes."""
+    """The app API for a started ``Connector``; services default to its attributes.
+
+    Each of ``plugins`` (connector.plugins.load_domain_plugins) is activated and gets its
+    routes under ``/domains/<name>/``; they are not in openapi.json (the plug-in owns them).
+    """
     app = web.Application(middlewares=[problem_middleware, auth_middleware])
     app[CONNECTOR] = connector
     app[TOKENS] = TokenStore(connector.store)
     app[SERVICES] = {
         "records": records or _record_service(connector),
+        "datasets": _dataset_service(connector),
         "negotiations": negotiations or getattr(connector, "negotiations", None),
         "transfers": transfers or getattr(connector, "transfers", None),
         "catalog": catalog or getattr(connector, "catalog", None),
@@ -442,6 +500,7 @@ def make_app(
         web.get("/openapi.json", openapi),
         web.get("/events", events),
         web.get("/api/datasets", list_datasets),
+        web.put("/api/datasets/{dataset}", offer_dataset),
         web.post("/api/datasets/{dataset}/records", publish_record),
         web.get("/api/records/{id}", get_record),
         web.put("/api/records/{id}", update_record),
@@ -449,6 +508,7 @@ def make_app(
         web.get("/api/held", list_held),
         web.get("/api/catalog", get_catalog),
         web.get("/api/agreements", list_agreements),
+        web.post("/api/agreements/{id}/termination", terminate_agreement),
         web.post("/api/negotiations", start_negotiation),
         web.get("/api/negotiations", list_negotiations),
         web.get("/api/negotiations/{pid}", get_negotiation),
@@ -456,6 +516,10 @@ def make_app(
         web.get("/api/transfers", list_transfers),
         web.get("/api/transfers/{pid}", get_transfer),
     ])
+    if plugins:
+        from connector.plugins import mount_plugin_routes
+
+        mount_plugin_routes(app, connector, plugins)
     return app
 
 
