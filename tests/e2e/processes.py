@@ -151,7 +151,7 @@ class DataSpace:
         self.authority.stop()
 
 
-async def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):  # noqa: ANN001,ANN201
+async def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = await predicate()
