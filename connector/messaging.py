@@ -19,6 +19,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError, TimeoutError
 
 from connector.identity import CredentialChecker, Identity, participant_id
+from connector.metrics import Metrics
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope, ReplayCache, open_envelope, seal
 from trust.errors import EnvelopeError, TsunaguError
@@ -26,6 +27,7 @@ from trust.errors import EnvelopeError, TsunaguError
 log = logging.getLogger(__name__)
 
 ERROR_TYPE = "error"
+REJECTED = "tsunagu_messages_rejected_total"  # by reason: forged, replayed, revoked, ...
 Handler = Callable[[Envelope, VerifiedCredential], Awaitable[tuple[str, dict[str, Any]]]]
 
 
@@ -51,10 +53,12 @@ def _unverified_sender(data: bytes) -> str | None:
 class DspBus:
     """One connector's endpoint on the bus: serves requests and sends its own."""
 
-    def __init__(self, nc: Client, identity: Identity, checker: CredentialChecker) -> None:
+    def __init__(self, nc: Client, identity: Identity, checker: CredentialChecker,
+                 metrics: Metrics | None = None) -> None:
         self.nc = nc
         self.identity = identity
         self.checker = checker
+        self.metrics = metrics
         self.replay_cache = ReplayCache()
         self._subscription: Subscription | None = None
         self._handler: Handler | None = None
@@ -90,6 +94,8 @@ class DspBus:
             message_type, payload = await self._handler(env, credential)
         except TsunaguError as exc:
             log.info("request refused", extra={"code": exc.code})
+            if self.metrics is not None:
+                self.metrics.inc(REJECTED, reason=exc.code)
             message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
         except Exception:
             log.exception("request handler failed")

@@ -119,7 +119,7 @@ class Connector:
                                          await self._status_list_provider())
         self.nc = await self._connect_nats()
         self.js = self.nc.jetstream()
-        self.bus = DspBus(self.nc, self.identity, self.checker)
+        self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
         for service in self.services:
             await service.start(self)
         await self.bus.serve(self._dispatch)

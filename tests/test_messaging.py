@@ -127,3 +127,16 @@ async def test_unreachable_connector_is_a_typed_error(pair):
     with pytest.raises(RemoteError) as info:
         await operator_bus.request(KeyPair.generate().did, "Ping", {}, timeout=1)
     assert info.value.code == "remote.unreachable"
+
+
+async def test_refusals_are_counted_by_reason(pair, authority):
+    from connector.metrics import Metrics
+
+    city_bus, operator_bus = pair
+    city_bus.metrics = Metrics()
+    authority.revoke(did=operator_bus.identity.did)
+    city_bus.checker.status_lists.add(authority.status_list_jwt())
+    with pytest.raises(RemoteError):
+        await operator_bus.request(city_bus.identity.did, "Ping", {})
+    assert city_bus.metrics.value("tsunagu_messages_rejected_total",
+                                  reason="credential.revoked") == 1
