@@ -8,6 +8,7 @@ verify envelope, credential and revocation before acting.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -48,6 +49,25 @@ def _unverified_sender(data: bytes) -> str | None:
     except Exception:  # anything unreadable simply gets no reply
         return None
     return iss if isinstance(iss, str) and iss.startswith("did:key:") else None
+
+
+NO_RESPONDER_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+async def request_with_retry(nc: Client, subject: str, data: bytes, timeout: float) -> Msg:
+    """nc.request, retried briefly on "no responders".
+
+    No responders means the server delivered the request to nobody, so sending it again
+    cannot duplicate work. nats-server 2.15 occasionally answers so for a subscription it
+    has just confirmed (seen under load and right after account loads); a connector that is
+    really down still fails after about 1.5 s.
+    """
+    for delay in NO_RESPONDER_RETRIES:
+        try:
+            return await nc.request(subject, data, timeout=timeout)
+        except NoRespondersError:
+            await asyncio.sleep(delay)
+    return await nc.request(subject, data, timeout=timeout)
 
 
 class DspBus:
@@ -110,8 +130,8 @@ class DspBus:
         """Send a signed request and return the verified reply (RemoteError if it is one)."""
         data = self._seal(payload, recipient, message_type)
         try:
-            msg = await self.nc.request(dsp_subject(recipient, self.identity.did), data,
-                                        timeout=timeout)
+            msg = await request_with_retry(self.nc, dsp_subject(recipient, self.identity.did),
+                                           data, timeout)
         except (NoRespondersError, TimeoutError) as exc:
             raise RemoteError(f"connector {participant_id(recipient)[:16]}... did not answer",
                               code="remote.unreachable") from exc

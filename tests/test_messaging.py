@@ -3,7 +3,7 @@
 import pytest
 
 from connector.identity import CredentialChecker, Identity
-from connector.messaging import DspBus, RemoteError, dsp_subject
+from connector.messaging import DspBus, RemoteError, dsp_subject, request_with_retry
 from connector.nats_connection import close_nats, connect
 from tests.nats_fixtures import nats_settings_for
 from trust.authority import Authority
@@ -93,7 +93,7 @@ async def test_subject_must_name_the_signer(pair):
     token = seal({}, sender=me.key, recipient=city_bus.identity.did, message_type="Ping",
                  credential=me.credential)
     spoofed = dsp_subject(city_bus.identity.did, city_bus.identity.did)
-    reply = await operator_bus.nc.request(spoofed, token.encode(), timeout=5)
+    reply = await request_with_retry(operator_bus.nc, spoofed, token.encode(), 5)
     env = open_envelope(reply.data, recipient=me.did, replay_cache=ReplayCache())
     assert env.message_type == "error"
     assert env.payload["code"] == "envelope.subject_mismatch"
@@ -107,7 +107,7 @@ async def test_replayed_request_is_refused(pair):
     subject = dsp_subject(city_bus.identity.did, me.did)
     codes = []
     for _ in range(2):
-        reply = await operator_bus.nc.request(subject, token, timeout=5)
+        reply = await request_with_retry(operator_bus.nc, subject, token, 5)
         env = open_envelope(reply.data, recipient=me.did, replay_cache=ReplayCache())
         codes.append(env.payload.get("code"))
     assert codes == [None, "envelope.replayed"]
@@ -117,7 +117,7 @@ async def test_garbage_request_gets_no_reply_and_no_crash(pair):
     city_bus, operator_bus = pair
     subject = dsp_subject(city_bus.identity.did, operator_bus.identity.did)
     with pytest.raises(Exception, match="[Tt]imeout"):
-        await operator_bus.nc.request(subject, b"\xff\x00garbage", timeout=0.5)
+        await request_with_retry(operator_bus.nc, subject, b"\xff\x00garbage", 0.5)
     env, _ = await operator_bus.request(city_bus.identity.did, "Ping", {"still": "alive"})
     assert env.payload["asked"] == {"still": "alive"}
 
