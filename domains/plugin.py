@@ -1,22 +1,92 @@
-"""What a domain hands the connector: its contexts, schemas, templates, routes and pages.
+"""What a domain hands the connector: contexts, dataset types, policy templates, routes, CLI.
 
-The connector discovers plug-ins through the ``tsunagu.domains`` entry point and knows nothing
-domain-specific itself. Later issues fill the fields for bosai, pmh and steel.
+The connector discovers plug-ins through the ``tsunagu.domains`` entry point
+(``connector.plugins``) and knows nothing domain-specific itself. Everything here is a plain
+declaration: nothing is registered by constructing a ``DomainPlugin``. The connector checks a
+whole plug-in first (files readable, hashes match, schemas valid) and only then registers
+it, so a broken plug-in never leaves half of itself behind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from usage_policies.model import Policy
 
 
-@dataclass
+@dataclass(frozen=True)
+class ContextSpec:
+    """A JSON-LD context the domain ships: served for ``url`` from ``path`` only if the file's
+    SHA-256 is ``sha256``. The hash lives in source, not computed at load, so an edited or
+    swapped file is refused instead of silently changing what records mean."""
+
+    url: str
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DatasetType:
+    """A kind of dataset the domain defines: records of ``record_type`` (an expanded IRI)
+    written with ``record_context`` and valid against the JSON schema in ``schema``."""
+
+    schema: Path
+    record_type: str
+    record_context: tuple[str, ...]
+    description_ja: str
+    description_en: str
+
+    def description(self, lang: str = "ja") -> str:
+        return self.description_ja if lang == "ja" else self.description_en
+
+
+@dataclass(frozen=True)
+class PolicyTemplate:
+    """Builds an ODRL policy (``usage_policies.model.Policy``) for a common need; the
+    explanation is what a person reads before agreeing, so it states every restriction."""
+
+    build: Callable[..., Policy]
+    explanation_ja: str
+    explanation_en: str
+
+    def explain(self, lang: str = "ja") -> str:
+        return self.explanation_ja if lang == "ja" else self.explanation_en
+
+
+@dataclass(frozen=True)
+class LeftOperandSpec:
+    """A left operand the domain's policies need. If it is already registered (by
+    usage_policies, the connector or another domain) with the same datatype and
+    multiplicity, the existing one is used; a different shape is a conflict."""
+
+    iri: str
+    datatype: str | None = None  # datatype IRI, usage_policies.datatypes.ID, or None
+    multi: bool = False
+    label_en: str = ""
+    label_ja: str = ""
+    # Default: the value comes from the request attributes or the state's operands.
+    resolver: Callable[[Any], Any] | None = None
+    normalize: Callable[[Any], Any] | None = None
+
+
+RoutesHook = Callable[["web.Application", Any], None]
+"""Adds routes to the plug-in's own sub-application (mounted at ``/domains/<name>/``)."""
+
+
+@dataclass(frozen=True)
 class DomainPlugin:
     name: str
-    contexts: dict[str, Path] = field(default_factory=dict)  # context URL -> bundled file
-    schemas: dict[str, Path] = field(default_factory=dict)  # dataset type -> JSON schema file
-    policy_templates: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    importers: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    description: str = ""
+    contexts: tuple[ContextSpec, ...] = ()
+    dataset_types: Mapping[str, DatasetType] = field(default_factory=dict)
+    policy_templates: Mapping[str, PolicyTemplate] = field(default_factory=dict)
+    left_operands: tuple[LeftOperandSpec, ...] = ()
+    importers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    routes: RoutesHook | None = None
     cli: Callable[[Any], None] | None = None  # registers argparse sub-commands

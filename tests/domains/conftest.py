@@ -1,0 +1,33 @@
+"""Fixtures for plug-in tests: registries restored after each test, a real connector."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector import plugins
+from tests.api.conftest import authority, connector  # noqa: F401  (fixtures, re-exported)
+from trust import jsonld
+from usage_policies import operands
+
+
+@pytest.fixture
+def isolated_registries():
+    """Whatever a test activates is forgotten afterwards, so tests do not depend on order.
+
+    Reaches into module state on purpose: production code has no way to deactivate a
+    plug-in (a process activates its plug-ins once, at start).
+    """
+    saved = (dict(jsonld.CONTEXTS), dict(plugins._active), dict(plugins._dataset_types),
+             dict(operands._REGISTRY))
+    yield
+    for live, copy in zip((jsonld.CONTEXTS, plugins._active, plugins._dataset_types,
+                           operands._REGISTRY), saved, strict=True):
+        live.clear()
+        live.update(copy)
+    jsonld.clear_caches()
+
+
+def registry_state() -> tuple:
+    """What activation can change, to compare before and after a refused activation."""
+    return (dict(jsonld.CONTEXTS), dict(plugins._active), dict(plugins._dataset_types),
+            set(operands._REGISTRY))
