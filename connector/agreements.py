@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -144,7 +145,8 @@ def parse(policy: dict[str, Any], *, ignore_purpose: bool = False) -> Policy:
 
 def decide(policy: Policy, claims: Claims, *, action: str, target: str, now: datetime,
            purpose: str | None = None, agreed_at: datetime | None = None,
-           performed: tuple[str, ...] = ()) -> Decision:
+           performed: tuple[str, ...] = (), facts: Mapping[str, Any] | None = None
+           ) -> Decision:
     """Evaluate ``policy`` for ``claims`` doing ``action``; ``performed`` duties (actions the
     connector itself carries out with the use, e.g. inform) count as fulfilled."""
     attributes: dict[str, Any] = {"tsunagu:role": list(claims.roles),
@@ -155,7 +157,7 @@ def decide(policy: Policy, claims: Claims, *, action: str, target: str, now: dat
                                    **attributes)
     duties = {ODRL + a: DutyStatus(True, now) for a in performed}
     return evaluate(policy, request, State(current_time=now, agreement_time=agreed_at,
-                                           duties=duties))
+                                           duties=duties, operands=facts or {}))
 
 
 def explain_denial(decision: Decision) -> tuple[str, str]:

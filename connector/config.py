@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -58,6 +59,8 @@ class ConnectorConfig(_Section):
     authority: AuthoritySection
     nats: NatsSettings = NatsSettings()
     api: ApiSection = ApiSection()
+    # World facts this connector asserts in policy decisions, e.g. disasterPhase = "response".
+    facts: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:

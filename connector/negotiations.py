@@ -423,7 +423,8 @@ class NegotiationService:
             policy = agreements.parse(offer, ignore_purpose=purpose is None)
             decision = agreements.decide(policy, claims, action="use", target=offer["target"],
                                          now=now, purpose=purpose, agreed_at=now,
-                                         performed=agreements.CONNECTOR_DUTIES)
+                                         performed=agreements.CONNECTOR_DUTIES,
+                                         facts=self.connector.facts.operands())
             if not decision.permitted:
                 where, why = agreements.explain_denial(decision)
                 raise TsunaguError(f"{where}: {why}", code="negotiation.policy_denied")

@@ -19,11 +19,13 @@ from nats.js import JetStreamContext
 from connector.audit import AuditLog
 from connector.config import ConnectorConfig
 from connector.dsp.statemachine import ProtocolError
+from connector.facts import WorldFacts
 from connector.identity import CredentialChecker, Identity
 from connector.messaging import DspBus
 from connector.metrics import Metrics
 from connector.nats_connection import close_nats, connect
 from connector.nats_server import EmbeddedNatsServer
+from connector.plugins import activate_plugins, load_domain_plugins
 from connector.status_lists import StatusListRefresher
 from connector.store import Store
 from trust.credentials import StatusListProvider, VerifiedCredential
@@ -114,6 +116,8 @@ class Connector:
         self.started_at = datetime.now(UTC)
         self.store = Store(self.config.store_path)
         self.audit = AuditLog(self.store)
+        self.facts = WorldFacts(self.store, self.audit, self.config.facts)
+        activate_plugins(load_domain_plugins())  # their contexts and operands, before any data
         self.identity = self._load_identity()
         self.checker = CredentialChecker(self.config.authority.dids,
                                          await self._status_list_provider())

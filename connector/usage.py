@@ -121,7 +121,8 @@ class UsageService:
         own = agreements.Claims.of(c.checker.check(c.identity.credential, c.did))
         decision = agreements.decide(policy, own, action=action, target=agreement["datasetId"],
                                      now=now, purpose=purpose, agreed_at=agreed_at,
-                                     performed=agreements.CONNECTOR_DUTIES)
+                                     performed=agreements.CONNECTOR_DUTIES,
+                                     facts=c.facts.operands())
         if not decision.permitted:
             where, why = agreements.explain_denial(decision)
             self._refuse(record_id, agreement_id, purpose, action, now, "usage.denied",
