@@ -34,8 +34,16 @@ _PREFIX = "fact:"
 VOCABULARIES = {TSUNAGU + "disasterPhase": DISASTER_PHASES}
 
 
-def _typed(name: str, value: Any) -> tuple[str, Any]:
+def _operand_iri(name: str) -> str:
+    """ODRL terms and tsunagu terms may both be named bare ("purpose", "disasterPhase")."""
     iri = operand_key(name)
+    if find_left_operand(iri) is None and ":" not in name:
+        return operand_key(TSUNAGU + name)
+    return iri
+
+
+def _typed(name: str, value: Any) -> tuple[str, Any]:
+    iri = _operand_iri(name)
     vocabulary = VOCABULARIES.get(iri)
     if vocabulary is not None and (not isinstance(value, str) or vocabulary.token(value) is None):
         raise ValidationError(f"fact {name!r} must be one of {', '.join(vocabulary.labels)}",
