@@ -114,6 +114,7 @@ class Connector:
 
     async def start(self) -> None:
         self.started_at = datetime.now(UTC)
+        self._routes = {}  # services register again on every start
         self.store = Store(self.config.store_path)
         self.audit = AuditLog(self.store)
         self.facts = WorldFacts(self.store, self.audit, self.config.facts)
