@@ -62,7 +62,7 @@ PURPOSE_KEY = TSUNAGU + "purpose"  # extension field of a ContractRequestMessage
 COUNTERSIGNATURE_KEY = TSUNAGU + "countersignature"  # of AgreementVerification
 TERMINATION_TYPE = "tsunagu:AgreementTermination"
 TERMINATED_ACK = "tsunagu:AgreementTerminated"
-RULE_KEYS = ("permission", "prohibition", "obligation", "profile")
+RULE_KEYS = ("permission", "prohibition", "obligation", "profile", "odrl:conflict", "conflict")
 # Keys of a stored agreement that are not ODRL for the evaluator: the proof, and the DSP
 # message's scoped ``timestamp`` (the agreement time goes into the State instead).
 _NOT_POLICY = ("proof", "timestamp")
@@ -98,13 +98,19 @@ def rules_of(policy: dict[str, Any]) -> dict[str, Any]:
     return {k: policy[k] for k in RULE_KEYS if k in policy}
 
 
+# Policy-level terms that change what the rules mean: an agreement must carry them as offered.
+POLICY_TERMS = ("profile", "odrl:conflict", "conflict")
+
+
 def build(offer: dict[str, Any], *, agreement_id: str, dataset_id: str, provider: str,
           consumer: str, at: datetime) -> dict[str, Any]:
-    return messages.agreement(agreement_id, target=dataset_id, assigner=provider,
-                              assignee=consumer, timestamp=at,
-                              permission=offer.get("permission", ()),
-                              prohibition=offer.get("prohibition", ()),
-                              obligation=offer.get("obligation", ()))
+    agreement = messages.agreement(agreement_id, target=dataset_id, assigner=provider,
+                                   assignee=consumer, timestamp=at,
+                                   permission=offer.get("permission", ()),
+                                   prohibition=offer.get("prohibition", ()),
+                                   obligation=offer.get("obligation", ()))
+    agreement.update({k: offer[k] for k in POLICY_TERMS if k in offer})
+    return agreement
 
 
 def sign(agreement: dict[str, Any], key: KeyPair) -> dict[str, Any]:

@@ -1,157 +1,193 @@
-"""``tsunagu demo``: an embedded NATS server, a data-space authority and two connectors.
+"""``tsunagu demo``: a small disaster data space running for real, printed step by step.
 
-The scenario, printed step by step:
-1. the authority onboards 仙台市 (municipality) and a shelter-operating NPO;
-2. the NPO asks the city's connector for its catalog over NATS (signed envelopes, credentials
-   checked both ways);
-3. the city publishes a signed shelter-status record to its JetStream stream; the NPO reads
-   it and verifies the issuer's proof;
-4. the authority revokes the NPO; the city's connector refuses its next request.
-
-All state lives in one work directory (a temporary one unless ``--dir`` is given).
+One embedded nats-server, a data-space authority, and two connectors with all their services:
+仙台市 (municipality) holds the evacuee registry and shelter status; a shelter-operating NPO
+finds them in the city's catalog, negotiates, receives signed records under the agreement and
+uses them only as the agreement allows. Then the city ends the agreement (the NPO purges) and
+the authority revokes the NPO (the city refuses it). Evacuees are generated, never real
+people; no personal value is ever printed or logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-from nats.js.api import StreamConfig
-
-from connector.identity import CredentialChecker, Identity, participant_id
-from connector.messaging import DspBus, RemoteError
-from connector.nats_connection import NatsSettings, close_nats, connect
+from connector.assemble import build_connector
+from connector.audit import verify_chain
+from connector.config import load_config
+from connector.demo_people import evacuees
+from connector.messaging import RemoteError
 from connector.nats_server import EmbeddedNatsServer
+from connector.runtime import Connector
+from connector.setup import init_participant
+from connector.usage import UsageDenied
+from domains.bosai.policies import evacuee_registry, shelter_status_open
+from domains.bosai.vocab import RECORD_CONTEXT
 from trust.authority import Authority
-from trust.credentials import Role, VerifiedCredential
-from trust.envelope import Envelope
-from trust.keys import KeyPair, save_key
 from trust.legal_id import corporate_number_check_digit
-from trust.proofs import sign_document, verify_document
 from trust.status_list import StatusListCache
+from usage_policies.serialize import to_dsp
 
 Say = Callable[[str], None]
 
-CITY_NAME = "仙台市"
-CITY_CODE = "041009"  # 全国地方公共団体コード of 仙台市
+CITY_NAME, CITY_CODE = "仙台市", "041009"  # 全国地方公共団体コード of 仙台市
 NPO_NAME = "NPO法人 みやぎ避難所支援ネット (架空)"
 NPO_BASE = "012345678901"  # a fictional corporate number base; the check digit is computed
 NPO_NUMBER = f"{corporate_number_check_digit(NPO_BASE)}{NPO_BASE}"
-
-SHELTER_RECORD = {
-    "@context": ["https://w3id.org/tsunagu/v1"],
-    "id": "urn:tsunagu:demo:shelter-status:041009-0001",
-    "type": "ShelterStatus",
-    "version": 1,
-    "modified": "2026-11-26T06:00:00Z",
-}
+EVACUEES = "urn:tsunagu:demo:dataset:evacuees-041009"
+SHELTERS = "urn:tsunagu:demo:dataset:shelter-status-041009"
+SHELTER_IDS = [f"041009-{n:04d}" for n in range(1, 6)]
 
 
-def _onboard(authority: Authority, workdir: Path, label: str, name: str, legal_id: str,
-             role: Role) -> Identity:
-    key = KeyPair.generate()
-    save_key(key, workdir / label / "participant.pem")
-    issued = authority.issue(did=key.did, name=name, legal_id=legal_id, roles=[role])
+def _offer(policy: Any) -> dict[str, Any]:
+    document = to_dsp(policy, standalone=False)
+    document.pop("target", None)  # offers inside a DSP Dataset carry no target
+    return document
+
+
+async def _participant(workdir: Path, authority: Authority, nats_url: str, label: str,
+                       name: str, legal_id: str, role: str) -> tuple[Connector, StatusListCache]:
+    made = init_participant(workdir / label, name=name, legal_id=legal_id, roles=[role],
+                            authority_dids=[authority.did], nats_urls=[nats_url], api_port=0)
+    issued = authority.issue(did=made.did, name=name, legal_id=legal_id, roles=[role])
     (workdir / label / "credential.jwt").write_text(issued.jwt)
-    return Identity(key=key, credential=issued.jwt)
+    status_lists = StatusListCache([authority.did])
+    status_lists.add(authority.status_list_jwt())
+    connector = build_connector(load_config(made.config_path), api=False,
+                                status_lists=status_lists)
+    await connector.start()
+    return connector, status_lists
 
 
-async def _city_handler(env: Envelope, credential: VerifiedCredential) -> tuple[str, dict]:
-    """The city's answer to a catalog request: one public dataset, no personal data."""
-    catalog = {
-        "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
-        "@id": "urn:tsunagu:demo:catalog:041009",
-        "@type": "Catalog",
-        "dataset": [{"@id": "urn:tsunagu:demo:dataset:shelter-status",
-                     "@type": "Dataset", "title": "指定避難所の開設状況"}],
-    }
-    return "Catalog", catalog
+async def _until(predicate: Callable[[], bool], timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
 
 
-async def run_demo(workdir: Path, say: Say = print) -> dict[str, Any]:
-    """Run the scenario in ``workdir``; return a summary of what happened."""
+def _held(connector: Connector, dataset: str) -> int:
+    return connector.store.query("SELECT count(*) FROM held_records WHERE dataset_id=?",
+                                 (dataset,))[0][0]
+
+
+def _service(connector: Connector, kind: str) -> Any:
+    return next(s for s in connector.services if type(s).__name__ == kind)
+
+
+async def run_demo(workdir: Path, say: Say = print, people: int = 300) -> dict[str, Any]:
+    """Run the scenario in ``workdir``; return what happened, for tests and scripts."""
     summary: dict[str, Any] = {}
     server = EmbeddedNatsServer(workdir / "nats")
     await server.start()
-    say(f"1. embedded nats-server with JetStream on {server.url} (store {server.store_dir})")
-    buses: list[DspBus] = []
-    clients = []
+    say(f"1. nats-server (JetStream) on {server.url}")
+    running: list[Connector] = []
     try:
         authority = Authority.init(workdir / "authority", name="tsunagu demo authority")
-        say(f"2. data-space authority {authority.did[:24]}... created")
-        city = _onboard(authority, workdir, "city", CITY_NAME, CITY_CODE, Role.MUNICIPALITY)
-        npo = _onboard(authority, workdir, "npo", NPO_NAME, NPO_NUMBER, Role.SHELTER_OPERATOR)
-        say(f"3. credentials issued: {CITY_NAME} (municipality, {CITY_CODE}) and "
-            f"the shelter NPO (shelter_operator, {NPO_NUMBER})")
+        city, city_lists = await _participant(workdir, authority, server.url, "city",
+                                              CITY_NAME, CITY_CODE, "municipality")
+        npo, _ = await _participant(workdir, authority, server.url, "npo", NPO_NAME,
+                                    NPO_NUMBER, "shelter_operator")
+        running += [city, npo]
+        say(f"2. authority onboarded {CITY_NAME} (municipality) and the NPO "
+            "(shelter_operator); both connectors are running")
 
-        # Each connector holds its own verified copy of the authority's status list.
-        status_lists = {label: StatusListCache([authority.did]) for label in ("city", "npo")}
-        for label, identity in (("city", city), ("npo", npo)):
-            status_lists[label].add(authority.status_list_jwt())
-            nc = await connect(NatsSettings(urls=[server.url], name=f"demo-{label}"))
-            clients.append(nc)
-            checker = CredentialChecker([authority.did], status_lists[label])
-            buses.append(DspBus(nc, identity, checker))
-        city_bus, npo_bus = buses
-        await city_bus.serve(_city_handler)
-        await npo_bus.serve(_city_handler)
+        # The city declares the phase; the NPO's connector asserts what the city announced
+        # (each connector decides with the facts it holds; an unknown phase denies).
+        for connector in (city, npo):
+            connector.facts.set("disasterPhase", "response")
+        datasets = _service(city, "DatasetService")
+        await datasets.offer_dataset(
+            SHELTERS, "指定避難所の開設状況", [_offer(shelter_status_open(
+                "urn:tsunagu:demo:offer:shelters-open", assigner=city.did))],
+            keywords=["避難所", "shelter"])
+        registry_offer = _offer(evacuee_registry("urn:tsunagu:demo:offer:evacuees",
+                                                 assigner=city.did))
+        await datasets.offer_dataset(EVACUEES, "避難者名簿", [registry_offer],
+                                     keywords=["避難者", "evacuee"])
+        say("3. city declared disaster phase 'response' and offered two datasets: shelter "
+            "status (open) and the evacuee registry (shelter operators, disaster response, "
+            "response phase only, no onward transfer, delete after recovery)")
 
-        env, who = await npo_bus.request(city.did, "CatalogRequestMessage",
-                                         {"@type": "CatalogRequestMessage"})
-        titles = [d["title"] for d in env.payload["dataset"]]
-        say(f"4. NPO -> city catalog request over NATS: reply signed by {who.name} "
-            f"({', '.join(r.value for r in who.roles)}), datasets: {', '.join(titles)}")
-        summary["catalog_datasets"] = titles
+        query = "避難者 ｅｖａｃｕｅｅ"  # full-width letters fold to "evacuee"
+        found = await npo.catalog.fetch(city.did, query)
+        summary["catalog"] = [d["@id"] for d in found["dataset"]]
+        say(f"4. NPO searched the city's catalog for '{query}': "
+            f"{len(summary['catalog'])} dataset(s) found")
 
-        js = clients[0].jetstream()
-        subject = f"tsunagu.data.{participant_id(city.did)}.shelter-status"
-        await js.add_stream(StreamConfig(name="DEMO_SHELTER_STATUS", subjects=[subject + ".>"]))
-        record = sign_document({**SHELTER_RECORD, "openShelters": 12},
-                               city.key, created=datetime.now(UTC))
-        ack = await js.publish(f"{subject}.updated", orjson.dumps(record),
-                               headers={"Nats-Msg-Id": f"{record['id']}@{record['version']}"})
-        say(f"5. city published signed record {record['id']} v{record['version']} "
-            f"to JetStream (stream seq {ack.seq})")
-        sub = await clients[1].jetstream().pull_subscribe(subject + ".>", durable="npo-demo")
-        (msg,) = await sub.fetch(1, timeout=5)
-        received = orjson.loads(msg.data)
-        proof = verify_document(received, expected_controller=city.did)
-        await msg.ack_sync()
-        say(f"6. NPO pulled the record and verified the proof: issuer {CITY_NAME} "
-            f"({proof.controller[:24]}...), openShelters={received['openShelters']}")
-        summary["record_verified"] = True
+        started = await npo.negotiations.start(city.did, EVACUEES, registry_offer["@id"],
+                                               purpose="disaster_response")
+        done = await npo.negotiations.wait(started["pid"], timeout=20)
+        summary["negotiation"] = done["state"]
+        agreement_id = done["agreementId"]
+        say(f"5. negotiation {done['state']}: agreement signed by both connectors")
+        transfer = await npo.transfers.start(agreement_id)
+        await npo.transfers.wait(transfer["pid"], "STARTED", timeout=20)
 
-        authority.revoke(did=npo.did, reason="demo: organisation left the data space")
-        status_lists["city"].add(authority.status_list_jwt())  # the city fetches the new list
+        records = _service(city, "RecordService")
+        for person in evacuees(people, SHELTER_IDS):
+            await records.publish(EVACUEES, person)
+        await _until(lambda: _held(npo, EVACUEES) >= people, timeout=120)
+        summary["delivered"] = _held(npo, EVACUEES)
+        say(f"6. city registered {people} synthetic evacuees; the NPO received and verified "
+            f"{summary['delivered']} signed records over the transfer")
+
+        first = "urn:tsunagu:demo:evacuee:00000"
+        npo.usage.use(first, purpose="disaster_response")
         try:
-            await npo_bus.request(city.did, "CatalogRequestMessage",
-                                  {"@type": "CatalogRequestMessage"})
+            npo.usage.use(first, purpose="research")
+            summary["research_refused"] = False
+        except UsageDenied as exc:
+            summary["research_refused"] = True
+            say(f"7. NPO used a record for disaster_response (permitted) and was refused for "
+                f"research ({exc.code})")
+
+        await city.agreements.terminate(agreement_id, "応急期の終了")
+        await _until(lambda: _held(npo, EVACUEES) == 0, timeout=30)
+        summary["purged"] = True
+        say("8. city ended the agreement; the NPO's connector purged every record it held "
+            "under it")
+
+        authority.revoke(did=npo.did, reason="demo")
+        city_lists.add(authority.status_list_jwt())
+        try:
+            await npo.catalog.fetch(city.did)
             summary["revoked_refused"] = False
         except RemoteError as exc:
-            say(f"7. authority revoked the NPO; the city now refuses it: {exc.code}")
             summary["revoked_refused"] = exc.code == "credential.revoked"
-        say("done: every message was signed, every credential checked, every record verified")
+            say(f"9. authority revoked the NPO; the city refuses it: {exc.code}")
+
+        for label, connector in (("city", city), ("npo", npo)):
+            report = verify_chain(connector.audit.lines())
+            summary[f"audit_{label}"] = report.ok
+            say(f"   audit log of the {label}: {report.lines} lines, "
+                f"{'intact' if report.ok else 'BROKEN'}")
+        say("done: every message signed, every credential checked, every record verified, "
+            "every use decided by the agreement")
         return summary
     finally:
-        for bus in buses:
-            with contextlib.suppress(Exception):
-                await bus.close()
-        for nc in clients:
-            await close_nats(nc, timeout=2.0)
+        for connector in running:
+            await connector.stop()
         await server.stop()
 
 
-def main(directory: Path | None) -> int:
+def succeeded(summary: dict[str, Any]) -> bool:
+    return bool(summary.get("negotiation") == "FINALIZED" and summary.get("research_refused")
+                and summary.get("purged") and summary.get("revoked_refused")
+                and summary.get("audit_city") and summary.get("audit_npo"))
+
+
+def main(directory: Path | None, people: int = 300) -> int:
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
-        summary = asyncio.run(run_demo(directory))
+        summary = asyncio.run(run_demo(directory, people=people))
     else:
         with tempfile.TemporaryDirectory(prefix="tsunagu-demo-") as tmp:
-            summary = asyncio.run(run_demo(Path(tmp)))
-    return 0 if summary.get("record_verified") and summary.get("revoked_refused") else 1
+            summary = asyncio.run(run_demo(Path(tmp), people=people))
+    return 0 if succeeded(summary) else 1
+
+
+__all__ = ["RECORD_CONTEXT", "main", "run_demo"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,10 @@ SERVER_FIELDS = ("proof", "version", "modified")
 PUBLISHED = "tsunagu_records_published_total"
 REJECTED = "tsunagu_records_rejected_total"
 PENDING = "tsunagu_records_outbox_pending"
+# publish_many: records per call (the app API's body limit, 1 MiB, usually binds first).
+MAX_BATCH = 1000
+# Outbox: JetStream publishes awaiting their ack at once (nats-py allows 4000 by default).
+MAX_IN_FLIGHT = 1000
 
 
 class RecordError(TsunaguError):
@@ -144,9 +149,13 @@ class _SchemaCache:
 class RecordService:
     """A provider's records: publish, delete (tombstone), read; resumes its outbox on start."""
 
-    def __init__(self, *, publish_timeout: float = 5.0, retry_interval: float = 5.0) -> None:
+    def __init__(self, *, publish_timeout: float = 5.0, retry_interval: float = 5.0,
+                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.publish_timeout = publish_timeout
         self.retry_interval = retry_interval
+        self.max_in_flight = max_in_flight
+        # Every record_versions row with rowid <= this is published (see _flush).
+        self._published_upto = 0
         self._connector: Connector | None = None
         self._schemas = _SchemaCache()
         # One flush at a time keeps the stream in commit order (version 2 never before 1).
@@ -177,21 +186,46 @@ class RecordService:
 
     # --- writing -------------------------------------------------------------------------
 
-    async def publish(self, dataset_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, dataset_id: str, record: dict[str, Any], *,
+                      expected_version: int | None = None,
+                      on_commit: Callable[[Any, dict[str, Any]], None] | None = None
+                      ) -> dict[str, Any]:
         """Store a new version of ``record`` in ``dataset_id`` and append its event.
 
         Returns the signed record. It is durable once this returns; if NATS is away the
         event follows from the outbox. Refusals raise ``RecordError`` (or ``JsonLdError``)
         with the code also counted in tsunagu_records_rejected_total{reason}.
+        ``expected_version`` (optimistic concurrency, used by connector.contributions):
+        refuse with ``record.version_conflict`` unless the record's current version is
+        exactly that (0: it must not exist). ``on_commit(db, signed)`` runs inside the
+        store transaction, so a caller's own rows commit with the version or not at all.
         """
         try:
-            dataset, signed, event = self._prepare(dataset_id, record)
+            dataset, signed, event = self._prepare(dataset_id, record, expected_version)
         except TsunaguError as exc:
             self.connector.metrics.inc(REJECTED, reason=exc.code)
             raise
-        self._commit(dataset, signed, event)
-        await self.flush_outbox()
+        self._commit(dataset, signed, event, on_commit)
+        await self._flush(full=False)
         return signed
+
+    async def publish_many(self, dataset_id: str, records: list[Any]) -> list[dict[str, Any]]:
+        """Publish a batch: all or nothing, every check of ``publish`` on every record.
+
+        Each record is validated and signed exactly as ``publish`` does (a record id that
+        appears twice gets consecutive versions); the first refusal raises, naming the
+        record's ``index`` in the batch, and nothing is written. Then ONE store transaction
+        (rows and audit lines in batch order) and one outbox flush with the JetStream
+        publishes pipelined. Returns the signed records in batch order.
+        """
+        try:
+            dataset, prepared = self._prepare_many(dataset_id, records)
+        except TsunaguError as exc:
+            self.connector.metrics.inc(REJECTED, reason=exc.code)
+            raise
+        self._commit_many(dataset, prepared)
+        await self._flush(full=False)
+        return [signed for signed, _ in prepared]
 
     async def delete(self, dataset_id: str, record_id: str) -> dict[str, Any]:
         """Append a signed tombstone version; deleting a deleted record returns its tombstone."""
@@ -209,7 +243,7 @@ class RecordService:
                      "modified": format_datetime(datetime.now(UTC)), TOMBSTONE_FLAG: True}
         signed = sign_document(tombstone, c.identity.key)
         self._commit(dataset, signed, "deleted")
-        await self.flush_outbox()
+        await self._flush(full=False)
         return signed
 
     def _dataset(self, dataset_id: str) -> DatasetRow:
@@ -232,13 +266,52 @@ class RecordService:
                               code="record.wrong_dataset")
         return version, bool(deleted), loads(body)
 
-    def _prepare(self, dataset_id: str, record: Any
+    def _prepare(self, dataset_id: str, record: Any, expected_version: int | None = None
                  ) -> tuple[DatasetRow, dict[str, Any], str]:
         """All checks, in the order of the module docstring; writes nothing."""
         dataset = self._dataset(dataset_id)
         _check_shape(record)
         _check_size(record)  # before the costly checks: a huge body is refused cheaply
         current = self._current(record["id"], dataset_id)
+        signed, event = self._sign(dataset, record, current, expected_version)
+        return dataset, signed, event
+
+    def _prepare_many(self, dataset_id: str, records: Any
+                      ) -> tuple[DatasetRow, list[tuple[dict[str, Any], str]]]:
+        """``_prepare`` for each record of a batch; the versions of an id repeated in the
+        batch follow on from each other. Writes nothing."""
+        if not isinstance(records, list) or not records:
+            raise RecordError("a batch must be a non-empty list of records", path="$.records")
+        if len(records) > MAX_BATCH:
+            raise RecordError(f"a batch holds at most {MAX_BATCH} records, got {len(records)}",
+                              code="record.batch_too_large")
+        dataset = self._dataset(dataset_id)
+        earlier: dict[str, tuple[int, bool, dict[str, Any]]] = {}
+        prepared: list[tuple[dict[str, Any], str]] = []
+        for index, record in enumerate(records):
+            try:
+                _check_shape(record)
+                _check_size(record)
+                record_id = record["id"]
+                current = (earlier[record_id] if record_id in earlier
+                           else self._current(record_id, dataset_id))
+                signed, event = self._sign(dataset, record, current)
+            except TsunaguError as exc:
+                exc.details.setdefault("index", index)
+                exc.message = f"record {index} of the batch: {exc.message}"
+                raise
+            earlier[record_id] = (signed["version"], False, signed)
+            prepared.append((signed, event))
+        return dataset, prepared
+
+    def _sign(self, dataset: DatasetRow, record: dict[str, Any],
+              current: tuple[int, bool, dict[str, Any]] | None,
+              expected_version: int | None = None) -> tuple[dict[str, Any], str]:
+        """Version, schema, JSON-LD and proof of one shape-checked record."""
+        at = current[0] if current else 0
+        if expected_version is not None and at != expected_version:
+            raise RecordError(f"record {record['id']} is at version {at}, not "
+                              f"{expected_version}", code="record.version_conflict", current=at)
         # A republished deleted id starts over as "created" for consumers, at a new version.
         event = "updated" if current and not current[1] else "created"
         document = {k: v for k, v in record.items() if k not in SERVER_FIELDS}
@@ -249,77 +322,150 @@ class RecordService:
         jsonld.check_no_dropped_terms(document)
         signed = sign_document(document, self.connector.identity.key)
         _check_size(signed)
-        return dataset, signed, event
+        return signed, event
 
-    def _commit(self, dataset: DatasetRow, signed: dict[str, Any], event: str) -> None:
+    def _commit(self, dataset: DatasetRow, signed: dict[str, Any], event: str,
+                on_commit: Callable[[Any, dict[str, Any]], None] | None = None) -> None:
         """One transaction: latest version, the version row (outbox) and the audit line."""
+        self._commit_many(dataset, [(signed, event)], on_commit)
+
+    def _commit_many(self, dataset: DatasetRow, items: list[tuple[dict[str, Any], str]],
+                     on_commit: Callable[[Any, dict[str, Any]], None] | None = None) -> None:
+        """``_commit`` for several versions in ONE transaction, in the order given."""
         c = self.connector
-        record_id, version, body = signed["id"], signed["version"], dumps(signed)
         with c.store.transaction() as db:
-            db.execute(
-                "INSERT INTO records (id, dataset_id, version, deleted, body, modified) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "version = excluded.version, deleted = excluded.deleted, body = excluded.body, "
-                "modified = excluded.modified",
-                (record_id, dataset.id, version, int(event == "deleted"), body,
-                 signed["modified"]))
-            db.execute("INSERT INTO record_versions (id, version, event, body, published) "
-                       "VALUES (?, ?, ?, ?, 0)", (record_id, version, event, body))
-            # Identifiers only: the audit log never holds record bodies.
-            c.audit.append("published", record=record_id, version=version, change=event,
-                           dataset=dataset.id)
+            for signed, event in items:
+                record_id, version, body = signed["id"], signed["version"], dumps(signed)
+                db.execute(
+                    "INSERT INTO records (id, dataset_id, version, deleted, body, modified) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "version = excluded.version, deleted = excluded.deleted, "
+                    "body = excluded.body, modified = excluded.modified",
+                    (record_id, dataset.id, version, int(event == "deleted"), body,
+                     signed["modified"]))
+                db.execute("INSERT INTO record_versions (id, version, event, body, published) "
+                           "VALUES (?, ?, ?, ?, 0)", (record_id, version, event, body))
+                # Identifiers only: the audit log never holds record bodies.
+                c.audit.append("published", record=record_id, version=version, change=event,
+                               dataset=dataset.id)
+                if on_commit is not None:
+                    on_commit(db, signed)
 
     # --- the outbox ----------------------------------------------------------------------
 
-    def _pending(self) -> list[_Pending]:
+    def _pending(self, after: int = 0) -> list[_Pending]:
         # rowid follows insertion order, so the stream receives versions in commit order.
+        # ``after``: skip rows known to be published (a rowid range seek, not a full scan).
         rows = self.connector.store.query(
             "SELECT v.rowid, v.id, v.version, v.event, v.body, r.dataset_id "
             "FROM record_versions v JOIN records r ON r.id = v.id "
-            "WHERE v.published = 0 ORDER BY v.rowid")
+            "WHERE v.rowid > ? AND v.published = 0 ORDER BY v.rowid", (after,))
         return [_Pending(*row) for row in rows]
 
     async def flush_outbox(self) -> int:
-        """Publish committed versions JetStream has not acknowledged; stop at the first
-        failure so order holds. Returns how many were acknowledged."""
+        """Publish committed versions JetStream has not acknowledged, in commit order; stop
+        at the first failure so order holds. Returns how many were acknowledged."""
+        return await self._flush(full=True)
+
+    async def _flush(self, *, full: bool) -> int:
+        """``full``: look at every row (start, retry loop, callers); else only at rows after
+        ``_published_upto``. That mark only moves over a prefix (in rowid order) of the
+        unpublished rows this flush saw, all acknowledged, and new rows always get a larger
+        rowid, so every unpublished row stays above it."""
         async with self._flush_lock:
             c = self.connector
-            pending = self._pending()
+            pending = self._pending(0 if full else self._published_upto)
             done = 0
-            for item in pending:
-                if not await self._send(item):
+            while done < len(pending):
+                window = self._window(pending, done)
+                acked = await self._send_window(window)
+                done += acked
+                if acked < len(window):
                     break
-                done += 1
+            if done < len(pending):
+                self._published_upto = pending[done].rowid - 1
+            elif pending:
+                self._published_upto = pending[-1].rowid
             c.metrics.set(PENDING, len(pending) - done)
             return done
 
-    async def _send(self, item: _Pending) -> bool:
+    def _window(self, pending: list[_Pending], start: int) -> list[_Pending]:
+        """The next versions to have in flight together: at most ``max_in_flight``, and at
+        most one version per record (version n+1 is sent only once n is acknowledged)."""
+        window: list[_Pending] = []
+        ids: set[str] = set()
+        for item in pending[start:start + self.max_in_flight]:
+            if item.record_id in ids:
+                break
+            ids.add(item.record_id)
+            window.append(item)
+        return window
+
+    async def _send_window(self, window: list[_Pending]) -> int:
+        """Publish ``window`` pipelined (publish_async, in order on one connection) and
+        mark the acknowledged prefix published in one transaction. Returns its length.
+
+        JetStream stores the messages of one connection in the order sent, so an ack for
+        message k+1 means k was handled too; versions after the first failure stay in the
+        outbox and are sent again with the same Nats-Msg-Id (deduplicated if stored)."""
         c = self.connector
-        subject = subjects.data_subject(c.did, item.dataset_id, item.event)
-        stream = subjects.dataset_stream(c.did, item.dataset_id)
-        headers = {"Nats-Msg-Id": subjects.message_id(item.record_id, item.version)}
-        try:
+        futures: list[asyncio.Future[Any]] = []
+        failure: BaseException | None = None
+        for item in window:
+            subject = subjects.data_subject(c.did, item.dataset_id, item.event)
             # stream= makes the server refuse a subject bound to any other stream.
-            ack = await c.js.publish(subject, item.body, timeout=self.publish_timeout,
-                                     stream=stream, headers=headers)
-        except NoStreamResponseError:
+            stream = subjects.dataset_stream(c.did, item.dataset_id)
+            headers = {"Nats-Msg-Id": subjects.message_id(item.record_id, item.version)}
+            try:
+                futures.append(await c.js.publish_async(
+                    subject, item.body, wait_stall=self.publish_timeout, stream=stream,
+                    headers=headers))
+            except (TimeoutError, nats.errors.Error) as exc:
+                failure = exc
+                break
+        if futures:
+            # publish_async futures have no timeout of their own.
+            await asyncio.wait(futures, timeout=self.publish_timeout)
+        acked: list[tuple[_Pending, Any]] = []
+        for item, future in zip(window, futures, strict=False):
+            if not future.done() or future.cancelled():
+                failure = TimeoutError()
+                break
+            if future.exception() is not None:
+                failure = future.exception()
+                break
+            acked.append((item, future.result()))
+        for future in futures[len(acked):]:
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: a later failure is reported once, below
+            else:
+                future.cancel()  # frees its nats-py slot; a late ack changes nothing
+        if acked:
+            with c.store.transaction() as db:
+                db.executemany("UPDATE record_versions SET published = 1 WHERE rowid = ?",
+                               [(item.rowid,) for item, _ in acked])
+            for item, ack in acked:
+                if not ack.duplicate:
+                    c.metrics.inc(PUBLISHED, dataset=item.dataset_id)
+        if failure is not None:
+            await self._publish_failed(window[len(acked)], failure)
+        return len(acked)
+
+    async def _publish_failed(self, item: _Pending, exc: BaseException) -> None:
+        c = self.connector
+        if isinstance(exc, NoStreamResponseError):
             # The stream is gone (NATS store lost, deleted by hand): make it again; the
             # version goes out on the next flush.
+            stream = subjects.dataset_stream(c.did, item.dataset_id)
             log.warning("dataset stream missing, recreating it", extra={"stream": stream})
             with contextlib.suppress(nats.errors.Error, TimeoutError):
                 await ensure_stream(c.js, stream_config(c.did, item.dataset_id))
-            return False
-        except (TimeoutError, nats.errors.Error) as exc:
+        elif isinstance(exc, TimeoutError | nats.errors.Error):
             log.warning("record event not published yet, kept in the outbox",
                         extra={"record": item.record_id, "version": item.version,
                                "error": type(exc).__name__})
-            return False
-        with c.store.transaction() as db:
-            db.execute("UPDATE record_versions SET published = 1 WHERE rowid = ?",
-                       (item.rowid,))
-        if not ack.duplicate:
-            c.metrics.inc(PUBLISHED, dataset=item.dataset_id)
-        return True
+        else:
+            raise exc
 
     async def _retry_loop(self) -> None:
         while True:

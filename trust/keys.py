@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ def resolve_did_key(did_or_url: str) -> Ed25519PublicKey:
     """Return the Ed25519 public key a did:key (or a did:key verification method URL) names."""
     if not isinstance(did_or_url, str) or not did_or_url.startswith(DID_KEY_PREFIX):
         raise DidError("only did:key identifiers can be resolved here", did=str(did_or_url)[:80])
+    return _resolve(did_or_url)
+
+
+# A did:key names its key: resolution is a pure function of the string, and the public key
+# object is immutable. Failures raise, and lru_cache never caches a raise.
+@functools.lru_cache(maxsize=1024)
+def _resolve(did_or_url: str) -> Ed25519PublicKey:
     did, _, fragment = did_or_url.partition("#")
     multikey = did[len(DID_KEY_PREFIX):]
     if fragment and fragment != multikey:
@@ -89,15 +97,16 @@ class KeyPair:
         except MultibaseError as exc:
             raise KeyMaterialError(f"not an Ed25519 Multikey secret key: {exc.message}") from exc
 
-    @property
+    # Derived once per key pair (the dataclass is frozen; cached_property writes __dict__).
+    @functools.cached_property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
-    @property
+    @functools.cached_property
     def did(self) -> str:
         return did_from_public_key(self.public_key)
 
-    @property
+    @functools.cached_property
     def verification_method(self) -> str:
         return verification_method(self.did)
 

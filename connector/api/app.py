@@ -321,6 +321,25 @@ async def publish_record(request: web.Request) -> web.Response:
     return json_response(_load_record(request, record_id), status=201)
 
 
+@scoped("records:write")
+async def publish_records(request: web.Request) -> web.Response:
+    """A batch, all or nothing: ``{"records": [...]}`` -> ``{"items": [{id, version,
+    modified}]}`` in batch order; a refusal names the record's ``index``."""
+    records = service(request, "records")
+    publish_many = getattr(records, "publish_many", None)
+    if publish_many is None:
+        raise Unavailable("this connector's record service publishes one record at a time",
+                          feature="records:batch")
+    body = await json_body(request)
+    batch = body.get("records")
+    if not isinstance(batch, list) or not batch:
+        raise ValidationError("'records' must be a non-empty array of records",
+                              field="records")
+    signed = await _call(publish_many(request.match_info["dataset"], batch))
+    return json_response({"items": [{"id": r["id"], "version": r["version"],
+                                     "modified": r["modified"]} for r in signed]}, status=201)
+
+
 @scoped("records:read")
 async def get_record(request: web.Request) -> web.Response:
     return json_response(_load_record(request, request.match_info["id"]))
@@ -382,6 +401,22 @@ async def list_agreements(request: web.Request) -> web.Response:
         "FROM agreements ORDER BY created, id")
     keys = ("id", "role", "provider", "consumer", "dataset", "status", "created", "ended")
     return json_response({"items": [dict(zip(keys, row, strict=True)) for row in rows]})
+
+
+@scoped("contracts:read")
+async def list_facts(request: web.Request) -> web.Response:
+    return json_response({"facts": request.app[CONNECTOR].facts.as_json()})
+
+
+@scoped("admin")
+async def set_fact(request: web.Request) -> web.Response:
+    """Assert a world fact (e.g. disasterPhase) for this connector's policy decisions."""
+    body = await json_body(request)
+    if "value" not in body:
+        raise ValidationError("body must be {\"value\": ...}", field="value")
+    facts = request.app[CONNECTOR].facts
+    facts.set(request.match_info["name"], body["value"])
+    return json_response({"facts": facts.as_json()})
 
 
 @scoped("contracts:write")
@@ -502,12 +537,15 @@ def make_app(
         web.get("/api/datasets", list_datasets),
         web.put("/api/datasets/{dataset}", offer_dataset),
         web.post("/api/datasets/{dataset}/records", publish_record),
+        web.post("/api/datasets/{dataset}/records:batch", publish_records),
         web.get("/api/records/{id}", get_record),
         web.put("/api/records/{id}", update_record),
         web.delete("/api/records/{id}", delete_record),
         web.get("/api/held", list_held),
         web.get("/api/catalog", get_catalog),
         web.get("/api/agreements", list_agreements),
+        web.get("/api/facts", list_facts),
+        web.put("/api/facts/{name}", set_fact),
         web.post("/api/agreements/{id}/termination", terminate_agreement),
         web.post("/api/negotiations", start_negotiation),
         web.get("/api/negotiations", list_negotiations),

@@ -1,0 +1,374 @@
+"""Benchmark: end-to-end record streaming through two connectors, against raw JetStream.
+
+One run, one real nats-server (EmbeddedNatsServer), one authority and two connectors in this
+process, each with every data-exchange service and its app API on 127.0.0.1 (port 0):
+
+1. negotiation to FINALIZED, ``--negotiations`` times (consumer service call -> FINALIZED seen
+   in the consumer's store, polled every 1 ms): p50 / p90;
+2. a transfer is started; the consumer *app* subscribes with the SDK (SSE ``/events``); the
+   provider *app* publishes N records through the provider's app API (``POST
+   /api/datasets/{id}/records:batch`` in batches of ``--batch``, or one ``POST .../records``
+   per record with ``--mode single``). Each record carries its send time (``perf_counter_ns``
+   when the app handed it over) in ``description``; latency = receive time in the consumer
+   app - send time; throughput = N / (last receive - first send);
+3. the raw nats-py JetStream baseline (bench/baseline_jetstream.py: publish_async, then pull
+   fetch + ack) with payloads of the same size as the signed records on the wire.
+
+Prints a summary and the ratio records_per_s / baseline_fetch_per_s; ``--json PATH`` writes
+every figure (and machine, N, payload bytes, git commit). Exits 1 with a reason when any step
+does not finish within its time bound (``--timeout`` for the streaming step).
+
+    /work/venv/bin/python bench/stream.py --records 20000 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+import nats
+import orjson
+
+from bench.baseline_jetstream import baseline
+from connector.agreements import AgreementService
+from connector.api.app import OPENAPI_PATH, ApiServer
+from connector.config import ConnectorConfig
+from connector.datasets import DatasetService
+from connector.dsp import messages as m
+from connector.nats_server import EmbeddedNatsServer
+from connector.negotiations import NegotiationService
+from connector.records import RecordService
+from connector.runtime import Connector
+from connector.sdk import TsunaguClient, _segment
+from connector.tokens import TokenStore
+from connector.transfers import TransferService
+from connector.usage import UsageService
+from trust import jsonld
+from trust.authority import Authority
+from trust.credentials import Role
+from trust.keys import KeyPair, save_key
+from trust.status_list import StatusListCache
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASET = "urn:tsunagu:bench:dataset:shelters"
+PURPOSE = "disaster_response"
+OFFER = m.offer("urn:tsunagu:bench:offer:open", permission=[m.rule("use", [
+    m.constraint("tsunagu:role", "isAnyOf", ["shelter_operator", "municipality"]),
+    m.constraint("odrl:purpose", "eq", PURPOSE)])])
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["id", "type", "name", "description"],
+    "properties": {"name": {"type": "string", "minLength": 1},
+                   "description": {"type": "string"}},
+}
+CONTEXT = [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1]
+SENT = "sent_ns="
+FLOOR_RATIO = 0.3
+FLOOR_NEGOTIATION_MS = 50.0
+
+log = logging.getLogger("bench.stream")
+
+
+class BenchError(Exception):
+    """A step did not finish or produced wrong results; the message says which."""
+
+
+def record(run: str, n: int, sent_ns: int) -> dict[str, Any]:
+    return {"@context": CONTEXT, "id": f"urn:tsunagu:bench:{run}:{n}", "type": "Record",
+            "name": f"避難所 {n}", "description": f"{SENT}{sent_ns}"}
+
+
+def participant(root: Path, authority: Authority, nats_url: str, *, name: str, legal_id: str,
+                role: Role) -> ConnectorConfig:
+    folder = root / f"participant-{legal_id}"
+    key = KeyPair.generate()
+    save_key(key, folder / "participant.pem")
+    issued = authority.issue(did=key.did, name=name, legal_id=legal_id, roles=[role])
+    (folder / "credential.jwt").write_text(issued.jwt, encoding="ascii")
+    return ConnectorConfig.model_validate({
+        "participant": {"name": name, "data_dir": str(folder)},
+        "authority": {"dids": [authority.did]},
+        "nats": {"urls": [nats_url], "reconnect_time_wait": 0.1},
+        "api": {"host": "127.0.0.1", "port": 0},
+    })
+
+
+async def start_connector(config: ConnectorConfig, authority: Authority
+                          ) -> tuple[Connector, DatasetService, ApiServer, str]:
+    cache = StatusListCache([authority.did])
+    cache.add(authority.status_list_jwt())
+    api = ApiServer(heartbeat=15.0, poll_interval=2.0)
+    datasets = DatasetService()
+    services = [datasets, RecordService(publish_timeout=5.0, retry_interval=5.0),
+                AgreementService(), NegotiationService(retry_s=0.5), TransferService(retry_s=0.5),
+                UsageService(duty_interval=30.0), api]
+    connector = Connector(config, services=services, status_lists=cache)
+    await connector.start()
+    token = TokenStore(connector.store).issue(["admin"], days=1).token
+    return connector, datasets, api, token
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+async def negotiations(consumer: Connector, provider_did: str, runs: int) -> list[float]:
+    """Milliseconds from the consumer starting a negotiation to FINALIZED in its store."""
+    took: list[float] = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        started = await consumer.negotiations.start(provider_did, DATASET, OFFER["@id"],
+                                                    purpose=PURPOSE)
+        async with asyncio.timeout(10):
+            while (view := consumer.negotiations.get(started["pid"]))["state"] not in (
+                    "FINALIZED", "TERMINATED"):
+                await asyncio.sleep(0.001)
+        if view["state"] != "FINALIZED":
+            raise BenchError(f"negotiation ended {view['state']}: {view.get('code')}")
+        took.append((time.perf_counter() - began) * 1000)
+    return took
+
+
+def has_batch_route() -> bool:
+    paths = orjson.loads(OPENAPI_PATH.read_bytes())["paths"]
+    return "/api/datasets/{dataset}/records:batch" in paths
+
+
+async def publisher(url: str, token: str, run: str, total: int, *, mode: str, batch: int,
+                    concurrency: int, first_sent: list[int]) -> None:
+    """The provider app: hands over every record through the app API."""
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        base = f"{url}/api/datasets/{_segment(DATASET)}/records"
+
+        async def post(path: str, body: Any) -> None:
+            async with http.post(path, data=orjson.dumps(body), headers=headers) as resp:
+                raw = await resp.read()
+                if resp.status >= 300:
+                    raise BenchError(f"publish refused: HTTP {resp.status} {raw[:300]!r}")
+
+        queue: asyncio.Queue[range] = asyncio.Queue()
+        size = batch if mode == "batch" else 1
+        for start in range(0, total, size):
+            queue.put_nowait(range(start, min(total, start + size)))
+
+        async def worker() -> None:
+            while not queue.empty():
+                numbers = queue.get_nowait()
+                sent = time.perf_counter_ns()
+                if not first_sent:
+                    first_sent.append(sent)
+                records = [record(run, n, sent) for n in numbers]
+                if mode == "batch":
+                    await post(base + ":batch", {"records": records})
+                else:
+                    await post(base, records[0])
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def subscriber(url: str, token: str, total: int, latencies: list[float],
+                     received: list[int], sizes: list[int], ready: asyncio.Event,
+                     done: asyncio.Event) -> None:
+    """The consumer app: SDK subscribe (SSE) until ``total`` events arrived."""
+    async with TsunaguClient(url, token) as client:
+        stream = client.subscribe(DATASET, idle_timeout=120)
+        ready.set()
+        async for event in stream:
+            now = time.perf_counter_ns()
+            assert event.record is not None
+            sent = int(event.record["description"][len(SENT):])
+            latencies.append((now - sent) / 1e6)
+            received.append(now)
+            if not sizes:
+                sizes.append(len(orjson.dumps(event.record)))
+            if len(latencies) >= total:
+                done.set()
+                return
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=5).stdout
+        return out + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine() -> dict[str, Any]:
+    model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "cpu_model": model}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    mode = args.mode
+    if mode == "auto":
+        mode = "batch" if has_batch_route() else "single"
+    result: dict[str, Any] = {"records": args.records, "mode": mode,
+                              "batch": args.batch if mode == "batch" else 1,
+                              "concurrency": args.concurrency}
+    with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
+        root = Path(tmp)
+        server = EmbeddedNatsServer(root / "nats")
+        await server.start()
+        running: list[Connector] = []
+        try:
+            authority = Authority.init(root / "authority", name="bench authority")
+            prov_cfg = participant(root, authority, server.url, name="仙台市",
+                                   legal_id="041009", role=Role.MUNICIPALITY)
+            cons_cfg = participant(root, authority, server.url, name="避難所運営",
+                                   legal_id="7000012050002", role=Role.SHELTER_OPERATOR)
+            provider, datasets, prov_api, prov_token = await start_connector(prov_cfg,
+                                                                             authority)
+            running.append(provider)
+            consumer, _, cons_api, cons_token = await start_connector(cons_cfg, authority)
+            running.append(consumer)
+            await datasets.offer_dataset(DATASET, "指定避難所", [OFFER], SCHEMA)
+
+            # 1. negotiations
+            took = await negotiations(consumer, provider.did, args.negotiations)
+            result.update(negotiation_runs=len(took),
+                          negotiation_p50_ms=statistics.median(took),
+                          negotiation_p90_ms=percentile(took, 90),
+                          negotiation_max_ms=max(took))
+            agreement_id = consumer.negotiations.list()[-1]["agreementId"]
+
+            # 2. transfer + streaming through both app APIs
+            transfer = await consumer.transfers.start(agreement_id)
+            started = await consumer.transfers.wait(transfer["pid"], "STARTED", timeout=10)
+            if started["state"] != "STARTED":
+                raise BenchError(f"transfer is {started['state']}, not STARTED")
+            prov_url = f"http://127.0.0.1:{prov_api.port}"
+            cons_url = f"http://127.0.0.1:{cons_api.port}"
+            latencies: list[float] = []
+            received: list[int] = []
+            sizes: list[int] = []
+            first_sent: list[int] = []
+            ready, done = asyncio.Event(), asyncio.Event()
+            sub = asyncio.create_task(subscriber(cons_url, cons_token, args.records, latencies,
+                                                 received, sizes, ready, done))
+            await ready.wait()
+            pub = asyncio.create_task(publisher(
+                prov_url, prov_token, f"{time.time_ns()}", args.records, mode=mode,
+                batch=args.batch, concurrency=args.concurrency, first_sent=first_sent))
+            try:
+                async with asyncio.timeout(args.timeout):
+                    await pub
+                    published_at = time.perf_counter_ns()
+                    await done.wait()
+            except TimeoutError:
+                raise BenchError(
+                    f"streaming did not finish within {args.timeout:.0f}s: "
+                    f"{len(latencies)} of {args.records} received, publisher "
+                    f"{'done' if pub.done() else 'still sending'}") from None
+            finally:
+                for task in (pub, sub):
+                    task.cancel()
+                await asyncio.gather(pub, sub, return_exceptions=True)
+            elapsed_s = (received[-1] - first_sent[0]) / 1e9
+            result.update(
+                records_per_s=args.records / elapsed_s, elapsed_s=elapsed_s,
+                publish_s=(published_at - first_sent[0]) / 1e9,
+                p50_ms=percentile(latencies, 50), p90_ms=percentile(latencies, 90),
+                p99_ms=percentile(latencies, 99), max_ms=max(latencies),
+                payload_bytes=sizes[0])
+            dead = consumer.store.query("SELECT count(*) FROM dead_letters")[0][0]
+            delivered = consumer.store.query("SELECT count(*) FROM deliveries")[0][0]
+            if dead or delivered != args.records:
+                raise BenchError(f"{delivered} delivered, {dead} dead letters")
+
+            # 3. the raw baseline, same server, same payload size
+            nc = await nats.connect(server.url)
+            try:
+                result.update(await baseline(nc, records=args.records,
+                                             payload_size=result["payload_bytes"]))
+            finally:
+                await nc.close()
+        finally:
+            for connector in reversed(running):
+                try:
+                    await connector.stop()
+                except Exception:
+                    log.exception("connector stop failed")
+            await server.stop()
+    result["ratio"] = result["records_per_s"] / result["baseline_fetch_per_s"]
+    result["floors"] = {
+        "ratio_min": FLOOR_RATIO, "ratio_ok": result["ratio"] >= FLOOR_RATIO,
+        "negotiation_p50_max_ms": FLOOR_NEGOTIATION_MS,
+        "negotiation_ok": result["negotiation_p50_ms"] < FLOOR_NEGOTIATION_MS}
+    result.update(machine=machine(), git_commit=git_commit(),
+                  at=datetime.now(UTC).isoformat(timespec="seconds"))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--negotiations", type=int, default=20,
+                        help="negotiations to FINALIZED to time (p50)")
+    parser.add_argument("--mode", choices=["auto", "batch", "single"], default="auto",
+                        help="batch route if the API has it (auto), or one POST per record")
+    parser.add_argument("--batch", type=int, default=500, help="records per batch request")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="app requests in flight at once")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds the streaming step may take before it fails")
+    args = parser.parse_args()
+    if args.records < 1 or args.negotiations < 1:
+        parser.error("--records and --negotiations must be at least 1")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        result = asyncio.run(run(args))
+    except BenchError as exc:
+        print(f"bench/stream.py: FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"end to end ({result['mode']}): {result['records']} records of "
+          f"{result['payload_bytes']} B in {result['elapsed_s']:.2f}s = "
+          f"{result['records_per_s']:,.0f} records/s; latency p50 {result['p50_ms']:.1f} ms, "
+          f"p99 {result['p99_ms']:.1f} ms")
+    print(f"raw JetStream: publish_async {result['baseline_publish_per_s']:,.0f}/s, "
+          f"pull fetch {result['baseline_fetch_per_s']:,.0f}/s")
+    print(f"ratio end-to-end / pull fetch = {result['ratio']:.3f} (floor {FLOOR_RATIO}: "
+          f"{'met' if result['floors']['ratio_ok'] else 'NOT met'})")
+    print(f"negotiation to FINALIZED p50 {result['negotiation_p50_ms']:.1f} ms over "
+          f"{result['negotiation_runs']} runs (floor < {FLOOR_NEGOTIATION_MS:.0f} ms: "
+          f"{'met' if result['floors']['negotiation_ok'] else 'NOT met'})")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
+                             encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
