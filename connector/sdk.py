@@ -218,6 +218,13 @@ class TsunaguClient:
         return Record.model_validate(await self._request(
             "POST", f"/api/datasets/{_segment(dataset)}/records", json=record))
 
+    async def publish_batch(self, dataset: str, records: list[dict[str, Any]]
+                            ) -> list[dict[str, Any]]:
+        """Publish up to 1,000 records in one request: all or nothing, one transaction."""
+        result = await self._request("POST", f"/api/datasets/{_segment(dataset)}/records:batch",
+                                     json={"records": records})
+        return list(result["items"])
+
     async def record(self, record_id: str) -> Record:
         return Record.model_validate(
             await self._request("GET", f"/api/records/{_segment(record_id)}"))

@@ -40,17 +40,14 @@ def space(tmp_path: Path, nats_server):
     ds.close()
 
 
-async def publish_all(client: TsunaguClient, first: int, last: int, concurrency: int = 16,
+async def publish_all(client: TsunaguClient, first: int, last: int, batch: int = 250,
                       progress: list[int] | None = None) -> None:
-    queue = iter(range(first, last))
-
-    async def worker() -> None:
-        for i in queue:
-            await client.publish(DATASET, record(i))
-            if progress is not None:
-                progress[0] += 1
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    """The provider app publishes in batches (one request, one transaction each)."""
+    for start in range(first, last, batch):
+        end = min(start + batch, last)
+        await client.publish_batch(DATASET, [record(i) for i in range(start, end)])
+        if progress is not None:
+            progress[0] = end
 
 
 async def contract(provider: TsunaguClient, consumer: TsunaguClient, provider_did: str
