@@ -8,8 +8,10 @@ from connector.agreements import AgreementService
 from connector.api.app import ApiServer
 from connector.catalog_client import CatalogClient
 from connector.config import ConnectorConfig
+from connector.contributions import ContributionService
 from connector.datasets import DatasetService
 from connector.negotiations import NegotiationService
+from connector.plugins import load_domain_plugins
 from connector.records import RecordService
 from connector.runtime import Connector, Service
 from connector.transfers import TransferService
@@ -22,9 +24,9 @@ def default_services(*, api: bool = True) -> list[Service]:
     no app request arrives before the services it calls have resumed their work."""
     services: list[Any] = [DatasetService(), RecordService(), AgreementService(),
                            NegotiationService(), TransferService(), UsageService(),
-                           CatalogClient()]
+                           ContributionService(), CatalogClient()]
     if api:
-        services.append(ApiServer())
+        services.append(ApiServer(plugins=load_domain_plugins()))
     return services
 
 
