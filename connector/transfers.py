@@ -28,7 +28,7 @@ from connector.dsp import transfer as dt
 from connector.dsp.statemachine import ProtocolError, Role
 from connector.dsp.transfer import Transfer, TransferState
 from connector.dsp.validation import validate_message
-from connector.negotiations import Outbox, ProcessTable, Row, clear_pending, error_reply, is_error
+from connector.processes import Outbox, ProcessTable, Row, clear_pending, error_reply, is_error
 from connector.pull import PullLoop
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
