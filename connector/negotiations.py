@@ -35,6 +35,7 @@ from connector.processes import (
     clear_pending,
     error_reply,
     is_error,
+    mark_refused,
 )
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
@@ -382,15 +383,7 @@ class NegotiationService:
     async def _on_reply(self, pid: str, sent: dict[str, Any], reply_type: str,
                         payload: dict[str, Any]) -> None:
         if is_error(reply_type):
-            log.warning("negotiation message refused", extra={"pid": pid,
-                                                              "code": payload.get("code")})
-            with self.connector.store.transaction() as db:
-                row = self.table.get(pid)
-                if row is not None and row.pending == sent:
-                    row.pending = None
-                    row.extra["refused"] = {"code": payload.get("code"),
-                                            "reason": payload.get("reason")}
-                    self.table.save(db, row, "negotiation_refused")
+            mark_refused(self.table, pid, sent, payload, "negotiation_refused")
             return
         clear_pending(self.table, pid, sent, {"provider_pid": payload.get("providerPid")})
         self._changed()

@@ -195,6 +195,18 @@ def clear_pending(table: ProcessTable[Any], pid: str, sent: dict[str, Any],
         return row
 
 
+def mark_refused(table: ProcessTable[Any], pid: str, sent: dict[str, Any],
+                 payload: Mapping[str, Any], event: str) -> None:
+    """The counterparty refused what we sent: stop resending it and keep its reason."""
+    log.warning("%s", event.replace("_", " "), extra={"pid": pid, "code": payload.get("code")})
+    with table.connector.store.transaction() as db:
+        row = table.get(pid)
+        if row is not None and row.pending == sent:
+            row.pending = None
+            row.extra["refused"] = {"code": payload.get("code"), "reason": payload.get("reason")}
+            table.save(db, row, event)
+
+
 def is_error(message_type: str) -> bool:
     return message_type == "error" or message_type.endswith("Error")
 

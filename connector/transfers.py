@@ -28,7 +28,15 @@ from connector.dsp import transfer as dt
 from connector.dsp.statemachine import ProtocolError, Role
 from connector.dsp.transfer import Transfer, TransferState
 from connector.dsp.validation import validate_message
-from connector.processes import Outbox, ProcessTable, Row, clear_pending, error_reply, is_error
+from connector.processes import (
+    Outbox,
+    ProcessTable,
+    Row,
+    clear_pending,
+    error_reply,
+    is_error,
+    mark_refused,
+)
 from connector.pull import PullLoop
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
@@ -309,15 +317,7 @@ class TransferService:
     async def _on_reply(self, pid: str, sent: dict[str, Any], reply_type: str,
                         payload: dict[str, Any]) -> None:
         if is_error(reply_type):
-            log.warning("transfer message refused", extra={"pid": pid,
-                                                           "code": payload.get("code")})
-            with self.connector.store.transaction() as db:
-                row = self.table.get(pid)
-                if row is not None and row.pending == sent:
-                    row.pending = None
-                    row.extra["refused"] = {"code": payload.get("code"),
-                                            "reason": payload.get("reason")}
-                    self.table.save(db, row, "transfer_refused")
+            mark_refused(self.table, pid, sent, payload, "transfer_refused")
             return
         clear_pending(self.table, pid, sent, {"provider_pid": payload.get("providerPid")})
         self._changed()
