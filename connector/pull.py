@@ -8,6 +8,16 @@ must not stop the stream. Accepted ones enter ``held_records`` and ``deliveries`
 OR IGNORE in one transaction per batch, then each message is double-acked. A crash between
 commit and ack only causes a redelivery, which the unique (record id, version) ignores:
 exactly once at the app.
+
+Finite (snapshot) transfers: the data address carries ``snapshotSequence``, the stream's last
+sequence for the filter when the provider started. The loop never processes or acks a message
+beyond it (and sizes its fetches so it rarely fetches one); once the durable consumer's ack
+floor reaches it, every message up to the snapshot is committed (dead letters are acked too)
+and ``on_done`` is called once. The ack floor lives on the server, so a restarted loop finds
+out where it stands without local bookkeeping.
+
+``tsunagu_stream_lag{transfer}``: messages still waiting for this transfer (the last fetched
+message's ``num_pending``; for a snapshot, only those up to the snapshot sequence).
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +44,8 @@ log = logging.getLogger(__name__)
 
 DELIVERED = "tsunagu_deliveries_total"
 DEAD = "tsunagu_dead_letters_total"
+LAG = "tsunagu_stream_lag"
+SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data address
 
 
 class RecordRefused(TsunaguError):
@@ -43,17 +56,33 @@ def endpoint_properties(address: dict[str, Any]) -> dict[str, str]:
     return {p["name"]: p["value"] for p in address.get("endpointProperties", [])}
 
 
+def snapshot_sequence(address: dict[str, Any]) -> int | None:
+    """The last stream sequence a finite transfer covers; None for a streaming transfer."""
+    value = endpoint_properties(address).get(SNAPSHOT)
+    return None if value is None else int(value)
+
+
+def within_snapshot(msgs: list[Msg], snapshot: int | None) -> list[Msg]:
+    """The messages a transfer may process: all of them, or those up to its snapshot."""
+    if snapshot is None:
+        return msgs
+    return [m for m in msgs if m.metadata.sequence.stream <= snapshot]
+
+
 class PullLoop:
     """Reads one transfer's durable consumer until stopped."""
 
     def __init__(self, connector: Connector, *, transfer_pid: str, agreement: dict[str, Any],
                  address: dict[str, Any], batch: int = 256, fetch_timeout: float = 0.5,
-                 credential_ttl: float = 30.0) -> None:
+                 credential_ttl: float = 30.0,
+                 on_done: Callable[[str], None] | None = None) -> None:
         self.connector = connector
         self.transfer_pid = transfer_pid
         self.agreement = agreement
         props = endpoint_properties(address)
         self.stream, self.durable = props["stream"], props["consumer"]
+        self.snapshot, self.on_done = snapshot_sequence(address), on_done
+        self._highest = 0  # highest stream sequence seen (sizes snapshot fetches)
         self.batch, self.fetch_timeout, self.credential_ttl = batch, fetch_timeout, credential_ttl
         document = agreement["document"]["signedAgreement"]
         self.provider = agreement["provider"]
@@ -66,6 +95,14 @@ class PullLoop:
         self._credential_checked: tuple[float, TsunaguError | None] | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
+        connector.metrics.describe(DELIVERED, "records stored by the consumer, per dataset")
+        connector.metrics.inc(DELIVERED, 0, dataset=self.dataset_id)  # the series exists
+
+    @property
+    def done(self) -> bool:
+        """The loop has ended (stopped, or its snapshot is complete)."""
+        return self._task is not None and self._task.done()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(),
@@ -85,27 +122,79 @@ class PullLoop:
 
     async def _run(self) -> None:
         sub = None
+        check = True  # is the snapshot perhaps complete? (at start, after idle or its end)
         while not self._stopping:
             try:
                 if sub is None:
                     sub = await self.connector.js.pull_subscribe_bind(durable=self.durable,
                                                                       stream=self.stream)
-                msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+                if check and await self._snapshot_committed(sub):
+                    self._set_lag(0)
+                    if self.on_done is not None:
+                        self.on_done(self.transfer_pid)
+                    break
+                check = False
+                msgs = await sub.fetch(self._fetch_size(), timeout=self.fetch_timeout)
             except (TimeoutError, nats.errors.TimeoutError):
+                self._set_lag(0)  # nothing was waiting to be delivered
+                check = True
                 continue
             except Exception as exc:  # NATS away, consumer gone: keep trying, never die
                 log.warning("pull failed, retrying", extra={"transfer": self.transfer_pid,
                                                             "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
                 continue
+            msgs = self._within_snapshot(msgs)
+            check = self.snapshot is not None and self._highest >= self.snapshot
+            if not msgs:
+                continue
             try:
                 await self.handle(msgs)
+                self._set_lag(self._lag(msgs))
             except Exception:
                 log.exception("batch not stored; it will be redelivered")
                 await asyncio.sleep(0.5)
         if sub is not None:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    # --- finite transfers and lag ------------------------------------------------------------
+
+    async def _snapshot_committed(self, sub: Any) -> bool:
+        if self.snapshot is None:
+            return False
+        if self.snapshot == 0:
+            return True  # the dataset was empty at the start
+        info = await sub.consumer_info()
+        if info.delivered is not None:  # fetches are sized from here (see _fetch_size)
+            self._highest = max(self._highest, info.delivered.stream_seq)
+        floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
+        return bool(floor >= self.snapshot)
+
+    def _fetch_size(self) -> int:
+        """A snapshot's fetches ask for no more than remain up to it: redeliveries come first
+        and lie below the highest delivered sequence, so nothing past the snapshot is handed
+        out (the stream holds only the dataset's subjects, so its sequences are contiguous)."""
+        left = self.batch if self.snapshot is None else self.snapshot - self._highest
+        # Past the snapshot only redeliveries can still belong to it: fetch a whole batch.
+        return min(self.batch, left) if left > 0 else self.batch
+
+    def _within_snapshot(self, msgs: list[Msg]) -> list[Msg]:
+        """The messages to process. Any beyond the snapshot (should a fetch still bring one)
+        are left unacked: not part of this transfer; the durable consumer goes at completion."""
+        for msg in msgs:
+            self._highest = max(self._highest, msg.metadata.sequence.stream)
+        return within_snapshot(msgs, self.snapshot)
+
+    def _lag(self, msgs: list[Msg]) -> int:
+        last = msgs[-1].metadata
+        pending = int(last.num_pending or 0)
+        if self.snapshot is not None:
+            pending = min(pending, max(0, self.snapshot - self._highest))
+        return pending
+
+    def _set_lag(self, value: int) -> None:
+        self.connector.metrics.set(LAG, value, transfer=self.transfer_pid)
 
     async def handle(self, msgs: list[Msg]) -> None:
         now = datetime.now(UTC)

@@ -7,6 +7,15 @@ TransferStart with a data address naming stream, subject filter and consumer -> 
 runs a ``PullLoop`` while the transfer is STARTED. Suspension, completion and termination
 follow the state machine; leaving STARTED stops the loop, ending the transfer deletes the
 durable consumer. Persistence and resends work as in ``connector.negotiations``.
+
+Finite transfers (format NATS-JetStream-snapshot): at the start the provider records the
+stream's last sequence for the dataset's subject filter (0 if empty) as the data address's
+``snapshotSequence``. The consumer's pull loop processes nothing beyond it and, once the
+durable consumer's ack floor reaches it, sends TransferCompletionMessage; both sides go
+COMPLETED and the provider deletes the durable consumer. The bound is kept by the consumer's
+connector, like every other usage rule: JetStream has no "stop at sequence" for a consumer,
+and a finite transfer is the consumer's own choice under an agreement that would also permit
+streaming, so reading further would not exceed what it was granted.
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import nats.js.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 
 from connector import agreements, subjects
 from connector.dsp import messages
@@ -37,7 +48,7 @@ from connector.processes import (
     is_error,
     mark_refused,
 )
-from connector.pull import PullLoop
+from connector.pull import SNAPSHOT, PullLoop
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import TsunaguError
@@ -47,7 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TRANSFER_FORMAT = "NATS-JetStream-pull"
+TRANSFER_FORMAT = "NATS-JetStream-pull"  # streaming: until completed, suspended, terminated
+FINITE_FORMAT = "NATS-JetStream-snapshot"  # what was in the stream at the start, then done
 MAX_ACK_PENDING = 1024  # back-pressure: the server stops handing out more until acks come
 ACK_WAIT_S = 10.0  # unacked (e.g. the consumer crashed mid-batch) -> redelivered after this
 ERROR = "TransferError"
@@ -61,6 +73,18 @@ class TransferError(TsunaguError):
 
 def durable_name(provider_pid: str) -> str:
     return "tr_" + hashlib.sha256(provider_pid.encode()).hexdigest()[:24]
+
+
+def is_finite(format: str | None) -> bool:
+    return str(format or "").lower() == FINITE_FORMAT.lower()
+
+
+async def last_sequence(js: JetStreamContext, stream: str, subject: str) -> int:
+    """The stream's last sequence among messages on ``subject`` (a filter); 0 if none."""
+    try:
+        return int((await js.get_last_msg(stream, subject)).seq)
+    except nats.js.errors.NotFoundError:
+        return 0
 
 
 def _columns(record: Transfer, extra: dict[str, Any]) -> dict[str, Any]:
@@ -115,8 +139,10 @@ class TransferService:
                 await asyncio.sleep(0.02)
         return view
 
-    async def request(self, agreement_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
-        """Consumer: ask the provider to start streaming under ``agreement_id``."""
+    async def request(self, agreement_id: str, *, finite: bool = False,
+                      timeout: float = 5.0) -> dict[str, Any]:
+        """Consumer: ask the provider to start streaming under ``agreement_id`` (``finite``:
+        only what the dataset holds now, then the transfer completes)."""
         agreement = agreements.load(self.connector.store, agreement_id)
         if agreement is None or agreement["role"] != "consumer":
             raise TransferError(f"no agreement {agreement_id} held by this connector",
@@ -126,7 +152,7 @@ class TransferService:
                                 code="agreement.inactive")
         pid = f"urn:uuid:{uuid.uuid4()}"
         message = messages.transfer_request(
-            pid, agreement_id=agreement_id, format=TRANSFER_FORMAT,
+            pid, agreement_id=agreement_id, format=FINITE_FORMAT if finite else TRANSFER_FORMAT,
             callback_address=f"nats:tsunagu.dsp.{self.connector.identity.participant_id}")
         record = dt.apply_message(None, message, Role.CONSUMER, role=Role.CONSUMER,
                                   counterparty=agreement["provider"])
@@ -276,13 +302,17 @@ class TransferService:
                 durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL, filter_subject=subject,
                 max_ack_pending=MAX_ACK_PENDING, ack_wait=ACK_WAIT_S))
+            snapshot = await last_sequence(c.js, stream, subject) \
+                if is_finite(row.record.format) else None
         except Exception as exc:  # no stream, JetStream away: the consumer learns why
             log.warning("cannot create the transfer's consumer", extra={"pid": pid})
             message = messages.transfer_termination(
                 row.record.consumer_pid, row.record.provider_pid, code="transfer.no_stream",
                 reason=[f"the dataset stream cannot be read: {type(exc).__name__}"])
         else:
-            address = messages.nats_data_address(subject, stream=stream, consumer=durable)
+            address = messages.nats_data_address(
+                subject, stream=stream, consumer=durable,
+                extra=None if snapshot is None else {SNAPSHOT: str(snapshot)})
             row.extra["dataAddress"] = address
             message = messages.transfer_start(row.record.consumer_pid, row.record.provider_pid,
                                               data_address=address)
@@ -298,12 +328,16 @@ class TransferService:
         pid, state = row.pid, row.record.state
         if row.record.role == Role.CONSUMER:
             running = self.loops.get(pid)
+            if running is not None and running.done and state == dt.STARTED:
+                self.loops.pop(pid)  # its snapshot ended but the completion did not go through
+                running = None
             if state == dt.STARTED and running is None and row.extra.get("dataAddress"):
                 agreement = agreements.load(self.connector.store, str(row.record.agreement_id))
                 if agreement is not None and agreement["status"] == "active":
                     loop = PullLoop(self.connector, transfer_pid=pid, agreement=agreement,
                                     address=row.extra["dataAddress"], batch=self.batch,
-                                    credential_ttl=self.credential_ttl)
+                                    credential_ttl=self.credential_ttl,
+                                    on_done=self._snapshot_done)
                     self.loops[pid] = loop
                     loop.start()
             elif state != dt.STARTED and running is not None:
@@ -313,6 +347,17 @@ class TransferService:
             with contextlib.suppress(Exception):  # already gone is fine
                 await self.connector.js.delete_consumer(stream,
                                                         durable_name(row.record.provider_pid))
+
+    def _snapshot_done(self, pid: str) -> None:
+        """A finite transfer's every message is committed: complete it (from another task,
+        since completing stops the loop that calls this)."""
+        async def complete() -> None:
+            try:
+                await self.complete(pid)
+            except TsunaguError as exc:  # e.g. suspended meanwhile: a resume tries again
+                log.warning("cannot complete the finite transfer",
+                            extra={"pid": pid, "code": exc.code})
+        self.outbox.spawn(complete())
 
     async def _on_reply(self, pid: str, sent: dict[str, Any], reply_type: str,
                         payload: dict[str, Any]) -> None:

@@ -205,15 +205,16 @@ def data_address(endpoint_type: str, *, endpoint: str | None = None,
 
 
 def nats_data_address(subject: str, *, stream: str, consumer: str | None = None,
-                      authorization: str | None = None,
-                      auth_type: str | None = None) -> dict[str, Any]:
+                      authorization: str | None = None, auth_type: str | None = None,
+                      extra: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Where a consumer reads a dataset: a subject on a JetStream stream.
 
     ``authorization``/``authType`` are the optional endpoint properties the DSP text names;
-    for NATS the token is the stream-import activation JWT.
+    for NATS the token is the stream-import activation JWT. ``extra``: further endpoint
+    properties (e.g. a finite transfer's ``snapshotSequence``).
     """
     properties = {"stream": stream, "consumer": consumer, "authorization": authorization,
-                  "authType": auth_type}
+                  "authType": auth_type, **(extra or {})}
     return data_address(NATS_ENDPOINT_TYPE, endpoint=subject,
                         properties={k: v for k, v in properties.items() if v is not None})
 

@@ -11,6 +11,7 @@ import orjson
 from connector import subjects
 from connector.dsp import messages as m
 from connector.dsp.validation import SCHEMA_FOR_TYPE, validate_message
+from connector.pull import DELIVERED, LAG
 from tests.e2e.conftest import DATASET, negotiate, publish, record
 
 N = 2000
@@ -59,6 +60,25 @@ async def test_records_arrive_exactly_once(provider, consumer):
         for message_type, payload in node.sent:
             if message_type in SCHEMA_FOR_TYPE:
                 assert validate_message(payload) == message_type
+
+
+async def test_metrics_count_deliveries_and_lag_per_transfer(provider, consumer):
+    await publish(provider, range(N))  # all waiting before the transfer starts: lag > 0
+    _, transfer = await started_transfer(consumer, provider)
+    metrics, pid = consumer.connector.metrics, transfer["pid"]
+    lags: list[float] = []
+    while consumer.count("SELECT count(*) FROM deliveries") < N:
+        lags.append(metrics.value(LAG, transfer=pid))
+        await asyncio.sleep(0.002)
+    await asyncio.sleep(0.2)  # the last batch's metrics, then an idle fetch
+    assert max(lags) > 0
+    assert metrics.value(LAG, transfer=pid) == 0
+    assert metrics.value(DELIVERED, dataset=DATASET) == N
+    text = metrics.exposition()
+    assert "# TYPE tsunagu_stream_lag gauge" in text
+    assert f'tsunagu_stream_lag{{transfer="{pid}"}} 0\n' in text
+    assert f'tsunagu_deliveries_total{{dataset="{DATASET}"}} {N}\n' in text
+    assert consumer.connector.transfers.get(pid)["state"] == "STARTED"  # streaming goes on
 
 
 async def test_tampered_record_is_a_dead_letter_and_the_stream_goes_on(provider, consumer):
