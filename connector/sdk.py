@@ -283,10 +283,13 @@ class TsunaguClient:
         return [Negotiation.model_validate(n)
                 for n in (await self._request("GET", "/api/negotiations"))["items"]]
 
-    async def transfer(self, agreement: str) -> Transfer:
-        """Start a transfer under an agreement."""
-        return Transfer.model_validate(
-            await self._request("POST", "/api/transfers", json={"agreement": agreement}))
+    async def transfer(self, agreement: str, *, finite: bool = False) -> Transfer:
+        """Start a transfer under an agreement: streaming until ended, or (``finite``) the
+        dataset as it is now, after which the transfer completes."""
+        body: dict[str, Any] = {"agreement": agreement}
+        if finite:
+            body["finite"] = True
+        return Transfer.model_validate(await self._request("POST", "/api/transfers", json=body))
 
     async def get_transfer(self, pid: str) -> Transfer:
         return Transfer.model_validate(

@@ -448,7 +448,12 @@ async def start_negotiation(request: web.Request) -> web.Response:
 async def start_transfer(request: web.Request) -> web.Response:
     transfers = service(request, "transfers")
     body = await json_body(request)
-    return json_response(await _call(transfers.start(_string(body, "agreement"))), status=201)
+    finite = body.get("finite", False)
+    if not isinstance(finite, bool):
+        raise ValidationError("'finite' must be true or false", field="finite")
+    started = transfers.start(_string(body, "agreement"), finite=True) if finite \
+        else transfers.start(_string(body, "agreement"))
+    return json_response(await _call(started), status=201)
 
 
 def _process_routes(name: str) -> tuple[Handler, Handler]:

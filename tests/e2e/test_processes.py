@@ -124,6 +124,13 @@ async def test_catalog_to_purge_with_an_app_receiving_exactly_once(space):
         assert len(app.seen) == n and set(app.seen.values()) == {1}
         held = await c_app.held(DATASET, limit=10)
         assert held.items
+        # Through the app API, a finite transfer of the same dataset: a snapshot, then
+        # COMPLETED (the versions are already held, so no delivery row is added).
+        finite = await c_app.transfer(agreement, finite=True)
+
+        async def completed():
+            return (await c_app.get_transfer(finite.pid)).state == "COMPLETED"
+        await wait_for(completed, 60, "the finite transfer to complete")
 
         await p_app.terminate_agreement(agreement, "災害対応の終了")
 
