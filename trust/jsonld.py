@@ -19,6 +19,8 @@ Why this module exists rather than calling pyld directly:
   merge under the active context alone, so the second type that imports the ODRL profile gets
   the first one's terms). Bundled contexts therefore have each ``@import`` inlined at load (the
   same merge, done once), and documents may not use ``@import`` (``jsonld.unsupported``).
+* :func:`check_no_dropped_terms` remembers which document *shapes* passed (see "shape cache"
+  below): records that differ only in free text skip pyld after the first one.
 
 Relative IRIs stay relative: documents arrive over NATS and have no base IRI. pyld would
 otherwise resolve them against ``http://example.org/base/``, silently rewriting identifiers;
@@ -32,7 +34,7 @@ import hashlib
 import json
 import re
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,6 +164,7 @@ def register_context(url: str, path: Path | str, sha256: str) -> None:
         document = _read_pinned(url, pinned)
         CONTEXTS[url] = pinned
         _verified[url] = document
+        _clear_shapes()
 
 
 def load_context(url: str) -> dict[str, Any]:
@@ -177,6 +180,7 @@ def clear_caches() -> None:
     with _registry_lock:
         _verified.clear()
         _resolved_cache.clear()
+        _clear_shapes()
 
 
 def _verified_document(url: str) -> dict[str, Any]:
@@ -347,8 +351,58 @@ class _GuardedProcessor(_pyld.JsonLdProcessor):
         return result
 
 
+_SINK, _USED = 1, 2  # how _RecordingProcessor saw a string: only as a sink / otherwise
+
+
+class _RecordingProcessor(_GuardedProcessor):
+    """:class:`_GuardedProcessor` that records how each tracked string value is consumed.
+
+    Used only on a shape-cache miss. ``uses`` maps ``id()`` of the document's (fresh, hence
+    unique) string values to flags: ``_SINK`` when pyld consumed the string in a way whose
+    outcome cannot depend on its characters, ``_USED`` for anything else it saw. The two
+    sinks, and why they are content-blind (pyld 3.3 code, read for this):
+
+    * ``_expand_value`` returned ``{"@value": <that very string>, ...}``: a plain or typed
+      literal. The branch taken depends on the term definition and on ``isinstance(value,
+      str)`` only; the characters go to the output ``@value``, which no later check reads.
+    * ``_expand_iri(value, vocab=False)`` outside context processing: a node ``@id`` or an
+      ``@type: @id`` value. With ``base=None`` this never raises, never consults @vocab or
+      terms (only prefixes), and its result only fills an ``@id``, which no check reads.
+
+    Vocabulary expansion (``vocab=True``: ``@type`` values, ``@vocab``-typed values, type
+    map keys) is ``_USED``: whether the string is a term decides the verdict. Strings pyld
+    handles without these hooks (``@value``, ``@language``, ``@direction``, ``@index``,
+    language-map values, ``@json`` literals) are never marked ``_SINK``, so they stay in the
+    key verbatim: the failure mode of a missed hook is a cache miss, never a wrong verdict.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uses: dict[int, int] = {}
+
+    def _expand_iri(self, active_ctx: dict, value: Any, base: Any = None, vocab: Any = False,
+                    local_ctx: Any = None, defined: Any = None) -> Any:
+        flags = self.uses.get(id(value))
+        if flags is not None:
+            self.uses[id(value)] = flags | (_SINK if not vocab and local_ctx is None else _USED)
+        return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+
+    def _expand_value(self, active_ctx: dict, active_property: Any, value: Any,
+                      options: dict) -> Any:
+        result = super()._expand_value(active_ctx, active_property, value, options)
+        flags = self.uses.get(id(value))
+        if flags is not None:
+            if isinstance(result, dict) and result.get("@value") is value:
+                flags |= _SINK  # a literal
+            elif not (isinstance(result, dict) and result.keys() == {"@id"}):
+                flags |= _USED  # {"@id": ...} was judged by _expand_iri above
+            self.uses[id(value)] = flags
+        return result
+
+
 _LOADER = BundledDocumentLoader()
 _PROCESSOR = _GuardedProcessor()
+_RECORDER = _RecordingProcessor()
 # Defence in depth: any direct pyld call in this process gets the closed loader too.
 _pyld.set_document_loader(BundledDocumentLoader(share=False))
 
@@ -372,14 +426,20 @@ def expand(document: JsonLdDocument) -> list[dict[str, Any]]:
     ``jsonld.context_integrity`` (a bundled file does not match its pin),
     ``jsonld.unsupported`` (``@base``, ``@import``) or ``jsonld.syntax`` (malformed JSON-LD).
     """
+    return _expand_with(_PROCESSOR, document, document)
+
+
+def _expand_with(processor: _GuardedProcessor, document: JsonLdDocument,
+                 source: JsonLdDocument) -> list[dict[str, Any]]:
+    """:func:`expand` by ``processor``; errors name paths in ``source`` (equal to document)."""
     if not isinstance(document, dict | list):
         raise JsonLdError(
             f"JSON-LD document must be a JSON object or array, not {type(document).__name__}",
             code="jsonld.syntax")
     _refuse_unsupported(document, None)
-    with _processing_lock, _translated(document):
-        expanded = _PROCESSOR.expand(document, _options())
-    _check_types(expanded, document)
+    with _processing_lock, _translated(source, processor):
+        expanded = processor.expand(document, _options())
+    _check_types(expanded, source)
     return expanded
 
 
@@ -413,8 +473,36 @@ def check_no_dropped_terms(document: JsonLdDocument) -> None:
     make. Some contexts catch undefined terms with an ``@vocab`` into a namespace meaning
     exactly "no context defines this" (W3C ``undefined-terms/v2``, drafts of credentials v2);
     nothing is dropped then, but for our own records such a term is refused all the same.
+
+    A document whose shape already passed returns at once (see "shape cache" below); any
+    other is checked in full, so every error is computed afresh, path included.
     """
-    for node in _walk(expand(document)):
+    shape = _shape(document)
+    if shape is not None and _shape_passed(*shape):
+        return
+    if shape is None:
+        _check_expanded(expand(document), document)
+        return
+    # Check a copy whose strings are fresh objects, recording how pyld consumes each one.
+    fresh: list[str] = []
+    duplicate = _skeleton(document, [], fresh, copy=True)
+    generation = _shape_generation
+    with _processing_lock:
+        _RECORDER.uses = dict.fromkeys(map(id, fresh), 0)
+        try:
+            _check_expanded(_expand_with(_RECORDER, duplicate, document), document)
+            uses = _RECORDER.uses
+        finally:
+            _RECORDER.uses = {}
+    # 0- and 1-character strings may be shared objects (CPython caches them): then it is
+    # unknown which position a use was at, so each such position counts as used.
+    shared = {key for key, count in Counter(map(id, fresh)).items() if count > 1}
+    mask = tuple(uses[id(s)] != _SINK or id(s) in shared for s in fresh)
+    _remember(shape[0], shape[1], mask, generation)
+
+
+def _check_expanded(expanded: list[dict[str, Any]], document: JsonLdDocument) -> None:
+    for node in _walk(expanded):
         if not isinstance(node, dict) or "@value" in node:
             continue
         types = node.get("@type", ())
@@ -424,13 +512,188 @@ def check_no_dropped_terms(document: JsonLdDocument) -> None:
                     raise _dropped_error(_Dropped(iri[len(namespace):]), document)
 
 
+# --------------------------------------------------------------------------- shape cache
+#
+# Records of one dataset share a structure and differ in free text, so the verdict of
+# check_no_dropped_terms is remembered per *shape*: the skeleton plus those string values
+# whose characters can matter. The skeleton is a flat token tuple holding, in document order:
+#
+# * every object key at every path, in order, and every list with its exact length (list
+#   positions are not collapsed: with type-scoped contexts, element i's keys are read in
+#   the context of element i's own @type, so element shapes must not be merged);
+# * every @context value verbatim (URLs, inline contexts, their scalars with their types);
+#   with the context registry (the shape cache is emptied whenever it may change: see
+#   clear_caches and register_context) that fixes every context the expansion can use;
+# * the kind of every other scalar: string, int, float, bool or null. JSON-LD never looks
+#   at a number's or boolean's value during expansion (pyld: kind tests only), and a null
+#   is dropped silently wherever it is, so its kind is what matters.
+#
+# Which strings matter is learned, not re-derived from the contexts: re-implementing
+# JSON-LD 1.1's scoped-context rules (type-scoped contexts that do not propagate,
+# property-scoped ones that do, @propagate, protected terms, aliases of @type and @id) to
+# predict which values are vocabulary-typed would be a second, subtly different processor.
+# On a miss, the check runs once with _RecordingProcessor, which marks each string pyld only
+# ever consumed as a literal or as a node/@id-typed IRI (a "sink"; see that class for why
+# the characters cannot change the verdict there). The resulting mask says, per string
+# position, "keep verbatim" or "free"; a free string is keyed only by whether it starts with
+# "@" (defence in depth: pyld turns keyword-like IRIs into null). Every @type value, every
+# value pyld resolves against a vocabulary, @language/@direction/@value/@index values and
+# anything else it reads are kept verbatim.
+#
+# Why a hit is sound: take a passing document A and B with the same skeleton and the same
+# projection under A's mask. Expansion is deterministic and reads a document only through
+# the skeleton and the string values. Inductively over pyld's walk, the active context at
+# every node is the same for A and B: it is a function of the @context values, the keys
+# along the path (property-scoped contexts) and the @type values along the path
+# (type-scoped contexts), all equal. So every string position is reached by the same code
+# with the same term definition; at a kept position the strings are equal, at a free one
+# pyld takes the same content-blind sink it took for A. Hence B's run makes the same
+# decisions, reaches no drop, no relative @type, no undefined-term IRI, no syntax error:
+# B passes. A wrong mask can therefore only come from a sink that reads characters, and
+# there are two, both audited. Only passes are cached: errors are recomputed, so their
+# term, path and message are exactly those of an uncached check.
+
+# Skeleton tokens. Ints, so no token equals a key (keys are str) and the sequence parses
+# one way only: every value starts with an int token.
+_OBJECT, _LIST, _END, _STRING, _INT, _FLOAT, _BOOL, _NULL, _LITERAL = range(9)
+_KINDS = {int: _INT, float: _FLOAT, bool: _BOOL, type(None): _NULL, str: _STRING}
+
+_SHAPE_MAX_TOKENS = 2048  # larger documents are checked uncached (records are far smaller)
+_SHAPE_MAX_CHARS = 16384  # ... as are shapes whose keys and kept strings are this long
+_SHAPE_MASKS = 4  # masks kept per skeleton (one per way of using its strings)
+_shape_lock = threading.Lock()
+_shape_masks: LRUCache = LRUCache(maxsize=256)  # skeleton -> (same skeleton, masks)
+_shape_passes: LRUCache = LRUCache(maxsize=1024)  # (skeleton, mask, projection) -> True
+_shape_generation = 0  # bumped on every clear: a check started before it stores nothing
+
+
+class _Unshaped(Exception):
+    """The document holds something other than exact JSON types: it is not cached."""
+
+
+def _shape(document: Any) -> tuple[tuple[Any, ...], list[str]] | None:
+    """(skeleton, string values in document order), or None when not cacheable."""
+    tokens: list[Any] = []
+    strings: list[str] = []
+    try:
+        _skeleton(document, tokens, strings, copy=False)
+    except (_Unshaped, RecursionError):
+        return None
+    if len(tokens) > _SHAPE_MAX_TOKENS:
+        return None
+    return tuple(tokens), strings
+
+
+def _skeleton(value: Any, tokens: list[Any], strings: list[str], *, copy: bool) -> Any:
+    """Append ``value``'s skeleton to ``tokens`` and its strings to ``strings``.
+
+    With ``copy``, return a copy of ``value`` whose strings are new objects (so each
+    position has its own ``id()``), in the same order as ``strings``.
+    """
+    kind = type(value)
+    if kind is str:
+        if copy:
+            value = (value + "\0")[:-1]  # a new object, except 0/1-char strings CPython caches
+        tokens.append(_STRING)
+        strings.append(value)
+        return value
+    if kind is dict:
+        tokens.append(_OBJECT)
+        out: dict[str, Any] | None = {} if copy else None
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unshaped
+            tokens.append(key)
+            if key == "@context":
+                _literal(item, tokens)  # a copy shares it: pyld copies its input
+            else:
+                item = _skeleton(item, tokens, strings, copy=copy)
+            if out is not None:
+                out[key] = item
+        tokens.append(_END)
+        return value if out is None else out
+    if kind is list:
+        tokens.append(_LIST)
+        items = [_skeleton(item, tokens, strings, copy=copy) for item in value]
+        tokens.append(_END)
+        return items if copy else value
+    token = _KINDS.get(kind)
+    if token is None:
+        raise _Unshaped
+    tokens.append(token)
+    return value
+
+
+def _literal(value: Any, tokens: list[Any]) -> None:
+    """Append ``value`` verbatim (an @context): structure, keys, and typed scalar values."""
+    kind = type(value)
+    if kind is dict:
+        tokens.append(_OBJECT)
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unshaped
+            tokens.append(key)
+            _literal(item, tokens)
+        tokens.append(_END)
+    elif kind is list:
+        tokens.append(_LIST)
+        for item in value:
+            _literal(item, tokens)
+        tokens.append(_END)
+    elif kind in _KINDS:
+        tokens.extend((_LITERAL, _KINDS[kind], value))  # the kind keeps 1, 1.0, True apart
+    else:
+        raise _Unshaped
+
+
+def _project(strings: list[str], mask: tuple[bool, ...]) -> tuple[Any, ...]:
+    """The strings a mask keeps, verbatim; for a free one only whether it starts with @."""
+    return tuple([s if keep else s[:1] == "@" for s, keep in zip(strings, mask, strict=True)])
+
+
+def _shape_passed(skeleton: tuple[Any, ...], strings: list[str]) -> bool:
+    with _shape_lock:
+        entry = _shape_masks.get(skeleton)
+        if entry is None:
+            return False
+        skeleton, masks = entry
+        return any(_shape_passes.get((skeleton, mask, _project(strings, mask)))
+                   for mask in masks)
+
+
+def _remember(skeleton: tuple[Any, ...], strings: list[str], mask: tuple[bool, ...],
+              generation: int) -> None:
+    """Record that documents of this skeleton and projection under ``mask`` pass."""
+    projection = _project(strings, mask)
+    size = sum(len(t) for t in (*skeleton, *projection) if type(t) is str)
+    if size > _SHAPE_MAX_CHARS:
+        return
+    with _shape_lock:
+        if generation != _shape_generation:
+            return  # the caches were cleared while this document was being checked
+        skeleton, masks = _shape_masks.get(skeleton, (skeleton, ()))  # share one skeleton
+        if mask not in masks:
+            masks = (mask, *masks)[:_SHAPE_MASKS]
+        _shape_masks[skeleton] = (skeleton, masks)
+        _shape_passes[(skeleton, mask, projection)] = True
+
+
+def _clear_shapes() -> None:
+    global _shape_generation
+    with _shape_lock:
+        _shape_generation += 1
+        _shape_masks.clear()
+        _shape_passes.clear()
+
+
 # --------------------------------------------------------------------------- helpers
 
 
 @contextmanager
-def _translated(document: JsonLdDocument) -> Iterator[None]:
+def _translated(document: JsonLdDocument,
+                processor: _GuardedProcessor = _PROCESSOR) -> Iterator[None]:
     """Map whatever pyld raises to a typed JsonLdError; keep ours (raised inside pyld)."""
-    _PROCESSOR._frames().clear()
+    processor._frames().clear()
     try:
         yield
     except Exception as exc:
@@ -444,7 +707,7 @@ def _translated(document: JsonLdDocument) -> Iterator[None]:
             raise
         raise error from exc
     finally:
-        _PROCESSOR._frames().clear()
+        processor._frames().clear()
 
 
 def _syntax_error(exc: Exception) -> JsonLdError | None:

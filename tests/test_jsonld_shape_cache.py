@@ -1,0 +1,404 @@
+"""trust.jsonld's shape cache: a cached verdict is always the verdict a full check gives.
+
+check_no_dropped_terms remembers which document shapes passed; these tests compare it with
+the uncached check (expansion plus the undefined-term walk, which is what it ran before the
+cache) on random documents over the bundled contexts, and pin the cases that make a shape
+subtle: scoped contexts, vocabulary-typed values, keys whose meaning depends on @type.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from connector import plugins
+from connector.plugins import activate_plugins
+from domains.bosai import plugin as bosai
+from domains.bosai import vocab
+from trust import jsonld
+from trust.errors import JsonLdError
+from usage_policies import operands
+
+BOSAI = vocab.CONTEXT_URL
+RECORD_CONTEXT = [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1, BOSAI]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _bosai_active():
+    """bosai activated through the plug-in machinery, the registries restored afterwards
+    (module-scoped twin of tests/domains/conftest.py's isolated_registries: hypothesis
+    tests cannot use function-scoped fixtures)."""
+    registries = (jsonld.CONTEXTS, plugins._active, plugins._dataset_types, operands._REGISTRY)
+    saved = [dict(registry) for registry in registries]
+    activate_plugins([bosai])
+    yield
+    for live, before in zip(registries, saved, strict=True):
+        live.clear()
+        live.update(before)
+    jsonld.clear_caches()
+
+
+def uncached(document: Any) -> None:
+    """check_no_dropped_terms as it was before the shape cache."""
+    jsonld._check_expanded(jsonld.expand(document), document)
+
+
+def verdict(check, document: Any) -> tuple | None:
+    """None for a pass, else everything an error says (the path and message included)."""
+    try:
+        check(document)
+    except JsonLdError as error:
+        return error.code, error.details.get("term"), error.details.get("path"), error.message
+    except Exception as error:  # both paths must fail the same way
+        return "raised", type(error).__name__
+    return None
+
+
+def evacuee(i: int = 0, **changes: Any) -> dict:
+    record = {"@context": list(RECORD_CONTEXT), "id": f"urn:uuid:evacuee-{i}",
+              "type": "Evacuee", "version": 1, "modified": "2025-01-17T07:00:00Z",
+              "familyName": f"山田{i}", "givenName": "花子", "birthDate": "1948-04-01",
+              "sex": "female", "address": f"神戸市東灘区{i}",
+              "stayLocation": {"stayType": "shelter", "shelterId": f"28110-{i}"},
+              "consentToDisclose": True,
+              "careNeeds": {"careCategory": ["elderly"], "medicalNeed": ["dialysis"],
+                            "careNotes": f"note {i}"}}
+    record.update(changes)
+    return record
+
+
+def shelter(i: int = 0) -> dict:
+    return {"@context": list(RECORD_CONTEXT), "id": f"urn:uuid:shelter-{i}",
+            "type": "ShelterStatus", "version": 3, "shelterId": f"28110-{i}",
+            "name": f"小学校{i}", "shelterType": ["designated_shelter", "welfare_shelter"],
+            "open": True, "capacity": 450 + i, "population": {"day": i, "night": 2 * i},
+            "needs": ["飲料水", f"毛布{i}"]}
+
+
+def odrl_offer() -> dict:
+    return {"@context": [jsonld.ODRL_CONTEXT, jsonld.TSUNAGU_V1], "@type": "Offer",
+            "@id": "urn:uuid:policy-1", "target": "urn:uuid:asset-1",
+            "permission": [{"action": "use", "constraint": [
+                {"leftOperand": "tsunagu:disasterPhase", "operator": "eq",
+                 "rightOperand": {"@id": "tsunagu:disaster_response"}}]}]}
+
+
+def dsp_dataset() -> dict:
+    return {"@context": [jsonld.DSP_CONTEXT], "@type": "Dataset", "@id": "urn:ds",
+            "hasPolicy": [{"@type": "Offer", "@id": "urn:p", "permission": [{"action": "use"}]}],
+            "distribution": [{"@type": "Distribution", "format": "HttpData-PULL"}]}
+
+
+def dsp_error() -> dict:
+    return {"@context": [jsonld.DSP_CONTEXT], "@type": "CatalogError", "code": "404",
+            "reason": ["not found"]}
+
+
+def tsunagu_record() -> dict:
+    return {"@context": [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1], "id": "urn:r",
+            "type": "Record", "version": 2, "wasDerivedFrom": ["urn:r0"],
+            "disasterPhase": "recovery", "name": "x", "description": {"@value": "d",
+                                                                     "@language": "ja"}}
+
+
+# An inline context where "kind" is a plain literal, except under type B and under "child",
+# whose scoped contexts make it vocabulary-typed: the same key, free or kept by @type/path.
+INLINE = {"@version": 1.1, "ex": "https://example.org/ns#", "v": "ex:v", "w": "ex:w",
+          "kind": "ex:kind", "note": "ex:note", "A": "ex:A", "lang": "@language",
+          "B": {"@id": "ex:B", "@context": {"kind": {"@id": "ex:kind", "@type": "@vocab"}}},
+          "ref": {"@id": "ex:ref", "@type": "@id"},
+          "label": {"@id": "ex:label", "@container": "@language"},
+          "child": {"@id": "ex:child",
+                    "@context": {"kind": {"@id": "ex:kind", "@type": "@vocab"}}}}
+
+
+def inline(type_: str = "A", kind: str = "v") -> dict:
+    return {"@context": INLINE, "@type": type_, "@id": "urn:i", "kind": kind, "note": "n",
+            "ref": "urn:x", "child": {"@type": "A", "kind": "w", "note": "m"}}
+
+
+TEMPLATES = [evacuee, shelter, odrl_offer, dsp_dataset, dsp_error, tsunagu_record, inline]
+
+
+def _terms(value: Any) -> set[str]:
+    """Every term defined anywhere in a context, scoped contexts included."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key.startswith("@"):
+                found.add(key)
+            found |= _terms(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _terms(item)
+    return found
+
+
+TERMS = sorted(set().union(*(_terms(jsonld.load_context(url)) for url in
+                             [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1, jsonld.DSP_CONTEXT,
+                              jsonld.ODRL_CONTEXT]), _terms(INLINE),
+                           _terms(json.loads(vocab.CONTEXT.path.read_text()))))
+MISSPELT = ["constrain", "Ofer", "raed", "eqq", "femal", "tent", "stayTyp", "evening",
+            "Evacue", "verison", "kindd", "Catalogg"]
+KEYWORDS = ["@id", "@type", "@value", "@language", "@list", "@set", "@index", "@graph",
+            "@json", "@none", "@vocab", "@direction", "@foo"]
+OTHER_STRINGS = ["", "x", "山田", "free text", "urn:uuid:1", "https://example.org/T",
+                 "tsunagu:disaster_response", "bosai:Evacuee", "ex:v", "_:b0", "ja", "ltr",
+                 "2025-01-17", "3"]
+KEYS = st.sampled_from(TERMS + MISSPELT + KEYWORDS + ["ex:p", "https://example.org/p"])
+STRINGS = st.sampled_from(TERMS + MISSPELT + KEYWORDS + OTHER_STRINGS)
+SCALARS = st.one_of(STRINGS, st.none(), st.booleans(), st.integers(-3, 3), st.just(1.5))
+
+
+def _mutate(data: st.DataObject, value: Any, depth: int = 0) -> Any:
+    """A random variant of ``value``: keys renamed, added or dropped, values replaced by
+    other strings, nulls, numbers, lists or nested objects. @context values stay."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "@context":
+                out[key] = item
+                continue
+            action = data.draw(st.sampled_from(
+                ["keep"] * 40 + ["rename", "drop", "scalar", "list", "nest"]))
+            if action == "rename":
+                key = data.draw(KEYS)
+            if action == "drop":
+                continue
+            if action == "scalar":
+                item = data.draw(SCALARS)
+            elif action == "list":
+                item = [item]
+            elif action == "nest" and depth < 3:
+                item = {data.draw(KEYS): item}
+            out[key] = _mutate(data, item, depth + 1)
+        if data.draw(st.integers(0, 19)) == 0:
+            out[data.draw(KEYS)] = data.draw(SCALARS)
+        return out
+    if isinstance(value, list):
+        return [_mutate(data, item, depth + 1) for item in value]
+    if isinstance(value, str) and data.draw(st.integers(0, 9)) == 0:
+        return data.draw(STRINGS)
+    return value
+
+
+def _restring(data: st.DataObject, value: Any) -> Any:
+    """``value`` with the same skeleton (keys, lists, kinds) and some strings replaced."""
+    if isinstance(value, dict):
+        return {k: v if k == "@context" else _restring(data, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restring(data, item) for item in value]
+    if isinstance(value, str) and data.draw(st.booleans()):
+        return data.draw(STRINGS)
+    return value
+
+
+# --------------------------------------------------------------------------- property
+
+
+@settings(max_examples=2500, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_cached_verdict_equals_uncached_verdict(data):
+    # The shape cache is NOT cleared between examples: later documents meet shapes that
+    # earlier ones left behind, which is how a wrong hit would show.
+    first = _mutate(data, data.draw(st.sampled_from(TEMPLATES))())
+    second = _restring(data, first)  # same skeleton, other strings: the cache's bet
+    for document in (first, second):
+        shape = jsonld._shape(document)
+        hit = shape is not None and jsonld._shape_passed(*shape)
+        expected = verdict(uncached, copy.deepcopy(document))
+        event("hit" if hit else "pass" if expected is None else "error")
+        if hit:
+            assert expected is None, document
+        assert verdict(jsonld.check_no_dropped_terms, document) == expected, document
+
+
+# --------------------------------------------------------------------------- targeted
+
+
+@pytest.fixture
+def counting(monkeypatch) -> list[Any]:
+    """Documents check_no_dropped_terms sent to pyld (its cache misses), in order."""
+    seen: list[Any] = []
+    real = jsonld._expand_with
+
+    def counted(processor, document, source):
+        if processor is jsonld._RECORDER:  # not plain expand(), which uncached() uses
+            seen.append(source)
+        return real(processor, document, source)
+
+    monkeypatch.setattr(jsonld, "_expand_with", counted)
+    jsonld.clear_caches()
+    return seen
+
+
+def test_records_of_one_shape_expand_once(counting):
+    for i in range(50):
+        jsonld.check_no_dropped_terms(evacuee(i))
+        jsonld.check_no_dropped_terms(shelter(i))
+    # names, ids, addresses, notes and counts differ; the shape does not
+    assert len(counting) == 2
+
+
+@pytest.mark.parametrize(("changes", "term", "path"), [
+    ({"sex": "femal"}, "femal", "$.sex"),
+    ({"stayLocation": {"stayType": "tent", "shelterId": "s"}}, "tent", "$.stayLocation.stayType"),
+    ({"careNeeds": {"careCategory": ["elderly"], "medicalNeed": ["dyalisis"],
+                    "careNotes": "n"}}, "dyalisis", "$.careNeeds.medicalNeed"),
+    ({"type": "Evacue"}, "Evacue", None),
+])
+def test_vocabulary_values_in_scoped_contexts_are_part_of_the_shape(counting, changes, term,
+                                                                     path):
+    jsonld.check_no_dropped_terms(evacuee())
+    with pytest.raises(JsonLdError) as caught:
+        jsonld.check_no_dropped_terms(evacuee(**changes))
+    assert caught.value.details["term"] == term
+    if path is not None:
+        assert caught.value.details["path"] == path
+    assert verdict(uncached, evacuee(**changes))[:3] == (caught.value.code, term,
+                                                         caught.value.details["path"])
+
+
+def test_property_scoped_term_outside_its_property_is_refused(counting):
+    # "stayType" is defined only inside stayLocation's scoped context.
+    jsonld.check_no_dropped_terms(evacuee())
+    moved = evacuee(stayLocation={"shelterId": "s"}, careNeeds={"stayType": "shelter"})
+    assert verdict(jsonld.check_no_dropped_terms, moved)[1] == "stayType"
+
+
+def test_type_scoped_context_decides_which_keys_are_defined(counting):
+    jsonld.check_no_dropped_terms(dsp_error())  # "code" is CatalogError's scoped term
+    other = {**dsp_error(), "@type": "CatalogRequestMessage"}
+    assert verdict(jsonld.check_no_dropped_terms, other)[:2] == ("jsonld.dropped_term", "code")
+
+
+def test_a_key_free_under_one_type_is_kept_under_another(counting):
+    check = jsonld.check_no_dropped_terms
+    check(inline("A", "anything"))  # kind is a literal under A: its value is free
+    check(inline("A", "other text"))
+    assert len(counting) == 1
+    # under B, "kind" is vocabulary-typed: an undefined token must not ride A's verdict
+    assert verdict(check, inline("B", "anything"))[:2] == ("jsonld.dropped_term", "anything")
+    check(inline("B", "v"))  # defined: passes, and B's shape keeps kind's value
+    assert verdict(check, inline("B", "zzz"))[:2] == ("jsonld.dropped_term", "zzz")
+    check(inline("A", "zzz"))  # A's mask is still there
+    assert len(counting) == 4
+    # nested under "child", kind is vocabulary-typed whatever the type
+    nested = inline()
+    nested["child"]["kind"] = "nope"
+    assert verdict(check, nested)[:2] == ("jsonld.dropped_term", "nope")
+
+
+def test_value_kinds_are_part_of_the_shape(counting):
+    check = jsonld.check_no_dropped_terms
+    check(tsunagu_record())
+    for value, term in [({"undefinedTerm": 1}, "undefinedTerm"), ([{"nmae": "x"}], "nmae")]:
+        assert verdict(check, {**tsunagu_record(), "name": value})[1] == term
+    for value in [None, 5, True, ["a", "b"]]:
+        document = {**tsunagu_record(), "name": value}
+        assert verdict(check, document) == verdict(uncached, document)
+
+
+def test_language_and_direction_values_are_kept():
+    check = jsonld.check_no_dropped_terms
+    jsonld.clear_caches()
+    good = {"@context": INLINE, "@id": "urn:a", "note": {"@value": "n", "@direction": "ltr"}}
+    check(good)
+    bad = copy.deepcopy(good)
+    bad["note"]["@direction"] = "up"
+    assert verdict(check, bad)[0] == "jsonld.syntax"  # not good's cached pass
+    assert verdict(check, bad) == verdict(uncached, bad)
+
+
+def test_errors_are_recomputed_with_their_own_path(counting):
+    # The path of a dropped term is found by value, so two documents of one shape can have
+    # different paths: errors are never served from the cache.
+    def policy(first_action: str) -> dict:
+        document = odrl_offer()
+        document["permission"] = [{"action": first_action, "contraint": []},
+                                  {"action": "use", "contraint": []}]
+        return document
+
+    for action in ["use", "use", "read"]:
+        assert verdict(jsonld.check_no_dropped_terms, policy(action)) == \
+            verdict(uncached, policy(action))
+    assert len(counting) == 3
+
+
+def test_identifiers_and_literals_are_free_keyword_like_ones_are_not(counting):
+    check = jsonld.check_no_dropped_terms
+    check(evacuee(id="urn:a"))
+    check(evacuee(id="did:key:z6Mk", wasAttributedTo="did:key:z"))  # another skeleton
+    check(evacuee(id="relative-id"))
+    assert len(counting) == 2
+    for document in [evacuee(id="@foo"), evacuee(familyName="@type")]:
+        assert verdict(check, document) == verdict(uncached, document)
+    assert len(counting) == 4
+
+
+def test_the_cache_is_bounded_and_keeps_few_masks_per_skeleton():
+    jsonld.clear_caches()
+    limit = jsonld._shape_passes.maxsize
+    for i in range(limit + 100):  # same skeleton, a different (kept) @type value each time
+        jsonld.check_no_dropped_terms({"@context": INLINE, "@id": "urn:a",
+                                       "@type": f"https://example.org/T{i}", "note": "n"})
+    assert jsonld._shape_passes.currsize == limit
+    assert len(jsonld._shape_masks) == 1
+    # one skeleton, six different masks: each type makes another key vocabulary-typed
+    jsonld.clear_caches()
+    context = {"ex": "https://example.org/ns#", "vv": "ex:vv",
+               **{f"k{i}": f"ex:k{i}" for i in range(6)},
+               **{f"T{i}": {"@id": f"ex:T{i}", "@context": {
+                   f"k{i}": {"@id": f"ex:k{i}", "@type": "@vocab"}}} for i in range(6)}}
+    for i in range(6):
+        jsonld.check_no_dropped_terms({"@context": context, "@type": f"T{i}",
+                                       **{f"k{j}": "vv" for j in range(6)}})
+    [(_, masks)] = jsonld._shape_masks.values()
+    assert len(masks) == jsonld._SHAPE_MASKS
+    big = {"@context": INLINE, "@id": "urn:a", "note": ["n"] * jsonld._SHAPE_MAX_TOKENS}
+    assert jsonld._shape(big) is None  # too large to key: checked in full, not cached
+    jsonld.check_no_dropped_terms(big)
+
+
+def test_documents_with_non_json_values_bypass_the_cache(counting):
+    class Text(str):
+        pass
+
+    document = evacuee(familyName=Text("山田"))
+    assert jsonld._shape(document) is None
+    jsonld.check_no_dropped_terms(document)  # checked in full (plain expand), not learned
+    assert counting == [] and jsonld._shape_passes.currsize == 0
+    document["careNeeds"]["careNotse"] = Text("x")
+    assert verdict(jsonld.check_no_dropped_terms, document)[1] == "careNotse"
+
+
+def test_clearing_caches_forgets_shapes(tmp_path, monkeypatch):
+    record = tsunagu_record()
+    jsonld.check_no_dropped_terms(record)
+    tampered = tmp_path / "tsunagu-v1.jsonld"
+    original = jsonld.CONTEXTS[jsonld.TSUNAGU_V1]
+    tampered.write_bytes(original.path.read_bytes().replace(b"xsd:integer", b"xsd:string"))
+    monkeypatch.setitem(jsonld.CONTEXTS, jsonld.TSUNAGU_V1,
+                        jsonld.PinnedContext(tampered, original.sha256))
+    jsonld.clear_caches()
+    assert verdict(jsonld.check_no_dropped_terms, record)[0] == "jsonld.context_integrity"
+    monkeypatch.undo()
+    jsonld.clear_caches()
+
+
+def test_registering_a_context_forgets_shapes(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonld, "CONTEXTS", dict(jsonld.CONTEXTS))
+    jsonld.check_no_dropped_terms(tsunagu_record())
+    assert len(jsonld._shape_passes)
+    path = tmp_path / "domain.jsonld"
+    path.write_text(json.dumps({"@context": {"d": "https://example.org/d#"}}))
+    jsonld.register_context("https://example.org/contexts/d", path,
+                            hashlib.sha256(path.read_bytes()).hexdigest())
+    assert not len(jsonld._shape_passes)
