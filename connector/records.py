@@ -110,7 +110,10 @@ def _check_shape(record: Any) -> None:
 
 
 def _check_size(document: dict[str, Any]) -> bytes:
-    data = dumps(document)
+    try:
+        data = dumps(document)
+    except TypeError as exc:  # orjson: nesting over 254 levels, integers beyond 64 bits
+        raise RecordError(f"record cannot be serialised: {exc}", code="record.invalid") from None
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError(f"record is {len(data)} bytes, the limit is {MAX_RECORD_BYTES}",
                           code="record.too_large")

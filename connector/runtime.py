@@ -79,8 +79,7 @@ class Connector:
     async def _dispatch(self, env: Envelope, credential: VerifiedCredential
                         ) -> tuple[str, dict[str, Any]]:
         handler = self._routes.get(env.message_type)
-        if handler is None:
-            self.metrics.inc("tsunagu_messages_rejected_total", reason="dsp.unknown_message")
+        if handler is None:  # counted by the bus with every other refusal
             raise ProtocolError(f"this connector does not handle {env.message_type!r}",
                                 code="dsp.unknown_message")
         return await handler(env, credential)

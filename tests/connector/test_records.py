@@ -235,3 +235,17 @@ async def test_publish_while_nats_is_down_is_sent_exactly_once(provider, nats_se
     assert msg.headers["Nats-Msg-Id"] == f"{signed['id']}@1"
     assert versions_table(provider) == [(signed["id"], 1, "created", 1)]
     assert provider.connector.metrics.value(PENDING) == 0
+
+
+def test_unserialisable_records_get_a_typed_error():
+    from connector.records import RecordError, _check_size
+
+    deep: dict = {}
+    node = deep
+    for _ in range(300):
+        node["a"] = {}
+        node = node["a"]
+    for bad in (deep, {"n": -(2**63) - 1}):
+        with pytest.raises(RecordError) as info:
+            _check_size(bad)
+        assert info.value.code == "record.invalid"
