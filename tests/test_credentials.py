@@ -548,3 +548,12 @@ def test_provider_answering_with_another_list_is_not_trusted(authority, particip
 
     assert code_of(issue(authority, participant), authority, Lying()) \
         == "credential.status_unknown"
+
+
+def test_lone_surrogate_token_is_malformed_not_a_crash():
+    from trust.credentials import decode_vc_jwt
+    from trust.errors import CredentialError
+
+    with pytest.raises(CredentialError) as info:
+        decode_vc_jwt("\ud800yJhbGciOiJFZERTQSJ9.e30.sig", ["did:key:z6Mk"])
+    assert info.value.code == "credential.malformed"

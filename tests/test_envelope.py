@@ -161,3 +161,7 @@ def test_forged_envelope_does_not_poison_the_replay_cache():
 def test_non_string_kid_is_malformed():
     header = _b64({"alg": "EdDSA", "typ": "tsunagu-envelope+jwt", "kid": 5})
     assert code_of(f"{header}.{_b64({'iss': 'x'})}.sig") == "envelope.malformed"
+
+
+def test_lone_surrogate_text_is_malformed():
+    assert code_of("\ud800.e30.x") == "envelope.malformed"

@@ -178,6 +178,8 @@ def decode_vc_jwt(
     token = token.strip()
     if len(token) > MAX_TOKEN_CHARS:
         raise _fail(p, "malformed", f"vc+jwt is {len(token)} characters; limit {MAX_TOKEN_CHARS}")
+    if not token.isascii():  # also keeps lone surrogates away from the JWS decoder
+        raise _fail(p, "malformed", "a vc+jwt must be ASCII")
     if token.count(".") != 2:
         raise _fail(p, "malformed", "a vc+jwt is a compact JWS: three base64url parts")
     try:

@@ -192,6 +192,8 @@ def open_envelope(
         raise _fail("envelope must be a string", "envelope.malformed")
     if len(token) > MAX_ENVELOPE_BYTES:
         raise _fail("envelope is too large", "envelope.too_large")
+    if not token.isascii():  # a compact JWS is ASCII; this also stops lone surrogates
+        raise _fail("envelope is not ASCII", "envelope.malformed")
     moment = now if now is not None else time.time()
     header = _header(token)
     claims = _claims(token, header["kid"], recipient)
