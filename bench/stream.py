@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import platform
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -230,83 +231,159 @@ def machine() -> dict[str, Any]:
             "cpus": os.cpu_count(), "cpu_model": model}
 
 
+async def negotiations_over_api(consumer: TsunaguClient, provider_did: str, runs: int
+                                ) -> list[float]:
+    """``negotiations`` for connectors in other processes: the app API call to FINALIZED
+    seen through the API (polled every 1 ms), so it includes two HTTP hops per poll."""
+    took: list[float] = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        started = await consumer.negotiate(provider_did, DATASET, OFFER["@id"],
+                                           purpose=PURPOSE)
+        deadline = time.monotonic() + 10
+        while (view := await consumer.negotiation(started.pid)).state not in (
+                "FINALIZED", "TERMINATED"):
+            if time.monotonic() > deadline:
+                raise BenchError(f"negotiation still {view.state} after 10 s")
+            await asyncio.sleep(0.001)
+        if view.state != "FINALIZED":
+            raise BenchError(f"negotiation ended {view.state}: {view.model_dump()}")
+        took.append((time.perf_counter() - began) * 1000)
+    return took
+
+
+async def stream(args: argparse.Namespace, mode: str, provider: tuple[str, str],
+                 consumer: tuple[str, str]) -> dict[str, Any]:
+    """Step 2: the provider app publishes, the consumer app subscribes; (url, token) each."""
+    latencies: list[float] = []
+    received: list[int] = []
+    sizes: list[int] = []
+    first_sent: list[int] = []
+    ready, done = asyncio.Event(), asyncio.Event()
+    sub = asyncio.create_task(subscriber(*consumer, args.records, latencies, received, sizes,
+                                         ready, done))
+    await ready.wait()
+    pub = asyncio.create_task(publisher(
+        *provider, f"{time.time_ns()}", args.records, mode=mode, batch=args.batch,
+        concurrency=args.concurrency, first_sent=first_sent))
+    try:
+        async with asyncio.timeout(args.timeout):
+            await pub
+            published_at = time.perf_counter_ns()
+            await done.wait()
+    except TimeoutError:
+        raise BenchError(
+            f"streaming did not finish within {args.timeout:.0f}s: "
+            f"{len(latencies)} of {args.records} received, publisher "
+            f"{'done' if pub.done() else 'still sending'}") from None
+    finally:
+        for task in (pub, sub):
+            task.cancel()
+        await asyncio.gather(pub, sub, return_exceptions=True)
+    elapsed_s = (received[-1] - first_sent[0]) / 1e9
+    return dict(records_per_s=args.records / elapsed_s, elapsed_s=elapsed_s,
+                publish_s=(published_at - first_sent[0]) / 1e9,
+                p50_ms=percentile(latencies, 50), p90_ms=percentile(latencies, 90),
+                p99_ms=percentile(latencies, 99), max_ms=max(latencies),
+                payload_bytes=sizes[0])
+
+
+def check_counts(store: Path, records: int) -> None:
+    """Every record delivered exactly once by the consumer connector, none dead-lettered."""
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        delivered = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    if dead or delivered != records:
+        raise BenchError(f"{delivered} delivered, {dead} dead letters")
+
+
+async def in_process(args: argparse.Namespace, mode: str, root: Path, server_url: str
+                     ) -> dict[str, Any]:
+    """Both connectors in this process (one event loop, one GIL)."""
+    result: dict[str, Any] = {}
+    running: list[Connector] = []
+    try:
+        authority = Authority.init(root / "authority", name="bench authority")
+        prov_cfg = participant(root, authority, server_url, name="仙台市",
+                               legal_id="041009", role=Role.MUNICIPALITY)
+        cons_cfg = participant(root, authority, server_url, name="避難所運営",
+                               legal_id="7000012050002", role=Role.SHELTER_OPERATOR)
+        provider, datasets, prov_api, prov_token = await start_connector(prov_cfg, authority)
+        running.append(provider)
+        consumer, _, cons_api, cons_token = await start_connector(cons_cfg, authority)
+        running.append(consumer)
+        await datasets.offer_dataset(DATASET, "指定避難所", [OFFER], SCHEMA)
+
+        took = await negotiations(consumer, provider.did, args.negotiations)
+        result.update(negotiation_stats(took))
+        agreement_id = consumer.negotiations.list()[-1]["agreementId"]
+        transfer = await consumer.transfers.start(agreement_id)
+        started = await consumer.transfers.wait(transfer["pid"], "STARTED", timeout=10)
+        if started["state"] != "STARTED":
+            raise BenchError(f"transfer is {started['state']}, not STARTED")
+        result.update(await stream(args, mode, (f"http://127.0.0.1:{prov_api.port}", prov_token),
+                                   (f"http://127.0.0.1:{cons_api.port}", cons_token)))
+        check_counts(consumer.store.path, args.records)
+    finally:
+        for connector in reversed(running):
+            try:
+                await connector.stop()
+            except Exception:
+                log.exception("connector stop failed")
+    return result
+
+
+async def in_processes(args: argparse.Namespace, mode: str, root: Path, server_url: str
+                       ) -> dict[str, Any]:
+    """Each connector its own ``tsunagu connector run`` process, as participants run them;
+    the authority serves its status list from a third (tests/e2e/processes.py)."""
+    from tests.e2e.processes import DataSpace  # the harness the process tests use
+
+    result: dict[str, Any] = {}
+    space = await asyncio.to_thread(DataSpace, root, server_url)
+    try:
+        provider = await asyncio.to_thread(space.onboard, "city", "仙台市", "041009",
+                                           "municipality")
+        consumer = await asyncio.to_thread(space.onboard, "npo", "避難所運営", "7000012050002",
+                                           "shelter_operator")
+        async with TsunaguClient(provider.api_url, provider.token) as p_app, \
+                TsunaguClient(consumer.api_url, consumer.token) as c_app:
+            await p_app.offer_dataset(DATASET, "指定避難所", [OFFER], schema=SCHEMA)
+            took = await negotiations_over_api(c_app, provider.did, args.negotiations)
+            result.update(negotiation_stats(took))
+            agreement = (await c_app.negotiations())[-1].agreement_id
+            assert agreement is not None
+            transfer = await c_app.transfer(agreement)
+            async with asyncio.timeout(10):
+                while (await c_app.get_transfer(transfer.pid)).state != "STARTED":
+                    await asyncio.sleep(0.01)
+        result.update(await stream(args, mode, (provider.api_url, provider.token),
+                                   (consumer.api_url, consumer.token)))
+        check_counts(consumer.directory / "connector.sqlite", args.records)
+    finally:
+        await asyncio.to_thread(space.close)
+    return result
+
+
+def negotiation_stats(took: list[float]) -> dict[str, Any]:
+    return dict(negotiation_runs=len(took), negotiation_p50_ms=statistics.median(took),
+                negotiation_p90_ms=percentile(took, 90), negotiation_max_ms=max(took))
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     mode = args.mode
     if mode == "auto":
         mode = "batch" if has_batch_route() else "single"
     result: dict[str, Any] = {"records": args.records, "mode": mode,
                               "batch": args.batch if mode == "batch" else 1,
-                              "concurrency": args.concurrency}
+                              "concurrency": args.concurrency, "topology": args.topology}
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
         root = Path(tmp)
         server = EmbeddedNatsServer(root / "nats")
         await server.start()
-        running: list[Connector] = []
         try:
-            authority = Authority.init(root / "authority", name="bench authority")
-            prov_cfg = participant(root, authority, server.url, name="仙台市",
-                                   legal_id="041009", role=Role.MUNICIPALITY)
-            cons_cfg = participant(root, authority, server.url, name="避難所運営",
-                                   legal_id="7000012050002", role=Role.SHELTER_OPERATOR)
-            provider, datasets, prov_api, prov_token = await start_connector(prov_cfg,
-                                                                             authority)
-            running.append(provider)
-            consumer, _, cons_api, cons_token = await start_connector(cons_cfg, authority)
-            running.append(consumer)
-            await datasets.offer_dataset(DATASET, "指定避難所", [OFFER], SCHEMA)
-
-            # 1. negotiations
-            took = await negotiations(consumer, provider.did, args.negotiations)
-            result.update(negotiation_runs=len(took),
-                          negotiation_p50_ms=statistics.median(took),
-                          negotiation_p90_ms=percentile(took, 90),
-                          negotiation_max_ms=max(took))
-            agreement_id = consumer.negotiations.list()[-1]["agreementId"]
-
-            # 2. transfer + streaming through both app APIs
-            transfer = await consumer.transfers.start(agreement_id)
-            started = await consumer.transfers.wait(transfer["pid"], "STARTED", timeout=10)
-            if started["state"] != "STARTED":
-                raise BenchError(f"transfer is {started['state']}, not STARTED")
-            prov_url = f"http://127.0.0.1:{prov_api.port}"
-            cons_url = f"http://127.0.0.1:{cons_api.port}"
-            latencies: list[float] = []
-            received: list[int] = []
-            sizes: list[int] = []
-            first_sent: list[int] = []
-            ready, done = asyncio.Event(), asyncio.Event()
-            sub = asyncio.create_task(subscriber(cons_url, cons_token, args.records, latencies,
-                                                 received, sizes, ready, done))
-            await ready.wait()
-            pub = asyncio.create_task(publisher(
-                prov_url, prov_token, f"{time.time_ns()}", args.records, mode=mode,
-                batch=args.batch, concurrency=args.concurrency, first_sent=first_sent))
-            try:
-                async with asyncio.timeout(args.timeout):
-                    await pub
-                    published_at = time.perf_counter_ns()
-                    await done.wait()
-            except TimeoutError:
-                raise BenchError(
-                    f"streaming did not finish within {args.timeout:.0f}s: "
-                    f"{len(latencies)} of {args.records} received, publisher "
-                    f"{'done' if pub.done() else 'still sending'}") from None
-            finally:
-                for task in (pub, sub):
-                    task.cancel()
-                await asyncio.gather(pub, sub, return_exceptions=True)
-            elapsed_s = (received[-1] - first_sent[0]) / 1e9
-            result.update(
-                records_per_s=args.records / elapsed_s, elapsed_s=elapsed_s,
-                publish_s=(published_at - first_sent[0]) / 1e9,
-                p50_ms=percentile(latencies, 50), p90_ms=percentile(latencies, 90),
-                p99_ms=percentile(latencies, 99), max_ms=max(latencies),
-                payload_bytes=sizes[0])
-            dead = consumer.store.query("SELECT count(*) FROM dead_letters")[0][0]
-            delivered = consumer.store.query("SELECT count(*) FROM deliveries")[0][0]
-            if dead or delivered != args.records:
-                raise BenchError(f"{delivered} delivered, {dead} dead letters")
-
+            steps = in_processes if args.topology == "processes" else in_process
+            result.update(await steps(args, mode, root, server.url))
             # 3. the raw baseline, same server, same payload size
             nc = await nats.connect(server.url)
             try:
@@ -315,11 +392,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 await nc.close()
         finally:
-            for connector in reversed(running):
-                try:
-                    await connector.stop()
-                except Exception:
-                    log.exception("connector stop failed")
             await server.stop()
     result["ratio"] = result["records_per_s"] / result["baseline_fetch_per_s"]
     result["floors"] = {
@@ -342,6 +414,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500, help="records per batch request")
     parser.add_argument("--concurrency", type=int, default=4,
                         help="app requests in flight at once")
+    parser.add_argument("--topology", choices=["processes", "in-process"], default="processes",
+                        help="each connector its own process (as deployed), or both in this "
+                             "one")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds the streaming step may take before it fails")
     args = parser.parse_args()
@@ -353,7 +428,7 @@ def main() -> int:
     except BenchError as exc:
         print(f"bench/stream.py: FAILED: {exc}", file=sys.stderr)
         return 1
-    print(f"end to end ({result['mode']}): {result['records']} records of "
+    print(f"end to end ({result['mode']}, {result['topology']}): {result['records']} records of "
           f"{result['payload_bytes']} B in {result['elapsed_s']:.2f}s = "
           f"{result['records_per_s']:,.0f} records/s; latency p50 {result['p50_ms']:.1f} ms, "
           f"p99 {result['p99_ms']:.1f} ms")

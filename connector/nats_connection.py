@@ -25,6 +25,9 @@ from trust.errors import ConfigError, TsunaguError
 log = logging.getLogger(__name__)
 
 _URL_SCHEMES = {"nats", "tls", "ws", "wss"}
+# JetStream publishes a connection may have awaiting their ack (nats-py's default, named
+# because connector.records sizes its publish windows under it).
+PUBLISH_ASYNC_MAX_PENDING = 4000
 
 
 class NatsConnectError(TsunaguError):

@@ -5,9 +5,9 @@ Per record: JSON -> proof by the provider (eddsa-jcs-2022) -> provider credentia
 once per batch: the clock, claims and agreement are the same for every record in it).
 Refused records go to ``dead_letters`` with code and reason, and are acked: one bad record
 must not stop the stream. Accepted ones enter ``held_records`` and ``deliveries`` with INSERT
-OR IGNORE in one transaction per batch, then each message is double-acked. A crash between
-commit and ack only causes a redelivery, which the unique (record id, version) ignores:
-exactly once at the app.
+OR IGNORE in one transaction per batch, then acked, the last ack confirmed by the server
+(``ack_all``). A crash between commit and ack only causes a redelivery, which the unique
+(record id, version) ignores: exactly once at the app.
 
 Finite (snapshot) transfers: the data address carries ``snapshotSequence``, the stream's last
 sequence for the filter when the provider started. The loop never processes or acks a message
@@ -67,6 +67,15 @@ def within_snapshot(msgs: list[Msg], snapshot: int | None) -> list[Msg]:
     if snapshot is None:
         return msgs
     return [m for m in msgs if m.metadata.sequence.stream <= snapshot]
+
+
+async def ack_all(msgs: list[Msg]) -> None:
+    """Ack every message with one round trip: plain acks, then the last one confirmed.
+    The server handles one connection's messages in order, so its reply to the last ack
+    means every earlier ack was processed too (ack_sync per message cost a round trip each)."""
+    for msg in msgs[:-1]:
+        await msg.ack()
+    await msgs[-1].ack_sync()
 
 
 class PullLoop:
@@ -213,7 +222,7 @@ class PullLoop:
                 else:
                     accepted.append((msg, result))
         delivered = self._store(accepted, refused, now)
-        await asyncio.gather(*(msg.ack_sync() for msg in msgs))
+        await ack_all(msgs)
         m = self.connector.metrics
         if delivered:
             m.inc(DELIVERED, delivered, dataset=self.dataset_id)

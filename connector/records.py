@@ -41,10 +41,11 @@ from connector.datasets import (
     stream_config,
 )
 from connector.dsp.validation import MAX_REPORTED_ERRORS, describe
+from connector.nats_connection import PUBLISH_ASYNC_MAX_PENDING
 from connector.store import dumps, loads
 from trust import jsonld
 from trust.errors import TsunaguError
-from trust.proofs import format_datetime, sign_document
+from trust.proofs import format_datetime, now_text, sign_document
 
 if TYPE_CHECKING:
     from connector.runtime import Connector
@@ -147,6 +148,13 @@ class _SchemaCache:
             listing = "; ".join(f"{e['path']}: {e['reason']}" for e in shown)
             raise RecordError(f"record does not match the dataset's schema: {listing}",
                               code="record.schema_invalid", errors=shown, total=len(errors))
+
+
+def _in_batch(exc: TsunaguError, index: int) -> TsunaguError:
+    """The error of one record of a batch, naming its index."""
+    exc.details.setdefault("index", index)
+    exc.message = f"record {index} of the batch: {exc.message}"
+    return exc
 
 
 class RecordService:
@@ -258,16 +266,26 @@ class RecordService:
 
     def _current(self, record_id: str, dataset_id: str
                  ) -> tuple[int, bool, dict[str, Any]] | None:
-        rows = self.connector.store.query(
-            "SELECT version, deleted, body, dataset_id FROM records WHERE id = ?", (record_id,))
-        if not rows:
-            return None
-        version, deleted, body, owner = rows[0]
-        if owner != dataset_id:
-            # A record id belongs to one dataset (one stream); moving it would split history.
-            raise RecordError(f"record {record_id} belongs to another dataset",
-                              code="record.wrong_dataset")
-        return version, bool(deleted), loads(body)
+        return self._current_many({record_id}, dataset_id).get(record_id)
+
+    def _current_many(self, record_ids: set[str], dataset_id: str
+                      ) -> dict[str, tuple[int, bool, dict[str, Any]]]:
+        """Latest (version, deleted, body) of each id that exists."""
+        found: dict[str, tuple[int, bool, dict[str, Any]]] = {}
+        ids = sorted(record_ids)
+        for start in range(0, len(ids), 500):  # well under SQLite's bound on parameters
+            chunk = ids[start:start + 500]
+            rows = self.connector.store.query(
+                "SELECT id, version, deleted, body, dataset_id FROM records WHERE id IN "
+                f"({','.join('?' * len(chunk))})", tuple(chunk))
+            for record_id, version, deleted, body, owner in rows:
+                if owner != dataset_id:
+                    # A record id belongs to one dataset (one stream); moving it would
+                    # split its history.
+                    raise RecordError(f"record {record_id} belongs to another dataset",
+                                      code="record.wrong_dataset")
+                found[record_id] = (version, bool(deleted), loads(body))
+        return found
 
     def _prepare(self, dataset_id: str, record: Any, expected_version: int | None = None
                  ) -> tuple[DatasetRow, dict[str, Any], str]:
@@ -289,20 +307,21 @@ class RecordService:
             raise RecordError(f"a batch holds at most {MAX_BATCH} records, got {len(records)}",
                               code="record.batch_too_large")
         dataset = self._dataset(dataset_id)
-        earlier: dict[str, tuple[int, bool, dict[str, Any]]] = {}
-        prepared: list[tuple[dict[str, Any], str]] = []
         for index, record in enumerate(records):
             try:
                 _check_shape(record)
                 _check_size(record)
-                record_id = record["id"]
-                current = (earlier[record_id] if record_id in earlier
-                           else self._current(record_id, dataset_id))
-                signed, event = self._sign(dataset, record, current)
             except TsunaguError as exc:
-                exc.details.setdefault("index", index)
-                exc.message = f"record {index} of the batch: {exc.message}"
-                raise
+                raise _in_batch(exc, index) from None
+        # One query for the whole batch instead of one per record.
+        earlier = self._current_many({r["id"] for r in records}, dataset_id)
+        prepared: list[tuple[dict[str, Any], str]] = []
+        for index, record in enumerate(records):
+            record_id = record["id"]
+            try:
+                signed, event = self._sign(dataset, record, earlier.get(record_id))
+            except TsunaguError as exc:
+                raise _in_batch(exc, index) from None
             earlier[record_id] = (signed["version"], False, signed)
             prepared.append((signed, event))
         return dataset, prepared
@@ -319,7 +338,7 @@ class RecordService:
         event = "updated" if current and not current[1] else "created"
         document = {k: v for k, v in record.items() if k not in SERVER_FIELDS}
         document["version"] = current[0] + 1 if current else 1
-        document["modified"] = format_datetime(datetime.now(UTC))
+        document["modified"] = now_text()
         if dataset.schema is not None:
             self._schemas.check(dataset.schema, document)
         jsonld.check_no_dropped_terms(document)
@@ -414,6 +433,12 @@ class RecordService:
         c = self.connector
         futures: list[asyncio.Future[Any]] = []
         failure: BaseException | None = None
+        # With a stall timeout nats-py wraps each publish in asyncio.wait_for, which yields
+        # to the event loop every time, so its flusher writes every message with a syscall
+        # of its own. When the whole window fits under the client's pending limit the wait
+        # cannot block, and the window goes out in a few writes.
+        fits = c.js.publish_async_pending() + len(window) <= PUBLISH_ASYNC_MAX_PENDING
+        stall = None if fits else self.publish_timeout
         for item in window:
             subject = subjects.data_subject(c.did, item.dataset_id, item.event)
             # stream= makes the server refuse a subject bound to any other stream.
@@ -421,7 +446,7 @@ class RecordService:
             headers = {"Nats-Msg-Id": subjects.message_id(item.record_id, item.version)}
             try:
                 futures.append(await c.js.publish_async(
-                    subject, item.body, wait_stall=self.publish_timeout, stream=stream,
+                    subject, item.body, wait_stall=stall, stream=stream,
                     headers=headers))
             except (TimeoutError, nats.errors.Error) as exc:
                 failure = exc

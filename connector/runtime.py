@@ -23,7 +23,7 @@ from connector.facts import WorldFacts
 from connector.identity import CredentialChecker, Identity
 from connector.messaging import DspBus
 from connector.metrics import Metrics
-from connector.nats_connection import close_nats, connect
+from connector.nats_connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, connect
 from connector.nats_server import EmbeddedNatsServer
 from connector.plugins import activate_plugins, load_domain_plugins
 from connector.status_lists import StatusListRefresher
@@ -122,7 +122,7 @@ class Connector:
         self.checker = CredentialChecker(self.config.authority.dids,
                                          await self._status_list_provider())
         self.nc = await self._connect_nats()
-        self.js = self.nc.jetstream()
+        self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
         self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
         for service in self.services:
             await service.start(self)

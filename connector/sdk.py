@@ -270,10 +270,15 @@ class TsunaguClient:
         return await self._request("POST", f"/api/agreements/{_segment(agreement)}/termination",
                                    json={"reason": reason})
 
-    async def negotiate(self, provider: str, dataset: str, offer: str) -> Negotiation:
+    async def negotiate(self, provider: str, dataset: str, offer: str, *,
+                        purpose: str | None = None) -> Negotiation:
+        """Ask ``provider`` for ``offer`` of ``dataset``; ``purpose`` is the declared use
+        (an offer that constrains odrl:purpose is refused without one)."""
+        body = {"provider": provider, "dataset": dataset, "offer": offer}
+        if purpose is not None:
+            body["purpose"] = purpose
         return Negotiation.model_validate(await self._request(
-            "POST", "/api/negotiations",
-            json={"provider": provider, "dataset": dataset, "offer": offer}))
+            "POST", "/api/negotiations", json=body))
 
     async def negotiation(self, pid: str) -> Negotiation:
         return Negotiation.model_validate(

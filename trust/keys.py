@@ -8,11 +8,12 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from trust import ed25519
 from trust.errors import DidError, KeyMaterialError, MultibaseError
 from trust.multibase import (
     ED25519_PRIV,
@@ -20,6 +21,9 @@ from trust.multibase import (
     decode_multikey,
     encode_multikey,
 )
+
+if TYPE_CHECKING:
+    from nacl.signing import SigningKey
 
 DID_KEY_PREFIX = "did:key:"
 
@@ -67,11 +71,7 @@ def verification_method(did: str) -> str:
 
 
 def verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
-    try:
-        public_key.verify(signature, data)
-    except InvalidSignature:
-        return False
-    return True
+    return ed25519.verify(public_key, signature, data)
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,12 @@ class KeyPair:
     def secret_key_multibase(self) -> str:
         return encode_multikey(ED25519_PRIV, self._seed())
 
+    @functools.cached_property
+    def _signer(self) -> SigningKey:
+        return ed25519.signer(self._seed())
+
     def sign(self, data: bytes) -> bytes:
-        return self.private_key.sign(data)
+        return self._signer.sign(data).signature
 
     def _seed(self) -> bytes:
         return self.private_key.private_bytes(

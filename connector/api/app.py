@@ -439,8 +439,11 @@ async def terminate_agreement(request: web.Request) -> web.Response:
 async def start_negotiation(request: web.Request) -> web.Response:
     negotiations = service(request, "negotiations")
     body = await json_body(request)
+    options: dict[str, Any] = {}
+    if body.get("purpose") is not None:  # the use the consumer declares and will be held to
+        options["purpose"] = _string(body, "purpose")
     started = await _call(negotiations.start(
-        _string(body, "provider"), _string(body, "dataset"), _string(body, "offer")))
+        _string(body, "provider"), _string(body, "dataset"), _string(body, "offer"), **options))
     return json_response(started, status=201)
 
 
