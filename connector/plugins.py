@@ -119,7 +119,7 @@ def check_plugin(plugin: DomainPlugin) -> dict[str, dict[str, Any]]:
     for name, importer in plugin.importers.items():
         if not callable(importer):
             raise _fail(plugin, f"importer {name!r} is not callable")
-    for hook in ("routes", "cli"):
+    for hook in ("routes", "cli", "service"):
         if getattr(plugin, hook) is not None and not callable(getattr(plugin, hook)):
             raise _fail(plugin, f"{hook} must be callable")
     return schemas
@@ -363,3 +363,18 @@ def mount_plugin_routes(app: web.Application, connector: Any,
             except Exception as exc:  # a bug in the hook: say whose
                 raise _fail(plugin, f"routes hook failed: {type(exc).__name__}: {exc}") from exc
         app.add_subapp(f"{ROUTE_PREFIX}{plugin.name}/", sub)
+
+
+class DomainService:
+    """Runs a plug-in's service with the connector and names it in
+    ``connector.domain_services`` (started after the connector's own services)."""
+
+    def __init__(self, name: str, service: Any) -> None:
+        self.name, self.service = name, service
+
+    async def start(self, connector: Any) -> None:
+        await self.service.start(connector)
+        connector.domain_services[self.name] = self.service
+
+    async def stop(self) -> None:
+        await self.service.stop()

@@ -34,6 +34,7 @@ import orjson
 from nats.aio.msg import Msg
 
 from connector import agreements
+from connector.record_events import RecordChange
 from trust.errors import TsunaguError
 from trust.proofs import verify_document
 
@@ -160,8 +161,13 @@ class PullLoop:
             try:
                 await self.handle(msgs)
                 self._set_lag(self._lag(msgs))
-            except Exception:
-                log.exception("batch not stored; it will be redelivered")
+            except Exception as exc:
+                # Name the cause: a JSON log line otherwise carries only the exception's class,
+                # and an operator must see e.g. store.unavailable "database or disk is full".
+                why = ({"code": exc.code, "reason": exc.message} if isinstance(exc, TsunaguError)
+                       else {"code": type(exc).__name__})
+                log.exception("batch not stored; it will be redelivered",
+                              extra={"transfer": self.transfer_pid, **why})
                 await asyncio.sleep(0.5)
         if sub is not None:
             with contextlib.suppress(Exception):
@@ -303,6 +309,8 @@ class PullLoop:
                      event, at)).rowcount
                 if inserted:
                     delivered += 1
+                    c.record_listeners(db, RecordChange(self.dataset_id, record, event,
+                                                        held=True, provider=self.provider))
                     c.audit.append("delivery", now, record=record["id"],
                                    version=record["version"], agreement=self.agreement["id"],
                                    transfer=self.transfer_pid)

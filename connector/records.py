@@ -42,7 +42,8 @@ from connector.datasets import (
 )
 from connector.dsp.validation import MAX_REPORTED_ERRORS, describe
 from connector.nats_connection import PUBLISH_ASYNC_MAX_PENDING
-from connector.store import dumps, loads
+from connector.record_events import RecordChange
+from connector.store import StoreError, dumps, loads
 from trust import jsonld
 from trust.errors import TsunaguError
 from trust.proofs import format_datetime, now_text, sign_document
@@ -372,6 +373,8 @@ class RecordService:
                                dataset=dataset.id)
                 if on_commit is not None:
                     on_commit(db, signed)
+                c.record_listeners(db, RecordChange(dataset.id, signed, event, held=False,
+                                                    provider=c.did))
 
     # --- the outbox ----------------------------------------------------------------------
 
@@ -469,9 +472,18 @@ class RecordService:
             else:
                 future.cancel()  # frees its nats-py slot; a late ack changes nothing
         if acked:
-            with c.store.transaction() as db:
-                db.executemany("UPDATE record_versions SET published = 1 WHERE rowid = ?",
-                               [(item.rowid,) for item, _ in acked])
+            try:
+                with c.store.transaction() as db:
+                    db.executemany("UPDATE record_versions SET published = 1 WHERE rowid = ?",
+                                   [(item.rowid,) for item, _ in acked])
+            except StoreError as exc:
+                # The versions are committed and in the stream: failing the app's request now
+                # (disk full after the commit) would make it send them again as new versions.
+                # Unmarked, they stay in the outbox and go out again, deduplicated by their
+                # Nats-Msg-Id, once the store takes writes again.
+                log.warning("records published but not marked yet; kept in the outbox",
+                            extra={"code": exc.code, "reason": exc.message})
+                return 0
             for item, ack in acked:
                 if not ack.duplicate:
                     c.metrics.inc(PUBLISHED, dataset=item.dataset_id)

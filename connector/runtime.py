@@ -26,6 +26,7 @@ from connector.metrics import Metrics
 from connector.nats_connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, connect
 from connector.nats_server import EmbeddedNatsServer
 from connector.plugins import activate_plugins, load_domain_plugins
+from connector.record_events import RecordListeners
 from connector.status_lists import StatusListRefresher
 from connector.store import Store
 from trust.credentials import StatusListProvider, VerifiedCredential
@@ -58,6 +59,10 @@ class Connector:
         self._status_lists = status_lists
         self._routes: dict[str, DspHandler] = {}
         self._refresher: StatusListRefresher | None = None
+        # Domains follow record changes inside their transactions (connector.record_events).
+        self.record_listeners = RecordListeners()
+        # Domain plug-ins' services by plug-in name (connector.plugins.DomainService).
+        self.domain_services: dict[str, Any] = {}
         self._server: EmbeddedNatsServer | None = None
         self.store: Store
         self.audit: AuditLog

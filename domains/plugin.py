@@ -90,3 +90,8 @@ class DomainPlugin:
     importers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     routes: RoutesHook | None = None
     cli: Callable[[Any], None] | None = None  # registers argparse sub-commands
+    # Makes the domain's long-running part: an object with ``async start(connector)`` and
+    # ``async stop()``, run by the connector after its own services and before its API, so
+    # it can add record listeners (connector.record_events) and reach its tables through
+    # ``connector.store``. The API's routes find it in ``connector.domain_services[name]``.
+    service: Callable[[], Any] | None = None
