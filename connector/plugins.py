@@ -6,9 +6,10 @@ Three steps, each failing with ``PluginError`` (code ``plugin.invalid`` or
 * ``load_domain_plugins()`` imports every entry point and checks each plug-in completely
   (files readable, context hashes, JSON schemas) without registering anything.
 * ``activate_plugins(plugins)`` registers contexts (``trust.jsonld``), left operands
-  (``usage_policies``) and dataset types. It is idempotent, and all-or-nothing: every
-  plug-in is checked before the first registration, and what was registered is taken back
-  if a registration still fails, so a broken plug-in never leaves half of itself behind.
+  (``usage_policies``), dataset types and token scopes (``connector.tokens``). It is
+  idempotent, and all-or-nothing: every plug-in is checked before the first registration,
+  and what was registered is taken back if a registration still fails, so a broken plug-in
+  never leaves half of itself behind.
 * ``mount_plugin_routes(app, connector, plugins)`` gives each plug-in a sub-application at
   ``/domains/<name>/`` (called by ``connector.api.app.make_app``).
 """
@@ -28,6 +29,7 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 
+from connector import tokens
 from domains.plugin import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from trust import jsonld
 from trust.errors import TsunaguError
@@ -45,6 +47,7 @@ ROUTE_PREFIX = "/domains/"
 # Plug-in names become a URL path segment and a CLI word: keep them plain.
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _DATASET_TYPE = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_SCOPE = re.compile(r"[a-z][a-z0-9_-]{0,31}:[a-z][a-z0-9_-]{0,31}")
 
 
 class PluginError(TsunaguError):
@@ -119,6 +122,12 @@ def check_plugin(plugin: DomainPlugin) -> dict[str, dict[str, Any]]:
     for name, importer in plugin.importers.items():
         if not callable(importer):
             raise _fail(plugin, f"importer {name!r} is not callable")
+    for scope, description in plugin.scopes.items():
+        if not isinstance(scope, str) or not _SCOPE.fullmatch(scope) \
+                or not scope.startswith(plugin.name + ":"):
+            raise _fail(plugin, f"scope {scope!r} must be '{plugin.name}:<lowercase words>'")
+        if not isinstance(description, str) or not description.strip():
+            raise _fail(plugin, f"scope {scope!r} needs a description")
     for hook in ("routes", "cli", "service"):
         if getattr(plugin, hook) is not None and not callable(getattr(plugin, hook)):
             raise _fail(plugin, f"{hook} must be callable")
@@ -274,6 +283,8 @@ def _register(checked: Sequence[_Checked]) -> None:
                           code="plugin.invalid", plugin=name) from exc
     for item in checked:
         _active[item.plugin.name] = item.plugin
+        for scope, description in item.plugin.scopes.items():
+            tokens.register_scope(scope, description)  # checked: own prefix, cannot clash
         for name, dt in item.plugin.dataset_types.items():
             _dataset_types[name] = (item.plugin.name, dt, item.schemas[name])
 

@@ -9,15 +9,23 @@ from pathlib import Path
 from connector.tokens import SCOPES
 
 
+def _all_scopes() -> list[str]:
+    """The core scopes and those the installed domain plug-ins declare (bosai:dashboard)."""
+    from connector.plugins import load_domain_plugins
+
+    return sorted(SCOPES | {s for p in load_domain_plugins() for s in p.scopes})
+
+
 def add_token_action(actions: argparse._SubParsersAction) -> None:
+    scopes = _all_scopes()
     token = actions.add_parser(
         "token", help="issue a bearer token for the local app API (printed once)",
         description="Issue a token for apps. The token is printed once; only its SHA-256 "
-                    f"digest is stored. Scopes: {', '.join(sorted(SCOPES))}.")
+                    f"digest is stored. Scopes: {', '.join(scopes)}.")
     token.add_argument("--store", type=Path, required=True,
                        help="the connector's SQLite store (data_dir/connector.sqlite)")
     what = token.add_mutually_exclusive_group(required=True)
-    what.add_argument("--scope", action="append", choices=sorted(SCOPES), metavar="SCOPE",
+    what.add_argument("--scope", action="append", choices=scopes, metavar="SCOPE",
                       help="a scope the token grants; repeat for several")
     what.add_argument("--revoke", metavar="TOKEN_ID", help="revoke the token with this id")
     what.add_argument("--list", action="store_true", help="list tokens (ids, never secrets)")
@@ -26,6 +34,7 @@ def add_token_action(actions: argparse._SubParsersAction) -> None:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from connector.plugins import activate_plugins, load_domain_plugins
     from connector.store import Store, StoreError
     from connector.tokens import TokenStore
 
@@ -46,6 +55,7 @@ def _token(args: argparse.Namespace) -> int:
                 return 1
             print(f"revoked {args.revoke}")
             return 0
+        activate_plugins(load_domain_plugins())  # their scopes become issuable
         issued = tokens.issue(args.scope, days=args.days)
     finally:
         store.close()

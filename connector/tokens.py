@@ -23,6 +23,22 @@ SCOPES = frozenset({
 })
 ADMIN = "admin"  # implies every other scope
 MAX_DAYS = 3650
+# Scopes of domain plug-ins' routes ("bosai:dashboard"), registered when a plug-in is
+# activated (connector.plugins): name -> what it allows, for people choosing scopes.
+_domain_scopes: dict[str, str] = {}
+
+
+def register_scope(name: str, description: str) -> None:
+    """Make a domain scope issuable. The same name twice must mean the same thing."""
+    known = _domain_scopes.get(name)
+    if name in SCOPES or (known is not None and known != description):
+        raise ValidationError(f"scope {name!r} is already defined", field="scope")
+    _domain_scopes[name] = description
+
+
+def known_scopes() -> frozenset[str]:
+    """Every scope a token may be issued with: the core ones and the active plug-ins'."""
+    return SCOPES | frozenset(_domain_scopes)
 
 
 class AuthError(TsunaguError):
@@ -73,12 +89,12 @@ class TokenStore:
 
     def issue(self, scopes: list[str] | frozenset[str], *, days: int = 90,
               now: datetime | None = None) -> IssuedToken:
-        wanted = frozenset(scopes)
-        unknown = sorted(wanted - SCOPES)
+        wanted, known = frozenset(scopes), known_scopes()
+        unknown = sorted(wanted - known)
         if not wanted or unknown:
             raise ValidationError(
-                f"unknown scope(s) {unknown}; choose from {sorted(SCOPES)}" if unknown
-                else f"give at least one scope, from {sorted(SCOPES)}", field="scope")
+                f"unknown scope(s) {unknown}; choose from {sorted(known)}" if unknown
+                else f"give at least one scope, from {sorted(known)}", field="scope")
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
             raise ValidationError(f"validity must be 1 to {MAX_DAYS} days", field="days")
         expires = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(days=days)

@@ -90,6 +90,9 @@ class DomainPlugin:
     importers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     routes: RoutesHook | None = None
     cli: Callable[[Any], None] | None = None  # registers argparse sub-commands
+    # App API token scopes its routes check (name -> what it allows), each named
+    # "<plug-in name>:<what>"; issuable with ``tsunagu connector token`` once activated.
+    scopes: Mapping[str, str] = field(default_factory=dict)
     # Makes the domain's long-running part: an object with ``async start(connector)`` and
     # ``async stop()``, run by the connector after its own services and before its API, so
     # it can add record listeners (connector.record_events) and reach its tables through

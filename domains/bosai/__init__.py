@@ -7,7 +7,11 @@ shelter CSVs, the designated-site master, check-in contributions, relief supplie
 """
 
 from domains.bosai import vocab
+from domains.bosai.cli import register as register_cli
+from domains.bosai.dashboard.auth import SCOPES as DASHBOARD_SCOPES
 from domains.bosai.datasets import DATASET_TYPES
+from domains.bosai.hub import BosaiHub
+from domains.bosai.imports import import_shelters, import_status
 from domains.bosai.policies import ROLE_OPERAND, TEMPLATES
 from domains.bosai.routes import add_routes
 from domains.plugin import DomainPlugin
@@ -20,4 +24,8 @@ plugin = DomainPlugin(
     policy_templates=TEMPLATES,
     left_operands=(ROLE_OPERAND,),
     routes=add_routes,
+    importers={"shelters": import_shelters, "status": import_status},
+    cli=register_cli,
+    service=BosaiHub,
+    scopes=DASHBOARD_SCOPES,
 )

@@ -1,7 +1,9 @@
-"""bosai's HTTP routes, mounted by the connector at /domains/bosai/ (public: no data here).
+"""bosai's HTTP routes, mounted by the connector at /domains/bosai/.
 
-* ``GET /domains/bosai/`` a short page (Japanese first) of what this hub offers.
-* ``GET /domains/bosai/vocabularies`` the labelled tokens apps need to build forms.
+* ``GET /domains/bosai/`` a short page (Japanese first) of what this hub offers (public).
+* ``GET /domains/bosai/vocabularies`` the labelled tokens apps need to build forms (public).
+* ``/domains/bosai/dashboard/`` the municipality dashboard for staff (``dashboard/``; needs
+  the ``bosai:dashboard`` scope).
 
 The connector adds ``dataset-types`` and ``dataset-types/{type}/schema`` itself.
 """
@@ -14,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from domains.bosai import vocab
+from domains.bosai.dashboard.app import add_dashboard
 from domains.bosai.datasets import DATASET_TYPES
 from domains.plugin import DatasetType
 
@@ -57,3 +60,4 @@ def add_routes(app: web.Application, connector: Any) -> None:
 
     app.router.add_get("/", index)
     app.router.add_get("/vocabularies", get_vocabularies)
+    add_dashboard(app, connector)

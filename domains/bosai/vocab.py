@@ -17,13 +17,14 @@ CONTEXT_URL = "https://w3id.org/tsunagu/bosai/v1"
 NAMESPACE = "https://w3id.org/tsunagu/bosai#"
 # Pinned here, not computed: an edited context file must be refused, not trusted.
 CONTEXT = ContextSpec(CONTEXT_URL, HERE / "bosai-v1.jsonld",
-                      "48eb6a44c13466ef9e1f9d1b077a4ff0dc99a5e45c4d628fb7578a8dcb07261d")
+                      "22cea9acad769dc8e567989956bbe237aabe5fa6b6ed1127b761ff18b48576c5")
 
 # credentials v2 for ``proof`` and ``name``, tsunagu v1 for ``version``/``modified``/provenance.
 RECORD_CONTEXT = (CREDENTIALS_V2, TSUNAGU_V1, CONTEXT_URL)
 
 SHELTER_STATUS = NAMESPACE + "ShelterStatus"
 EVACUEE = NAMESPACE + "Evacuee"
+RESIDENT_CARD_CREDENTIAL = NAMESPACE + "ResidentCardCredential"
 
 Labels = dict[str, tuple[str, str]]  # token -> (ja, en)
 
@@ -63,6 +64,27 @@ MEDICAL_NEEDS: Labels = {
     "special_diet": ("食事制限", "special diet"),
     "medication": ("服薬", "regular medication"),
 }
+HOUSEHOLD_RELATIONSHIPS: Labels = {
+    "head": ("世帯主", "head of household"),
+    "spouse": ("配偶者", "spouse"),
+    "child": ("子", "child"),
+    "parent": ("父母", "parent"),
+    "grandchild": ("孫", "grandchild"),
+    "grandparent": ("祖父母", "grandparent"),
+    "sibling": ("兄弟姉妹", "sibling"),
+    "other_relative": ("その他の親族", "other relative"),
+    "other": ("同居人", "other household member"),
+}
+# What a person lets the registry tell a safety inquiry (安否確認) about them. "safety" (that
+# the person is accounted for) is implied by every other item: any answer reveals it.
+DISCLOSURE_ITEMS: Labels = {
+    "safety": ("安否（所在が確認できていること）", "that the person is accounted for"),
+    "stay_type": ("滞在場所の種類（避難所・在宅・車中泊など）",
+                  "the kind of place where the person stays"),
+    "shelter": ("滞在している避難所", "the shelter where the person stays"),
+    "address": ("住所", "home address"),
+    "contact": ("連絡先", "contact details"),
+}
 
 # The JSON property each vocabulary is the value set of -> its labelled tokens.
 VOCABULARIES: dict[str, Labels] = {
@@ -71,4 +93,6 @@ VOCABULARIES: dict[str, Labels] = {
     "stayType": STAY_TYPES,
     "careCategory": CARE_CATEGORIES,
     "medicalNeed": MEDICAL_NEEDS,
+    "relationship": HOUSEHOLD_RELATIONSHIPS,
+    "disclosureScope": DISCLOSURE_ITEMS,
 }

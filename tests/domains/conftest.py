@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector import plugins
+from connector import plugins, tokens
 from tests.api.conftest import authority, connector  # noqa: F401  (fixtures, re-exported)
 from trust import jsonld
 from usage_policies import operands
@@ -18,10 +18,10 @@ def isolated_registries():
     plug-in (a process activates its plug-ins once, at start).
     """
     saved = (dict(jsonld.CONTEXTS), dict(plugins._active), dict(plugins._dataset_types),
-             dict(operands._REGISTRY))
+             dict(operands._REGISTRY), dict(tokens._domain_scopes))
     yield
     for live, copy in zip((jsonld.CONTEXTS, plugins._active, plugins._dataset_types,
-                           operands._REGISTRY), saved, strict=True):
+                           operands._REGISTRY, tokens._domain_scopes), saved, strict=True):
         live.clear()
         live.update(copy)
     jsonld.clear_caches()

@@ -97,7 +97,7 @@ def test_undefined_terms_and_values_are_refused(record, term):
 def test_tokens_schemas_and_context_agree():
     context = jsonld.load_context(vocab.CONTEXT_URL)["@context"]
     scoped = {**context, **context["stayLocation"]["@context"],
-              **context["careNeeds"]["@context"]}
+              **context["careNeeds"]["@context"], **context["household"]["@context"]}
     evac, status = dataset_schema("evacuee"), dataset_schema("shelter-status")
     enums = {
         "shelterType": status["properties"]["shelterType"]["items"]["enum"],
@@ -107,6 +107,8 @@ def test_tokens_schemas_and_context_agree():
         ["items"]["enum"],
         "medicalNeed": evac["properties"]["careNeeds"]["properties"]["medicalNeed"]["items"]
         ["enum"],
+        "relationship": evac["properties"]["household"]["properties"]["relationship"]["enum"],
+        "disclosureScope": evac["properties"]["disclosureScope"]["items"]["enum"],
     }
     for prop, labels in vocab.VOCABULARIES.items():
         assert list(labels) == enums[prop], prop

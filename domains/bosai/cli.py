@@ -1,0 +1,121 @@
+"""``tsunagu bosai import-shelters`` and ``tsunagu bosai import-status``.
+
+Both print the refused rows (line and reason), the corrections grouped by column, where the
+raw file was kept, and end with ``imported N, corrected M, refused K``. ``--json`` prints
+the whole per-row report on stdout instead (the summary line then goes to stderr).
+Exit status: 0 when every row was imported or corrected, 1 when some were refused, 2 when
+the file as a whole was refused (typed error, from ``connector.cli``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import orjson
+
+from domains.bosai.importers.formats import FORMAT_CHOICES
+from domains.bosai.importers.report import ImportReport, Outcome
+from domains.bosai.importers.source import ENCODINGS
+from domains.bosai.progress import ProgressBar
+
+DEFAULT_STORE = Path("bosai.sqlite")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bosai = subparsers.add_parser("bosai", help="防災 hub: shelter master and status imports")
+    sub = bosai.add_subparsers(dest="bosai_command", required=True, metavar="ACTION")
+
+    shelters = sub.add_parser(
+        "import-shelters", help="import a GSI or 自治体標準オープンデータセット shelter list",
+        description="Import 指定緊急避難場所 / 指定避難所 CSVs (GSI mergeFromCity_2.csv and "
+                    "mergeFromCity_1.csv, or the 自治体標準オープンデータセット "
+                    "指定緊急避難場所一覧) "
+                    "into the designated-site master.")
+    shelters.add_argument("file", type=Path)
+    shelters.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
+                          help="file format (default: detected from the header)")
+    shelters.add_argument("--encoding", choices=ENCODINGS, default="auto",
+                          help="text encoding (default: detected; UTF-8 with or without BOM, "
+                               "Shift_JIS/cp932, UTF-16 with BOM)")
+    _common(shelters)
+    shelters.set_defaults(func=_import_shelters)
+
+    status = sub.add_parser(
+        "import-status", help="import shelter status snapshots through a column mapping",
+        description="Import a municipality's shelter status CSV (open/closed, type, capacity, "
+                    "people by day and night, needs) into the dated status timeline.")
+    status.add_argument("file", type=Path)
+    status.add_argument("--mapping", type=Path, required=True,
+                        help="TOML or JSON column mapping (see domains/bosai/importers/mapping.py)")
+    _common(status)
+    status.set_defaults(func=_import_status)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE,
+                        help=f"the bosai SQLite store (default: ./{DEFAULT_STORE})")
+    parser.add_argument("--json", action="store_true", help="print the per-row report as JSON")
+    parser.add_argument("--progress", action="store_true",
+                        help="draw the progress bar even when stderr is not a terminal")
+
+
+def _bar(args: argparse.Namespace, label: str) -> ProgressBar:
+    return ProgressBar(label, sys.stderr, enabled=args.progress or sys.stderr.isatty())
+
+
+def _import_shelters(args: argparse.Namespace) -> int:
+    from domains.bosai.imports import import_shelters
+    from domains.bosai.store import BosaiStore
+
+    bar = _bar(args, args.file.name)
+    store = BosaiStore(args.store)
+    try:
+        report = import_shelters(args.file, store, format=args.format, encoding=args.encoding,
+                                 progress=bar)
+    finally:
+        bar.close()
+        store.close()
+    return _print(report, args.json)
+
+
+def _import_status(args: argparse.Namespace) -> int:
+    from domains.bosai.imports import import_status
+    from domains.bosai.store import BosaiStore
+
+    bar = _bar(args, args.file.name)
+    store = BosaiStore(args.store)
+    try:
+        report = import_status(args.file, args.mapping, store, progress=bar)
+    finally:
+        bar.close()
+        store.close()
+    return _print(report, args.json)
+
+
+def _print(report: ImportReport, as_json: bool) -> int:
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2))
+        sys.stdout.buffer.write(b"\n")
+        sys.stdout.flush()
+        print(report.summary(), file=sys.stderr)
+    else:
+        print(f"{report.source}: {report.format}, {report.encoding}, "
+              f"sha256 {report.sha256[:16]}…, kept as {report.raw_path} (run {report.run_id})")
+        for note in report.file_notes:
+            print(f"  note: {note}")
+        corrected: Counter[str] = Counter()
+        for row in report.rows:
+            if row.outcome is Outcome.REFUSED:
+                reasons = "; ".join(f"{p.column + ': ' if p.column else ''}{p.message}"
+                                    for p in row.problems)
+                print(f"  line {row.line}: refused: {reasons}")
+            else:
+                corrected.update({n.column or "row" for n in row.corrections})
+        if corrected:
+            print("  corrections (rows): " + ", ".join(f"{c} {n:,}" for c, n in
+                                                       corrected.most_common()))
+        print(report.summary())
+    return 1 if report.counts()[Outcome.REFUSED.value] else 0

@@ -1,0 +1,318 @@
+"""The dashboard's HTTP side: a sub-application at ``/domains/bosai/dashboard/``.
+
+Pages need a staff session (or a bearer token) with ``bosai:dashboard``; person search needs
+``bosai:person-search`` too. Every response carries a strict CSP (scripts and styles from
+this origin only, no inline script, no style attribute), nosniff, no referrer to other
+sites and no caching of pages. Nothing personal goes into a URL: the search is a POST, and
+the connector writes no access log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from connector.api.app import Unavailable
+from connector.tokens import AuthError, ScopeError, TokenInfo
+from domains.bosai.dashboard import views
+from domains.bosai.dashboard.auth import (
+    DASHBOARD,
+    LANG_COOKIE,
+    PERSON_SEARCH,
+    SESSION_COOKIE,
+    Sessions,
+    same_origin,
+    set_cookie,
+)
+from domains.bosai.dashboard.i18n import Lang, pick
+from domains.bosai.dashboard.live import LiveStreams, Snapshots
+from domains.bosai.dashboard.markup import Sections
+from domains.bosai.dashboard.queries import SEARCH_LIMIT, Queries
+from domains.bosai.registry.errors import RegistryInputError
+from domains.bosai.registry.normalize import parse_birth_date
+from domains.japanese.dates import JST
+
+STATIC = Path(__file__).with_name("static")
+ASSETS = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    # Not "no-referrer": with it browsers send "Origin: null" on our own form posts.
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+MAX_QUERY = 100
+
+
+class Dashboard:
+    """Per-application state: the connector, its sessions, and reads over the running hub
+    (found per request: the hub starts after the routes are made, and may restart)."""
+
+    def __init__(self, connector: Any) -> None:
+        self.connector = connector
+        self.streams = LiveStreams()
+        self._sessions: Sessions | None = None
+        self._hub: Any = None
+        self._queries: Queries | None = None
+        self._snapshots: Snapshots | None = None
+
+    @property
+    def sessions(self) -> Sessions:
+        if self._sessions is None or self._sessions.store is not self.connector.store:
+            self._sessions = Sessions(self.connector.store)
+        return self._sessions
+
+    def _hub_parts(self) -> tuple[Queries, Snapshots]:
+        hub = getattr(self.connector, "domain_services", {}).get("bosai")
+        if hub is None:
+            raise Unavailable("this connector runs without the bosai hub", feature="bosai")
+        if hub is not self._hub or self._queries is None or self._snapshots is None:
+            self._hub = hub
+            self._queries = Queries(hub.registry.store, hub.sites)
+            self._snapshots = Snapshots(hub.feed)
+        return self._queries, self._snapshots
+
+    @property
+    def queries(self) -> Queries:
+        return self._hub_parts()[0]
+
+    @property
+    def snapshots(self) -> Snapshots:
+        return self._hub_parts()[1]
+
+
+DASH = web.AppKey("bosai.dashboard", Dashboard)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def base_url(request: web.Request) -> str:
+    return str(request.app.router["overview"].url_for())
+
+
+def lang_of(request: web.Request) -> Lang:
+    return pick(request.query.get("lang") or request.cookies.get(LANG_COOKIE))
+
+
+def page_for(request: web.Request, staff: TokenInfo | None) -> views.Page:
+    return views.Page(lang=lang_of(request), base=base_url(request), path=request.path,
+                      can_search=staff is not None and staff.allows(PERSON_SEARCH),
+                      logged_in=staff is not None)
+
+
+def html(request: web.Request, text: str, status: int = 200) -> web.Response:
+    response = web.Response(text=text, status=status, content_type="text/html",
+                            charset="utf-8", headers={"Cache-Control": "no-store"})
+    asked = request.query.get("lang")
+    if asked:  # the language switch: remembered for this dashboard's pages only
+        set_cookie(response, request, LANG_COOKIE, pick(asked), base_url(request),
+                   max_age=365 * 86400)
+    return response
+
+
+def staff_of(request: web.Request) -> TokenInfo | None:
+    staff = request.app[DASH].sessions.from_request(request)
+    return staff if staff is not None and staff.allows(DASHBOARD) else None
+
+
+def staff_page(handler: Callable[[web.Request, TokenInfo], Awaitable[web.StreamResponse]]
+               ) -> Handler:
+    """A page for logged-in staff; anyone else is sent to the login form."""
+    async def page(request: web.Request) -> web.StreamResponse:
+        staff = staff_of(request)
+        if staff is None:
+            return redirect(base_url(request) + "login")
+        return await handler(request, staff)
+    return page
+
+
+def live_url(request: web.Request, page: views.Page, seq: int, **params: str) -> str:
+    """The page's stream: what it shows, in its language, from the counter it was made at."""
+    return str(request.app.router["events"].url_for().with_query(
+        {**params, "since": str(seq), "lang": page.lang}))
+
+
+def redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+# ---------------------------------------------------------------------------- views
+
+def _overview_render(dash: Dashboard, page: views.Page) -> Callable[[], Sections]:
+    return lambda: views.overview_sections(dash.queries.overview(), page)
+
+
+@staff_page
+async def overview(request: web.Request, staff: TokenInfo) -> web.Response:
+    dash, page = request.app[DASH], page_for(request, staff)
+    seq, sections = dash.snapshots.get(("overview", page.lang), _overview_render(dash, page))
+    url = live_url(request, page, seq, view="overview")
+    return html(request, views.overview_page(sections, page, url))
+
+
+def _shelter_render(dash: Dashboard, page: views.Page, shelter_id: str
+                    ) -> Callable[[], Sections]:
+    def render() -> Sections:
+        detail = dash.queries.shelter(shelter_id)
+        return views.shelter_sections(detail, page) if detail is not None else {}
+    return render
+
+
+@staff_page
+async def shelter(request: web.Request, staff: TokenInfo) -> web.Response:
+    dash, page = request.app[DASH], page_for(request, staff)
+    shelter_id = request.match_info["id"]
+    detail = dash.queries.shelter(shelter_id)
+    if detail is None:
+        return html(request, views.message_page(page, "shelter_detail", "not_found"), 404)
+    seq, sections = dash.snapshots.get(("shelter", shelter_id, page.lang),
+                                       _shelter_render(dash, page, shelter_id))
+    url = live_url(request, page, seq, view="shelter", shelter=shelter_id)
+    return html(request, views.shelter_page(detail.shelter.name, sections, page, url))
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    staff = staff_of(request)
+    if staff is None:
+        raise AuthError("the dashboard's live updates need a staff session",
+                        code="auth.missing")
+    dash, page = request.app[DASH], page_for(request, staff)
+    try:
+        since = max(0, int(request.query.get("since", "0")))
+    except ValueError:
+        since = 0
+    if request.query.get("view") == "shelter":
+        shelter_id = request.query.get("shelter", "")
+        key: tuple[str, ...] = ("shelter", shelter_id, page.lang)
+        render = _shelter_render(dash, page, shelter_id)
+    else:
+        key, render = ("overview", page.lang), _overview_render(dash, page)
+    return await dash.streams.stream(request, dash.snapshots, key, render, since, page.lang)
+
+
+# ---------------------------------------------------------------------------- person search
+
+def _search_allowed(request: web.Request, staff: TokenInfo) -> web.Response | None:
+    if staff.allows(PERSON_SEARCH):
+        return None
+    page = page_for(request, staff)
+    return html(request, views.message_page(page, "search", "search_denied"), 403)
+
+
+@staff_page
+async def search_form(request: web.Request, staff: TokenInfo) -> web.Response:
+    denied = _search_allowed(request, staff)
+    return denied or html(request, views.search_page(page_for(request, staff)))
+
+
+@staff_page
+async def search(request: web.Request, staff: TokenInfo) -> web.Response:
+    denied = _search_allowed(request, staff)
+    if denied is not None:
+        return denied
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-site request refused")
+    page, dash = page_for(request, staff), request.app[DASH]
+    form = await request.post()
+    name = str(form.get("q", "")).strip()
+    birth_text = str(form.get("birth", "")).strip()[:40]
+    if not name or len(name) > MAX_QUERY:
+        return html(request, views.search_page(page, name=name[:MAX_QUERY], birth=birth_text,
+                                               error="search_bad"), 400)
+    birth = None
+    if birth_text:
+        try:
+            birth = parse_birth_date(birth_text, today=datetime.now(JST).date()).isoformat()
+        except RegistryInputError:
+            return html(request, views.search_page(page, name=name, birth=birth_text,
+                                                   error="search_bad_birth"), 400)
+    hits = dash.queries.search(name, birth, limit=SEARCH_LIMIT)
+    with dash.sessions.store.transaction():  # who looked, and whom they saw; never the query
+        dash.sessions.audit.append("bosai.staff_search", datetime.now(UTC), token=staff.id,
+                          shown=[h.id for h in hits[:SEARCH_LIMIT]],
+                          more=len(hits) > SEARCH_LIMIT)
+    return html(request, views.search_page(page, name=name, birth=birth_text, hits=hits,
+                                           limit=SEARCH_LIMIT))
+
+
+# ---------------------------------------------------------------------------- login
+
+async def login_form(request: web.Request) -> web.Response:
+    if staff_of(request) is not None:
+        return redirect(base_url(request))
+    notice = "logged_out" if request.query.get("bye") else None
+    return html(request, views.login_page(page_for(request, None), notice=notice))
+
+
+async def login(request: web.Request) -> web.Response:
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-site request refused")
+    form = await request.post()
+    token = str(form.get("token", ""))
+    try:
+        session = request.app[DASH].sessions.login(token)
+    except (AuthError, ScopeError):
+        return html(request, views.login_page(page_for(request, None), error=True), 401)
+    response = redirect(base_url(request))
+    max_age = int((session.expires - datetime.now(UTC)).total_seconds())
+    set_cookie(response, request, SESSION_COOKIE, session.id, base_url(request), max_age)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-site request refused")
+    request.app[DASH].sessions.logout(request.cookies.get(SESSION_COOKIE))
+    response = redirect(base_url(request) + "login?bye=1")
+    response.del_cookie(SESSION_COOKIE, path=base_url(request))
+    return response
+
+
+# ---------------------------------------------------------------------------- assets
+
+def _asset_handler() -> Handler:
+    assets = {name: (STATIC.joinpath(name).read_bytes(), ctype)
+              for name, ctype in ASSETS.items()}
+
+    async def asset(request: web.Request) -> web.Response:
+        found = assets.get(request.match_info["name"])
+        if found is None:
+            raise web.HTTPNotFound()
+        body, ctype = found
+        return web.Response(body=body, content_type=ctype, charset="utf-8",
+                            headers={"Cache-Control": "no-cache"})
+    return asset
+
+
+def dashboard_app(connector: Any) -> web.Application:
+    app = web.Application()
+    app[DASH] = dash = Dashboard(connector)
+    app.on_response_prepare.append(_security_headers)
+    app.on_shutdown.append(dash.streams.close)
+    app.router.add_get("/", overview, name="overview")
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/shelters/{id}", shelter)
+    app.router.add_get("/search", search_form)
+    app.router.add_post("/search", search)
+    app.router.add_get("/events", events, name="events")
+    app.router.add_get("/static/{name}", _asset_handler())
+    return app
+
+
+def add_dashboard(app: web.Application, connector: Any) -> None:
+    """Mount the dashboard under the plug-in's sub-application (``/domains/bosai/``)."""
+    app.add_subapp("/dashboard/", dashboard_app(connector))

@@ -1,0 +1,183 @@
+"""Every string the dashboard shows, Japanese first, English second, in one catalogue.
+
+Vocabulary tokens (stay types, 要配慮 categories, shelter types) take their labels from
+``domains.bosai.vocab`` so that forms, records and the dashboard never disagree on a word.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from domains.bosai import vocab
+from domains.japanese.dates import JST
+
+Lang = Literal["ja", "en"]
+LANGS: tuple[Lang, ...] = ("ja", "en")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "app": ("避難状況ダッシュボード", "Evacuation dashboard"),
+    "app_short": ("防災ハブ", "Disaster hub"),
+    "skip": ("本文へ移動", "Skip to main content"),
+    "nav": ("メニュー", "Menu"),
+    "nav_overview": ("概況", "Overview"),
+    "nav_search": ("避難者の検索", "Find a person"),
+    "switch_lang": ("English", "日本語"),
+    "logout": ("ログアウト", "Log out"),
+    "live_connecting": ("自動更新に接続中…", "Connecting for live updates…"),
+    "live_on": ("自動更新中", "Live"),
+    "live_off": ("自動更新が切れました。再接続します…", "Live updates lost; reconnecting…"),
+    "updated_at": ("最終更新 {time}", "Updated {time}"),
+    # login
+    "login_title": ("職員ログイン", "Staff login"),
+    "login_intro": ("アクセストークン（bosai:dashboard の権限）を貼り付けてください。",
+                    "Paste an access token of this connector with the bosai:dashboard scope."),
+    "token_label": ("アクセストークン", "Access token"),
+    "login_submit": ("ログイン", "Log in"),
+    "login_failed": ("トークンが無効か、期限切れか、権限がありません。",
+                     "The token is invalid, expired, or lacks the bosai:dashboard scope."),
+    "logged_out": ("ログアウトしました。", "You are logged out."),
+    # totals
+    "totals": ("全体", "Totals"),
+    "in_shelters": ("避難所にいる人", "People in shelters"),
+    "open_shelters": ("開設中の避難所", "Open shelters"),
+    "capacity_open": ("開設中の避難所の定員", "Capacity of open shelters"),
+    "registered": ("登録者数", "Registered people"),
+    "people_n": ("{n}人", "{n}"),
+    "shelters_n": ("{n}か所", "{n}"),
+    # trend
+    "trend": ("避難所にいる人の推移", "People in shelters over time"),
+    "trend_desc": ("{start}から{end}まで。最小{low}人、最大{high}人、現在{now}人。",
+                   "From {start} to {end}: lowest {low}, highest {high}, now {now}."),
+    "trend_empty": ("まだ記録がありません。", "Nothing recorded yet."),
+    "trend_table": ("表で見る", "Show as a table"),
+    "time": ("時刻", "Time"),
+    "people": ("人数", "People"),
+    # shelters
+    "shelters": ("避難所の受け入れ状況", "Shelter occupancy"),
+    "shelters_empty": ("開設中の避難所はありません。", "No shelter is open."),
+    "shelter": ("避難所", "Shelter"),
+    "type": ("種別", "Type"),
+    "occupancy": ("人数／定員", "People / capacity"),
+    "state": ("状況", "State"),
+    "reported": ("報告人数（昼／夜）", "Reported (day / night)"),
+    "needs": ("不足物資", "Needs"),
+    "care_total": ("要配慮者", "People needing care"),
+    "full": ("満員", "Full"),
+    "room": ("余裕あり（あと{n}人）", "Room for {n} more"),
+    "no_capacity": ("定員不明", "Capacity unknown"),
+    "closed": ("閉鎖", "Closed"),
+    "open": ("開設", "Open"),
+    "unknown": ("不明", "Unknown"),
+    "of_capacity": ("{people}人／定員{capacity}人", "{people} of {capacity}"),
+    "of_no_capacity": ("{people}人／定員不明", "{people} (capacity unknown)"),
+    # stays
+    "stays": ("滞在場所の内訳", "Where people stay"),
+    "stay": ("滞在場所", "Stay location"),
+    "share": ("割合", "Share"),
+    "stay_unknown": ("未確認", "Not known"),
+    # care
+    "care": ("要配慮者（避難所別・区分別）", "People needing care, by shelter and category"),
+    "care_outside": ("避難所以外（在宅・車中泊など）", "Outside shelters (home, vehicle…)"),
+    "total": ("合計", "Total"),
+    "care_note": ("医療情報（透析・酸素など）はここには表示しません。",
+                  "Medical details (dialysis, oxygen…) are not shown here."),
+    # supplies
+    "supplies": ("救援物資の要請", "Supply requests"),
+    "supplies_by_status": ("状態別の件数", "Requests by status"),
+    "supplies_open": ("対応中の要請", "Open requests"),
+    "supplies_empty": ("要請はありません。", "No supply requests."),
+    "status": ("状態", "Status"),
+    "count": ("件数", "Count"),
+    "item": ("品目", "Item"),
+    "quantity": ("数量", "Quantity"),
+    "urgency": ("緊急度", "Urgency"),
+    "for_whom": ("対象", "For whom"),
+    "status_requested": ("要請中", "Requested"),
+    "status_committed": ("手配済み", "Committed"),
+    "status_delivered": ("配送済み", "Delivered"),
+    "status_cancelled": ("取消", "Cancelled"),
+    "urgency_critical": ("最優先", "Critical"),
+    "urgency_high": ("高", "High"),
+    "urgency_medium": ("中", "Medium"),
+    "urgency_low": ("低", "Low"),
+    # shelter detail
+    "shelter_detail": ("避難所の詳細", "Shelter detail"),
+    "back": ("概況に戻る", "Back to the overview"),
+    "summary": ("概要", "Summary"),
+    "address": ("所在地", "Address"),
+    "capacity": ("定員", "Capacity"),
+    "people_now": ("現在の人数（登録）", "People now (registered)"),
+    "last_report": ("最新の報告", "Latest report"),
+    "timeline": ("開設状況の記録", "Status history"),
+    "timeline_empty": ("記録はありません。", "No status recorded."),
+    "observed_at": ("報告日時", "Reported at"),
+    "count_reported": ("報告人数", "Reported"),
+    "day": ("昼", "Day"),
+    "night": ("夜", "Night"),
+    "no_needs": ("報告された不足物資はありません。", "No needs reported."),
+    "shelter_trend": ("この避難所の人数の推移", "People in this shelter over time"),
+    "not_found": ("この避難所は見つかりません。", "No such shelter."),
+    # search
+    "search": ("避難者の検索", "Find a person"),
+    "search_intro": ("氏名（漢字・かな、全角・半角どちらでも）で検索します。検索は記録されます。",
+                     "Search by name (kanji or kana, any width). Searches are audited."),
+    "search_name": ("氏名またはふりがな", "Name or kana"),
+    "search_birth": ("生年月日（任意）", "Date of birth (optional)"),
+    "search_birth_hint": ("例: 1980-04-01、昭和55年4月1日", "e.g. 1980-04-01"),
+    "search_submit": ("検索", "Search"),
+    "search_results": ("検索結果: {n}件", "Results: {n}"),
+    "search_more": ("{n}件を超えました。条件を絞ってください。",
+                    "More than {n} people match; narrow the search."),
+    "search_none": ("該当する人はいません。", "Nobody matches."),
+    "search_bad": ("氏名を1文字以上、100文字以内で入力してください。",
+                   "Enter a name of 1 to 100 characters."),
+    "search_bad_birth": ("生年月日を読み取れません。", "The date of birth cannot be read."),
+    "search_denied": ("この検索には bosai:person-search の権限が必要です。",
+                      "Finding people needs the bosai:person-search scope."),
+    "name": ("氏名", "Name"),
+    "kana": ("ふりがな", "Kana"),
+    "birth_date": ("生年月日", "Date of birth"),
+    "stay_since": ("滞在場所の更新", "Stay updated"),
+    "care_categories": ("要配慮", "Care needs"),
+    "none": ("なし", "None"),
+}
+
+SUPPLY_STATUSES = ("requested", "committed", "delivered", "cancelled")
+
+
+def t(lang: Lang, key: str, **values: object) -> str:
+    text = MESSAGES[key][0 if lang == "ja" else 1]
+    return text.format(**values) if values else text
+
+
+def label(lang: Lang, labels: vocab.Labels, token: str | None) -> str:
+    """A vocabulary token's label; an unknown token as written (it is escaped when shown)."""
+    if token is None:
+        return t(lang, "unknown")
+    found = labels.get(token)
+    return (found[0] if lang == "ja" else found[1]) if found else token
+
+
+def known(lang: Lang, prefix: str, token: str) -> str:
+    """The label of ``<prefix>_<token>`` (supply statuses, urgencies), else the token as
+    written: those come from other participants' records."""
+    key = f"{prefix}_{token}"
+    return t(lang, key) if key in MESSAGES else token
+
+
+def when(value: str | datetime | None, *, seconds: bool = False) -> str:
+    """A UTC time as Japan time (the staff's clock), e.g. ``2024-04-30 06:00``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value.astimezone(JST).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def pick(value: str | None) -> Lang:
+    """``ja`` unless ``en`` was asked for: Japanese first."""
+    return "en" if value == "en" else "ja"

@@ -1,0 +1,144 @@
+"""Reading a CSV file as municipalities publish it: encoding, delimiter, rows with line numbers.
+
+Encodings: UTF-8 with or without BOM, Shift_JIS (as cp932, the Windows superset Excel
+writes: it has ①, ㈱, NEC/IBM kanji), UTF-16 with BOM (Excel's "Unicode text"). Detection:
+a BOM decides; otherwise UTF-8 if it decodes cleanly or mostly (a few bad bytes), else cp932.
+Only the rows with undecodable bytes are refused (with their line numbers): one bad byte
+must not cost a whole municipality's list.
+
+Undecodable bytes are kept as surrogate escapes while parsing, so a row knows it has them;
+``printable`` turns them into "\\xNN" for reports and JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from trust.errors import TsunaguError
+
+ENCODINGS = ("auto", "utf-8", "cp932", "utf-16")
+_ALIASES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "shift_jis": "cp932", "sjis": "cp932",
+            "shift-jis": "cp932", "ms932": "cp932", "windows-31j": "cp932", "utf16": "utf-16"}
+_BAD = re.compile("[\udc00\udc80-\udcff]")  # surrogate escapes, and NUL marked the same way
+
+
+class SourceError(TsunaguError):
+    """The file as a whole cannot be read (not a CSV, unknown encoding, no header)."""
+
+    code = "bosai.import.source"
+
+
+@dataclass(frozen=True)
+class SourceText:
+    text: str
+    encoding: str  # what was used: utf-8, utf-8-sig, cp932, utf-16
+    sha256: str
+    undecodable: int  # number of bytes that did not decode
+
+
+# Python's cp932 maps the bytes Shift_JIS leaves undefined (0x80, 0xA0, 0xFD-0xFF) to
+# U+0080 and private-use characters instead of failing; no person wrote those, so they are
+# treated as undecodable like any other bad byte.
+_CP932_UNDEFINED = str.maketrans({"\x80": "\udc80", "\uf8f0": "\udca0", "\uf8f1": "\udcfd",
+                                  "\uf8f2": "\udcfe", "\uf8f3": "\udcff"})
+
+
+def _decode(data: bytes, encoding: str) -> tuple[str, int]:
+    text = data.decode(encoding, errors="surrogateescape")
+    if encoding == "cp932":
+        text = text.translate(_CP932_UNDEFINED)
+    return text, len(_BAD.findall(text))
+
+
+def decode(data: bytes, encoding: str = "auto") -> SourceText:
+    """Decode ``data`` with ``encoding`` ("auto" detects); never raises on bad bytes."""
+    digest = hashlib.sha256(data).hexdigest()
+    wanted = _ALIASES.get(encoding.lower(), encoding.lower())
+    if wanted not in ENCODINGS:
+        raise SourceError(f"unknown encoding {encoding[:40]!r}; use one of {', '.join(ENCODINGS)}")
+    if wanted == "auto":
+        wanted = _detect(data)
+    if wanted == "utf-16":
+        if data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+            raise SourceError("a UTF-16 file must start with a byte order mark")
+        try:
+            text, bad = data.decode("utf-16"), 0
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"UTF-16 file is broken at byte {exc.start}") from None
+    elif wanted == "utf-8" and data.startswith(b"\xef\xbb\xbf"):
+        text, bad = _decode(data[3:], "utf-8")
+        wanted = "utf-8-sig"
+    else:
+        text, bad = _decode(data, wanted)
+    # NUL is legal in Python's csv but never in a cell a person wrote: mark it as undecodable.
+    nul = text.count("\x00")
+    return SourceText(text.replace("\x00", "\udc00"), wanted, digest, bad + nul)
+
+
+def _detect(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    text, bad = _decode(data, "utf-8")
+    if not bad:
+        return "utf-8"
+    # Not clean UTF-8: still UTF-8 if most of its non-ASCII decodes (Shift_JIS text almost
+    # never forms valid UTF-8 sequences), else Shift_JIS, whose few bad bytes are refused.
+    good = sum(1 for c in text if ord(c) > 0x7F) - bad
+    return "utf-8" if good > bad else "cp932"
+
+
+def printable(value: str) -> str:
+    """``value`` with undecodable bytes written as \\xNN (safe for JSON and terminals)."""
+    return _BAD.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", value)
+
+
+def has_undecodable(value: str) -> bool:
+    return _BAD.search(value) is not None
+
+
+def undecodable_bytes(value: str) -> list[str]:
+    return [f"0x{ord(c) - 0xDC00:02X}" for c in _BAD.findall(value)]
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int  # physical line the record starts on (1-based)
+    end_line: int  # physical line it ends on (a quoted field may span lines)
+    fields: list[str] | None  # None when the csv module could not parse it
+    error: str | None = None
+
+
+def _delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def count_lines(text: str) -> int:
+    return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+
+
+def csv_rows(text: str) -> Iterator[CsvRow]:
+    """Every record of ``text`` with its line numbers; unparseable records are yielded with
+    ``error`` set, and reading goes on with the next line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    previous = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (128 KiB)
+            if reader.line_num == previous:  # nothing consumed: stop rather than spin
+                yield CsvRow(previous + 1, previous + 1, None, f"{exc}; reading stopped here")
+                return
+            yield CsvRow(previous + 1, reader.line_num, None, str(exc))
+        else:
+            yield CsvRow(previous + 1, reader.line_num, fields)
+        previous = reader.line_num

@@ -1,0 +1,215 @@
+"""Shelter status snapshots (a municipality's CSV + a column mapping) to dated entries.
+
+Each data row becomes one entry of a shelter's timeline: when (an aware datetime, 和暦 and
+full-width digits accepted), open or closed, types, capacity, people now / by day / by
+night, needs. Rows are imported, corrected or refused exactly as in ``shelters``; the same
+shelter twice at the same time in one file is refused (the second one, naming the first).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from domains.bosai.importers import cells, table
+from domains.bosai.importers.mapping import StatusMapping, open_key
+from domains.bosai.importers.report import CellError, ImportReport, RowReport
+from domains.bosai.importers.source import SourceError, decode
+from domains.bosai.importers.table import Progress
+from domains.japanese import JapaneseDateError, normalize_width, parse_datetime
+
+MAX_ID = 64
+_NEED_SEPARATORS = re.compile(r"[、，,;；/／\n・]+")
+_TYPE_WORDS = {"designated_shelter", "designated_emergency_evacuation_site", "welfare_shelter"}
+
+
+@dataclass
+class StatusEntry:
+    shelter_id: str
+    observed_at: datetime  # aware
+    open: bool
+    line: int
+    raw: dict[str, str]
+    types: list[str] = field(default_factory=list)
+    name: str | None = None
+    capacity: int | None = None
+    count: int | None = None  # people there now
+    day: int | None = None
+    night: int | None = None
+    needs: list[str] = field(default_factory=list)
+
+    def observed_utc(self) -> str:
+        return self.observed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def parsed(self) -> dict[str, Any]:
+        out = {"shelterId": self.shelter_id, "observedAt": self.observed_utc(),
+               "open": self.open, "shelterType": self.types, "name": self.name,
+               "capacity": self.capacity, "count": self.count, "needs": self.needs}
+        population = {k: v for k, v in (("day", self.day), ("night", self.night))
+                      if v is not None}
+        if population:
+            out["population"] = population
+        return {k: v for k, v in out.items() if v is not None}
+
+    def record_fields(self) -> dict[str, Any]:
+        """The fields of a ``shelter-status`` record (shelter-status.schema.json) this entry
+        fills; ``modified`` is when the status was observed."""
+        out = {k: v for k, v in self.parsed().items() if k not in ("observedAt", "count")}
+        out["modified"] = self.observed_utc()
+        if not out.get("shelterType"):
+            out.pop("shelterType", None)
+        return out
+
+
+def shelter_types(text: str) -> list[str]:
+    """指定避難所 / 指定緊急避難場所 / 福祉避難所 (several may be written in one cell); the
+    English tokens of the bosai vocabulary too. Empty list when none is named."""
+    value = normalize_width(text).strip()
+    tokens = [t for t in re.split(r"[\s,;、・/／]+", value) if t in _TYPE_WORDS]
+    if tokens:
+        return list(dict.fromkeys(tokens))
+    found = []
+    if "福祉" in value:
+        found.append("welfare_shelter")
+        value = value.replace("福祉避難所", "")
+    if "避難場所" in value:
+        found.append("designated_emergency_evacuation_site")
+        value = value.replace("緊急避難場所", "").replace("避難場所", "")
+    if "避難所" in value:
+        found.append("designated_shelter")
+    return found
+
+
+class _Row:
+    def __init__(self, index: dict[str, int], values: list[str], row: RowReport) -> None:
+        self.index, self.values, self.row = index, values, row
+
+    def get(self, column: str | None) -> str:
+        return self.values[self.index[column]] if column else ""
+
+    def number(self, column: str | None) -> int | None:
+        if not column:
+            return None
+        try:
+            return cells.count(self.row, column, self.get(column))
+        except CellError as exc:
+            self.row.refuse(column, exc.message, exc.code)
+            return None
+
+
+def _timestamp(r: _Row, m: StatusMapping) -> datetime | None:
+    text = " ".join(r.get(c).strip() for c in m.timestamp).strip()
+    label = "+".join(m.timestamp) or "timestamp"
+    if not text:
+        if m.default_timestamp is None:
+            r.row.refuse(label, f"{label} is empty", "bosai.import.timestamp")
+        return m.default_timestamp
+    try:
+        return parse_datetime(text)
+    except JapaneseDateError as exc:
+        r.row.refuse(label, exc.message, exc.code)
+        return None
+
+
+def _open(r: _Row, m: StatusMapping) -> bool | None:
+    written = r.get(m.open).strip()
+    if not written:
+        if m.default_open is None:
+            r.row.refuse(m.open, f"{m.open} is empty: open or closed?", "bosai.import.open")
+        return m.default_open
+    key = open_key(written)
+    if key in m.open_values:
+        return True
+    if key in m.closed_values:
+        return False
+    r.row.refuse(m.open, f"{m.open} {written[:40]!r} is neither open nor closed "
+                 "(add it to [open_values] in the mapping)", "bosai.import.open")
+    return None
+
+
+def _types(r: _Row, m: StatusMapping) -> list[str]:
+    written = r.get(m.type).strip() or (m.default_type or "")
+    if not written:
+        return []
+    found = shelter_types(written)
+    if not found:
+        r.row.refuse(m.type, f"{written[:40]!r} is not 指定避難所, 指定緊急避難場所 or 福祉避難所",
+                     "bosai.import.type")
+    return found
+
+
+def _needs(r: _Row, m: StatusMapping) -> list[str]:
+    needs: list[str] = []
+    for column in m.needs:
+        text = normalize_width(r.get(column))
+        needs += [n.strip() for n in _NEED_SEPARATORS.split(text) if n.strip()]
+    for column in m.need_flags:
+        if cells.flag(r.row, column, r.get(column)):
+            needs.append(normalize_width(column).strip())
+    return list(dict.fromkeys(needs))
+
+
+def _entry(r: _Row, m: StatusMapping) -> StatusEntry | None:
+    row = r.row
+    shelter_id = normalize_width(r.get(m.shelter_id)).strip()
+    row.key = shelter_id or None
+    if not shelter_id:
+        row.refuse(m.shelter_id, f"{m.shelter_id} is empty", "bosai.import.id")
+    elif len(shelter_id) > MAX_ID:
+        row.refuse(m.shelter_id, f"id is longer than {MAX_ID} characters", "bosai.import.id")
+    elif shelter_id != r.get(m.shelter_id).strip():
+        row.correct(m.shelter_id, f"{r.get(m.shelter_id).strip()!r} read as {shelter_id!r}")
+    observed, is_open, types = _timestamp(r, m), _open(r, m), _types(r, m)
+    name = (cells.text(row, m.name, r.get(m.name)) or None) if m.name else None
+    capacity, count = r.number(m.capacity), r.number(m.count)
+    day, night = r.number(m.day_count), r.number(m.night_count)
+    needs = _needs(r, m)
+    if row.problems or observed is None or is_open is None:
+        return None
+    if not is_open and any(n for n in (count, day, night)):
+        row.note(None, "closed, yet people are counted")
+    if capacity is not None and count is not None and count > capacity:
+        row.note(m.count, f"{count} people for a capacity of {capacity}")
+    return StatusEntry(shelter_id, observed, is_open, row.line, {}, types, name, capacity,
+                       count, day, night, needs)
+
+
+def _find_header(head: list[list[str]], wanted: list[str]) -> tuple[int, dict[str, int]]:
+    """The first record naming every mapped column, and where each column is."""
+    keys = [[normalize_width(c).strip().lstrip("\ufeff") for c in cells_] for cells_ in head]
+    for at, row in enumerate(keys):
+        if all(normalize_width(w) in row for w in wanted):
+            return at, {w: row.index(normalize_width(w)) for w in wanted}
+    first = keys[0] if keys else []
+    missing = [w for w in wanted if normalize_width(w) not in first]
+    raise SourceError(f"the file has no column {', '.join(missing)} named in the mapping "
+                      f"(its first line has: {', '.join(first[:20])})",
+                      code="bosai.mapping.columns")
+
+
+def read_status(data: bytes, mapping: StatusMapping, source: str = "",
+                progress: Progress | None = None) -> tuple[ImportReport, list[StatusEntry]]:
+    """Parse a status snapshot CSV through ``mapping``; every data row is in the report."""
+    decoded = decode(data, mapping.encoding)
+    report = ImportReport("status", source, decoded.sha256, decoded.encoding, "mapped")
+    index, names, data_rows = table.rows(
+        decoded, report, lambda head: _find_header(head, mapping.columns()), progress)
+    entries: list[StatusEntry] = []
+    seen: dict[tuple[str, datetime], int] = {}
+    for row, values in data_rows:
+        entry = _entry(_Row(index, values, row), mapping)
+        if entry is None:
+            continue
+        row.key = f"{entry.shelter_id}@{entry.observed_utc()}"
+        if (entry.shelter_id, entry.observed_at) in seen:
+            first = seen[entry.shelter_id, entry.observed_at]
+            row.refuse(mapping.shelter_id, f"duplicate status of {entry.shelter_id!r} at "
+                       f"{entry.observed_at.isoformat()}: first on line {first}",
+                       "bosai.import.duplicate")
+            continue
+        seen[entry.shelter_id, entry.observed_at] = row.line
+        entry.raw = dict(zip(names, values, strict=True))
+        entries.append(entry)
+    return report, entries

@@ -1,0 +1,66 @@
+"""The registry's typed errors. Messages name fields, never values: a name, a birth date or an
+address must not reach a log or a problem response through an error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trust.errors import TsunaguError, ValidationError
+
+
+class RegistryInputError(ValidationError):
+    """An input (form, CSV row, card) is missing a field or has an unusable value.
+
+    ``field`` is the JSON path of the offending field (``contact.telephone``), never its value.
+    """
+
+    code = "bosai.input_invalid"
+    http_status = 422
+
+    def __init__(self, message: str, *, field: str, code: str | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, code=code, field=field, **details)
+        self.field = field
+
+
+class MyNumberRefused(RegistryInputError):
+    """Something that is or looks like a My Number (個人番号) was offered: it is refused whole,
+    before anything is written, and never repeated in the error."""
+
+    code = "bosai.my_number_refused"
+
+
+class RegistryError(TsunaguError):
+    """A registry operation that cannot be done as asked."""
+
+    code = "bosai.registry_error"
+
+
+class PersonNotFound(RegistryError):
+    code = "bosai.person_not_found"
+    http_status = 404
+
+
+class ReviewNotFound(RegistryError):
+    code = "bosai.review_not_found"
+    http_status = 404
+
+
+class ReviewDecided(RegistryError):
+    """The review was already decided (or made moot by another merge)."""
+
+    code = "bosai.review_decided"
+    http_status = 409
+
+
+class VersionConflict(RegistryError):
+    code = "bosai.version_conflict"
+    http_status = 409
+
+
+class CardError(RegistryError):
+    """A card credential was refused; ``code`` says why (malformed, untrusted issuer,
+    signature, not yet valid, expired)."""
+
+    code = "bosai.card_invalid"
+    http_status = 401

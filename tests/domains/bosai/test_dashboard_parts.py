@@ -1,0 +1,86 @@
+"""The dashboard's parts on their own: escaping, the incremental trend, the chart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domains.bosai.dashboard.chart import trend_svg
+from domains.bosai.dashboard.markup import Markup, el, escape, join
+from domains.bosai.dashboard.trend import StayTrend
+from domains.bosai.registry import Registry
+from tests.domains.bosai.dashboard_support import HOSTILE, person
+
+T0 = datetime(2024, 4, 30, 6, 0, tzinfo=UTC)
+
+
+def test_text_is_escaped_everywhere_and_markup_only_once():
+    script, img, _ = HOSTILE
+    built = el("td", {"title": img, "data-x": None, "hidden": True}, script, 3,
+               el("b", None, "&"))
+    assert built == ('<td title="&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" hidden>'
+                     "&lt;script&gt;alert(1)&lt;/script&gt;3<b>&amp;</b></td>")
+    assert escape(built) is built and join("<", Markup("<br>")) == "&lt;<br>"
+    for bad in ('x" onclick="y', "on click"):
+        with pytest.raises(ValueError):
+            el("td", {bad: "1"})
+    with pytest.raises(ValueError):
+        el("td><script", None)
+
+
+@pytest.fixture
+def registry(tmp_path):
+    clock = {"now": T0}
+    opened = Registry.open(tmp_path / "r.sqlite", clock=lambda: clock["now"])
+    opened.test_clock = clock
+    yield opened
+    opened.close()
+
+
+def _form(n: int, stay: str, shelter: str | None = None) -> dict:
+    return person("山田", f"花子{n}", ("ヤマダ", "ハナコ"), f"19{50 + n}-01-01", stay=stay,
+                  shelter=shelter)
+
+
+def test_the_trend_follows_check_ins_incrementally_and_equals_a_fresh_count(registry):
+    trend = StayTrend(registry.store)
+    a = registry.register(_form(1, "shelter", "S1"), source="t").person_id
+    registry.test_clock["now"] = T0 + timedelta(minutes=30)
+    b = registry.register(_form(2, "vehicle"), source="t").person_id
+    assert trend.series(now=T0 + timedelta(hours=1))[-1][1] == 1
+    registry.test_clock["now"] = T0 + timedelta(minutes=40)
+    registry.update_stay(b, {"stayType": "shelter", "shelterId": "S2"}, by="op")
+    registry.test_clock["now"] = T0 + timedelta(minutes=50)
+    registry.update_stay(a, {"stayType": "shelter", "shelterId": "S2"}, by="op")  # a move
+    now = T0 + timedelta(hours=1)
+    assert trend.series(now=now)[-1][1] == 2
+    assert trend.series("S1", now=now)[-1][1] == 0 and trend.series("S2", now=now)[-1][1] == 2
+    assert max(v for _, v in trend.series("S1", now=now)) == 1
+    fresh = StayTrend(registry.store)
+    for shelter in (None, "S1", "S2"):
+        assert fresh.series(shelter, now=now) == trend.series(shelter, now=now)
+    points = trend.series(now=T0 + timedelta(days=3))
+    assert len(points) <= 50 and points[0][0] == T0  # long spans use coarser buckets
+
+
+def test_the_trend_starts_over_when_a_merge_rewrites_history(registry):
+    trend = StayTrend(registry.store)
+    first = registry.register(_form(1, "shelter", "S1"), source="t").person_id
+    near = person("山田", "花子1", ("ヤマダ", "ハナコ"), "1951-01-01", stay="shelter",
+                  shelter="S2", address="東京都千代田区九段南9-9-9")  # same name, elsewhere
+    second = registry.register(near, source="t")
+    assert second.outcome == "review"
+    assert trend.series(now=T0)[-1][1] == 2
+    registry.decide(second.reviews[0].review_id, "merge", by="staff")
+    assert trend.series(now=T0)[-1][1] == 1 == StayTrend(registry.store).series(now=T0)[-1][1]
+    assert first
+
+
+def test_the_chart_says_in_words_what_it_draws():
+    points = [(T0, 0), (T0 + timedelta(hours=1), 5), (T0 + timedelta(hours=2), 3)]
+    svg = trend_svg(points, "ja", title="推移", chart_id="c")
+    assert 'role="img"' in svg and 'aria-labelledby="c-title c-desc"' in svg
+    assert "最小0人、最大5人、現在3人" in svg and "2024-04-30 15:00" in svg  # JST
+    assert "style=" not in svg
+    assert "まだ記録がありません" in trend_svg([], "ja", title="推移", chart_id="c")
