@@ -1,7 +1,9 @@
 """Benchmark: end-to-end record streaming through two connectors, against raw JetStream.
 
-One run, one real nats-server (EmbeddedNatsServer), one authority and two connectors in this
-process, each with every data-exchange service and its app API on 127.0.0.1 (port 0):
+One run, one authority running the data space's nats-server in operator mode (each connector
+logs in with its own NATS user and reads the other's data through the stream grant of its
+agreement, as deployed), two connectors, each with every data-exchange service and its app
+API on 127.0.0.1 (port 0):
 
 1. negotiation to FINALIZED, ``--negotiations`` times (consumer service call -> FINALIZED seen
    in the consumer's store, polled every 1 ms): p50 / p90;
@@ -48,6 +50,7 @@ import orjson
 from bench.baseline_jetstream import baseline
 from connector.agreements import AgreementService
 from connector.api.app import OPENAPI_PATH, ApiServer
+from connector.authority_nats import AuthorityNats, save_creds
 from connector.config import ConnectorConfig
 from connector.datasets import DatasetService
 from connector.dsp import messages as m
@@ -95,17 +98,19 @@ def record(run: str, n: int, sent_ns: int) -> dict[str, Any]:
             "name": f"避難所 {n}", "description": f"{SENT}{sent_ns}"}
 
 
-def participant(root: Path, authority: Authority, nats_url: str, *, name: str, legal_id: str,
-                role: Role) -> ConnectorConfig:
+async def participant(root: Path, authority: Authority, space: AuthorityNats, *, name: str,
+                      legal_id: str, role: Role) -> ConnectorConfig:
     folder = root / f"participant-{legal_id}"
     key = KeyPair.generate()
     save_key(key, folder / "participant.pem")
     issued = authority.issue(did=key.did, name=name, legal_id=legal_id, roles=[role])
     (folder / "credential.jwt").write_text(issued.jwt, encoding="ascii")
+    save_creds(folder / "nats.creds", await space.onboard(key.did))
     return ConnectorConfig.model_validate({
         "participant": {"name": name, "data_dir": str(folder)},
         "authority": {"dids": [authority.did]},
-        "nats": {"urls": [nats_url], "reconnect_time_wait": 0.1},
+        "nats": {"urls": [space.url], "credentials_file": str(folder / "nats.creds"),
+                 "reconnect_time_wait": 0.1},
         "api": {"host": "127.0.0.1", "port": 0},
     })
 
@@ -297,17 +302,18 @@ def check_counts(store: Path, records: int) -> None:
         raise BenchError(f"{delivered} delivered, {dead} dead letters")
 
 
-async def in_process(args: argparse.Namespace, mode: str, root: Path, server_url: str
-                     ) -> dict[str, Any]:
+async def in_process(args: argparse.Namespace, mode: str, root: Path) -> dict[str, Any]:
     """Both connectors in this process (one event loop, one GIL)."""
     result: dict[str, Any] = {}
     running: list[Connector] = []
+    authority = Authority.init(root / "authority", name="bench authority")
+    space = AuthorityNats(authority)
+    await space.start(store_dir=root / "space-nats")
     try:
-        authority = Authority.init(root / "authority", name="bench authority")
-        prov_cfg = participant(root, authority, server_url, name="仙台市",
-                               legal_id="041009", role=Role.MUNICIPALITY)
-        cons_cfg = participant(root, authority, server_url, name="避難所運営",
-                               legal_id="7000012050002", role=Role.SHELTER_OPERATOR)
+        prov_cfg = await participant(root, authority, space, name="仙台市",
+                                     legal_id="041009", role=Role.MUNICIPALITY)
+        cons_cfg = await participant(root, authority, space, name="避難所運営",
+                                     legal_id="7000012050002", role=Role.SHELTER_OPERATOR)
         provider, datasets, prov_api, prov_token = await start_connector(prov_cfg, authority)
         running.append(provider)
         consumer, _, cons_api, cons_token = await start_connector(cons_cfg, authority)
@@ -330,17 +336,18 @@ async def in_process(args: argparse.Namespace, mode: str, root: Path, server_url
                 await connector.stop()
             except Exception:
                 log.exception("connector stop failed")
+        await space.close()
     return result
 
 
-async def in_processes(args: argparse.Namespace, mode: str, root: Path, server_url: str
-                       ) -> dict[str, Any]:
+async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[str, Any]:
     """Each connector its own ``tsunagu connector run`` process, as participants run them;
-    the authority serves its status list from a third (tests/e2e/processes.py)."""
+    the authority serves its status list and runs the nats-server from a third
+    (tests/e2e/processes.py)."""
     from tests.e2e.processes import DataSpace  # the harness the process tests use
 
     result: dict[str, Any] = {}
-    space = await asyncio.to_thread(DataSpace, root, server_url)
+    space = await asyncio.to_thread(DataSpace, root)
     try:
         provider = await asyncio.to_thread(space.onboard, "city", "仙台市", "041009",
                                            "municipality")
@@ -379,12 +386,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                               "concurrency": args.concurrency, "topology": args.topology}
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
         root = Path(tmp)
+        steps = in_processes if args.topology == "processes" else in_process
+        result.update(await steps(args, mode, root))
+        # 3. the raw baseline: a server of its own without auth, same payload size
         server = EmbeddedNatsServer(root / "nats")
         await server.start()
         try:
-            steps = in_processes if args.topology == "processes" else in_process
-            result.update(await steps(args, mode, root, server.url))
-            # 3. the raw baseline, same server, same payload size
             nc = await nats.connect(server.url)
             try:
                 result.update(await baseline(nc, records=args.records,

@@ -8,6 +8,13 @@ so both signatures verify on their own. Both sides keep a row in ``agreements``.
 ``AgreementService`` (``connector.agreements``) lets a provider terminate an agreement: the
 consumer is told over the DSP bus (a tsunagu message: DSP has no message for ending a
 FINALIZED negotiation), stops its transfers and purges what it holds under the agreement.
+In operator mode the provider also tells the authority, which closes the consumer's stream
+imports and grants none under the agreement again (``connector.stream_grants``).
+
+Revocation: each side keeps the other's credential with the agreement. When a newer status
+list revokes it (``end_with_revoked``, run after every status list refresh), the agreement
+ends at once without a notice (the authority has disconnected the revoked participant) and a
+consumer purges what it holds under it.
 """
 
 from __future__ import annotations
@@ -231,6 +238,7 @@ class AgreementService:
     def __init__(self) -> None:
         self.connector: Connector
         self._tasks: set[asyncio.Task[None]] = set()
+        self._revocations = asyncio.Lock()  # one end_with_revoked pass at a time
 
     async def start(self, connector: Connector) -> None:
         self.connector = connector
@@ -277,8 +285,56 @@ class AgreementService:
         transfers = getattr(self.connector, "transfers", None)
         if transfers is not None:
             await transfers.end_for_agreement(agreement_id, reason)
+        await self._close_streams(row)
         await self._notify(agreement_id)
         return self.get(agreement_id) or row
+
+    async def end_with_revoked(self) -> list[str]:
+        """End every live agreement whose counterparty's credential is now revoked; returns
+        their ids. Other credential failures (a stale list, expiry) end nothing."""
+        async with self._revocations:
+            return [row["id"] for row in self.list() if await self._end_if_revoked(row)]
+
+    async def _end_if_revoked(self, row: dict[str, Any]) -> bool:
+        if row["status"] not in ("agreed", "active"):
+            return False
+        provider_side = row["role"] == "provider"
+        other = row["consumer"] if provider_side else row["provider"]
+        token = row.get("consumerCredential" if provider_side else "providerCredential")
+        try:
+            self.connector.checker.check(token, other)
+            return False
+        except TsunaguError as exc:
+            if exc.code != "credential.revoked":
+                return False
+        await self._end_locally(row, "the counterparty's credential was revoked", by=other)
+        await self._close_streams(row)
+        return True
+
+    async def _end_locally(self, row: dict[str, Any], reason: str, *, by: str) -> None:
+        """Mark the agreement terminated, purge what a consumer holds under it, stop its
+        transfers (without notices: the other side ended it or is gone)."""
+        now = datetime.now(UTC)
+        with self.connector.store.transaction() as db:
+            set_status(db, row["id"], "terminated", now)
+            self.connector.audit.append("agreement_terminated", now, agreement=row["id"],
+                                        reason=reason, by=by)
+            if row["role"] == "consumer":
+                purge(self.connector, db, row["id"], "agreement terminated", now)
+        transfers = getattr(self.connector, "transfers", None)
+        if transfers is not None:
+            await transfers.end_for_agreement(row["id"], reason, notify=False)
+
+    async def _close_streams(self, row: dict[str, Any]) -> None:
+        """Provider in operator mode: the authority closes the consumer's imports for good."""
+        grants = self.connector.grants
+        if grants is None or row["role"] != "provider":
+            return
+        try:
+            await grants.revoke(row["document"], ended=True)
+        except TsunaguError as exc:  # the durables are gone already; the imports lead nowhere
+            log.warning("the authority did not close the agreement's streams",
+                        extra={"agreement": row["id"], "code": exc.code})
 
     async def _notify(self, agreement_id: str) -> None:
         row = self.get(agreement_id)
@@ -307,16 +363,8 @@ class AgreementService:
             raise AgreementError("no such agreement with this provider",
                                  code="agreement.unknown")
         if row["status"] != "terminated":
-            now = datetime.now(UTC)
-            reason = str(env.payload.get("reason", ""))[:500]
-            with self.connector.store.transaction() as db:
-                set_status(db, agreement_id, "terminated", now)
-                self.connector.audit.append("agreement_terminated", now, agreement=agreement_id,
-                                            reason=reason, by=credential.did)
-                purge(self.connector, db, agreement_id, "agreement terminated", now)
-            transfers = getattr(self.connector, "transfers", None)
-            if transfers is not None:
-                await transfers.end_for_agreement(agreement_id, reason, notify=False)
+            await self._end_locally(row, str(env.payload.get("reason", ""))[:500],
+                                    by=credential.did)
         return TERMINATED_ACK, {"agreementId": agreement_id, "status": "terminated"}
 
 

@@ -1,9 +1,17 @@
-"""``tsunagu authority init|issue|revoke|serve``: run a data-space authority from a directory.
+"""``tsunagu authority init|issue|revoke|serve|nats-config``: run a data-space authority.
 
 ``serve`` publishes, read-only, what relying parties need: the signed status list (re-signed
 on each request from the registry on disk, so a ``revoke`` run from another shell shows up
 at once), the public participant registry and the authority's DID. It binds to loopback
 unless told otherwise and keeps no access log (client addresses are personal data).
+
+``serve`` also runs the data space's NATS in operator mode (``connector.authority_nats``):
+it starts the embedded nats-server (or, with ``--nats-url``, uses one configured with
+``nats-config``), announces its URL on the ready line and answers stream grant requests.
+``issue`` writes the participant's NATS user credentials (``nats.creds``, 0600) beside the
+credential and pushes its account to that server; ``revoke`` revokes the account, which
+disconnects the participant's connectors. ``--no-nats`` serves HTTP only: connectors then
+need ``insecure_no_auth`` and nothing isolates participants on NATS (development only).
 """
 
 from __future__ import annotations
@@ -20,12 +28,18 @@ import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from connector.setup import NATS_CREDS_NAME
 from trust.authority import DEFAULT_PUBLIC_URL, DEFAULT_VALID_DAYS, Authority
 from trust.credentials import Role, format_datetime
 from trust.errors import TsunaguError, ValidationError
+
+if TYPE_CHECKING:  # imported when used: every `tsunagu` command builds this parser
+    from connector.authority_nats import AuthorityNats
+    from connector.nats_accounts import Onboarded
 
 log = logging.getLogger("tsunagu.authority")
 
@@ -66,6 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"validity period in days (default {DEFAULT_VALID_DAYS})")
     p.add_argument("--out", type=Path,
                    help="write the vc+jwt to this new file (0600) instead of stdout")
+    p.add_argument("--nats-creds", type=Path,
+                   help=f"write the NATS user credentials to this new file (0600); default "
+                        f"{NATS_CREDS_NAME} beside --out")
     p.set_defaults(func=_issue)
 
     p = actions.add_parser("revoke", help="revoke a participant's credentials")
@@ -81,7 +98,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"TCP port, 0 for any free one (default {DEFAULT_PORT})")
+    nats = p.add_mutually_exclusive_group()
+    nats.add_argument("--nats-url", help="use this nats-server (configured with "
+                                         "`tsunagu authority nats-config`) instead of "
+                                         "starting the embedded one in DIR/nats")
+    nats.add_argument("--no-nats", action="store_true",
+                      help="INSECURE, development only: serve HTTP only; connectors then use "
+                           "NATS without credentials and nothing isolates participants")
+    p.add_argument("--nats-port", type=int, help="client port of the embedded nats-server "
+                                                 "(default: any free one)")
     p.set_defaults(func=_serve)
+
+    p = actions.add_parser("nats-config",
+                           help="print the operator-mode config for an external nats-server")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--resolver-dir", required=True, type=Path,
+                   help="where that server keeps account JWTs (created by the server)")
+    p.set_defaults(func=_nats_config)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -131,32 +164,80 @@ def _subject_from_args(args: argparse.Namespace) -> None:
                               field="issue")
 
 
-def _issue(args: argparse.Namespace) -> int:
+def _write_reserved(tmp: str, path: Path, text: str) -> None:
+    with open(tmp, "w", encoding="ascii") as fh:
+        fh.write(text)
+    os.link(tmp, path)  # refuses a file that appeared meanwhile
+
+
+async def _attached(authority: Authority) -> AuthorityNats:
+    """The NATS side, connected to the server `serve` recorded if it answers (else the
+    changes stay pending and `serve` pushes them)."""
+    from connector.authority_nats import AuthorityNats
+
+    nats = AuthorityNats(authority)
+    if not await nats.attach():
+        print("NATS server not reachable: the account change is pushed when "
+              "`tsunagu authority serve` runs", file=sys.stderr)
+    return nats
+
+
+async def _onboard(authority: Authority, did: str) -> Onboarded:
+    nats = await _attached(authority)
+    try:
+        return await nats.onboard(did)
+    finally:
+        await nats.close()
+
+
+async def _issue(args: argparse.Namespace) -> int:
     _subject_from_args(args)
     authority = Authority.open(args.dir)
-    tmp = _reserve_out(args.out) if args.out is not None else None
+    creds_path = args.nats_creds or (args.out.parent / NATS_CREDS_NAME if args.out else None)
+    reserved = [(path, _reserve_out(path)) for path in (args.out, creds_path) if path]
     try:
         issued = authority.issue(did=args.did, name=args.name, legal_id=args.legal_id,
                                  roles=args.roles, valid_days=args.valid_days)
-        if tmp is not None:
-            with open(tmp, "w", encoding="ascii") as fh:
-                fh.write(issued.jwt + "\n")
-            os.link(tmp, args.out)
+        contents = {args.out: issued.jwt + "\n"}
+        if creds_path is not None:
+            contents[creds_path] = (await _onboard(authority, issued.did)).creds()
+        for path, tmp in reserved:
+            _write_reserved(tmp, path, contents[path])
     finally:
-        if tmp is not None:
+        for _, tmp in reserved:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
     if args.out is None:
         print(issued.jwt)
     print(f"issued credential at status index {issued.index}, valid until "
           f"{format_datetime(issued.valid_until)}", file=sys.stderr)
+    if creds_path is None:
+        print("no NATS credentials written (give --out or --nats-creds)", file=sys.stderr)
     return 0
 
 
-def _revoke(args: argparse.Namespace) -> int:
+async def _revoke(args: argparse.Namespace) -> int:
     authority = Authority.open(args.dir)
     revoked = authority.revoke(did=args.did, index=args.index, reason=args.reason)
     print(f"revoked status index {', '.join(map(str, revoked))}", file=sys.stderr)
+    entries = authority.credentials()
+    did = args.did or next(e["did"] for e in entries if e["index"] == revoked[0])
+    if any(e["did"] == did and e["revoked"] is None for e in entries):
+        return 0  # another credential of the participant is still live: keep its account
+    nats = await _attached(authority)
+    try:
+        if await nats.revoke(did):
+            print("revoked the participant's NATS account", file=sys.stderr)
+    finally:
+        await nats.close()
+    return 0
+
+
+async def _nats_config(args: argparse.Namespace) -> int:
+    from connector.authority_nats import AuthorityNats
+
+    print(await AuthorityNats(Authority.open(args.dir)).server_config(args.resolver_dir),
+          end="")
     return 0
 
 
@@ -202,9 +283,16 @@ async def _serve(args: argparse.Namespace) -> int:
         if not ipaddress.ip_address(args.host).is_loopback:
             log.warning("authority endpoints are reachable beyond this host",
                         extra={"host": args.host})
+    from connector.authority_nats import AuthorityNats
+
+    nats = None if args.no_nats else AuthorityNats(authority)
+    if nats is None:
+        log.warning("INSECURE: no data-space NATS; connectors must run without credentials "
+                    "(insecure_no_auth) and nothing isolates participants")
     runner = web.AppRunner(make_app(authority), access_log=None)
     await runner.setup()
     try:
+        nats_url = await nats.start(url=args.nats_url, port=args.nats_port) if nats else None
         site = web.TCPSite(runner, args.host, args.port)
         try:
             await site.start()
@@ -213,7 +301,9 @@ async def _serve(args: argparse.Namespace) -> int:
                                code="authority.listen") from None
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
-        print(f"authority {authority.did} serving on http://{shown}:{port}", flush=True)
+        # One line scripts wait for: the DID, the HTTP base URL, and the NATS URL to use.
+        print(f"authority {authority.did} serving on http://{shown}:{port}"
+              + (f" nats {nats_url}" if nats_url else ""), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -222,4 +312,6 @@ async def _serve(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await runner.cleanup()
+        if nats is not None:
+            await nats.close()
     return 0

@@ -12,7 +12,9 @@ import asyncio
 import importlib
 import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from trust.errors import TsunaguError
 from trust.log import configure_logging
@@ -53,6 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run an async command to completion, also when ``main`` is called from code that is
+    inside an event loop already (tests, embedding): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -60,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.func(args)
         if inspect.iscoroutine(result):
-            result = asyncio.run(result)
+            result = _run(result)
     except TsunaguError as exc:
         print(f"tsunagu: error: {exc}", file=sys.stderr)
         return 2

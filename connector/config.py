@@ -9,15 +9,17 @@ data_dir = "var/city"              # key, credential, SQLite store, embedded NAT
 dids = ["did:key:z6Mk..."]          # authorities whose credentials this connector trusts
 status_list_url = "http://127.0.0.1:8470/status-list"
 
-[nats]                              # no urls: start the embedded nats-server
-urls = []
-credentials_file = ""
+[nats]                              # the server `tsunagu authority serve` announces
+urls = ["nats://127.0.0.1:4222"]
+credentials_file = "nats.creds"     # issued by `tsunagu authority issue`
+# insecure_no_auth = true           # development only: no credentials, no isolation
+                                    # (no urls then starts an embedded nats-server)
 
 [api]
 host = "127.0.0.1"
 port = 8480
 ```
-Relative paths are relative to the config file's folder.
+Relative paths (``data_dir``, ``credentials_file``) are relative to the config file's folder.
 """
 
 from __future__ import annotations
@@ -95,6 +97,9 @@ def load_config(path: Path) -> ConnectorConfig:
     participant = raw.get("participant")
     if isinstance(participant, dict) and "data_dir" in participant:
         participant["data_dir"] = str((path.parent / participant["data_dir"]).resolve())
+    nats = raw.get("nats")
+    if isinstance(nats, dict) and isinstance(nats.get("credentials_file"), str):
+        nats["credentials_file"] = str((path.parent / nats["credentials_file"]).resolve())
     try:
         return ConnectorConfig.model_validate(raw)
     except ValidationError as exc:

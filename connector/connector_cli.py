@@ -37,7 +37,13 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
                    help="did:key of a trusted data-space authority (repeatable)")
     p.add_argument("--status-list-url", help="where the authority publishes its status list")
     p.add_argument("--nats-url", action="append", default=[], dest="nats_urls",
-                   help="NATS server URL (repeatable); none: start an embedded server")
+                   help="the data space's NATS server (repeatable), as `tsunagu authority "
+                        "serve` announces it; the connector logs in with DIR/nats.creds")
+    p.add_argument("--insecure-no-auth", action="store_true",
+                   help="development only: NATS without credentials (no --nats-url: an "
+                        "embedded server), so no isolation between participants")
+    p.add_argument("--status-list-refresh", type=float, metavar="SECONDS",
+                   help="how often to fetch the authority's status list (default 60)")
     p.add_argument("--api-port", type=int, default=8480, help="local app API port")
     p.set_defaults(func=_init)
 
@@ -48,7 +54,8 @@ def _init(args: argparse.Namespace) -> int:
     result = init_participant(
         args.dir, name=args.name, legal_id=args.legal_id, roles=args.roles,
         authority_dids=args.authority_dids, status_list_url=args.status_list_url,
-        nats_urls=args.nats_urls, api_port=args.api_port)
+        nats_urls=args.nats_urls, api_port=args.api_port,
+        insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh)
     print(f"participant {result.did}")
     print(f"config      {result.config_path}")
     print(f"request     {result.request_path}  (send it to the authority)")

@@ -21,6 +21,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.errors import BadRequestError
 
 from connector import subjects
+from connector.agreements import parse as parse_offer
 from connector.dsp import messages as m
 from connector.dsp.validation import DspValidationError, validate_message
 from connector.identity import participant_id
@@ -184,6 +185,19 @@ def check_entry(provider_did: str, entry: dict[str, Any]) -> None:
                            **exc.details) from exc
 
 
+def check_offers(offers: Sequence[dict[str, Any]]) -> None:
+    """Every offer must compile as the provider will evaluate it when a consumer asks for it
+    (``connector.agreements.parse``): an unknown left operand, operator, action or datatype is
+    refused now, with the policy error's code and path, rather than offered to everyone and
+    denied at every negotiation (fail closed, and early)."""
+    for offer in offers:
+        try:
+            parse_offer(offer)
+        except TsunaguError as exc:
+            raise DatasetError(f"offer {str(offer.get('@id'))[:200]}: {exc.message}",
+                               code=exc.code, **exc.details) from exc
+
+
 def check_schema(schema: dict[str, Any]) -> None:
     if not isinstance(schema, dict):
         raise DatasetError("a record schema must be a JSON object", code="dataset.schema_invalid")
@@ -234,6 +248,7 @@ class DatasetService:
         entry = build_entry(c.did, dataset_id, title=title, offers=offers,
                             description=description, keywords=keywords)
         check_entry(c.did, entry)
+        check_offers(offers)
         if schema is not None:
             check_schema(schema)
         config = stream_config(c.did, dataset_id)

@@ -1,10 +1,13 @@
 """``tsunagu demo``: a small disaster data space running for real, printed step by step.
 
-One embedded nats-server, a data-space authority, and two connectors with all their services:
-仙台市 (municipality) holds the evacuee registry and shelter status; a shelter-operating NPO
-finds them in the city's catalog, negotiates, receives signed records under the agreement and
-uses them only as the agreement allows. Then the city ends the agreement (the NPO purges) and
-the authority revokes the NPO (the city refuses it). Evacuees are generated, never real
+A data-space authority running the data space's nats-server in operator mode (as
+``tsunagu authority serve`` does), and two connectors with all their services, each logged in
+with the NATS user the authority issued: 仙台市 (municipality) holds the evacuee registry and
+shelter status; a shelter-operating NPO finds them in the city's catalog, negotiates,
+receives signed records under the agreement (through the stream import the authority opened
+for it) and uses them only as the agreement allows. Then the city ends the agreement (the
+NPO purges) and the authority revokes the NPO: the server disconnects it, the city refuses
+its credential and ends its remaining agreement with it. Evacuees are generated, never real
 people; no personal value is ever printed or logged.
 """
 
@@ -18,16 +21,16 @@ from typing import Any
 
 from connector.assemble import build_connector
 from connector.audit import verify_chain
+from connector.authority_nats import AuthorityNats, save_creds
 from connector.config import load_config
 from connector.demo_people import evacuees
-from connector.messaging import RemoteError
-from connector.nats_server import EmbeddedNatsServer
 from connector.runtime import Connector
-from connector.setup import init_participant
+from connector.setup import NATS_CREDS_NAME, init_participant
 from connector.usage import UsageDenied
 from domains.bosai.policies import evacuee_registry, shelter_status_open
 from domains.bosai.vocab import RECORD_CONTEXT
 from trust.authority import Authority
+from trust.errors import CredentialError
 from trust.legal_id import corporate_number_check_digit
 from trust.status_list import StatusListCache
 from usage_policies.serialize import to_dsp
@@ -49,15 +52,20 @@ def _offer(policy: Any) -> dict[str, Any]:
     return document
 
 
-async def _participant(workdir: Path, authority: Authority, nats_url: str, label: str,
-                       name: str, legal_id: str, role: str) -> tuple[Connector, StatusListCache]:
+async def _participant(workdir: Path, authority: Authority, space: AuthorityNats, label: str,
+                       name: str, legal_id: str, role: str, *, api: bool = False
+                       ) -> tuple[Connector, StatusListCache]:
+    """Onboard a participant (key, credential, NATS user) and start its connector with
+    every service; ``api`` also serves its app API (and plug-in pages) on 127.0.0.1."""
+    assert space.url is not None
     made = init_participant(workdir / label, name=name, legal_id=legal_id, roles=[role],
-                            authority_dids=[authority.did], nats_urls=[nats_url], api_port=0)
+                            authority_dids=[authority.did], nats_urls=[space.url], api_port=0)
     issued = authority.issue(did=made.did, name=name, legal_id=legal_id, roles=[role])
     (workdir / label / "credential.jwt").write_text(issued.jwt)
+    save_creds(workdir / label / NATS_CREDS_NAME, await space.onboard(made.did))
     status_lists = StatusListCache([authority.did])
     status_lists.add(authority.status_list_jwt())
-    connector = build_connector(load_config(made.config_path), api=False,
+    connector = build_connector(load_config(made.config_path), api=api,
                                 status_lists=status_lists)
     await connector.start()
     return connector, status_lists
@@ -81,19 +89,20 @@ def _service(connector: Connector, kind: str) -> Any:
 async def run_demo(workdir: Path, say: Say = print, people: int = 300) -> dict[str, Any]:
     """Run the scenario in ``workdir``; return what happened, for tests and scripts."""
     summary: dict[str, Any] = {}
-    server = EmbeddedNatsServer(workdir / "nats")
-    await server.start()
-    say(f"1. nats-server (JetStream) on {server.url}")
+    authority = Authority.init(workdir / "authority", name="tsunagu demo authority")
+    space = AuthorityNats(authority)
+    url = await space.start(store_dir=workdir / "nats")
+    say(f"1. the authority runs nats-server (JetStream, operator mode) on {url}")
     running: list[Connector] = []
     try:
-        authority = Authority.init(workdir / "authority", name="tsunagu demo authority")
-        city, city_lists = await _participant(workdir, authority, server.url, "city",
+        city, city_lists = await _participant(workdir, authority, space, "city",
                                               CITY_NAME, CITY_CODE, "municipality")
-        npo, _ = await _participant(workdir, authority, server.url, "npo", NPO_NAME,
+        npo, _ = await _participant(workdir, authority, space, "npo", NPO_NAME,
                                     NPO_NUMBER, "shelter_operator")
         running += [city, npo]
         say(f"2. authority onboarded {CITY_NAME} (municipality) and the NPO "
-            "(shelter_operator); both connectors are running")
+            "(shelter_operator): a credential and a NATS account each; both connectors are "
+            "running")
 
         # The city declares the phase; the NPO's connector asserts what the city announced
         # (each connector decides with the facts it holds; an unknown phase denies).
@@ -151,14 +160,22 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 300) -> dict[s
         say("8. city ended the agreement; the NPO's connector purged every record it held "
             "under it")
 
+        shelters = await npo.negotiations.start(city.did, SHELTERS,
+                                                "urn:tsunagu:demo:offer:shelters-open")
+        shelters = await npo.negotiations.wait(shelters["pid"], timeout=20)
         authority.revoke(did=npo.did, reason="demo")
-        city_lists.add(authority.status_list_jwt())
+        await space.revoke(npo.did)
+        await _until(lambda: not npo.nc.is_connected, timeout=10)
+        city_lists.add(authority.status_list_jwt())  # what the city's next refresh fetches
+        await city.status_changed()
+        ended = city.agreements.get(shelters["agreementId"])["status"] == "terminated"
         try:
-            await npo.catalog.fetch(city.did)
+            city.checker.check(npo.identity.credential, npo.did)
             summary["revoked_refused"] = False
-        except RemoteError as exc:
-            summary["revoked_refused"] = exc.code == "credential.revoked"
-            say(f"9. authority revoked the NPO; the city refuses it: {exc.code}")
+        except CredentialError as exc:
+            summary["revoked_refused"] = exc.code == "credential.revoked" and ended
+            say(f"9. authority revoked the NPO: the nats-server disconnected it, the city "
+                f"ended its other agreement with it, and the city refuses it: {exc.code}")
 
         for label, connector in (("city", city), ("npo", npo)):
             report = verify_chain(connector.audit.lines())
@@ -171,7 +188,7 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 300) -> dict[s
     finally:
         for connector in running:
             await connector.stop()
-        await server.stop()
+        await space.close()
 
 
 def succeeded(summary: dict[str, Any]) -> bool:

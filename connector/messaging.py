@@ -4,12 +4,22 @@ Requests go to ``tsunagu.dsp.<recipient-id>.<sender-id>``; the sender token in t
 must match the envelope's signer, so server permissions on subjects and signatures agree.
 Every request and reply is a signed envelope carrying the sender's credential; both sides
 verify envelope, credential and revocation before acting.
+
+What the bus refuses never reaches a service, and is counted in
+``tsunagu_messages_rejected_total`` by code: a subject whose sender token is not a participant
+id (e.g. bytes that are not UTF-8, see ``connector.nats_connection.TolerantClient``),
+envelopes and credentials that fail (answered with an ``error`` message where the claimed
+sender can be addressed), and DSP messages, requests and replies alike, that are out of
+bounds, off their schema or not closed-world JSON-LD (``connector.dsp.validation
+.check_received``; a request is answered with its protocol's DSP error). The services then
+check protocol state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +29,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError, TimeoutError
 
+from connector.dsp import messages as m
+from connector.dsp.validation import SCHEMA_FOR_TYPE, check_received
 from connector.identity import CredentialChecker, Identity, participant_id
 from connector.metrics import Metrics
 from trust.credentials import VerifiedCredential
@@ -29,7 +41,11 @@ log = logging.getLogger(__name__)
 
 ERROR_TYPE = "error"
 REJECTED = "tsunagu_messages_rejected_total"  # by reason: forged, replayed, revoked, ...
+MAX_REASON_CHARS = 1000
 Handler = Callable[[Envelope, VerifiedCredential], Awaitable[tuple[str, dict[str, Any]]]]
+# The sender token of a request subject: a base58btc multibase value (a did:key's own part).
+# Anything else, U+FFFD from undecodable bytes included, is refused before the envelope is read.
+_SENDER_TOKEN = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{1,128}")
 
 
 class RemoteError(TsunaguError):
@@ -102,20 +118,45 @@ class DspBus:
         env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache)
         return env, self.checker.check(env.credential, env.sender)
 
+    def _count(self, exc: TsunaguError) -> None:
+        log.info("message refused", extra={"code": exc.code})
+        if self.metrics is not None:
+            self.metrics.inc(REJECTED, reason=exc.code)
+
+    def _refuse_dsp(self, env: Envelope) -> tuple[str, dict[str, Any]] | None:
+        """The DSP error answering a DSP request that fails ``check_received``, else None.
+
+        Answered in the protocol's own error message (as the services answer), so a
+        counterparty sees a refused negotiation rather than a transport failure.
+        """
+        if env.message_type not in SCHEMA_FOR_TYPE:
+            return None
+        try:
+            check_received(env.payload)
+        except TsunaguError as exc:
+            self._count(exc)
+            return m.refusal(env.message_type, env.payload, code=exc.code,
+                             reason=[exc.message[:MAX_REASON_CHARS]])
+        return None
+
     async def _on_request(self, msg: Msg) -> None:
         assert self._handler is not None
         reply_to = _unverified_sender(msg.data)
         try:
+            sender_token = msg.subject.rsplit(".", 1)[-1]
+            if not _SENDER_TOKEN.fullmatch(sender_token):
+                raise EnvelopeError("the subject's sender token is not a participant id",
+                                    code="envelope.bad_subject")
             env, credential = self._open(msg.data)
             reply_to = env.sender
-            if msg.subject.rsplit(".", 1)[-1] != participant_id(env.sender):
+            if sender_token != participant_id(env.sender):
                 raise EnvelopeError("subject names another sender than the envelope",
                                     code="envelope.subject_mismatch")
-            message_type, payload = await self._handler(env, credential)
+            refused = self._refuse_dsp(env)
+            message_type, payload = (refused if refused is not None
+                                     else await self._handler(env, credential))
         except TsunaguError as exc:
-            log.info("request refused", extra={"code": exc.code})
-            if self.metrics is not None:
-                self.metrics.inc(REJECTED, reason=exc.code)
+            self._count(exc)
             message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
         except Exception:
             log.exception("request handler failed")
@@ -139,6 +180,12 @@ class DspBus:
         if env.sender != recipient:
             raise EnvelopeError("reply is signed by another participant than asked",
                                 code="envelope.unexpected_sender")
+        if env.message_type in SCHEMA_FOR_TYPE:  # a reply is a received message too
+            try:
+                check_received(env.payload)
+            except TsunaguError as exc:
+                self._count(exc)
+                raise
         if env.message_type == ERROR_TYPE:
             raise RemoteError(str(env.payload.get("message", "remote error")),
                               code=str(env.payload.get("code", "remote.error")))

@@ -10,6 +10,10 @@ The server enforces isolation; connectors are not trusted to behave:
   ``tsunagu.dsp.<other>.<own>`` from it. The sender token is therefore fixed by the account,
   not only by user permissions. Replies travel back over the service-import response path
   (``resp`` permission on the responder, ``_INBOX.<requester>.>`` on the requester);
+- notices cross accounts as *streams*: each account exports ``tsunagu.ctl.*.>`` and every
+  other account imports just ``tsunagu.ctl.<own>.>`` from it, so what a participant publishes
+  on ``tsunagu.ctl.<recipient>.<topic>`` reaches the recipient's account only (notices are
+  signed documents: the subject does not say who sent them);
 - a dataset is readable by another participant only through a live agreement: the provider's
   account exports, with a required activation token, the three subjects a JetStream *pull*
   consumer needs for one durable consumer (``$JS.API.CONSUMER.MSG.NEXT|INFO.<stream>.<durable>``
@@ -32,17 +36,21 @@ lazily; right after they are first loaded a cross-account request may meet "no r
 for a moment (seen in ~1 of 40 fresh servers, healed within 0.5 s). Requesters should retry
 "no responders" briefly.
 
-State is in memory: a restarted authority must persist keys and iats (not done here).
+State: ``to_state`` / ``from_state`` give every key, iat, export, import, grant and pending
+change as one JSON object; ``connector.authority_nats`` keeps it beside the rest of the
+authority's state, so a restarted authority manages the same accounts (and mints later iats).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import nats.errors
 import nkeys
@@ -57,6 +65,10 @@ from trust.nats_jwt import AccountLimits, Export, Import, Permissions, UserCrede
 _UPDATE = "$SYS.REQ.CLAIMS.UPDATE"
 _LOOKUP = "$SYS.REQ.ACCOUNT.{}.CLAIMS.LOOKUP"
 _DSP_REPLY_TTL = 60.0  # seconds a connector has to answer one DSP request
+_NOTICES = "tsunagu.ctl.*.>"  # every account's notice export
+STATE_VERSION = 1
+# A durable consumer name becomes one subject token of the grant's exports.
+DURABLE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class NatsAccountsError(TsunaguError):
@@ -84,13 +96,24 @@ class StreamGrant:
     api_prefix: str  # pass to ``nc.jetstream(prefix=...)`` on the consumer's side
 
 
+@dataclass(frozen=True)
+class GrantKey:
+    """One durable consumer of one agreement (an agreement may run several transfers)."""
+
+    provider: str
+    consumer: str
+    agreement: str
+    durable: str
+
+
 @dataclass
 class _Account:
     did: str
     key: nkeys.KeyPair
     limits: AccountLimits
     exports: dict[str, Export] = field(default_factory=dict)  # by subject
-    imports: dict[str, Import] = field(default_factory=dict)  # by local (or import) subject
+    # by "<local or import subject> <exporter>": every account imports the same notices
+    imports: dict[str, Import] = field(default_factory=dict)
     revocations: dict[str, int] = field(default_factory=dict)
     last_iat: int = 0
     revoked: bool = False
@@ -117,7 +140,7 @@ def user_permissions(did: str) -> Permissions:
         pub_allow=(
             f"tsunagu.data.{pid}.>",  # its own record events only
             f"tsunagu.dsp.*.{pid}",  # DSP requests with itself as sender
-            f"tsunagu.ctl.{pid}.>",
+            "tsunagu.ctl.*.>",  # notices to anyone: each reaches only the account it names
             f"_INBOX.{pid}.>",
             "$JS.API.>",  # its own account's JetStream: other accounts are out of reach
             "$JS.ACK.>",  # acks on own consumers and on imported ones
@@ -161,7 +184,7 @@ class NatsAccountManager:
         )
         self._system_user = nats_jwt.generate_key("user")
         self._accounts: dict[str, _Account] = {}  # by DID
-        self._grants: dict[tuple[str, str, str], tuple[str, str]] = {}  # -> (stream, durable)
+        self._grants: dict[GrantKey, str] = {}  # -> stream
         self._dirty: dict[str, None] = {}  # DIDs in change order
 
     # ------------------------------------------------------------------ identities
@@ -176,6 +199,11 @@ class NatsAccountManager:
 
     def account_of(self, did: str) -> str:
         return self._get(did).public
+
+    def is_live(self, did: str) -> bool:
+        """Onboarded and not revoked."""
+        account = self._accounts.get(did)
+        return account is not None and not account.revoked
 
     def operator_jwt(self) -> str:
         return nats_jwt.operator_jwt(self._operator, self._name, system_account=self.system_account)
@@ -241,6 +269,7 @@ class NatsAccountManager:
         account = _Account(did, nats_jwt.generate_key("account"), self._limits)
         inbox = f"tsunagu.dsp.{pid}.*"
         account.exports[inbox] = Export(inbox, "service", name="dsp", response_type="Singleton")
+        account.exports[_NOTICES] = Export(_NOTICES, "stream", name="notices")
         self._accounts[did] = account
         self._touch(did)
         for other in self._live_accounts():
@@ -250,6 +279,9 @@ class NatsAccountManager:
             # Each side imports only the subject carrying its own id as sender.
             self._add_import(account, Import(f"tsunagu.dsp.{opid}.{pid}", other.public, "service"))
             self._add_import(other, Import(f"tsunagu.dsp.{pid}.{opid}", account.public, "service"))
+            self._add_import(account, Import(f"tsunagu.ctl.{pid}.>", other.public, "stream"))
+            self._add_import(other, Import(f"tsunagu.ctl.{opid}.>", account.public, "stream"))
+            self._touch(other.did)  # after the new exporter: pushed in this order
         return account
 
     def revoke_participant(self, did: str) -> None:
@@ -260,9 +292,9 @@ class NatsAccountManager:
         exports, and no imports pointing at it or from it.
         """
         account = self._get(did)
-        for provider, consumer, agreement in list(self._grants):
-            if did in (provider, consumer):
-                self.revoke_stream(provider, consumer, agreement)
+        for key in list(self._grants):
+            if did in (key.provider, key.consumer):
+                self.revoke_stream(key.provider, key.consumer, key.agreement, key.durable)
         account.revoked = True
         account.revocations["*"] = int(self._clock())
         account.limits = replace(account.limits, conn=0, leaf=0)
@@ -279,19 +311,26 @@ class NatsAccountManager:
     # ------------------------------------------------------------------ agreements
 
     def grant_stream(
-        self, provider_did: str, consumer_did: str, dataset_id: str, agreement_id: str
+        self,
+        provider_did: str,
+        consumer_did: str,
+        dataset_id: str,
+        agreement_id: str,
+        durable: str | None = None,
     ) -> StreamGrant:
         """Let the consumer pull the provider's dataset stream through one durable consumer.
 
-        The provider's connector creates that durable (name :func:`consumer_name`) on its own
-        stream, filtered to the dataset's subjects; the consumer binds to it with
-        ``nc.jetstream(prefix=grant.api_prefix)``.
+        The provider's connector creates that durable (``durable``, by default
+        :func:`consumer_name` of the agreement) on its own stream, filtered to the dataset's
+        subjects; the consumer binds to it with ``nc.jetstream(prefix=grant.api_prefix)``.
         """
         provider, consumer = self._get(provider_did), self._get(consumer_did)
         if provider.revoked or consumer.revoked or provider is consumer:
             raise NatsAccountsError("both parties must be distinct live participants")
+        durable = durable or consumer_name(agreement_id)
+        if not DURABLE_NAME.fullmatch(durable):
+            raise NatsAccountsError("a durable consumer name is 1-64 letters, digits, '_', '-'")
         stream = dataset_stream(provider_did, dataset_id)
-        durable = consumer_name(agreement_id)
         prefix = api_prefix(provider_did)
         subjects = [
             # (exported subject, response type, local subject in the consumer's account)
@@ -308,27 +347,37 @@ class NatsAccountManager:
             token = nats_jwt.activation_jwt(
                 provider.key, consumer.public, subject, "service", iat=int(self._clock())
             )
-            consumer.imports[local or subject] = Import(
+            self._add_import(consumer, Import(
                 subject, provider.public, "service", token=token, local_subject=local
-            )
-        self._grants[(provider_did, consumer_did, agreement_id)] = (stream, durable)
+            ))
+        self._grants[GrantKey(provider_did, consumer_did, agreement_id, durable)] = stream
         self._touch(provider_did)
         self._touch(consumer_did)
         return StreamGrant(stream, durable, prefix)
 
-    def revoke_stream(self, provider_did: str, consumer_did: str, agreement_id: str) -> None:
-        """Terminate the agreement's access: the exports and imports are deleted."""
-        stream, durable = self._grants.pop((provider_did, consumer_did, agreement_id), ("", ""))
-        if not durable:
-            return
-        provider, consumer = self._get(provider_did), self._get(consumer_did)
-        marker = f".{stream}.{durable}"
-        for subject in [s for s in provider.exports if marker in s]:
-            del provider.exports[subject]
-        for local in [k for k, imp in consumer.imports.items() if marker in imp.subject]:
-            del consumer.imports[local]
-        self._touch(provider_did)  # exporter first: access ends with the export
-        self._touch(consumer_did)
+    def grants_of(self, agreement_id: str) -> list[GrantKey]:
+        """The durable consumers an agreement's consumer may read now."""
+        return [key for key in self._grants if key.agreement == agreement_id]
+
+    def revoke_stream(
+        self, provider_did: str, consumer_did: str, agreement_id: str, durable: str | None = None
+    ) -> None:
+        """Terminate the agreement's access (one durable, or all of them): the exports and
+        imports are deleted."""
+        for key in self.grants_of(agreement_id):
+            if (key.provider, key.consumer) != (provider_did, consumer_did):
+                continue
+            if durable is not None and key.durable != durable:
+                continue
+            stream = self._grants.pop(key)
+            provider, consumer = self._get(provider_did), self._get(consumer_did)
+            marker = f".{stream}.{key.durable}"
+            for subject in [s for s in provider.exports if marker in s]:
+                del provider.exports[subject]
+            for local in [k for k, imp in consumer.imports.items() if marker in imp.subject]:
+                del consumer.imports[local]
+            self._touch(provider_did)  # exporter first: access ends with the export
+            self._touch(consumer_did)
 
     # ------------------------------------------------------------------ applying
 
@@ -373,6 +422,48 @@ class NatsAccountManager:
             ) from exc
         return msg.data.decode()
 
+    # ------------------------------------------------------------------ persistence
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to go on managing the same accounts: seeds (secrets: the caller
+        stores this 0600), iats, exports, imports, grants and changes not yet applied."""
+        return {
+            "version": STATE_VERSION,
+            "name": self._name,
+            "limits": asdict(self._limits),
+            "operator": nats_jwt.seed(self._operator),
+            "system": _account_state(self._system),
+            "systemUser": nats_jwt.seed(self._system_user),
+            "accounts": [_account_state(a) for a in self._accounts.values()],
+            "grants": [asdict(key) | {"stream": stream} for key, stream in self._grants.items()],
+            "pending": list(self._dirty),
+        }
+
+    @classmethod
+    def from_state(
+        cls, state: dict[str, Any] | None, *, clock: Callable[[], float] = time.time
+    ) -> NatsAccountManager:
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            raise NatsAccountsError(f"NATS account state is not version {STATE_VERSION}")
+        try:
+            manager = cls(name=state["name"], limits=AccountLimits(**state["limits"]),
+                          clock=clock)
+            manager._operator = nkeys.from_seed(state["operator"].encode())
+            manager._system = _account_from_state(state["system"])
+            manager._system_user = nkeys.from_seed(state["systemUser"].encode())
+            for item in state["accounts"]:
+                account = _account_from_state(item)
+                manager._accounts[account.did] = account
+            for item in state["grants"]:
+                grant = dict(item)
+                stream = grant.pop("stream")
+                manager._grants[GrantKey(**grant)] = stream
+            manager._dirty = dict.fromkeys(d for d in state["pending"] if d in manager._accounts)
+        except (KeyError, TypeError, ValueError, AttributeError, nkeys.NkeysError) as exc:
+            raise NatsAccountsError(f"NATS account state is damaged: {type(exc).__name__}"
+                                    ) from None
+        return manager
+
     # ------------------------------------------------------------------ internals
 
     def _get(self, did: str) -> _Account:
@@ -389,7 +480,8 @@ class NatsAccountManager:
 
     @staticmethod
     def _add_import(account: _Account, imp: Import) -> None:
-        account.imports[imp.local_subject or imp.subject] = imp
+        # Keyed by subject and exporter: every account imports the same notice subject.
+        account.imports[f"{imp.local_subject or imp.subject} {imp.account}"] = imp
 
     def _mint(self, account: _Account) -> str:
         # Strictly increasing iat per account: the full resolver ignores a same-jti update.
@@ -405,3 +497,29 @@ class NatsAccountManager:
             revocations=account.revocations,
             iat=account.last_iat,
         )
+
+
+def _account_state(account: _Account) -> dict[str, Any]:
+    return {
+        "did": account.did,
+        "seed": nats_jwt.seed(account.key),
+        "limits": asdict(account.limits),
+        "exports": [asdict(e) for e in account.exports.values()],
+        "imports": [asdict(i) for i in account.imports.values()],
+        "revocations": dict(account.revocations),
+        "lastIat": account.last_iat,
+        "revoked": account.revoked,
+    }
+
+
+def _account_from_state(item: dict[str, Any]) -> _Account:
+    account = _Account(item["did"], nkeys.from_seed(item["seed"].encode()),
+                       AccountLimits(**item["limits"]))
+    for export in item["exports"]:
+        account.exports[export["subject"]] = Export(**export)
+    for imp in item["imports"]:
+        NatsAccountManager._add_import(account, Import(**imp))
+    account.revocations = {k: int(v) for k, v in item["revocations"].items()}
+    account.last_iat = int(item["lastIat"])
+    account.revoked = bool(item["revoked"])
+    return account

@@ -3,6 +3,9 @@
 A long-running connector must never give up on NATS, so clients reconnect forever
 (``max_reconnect_attempts=-1``). Only the *first* connect is bounded, so that a wrong URL or
 credential fails start-up with a clear error instead of hanging.
+
+Every client is a :class:`TolerantClient`: bytes on the wire that are not UTF-8 must not stop
+it from reading (see there).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import nats.errors
@@ -30,6 +34,50 @@ _URL_SCHEMES = {"nats", "tls", "ws", "wss"}
 PUBLISH_ASYNC_MAX_PENDING = 4000
 
 
+def _replaced(raw: bytes) -> bytes:
+    """``raw`` with every byte sequence that is not UTF-8 turned into U+FFFD."""
+    return raw.decode("utf-8", errors="replace").encode("utf-8")
+
+
+# Every non-ASCII byte to "?": one byte for one, because nats-py slices the status line of
+# a header block by byte offsets (a 3-byte U+FFFD would be cut and fail to decode again).
+_ASCII_MASK = bytes(range(128)) + b"?" * 128
+
+
+class TolerantClient(Client):
+    """nats-py's client, except that undecodable bytes from the wire do not kill its reader.
+
+    nats-py 2.16 decodes the subject and reply of every delivered message, and the status
+    line of its headers, as strict UTF-8, inside its read loop. The server relays subjects and
+    headers as the publisher wrote them, so one ``PUB tsunagu.dsp.<us>.\\xff`` from anyone
+    allowed to publish there raised ``UnicodeDecodeError`` in that loop, which then ended for
+    good: the connection still looked connected, but nothing was read again (no DSP answers,
+    no data, no PONGs). Here a message that does not decode is retried with U+FFFD in place
+    of the bad bytes in its subject and reply (what nats-py already does for header values),
+    and with "?" for every non-ASCII byte of a header block that does not decode. No tsunagu
+    subject contains U+FFFD, so receivers refuse the message (``connector.messaging`` counts
+    it as ``envelope.bad_subject``) and the reader goes on.
+
+    Both hooks are private nats-py methods, overridden rather than copied: the valid path
+    runs nats-py's code unchanged. tests/security/test_nats_wire_attacks.py fails if an
+    upgrade moves them.
+    """
+
+    def _build_message(self, sid: int, subject: bytes, reply: bytes, data: bytes,
+                       headers: dict[str, str] | None) -> Any:
+        try:
+            return super()._build_message(sid, subject, reply, data, headers)
+        except UnicodeDecodeError:
+            return super()._build_message(sid, _replaced(subject), _replaced(reply), data,
+                                          headers)
+
+    async def _process_headers(self, headers: bytes) -> dict[str, str] | None:
+        try:
+            return await super()._process_headers(headers)
+        except UnicodeDecodeError:
+            return await super()._process_headers(headers.translate(_ASCII_MASK))
+
+
 class NatsConnectError(TsunaguError):
     """NATS could not be reached (or refused the credentials) during start-up."""
 
@@ -39,6 +87,12 @@ class NatsConnectError(TsunaguError):
 
 class NatsSettings(BaseModel):
     """Where and how to connect. No ``urls`` means: run an embedded server.
+
+    A connector connects with the NATS user credentials the data-space authority issued
+    (``credentials_file`` or ``user_jwt`` + ``user_seed``): the server then enforces what it
+    may read and write (operator mode, ``connector.nats_accounts``). Without credentials it
+    starts only when ``insecure_no_auth`` says so: any local process can then read and write
+    every subject, so that is for development only and logged as such.
 
     Secrets are ``SecretStr`` so they never show up in ``repr`` or logs.
     """
@@ -52,6 +106,7 @@ class NatsSettings(BaseModel):
     user_seed: SecretStr | None = None
     name: str = "tsunagu"
     inbox_prefix: str = "_INBOX"
+    insecure_no_auth: bool = False  # development only: no credentials, no isolation
     reconnect_time_wait: float = Field(default=2.0, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)  # one TCP/TLS attempt
     initial_connect_deadline: float = Field(default=30.0, gt=0)  # all first attempts together
@@ -84,6 +139,8 @@ class NatsSettings(BaseModel):
             raise ValueError("give either credentials_file or user_jwt+user_seed, not both")
         if self.has_credentials and not self.urls:
             raise ValueError("credentials need NATS urls; the embedded server has no auth")
+        if self.has_credentials and self.insecure_no_auth:
+            raise ValueError("insecure_no_auth contradicts the NATS credentials given")
         if self.user_seed is not None and not self.user_seed.get_secret_value().startswith("SU"):
             raise ValueError("user_seed must be a NATS user seed (starts with 'SU')")
         return self
@@ -132,7 +189,7 @@ async def connect(settings: NatsSettings) -> Client:
     if not settings.urls:
         raise ConfigError("NatsSettings.urls is empty; use open_nats() for an embedded server")
     safe_urls = ", ".join(redact_url(u) for u in settings.urls)
-    nc = Client()
+    nc = TolerantClient()
     last_error: list[BaseException] = []
 
     def where() -> str:

@@ -8,9 +8,11 @@ store directory::
     <store_dir>/nats-server.lock   flock held while a server uses this store
     <store_dir>/jetstream/         JetStream streams and consumers
 
-The server listens on loopback with no authentication: any local process can connect, so
-the embedded server is meant for a single-host connector and tests. Deployments that need
-auth or clustering configure external NATS URLs (see ``connector.nats_connection``).
+Without ``config_extra`` the server listens on loopback with no authentication: any local
+process can connect and read everything, which only a development connector
+(``insecure_no_auth``) and tests of the NATS plumbing use. The data space runs it in
+operator mode (``config_extra`` from ``connector.nats_accounts``; ``tsunagu authority serve``
+does this), so every participant logs in with its own credentials.
 
 Orphans: on Linux the child is started with ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, so it dies
 even when the parent is SIGKILLed. Pitfall: the kernel sends that signal when the *thread*
@@ -175,6 +177,11 @@ class EmbeddedNatsServer:
         if self._monitor_port is None:
             raise NatsServerError(f"nats-server on {self._store_dir} has not started yet")
         return f"http://{self._connect_host()}:{self._monitor_port}"
+
+    def configure(self, config_extra: str | None) -> None:
+        """Replace ``config_extra`` for the next start or restart (e.g. turn a test's server
+        into the data space's operator-mode server)."""
+        self._config_extra = config_extra
 
     @property
     def pid(self) -> int | None:

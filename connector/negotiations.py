@@ -179,11 +179,13 @@ class NegotiationService:
             return ACK, dn.ack_message(row.record)  # a resend of what we accepted
         now = datetime.now(UTC)
         if row is None:
-            return self._new_request(message, credential, now)
+            return self._new_request(message, credential, token, now)
         record = dn.apply_message(row.record, message, sent_by, counterparty=sender, at=now)
         row.record, row.last_in = record, kind
         if sent_by == Role.PROVIDER:
             row.extra["providerCredential"] = token  # the pull loop re-checks it later
+        else:
+            row.extra["consumerCredential"] = token  # re-checked when status lists change
         handler = {dn.CONTRACT_AGREEMENT: self._on_agreement,
                    dn.AGREEMENT_VERIFICATION: self._on_verification}.get(kind)
         with self.connector.store.transaction() as db:
@@ -220,7 +222,7 @@ class NegotiationService:
         return row
 
     def _new_request(self, message: dict[str, Any], credential: VerifiedCredential,
-                     now: datetime) -> Reply:
+                     token: str | None, now: datetime) -> Reply:
         record = dn.apply_message(None, message, Role.CONSUMER, role=Role.PROVIDER,
                                   counterparty=credential.did, at=now)
         record = replace(record, provider_pid=f"urn:uuid:{uuid.uuid4()}")
@@ -228,7 +230,8 @@ class NegotiationService:
         row = Row(record, last_in=dn.CONTRACT_REQUEST,
                   extra={"offer": message["offer"], "claims": agreements.Claims.of(
                       credential).to_json(),
-                      "purpose": purpose if isinstance(purpose, str) else None})
+                      "purpose": purpose if isinstance(purpose, str) else None,
+                      "consumerCredential": token})
         with self.connector.store.transaction() as db:
             self.table.save(db, row, "negotiation")
         self._changed()
@@ -269,7 +272,7 @@ class NegotiationService:
         row.pending = message
         with self.connector.store.transaction() as db:
             agreements.insert(db, agreement=agreement, role="provider", status="agreed",
-                              extra={"purpose": row.extra.get("purpose")}, now=now)
+                              extra=_provider_extra(row.extra), now=now)
             self.table.save(db, row, "negotiation")
         self._changed()
         self.outbox.kick(pid)
@@ -330,7 +333,7 @@ class NegotiationService:
         agreements.verify_countersigned(document, provider=self.connector.did,
                                         consumer=str(row.record.counterparty))
         agreements.insert(db, agreement=document, role="provider", status="active",
-                          extra={"purpose": stored.get("purpose")}, now=now)
+                          extra=_provider_extra(stored), now=now)
         assert row.record.provider_pid is not None
         event = messages.negotiation_event(row.record.consumer_pid, row.record.provider_pid,
                                            "FINALIZED")
@@ -390,6 +393,12 @@ class NegotiationService:
 
     def _changed(self) -> None:
         self.table.count_states("tsunagu_negotiations")
+
+
+def _provider_extra(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """What a provider keeps with an agreement: the purpose, and the consumer's credential
+    (``agreements.end_with_revoked`` re-checks it)."""
+    return {"purpose": facts.get("purpose"), "consumerCredential": facts.get("consumerCredential")}
 
 
 class Negotiations:

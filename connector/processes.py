@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from connector.dsp import messages
 from connector.dsp.statemachine import Process, Role
-from connector.messaging import RemoteError
 from connector.store import dumps, loads
 from trust.errors import TsunaguError
 
@@ -145,7 +144,10 @@ class Outbox:
                 try:
                     env, _ = await self.table.connector.bus.request(
                         row.record.counterparty, sent["@type"], sent)
-                except RemoteError as exc:
+                except TsunaguError as exc:
+                    # An error answer, or a reply this side refuses (bad signature, remote
+                    # @context, too deep): either way the message is answered, and a reply
+                    # that cannot be trusted ends the exchange like an error (fail closed).
                     if exc.code != "remote.unreachable":
                         await self.on_reply(pid, sent, "error", {"code": exc.code,
                                                                  "reason": [exc.message]})

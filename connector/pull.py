@@ -34,7 +34,9 @@ import orjson
 from nats.aio.msg import Msg
 
 from connector import agreements
+from connector.nats_accounts import api_prefix
 from connector.record_events import RecordChange
+from connector.stream_grants import API_PREFIX
 from trust.errors import TsunaguError
 from trust.proofs import verify_document
 
@@ -91,11 +93,12 @@ class PullLoop:
         self.agreement = agreement
         props = endpoint_properties(address)
         self.stream, self.durable = props["stream"], props["consumer"]
+        self.provider = agreement["provider"]
+        self.js = self._jetstream(props.get(API_PREFIX))
         self.snapshot, self.on_done = snapshot_sequence(address), on_done
         self._highest = 0  # highest stream sequence seen (sizes snapshot fetches)
         self.batch, self.fetch_timeout, self.credential_ttl = batch, fetch_timeout, credential_ttl
         document = agreement["document"]["signedAgreement"]
-        self.provider = agreement["provider"]
         self.dataset_id = agreement["datasetId"]
         self.purpose = agreement.get("purpose")
         self.policy = agreements.parse(document, ignore_purpose=self.purpose is None)
@@ -108,6 +111,16 @@ class PullLoop:
         connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
         connector.metrics.describe(DELIVERED, "records stored by the consumer, per dataset")
         connector.metrics.inc(DELIVERED, 0, dataset=self.dataset_id)  # the series exists
+
+    def _jetstream(self, prefix: str | None) -> Any:
+        """The connector's own JetStream (one server, no isolation), or, in operator mode,
+        the provider's consumer as the authority's grant imported it into our account."""
+        if prefix is None:
+            return self.connector.js
+        if prefix != api_prefix(self.provider):  # only ever our own import of this provider
+            raise RecordRefused("the data address names another provider's JetStream",
+                                code="transfer.bad_address")
+        return self.connector.nc.jetstream(prefix=prefix)
 
     @property
     def done(self) -> bool:
@@ -136,8 +149,8 @@ class PullLoop:
         while not self._stopping:
             try:
                 if sub is None:
-                    sub = await self.connector.js.pull_subscribe_bind(durable=self.durable,
-                                                                      stream=self.stream)
+                    sub = await self.js.pull_subscribe_bind(durable=self.durable,
+                                                            stream=self.stream)
                 if check and await self._snapshot_committed(sub):
                     self._set_lag(0)
                     if self.on_done is not None:

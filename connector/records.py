@@ -241,22 +241,59 @@ class RecordService:
 
     async def delete(self, dataset_id: str, record_id: str) -> dict[str, Any]:
         """Append a signed tombstone version; deleting a deleted record returns its tombstone."""
-        c = self.connector
+        dataset, tombstone, new = self._tombstone(dataset_id, record_id)
+        if new:
+            self._commit(dataset, tombstone, "deleted")
+            await self._flush(full=False)
+        return tombstone
+
+    def _tombstone(self, dataset_id: str, record_id: str
+                   ) -> tuple[DatasetRow, dict[str, Any], bool]:
+        """(dataset, signed tombstone, whether it is new): an already deleted record gives
+        its existing tombstone."""
         dataset = self._dataset(dataset_id)
         current = self._current(record_id, dataset_id)
         if current is None:
             raise RecordError(f"no record {record_id} in dataset {dataset_id}",
                               code="record.not_found")
         if current[1]:
-            return current[2]
+            return dataset, current[2], False
         body = current[2]
         tombstone = {"@context": body["@context"], "id": record_id, "type": body["type"],
                      "version": current[0] + 1,
                      "modified": format_datetime(datetime.now(UTC)), TOMBSTONE_FLAG: True}
-        signed = sign_document(tombstone, c.identity.key)
-        self._commit(dataset, signed, "deleted")
-        await self._flush(full=False)
-        return signed
+        return dataset, sign_document(tombstone, self.connector.identity.key), True
+
+    # --- publishing inside a caller's transaction --------------------------------------------
+
+    def stage(self, db: Any, dataset_id: str, records: list[Any]) -> list[dict[str, Any]]:
+        """``publish_many`` inside a store transaction the caller holds (``db``).
+
+        For a domain whose own rows and the records it derives from them must commit
+        together (a registration and the record it publishes): every check of
+        ``publish_many``, then the rows, audit lines and record listeners on ``db``. A refusal
+        raises before this call writes anything (the caller's transaction then rolls back).
+        Nothing is sent before the caller commits: ``await flush()`` afterwards (else the
+        outbox retry loop sends it). Returns the signed records in order.
+        """
+        try:
+            dataset, prepared = self._prepare_many(dataset_id, records)
+        except TsunaguError as exc:
+            self.connector.metrics.inc(REJECTED, reason=exc.code)
+            raise
+        self._write(db, dataset, prepared)
+        return [signed for signed, _ in prepared]
+
+    def stage_delete(self, db: Any, dataset_id: str, record_id: str) -> dict[str, Any]:
+        """``delete`` inside a transaction the caller holds (see ``stage``)."""
+        dataset, tombstone, new = self._tombstone(dataset_id, record_id)
+        if new:
+            self._write(db, dataset, [(tombstone, "deleted")])
+        return tombstone
+
+    async def flush(self) -> int:
+        """Send what was committed since the last flush (after ``stage``)."""
+        return await self._flush(full=False)
 
     def _dataset(self, dataset_id: str) -> DatasetRow:
         dataset = load_dataset(self.connector.store, dataset_id)
@@ -355,26 +392,32 @@ class RecordService:
     def _commit_many(self, dataset: DatasetRow, items: list[tuple[dict[str, Any], str]],
                      on_commit: Callable[[Any, dict[str, Any]], None] | None = None) -> None:
         """``_commit`` for several versions in ONE transaction, in the order given."""
+        with self.connector.store.transaction() as db:
+            self._write(db, dataset, items, on_commit)
+
+    def _write(self, db: Any, dataset: DatasetRow, items: list[tuple[dict[str, Any], str]],
+               on_commit: Callable[[Any, dict[str, Any]], None] | None = None) -> None:
+        """The rows of each version, in an open transaction: latest version, version row
+        (outbox), audit line, ``on_commit`` and the record listeners."""
         c = self.connector
-        with c.store.transaction() as db:
-            for signed, event in items:
-                record_id, version, body = signed["id"], signed["version"], dumps(signed)
-                db.execute(
-                    "INSERT INTO records (id, dataset_id, version, deleted, body, modified) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "version = excluded.version, deleted = excluded.deleted, "
-                    "body = excluded.body, modified = excluded.modified",
-                    (record_id, dataset.id, version, int(event == "deleted"), body,
-                     signed["modified"]))
-                db.execute("INSERT INTO record_versions (id, version, event, body, published) "
-                           "VALUES (?, ?, ?, ?, 0)", (record_id, version, event, body))
-                # Identifiers only: the audit log never holds record bodies.
-                c.audit.append("published", record=record_id, version=version, change=event,
-                               dataset=dataset.id)
-                if on_commit is not None:
-                    on_commit(db, signed)
-                c.record_listeners(db, RecordChange(dataset.id, signed, event, held=False,
-                                                    provider=c.did))
+        for signed, event in items:
+            record_id, version, body = signed["id"], signed["version"], dumps(signed)
+            db.execute(
+                "INSERT INTO records (id, dataset_id, version, deleted, body, modified) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "version = excluded.version, deleted = excluded.deleted, "
+                "body = excluded.body, modified = excluded.modified",
+                (record_id, dataset.id, version, int(event == "deleted"), body,
+                 signed["modified"]))
+            db.execute("INSERT INTO record_versions (id, version, event, body, published) "
+                       "VALUES (?, ?, ?, ?, 0)", (record_id, version, event, body))
+            # Identifiers only: the audit log never holds record bodies.
+            c.audit.append("published", record=record_id, version=version, change=event,
+                           dataset=dataset.id)
+            if on_commit is not None:
+                on_commit(db, signed)
+            c.record_listeners(db, RecordChange(dataset.id, signed, event, held=False,
+                                                provider=c.did))
 
     # --- the outbox ----------------------------------------------------------------------
 

@@ -4,15 +4,22 @@
 (``Service.start(connector)``) that register DSP message handlers with ``route``. Start order:
 store -> identity -> NATS -> services (which resume unfinished work) -> DSP endpoint, so no
 request is served before the state it needs is loaded.
+
+NATS: with the user credentials the authority issued (operator mode, the default) the
+connector logs in as its participant's user, with replies on ``_INBOX.<participant-id>``,
+and asks the authority to open stream imports for its transfers (``self.grants``). Without
+credentials it starts only with ``nats.insecure_no_auth`` (logged as insecure).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -29,7 +36,8 @@ from connector.plugins import activate_plugins, load_domain_plugins
 from connector.record_events import RecordListeners
 from connector.status_lists import StatusListRefresher
 from connector.store import Store
-from trust.credentials import StatusListProvider, VerifiedCredential
+from connector.stream_grants import GrantClient
+from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
 from trust.envelope import Envelope
 from trust.errors import ConfigError
 from trust.keys import load_key
@@ -71,6 +79,7 @@ class Connector:
         self.nc: Client
         self.js: JetStreamContext
         self.bus: DspBus
+        self.grants: GrantClient | None = None  # operator mode: the authority opens streams
 
     @property
     def did(self) -> str:
@@ -104,17 +113,42 @@ class Connector:
         cache = StatusListCache(self.config.authority.dids)
         if self.config.authority.status_list_url:
             self._refresher = StatusListRefresher(cache, self.config.authority.status_list_url,
-                                                  self.config.authority.status_list_refresh_s)
+                                                  self.config.authority.status_list_refresh_s,
+                                                  on_refresh=self.status_changed)
             await self._refresher.start()
         return cache
 
+    async def status_changed(self) -> None:
+        """A newer status list arrived: end agreements with participants it revokes."""
+        agreements = getattr(self, "agreements", None)  # once AgreementService has started
+        if agreements is not None:
+            await agreements.end_with_revoked()
+
     async def _connect_nats(self) -> Client:
         settings = self.config.nats
+        if not settings.has_credentials:
+            if not settings.insecure_no_auth:
+                raise ConfigError(
+                    "no NATS credentials: set [nats] urls and credentials_file (the nats.creds "
+                    "`tsunagu authority issue` wrote), or insecure_no_auth = true for "
+                    "development without isolation")
+            log.warning("INSECURE: NATS without credentials; the server isolates nothing "
+                        "between participants (development only)")
         if not settings.urls:
             self._server = EmbeddedNatsServer(self.config.nats_store_dir)
             await self._server.start()
             settings = settings.model_copy(update={"urls": [self._server.url]})
-        return await connect(settings.model_copy(update={"name": self.config.participant.name}))
+        return await connect(settings.model_copy(update={
+            "name": self.config.participant.name,
+            # Replies to this connector's requests stay in its own part of the inbox space.
+            "inbox_prefix": f"_INBOX.{self.identity.participant_id}"}))
+
+    def _grant_client(self) -> GrantClient | None:
+        if not self.config.nats.has_credentials:
+            return None
+        # The authority that issued our credential runs the data space's NATS.
+        issuer = decode_vc_jwt(self.identity.credential, self.config.authority.dids).issuer
+        return GrantClient(self.nc, self.identity, issuer, self.bus.replay_cache)
 
     async def start(self) -> None:
         self.started_at = datetime.now(UTC)
@@ -129,13 +163,18 @@ class Connector:
         self.nc = await self._connect_nats()
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
         self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
+        self.grants = self._grant_client()
         for service in self.services:
             await service.start(self)
         await self.bus.serve(self._dispatch)
+        await self.status_changed()  # revocations that happened while it was down
         log.info("connector started", extra={"participant": self.did})
 
     async def stop(self) -> None:
-        await self.bus.close()
+        # A connection the server closed (e.g. the participant was revoked) has nothing
+        # left to unsubscribe; stopping must still release the store and the services.
+        with contextlib.suppress(nats.errors.ConnectionClosedError):
+            await self.bus.close()
         for service in reversed(self.services):
             await service.stop()
         if self._refresher is not None:

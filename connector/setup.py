@@ -33,8 +33,24 @@ def _toml_string(value: str) -> str:
     return orjson.dumps(value).decode()  # a JSON string is a valid TOML basic string
 
 
+NATS_CREDS_NAME = "nats.creds"  # where `tsunagu authority issue` puts the NATS user
+
+
+def _nats_section(nats_urls: list[str], insecure_no_auth: bool) -> list[str]:
+    urls = f"urls = [{', '.join(_toml_string(u) for u in nats_urls)}]"
+    if insecure_no_auth:
+        return ["[nats]  # INSECURE, development only: no credentials, no isolation between "
+                "participants", urls, "insecure_no_auth = true"]
+    if not nats_urls:  # `connector run` names what is missing
+        return ["[nats]  # set urls (the server `tsunagu authority serve` announces) and",
+                f'# credentials_file = "{NATS_CREDS_NAME}"', urls]
+    return ["[nats]  # the data space's server; credentials from `tsunagu authority issue`",
+            urls, f"credentials_file = {_toml_string(NATS_CREDS_NAME)}"]
+
+
 def render_config(*, name: str, authority_dids: list[str], status_list_url: str | None,
-                  nats_urls: list[str], api_port: int) -> str:
+                  nats_urls: list[str], api_port: int, insecure_no_auth: bool = False,
+                  status_list_refresh_s: float | None = None) -> str:
     lines = [
         "[participant]",
         f"name = {_toml_string(name)}",
@@ -45,8 +61,9 @@ def render_config(*, name: str, authority_dids: list[str], status_list_url: str 
     ]
     if status_list_url:
         lines.append(f"status_list_url = {_toml_string(status_list_url)}")
-    lines += ["", "[nats]  # no urls: the connector starts its own nats-server",
-              f"urls = [{', '.join(_toml_string(u) for u in nats_urls)}]",
+    if status_list_refresh_s is not None:
+        lines.append(f"status_list_refresh_s = {float(status_list_refresh_s)}")
+    lines += ["", *_nats_section(nats_urls, insecure_no_auth),
               "", "[api]", 'host = "127.0.0.1"', f"port = {api_port}", ""]
     return "\n".join(lines)
 
@@ -61,6 +78,8 @@ def init_participant(
     status_list_url: str | None = None,
     nats_urls: list[str] | None = None,
     api_port: int = 8480,
+    insecure_no_auth: bool = False,
+    status_list_refresh_s: float | None = None,
 ) -> InitResult:
     """Create key, config and credential request in ``directory`` (validated first)."""
     name = check_name(name)
@@ -93,7 +112,9 @@ def init_participant(
         for path, text in (
             (config_path, render_config(name=name, authority_dids=authority_dids,
                                         status_list_url=status_list_url,
-                                        nats_urls=nats_urls or [], api_port=api_port)),
+                                        nats_urls=nats_urls or [], api_port=api_port,
+                                        insecure_no_auth=insecure_no_auth,
+                                        status_list_refresh_s=status_list_refresh_s)),
             (request_path, orjson.dumps(request, option=orjson.OPT_INDENT_2).decode() + "\n"),
         ):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
@@ -26,8 +27,13 @@ async def fetch_status_list(cache: StatusListCache, url: str, timeout: float = 5
 
 
 class StatusListRefresher:
-    def __init__(self, cache: StatusListCache, url: str, interval_s: float = 60.0) -> None:
+    """Fetches the list every ``interval_s``; ``on_refresh`` runs after each periodic fetch
+    that succeeded (the connector ends agreements with newly revoked participants there)."""
+
+    def __init__(self, cache: StatusListCache, url: str, interval_s: float = 60.0, *,
+                 on_refresh: Callable[[], Awaitable[None]] | None = None) -> None:
         self.cache, self.url, self.interval_s = cache, url, interval_s
+        self.on_refresh = on_refresh
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -46,7 +52,11 @@ class StatusListRefresher:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            await self.refresh()
+            if await self.refresh() and self.on_refresh is not None:
+                try:
+                    await self.on_refresh()
+                except Exception:  # the next refresh tries again; the loop must not die
+                    log.exception("acting on the status list failed")
 
     async def stop(self) -> None:
         if self._task is not None:

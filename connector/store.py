@@ -11,6 +11,7 @@ there is one writer and no lock contention. Bodies are stored as orjson bytes.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +145,36 @@ class StoreError(TsunaguError):
     http_status = 503
 
 
+# What an operator should look at, by SQLite result code (prefix of the extended name).
+_HINTS = {
+    "SQLITE_IOERR": "the disk refused a write: full, over a file-size limit, or failing",
+    "SQLITE_READONLY": "the store became read-only",
+}
+
+
+def _why(exc: sqlite3.Error) -> str:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    hint = next((h for prefix, h in _HINTS.items() if name.startswith(prefix)), None)
+    return f"{exc} ({hint})" if hint else str(exc)
+
+
+def _read_only(path: Path) -> str | None:
+    """Why the store cannot be written, or None.
+
+    Checked before SQLite opens it: after a crash (its -wal and -shm left behind) SQLite opens
+    a read-only store for reading and fails only at the first write, so a connector would
+    start and run half-working; a cleanly closed one fails with "unable to open database
+    file", which says nothing about why."""
+    files = [path.parent] + [p for p in (path, path.with_name(path.name + "-wal"),
+                                         path.with_name(path.name + "-shm")) if p.exists()]
+    for target in files:
+        if not os.access(target, os.W_OK):
+            if os.statvfs(target).f_flag & os.ST_RDONLY:
+                return f"{target} is on a read-only file system"
+            return f"{target} is not writable by this user"
+    return None
+
+
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
@@ -159,6 +190,10 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            reason = _read_only(self.path)
+            if reason is not None:
+                raise StoreError(f"store {self.path} is read-only: {reason}; the connector "
+                                 "must be able to write its store (nothing was changed)")
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")  # a crash must not lose an acked step
@@ -182,12 +217,12 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"store {self.path} refuses writes: {exc}") from exc
+            raise StoreError(f"store {self.path} refuses writes: {_why(exc)}") from exc
         try:
             yield self.db
         except sqlite3.Error as exc:
             self._rollback()
-            raise StoreError(f"store {self.path} refused the write: {exc}") from exc
+            raise StoreError(f"store {self.path} refused the write: {_why(exc)}") from exc
         except BaseException:
             self._rollback()
             raise
@@ -195,7 +230,7 @@ class Store:
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
-            raise StoreError(f"store {self.path} could not commit: {exc}") from exc
+            raise StoreError(f"store {self.path} could not commit: {_why(exc)}") from exc
 
     def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.Error):

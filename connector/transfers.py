@@ -16,6 +16,13 @@ COMPLETED and the provider deletes the durable consumer. The bound is kept by th
 connector, like every other usage rule: JetStream has no "stop at sequence" for a consumer,
 and a finite transfer is the consumer's own choice under an agreement that would also permit
 streaming, so reading further would not exceed what it was granted.
+
+Operator mode: the consumer's NATS account cannot reach the provider's JetStream at all until
+the provider has asked the authority to grant it the durable consumer
+(``connector.stream_grants``); the data address then carries the JetStream API prefix the
+consumer reads through (``apiPrefix``). When the transfer ends either way (completed, or
+terminated by either side) the provider deletes the durable and asks the authority to close
+the import.
 """
 
 from __future__ import annotations
@@ -48,7 +55,8 @@ from connector.processes import (
     is_error,
     mark_refused,
 )
-from connector.pull import SNAPSHOT, PullLoop
+from connector.pull import SNAPSHOT, PullLoop, endpoint_properties
+from connector.stream_grants import API_PREFIX
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import TsunaguError
@@ -291,12 +299,34 @@ class TransferService:
         row = self.table.get(pid)
         if row is None or row.record.state != dt.REQUESTED or row.pending is not None:
             return
+        assert row.record.provider_pid is not None
+        try:
+            address = await self._open_stream(row, durable_name(row.record.provider_pid))
+        except TransferError as exc:  # the consumer learns why
+            log.warning("cannot open the transfer's stream", extra={"pid": pid,
+                                                                    "code": exc.code})
+            message = messages.transfer_termination(
+                row.record.consumer_pid, row.record.provider_pid, code=exc.code,
+                reason=[exc.message])
+        else:
+            row.extra["dataAddress"] = address
+            message = messages.transfer_start(row.record.consumer_pid, row.record.provider_pid,
+                                              data_address=address)
+        c = self.connector
+        row.record = dt.apply_message(row.record, message, Role.PROVIDER, at=datetime.now(UTC))
+        row.pending = message
+        with c.store.transaction() as db:
+            self.table.save(db, row, "transfer")
+        self._changed()
+        self.outbox.kick(pid)
+
+    async def _open_stream(self, row: Row[Transfer], durable: str) -> dict[str, Any]:
+        """Create the transfer's durable consumer and, in operator mode, have the authority
+        let the consumer's account read it; returns the data address."""
         c = self.connector
         dataset_id = row.extra["datasetId"]
         stream = subjects.dataset_stream(c.did, dataset_id)
         subject = subjects.data_subject(c.did, dataset_id)
-        assert row.record.provider_pid is not None
-        durable = durable_name(row.record.provider_pid)
         try:
             await c.js.add_consumer(stream, ConsumerConfig(
                 durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
@@ -304,24 +334,32 @@ class TransferService:
                 max_ack_pending=MAX_ACK_PENDING, ack_wait=ACK_WAIT_S))
             snapshot = await last_sequence(c.js, stream, subject) \
                 if is_finite(row.record.format) else None
-        except Exception as exc:  # no stream, JetStream away: the consumer learns why
-            log.warning("cannot create the transfer's consumer", extra={"pid": pid})
-            message = messages.transfer_termination(
-                row.record.consumer_pid, row.record.provider_pid, code="transfer.no_stream",
-                reason=[f"the dataset stream cannot be read: {type(exc).__name__}"])
-        else:
-            address = messages.nats_data_address(
-                subject, stream=stream, consumer=durable,
-                extra=None if snapshot is None else {SNAPSHOT: str(snapshot)})
-            row.extra["dataAddress"] = address
-            message = messages.transfer_start(row.record.consumer_pid, row.record.provider_pid,
-                                              data_address=address)
-        row.record = dt.apply_message(row.record, message, Role.PROVIDER, at=datetime.now(UTC))
-        row.pending = message
-        with c.store.transaction() as db:
-            self.table.save(db, row, "transfer")
-        self._changed()
-        self.outbox.kick(pid)
+        except Exception as exc:  # no stream, JetStream away
+            raise TransferError(f"the dataset stream cannot be read: {type(exc).__name__}",
+                                code="transfer.no_stream") from exc
+        extra = {} if snapshot is None else {SNAPSHOT: str(snapshot)}
+        if c.grants is not None:
+            agreement = agreements.load(c.store, str(row.record.agreement_id))
+            assert agreement is not None  # checked when the request came in
+            try:
+                extra[API_PREFIX] = await c.grants.grant(agreement["document"], durable)
+            except TsunaguError as exc:
+                raise TransferError(f"the authority did not open the stream: {exc.message}",
+                                    code="transfer.no_grant") from exc
+        return messages.nats_data_address(subject, stream=stream, consumer=durable,
+                                          extra=extra or None)
+
+    async def _close_grant(self, row: Row[Transfer]) -> None:
+        """Operator mode: the consumer's import of the ended transfer's durable goes."""
+        agreement = agreements.load(self.connector.store, str(row.record.agreement_id))
+        if self.connector.grants is None or agreement is None or not row.record.provider_pid:
+            return
+        try:
+            await self.connector.grants.revoke(agreement["document"],
+                                               durable_name(row.record.provider_pid))
+        except TsunaguError as exc:  # the durable is deleted: the import leads nowhere
+            log.warning("the authority did not close the transfer's stream",
+                        extra={"pid": row.pid, "code": exc.code})
 
     async def _effects(self, row: Row[Transfer]) -> None:
         """Bring the loop / durable consumer in line with the record's state."""
@@ -347,6 +385,8 @@ class TransferService:
             with contextlib.suppress(Exception):  # already gone is fine
                 await self.connector.js.delete_consumer(stream,
                                                         durable_name(row.record.provider_pid))
+            if API_PREFIX in endpoint_properties(row.extra.get("dataAddress") or {}):
+                self.outbox.spawn(self._close_grant(row))  # never hold up the DSP reply
 
     def _snapshot_done(self, pid: str) -> None:
         """A finite transfer's every message is committed: complete it (from another task,

@@ -15,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import nkeys
 import pytest
 
 from connector.cli import main
+from trust import nats_jwt
 from trust.authority import Authority
 from trust.credentials import Role, verify_credential
 from trust.errors import CredentialError, KeyMaterialError
@@ -184,7 +186,18 @@ def test_issue_to_out_file(authority_dir, participant, tmp_path, capsys):
     trusted, cache = verifier(authority_dir)
     verified = verify_credential(token, {trusted}, cache)
     assert verified.valid_until - verified.valid_from == timedelta(days=30)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["authority", "participant.jwt"]
+    # Beside it, the participant's NATS user for the data space's operator-mode server.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["authority", "nats.creds",
+                                                         "participant.jwt"]
+    creds = tmp_path / "nats.creds"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+    user = nats_jwt.decode(nats_jwt.parse_creds(creds.read_text()).jwt, expected_type="user")
+    state = Authority.open(authority_dir).read_nats_state()
+    accounts = {a["did"]: a for a in state["manager"]["accounts"]}
+    assert user["iss"] == nkeys.from_seed(accounts[participant.did]["seed"].encode()
+                                          ).public_key.decode()
+    assert "nats.creds" not in err and "pending" in state["manager"]  # no server: pending
+    assert accounts[participant.did]["did"] in state["manager"]["pending"]
 
 
 @pytest.mark.parametrize(("change", "fragment"), [

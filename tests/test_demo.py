@@ -1,6 +1,7 @@
 """The README's main command: ``tsunagu demo`` runs end to end and leaks no secrets or
 personal data into its output or its logs."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import orjson
 from connector.demo import SHELTER_IDS
 from connector.demo_people import evacuees
 from trust.keys import load_key
+from trust.nats_jwt import parse_creds
 
 
 def test_demo_runs_and_leaks_no_key_material_or_personal_data(tmp_path: Path):
@@ -21,9 +23,11 @@ def test_demo_runs_and_leaks_no_key_material_or_personal_data(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for step in ("negotiation FINALIZED", f"received and verified {people} signed records",
+    for step in ("operator mode", "negotiation FINALIZED",
+                 f"received and verified {people} signed records",
                  "refused for research (usage.denied)", "purged every record",
-                 "the city refuses it: credential.revoked", "intact"):
+                 "the nats-server disconnected it", "the city refuses it: credential.revoked",
+                 "intact"):
         assert step in out, step
     # Every stderr line is a JSON object (the --log-format json promise).
     lines = [orjson.loads(line) for line in result.stderr.splitlines() if line.strip()]
@@ -35,7 +39,11 @@ def test_demo_runs_and_leaks_no_key_material_or_personal_data(tmp_path: Path):
         key = load_key(pem)
         secrets += [key.secret_key_multibase(), pem.read_text().splitlines()[1]]
     secrets += [p.read_text().strip() for p in tmp_path.rglob("credential.jwt")]
-    assert len(secrets) >= 6
+    # NATS: each participant's user seed, and every operator/account seed the authority holds.
+    secrets += [parse_creds(p.read_text()).seed for p in tmp_path.rglob("nats.creds")]
+    secrets += re.findall(r'"(S[OAU][A-Z2-7]{50,})"',
+                          (tmp_path / "authority" / "nats.json").read_text())
+    assert len(secrets) >= 12
     leaked = [s[:12] for s in secrets if s in everything]
     assert leaked == []
     assert "PRIVATE KEY" not in everything

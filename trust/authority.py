@@ -6,7 +6,10 @@ Layout of an authority directory (mode 0700, every file 0600)::
     authority.json   config: name, DID, public URL, status list URL / length / ttl
     registry.json    every credential issued: participant DID, name, legal id, roles,
                      status index, validity, the vc+jwt, and its revocation if any
-    .lock            flock target serialising issue/revoke across processes
+    nats.json        the data space's NATS operator, system and participant account keys,
+                     iats, grants and unapplied changes (``connector.authority_nats`` writes
+                     it; created on first use)
+    .lock            flock target serialising issue/revoke/NATS changes across processes
 
 The status list is *derived* from the registry (bit i set iff credential i is revoked), so
 issuing or revoking is a single atomic replace of registry.json: a failure at any point
@@ -53,8 +56,9 @@ log = logging.getLogger("tsunagu.authority")
 KEY_FILE = "authority.key"
 CONFIG_FILE = "authority.json"
 REGISTRY_FILE = "registry.json"
+NATS_FILE = "nats.json"
 LOCK_FILE = ".lock"
-STATE_FILES = (KEY_FILE, CONFIG_FILE, REGISTRY_FILE, LOCK_FILE)
+STATE_FILES = (KEY_FILE, CONFIG_FILE, REGISTRY_FILE, NATS_FILE, LOCK_FILE)
 FORMAT_VERSION = 1
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
 STATUS_LIST_PATH = "/status-list"
@@ -259,7 +263,9 @@ class Authority:
     # ------------------------------------------------------------------ registry I/O
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
+        """Exclusive across processes (issue, revoke, NATS changes). Not re-entrant: one
+        process must not nest it (a second flock on a new descriptor waits for the first)."""
         if fcntl is None:  # pragma: no cover
             yield
             return
@@ -289,6 +295,24 @@ class Authority:
     def _save_registry(self, registry: dict[str, Any]) -> None:
         _write_atomic(self.directory / REGISTRY_FILE, _dump(registry))
 
+    def read_nats_state(self) -> dict[str, Any] | None:
+        """The NATS account state, or None before its first use. Hold :meth:`locked`."""
+        path = self.directory / NATS_FILE
+        try:
+            state = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+        if not isinstance(state, dict):
+            raise ConfigError(f"{path} is not a JSON object")
+        return state
+
+    def write_nats_state(self, state: dict[str, Any]) -> None:
+        """Replace the NATS account state atomically (0600: it holds seeds). Hold
+        :meth:`locked`."""
+        _write_atomic(self.directory / NATS_FILE, _dump(state))
+
     def credentials(self) -> list[dict[str, Any]]:
         """All registry entries (including credential JWTs and revocation reasons)."""
         return self._load_registry()["credentials"]
@@ -314,7 +338,7 @@ class Authority:
         valid_from = aware_now(now).replace(microsecond=0)
         valid_until = valid_from + timedelta(days=valid_days)
         credential_id = f"urn:uuid:{uuid.uuid4()}"
-        with self._locked():
+        with self.locked():
             registry = self._load_registry()
             index = registry["nextIndex"]
             if index >= self._config["statusListLength"]:
@@ -361,7 +385,7 @@ class Authority:
             raise ValidationError("name exactly one of a participant DID or a status index")
         reason = _check_reason(reason)
         at = format_datetime(aware_now(now))
-        with self._locked():
+        with self.locked():
             registry = self._load_registry()
             if did is not None:
                 matching = [e for e in registry["credentials"] if e["did"] == did]

@@ -260,3 +260,24 @@ def transfer_error(consumer_pid: str, provider_pid: str, *, code: str | None = N
                    reason: Sequence[str] | None = None) -> Message:
     return _message("TransferError", **_pids(consumer_pid, provider_pid),
                     code=code, reason=_reason(reason))
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+MAX_PID_CHARS = 256  # a refusal echoes the refused message's pids, not whatever they hold
+
+def refusal(refused_type: str, refused: Mapping[str, Any], *, code: str,
+            reason: Sequence[str]) -> tuple[str, Message]:
+    """The DSP error answering a refused ``refused_type`` message: CatalogError for the
+    catalog protocol, else ContractNegotiationError or TransferError with the pids the refused
+    message named (``"unknown"`` where it named none usable; the schemas require both)."""
+    if refused_type.startswith(("Catalog", "Dataset")):
+        return "CatalogError", catalog_error(code=code, reason=reason)
+    pids = [refused.get(k) for k in ("consumerPid", "providerPid")]
+    consumer_pid, provider_pid = (p if isinstance(p, str) and 0 < len(p) <= MAX_PID_CHARS
+                                  else "unknown" for p in pids)
+    if refused_type.startswith("Transfer"):
+        return "TransferError", transfer_error(consumer_pid, provider_pid, code=code,
+                                               reason=reason)
+    return "ContractNegotiationError", contract_negotiation_error(
+        consumer_pid, provider_pid, code=code, reason=reason)

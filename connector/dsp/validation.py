@@ -3,6 +3,10 @@
 The schemas in ``schemas/`` are the DSP 2025-1 artifacts, unchanged. They reference each other
 by ``$id`` (``https://w3id.org/dspace/2025/1/<folder>/<file>``), so all of them go into one
 ``referencing.Registry``; nothing is ever fetched.
+
+Messages come from other participants, so size and nesting are bounded *before* any
+recursive code (jsonschema, pyld) sees them: a message nested ~980 levels deep used to end
+in ``RecursionError`` inside the schema check.
 """
 
 from __future__ import annotations
@@ -22,6 +26,15 @@ from trust.errors import ValidationError
 SCHEMA_BASE = "https://w3id.org/dspace/2025/1/"
 SCHEMA_FOLDERS = ("catalog", "common", "negotiation", "transfer")
 MAX_REPORTED_ERRORS = 20
+# Real DSP messages nest about 12 levels (catalog > dataset > offer > rule > constraint >
+# logical constraint > ...). jsonschema and pyld recurse at least once per level and share the
+# interpreter's recursion limit (1000 frames) with the caller's stack: 64 stays far below it
+# and far above any real message.
+MAX_DEPTH = 64
+# Values (objects, arrays, scalars) and characters (keys and strings): a catalog of a few
+# thousand datasets fits; the bus already refuses envelopes over 4 MiB.
+MAX_VALUES = 250_000
+MAX_CHARS = 4 * 1024 * 1024
 
 # The DSP 2025-1 transfer-termination, transfer-suspension and transfer-error schemas point at
 # "transfer-schema.json#definitions/..." without the "/" after "#". That fragment is neither a
@@ -104,8 +117,42 @@ def _fail(message: str, errors: list[dict[str, str]], message_type: str | None =
     raise DspValidationError(message, type=message_type, errors=errors, total=total)
 
 
+def check_bounds(message: Any) -> None:
+    """Refuse a message nested deeper than ``MAX_DEPTH`` (``dsp.too_deep``) or larger than
+    ``MAX_VALUES`` values / ``MAX_CHARS`` characters (``dsp.too_large``).
+
+    Iterative, so it is itself safe at any depth; one pass over the message.
+    """
+    stack: list[tuple[Any, int]] = [(message, 1)]
+    values = chars = 0
+    while stack:
+        node, depth = stack.pop()
+        values += 1
+        if isinstance(node, dict | list):
+            if depth > MAX_DEPTH:
+                _limit("dsp.too_deep", f"the message is nested deeper than {MAX_DEPTH} levels")
+            if isinstance(node, dict):
+                chars += sum(len(k) for k in node if isinstance(k, str))
+                children = node.values()
+            else:
+                children = node
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(node, str):
+            chars += len(node)
+        if values > MAX_VALUES or chars > MAX_CHARS:
+            _limit("dsp.too_large", f"the message is larger than {MAX_VALUES} values or "
+                   f"{MAX_CHARS} characters")
+
+
+def _limit(code: str, reason: str) -> NoReturn:
+    raise DspValidationError(f"{reason}; refused before validation", code=code,
+                             errors=[{"path": "$", "reason": reason}], type=None, total=1)
+
+
 def validate_message(message: Any) -> str:
-    """The message's ``@type`` if it matches its DSP 2025-1 schema; else ``DspValidationError``."""
+    """The message's ``@type`` if it matches its DSP 2025-1 schema; else ``DspValidationError``
+    (``dsp.too_deep`` and ``dsp.too_large`` before the schema is even tried)."""
+    check_bounds(message)
     if not isinstance(message, dict):
         _fail("a DSP message must be a JSON object",
               [{"path": "$", "reason": "must be a JSON object"}])
@@ -163,7 +210,38 @@ def describe(error: SchemaError) -> str:
 
 def check_jsonld(message: dict[str, Any]) -> None:
     """Expand under the bundled DSP context; raises ``JsonLdError`` on dropped terms,
-    remote contexts or syntax errors."""
+    remote contexts or syntax errors. Call :func:`check_bounds` first on untrusted input."""
     from trust import jsonld  # imported here: the schema check does not need a JSON-LD processor
 
     jsonld.check_no_dropped_terms(message)
+
+
+def check_received(message: Any) -> str:
+    """Everything the bus checks of a DSP message it receives, before any service sees it;
+    returns the message's ``@type``.
+
+    Bounds first (``dsp.too_deep``, ``dsp.too_large``: nothing recursive runs on a message
+    out of bounds), then the schema (``dsp.invalid_message``), then JSON-LD under bundled
+    contexts only (``jsonld.remote_context``, and nothing is fetched; ``jsonld.dropped_term``
+    for a term no context defines; ...). The JSON-LD verdict is cached per message shape
+    (``trust.jsonld``), so repeated kinds of message cost little; records never pass here.
+    """
+    message_type = validate_message(message)
+    check_jsonld(_without_proofs(message))
+    return message_type
+
+
+# Where tsunagu puts a Data Integrity proof into a DSP message: the provider signs the
+# agreement (connector.agreements). eddsa-jcs-2022 signs the JSON (JCS), not a JSON-LD graph,
+# and the DSP context defines no "proof", so that one member is left out of the JSON-LD check;
+# the service reading the agreement verifies it. Anywhere else "proof" is an undefined term.
+_PROOF_AT = {"ContractAgreementMessage": "agreement"}
+
+
+def _without_proofs(message: dict[str, Any]) -> dict[str, Any]:
+    message_type = message.get("@type")
+    key = _PROOF_AT.get(message_type) if isinstance(message_type, str) else None
+    node = message.get(key) if key is not None else None
+    if key is None or not isinstance(node, dict) or "proof" not in node:
+        return message
+    return {**message, key: {k: v for k, v in node.items() if k != "proof"}}

@@ -118,7 +118,8 @@ def connector_config(tmp_path: Path, authority: Authority, nats_url: str,
     return ConnectorConfig.model_validate({
         "participant": {"name": name, "data_dir": str(data_dir)},
         "authority": {"dids": [authority.did]},
-        "nats": {"urls": [nats_url], "reconnect_time_wait": 0.1},
+        # A plain server the API tests stop and restart: development mode, no credentials.
+        "nats": {"urls": [nats_url], "insecure_no_auth": True, "reconnect_time_wait": 0.1},
         "api": {"host": "127.0.0.1", "port": 0},
     })
 

@@ -78,7 +78,11 @@ def authority(tmp_path: Path) -> Authority:
 
 def participant_config(tmp_path: Path, authority: Authority, nats_url: str, *, name: str,
                        legal_id: str, role: Role) -> ConnectorConfig:
-    """Key, credential and participant.toml in a fresh folder, read back by load_config."""
+    """Key, credential and participant.toml in a fresh folder, read back by load_config.
+
+    NATS without credentials (``insecure_no_auth``): these tests exercise the data plane on a
+    plain nats-server they crash and restart; tests.nats_fixtures.operator_config turns a
+    config into an operator-mode one (what the e2e tests and deployments run)."""
     folder = tmp_path / f"participant-{legal_id}"
     key = KeyPair.generate()
     save_key(key, folder / "participant.pem")
@@ -94,6 +98,7 @@ dids = ["{authority.did}"]
 
 [nats]
 urls = ["{nats_url}"]
+insecure_no_auth = true
 reconnect_time_wait = 0.1
 initial_connect_deadline = 5.0
 """, encoding="utf-8")

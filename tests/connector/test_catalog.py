@@ -51,7 +51,7 @@ async def test_malformed_and_filtered_requests_are_catalog_errors(provider, cons
                                         {"@type": "DatasetRequestMessage"})
     assert (env.message_type, env.payload["code"]) == ("CatalogError", "dsp.invalid_message")
     validate_message(env.payload)
-    kind, error = await ask(consumer, provider, m.catalog_request([{"title": "x"}]))
+    kind, error = await ask(consumer, provider, m.catalog_request([{"dct:title": "x"}]))
     assert (kind, error["code"]) == ("CatalogError", "catalog.filter_unsupported")
 
 

@@ -1,6 +1,9 @@
 """Two real connectors on one real nats-server, with every service of the data exchange:
 a provider (仙台市, municipality) offering a dataset, a consumer (避難所運営, shelter operator).
-Every DSP message either side sends or answers is recorded, so tests can validate them all."""
+The server runs in operator mode as the authority runs it (``space_nats``): each connector
+logs in as its own participant's user and reads the other's data only through the stream
+grants its agreements open. Every DSP message either side sends or answers is recorded, so
+tests can validate them all."""
 
 from __future__ import annotations
 
@@ -12,15 +15,19 @@ from typing import Any
 import pytest
 
 from connector.agreements import AgreementService
+from connector.authority_nats import AuthorityNats
 from connector.config import ConnectorConfig
 from connector.datasets import DatasetService
 from connector.dsp import messages as m
+from connector.nats_server import EmbeddedNatsServer
 from connector.negotiations import NegotiationService
 from connector.records import RecordService
 from connector.runtime import Connector
 from connector.transfers import TransferService
 from connector.usage import UsageService
 from tests.connector.conftest import participant_config, status_lists
+from tests.e2e.processes import space  # noqa: F401 (the process-level tests' fixture)
+from tests.nats_fixtures import operator_config
 from trust import jsonld
 from trust.authority import Authority
 from trust.credentials import Role
@@ -106,7 +113,7 @@ def authority(tmp_path: Path) -> Authority:
 
 
 @pytest.fixture
-async def start_node(authority, nats_server) -> AsyncIterator[StartNode]:
+async def start_node(authority, e2e_nats) -> AsyncIterator[StartNode]:
     running: list[Node] = []
 
     async def start(config: ConnectorConfig, **options: Any) -> Node:
@@ -124,19 +131,33 @@ async def start_node(authority, nats_server) -> AsyncIterator[StartNode]:
             await node.connector.stop()
 
 
+async def operator_participant(tmp_path: Path, authority: Authority,
+                               nats: AuthorityNats | EmbeddedNatsServer, *, name: str,
+                               legal_id: str, role: Role) -> ConnectorConfig:
+    """A participant onboarded as the authority does: credential and NATS user (on a plain
+    server: the credential only, ``insecure_no_auth``)."""
+    url = nats.url
+    assert url is not None
+    config = participant_config(tmp_path, authority, url, name=name, legal_id=legal_id,
+                                role=role)
+    if isinstance(nats, EmbeddedNatsServer):
+        return config
+    return await operator_config(config, nats)
+
+
 @pytest.fixture
-async def provider(tmp_path, authority, nats_server, start_node) -> Node:
-    config = participant_config(tmp_path, authority, nats_server.url, name="仙台市",
-                                legal_id=CITY_CODE, role=Role.MUNICIPALITY)
+async def provider(tmp_path, authority, e2e_nats, start_node) -> Node:
+    config = await operator_participant(tmp_path, authority, e2e_nats, name="仙台市",
+                                        legal_id=CITY_CODE, role=Role.MUNICIPALITY)
     node = await start_node(config)
     await node.datasets.offer_dataset(DATASET, "指定避難所", [OPEN_OFFER, CITY_OFFER])
     return node
 
 
 @pytest.fixture
-def consumer_config(tmp_path, authority, nats_server) -> ConnectorConfig:
-    return participant_config(tmp_path, authority, nats_server.url, name="避難所運営",
-                              legal_id=OPERATOR_NUMBER, role=Role.SHELTER_OPERATOR)
+async def consumer_config(tmp_path, authority, e2e_nats) -> ConnectorConfig:
+    return await operator_participant(tmp_path, authority, e2e_nats, name="避難所運営",
+                                      legal_id=OPERATOR_NUMBER, role=Role.SHELTER_OPERATOR)
 
 
 @pytest.fixture

@@ -24,13 +24,14 @@ from connector.contributions import (
 from connector.dsp import messages as m
 from connector.messaging import RemoteError
 from connector.runtime import Connector
-from tests.connector.conftest import participant_config, status_lists
+from tests.connector.conftest import status_lists
 from tests.e2e.conftest import (
     CITY_CODE,
     FOR_PURPOSE,
     OPERATOR_NUMBER,
     PURPOSE,
     Node,
+    operator_participant,
     record_messages,
     services,
 )
@@ -88,7 +89,7 @@ def evacuee_context(tmp_path: Path) -> Iterator[None]:
 
 
 @pytest.fixture
-async def space(tmp_path, authority, nats_server) -> AsyncIterator[dict[str, Node]]:
+async def space(tmp_path, authority, e2e_nats) -> AsyncIterator[dict[str, Node]]:
     """Holder (仙台市), operators A and B, and a hospital, all with ContributionService."""
     nodes: dict[str, Node] = {}
     for key, name, legal_id, role in (
@@ -96,8 +97,8 @@ async def space(tmp_path, authority, nats_server) -> AsyncIterator[dict[str, Nod
             ("a", "避難所運営A", OPERATOR_NUMBER, Role.SHELTER_OPERATOR),
             ("b", "避難所運営B", OPERATOR_B_NUMBER, Role.SHELTER_OPERATOR),
             ("hospital", "病院", HOSPITAL_NUMBER, Role.MEDICAL_INSTITUTION)):
-        config = participant_config(tmp_path, authority, nats_server.url, name=name,
-                                    legal_id=legal_id, role=role)
+        config = await operator_participant(tmp_path, authority, e2e_nats, name=name,
+                                            legal_id=legal_id, role=role)
         svc = [*services(), ContributionService()]
         connector = Connector(config, services=svc, status_lists=status_lists(authority))
         await connector.start()

@@ -10,107 +10,24 @@ Sizes default to the issue's (10,000 and 50,000); TSUNAGU_E2E_SCALE scales them 
 from __future__ import annotations
 
 import asyncio
-import os
-import sqlite3
-from collections import Counter
-from pathlib import Path
-
-import orjson
-import pytest
 
 from connector.cli import main as cli
 from connector.sdk import TsunaguClient
-from tests.e2e.processes import DataSpace, wait_for
-
-SCALE = float(os.environ.get("TSUNAGU_E2E_SCALE", "1"))
-DATASET = "urn:tsunagu:test:dataset:shelter-status"
-OFFER = {"@id": "urn:tsunagu:test:offer:open", "@type": "Offer",
-         "permission": [{"action": "use"}]}
-CONTEXT = "https://w3id.org/tsunagu/v1"
-
-
-def record(i: int) -> dict:
-    return {"@context": [CONTEXT], "id": f"urn:tsunagu:test:record:{i:06d}", "type": "Record"}
-
-
-@pytest.fixture
-def space(tmp_path: Path, nats_server):
-    ds = DataSpace(tmp_path, nats_server.url)
-    yield ds
-    ds.close()
-
-
-async def publish_all(client: TsunaguClient, first: int, last: int, batch: int = 250,
-                      progress: list[int] | None = None) -> None:
-    """The provider app publishes in batches (one request, one transaction each)."""
-    for start in range(first, last, batch):
-        end = min(start + batch, last)
-        await client.publish_batch(DATASET, [record(i) for i in range(start, end)])
-        if progress is not None:
-            progress[0] = end
-
-
-async def contract(provider: TsunaguClient, consumer: TsunaguClient, provider_did: str
-                   ) -> tuple[str, str]:
-    """Catalog -> negotiation FINALIZED -> transfer STARTED; returns (agreement, transfer)."""
-    await provider.offer_dataset(DATASET, "避難所の開設状況 (テスト)", [OFFER],
-                                 keywords=["避難所", "shelter"])
-    found = await consumer.catalog(provider_did, "ﾃｽﾄ 避難所")  # half-width kana
-    assert [d["@id"] for d in found["dataset"]] == [DATASET]
-    negotiation = await consumer.negotiate(provider_did, DATASET, OFFER["@id"])
-
-    async def finalized():
-        n = await consumer.negotiation(negotiation.pid)
-        return n if n.state in ("FINALIZED", "TERMINATED") else None
-
-    done = await wait_for(finalized, 20, "negotiation to finish")
-    assert done.state == "FINALIZED"
-    agreement = done.agreement_id
-    transfer = await consumer.transfer(agreement)
-
-    async def started():
-        t = await consumer.get_transfer(transfer.pid)
-        return t if t.state == "STARTED" else None
-
-    await wait_for(started, 20, "transfer to start")
-    return agreement, transfer.pid
-
-
-class App:
-    """A consumer app: subscribes and counts every record version it is handed."""
-
-    def __init__(self, client: TsunaguClient) -> None:
-        self.client = client
-        self.seen: Counter[tuple[str, int]] = Counter()
-        self.task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        async for event in self.client.subscribe(DATASET, idle_timeout=20, max_delay=1):
-            self.seen[(event.id, event.version)] += 1
-
-    async def until(self, count: int, timeout: float) -> None:
-        async def enough():
-            if self.task.done():  # the subscription died: say why instead of timing out
-                self.task.result()
-            return len(self.seen) >= count
-        await wait_for(enough, timeout, f"{count} records at the app", interval=0.2)
-
-    def close(self) -> None:
-        self.task.cancel()
-
-
-def audit_events(store: Path) -> list[str]:
-    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-    try:
-        return [orjson.loads(line)["event"] for (line,) in db.execute("SELECT line FROM audit")]
-    finally:
-        db.close()
+from tests.e2e.processes import (
+    DATASET,
+    App,
+    assert_exactly_once,
+    audit_events,
+    contract,
+    publish_all,
+    scaled,
+    wait_for,
+)
 
 
 async def test_catalog_to_purge_with_an_app_receiving_exactly_once(space):
-    n = int(10_000 * SCALE)
-    provider = space.onboard("city", "仙台市", "041009", "municipality")
-    consumer = space.onboard("npo", "避難所運営 NPO", "7000012050002", "shelter_operator")
+    n = scaled(10_000)
+    provider, consumer = space.pair()
     async with TsunaguClient(provider.api_url, provider.token) as p_app, \
             TsunaguClient(consumer.api_url, consumer.token) as c_app:
         agreement, _ = await contract(p_app, c_app, provider.did)
@@ -145,9 +62,8 @@ async def test_catalog_to_purge_with_an_app_receiving_exactly_once(space):
 
 
 async def test_consumer_sigkill_mid_stream_loses_and_duplicates_nothing(space):
-    n = int(50_000 * SCALE)
-    provider = space.onboard("city", "仙台市", "041009", "municipality")
-    consumer = space.onboard("npo", "避難所運営 NPO", "7000012050002", "shelter_operator")
+    n = scaled(50_000)
+    provider, consumer = space.pair()
     async with TsunaguClient(provider.api_url, provider.token) as p_app, \
             TsunaguClient(consumer.api_url, consumer.token) as c_app:
         await contract(p_app, c_app, provider.did)
@@ -164,8 +80,4 @@ async def test_consumer_sigkill_mid_stream_loses_and_duplicates_nothing(space):
         finally:
             publisher.cancel()
             app.close()
-    assert len(app.seen) == n
-    duplicates = {k: c for k, c in app.seen.items() if c > 1}
-    assert duplicates == {}
-    events = audit_events(consumer.directory / "connector.sqlite")
-    assert events.count("delivery") == n
+    await assert_exactly_once(app, n, provider, consumer)

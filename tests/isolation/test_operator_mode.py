@@ -334,3 +334,40 @@ async def test_apply_checks_what_the_server_holds(nats_client: Client) -> None:
     answers["update"] = b'{"error":{"code":500,"description":"bad issuer"}}'
     with pytest.raises(NatsAccountsError, match="bad issuer"):
         await manager.apply(nats_client, timeout=2)
+
+
+async def test_notice_reaches_only_the_participant_it_names(space: Space) -> None:
+    """B publishes a (signed) notice for A in its own account; it arrives in A's account
+    only: C, subscribed to its own notices, sees nothing."""
+    a, b, c = space.a, space.b, space.c
+    to_a = await a.nc.subscribe(f"tsunagu.ctl.{a.pid}.>")
+    to_c = await c.nc.subscribe(f"tsunagu.ctl.{c.pid}.>")
+    await a.nc.flush()
+    await c.nc.flush()
+    await b.nc.publish(f"tsunagu.ctl.{a.pid}.usage", b"notice for A")
+    assert (await to_a.next_msg(timeout=2)).data == b"notice for A"
+    with pytest.raises(nats.errors.TimeoutError):
+        await to_c.next_msg(timeout=0.3)
+    assert await b.violations() == []
+
+
+async def test_participant_onboarded_while_the_server_runs_reaches_the_others(
+        space: Space) -> None:
+    """The new account's DSP and notice imports are pushed to every existing account too."""
+    a, manager = space.a, space.manager
+    did = KeyPair.generate().did
+    user = manager.onboard(did)
+    await manager.apply(space.sys)
+    d = await connect_as(space.server.url, did, user)
+    try:
+        async def answer(msg: nats.aio.msg.Msg) -> None:
+            await msg.respond(b"ack:" + msg.data)
+
+        await d.nc.subscribe(f"tsunagu.dsp.{d.pid}.*", cb=answer)
+        await a.nc.subscribe(f"tsunagu.dsp.{a.pid}.*", cb=answer)
+        await d.nc.flush()
+        await a.nc.flush()
+        assert await first_reply(a.nc, f"tsunagu.dsp.{d.pid}.{a.pid}", b"x") == b"ack:x"
+        assert await first_reply(d.nc, f"tsunagu.dsp.{a.pid}.{d.pid}", b"y") == b"ack:y"
+    finally:
+        await d.nc.close()

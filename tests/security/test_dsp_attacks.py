@@ -7,14 +7,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from nats.js.errors import NotFoundError
 
+from connector import subjects
+from connector.datasets import DatasetError
 from connector.dsp import messages as m
 from connector.identity import Identity
 from connector.messaging import DspBus, RemoteError
+from connector.store import dumps
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import CITY_OFFER, DATASET, OPEN_OFFER, negotiate, offer
 from trust.credentials import Role
-from trust.keys import KeyPair
 
 OPERATOR_NUMBER = "7000012050002"
 # The two-connector fixtures of tests/e2e, used here as they are.
@@ -126,7 +129,9 @@ async def test_unknown_message_type_is_refused(provider, consumer):
 # --------------------------------------------------------------- credentials
 
 def bus_with(consumer, authority, **issue):
-    key = KeyPair.generate()
+    """The consumer's own key with another credential the authority issued it (on its own
+    NATS user, which may send only with its own id as sender)."""
+    key = consumer.connector.identity.key
     issued = authority.issue(did=key.did, name="避難所運営", legal_id=OPERATOR_NUMBER,
                              roles=[Role.SHELTER_OPERATOR], **issue)
     return DspBus(consumer.connector.nc, Identity(key, issued.jwt), consumer.connector.checker)
@@ -184,10 +189,63 @@ async def test_offer_with_unknown_odrl_operator_is_not_offered(provider):
     assert provider.connector.store.query("SELECT id, body FROM datasets") == before
 
 
-async def test_offer_with_unknown_left_operand_terminates_negotiation(provider, consumer):
-    bad = offer("urn:tsunagu:test:offer:badoperand",
-                m.constraint("tsunagu:noSuchOperand", "eq", "x"))
-    await provider.datasets.offer_dataset(DATASET, "指定避難所", [OPEN_OFFER, bad])
+UNKNOWN_OPERAND = "tsunagu:noSuchOperand"
+UNKNOWN_TERMS = {
+    "left-operand-of-a-permission": (
+        lambda: offer("urn:tsunagu:test:offer:badoperand",
+                      m.constraint(UNKNOWN_OPERAND, "eq", "x")),
+        "policy.unknown_left_operand"),
+    "left-operand-of-a-duty": (
+        lambda: offer("urn:tsunagu:test:offer:badduty", duties=[
+            {"action": "odrl:delete",
+             "constraint": [m.constraint(UNKNOWN_OPERAND, "eq", "x")]}]),
+        "policy.unknown_left_operand"),
+    "left-operand-beside-a-known-one": (
+        lambda: offer("urn:tsunagu:test:offer:badsecond", m.constraint("odrl:purpose", "eq", "x"),
+                      m.constraint(UNKNOWN_OPERAND, "eq", "x")),
+        "policy.unknown_left_operand"),
+    "action": (lambda: m.offer("urn:tsunagu:test:offer:badaction",
+                               permission=[m.rule("odrl:teleport")]),
+               "policy.unknown_action"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNKNOWN_TERMS))
+async def test_offer_with_unknown_policy_term_is_not_offered(provider, name):
+    build, code = UNKNOWN_TERMS[name]
+    dataset_id = f"urn:tsunagu:test:dataset:{name}"
+    before = provider.connector.store.query("SELECT id, body FROM datasets")
+    with pytest.raises(DatasetError) as info:
+        await provider.datasets.offer_dataset(dataset_id, "t", [OPEN_OFFER, build()])
+    assert info.value.code == code
+    if code == "policy.unknown_left_operand":
+        assert "https://w3id.org/tsunagu/ns#noSuchOperand" in info.value.message
+        assert info.value.details["left_operand"] == "https://w3id.org/tsunagu/ns#noSuchOperand"
+    assert provider.connector.store.query("SELECT id, body FROM datasets") == before
+    with pytest.raises(NotFoundError):  # refused before its stream was made
+        await provider.connector.js.stream_info(
+            subjects.dataset_stream(provider.did, dataset_id))
+
+
+async def test_reoffer_with_unknown_left_operand_keeps_the_old_offers(provider, consumer):
+    before = provider.connector.store.query("SELECT id, body FROM datasets")
+    bad = offer("urn:tsunagu:test:offer:badoperand", m.constraint(UNKNOWN_OPERAND, "eq", "x"))
+    with pytest.raises(DatasetError) as info:
+        await provider.datasets.offer_dataset(DATASET, "指定避難所", [OPEN_OFFER, bad])
+    assert info.value.code == "policy.unknown_left_operand"
+    assert provider.connector.store.query("SELECT id, body FROM datasets") == before
+    assert (await negotiate(consumer, provider))["state"] == "FINALIZED"
+
+
+async def test_stored_offer_with_unknown_left_operand_still_terminates_negotiation(
+        provider, consumer):
+    """Defence in depth: an offer stored before the check, or whose plug-in has since gone,
+    is denied at negotiation (the evaluator fails closed too)."""
+    bad = offer("urn:tsunagu:test:offer:badoperand", m.constraint(UNKNOWN_OPERAND, "eq", "x"))
+    row = provider.datasets.get(DATASET)
+    body = {**row.body, "hasPolicy": [*row.body["hasPolicy"], bad]}
+    with provider.connector.store.transaction() as db:
+        db.execute("UPDATE datasets SET body = ? WHERE id = ?", (dumps(body), DATASET))
     done = await negotiate(consumer, provider, bad["@id"], purpose=None)
     assert (done["state"], done["code"]) == ("TERMINATED", "policy.unknown_left_operand")
     assert provider.count("SELECT count(*) FROM agreements") == 0

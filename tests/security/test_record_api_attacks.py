@@ -282,3 +282,33 @@ def test_jsonld_module_never_fetches(monkeypatch):
         pyld.expand({"@context": "http://127.0.0.1:9/x", "a": 1})
     assert "remote" in str(info.value).lower() or "jsonld.remote_context" in repr(info.value)
     assert jsonld.CONTEXTS  # bundled ones exist
+
+
+async def test_offer_with_unknown_left_operand_through_the_api_is_a_400_problem(provider, api):
+    token = api[2].issue(["admin"]).token
+    dataset = "urn:tsunagu:test:dataset:unknown-operand"
+    bad = {**OFFER, "@id": "urn:tsunagu:test:offer:unknown-operand", "permission": [
+        {"action": "use", "constraint": [{"leftOperand": "tsunagu:noSuchOperand",
+                                          "operator": "eq", "rightOperand": "x"}]}]}
+    before = table_counts(provider)
+    got, ctype, raw = await call(api, "PUT", f"/api/datasets/{seg(dataset)}", token,
+                                 orjson.dumps({"title": "t", "offers": [OFFER, bad]}))
+    assert (got, ctype, problem(raw)) == (400, "application/problem+json",
+                                          "policy.unknown_left_operand")
+    assert "noSuchOperand" in orjson.loads(raw)["detail"]
+    nothing_new(provider, before)
+
+
+async def test_offer_with_unknown_left_operand_through_the_sdk_raises_its_code(provider, api):
+    from connector.sdk import ApiError, TsunaguClient
+
+    bad = {**OFFER, "@id": "urn:tsunagu:test:offer:sdk-unknown", "permission": [
+        {"action": "use", "constraint": [{"leftOperand": "tsunagu:noSuchOperand",
+                                          "operator": "eq", "rightOperand": "x"}]}]}
+    token = api[2].issue(["admin"]).token
+    before = table_counts(provider)
+    async with TsunaguClient(api[0], token) as client:
+        with pytest.raises(ApiError) as info:
+            await client.offer_dataset("urn:tsunagu:test:dataset:sdk-unknown", "t", [bad])
+    assert (info.value.status, info.value.code) == (400, "policy.unknown_left_operand")
+    nothing_new(provider, before)

@@ -1,0 +1,1 @@
+"""Fault tolerance: crashes of connectors, the NATS server and apps; failing disks."""
