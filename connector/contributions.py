@@ -35,9 +35,18 @@ both sides; nothing else is written. Codes (``contribution.``): ``invalid`` (mal
 ``bad_signature``, ``wrong_party``, ``duplicate_id``, ``unknown_agreement``, ``not_assignee``,
 ``agreement_inactive``, ``unknown_record``, ``field_not_allowed`` (details: field),
 ``not_granted`` (no field-scoped modify permission), ``denied`` (details: rule; purpose, role,
-time, prohibition), ``conflict`` (details: currentVersion, changedFields), ``invalid_record``
-(details: cause, the schema or JSON-LD code). A change id already applied is answered with
-its first result, so resending after a lost reply never makes a second version.
+time, prohibition), ``conflict`` (details: currentVersion, changedFields), ``rule_violated``
+(details: rule, the domain rule's own code), ``invalid_record`` (details: cause, the schema
+or JSON-LD code). A change id already applied is answered with its first result, so resending
+after a lost reply never makes a second version.
+
+Domain rules: a policy says who may change which fields; whether a change makes sense for the
+domain (a check-in to a closed shelter, a supply request jumping from requested to delivered)
+is the domain's to say. Active plug-ins declare ``change_rules`` (``domains.plugin``) by record
+type IRI; the holder expands the record's types with its own contexts, runs the matching
+rules after the policy and version checks and before writing, with the versions before and
+after (holder-set fields left out) and the ``Contributor``. The connector knows no domain: it
+only looks the rules up by type.
 """
 
 from __future__ import annotations
@@ -46,12 +55,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from connector import agreements
+from connector import agreements, plugins
 from connector.records import SERVER_FIELDS, TOMBSTONE_FLAG, RecordService
 from connector.store import dumps, loads
+from trust import jsonld
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import ProofError, TsunaguError
@@ -124,6 +135,19 @@ class ContributionConflict(ContributionError):
 Resolver = Callable[[ContributionConflict, Mapping[str, Any]], Mapping[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class Contributor:
+    """Who asks for a change, as a domain rule sees it (``domains.plugin.ChangeRule``)."""
+
+    did: str
+    roles: tuple[str, ...]
+    legal_id: str
+    agreement_id: str
+    dataset_id: str
+    record_id: str
+    holder: Connector  # the holder's own connector: its domain services, facts, store
+
+
 def keep_if_disjoint(conflict: ContributionConflict, changes: Mapping[str, Any]
                      ) -> Mapping[str, Any] | None:
     """The default conflict rule: re-send unchanged values only if nobody touched them."""
@@ -183,6 +207,16 @@ def _decide(policy: Policy, claims: agreements.Claims, *, target: str, purpose: 
     duties = {ODRL + a: DutyStatus(True, now) for a in agreements.CONNECTOR_DUTIES}
     return evaluate(policy, request, State(current_time=now, agreement_time=agreed_at,
                                            duties=duties, operands=facts))
+
+
+def _type_iris(record: Mapping[str, Any]) -> list[str]:
+    """The record's types as IRIs, through its own contexts: "Evacuee" of one domain is not
+    another domain's "Evacuee"."""
+    try:
+        nodes = jsonld.expand({"@context": record.get("@context"), "type": record.get("type")})
+    except TsunaguError:  # it was stored, so it expanded then; no types, no rules
+        return []
+    return [t for node in nodes for t in node.get("@type", ()) if isinstance(t, str)]
 
 
 def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -347,6 +381,9 @@ class ContributionService:
                 revised.pop(name, None)
             else:
                 revised[name] = value
+        self._check_rules(body, revised, Contributor(
+            signer, tuple(str(r) for r in credential.roles), credential.legal_id.value,
+            agreement["id"], dataset_id, record_id, c))
         revised["wasAttributedTo"] = signer
         revised["wasDerivedFrom"] = version_iri(record_id, version)
         result = {"changeId": change["id"], "record": record_id, "version": version + 1,
@@ -406,6 +443,27 @@ class ContributionService:
             where, why = agreements.explain_denial(other)
             raise _refuse(f"the agreement does not permit this change: {where}: {why}",
                           "contribution.denied", rule=where)
+
+    @staticmethod
+    def _check_rules(before: Mapping[str, Any], after: Mapping[str, Any],
+                     contributor: Contributor) -> None:
+        """The active plug-ins' rules for the record's types; a refusal keeps its code."""
+        types = _type_iris(before)
+        rules = [rule for plugin in plugins.active_plugins() for iri in types
+                 if (rule := plugin.change_rules.get(iri)) is not None]
+        if not rules:
+            return
+        old = {k: v for k, v in before.items() if k not in RESERVED}
+        new = {k: v for k, v in after.items() if k not in RESERVED}
+        for rule in rules:
+            try:
+                rule(old, new, contributor)
+            except ContributionError:
+                raise
+            except TsunaguError as exc:
+                raise _refuse(f"the change breaks a rule of the record's domain: "
+                              f"{exc.message}", "contribution.rule_violated",
+                              rule=exc.code) from None
 
     def _conflict(self, record_id: str, base: int, current: int) -> ContributionConflict:
         rows = self.connector.store.query(

@@ -8,6 +8,7 @@ dataset are published by ``connector.records``, which reads the dataset rows wri
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import APIError, BadRequestError
 
 from connector import subjects
 from connector.agreements import parse as parse_offer
@@ -109,10 +110,15 @@ def stream_config(provider_did: str, dataset_id: str) -> StreamConfig:
         # No per-message TTL: a "Nats-TTL: never" header would be exempt from max_age, and
         # nothing but the connector publishes here.
         allow_msg_ttl=False,
-        # Deleting single messages would silently drop an event, e.g. a tombstone, from a
-        # consumer's replay, which would then keep a record its provider deleted. Deletion is
-        # a tombstone event instead. The server never lets this flag be cleared again.
-        deny_delete=True,
+        # Single messages are deleted only to erase a deleted record's earlier versions
+        # (connector.erasure): the tombstone stays, so no consumer keeps a record its provider
+        # deleted. Allowing it is safe because only the provider can call its stream's
+        # JetStream API: in operator mode the stream lives in the provider's account and
+        # other accounts import one durable consumer's NEXT/INFO/ACK subjects, never
+        # STREAM.MSG.DELETE (connector/nats_accounts.py). Streams made with deny_delete=True
+        # (before erasure existed) keep it: the server refuses to clear the flag (error
+        # 10052), see ensure_stream and docs/security.md.
+        deny_delete=False,
         # Purge stays allowed: withdrawing a dataset or a legal erasure request must be able
         # to remove its whole history, and a purge (unlike one delete) is visible as such.
         deny_purge=False,
@@ -127,7 +133,16 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     except BadRequestError as exc:
         if exc.err_code != 10058:  # "stream name already in use with a different configuration"
             raise
-        await js.update_stream(config)
+        try:
+            await js.update_stream(config)
+        except APIError as exc:
+            if exc.err_code != 10052 or config.deny_delete:  # 10052: "can not cancel deny
+                raise                                       # message deletes"
+            # A stream made before erasure existed: it keeps refusing deletes, and erasure
+            # records that per version (connector.erasure, msg_erased = 2).
+            log.warning("dataset stream refuses message deletes; erasure of deleted records "
+                        "needs it recreated", extra={"stream": config.name})
+            await js.update_stream(dataclasses.replace(config, deny_delete=True))
 
 
 def _text_list(name: str, values: Sequence[str]) -> list[str]:

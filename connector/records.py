@@ -31,7 +31,7 @@ from nats.js.errors import NoStreamResponseError
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
-from connector import subjects
+from connector import erasure, subjects
 from connector.datasets import (
     DatasetRow,
     ensure_stream,
@@ -185,7 +185,10 @@ class RecordService:
         connector.metrics.describe(PUBLISHED, "record versions appended to their stream")
         connector.metrics.describe(REJECTED, "records refused before storing, by code")
         connector.metrics.describe(PENDING, "committed record versions not yet in JetStream")
+        connector.metrics.describe(erasure.ERASED, "deleted records' earlier versions "
+                                   "removed from their stream")
         await self.flush_outbox()  # what a crash left behind, before new work
+        await self.erase()
         self._retry_task = asyncio.create_task(self._retry_loop(), name="records-outbox")
 
     async def stop(self) -> None:
@@ -243,9 +246,22 @@ class RecordService:
         """Append a signed tombstone version; deleting a deleted record returns its tombstone."""
         dataset, tombstone, new = self._tombstone(dataset_id, record_id)
         if new:
-            self._commit(dataset, tombstone, "deleted")
+            # Under the flush lock: no publish of an earlier version is in flight while its
+            # body is erased, so each earlier version is either in the stream with a known
+            # sequence (erased there next) or never sent at all.
+            async with self._flush_lock:
+                self._commit(dataset, tombstone, "deleted")
             await self._flush(full=False)
+            await self.erase()
         return tombstone
+
+    async def erase(self) -> int:
+        """Delete from the streams the earlier versions of deleted records (erasure.py)."""
+        try:
+            return await erasure.erase_pending(self.connector)
+        except StoreError as exc:  # retried by the loop once the store takes writes again
+            log.warning("stream erasure not recorded yet", extra={"code": exc.code})
+            return 0
 
     def _tombstone(self, dataset_id: str, record_id: str
                    ) -> tuple[DatasetRow, dict[str, Any], bool]:
@@ -292,8 +308,11 @@ class RecordService:
         return tombstone
 
     async def flush(self) -> int:
-        """Send what was committed since the last flush (after ``stage``)."""
-        return await self._flush(full=False)
+        """Send what was committed since the last flush (after ``stage``), then erase what a
+        staged delete left to erase from the stream."""
+        done = await self._flush(full=False)
+        await self.erase()
+        return done
 
     def _dataset(self, dataset_id: str) -> DatasetRow:
         dataset = load_dataset(self.connector.store, dataset_id)
@@ -411,6 +430,10 @@ class RecordService:
                  signed["modified"]))
             db.execute("INSERT INTO record_versions (id, version, event, body, published) "
                        "VALUES (?, ?, ?, ?, 0)", (record_id, version, event, body))
+            if event == "deleted":
+                # Deleted, not hidden: earlier bodies go with the tombstone's commit; their
+                # stream messages follow once the tombstone is in the stream (erasure.py).
+                erasure.erase_in_store(db, c, record_id, version, signed["modified"])
             # Identifiers only: the audit log never holds record bodies.
             c.audit.append("published", record=record_id, version=version, change=event,
                            dataset=dataset.id)
@@ -427,7 +450,8 @@ class RecordService:
         rows = self.connector.store.query(
             "SELECT v.rowid, v.id, v.version, v.event, v.body, r.dataset_id "
             "FROM record_versions v JOIN records r ON r.id = v.id "
-            "WHERE v.rowid > ? AND v.published = 0 ORDER BY v.rowid", (after,))
+            "WHERE v.rowid > ? AND v.published = 0 AND v.erased IS NULL ORDER BY v.rowid",
+            (after,))
         return [_Pending(*row) for row in rows]
 
     async def flush_outbox(self) -> int:
@@ -517,8 +541,13 @@ class RecordService:
         if acked:
             try:
                 with c.store.transaction() as db:
-                    db.executemany("UPDATE record_versions SET published = 1 WHERE rowid = ?",
-                                   [(item.rowid,) for item, _ in acked])
+                    # The sequence is what erasure deletes by. An ack for a version erased
+                    # while it was in flight makes it pending erasure (msg_erased = 0).
+                    # A duplicate's ack carries the sequence of the stored copy.
+                    db.executemany(
+                        "UPDATE record_versions SET published = 1, stream_seq = ?, "
+                        "msg_erased = CASE WHEN erased IS NULL THEN msg_erased ELSE 0 END "
+                        "WHERE rowid = ?", [(ack.seq, item.rowid) for item, ack in acked])
             except StoreError as exc:
                 # The versions are committed and in the stream: failing the app's request now
                 # (disk full after the commit) would make it send them again as new versions.
@@ -556,6 +585,7 @@ class RecordService:
             try:
                 if self._pending():
                     await self.flush_outbox()
+                await self.erase()  # pending erasures (NATS was away, or a crash)
             except Exception:  # the loop must outlive a store or NATS hiccup
                 log.exception("outbox retry failed")
 

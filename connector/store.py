@@ -21,7 +21,17 @@ import orjson
 
 from trust.errors import TsunaguError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Migrations: ``MIGRATIONS[n]`` brings a store at version n-1 to n, in one transaction. SCHEMA
+# is always the newest shape (a new store gets it and the newest version at once); a column
+# added later is in both SCHEMA and its migration (ALTER TABLE for stores made before it).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # Erasure of deleted records' earlier versions (connector/erasure.py).
+    2: ("ALTER TABLE record_versions ADD COLUMN stream_seq INTEGER",
+        "ALTER TABLE record_versions ADD COLUMN erased TEXT",
+        "ALTER TABLE record_versions ADD COLUMN msg_erased INTEGER NOT NULL DEFAULT 0"),
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,6 +66,10 @@ CREATE TABLE IF NOT EXISTS record_versions (
     event TEXT NOT NULL,             -- created | updated | deleted
     body BLOB NOT NULL,
     published INTEGER NOT NULL DEFAULT 0,  -- 1 once JetStream acknowledged it
+    stream_seq INTEGER,              -- its stream sequence, from JetStream's ack
+    erased TEXT,                     -- when its body was erased (a later tombstone), else NULL
+    msg_erased INTEGER NOT NULL DEFAULT 0,  -- 1: not in the stream (any more); 2: the stream
+                                     -- refuses deletes (made with deny_delete)
     PRIMARY KEY (id, version)
 );
 
@@ -207,9 +221,22 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        elif int(row[0]) < SCHEMA_VERSION and all(
+                v in MIGRATIONS for v in range(int(row[0]) + 1, SCHEMA_VERSION + 1)):
+            self._migrate(int(row[0]))
         elif int(row[0]) != SCHEMA_VERSION:
             raise StoreError(f"store {self.path} has schema version {row[0]}, "
                              f"this connector needs {SCHEMA_VERSION}", code="store.version")
+
+    def _migrate(self, at: int) -> None:
+        """Apply MIGRATIONS after version ``at``; all of them commit or none (a crash leaves
+        the store at its old version, migrated again at the next start)."""
+        with self.transaction() as db:
+            for version in range(at + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    db.execute(statement)
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                       (str(SCHEMA_VERSION),))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -4,8 +4,11 @@
 force, permits the use for that purpose now; a refusal raises ``UsageDenied`` (code
 ``usage.denied``, naming the rule or constraint that failed). Both outcomes are audited.
 Duties the connector performs itself: ``inform`` (a signed notice to the provider's control
-subject, with each permitted use) and ``delete`` by a deadline (a periodic task DELETEs the
-held rows once the deadline has passed, audits 'deletion' and ends the agreement).
+subject, with each permitted use) and ``delete``, by a deadline or on a condition of the
+world: a periodic task DELETEs the held rows once the deadline has passed, or once the
+duty's constraint holds against this connector's own world facts (connector.facts, e.g. the
+disaster phase is past recovery; connector.delete_duties), audits 'deletion' and ends the
+agreement.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from connector import agreements, subjects
+from connector.delete_duties import due_condition
 from connector.store import dumps, loads
 from trust.errors import TsunaguError
 from trust.proofs import sign_document
 from usage_policies import datatypes
 from usage_policies.model import Policy
+from usage_policies.request import EvaluationRequest
 from usage_policies.vocab import ODRL, XSD
 
 if TYPE_CHECKING:
@@ -175,31 +180,63 @@ class UsageService:
         transfers = getattr(self.connector, "transfers", None)
         for agreement_id in ended:
             if transfers is not None:
-                await transfers.end_for_agreement(agreement_id, "delete duty deadline passed")
+                await transfers.end_for_agreement(agreement_id, "delete duty due")
         return ended
 
     def run_duties(self, now: datetime | None = None) -> list[str]:
-        """Delete what is held under agreements whose delete deadline has passed."""
+        """Delete what is held under agreements whose delete duty is due: its deadline has
+        passed, or its conditions hold against this connector's world facts now."""
         c, now = self.connector, now or datetime.now(UTC)
         ended: list[str] = []
+        claims = self._own_claims()
         for (agreement_id,) in c.store.query("SELECT id FROM agreements WHERE role = "
                                              "'consumer' AND status = 'active'"):
             agreement = agreements.load(c.store, agreement_id)
             if agreement is None:
                 continue
-            policy, _, agreed_at = self._policy(agreement)
-            deadline = delete_deadline(policy, agreed_at)
-            if deadline is None or now <= deadline:
+            why = self._delete_due(agreement, now, claims)
+            if why is None:
                 continue
             with c.store.transaction() as db:
+                # Rows deleted, not flagged: nothing held under the agreement stays readable.
                 count = db.execute("DELETE FROM held_records WHERE agreement_id = ?",
                                    (agreement_id,)).rowcount
+                # Ended too: a transfer still running would otherwise fill the rows again,
+                # and no use is permitted once a delete duty is due and unfulfilled.
                 agreements.set_status(db, agreement_id, "expired", now)
                 c.audit.append("deletion", now, agreement=agreement_id, records=count,
-                               duty="delete", deadline=deadline.isoformat())
+                               duty="delete", **why)
             ended.append(agreement_id)
         return ended
 
+    def _own_claims(self) -> dict[str, Any]:
+        """This connector's role and legal id as request attributes, for duty conditions
+        that name them. Without a checkable credential (status list stale) there are none:
+        such a condition is then undecided and deletes nothing, the other duties still run."""
+        c = self.connector
+        try:
+            own = agreements.Claims.of(c.checker.check(c.identity.credential, c.did))
+        except TsunaguError:
+            return {}
+        return {"tsunagu:role": list(own.roles), "tsunagu:legalId": own.legal_id}
+
+    def _delete_due(self, agreement: dict[str, Any], now: datetime,
+                    claims: dict[str, Any]) -> dict[str, str] | None:
+        """Why a delete duty of ``agreement`` is due now (for the audit line), or None."""
+        c = self.connector
+        policy, _, agreed_at = self._policy(agreement)
+        deadline = delete_deadline(policy, agreed_at)
+        if deadline is not None and now > deadline:
+            return {"deadline": deadline.isoformat()}
+        # The consumer's own facts: it is the party that must delete, and it acts on what
+        # it knows of the world (the provider's facts may differ, and are not asked).
+        request = EvaluationRequest.of(action=ODRL + "delete", target=agreement["datasetId"],
+                                       assignee=c.did, **claims)
+        due = due_condition(policy, request, now=now, agreed_at=agreed_at,
+                            facts=c.facts.operands())
+        if due is None:
+            return None
+        return {"condition": due.uid or due.path}
 
 def notice_of(data: bytes) -> dict[str, Any]:
     """Read a usage notice (the provider side verifies its proof with trust.proofs)."""

@@ -75,6 +75,15 @@ class LeftOperandSpec:
     normalize: Callable[[Any], Any] | None = None
 
 
+ChangeRule = Callable[[Mapping[str, Any], Mapping[str, Any], Any], None]
+"""``rule(before, after, contributor)``: a domain's check of a contribution to one of its
+records, run by the holder after the policy allowed it and before anything is written.
+``before``/``after`` are the record's fields without the holder-set ones (@context, id,
+type, proof, version, modified, provenance); ``contributor`` is a
+``connector.contributions.Contributor`` (who, with which roles, under which agreement, and
+the holder's connector). Raise a ``TsunaguError`` to refuse: the contributor gets
+``contribution.rule_violated`` with the rule's code and message (no personal data in it)."""
+
 RoutesHook = Callable[["web.Application", Any], None]
 """Adds routes to the plug-in's own sub-application (mounted at ``/domains/<name>/``)."""
 
@@ -98,3 +107,6 @@ class DomainPlugin:
     # it can add record listeners (connector.record_events) and reach its tables through
     # ``connector.store``. The API's routes find it in ``connector.domain_services[name]``.
     service: Callable[[], Any] | None = None
+    # Domain rules for contributions to the domain's records, by record type IRI (expanded,
+    # as ``DatasetType.record_type``): see ``ChangeRule``.
+    change_rules: Mapping[str, ChangeRule] = field(default_factory=dict)

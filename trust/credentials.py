@@ -72,6 +72,10 @@ class Role(StrEnum):
     PROCESSOR = "processor"
     CUSTOMER = "customer"
     RESIDENT_APP = "resident_app"
+    # A municipality's health department (保健所・保健福祉部局) as its own participant: same
+    # legal id as its municipality, allowed what the municipality's other offices are not.
+    HEALTH_DEPARTMENT = "health_department"
+    RELIEF_SUPPLIER = "relief_supplier"  # commits and delivers relief supplies (NPO, company)
 
 
 def parse_roles(values: Iterable[Role | str]) -> tuple[Role, ...]:

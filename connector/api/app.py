@@ -113,7 +113,10 @@ def problem(status: int, code: str, detail: str, title: str | None = None,
 def _error_problem(exc: TsunaguError) -> web.Response:
     doc = (type(exc).__doc__ or "").strip().splitlines()
     title = TITLES.get(exc.code) or (doc[0].rstrip(".") if doc else None)
-    return problem(exc.http_status, exc.code, exc.message, title, **exc.details)
+    # A detail named like a member problem() sets itself would be passed twice.
+    extra = {k: v for k, v in exc.details.items() if k not in ("status", "code", "detail",
+                                                                "title")}
+    return problem(exc.http_status, exc.code, exc.message, title, **extra)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

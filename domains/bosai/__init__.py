@@ -1,19 +1,22 @@
-"""The bosai (disaster) domain hub: shelter status and evacuee registration.
+"""The bosai (disaster) domain hub: shelters, the evacuee registry, check-in across shelters,
+relief supplies, safety inquiries and the municipality dashboard (docs/bosai.md).
 
-This first version declares the JSON-LD context https://w3id.org/tsunagu/bosai/v1, the
-dataset types ``shelter-status`` and ``evacuee`` with their JSON schemas, two policy
-templates and a page. Still to come: importers for the GSI and 自治体標準オープンデータセット
-shelter CSVs, the designated-site master, check-in contributions, relief supplies.
+The plug-in declares the JSON-LD context https://w3id.org/tsunagu/bosai/v1, the dataset
+types (shelter-status, evacuee, medical-needs, supply-requests) with their JSON schemas,
+policy templates, the left operands they use, importers, routes, token scopes, the hub
+service (``hub.BosaiHub``) and the domain rules for contributions to its records.
 """
 
-from domains.bosai import vocab
+from domains.bosai import checkin, vocab
+from domains.bosai.api import SCOPES as API_SCOPES
 from domains.bosai.cli import register as register_cli
 from domains.bosai.dashboard.auth import SCOPES as DASHBOARD_SCOPES
 from domains.bosai.datasets import DATASET_TYPES
 from domains.bosai.hub import BosaiHub
 from domains.bosai.imports import import_shelters, import_status
-from domains.bosai.policies import ROLE_OPERAND, TEMPLATES
+from domains.bosai.policies import OPERANDS, TEMPLATES
 from domains.bosai.routes import add_routes
+from domains.bosai.supplies import requests as supply_requests
 from domains.plugin import DomainPlugin
 
 plugin = DomainPlugin(
@@ -22,10 +25,11 @@ plugin = DomainPlugin(
     contexts=(vocab.CONTEXT,),
     dataset_types=DATASET_TYPES,
     policy_templates=TEMPLATES,
-    left_operands=(ROLE_OPERAND,),
+    left_operands=OPERANDS,
     routes=add_routes,
     importers={"shelters": import_shelters, "status": import_status},
     cli=register_cli,
     service=BosaiHub,
-    scopes=DASHBOARD_SCOPES,
+    scopes={**DASHBOARD_SCOPES, **API_SCOPES},
+    change_rules={vocab.EVACUEE: checkin.rule, vocab.SUPPLY_REQUEST: supply_requests.rule},
 )

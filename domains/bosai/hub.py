@@ -5,22 +5,55 @@ Who holds what (docs/bosai.md):
 * the municipality holds the designated-site master and shelter status timeline
   (``BosaiStore``, ``<data_dir>/bosai.sqlite``), the evacuee registry (tables in the
   connector's own store, so a registration and the Evacuee record it publishes commit in one
-  transaction) and serves the dashboard;
+  transaction) and serves the dashboard; once set up (``setup_municipality``) it publishes
+  the registry (``publishing``), shelter status (``status_records``) and shares residents of
+  partner municipalities (``sharing``);
 * shelter operators and a supplies participant hold their own datasets (supply requests) and
-  change the municipality's records only through contributions (connector.contributions).
+  change the municipality's records only through contributions (connector.contributions):
+  check-ins (``checkin``), supply steps (``supplies.requests``).
 
 The hub follows every record change of a bosai dataset type (connector.record_events) and
-bumps ``feed`` so that open dashboards refresh.
+bumps ``feed`` so that open dashboards refresh; a check-in the municipality accepted goes
+into its registry in the same transaction.
+
+Methods that write the registry are coroutines: they return once the records they staged
+are sent (or kept in the outbox if NATS is away); ``register_many`` commits in batches and
+lets the event loop run between them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from domains.bosai import checkin, offering, sharing, status_records
+from domains.bosai import setup as bosai_setup
 from domains.bosai.feed import ChangeFeed
-from domains.bosai.registry.registry import Registry
+from domains.bosai.held import NotHeld
+from domains.bosai.importers.report import ImportReport
+from domains.bosai.importers.status import StatusEntry
+from domains.bosai.imports import import_status
+from domains.bosai.publishing import RegistryPublisher
+from domains.bosai.registry.card import register_card
+from domains.bosai.registry.csv_import import CsvReport, read_csv
+from domains.bosai.registry.model import Person, PersonInput, to_record
+from domains.bosai.registry.registry import (
+    Origin,
+    RegistrationResult,
+    RegistrationStats,
+    Registry,
+)
+from domains.bosai.setup import Municipality, MunicipalitySetup
 from domains.bosai.store import BosaiStore
+from domains.bosai.supplies import lifecycle
+from domains.bosai.supplies import requests as supply_requests
+from domains.bosai.supplies.lifecycle import Actor, Step
+from trust.errors import TsunaguError
+from trust.proofs import now_text
 
 if TYPE_CHECKING:
     from connector.record_events import RecordChange
@@ -29,6 +62,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STORE_FILE = "bosai.sqlite"
+# People per registry transaction in register_many: each also signs their records, so a
+# batch holds the event loop for tens of milliseconds, not seconds.
+BATCH = 200
 
 
 class BosaiHub:
@@ -37,6 +73,11 @@ class BosaiHub:
         self._connector: Connector | None = None
         self._sites: BosaiStore | None = None
         self._registry: Registry | None = None
+        self.setup: MunicipalitySetup | None = None  # set up as a municipality
+        self.publisher: RegistryPublisher | None = None
+        self.supply_dataset: str | None = None  # set up as a shelter operator
+        self.reception_dataset: str | None = None
+        self._flushing: asyncio.Task[None] | None = None
 
     @property
     def connector(self) -> Connector:
@@ -61,14 +102,223 @@ class BosaiHub:
         self._connector = connector
         self._sites = BosaiStore(connector.config.data_dir / STORE_FILE)
         self._registry = Registry(connector.store)
+        saved = bosai_setup.load(connector.store, bosai_setup.META_MUNICIPALITY)
+        if saved is not None:
+            self._use(MunicipalitySetup.from_json(saved))
+        operator = bosai_setup.load(connector.store, bosai_setup.META_OPERATOR)
+        if operator is not None:
+            self.supply_dataset, self.reception_dataset = operator["dataset"], \
+                operator.get("reception")
         connector.record_listeners.add(self._on_change)
 
     async def stop(self) -> None:
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
         if self._connector is not None:
             self._connector.record_listeners.remove(self._on_change)
         if self._sites is not None:
             self._sites.close()
         self._connector = self._sites = self._registry = None
+        self.setup = self.publisher = self._flushing = None
+
+    # ------------------------------------------------------------------ setup
+
+    async def setup_municipality(self, municipality: Municipality, *,
+                                 operators: Sequence[str] = (),
+                                 partners: Sequence[Municipality] = (),
+                                 retain_at_most: str | None = None) -> MunicipalitySetup:
+        """Act as ``municipality``: addresses there may omit the prefecture; offer the
+        evacuee (check-ins by ``operators``, the legal ids of the region's shelter operators,
+        besides the municipality's own), medical-needs, shelter-status and one share dataset
+        per partner; then publish whoever the registry already holds."""
+        setup = MunicipalitySetup(
+            municipality, bosai_setup.unique((municipality.code, *operators)),
+            tuple(p for p in dict.fromkeys(partners) if p.code != municipality.code))
+        made = await offering.offer_municipality(self.connector, setup, retain_at_most)
+        store = self.connector.store
+        with store.transaction() as db:
+            bosai_setup.save(db, bosai_setup.META_MUNICIPALITY, setup.to_json())
+        bosai_setup.remember_offers(store, made)
+        self._use(setup)
+        await self._publish_unpublished()
+        return setup
+
+    async def setup_shelter_operator(self, municipalities: Sequence[str] = ()) -> str:
+        """Offer this operator's supply-requests dataset (readable by relief suppliers and by
+        ``municipalities``, their 全国地方公共団体コード) and its reception dataset (for those
+        municipalities only); the supply-requests dataset's id."""
+        dataset, reception, made = await offering.offer_shelter_operator(self.connector,
+                                                                         municipalities)
+        store = self.connector.store
+        with store.transaction() as db:
+            bosai_setup.save(db, bosai_setup.META_OPERATOR,
+                             {"dataset": dataset, "reception": reception,
+                              "municipalities": list(municipalities)})
+        bosai_setup.remember_offers(store, made)
+        self.supply_dataset, self.reception_dataset = dataset, reception
+        return dataset
+
+    def _use(self, setup: MunicipalitySetup) -> None:
+        self.setup = setup
+        self.registry.place = setup.municipality.place
+        self.publisher = RegistryPublisher(offering.records(self.connector), setup,
+                                           self._flush_soon)
+        self.registry.publisher = self.publisher
+
+    async def _publish_unpublished(self) -> None:
+        """People registered before the setup get their records now, in batches."""
+        assert self.setup is not None and self.publisher is not None
+        rows = self.connector.store.query(
+            "SELECT id FROM bosai_persons WHERE id NOT IN (SELECT id FROM records) ORDER BY id")
+        ids = [r[0] for r in rows]
+        for start in range(0, len(ids), BATCH):
+            with self.connector.store.transaction() as db:
+                self.publisher.written(db, self.registry, ids[start:start + BATCH])
+            await self.flush()
+
+    # ------------------------------------------------------------------ registry (municipality)
+
+    async def register(self, person: Any, *, source: str, kind: str = "form",
+                       by: str | None = None, verified_by: str | None = None
+                       ) -> RegistrationResult:
+        result = self.registry.register(person, source=source, kind=kind, by=by,
+                                        verified_by=verified_by)
+        await self.flush()
+        return result
+
+    async def register_many(self, people: Iterable[Any], *, source: str, kind: str = "form",
+                            by: str | None = None, batch_size: int = BATCH,
+                            origins: Callable[[int], Origin] | None = None
+                            ) -> RegistrationStats:
+        """``Registry.register_many`` without holding the event loop: one transaction per
+        ``batch_size`` people (registry rows and their records), the outbox sent and the
+        loop free between batches."""
+        done = RegistrationStats()
+        for running in self.registry.register_batches(people, source=source, kind=kind, by=by,
+                                                      batch_size=batch_size, origins=origins):
+            done = running
+            await self.flush()
+            await asyncio.sleep(0)
+        return done
+
+    async def register_csv(self, data: bytes | str | Path, *, source: str,
+                           columns: Mapping[str, str] | None = None,
+                           by: str | None = None) -> CsvReport:
+        rows = read_csv(data, columns=columns)
+        stats = await self.register_many(rows.forms, source=source, kind="csv", by=by,
+                                         origins=rows.origins(source, by))
+        return rows.report(stats)
+
+    async def register_card(self, credential: Any, *, trusted_issuers: Sequence[str],
+                            consent_to_disclose: Any, source: str, by: str | None = None,
+                            disclosure_scope: Any = None, stay_location: Any = None
+                            ) -> RegistrationResult:
+        result = register_card(self.registry, credential, trusted_issuers=trusted_issuers,
+                               consent_to_disclose=consent_to_disclose, source=source, by=by,
+                               disclosure_scope=disclosure_scope, stay_location=stay_location)
+        await self.flush()
+        return result
+
+    # ------------------------------------------------------------------ shelter status
+
+    async def import_status(self, path: Path, mapping_path: Path, progress: Any = None
+                            ) -> tuple[ImportReport, status_records.StatusPublication]:
+        """Import a status CSV into the timeline and, once set up, publish it."""
+        entries: list[StatusEntry] = []
+        report = import_status(path, mapping_path, self.sites, progress, entries_out=entries)
+        self.feed.notify("ShelterStatus")
+        return report, await self.publish_status(entries)
+
+    async def publish_status(self, entries: Iterable[StatusEntry]
+                             ) -> status_records.StatusPublication:
+        if self.setup is None:
+            return status_records.StatusPublication(0, 0)
+        made, skipped = status_records.status_records(self.setup.municipality.code, entries)
+        records = offering.records(self.connector)
+        dataset = self.setup.dataset(bosai_setup.STATUS)
+        for start in range(0, len(made), 500):
+            await records.publish_many(dataset, made[start:start + 500])
+        return status_records.StatusPublication(len(made), skipped)
+
+    # ------------------------------------------------------------------ shelter operator
+
+    async def check_in(self, record_id: str, shelter_id: str, *, at: str | None = None
+                       ) -> dict[str, Any]:
+        """Check a person in at ``shelter_id`` on the municipality's record (a contribution)."""
+        return await checkin.send(self.connector, record_id,
+                                  checkin.stay_change("check_in", shelter_id, at=at))
+
+    async def check_out(self, record_id: str, shelter_id: str, *, going_to: str = "other",
+                        at: str | None = None) -> dict[str, Any]:
+        return await checkin.send(self.connector, record_id, checkin.stay_change(
+            "check_out", shelter_id, at=at, going_to=going_to))
+
+    async def register_at_reception(self, person: Any, shelter_id: str, *,
+                                    at: str | None = None) -> dict[str, Any]:
+        """Register a person who arrived at our shelter with the municipalities we work for
+        (they register them in their registries): an Evacuee record, checked in at
+        ``shelter_id``, in our reception dataset. Checked like any registration here first."""
+        if self.reception_dataset is None:
+            raise offering.HubUnavailable("set this hub up as a shelter operator of at least "
+                                          "one municipality first", feature="bosai")
+        parsed = self.registry.parse(person)
+        stay = checkin.stay_change("check_in", shelter_id, at=at)
+        body = {**parsed.body(), "stayLocation": stay}
+        record = to_record(Person(f"urn:uuid:{uuid.uuid4()}", 1, "", "",
+                                  PersonInput.from_body(body)))
+        return await offering.records(self.connector).publish(self.reception_dataset, record)
+
+    async def request_supplies(self, **request: Any) -> dict[str, Any]:
+        """Post a need (``supply_requests.new_request``'s arguments) in our own dataset."""
+        if self.supply_dataset is None:
+            raise offering.HubUnavailable("set this hub up as a shelter operator first",
+                                          feature="bosai")
+        body = supply_requests.new_request(at=now_text(), **request)
+        return await offering.records(self.connector).publish(
+            self.supply_dataset, supply_requests.record(body))
+
+    async def cancel_supply_request(self, record_id: str, reason: str) -> dict[str, Any]:
+        records = offering.records(self.connector)
+        current = records.get(record_id)
+        if self.supply_dataset is None or current is None:
+            raise NotHeld("no such supply request here", record=record_id)
+        change = lifecycle.step(current, Step.CANCEL, Actor.REQUESTER, at=now_text(),
+                                reason=reason)
+        revised = {k: v for k, v in current.items() if k != "proof"} | change
+        return await records.publish(self.supply_dataset, revised,
+                                     expected_version=current["version"])
+
+    # ------------------------------------------------------------------ supplier
+
+    async def commit_supplies(self, record_id: str, *, quantity: int | None = None,
+                              expected: str | None = None) -> dict[str, Any]:
+        return await supply_requests.contribute_step(self.connector, record_id, Step.COMMIT,
+                                                     at=now_text(), quantity=quantity,
+                                                     expected=expected)
+
+    async def deliver_supplies(self, record_id: str, *, quantity: int | None = None
+                               ) -> dict[str, Any]:
+        return await supply_requests.contribute_step(self.connector, record_id, Step.DELIVER,
+                                                     at=now_text(), quantity=quantity)
+
+    # ------------------------------------------------------------------ records
+
+    async def flush(self) -> None:
+        """Send what the registry staged (after its commit)."""
+        if self.publisher is not None:
+            await self.publisher.records.flush()
+
+    def _flush_soon(self) -> None:
+        """Called inside a transaction (the staging ran there): the flush starts only after
+        the caller's synchronous commit, at the loop's next turn."""
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_logged())
+
+    async def _flush_logged(self) -> None:
+        try:
+            await self.flush()
+        except TsunaguError as exc:  # kept in the outbox; the retry loop sends it later
+            log.warning("bosai records not sent yet", extra={"code": exc.code})
 
     def _on_change(self, db: Any, change: RecordChange) -> None:
         kinds = change.record.get("type")
@@ -76,3 +326,14 @@ class BosaiHub:
         for kind in kinds:
             if isinstance(kind, str):
                 self.feed.notify(kind)
+        setup = self.setup
+        if setup is None or "Evacuee" not in kinds:
+            return
+        if not change.held and change.event == "updated" \
+                and change.dataset_id == setup.dataset(bosai_setup.EVACUEE):
+            checkin.apply(self.registry, self.publisher, db, change.record)
+        elif change.held and bosai_setup.is_share_for(change.dataset_id,
+                                                      setup.municipality.code):
+            sharing.receive(self.registry, db, change)
+        elif change.held and bosai_setup.is_reception(change.dataset_id):
+            sharing.receive(self.registry, db, change, "reception")

@@ -15,7 +15,7 @@ from domains.bosai.importers.mapping import load_mapping
 from domains.bosai.importers.report import ImportReport
 from domains.bosai.importers.shelters import read_shelters
 from domains.bosai.importers.source import SourceError
-from domains.bosai.importers.status import read_status
+from domains.bosai.importers.status import StatusEntry, read_status
 from domains.bosai.importers.table import Progress
 from domains.bosai.store import BosaiStore
 from trust.errors import TsunaguError
@@ -58,11 +58,13 @@ def import_shelters(path: Path, store: BosaiStore, format: str = "auto",
 
 
 def import_status(path: Path, mapping_path: Path, store: BosaiStore,
-                  progress: Progress | None = None) -> ImportReport:
+                  progress: Progress | None = None,
+                  entries_out: list[StatusEntry] | None = None) -> ImportReport:
     """Import a status snapshot CSV through a column mapping into the store's timeline.
 
     Names and types the file leaves out are taken from the master when the shelter is in it;
-    a shelter not in the master is imported with a note (ad-hoc shelters are real)."""
+    a shelter not in the master is imported with a note (ad-hoc shelters are real).
+    ``entries_out`` receives the entries saved (the hub publishes them as records)."""
     path, started = Path(path), _started()
     mapping, mapping_bytes = load_mapping(Path(mapping_path))
     data = _read(path)
@@ -89,4 +91,6 @@ def import_status(path: Path, mapping_path: Path, store: BosaiStore,
         entry.name = entry.name or name
         entry.types = entry.types or list(types)
     store.save_status(report, entries, started, mapping_sha256)
+    if entries_out is not None:
+        entries_out.extend(entries)
     return report

@@ -4,6 +4,8 @@
 * ``GET /domains/bosai/vocabularies`` the labelled tokens apps need to build forms (public).
 * ``/domains/bosai/dashboard/`` the municipality dashboard for staff (``dashboard/``; needs
   the ``bosai:dashboard`` scope).
+* the flows' app routes (registrations, check-ins, supplies, safety inquiries) and the
+  catalog page: ``domains.bosai.api``.
 
 The connector adds ``dataset-types`` and ``dataset-types/{type}/schema`` itself.
 """
@@ -16,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from domains.bosai import vocab
+from domains.bosai.api import add_api
 from domains.bosai.dashboard.app import add_dashboard
 from domains.bosai.datasets import DATASET_TYPES
 from domains.plugin import DatasetType
@@ -26,8 +29,9 @@ _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsa
 
 
 def vocabularies() -> dict[str, Any]:
+    every = {**vocab.VOCABULARIES, **vocab.SUPPLY_VOCABULARIES}
     return {prop: [{"token": token, "ja": ja, "en": en} for token, (ja, en) in labels.items()]
-            for prop, labels in vocab.VOCABULARIES.items()}
+            for prop, labels in every.items()}
 
 
 def page(dataset_types: dict[str, DatasetType]) -> str:
@@ -61,3 +65,4 @@ def add_routes(app: web.Application, connector: Any) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/vocabularies", get_vocabularies)
     add_dashboard(app, connector)
+    add_api(app, connector)

@@ -17,13 +17,15 @@ CONTEXT_URL = "https://w3id.org/tsunagu/bosai/v1"
 NAMESPACE = "https://w3id.org/tsunagu/bosai#"
 # Pinned here, not computed: an edited context file must be refused, not trusted.
 CONTEXT = ContextSpec(CONTEXT_URL, HERE / "bosai-v1.jsonld",
-                      "22cea9acad769dc8e567989956bbe237aabe5fa6b6ed1127b761ff18b48576c5")
+                      "5558ce5193ec908fda8f05329dfc1eea9729df9e6051f92ec54b5928a86e92c0")
 
 # credentials v2 for ``proof`` and ``name``, tsunagu v1 for ``version``/``modified``/provenance.
 RECORD_CONTEXT = (CREDENTIALS_V2, TSUNAGU_V1, CONTEXT_URL)
 
 SHELTER_STATUS = NAMESPACE + "ShelterStatus"
 EVACUEE = NAMESPACE + "Evacuee"
+MEDICAL_NEEDS_TYPE = NAMESPACE + "MedicalNeeds"
+SUPPLY_REQUEST = NAMESPACE + "SupplyRequest"
 RESIDENT_CARD_CREDENTIAL = NAMESPACE + "ResidentCardCredential"
 
 Labels = dict[str, tuple[str, str]]  # token -> (ja, en)
@@ -95,4 +97,56 @@ VOCABULARIES: dict[str, Labels] = {
     "medicalNeed": MEDICAL_NEEDS,
     "relationship": HOUSEHOLD_RELATIONSHIPS,
     "disclosureScope": DISCLOSURE_ITEMS,
+}
+
+# Relief supplies (SupplyRequest records, supply-request.schema.json). Kept apart from
+# VOCABULARIES, whose agreement with the evacuee and shelter schemas is tested as one set.
+SUPPLY_ITEMS: Labels = {
+    "drinking_water": ("飲料水", "drinking water"),
+    "food": ("食料", "food"),
+    "allergy_safe_food": ("アレルギー対応食", "allergy-safe food"),
+    "infant_formula": ("粉ミルク", "infant formula"),
+    "baby_food": ("離乳食", "baby food"),
+    "infant_diapers": ("乳幼児用おむつ", "infant diapers"),
+    "adult_diapers": ("大人用おむつ", "adult diapers"),
+    "sanitary_products": ("生理用品", "sanitary products"),
+    "medicine": ("医薬品", "medicine"),
+    "blankets": ("毛布", "blankets"),
+    "portable_toilets": ("簡易トイレ", "portable toilets"),
+    "clothing": ("衣類", "clothing"),
+    "hygiene_supplies": ("衛生用品", "hygiene supplies"),
+    "other": ("その他", "other"),
+}
+SUPPLY_UNITS: Labels = {
+    "piece": ("個", "pieces"),
+    "pack": ("パック", "packs"),
+    "box": ("箱", "boxes"),
+    "bottle": ("本", "bottles"),
+    "can": ("缶", "cans"),
+    "sheet": ("枚", "sheets"),
+    "serving": ("食", "servings"),
+    "liter": ("リットル", "litres"),
+    "kilogram": ("キログラム", "kg"),
+    "set": ("セット", "sets"),
+}
+URGENCIES: Labels = {
+    "critical": ("最優先", "critical"),
+    "high": ("高", "high"),
+    "medium": ("中", "medium"),
+    "low": ("低", "low"),
+}
+# Who the supplies are for: the 要配慮 categories, or everyone in the shelter.
+FOR_WHOM: Labels = {**CARE_CATEGORIES, "general": ("避難者全般", "everyone")}
+SUPPLY_STATUSES: Labels = {
+    "requested": ("要請中", "requested"),
+    "committed": ("手配済み", "committed"),
+    "delivered": ("配送済み", "delivered"),
+    "cancelled": ("取消", "cancelled"),
+}
+SUPPLY_VOCABULARIES: dict[str, Labels] = {
+    "item": SUPPLY_ITEMS,
+    "unit": SUPPLY_UNITS,
+    "urgency": URGENCIES,
+    "forWhom": FOR_WHOM,
+    "status": SUPPLY_STATUSES,
 }

@@ -103,7 +103,8 @@ async def test_delete_appends_a_signed_tombstone(provider):
     assert tombstone[TOMBSTONE_FLAG] is True and tombstone["version"] == 2
     verify_document(tombstone, expected_controller=did)
     jsonld.check_no_dropped_terms({k: v for k, v in tombstone.items() if k != "proof"})
-    _, msg = await stream_messages(provider)
+    # Version 1 is erased from the stream; only the tombstone stays (connector.erasure).
+    [msg] = await stream_messages(provider)
     assert msg.subject == subjects.data_subject(did, DATASET, "deleted")
     assert msg.headers["Nats-Msg-Id"] == f"{record['id']}@2"
     assert orjson.loads(msg.data) == tombstone
@@ -114,7 +115,7 @@ async def test_delete_appends_a_signed_tombstone(provider):
     again = await provider.records.publish(DATASET, shelter())
     assert again["version"] == 3
     assert [m.subject.rsplit(".", 1)[1] for m in await stream_messages(provider)] == [
-        "created", "deleted", "created"]
+        "deleted", "created"]
 
 
 async def test_delete_of_unknown_record_is_refused(provider):
@@ -249,3 +250,30 @@ def test_unserialisable_records_get_a_typed_error():
         with pytest.raises(RecordError) as info:
             _check_size(bad)
         assert info.value.code == "record.invalid"
+
+
+# --- staging inside a caller's transaction (a domain's rows and its records together) -------
+
+async def test_staged_records_commit_and_roll_back_with_the_callers_transaction(provider):
+    store, records = provider.connector.store, provider.records
+    store.db.execute("CREATE TABLE IF NOT EXISTS caller_rows (n INTEGER)")
+    with pytest.raises(RuntimeError), store.transaction() as db:
+        db.execute("INSERT INTO caller_rows VALUES (1)")
+        records.stage(db, DATASET, [shelter(), shelter("urn:tsunagu:test:shelter:2")])
+        raise RuntimeError("the caller's own step failed")
+    assert_nothing_stored(provider)
+    assert store.query("SELECT count(*) FROM caller_rows")[0][0] == 0
+
+    with store.transaction() as db:
+        db.execute("INSERT INTO caller_rows VALUES (1)")
+        staged = records.stage(db, DATASET, [shelter()])
+        assert await stream_messages(provider) == []  # nothing leaves before the commit
+    assert await records.flush() == 1
+    [msg] = await stream_messages(provider)
+    assert orjson.loads(msg.data) == staged[0]
+
+    with store.transaction() as db:
+        tombstone = records.stage_delete(db, DATASET, staged[0]["id"])
+    await records.flush()
+    assert tombstone[TOMBSTONE_FLAG] is True and records.get(staged[0]["id"]) == tombstone
+    assert [v for _, v, _, _ in versions_table(provider)] == [1, 2]

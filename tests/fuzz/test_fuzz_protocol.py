@@ -8,7 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.dsp import messages as m
-from connector.dsp.validation import MESSAGE_TYPES, check_jsonld, validate_message
+from connector.dsp.validation import (
+    MESSAGE_TYPES,
+    check_jsonld,
+    check_received,
+    validate_message,
+)
 from connector.records import RecordService, _check_shape, _check_size
 from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated
 from trust import jsonld
@@ -112,3 +117,10 @@ def test_record_validation_mutated(record):
         jsonld.check_no_dropped_terms(document)
 
     only_typed(validate)
+
+
+@FUZZ
+@given(st.sampled_from(EXAMPLES).flatmap(mutated) | json_values(10))
+def test_check_received_mutated_and_random_messages(message):
+    """What the bus runs on every DSP message it receives (bounds, schema, JSON-LD)."""
+    only_typed(lambda: check_received(message))

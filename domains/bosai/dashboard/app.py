@@ -21,6 +21,7 @@ from connector.tokens import AuthError, ScopeError, TokenInfo
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import (
     DASHBOARD,
+    INQUIRY,
     LANG_COOKIE,
     PERSON_SEARCH,
     SESSION_COOKIE,
@@ -29,6 +30,7 @@ from domains.bosai.dashboard.auth import (
     set_cookie,
 )
 from domains.bosai.dashboard.i18n import Lang, pick
+from domains.bosai.dashboard.inquiry import add_inquiry
 from domains.bosai.dashboard.live import LiveStreams, Snapshots
 from domains.bosai.dashboard.markup import Sections
 from domains.bosai.dashboard.queries import SEARCH_LIMIT, Queries
@@ -68,10 +70,15 @@ class Dashboard:
             self._sessions = Sessions(self.connector.store)
         return self._sessions
 
-    def _hub_parts(self) -> tuple[Queries, Snapshots]:
+    @property
+    def hub(self) -> Any:
         hub = getattr(self.connector, "domain_services", {}).get("bosai")
         if hub is None:
             raise Unavailable("this connector runs without the bosai hub", feature="bosai")
+        return hub
+
+    def _hub_parts(self) -> tuple[Queries, Snapshots]:
+        hub = self.hub
         if hub is not self._hub or self._queries is None or self._snapshots is None:
             self._hub = hub
             self._queries = Queries(hub.registry.store, hub.sites)
@@ -104,7 +111,8 @@ def lang_of(request: web.Request) -> Lang:
 def page_for(request: web.Request, staff: TokenInfo | None) -> views.Page:
     return views.Page(lang=lang_of(request), base=base_url(request), path=request.path,
                       can_search=staff is not None and staff.allows(PERSON_SEARCH),
-                      logged_in=staff is not None)
+                      logged_in=staff is not None,
+                      can_inquire=staff is not None and staff.allows(INQUIRY))
 
 
 def html(request: web.Request, text: str, status: int = 200) -> web.Response:
@@ -310,6 +318,8 @@ def dashboard_app(connector: Any) -> web.Application:
     app.router.add_post("/search", search)
     app.router.add_get("/events", events, name="events")
     app.router.add_get("/static/{name}", _asset_handler())
+    add_inquiry(app, page_for=page_for, html=html, staff_page=staff_page,
+                hub_of=lambda request: request.app[DASH].hub)
     return app
 
 

@@ -24,6 +24,7 @@ from connector.tokens import AuthError, TokenInfo, TokenStore
 
 DASHBOARD = "bosai:dashboard"
 PERSON_SEARCH = "bosai:person-search"
+INQUIRY = "bosai:inquiry"  # declared with the app routes' scopes (domains.bosai.api)
 SCOPES = {
     DASHBOARD: "read the bosai municipality dashboard (aggregates, shelters, supplies)",
     PERSON_SEARCH: "find evacuees by name on the bosai dashboard (personal data; audited)",

@@ -135,6 +135,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "search_bad_birth": ("生年月日を読み取れません。", "The date of birth cannot be read."),
     "search_denied": ("この検索には bosai:person-search の権限が必要です。",
                       "Finding people needs the bosai:person-search scope."),
+    # safety inquiries (安否確認)
+    "nav_inquiry": ("安否確認", "Safety inquiry"),
+    "inquiry": ("安否確認への回答", "Answer a safety inquiry"),
+    "inquiry_intro": ("問い合わせのあった方の氏名（漢字またはかな）と生年月日を入力します。"
+                      "本人が同意した方についてだけ、同意した項目だけを表示します。"
+                      "問い合わせはすべて記録されます。",
+                      "Enter the name (kanji or kana) and date of birth asked about. Only "
+                      "people who consented are shown, with only what they consented to. "
+                      "Every inquiry is audited."),
+    "inquiry_birth": ("生年月日", "Date of birth"),
+    "inquiry_submit": ("照会", "Look up"),
+    "inquiry_found": ("お答えできる情報", "What may be told"),
+    "inquiry_denied": ("安否確認への回答には bosai:inquiry の権限が必要です。",
+                       "Answering safety inquiries needs the bosai:inquiry scope."),
+    "inquiry_bad": ("氏名と生年月日を入力してください。",
+                    "Enter a name and a date of birth."),
+    "accounted_for": ("安否", "Safety"),
+    "accounted_for_yes": ("所在を確認しています", "Accounted for"),
+    "stay_type": ("滞在場所の種類", "Kind of stay"),
+    "home_address": ("住所", "Home address"),
+    "contact": ("連絡先", "Contact"),
     "name": ("氏名", "Name"),
     "kana": ("ふりがな", "Kana"),
     "birth_date": ("生年月日", "Date of birth"),

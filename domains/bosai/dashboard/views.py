@@ -36,6 +36,7 @@ class Page:
     path: str  # this page's path (for the language switch)
     can_search: bool = False
     logged_in: bool = True
+    can_inquire: bool = False
 
     def url(self, rest: str = "") -> str:
         return self.base + rest
@@ -200,10 +201,16 @@ def supplies_section(supplies: tuple[Supply, ...], page: Page, *,
         if s.shelter_id:
             where = el("a", {"href": page.shelter_url(s.shelter_id)},
                        (names or {}).get(s.shelter_id, s.shelter_id))
-        open_rows.append(el("tr", None, el("th", {"scope": "row"}, s.item),
-                            el("td", {"class": "num"}, s.quantity),
+        item = label(lang, vocab.SUPPLY_ITEMS, s.item)
+        amount = f"{s.quantity} {label(lang, vocab.SUPPLY_UNITS, s.unit)}" if s.unit \
+            else s.quantity
+        whom = _list((label(lang, vocab.FOR_WHOM, w) for w in s.for_whom), lang)
+        open_rows.append(el("tr", None,
+                            el("th", {"scope": "row"}, f"{item}（{s.note}）" if s.note
+                               else item),
+                            el("td", {"class": "num"}, amount),
                             el("td", None, known(lang, "urgency", s.urgency)),
-                            el("td", None, s.for_whom), el("td", None, where),
+                            el("td", None, whom), el("td", None, where),
                             el("td", None, known(lang, "status", s.status))))
     head = [_th(t(lang, k), numeric=k == "quantity")
             for k in ("item", "quantity", "urgency", "for_whom", "shelter", "status")]
@@ -302,6 +309,8 @@ def _nav(page: Page, current: str) -> Markup:
     items = [("", "nav_overview")]
     if page.can_search:
         items.append(("search", "nav_search"))
+    if page.can_inquire:
+        items.append(("inquiry", "nav_inquiry"))
     links = [el("li", None, el("a", {"href": page.url(rest),
                                      "aria-current": "page" if rest == current else None},
                                t(page.lang, key))) for rest, key in items]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from domains.bosai.registry.errors import MyNumberRefused, RegistryInputError
 from domains.bosai.registry.forms import FIELDS
 from domains.bosai.registry.mynumber import contains_my_number, is_my_number_field
 from domains.bosai.registry.normalize import display_text
-from domains.bosai.registry.registry import Origin, Registry
+from domains.bosai.registry.registry import Origin, RegistrationStats, Registry
 
 MAX_BYTES = 64 * 1024 * 1024
 NESTED = frozenset({"contact.telephone", "contact.email", "household.householdId",
@@ -153,10 +153,41 @@ def _form(row: list[str], header: list[str], targets: list[str | None]) -> dict[
     return form
 
 
-def import_csv(registry: Registry, data: bytes | str | Path, *, source: str,
-               columns: Mapping[str, str] | None = None, by: str | None = None,
-               batch_size: int = 2000) -> CsvReport:
-    """Register every valid line of a CSV file; report every line."""
+@dataclass
+class CsvRows:
+    """A CSV file read and checked line by line, before anything is registered."""
+
+    header: list[str]
+    targets: list[str | None]
+    lines: list[int] = field(default_factory=list)  # line number of each form
+    forms: list[dict[str, Any]] = field(default_factory=list)
+    refused: dict[int, CsvLine] = field(default_factory=dict)
+
+    def origins(self, source: str, by: str | None) -> Callable[[int], Origin]:
+        return lambda i: Origin(f"{source}#line={self.lines[i]}", "csv", by)
+
+    def report(self, stats: RegistrationStats) -> CsvReport:
+        """Every line: registered (as ``stats`` says) or refused, in line order."""
+        report = CsvReport()
+        refused = dict(self.refused)
+        column_of = {t: self.header[i] for i, t in enumerate(self.targets) if t is not None}
+        for refusal in stats.refused:
+            line = self.lines[refusal.index]
+            refused[line] = CsvLine(line, "refused", code=refusal.code, field=refusal.field,
+                                    column=_column(refusal.field, column_of),
+                                    message=refusal.message)
+        for index, result in enumerate(stats.results):
+            if result is not None:
+                report.lines.append(CsvLine(self.lines[index], result.outcome,
+                                            result.person_id))
+        report.lines.extend(refused.values())
+        report.lines.sort(key=lambda line: line.line)
+        return report
+
+
+def read_csv(data: bytes | str | Path, *, columns: Mapping[str, str] | None = None
+             ) -> CsvRows:
+    """Decode, map the header, and turn each line into a form or a refusal."""
     if isinstance(data, Path):
         data = data.read_bytes()
     text = decode(data) if isinstance(data, bytes) else data
@@ -170,9 +201,7 @@ def import_csv(registry: Registry, data: bytes | str | Path, *, source: str,
     targets = _mapping(header, columns)
     if not any(targets):
         raise CsvFileError("no column is a registry field", field="header")
-    report = CsvReport()
-    pending: list[tuple[int, dict[str, Any]]] = []
-    refused: dict[int, CsvLine] = {}
+    rows = CsvRows(header, targets)
     start = reader.line_num + 1
     while True:
         try:
@@ -180,40 +209,35 @@ def import_csv(registry: Registry, data: bytes | str | Path, *, source: str,
         except StopIteration:
             break
         except csv.Error:
-            refused[start] = CsvLine(start, "refused", code="bosai.csv_invalid",
-                                     field="line", message="the line is not valid CSV")
+            rows.refused[start] = CsvLine(start, "refused", code="bosai.csv_invalid",
+                                          field="line", message="the line is not valid CSV")
             start = reader.line_num + 1
             continue
         line, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in row):
             continue  # a blank line holds nothing to lose
         if len(row) != len(header):
-            refused[line] = CsvLine(line, "refused", code="bosai.csv_columns", field="line",
-                                    message=f"the line has {len(row)} cells, the header "
-                                            f"{len(header)}")
+            rows.refused[line] = CsvLine(line, "refused", code="bosai.csv_columns",
+                                         field="line", message=f"the line has {len(row)} "
+                                         f"cells, the header {len(header)}")
             continue
         try:
-            pending.append((line, _form(row, header, targets)))
+            rows.forms.append(_form(row, header, targets))
+            rows.lines.append(line)
         except RegistryInputError as exc:
-            refused[line] = CsvLine(line, "refused", code=exc.code, field=exc.field,
-                                    column=exc.details.get("column"), message=exc.message)
-    lines = [line for line, _ in pending]
-    stats = registry.register_many(
-        [form for _, form in pending], source=source, kind="csv", by=by,
-        batch_size=batch_size,
-        origins=lambda i: Origin(f"{source}#line={lines[i]}", "csv", by))
-    column_of = {t: header[i] for i, t in enumerate(targets) if t is not None}
-    for refusal in stats.refused:
-        line = lines[refusal.index]
-        refused[line] = CsvLine(line, "refused", code=refusal.code, field=refusal.field,
-                                column=_column(refusal.field, column_of),
-                                message=refusal.message)
-    for index, result in enumerate(stats.results):
-        if result is not None:
-            report.lines.append(CsvLine(lines[index], result.outcome, result.person_id))
-    report.lines.extend(refused.values())
-    report.lines.sort(key=lambda line: line.line)
-    return report
+            rows.refused[line] = CsvLine(line, "refused", code=exc.code, field=exc.field,
+                                         column=exc.details.get("column"), message=exc.message)
+    return rows
+
+
+def import_csv(registry: Registry, data: bytes | str | Path, *, source: str,
+               columns: Mapping[str, str] | None = None, by: str | None = None,
+               batch_size: int = 2000) -> CsvReport:
+    """Register every valid line of a CSV file; report every line."""
+    rows = read_csv(data, columns=columns)
+    stats = registry.register_many(rows.forms, source=source, kind="csv", by=by,
+                                   batch_size=batch_size, origins=rows.origins(source, by))
+    return rows.report(stats)
 
 
 def _column(field: str, column_of: Mapping[str, str]) -> str | None:

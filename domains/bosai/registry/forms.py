@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from domains.bosai import vocab
@@ -164,11 +164,31 @@ def parse_stay(value: Any, field: str = "stayLocation") -> StayLocation:
     """A stay location object, or just its type as text."""
     if isinstance(value, str):
         value = {"stayType": value}
-    value = _object(value, field, frozenset({"stayType", "shelterId"}))
+    value = _object(value, field, frozenset({"stayType", "shelterId", "checkedIn",
+                                             "checkedOut", "checkedOutOf"}))
     stay_type = token(value.get("stayType"), f"{field}.stayType", vocab.STAY_TYPES)
     shelter = text(value.get("shelterId"), f"{field}.shelterId", max_len=MAX_ID,
                    required=stay_type == "shelter")
-    return StayLocation(stay_type, shelter)
+    left = text(value.get("checkedOutOf"), f"{field}.checkedOutOf", max_len=MAX_ID,
+                required=value.get("checkedOut") is not None)
+    return StayLocation(stay_type, shelter, instant(value.get("checkedIn"), f"{field}.checkedIn"),
+                        instant(value.get("checkedOut"), f"{field}.checkedOut",
+                                required=left is not None), left)
+
+
+def instant(value: Any, field: str, *, required: bool = False) -> str | None:
+    """An aware ISO 8601 date-time, as UTC with ``Z`` (check-in and check-out times)."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise _fail(field, "must be an ISO 8601 date-time with a time zone")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(field, "must be an ISO 8601 date-time with a time zone") from None
+    if moment.tzinfo is None:
+        raise _fail(field, "must be an ISO 8601 date-time with a time zone")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def parse_contact(value: Any, field: str = "contact") -> Contact | None:

@@ -28,12 +28,25 @@ class StayLocation:
 
     stay_type: str
     shelter_id: str | None = None
+    # As a shelter operator reported them (ISO 8601, UTC): the check-in at ``shelter_id``, or
+    # the check-out of ``checked_out_of`` that led to this stay.
+    checked_in: str | None = None
+    checked_out: str | None = None
+    checked_out_of: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"stayType": self.stay_type}
-        if self.shelter_id is not None:
-            out["shelterId"] = self.shelter_id
+        for key, value in (("shelterId", self.shelter_id), ("checkedIn", self.checked_in),
+                           ("checkedOut", self.checked_out),
+                           ("checkedOutOf", self.checked_out_of)):
+            if value is not None:
+                out[key] = value
         return out
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> StayLocation:
+        return cls(body["stayType"], body.get("shelterId"), body.get("checkedIn"),
+                   body.get("checkedOut"), body.get("checkedOutOf"))
 
 
 @dataclass(frozen=True)
@@ -172,7 +185,7 @@ class PersonInput:
             contact=Contact(**contact) if contact else None,
             household=Household(household["householdId"], household.get("relationship"))
             if household else None,
-            stay=StayLocation(stay["stayType"], stay.get("shelterId")) if stay else None,
+            stay=StayLocation.from_json(stay) if stay else None,
             care_categories=tuple(body.get("careCategory", ())),
             medical=medical)
 

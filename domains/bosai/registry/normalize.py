@@ -193,6 +193,21 @@ def address_key(text: str, where: AddressContext | None = None) -> str:
     return _fixpoint(lambda t: _address_step(t, place), key)
 
 
+def in_place(address: str, place: AddressContext, *, local_prefecture: str | None = None
+             ) -> bool:
+    """Whether ``address`` lies in the municipality ``place``. An address that names no
+    prefecture is read as being in ``local_prefecture`` (people write their address without
+    it where they live), so "府中市..." is 東京都府中市 to a registry in 東京都 only."""
+    if not place.municipality:
+        return False
+    key = address_key(address)
+    if (m := _PREFECTURE.match(key)) is not None:
+        return (place.prefecture in (None, m.group())
+                and key[m.end():].startswith(place.municipality))
+    local = local_prefecture and _address_text(local_prefecture)
+    return key.startswith(place.municipality) and place.prefecture in (None, local)
+
+
 # --------------------------------------------------------------------------- values
 
 SEX_ALIASES = {

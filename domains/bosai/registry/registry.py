@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -139,6 +139,16 @@ def _actor(value: Any, field: str) -> str:
     return text(value, field, max_len=MAX_ACTOR) or ""
 
 
+class Publisher(Protocol):
+    """Told, inside the registry's transaction, which people it wrote and which it removed
+    (merged into another), so that records derived from them commit with the registry rows
+    (the bosai hub publishes Evacuee and MedicalNeeds records: ``domains.bosai.publishing``).
+    Raising rolls the registry's change back."""
+
+    def written(self, db: Any, registry: Registry, person_ids: Sequence[str],
+                removed: Sequence[str] = ()) -> None: ...
+
+
 class _Pending:
     """Rows no match depends on, written with one executemany each at the end of a
     registration's (or a batch's) transaction."""
@@ -164,10 +174,12 @@ class Registry:
     name (addresses there may omit the prefecture); ``clock`` returns aware datetimes."""
 
     def __init__(self, store: Store, *, place: AddressContext | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 publisher: Publisher | None = None) -> None:
         self.store = store
         self.place = place or AddressContext()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.publisher = publisher
         self.audit = AuditLog(store)
         storage.install(store)
         storage.tune(store)
@@ -210,10 +222,16 @@ class Registry:
         near matches queued for review). One transaction."""
         origin = self._origin(source, kind, by, verified_by)
         parsed = self.parse(person)
-        pending = _Pending()
         with self.store.transaction() as db:
-            result = self._register(db, parsed, origin, self._now(), pending)
-            pending.flush(db)
+            return self.register_in(db, parsed, origin)
+
+    def register_in(self, db: Any, person: PersonInput, origin: Origin) -> RegistrationResult:
+        """``register`` inside a transaction the caller holds (a record listener registering
+        a person another participant shared). ``person`` must come from ``parse``."""
+        pending = _Pending()
+        result = self._register(db, person, origin, self._now(), pending)
+        pending.flush(db)
+        self._written(db, [result.person_id])
         return result
 
     def register_many(self, people: Iterable[PersonInput | Mapping[str, Any]], *,
@@ -227,6 +245,17 @@ class Registry:
         store failure rolls back the current batch and raises; earlier batches stay.
         ``origins(index)`` gives each input its own origin (CSV line numbers).
         """
+        *_, stats = self.register_batches(people, source=source, kind=kind, by=by,
+                                          batch_size=batch_size, origins=origins)
+        return stats
+
+    def register_batches(self, people: Iterable[PersonInput | Mapping[str, Any]], *,
+                         source: str, kind: str = "form", by: str | None = None,
+                         batch_size: int = 2000, origins: Callable[[int], Origin] | None = None
+                         ) -> Iterator[RegistrationStats]:
+        """``register_many`` one committed batch at a time: yields the running stats after
+        each batch's transaction (and once more, complete, at the end), so an event loop can
+        run other work between batches (``BosaiHub.register_many``)."""
         started = time.perf_counter()
         default = self._origin(source, kind, by, None)
         stats = RegistrationStats()
@@ -243,10 +272,12 @@ class Registry:
             if len(batch) >= batch_size:
                 self._commit_batch(batch, stats)
                 batch = []
+                stats.seconds = time.perf_counter() - started
+                yield stats
         if batch:
             self._commit_batch(batch, stats)
         stats.seconds = time.perf_counter() - started
-        return stats
+        yield stats
 
     def _commit_batch(self, batch: list[tuple[int, PersonInput, Origin]],
                       stats: RegistrationStats) -> None:
@@ -256,6 +287,7 @@ class Registry:
             results = [(index, self._register(db, parsed, origin, now, pending))
                        for index, parsed, origin in batch]
             pending.flush(db)
+            self._written(db, list(dict.fromkeys(r.person_id for _, r in results)))
         for index, result in results:
             stats.results[index] = result
             setattr(stats, result.outcome, getattr(stats, result.outcome) + 1)
@@ -269,6 +301,10 @@ class Registry:
 
     def _now(self) -> str:
         return _iso(self.clock())
+
+    def _written(self, db: Any, person_ids: Sequence[str], removed: Sequence[str] = ()) -> None:
+        if self.publisher is not None:
+            self.publisher.written(db, self, person_ids, removed)
 
     def _register(self, db: Any, person: PersonInput, origin: Origin, now: str,
                   pending: _Pending) -> RegistrationResult:
@@ -357,6 +393,21 @@ class Registry:
             med = Medical.from_json(orjson.loads(m[0])) if m else None
         return PersonInput.from_body(orjson.loads(row[0]), med), row[1]
 
+    def load(self, db: Any, person_id: str) -> tuple[Person, Medical | None]:
+        """A person and its medical part inside an open transaction (the publisher's read;
+        not audited as a medical read: nothing is shown to anyone, it is republished under
+        the medical-needs policy)."""
+        row = db.execute("SELECT body, version, created, modified, stay_updated_by, "
+                         "stay_updated_at FROM bosai_persons WHERE id = ?",
+                         (person_id,)).fetchone()
+        if row is None:
+            raise PersonNotFound("no such person in the registry", person_id=person_id)
+        m = db.execute("SELECT body FROM bosai_person_medical WHERE person_id = ?",
+                       (person_id,)).fetchone()
+        person = Person(person_id, row[1], row[2], row[3],
+                        PersonInput.from_body(orjson.loads(row[0])), row[4], row[5])
+        return person, Medical.from_json(orjson.loads(m[0])) if m else None
+
     def get_person(self, person_id: str, *, with_sources: bool = False) -> Person:
         """The basic part of a person (never the medical part: see ``medical``)."""
         current = self.resolve(person_id)
@@ -408,17 +459,30 @@ class Registry:
             refuse_my_number(stay, "stayLocation")
             stay = parse_stay(stay)
         current = self.resolve(person_id)
-        now = self._now()
         with self.store.transaction() as db:
-            person, version = self._load(db, current, medical=True)
-            if expected_version is not None and expected_version != version:
-                raise VersionConflict("the person changed since it was read",
-                                      person_id=current, version=version)
-            self._write(db, current, version + 1, replace(person, stay=stay), now=now,
-                        stay_by=who)
-            self.audit.append("bosai.stay_updated", self.clock(), person=current, by=who,
-                              stayType=stay.stay_type, shelterId=stay.shelter_id)
+            if expected_version is not None:
+                version = self._load(db, current)[1]
+                if expected_version != version:
+                    raise VersionConflict("the person changed since it was read",
+                                          person_id=current, version=version)
+            self.apply_stay(db, current, stay, by=who)
+            self._written(db, [current])
         return self.get_person(current)
+
+    def apply_stay(self, db: Any, person_id: str, stay: StayLocation, *, by: str) -> bool:
+        """Set the stay inside a transaction the caller holds: a stay history line, an
+        audit line (who, where; never the person's data). False (nothing written) when the
+        person already stays exactly so. Not published: the caller does that (a check-in
+        arrives as the published record itself, connector.contributions)."""
+        who = _actor(by, "by")
+        person, version = self._load(db, person_id, medical=True)
+        if person.stay == stay:
+            return False
+        self._write(db, person_id, version + 1, replace(person, stay=stay), now=self._now(),
+                    stay_by=who)
+        self.audit.append("bosai.stay_updated", self.clock(), person=person_id, by=who,
+                          stayType=stay.stay_type, shelterId=stay.shelter_id)
+        return True
 
     def set_consent(self, person_id: str, disclose: Any, scope: Any = None, *,
                     by: str) -> Person:
@@ -432,6 +496,7 @@ class Registry:
             self._write(db, current, version + 1, replace(person, consent=consent), now=now)
             self.audit.append("bosai.consent_changed", self.clock(), person=current, by=who,
                               disclose=consent.disclose, scope=list(consent.scope))
+            self._written(db, [current])
         return self.get_person(current)
 
     # ------------------------------------------------------------------ review queue
@@ -475,6 +540,7 @@ class Registry:
                 raise ReviewDecided(f"the review is already {status}", review_id=review_id)
             if decision == "merge":
                 self._merge(db, survivor, newer, now)
+                self._written(db, [survivor], [newer])
             db.execute("UPDATE bosai_reviews SET status = ?, decided_by = ?, decided_at = ? "
                        "WHERE id = ?", ("merged" if decision == "merge" else "kept_apart",
                                         who, now, review_id))

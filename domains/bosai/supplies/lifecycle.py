@@ -75,7 +75,7 @@ def step(record: Mapping[str, Any], action: Step, actor: Actor, *, at: str,
                           code="supply.not_allowed", step=action.value)
     if current not in sources:
         raise SupplyError(f"a {current.value} supply request cannot be {target.value}",
-                          code="supply.bad_transition", status=current.value,
+                          code="supply.bad_transition", current=current.value,
                           step=action.value)
     requested = int(record.get("quantity", 0))
     if action is Step.COMMIT:
@@ -119,4 +119,4 @@ def check_change(before: Mapping[str, Any], after: Mapping[str, Any], actor: Act
                                   code="supply.field_not_allowed", fields=extra)
             return action
     raise SupplyError(f"a {old.value} supply request cannot become {new.value}",
-                      code="supply.bad_transition", status=old.value)
+                      code="supply.bad_transition", current=old.value)

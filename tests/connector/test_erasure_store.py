@@ -1,0 +1,45 @@
+"""Erasure bookkeeping: the store migration that adds it, and streams that refuse deletes."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+from connector import subjects
+from connector.datasets import stream_config
+from connector.store import SCHEMA_VERSION, Store
+from tests.connector.conftest import DATASET, OFFER, SHELTER_SCHEMA, shelter, start_provider
+
+
+def test_a_version_1_store_is_migrated(tmp_path):
+    path = tmp_path / "store.sqlite"
+    Store(path).close()
+    db = sqlite3.connect(path)  # the shape a store had before erasure existed
+    for column in ("stream_seq", "erased", "msg_erased"):
+        db.execute(f"ALTER TABLE record_versions DROP COLUMN {column}")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    store = Store(path)
+    columns = {r[1] for r in store.query("PRAGMA table_info(record_versions)")}
+    assert {"stream_seq", "erased", "msg_erased"} <= columns
+    assert store.query("SELECT value FROM meta WHERE key = 'schema_version'")[0][0] == \
+        str(SCHEMA_VERSION)
+
+
+async def test_a_stream_made_with_deny_delete_keeps_working_and_says_so(start_connector,
+                                                                       provider_config):
+    p = await start_provider(start_connector, provider_config)
+    config = stream_config(p.connector.did, DATASET)
+    legacy = dataclasses.replace(config, deny_delete=True)
+    await p.connector.js.add_stream(legacy)
+    await p.datasets.offer_dataset(DATASET, "指定避難所", [OFFER], SHELTER_SCHEMA)
+    record = await p.records.publish(DATASET, shelter())
+    await p.records.delete(DATASET, record["id"])
+    stream = subjects.dataset_stream(p.connector.did, DATASET)
+    assert (await p.connector.js.stream_info(stream)).config.deny_delete is True
+    assert [tuple(r) for r in p.connector.store.query(
+        "SELECT version, msg_erased FROM record_versions ORDER BY version")] == [(1, 2), (2, 0)]
+    results = [e.get("result") for e in p.connector.audit.entries("erasure")]
+    assert results == [None, "stream_refuses_deletes"]
+    assert all("name" not in v for v in p.records.versions(record["id"]))
