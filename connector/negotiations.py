@@ -427,12 +427,15 @@ class Negotiations:
 
 
 def _view(row: Row[Negotiation]) -> dict[str, Any]:
-    r = row.record
+    r, refused = row.record, row.extra.get("refused") or {}
     return {"pid": row.pid, "role": str(r.role), "state": str(r.state),
             "consumerPid": r.consumer_pid, "providerPid": r.provider_pid,
             "counterparty": r.counterparty, "offerId": r.offer_id,
             "datasetId": row.extra.get("datasetId") or (row.extra.get("offer") or {}).get(
                 "target"),
-            "agreementId": r.agreement_id, "code": row.extra.get("code"),
-            "reason": row.extra.get("reason"), "pending": row.pending is not None,
+            "agreementId": r.agreement_id,
+            # A refused message leaves the state as it was: its code is the reason shown.
+            "code": row.extra.get("code") or refused.get("code"),
+            "reason": row.extra.get("reason") or refused.get("reason"),
+            "pending": row.pending is not None,
             "updated": r.updated_at.isoformat()}

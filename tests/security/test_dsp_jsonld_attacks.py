@@ -6,6 +6,7 @@ sees it (``connector.dsp.validation.check_received``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -204,3 +205,23 @@ async def test_dataset_reply_with_undefined_term_cannot_start_a_negotiation(
                                                     OPEN_OFFER["@id"], purpose=e2e.PURPOSE)
     assert info.value.code == "jsonld.dropped_term"
     assert consumer.count("SELECT count(*) FROM negotiations") == 0
+
+
+async def test_negotiation_reply_with_undefined_term_ends_the_negotiation(
+        consumer, hostile_provider):
+    """A reply this side refuses is an answer, not a lost message: the negotiation ends
+    with the refusal's code instead of stalling with its request pending forever."""
+    async def answer(env, credential):
+        return "ContractNegotiation", {
+            **m.contract_negotiation(env.payload["consumerPid"], "urn:uuid:p-hostile",
+                                     "REQUESTED"),
+            "sneaky": True}
+
+    await hostile_provider.serve(answer)
+    started = await consumer.connector.negotiations.start(
+        hostile_provider.identity.did, DATASET, OPEN_OFFER["@id"],
+        offer={**OPEN_OFFER, "assigner": hostile_provider.identity.did}, purpose=e2e.PURPOSE)
+    async with asyncio.timeout(10):
+        while (view := consumer.connector.negotiations.get(started["pid"]))["pending"]:
+            await asyncio.sleep(0.05)
+    assert (view["state"], view["code"]) == ("REQUESTED", "jsonld.dropped_term")
