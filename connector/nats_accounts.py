@@ -14,12 +14,30 @@ The server enforces isolation; connectors are not trusted to behave:
   other account imports just ``tsunagu.ctl.<own>.>`` from it, so what a participant publishes
   on ``tsunagu.ctl.<recipient>.<topic>`` reaches the recipient's account only (notices are
   signed documents: the subject does not say who sent them);
-- a dataset is readable by another participant only through a live agreement: the provider's
-  account exports, with a required activation token, the three subjects a JetStream *pull*
-  consumer needs for one durable consumer (``$JS.API.CONSUMER.MSG.NEXT|INFO.<stream>.<durable>``
-  and ``$JS.ACK.<stream>.<durable>.>``); the consumer's account imports them under
-  ``$JS.<provider-id>.API`` (a JetStream API prefix clients understand) and the ack subject
-  unchanged. Revoking the agreement deletes exports and imports.
+- a dataset is readable by another participant only through a live agreement: every account
+  exports, once and with a required activation token, the three subject families a JetStream
+  *pull* consumer needs (``$JS.API.CONSUMER.MSG.NEXT|INFO.*.*`` and ``$JS.ACK.*.*.>``). A
+  grant adds to the consumer's account only: imports of exactly one durable's subjects
+  (``$JS.API.CONSUMER.MSG.NEXT|INFO.<stream>.<durable>``, ``$JS.ACK.<stream>.<durable>.>``),
+  each with an activation the provider's account key signed for exactly that subject (the
+  server accepts an activation for a subset of a wildcard export, and an import only within
+  its activation's subject), under ``$JS.<provider-id>.API`` (a JetStream API prefix clients
+  understand) and the ack subject unchanged. Revoking the agreement deletes those imports
+  (and the provider deletes the durable); only the authority signs account JWTs, so a
+  consumer cannot re-import with an activation it once held.
+
+  Why grants leave the provider's account JWT alone: when nats-server applies a new JWT of an
+  account, it rebuilds that account's exports, and with them the response routes of service
+  requests in flight through them. A consumer's pull requests (``MSG.NEXT``, answered over
+  such a route) that were waiting at that moment lose their replies; the messages the
+  provider's JetStream hands to them are redelivered only after ``ack_wait``
+  (``connector.transfers``). Per-grant exports made every grant (and revocation) stall every
+  other consumer of the same provider for ``ack_wait``
+  (``tests/isolation/test_grant_stall.py``). Updating an *importer's* JWT does not stall its
+  own pulls or anyone else's, as long as the importer is not itself a provider: a grant to a
+  participant that others pull from still stalls them (its account gets the import), and so
+  do onboarding a participant (every account imports its DSP inbox and notices) and revoking
+  one (``tests/isolation/test_grant_stall.py``, the strict xfails).
 
 Changes are applied to a running server with a *full* account resolver: account JWTs are
 pushed by a system-account user on ``$SYS.REQ.CLAIMS.UPDATE`` and then read back
@@ -66,8 +84,16 @@ _UPDATE = "$SYS.REQ.CLAIMS.UPDATE"
 _LOOKUP = "$SYS.REQ.ACCOUNT.{}.CLAIMS.LOOKUP"
 _DSP_REPLY_TTL = 60.0  # seconds a connector has to answer one DSP request
 _NOTICES = "tsunagu.ctl.*.>"  # every account's notice export
+# What every account exports, once, for stream grants: (subject, response type). Token
+# required: a consumer imports one durable's subjects with an activation for just those.
+_PULL_EXPORTS = (
+    ("$JS.API.CONSUMER.MSG.NEXT.*.*", "Stream"),
+    ("$JS.API.CONSUMER.INFO.*.*", "Singleton"),
+    ("$JS.ACK.*.*.>", "Singleton"),
+)
 STATE_VERSION = 1
-# A durable consumer name becomes one subject token of the grant's exports.
+# A durable consumer name becomes one subject token of a grant's imports (the shared exports
+# match it with '*').
 DURABLE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -270,6 +296,7 @@ class NatsAccountManager:
         inbox = f"tsunagu.dsp.{pid}.*"
         account.exports[inbox] = Export(inbox, "service", name="dsp", response_type="Singleton")
         account.exports[_NOTICES] = Export(_NOTICES, "stream", name="notices")
+        _add_pull_exports(account)
         self._accounts[did] = account
         self._touch(did)
         for other in self._live_accounts():
@@ -333,17 +360,18 @@ class NatsAccountManager:
         stream = dataset_stream(provider_did, dataset_id)
         prefix = api_prefix(provider_did)
         subjects = [
-            # (exported subject, response type, local subject in the consumer's account)
-            (f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", "Stream",
+            # (subject within the provider's exports, local subject in the consumer's account)
+            (f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
              f"{prefix}.CONSUMER.MSG.NEXT.{stream}.{durable}"),
-            (f"$JS.API.CONSUMER.INFO.{stream}.{durable}", "Singleton",
+            (f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
              f"{prefix}.CONSUMER.INFO.{stream}.{durable}"),
-            (f"$JS.ACK.{stream}.{durable}.>", "Singleton", ""),
+            (f"$JS.ACK.{stream}.{durable}.>", ""),
         ]  # fmt: skip
-        for subject, response_type, local in subjects:
-            provider.exports[subject] = Export(
-                subject, "service", token_req=True, name=durable, response_type=response_type
-            )
+        if _add_pull_exports(provider):
+            # An account from before the shared exports (older state): changed once, here,
+            # and pushed before any importer.
+            self._dirty = {provider_did: None} | self._dirty
+        for subject, local in subjects:
             token = nats_jwt.activation_jwt(
                 provider.key, consumer.public, subject, "service", iat=int(self._clock())
             )
@@ -351,7 +379,8 @@ class NatsAccountManager:
                 subject, provider.public, "service", token=token, local_subject=local
             ))
         self._grants[GrantKey(provider_did, consumer_did, agreement_id, durable)] = stream
-        self._touch(provider_did)
+        # Only the consumer's account changes: a new provider JWT would drop the replies of
+        # pulls other consumers have in flight (see the module docstring).
         self._touch(consumer_did)
         return StreamGrant(stream, durable, prefix)
 
@@ -362,8 +391,9 @@ class NatsAccountManager:
     def revoke_stream(
         self, provider_did: str, consumer_did: str, agreement_id: str, durable: str | None = None
     ) -> None:
-        """Terminate the agreement's access (one durable, or all of them): the exports and
-        imports are deleted."""
+        """Terminate the agreement's access (one durable, or all of them): the consumer's
+        imports are deleted (the provider's shared exports stay; its connector deletes the
+        durable)."""
         for key in self.grants_of(agreement_id):
             if (key.provider, key.consumer) != (provider_did, consumer_did):
                 continue
@@ -372,12 +402,14 @@ class NatsAccountManager:
             stream = self._grants.pop(key)
             provider, consumer = self._get(provider_did), self._get(consumer_did)
             marker = f".{stream}.{key.durable}"
-            for subject in [s for s in provider.exports if marker in s]:
+            legacy = [s for s in provider.exports if marker in s]  # per-grant, older state
+            for subject in legacy:
                 del provider.exports[subject]
             for local in [k for k, imp in consumer.imports.items() if marker in imp.subject]:
                 del consumer.imports[local]
-            self._touch(provider_did)  # exporter first: access ends with the export
-            self._touch(consumer_did)
+            if legacy:
+                self._touch(provider_did)
+            self._touch(consumer_did)  # access ends with the import
 
     # ------------------------------------------------------------------ applying
 
@@ -497,6 +529,16 @@ class NatsAccountManager:
             revocations=account.revocations,
             iat=account.last_iat,
         )
+
+
+def _add_pull_exports(account: _Account) -> bool:
+    """Give the account the shared stream-grant exports; False if it had them all."""
+    missing = [(s, r) for s, r in _PULL_EXPORTS if s not in account.exports]
+    for subject, response_type in missing:
+        account.exports[subject] = Export(
+            subject, "service", token_req=True, name="grants", response_type=response_type
+        )
+    return bool(missing)
 
 
 def _account_state(account: _Account) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from trust.credentials import Role
 SENDAI_RESIDENT = person("伊達", "政子", ("ダテ", "マサコ"), "1960-08-15",
                          address="宮城県仙台市青葉区国分町3-7-1")
 LOCAL = person("山田", "花子", ("ヤマダ", "ハナコ"), "1950-04-01")
-HOST_WAIT = 25.0  # a later grant stalls earlier pull loops (see test_supplies)
+HOST_WAIT = 25.0  # the host's grant on the operator stalls pulls from the host (~10 s)
 
 
 @pytest.fixture

@@ -29,9 +29,8 @@ async def space(start_bosai) -> dict[str, BosaiNode]:
     supplier = await start_bosai(name="支援物資NPO", legal_id=SUPPLIER_NUMBER,
                                  role=Role.RELIEF_SUPPLIER)
     dataset = await shelter.hub.setup_shelter_operator([CHIYODA.code])
-    # The city first: in operator mode a later grant on the same provider stalls an earlier
-    # consumer's pull loop for ~10 s (reported; connector/nats_accounts.py), and the
-    # supplier is the one that must act at once. The city gets long waits below.
+    # Two consumers of the same provider: the second grant must not stall the first one's
+    # pull loop (it once did for ~10 s: tests/isolation/test_grant_stall.py).
     for node in (city, supplier):
         done = await node.agree(shelter, dataset)
         assert done["state"] == "FINALIZED", done
