@@ -15,9 +15,8 @@ from connector.dsp.validation import (
     validate_message,
 )
 from connector.records import RecordService, _check_shape, _check_size
-from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated
+from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated, only_typed
 from trust import jsonld
-from trust.errors import TsunaguError
 from usage_policies import evaluate, parse_policy
 
 OFFER = {"@context": jsonld.DSP_CONTEXT, **m.offer(
@@ -43,13 +42,6 @@ SCHEMA = {"type": "object", "required": ["id", "type", "name"],
                          "capacity": {"type": "integer", "minimum": 0}}}
 RECORD = {"@context": [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1], "id": "urn:tsunagu:fuzz:1",
           "type": "Record", "name": "避難所", "description": "fuzz"}
-
-
-def only_typed(call) -> None:
-    try:
-        call()
-    except TsunaguError:
-        pass
 
 
 @FUZZ

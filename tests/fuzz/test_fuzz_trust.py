@@ -9,12 +9,11 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated, mutated_text
+from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated, mutated_text, only_typed
 from trust import jsonld
 from trust.authority import Authority
 from trust.credentials import Role, verify_credential
 from trust.envelope import ReplayCache, open_envelope, seal
-from trust.errors import TsunaguError
 from trust.keys import KeyPair, resolve_did_key
 from trust.legal_id import parse_legal_id
 from trust.status_list import StatusList, StatusListCache, verify_status_list
@@ -30,13 +29,6 @@ STATUS_LIST = _AUTHORITY.status_list_jwt()
 STATUS = StatusListCache([_AUTHORITY.did])
 STATUS.add(STATUS_LIST)
 NOW = datetime.now(UTC)
-
-
-def only_typed(call) -> None:
-    try:
-        call()
-    except TsunaguError:
-        pass
 
 
 @FUZZ
