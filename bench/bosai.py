@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import random
@@ -47,7 +46,7 @@ import aiohttp
 import orjson
 
 from bench.bosai_checkins import CHECKIN_PATHS, OPERATOR, CheckIns, open_checkins
-from bench.stream import BenchError, git_commit, machine, percentile
+from bench.stream import BenchError, git_commit, machine, percentile, write_json
 from connector.authority_nats import AuthorityNats
 from connector.demo import CITY_CODE, CITY_NAME, _participant, _service
 from connector.runtime import Connector
@@ -312,8 +311,7 @@ def main() -> int:
           f"{result['checkin_to_dashboard_max_ms']:.0f} ms (floor p99 <= "
           f"{FLOOR_CHECKIN_P99_MS:.0f} ms: {met(floors['checkin_p99_ok'])})")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+        write_json(args.json, result)
     return 0
 
 

@@ -223,6 +223,11 @@ def git_commit() -> str | None:
         return None
 
 
+def write_json(path: Path, result: dict[str, Any]) -> None:
+    """The figures of a run, as the JSON file ``--json`` names (UTF-8, Japanese kept)."""
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def machine() -> dict[str, Any]:
     model = None
     try:
@@ -447,8 +452,7 @@ def main() -> int:
           f"{result['negotiation_runs']} runs (floor < {FLOOR_NEGOTIATION_MS:.0f} ms: "
           f"{'met' if result['floors']['negotiation_ok'] else 'NOT met'})")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+        write_json(args.json, result)
     return 0
 
 
