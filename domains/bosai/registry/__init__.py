@@ -5,7 +5,7 @@ Modules, one idea each:
 * ``model``      the person: 4 items with kana, contact, household, stay, 要配慮, consent;
                  medical needs as a separate part
 * ``forms``      form input -> ``PersonInput`` with typed errors naming the field
-* ``mynumber``   refusal of anything shaped like a My Number (never stored)
+* ``errors``     typed errors; My Numbers are refused with ``domains.japanese.mynumber``
 * ``variants``   旧字体/異体字 folded for matching, and which folds are deliberately not made
 * ``normalize``  matching keys of names, kana, dates and addresses
 * ``matching``   exact merge vs near match (review) on the normalised 4 items

@@ -24,10 +24,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domains.bosai import vocab
-from domains.bosai.registry.errors import CardError, RegistryInputError
+from domains.bosai.registry.errors import CardError, RegistryInputError, refuse_my_number
 from domains.bosai.registry.forms import parse_form
 from domains.bosai.registry.model import PersonInput, StayLocation
-from domains.bosai.registry.mynumber import refuse_my_number
 from domains.bosai.registry.registry import RegistrationResult, Registry
 from trust.errors import ProofError
 from trust.keys import KeyPair

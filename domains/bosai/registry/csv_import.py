@@ -25,9 +25,9 @@ from typing import Any
 
 from domains.bosai.registry.errors import MyNumberRefused, RegistryInputError
 from domains.bosai.registry.forms import FIELDS
-from domains.bosai.registry.mynumber import contains_my_number, is_my_number_field
 from domains.bosai.registry.normalize import display_text
 from domains.bosai.registry.registry import Origin, RegistrationStats, Registry
+from domains.japanese.mynumber import contains_my_number, is_my_number_field
 
 MAX_BYTES = 64 * 1024 * 1024
 NESTED = frozenset({"contact.telephone", "contact.email", "household.householdId",

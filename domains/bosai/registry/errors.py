@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domains.japanese import mynumber
+from domains.japanese.mynumber import PersonalNumberRefused
 from trust.errors import TsunaguError, ValidationError
 
 
@@ -23,11 +25,17 @@ class RegistryInputError(ValidationError):
         self.field = field
 
 
-class MyNumberRefused(RegistryInputError):
-    """Something that is or looks like a My Number (個人番号) was offered: it is refused whole,
-    before anything is written, and never repeated in the error."""
+class MyNumberRefused(RegistryInputError, PersonalNumberRefused):
+    """Something that is or looks like a My Number (個人番号) was offered to the registry: it
+    is refused whole, before anything is written, and never repeated in the error (a
+    registry input error, so input channels count it like the others)."""
 
-    code = "bosai.my_number_refused"
+    code = "personal_number.refused"
+
+
+def refuse_my_number(value: Any, field: str = "") -> None:
+    """``MyNumberRefused`` naming the field if ``value`` holds a My Number (field or value)."""
+    mynumber.refuse_my_number(value, field, MyNumberRefused)
 
 
 class RegistryError(TsunaguError):

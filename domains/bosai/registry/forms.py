@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from domains.bosai import vocab
-from domains.bosai.registry.errors import RegistryInputError
+from domains.bosai.registry.errors import RegistryInputError, refuse_my_number
 from domains.bosai.registry.model import (
     Consent,
     Contact,
@@ -28,7 +28,6 @@ from domains.bosai.registry.model import (
     PersonInput,
     StayLocation,
 )
-from domains.bosai.registry.mynumber import refuse_my_number
 from domains.bosai.registry.normalize import (
     display_text,
     parse_birth_date,

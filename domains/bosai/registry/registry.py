@@ -28,6 +28,7 @@ from domains.bosai.registry.errors import (
     ReviewDecided,
     ReviewNotFound,
     VersionConflict,
+    refuse_my_number,
 )
 from domains.bosai.registry.forms import parse_consent, parse_form, parse_stay, text
 from domains.bosai.registry.inquiry import InquiryAnswer, disclosure
@@ -39,7 +40,6 @@ from domains.bosai.registry.model import (
     Source,
     StayLocation,
 )
-from domains.bosai.registry.mynumber import refuse_my_number
 from domains.bosai.registry.normalize import (
     AddressContext,
     address_key,

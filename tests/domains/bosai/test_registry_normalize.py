@@ -9,13 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domains.bosai.registry.errors import MyNumberRefused, RegistryInputError
-from domains.bosai.registry.mynumber import (
-    check_digit,
-    contains_my_number,
-    is_my_number,
-    refuse_my_number,
-)
+from domains.bosai.registry.errors import MyNumberRefused, RegistryInputError, refuse_my_number
 from domains.bosai.registry.normalize import (
     AddressContext,
     address_key,
@@ -29,6 +23,7 @@ from domains.bosai.registry.normalize import (
     to_katakana,
 )
 from domains.bosai.registry.variants import VARIANTS, fold_variants
+from domains.japanese.mynumber import check_digit, contains_my_number, is_my_number
 from domains.japanese.text import fold_kana
 
 PROPERTY = settings(max_examples=2000, deadline=None, database=None,
@@ -233,7 +228,7 @@ def test_other_numbers_are_not_my_numbers(text):
 def test_refusal_names_the_field_and_never_the_number(value, field):
     with pytest.raises(MyNumberRefused) as caught:
         refuse_my_number(value)
-    assert caught.value.field == field and caught.value.code == "bosai.my_number_refused"
+    assert caught.value.field == field and caught.value.code == "personal_number.refused"
     assert "9018" not in str(caught.value) and "9018" not in repr(caught.value.to_dict())
 
 

@@ -18,7 +18,7 @@ from domains.bosai.registry import (
 )
 from domains.bosai.registry.card import CardIssuer, register_card
 from domains.bosai.registry.csv_import import import_csv
-from domains.bosai.registry.mynumber import check_digit
+from domains.japanese.mynumber import check_digit
 
 NOW = datetime(2025, 1, 17, 6, 0, tzinfo=UTC)
 FIRST11 = "31415926535"
@@ -89,7 +89,7 @@ def test_my_numbers_are_refused_in_every_input_channel(registry):
            "鈴木,二郎,1951-01-01,男,神戸市中央区1-2,はい,\n")
     report = import_csv(registry, csv.encode(), source="csv:list.csv")
     assert [(line.line, line.outcome, line.code) for line in report.lines] == [
-        (2, "refused", "bosai.my_number_refused"), (3, "new", None)]
+        (2, "refused", "personal_number.refused"), (3, "new", None)]
     assert report.lines[0].column == "備考"
     with pytest.raises(MyNumberRefused):
         import_csv(registry, "氏,名,マイナンバー\n山田,花子,\n", source="csv:bad.csv")

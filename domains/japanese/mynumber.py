@@ -1,8 +1,11 @@
-"""Refuse My Numbers (個人番号) anywhere in an input, before anything is written.
+"""Recognise My Numbers (個人番号) in any input, so that they are refused before anything is
+written.
 
-Only entities the law names may handle a My Number, and the registry is not one of them: it
-matches people on the 4 basic items instead. A My Number is 12 digits whose last digit is a
-check digit over the first 11 (番号法施行令 第8条). An input is refused when
+Only entities the law names may handle a My Number, and no tsunagu hub is one of them: the
+bosai registry matches people on the 4 basic items instead, and every domain's content rules
+refuse a record carrying one in free text (``PersonalNumberRefused``,
+``personal_number.refused``). A My Number is 12 digits whose last digit is a check digit over
+the first 11 (番号法施行令 第8条). A value is refused when
 
 * a field *name* says it is one (``myNumber``, ``個人番号``, ``マイナンバー`` ...), or
 * any text or integer value holds a run of exactly 12 digits (half or full width, possibly
@@ -12,18 +15,34 @@ check digit over the first 11 (番号法施行令 第8条). An input is refused 
 Runs preceded by "+" (international telephone numbers) and longer digit runs are not My
 Number shaped. A 12-digit run with a wrong check digit is not refused (it is not a My
 Number); forms have no field where 12 digits belong anyway.
+
+Errors name the field (its JSON path), never the value: a plain digest of a 12-digit number
+can be reversed by trying every number, so not even a hash of it is kept.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
-from domains.bosai.registry.errors import MyNumberRefused
+from trust.errors import ValidationError
+
+
+class PersonalNumberRefused(ValidationError):
+    """A value that is or looks like a My Number (個人番号) was offered: refused whole, before
+    anything is written; ``field`` (in the details) is its path, the value is never repeated."""
+
+    code = "personal_number.refused"
+    http_status = 422
+
+    def __init__(self, message: str, *, field: str, **details: Any) -> None:
+        super().__init__(message, field=field, **details)
+        self.field = field
+
 
 _SEP = "[ \\-‐‑−–—ー]?"  # after NFKC: space, hyphen and its look-alikes
 _RUN = re.compile(rf"(?<![0-9+])([0-9]{{4}}){_SEP}([0-9]{{4}}){_SEP}([0-9]{{4}})(?![0-9])")
@@ -76,31 +95,38 @@ def _looks_clean(value: Any) -> bool:
     return not any(word in low for word in _LOOSE_WORDS)
 
 
-def refuse_my_number(value: Any, field: str = "") -> None:
-    """Raise MyNumberRefused naming the field if ``value`` (a JSON-like tree) holds one."""
+Refusal = Callable[..., ValidationError]
+"""``error(message, field=path)``: the error a caller raises (a domain's own subclass of
+``PersonalNumberRefused`` when its callers catch a family of input errors)."""
+
+
+def refuse_my_number(value: Any, field: str = "",
+                     error: Refusal = PersonalNumberRefused) -> None:
+    """Raise ``error`` naming the field if ``value`` (a JSON-like tree) holds a My Number,
+    in a value or as a field name."""
     if isinstance(value, Mapping | list | tuple) and _looks_clean(value):
         return
-    _refuse(value, field)
+    _refuse(value, field, error)
 
 
-def _refuse(value: Any, field: str) -> None:
+def _refuse(value: Any, field: str, error: Refusal) -> None:
     if isinstance(value, str):
         if contains_my_number(value):
-            raise MyNumberRefused(f"{field or 'input'} looks like a My Number (個人番号); "
-                                  "it must not be given to the registry", field=field or "input")
+            raise error(f"{field or 'input'} looks like a My Number (個人番号); it must not "
+                        "be given to tsunagu", field=field or "input")
     elif isinstance(value, bool):
         return
     elif isinstance(value, int):
-        _refuse(str(value), field)
+        _refuse(str(value), field, error)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             path = f"{field}.{key}" if field else str(key)
             if isinstance(key, str) and is_my_number_field(key):
-                raise MyNumberRefused(f"{path} is a My Number (個人番号) field; the registry "
-                                      "never takes a My Number", field=path)
+                raise error(f"{path} is a My Number (個人番号) field; tsunagu never takes a "
+                            "My Number", field=path)
             if isinstance(key, str):
-                _refuse(key, field or "input")
-            _refuse(item, path)
+                _refuse(key, field or "input", error)
+            _refuse(item, path, error)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _refuse(item, f"{field}[{index}]")
+            _refuse(item, f"{field}[{index}]", error)
