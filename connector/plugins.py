@@ -30,6 +30,7 @@ import jsonschema
 from aiohttp import web
 
 from connector import tokens
+from connector.content_rules import ContentRules
 from domains.plugin import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from trust import jsonld
 from trust.errors import TsunaguError
@@ -128,6 +129,12 @@ def check_plugin(plugin: DomainPlugin) -> dict[str, dict[str, Any]]:
             raise _fail(plugin, f"scope {scope!r} must be '{plugin.name}:<lowercase words>'")
         if not isinstance(description, str) or not description.strip():
             raise _fail(plugin, f"scope {scope!r} needs a description")
+    for rules, what in ((plugin.change_rules, "change rule"),
+                        (plugin.content_rules, "content rule")):
+        for iri, rule in rules.items():
+            if not is_absolute_iri(iri) or not callable(rule):
+                raise _fail(plugin, f"{what} {iri!r} must map a record type IRI to a "
+                            "callable")
     for hook in ("routes", "cli", "service"):
         if getattr(plugin, hook) is not None and not callable(getattr(plugin, hook)):
             raise _fail(plugin, f"{hook} must be callable")
@@ -292,6 +299,12 @@ def _register(checked: Sequence[_Checked]) -> None:
 def active_plugins() -> list[DomainPlugin]:
     with _lock:
         return sorted(_active.values(), key=lambda p: p.name)
+
+
+def content_rules() -> ContentRules:
+    """The content rules of every active plug-in (connector.content_rules)."""
+    return ContentRules((iri, rule) for plugin in active_plugins()
+                        for iri, rule in plugin.content_rules.items())
 
 
 def dataset_types() -> dict[str, DatasetType]:

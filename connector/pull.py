@@ -3,8 +3,11 @@
 Per record: JSON -> proof by the provider (eddsa-jcs-2022) -> provider credential still valid
 (checked at most every ``credential_ttl`` seconds) -> agreement permits ``read`` now (decided
 once per batch: the clock, claims and agreement are the same for every record in it).
-Refused records go to ``dead_letters`` with code and reason, and are acked: one bad record
-must not stop the stream. Accepted ones enter ``held_records`` and ``deliveries`` with INSERT
+Then the domains' content rules (connector.content_rules: no My Number in free text). Refused
+records go to ``dead_letters`` with code and reason (field paths, never values), are acked
+(one bad record must not stop the stream), and nothing else of them is stored; a record
+refused after its proof verified is reported to its provider (connector.refusals).
+Accepted ones enter ``held_records`` and ``deliveries`` with INSERT
 OR IGNORE in one transaction per batch, then acked, the last ack confirmed by the server
 (``ack_all``). A crash between commit and ack only causes a redelivery, which the unique
 (record id, version) ignores: exactly once at the app.
@@ -33,7 +36,7 @@ import nats.errors
 import orjson
 from nats.aio.msg import Msg
 
-from connector import agreements
+from connector import agreements, refusals
 from connector.nats_accounts import api_prefix
 from connector.record_events import RecordChange
 from connector.stream_grants import API_PREFIX
@@ -53,6 +56,14 @@ SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data a
 
 class RecordRefused(TsunaguError):
     code = "record.refused"
+
+
+class _Refused(TsunaguError):
+    """A record refused after its proof verified: its provider is told (connector.refusals)."""
+
+    def __init__(self, cause: TsunaguError, record_id: str, version: int) -> None:
+        super().__init__(cause.message, code=cause.code, **cause.details)
+        self.record_id, self.version = record_id, version
 
 
 def endpoint_properties(address: dict[str, Any]) -> dict[str, str]:
@@ -108,6 +119,7 @@ class PullLoop:
         self._credential_checked: tuple[float, TsunaguError | None] | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._notices: set[asyncio.Task[None]] = set()  # refusal notices in flight
         connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
         connector.metrics.describe(DELIVERED, "records stored by the consumer, per dataset")
         connector.metrics.inc(DELIVERED, 0, dataset=self.dataset_id)  # the series exists
@@ -134,6 +146,8 @@ class PullLoop:
     async def stop(self, timeout: float = 5.0) -> None:
         """Finish the batch in hand (so nothing waits for ack_wait), then stop."""
         self._stopping = True
+        for notice in list(self._notices):  # best effort: the dead letters stay
+            notice.cancel()
         if self._task is None:
             return
         try:
@@ -250,6 +264,16 @@ class PullLoop:
                 hook()
         for _, exc in refused:
             m.inc(DEAD, code=exc.code)
+        notices = [refusals.notice(self.agreement["id"], exc.record_id, exc.version, exc)
+                   for _, exc in refused if isinstance(exc, _Refused)]
+        if notices:
+            self._tell_provider(notices)
+
+    def _tell_provider(self, notices: list[dict[str, Any]]) -> None:
+        task = asyncio.get_running_loop().create_task(
+            refusals.tell_provider(self.connector, self.provider, notices))
+        self._notices.add(task)
+        task.add_done_callback(self._notices.discard)
 
     def _batch_verdict(self, now: datetime) -> TsunaguError | None:
         """Why no record of this batch may be taken (credential, agreement), or None."""
@@ -301,6 +325,10 @@ class PullLoop:
                 or not isinstance(record.get("version"), int):
             raise RecordRefused("record has no id and integer version", code="record.malformed")
         verify_document(record, expected_controller=self.provider)
+        try:
+            self.connector.content_rules.check(record)
+        except TsunaguError as exc:
+            raise _Refused(exc, record["id"], record["version"]) from None
         return record
 
     def _store(self, accepted: list[tuple[Msg, dict[str, Any]]],

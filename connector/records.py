@@ -1,7 +1,8 @@
 """Publishing a provider's records: validate, version, sign, store, append to the stream.
 
 Flow of ``RecordService.publish`` (ARCHITECTURE.md, flow 1), every check before any write:
-size -> shape (@context, id, type) -> next version -> JSON schema of the dataset -> JSON-LD
+size -> shape (@context, id, type) -> next version -> JSON schema of the dataset -> the
+domains' content rules (connector.content_rules) -> JSON-LD
 (bundled contexts, no dropped terms) -> eddsa-jcs-2022 proof by this connector's key -> ONE
 store transaction (``records``, ``record_versions`` with ``published=0``, audit line) ->
 JetStream publish with ``Nats-Msg-Id = <record id>@<version>`` -> ``published=1``.
@@ -31,7 +32,7 @@ from nats.js.errors import NoStreamResponseError
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 
-from connector import erasure, subjects
+from connector import erasure, refusals, subjects
 from connector.datasets import (
     DatasetRow,
     ensure_stream,
@@ -45,6 +46,8 @@ from connector.nats_connection import PUBLISH_ASYNC_MAX_PENDING
 from connector.record_events import RecordChange
 from connector.store import StoreError, dumps, loads
 from trust import jsonld
+from trust.credentials import VerifiedCredential
+from trust.envelope import Envelope
 from trust.errors import TsunaguError
 from trust.proofs import format_datetime, now_text, sign_document
 
@@ -187,9 +190,16 @@ class RecordService:
         connector.metrics.describe(PENDING, "committed record versions not yet in JetStream")
         connector.metrics.describe(erasure.ERASED, "deleted records' earlier versions "
                                    "removed from their stream")
+        connector.metrics.describe(refusals.REFUSED_DOWNSTREAM, "our records consumers "
+                                   "refused (dead-lettered), by code")
+        connector.route(refusals.MESSAGE_TYPE, self._on_refusal)
         await self.flush_outbox()  # what a crash left behind, before new work
         await self.erase()
         self._retry_task = asyncio.create_task(self._retry_loop(), name="records-outbox")
+
+    async def _on_refusal(self, env: Envelope, credential: VerifiedCredential
+                          ) -> tuple[str, dict[str, Any]]:
+        return await refusals.on_notice(self.connector, env, credential)
 
     async def stop(self) -> None:
         if self._retry_task is not None:
@@ -398,6 +408,9 @@ class RecordService:
         document["modified"] = now_text()
         if dataset.schema is not None:
             self._schemas.check(dataset.schema, document)
+        # The domain's content rules (no My Number in free text): before anything is signed
+        # or written, as every receiver runs them too.
+        self.connector.content_rules.check(document)
         jsonld.check_no_dropped_terms(document)
         signed = sign_document(document, self.connector.identity.key)
         _check_size(signed)

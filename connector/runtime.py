@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 
 from connector.audit import AuditLog
 from connector.config import ConnectorConfig
+from connector.content_rules import ContentRules
 from connector.dsp.statemachine import ProtocolError
 from connector.facts import WorldFacts
 from connector.identity import CredentialChecker, Identity
@@ -32,7 +33,7 @@ from connector.messaging import DspBus
 from connector.metrics import Metrics
 from connector.nats_connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, connect
 from connector.nats_server import EmbeddedNatsServer
-from connector.plugins import activate_plugins, load_domain_plugins
+from connector.plugins import activate_plugins, content_rules, load_domain_plugins
 from connector.record_events import RecordListeners
 from connector.status_lists import StatusListRefresher
 from connector.store import Store
@@ -73,6 +74,7 @@ class Connector:
         self.domain_services: dict[str, Any] = {}
         self._server: EmbeddedNatsServer | None = None
         self.store: Store
+        self.content_rules = ContentRules()
         self.audit: AuditLog
         self.identity: Identity
         self.checker: CredentialChecker
@@ -157,6 +159,7 @@ class Connector:
         self.audit = AuditLog(self.store)
         self.facts = WorldFacts(self.store, self.audit, self.config.facts)
         activate_plugins(load_domain_plugins())  # their contexts and operands, before any data
+        self.content_rules = content_rules()  # run on every record sent and received
         self.identity = self._load_identity()
         self.checker = CredentialChecker(self.config.authority.dids,
                                          await self._status_list_provider())

@@ -137,6 +137,19 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     at TEXT NOT NULL
 );
 
+-- Provider side: what consumers told us they refused of our records (connector/refusals.py).
+CREATE TABLE IF NOT EXISTS record_refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    agreement_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    code TEXT NOT NULL,
+    field TEXT,                      -- the JSON path the consumer named; never a value
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS record_refusals_by_record ON record_refusals(record_id);
+
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     line TEXT NOT NULL               -- canonical JSON with prev and hash, see connector/audit.py

@@ -84,6 +84,14 @@ type, proof, version, modified, provenance); ``contributor`` is a
 the holder's connector). Raise a ``TsunaguError`` to refuse: the contributor gets
 ``contribution.rule_violated`` with the rule's code and message (no personal data in it)."""
 
+ContentRule = Callable[[Mapping[str, Any]], None]
+"""``rule(record)``: a domain's check of what one of its records contains, run by the
+connector before anything of the record is stored, on the sending connector (before it signs
+a new version) and on every receiving one (after the proof check; a refused record is
+dead-lettered and its provider told). Raise a ``TsunaguError`` whose message and details name
+the field's JSON path, never its value (it reaches logs, dead letters and the provider).
+``connector.free_text.free_text(record, schema)`` gives the strings a person typed."""
+
 RoutesHook = Callable[["web.Application", Any], None]
 """Adds routes to the plug-in's own sub-application (mounted at ``/domains/<name>/``)."""
 
@@ -110,3 +118,6 @@ class DomainPlugin:
     # Domain rules for contributions to the domain's records, by record type IRI (expanded,
     # as ``DatasetType.record_type``): see ``ChangeRule``.
     change_rules: Mapping[str, ChangeRule] = field(default_factory=dict)
+    # What the domain's records may not contain (a My Number in free text), by record type
+    # IRI (expanded): see ``ContentRule``.
+    content_rules: Mapping[str, ContentRule] = field(default_factory=dict)

@@ -24,6 +24,7 @@ import orjson
 from aiohttp import web
 
 from connector.api.events import EventStreams, feed_for
+from connector.refusals import refusals_of
 from connector.tokens import TokenInfo, TokenStore
 from trust.errors import TsunaguError, ValidationError
 
@@ -348,6 +349,14 @@ async def get_record(request: web.Request) -> web.Response:
     return json_response(_load_record(request, request.match_info["id"]))
 
 
+@scoped("records:read")
+async def list_record_refusals(request: web.Request) -> web.Response:
+    """What consumers told us they refused of one of our records (connector/refusals.py)."""
+    record_id = request.match_info["id"]
+    _load_record(request, record_id)  # 404 unless it is ours
+    return json_response({"items": refusals_of(request.app[CONNECTOR], record_id)})
+
+
 @scoped("records:write")
 async def update_record(request: web.Request) -> web.Response:
     records = service(request, "records")
@@ -550,6 +559,7 @@ def make_app(
         web.post("/api/datasets/{dataset}/records", publish_record),
         web.post("/api/datasets/{dataset}/records:batch", publish_records),
         web.get("/api/records/{id}", get_record),
+        web.get("/api/records/{id}/refusals", list_record_refusals),
         web.put("/api/records/{id}", update_record),
         web.delete("/api/records/{id}", delete_record),
         web.get("/api/held", list_held),

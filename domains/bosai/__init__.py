@@ -4,12 +4,14 @@ relief supplies, safety inquiries and the municipality dashboard (docs/bosai.md)
 The plug-in declares the JSON-LD context https://w3id.org/tsunagu/bosai/v1, the dataset
 types (shelter-status, evacuee, medical-needs, supply-requests) with their JSON schemas,
 policy templates, the left operands they use, importers, routes, token scopes, the hub
-service (``hub.BosaiHub``) and the domain rules for contributions to its records.
+service (``hub.BosaiHub``), the domain rules for contributions to its records and the content
+rules for every record (``content``: no My Number in free text).
 """
 
 from domains.bosai import checkin, vocab
 from domains.bosai.api import SCOPES as API_SCOPES
 from domains.bosai.cli import register as register_cli
+from domains.bosai.content import CONTENT_RULES
 from domains.bosai.dashboard.auth import SCOPES as DASHBOARD_SCOPES
 from domains.bosai.datasets import DATASET_TYPES
 from domains.bosai.hub import BosaiHub
@@ -32,4 +34,5 @@ plugin = DomainPlugin(
     service=BosaiHub,
     scopes={**DASHBOARD_SCOPES, **API_SCOPES},
     change_rules={vocab.EVACUEE: checkin.rule, vocab.SUPPLY_REQUEST: supply_requests.rule},
+    content_rules=CONTENT_RULES,
 )

@@ -1,0 +1,37 @@
+"""What bosai records may not contain: a My Number (個人番号) in any free-text field.
+
+The registry's own inputs refuse a My Number already; these rules hold for every bosai record
+whatever path it takes (the generic record API, a contribution, a transfer from another
+participant), on the connector that publishes it and on every connector that receives it.
+Which strings are free text comes from each record type's JSON schema
+(``connector.free_text``): ids, IRIs, dates and codes are not, so a 12-digit run in a
+``urn:uuid`` is never mistaken for a person's number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from connector.free_text import free_text
+from domains.bosai.datasets import DATASET_TYPES
+from domains.japanese.mynumber import PersonalNumberRefused, contains_my_number
+from domains.plugin import ContentRule
+
+
+def no_my_number(schema: Mapping[str, Any]) -> ContentRule:
+    """A rule refusing records of ``schema``'s type with a My Number in free text."""
+
+    def rule(record: Mapping[str, Any]) -> None:
+        for path, text in free_text(record, schema):
+            if contains_my_number(text):
+                raise PersonalNumberRefused(f"{path} looks like a My Number (個人番号); no "
+                                            "record may carry one", field=path)
+
+    return rule
+
+
+CONTENT_RULES: dict[str, ContentRule] = {
+    dt.record_type: no_my_number(json.loads(dt.schema.read_bytes()))
+    for dt in DATASET_TYPES.values()}
