@@ -229,6 +229,8 @@ def purge(connector: Connector, db: Any, agreement_id: str, reason: str, now: da
     count = db.execute("DELETE FROM held_records WHERE agreement_id = ?",
                        (agreement_id,)).rowcount
     connector.audit.append("purge", now, agreement=agreement_id, records=count, reason=reason)
+    if count:
+        connector.store.erased()
     return count
 
 

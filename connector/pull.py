@@ -8,7 +8,8 @@ records go to ``dead_letters`` with code and reason (field paths, never values),
 (one bad record must not stop the stream), and nothing else of them is stored; a record
 refused after its proof verified is reported to its provider (connector.refusals).
 Accepted ones enter ``held_records`` and ``deliveries`` with INSERT
-OR IGNORE in one transaction per batch, then acked, the last ack confirmed by the server
+OR IGNORE in one transaction per batch (a tombstone erases the versions held before it,
+connector.erasure.erase_held), then acked, the last ack confirmed by the server
 (``ack_all``). A crash between commit and ack only causes a redelivery, which the unique
 (record id, version) ignores: exactly once at the app.
 
@@ -36,7 +37,7 @@ import nats.errors
 import orjson
 from nats.aio.msg import Msg
 
-from connector import agreements, refusals
+from connector import agreements, erasure, refusals
 from connector.nats_accounts import api_prefix
 from connector.record_events import RecordChange
 from connector.stream_grants import API_PREFIX
@@ -338,6 +339,9 @@ class PullLoop:
         with c.store.transaction() as db:
             for msg, record in accepted:
                 event = msg.subject.rsplit(".", 1)[-1]
+                if event != "deleted" and erasure.superseded_by_deletion(
+                        db, record["id"], record["version"]):
+                    continue  # redelivered after its record's deletion: nothing to keep
                 db.execute("INSERT OR IGNORE INTO held_records (id, version, agreement_id, "
                            "dataset_id, provider, event, body, received) VALUES "
                            "(?, ?, ?, ?, ?, ?, ?, ?)",
@@ -348,6 +352,8 @@ class PullLoop:
                     "version, event, at) VALUES (?, ?, ?, ?, ?, ?)",
                     (self.dataset_id, self.agreement["id"], record["id"], record["version"],
                      event, at)).rowcount
+                if event == "deleted":
+                    erasure.erase_held(db, c, record["id"], record["version"], now)
                 if inserted:
                     delivered += 1
                     c.record_listeners(db, RecordChange(self.dataset_id, record, event,

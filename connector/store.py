@@ -11,6 +11,7 @@ there is one writer and no lock contention. Bodies are stored as orjson bytes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from typing import Any
 import orjson
 
 from trust.errors import TsunaguError
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 
@@ -210,8 +213,29 @@ def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
 
 
+def open_sqlite(path: Path) -> sqlite3.Connection:
+    """A SQLite connection as every tsunagu store opens one: WAL, ``synchronous=FULL`` (a crash
+    must not lose an acknowledged step), foreign keys, and ``secure_delete``: deleted or
+    replaced content is overwritten with zeros in the file, so an erased record body does not
+    linger in free pages (``Store.erased`` takes care of the WAL)."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA secure_delete=ON")
+    return db
+
+
 class Store:
-    """A connector's SQLite file. Use ``transaction()`` for every multi-statement step."""
+    """A connector's SQLite file. Use ``transaction()`` for every multi-statement step.
+
+    Erasure: a step that erases personal data (a deleted record's earlier versions, what is
+    held under an ended agreement) calls ``erased()`` inside its transaction; once it commits,
+    the WAL is checkpointed and truncated, so the erased bodies are left neither in the
+    database file (``secure_delete`` zeroes them) nor in old WAL frames.
+    """
+
+    _erasing = False
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -221,10 +245,7 @@ class Store:
             if reason is not None:
                 raise StoreError(f"store {self.path} is read-only: {reason}; the connector "
                                  "must be able to write its store (nothing was changed)")
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")  # a crash must not lose an acked step
-            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db = open_sqlite(self.path)
             self.db.executescript(SCHEMA)
             self._check_version()
         except (sqlite3.Error, OSError) as exc:
@@ -271,8 +292,28 @@ class Store:
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"store {self.path} could not commit: {_why(exc)}") from exc
+        if self._erasing:
+            self._erasing = False
+            try:
+                self.checkpoint()
+            except StoreError as exc:  # committed; SQLite's own checkpoints follow later
+                log.warning("WAL not truncated after an erasure; retried at the next one",
+                            extra={"code": exc.code})
+
+    def erased(self) -> None:
+        """Inside a transaction that erases personal data: checkpoint the WAL after commit."""
+        self._erasing = True
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it to zero bytes (no old frames)."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:  # the erasure is committed; the next one retries
+            raise StoreError(f"store {self.path} could not checkpoint after an erasure: "
+                             f"{_why(exc)}") from exc
 
     def _rollback(self) -> None:
+        self._erasing = False
         with contextlib.suppress(sqlite3.Error):
             self.db.execute("ROLLBACK")
 

@@ -201,6 +201,8 @@ class UsageService:
                 # Rows deleted, not flagged: nothing held under the agreement stays readable.
                 count = db.execute("DELETE FROM held_records WHERE agreement_id = ?",
                                    (agreement_id,)).rowcount
+                if count:
+                    c.store.erased()
                 # Ended too: a transfer still running would otherwise fill the rows again,
                 # and no use is permitted once a delete duty is due and unfulfilled.
                 agreements.set_status(db, agreement_id, "expired", now)

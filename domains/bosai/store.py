@@ -10,8 +10,9 @@ Every import is a run: the raw file is kept next to the store (``imports/<sha256
 content-addressed, never overwritten) and the run row holds its hash, counts and the
 per-row report, so what was imported can always be traced to the bytes it came from.
 
-Same conventions as ``connector.store`` (WAL, ``synchronous=FULL``, one transaction per step,
-``store.unavailable`` errors): ``BosaiStore`` reuses its transaction and query methods.
+Same conventions as ``connector.store`` (``open_sqlite``: WAL, ``synchronous=FULL``,
+``secure_delete``; one transaction per step, ``store.unavailable`` errors): ``BosaiStore``
+reuses its transaction and query methods.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.store import Store, StoreError, dumps, loads
+from connector.store import Store, StoreError, dumps, loads, open_sqlite
 from domains.bosai.importers.report import ImportReport
 from domains.bosai.importers.shelters import Site
 from domains.bosai.importers.status import StatusEntry
@@ -106,11 +107,8 @@ class BosaiStore(Store):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db = open_sqlite(self.path)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
             self._check_version()
         except (sqlite3.Error, OSError) as exc:

@@ -43,3 +43,31 @@ async def test_a_stream_made_with_deny_delete_keeps_working_and_says_so(start_co
     results = [e.get("result") for e in p.connector.audit.entries("erasure")]
     assert results == [None, "stream_refuses_deletes"]
     assert all("name" not in v for v in p.records.versions(record["id"]))
+
+
+def test_every_store_overwrites_what_it_deletes_and_leaves_no_wal_after_an_erasure(tmp_path):
+    """secure_delete is set explicitly (SQLite builds differ in their default), on the
+    connector's store and the bosai hub's; an erasure's commit truncates the WAL."""
+    from domains.bosai.store import BosaiStore
+
+    for store in (Store(tmp_path / "c.sqlite"), BosaiStore(tmp_path / "b.sqlite")):
+        assert store.query("PRAGMA secure_delete")[0][0] == 1
+        store.close()
+    store = Store(tmp_path / "c.sqlite")
+    wal = tmp_path / "c.sqlite-wal"
+    with store.transaction() as db:
+        db.execute("INSERT INTO meta VALUES ('k', 'v')")
+    assert wal.stat().st_size > 0
+    with store.transaction() as db:
+        db.execute("DELETE FROM meta WHERE key = 'k'")
+        store.erased()
+    assert wal.stat().st_size == 0
+    try:
+        with store.transaction():
+            store.erased()
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    with store.transaction() as db:  # a rolled-back erasure leaves no checkpoint pending
+        db.execute("INSERT INTO meta VALUES ('k2', 'v')")
+    assert wal.stat().st_size > 0

@@ -92,3 +92,68 @@ async def test_erasure_waits_for_nats_and_survives_a_restart(provider):
             await js.get_msg(stream, seqs[version])
     assert provider.count("SELECT count(*) FROM record_versions WHERE erased IS NOT NULL "
                           "AND msg_erased = 0") == 0
+
+
+PERSONAL = ("消去花子の避難所", "九段南9-8-7番地")
+
+
+async def test_a_received_deletion_erases_every_held_version_at_the_consumer(provider,
+                                                                             consumer):
+    """Issue 10 item 3: the consumer kept versions 1 and 2 in full after the tombstone."""
+    from connector.api.events import read_page
+    from tests.e2e.test_transfer import started_transfer
+    from tests.privacy import found_in_files, store_files
+
+    await started_transfer(consumer, provider)
+    # Other records around the deleted one, so that its rows lie between live ones in the
+    # same pages (where only secure_delete overwrites what a delete frees).
+    await provider.records.publish(DATASET, record(2))
+    await provider.records.publish(DATASET, record(1, name=PERSONAL[0]))
+    await provider.records.publish(DATASET, record(1, name=f"{PERSONAL[0]} {PERSONAL[1]}"))
+    await provider.records.publish(DATASET, record(3))
+    assert await delivered(consumer, 4) == 4
+    for node in (provider, consumer):  # as SQLite's auto-checkpoint would have done by now:
+        node.connector.store.checkpoint()  # the bodies are in the database file itself
+    await provider.records.delete(DATASET, GONE)
+    assert await delivered(consumer, 5) == 5
+
+    store = consumer.connector.store
+    held = store.query("SELECT version, event FROM held_records WHERE id = ?", (GONE,))
+    assert [tuple(r) for r in held] == [(3, "deleted")]
+    erasures = [e for e in consumer.connector.audit.entries("erasure")]
+    assert [(e["where"], e["versions"], e["before"]) for e in erasures] == [("held", 2, 3)]
+    assert not any(PERSONAL[0] in str(line) for line in consumer.connector.audit.lines())
+    # The event stream's rows of the erased versions stay (the app's cursor), bodiless.
+    events = [e for e in read_page(store, 0) if e["id"] == GONE]
+    assert [(e["version"], e["event"], e["record"] is None) for e in events] == [
+        (1, "created", True), (2, "updated", True), (3, "deleted", False)]
+    assert verify_chain(consumer.connector.audit.lines()).ok
+    for node in (provider, consumer):
+        files = store_files(node.connector.config.store_path)
+        assert len(files) == 3, files  # database, WAL and shared memory: all scanned
+        assert not found_in_files(files, PERSONAL), node.connector.config.store_path
+
+
+async def test_an_earlier_version_arriving_after_the_deletion_is_not_kept(provider,
+                                                                          consumer):
+    """A version that reaches the consumer after its record's tombstone (a redelivery of a
+    batch that failed to commit) is not stored again: here the provider's own signed
+    version 1 is appended to the stream once more, after the deletion."""
+    from connector.store import dumps
+    from tests.e2e.test_transfer import started_transfer
+    from tests.privacy import found_in_files, store_files
+
+    await started_transfer(consumer, provider)
+    first = await provider.records.publish(DATASET, record(1, name=PERSONAL[0]))
+    await provider.records.delete(DATASET, GONE)
+    assert await delivered(consumer, 2) == 2
+    c = provider.connector
+    await c.js.publish(subjects.data_subject(c.did, DATASET, "created"), dumps(first),
+                       stream=subjects.dataset_stream(c.did, DATASET))
+    await provider.records.publish(DATASET, record(2))  # a marker after the late version
+    assert await delivered(consumer, 3) == 3
+    store = consumer.connector.store
+    assert [tuple(r) for r in store.query(
+        "SELECT version, event FROM held_records WHERE id = ?", (GONE,))] == [(2, "deleted")]
+    assert store.query("SELECT count(*) FROM dead_letters")[0][0] == 0
+    assert not found_in_files(store_files(consumer.connector.config.store_path), PERSONAL)
