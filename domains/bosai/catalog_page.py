@@ -9,6 +9,7 @@ the DSP catalog itself: it describes datasets and terms, never records.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,21 +37,31 @@ TEXT = {
     "empty": ("提供しているデータセットはありません。", "No datasets are offered."),
     "id": ("識別子", "Identifier"),
 }
+_JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")  # kana and kanji
 
 
 def _t(lang: str, key: str) -> str:
     return TEXT[key][0 if lang == "ja" else 1]
 
 
-def _text(value: Any, lang: str) -> str:
-    """A DCAT literal: a plain string, a language map, or a list of them."""
+def _text(value: Any, lang: str) -> tuple[str, str | None]:
+    """A DCAT literal (a plain string, a language map, or a list of them) in ``lang`` if
+    there is one: its text, and its language when that is known."""
     values = value if isinstance(value, list) else [value]
     for v in values:
         if isinstance(v, dict) and v.get("@language", lang) == lang:
-            return str(v.get("@value", ""))
+            return str(v.get("@value", "")), v.get("@language")
         if isinstance(v, str):
-            return v
-    return ""
+            return v, "ja" if _JAPANESE.search(v) else None
+    return "", None
+
+
+def _literal(tag: str, value: Any, lang: str) -> Markup:
+    """``<tag>`` with the literal, marked with its language where it is not the page's (the
+    providers' titles are often in Japanese only: on the English page a screen reader must
+    still read them as Japanese)."""
+    text, written_in = _text(value, lang)
+    return el(tag, {"lang": written_in if written_in not in (None, lang) else None}, text)
 
 
 def offer_section(offer: dict[str, Any], template: str | None, lang: str) -> Markup:
@@ -69,8 +80,8 @@ def offer_section(offer: dict[str, Any], template: str | None, lang: str) -> Mar
 def dataset_section(dataset: dict[str, Any], templates: dict[str, str], lang: str) -> Markup:
     offers = dataset.get("hasPolicy") or []
     return el("section", {"class": "dataset", "id": dataset.get("@id")},
-              el("h2", None, _text(dataset.get("dct:title"), lang)),
-              el("p", None, _text(dataset.get("dct:description"), lang)),
+              _literal("h2", dataset.get("dct:title"), lang),
+              _literal("p", dataset.get("dct:description"), lang),
               el("p", None, f"{_t(lang, 'id')}: ", el("code", None, dataset.get("@id", ""))),
               *(offer_section(o, templates.get(o.get("@id", "")), lang) for o in offers))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from playwright.async_api import Page, expect
 
@@ -58,3 +59,11 @@ class DashboardUi:
         took = (time.perf_counter() - self._marked) * 1000
         assert await self.page.evaluate("window.__noReload === true"), "the page reloaded"
         return took
+
+
+async def axe(page: Page) -> list[dict[str, Any]]:
+    """Every violation axe-core finds on the page as it is now, of any impact (the copy of
+    axe-core bundled with axe-playwright-python: nothing is fetched)."""
+    from axe_playwright_python.async_playwright import Axe
+
+    return (await Axe().run(page)).response["violations"]

@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium against a real connector on a real nats-server:
-login, content, live update without reload, English, keyboard, axe-core, hostile strings,
-person search permission, and the screenshots in docs/screenshots/."""
+login, content, live update without reload, English, keyboard, hostile strings, person
+search permission, and the screenshots in docs/screenshots/ (axe-core on every page:
+test_accessibility_browser.py)."""
 
 from __future__ import annotations
 
@@ -181,37 +182,6 @@ async def test_hostile_strings_show_as_text_and_run_nothing(page, dashboard, tmp
     await expect(page.get_by_role("row", name=f"{sql} {img}")).to_be_visible()
     assert await page.locator("img").count() == 0 and dialogs == []
     assert await page.evaluate("document.querySelectorAll('script').length") == 1
-
-
-async def _axe(page) -> list[dict]:
-    from axe_playwright_python.async_playwright import Axe
-
-    results = await Axe().run(page)
-    return [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
-async def test_axe_finds_no_serious_or_critical_violations(page, dashboard, tmp_path):
-    seed(dashboard, tmp_path)
-    await page.goto(dashboard.url + "login")
-    pages = {"login": await _axe(page)}
-    ui = DashboardUi(page, dashboard)
-    await ui.login(*BOTH)
-    for lang in ("ja", "en"):
-        await ui.open(f"?lang={lang}")
-        await ui.wait_live()
-        pages[f"overview {lang}"] = await _axe(page)
-        await page.locator("details summary").first.click()  # the chart's table, opened
-        pages[f"overview table {lang}"] = await _axe(page)
-        await ui.open(f"shelters/{SITES[0].id}")
-        pages[f"shelter {lang}"] = await _axe(page)
-        await ui.open("search")
-        await page.locator("#q").fill("やまだ")
-        await page.keyboard.press("Enter")
-        await expect(page.locator("#search-summary")).to_be_visible()
-        pages[f"search {lang}"] = await _axe(page)
-    found = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations]
-             for name, violations in pages.items() if violations}
-    assert found == {}
 
 
 async def test_screenshots(page, dashboard, tmp_path):

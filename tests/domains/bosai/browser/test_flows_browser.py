@@ -10,8 +10,7 @@ from playwright.async_api import expect
 from domains.bosai.api import CHECKIN
 from domains.bosai.dashboard.auth import DASHBOARD, INQUIRY
 from domains.bosai.setup import EVACUEE
-from tests.domains.bosai.browser.helpers import DashboardUi
-from tests.domains.bosai.browser.test_dashboard_browser import _axe
+from tests.domains.bosai.browser.helpers import DashboardUi, axe
 from tests.domains.bosai.dashboard_support import SITES, load_sites, load_status, person
 from tests.domains.bosai.flows.support import CHIYODA, OPERATOR_NUMBER
 from trust.credentials import Role
@@ -79,7 +78,7 @@ async def test_a_safety_inquiry_is_answered_only_with_consent(page, start_bosai,
     silent = await ask("髙橋一郎", "1985-07-12")
     unknown = await ask("高橋一郎", "1985-07-13")
     assert silent == unknown == "お尋ねの方について、お答えできる情報はありません。"
-    assert await _axe(page) == []
+    assert await axe(page) == []
     assert len(city.connector.audit.entries("bosai.safety_inquiry")) == 3
 
 
