@@ -136,7 +136,7 @@ async def load_page(http: aiohttp.ClientSession, url: str) -> tuple[float, str]:
 async def measure_dashboard(args: argparse.Namespace, city: Connector, checkins: CheckIns,
                             sites: list[SyntheticShelter], placed: list[tuple[str, str]]
                             ) -> dict[str, Any]:
-    hub = city.domain_services["bosai"]
+    hub = city.plugin_services["bosai"]
     origin = f"http://127.0.0.1:{_service(city, 'ApiServer').port}"
     token = TokenStore(city.store).issue([DASHBOARD], days=1).token
     result: dict[str, Any] = {}
@@ -202,7 +202,7 @@ async def populate(args: argparse.Namespace, city: Connector, root: Path
     """The city as deployed: set up as a municipality (its registry published as Evacuee
     records, check-ins allowed to the region's operator), its shelters imported, its people
     registered. The sites, (person, shelter) of everyone in a shelter, and timings."""
-    hub = city.domain_services["bosai"]
+    hub = city.plugin_services["bosai"]
     started = time.perf_counter()
     await hub.setup_municipality(Municipality(CITY_CODE, CITY_NAME),
                                  operators=[OPERATOR.legal_id])

@@ -50,7 +50,7 @@ class HubCheckIns:
               "shelter operator connector")
 
     def __init__(self, city: Connector) -> None:
-        self.hub = city.domain_services["bosai"]
+        self.hub = city.plugin_services["bosai"]
 
     async def check_in(self, person_id: str, shelter_id: str) -> None:
         self.hub.registry.update_stay(person_id, {"stayType": "shelter", "shelterId": shelter_id},

@@ -158,12 +158,13 @@ def parse(policy: dict[str, Any], *, ignore_purpose: bool = False) -> Policy:
 
 def decide(policy: Policy, claims: Claims, *, action: str, target: str, now: datetime,
            purpose: str | None = None, agreed_at: datetime | None = None,
-           performed: tuple[str, ...] = (), facts: Mapping[str, Any] | None = None
-           ) -> Decision:
+           performed: tuple[str, ...] = (), facts: Mapping[str, Any] | None = None,
+           extra: Mapping[str, Any] | None = None) -> Decision:
     """Evaluate ``policy`` for ``claims`` doing ``action``; ``performed`` duties (actions the
-    connector itself carries out with the use, e.g. inform) count as fulfilled."""
+    connector itself carries out with the use, e.g. inform) count as fulfilled; ``extra``:
+    more request attributes (the reader's role, the field read)."""
     attributes: dict[str, Any] = {"tsunagu:role": list(claims.roles),
-                                  "tsunagu:legalId": claims.legal_id}
+                                  "tsunagu:legalId": claims.legal_id, **(extra or {})}
     if purpose is not None:
         attributes["purpose"] = purpose
     request = EvaluationRequest.of(action=action, target=target, assignee=claims.did,
@@ -224,33 +225,22 @@ def set_status(db: Any, agreement_id: str, status: str, now: datetime | None = N
                (status, ended, agreement_id))
 
 
-def purge(connector: Connector, db: Any, agreement_id: str, reason: str, now: datetime) -> int:
-    """Delete everything held under the agreement (consumer side); audited as 'purge'."""
-    count = db.execute("DELETE FROM held_records WHERE agreement_id = ?",
-                       (agreement_id,)).rowcount
-    connector.audit.append("purge", now, agreement=agreement_id, records=count, reason=reason)
-    if count:
-        connector.store.erased()
-    return count
-
-
 class AgreementService:
     """``connector.agreements``: list, look up and (provider) terminate agreements."""
 
-    def __init__(self) -> None:
-        self.connector: Connector
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
         self._tasks: set[asyncio.Task[None]] = set()
         self._revocations = asyncio.Lock()  # one end_with_revoked pass at a time
 
-    async def start(self, connector: Connector) -> None:
-        self.connector = connector
-        connector.agreements = self  # type: ignore[attr-defined]
+    async def startup(self) -> None:
+        connector = self.connector
         connector.route(TERMINATION_TYPE, self._on_termination)
         for (agreement_id,) in connector.store.query(
                 "SELECT id FROM agreements WHERE role = 'provider' AND status = 'terminating'"):
             self._spawn(self._notify(agreement_id))  # the consumer was not told yet
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -284,9 +274,7 @@ class AgreementService:
                                "endReason": reason}), agreement_id))
             self.connector.audit.append("agreement_terminated", now, agreement=agreement_id,
                                         reason=reason)
-        transfers = getattr(self.connector, "transfers", None)
-        if transfers is not None:
-            await transfers.end_for_agreement(agreement_id, reason)
+        await self.connector.transfers.end_for_agreement(agreement_id, reason)
         await self._close_streams(row)
         await self._notify(agreement_id)
         return self.get(agreement_id) or row
@@ -322,10 +310,8 @@ class AgreementService:
             self.connector.audit.append("agreement_terminated", now, agreement=row["id"],
                                         reason=reason, by=by)
             if row["role"] == "consumer":
-                purge(self.connector, db, row["id"], "agreement terminated", now)
-        transfers = getattr(self.connector, "transfers", None)
-        if transfers is not None:
-            await transfers.end_for_agreement(row["id"], reason, notify=False)
+                self.connector.gate.purge(db, row["id"], now, reason="agreement terminated")
+        await self.connector.transfers.end_for_agreement(row["id"], reason, notify=False)
 
     async def _close_streams(self, row: dict[str, Any]) -> None:
         """Provider in operator mode: the authority closes the consumer's imports for good."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.search import search
 from connector.dsp import messages as m
@@ -10,15 +10,20 @@ from connector.dsp.validation import validate_message
 from connector.messaging import RemoteError
 from trust.errors import ValidationError
 
+if TYPE_CHECKING:
+    from connector.runtime import Connector
+
 
 class CatalogClient:
     """A connector service; ``connector.catalog.fetch(provider_did, query)``."""
 
-    async def start(self, connector: Any) -> None:
+    def __init__(self, connector: Connector) -> None:
         self.connector = connector
-        connector.catalog = self
 
-    async def stop(self) -> None:
+    async def startup(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
         pass
 
     async def fetch(self, provider_did: str, query: str | None = None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Domain content rules: what a record may not contain, checked before anything of it is stored.
 
-A domain plug-in declares ``content_rules`` by record type IRI (``domains.plugin.ContentRule``;
-bosai refuses a My Number in any free-text field of its records). The connector runs the
-rules of every type a record has, on both ends of a transfer:
+A domain plug-in declares ``content_rules`` by record type IRI
+(``connector.plugin_contract.ContentRule``; bosai refuses a My Number in any free-text
+field of its records). The connector runs the rules of every type a record has, on both ends
+of a transfer:
 
 * sending: ``RecordService`` runs them on each new version before it is signed, so a refused
   record gets the rule's error (``personal_number.refused``, naming the field path) and
@@ -48,11 +49,12 @@ class ContentRules:
         """Raise the first refusal of a rule for one of ``record``'s types."""
         if not self._rules:
             return
-        for iri in self._type_iris(record):
+        for iri in self.type_iris(record):
             for rule in self._rules.get(iri, ()):
                 rule(record)
 
-    def _type_iris(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+    def type_iris(self, record: Mapping[str, Any]) -> tuple[str, ...]:
+        """The record's types as IRIs (expanded with the bundled contexts), cached."""
         key = (_frozen(record.get("@context")), _frozen(record.get("type")))
         found = self._types.get(key)
         if found is None:

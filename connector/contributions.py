@@ -42,8 +42,8 @@ after a lost reply never makes a second version.
 
 Domain rules: a policy says who may change which fields; whether a change makes sense for the
 domain (a check-in to a closed shelter, a supply request jumping from requested to delivered)
-is the domain's to say. Active plug-ins declare ``change_rules`` (``domains.plugin``) by record
-type IRI; the holder expands the record's types with its own contexts, runs the matching
+is the domain's to say. Plug-ins declare ``change_rules`` (``connector.plugin_contract``) by
+record type IRI; the holder expands the record's types with its own contexts, runs the matching
 rules after the policy and version checks and before writing, with the versions before and
 after (holder-set fields left out) and the ``Contributor``. The connector knows no domain: it
 only looks the rules up by type.
@@ -55,11 +55,11 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from connector import agreements, plugins
+from connector import agreements
 from connector.records import SERVER_FIELDS, TOMBSTONE_FLAG, RecordService
 from connector.store import dumps, loads
 from trust import jsonld
@@ -97,20 +97,6 @@ if find_left_operand(FIELD) is None:
     register_left_operand(FIELD, attribute_resolver(FIELD), None,
                           label_en="the record field changed", label_ja="変更する項目")
 
-# The holder keeps every accepted signed change: evidence of who asked for which values.
-# (Created here rather than in connector.store.SCHEMA so the feature stays in one module.)
-_TABLE = """
-CREATE TABLE IF NOT EXISTS contributions (
-    id TEXT PRIMARY KEY,             -- the change's id (urn:uuid), makes resends idempotent
-    record_id TEXT NOT NULL,
-    version INTEGER NOT NULL,        -- the version the change produced
-    contributor TEXT NOT NULL,
-    agreement_id TEXT NOT NULL,
-    body BLOB NOT NULL,              -- the signed change
-    at TEXT NOT NULL
-)"""
-
-
 class ContributionError(TsunaguError):
     code = "contribution.invalid"
     http_status = 403
@@ -137,7 +123,7 @@ Resolver = Callable[[ContributionConflict, Mapping[str, Any]], Mapping[str, Any]
 
 @dataclass(frozen=True)
 class Contributor:
-    """Who asks for a change, as a domain rule sees it (``domains.plugin.ChangeRule``)."""
+    """Who asks for a change, as a domain rule sees it (``plugin_contract.ChangeRule``)."""
 
     did: str
     roles: tuple[str, ...]
@@ -145,7 +131,8 @@ class Contributor:
     agreement_id: str
     dataset_id: str
     record_id: str
-    holder: Connector  # the holder's own connector: its domain services, facts, store
+    holder: Connector  # the holder's own connector: its facts, its audit
+    service: Any = None  # the service of the plug-in whose rule runs (None if it has none)
 
 
 def keep_if_disjoint(conflict: ContributionConflict, changes: Mapping[str, Any]
@@ -228,26 +215,19 @@ def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 class ContributionService:
     """``connector.contributions``: ``contribute`` (contributor) and the holder's handler."""
 
-    def __init__(self) -> None:
-        self.connector: Connector
-
-    async def start(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector) -> None:
         self.connector = connector
-        connector.contributions = self  # type: ignore[attr-defined]
-        connector.store.db.execute(_TABLE)
+
+    async def startup(self) -> None:
+        connector = self.connector
         connector.metrics.describe(OUTCOMES, "contributions sent and received, by outcome")
         connector.route(MESSAGE_TYPE, self._on_change)
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
         pass
 
     def _records(self) -> RecordService:
-        c = self.connector
-        found = getattr(c, "records", None) or next(
-            (s for s in c.services if isinstance(s, RecordService)), None)
-        if found is None:
-            raise _refuse("this connector holds no records", "contribution.unknown_record")
-        return found
+        return self.connector.records
 
     # --- contributor -------------------------------------------------------------------------
 
@@ -449,15 +429,16 @@ class ContributionService:
                      contributor: Contributor) -> None:
         """The active plug-ins' rules for the record's types; a refusal keeps its code."""
         types = _type_iris(before)
-        rules = [rule for plugin in plugins.active_plugins() for iri in types
+        c = contributor.holder
+        rules = [(rule, plugin.name) for plugin in c.plugins for iri in types
                  if (rule := plugin.change_rules.get(iri)) is not None]
         if not rules:
             return
         old = {k: v for k, v in before.items() if k not in RESERVED}
         new = {k: v for k, v in after.items() if k not in RESERVED}
-        for rule in rules:
+        for rule, owner in rules:
             try:
-                rule(old, new, contributor)
+                rule(old, new, replace(contributor, service=c.plugin_services.get(owner)))
             except ContributionError:
                 raise
             except TsunaguError as exc:

@@ -227,17 +227,11 @@ def check_schema(schema: dict[str, Any]) -> None:
 class DatasetService:
     """Offers datasets and serves the DSP catalog endpoints."""
 
-    def __init__(self) -> None:
-        self._connector: Connector | None = None
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
 
-    @property
-    def connector(self) -> Connector:
-        if self._connector is None:
-            raise RuntimeError("DatasetService is not started")
-        return self._connector
-
-    async def start(self, connector: Connector) -> None:
-        self._connector = connector
+    async def startup(self) -> None:
+        connector = self.connector
         # Streams can be lost with a NATS store or moved to a new cluster: recreate them all
         # before any record is (re)published to them.
         for (dataset_id,) in connector.store.query("SELECT id FROM datasets"):
@@ -245,8 +239,8 @@ class DatasetService:
         connector.route("CatalogRequestMessage", self._on_catalog_request)
         connector.route("DatasetRequestMessage", self._on_dataset_request)
 
-    async def stop(self) -> None:
-        self._connector = None
+    async def shutdown(self) -> None:
+        pass
 
     async def offer_dataset(self, dataset_id: str, title: str, offers: list[dict[str, Any]],
                             schema: dict[str, Any] | None = None, *,

@@ -12,9 +12,9 @@ frames.
 * In the store, ``erase_in_store`` runs in the tombstone's own transaction: the bodies of the
   earlier versions are replaced by a stub holding only id and version (so the version history
   and the audit chain, which name versions, stay whole).
-* At every consumer, ``erase_held`` runs in the transaction that stores the received
-  tombstone: the earlier versions it holds are deleted (and an earlier version redelivered
-  after the tombstone is not stored again, ``superseded_by_deletion``).
+* At every consumer, the usage gate deletes the earlier versions it holds in the transaction
+  that stores the received tombstone (``connector.control.gate.UsageGate.admit``), and an
+  earlier version redelivered after the tombstone is not stored again.
 * In the stream, the messages of those versions are deleted one by one (``js.delete_msg``),
   by sequence numbers kept from JetStream's publish acks (``record_versions.stream_seq``).
   This is an outbox too: ``msg_erased = 0`` on an erased version is pending work, done by
@@ -67,27 +67,6 @@ def erase_in_store(db: Any, connector: Connector, record_id: str, tombstone_vers
                                before=tombstone_version)
         connector.store.erased()
     return count
-
-
-def erase_held(db: Any, connector: Connector, record_id: str, tombstone_version: int,
-               now: datetime) -> int:
-    """Consumer side, in the transaction that stores a received tombstone: delete every held
-    version before it (rows, not flags: their bodies go, and the event stream has nothing
-    left to hand out for them). Audited with identifiers only. Returns how many went."""
-    count = db.execute("DELETE FROM held_records WHERE id = ? AND version < ?",
-                       (record_id, tombstone_version)).rowcount
-    if count:
-        connector.audit.append("erasure", now, record=record_id, versions=count,
-                               where="held", before=tombstone_version)
-        connector.store.erased()
-    return count
-
-
-def superseded_by_deletion(db: Any, record_id: str, version: int) -> bool:
-    """Whether a later deletion of ``record_id`` is held already: an earlier version that
-    arrives after it (a redelivery) must not be stored again."""
-    return db.execute("SELECT 1 FROM held_records WHERE id = ? AND version > ? AND "
-                      "event = 'deleted'", (record_id, version)).fetchone() is not None
 
 
 def _pending(connector: Connector) -> list[tuple[str, int, int | None, str]]:

@@ -10,7 +10,7 @@ persisted and audited. A fact nobody set is simply absent, so constraints on it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -25,9 +25,6 @@ from usage_policies.operands import find_left_operand
 from usage_policies.state import json_value, operand_key
 from usage_policies.vocab import TSUNAGU
 from usage_policies.vocabularies import DISASTER_PHASES
-
-_PREFIX = "fact:"
-
 
 # Operands whose values come from a closed vocabulary: a fact outside it is a typo, and a
 # typo must not silently become a value no rule will ever match (or worse, one that does).
@@ -67,9 +64,14 @@ class WorldFacts:
             iri, typed = _typed(name, value)
             self._raw[iri], self._typed[iri] = value, typed
         # Values set at run time outlive restarts and win over the config file.
-        for key, text in store.query("SELECT key, value FROM meta WHERE key LIKE 'fact:%'"):
-            iri, value = key[len(_PREFIX):], orjson.loads(text)
+        for iri, text in store.query("SELECT operand, value FROM facts"):
+            value = orjson.loads(text)
             self._raw[iri], self._typed[iri] = value, _typed(iri, value)[1]
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each change (the usage gate decides afresh)."""
+        self._listeners.append(listener)
 
     def operands(self) -> Mapping[str, Any]:
         return MappingProxyType(self._typed)
@@ -80,9 +82,11 @@ class WorldFacts:
     def set(self, name: str, value: Any) -> str:
         iri, typed = _typed(name, value)
         with self.store.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                       (_PREFIX + iri, orjson.dumps(value).decode()))
+            db.execute("INSERT OR REPLACE INTO facts (operand, value) VALUES (?, ?)",
+                       (iri, orjson.dumps(value).decode()))
             self.audit.append("fact_set", datetime.now(UTC), fact=iri,
                               value=value if isinstance(value, str | int | bool) else "(json)")
         self._raw[iri], self._typed[iri] = value, typed
+        for listener in self._listeners:
+            listener()
         return iri

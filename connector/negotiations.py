@@ -62,16 +62,15 @@ def _columns(record: Negotiation, extra: dict[str, Any]) -> dict[str, Any]:
 class NegotiationService:
     """``connector.negotiations``: start (consumer), get, list, wait; serves both roles."""
 
-    def __init__(self, *, retry_s: float = 1.0) -> None:
+    def __init__(self, connector: Connector, *, retry_s: float = 1.0) -> None:
         self.retry_s = retry_s
-        self.connector: Connector
-
-    async def start(self, connector: Connector) -> None:
         self.connector = connector
         self.table: ProcessTable[Negotiation] = ProcessTable(
             connector, "negotiations", Negotiation, NegotiationState, _columns)
         self.outbox = Outbox(self.table, self._on_reply, self.retry_s)
-        connector.negotiations = Negotiations(self)  # type: ignore[attr-defined]
+
+    async def startup(self) -> None:
+        connector = self.connector
         for message_type in (dn.CONTRACT_REQUEST, dn.CONTRACT_AGREEMENT,
                              dn.AGREEMENT_VERIFICATION, dn.EVENT, dn.TERMINATION):
             connector.route(message_type, self._on_message)
@@ -80,7 +79,7 @@ class NegotiationService:
                                   ('%"pending":{%',)):
             self._resume(row)
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
         await self.outbox.close()
 
     def _resume(self, row: Row[Negotiation]) -> None:
@@ -108,7 +107,7 @@ class NegotiationService:
                     return view
                 await asyncio.sleep(0.02)
 
-    async def start_negotiation(self, provider_did: str, dataset_id: str, offer_id: str, *,
+    async def start(self, provider_did: str, dataset_id: str, offer_id: str, *,
                                 offer: dict[str, Any] | None = None,
                                 purpose: str | None = None, timeout: float = 5.0
                                 ) -> dict[str, Any]:
@@ -399,31 +398,6 @@ def _provider_extra(facts: Mapping[str, Any]) -> dict[str, Any]:
     """What a provider keeps with an agreement: the purpose, and the consumer's credential
     (``agreements.end_with_revoked`` re-checks it)."""
     return {"purpose": facts.get("purpose"), "consumerCredential": facts.get("consumerCredential")}
-
-
-class Negotiations:
-    """``connector.negotiations`` for the API: ``start`` here is starting a negotiation
-    (the service's own ``start`` is the connector's lifecycle hook)."""
-
-    def __init__(self, service: NegotiationService) -> None:
-        self.service = service
-
-    async def start(self, provider_did: str, dataset_id: str, offer_id: str,
-                    **options: Any) -> dict[str, Any]:
-        return await self.service.start_negotiation(provider_did, dataset_id, offer_id,
-                                                    **options)
-
-    def get(self, pid: str) -> dict[str, Any] | None:
-        return self.service.get(pid)
-
-    def list(self) -> list[dict[str, Any]]:
-        return self.service.list()
-
-    async def wait(self, pid: str, *states: str, timeout: float = 10.0) -> dict[str, Any]:
-        return await self.service.wait(pid, *states, timeout=timeout)
-
-    async def terminate(self, pid: str, reason: str) -> dict[str, Any]:
-        return await self.service.terminate(pid, reason)
 
 
 def _view(row: Row[Negotiation]) -> dict[str, Any]:

@@ -21,17 +21,19 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
 import jsonschema
+import orjson
 from aiohttp import web
 
 from connector import tokens
 from connector.content_rules import ContentRules
-from domains.plugin import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
+from connector.plugin_contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
+from connector.store import Store
 from trust import jsonld
 from trust.errors import TsunaguError
 from usage_policies import datatypes
@@ -130,7 +132,8 @@ def check_plugin(plugin: DomainPlugin) -> dict[str, dict[str, Any]]:
         if not isinstance(description, str) or not description.strip():
             raise _fail(plugin, f"scope {scope!r} needs a description")
     for rules, what in ((plugin.change_rules, "change rule"),
-                        (plugin.content_rules, "content rule")):
+                        (plugin.content_rules, "content rule"),
+                        (plugin.record_subjects, "record subjects")):
         for iri, rule in rules.items():
             if not is_absolute_iri(iri) or not callable(rule):
                 raise _fail(plugin, f"{what} {iri!r} must map a record type IRI to a "
@@ -301,9 +304,18 @@ def active_plugins() -> list[DomainPlugin]:
         return sorted(_active.values(), key=lambda p: p.name)
 
 
-def content_rules() -> ContentRules:
-    """The content rules of every active plug-in (connector.content_rules)."""
-    return ContentRules((iri, rule) for plugin in active_plugins()
+def record_subjects(plugins: Iterable[DomainPlugin]) -> dict[str, Callable[[Any], Any]]:
+    """Who each record type is about, by type IRI, from ``plugins`` (the usage gate limits
+    subject-scoped readers with it)."""
+    found: dict[str, Callable[[Any], Any]] = {}
+    for plugin in plugins:
+        found.update(plugin.record_subjects)
+    return found
+
+
+def content_rules(plugins: Iterable[DomainPlugin]) -> ContentRules:
+    """The content rules of ``plugins`` (connector.content_rules)."""
+    return ContentRules((iri, rule) for plugin in plugins
                         for iri, rule in plugin.content_rules.items())
 
 
@@ -381,7 +393,7 @@ def mount_plugin_routes(app: web.Application, connector: Any,
         sub.router.add_get("/dataset-types/{type}/schema", _get_schema)
         if plugin.routes is not None:
             try:
-                plugin.routes(sub, connector)
+                plugin.routes(sub, connector, connector.plugin_services.get(plugin.name))
             except TsunaguError:
                 raise
             except Exception as exc:  # a bug in the hook: say whose
@@ -389,16 +401,20 @@ def mount_plugin_routes(app: web.Application, connector: Any,
         app.add_subapp(f"{ROUTE_PREFIX}{plugin.name}/", sub)
 
 
-class DomainService:
-    """Runs a plug-in's service with the connector and names it in
-    ``connector.domain_services`` (started after the connector's own services)."""
+class PluginSettings:
+    """A plug-in's own small settings (JSON values by key) in the connector's store
+    (``plugin_settings``, one row per plug-in and key): who the participant is in the
+    domain, which templates made which offers, its own tables' schema version."""
 
-    def __init__(self, name: str, service: Any) -> None:
-        self.name, self.service = name, service
+    def __init__(self, store: Store, plugin: str) -> None:
+        self.store, self.plugin = store, plugin
 
-    async def start(self, connector: Any) -> None:
-        await self.service.start(connector)
-        connector.domain_services[self.name] = self.service
+    def get(self, key: str) -> Any:
+        rows = self.store.query("SELECT value FROM plugin_settings WHERE plugin = ? AND "
+                                "key = ?", (self.plugin, key))
+        return orjson.loads(rows[0][0]) if rows else None
 
-    async def stop(self) -> None:
-        await self.service.stop()
+    def set(self, db: Any, key: str, value: Any) -> None:
+        """Inside the caller's transaction (``store.transaction()``)."""
+        db.execute("INSERT OR REPLACE INTO plugin_settings (plugin, key, value) VALUES "
+                   "(?, ?, ?)", (self.plugin, key, orjson.dumps(value).decode()))

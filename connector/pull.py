@@ -8,8 +8,9 @@ records go to ``dead_letters`` with code and reason (field paths, never values),
 (one bad record must not stop the stream), and nothing else of them is stored; a record
 refused after its proof verified is reported to its provider (connector.refusals).
 Accepted ones enter ``held_records`` and ``deliveries`` with INSERT
-OR IGNORE in one transaction per batch (a tombstone erases the versions held before it,
-connector.erasure.erase_held), then acked, the last ack confirmed by the server
+OR IGNORE in one transaction per batch, through the usage gate (connector.control.gate:
+a tombstone erases the versions held before it, domain plug-ins get what their decision
+releases, one audit line per batch), then acked, the last ack confirmed by the server
 (``ack_all``). A crash between commit and ack only causes a redelivery, which the unique
 (record id, version) ignores: exactly once at the app.
 
@@ -37,9 +38,8 @@ import nats.errors
 import orjson
 from nats.aio.msg import Msg
 
-from connector import agreements, erasure, refusals
+from connector import agreements, refusals
 from connector.nats_accounts import api_prefix
-from connector.record_events import RecordChange
 from connector.stream_grants import API_PREFIX
 from trust.errors import TsunaguError
 from trust.proofs import verify_document
@@ -260,9 +260,7 @@ class PullLoop:
         m = self.connector.metrics
         if delivered:
             m.inc(DELIVERED, delivered, dataset=self.dataset_id)
-            hook = getattr(self.connector, "notify_deliveries", None)
-            if callable(hook):
-                hook()
+            self.connector.gate.feed.notify()  # open event streams read on
         for _, exc in refused:
             m.inc(DEAD, code=exc.code)
         notices = [refusals.notice(self.agreement["id"], exc.record_id, exc.version, exc)
@@ -334,41 +332,12 @@ class PullLoop:
 
     def _store(self, accepted: list[tuple[Msg, dict[str, Any]]],
                refused: list[tuple[Msg, TsunaguError]], now: datetime) -> int:
-        c, at = self.connector, now.isoformat()
-        delivered = 0
+        """The batch through the usage gate, in one transaction (connector.control.gate)."""
+        c = self.connector
         with c.store.transaction() as db:
-            for msg, record in accepted:
-                event = msg.subject.rsplit(".", 1)[-1]
-                if event != "deleted" and erasure.superseded_by_deletion(
-                        db, record["id"], record["version"]):
-                    continue  # redelivered after its record's deletion: nothing to keep
-                db.execute("INSERT OR IGNORE INTO held_records (id, version, agreement_id, "
-                           "dataset_id, provider, event, body, received) VALUES "
-                           "(?, ?, ?, ?, ?, ?, ?, ?)",
-                           (record["id"], record["version"], self.agreement["id"],
-                            self.dataset_id, self.provider, event, msg.data, at))
-                inserted = db.execute(
-                    "INSERT OR IGNORE INTO deliveries (dataset_id, agreement_id, record_id, "
-                    "version, event, at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (self.dataset_id, self.agreement["id"], record["id"], record["version"],
-                     event, at)).rowcount
-                if event == "deleted":
-                    erasure.erase_held(db, c, record["id"], record["version"], now)
-                if inserted:
-                    delivered += 1
-                    c.record_listeners(db, RecordChange(self.dataset_id, record, event,
-                                                        held=True, provider=self.provider))
-                    c.audit.append("delivery", now, record=record["id"],
-                                   version=record["version"], agreement=self.agreement["id"],
-                                   transfer=self.transfer_pid)
-            for msg, exc in refused:
-                seq = msg.metadata.sequence.stream
-                if db.execute("SELECT 1 FROM dead_letters WHERE transfer_pid = ? AND "
-                              "stream_seq = ?", (self.transfer_pid, seq)).fetchone():
-                    continue  # a redelivery of a letter already written
-                db.execute("INSERT INTO dead_letters (transfer_pid, stream_seq, code, reason, "
-                           "at) VALUES (?, ?, ?, ?, ?)",
-                           (self.transfer_pid, seq, exc.code, exc.message[:1000], at))
-                c.audit.append("dead_letter", now, transfer=self.transfer_pid, stream_seq=seq,
-                               code=exc.code)
-        return delivered
+            return c.gate.admit(
+                db, agreement_id=self.agreement["id"], dataset_id=self.dataset_id,
+                provider=self.provider, transfer_pid=self.transfer_pid,
+                accepted=[(record, msg.subject.rsplit(".", 1)[-1], msg.data)
+                          for msg, record in accepted],
+                refused=[(msg.metadata.sequence.stream, exc) for msg, exc in refused], now=now)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -164,27 +164,21 @@ def _in_batch(exc: TsunaguError, index: int) -> TsunaguError:
 class RecordService:
     """A provider's records: publish, delete (tombstone), read; resumes its outbox on start."""
 
-    def __init__(self, *, publish_timeout: float = 5.0, retry_interval: float = 5.0,
-                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
+    def __init__(self, connector: Connector, *, publish_timeout: float = 5.0,
+                 retry_interval: float = 5.0, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+        self.connector = connector
         self.publish_timeout = publish_timeout
         self.retry_interval = retry_interval
         self.max_in_flight = max_in_flight
         # Every record_versions row with rowid <= this is published (see _flush).
         self._published_upto = 0
-        self._connector: Connector | None = None
         self._schemas = _SchemaCache()
         # One flush at a time keeps the stream in commit order (version 2 never before 1).
         self._flush_lock = asyncio.Lock()
         self._retry_task: asyncio.Task[None] | None = None
 
-    @property
-    def connector(self) -> Connector:
-        if self._connector is None:
-            raise RuntimeError("RecordService is not started")
-        return self._connector
-
-    async def start(self, connector: Connector) -> None:
-        self._connector = connector
+    async def startup(self) -> None:
+        connector = self.connector
         connector.metrics.describe(PUBLISHED, "record versions appended to their stream")
         connector.metrics.describe(REJECTED, "records refused before storing, by code")
         connector.metrics.describe(PENDING, "committed record versions not yet in JetStream")
@@ -201,13 +195,12 @@ class RecordService:
                           ) -> tuple[str, dict[str, Any]]:
         return await refusals.on_notice(self.connector, env, credential)
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
         if self._retry_task is not None:
             self._retry_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retry_task
             self._retry_task = None
-        self._connector = None
 
     # --- writing -------------------------------------------------------------------------
 
@@ -615,6 +608,16 @@ class RecordService:
             sql += " AND deleted = 0"
         rows = self.connector.store.query(sql + " ORDER BY id", (dataset_id,))
         return [loads(r[0]) for r in rows]
+
+    def known(self, record_ids: Iterable[str]) -> set[str]:
+        """Which of ``record_ids`` are records of this connector's own (deleted ones too)."""
+        ids, found = list(record_ids), set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(r[0] for r in self.connector.store.query(
+                f"SELECT id FROM records WHERE id IN ({', '.join('?' * len(chunk))})",
+                tuple(chunk)))
+        return found
 
     def versions(self, record_id: str) -> list[dict[str, Any]]:
         """Every version of a record, oldest first (what its stream history holds)."""

@@ -1,9 +1,10 @@
 """The connector a participant runs: store, NATS, DSP endpoint and the services on them.
 
-``Connector`` only assembles parts; the protocol and data logic live in services
-(``Service.start(connector)``) that register DSP message handlers with ``route``. Start order:
-store -> identity -> NATS -> services (which resume unfinished work) -> DSP endpoint, so no
-request is served before the state it needs is loaded.
+``Connector`` assembles its parts and services in one place (``__init__``: typed attributes,
+nothing attached later); the protocol and data logic live in the services, which register
+DSP message handlers with ``route``. Start order: store -> plug-ins' contexts and rules ->
+identity -> NATS -> usage gate -> services (``startup``: they resume unfinished work) -> DSP
+endpoint, so no request is served before the state it needs is loaded.
 
 NATS: with the user credentials the authority issued (operator mode, the default) the
 connector logs in as its participant's user, with replies on ``_INBOX.<participant-id>``,
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,9 +25,15 @@ import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from connector.agreements import AgreementService
+from connector.api.app import ApiServer
 from connector.audit import AuditLog
+from connector.catalog_client import CatalogClient
 from connector.config import ConnectorConfig
 from connector.content_rules import ContentRules
+from connector.contributions import ContributionService
+from connector.control.gate import UsageGate
+from connector.datasets import DatasetService
 from connector.dsp.statemachine import ProtocolError
 from connector.facts import WorldFacts
 from connector.identity import CredentialChecker, Identity
@@ -33,11 +41,21 @@ from connector.messaging import DspBus
 from connector.metrics import Metrics
 from connector.nats_connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, connect
 from connector.nats_server import EmbeddedNatsServer
-from connector.plugins import activate_plugins, content_rules, load_domain_plugins
+from connector.negotiations import NegotiationService
+from connector.plugin_contract import DomainPlugin
+from connector.plugins import (
+    activate_plugins,
+    content_rules,
+    load_domain_plugins,
+    record_subjects,
+)
 from connector.record_events import RecordListeners
+from connector.records import RecordService
 from connector.status_lists import StatusListRefresher
 from connector.store import Store
 from connector.stream_grants import GrantClient
+from connector.transfers import TransferService
+from connector.usage import DutyService
 from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
 from trust.envelope import Envelope
 from trust.errors import ConfigError
@@ -49,39 +67,98 @@ log = logging.getLogger(__name__)
 DspHandler = Callable[[Envelope, VerifiedCredential], Awaitable[tuple[str, dict[str, Any]]]]
 
 
-class Service(Protocol):
-    async def start(self, connector: Connector) -> None: ...
-    async def stop(self) -> None: ...
+@dataclass(frozen=True)
+class Tuning:
+    """How fast the services retry and how much they batch; tests shorten the waits."""
+
+    publish_timeout: float = 5.0  # records: a JetStream ack
+    publish_retry_s: float = 5.0  # records: the outbox retry loop
+    negotiation_retry_s: float = 1.0
+    transfer_retry_s: float = 1.0
+    transfer_batch: int = 256  # records per pull fetch
+    credential_ttl: float = 30.0  # how long a provider's credential check is reused
+    duty_interval: float = 30.0  # seconds between runs of the delete duties
+
+
+class Lifecycle(Protocol):
+    """What the connector starts in order and stops in reverse."""
+
+    async def startup(self) -> None: ...
+    async def shutdown(self) -> None: ...
 
 
 class Connector:
+    """One participant's connector: its parts and services, assembled here once.
+
+    The services are typed attributes, set in ``__init__`` and started by ``start`` in this
+    order: data plane (datasets, records), contracts (agreements, negotiations), transfers,
+    duties, contributions, catalog client, the domain plug-ins' services, and the app API
+    last, so no request arrives before the services it calls have resumed their work.
+    Nothing is attached later and nothing is looked up by name. ``plugins``: the domain
+    plug-ins to run (default: every installed one, ``connector.plugins``); ``api``: serve
+    the app API on ``config.api`` (tests that serve it themselves pass False).
+    """
+
     def __init__(
         self,
         config: ConnectorConfig,
         *,
-        services: list[Service] | None = None,
+        tuning: Tuning = Tuning(),
         status_lists: StatusListProvider | None = None,
+        plugins: Sequence[DomainPlugin] | None = None,
+        api: bool = False,
+        api_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
-        self.services: list[Service] = list(services or [])
+        self.tuning = tuning
         self.metrics = Metrics()
+        self.started_at: datetime | None = None
         self._status_lists = status_lists
         self._routes: dict[str, DspHandler] = {}
         self._refresher: StatusListRefresher | None = None
-        # Domains follow record changes inside their transactions (connector.record_events).
-        self.record_listeners = RecordListeners()
-        # Domain plug-ins' services by plug-in name (connector.plugins.DomainService).
-        self.domain_services: dict[str, Any] = {}
         self._server: EmbeddedNatsServer | None = None
+        self.plugins: tuple[DomainPlugin, ...] = tuple(
+            load_domain_plugins() if plugins is None else plugins)
+        # Parts made at start (a stopped connector can start again).
         self.store: Store
-        self.content_rules = ContentRules()
         self.audit: AuditLog
+        self.facts: WorldFacts
+        self.content_rules = ContentRules()
         self.identity: Identity
         self.checker: CredentialChecker
-        self.nc: Client
+        self.nc: Client | None = None
         self.js: JetStreamContext
         self.bus: DspBus
         self.grants: GrantClient | None = None  # operator mode: the authority opens streams
+        self.gate: UsageGate  # the one door to received data
+        # Own records followed by domains inside their transactions (connector.record_events).
+        self.record_listeners = RecordListeners()
+        # The services, in start order.
+        self.datasets = DatasetService(self)
+        self.records = RecordService(self, publish_timeout=tuning.publish_timeout,
+                                     retry_interval=tuning.publish_retry_s)
+        self.agreements = AgreementService(self)
+        self.negotiations = NegotiationService(self, retry_s=tuning.negotiation_retry_s)
+        self.transfers = TransferService(self, batch=tuning.transfer_batch,
+                                         retry_s=tuning.transfer_retry_s,
+                                         credential_ttl=tuning.credential_ttl)
+        self.duties = DutyService(self, duty_interval=tuning.duty_interval)
+        self.contributions = ContributionService(self)
+        self.catalog = CatalogClient(self)
+        # Each plug-in's own service, by plug-in name (the plug-in gets it handed back).
+        self.plugin_services: dict[str, Lifecycle] = {
+            p.name: p.service(self) for p in self.plugins if p.service is not None}
+        self.api = ApiServer(self, plugins=self.plugins, **(api_options or {})) if api \
+            else None
+
+    def _lifecycle(self) -> list[Lifecycle]:
+        return [self.datasets, self.records, self.agreements, self.negotiations,
+                self.transfers, self.duties, self.contributions, self.catalog,
+                *self.plugin_services.values(), *([self.api] if self.api else [])]
+
+    @property
+    def nats_connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
 
     @property
     def did(self) -> str:
@@ -122,9 +199,7 @@ class Connector:
 
     async def status_changed(self) -> None:
         """A newer status list arrived: end agreements with participants it revokes."""
-        agreements = getattr(self, "agreements", None)  # once AgreementService has started
-        if agreements is not None:
-            await agreements.end_with_revoked()
+        await self.agreements.end_with_revoked()
 
     async def _connect_nats(self) -> Client:
         settings = self.config.nats
@@ -158,8 +233,8 @@ class Connector:
         self.store = Store(self.config.store_path)
         self.audit = AuditLog(self.store)
         self.facts = WorldFacts(self.store, self.audit, self.config.facts)
-        activate_plugins(load_domain_plugins())  # their contexts and operands, before any data
-        self.content_rules = content_rules()  # run on every record sent and received
+        activate_plugins(self.plugins)  # their contexts and operands, before any data
+        self.content_rules = content_rules(self.plugins)  # on every record sent and received
         self.identity = self._load_identity()
         self.checker = CredentialChecker(self.config.authority.dids,
                                          await self._status_list_provider())
@@ -167,8 +242,10 @@ class Connector:
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
         self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
         self.grants = self._grant_client()
-        for service in self.services:
-            await service.start(self)
+        self.gate = UsageGate(self, subjects_of=record_subjects(self.plugins))
+        self.facts.on_change(self.gate.changed)
+        for service in self._lifecycle():
+            await service.startup()
         await self.bus.serve(self._dispatch)
         await self.status_changed()  # revocations that happened while it was down
         log.info("connector started", extra={"participant": self.did})
@@ -178,11 +255,13 @@ class Connector:
         # left to unsubscribe; stopping must still release the store and the services.
         with contextlib.suppress(nats.errors.ConnectionClosedError):
             await self.bus.close()
-        for service in reversed(self.services):
-            await service.stop()
+        for service in reversed(self._lifecycle()):
+            await service.shutdown()
+        await self.gate.close()
         if self._refresher is not None:
             await self._refresher.stop()
-        await close_nats(self.nc, timeout=2.0)
+        if self.nc is not None:
+            await close_nats(self.nc, timeout=2.0)
         if self._server is not None:
             await self._server.stop()
         self.store.close()

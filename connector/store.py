@@ -20,152 +20,12 @@ from typing import Any
 
 import orjson
 
+from connector.migrations import LATEST, MIGRATIONS
 from trust.errors import TsunaguError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-
-# Migrations: ``MIGRATIONS[n]`` brings a store at version n-1 to n, in one transaction. SCHEMA
-# is always the newest shape (a new store gets it and the newest version at once); a column
-# added later is in both SCHEMA and its migration (ALTER TABLE for stores made before it).
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    # Erasure of deleted records' earlier versions (connector/erasure.py).
-    2: ("ALTER TABLE record_versions ADD COLUMN stream_seq INTEGER",
-        "ALTER TABLE record_versions ADD COLUMN erased TEXT",
-        "ALTER TABLE record_versions ADD COLUMN msg_erased INTEGER NOT NULL DEFAULT 0"),
-}
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-
-CREATE TABLE IF NOT EXISTS datasets (
-    id TEXT PRIMARY KEY,
-    body BLOB NOT NULL,              -- DCAT Dataset with its offers (DSP shape)
-    schema_id TEXT,                  -- JSON schema records of this dataset must satisfy
-    stream TEXT NOT NULL,            -- JetStream stream name
-    subject TEXT NOT NULL,           -- subject prefix of its events
-    created TEXT NOT NULL
-);
-
--- JSON schemas records of a dataset must satisfy, content-addressed (datasets.schema_id).
-CREATE TABLE IF NOT EXISTS json_schemas (
-    id TEXT PRIMARY KEY,             -- urn:tsunagu:schema:sha256:<hex of canonical JSON>
-    body BLOB NOT NULL
-);
-
--- Records this participant holds as their source (latest version) and all versions.
-CREATE TABLE IF NOT EXISTS records (
-    id TEXT PRIMARY KEY,
-    dataset_id TEXT NOT NULL REFERENCES datasets(id),
-    version INTEGER NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    body BLOB NOT NULL,
-    modified TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS record_versions (
-    id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    event TEXT NOT NULL,             -- created | updated | deleted
-    body BLOB NOT NULL,
-    published INTEGER NOT NULL DEFAULT 0,  -- 1 once JetStream acknowledged it
-    stream_seq INTEGER,              -- its stream sequence, from JetStream's ack
-    erased TEXT,                     -- when its body was erased (a later tombstone), else NULL
-    msg_erased INTEGER NOT NULL DEFAULT 0,  -- 1: not in the stream (any more); 2: the stream
-                                     -- refuses deletes (made with deny_delete)
-    PRIMARY KEY (id, version)
-);
-
-CREATE TABLE IF NOT EXISTS negotiations (
-    pid TEXT PRIMARY KEY,            -- our own process id (consumerPid or providerPid)
-    role TEXT NOT NULL,
-    state TEXT NOT NULL,
-    counterparty TEXT NOT NULL,
-    body BLOB NOT NULL,              -- the serialised state-machine record
-    updated TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS agreements (
-    id TEXT PRIMARY KEY,
-    role TEXT NOT NULL,              -- provider | consumer
-    provider TEXT NOT NULL,
-    consumer TEXT NOT NULL,
-    dataset_id TEXT NOT NULL,
-    body BLOB NOT NULL,              -- signed ODRL Agreement
-    status TEXT NOT NULL,            -- active | terminated | expired
-    created TEXT NOT NULL,
-    ended TEXT
-);
-CREATE TABLE IF NOT EXISTS transfers (
-    pid TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    state TEXT NOT NULL,
-    agreement_id TEXT NOT NULL,
-    counterparty TEXT NOT NULL,
-    body BLOB NOT NULL,
-    updated TEXT NOT NULL
-);
-
--- Records received under an agreement (consumer side); purged with the agreement.
-CREATE TABLE IF NOT EXISTS held_records (
-    id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    agreement_id TEXT NOT NULL,
-    dataset_id TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    event TEXT NOT NULL,
-    body BLOB NOT NULL,
-    received TEXT NOT NULL,
-    PRIMARY KEY (id, version)
-);
-CREATE INDEX IF NOT EXISTS held_by_agreement ON held_records(agreement_id);
-
--- What apps see, in order; (record_id, version) unique = exactly once at the app.
-CREATE TABLE IF NOT EXISTS deliveries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset_id TEXT NOT NULL,
-    agreement_id TEXT,
-    record_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    at TEXT NOT NULL,
-    UNIQUE (record_id, version)
-);
-
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    transfer_pid TEXT NOT NULL,
-    stream_seq INTEGER,
-    code TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-
--- Provider side: what consumers told us they refused of our records (connector/refusals.py).
-CREATE TABLE IF NOT EXISTS record_refusals (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    agreement_id TEXT NOT NULL,
-    consumer TEXT NOT NULL,
-    code TEXT NOT NULL,
-    field TEXT,                      -- the JSON path the consumer named; never a value
-    at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS record_refusals_by_record ON record_refusals(record_id);
-
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    line TEXT NOT NULL               -- canonical JSON with prev and hash, see connector/audit.py
-);
-
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT PRIMARY KEY,
-    digest TEXT NOT NULL UNIQUE,     -- SHA-256 of the token; the token itself is never stored
-    scopes TEXT NOT NULL,
-    expires TEXT NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
-);
-"""
+SCHEMA_VERSION = LATEST
 
 
 class StoreError(TsunaguError):
@@ -246,31 +106,55 @@ class Store:
                 raise StoreError(f"store {self.path} is read-only: {reason}; the connector "
                                  "must be able to write its store (nothing was changed)")
             self.db = open_sqlite(self.path)
-            self.db.executescript(SCHEMA)
-            self._check_version()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self.version = self._upgrade()
 
-    def _check_version(self) -> None:
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-        elif int(row[0]) < SCHEMA_VERSION and all(
-                v in MIGRATIONS for v in range(int(row[0]) + 1, SCHEMA_VERSION + 1)):
-            self._migrate(int(row[0]))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"store {self.path} has schema version {row[0]}, "
-                             f"this connector needs {SCHEMA_VERSION}", code="store.version")
+    def _current_version(self) -> int:
+        try:
+            has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                       "name = 'meta'").fetchone()
+            if not has_meta:
+                return 0
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                                  ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read store {self.path}: {exc}") from exc
+        if row is None or not str(row[0]).isdigit():
+            raise StoreError(f"store {self.path} has no schema version: it is not a tsunagu "
+                             "store, or it is damaged; nothing was changed",
+                             code="store.version")
+        return int(row[0])
 
-    def _migrate(self, at: int) -> None:
-        """Apply MIGRATIONS after version ``at``; all of them commit or none (a crash leaves
-        the store at its old version, migrated again at the next start)."""
-        with self.transaction() as db:
-            for version in range(at + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[version]:
-                    db.execute(statement)
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                       (str(SCHEMA_VERSION),))
+    def _upgrade(self) -> int:
+        """Apply the migrations after the store's version, all in one transaction."""
+        at = self._current_version()
+        if at > LATEST:
+            raise StoreError(f"store {self.path} has schema version {at}, newer than this "
+                             f"connector knows ({LATEST}): run the newer tsunagu, or restore "
+                             "a backup made by this one; nothing was changed",
+                             code="store.version")
+        pending = [m for m in MIGRATIONS if m.version > at]
+        if not pending:
+            return at
+        step = pending[0]
+        try:
+            with self.transaction() as db:
+                for step in pending:
+                    for statement in step.statements:
+                        db.execute(statement)
+                    if step.then is not None:
+                        step.then(db)
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                           "('schema_version', ?)", (str(LATEST),))
+        except (StoreError, sqlite3.Error) as exc:
+            why = exc.message if isinstance(exc, StoreError) else str(exc)
+            raise StoreError(f"store {self.path} could not be upgraded from version {at} to "
+                             f"{LATEST} (migration {step.version}, {step.summary}): {why}; "
+                             "the store was left as it was", code="store.migration_failed"
+                             ) from exc
+        log.info("store upgraded", extra={"from_version": at, "to_version": LATEST})
+        return LATEST
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

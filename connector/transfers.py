@@ -100,20 +100,20 @@ def _columns(record: Transfer, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 class TransferService:
-    """Serves both roles; ``connector.transfers`` is its API facade."""
+    """``connector.transfers``: start (consumer), get, list, wait, suspend, resume,
+    complete, terminate; serves both roles."""
 
-    def __init__(self, *, batch: int = 256, retry_s: float = 1.0,
+    def __init__(self, connector: Connector, *, batch: int = 256, retry_s: float = 1.0,
                  credential_ttl: float = 30.0) -> None:
         self.batch, self.retry_s, self.credential_ttl = batch, retry_s, credential_ttl
         self.loops: dict[str, PullLoop] = {}
-        self.connector: Connector
-
-    async def start(self, connector: Connector) -> None:
         self.connector = connector
         self.table: ProcessTable[Transfer] = ProcessTable(connector, "transfers", Transfer,
                                                           TransferState, _columns)
         self.outbox = Outbox(self.table, self._on_reply, self.retry_s)
-        connector.transfers = Transfers(self)  # type: ignore[attr-defined]
+
+    async def startup(self) -> None:
+        connector = self.connector
         for message_type in (dt.TRANSFER_REQUEST, dt.TRANSFER_START, dt.TRANSFER_SUSPENSION,
                              dt.TRANSFER_COMPLETION, dt.TRANSFER_TERMINATION):
             connector.route(message_type, self._on_message)
@@ -126,7 +126,7 @@ class TransferService:
                 self.outbox.spawn(self._provide(row.pid))
             await self._effects(row)
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
         for pid in list(self.loops):
             await self.loops.pop(pid).stop()
         await self.outbox.close()
@@ -147,8 +147,8 @@ class TransferService:
                 await asyncio.sleep(0.02)
         return view
 
-    async def request(self, agreement_id: str, *, finite: bool = False,
-                      timeout: float = 5.0) -> dict[str, Any]:
+    async def start(self, agreement_id: str, *, finite: bool = False,
+                    timeout: float = 5.0) -> dict[str, Any]:
         """Consumer: ask the provider to start streaming under ``agreement_id`` (``finite``:
         only what the dataset holds now, then the transfer completes)."""
         agreement = agreements.load(self.connector.store, agreement_id)
@@ -409,41 +409,6 @@ class TransferService:
 
     def _changed(self) -> None:
         self.table.count_states("tsunagu_transfers")
-
-
-class Transfers:
-    """``connector.transfers`` for the API: ``start`` starts a transfer."""
-
-    def __init__(self, service: TransferService) -> None:
-        self.service = service
-
-    async def start(self, agreement_id: str, **options: Any) -> dict[str, Any]:
-        return await self.service.request(agreement_id, **options)
-
-    def get(self, pid: str) -> dict[str, Any] | None:
-        return self.service.get(pid)
-
-    def list(self) -> list[dict[str, Any]]:
-        return self.service.list()
-
-    async def wait(self, pid: str, *states: str, timeout: float = 10.0) -> dict[str, Any]:
-        return await self.service.wait(pid, *states, timeout=timeout)
-
-    async def suspend(self, pid: str, reason: str = "") -> dict[str, Any]:
-        return await self.service.suspend(pid, reason)
-
-    async def resume(self, pid: str) -> dict[str, Any]:
-        return await self.service.resume(pid)
-
-    async def complete(self, pid: str) -> dict[str, Any]:
-        return await self.service.complete(pid)
-
-    async def terminate(self, pid: str, reason: str = "") -> dict[str, Any]:
-        return await self.service.terminate(pid, reason)
-
-    async def end_for_agreement(self, agreement_id: str, reason: str, *,
-                                notify: bool = True) -> None:
-        await self.service.end_for_agreement(agreement_id, reason, notify=notify)
 
 
 def _view(row: Row[Transfer]) -> dict[str, Any]:

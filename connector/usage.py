@@ -1,14 +1,11 @@
-"""Usage control at the receiving connector: every use decided and audited, duties run.
+"""Duties the receiving connector carries out on its own: deletion, by deadline or condition.
 
-``connector.usage.use(record_id, purpose)`` returns a held record only if its agreement, in
-force, permits the use for that purpose now; a refusal raises ``UsageDenied`` (code
-``usage.denied``, naming the rule or constraint that failed). Both outcomes are audited.
-Duties the connector performs itself: ``inform`` (a signed notice to the provider's control
-subject, with each permitted use) and ``delete``, by a deadline or on a condition of the
-world: a periodic task DELETEs the held rows once the deadline has passed, or once the
-duty's constraint holds against this connector's own world facts (connector.facts, e.g. the
-disaster phase is past recovery; connector.delete_duties), audits 'deletion' and ends the
-agreement.
+Every use of received data is decided by the usage gate (connector.control.gate), which also
+sends the ``inform`` notices a policy asks for. This service runs the ``delete`` duties: a
+periodic task deletes what is held under an agreement once its deadline has passed, or once
+the duty's constraint holds against this connector's own world facts (connector.facts, e.g.
+the disaster phase is past recovery; connector.delete_duties), audits 'deletion' and ends
+the agreement.
 """
 
 from __future__ import annotations
@@ -19,13 +16,9 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from connector import agreements, subjects
+from connector import agreements
 from connector.delete_duties import due_condition
-from connector.store import dumps, loads
 from trust.errors import TsunaguError
-from trust.proofs import sign_document
 from usage_policies import datatypes
 from usage_policies.model import Policy
 from usage_policies.request import EvaluationRequest
@@ -38,11 +31,6 @@ log = logging.getLogger(__name__)
 
 USES = "tsunagu_uses_total"
 _DEADLINE_OPERANDS = (ODRL + "dateTime", ODRL + "elapsedTime")
-
-
-class UsageDenied(TsunaguError):
-    code = "usage.denied"
-    http_status = 403
 
 
 def delete_deadline(policy: Policy, agreed_at: datetime) -> datetime | None:
@@ -66,33 +54,24 @@ def delete_deadline(policy: Policy, agreed_at: datetime) -> datetime | None:
     return min(found) if found else None
 
 
-def has_inform_duty(policy: Policy) -> bool:
-    duties = [*policy.obligation, *(d for p in policy.permission for d in p.duty)]
-    return any(d.action.id == ODRL + "inform" for d in duties)
+class DutyService:
+    """``connector.duties``; runs the duty task every ``duty_interval`` seconds."""
 
-
-class UsageService:
-    """``connector.usage``; runs the duty task every ``duty_interval`` seconds."""
-
-    def __init__(self, *, duty_interval: float = 30.0) -> None:
+    def __init__(self, connector: Connector, *, duty_interval: float = 30.0) -> None:
         self.duty_interval = duty_interval
-        self.connector: Connector
+        self.connector = connector
         self._task: asyncio.Task[None] | None = None
         self._policies: dict[str, tuple[Policy, Policy, datetime]] = {}
-        self._notices: set[asyncio.Task[None]] = set()
 
-    async def start(self, connector: Connector) -> None:
-        self.connector = connector
-        connector.usage = self  # type: ignore[attr-defined]
+    async def startup(self) -> None:
         self.run_duties()  # deadlines that passed while we were down
         self._task = asyncio.get_running_loop().create_task(self._duty_loop(), name="duties")
 
-    async def stop(self) -> None:
-        for task in [self._task, *self._notices]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    async def shutdown(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         self._task = None
 
     def _policy(self, agreement: dict[str, Any]) -> tuple[Policy, Policy, datetime]:
@@ -104,66 +83,6 @@ class UsageService:
                    agreements.agreement_time(doc))
             self._policies[agreement["id"]] = hit
         return hit
-
-    # --- use -------------------------------------------------------------------------------
-
-    def use(self, record_id: str, purpose: str, action: str = "use") -> dict[str, Any]:
-        """The latest held version of ``record_id`` if this use is permitted; else UsageDenied."""
-        c = self.connector
-        now = datetime.now(UTC)
-        rows = c.store.query("SELECT version, agreement_id, body FROM held_records WHERE id = ? "
-                             "ORDER BY version DESC LIMIT 1", (record_id,))
-        if not rows:
-            self._refuse(record_id, None, purpose, action, now, "usage.not_held",
-                         "record", "this connector holds no such record")
-        version, agreement_id, body = rows[0]
-        agreement = agreements.load(c.store, agreement_id)
-        if agreement is None or agreement["status"] != "active":
-            status = agreement["status"] if agreement else "unknown"
-            self._refuse(record_id, agreement_id, purpose, action, now, "usage.denied",
-                         "agreement", f"the agreement is {status}")
-        policy, _, agreed_at = self._policy(agreement)
-        own = agreements.Claims.of(c.checker.check(c.identity.credential, c.did))
-        decision = agreements.decide(policy, own, action=action, target=agreement["datasetId"],
-                                     now=now, purpose=purpose, agreed_at=agreed_at,
-                                     performed=agreements.CONNECTOR_DUTIES,
-                                     facts=c.facts.operands())
-        if not decision.permitted:
-            where, why = agreements.explain_denial(decision)
-            self._refuse(record_id, agreement_id, purpose, action, now, "usage.denied",
-                         where, why)
-        with c.store.transaction():
-            c.audit.append("use", now, record=record_id, version=version,
-                           agreement=agreement_id, purpose=purpose, action=action,
-                           decision="permit")
-        c.metrics.inc(USES, decision="permit")
-        if has_inform_duty(policy):
-            self._inform(agreement, record_id, version, purpose, action, now)
-        return loads(body)
-
-    def _refuse(self, record_id: str, agreement_id: str | None, purpose: str, action: str,
-                now: datetime, code: str, where: str, why: str) -> None:
-        c = self.connector
-        with c.store.transaction():
-            c.audit.append("use", now, record=record_id, agreement=agreement_id,
-                           purpose=purpose, action=action, decision="deny", code=code,
-                           rule=where)
-        c.metrics.inc(USES, decision="deny")
-        raise UsageDenied(f"use of {record_id} refused: {where}: {why}", code=code,
-                          rule=where)
-
-    def _inform(self, agreement: dict[str, Any], record_id: str, version: int, purpose: str,
-                action: str, now: datetime) -> None:
-        """The inform duty: a signed notice of this use to the provider's control subject."""
-        c = self.connector
-        notice = sign_document({"type": "tsunagu:UsageNotice", "agreement": agreement["id"],
-                                "record": record_id, "version": version, "purpose": purpose,
-                                "action": action, "by": c.did,
-                                "at": now.isoformat()}, c.identity.key)
-        subject = subjects.control_subject(agreement["provider"], "usage")
-        task = asyncio.get_running_loop().create_task(c.nc.publish(subject, dumps(notice)))
-        self._notices.add(task)
-        task.add_done_callback(self._notices.discard)
 
     # --- duties ----------------------------------------------------------------------------
 
@@ -177,10 +96,8 @@ class UsageService:
 
     async def run_duties_async(self) -> list[str]:
         ended = self.run_duties()
-        transfers = getattr(self.connector, "transfers", None)
         for agreement_id in ended:
-            if transfers is not None:
-                await transfers.end_for_agreement(agreement_id, "delete duty due")
+            await self.connector.transfers.end_for_agreement(agreement_id, "delete duty due")
         return ended
 
     def run_duties(self, now: datetime | None = None) -> list[str]:
@@ -199,15 +116,11 @@ class UsageService:
                 continue
             with c.store.transaction() as db:
                 # Rows deleted, not flagged: nothing held under the agreement stays readable.
-                count = db.execute("DELETE FROM held_records WHERE agreement_id = ?",
-                                   (agreement_id,)).rowcount
-                if count:
-                    c.store.erased()
+                c.gate.purge(db, agreement_id, now, event="deletion", duty="delete", **why)
                 # Ended too: a transfer still running would otherwise fill the rows again,
                 # and no use is permitted once a delete duty is due and unfulfilled.
                 agreements.set_status(db, agreement_id, "expired", now)
-                c.audit.append("deletion", now, agreement=agreement_id, records=count,
-                               duty="delete", **why)
+            c.gate.changed()
             ended.append(agreement_id)
         return ended
 
@@ -239,7 +152,3 @@ class UsageService:
         if due is None:
             return None
         return {"condition": due.uid or due.path}
-
-def notice_of(data: bytes) -> dict[str, Any]:
-    """Read a usage notice (the provider side verifies its proof with trust.proofs)."""
-    return orjson.loads(data)

@@ -19,7 +19,7 @@ from connector.cli import build_parser
 from connector.metrics import Metrics
 from connector.plugins import PluginError, activate_plugins, dataset_schema, load_domain_plugins
 from connector.store import Store
-from domains.plugin import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
+from connector.plugin_contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from tests.domains.conftest import isolated_registries, registry_state  # noqa: F401
 from trust import jsonld
 from usage_policies.operands import find_left_operand

@@ -23,19 +23,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 from aiohttp import web
 
-from connector.api.events import EventStreams, feed_for
+from connector.api.events import EventStreams, declared_purpose
+from connector.api.problems import error_problem, problem
+from connector.control.decisions import Reader, Use
 from connector.refusals import refusals_of
 from connector.tokens import TokenInfo, TokenStore
 from trust.errors import TsunaguError, ValidationError
 
 if TYPE_CHECKING:
-    from domains.plugin import DomainPlugin
+    from connector.plugin_contract import DomainPlugin
+    from connector.runtime import Connector
 
 log = logging.getLogger(__name__)
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
-PROBLEM_BASE = "https://w3id.org/tsunagu/problems/"
-PROBLEM_TYPE = "application/problem+json"
 MAX_LIMIT = 500
 
 
@@ -45,6 +46,7 @@ class RecordsApi(Protocol):
     """Provider records (connector/records.py). Methods may be sync or async."""
 
     def publish(self, dataset_id: str, record: dict[str, Any]) -> Any: ...
+    def publish_many(self, dataset_id: str, records: list[Any]) -> Any: ...
     def delete(self, dataset_id: str, record_id: str) -> Any: ...
 
 
@@ -89,37 +91,6 @@ async def _call(value: Any) -> Any:
 
 # ---------------------------------------------------------------- problems and middleware
 
-TITLES = {
-    "auth.missing": "Authentication required",
-    "auth.invalid": "Invalid token",
-    "auth.expired": "Token expired",
-    "auth.scope": "Insufficient scope",
-    "feature.unavailable": "Feature not available",
-    "input.invalid": "Invalid input",
-    "internal.error": "Internal error",
-    "store.unavailable": "Store unavailable",
-}
-
-
-def problem(status: int, code: str, detail: str, title: str | None = None,
-            **extra: Any) -> web.Response:
-    body = {"type": PROBLEM_BASE + code, "title": title or TITLES.get(code, code),
-            "status": status, "detail": detail, "code": code}
-    body.update({k: v for k, v in extra.items() if k not in body})
-    headers = {"WWW-Authenticate": 'Bearer realm="tsunagu"'} if status == 401 else None
-    return web.Response(status=status, body=orjson.dumps(body), content_type=PROBLEM_TYPE,
-                        headers=headers)
-
-
-def _error_problem(exc: TsunaguError) -> web.Response:
-    doc = (type(exc).__doc__ or "").strip().splitlines()
-    title = TITLES.get(exc.code) or (doc[0].rstrip(".") if doc else None)
-    # A detail named like a member problem() sets itself would be passed twice.
-    extra = {k: v for k, v in exc.details.items() if k not in ("status", "code", "detail",
-                                                                "title")}
-    return problem(exc.http_status, exc.code, exc.message, title, **extra)
-
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -128,7 +99,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
     except TsunaguError as exc:
-        response = _error_problem(exc)
+        response = error_problem(exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -212,6 +183,10 @@ def _int_query(request: web.Request, name: str, default: int, high: int) -> int:
     return value
 
 
+def gate_of(request: web.Request) -> Any:
+    return request.app[CONNECTOR].gate
+
+
 def service(request: web.Request, name: str) -> Any:
     found = request.app[SERVICES].get(name)
     if found is None:
@@ -244,8 +219,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     connector = request.app[CONNECTOR]
     checks: dict[str, str] = {}
-    nc = getattr(connector, "nc", None)
-    checks["nats"] = "ok" if nc is not None and nc.is_connected else "disconnected"
+    checks["nats"] = "ok" if connector.nats_connected else "disconnected"
     try:
         with connector.store.transaction():
             pass  # BEGIN IMMEDIATE takes the write lock: proves the file accepts writes
@@ -260,7 +234,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     connector = request.app[CONNECTOR]
-    started = getattr(connector, "started_at", None)
+    started = connector.started_at
     if started is not None:
         connector.metrics.set("tsunagu_uptime_seconds",
                               round((datetime.now(UTC) - started).total_seconds(), 3))
@@ -273,9 +247,19 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
 
+def reader_of(request: web.Request) -> Reader:
+    """The app behind a request, as the usage gate sees it: its token, role and parties."""
+    token = request[TOKEN]
+    return Reader.app(token.id, role=token.role, subjects=token.subjects)
+
+
+def use_of(request: web.Request) -> Use:
+    return Use(declared_purpose(request))
+
+
 @scoped("events:read")
 async def events(request: web.Request) -> web.StreamResponse:
-    return await request.app[STREAMS].handle(request)
+    return await request.app[STREAMS].handle(request, reader_of(request))
 
 
 # ---------------------------------------------------------------- datasets and records
@@ -330,16 +314,12 @@ async def publish_records(request: web.Request) -> web.Response:
     """A batch, all or nothing: ``{"records": [...]}`` -> ``{"items": [{id, version,
     modified}]}`` in batch order; a refusal names the record's ``index``."""
     records = service(request, "records")
-    publish_many = getattr(records, "publish_many", None)
-    if publish_many is None:
-        raise Unavailable("this connector's record service publishes one record at a time",
-                          feature="records:batch")
     body = await json_body(request)
     batch = body.get("records")
     if not isinstance(batch, list) or not batch:
         raise ValidationError("'records' must be a non-empty array of records",
                               field="records")
-    signed = await _call(publish_many(request.match_info["dataset"], batch))
+    signed = await _call(records.publish_many(request.match_info["dataset"], batch))
     return json_response({"items": [{"id": r["id"], "version": r["version"],
                                      "modified": r["modified"]} for r in signed]}, status=201)
 
@@ -380,19 +360,25 @@ async def delete_record(request: web.Request) -> web.Response:
 
 @scoped("records:read")
 async def list_held(request: web.Request) -> web.Response:
-    """Held records page by page; ``next`` is the cursor for ``after`` (null at the end)."""
+    """Held records page by page, as the usage gate releases them for the declared purpose;
+    ``next`` is the cursor for ``after`` (null at the end)."""
     limit = _int_query(request, "limit", 100, MAX_LIMIT) or 100
     after = _int_query(request, "after", 0, 2**63 - 1)
-    dataset = request.query.get("dataset")
-    where = "rowid > ?" + (" AND dataset_id = ?" if dataset else "")
-    params: tuple[Any, ...] = (after, dataset, limit) if dataset else (after, limit)
-    rows = request.app[CONNECTOR].store.query(
-        "SELECT rowid, id, version, dataset_id, agreement_id, provider, event, received, body "
-        f"FROM held_records WHERE {where} ORDER BY rowid LIMIT ?", params)
-    items = [{"id": i, "version": v, "dataset": d, "agreement": a, "provider": p, "event": e,
-              "received": r, "record": orjson.loads(b)} for _, i, v, d, a, p, e, r, b in rows]
-    cursor = rows[-1][0] if len(rows) == limit else None
-    return json_response({"items": items, "next": cursor})
+    page = gate_of(request).page(reader_of(request), use_of(request), after=after,
+                                 limit=limit, dataset=request.query.get("dataset") or None)
+    body: dict[str, Any] = {"items": [i.to_json() for i in page.items], "next": page.next}
+    if page.denied:
+        body["refused"] = [{"agreement": d.agreement_id, "code": d.code, "rule": d.rule}
+                           for d in page.denied]
+    return json_response(body)
+
+
+@scoped("records:read")
+async def get_held(request: web.Request) -> web.Response:
+    """The newest held version of one record, as the usage gate releases it."""
+    released = gate_of(request).read(reader_of(request), use_of(request),
+                                     request.match_info["id"])
+    return json_response(released.to_json())
 
 
 # ---------------------------------------------------------------- catalog and contracts
@@ -434,10 +420,7 @@ async def set_fact(request: web.Request) -> web.Response:
 @scoped("contracts:write")
 async def terminate_agreement(request: web.Request) -> web.Response:
     """Provider side: end an agreement now; the consumer is told and purges what it holds."""
-    agreements = getattr(request.app[CONNECTOR], "agreements", None)
-    if agreements is None:
-        raise Unavailable("this connector runs without the agreements service",
-                          feature="agreements")
+    agreements = request.app[CONNECTOR].agreements
     body = await json_body(request)
     reason = body.get("reason", "terminated by the provider")
     if not isinstance(reason, str) or len(reason) > 500:
@@ -491,22 +474,6 @@ def _process_routes(name: str) -> tuple[Handler, Handler]:
 
 # ---------------------------------------------------------------- the application
 
-def _record_service(connector: Any) -> Any:
-    """``connector.records`` if set, else the RecordService among the connector's services."""
-    from connector.records import RecordService
-
-    found = getattr(connector, "records", None)
-    return found or next((s for s in getattr(connector, "services", [])
-                          if isinstance(s, RecordService)), None)
-
-
-def _dataset_service(connector: Any) -> Any:
-    from connector.datasets import DatasetService
-
-    return next((s for s in getattr(connector, "services", [])
-                 if isinstance(s, DatasetService)), None)
-
-
 def make_app(
     connector: Any,
     *,
@@ -527,18 +494,18 @@ def make_app(
     app = web.Application(middlewares=[problem_middleware, auth_middleware])
     app[CONNECTOR] = connector
     app[TOKENS] = TokenStore(connector.store)
+    # The connector's own services unless a test or an embedding passes others.
     app[SERVICES] = {
-        "records": records or _record_service(connector),
-        "datasets": _dataset_service(connector),
-        "negotiations": negotiations or getattr(connector, "negotiations", None),
-        "transfers": transfers or getattr(connector, "transfers", None),
-        "catalog": catalog or getattr(connector, "catalog", None),
+        "records": records or connector.records,
+        "datasets": connector.datasets,
+        "negotiations": negotiations or connector.negotiations,
+        "transfers": transfers or connector.transfers,
+        "catalog": catalog or connector.catalog,
     }
     app[OPENAPI] = OPENAPI_PATH.read_bytes()
-    streams = EventStreams(connector, heartbeat=heartbeat, poll_interval=poll_interval,
-                           retry_ms=retry_ms)
+    streams = EventStreams(connector, connector.gate, heartbeat=heartbeat,
+                           poll_interval=poll_interval, retry_ms=retry_ms)
     app[STREAMS] = streams
-    feed_for(connector)  # create it now, on the loop, before any writer needs it
     connector.metrics.describe("tsunagu_api_requests_total", "app API requests by route")
     connector.metrics.describe("tsunagu_api_sse_clients", "open event streams")
 
@@ -563,6 +530,7 @@ def make_app(
         web.put("/api/records/{id}", update_record),
         web.delete("/api/records/{id}", delete_record),
         web.get("/api/held", list_held),
+        web.get("/api/held/{id}", get_held),
         web.get("/api/catalog", get_catalog),
         web.get("/api/agreements", list_agreements),
         web.get("/api/facts", list_facts),
@@ -589,12 +557,14 @@ def token_info(request: web.Request) -> TokenInfo | None:
 class ApiServer:
     """The app API as a connector service: listens on ``config.api`` host and port."""
 
-    def __init__(self, **app_options: Any) -> None:
+    def __init__(self, connector: Connector, **app_options: Any) -> None:
+        self.connector = connector
         self.app_options = app_options
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
 
-    async def start(self, connector: Any) -> None:
+    async def startup(self) -> None:
+        connector = self.connector
         self.runner = web.AppRunner(make_app(connector, **self.app_options),
                                     access_log=None, shutdown_timeout=5.0)
         await self.runner.setup()
@@ -603,6 +573,6 @@ class ApiServer:
         self.port = self.runner.addresses[0][1]  # the real one when config asks for port 0
         log.info("app API listening", extra={"port": self.port})
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()

@@ -1,18 +1,28 @@
-"""Server-Sent Events over the ``deliveries`` table: what apps subscribe to.
+"""Server-Sent Events of received records, through the usage gate: what apps subscribe to.
 
-Each delivery row becomes one event, in ``seq`` order::
+``GET /events?purpose=...&dataset=...``: the app declares the purpose of its use (query
+parameter or ``Tsunagu-Purpose`` header); the gate decides for every agreement the stream
+reads under (``connector.control.gate.GateStream``). Refused at the start: a problem+json
+403 naming the constraint. Each delivery row the reader may see becomes one event, in
+``seq`` order::
 
     id: <seq>
     event: created | updated | deleted
     data: {"seq": .., "id": <record id>, "version": .., "dataset": .., "record": {...}}
 
-The ``seq`` is the resume cursor: a client that reconnects with ``Last-Event-ID`` (or
-``?after=``) gets exactly the rows after it, so nothing is missed or repeated. Rows are read in
-pages; ``resp.write`` waits for the socket to drain, so a slow client only lags behind, it
-never makes the connector hold more than one page for it.
+Rows under an agreement that refuses this reader, or about parties a subject-scoped token is
+not linked to, are passed over (never shown). When an agreement the stream has read under
+stops permitting (terminated, expired, the disaster phase it needs has ended), the stream
+ends within a second with an ``ended`` event carrying the problem, then closes::
 
-Writers of ``deliveries`` call ``notify(connector)`` after committing; streams then wake at
-once. A poll every ``poll_interval`` seconds catches any writer that forgets.
+    event: ended
+    data: {"type": ".../usage.denied", "code": "usage.denied", "rule": ..., "detail": ...}
+
+The ``seq`` is the resume cursor: a client that reconnects with ``Last-Event-ID`` (or
+``?after=``) gets exactly the rows after it, so nothing is missed or repeated. Rows are read
+in pages; ``resp.write`` waits for the socket to drain, so a slow client only lags behind.
+The pull loop wakes streams after each commit (``UsageGate.feed``); a poll every
+``poll_interval`` seconds catches anything else.
 """
 
 from __future__ import annotations
@@ -25,79 +35,25 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from connector.store import Store
+from connector.api.problems import error_body
+from connector.control.decisions import Reader, Use
+from connector.control.gate import DECISION_TTL, GateStream, StreamEnded, UsageGate
 from trust.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
-
-# Body of a delivered version: held under an agreement (consumer side) or our own version.
-# A purged held record has no body any more; the event still says that it happened.
-PAGE_SQL = """
-SELECT d.seq, d.event, d.record_id, d.version, d.dataset_id, d.agreement_id, d.at,
-       COALESCE(h.body, v.body, r.body) AS body
-FROM deliveries d
-LEFT JOIN held_records h ON h.id = d.record_id AND h.version = d.version
-LEFT JOIN record_versions v ON v.id = d.record_id AND v.version = d.version
-LEFT JOIN records r ON r.id = d.record_id AND r.version = d.version
-WHERE d.seq > ? {dataset}
-ORDER BY d.seq
-LIMIT ?
-"""
-
-
-class DeliveryFeed:
-    """Wakes waiting streams when new deliveries are committed.
-
-    One ``asyncio.Event`` per generation: ``notify`` sets the current one and starts the next.
-    A stream takes ``current()`` *before* it queries, so a notify that lands between its query
-    and its wait still wakes it.
-    """
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def current(self) -> asyncio.Event:
-        return self._event
-
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-
-def feed_for(connector: object) -> DeliveryFeed:
-    """The connector's feed, created on first use (writers and the API share it)."""
-    feed = getattr(connector, "delivery_feed", None)
-    if feed is None:
-        feed = DeliveryFeed()
-        connector.delivery_feed = feed  # type: ignore[attr-defined]
-        # The hook connector/pull.py calls after it commits deliveries.
-        connector.notify_deliveries = feed.notify  # type: ignore[attr-defined]
-    return feed
-
-
-def notify(connector: object) -> None:
-    """Call after committing rows to ``deliveries`` (on the event loop thread)."""
-    feed_for(connector).notify()
-
-
-def read_page(store: Store, after: int, *, dataset: str | None = None,
-              limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
-    """Delivery events with ``seq > after``, oldest first, at most ``limit``."""
-    sql = PAGE_SQL.format(dataset="AND d.dataset_id = ?" if dataset else "")
-    params: tuple[Any, ...] = (after, dataset, limit) if dataset else (after, limit)
-    return [
-        {"seq": seq, "event": event, "id": record_id, "version": version, "dataset": ds,
-         "agreement": agreement, "at": at, "record": orjson.loads(body) if body else None}
-        for seq, event, record_id, version, ds, agreement, at, body in store.query(sql, params)
-    ]
+PURPOSE_HEADER = "Tsunagu-Purpose"
 
 
 def format_event(event: dict[str, Any]) -> bytes:
     # orjson never emits a raw newline, so one data line carries the whole event.
     return (f"id: {event['seq']}\nevent: {event['event']}\ndata: ".encode()
             + orjson.dumps(event) + b"\n\n")
+
+
+def format_end(problem: dict[str, Any]) -> bytes:
+    return b"event: ended\ndata: " + orjson.dumps(problem) + b"\n\n"
 
 
 def resume_cursor(request: web.Request) -> int:
@@ -113,13 +69,20 @@ def resume_cursor(request: web.Request) -> int:
     return cursor
 
 
-class EventStreams:
-    """The SSE endpoint of one app: its settings, its open streams, and shutdown."""
+def declared_purpose(request: web.Request) -> str | None:
+    """The purpose an app declares for a read: ``?purpose=`` or the Tsunagu-Purpose header."""
+    value = request.query.get("purpose") or request.headers.get(PURPOSE_HEADER)
+    return value.strip() or None if value else None
 
-    def __init__(self, connector: Any, *, heartbeat: float = 15.0, poll_interval: float = 2.0,
-                 page_size: int = PAGE_SIZE, retry_ms: int = 1000) -> None:
+
+class EventStreams:
+    """The SSE endpoint of one app API: its settings, its open streams, and shutdown."""
+
+    def __init__(self, connector: Any, gate: UsageGate, *, heartbeat: float = 15.0,
+                 poll_interval: float = 2.0, page_size: int = PAGE_SIZE,
+                 retry_ms: int = 1000) -> None:
         self.connector = connector
-        self.feed = feed_for(connector)
+        self.gate = gate
         self.heartbeat = heartbeat
         self.poll_interval = poll_interval
         self.page_size = page_size
@@ -130,11 +93,12 @@ class EventStreams:
     def close(self) -> None:
         """End every stream (app shutdown); clients reconnect elsewhere with Last-Event-ID."""
         self._closing = True
-        self.feed.notify()
+        self.gate.feed.notify()
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request, reader: Reader) -> web.StreamResponse:
         dataset = request.query.get("dataset") or None
         cursor = resume_cursor(request)
+        gate_stream = self.gate.stream(reader, Use(declared_purpose(request)), dataset)
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream; charset=utf-8",
             "Cache-Control": "no-cache",
@@ -146,7 +110,10 @@ class EventStreams:
         metrics.set("tsunagu_api_sse_clients", len(self.active))
         try:
             await response.write(f"retry: {self.retry_ms}\n\n".encode())
-            await self._pump(response, dataset, cursor)
+            await self._pump(response, gate_stream, cursor)
+        except StreamEnded as exc:
+            with contextlib.suppress(ConnectionError):
+                await response.write(format_end(error_body(exc)))
         except ConnectionError:
             pass  # the client went away; it resumes with Last-Event-ID when it comes back
         except Exception:
@@ -160,25 +127,26 @@ class EventStreams:
             await response.write_eof()
         return response
 
-    async def _pump(self, response: web.StreamResponse, dataset: str | None,
+    async def _pump(self, response: web.StreamResponse, stream: GateStream,
                     cursor: int) -> None:
         loop = asyncio.get_running_loop()
         next_beat = loop.time() + self.heartbeat
-        store: Store = self.connector.store
         while not self._closing:
-            wake = self.feed.current()
-            page = read_page(store, cursor, dataset=dataset, limit=self.page_size)
-            for event in page:
+            wake, changed = self.gate.feed.current(), self.gate.change_signal()
+            stream.check()  # an agreement that ended, expired or lost its phase: StreamEnded
+            events, cursor, read = stream.page(cursor, self.page_size)
+            for event in events:
                 await response.write(format_event(event))  # waits while the client lags
-                cursor = event["seq"]
-            if page:
-                self.connector.metrics.inc("tsunagu_api_sse_events_total", len(page))
+            if events:
+                self.connector.metrics.inc("tsunagu_api_sse_events_total", len(events))
                 next_beat = loop.time() + self.heartbeat
-            if len(page) == self.page_size:
+            if read == self.page_size:
                 continue  # more rows waiting: read on before sleeping
-            timeout = min(self.poll_interval, max(0.0, next_beat - loop.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout)
+            timeout = min(self.poll_interval, DECISION_TTL, max(0.0, next_beat - loop.time()))
+            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(changed.wait())]
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
             if loop.time() >= next_beat:
                 await response.write(b": keep-alive\n\n")  # proxies drop silent connections
                 next_beat = loop.time() + self.heartbeat

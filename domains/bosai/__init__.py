@@ -8,6 +8,7 @@ service (``hub.BosaiHub``), the domain rules for contributions to its records an
 rules for every record (``content``: no My Number in free text).
 """
 
+from connector.plugin_contract import DomainPlugin
 from domains.bosai import checkin, vocab
 from domains.bosai.api import SCOPES as API_SCOPES
 from domains.bosai.cli import register as register_cli
@@ -19,7 +20,6 @@ from domains.bosai.imports import import_shelters, import_status
 from domains.bosai.policies import OPERANDS, TEMPLATES
 from domains.bosai.routes import add_routes
 from domains.bosai.supplies import requests as supply_requests
-from domains.plugin import DomainPlugin
 
 plugin = DomainPlugin(
     name="bosai",

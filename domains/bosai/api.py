@@ -31,10 +31,9 @@ import orjson
 from aiohttp import web
 
 from connector.api.app import scoped, token_info
-from domains.bosai import catalog_page, finder
+from domains.bosai import catalog_page
 from domains.bosai.dashboard.auth import INQUIRY
 from domains.bosai.hub import BosaiHub
-from domains.bosai.offering import HubUnavailable
 from trust.errors import ValidationError
 
 REGISTER = "bosai:register"
@@ -50,15 +49,13 @@ SCOPES = {
              "items they consented to only; every inquiry audited",
 }
 CONNECTOR = web.AppKey("bosai.connector", Any)
+HUB = web.AppKey("bosai.hub", Any)
 MAX_BODY = 1024 * 1024
 MAX_CSV = 64 * 1024 * 1024
 
 
 def hub_of(request: web.Request) -> BosaiHub:
-    hub = request.config_dict[CONNECTOR].domain_services.get("bosai")
-    if hub is None:
-        raise HubUnavailable("this connector runs without the bosai hub", feature="bosai")
-    return hub
+    return request.config_dict[HUB]
 
 
 async def body(request: web.Request) -> dict[str, Any]:
@@ -148,8 +145,7 @@ async def receptions(request: web.Request) -> web.Response:
 @scoped(CHECKIN)
 async def find_evacuees(request: web.Request) -> web.Response:
     data = await body(request)
-    found = finder.find_held(hub_of(request).connector.store, field(data, "name"),
-                             field(data, "birthDate"))
+    found = hub_of(request).find_held(field(data, "name"), field(data, "birthDate"))
     return ok({"people": found})
 
 
@@ -199,9 +195,9 @@ async def inquiries(request: web.Request) -> web.Response:
 
 # ---------------------------------------------------------------------------- routes
 
-def add_api(app: web.Application, connector: Any) -> None:
+def add_api(app: web.Application, connector: Any, hub: BosaiHub) -> None:
     """Add the routes to the plug-in's sub-application."""
-    app[CONNECTOR] = connector
+    app[CONNECTOR], app[HUB] = connector, hub
     app.router.add_post("/registrations", register)
     app.router.add_post("/registrations:csv", register_csv)
     app.router.add_post("/checkins", checkins)
@@ -212,5 +208,5 @@ def add_api(app: web.Application, connector: Any) -> None:
     app.router.add_post("/supplies:commit", commit_supplies)
     app.router.add_post("/supplies:deliver", deliver_supplies)
     app.router.add_post("/inquiries", inquiries)
-    app.router.add_get("/catalog", catalog_page.make_handler(connector))
+    app.router.add_get("/catalog", catalog_page.make_handler(connector, hub))
 

@@ -13,7 +13,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from connector.agreements import parse
@@ -96,12 +95,11 @@ def render(datasets: list[dict[str, Any]], templates: dict[str, str], lang: str)
                             el("p", None, _t(lang, "intro")), body)))
 
 
-def make_handler(connector: Any) -> Callable[[web.Request], Awaitable[web.Response]]:
+def make_handler(connector: Any, hub: Any) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def catalog(request: web.Request) -> web.Response:
         lang = "en" if request.query.get("lang") == "en" else "ja"
-        rows = connector.store.query("SELECT body FROM datasets ORDER BY created, id")
-        page = render([orjson.loads(r[0]) for r in rows],
-                      bosai_setup.offer_templates(connector.store), lang)
+        page = render(connector.datasets.list(), bosai_setup.offer_templates(hub.settings),
+                      lang)
         return web.Response(text=page, content_type="text/html", charset="utf-8",
                             headers=HEADERS)
     return catalog

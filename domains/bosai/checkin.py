@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from domains.bosai import held as held_records
 from domains.bosai.registry.forms import parse_stay
 from domains.bosai.registry.model import StayLocation
 from trust.errors import TsunaguError
@@ -69,10 +68,11 @@ def _rebase(conflict: ContributionConflict, changes: Mapping[str, Any]) -> Mappi
     return changes
 
 
-async def send(connector: Any, record_id: str, stay: dict[str, Any]) -> dict[str, Any]:
-    """Contribute ``stay`` to the holder's Evacuee record ``record_id`` (operator side)."""
-    copy = held_records.latest(connector.store, record_id, "Evacuee")
-    return await connector.contributions.contribute_with_retry(
+async def send(hub: Any, record_id: str, stay: dict[str, Any]) -> dict[str, Any]:
+    """Contribute ``stay`` to the holder's Evacuee record ``record_id`` (operator side): the
+    record as the usage gate releases it for shelter operation."""
+    copy = hub.held(record_id, "Evacuee")
+    return await hub.connector.contributions.contribute_with_retry(
         copy.provider, copy.agreement_id, record_id, copy.version, {"stayLocation": stay},
         PURPOSE, resolve=_rebase)
 
@@ -93,7 +93,7 @@ def rule(before: Mapping[str, Any], after: Mapping[str, Any], contributor: Contr
     """The bosai change rule for Evacuee records (see the module doc)."""
     if before.get("stayLocation") == after.get("stayLocation"):
         return
-    hub = contributor.holder.domain_services.get("bosai")
+    hub = contributor.service
     if hub is None:
         raise CheckInRefused("this connector does not run the bosai hub")
     stay = parse_stay(after.get("stayLocation"))

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector.free_text import free_text
+from connector.plugin_contract import ContentRule
 from domains.bosai.datasets import DATASET_TYPES
 from domains.japanese.mynumber import PersonalNumberRefused, contains_my_number
-from domains.plugin import ContentRule
 
 
 def no_my_number(schema: Mapping[str, Any]) -> ContentRule:

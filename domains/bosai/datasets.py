@@ -1,7 +1,7 @@
 """The bosai dataset types: which schema and record type each dataset of the hub uses."""
 
+from connector.plugin_contract import DatasetType
 from domains.bosai import vocab
-from domains.plugin import DatasetType
 
 DATASET_TYPES = {
     "shelter-status": DatasetType(

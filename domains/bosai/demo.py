@@ -84,7 +84,7 @@ SUPPLIER = Party("supplies", "NPO法人 みやぎ支援物資ネット (架空)"
 
 
 def hub_of(connector: Connector) -> BosaiHub:
-    return connector.domain_services["bosai"]
+    return connector.plugin_services["bosai"]
 
 
 def evacuee_dataset(city: Connector) -> str:
@@ -107,21 +107,18 @@ async def agree(consumer: Connector, provider: Connector, dataset: str) -> str:
 
 
 def held_count(connector: Connector, dataset: str) -> int:
-    """Records of ``dataset`` held (each version received is a row of its own)."""
-    return connector.store.query("SELECT count(DISTINCT id) FROM held_records "
-                                 "WHERE dataset_id = ?", (dataset,))[0][0]
+    """Records of ``dataset`` held (a count: no body is read)."""
+    return connector.gate.held_count(dataset=dataset, distinct=True)
 
 
 def held_version(connector: Connector, record_id: str) -> int:
-    rows = connector.store.query("SELECT max(version) FROM held_records WHERE id = ?",
-                                 (record_id,))
-    return rows[0][0] or 0
+    return connector.gate.newest_version(record_id) or 0
 
 
 def in_shelters(city: Connector) -> int:
     """People staying in a shelter, as the dashboard counts them."""
     hub = hub_of(city)
-    return Queries(hub.registry.store, hub.sites).overview().in_shelters
+    return Queries(hub, hub.sites).overview().in_shelters
 
 
 class SimulatedClock:
@@ -301,7 +298,7 @@ async def supplies(space: Space, say: Say, sites: list[SyntheticShelter]) -> dic
             delivered += 1
 
     def seen_by_city() -> Counter[str]:  # what the city's dashboard shows
-        return Counter(s.status for s in Queries(space.city.store,
+        return Counter(s.status for s in Queries(hub_of(space.city),
                                                  hub_of(space.city).sites).supplies())
     wanted = Counter({"delivered": delivered, "committed": len(posted) - delivered})
     await _until(lambda: seen_by_city() == wanted, 30)

@@ -1,4 +1,4 @@
-"""Records this participant holds from others (``held_records``), as the flows need them.
+"""Records this participant received from others, as the flows need them (usage gate).
 
 A shelter operator checks people in on the municipality's Evacuee records it received; a
 supplier commits to the supply requests it received. Both change the holder's record with a
@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from connector.store import Store
+from connector.control.decisions import Reader, Use
+from connector.control.gate import RecordNotHeld, UsageGate
 from trust.errors import TsunaguError
 
 
@@ -33,22 +32,17 @@ class Held:
     body: dict[str, Any]
 
 
-LATEST = """
-SELECT h.version, h.agreement_id, h.dataset_id, h.provider, h.event, h.body
-FROM held_records h JOIN agreements a ON a.id = h.agreement_id
-WHERE h.id = ? AND a.status = 'active' ORDER BY h.version DESC LIMIT 1
-"""
-
-
-def latest(store: Store, record_id: str, record_type: str) -> Held:
-    """The newest version held under an active agreement, of type ``record_type``."""
-    rows = store.query(LATEST, (record_id,))
-    if not rows or rows[0][4] == "deleted":
-        raise NotHeld("this connector holds no such record under an active agreement",
-                      record=record_id)
-    version, agreement_id, dataset_id, provider, _, body = rows[0]
-    record = orjson.loads(body)
-    types = record.get("type")
+def latest(gate: UsageGate, reader: Reader, use: Use, record_id: str,
+           record_type: str) -> Held:
+    """The newest version the usage gate releases for ``use``, of type ``record_type``."""
+    try:
+        released = gate.read(reader, use, record_id)
+    except RecordNotHeld:
+        raise NotHeld("this connector holds no such record", record=record_id) from None
+    if released.event == "deleted" or released.record is None:
+        raise NotHeld("the record was deleted by its holder", record=record_id)
+    types = released.record.get("type")
     if record_type not in (types if isinstance(types, list) else [types]):
         raise NotHeld(f"the record is not a {record_type}", record=record_id)
-    return Held(record_id, version, agreement_id, dataset_id, provider, record)
+    return Held(record_id, released.version, released.agreement, released.dataset,
+                released.provider, released.record)

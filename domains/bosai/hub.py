@@ -12,9 +12,13 @@ Who holds what (docs/bosai.md):
   change the municipality's records only through contributions (connector.contributions):
   check-ins (``checkin``), supply steps (``supplies.requests``).
 
-The hub follows every record change of a bosai dataset type (connector.record_events) and
-bumps ``feed`` so that open dashboards refresh; a check-in the municipality accepted goes
-into its registry in the same transaction.
+The hub follows its own records (connector.record_events) and bumps ``feed`` so that open
+dashboards refresh; a check-in the municipality accepted goes into its registry in the same
+transaction. Received records it reads only through the usage gate, declaring its purpose
+(``READER`` and the ``FOR_*`` uses): a host's share of residents and an operator's reception
+registrations are handed to it inside their delivery (``connector.gate.follow``) for
+disaster response; the reception desk finds and checks in people for shelter operation;
+the dashboard reads received supply requests for relief supply.
 
 Methods that write the registry are coroutines: they return once the records they staged
 are sent (or kept in the outbox if NATS is away); ``register_many`` commits in batches and
@@ -30,10 +34,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domains.bosai import checkin, offering, sharing, status_records
+from connector.control.decisions import Reader, Use
+from connector.plugins import PluginSettings
+from domains.bosai import checkin, finder, offering, sharing, status_records, vocab
+from domains.bosai import held as held_records
 from domains.bosai import setup as bosai_setup
 from domains.bosai.feed import ChangeFeed
-from domains.bosai.held import NotHeld
+from domains.bosai.held import Held, NotHeld
 from domains.bosai.importers.report import ImportReport
 from domains.bosai.importers.status import StatusEntry
 from domains.bosai.imports import import_status
@@ -67,10 +74,20 @@ STORE_FILE = "bosai.sqlite"
 BATCH = 200
 
 
+# What the hub declares when it reads received records through the usage gate.
+READER = Reader.domain("bosai")
+FOR_REGISTRY = Use("disaster_response")  # registering shared and reception evacuees
+FOR_RECEPTION = Use("shelter_operation")  # finding and checking in the person at the desk
+FOR_SUPPLIES = Use("relief_supply")  # supply requests: the dashboard, suppliers' steps
+
+
 class BosaiHub:
-    def __init__(self) -> None:
+    FOR_SUPPLIES = FOR_SUPPLIES
+
+    def __init__(self, connector: Connector) -> None:
         self.feed = ChangeFeed()
-        self._connector: Connector | None = None
+        self.connector = connector
+        self._settings: PluginSettings | None = None
         self._sites: BosaiStore | None = None
         self._registry: Registry | None = None
         self.setup: MunicipalitySetup | None = None  # set up as a municipality
@@ -80,10 +97,11 @@ class BosaiHub:
         self._flushing: asyncio.Task[None] | None = None
 
     @property
-    def connector(self) -> Connector:
-        if self._connector is None:
+    def settings(self) -> PluginSettings:
+        """The hub's settings in the connector's store (who it is, which offers it made)."""
+        if self._settings is None:
             raise RuntimeError("the bosai hub is not started")
-        return self._connector
+        return self._settings
 
     @property
     def sites(self) -> BosaiStore:
@@ -98,27 +116,29 @@ class BosaiHub:
             raise RuntimeError("the bosai hub is not started")
         return self._registry
 
-    async def start(self, connector: Connector) -> None:
-        self._connector = connector
+    async def startup(self) -> None:
+        connector = self.connector
+        self._settings = PluginSettings(connector.store, "bosai")
         self._sites = BosaiStore(connector.config.data_dir / STORE_FILE)
         self._registry = Registry(connector.store)
-        saved = bosai_setup.load(connector.store, bosai_setup.META_MUNICIPALITY)
+        saved = self.settings.get(bosai_setup.MUNICIPALITY)
         if saved is not None:
             self._use(MunicipalitySetup.from_json(saved))
-        operator = bosai_setup.load(connector.store, bosai_setup.META_OPERATOR)
+        operator = self.settings.get(bosai_setup.OPERATOR)
         if operator is not None:
             self.supply_dataset, self.reception_dataset = operator["dataset"], \
                 operator.get("reception")
-        connector.record_listeners.add(self._on_change)
+        connector.record_listeners.add(self._on_own_change)
+        connector.gate.follow(READER, FOR_REGISTRY, self._on_received, self._wants)
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
         if self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
-        if self._connector is not None:
-            self._connector.record_listeners.remove(self._on_change)
+        self.connector.record_listeners.remove(self._on_own_change)
+        self.connector.gate.unfollow(self._on_received)
         if self._sites is not None:
             self._sites.close()
-        self._connector = self._sites = self._registry = None
+        self._sites = self._registry = self._settings = None
         self.setup = self.publisher = self._flushing = None
 
     # ------------------------------------------------------------------ setup
@@ -135,10 +155,9 @@ class BosaiHub:
             municipality, bosai_setup.unique((municipality.code, *operators)),
             tuple(p for p in dict.fromkeys(partners) if p.code != municipality.code))
         made = await offering.offer_municipality(self.connector, setup, retain_at_most)
-        store = self.connector.store
-        with store.transaction() as db:
-            bosai_setup.save(db, bosai_setup.META_MUNICIPALITY, setup.to_json())
-        bosai_setup.remember_offers(store, made)
+        with self.connector.store.transaction() as db:
+            self.settings.set(db, bosai_setup.MUNICIPALITY, setup.to_json())
+        bosai_setup.remember_offers(self.connector.store, self.settings, made)
         self._use(setup)
         await self._publish_unpublished()
         return setup
@@ -149,28 +168,26 @@ class BosaiHub:
         municipalities only); the supply-requests dataset's id."""
         dataset, reception, made = await offering.offer_shelter_operator(self.connector,
                                                                          municipalities)
-        store = self.connector.store
-        with store.transaction() as db:
-            bosai_setup.save(db, bosai_setup.META_OPERATOR,
-                             {"dataset": dataset, "reception": reception,
-                              "municipalities": list(municipalities)})
-        bosai_setup.remember_offers(store, made)
+        with self.connector.store.transaction() as db:
+            self.settings.set(db, bosai_setup.OPERATOR,
+                              {"dataset": dataset, "reception": reception,
+                               "municipalities": list(municipalities)})
+        bosai_setup.remember_offers(self.connector.store, self.settings, made)
         self.supply_dataset, self.reception_dataset = dataset, reception
         return dataset
 
     def _use(self, setup: MunicipalitySetup) -> None:
         self.setup = setup
         self.registry.place = setup.municipality.place
-        self.publisher = RegistryPublisher(offering.records(self.connector), setup,
-                                           self._flush_soon)
+        self.publisher = RegistryPublisher(self.connector.records, setup, self._flush_soon)
         self.registry.publisher = self.publisher
 
     async def _publish_unpublished(self) -> None:
         """People registered before the setup get their records now, in batches."""
         assert self.setup is not None and self.publisher is not None
-        rows = self.connector.store.query(
-            "SELECT id FROM bosai_persons WHERE id NOT IN (SELECT id FROM records) ORDER BY id")
-        ids = [r[0] for r in rows]
+        people = self.registry.person_ids()
+        published = self.connector.records.known(people)
+        ids = [pid for pid in people if pid not in published]
         for start in range(0, len(ids), BATCH):
             with self.connector.store.transaction() as db:
                 self.publisher.written(db, self.registry, ids[start:start + BATCH])
@@ -234,7 +251,7 @@ class BosaiHub:
         if self.setup is None:
             return status_records.StatusPublication(0, 0)
         made, skipped = status_records.status_records(self.setup.municipality.code, entries)
-        records = offering.records(self.connector)
+        records = self.connector.records
         dataset = self.setup.dataset(bosai_setup.STATUS)
         for start in range(0, len(made), 500):
             await records.publish_many(dataset, made[start:start + 500])
@@ -245,12 +262,12 @@ class BosaiHub:
     async def check_in(self, record_id: str, shelter_id: str, *, at: str | None = None
                        ) -> dict[str, Any]:
         """Check a person in at ``shelter_id`` on the municipality's record (a contribution)."""
-        return await checkin.send(self.connector, record_id,
+        return await checkin.send(self, record_id,
                                   checkin.stay_change("check_in", shelter_id, at=at))
 
     async def check_out(self, record_id: str, shelter_id: str, *, going_to: str = "other",
                         at: str | None = None) -> dict[str, Any]:
-        return await checkin.send(self.connector, record_id, checkin.stay_change(
+        return await checkin.send(self, record_id, checkin.stay_change(
             "check_out", shelter_id, at=at, going_to=going_to))
 
     async def register_at_reception(self, person: Any, shelter_id: str, *,
@@ -266,7 +283,7 @@ class BosaiHub:
         body = {**parsed.body(), "stayLocation": stay}
         record = to_record(Person(f"urn:uuid:{uuid.uuid4()}", 1, "", "",
                                   PersonInput.from_body(body)))
-        return await offering.records(self.connector).publish(self.reception_dataset, record)
+        return await self.connector.records.publish(self.reception_dataset, record)
 
     async def request_supplies(self, **request: Any) -> dict[str, Any]:
         """Post a need (``supply_requests.new_request``'s arguments) in our own dataset."""
@@ -274,11 +291,11 @@ class BosaiHub:
             raise offering.HubUnavailable("set this hub up as a shelter operator first",
                                           feature="bosai")
         body = supply_requests.new_request(at=now_text(), **request)
-        return await offering.records(self.connector).publish(
+        return await self.connector.records.publish(
             self.supply_dataset, supply_requests.record(body))
 
     async def cancel_supply_request(self, record_id: str, reason: str) -> dict[str, Any]:
-        records = offering.records(self.connector)
+        records = self.connector.records
         current = records.get(record_id)
         if self.supply_dataset is None or current is None:
             raise NotHeld("no such supply request here", record=record_id)
@@ -292,13 +309,13 @@ class BosaiHub:
 
     async def commit_supplies(self, record_id: str, *, quantity: int | None = None,
                               expected: str | None = None) -> dict[str, Any]:
-        return await supply_requests.contribute_step(self.connector, record_id, Step.COMMIT,
+        return await supply_requests.contribute_step(self, record_id, Step.COMMIT,
                                                      at=now_text(), quantity=quantity,
                                                      expected=expected)
 
     async def deliver_supplies(self, record_id: str, *, quantity: int | None = None
                                ) -> dict[str, Any]:
-        return await supply_requests.contribute_step(self.connector, record_id, Step.DELIVER,
+        return await supply_requests.contribute_step(self, record_id, Step.DELIVER,
                                                      at=now_text(), quantity=quantity)
 
     # ------------------------------------------------------------------ records
@@ -320,20 +337,65 @@ class BosaiHub:
         except TsunaguError as exc:  # kept in the outbox; the retry loop sends it later
             log.warning("bosai records not sent yet", extra={"code": exc.code})
 
-    def _on_change(self, db: Any, change: RecordChange) -> None:
+    def _on_own_change(self, db: Any, change: RecordChange) -> None:
+        """A new version of one of this participant's records (inside its transaction)."""
+        kinds = self._notify_feed(change)
+        setup = self.setup
+        if setup is not None and "Evacuee" in kinds and change.event == "updated" \
+                and change.dataset_id == setup.dataset(bosai_setup.EVACUEE):
+            checkin.apply(self.registry, self.publisher, db, change.record)
+
+    def _wants(self, dataset_id: str, record_type: str | None) -> bool:
+        """Received records the hub takes into its registry (through the usage gate)."""
+        setup = self.setup
+        return setup is not None and record_type == vocab.EVACUEE and (
+            bosai_setup.is_share_for(dataset_id, setup.municipality.code)
+            or bosai_setup.is_reception(dataset_id))
+
+    def _on_received(self, db: Any, change: RecordChange) -> None:
+        """A received Evacuee the gate released for registering (inside the delivery)."""
+        self._notify_feed(change)
+        if self.setup is None:
+            return
+        channel = "reception" if bosai_setup.is_reception(change.dataset_id) else "shared"
+        sharing.receive(self.registry, db, change, channel)
+
+    def _notify_feed(self, change: RecordChange) -> list[str]:
         kinds = change.record.get("type")
         kinds = kinds if isinstance(kinds, list) else [kinds]
         for kind in kinds:
             if isinstance(kind, str):
                 self.feed.notify(kind)
-        setup = self.setup
-        if setup is None or "Evacuee" not in kinds:
-            return
-        if not change.held and change.event == "updated" \
-                and change.dataset_id == setup.dataset(bosai_setup.EVACUEE):
-            checkin.apply(self.registry, self.publisher, db, change.record)
-        elif change.held and bosai_setup.is_share_for(change.dataset_id,
-                                                      setup.municipality.code):
-            sharing.receive(self.registry, db, change)
-        elif change.held and bosai_setup.is_reception(change.dataset_id):
-            sharing.receive(self.registry, db, change, "reception")
+        return kinds
+
+    # ------------------------------------------------------------------ received records
+
+    def held(self, record_id: str, record_type: str, use: Use = FOR_RECEPTION) -> Held:
+        """The newest version of a received record of ``record_type``, as the usage gate
+        releases it for ``use`` (NotHeld if deleted or of another type; UsageDenied if the
+        agreement does not permit the use)."""
+        return held_records.latest(self.connector.gate, READER, use, record_id, record_type)
+
+    def find_held(self, name: str, birth_date: str) -> list[dict[str, Any]]:
+        """Received Evacuee records matching a person at the reception desk."""
+        return finder.find_held(self.connector.gate, READER, FOR_RECEPTION, name, birth_date)
+
+    def own_supply_requests(self) -> list[tuple[str, dict[str, Any], str]]:
+        """(id, record, modified) of this participant's own live supply requests."""
+        if self.supply_dataset is None:
+            return []
+        return [(r["id"], r, r.get("modified", ""))
+                for r in self.connector.records.list(self.supply_dataset)]
+
+    def held_supply_requests(self) -> list[tuple[str, dict[str, Any], str]]:
+        """(id, record, received) of the supply requests received, newest versions, as the
+        usage gate releases them for relief supply (those it refuses are left out)."""
+        found, after = [], 0
+        while True:
+            page = self.connector.gate.page(READER, FOR_SUPPLIES, after=after, limit=500,
+                                            record_type=vocab.SUPPLY_REQUEST,
+                                            latest_only=True, live_only=True)
+            found += [(i.id, i.record or {}, i.received) for i in page.items]
+            if page.next is None:
+                return found
+            after = page.next

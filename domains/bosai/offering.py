@@ -8,37 +8,21 @@ with the offer's own rules spelled out (``usage_policies.explain``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from connector.datasets import DatasetService
+from connector.plugin_contract import PolicyTemplate
 from connector.plugins import dataset_schema
-from connector.records import RecordService
 from domains.bosai import policies
 from domains.bosai import setup as bosai_setup
 from domains.bosai.setup import MunicipalitySetup
-from domains.plugin import PolicyTemplate
 from trust.errors import TsunaguError
 from usage_policies.model import Policy
 from usage_policies.serialize import to_dsp
-
-T = TypeVar("T")
 
 
 class HubUnavailable(TsunaguError):
     code = "feature.unavailable"
     http_status = 503
-
-
-def service(connector: Any, kind: type[T]) -> T:
-    """The connector's running service of class ``kind`` (records, datasets)."""
-    found = next((s for s in getattr(connector, "services", []) if isinstance(s, kind)), None)
-    if found is None:
-        raise HubUnavailable(f"this connector runs no {kind.__name__}", feature="bosai")
-    return found
-
-
-def records(connector: Any) -> RecordService:
-    return getattr(connector, "records", None) or service(connector, RecordService)
 
 
 def _dsp(policy: Policy) -> dict[str, Any]:
@@ -50,7 +34,7 @@ def _dsp(policy: Policy) -> dict[str, Any]:
 async def _offer(connector: Any, dataset_id: str, title: str, kind: str, template: str,
                  policy: Policy, explained: PolicyTemplate, keywords: Sequence[str]
                  ) -> dict[str, str]:
-    await service(connector, DatasetService).offer_dataset(
+    await connector.datasets.offer_dataset(
         dataset_id, title, [_dsp(policy)], dataset_schema(kind),
         description=explained.explain("ja"), keywords=list(keywords))
     return {policy.uid: template}

@@ -18,11 +18,12 @@ from typing import Any
 
 from aiohttp import web
 
+from connector.plugin_contract import DatasetType
 from domains.bosai import vocab
 from domains.bosai.api import add_api
 from domains.bosai.dashboard.app import add_dashboard
 from domains.bosai.datasets import DATASET_TYPES
-from domains.plugin import DatasetType
+from domains.bosai.hub import BosaiHub
 
 # Static page, nothing to run: forbid scripts and everything else the page does not need.
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
@@ -76,8 +77,8 @@ def page(dataset_types: dict[str, DatasetType], lang: str = "ja") -> str:
             f"<p><a href=\"vocabularies\">{text('vocabularies')}</a></p></main></body></html>")
 
 
-def add_routes(app: web.Application, connector: Any) -> None:
-    """The plug-in's ``routes`` hook; ``app`` is its sub-application."""
+def add_routes(app: web.Application, connector: Any, hub: BosaiHub) -> None:
+    """The plug-in's ``routes`` hook; ``app`` is its sub-application, ``hub`` its service."""
     pages = {lang: page(dict(DATASET_TYPES), lang) for lang in ("ja", "en")}
     vocabulary = vocabularies()
 
@@ -91,5 +92,5 @@ def add_routes(app: web.Application, connector: Any) -> None:
 
     app.router.add_get("/", index)
     app.router.add_get("/vocabularies", get_vocabularies)
-    add_dashboard(app, connector)
-    add_api(app, connector)
+    add_dashboard(app, connector, hub)
+    add_api(app, connector, hub)

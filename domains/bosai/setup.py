@@ -1,7 +1,8 @@
 """What a participant is in the bosai hub, and the datasets it offers for it.
 
 A hub runs in every bosai participant's connector; what it publishes depends on who the
-participant is, set once and kept in the connector's store (``meta``), so a restart resumes:
+participant is, set once and kept in the hub's settings (``PluginSettings``), so a restart
+resumes:
 
 * a **municipality** (``Municipality``): its evacuee registry is published as ``evacuee``
   records (no medical part) and ``medical-needs`` records, its shelter status as public
@@ -22,15 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from connector.plugins import PluginSettings
 from connector.store import Store
 from domains.bosai.registry.normalize import PREFECTURES, AddressContext
 from trust.legal_id import LegalIdKind, parse_legal_id
 
-META_MUNICIPALITY = "bosai_municipality"
-META_OPERATOR = "bosai_shelter_operator"
-META_OFFERS = "bosai_offers"  # offer id -> template name
+# Keys of the hub's settings (connector.plugins.PluginSettings, plug-in "bosai").
+MUNICIPALITY = "municipality"
+OPERATOR = "shelter_operator"
+OFFERS = "offers"  # offer id -> template name
 
 EVACUEE = "evacuee"
 MEDICAL = "medical-needs"
@@ -116,25 +117,15 @@ def is_reception(dataset_id: str) -> bool:
 
 # --------------------------------------------------------------------------- persistence
 
-def load(store: Store, key: str) -> Any:
-    rows = store.query("SELECT value FROM meta WHERE key = ?", (key,))
-    return orjson.loads(rows[0][0]) if rows else None
-
-
-def save(db: Any, key: str, value: Any) -> None:
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-               (key, orjson.dumps(value).decode()))
-
-
-def remember_offers(store: Store, templates: dict[str, str]) -> None:
+def remember_offers(store: Store, settings: PluginSettings, templates: dict[str, str]) -> None:
     """Which template made which offer (offer id -> template name), for the catalog page."""
-    known = load(store, META_OFFERS) or {}
+    known = settings.get(OFFERS) or {}
     with store.transaction() as db:
-        save(db, META_OFFERS, {**known, **templates})
+        settings.set(db, OFFERS, {**known, **templates})
 
 
-def offer_templates(store: Store) -> dict[str, str]:
-    return load(store, META_OFFERS) or {}
+def offer_templates(settings: PluginSettings) -> dict[str, str]:
+    return settings.get(OFFERS) or {}
 
 
 def unique(values: Sequence[str]) -> tuple[str, ...]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-from connector.api.app import Unavailable
 from connector.tokens import AuthError, ScopeError, TokenInfo
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import (
@@ -53,11 +52,12 @@ MAX_QUERY = 100
 
 
 class Dashboard:
-    """Per-application state: the connector, its sessions, and reads over the running hub
-    (found per request: the hub starts after the routes are made, and may restart)."""
+    """Per-application state: the connector, its sessions, and reads over the hub (made
+    again when the hub restarts with a new store)."""
 
-    def __init__(self, connector: Any) -> None:
+    def __init__(self, connector: Any, hub: Any) -> None:
         self.connector = connector
+        self._the_hub = hub
         self.streams = LiveStreams()
         self._sessions: Sessions | None = None
         self._hub: Any = None
@@ -72,16 +72,13 @@ class Dashboard:
 
     @property
     def hub(self) -> Any:
-        hub = getattr(self.connector, "domain_services", {}).get("bosai")
-        if hub is None:
-            raise Unavailable("this connector runs without the bosai hub", feature="bosai")
-        return hub
+        return self._the_hub
 
     def _hub_parts(self) -> tuple[Queries, Snapshots]:
         hub = self.hub
-        if hub is not self._hub or self._queries is None or self._snapshots is None:
-            self._hub = hub
-            self._queries = Queries(hub.registry.store, hub.sites)
+        if self._queries is None or self._snapshots is None \
+                or self._queries.sites is not hub.sites:
+            self._queries = Queries(hub, hub.sites)
             self._snapshots = Snapshots(hub.feed)
         return self._queries, self._snapshots
 
@@ -304,9 +301,9 @@ def _asset_handler() -> Handler:
     return asset
 
 
-def dashboard_app(connector: Any) -> web.Application:
+def dashboard_app(connector: Any, hub: Any) -> web.Application:
     app = web.Application()
-    app[DASH] = dash = Dashboard(connector)
+    app[DASH] = dash = Dashboard(connector, hub)
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(dash.streams.close)
     app.router.add_get("/", overview, name="overview")
@@ -323,6 +320,6 @@ def dashboard_app(connector: Any) -> web.Application:
     return app
 
 
-def add_dashboard(app: web.Application, connector: Any) -> None:
+def add_dashboard(app: web.Application, connector: Any, hub: Any) -> None:
     """Mount the dashboard under the plug-in's sub-application (``/domains/bosai/``)."""
-    app.add_subapp("/dashboard/", dashboard_app(connector))
+    app.add_subapp("/dashboard/", dashboard_app(connector, hub))

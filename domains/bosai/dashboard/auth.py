@@ -88,19 +88,15 @@ class Sessions:
         """The token behind a live session, or None (unknown, expired, token revoked)."""
         if not session_id:
             return None
-        rows = self.store.query(
-            "SELECT t.id, t.scopes, t.expires, t.revoked, s.expires "
-            "FROM bosai_dashboard_sessions s JOIN tokens t ON t.id = s.token_id "
-            "WHERE s.digest = ?", (_digest(session_id),))
+        rows = self.store.query("SELECT token_id, expires FROM bosai_dashboard_sessions "
+                                "WHERE digest = ?", (_digest(session_id),))
         if not rows:
             return None
-        token_id, scopes, token_expires, revoked, session_expires = rows[0]
-        now_text = _iso(now or datetime.now(UTC))
-        if revoked or now_text >= _iso(datetime.fromisoformat(token_expires)) \
-                or now_text >= session_expires:
+        token_id, session_expires = rows[0]
+        moment = now or datetime.now(UTC)
+        if _iso(moment) >= session_expires:
             return None
-        return TokenInfo(token_id, frozenset(scopes.split()),
-                         datetime.fromisoformat(token_expires))
+        return self.tokens.by_id(token_id, moment)  # None once revoked or expired
 
     def logout(self, session_id: str | None) -> None:
         if not session_id:

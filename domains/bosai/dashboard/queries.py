@@ -7,8 +7,10 @@ Sources (so that a change of schema elsewhere is adapted here only):
 * the connector's store, registry tables (``domains.bosai.registry.storage``):
   ``bosai_persons`` (stay_type, shelter_id, the body's ``careCategory``; never the medical
   table) and ``bosai_stay_history``;
-* the connector's ``records`` (own) and ``held_records`` (received) whose body has
-  ``"type": "SupplyRequest"``.
+* supply requests: this participant's own (``BosaiHub.own_supply_requests``, from the
+  connector's record service) and those it received, read through the usage gate for
+  disaster response (``BosaiHub.held_supply_requests``: the gate's index by record type, so
+  no body but theirs is read).
 
 Who stays where and with which 要配慮 categories is one scan of one index that this module
 adds to ``bosai_persons`` (``INDEXES``: stay type, shelter, and the body's ``careCategory``
@@ -16,11 +18,9 @@ as an indexed expression), so bodies are not read at all: ~15 ms for 50,000 peop
 reading them took ~100 ms. Bodies are orjson bytes stored as BLOBs: SQLite >= 3.45 would
 read a BLOB as JSONB, hence ``CAST(body AS TEXT)``. The trend is kept by ``trend.StayTrend``.
 
-Supply requests are found through two partial indexes holding only the rows whose body names
-``SupplyRequest`` (SQLite uses them because ``SUPPLIES`` repeats their condition,
-``SUPPLY_ROW``, word for word). Without them every rendering read every record body: once
-the registry publishes its people as Evacuee records that is ~50,000 bodies, ~120-220 ms
-per rendering (bench/bosai.py), where the indexed query takes well under a millisecond.
+Supply requests come by record type (the gate indexes received records by their type IRI),
+never by scanning bodies: once the registry publishes its people as Evacuee records a scan
+would read ~50,000 bodies per rendering (~120-220 ms, bench/bosai.py).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from connector.store import Store, StoreError
+from connector.store import StoreError
 from domains.bosai.dashboard.trend import Series, StayTrend
 from domains.bosai.registry.normalize import match_name
 from domains.bosai.store import BosaiStore
@@ -42,14 +42,9 @@ SUPPLY_TYPE = "SupplyRequest"
 OPEN_SUPPLY = ("requested", "committed")
 SEARCH_LIMIT = 50
 CARE = "json_extract(CAST(body AS TEXT), '$.careCategory')"
-# The condition of the supply indexes; queries must write it exactly so to use them.
-SUPPLY_ROW = "instr(CAST(body AS TEXT), '\"SupplyRequest\"') > 0"
 INDEXES = f"""
 CREATE INDEX IF NOT EXISTS bosai_dashboard_population
     ON bosai_persons(stay_type, shelter_id, {CARE});
-CREATE INDEX IF NOT EXISTS bosai_dashboard_own_supplies ON records(id) WHERE {SUPPLY_ROW};
-CREATE INDEX IF NOT EXISTS bosai_dashboard_held_supplies ON held_records(id, version)
-    WHERE {SUPPLY_ROW};
 """
 
 
@@ -148,13 +143,6 @@ SELECT stay_type, shelter_id, {CARE}, count(*) FROM bosai_persons
 WHERE :shelter IS NULL OR (stay_type = 'shelter' AND shelter_id = :shelter)
 GROUP BY 1, 2, 3
 """
-SUPPLIES = f"""
-SELECT id, body, modified FROM records WHERE deleted = 0 AND {SUPPLY_ROW}
-UNION ALL
-SELECT h.id, body, h.received FROM held_records h
-WHERE {SUPPLY_ROW} AND h.event != 'deleted'
-  AND h.version = (SELECT max(version) FROM held_records WHERE id = h.id)
-"""
 SEARCH = """
 SELECT id, body, stay_type, shelter_id, stay_updated_at FROM bosai_persons
 WHERE (instr(name_key, :q) > 0 OR instr(COALESCE(kana_key, ''), :q) > 0)
@@ -164,10 +152,12 @@ ORDER BY kana_key, name_key, id LIMIT :limit
 
 
 class Queries:
-    """Reads for the dashboard over the connector's ``store`` and the hub's ``sites``."""
+    """Reads for the dashboard over the hub: its registry, its ``sites`` and the supply
+    requests it holds or received."""
 
-    def __init__(self, store: Store, sites: BosaiStore) -> None:
-        self.store, self.sites = store, sites
+    def __init__(self, hub: Any, sites: BosaiStore) -> None:
+        self.hub, self.store, self.sites = hub, hub.registry.store, sites
+        store = self.store
         try:
             store.db.executescript(INDEXES)  # commits: run outside a transaction
         except sqlite3.Error as exc:
@@ -218,8 +208,8 @@ class Queries:
 
     def supplies(self, shelter_id: str | None = None) -> tuple[Supply, ...]:
         found: dict[str, Supply] = {}
-        for record_id, body, modified in self.store.query(SUPPLIES):
-            record = orjson.loads(body)
+        for record_id, record, modified in [*self.hub.own_supply_requests(),
+                                            *self.hub.held_supply_requests()]:
             kinds = record.get("type")
             if SUPPLY_TYPE not in (kinds if isinstance(kinds, list) else [kinds]):
                 continue

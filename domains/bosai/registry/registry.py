@@ -446,6 +446,10 @@ class Registry:
                     "SELECT stay_type, shelter_id, by_whom, at FROM bosai_stay_history "
                     "WHERE person_id = ? ORDER BY seq", (current,))]
 
+    def person_ids(self) -> list[str]:
+        """Every registered person's id, sorted."""
+        return [r[0] for r in self.store.query("SELECT id FROM bosai_persons ORDER BY id")]
+
     def count(self) -> int:
         return self.store.query("SELECT count(*) FROM bosai_persons")[0][0]
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 
+from connector.plugins import PluginSettings
 from connector.store import Store, StoreError
 
 SCHEMA_VERSION = "1"
-META_KEY = "bosai_registry_schema_version"
+VERSION_KEY = "registry_schema_version"  # in the bosai plug-in's settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bosai_persons (
@@ -144,13 +145,14 @@ def install(store: Store) -> None:
         store.db.executescript(SCHEMA)  # executescript commits: run outside a transaction
     except sqlite3.Error as exc:
         raise StoreError(f"store {store.path} cannot hold the evacuee registry: {exc}") from exc
-    with store.transaction() as db:
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (META_KEY,)).fetchone()
-        if row is None:
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (META_KEY, SCHEMA_VERSION))
-        elif row[0] != SCHEMA_VERSION:
-            raise StoreError(f"the evacuee registry tables have schema version {row[0]}, this "
-                             f"connector needs {SCHEMA_VERSION}", code="store.version")
+    settings = PluginSettings(store, "bosai")
+    found = settings.get(VERSION_KEY)
+    if found is None:
+        with store.transaction() as db:
+            settings.set(db, VERSION_KEY, int(SCHEMA_VERSION))
+    elif str(found) != SCHEMA_VERSION:
+        raise StoreError(f"the evacuee registry tables have schema version {found}, this "
+                         f"connector needs {SCHEMA_VERSION}", code="store.version")
 
 
 CACHE_KIB = 32 * 1024

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from domains.bosai import held as held_records
 from domains.bosai import vocab
 from domains.bosai.registry.forms import text, token, tokens
 from domains.bosai.supplies import lifecycle
@@ -57,7 +56,7 @@ def record(body: Mapping[str, Any]) -> dict[str, Any]:
     return {"@context": list(vocab.RECORD_CONTEXT), **body}
 
 
-async def contribute_step(connector: Any, record_id: str, action: Step, *, at: str,
+async def contribute_step(hub: Any, record_id: str, action: Step, *, at: str,
                           quantity: int | None = None, expected: str | None = None
                           ) -> dict[str, Any]:
     """Supplier side: commit or deliver on the newest held copy, as a contribution.
@@ -65,7 +64,8 @@ async def contribute_step(connector: Any, record_id: str, action: Step, *, at: s
     On a conflict the default rule applies: re-sent only if nobody changed the same fields
     meanwhile (a second supplier committing first makes this one's commit fail, as it
     should)."""
-    copy = held_records.latest(connector.store, record_id, TYPE)
+    copy = hub.held(record_id, TYPE, hub.FOR_SUPPLIES)
+    connector = hub.connector
     change = lifecycle.step(copy.body, action, Actor.SUPPLIER, at=at, by=connector.did,
                             quantity=quantity, expected=expected)
     return await connector.contributions.contribute_with_retry(

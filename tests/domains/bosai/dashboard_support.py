@@ -161,7 +161,7 @@ class DashboardServer:
 
     @property
     def hub(self) -> BosaiHub:
-        return self.connector.domain_services["bosai"]
+        return self.connector.plugin_services["bosai"]
 
     @property
     def origin(self) -> str:

@@ -17,7 +17,7 @@ from connector.cli import build_parser
 from connector.plugins import PluginError, check_plugin
 from connector.tokens import known_scopes
 from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
-from domains.plugin import DomainPlugin
+from connector.plugin_contract import DomainPlugin
 from tests.domains.bosai.dashboard_support import (
     HOSTILE,
     SITES,

@@ -53,7 +53,7 @@ class BosaiNode:
 
     @property
     def hub(self) -> BosaiHub:
-        return self.connector.domain_services["bosai"]
+        return self.connector.plugin_services["bosai"]
 
     def token(self, *scopes: str) -> str:
         return self.api.token(*scopes)

@@ -50,7 +50,7 @@ async def post_need(shelter: BosaiNode) -> str:
 
 
 def dashboard_status(city: BosaiNode, record_id: str) -> str:
-    supplies = Queries(city.connector.store, city.hub.sites).supplies()
+    supplies = Queries(city.hub, city.hub.sites).supplies()
     return next(s.status for s in supplies if s.id == record_id)
 
 

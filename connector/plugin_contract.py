@@ -9,14 +9,15 @@ it, so a broken plug-in never leaves half of itself behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from connector.runtime import Connector
     from usage_policies.model import Policy
 
 
@@ -80,9 +81,10 @@ ChangeRule = Callable[[Mapping[str, Any], Mapping[str, Any], Any], None]
 records, run by the holder after the policy allowed it and before anything is written.
 ``before``/``after`` are the record's fields without the holder-set ones (@context, id,
 type, proof, version, modified, provenance); ``contributor`` is a
-``connector.contributions.Contributor`` (who, with which roles, under which agreement, and
-the holder's connector). Raise a ``TsunaguError`` to refuse: the contributor gets
-``contribution.rule_violated`` with the rule's code and message (no personal data in it)."""
+``connector.contributions.Contributor`` (who, with which roles, under which agreement, the
+holder's connector, and the plug-in's own service). Raise a ``TsunaguError`` to refuse: the
+contributor gets ``contribution.rule_violated`` with the rule's code and message (no
+personal data in it)."""
 
 ContentRule = Callable[[Mapping[str, Any]], None]
 """``rule(record)``: a domain's check of what one of its records contains, run by the
@@ -92,8 +94,23 @@ dead-lettered and its provider told). Raise a ``TsunaguError`` whose message and
 the field's JSON path, never its value (it reaches logs, dead letters and the provider).
 ``connector.free_text.free_text(record, schema)`` gives the strings a person typed."""
 
-RoutesHook = Callable[["web.Application", Any], None]
-"""Adds routes to the plug-in's own sub-application (mounted at ``/domains/<name>/``)."""
+RecordSubjects = Callable[[Mapping[str, Any]], Iterable[str]]
+"""``subjects(record)``: the ids of the parties a record is about (a person, a mother and her
+child). The usage gate shows a subject-scoped reader (an app token issued for some parties)
+only the records whose subjects include one of its parties; a record of a type with no such
+function is about nobody, so such a reader never sees it."""
+
+RoutesHook = Callable[["web.Application", "Connector", Any], None]
+"""``routes(sub_app, connector, service)``: adds routes to the plug-in's own sub-application
+(mounted at ``/domains/<name>/``); ``service`` is the plug-in's own service (or None)."""
+
+
+class PluginService(Protocol):
+    """A plug-in's long-running part, made with the connector and started after the
+    connector's own services (``startup``), stopped before them (``shutdown``)."""
+
+    async def startup(self) -> None: ...
+    async def shutdown(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -110,14 +127,17 @@ class DomainPlugin:
     # App API token scopes its routes check (name -> what it allows), each named
     # "<plug-in name>:<what>"; issuable with ``tsunagu connector token`` once activated.
     scopes: Mapping[str, str] = field(default_factory=dict)
-    # Makes the domain's long-running part: an object with ``async start(connector)`` and
-    # ``async stop()``, run by the connector after its own services and before its API, so
-    # it can add record listeners (connector.record_events) and reach its tables through
-    # ``connector.store``. The API's routes find it in ``connector.domain_services[name]``.
-    service: Callable[[], Any] | None = None
+    # Makes the domain's long-running part from the connector (``PluginService``): it may
+    # follow received records through the usage gate (``connector.gate.follow``), its own
+    # records (``connector.record_listeners``), keep its tables (prefixed with its name) in
+    # ``connector.store`` and its settings in ``PluginSettings``. Its routes, CLI and rules
+    # get it handed to them; nothing looks it up.
+    service: Callable[[Connector], PluginService] | None = None
     # Domain rules for contributions to the domain's records, by record type IRI (expanded,
     # as ``DatasetType.record_type``): see ``ChangeRule``.
     change_rules: Mapping[str, ChangeRule] = field(default_factory=dict)
     # What the domain's records may not contain (a My Number in free text), by record type
     # IRI (expanded): see ``ContentRule``.
     content_rules: Mapping[str, ContentRule] = field(default_factory=dict)
+    # Whom the domain's records are about, by record type IRI: see ``RecordSubjects``.
+    record_subjects: Mapping[str, RecordSubjects] = field(default_factory=dict)

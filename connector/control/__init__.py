@@ -1,0 +1,1 @@
+"""Usage control at the receiving connector: the gate, decisions, duties, world facts, audit."""

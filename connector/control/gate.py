@@ -1,0 +1,555 @@
+"""The usage gate: the one door to received data.
+
+Every read of a record this connector received (by an app through the HTTP API, the event
+stream or the SDK; by a domain plug-in; by the connector itself) asks the gate, naming the
+reader (``Reader``) and the use (``Use``: action and declared purpose). The gate loads the
+agreement the record was received under, decides (``connector.control.decisions``), writes
+the decision to the audit log, and returns only what the decision allows: nothing on a
+denial (``UsageDenied``, naming the rule or constraint that failed), only the permitted
+fields under a field-level policy, only the records about the reader's parties under
+subject scoping. ``HeldRecords`` (the tables) is private to the gate: there is no other path
+to a held body.
+
+Audit granularity (docs/architecture.md): one line per decision, not per record: a request
+(``read``, ``page``), a subscription (when it opens, and each page it sends), a batch handed
+to a domain plug-in, a batch received. Each line names the reader, purpose, action,
+agreement(s), the outcome, how many records and a digest of their ids and versions
+(``ids``: SHA-256 of the sorted ``id@version`` lines, first 32 hex digits), so a use can be
+traced to exactly the records it released without the log growing with every record.
+
+Decisions are cached per agreement for ``DECISION_TTL`` seconds and dropped at once when
+something they depend on changes (``changed()``: an agreement ends, a world fact is set), so
+an open event stream notices a terminated agreement, an expiry or the end of a disaster
+phase within a second and ends with the reason (``StreamEnded``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from connector import agreements, subjects
+from connector.control.decisions import (
+    AgreementTerms,
+    Decision,
+    Denial,
+    Permit,
+    Reader,
+    Use,
+    decide,
+)
+from connector.control.held import DeliveryRow, HeldRecords, HeldRow
+from connector.record_events import RecordChange
+from connector.store import dumps
+from trust.errors import TsunaguError
+from trust.proofs import sign_document
+
+if TYPE_CHECKING:
+    from connector.runtime import Connector
+
+log = logging.getLogger(__name__)
+
+USES = "tsunagu_uses_total"
+DECISION_TTL = 0.5  # seconds a decision is reused (time-bound constraints, expiry)
+CLAIMS_TTL = 30.0  # seconds this connector's own credential check is reused
+MAX_PAGE = 500
+
+SubjectsOf = Callable[[Mapping[str, Any]], Iterable[str]]
+Follower = Callable[[Any, RecordChange], None]
+"""``follower(db, change)``: a domain's listener for received records, in the delivery's
+transaction; ``change.record`` is what the decision released."""
+
+
+class DeliveryFeed:
+    """Wakes waiting event streams when new deliveries are committed.
+
+    One ``asyncio.Event`` per generation: ``notify`` sets the current one and starts the next.
+    A stream takes ``current()`` *before* it reads, so a notify that lands between its read
+    and its wait still wakes it.
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def current(self) -> asyncio.Event:
+        return self._event
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+
+class UsageDenied(TsunaguError):
+    """The use was refused: ``rule`` names the rule, constraint or condition that failed."""
+
+    code = "usage.denied"
+    http_status = 403
+
+
+class RecordNotHeld(UsageDenied):
+    """This connector holds no such record (audited like any refusal)."""
+
+    code = "usage.not_held"
+    http_status = 404
+
+
+class StreamEnded(UsageDenied):
+    """An open event stream may not go on: an agreement it read under no longer permits."""
+
+
+@dataclass(frozen=True)
+class Released:
+    """One record as the decision released it."""
+
+    id: str
+    version: int
+    dataset: str
+    agreement: str
+    provider: str
+    event: str
+    received: str
+    record: dict[str, Any] | None
+    withheld: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"id": self.id, "version": self.version, "dataset": self.dataset,
+               "agreement": self.agreement, "provider": self.provider, "event": self.event,
+               "received": self.received, "record": self.record}
+        if self.withheld:
+            out["withheld"] = list(self.withheld)
+        return out
+
+
+@dataclass(frozen=True)
+class ReleasedPage:
+    items: list[Released]
+    next: int | None  # cursor for ``after``; None at the end
+    denied: list[Denial] = field(default_factory=list)  # agreements whose records were left out
+
+
+def ids_digest(pairs: Iterable[tuple[str, int]]) -> str:
+    lines = sorted(f"{i}@{v}" for i, v in pairs)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
+
+
+def _denied(denial: Denial, what: str) -> UsageDenied:
+    return UsageDenied(f"{what} refused: {denial.rule}: {denial.reason}", code=denial.code,
+               rule=denial.rule, agreement=denial.agreement_id)
+
+
+@dataclass
+class _Cached:
+    decision: Decision
+    at: float  # loop time
+    epoch: int
+    fields: frozenset[str]
+
+
+class UsageGate:
+    """The gate of one connector; ``connector.gate``."""
+
+    def __init__(self, connector: Connector, *, subjects_of: Mapping[str, SubjectsOf] | None
+                 = None) -> None:
+        self.connector = connector
+        self._held = HeldRecords(connector.store)
+        self._subjects_of = dict(subjects_of or {})
+        self._terms: dict[str, AgreementTerms | None] = {}
+        self._claims: tuple[float, agreements.Claims] | None = None
+        self._epoch = 0
+        self._changed = asyncio.Event()
+        self._followers: list[tuple[Reader, Use, Follower, Callable[[str, str | None], bool]]] = []
+        self._notices: set[asyncio.Task[None]] = set()
+        self.feed = DeliveryFeed()  # the pull loop notifies it after each commit
+        connector.metrics.describe(USES, "decisions on reads of received data, by outcome")
+
+    # --- what decisions depend on ----------------------------------------------------------
+
+    def changed(self) -> None:
+        """An agreement's status or a world fact changed: decide everything afresh."""
+        self._epoch += 1
+        self._terms.clear()
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def change_signal(self) -> asyncio.Event:
+        """Set at the next ``changed()`` (take it before deciding, wait on it after)."""
+        return self._changed
+
+    def _agreement_terms(self, agreement_id: str) -> AgreementTerms | None:
+        if agreement_id not in self._terms:
+            row = agreements.load(self.connector.store, agreement_id)
+            self._terms[agreement_id] = (AgreementTerms.of(row) if row is not None
+                                         and row["role"] == "consumer" else None)
+        return self._terms[agreement_id]
+
+    def _own_claims(self) -> agreements.Claims:
+        now = asyncio.get_running_loop().time()
+        if self._claims is None or now - self._claims[0] > CLAIMS_TTL:
+            c = self.connector
+            self._claims = (now, agreements.Claims.of(c.checker.check(c.identity.credential,
+                                                                       c.did)))
+        return self._claims[1]
+
+    def decide(self, agreement_id: str, reader: Reader, use: Use, fields: Iterable[str] = (),
+               *, now: datetime | None = None) -> Decision:
+        """The decision for one agreement (not audited: callers audit what they release)."""
+        terms = self._agreement_terms(agreement_id)
+        if terms is None:
+            return Denial(agreement_id, "usage.not_held", "agreement",
+                          "this connector holds nothing under such an agreement")
+        try:
+            claims = self._own_claims()
+        except TsunaguError as exc:  # stale status list, expired credential: fail closed
+            return Denial(agreement_id, "usage.denied", "credential",
+                          f"this connector's own credential cannot be checked ({exc.code})")
+        return decide(terms, reader, use, claims, now=now or datetime.now(UTC),
+                      facts=self.connector.facts.operands(), fields=fields)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def read(self, reader: Reader, use: Use, record_id: str) -> Released:
+        """The newest held version of one record, as the decision releases it."""
+        now = datetime.now(UTC)
+        row = self._held.latest(record_id)
+        if row is None:
+            denial = Denial(None, "usage.not_held", "record",
+                            "this connector holds no such record")
+            self._audit(reader, use, [denial.agreement_id], denial, [], now)
+            raise RecordNotHeld(f"use of {record_id} refused: this connector holds no such "
+                                "record", rule="record")
+        record = orjson.loads(row.body)
+        decision = self.decide(row.agreement_id, reader, use, record, now=now)
+        released = self._release(reader, decision, row, record)
+        if isinstance(decision, Denial) or released is None:
+            denial = decision if isinstance(decision, Denial) else Denial(
+                row.agreement_id, "usage.out_of_scope", "subject",
+                "the record is not about a party this reader is linked to")
+            self._audit(reader, use, [row.agreement_id], denial, [], now)
+            raise _denied(denial, f"use of {record_id}")
+        self._audit(reader, use, [row.agreement_id], decision, [released], now)
+        self._inform(row.agreement_id, reader, use, [released], now)
+        return released
+
+    def page(self, reader: Reader, use: Use, *, after: int = 0, limit: int = 100,
+             dataset: str | None = None, record_type: str | None = None,
+             latest_only: bool = False, live_only: bool = False,
+             contains: str | None = None) -> ReleasedPage:
+        """Held records in arrival order, those the decisions release. If records were found
+        and every agreement they are held under refuses, the whole read is refused."""
+        now = datetime.now(UTC)
+        limit = max(1, min(limit, MAX_PAGE))
+        rows = self._held.page(after=after, limit=limit, dataset=dataset,
+                               record_type=record_type, latest_only=latest_only,
+                               live_only=live_only, contains=contains)
+        bodies = [orjson.loads(r.body) for r in rows]
+        fields: dict[str, set[str]] = {}
+        for row, record in zip(rows, bodies, strict=True):
+            fields.setdefault(row.agreement_id, set()).update(record)
+        decisions = {a: self.decide(a, reader, use, names, now=now)
+                     for a, names in fields.items()}
+        items: list[Released] = []
+        for row, record in zip(rows, bodies, strict=True):
+            released = self._release(reader, decisions[row.agreement_id], row, record)
+            if released is not None:
+                items.append(released)
+        denied = [d for d in decisions.values() if isinstance(d, Denial)]
+        cursor = rows[-1].rowid if len(rows) == limit else None
+        if rows and len(denied) == len(decisions):
+            self._audit(reader, use, list(decisions), denied[0], [], now)
+            raise _denied(denied[0], "read of held records")
+        permitted = [a for a, d in decisions.items() if isinstance(d, Permit)]
+        self._audit(reader, use, list(decisions), Permit("", None) if permitted or not rows
+                    else denied[0], items, now, denied=denied)
+        for agreement_id in permitted:
+            self._inform(agreement_id, reader, use,
+                         [i for i in items if i.agreement == agreement_id], now)
+        return ReleasedPage(items, cursor, denied)
+
+    def _release(self, reader: Reader, decision: Decision, row: HeldRow,
+                 record: dict[str, Any]) -> Released | None:
+        if not isinstance(decision, Permit):
+            return None
+        if reader.subjects is not None and not self._about(record, reader.subjects):
+            return None
+        shown, withheld = decision.project(record)
+        if withheld:
+            shown.pop("proof", None)
+            withheld = [w for w in withheld if w != "proof"]
+        return Released(row.id, row.version, row.dataset_id, row.agreement_id, row.provider,
+                        row.event, row.received, shown, tuple(withheld))
+
+    def _about(self, record: Mapping[str, Any], parties: frozenset[str]) -> bool:
+        """Whether a domain names one of ``parties`` as a subject of ``record`` (records of a
+        type no domain names subjects for are about nobody: fail closed)."""
+        found: set[str] = set()
+        for iri in self.connector.content_rules.type_iris(record):
+            rule = self._subjects_of.get(iri)
+            if rule is not None:
+                found.update(rule(record))
+        return bool(found & parties)
+
+    # --- the event stream ------------------------------------------------------------------
+
+    def stream(self, reader: Reader, use: Use, dataset: str | None = None) -> GateStream:
+        """An event stream for ``reader``: refused at once if every agreement that would
+        feed it refuses (``UsageDenied``)."""
+        stream = GateStream(self, reader, use, dataset)
+        stream.open()
+        return stream
+
+    def _consumer_agreements(self, dataset: str | None) -> list[str]:
+        rows = self.connector.store.query(
+            "SELECT id FROM agreements WHERE role = 'consumer' AND status = 'active'"
+            + (" AND dataset_id = ?" if dataset else "") + " ORDER BY created",
+            (dataset,) if dataset else ())
+        return [r[0] for r in rows]
+
+    # --- domain plug-ins following what arrives -------------------------------------------
+
+    def follow(self, reader: Reader, use: Use, follower: Follower,
+               wants: Callable[[str, str | None], bool] = lambda dataset, kind: True) -> None:
+        """Hand ``follower`` every received record it ``wants`` (by dataset id and record
+        type IRI) that the decision for ``reader`` and ``use`` releases, inside the
+        transaction that stores it (a follower that raises rolls the delivery back)."""
+        self._followers.append((reader, use, follower, wants))
+
+    def unfollow(self, follower: Follower) -> None:
+        self._followers = [f for f in self._followers if f[2] is not follower]
+
+    # --- receiving (the pull loop) ---------------------------------------------------------
+
+    def admit(self, db: Any, *, agreement_id: str, dataset_id: str, provider: str,
+              transfer_pid: str, accepted: list[tuple[dict[str, Any], str, bytes]],
+              refused: list[tuple[int, TsunaguError]], now: datetime) -> int:
+        """Store a pulled batch in the pull loop's transaction: each accepted (record, event,
+        wire bytes) once, a tombstone erasing the versions before it, every refusal as a dead
+        letter; one audit line for the batch. Returns how many versions are new to apps."""
+        at, delivered, changes = now.isoformat(), [], []
+        for record, event, body in accepted:
+            record_id, version = record["id"], record["version"]
+            if event != "deleted" and self._held.superseded(db, record_id, version):
+                continue  # redelivered after its record's deletion: nothing to keep
+            types = self.connector.content_rules.type_iris(record)
+            if self._held.insert(db, record_id=record_id, version=version,
+                                 agreement_id=agreement_id, dataset_id=dataset_id,
+                                 provider=provider, event=event, body=body,
+                                 record_type=types[0] if types else None, at=at):
+                delivered.append((record_id, version))
+                changes.append((record, event, types[0] if types else None))
+            if event == "deleted":
+                erased = self._held.erase_before(db, record_id, version)
+                if erased:
+                    self.connector.audit.append("erasure", now, record=record_id,
+                                                versions=erased, where="held", before=version)
+                    self.connector.store.erased()
+        if delivered:
+            self.connector.audit.append("delivery", now, agreement=agreement_id,
+                                        transfer=transfer_pid, records=len(delivered),
+                                        ids=ids_digest(delivered))
+        for seq, exc in refused:
+            if self._held.dead_letter(db, transfer_pid=transfer_pid, stream_seq=seq,
+                                      code=exc.code, reason=exc.message, at=at):
+                self.connector.audit.append("dead_letter", now, transfer=transfer_pid,
+                                            stream_seq=seq, code=exc.code)
+        self._hand_to_followers(db, agreement_id, dataset_id, provider, changes, now)
+        return len(delivered)
+
+    def _hand_to_followers(self, db: Any, agreement_id: str, dataset_id: str, provider: str,
+                           changes: list[tuple[dict[str, Any], str, str | None]],
+                           now: datetime) -> None:
+        for reader, use, follower, wants in self._followers:
+            mine = [c for c in changes if wants(dataset_id, c[2])]
+            if not mine:
+                continue
+            names = {k for record, _, _ in mine for k in record}
+            decision = self.decide(agreement_id, reader, use, names, now=now)
+            released = []
+            if isinstance(decision, Permit):
+                for record, event, _ in mine:
+                    shown, _withheld = decision.project(record)
+                    released.append(Released(record["id"], record["version"], dataset_id,
+                                             agreement_id, provider, event, now.isoformat(),
+                                             shown))
+                    follower(db, RecordChange(dataset_id, shown, event, held=True,
+                                              provider=provider))
+            self._audit(reader, use, [agreement_id], decision, released, now)
+
+    def purge(self, db: Any, agreement_id: str, now: datetime, *, event: str = "purge",
+              **why: Any) -> int:
+        """Delete everything held under an agreement (it ended, a delete duty is due), in
+        the caller's transaction; audited as ``event`` with ``why``."""
+        count = self._held.purge_agreement(db, agreement_id)
+        self.connector.audit.append(event, now, agreement=agreement_id, records=count, **why)
+        if count:
+            self.connector.store.erased()
+        return count
+
+    # --- what may be said without a decision ------------------------------------------------
+
+    def held_count(self, *, dataset: str | None = None, distinct: bool = False) -> int:
+        """How many versions (or records) are held: a count, never a body."""
+        return self._held.count(dataset=dataset, distinct=distinct)
+
+    def newest_version(self, record_id: str) -> int | None:
+        return self._held.newest_version(record_id)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return self._held.dead_letters()
+
+    # --- audit and duties --------------------------------------------------------------------
+
+    def _audit(self, reader: Reader, use: Use, agreement_ids: list[str | None],
+               decision: Decision, released: list[Released], now: datetime,
+               denied: list[Denial] = ()) -> None:
+        c = self.connector
+        fields: dict[str, Any] = {"reader": reader.label, "purpose": use.purpose,
+                                  "action": use.action,
+                                  "agreements": [a for a in agreement_ids if a],
+                                  "records": len(released),
+                                  "ids": ids_digest((r.id, r.version) for r in released)}
+        if isinstance(decision, Denial):
+            fields.update(decision="deny", code=decision.code, rule=decision.rule)
+        else:
+            fields["decision"] = "permit"
+            withheld = sorted({w for r in released for w in r.withheld})
+            if withheld:
+                fields["withheld"] = withheld
+            if denied:
+                fields["refusedBy"] = [d.agreement_id for d in denied]
+        if reader.subjects is not None:
+            fields["scoped"] = True
+        with c.store.transaction() if not c.store.db.in_transaction else nullcontext():
+            c.audit.append("use", now, **fields)
+        c.metrics.inc(USES, decision=fields["decision"], reader=reader.kind)
+
+    def _inform(self, agreement_id: str, reader: Reader, use: Use, released: list[Released],
+                now: datetime) -> None:
+        """An inform duty: a signed notice of the use to the provider (one per decision)."""
+        terms = self._agreement_terms(agreement_id)
+        if terms is None or not released or not _has_inform_duty(terms):
+            return
+        c = self.connector
+        row = agreements.load(c.store, agreement_id)
+        if row is None:
+            return
+        body: dict[str, Any] = {"type": "tsunagu:UsageNotice", "agreement": agreement_id,
+                                "records": len(released),
+                                "ids": ids_digest((r.id, r.version) for r in released),
+                                "purpose": use.purpose, "action": use.action, "by": c.did,
+                                "at": now.isoformat()}
+        if len(released) == 1:
+            body["record"], body["version"] = released[0].id, released[0].version
+        notice = sign_document(body, c.identity.key)
+        subject = subjects.control_subject(row["provider"], "usage")
+        task = asyncio.get_running_loop().create_task(c.nc.publish(subject, dumps(notice)))
+        self._notices.add(task)
+        task.add_done_callback(self._notices.discard)
+
+    async def close(self) -> None:
+        for task in list(self._notices):
+            task.cancel()
+
+
+def _has_inform_duty(terms: AgreementTerms) -> bool:
+    policy = terms.policy
+    duties = [*policy.obligation, *(d for p in policy.permission for d in p.duty)]
+    return any(d.action.id.endswith("inform") for d in duties)
+
+
+class GateStream:
+    """The decisions behind one open event stream; pages of delivery events through it."""
+
+    def __init__(self, gate: UsageGate, reader: Reader, use: Use, dataset: str | None) -> None:
+        self.gate, self.reader, self.use, self.dataset = gate, reader, use, dataset
+        self._decided: dict[str, _Cached] = {}
+
+    def open(self) -> None:
+        now = datetime.now(UTC)
+        ids = self.gate._consumer_agreements(self.dataset)
+        decisions = {a: self._decide(a, (), now) for a in ids}
+        denied = [d for d in decisions.values() if isinstance(d, Denial)]
+        if decisions and len(denied) == len(decisions):
+            self.gate._audit(self.reader, self.use, ids, denied[0], [], now)
+            raise _denied(denied[0], "event stream")
+        self.gate._audit(self.reader, self.use, ids, Permit(""), [], now, denied=denied)
+
+    def _decide(self, agreement_id: str, fields: Iterable[str], now: datetime) -> Decision:
+        loop_now = asyncio.get_running_loop().time()
+        names = frozenset(fields)
+        cached = self._decided.get(agreement_id)
+        if cached is not None and cached.epoch == self.gate._epoch \
+                and loop_now - cached.at < DECISION_TTL and names <= cached.fields:
+            return cached.decision
+        decision = self.gate.decide(agreement_id, self.reader, self.use,
+                                    names | (cached.fields if cached else frozenset()),
+                                    now=now)
+        if cached is not None and isinstance(cached.decision, Permit) \
+                and isinstance(decision, Denial):
+            self.gate._audit(self.reader, self.use, [agreement_id], decision, [], now)
+            raise StreamEnded(f"event stream ended: {decision.rule}: {decision.reason}",
+                              code=decision.code, rule=decision.rule, agreement=agreement_id)
+        self._decided[agreement_id] = _Cached(decision, loop_now, self.gate._epoch,
+                                              names | (cached.fields if cached else frozenset()))
+        return decision
+
+    def check(self) -> None:
+        """Decide again what this stream has read under; ``StreamEnded`` if one refuses."""
+        now = datetime.now(UTC)
+        for agreement_id, cached in list(self._decided.items()):
+            if isinstance(cached.decision, Permit):
+                self._decide(agreement_id, cached.fields, now)
+
+    def page(self, after: int, limit: int) -> tuple[list[dict[str, Any]], int, int]:
+        """(events after ``after`` this reader may see, the cursor past every row read, how
+        many rows were read): rows it may not see are passed over, never shown."""
+        now = datetime.now(UTC)
+        rows = self.gate._held.deliveries(after, limit=limit, dataset=self.dataset)
+        events, released, cursor = [], [], after
+        for row in rows:
+            cursor = row.seq
+            event = self._event(row, now)
+            if event is not None:
+                events.append(event[0])
+                if event[1] is not None:
+                    released.append(event[1])
+        if events:
+            self.gate._audit(self.reader, self.use,
+                             sorted({r.agreement for r in released}), Permit(""), released, now)
+        return events, cursor, len(rows)
+
+    def _event(self, row: DeliveryRow, now: datetime
+               ) -> tuple[dict[str, Any], Released | None] | None:
+        if row.agreement_id is None:
+            return None
+        record = orjson.loads(row.body) if row.body is not None else None
+        decision = self._decide(row.agreement_id, record or (), now)
+        if not isinstance(decision, Permit):
+            return None
+        released = None
+        shown: dict[str, Any] | None = None
+        if record is not None:
+            if self.reader.subjects is not None and not self.gate._about(record,
+                                                                         self.reader.subjects):
+                return None
+            shown, withheld = decision.project(record)
+            if withheld:
+                shown.pop("proof", None)
+            released = Released(row.id, row.version, row.dataset_id, row.agreement_id, "",
+                                row.event, row.at, shown,
+                                tuple(w for w in withheld if w != "proof"))
+        elif self.reader.subjects is not None:
+            return None  # erased: nothing says whom it was about
+        event = {"seq": row.seq, "event": row.event, "id": row.id, "version": row.version,
+                 "dataset": row.dataset_id, "agreement": row.agreement_id, "at": row.at,
+                 "record": shown}
+        if released is not None and released.withheld:
+            event["withheld"] = list(released.withheld)
+        return event, released
