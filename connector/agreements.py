@@ -138,22 +138,29 @@ def agreement_time(agreement: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(agreement["timestamp"].replace("Z", "+00:00"))
 
 
-def without_purpose(node: Any) -> Any:
-    """The policy with purpose constraints left out: purpose is decided per use, not when
-    the party has not declared one yet (negotiation, receipt)."""
+PURPOSE_OPERANDS = ("purpose", "odrl:purpose", ODRL + "purpose")
+# Which fields a reader sees is decided per use by the usage gate, field by field.
+FIELD_OPERANDS = ("tsunagu:field", TSUNAGU + "field")
+
+
+def without(node: Any, operands: tuple[str, ...]) -> Any:
+    """The policy with constraints on ``operands`` left out: terms decided per use (the
+    purpose a reader declares, the fields it reads), not when there is no use yet
+    (negotiation, receipt)."""
     if isinstance(node, list):
-        return [without_purpose(n) for n in node
-                if not (isinstance(n, dict) and n.get("leftOperand") in ("purpose",
-                                                                          "odrl:purpose"))]
+        return [without(n, operands) for n in node
+                if not (isinstance(n, dict) and n.get("leftOperand") in operands)]
     if isinstance(node, dict):
-        return {k: without_purpose(v) for k, v in node.items()}
+        return {k: without(v, operands) for k, v in node.items()}
     return node
 
 
-def parse(policy: dict[str, Any], *, ignore_purpose: bool = False) -> Policy:
-    doc = {k: v for k, v in policy.items() if k not in _NOT_POLICY}
-    return parse_policy(without_purpose(doc) if ignore_purpose else doc,
-                        context=STANDALONE_CONTEXT)
+def parse(policy: dict[str, Any], *, ignore_purpose: bool = False,
+          ignore_fields: bool = False) -> Policy:
+    doc: Any = {k: v for k, v in policy.items() if k not in _NOT_POLICY}
+    ignored = (PURPOSE_OPERANDS if ignore_purpose else ()) + \
+        (FIELD_OPERANDS if ignore_fields else ())
+    return parse_policy(without(doc, ignored) if ignored else doc, context=STANDALONE_CONTEXT)
 
 
 def decide(policy: Policy, claims: Claims, *, action: str, target: str, now: datetime,
@@ -274,6 +281,7 @@ class AgreementService:
                                "endReason": reason}), agreement_id))
             self.connector.audit.append("agreement_terminated", now, agreement=agreement_id,
                                         reason=reason)
+        self.connector.gate.changed()
         await self.connector.transfers.end_for_agreement(agreement_id, reason)
         await self._close_streams(row)
         await self._notify(agreement_id)
@@ -311,6 +319,7 @@ class AgreementService:
                                         reason=reason, by=by)
             if row["role"] == "consumer":
                 self.connector.gate.purge(db, row["id"], now, reason="agreement terminated")
+        self.connector.gate.changed()  # open event streams under it end now
         await self.connector.transfers.end_for_agreement(row["id"], reason, notify=False)
 
     async def _close_streams(self, row: dict[str, Any]) -> None:
@@ -340,6 +349,7 @@ class AgreementService:
                 log.warning("consumer refused the termination notice", extra={"code": exc.code})
             with self.connector.store.transaction() as db:
                 set_status(db, agreement_id, "terminated")
+            self.connector.gate.changed()
             return
         log.warning("consumer not reachable; termination notice resent at next start")
 

@@ -69,17 +69,16 @@ def _add_run(actions: argparse._SubParsersAction) -> None:
 
 
 async def _serve(config_path: Path) -> int:
-    from connector.assemble import build_connector
     from connector.config import load_config
+    from connector.runtime import Connector
 
-    connector = build_connector(load_config(config_path))
+    connector = Connector(load_config(config_path), api=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await connector.start()
-    api = next((s for s in connector.services if hasattr(s, "port")), None)
-    port = getattr(api, "port", None)
+    port = connector.api.port if connector.api is not None else None
     # One machine-readable line, so scripts and tests know when the connector is ready.
     print(f"ready participant={connector.did} api=http://{connector.config.api.host}:{port}",
           flush=True)

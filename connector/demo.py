@@ -19,14 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from connector.assemble import build_connector
 from connector.audit import verify_chain
 from connector.authority_nats import AuthorityNats, save_creds
 from connector.config import load_config
+from connector.control.decisions import Reader, Use
+from connector.control.gate import UsageDenied
 from connector.demo_people import evacuees
 from connector.runtime import Connector
 from connector.setup import NATS_CREDS_NAME, init_participant
-from connector.usage import UsageDenied
 from domains.bosai.policies import evacuee_registry, shelter_status_open
 from domains.bosai.vocab import RECORD_CONTEXT
 from trust.authority import Authority
@@ -65,8 +65,7 @@ async def _participant(workdir: Path, authority: Authority, space: AuthorityNats
     save_creds(workdir / label / NATS_CREDS_NAME, await space.onboard(made.did))
     status_lists = StatusListCache([authority.did])
     status_lists.add(authority.status_list_jwt())
-    connector = build_connector(load_config(made.config_path), api=api,
-                                status_lists=status_lists)
+    connector = Connector(load_config(made.config_path), api=api, status_lists=status_lists)
     await connector.start()
     return connector, status_lists
 
@@ -77,9 +76,11 @@ async def _until(predicate: Callable[[], bool], timeout: float) -> None:
             await asyncio.sleep(0.05)
 
 
+NPO_APP = Reader.app("demo-app")  # the NPO's app, reading what its connector received
+
+
 def _held(connector: Connector, dataset: str) -> int:
-    return connector.store.query("SELECT count(*) FROM held_records WHERE dataset_id=?",
-                                 (dataset,))[0][0]
+    return connector.gate.held_count(dataset=dataset)
 
 
 def _service(connector: Connector, kind: str) -> Any:
@@ -145,9 +146,9 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 300) -> dict[s
             f"{summary['delivered']} signed records over the transfer")
 
         first = "urn:tsunagu:demo:evacuee:00000"
-        npo.usage.use(first, purpose="disaster_response")
+        npo.gate.read(NPO_APP, Use("disaster_response"), first)
         try:
-            npo.usage.use(first, purpose="research")
+            npo.gate.read(NPO_APP, Use("research"), first)
             summary["research_refused"] = False
         except UsageDenied as exc:
             summary["research_refused"] = True

@@ -249,7 +249,8 @@ class NegotiationService:
             self._check_offer(offer)
             claims = agreements.Claims.from_json(row.extra["claims"])
             purpose = row.extra.get("purpose")
-            policy = agreements.parse(offer, ignore_purpose=purpose is None)
+            policy = agreements.parse(offer, ignore_purpose=purpose is None,
+                                      ignore_fields=True)
             decision = agreements.decide(policy, claims, action="use", target=offer["target"],
                                          now=now, purpose=purpose, agreed_at=now,
                                          performed=agreements.CONNECTOR_DUTIES,
@@ -374,11 +375,13 @@ class NegotiationService:
     def _activate(self, db: Any, row: Row[Negotiation]) -> None:
         if row.record.agreement_id:
             agreements.set_status(db, row.record.agreement_id, "active")
+            self.connector.gate.changed()
 
     def _end_agreement(self, db: Any, row: Row[Negotiation]) -> None:
         if row.record.agreement_id:
             agreements.set_status(db, row.record.agreement_id, "terminated",
                                   row.record.updated_at)
+            self.connector.gate.changed()
 
     # --- replies to what we sent ----------------------------------------------------------------
 

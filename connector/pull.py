@@ -113,7 +113,8 @@ class PullLoop:
         document = agreement["document"]["signedAgreement"]
         self.dataset_id = agreement["datasetId"]
         self.purpose = agreement.get("purpose")
-        self.policy = agreements.parse(document, ignore_purpose=self.purpose is None)
+        self.policy = agreements.parse(document, ignore_purpose=self.purpose is None,
+                                       ignore_fields=True)
         self.agreed_at = agreements.agreement_time(document)
         own = connector.checker.check(connector.identity.credential, connector.did)
         self.claims = agreements.Claims.of(own)

@@ -1,13 +1,18 @@
 """Python SDK for apps: an async client of the connector's local app API.
 
-    async with TsunaguClient("http://127.0.0.1:8480", token) as client:
+    async with TsunaguClient("http://127.0.0.1:8480", token,
+                             purpose="disaster_response") as client:
         await client.publish(dataset_id, record)
         async for event in client.subscribe(dataset_id):
             handle(event)          # each delivery exactly once, in order
 
-``subscribe`` remembers the last event id and, when the connection drops or the server ends
-the stream, reconnects with ``Last-Event-ID``: the app sees no gap and no repeat. Errors the
-API reports become ``ApiError`` with the problem's ``code``.
+Every read of received data declares its purpose (the client's ``purpose``, or a call's
+own): the connector's usage gate decides it against the agreement and refuses with
+``ApiError`` 403 ``usage.denied`` (naming the constraint) what the agreement does not permit.
+``subscribe`` remembers the last event id and, when the connection drops, reconnects with
+``Last-Event-ID``: the app sees no gap and no repeat; when the gate ends the stream (the
+agreement ended, expired, or its disaster phase is over) it raises ``StreamEnded``. Errors
+the API reports become ``ApiError`` with the problem's ``code``.
 """
 
 from __future__ import annotations
@@ -70,12 +75,20 @@ class HeldRecord(_Model):
     provider: str
     event: EventType
     received: str
-    record: dict[str, Any]
+    record: dict[str, Any] | None
+    withheld: list[str] = []
+
+
+class Refusal(_Model):
+    agreement: str | None
+    code: str
+    rule: str
 
 
 class HeldPage(_Model):
     items: list[HeldRecord]
     next: int | None
+    refused: list[Refusal] = []
 
 
 class Dataset(_Model):
@@ -128,7 +141,8 @@ class Transfer(_Process):
 
 
 class Event(_Model):
-    """One delivery: a record version reached this participant's apps."""
+    """One delivery: a record version reached this participant's apps (``withheld``: fields
+    a field-level policy does not release to this app)."""
 
     seq: int
     event: EventType
@@ -138,6 +152,7 @@ class Event(_Model):
     agreement: str | None
     at: str
     record: dict[str, Any] | None
+    withheld: list[str] = []
 
 
 def _segment(value: str) -> str:
@@ -146,9 +161,12 @@ def _segment(value: str) -> str:
 
 
 class TsunaguClient:
-    def __init__(self, base_url: str, token: str, *, timeout: float = 30.0,
-                 session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, base_url: str, token: str, *, purpose: str | None = None,
+                 timeout: float = 30.0, session: aiohttp.ClientSession | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # The purpose this app reads received data for (held records, subscriptions), unless
+        # a call names another: every such read must declare one.
+        self.purpose = purpose
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
@@ -239,16 +257,25 @@ class TsunaguClient:
 
     # ------------------------------------------------------------ held records
 
-    async def held(self, dataset: str | None = None, *, limit: int = 100,
-                   after: int | None = None) -> HeldPage:
+    async def held(self, dataset: str | None = None, *, purpose: str | None = None,
+                   limit: int = 100, after: int | None = None) -> HeldPage:
+        """A page of received records, as the usage gate releases them for ``purpose`` (or
+        the client's own purpose): ApiError 403 ``usage.denied`` if no agreement permits."""
         return HeldPage.model_validate(await self._request(
-            "GET", "/api/held", params={"dataset": dataset, "limit": limit, "after": after}))
+            "GET", "/api/held", params={"dataset": dataset, "limit": limit, "after": after,
+                                        "purpose": purpose or self.purpose}))
 
-    async def iter_held(self, dataset: str | None = None, *, page_size: int = 100
-                        ) -> AsyncIterator[HeldRecord]:
+    async def held_record(self, record_id: str, *, purpose: str | None = None) -> HeldRecord:
+        """The newest received version of one record, as released for ``purpose``."""
+        return HeldRecord.model_validate(await self._request(
+            "GET", f"/api/held/{_segment(record_id)}",
+            params={"purpose": purpose or self.purpose}))
+
+    async def iter_held(self, dataset: str | None = None, *, purpose: str | None = None,
+                        page_size: int = 100) -> AsyncIterator[HeldRecord]:
         after: int | None = None
         while True:
-            page = await self.held(dataset, limit=page_size, after=after)
+            page = await self.held(dataset, purpose=purpose, limit=page_size, after=after)
             for item in page.items:
                 yield item
             if page.next is None:
@@ -306,17 +333,21 @@ class TsunaguClient:
 
     # ------------------------------------------------------------ subscriptions
 
-    async def subscribe(self, dataset: str | None = None, *, after: int | None = None,
-                        idle_timeout: float = 60.0, max_delay: float = 30.0
-                        ) -> AsyncIterator[Event]:
-        """Deliveries in order, forever; reconnects with Last-Event-ID after any drop.
+    async def subscribe(self, dataset: str | None = None, *, purpose: str | None = None,
+                        after: int | None = None, idle_timeout: float = 60.0,
+                        max_delay: float = 30.0) -> AsyncIterator[Event]:
+        """Deliveries in order, for ``purpose`` (or the client's own), until the usage gate
+        ends the stream; reconnects with Last-Event-ID after any drop.
 
         ``idle_timeout`` must exceed the server's heartbeat: silence longer than that means a
-        dead connection. Auth and input errors are raised; server and network errors retried.
+        dead connection. Auth, input and usage errors are raised (``StreamEnded`` when an
+        agreement stops permitting: terminated, expired, the phase it needs has ended);
+        server and network errors are retried.
         """
         last = after or 0
         delay = 1.0
-        params = {"dataset": dataset} if dataset else {}
+        params = {k: v for k, v in (("dataset", dataset),
+                                    ("purpose", purpose or self.purpose)) if v}
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=idle_timeout)
         while True:
             headers = {**self._headers, "Accept": "text/event-stream",
@@ -333,6 +364,8 @@ class TsunaguClient:
                         async for field, value in _sse_fields(resp.content):
                             if field == "retry" and value.isdigit():
                                 delay = int(value) / 1000
+                            elif field == "ended":
+                                raise _stream_ended(value)
                             elif field == "event":
                                 event = Event.model_validate(orjson.loads(value))
                                 if event.seq > last:  # never hand the app a repeat
@@ -351,12 +384,14 @@ async def _sse_fields(content: aiohttp.StreamReader) -> AsyncIterator[tuple[str,
     connection is never yielded (it arrives whole after the reconnect).
     """
     data: list[str] = []
+    name = "message"
     async for raw in content:
         line = raw.decode("utf-8").rstrip("\r\n")
         if not line:
             if data:
-                yield "event", "\n".join(data)
+                yield ("ended" if name == "ended" else "event"), "\n".join(data)
                 data = []
+            name = "message"
             continue
         if line.startswith(":"):
             continue
@@ -364,8 +399,20 @@ async def _sse_fields(content: aiohttp.StreamReader) -> AsyncIterator[tuple[str,
         value = value[1:] if value.startswith(" ") else value
         if field == "data":
             data.append(value)
+        elif field == "event":
+            name = value
         elif field == "retry":
             yield "retry", value
+
+
+class StreamEnded(ApiError):
+    """The connector ended the event stream: the use is no longer permitted (``code``,
+    ``problem.rule`` say why). Reconnecting would be refused the same way."""
+
+
+def _stream_ended(data: str) -> StreamEnded:
+    problem = Problem.model_validate(orjson.loads(data))
+    return StreamEnded(problem.status, problem.code, problem.detail, problem)
 
 
 def _api_error(status: int, body: bytes) -> ApiError:

@@ -156,6 +156,11 @@ class TokenStore:
                              scope=required_scope)
         return info
 
+    def identify(self, token: str) -> str | None:
+        """The id of a token (revoked or expired ones too), for audit lines; None if unknown."""
+        rows = self.store.query("SELECT id FROM tokens WHERE digest = ?", (digest(token),))
+        return rows[0][0] if rows else None
+
     def by_id(self, token_id: str, now: datetime | None = None) -> TokenInfo | None:
         """A live token's id, scopes, role and parties by its id (None if unknown, revoked
         or expired): for sessions that keep a token id, never the token."""

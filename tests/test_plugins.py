@@ -17,9 +17,9 @@ from connector import plugins
 from connector.api.app import make_app, scoped
 from connector.cli import build_parser
 from connector.metrics import Metrics
+from connector.plugin_contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from connector.plugins import PluginError, activate_plugins, dataset_schema, load_domain_plugins
 from connector.store import Store
-from connector.plugin_contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from tests.domains.conftest import isolated_registries, registry_state  # noqa: F401
 from trust import jsonld
 from usage_policies.operands import find_left_operand

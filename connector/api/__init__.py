@@ -1,6 +1,1 @@
-"""The local app API (aiohttp): token auth, problem+json errors, SSE subscriptions."""
-
-from connector.api.app import ApiServer, make_app
-from connector.api.events import notify
-
-__all__ = ["ApiServer", "make_app", "notify"]
+"""The local app API (aiohttp) and its event stream; the SDK apps use is connector.sdk."""

@@ -128,8 +128,24 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if scope is not None:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
-        request[TOKEN] = request.app[TOKENS].verify(token, scope)
+        try:
+            request[TOKEN] = request.app[TOKENS].verify(token, scope)
+        except TsunaguError as exc:
+            if scope in READS_RECEIVED:  # a read of received data: the gate audits it too
+                request.app[CONNECTOR].gate.refused(_caller(request, token), use_of(request),
+                                                    exc.code, "token")
+            raise
     return await handler(request)
+
+
+# Scopes of the routes that read received data: refusals of them are audited as uses.
+READS_RECEIVED = frozenset({"records:read", "events:read"})
+
+
+def _caller(request: web.Request, token: str | None) -> Reader:
+    """Who a refused request claimed to be: its token's id if the token is known."""
+    info = request.app[TOKENS].identify(token) if token else None
+    return Reader.app(info or "unknown")
 
 
 def scoped(scope: str) -> Callable[[Handler], Handler]:

@@ -142,7 +142,8 @@ class EventStreams:
                 next_beat = loop.time() + self.heartbeat
             if read == self.page_size:
                 continue  # more rows waiting: read on before sleeping
-            timeout = min(self.poll_interval, DECISION_TTL, max(0.0, next_beat - loop.time()))
+            timeout = min(self.poll_interval, max(0.0, next_beat - loop.time()),
+                          DECISION_TTL if stream.time_bound else self.poll_interval)
             waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(changed.wait())]
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:

@@ -46,6 +46,8 @@ READER_ROLE = TSUNAGU + "readerRole"
 STRUCTURAL = frozenset({"@context", "id", "type", "version", "modified", "deleted",
                         "wasAttributedTo", "wasDerivedFrom"})
 _READ_ACTIONS = frozenset({ODRL + "use", ODRL + "read", ODRL + "display", ODRL + "reproduce"})
+_TIME_OPERANDS = frozenset({ODRL + "dateTime", ODRL + "elapsedTime", ODRL + "delayPeriod",
+                            ODRL + "timeInterval"})
 
 if find_left_operand(READER_ROLE) is None:
     register_left_operand(READER_ROLE, attribute_resolver(READER_ROLE), None,
@@ -128,27 +130,36 @@ class AgreementTerms:
     policy: Policy
     agreed_at: datetime
     field_scoped: bool
+    time_bound: bool  # a decision may change with the clock alone (dateTime, elapsedTime)
 
     @classmethod
     def of(cls, agreement: Mapping[str, Any]) -> AgreementTerms:
         document = agreement["document"]["signedAgreement"]
         policy = agreements.parse(document)
         return cls(agreement["id"], agreement["datasetId"], agreement["status"], policy,
-                   agreements.agreement_time(document), field_scoped_reads(policy))
+                   agreements.agreement_time(document), field_scoped_reads(policy),
+                   _names_any(_all_constraints(policy), _TIME_OPERANDS))
 
 
 def field_scoped_reads(policy: Policy) -> bool:
     """Whether a read permission or prohibition constrains ``tsunagu:field``."""
     rules = [*policy.permission, *policy.prohibition]
-    return any(rule.action.id in _READ_ACTIONS and _names_field(rule.constraint)
+    return any(rule.action.id in _READ_ACTIONS and _names_any(rule.constraint, {FIELD})
                for rule in rules)
 
 
-def _names_field(constraints: Iterable[Any]) -> bool:
+def _all_constraints(policy: Policy) -> list[Any]:
+    rules = [*policy.permission, *policy.prohibition, *policy.obligation]
+    duties = [d for r in policy.permission for d in r.duty]
+    return [c for r in (*rules, *duties) for c in r.constraint]
+
+
+def _names_any(constraints: Iterable[Any], operands: Iterable[str]) -> bool:
+    wanted = set(operands)
     for c in constraints:
-        if isinstance(c, Constraint) and c.left_operand == FIELD:
+        if isinstance(c, Constraint) and c.left_operand in wanted:
             return True
-        if isinstance(c, LogicalConstraint) and _names_field(c.constraints):
+        if isinstance(c, LogicalConstraint) and _names_any(c.constraints, wanted):
             return True
     return False
 

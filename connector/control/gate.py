@@ -392,6 +392,11 @@ class UsageGate:
             self.connector.store.erased()
         return count
 
+    def refused(self, reader: Reader, use: Use, code: str, rule: str) -> None:
+        """Audit a read refused before any decision (the app's token lacks the scope)."""
+        self._audit(reader, use, [], Denial(None, code, rule, "refused before a decision"),
+                    [], datetime.now(UTC))
+
     # --- what may be said without a decision ------------------------------------------------
 
     def held_count(self, *, dataset: str | None = None, distinct: bool = False) -> int:
@@ -499,6 +504,16 @@ class GateStream:
         self._decided[agreement_id] = _Cached(decision, loop_now, self.gate._epoch,
                                               names | (cached.fields if cached else frozenset()))
         return decision
+
+    @property
+    def time_bound(self) -> bool:
+        """Whether a decision of this stream may change with the clock alone (it must then
+        be checked every ``DECISION_TTL``, not only when something changes)."""
+        for agreement_id, cached in self._decided.items():
+            terms = self.gate._agreement_terms(agreement_id)
+            if isinstance(cached.decision, Permit) and terms is not None and terms.time_bound:
+                return True
+        return False
 
     def check(self) -> None:
         """Decide again what this stream has read under; ``StreamEnded`` if one refuses."""

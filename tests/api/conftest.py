@@ -25,6 +25,7 @@ from connector.api.app import OPENAPI_PATH, make_app
 from connector.config import ConnectorConfig
 from connector.runtime import Connector
 from connector.tokens import TokenStore
+from tests.held import hold
 from trust.authority import Authority
 from trust.credentials import Role
 from trust.keys import KeyPair, save_key
@@ -206,16 +207,9 @@ def add_own_version(connector: Connector, record_id: str, version: int,
 
 def add_held(connector: Connector, record_id: str, version: int = 1,
              dataset_id: str = DATASET, agreement: str = "urn:uuid:agreement-1",
-             provider: str = "did:key:z6MkProvider") -> int:
-    """A record received under an agreement plus its delivery row; returns the seq."""
-    event = "created" if version == 1 else "updated"
+             provider: str = "did:key:z6MkProvider", notify: bool = True) -> int:
+    """A record received under an agreement (a permissive one, made if new), as the pull
+    loop stores it; returns its delivery's seq."""
     body = {"id": record_id, "type": "Evacuee", "version": version}
-    with connector.store.transaction() as db:
-        db.execute("INSERT INTO held_records (id, version, agreement_id, dataset_id, provider, "
-                   "event, body, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (record_id, version, agreement, dataset_id, provider, event,
-                    orjson.dumps(body), now_text()))
-        cursor = db.execute("INSERT INTO deliveries (dataset_id, agreement_id, record_id, "
-                            "version, event, at) VALUES (?, ?, ?, ?, ?, ?)",
-                            (dataset_id, agreement, record_id, version, event, now_text()))
-    return int(cursor.lastrowid)
+    return hold(connector, body, dataset_id=dataset_id, agreement_id=agreement,
+                provider=provider, notify=notify)

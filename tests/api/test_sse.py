@@ -8,8 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from connector.api.app import STREAMS
-from connector.api.events import notify
-from tests.api.conftest import _DOC_URI, _REGISTRY, DATASET, add_held, add_own_version
+from tests.api.conftest import _DOC_URI, _REGISTRY, DATASET, add_held
 
 EVENT_SCHEMA = Draft202012Validator({"$ref": f"{_DOC_URI}#/components/schemas/DeliveryEvent"},
                                     registry=_REGISTRY)
@@ -52,7 +51,8 @@ class Stream:
 
 
 async def open_stream(api, query="", token=None, headers=None):
-    sent = {"Authorization": f"Bearer {token or api.token('events:read')}", **(headers or {})}
+    sent = {"Authorization": f"Bearer {token or api.token('events:read')}",
+            "Tsunagu-Purpose": "disaster_response", **(headers or {})}
     resp = await api.http.get(api.url + "/events" + query, headers=sent)
     assert resp.status == 200, await resp.text()
     assert resp.content_type == "text/event-stream"
@@ -61,17 +61,17 @@ async def open_stream(api, query="", token=None, headers=None):
 
 async def test_rows_arrive_in_seq_order_with_bodies(api):
     add_held(api.connector, "urn:uuid:a")
-    add_own_version(api.connector, "urn:uuid:own", 1)
+    add_held(api.connector, "urn:uuid:b")
     add_held(api.connector, "urn:uuid:a", 2)
-    add_own_version(api.connector, "urn:uuid:own", 2)
+    add_held(api.connector, "urn:uuid:b", 2)
     stream = await open_stream(api)
     events = await stream.take(4)
     assert [e["seq"] for e in events] == [1, 2, 3, 4]
     assert [(e["id"], e["version"], e["event"]) for e in events] == [
-        ("urn:uuid:a", 1, "created"), ("urn:uuid:own", 1, "created"),
-        ("urn:uuid:a", 2, "updated"), ("urn:uuid:own", 2, "updated")]
+        ("urn:uuid:a", 1, "created"), ("urn:uuid:b", 1, "created"),
+        ("urn:uuid:a", 2, "updated"), ("urn:uuid:b", 2, "updated")]
     assert events[2]["record"] == {"id": "urn:uuid:a", "type": "Evacuee", "version": 2}
-    assert events[3]["record"]["name"] == "v2" and events[3]["agreement"] is None
+    assert events[3]["agreement"] == "urn:uuid:agreement-1"
     assert stream.retry == 50
 
 
@@ -100,7 +100,7 @@ async def test_new_row_reaches_a_connected_client_within_a_second(api_factory):
     loop = asyncio.get_running_loop()
     started = loop.time()
     seq = add_held(api.connector, "urn:uuid:after")
-    notify(api.connector)
+    api.connector.gate.feed.notify()
     event = await stream.next(timeout=1.0)
     assert event["seq"] == seq and loop.time() - started < 1.0
 
@@ -109,7 +109,7 @@ async def test_poll_catches_a_writer_that_forgets_to_notify(api_factory):
     api = await api_factory(poll_interval=0.2)
     stream = await open_stream(api)
     await asyncio.sleep(0.1)
-    seq = add_held(api.connector, "urn:uuid:silent")
+    seq = add_held(api.connector, "urn:uuid:silent", notify=False)
     assert (await stream.next(timeout=1.0))["seq"] == seq
 
 
@@ -166,13 +166,14 @@ async def test_shutdown_ends_open_streams(api):
     assert not api.app[STREAMS].active
 
 
-def test_read_page_never_returns_more_than_a_page(connector):
-    from connector.api.events import read_page
+async def test_read_page_never_returns_more_than_a_page(connector):
+    from connector.control.decisions import Reader, Use
 
     for n in range(7):
         add_held(connector, f"urn:uuid:q{n}")
+    stream = connector.gate.stream(Reader.app("tok_test"), Use("disaster_response"))
     pages, after = [], 0
-    while page := read_page(connector.store, after, limit=3):
-        pages.append([e["seq"] for e in page])
-        after = page[-1]["seq"]
+    while (page := stream.page(after, 3))[0]:
+        pages.append([e["seq"] for e in page[0]])
+        after = page[1]
     assert pages == [[1, 2, 3], [4, 5, 6], [7]]

@@ -16,7 +16,7 @@ from connector.datasets import DatasetService
 from connector.dsp import messages as m
 from connector.nats_server import EmbeddedNatsServer
 from connector.records import RecordService
-from connector.runtime import Connector, Service
+from connector.runtime import Connector, Tuning
 from trust import jsonld
 from trust.authority import Authority
 from trust.credentials import Role
@@ -128,9 +128,9 @@ async def start_connector(authority: Authority, nats_server: EmbeddedNatsServer
     the nats_server they use, hence the dependency)."""
     running: list[Connector] = []
 
-    async def start(config: ConnectorConfig, services: list[Service] | None = None
-                    ) -> Connector:
-        connector = Connector(config, services=services, status_lists=status_lists(authority))
+    async def start(config: ConnectorConfig, tuning: Tuning | None = None) -> Connector:
+        connector = Connector(config, tuning=tuning or Tuning(),
+                              status_lists=status_lists(authority))
         await connector.start()
         running.append(connector)
         return connector
@@ -148,9 +148,8 @@ def provider_config(tmp_path, authority, nats_server) -> ConnectorConfig:
 
 
 async def start_provider(start_connector: StartConnector, config: ConnectorConfig) -> Provider:
-    datasets, records = DatasetService(), RecordService(publish_timeout=1.0, retry_interval=60)
-    connector = await start_connector(config, [datasets, records])
-    return Provider(connector, datasets, records)
+    connector = await start_connector(config, Tuning(publish_timeout=1.0, publish_retry_s=60))
+    return Provider(connector, connector.datasets, connector.records)
 
 
 @pytest.fixture

@@ -7,17 +7,17 @@ import sqlite3
 
 from connector import subjects
 from connector.datasets import stream_config
+from connector.migrations import MIGRATIONS
 from connector.store import SCHEMA_VERSION, Store
 from tests.connector.conftest import DATASET, OFFER, SHELTER_SCHEMA, shelter, start_provider
 
 
 def test_a_version_1_store_is_migrated(tmp_path):
     path = tmp_path / "store.sqlite"
-    Store(path).close()
     db = sqlite3.connect(path)  # the shape a store had before erasure existed
-    for column in ("stream_seq", "erased", "msg_erased"):
-        db.execute(f"ALTER TABLE record_versions DROP COLUMN {column}")
-    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    for statement in MIGRATIONS[0].statements:
+        db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     db.commit()
     db.close()
     store = Store(path)

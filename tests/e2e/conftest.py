@@ -14,17 +14,14 @@ from typing import Any
 
 import pytest
 
-from connector.agreements import AgreementService
 from connector.authority_nats import AuthorityNats
 from connector.config import ConnectorConfig
+from connector.control.decisions import Reader, Use
 from connector.datasets import DatasetService
 from connector.dsp import messages as m
 from connector.nats_server import EmbeddedNatsServer
-from connector.negotiations import NegotiationService
 from connector.records import RecordService
-from connector.runtime import Connector
-from connector.transfers import TransferService
-from connector.usage import UsageService
+from connector.runtime import Connector, Tuning
 from tests.connector.conftest import participant_config, status_lists
 from tests.e2e.processes import space  # noqa: F401 (the process-level tests' fixture)
 from tests.nats_fixtures import operator_config
@@ -77,10 +74,10 @@ class Node:
         return self.connector.store.query(sql, params)[0][0]
 
 
-def services(duty_interval: float = 0.2) -> list[Any]:
-    return [DatasetService(), RecordService(publish_timeout=2.0, retry_interval=60),
-            AgreementService(), NegotiationService(retry_s=0.2), TransferService(retry_s=0.2),
-            UsageService(duty_interval=duty_interval)]
+def tuning(duty_interval: float = 0.2) -> Tuning:
+    """Short waits: tests see retries and duties within their timeouts."""
+    return Tuning(publish_timeout=2.0, publish_retry_s=60, negotiation_retry_s=0.2,
+                  transfer_retry_s=0.2, duty_interval=duty_interval)
 
 
 def record_messages(node: Node) -> None:
@@ -117,10 +114,10 @@ async def start_node(authority, e2e_nats) -> AsyncIterator[StartNode]:
     running: list[Node] = []
 
     async def start(config: ConnectorConfig, **options: Any) -> Node:
-        svc = services(**options)
-        connector = Connector(config, services=svc, status_lists=status_lists(authority))
+        connector = Connector(config, tuning=tuning(**options),
+                              status_lists=status_lists(authority))
         await connector.start()
-        node = Node(connector, svc[0], svc[1], config)
+        node = Node(connector, connector.datasets, connector.records, config)
         record_messages(node)
         running.append(node)
         return node
@@ -175,3 +172,17 @@ async def negotiate(consumer: Node, provider: Node, offer_id: str = OPEN_OFFER["
 async def publish(provider: Node, numbers: range) -> None:
     for n in numbers:
         await provider.records.publish(DATASET, record(n))
+
+
+def use(node: Node, record_id: str, purpose: str) -> dict[str, Any]:
+    """The held record as the usage gate releases it to this connector for ``purpose``
+    (UsageDenied otherwise)."""
+    released = node.connector.gate.read(Reader.connector("test"), Use(purpose), record_id)
+    assert released.record is not None
+    return released.record
+
+
+def delivered_in_audit(node: Node) -> int:
+    """Record versions the audit log says were delivered (one line per pulled batch, each
+    with its count and the digest of its ids)."""
+    return sum(e["records"] for e in node.connector.audit.entries("delivery"))

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from connector.audit import verify_chain
+from connector.control.gate import UsageDenied
 from connector.dsp import messages as m
-from connector.usage import UsageDenied
 from tests.e2e.conftest import (
     CITY_OFFER,
     DATASET,
@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     offer,
     publish,
     record,
+    use,
 )
 from tests.e2e.test_transfer import delivered
 
@@ -56,14 +57,14 @@ async def test_phase_past_recovery_deletes_held_rows(provider, consumer):
     assert await delivered(consumer, 4) == 4
 
     # Response: held and usable; the duty is not due, so the duty task deletes nothing.
-    usage = consumer.connector.usage
-    assert usage.use(record(1)["id"], "disaster_response")["name"] == record(1)["name"]
-    await usage.run_duties_async()
+    duties = consumer.connector.duties
+    assert use(consumer, record(1)["id"], "disaster_response")["name"] == record(1)["name"]
+    await duties.run_duties_async()
     assert consumer.count("SELECT count(*) FROM held_records") == 4
     # Recovery is not past recovery: still not due (uses are refused by the offer's phase
     # rule, but nothing is deleted yet).
     consumer.connector.facts.set("disasterPhase", "recovery")
-    await usage.run_duties_async()
+    await duties.run_duties_async()
     assert consumer.count("SELECT count(*) FROM held_records") == 4
     assert consumer.connector.audit.entries("deletion") == []
 
@@ -77,7 +78,7 @@ async def test_phase_past_recovery_deletes_held_rows(provider, consumer):
     assert consumer.connector.agreements.get(agreement_id)["status"] == "expired"
     await consumer.connector.transfers.wait(transfer["pid"], "TERMINATED")
     with pytest.raises(UsageDenied):
-        usage.use(record(1)["id"], "disaster_response")
+        use(consumer, record(1)["id"], "disaster_response")
     assert verify_chain(consumer.connector.audit.lines()).ok
     # Records published afterwards do not refill what was deleted.
     await publish(provider, range(4, 6))
@@ -99,6 +100,6 @@ async def test_unset_phase_deletes_nothing(provider, consumer):
     with consumer.connector.store.transaction() as db:  # the fact withdrawn
         db.execute("DELETE FROM meta WHERE key LIKE 'fact:%'")
     consumer.connector.facts._typed.clear()
-    await consumer.connector.usage.run_duties_async()
+    await consumer.connector.duties.run_duties_async()
     assert consumer.count("SELECT count(*) FROM held_records") == 2
     assert consumer.connector.audit.entries("deletion") == []

@@ -33,7 +33,7 @@ from tests.e2e.conftest import (
     Node,
     operator_participant,
     record_messages,
-    services,
+    tuning,
 )
 from trust import jsonld
 from trust.credentials import Role
@@ -99,10 +99,9 @@ async def space(tmp_path, authority, e2e_nats) -> AsyncIterator[dict[str, Node]]
             ("hospital", "病院", HOSPITAL_NUMBER, Role.MEDICAL_INSTITUTION)):
         config = await operator_participant(tmp_path, authority, e2e_nats, name=name,
                                             legal_id=legal_id, role=role)
-        svc = [*services(), ContributionService()]
-        connector = Connector(config, services=svc, status_lists=status_lists(authority))
+        connector = Connector(config, tuning=tuning(), status_lists=status_lists(authority))
         await connector.start()
-        nodes[key] = Node(connector, svc[0], svc[1], config)
+        nodes[key] = Node(connector, connector.datasets, connector.records, config)
         record_messages(nodes[key])
     holder = nodes["holder"]
     await holder.datasets.offer_dataset(EVACUEES, "避難者名簿", [MODIFY_OFFER, READ_OFFER],

@@ -9,7 +9,7 @@ from nats.js.errors import NotFoundError
 from connector import subjects
 from connector.audit import verify_chain
 from connector.store import loads
-from tests.e2e.conftest import DATASET, negotiate, record
+from tests.e2e.conftest import DATASET, PURPOSE, negotiate, record
 from tests.e2e.test_transfer import delivered
 
 GONE = record(1)["id"]
@@ -100,7 +100,7 @@ PERSONAL = ("消去花子の避難所", "九段南9-8-7番地")
 async def test_a_received_deletion_erases_every_held_version_at_the_consumer(provider,
                                                                              consumer):
     """Issue 10 item 3: the consumer kept versions 1 and 2 in full after the tombstone."""
-    from connector.api.events import read_page
+    from connector.control.decisions import Reader, Use
     from tests.e2e.test_transfer import started_transfer
     from tests.privacy import found_in_files, store_files
 
@@ -124,7 +124,8 @@ async def test_a_received_deletion_erases_every_held_version_at_the_consumer(pro
     assert [(e["where"], e["versions"], e["before"]) for e in erasures] == [("held", 2, 3)]
     assert not any(PERSONAL[0] in str(line) for line in consumer.connector.audit.lines())
     # The event stream's rows of the erased versions stay (the app's cursor), bodiless.
-    events = [e for e in read_page(store, 0) if e["id"] == GONE]
+    stream = consumer.connector.gate.stream(Reader.app("tok_test"), Use(PURPOSE))
+    events = [e for e in stream.page(0, 100)[0] if e["id"] == GONE]
     assert [(e["version"], e["event"], e["record"] is None) for e in events] == [
         (1, "created", True), (2, "updated", True), (3, "deleted", False)]
     assert verify_chain(consumer.connector.audit.lines()).ok

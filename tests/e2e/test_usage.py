@@ -9,7 +9,7 @@ import pytest
 
 from connector import subjects
 from connector.audit import verify_chain
-from connector.usage import UsageDenied
+from connector.control.gate import UsageDenied
 from tests.e2e.conftest import (
     CITY_OFFER,
     DATASET,
@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     offer,
     publish,
     record,
+    use,
 )
 from tests.e2e.test_transfer import delivered, started_transfer
 from trust.proofs import verify_document
@@ -38,15 +39,14 @@ async def test_use_with_the_wrong_purpose_is_refused_and_audited(provider, consu
     await started_transfer(consumer, provider)
     await publish(provider, range(3))
     assert await delivered(consumer, 3) == 3
-    usage = consumer.connector.usage
     rid = record(1)["id"]
 
     with pytest.raises(UsageDenied) as refused:
-        usage.use(rid, "research")
+        use(consumer, rid, "research")
     assert refused.value.code == "usage.denied"
     assert "purpose" in refused.value.message and "constraint[1]" in refused.value.message
 
-    got = usage.use(rid, PURPOSE)
+    got = use(consumer, rid, PURPOSE)
     assert got["id"] == rid and got["name"] == record(1)["name"] and "proof" in got
 
     uses = consumer.connector.audit.entries("use")
@@ -55,7 +55,7 @@ async def test_use_with_the_wrong_purpose_is_refused_and_audited(provider, consu
     assert uses[0]["code"] == "usage.denied"
     assert verify_chain(consumer.connector.audit.lines()).ok
     with pytest.raises(UsageDenied) as unknown:
-        usage.use("urn:tsunagu:test:shelter:nope", PURPOSE)
+        use(consumer, "urn:tsunagu:test:shelter:nope", PURPOSE)
     assert unknown.value.code == "usage.not_held"
 
 
@@ -78,7 +78,7 @@ async def test_provider_termination_purges_the_consumer(provider, consumer):
     names = [c.name for c in await provider.connector.js.consumers_info(stream)]
     assert names == []  # the durable consumer is gone
     with pytest.raises(UsageDenied):
-        consumer.connector.usage.use(record(1)["id"], PURPOSE)
+        use(consumer, record(1)["id"], PURPOSE)
     # Records published afterwards never reach the consumer.
     await publish(provider, range(50, 55))
     await asyncio.sleep(0.5)
@@ -120,7 +120,7 @@ async def test_inform_duty_notifies_the_provider(provider, consumer):
     await consumer.connector.transfers.wait(transfer["pid"], "STARTED")
     await publish(provider, range(2))
     assert await delivered(consumer, 2) == 2
-    consumer.connector.usage.use(record(0)["id"], PURPOSE)
+    use(consumer, record(0)["id"], PURPOSE)
     for _ in range(50):
         if notices:
             break

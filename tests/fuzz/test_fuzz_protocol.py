@@ -14,7 +14,8 @@ from connector.dsp.validation import (
     check_received,
     validate_message,
 )
-from connector.records import RecordService, _check_shape, _check_size
+from connector.records import _check_shape, _check_size
+from connector.records import _SchemaCache as SchemaCache
 from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated, only_typed
 from trust import jsonld
 from usage_policies import evaluate, parse_policy
@@ -105,7 +106,7 @@ def test_record_validation_mutated(record):
         _check_shape(record)
         _check_size(record)
         document = {**record, "version": 1, "modified": datetime.now(UTC).isoformat()}
-        RecordService()._schemas.check(SCHEMA, document)
+        SchemaCache().check(SCHEMA, document)
         jsonld.check_no_dropped_terms(document)
 
     only_typed(validate)

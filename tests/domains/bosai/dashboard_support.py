@@ -25,18 +25,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
 from connector.api.app import make_app
-from connector.plugins import DomainService
 from connector.runtime import Connector
 from connector.tokens import TokenStore
 from domains.bosai import plugin as bosai_plugin
+from domains.bosai import vocab
 from domains.bosai.hub import BosaiHub
 from domains.bosai.imports import import_shelters, import_status
 from tests.api.conftest import connector_config
+from tests.held import hold
 from trust.status_list import StatusListCache
 
 DATA = Path(__file__).parent / "data"
@@ -137,15 +137,12 @@ def hold_supply_request(connector: Connector, hub: BosaiHub, *, item: str, quant
                         for_whom: str = "乳幼児", version: int = 1) -> str:
     """A supply request as a shelter operator's record held under an agreement."""
     record_id = f"urn:uuid:{uuid.uuid4()}"
-    body = {"id": record_id, "type": "SupplyRequest", "version": version, "item": item,
-            "quantity": quantity, "urgency": urgency, "forWhom": for_whom, "status": status,
-            "shelterId": shelter_id, "modified": datetime.now(UTC).isoformat()}
-    with connector.store.transaction() as db:
-        db.execute("INSERT INTO held_records (id, version, agreement_id, dataset_id, provider, "
-                   "event, body, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (record_id, version, "urn:uuid:agreement-supplies", "urn:test:supplies",
-                    "did:key:z6MkOperator", "created", orjson.dumps(body),
-                    datetime.now(UTC).isoformat()))
+    body = {"@context": list(vocab.RECORD_CONTEXT), "id": record_id, "type": "SupplyRequest",
+            "version": version, "item": item, "quantity": quantity, "urgency": urgency,
+            "forWhom": for_whom, "status": status, "shelterId": shelter_id,
+            "modified": datetime.now(UTC).isoformat()}
+    hold(connector, body, dataset_id="urn:test:supplies", purposes=("relief_supply",),
+         agreement_id="urn:uuid:agreement-supplies", event="created")
     hub.feed.notify("SupplyRequest")
     return record_id
 
@@ -201,8 +198,7 @@ async def start_dashboard(connector: Connector) -> DashboardServer:
 async def start_bosai_connector(tmp_path: Path, authority: Any, nats_url: str) -> Connector:
     cache = StatusListCache([authority.did])
     cache.add(authority.status_list_jwt())
-    node = Connector(connector_config(tmp_path, authority, nats_url),
-                     services=[DomainService("bosai", BosaiHub())], status_lists=cache)
+    node = Connector(connector_config(tmp_path, authority, nats_url), status_lists=cache)
     await node.start()
     return node
 

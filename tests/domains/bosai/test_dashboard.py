@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from connector.cli import build_parser
+from connector.plugin_contract import DomainPlugin
 from connector.plugins import PluginError, check_plugin
 from connector.tokens import known_scopes
 from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
-from connector.plugin_contract import DomainPlugin
 from tests.domains.bosai.dashboard_support import (
     HOSTILE,
     SITES,

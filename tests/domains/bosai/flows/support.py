@@ -19,14 +19,12 @@ import aiohttp
 import orjson
 import pytest
 
-from connector.contributions import ContributionService
-from connector.plugins import DomainService
 from connector.runtime import Connector
 from domains.bosai.hub import BosaiHub
 from domains.bosai.setup import Municipality
 from tests.connector.conftest import status_lists
 from tests.domains.bosai.dashboard_support import DashboardServer, start_dashboard
-from tests.e2e.conftest import Node, operator_participant, services
+from tests.e2e.conftest import Node, operator_participant, tuning
 from trust.credentials import Role
 
 PURPOSE = "disaster_response"
@@ -111,12 +109,11 @@ async def start_bosai_node(tmp_path: Path, authority: Any, nats: Any, *, name: s
     folder.mkdir(parents=True, exist_ok=True)
     config = await operator_participant(folder, authority, nats, name=name, legal_id=legal_id,
                                         role=role)
-    svc = [*services(), ContributionService(), DomainService("bosai", BosaiHub())]
-    connector = Connector(config, services=svc, status_lists=status_lists(authority))
+    connector = Connector(config, tuning=tuning(), status_lists=status_lists(authority))
     await connector.start()
     if phase is not None:
         connector.facts.set("disasterPhase", phase)
-    node = Node(connector, svc[0], svc[1], config)
+    node = Node(connector, connector.datasets, connector.records, config)
     return BosaiNode(node, await start_dashboard(connector))
 
 

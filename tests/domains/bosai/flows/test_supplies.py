@@ -9,7 +9,6 @@ import pytest
 from connector.contributions import ContributionError
 from domains.bosai.api import SUPPLIES
 from domains.bosai.dashboard.queries import Queries
-from domains.bosai.offering import records
 from tests.domains.bosai.flows.support import (
     CHIYODA,
     OPERATOR_NUMBER,
@@ -67,7 +66,7 @@ async def test_request_commit_deliver_reach_supplier_shelter_and_municipality(sp
     status, body = await supplier.post("supplies:deliver", {"record": rid}, SUPPLIES)
     assert status == 200, body
 
-    assert records(shelter.connector).get(rid)["status"] == "delivered"  # the shelter's own
+    assert shelter.connector.records.get(rid)["status"] == "delivered"  # the shelter's own
     record = await city.held(rid, 3, timeout=CITY_WAIT)
     assert record is not None and record["status"] == "delivered"
     assert (record["committedBy"], record["committedQuantity"], record["deliveredQuantity"]
