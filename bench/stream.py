@@ -48,20 +48,15 @@ import nats
 import orjson
 
 from bench.baseline_jetstream import baseline
-from connector.agreements import AgreementService
 from connector.api.app import OPENAPI_PATH, ApiServer
 from connector.authority_nats import AuthorityNats, save_creds
 from connector.config import ConnectorConfig
 from connector.datasets import DatasetService
 from connector.dsp import messages as m
 from connector.nats_server import EmbeddedNatsServer
-from connector.negotiations import NegotiationService
-from connector.records import RecordService
-from connector.runtime import Connector
+from connector.runtime import Connector, Tuning
 from connector.sdk import TsunaguClient, _segment
 from connector.tokens import TokenStore
-from connector.transfers import TransferService
-from connector.usage import UsageService
 from trust import jsonld
 from trust.authority import Authority
 from trust.credentials import Role
@@ -119,15 +114,13 @@ async def start_connector(config: ConnectorConfig, authority: Authority
                           ) -> tuple[Connector, DatasetService, ApiServer, str]:
     cache = StatusListCache([authority.did])
     cache.add(authority.status_list_jwt())
-    api = ApiServer(heartbeat=15.0, poll_interval=2.0)
-    datasets = DatasetService()
-    services = [datasets, RecordService(publish_timeout=5.0, retry_interval=5.0),
-                AgreementService(), NegotiationService(retry_s=0.5), TransferService(retry_s=0.5),
-                UsageService(duty_interval=30.0), api]
-    connector = Connector(config, services=services, status_lists=cache)
+    connector = Connector(config, tuning=Tuning(negotiation_retry_s=0.5, transfer_retry_s=0.5),
+                          status_lists=cache, api=True,
+                          api_options={"heartbeat": 15.0, "poll_interval": 2.0})
     await connector.start()
     token = TokenStore(connector.store).issue(["admin"], days=1).token
-    return connector, datasets, api, token
+    assert connector.api is not None
+    return connector, connector.datasets, connector.api, token
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -196,7 +189,7 @@ async def subscriber(url: str, token: str, total: int, latencies: list[float],
                      received: list[int], sizes: list[int], ready: asyncio.Event,
                      done: asyncio.Event) -> None:
     """The consumer app: SDK subscribe (SSE) until ``total`` events arrived."""
-    async with TsunaguClient(url, token) as client:
+    async with TsunaguClient(url, token, purpose=PURPOSE) as client:
         stream = client.subscribe(DATASET, idle_timeout=120)
         ready.set()
         async for event in stream:
@@ -359,7 +352,7 @@ async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[
         consumer = await asyncio.to_thread(space.onboard, "npo", "避難所運営", "7000012050002",
                                            "shelter_operator")
         async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-                TsunaguClient(consumer.api_url, consumer.token) as c_app:
+                TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
             await p_app.offer_dataset(DATASET, "指定避難所", [OFFER], schema=SCHEMA)
             took = await negotiations_over_api(c_app, provider.did, args.negotiations)
             result.update(negotiation_stats(took))

@@ -6,7 +6,6 @@ import hashlib
 import json
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -16,12 +15,13 @@ from aiohttp.test_utils import TestServer
 from connector import plugins
 from connector.api.app import make_app, scoped
 from connector.cli import build_parser
-from connector.metrics import Metrics
 from connector.plugin_contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from connector.plugins import PluginError, activate_plugins, dataset_schema, load_domain_plugins
-from connector.store import Store
+from connector.runtime import Connector
 from tests.domains.conftest import isolated_registries, registry_state  # noqa: F401
 from trust import jsonld
+from trust.authority import Authority
+from trust.status_list import StatusListCache
 from usage_policies.operands import find_left_operand
 
 pytestmark = pytest.mark.usefixtures("isolated_registries")
@@ -219,16 +219,22 @@ def test_plugin_cli_commands_join_the_tsunagu_parser(monkeypatch):
 # --------------------------------------------------------------------------- routes
 
 @pytest.fixture
-def connector(tmp_path):
-    """What make_app reads from a connector (store, metrics, did); no NATS needed here.
-    tests/domains runs a plug-in's routes behind a fully started connector."""
-    store = Store(tmp_path / "store.sqlite")
-    yield SimpleNamespace(store=store, metrics=Metrics(), did="did:key:z6MkTest")
-    store.close()
+async def connector(tmp_path, nats_server):
+    """A started connector (its app API is what plug-in routes mount into)."""
+    from tests.api.conftest import connector_config
+
+    authority = Authority.init(tmp_path / "authority", name="test authority")
+    cache = StatusListCache([authority.did])
+    cache.add(authority.status_list_jwt())
+    node = Connector(connector_config(tmp_path, authority, nats_server.url),
+                     status_lists=cache)
+    await node.start()
+    yield node
+    await node.stop()
 
 
 def routes_plugin(tmp_path: Path) -> DomainPlugin:
-    def add(app: web.Application, connector) -> None:
+    def add(app: web.Application, connector, service) -> None:
         async def hello(request: web.Request) -> web.Response:
             return web.json_response({"did": connector.did})
 
@@ -272,7 +278,7 @@ async def test_plugin_routes_answer_under_domains_name_in_a_real_app(tmp_path, c
 
 
 async def test_a_failing_routes_hook_names_the_plugin(tmp_path, connector):
-    def add(app, connector) -> None:
+    def add(app, connector, service) -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(PluginError, match="'hooked': routes hook failed: RuntimeError: boom"):

@@ -241,6 +241,7 @@ DATASET = "urn:tsunagu:test:dataset:shelter-status"
 OFFER = {"@id": "urn:tsunagu:test:offer:open", "@type": "Offer",
          "permission": [{"action": "use"}]}
 CONTEXT = "https://w3id.org/tsunagu/v1"
+PURPOSE = "disaster_response"  # what the apps declare when they read received records
 # What a dying connector or a dropped connection looks like to an HTTP client.
 TRANSIENT = (aiohttp.ClientError, ConnectionError, TimeoutError)
 
@@ -366,8 +367,8 @@ class App:
 
     async def _events(self) -> AsyncIterator[dict]:
         assert self.client is not None
-        async for event in self.client.subscribe(DATASET, after=self.last, idle_timeout=20,
-                                                 max_delay=1):
+        async for event in self.client.subscribe(DATASET, purpose=PURPOSE, after=self.last,
+                                                 idle_timeout=20, max_delay=1):
             yield {"seq": event.seq, "id": event.id, "version": event.version}
 
     @property
@@ -402,7 +403,8 @@ class EventSourceApp(App):
                    "Last-Event-ID": str(self.last)}
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=20)
         async with aiohttp.ClientSession() as session, \
-                session.get(f"{self.url}/events", params={"dataset": DATASET},
+                session.get(f"{self.url}/events",
+                            params={"dataset": DATASET, "purpose": PURPOSE},
                             headers=headers, timeout=timeout) as resp:
             assert resp.status == 200, await resp.text()
             async for name, value in _sse_fields(resp.content):

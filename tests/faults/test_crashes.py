@@ -22,6 +22,7 @@ import pytest
 
 from connector.sdk import ApiError, TsunaguClient
 from tests.e2e.processes import (
+    PURPOSE,
     TRANSIENT,
     App,
     EventSourceApp,
@@ -66,7 +67,7 @@ async def test_sigkill_consumer_provider_and_nats_server_mid_stream_loses_and_du
     provider, consumer = space.pair()
     timings: dict[str, float] = {}
     async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-            TsunaguClient(consumer.api_url, consumer.token) as c_app:
+            TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
         await contract(p_app, c_app, provider.did)
         app = App(c_app)
         progress = [0]
@@ -109,7 +110,7 @@ async def test_app_disconnects_and_resumes_with_last_event_id_mid_stream(space):
     n = scaled(STREAM)
     provider, consumer = space.pair()
     async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-            TsunaguClient(consumer.api_url, consumer.token) as c_app:
+            TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
         await contract(p_app, c_app, provider.did)
         app = EventSourceApp(consumer)
         progress = [0]

@@ -38,6 +38,7 @@ from connector.nats_server import EmbeddedNatsServer
 from connector.sdk import ApiError, TsunaguClient
 from tests.e2e.processes import (
     DATASET,
+    PURPOSE,
     PYTHON_CLI,
     App,
     DataSpace,
@@ -183,7 +184,7 @@ async def test_full_disk_refuses_new_data_and_keeps_what_it_holds(tmp_path, nats
     with data_space(tmp_path, nats_server, kind) as (space, disks):
         provider, consumer = space.participants
         async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-                TsunaguClient(consumer.api_url, consumer.token) as c_app:
+                TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
             await contract(p_app, c_app, provider.did)
             app = App(c_app)
             try:
@@ -286,7 +287,7 @@ def digests(directory: Path) -> dict[str, str]:
 async def test_read_only_store_refuses_to_start_and_keeps_what_it_holds(space):
     provider, consumer = space.pair()
     async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-            TsunaguClient(consumer.api_url, consumer.token) as c_app:
+            TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
         await contract(p_app, c_app, provider.did)
         app = App(c_app)
         try:
