@@ -35,9 +35,9 @@ from trust.envelope import Envelope
 from trust.errors import TsunaguError
 from trust.keys import KeyPair
 from trust.proofs import sign_document, verify_document
+from usage_policies.api import evaluate
 from usage_policies.datatypes import Iri
 from usage_policies.decision import Decision
-from usage_policies.evaluate import evaluate
 from usage_policies.model import Policy
 from usage_policies.operands import attribute_resolver, find_left_operand, register_left_operand
 from usage_policies.parse import parse_policy

@@ -67,8 +67,8 @@ from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import ProofError, TsunaguError
 from trust.proofs import format_datetime, sign_document, verify_document
+from usage_policies.api import evaluate
 from usage_policies.decision import Decision
-from usage_policies.evaluate import evaluate
 from usage_policies.model import Constraint, Permission, Policy
 from usage_policies.operands import attribute_resolver, find_left_operand, register_left_operand
 from usage_policies.request import EvaluationRequest

@@ -8,11 +8,14 @@ from typing import Any
 
 from domains.bosai.vocab import RECORD_CONTEXT
 
-FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
+# No name here, in kanji or kana, is a word the demos print or a part of their place names
+# (田中 would be in the shelter name 新田中学校): tests/test_demo.py looks for each family and
+# given name alone in the demos' output, and checks these pools against those words.
+FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("松本", "マツモト"),
           ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"),
           ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山田", "ヤマダ")]
 GIVEN = [("蒼", "アオイ"), ("陽葵", "ヒマリ"), ("湊", "ミナト"), ("結菜", "ユイナ"),
-         ("蓮", "レン"), ("凛", "リン"), ("大翔", "ヒロト"), ("芽依", "メイ"),
+         ("蓮", "レン"), ("凛", "リン"), ("大翔", "ヒロト"), ("美羽", "ミウ"),
          ("悠真", "ユウマ"), ("紬", "ツムギ"), ("一郎", "イチロウ"), ("花子", "ハナコ")]
 TOWNS = ["青葉区国分町", "宮城野区榴岡", "若林区荒井", "太白区長町", "泉区泉中央"]
 

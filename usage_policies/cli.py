@@ -19,8 +19,7 @@ from usage_policies.decision import denied_for_errors
 from usage_policies.errors import PolicyError
 from usage_policies.evaluate import compile_policy
 from usage_policies.explain import explain
-from usage_policies.parse import parse_policy
-from usage_policies.request import parse_request
+from usage_policies.parse import parse_policy, parse_request
 from usage_policies.state import parse_state
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from usage_policies.errors import DatatypeError
 from usage_policies.vocab import RDF, XSD
 
 # Timezone-less xsd:dateTime and xsd:date values are read in Japan time (the project's
@@ -92,8 +93,6 @@ class Duration:
             shifted = moment.replace(year=year, month=month, day=day)
             return shifted + timedelta(seconds=float(self.seconds))
         except (OverflowError, ValueError):
-            from usage_policies.errors import DatatypeError
-
             raise DatatypeError(f"{moment.isoformat()} + {self} is outside the supported "
                                 "dateTime range") from None
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from usage_policies.datatypes import to_json
+from usage_policies.errors import PolicyError
 from usage_policies.vocab import short_name
 
 # Constraint outcomes are three-valued: True, False, or None (could not be decided: a value
@@ -133,3 +134,9 @@ def denied_for_errors(errors: list[dict[str, Any]], policy: str | None = None,
                       *, invalid_input: bool = True) -> Decision:
     reason = "; ".join(e.get("message", e.get("code", "")) for e in errors) or "invalid input"
     return Decision(False, reason, policy, errors=errors, invalid_input=invalid_input)
+
+
+def error_entry(exc: PolicyError, where: str) -> dict[str, Any]:
+    """A typed error as an entry of ``Decision.errors``, its message prefixed by ``where``."""
+    return {"code": exc.code, "message": f"{where}: {exc}" if where else str(exc),
+            **exc.details}

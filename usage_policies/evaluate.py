@@ -13,56 +13,43 @@ Semantics (ODRL 2.2 and the W3C ODRL formal semantics draft), fail closed throug
 * Decision: any error denies; an active prohibition and an active permission are resolved by
   the conflict strategy (perm, prohibit, invalid = deny with an error; default invalid); an
   active permission permits; otherwise deny.
+
+Which terms and values a policy may hold is usage_policies.validate's business: the compiler
+turns its checked form into the plan. Documents (JSON-LD policies and requests, JSON states)
+are parsed elsewhere; ``usage_policies.api.evaluate`` accepts models and documents alike.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from usage_policies import actions, datatypes
-from usage_policies.datatypes import ID, Duration, Iri, Quantity
+from usage_policies.datatypes import Duration, Quantity
 from usage_policies.decision import (
     ConstraintResult,
     Decision,
     DutyResult,
     RuleResult,
     denied_for_errors,
+    error_entry,
 )
-from usage_policies.errors import (
-    DatatypeError,
-    PolicyError,
-    PolicySyntaxError,
-    StateError,
-    UnknownTermError,
-)
-from usage_policies.model import (
-    AnyConstraint,
-    Asset,
-    Constraint,
-    Duty,
-    IriValue,
-    LogicalConstraint,
-    Party,
-    Permission,
-    Policy,
-    Prohibition,
-)
-from usage_policies.operands import MISSING, EvalContext, LeftOperand, get_left_operand
-from usage_policies.operators import OPERATOR_IRIS, RELATION, SET, apply
-from usage_policies.profiles import is_known_profile
+from usage_policies.errors import PolicyError
+from usage_policies.model import Duty, Policy
+from usage_policies.operands import MISSING, EvalContext, LeftOperand
+from usage_policies.operators import RELATION, apply
 from usage_policies.request import EvaluationRequest
 from usage_policies.state import State
-from usage_policies.vocab import ODRL, XSD, short_name
-
-_FAMILY = {XSD + n: "number" for n in ("integer", "int", "long", "short", "decimal", "double",
-                                       "float", "nonNegativeInteger", "positiveInteger")}
-_FAMILY |= {XSD + n: "duration" for n in ("duration", "dayTimeDuration", "yearMonthDuration")}
-_FAMILY |= {XSD + "date": "date", XSD + "dateTime": "dateTime", XSD + "dateTimeStamp":
-            "dateTime", XSD + "boolean": "boolean", ID: "string", XSD + "anyURI": "string"}
-_COMPATIBLE = {("date", "dateTime"), ("dateTime", "date")}
+from usage_policies.validate import (
+    Checked,
+    CheckedConstraint,
+    CheckedDuty,
+    CheckedLogical,
+    CheckedRule,
+    check_duty,
+    validate_policy,
+)
+from usage_policies.vocab import short_name
 
 
 class _Relations:
@@ -100,61 +87,11 @@ class CompiledConstraint:
     __slots__ = ("path", "spec", "op", "right", "reference", "relational", "membership",
                  "unit")
 
-    def __init__(self, c: Constraint, path: str) -> None:
-        self.path = path
-        self.unit = c.unit
-        self.spec = get_left_operand_at(c.left_operand, path)
-        op = OPERATOR_IRIS.get(c.operator)
-        if op is None:
-            raise UnknownTermError(f"unknown operator {c.operator}", path=f"{path}.operator",
-                                   code="policy.unknown_operator", operator=c.operator)
-        self.op = op
-        self.relational = op in RELATION
-        self.membership = self.spec.multi and op in ("eq", "neq")
-        self.reference = c.right_operand_reference
-        self.right: Any = None
-        if self.reference is None:
-            values = tuple(self._typed(c, i) for i in range(len(c.right_operand)))
-            if op in SET:
-                self.right = values
-            elif len(values) != 1:
-                raise DatatypeError(f"operator {op} takes one rightOperand, got {len(values)}",
-                                    path=f"{path}.rightOperand")
-            else:
-                self.right = values[0]
-
-    def _typed(self, c: Constraint, i: int) -> Any:
-        term = c.right_operand[i]
-        where = f"{self.path}.rightOperand" + (f"[{i}]" if len(c.right_operand) > 1 else "")
-        spec = self.spec
-        if isinstance(term, IriValue):
-            value: Any = Iri(term.id)
-            datatype = ID
-        else:
-            datatype = term.datatype or c.data_type
-            if term.datatype and c.data_type and term.datatype != c.data_type:
-                raise DatatypeError(f"rightOperand is {short_name(term.datatype)} but dataType "
-                                    f"says {short_name(c.data_type)}", path=where)
-            if datatype is not None and not datatypes.is_known_datatype(datatype):
-                raise UnknownTermError(f"unknown datatype {datatype}", path=where,
-                                       code="policy.unknown_datatype", datatype=datatype)
-            try:
-                value = (datatypes.convert(term.value, datatype) if datatype
-                         else spec.coerce(term.value, path=where))
-            except ValueError as exc:
-                raise DatatypeError(f"rightOperand of the wrong datatype: {exc}",
-                                    path=where) from None
-        if spec.normalize:
-            value = spec.normalize(value)
-        expected = _FAMILY.get(spec.datatype or "", "string" if spec.datatype else None)
-        actual = datatypes.kind_of(value)
-        if expected and actual != expected and (expected, actual) not in _COMPATIBLE:
-            raise DatatypeError(
-                f"rightOperand of the wrong datatype for {short_name(spec.iri)}: expected "
-                f"{short_name(spec.datatype or '')}, got {actual} {datatypes.to_json(value)!r}"
-                + (f" ({short_name(datatype)})" if datatype and datatype != ID else ""),
-                path=where)
-        return value
+    def __init__(self, checked: CheckedConstraint) -> None:
+        self.path, self.spec, self.op = checked.path, checked.spec, checked.op
+        self.right, self.reference, self.unit = checked.right, checked.reference, checked.unit
+        self.relational = self.op in RELATION
+        self.membership = self.spec.multi and self.op in ("eq", "neq")
 
     def _units(self, value: Any, right: Any) -> tuple[Any, Any]:
         """Strip units after checking them: a constraint with a unit compares only values in
@@ -228,21 +165,12 @@ class CompiledConstraint:
                                 None if value is MISSING else value, message, unit=self.unit)
 
 
-def get_left_operand_at(iri: str, path: str) -> LeftOperand:
-    try:
-        return get_left_operand(iri)
-    except UnknownTermError as exc:
-        raise UnknownTermError(exc.message, path=f"{path}.leftOperand", code=exc.code,
-                               left_operand=iri) from None
-
-
 class CompiledLogical:
     __slots__ = ("path", "operand", "children")
 
-    def __init__(self, c: LogicalConstraint, path: str) -> None:
-        self.path, self.operand = path, c.operand
-        self.children = [compile_constraint(m, f"{path}.{c.operand}[{i}]")
-                         for i, m in enumerate(c.constraints)]
+    def __init__(self, checked: CheckedLogical) -> None:
+        self.path, self.operand = checked.path, checked.operand
+        self.children = [compile_constraint(m) for m in checked.children]
 
     def run(self, ctx: EvalContext, errors: list[dict[str, Any]]) -> ConstraintResult:
         results = []
@@ -265,10 +193,10 @@ class CompiledLogical:
         return ConstraintResult(self.path, value, operator=self.operand, children=results)
 
 
-def compile_constraint(c: AnyConstraint, path: str) -> CompiledConstraint | CompiledLogical:
-    if isinstance(c, LogicalConstraint):
-        return CompiledLogical(c, path)
-    return CompiledConstraint(c, path)
+def compile_constraint(checked: Checked) -> CompiledConstraint | CompiledLogical:
+    if isinstance(checked, CheckedConstraint):
+        return CompiledConstraint(checked)
+    return CompiledLogical(checked)
 
 
 def _conjunction(results: list[ConstraintResult]) -> bool | None:
@@ -287,34 +215,15 @@ class CompiledDuty:
     __slots__ = ("path", "uid", "action", "conditions", "deadline_at", "deadline_after",
                  "timing", "consequences")
 
-    def __init__(self, duty: Duty, path: str) -> None:
-        self.path, self.uid, self.action = path, duty.uid, duty.action.id
-        if not actions.is_known(self.action):
-            _unknown_action(self.action, f"{path}.action")
-        self.conditions: list[Any] = [
-            compile_constraint(c, f"{path}.action.refinement[{i}]")
-            for i, c in enumerate(duty.action.refinement)]
-        self.deadline_at: Any = None  # absolute deadline (datetime or date)
-        self.deadline_after: Duration | None = None  # relative to the agreement
-        self.timing = "before use"
-        for i, c in enumerate(duty.constraint):
-            cpath = f"{path}.constraint[{i}]"
-            compiled = compile_constraint(c, cpath)
-            if isinstance(compiled, CompiledConstraint) and compiled.reference is None:
-                name, op = compiled.spec.iri[len(ODRL):], compiled.op
-                if name == "dateTime" and op in ("lt", "lteq"):
-                    self.deadline_at = compiled.right
-                    continue
-                if name == "elapsedTime" and op in ("lt", "lteq"):
-                    self.deadline_after = compiled.right
-                    continue
-                if name == "event" and compiled.right == ODRL + "policyUsage":
-                    if op in ("gt", "gteq"):
-                        self.timing = "after use"
-                    continue
-            self.conditions.append(compiled)
-        self.consequences = [CompiledDuty(d, f"{path}.consequence[{i}]")
-                             for i, d in enumerate(duty.consequence)]
+    def __init__(self, duty: Duty | CheckedDuty, path: str = "") -> None:
+        """From a duty of the model (checked here, at ``path``) or an already checked one."""
+        checked = duty if isinstance(duty, CheckedDuty) else check_duty(duty, path)
+        self.path, self.uid, self.action = checked.path, checked.uid, checked.action
+        self.conditions = [compile_constraint(c) for c in checked.conditions]
+        self.deadline_at: Any = checked.deadline_at  # absolute deadline (datetime or date)
+        self.deadline_after: Duration | None = checked.deadline_after  # after the agreement
+        self.timing = checked.timing
+        self.consequences = [CompiledDuty(d) for d in checked.consequences]
 
     def _deadline(self, ctx: EvalContext) -> datetime | None | Any:
         if self.deadline_at is not None:
@@ -352,39 +261,17 @@ class CompiledDuty:
         return result
 
 
-def _unknown_action(iri: str, path: str) -> None:
-    raise UnknownTermError(f"unknown action {iri}", path=path, code="policy.unknown_action",
-                           action=iri)
-
-
 # --- rules --------------------------------------------------------------------------------
 
 class CompiledRule:
     __slots__ = ("kind", "path", "uid", "action", "target", "assignee", "constraints",
                  "duties")
 
-    def __init__(self, rule: Permission | Prohibition, kind: str, path: str,
-                 policy: Policy) -> None:
-        self.kind, self.path, self.uid = kind, path, rule.uid
-        self.action = rule.action.id
-        if not actions.is_known(self.action):
-            _unknown_action(self.action, f"{path}.action")
-        target: Asset | None = rule.target or policy.target
-        assignee: Party | None = rule.assignee or policy.assignee
-        self.target = target.uid if target else None
-        self.assignee = assignee.uid if assignee else None
-        constraints: list[Any] = []
-        for prefix, refinement in (("action", rule.action.refinement),
-                                   ("target", target.refinement if target else ()),
-                                   ("assignee", assignee.refinement if assignee else ())):
-            constraints += [compile_constraint(c, f"{path}.{prefix}.refinement[{i}]")
-                            for i, c in enumerate(refinement)]
-        constraints += [compile_constraint(c, f"{path}.constraint[{i}]")
-                        for i, c in enumerate(rule.constraint)]
-        self.constraints = constraints
-        duties = rule.duty if isinstance(rule, Permission) else rule.remedy
-        name = "duty" if isinstance(rule, Permission) else "remedy"
-        self.duties = [CompiledDuty(d, f"{path}.{name}[{i}]") for i, d in enumerate(duties)]
+    def __init__(self, checked: CheckedRule) -> None:
+        self.kind, self.path, self.uid = checked.kind, checked.path, checked.uid
+        self.action, self.target, self.assignee = checked.action, checked.target, checked.assignee
+        self.constraints = [compile_constraint(c) for c in checked.constraints]
+        self.duties = [CompiledDuty(d) for d in checked.duties]
 
     def _mismatch(self, request: EvaluationRequest, state: State) -> str:
         if self.action not in actions.ancestors(request.action):
@@ -437,28 +324,21 @@ class CompiledPolicy:
     """A policy checked and turned into a plan; ``evaluate`` is pure and allocation-light."""
 
     def __init__(self, policy: Policy) -> None:
+        checked = validate_policy(policy)
         self.policy = policy
         self.uid = policy.uid
-        for i, profile in enumerate(policy.profile):
-            if not is_known_profile(profile):
-                raise UnknownTermError(f"unknown profile {profile}: this evaluator cannot "
-                                       "process the policy", path=f"$.profile[{i}]",
-                                       code="policy.unknown_profile", profile=profile)
         self.conflict = policy.conflict_strategy
         self.timestamp = policy.timestamp
-        self.permissions = [CompiledRule(r, "permission", f"$.permission[{i}]", policy)
-                            for i, r in enumerate(policy.permission)]
-        self.prohibitions = [CompiledRule(r, "prohibition", f"$.prohibition[{i}]", policy)
-                             for i, r in enumerate(policy.prohibition)]
-        self.obligations = [CompiledDuty(d, f"$.obligation[{i}]")
-                            for i, d in enumerate(policy.obligation)]
+        self.permissions = [CompiledRule(r) for r in checked.permissions]
+        self.prohibitions = [CompiledRule(r) for r in checked.prohibitions]
+        self.obligations = [CompiledDuty(d) for d in checked.obligations]
 
     def evaluate(self, request: EvaluationRequest, state: State) -> Decision:
         """Decide; never raises a PolicyError (a typed error becomes a deny carrying it)."""
         try:
             decision = self._evaluate(request, state)
         except PolicyError as exc:
-            return denied_for_errors([_error(exc, "evaluation")], self.uid,
+            return denied_for_errors([error_entry(exc, "evaluation")], self.uid,
                                      invalid_input=exc.code in INPUT_ERRORS)
         if decision.errors and any(e.get("code") in INPUT_ERRORS for e in decision.errors):
             decision.invalid_input = True
@@ -511,66 +391,6 @@ INPUT_ERRORS = frozenset({"policy.datatype", "policy.state_invalid", "policy.req
 
 
 def compile_policy(policy: Policy) -> CompiledPolicy:
-    """Check every term and datatype of ``policy`` and build its evaluation plan."""
+    """Check every term and datatype of ``policy`` (usage_policies.validate, which raises a
+    PolicyError naming the path) and build its evaluation plan."""
     return CompiledPolicy(policy)
-
-
-_PLANS: OrderedDict[int, tuple[Policy, CompiledPolicy]] = OrderedDict()
-_PLAN_CACHE_SIZE = 256
-
-
-def _plan(policy: Policy) -> CompiledPolicy:
-    key = id(policy)
-    hit = _PLANS.get(key)
-    if hit is not None and hit[0] is policy:  # the stored reference keeps the id unique
-        _PLANS.move_to_end(key)
-        return hit[1]
-    plan = compile_policy(policy)
-    _PLANS[key] = (policy, plan)
-    if len(_PLANS) > _PLAN_CACHE_SIZE:
-        _PLANS.popitem(last=False)
-    return plan
-
-
-def _error(exc: PolicyError, where: str) -> dict[str, Any]:
-    return {"code": exc.code, "message": f"{where}: {exc}" if where else str(exc),
-            **exc.details}
-
-
-def evaluate(policy: Policy | CompiledPolicy | Mapping[str, Any],
-             request: EvaluationRequest | Mapping[str, Any],
-             state: State | Mapping[str, Any]) -> Decision:
-    """Decide ``request`` under ``policy`` in ``state``. Never raises for bad input: an
-    invalid policy, request or state is a deny whose ``errors`` say what is wrong."""
-    from usage_policies.parse import parse_policy
-    from usage_policies.request import parse_request
-    from usage_policies.state import parse_state
-
-    uid = None
-    try:
-        if isinstance(policy, CompiledPolicy):
-            plan = policy
-        elif isinstance(policy, Policy):
-            plan = _plan(policy)
-        elif isinstance(policy, Mapping | list):
-            plan = _plan(parse_policy(dict(policy) if isinstance(policy, Mapping) else policy))
-        else:
-            raise PolicySyntaxError("a policy is a Policy, a CompiledPolicy or a JSON-LD "
-                                    f"document, not {type(policy).__name__}", path="$")
-        uid = plan.uid
-    except PolicyError as exc:
-        return denied_for_errors([_error(exc, "policy")])
-    try:
-        if not isinstance(request, EvaluationRequest):
-            request = parse_request(request)  # type: ignore[arg-type]
-    except PolicyError as exc:
-        return denied_for_errors([_error(exc, "request")], uid)
-    try:
-        if not isinstance(state, State):
-            if not isinstance(state, Mapping):
-                raise StateError("a state is a State or a JSON object, not "
-                                 f"{type(state).__name__}", path="state")
-            state = parse_state(state)
-    except PolicyError as exc:
-        return denied_for_errors([_error(exc, "state")], uid)
-    return plan.evaluate(request, state)

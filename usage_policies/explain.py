@@ -7,9 +7,9 @@ from typing import Any
 
 from usage_policies import datatypes
 from usage_policies.datatypes import Duration
-from usage_policies.evaluate import CompiledConstraint, CompiledLogical, compile_policy
 from usage_policies.model import AnyConstraint, Duty, LogicalConstraint, Party, Policy
 from usage_policies.operands import find_left_operand
+from usage_policies.validate import check_constraint, check_duty, validate_policy
 from usage_policies.vocab import ODRL, TSUNAGU, short_name
 from usage_policies.vocabularies import DISASTER_PHASES, PURPOSES
 
@@ -105,23 +105,22 @@ def party_label(party: Party | None, lang: str, default: tuple[str, str]) -> str
 
 
 def constraint_sentence(c: AnyConstraint, lang: str) -> str:
-    compiled = (CompiledLogical(c, "") if isinstance(c, LogicalConstraint)
-                else CompiledConstraint(c, ""))
-    return _sentence(compiled, c, lang)
+    return _sentence(check_constraint(c, ""), c, lang)
 
 
-def _sentence(compiled: Any, c: AnyConstraint, lang: str) -> str:
+def _sentence(checked: Any, c: AnyConstraint, lang: str) -> str:
+    """``checked`` is ``c`` checked (usage_policies.validate): same shape, typed values."""
     if isinstance(c, LogicalConstraint):
         ja, en = _LOGIC[c.operand]
-        inner = [_sentence(cc, m, lang) for cc, m in zip(compiled.children, c.constraints,
+        inner = [_sentence(cc, m, lang) for cc, m in zip(checked.children, c.constraints,
                                                           strict=True)]
         return (f"{ja}: " + " / ".join(inner)) if lang == "ja" else (
             f"{en}: " + "; ".join(inner))
     spec = find_left_operand(c.left_operand)
     label = (spec.label_ja or spec.label_en) if spec and lang == "ja" else (
         spec.label_en if spec else short_name(c.left_operand))
-    value = compiled.right if compiled.reference is None else compiled.reference
-    ja, en = _OPS[compiled.op]
+    value = checked.right if checked.reference is None else checked.reference
+    ja, en = _OPS[checked.op]
     text = value_label(value, lang)
     return f"{label}が{ja.format(v=text)}" if lang == "ja" else \
         f"{label} {en.format(v=text)}"
@@ -134,9 +133,7 @@ def _does(action_iri: str, lang: str) -> str:
 
 
 def duty_sentence(duty: Duty, lang: str, *, remedy: bool = False) -> str:
-    from usage_policies.evaluate import CompiledDuty
-
-    plan = CompiledDuty(duty, "")
+    plan = check_duty(duty, "")
     act = action_label(duty.action.id, lang).replace("{d}", "the data")
     who = dict(duty.parties)
     whom = next(iter(who.values())).uid if who else None
@@ -160,9 +157,9 @@ def duty_sentence(duty: Duty, lang: str, *, remedy: bool = False) -> str:
 
 
 def explain(policy: Policy, lang: str = "en") -> list[str]:
-    """Sentences in ``lang`` ("ja" or "en") describing ``policy``; compiles it first, so an
+    """Sentences in ``lang`` ("ja" or "en") describing ``policy``; validates it first, so an
     invalid policy raises rather than being explained wrongly."""
-    compile_policy(policy)
+    validate_policy(policy)
     ja = lang == "ja"
     target = policy.target.uid if policy.target else None
     out: list[str] = []

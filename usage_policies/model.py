@@ -2,7 +2,8 @@
 
 IRIs are stored expanded (``http://www.w3.org/ns/odrl/2/read``). Right operands keep their
 JSON-LD literal form (value + datatype) so that serialisation is lossless; typed conversion
-happens once, when a policy is compiled for evaluation.
+happens when a policy is validated (usage_policies.validate), whose typed values the
+evaluator's plan keeps.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """JSON-LD -> policy model. Works on the *expanded* form, so a policy compacted with the DSP
-ODRL context, with other prefixes, or written fully expanded parses identically.
+ODRL context, with other prefixes, or written fully expanded parses identically. Requests are
+ODRL policies of type Request: ``parse_request`` reads them the same way. ``validate=True``
+(the default) checks terms and datatypes with usage_policies.validate, without the evaluator.
 
 Expansion goes through trust.jsonld (bundled contexts only; an undefined term is an error).
 Errors name the path in the document (``$.permission[0].constraint[1].operator``). ODRL
@@ -16,7 +18,7 @@ from typing import Any
 from trust import jsonld
 from trust.errors import JsonLdError
 from usage_policies.datatypes import parse_datetime
-from usage_policies.errors import PolicyError, PolicySyntaxError
+from usage_policies.errors import PolicyError, PolicySyntaxError, RequestError
 from usage_policies.inherit import resolve_inheritance
 from usage_policies.model import (
     PARTY_FUNCTIONS,
@@ -34,6 +36,8 @@ from usage_policies.model import (
     Prohibition,
     Term,
 )
+from usage_policies.request import EvaluationRequest, request_from_policy
+from usage_policies.validate import validate_policy
 from usage_policies.vocab import DCT, DSPACE, ODRL, RDF, expand_name
 
 POLICY_TYPES = {ODRL + t: t for t in ("Set", "Offer", "Agreement", "Request")} | {
@@ -374,10 +378,8 @@ def parse_policies(document: Any, *, context: Any = None, lookup: Lookup = None,
 
     policies = [resolve_inheritance(p, find) for p in raw]
     if validate:
-        from usage_policies.evaluate import compile_policy  # checks terms and datatypes
-
         for policy in policies:
-            compile_policy(policy)
+            validate_policy(policy)
     return policies
 
 
@@ -385,14 +387,26 @@ def parse_policy(document: Any, *, context: Any = None, lookup: Lookup = None,
                  validate: bool = True) -> Policy:
     """Parse one policy from any JSON-LD serialisation; raise PolicyError naming the path.
 
-    With ``validate`` (the default) the policy is also compiled, so unknown actions, left
-    operands, operators, profiles, datatypes and right operands of the wrong datatype are
-    rejected here rather than at evaluation.
+    With ``validate`` (the default) the policy is also validated (usage_policies.validate),
+    so unknown actions, left operands, operators, profiles, datatypes and right operands of
+    the wrong datatype are rejected here rather than at evaluation.
     """
     policies = parse_policies(document, context=context, lookup=lookup, validate=validate)
     if len(policies) != 1:
         raise PolicySyntaxError(f"expected one policy, found {len(policies)}", path="$")
     return policies[0]
+
+
+def parse_request(document: Mapping[str, Any] | list[Any], *, context: Any = None
+                  ) -> EvaluationRequest:
+    """A request from any JSON-LD serialisation, like policies: compacted with the DSP or
+    other contexts, or fully expanded (the top-level array ``jsonld.expand`` returns)."""
+    if not isinstance(document, Mapping | list):
+        raise RequestError("a request is a JSON-LD object (or an expanded JSON-LD array), "
+                           f"not {type(document).__name__}", path="$")
+    if isinstance(document, Mapping):
+        document = dict(document)
+    return request_from_policy(parse_policy(document, context=context, validate=False))
 
 
 def load_policy(source: Policy | Mapping[str, Any]) -> Policy:

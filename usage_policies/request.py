@@ -3,7 +3,9 @@
 JSON-LD form (so that other ODRL tools can drive the evaluator): an ODRL policy of type
 Request with one permission naming assignee, action and target; each of its constraints
 with operator ``eq`` states one request attribute (``purpose eq disaster_response``).
-Several ``eq`` constraints on one left operand give a set of values.
+Several ``eq`` constraints on one left operand give a set of values. ``parse_request``
+(usage_policies.parse) reads that document; ``request_from_policy`` here turns the parsed
+Request into an EvaluationRequest.
 """
 
 from __future__ import annotations
@@ -82,18 +84,4 @@ def request_from_policy(policy: Policy) -> EvaluationRequest:
                              attributes=attributes, uid=policy.uid)
 
 
-def parse_request(document: Mapping[str, Any] | list[Any], *, context: Any = None
-                  ) -> EvaluationRequest:
-    """A request from any JSON-LD serialisation, like policies: compacted with the DSP or
-    other contexts, or fully expanded (the top-level array ``jsonld.expand`` returns)."""
-    from usage_policies.parse import parse_policy
-
-    if not isinstance(document, Mapping | list):
-        raise RequestError("a request is a JSON-LD object (or an expanded JSON-LD array), "
-                           f"not {type(document).__name__}", path="$")
-    if isinstance(document, Mapping):
-        document = dict(document)
-    return request_from_policy(parse_policy(document, context=context, validate=False))
-
-
-__all__ = ["EvaluationRequest", "parse_request", "request_from_policy"]
+__all__ = ["EvaluationRequest", "request_from_policy"]

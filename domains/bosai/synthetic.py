@@ -61,9 +61,12 @@ def shelters(count: int, *, seed: int = 2026, capacity: tuple[int, int] = (100, 
         round_ = n // (len(TOWNS) * len(KINDS))  # beyond 100 names: 第2, 第3 ...
         place = town.split("区", 1)[1]
         name = f"{place}{'' if round_ == 0 else f'第{round_ + 1}'}{kind}"
+        # 号 21-40: the synthetic people's homes (domains.bosai.registry.workload) are at
+        # 1-20, so no home has a shelter's address (tests/test_demo.py looks for them).
+        chome, ban, go = rng.randint(1, 9), rng.randint(1, 30), rng.randint(21, 40)
         out.append(SyntheticShelter(
             id=f"E{CITY_CODE5}{n + 1:08d}", name=name,
-            address=f"{CITY}{town}{rng.randint(1, 9)}丁目{rng.randint(1, 30)}-{rng.randint(1, 20)}",
+            address=f"{CITY}{town}{chome}丁目{ban}-{go}",
             lat=round(38.20 + rng.random() * 0.15, 6), lon=round(140.80 + rng.random() * 0.15, 6),
             capacity=rng.randint(*capacity), welfare="福祉避難所" in kind))
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from usage_policies.evaluate import evaluate
+from usage_policies.api import evaluate
 from usage_policies.parse import parse_policy
 from usage_policies.request import EvaluationRequest
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from usage_policies.evaluate import compile_policy, evaluate
+from usage_policies.api import evaluate
+from usage_policies.evaluate import compile_policy
 from usage_policies.operands import (
     MISSING,
     attribute_resolver,
     register_left_operand,
     unregister_left_operand,
 )
-from usage_policies.parse import parse_policy
-from usage_policies.request import parse_request
+from usage_policies.parse import parse_policy, parse_request
 from usage_policies.vocab import TSUNAGU, XSD
 
 from .helpers import ALICE, CTX, TARGET, c, decide, policy, req, rule, state, typed

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from usage_policies.api import evaluate
 from usage_policies.errors import PolicyError
-from usage_policies.evaluate import evaluate
 from usage_policies.parse import parse_policies, parse_policy
 from usage_policies.serialize import to_dsp
 

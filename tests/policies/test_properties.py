@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from usage_policies.api import evaluate
 from usage_policies.errors import PolicyError
-from usage_policies.evaluate import compile_policy, evaluate
+from usage_policies.evaluate import compile_policy
 from usage_policies.model import (
     Action,
     Constraint,

@@ -15,12 +15,13 @@ from connector.cli import main
 from trust import jsonld
 from trust.keys import KeyPair
 from usage_policies import templates as t
+from usage_policies.api import evaluate
 from usage_policies.datatypes import LOCAL_TZ, parse_datetime
 from usage_policies.errors import PolicyError, SignatureError
-from usage_policies.evaluate import compile_policy, evaluate
+from usage_policies.evaluate import compile_policy
 from usage_policies.model import Asset, Party
-from usage_policies.parse import parse_policies, parse_policy
-from usage_policies.request import EvaluationRequest, parse_request
+from usage_policies.parse import parse_policies, parse_policy, parse_request
+from usage_policies.request import EvaluationRequest
 from usage_policies.signing import agreement_from_offer, sign_policy, verify_agreement
 from usage_policies.state import State, parse_state
 from usage_policies.vocab import ODRL

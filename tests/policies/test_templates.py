@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from usage_policies import templates as t
-from usage_policies.evaluate import evaluate
+from usage_policies.api import evaluate
 from usage_policies.explain import explain
 from usage_policies.parse import parse_policy
 from usage_policies.serialize import to_dsp
