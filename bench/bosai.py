@@ -45,17 +45,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 import orjson
 
+from authority.space import AuthorityNats
+from authority.state import Authority
 from bench.bosai_checkins import CHECKIN_PATHS, OPERATOR, CheckIns, open_checkins
 from bench.stream import BenchError, git_commit, machine, percentile, write_json
-from connector.authority_nats import AuthorityNats
-from connector.demo import CITY_CODE, CITY_NAME, _participant, _service
-from connector.runtime import Connector
-from connector.tokens import TokenStore
+from connector.api.tokens import TokenStore
+from connector.runtime.connector import Connector
 from domains.bosai.dashboard.auth import DASHBOARD
+from domains.bosai.demo_space import CITY_CODE, CITY_NAME, api_port, participant
 from domains.bosai.registry.workload import measure_dedupe, workload
 from domains.bosai.setup import Municipality
 from domains.bosai.synthetic import SyntheticShelter, import_into, write_shelter_files
-from trust.authority import Authority
 
 FLOOR_FIRST_LOAD_MS = 1000.0
 FLOOR_CHECKIN_P99_MS = 200.0
@@ -137,7 +137,7 @@ async def measure_dashboard(args: argparse.Namespace, city: Connector, checkins:
                             sites: list[SyntheticShelter], placed: list[tuple[str, str]]
                             ) -> dict[str, Any]:
     hub = city.plugin_services["bosai"]
-    origin = f"http://127.0.0.1:{_service(city, 'ApiServer').port}"
+    origin = f"http://127.0.0.1:{api_port(city)}"
     token = TokenStore(city.store).issue([DASHBOARD], days=1).token
     result: dict[str, Any] = {}
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
@@ -226,7 +226,7 @@ async def measure_space(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     running: list[Connector] = []
     checkins: CheckIns | None = None
     try:
-        city, _ = await _participant(root, authority, nats, "city", CITY_NAME, CITY_CODE,
+        city, _ = await participant(root, authority, nats, "city", CITY_NAME, CITY_CODE,
                                      "municipality", api=True)
         running.append(city)
         city.facts.set("disasterPhase", "response")

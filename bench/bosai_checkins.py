@@ -21,14 +21,14 @@ from typing import Any, Protocol
 import aiohttp
 import orjson
 
+from authority.space import AuthorityNats
+from authority.state import Authority
 from bench.stream import BenchError
-from connector.authority_nats import AuthorityNats
-from connector.demo import _participant, _service, _until
-from connector.runtime import Connector
-from connector.tokens import TokenStore
+from connector.api.tokens import TokenStore
+from connector.runtime.connector import Connector
 from domains.bosai.api import CHECKIN
 from domains.bosai.demo import OPERATORS, agree, evacuee_dataset, held_count
-from trust.authority import Authority
+from domains.bosai.demo_space import api_port, participant, until
 
 CHECKIN_PATHS = ("auto", "operator", "hub")
 OPERATOR = OPERATORS[0]  # the region's operator: the city names it when it offers its registry
@@ -89,19 +89,19 @@ async def operator_checkins(root: Path, authority: Authority, nats: AuthorityNat
                             timeout: float) -> OperatorCheckIns:
     """Onboard the operator, agree on the city's registry, and wait until its transfer has
     delivered all ``people`` records (so that nothing but check-ins runs while timing)."""
-    operator, _ = await _participant(root, authority, nats, "operator", OPERATOR.name,
+    operator, _ = await participant(root, authority, nats, "operator", OPERATOR.name,
                                      OPERATOR.legal_id, OPERATOR.role, api=True)
     running.append(operator)
     operator.facts.set("disasterPhase", "response")
     dataset = evacuee_dataset(city)
     await agree(operator, city, dataset)
     try:
-        await _until(lambda: held_count(operator, dataset) >= people, timeout=timeout)
+        await until(lambda: held_count(operator, dataset) >= people, timeout=timeout)
     except TimeoutError:
         raise BenchError(f"the operator holds {held_count(operator, dataset)} of {people} "
                          f"records after {timeout:.0f} s") from None
     token = TokenStore(operator.store).issue([CHECKIN], days=1).token
-    port = _service(operator, "ApiServer").port
+    port = api_port(operator)
     return OperatorCheckIns(f"http://127.0.0.1:{port}/domains/bosai/checkins", token)
 
 

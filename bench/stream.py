@@ -47,18 +47,18 @@ import aiohttp
 import nats
 import orjson
 
+from authority.space import AuthorityNats, save_creds
+from authority.state import Authority
 from bench.baseline_jetstream import baseline
 from connector.api.app import OPENAPI_PATH, ApiServer
-from connector.authority_nats import AuthorityNats, save_creds
-from connector.config import ConnectorConfig
-from connector.datasets import DatasetService
-from connector.dsp import messages as m
-from connector.nats_server import EmbeddedNatsServer
-from connector.runtime import Connector, Tuning
-from connector.sdk import TsunaguClient, _segment
-from connector.tokens import TokenStore
+from connector.api.sdk import TsunaguClient, _segment
+from connector.api.tokens import TokenStore
+from connector.bus.server import EmbeddedNatsServer
+from connector.data.datasets import DatasetService
+from connector.protocol.dsp import messages as m
+from connector.runtime.config import ConnectorConfig
+from connector.runtime.connector import Connector, Tuning
 from trust import jsonld
-from trust.authority import Authority
 from trust.credentials import Role
 from trust.keys import KeyPair, save_key
 from trust.status_list import StatusListCache

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from connector import agreements
-from connector.dsp import messages as m
-from connector.runtime import Connector
+from connector.protocol import agreements
+from connector.protocol.dsp import messages as m
+from connector.runtime.connector import Connector
 from trust.keys import KeyPair
 
 PROVIDER_KEY = KeyPair.generate()

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from nats.aio.client import Client
 
-from connector.authority_nats import AuthorityNats, save_creds
-from connector.config import ConnectorConfig
-from connector.identity import participant_id
-from connector.nats_connection import NatsSettings, close_nats, connect
-from connector.nats_server import EmbeddedNatsServer
-from connector.setup import NATS_CREDS_NAME
-from trust.authority import Authority
+from authority.space import AuthorityNats, save_creds
+from authority.state import Authority
+from connector.bus.connection import NatsSettings, close_nats, connect
+from connector.bus.server import EmbeddedNatsServer
+from connector.runtime.config import ConnectorConfig
+from connector.runtime.identity import participant_id
+from connector.runtime.setup import NATS_CREDS_NAME
 from trust.keys import load_key
 
 

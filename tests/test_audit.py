@@ -5,9 +5,9 @@ import sqlite3
 import orjson
 import pytest
 
-from connector.audit import AuditLog, verify_chain
-from connector.cli import main
-from connector.store import Store, StoreError
+from connector.cli.main import main
+from connector.control.audit import AuditLog, verify_chain
+from connector.store.database import Store, StoreError
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import aiohttp
 import nkeys
 import pytest
 
-from connector.cli import main
+from authority.state import Authority
+from connector.cli.main import main
 from trust import nats_jwt
-from trust.authority import Authority
 from trust.credentials import Role, verify_credential
 from trust.errors import CredentialError, KeyMaterialError
 from trust.keys import KeyPair
@@ -344,7 +344,7 @@ def test_public_registry_marks_expiry_and_hides_secrets(authority_dir, participa
 
 async def _start_server(directory):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "connector.cli", "authority", "serve", "--dir", str(directory),
+        sys.executable, "-m", "connector.cli.main", "authority", "serve", "--dir", str(directory),
         "--port", "0", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()

@@ -52,10 +52,10 @@ from typing import Any
 import aiohttp
 import orjson
 
-from connector.demo import SHELTER_IDS
-from connector.demo_people import FAMILY, GIVEN, evacuees
 from domains.bosai import synthetic
 from domains.bosai.demo import SUMMARY_FILE
+from domains.bosai.demo_people import FAMILY, GIVEN, evacuees
+from domains.bosai.demo_space import SHELTER_IDS
 from domains.bosai.registry.normalize import to_katakana
 from domains.bosai.registry.workload import MORE_FAMILY, MORE_GIVEN, workload
 from domains.japanese.dates import parse_date, to_wareki
@@ -71,14 +71,14 @@ ROOT = Path(__file__).parents[1]
 # demos' other connectors serve no HTTP): one JSON line per connector in the file named first.
 WRAPPER = """
 import json, sys
-from connector.runtime import Connector
+from connector.runtime.connector import Connector
 kept, stop = sys.argv.pop(1), Connector.stop
 async def stop_keeping_metrics(self):
     with open(kept, "a", encoding="utf-8") as out:
         out.write(json.dumps({"did": self.did, "text": self.metrics.exposition()}) + "\\n")
     await stop(self)
 Connector.stop = stop_keeping_metrics
-from connector.cli import main
+from connector.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -167,7 +167,7 @@ def app_token(tmp_path: Path) -> str:
     token``) while the connector runs."""
     scopes = ("catalog:read", "contracts:read", "bosai:register", "bosai:inquiry")
     issued = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "connector", "token", "--store",
+        [sys.executable, "-m", "connector.cli.main", "connector", "token", "--store",
          str(tmp_path / "work" / "city" / "connector.sqlite"),
          *(a for s in scopes for a in ("--scope", s))],
         capture_output=True, text=True, timeout=60, cwd=ROOT, check=True)
@@ -361,7 +361,7 @@ WORDS_FROM = sorted(
     {p for p in (ROOT / "domains/bosai").rglob("*.py")
      if p.name not in ("workload.py", "variants.py")}
     | {*(ROOT / "domains/japanese").glob("*.py"), *(ROOT / "connector/api").glob("*.py"),
-       ROOT / "connector/demo.py", ROOT / "usage_policies/explain.py"})
+       ROOT / "domains/bosai/demo_space.py", ROOT / "usage_policies/explain.py"})
 
 
 def _strings(path: Path) -> list[str]:

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from connector.nats_connection import (
+from connector.bus.connection import (
     NatsConnectError,
     NatsSettings,
     close_nats,
     connect,
     open_nats,
 )
-from connector.nats_server import EmbeddedNatsServer, NatsServerError
+from connector.bus.server import EmbeddedNatsServer, NatsServerError
 from tests.nats_fixtures import crash_and_restart, nats_settings_for
 from trust import nats_jwt
 
@@ -167,7 +167,7 @@ async def test_server_dies_with_its_killed_parent(tmp_path: Path) -> None:
         """
         import sys, time
         from pathlib import Path
-        from connector.nats_server import EmbeddedNatsServer
+        from connector.bus.server import EmbeddedNatsServer
 
         server = EmbeddedNatsServer(Path(sys.argv[1]))
         server.start_sync()

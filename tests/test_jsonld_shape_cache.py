@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from connector import plugins
-from connector.plugins import activate_plugins
+from connector.plugins import registry as plugins
+from connector.plugins.registry import activate_plugins
 from domains.bosai import plugin as bosai
 from domains.bosai import vocab
 from trust import jsonld

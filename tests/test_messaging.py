@@ -2,11 +2,11 @@
 
 import pytest
 
-from connector.identity import CredentialChecker, Identity
-from connector.messaging import DspBus, RemoteError, dsp_subject, request_with_retry
-from connector.nats_connection import close_nats, connect
+from authority.state import Authority
+from connector.bus.connection import close_nats, connect
+from connector.bus.messaging import DspBus, RemoteError, dsp_subject, request_with_retry
+from connector.runtime.identity import CredentialChecker, Identity
 from tests.nats_fixtures import nats_settings_for
-from trust.authority import Authority
 from trust.credentials import Role
 from trust.envelope import ReplayCache, open_envelope, seal
 from trust.keys import KeyPair
@@ -130,7 +130,7 @@ async def test_unreachable_connector_is_a_typed_error(pair):
 
 
 async def test_refusals_are_counted_by_reason(pair, authority):
-    from connector.metrics import Metrics
+    from connector.runtime.metrics import Metrics
 
     city_bus, operator_bus = pair
     city_bus.metrics = Metrics()

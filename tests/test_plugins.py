@@ -12,15 +12,20 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from connector import plugins
+from authority.state import Authority
 from connector.api.app import make_app, scoped
-from connector.cli import build_parser
-from connector.plugin_contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
-from connector.plugins import PluginError, activate_plugins, dataset_schema, load_domain_plugins
-from connector.runtime import Connector
+from connector.cli.main import build_parser
+from connector.plugins import registry as plugins
+from connector.plugins.contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
+from connector.plugins.registry import (
+    PluginError,
+    activate_plugins,
+    dataset_schema,
+    load_domain_plugins,
+)
+from connector.runtime.connector import Connector
 from tests.domains.conftest import isolated_registries, registry_state  # noqa: F401
 from trust import jsonld
-from trust.authority import Authority
 from trust.status_list import StatusListCache
 from usage_policies.operands import find_left_operand
 

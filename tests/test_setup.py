@@ -5,10 +5,10 @@ import stat
 
 import pytest
 
-from connector.cli import main
-from connector.config import load_config
-from connector.setup import init_participant
-from trust.authority import Authority
+from authority.state import Authority
+from connector.cli.main import main
+from connector.runtime.config import load_config
+from connector.runtime.setup import init_participant
 from trust.errors import ConfigError, TsunaguError
 
 

@@ -6,9 +6,10 @@ TsunaguError code. ``openapi.json`` beside this file describes every route; a te
 that the two agree.
 
 Record ids and dataset ids are IRIs: put them in a path as one percent-encoded segment
-(``/api/records/urn%3Auuid%3A...``). The negotiation, transfer and catalog services are found
-as ``connector.negotiations``, ``connector.transfers``, ``connector.catalog`` (or passed to
-``make_app``); without one, its routes answer 501 ``feature.unavailable``.
+(``/api/records/urn%3Auuid%3A...``). The routes call the connector's declared services
+(``connector.records``, ``connector.negotiations``, ...); an embedding or a test may pass
+others to ``make_app``. Reads of received data go through the usage gate (``connector.gate``)
+with the purpose the app declares (``?purpose=`` or the ``Tsunagu-Purpose`` header).
 """
 
 from __future__ import annotations
@@ -25,14 +26,14 @@ from aiohttp import web
 
 from connector.api.events import EventStreams, declared_purpose
 from connector.api.problems import error_problem, problem
+from connector.api.tokens import TokenInfo, TokenStore
 from connector.control.decisions import Reader, Use
-from connector.refusals import refusals_of
-from connector.tokens import TokenInfo, TokenStore
+from connector.data.refusals import refusals_of
 from trust.errors import TsunaguError, ValidationError
 
 if TYPE_CHECKING:
-    from connector.plugin_contract import DomainPlugin
-    from connector.runtime import Connector
+    from connector.plugins.contract import DomainPlugin
+    from connector.runtime.connector import Connector
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ MAX_LIMIT = 500
 # ---------------------------------------------------------------- what the API expects
 
 class RecordsApi(Protocol):
-    """Provider records (connector/records.py). Methods may be sync or async."""
+    """Provider records (connector/data/records.py). Methods may be sync or async."""
 
     def publish(self, dataset_id: str, record: dict[str, Any]) -> Any: ...
     def publish_many(self, dataset_id: str, records: list[Any]) -> Any: ...
@@ -347,7 +348,7 @@ async def get_record(request: web.Request) -> web.Response:
 
 @scoped("records:read")
 async def list_record_refusals(request: web.Request) -> web.Response:
-    """What consumers told us they refused of one of our records (connector/refusals.py)."""
+    """What consumers told us they refused of one of our records (connector/data/refusals.py)."""
     record_id = request.match_info["id"]
     _load_record(request, record_id)  # 404 unless it is ours
     return json_response({"items": refusals_of(request.app[CONNECTOR], record_id)})
@@ -560,7 +561,7 @@ def make_app(
         web.get("/api/transfers/{pid}", get_transfer),
     ])
     if plugins:
-        from connector.plugins import mount_plugin_routes
+        from connector.plugins.registry import mount_plugin_routes
 
         mount_plugin_routes(app, connector, plugins)
     return app

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connector import agreements
+from connector.protocol import agreements
 from usage_policies.model import Constraint, LogicalConstraint, Policy
 from usage_policies.operands import attribute_resolver, find_left_operand, register_left_operand
 from usage_policies.vocab import ODRL, TSUNAGU

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from connector import agreements, subjects
+from connector.bus import subjects
 from connector.control.decisions import (
     AgreementTerms,
     Decision,
@@ -47,13 +47,14 @@ from connector.control.decisions import (
     decide,
 )
 from connector.control.held import DeliveryRow, HeldRecords, HeldRow
-from connector.record_events import RecordChange
-from connector.store import dumps
+from connector.data.record_events import RecordChange
+from connector.protocol import agreements
+from connector.store.database import dumps
 from trust.errors import TsunaguError
 from trust.proofs import sign_document
 
 if TYPE_CHECKING:
-    from connector.runtime import Connector
+    from connector.runtime.connector import Connector
 
 log = logging.getLogger(__name__)
 

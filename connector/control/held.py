@@ -1,6 +1,6 @@
 """``HeldRecords``: the tables of what this connector received, owned here and read by the gate.
 
-Tables (created by the store's migrations, connector/store/migrations.py):
+Tables (created by the store's migrations, connector/store/database/migrations.py):
 
 * ``held_records``: every version received under an agreement, body as received (the
   provider's signed bytes), with the agreement, dataset, provider, event and the record's
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from connector.store import Store
+from connector.store.database import Store
 
 
 @dataclass(frozen=True)

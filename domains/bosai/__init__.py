@@ -8,7 +8,9 @@ service (``hub.BosaiHub``), the domain rules for contributions to its records an
 rules for every record (``content``: no My Number in free text).
 """
 
-from connector.plugin_contract import DomainPlugin
+from pathlib import Path
+
+from connector.plugins.contract import Demo, DomainPlugin
 from domains.bosai import checkin, vocab
 from domains.bosai.api import SCOPES as API_SCOPES
 from domains.bosai.cli import register as register_cli
@@ -20,6 +22,28 @@ from domains.bosai.imports import import_shelters, import_status
 from domains.bosai.policies import OPERANDS, TEMPLATES
 from domains.bosai.routes import add_routes
 from domains.bosai.supplies import requests as supply_requests
+
+
+def _data_space_demo(directory: Path | None, people: int, serve: bool) -> int:
+    from domains.bosai.demo_space import main
+
+    return main(directory, people=people)
+
+
+def _bosai_demo(directory: Path | None, people: int, serve: bool) -> int:
+    from domains.bosai.demo import main
+
+    return main(directory, people=people, serve=serve)
+
+
+DEMOS = {
+    "data-space": Demo("an authority, a city and a shelter NPO: agreements, transfer of "
+                       "synthetic evacuees, purpose-bound use, termination, revocation",
+                       _data_space_demo),
+    "bosai": Demo("a city, two shelter operators and a supplies NPO: shelters, registry, "
+                  "check-ins, supplies, safety inquiries, the municipality dashboard",
+                  _bosai_demo, serves=True),
+}
 
 plugin = DomainPlugin(
     name="bosai",
@@ -35,4 +59,5 @@ plugin = DomainPlugin(
     scopes={**DASHBOARD_SCOPES, **API_SCOPES},
     change_rules={vocab.EVACUEE: checkin.rule, vocab.SUPPLY_REQUEST: supply_requests.rule},
     content_rules=CONTENT_RULES,
+    demos=DEMOS,
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connector.agreements import parse
+from connector.protocol.agreements import parse
 from domains.bosai import setup as bosai_setup
 from domains.bosai.dashboard.markup import Markup, el, join
 from domains.bosai.offering import explanation

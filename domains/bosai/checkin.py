@@ -32,7 +32,7 @@ from trust.errors import TsunaguError
 from trust.proofs import now_text
 
 if TYPE_CHECKING:
-    from connector.contributions import ContributionConflict, Contributor
+    from connector.data.contributions import ContributionConflict, Contributor
     from domains.bosai.publishing import RegistryPublisher
     from domains.bosai.registry.registry import Registry
     from domains.bosai.store import BosaiStore

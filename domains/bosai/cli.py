@@ -4,7 +4,7 @@ Both print the refused rows (line and reason), the corrections grouped by column
 raw file was kept, and end with ``imported N, corrected M, refused K``. ``--json`` prints
 the whole per-row report on stdout instead (the summary line then goes to stderr).
 Exit status: 0 when every row was imported or corrected, 1 when some were refused, 2 when
-the file as a whole was refused (typed error, from ``connector.cli``).
+the file as a whole was refused (typed error, from ``connector.cli.main``).
 """
 
 from __future__ import annotations

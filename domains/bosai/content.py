@@ -4,7 +4,7 @@ The registry's own inputs refuse a My Number already; these rules hold for every
 whatever path it takes (the generic record API, a contribution, a transfer from another
 participant), on the connector that publishes it and on every connector that receives it.
 Which strings are free text comes from each record type's JSON schema
-(``connector.free_text``): ids, IRIs, dates and codes are not, so a 12-digit run in a
+(``connector.data.free_text``): ids, IRIs, dates and codes are not, so a 12-digit run in a
 ``urn:uuid`` is never mistaken for a person's number.
 """
 
@@ -14,8 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from connector.free_text import free_text
-from connector.plugin_contract import ContentRule
+from connector.data.free_text import free_text
+from connector.plugins.contract import ContentRule
 from domains.bosai.datasets import DATASET_TYPES
 from domains.japanese.mynumber import PersonalNumberRefused, contains_my_number
 

@@ -1,6 +1,6 @@
 """The bosai dataset types: which schema and record type each dataset of the hub uses."""
 
-from connector.plugin_contract import DatasetType
+from connector.plugins.contract import DatasetType
 from domains.bosai import vocab
 
 DATASET_TYPES = {

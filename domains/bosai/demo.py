@@ -2,7 +2,7 @@
 
 The data-space authority runs the nats-server in operator mode and onboards four
 participants, each its own connector with every service and the bosai hub
-(``connector.demo`` builds them): 仙台市 (municipality: shelter master, evacuee registry,
+(``domains.bosai.demo_space`` builds them): 仙台市 (municipality: shelter master, evacuee registry,
 dashboard), two shelter operators of its region and a relief-supplies NPO. The city imports
 its shelters from a GSI 指定避難所 CSV and a status sheet, registers several hundred
 synthetic evacuees (re-registrations merge on the 4 items, near matches wait for review),
@@ -32,19 +32,19 @@ from typing import Any
 import aiohttp
 import orjson
 
-from connector.audit import verify_chain
-from connector.authority_nats import AuthorityNats
-from connector.demo import CITY_CODE, CITY_NAME, Say, _participant, _service, _until
-from connector.runtime import Connector
-from connector.tokens import TokenStore
+from authority.space import AuthorityNats
+from authority.state import Authority
+from connector.api.tokens import TokenStore
+from connector.control.audit import verify_chain
+from connector.runtime.connector import Connector
 from domains.bosai.api import INQUIRY
 from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
 from domains.bosai.dashboard.queries import Queries
+from domains.bosai.demo_space import CITY_CODE, CITY_NAME, Say, api_port, participant, until
 from domains.bosai.hub import BosaiHub
 from domains.bosai.registry.workload import workload
 from domains.bosai.setup import EVACUEE, Municipality
 from domains.bosai.synthetic import SyntheticShelter, import_into, write_shelter_files
-from trust.authority import Authority
 from trust.legal_id import corporate_number_check_digit
 
 PURPOSE = "disaster_response"
@@ -160,7 +160,7 @@ async def onboard(workdir: Path, say: Say, running: list[Connector], authority: 
                   nats: AuthorityNats) -> Space:
     made = []
     for party in (CITY, *OPERATORS, SUPPLIER):
-        connector, _ = await _participant(workdir, authority, nats, party.label, party.name,
+        connector, _ = await participant(workdir, authority, nats, party.label, party.name,
                                           party.legal_id, party.role,
                                           api=party is CITY)  # the dashboard is the city's
         running.append(connector)
@@ -220,7 +220,7 @@ async def register(space: Space, say: Say, people: int, clock: SimulatedClock
     ids = list(dict.fromkeys(r.person_id for r in stats.results if r is not None))
     dataset = evacuee_dataset(space.city)
     for operator in space.operators:
-        await _until(lambda op=operator: held_count(op, dataset) >= len(ids), timeout=120)
+        await until(lambda op=operator: held_count(op, dataset) >= len(ids), timeout=120)
     say(f"6. 受付で {stats.total}件の登録を受け付けました: 新規 {stats.new}人、同一人物として統合 "
         f"{stats.merged}件 (基本4情報の一致)、確認待ち {stats.review}件 (近い一致は職員が判断)。"
         f"名簿の {len(ids)}人が署名付きレコードとして避難所運営者 2団体に届きました")
@@ -287,12 +287,12 @@ async def supplies(space: Space, say: Say, sites: list[SyntheticShelter]) -> dic
             unit=unit, urgency=urgency, for_whom=for_whom)
         posted.append(made["id"])
     npo = hub_of(space.supplier)
-    await _until(lambda: all(held_version(space.supplier, r) for r in posted), 30)
+    await until(lambda: all(held_version(space.supplier, r) for r in posted), 30)
     delivered = 0
     for n, record_id in enumerate(posted):
         committed = await npo.commit_supplies(record_id)
         if n < len(posted) - 1:  # delivering reads the committed version: wait for it
-            await _until(lambda r=record_id, v=committed["version"]:
+            await until(lambda r=record_id, v=committed["version"]:
                          held_version(space.supplier, r) >= v, 30)
             await npo.deliver_supplies(record_id)
             delivered += 1
@@ -301,7 +301,7 @@ async def supplies(space: Space, say: Say, sites: list[SyntheticShelter]) -> dic
         return Counter(s.status for s in Queries(hub_of(space.city),
                                                  hub_of(space.city).sites).supplies())
     wanted = Counter({"delivered": delivered, "committed": len(posted) - delivered})
-    await _until(lambda: seen_by_city() == wanted, 30)
+    await until(lambda: seen_by_city() == wanted, 30)
     seen = seen_by_city()
     say(f"8. 避難所運営者が救援物資を {len(posted)}件要請し、物資支援 NPO が全件を手配、"
         f"{seen['delivered']}件を配送しました (各段階は要請元への署名付き変更。市のダッシュボード"
@@ -365,7 +365,7 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 300,
         hub_of(space.city).registry.clock = lambda: datetime.now(UTC)
         summary["in_shelters"] = in_shelters(space.city)
         summary.update(await supplies(space, say, sites))
-        origin = f"http://127.0.0.1:{_service(space.city, 'ApiServer').port}"
+        origin = f"http://127.0.0.1:{api_port(space.city)}"
         summary.update(await inquiries(space, say, person_ids, origin))
         for connector in space.everyone:
             report = verify_chain(connector.audit.lines())

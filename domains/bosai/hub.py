@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector.control.decisions import Reader, Use
-from connector.plugins import PluginSettings
+from connector.plugins.registry import PluginSettings
 from domains.bosai import checkin, finder, offering, sharing, status_records, vocab
 from domains.bosai import held as held_records
 from domains.bosai import setup as bosai_setup
@@ -63,8 +63,8 @@ from trust.errors import TsunaguError
 from trust.proofs import now_text
 
 if TYPE_CHECKING:
-    from connector.record_events import RecordChange
-    from connector.runtime import Connector
+    from connector.data.record_events import RecordChange
+    from connector.runtime.connector import Connector
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connector.plugin_contract import PolicyTemplate
-from connector.plugins import dataset_schema
+from connector.plugins.contract import PolicyTemplate
+from connector.plugins.registry import dataset_schema
 from domains.bosai import policies
 from domains.bosai import setup as bosai_setup
 from domains.bosai.setup import MunicipalitySetup

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from connector.plugin_contract import LeftOperandSpec, PolicyTemplate
+from connector.plugins.contract import LeftOperandSpec, PolicyTemplate
 from domains.bosai.supplies.lifecycle import SUPPLIER_FIELDS
 from usage_policies import templates
 from usage_policies.model import (

@@ -30,7 +30,7 @@ from domains.bosai.setup import Municipality, MunicipalitySetup
 from domains.bosai.sharing import home_of
 
 if TYPE_CHECKING:
-    from connector.records import RecordService
+    from connector.data.records import RecordService
 
 # Namespace of the derived record ids (medical part, shares): stable, and without the
 # person's data in them.

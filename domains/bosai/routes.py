@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connector.plugin_contract import DatasetType
+from connector.plugins.contract import DatasetType
 from domains.bosai import vocab
 from domains.bosai.api import add_api
 from domains.bosai.dashboard.app import add_dashboard

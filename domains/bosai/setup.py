@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connector.plugins import PluginSettings
-from connector.store import Store
+from connector.plugins.registry import PluginSettings
+from connector.store.database import Store
 from domains.bosai.registry.normalize import PREFECTURES, AddressContext
 from trust.legal_id import LegalIdKind, parse_legal_id
 

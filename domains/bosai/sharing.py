@@ -34,7 +34,7 @@ from domains.bosai.registry.registry import Origin
 from trust.errors import TsunaguError
 
 if TYPE_CHECKING:
-    from connector.record_events import RecordChange
+    from connector.data.record_events import RecordChange
     from domains.bosai.registry.registry import Registry
     from domains.bosai.setup import Municipality, MunicipalitySetup
 

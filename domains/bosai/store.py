@@ -10,7 +10,7 @@ Every import is a run: the raw file is kept next to the store (``imports/<sha256
 content-addressed, never overwritten) and the run row holds its hash, counts and the
 per-row report, so what was imported can always be traced to the bytes it came from.
 
-Same conventions as ``connector.store`` (``open_sqlite``: WAL, ``synchronous=FULL``,
+Same conventions as ``connector.store.database`` (``open_sqlite``: WAL, ``synchronous=FULL``,
 ``secure_delete``; one transaction per step, ``store.unavailable`` errors): ``BosaiStore``
 reuses its transaction and query methods.
 """
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connector.store import Store, StoreError, dumps, loads, open_sqlite
+from connector.store.database import Store, StoreError, dumps, loads, open_sqlite
 from domains.bosai.importers.report import ImportReport
 from domains.bosai.importers.shelters import Site
 from domains.bosai.importers.status import StatusEntry
@@ -101,7 +101,7 @@ def _now() -> str:
 
 class BosaiStore(Store):
     """The hub's SQLite file. ``transaction()``, ``query()`` and ``close()`` are
-    ``connector.store.Store``'s; only the schema differs (so ``__init__`` is its own)."""
+    ``connector.store.database.Store``'s; only the schema differs (so ``__init__`` is its own)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -6,7 +6,7 @@ code + a sequence) and a status snapshot CSV with its column mapping (capacity, 
 people now, 和暦 timestamp, needs), and ``import_into(hub, files)`` puts them through the
 real importers (as ``tsunagu bosai import-shelters`` / ``import-status`` do) rather than
 straight into the store. The sites are fictional places in 仙台市 (the municipality of
-``connector.demo`` and of the registry workload ``domains.bosai.registry.workload``).
+``domains.bosai.demo_space`` and of the registry workload ``domains.bosai.registry.workload``).
 """
 
 from __future__ import annotations

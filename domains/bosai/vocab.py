@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connector.plugin_contract import ContextSpec
+from connector.plugins.contract import ContextSpec
 from trust.jsonld import CREDENTIALS_V2, TSUNAGU_V1
 
 HERE = Path(__file__).parent

@@ -6,6 +6,6 @@ types for pregnancy checkups and vaccinations, policy templates for subsidy admi
 and 里帰り出産 claims, the routine vaccination schedule, importers and pages.
 """
 
-from connector.plugin_contract import DomainPlugin
+from connector.plugins.contract import DomainPlugin
 
 plugin = DomainPlugin(name="pmh", description="母子保健: maternal and child health")

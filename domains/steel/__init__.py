@@ -6,6 +6,6 @@ a link to and hash of the parent, grade checks (e.g. JIS G 3101 SS400), provenan
 public works inspections, policy templates for the mill -> trader -> processor chain.
 """
 
-from connector.plugin_contract import DomainPlugin
+from connector.plugins.contract import DomainPlugin
 
 plugin = DomainPlugin(name="steel", description="鉄鋼: mill sheets")

@@ -21,12 +21,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from yarl import URL
 
+from authority.state import Authority
 from connector.api.app import OPENAPI_PATH, make_app
-from connector.config import ConnectorConfig
-from connector.runtime import Connector
-from connector.tokens import TokenStore
+from connector.api.tokens import TokenStore
+from connector.runtime.config import ConnectorConfig
+from connector.runtime.connector import Connector
 from tests.held import hold
-from trust.authority import Authority
 from trust.credentials import Role
 from trust.keys import KeyPair, save_key
 from trust.status_list import StatusListCache

@@ -142,7 +142,7 @@ async def test_record_ids_with_slashes_travel_as_one_segment(api):
 
 
 class FakeRecords:
-    """The RecordsApi shape, writing rows as connector/records.py does."""
+    """The RecordsApi shape, writing rows as connector/data/records.py does."""
 
     def __init__(self, connector):
         self.connector, self.calls = connector, []

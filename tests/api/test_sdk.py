@@ -7,8 +7,8 @@ import json
 import pytest
 
 from connector.api.app import STREAMS
-from connector.sdk import ApiError, Event, Negotiation, Record, TsunaguClient
-from connector.tokens import TokenStore
+from connector.api.sdk import ApiError, Event, Negotiation, Record, TsunaguClient
+from connector.api.tokens import TokenStore
 from tests.api.conftest import DATASET, add_dataset, add_held
 from tests.api.test_app import FakeNegotiations, FakeRecords
 
@@ -160,7 +160,7 @@ def api_context(tmp_path):
 @pytest.fixture
 async def provider_api(tmp_path, authority, nats_server, api_context):
     """A provider connector with the real DatasetService and RecordService behind the API."""
-    from connector.runtime import Connector, Tuning
+    from connector.runtime.connector import Connector, Tuning
     from tests.api.conftest import connector_config, start_api
     from tests.connector.conftest import OFFER, SHELTER_SCHEMA
     from trust.status_list import StatusListCache

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.cli import main
-from connector.store import Store
-from connector.tokens import AuthError, ScopeError, TokenStore, digest
+from connector.api.tokens import AuthError, ScopeError, TokenStore, digest
+from connector.cli.main import main
+from connector.store.database import Store
 from trust.errors import ValidationError
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import ConnectorConfig, load_config
-from connector.datasets import DatasetService
-from connector.dsp import messages as m
-from connector.nats_server import EmbeddedNatsServer
-from connector.records import RecordService
-from connector.runtime import Connector, Tuning
+from authority.state import Authority
+from connector.bus.server import EmbeddedNatsServer
+from connector.data.datasets import DatasetService
+from connector.data.records import RecordService
+from connector.protocol.dsp import messages as m
+from connector.runtime.config import ConnectorConfig, load_config
+from connector.runtime.connector import Connector, Tuning
 from trust import jsonld
-from trust.authority import Authority
 from trust.credentials import Role
 from trust.keys import KeyPair, save_key
 from trust.status_list import StatusListCache

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connector import subjects
-from connector.datasets import DUPLICATE_WINDOW_S, DatasetError
-from connector.dsp import messages as m
-from connector.dsp.validation import check_jsonld, validate_message
+from connector.bus import subjects
+from connector.data.datasets import DUPLICATE_WINDOW_S, DatasetError
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.validation import check_jsonld, validate_message
 from tests.connector.conftest import DATASET, OFFER, SHELTER_SCHEMA, start_provider
 from trust.errors import JsonLdError
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 
-from connector import subjects
-from connector.datasets import stream_config
-from connector.migrations import MIGRATIONS
-from connector.store import SCHEMA_VERSION, Store
+from connector.bus import subjects
+from connector.data.datasets import stream_config
+from connector.store.database import SCHEMA_VERSION, Store
+from connector.store.migrations import MIGRATIONS
 from tests.connector.conftest import DATASET, OFFER, SHELTER_SCHEMA, shelter, start_provider
 
 

@@ -9,9 +9,9 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.content_rules import ContentRules
-from connector.free_text import free_text
-from connector.plugins import activate_plugins
+from connector.data.content_rules import ContentRules
+from connector.data.free_text import free_text
+from connector.plugins.registry import activate_plugins
 from domains.bosai import plugin as bosai_plugin
 from domains.bosai import vocab
 from domains.bosai.content import CONTENT_RULES

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from connector.audit import AuditLog, verify_chain
-from connector.facts import WorldFacts
-from connector.migrations import LATEST, MIGRATIONS
-from connector.plugins import PluginSettings
-from connector.store import Store, StoreError
-from connector.tokens import TokenStore
+from connector.api.tokens import TokenStore
+from connector.control.audit import AuditLog, verify_chain
+from connector.control.facts import WorldFacts
+from connector.plugins.registry import PluginSettings
+from connector.store.database import Store, StoreError
+from connector.store.migrations import LATEST, MIGRATIONS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stores"
 BEFORE = ("municipality.sqlite", "shelter_operator.sqlite")

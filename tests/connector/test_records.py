@@ -8,8 +8,8 @@ import re
 import orjson
 import pytest
 
-from connector import subjects
-from connector.records import (
+from connector.bus import subjects
+from connector.data.records import (
     MAX_RECORD_BYTES,
     PENDING,
     PUBLISHED,
@@ -239,7 +239,7 @@ async def test_publish_while_nats_is_down_is_sent_exactly_once(provider, nats_se
 
 
 def test_unserialisable_records_get_a_typed_error():
-    from connector.records import RecordError, _check_size
+    from connector.data.records import RecordError, _check_size
 
     deep: dict = {}
     node = deep

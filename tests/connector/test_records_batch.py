@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from connector.records import MAX_BATCH, PENDING, PUBLISHED, REJECTED, RecordError
+from connector.data.records import MAX_BATCH, PENDING, PUBLISHED, REJECTED, RecordError
 from tests.connector.conftest import DATASET, shelter
 from tests.connector.test_records import assert_nothing_stored, stream_messages, versions_table
 from trust.errors import JsonLdError

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connector import plugins, tokens
+from connector.api import tokens
+from connector.plugins import registry as plugins
 from tests.api.conftest import authority, connector  # noqa: F401  (fixtures, re-exported)
 from trust import jsonld
 from usage_policies import operands

@@ -11,9 +11,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from connector.api.app import make_app
-from connector.datasets import build_entry, check_entry, check_schema
-from connector.plugins import activate_plugins, dataset_schema, dataset_type
-from connector.usage import delete_deadline
+from connector.control.duties import delete_deadline
+from connector.data.datasets import build_entry, check_entry, check_schema
+from connector.plugins.registry import activate_plugins, dataset_schema, dataset_type
 from domains.bosai import plugin as bosai
 from domains.bosai import vocab
 from domains.bosai.policies import evacuee_registry, shelter_status_open

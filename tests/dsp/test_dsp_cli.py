@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.cli import main
-from connector.dsp import messages as m
+from connector.cli.main import main
+from connector.protocol.dsp import messages as m
 
 C, P = "urn:uuid:consumer-pid", "urn:uuid:provider-pid"
 OFFER = m.offer("urn:uuid:offer-1", target="urn:uuid:dataset-1", permission=[m.rule("use")])

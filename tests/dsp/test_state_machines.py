@@ -8,17 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.dsp import messages as m
-from connector.dsp import negotiation as cn
-from connector.dsp import transfer as tp
-from connector.dsp.statemachine import (
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp import negotiation as cn
+from connector.protocol.dsp import transfer as tp
+from connector.protocol.dsp.statemachine import (
     EITHER,
     ProtocolError,
     Role,
     StateMachine,
     Transition,
 )
-from connector.dsp.validation import validate_message
+from connector.protocol.dsp.validation import validate_message
 from trust.errors import TsunaguError
 
 C, P = "urn:uuid:consumer-pid", "urn:uuid:provider-pid"

@@ -13,9 +13,9 @@ import pytest
 import referencing.exceptions
 from referencing import Registry, Resource
 
-from connector.dsp import messages as m
-from connector.dsp import validation
-from connector.dsp.validation import (
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp import validation
+from connector.protocol.dsp.validation import (
     MESSAGE_TYPES,
     DspValidationError,
     check_jsonld,
@@ -24,7 +24,7 @@ from connector.dsp.validation import (
 from trust import jsonld
 from trust.errors import JsonLdError, ValidationError
 
-BUNDLED = files("connector.dsp") / "schemas"
+BUNDLED = files("connector.protocol.dsp") / "schemas"
 C = "urn:uuid:32541fe6-c580-409e-85a8-8a9a32fbe833"
 P = "urn:uuid:a343fcbf-99fc-4ce8-8e9b-148c97605aab"
 DATASET = "urn:uuid:3dd1add8-4d2d-569e-d634-8394a8836a88"
@@ -152,7 +152,7 @@ def test_builders_refuse_what_the_schema_would_refuse(call):
 
 # --- official DSP 2025-1 examples ------------------------------------------------------------
 # Copied from eclipse-dataspace-protocol-base/DataspaceProtocol, artifacts/src/main/resources/
-# */example/ (commits 1ca2c95 and 86c21cd), Apache-2.0; see connector/dsp/schemas/LICENSE.
+# */example/ (commits 1ca2c95 and 86c21cd), Apache-2.0; see connector/protocol/dsp/schemas/LICENSE.
 
 CTX = ["https://w3id.org/dspace/2025/1/context.jsonld"]
 OFFICIAL = {

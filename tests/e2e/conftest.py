@@ -14,19 +14,19 @@ from typing import Any
 
 import pytest
 
-from connector.authority_nats import AuthorityNats
-from connector.config import ConnectorConfig
+from authority.space import AuthorityNats
+from authority.state import Authority
+from connector.bus.server import EmbeddedNatsServer
 from connector.control.decisions import Reader, Use
-from connector.datasets import DatasetService
-from connector.dsp import messages as m
-from connector.nats_server import EmbeddedNatsServer
-from connector.records import RecordService
-from connector.runtime import Connector, Tuning
+from connector.data.datasets import DatasetService
+from connector.data.records import RecordService
+from connector.protocol.dsp import messages as m
+from connector.runtime.config import ConnectorConfig
+from connector.runtime.connector import Connector, Tuning
 from tests.connector.conftest import participant_config, status_lists
 from tests.e2e.processes import space  # noqa: F401 (the process-level tests' fixture)
 from tests.nats_fixtures import operator_config
 from trust import jsonld
-from trust.authority import Authority
 from trust.credentials import Role
 
 CITY_CODE = "041009"

@@ -27,13 +27,13 @@ import aiohttp
 import orjson
 import pytest
 
-from connector.authority_nats import AuthorityNats
-from connector.cli import main as _main
-from connector.nats_server import EmbeddedNatsServer
-from connector.sdk import ApiError, TsunaguClient, _sse_fields
-from trust.authority import Authority
+from authority.space import AuthorityNats
+from authority.state import Authority
+from connector.api.sdk import ApiError, TsunaguClient, _sse_fields
+from connector.bus.server import EmbeddedNatsServer
+from connector.cli.main import main as _main
 
-PYTHON_CLI = [sys.executable, "-m", "connector.cli"]
+PYTHON_CLI = [sys.executable, "-m", "connector.cli.main"]
 
 
 def cli(args: list[str]) -> int:

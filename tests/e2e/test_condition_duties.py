@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from connector.audit import verify_chain
+from connector.control.audit import verify_chain
 from connector.control.gate import UsageDenied
-from connector.dsp import messages as m
+from connector.protocol.dsp import messages as m
 from tests.e2e.conftest import (
     CITY_OFFER,
     DATASET,

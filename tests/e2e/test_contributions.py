@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from connector.audit import verify_chain
-from connector.contributions import (
+from connector.bus.messaging import RemoteError
+from connector.control.audit import verify_chain
+from connector.data.contributions import (
     ContributionConflict,
     ContributionError,
     ContributionService,
     version_iri,
 )
-from connector.dsp import messages as m
-from connector.messaging import RemoteError
-from connector.runtime import Connector
+from connector.protocol.dsp import messages as m
+from connector.runtime.connector import Connector
 from tests.connector.conftest import status_lists
 from tests.e2e.conftest import (
     CITY_CODE,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from nats.js.errors import NotFoundError
 
-from connector import subjects
-from connector.audit import verify_chain
-from connector.store import loads
+from connector.bus import subjects
+from connector.control.audit import verify_chain
+from connector.store.database import loads
 from tests.e2e.conftest import DATASET, PURPOSE, negotiate, record
 from tests.e2e.test_transfer import delivered
 
@@ -140,7 +140,7 @@ async def test_an_earlier_version_arriving_after_the_deletion_is_not_kept(provid
     """A version that reaches the consumer after its record's tombstone (a redelivery of a
     batch that failed to commit) is not stored again: here the provider's own signed
     version 1 is appended to the stream once more, after the deletion."""
-    from connector.store import dumps
+    from connector.store.database import dumps
     from tests.e2e.test_transfer import started_transfer
     from tests.privacy import found_in_files, store_files
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from connector.dsp import messages as m
+from connector.protocol.dsp import messages as m
 from tests.e2e.conftest import DATASET, ROLE_OK, negotiate, offer
 from trust.errors import ValidationError
 

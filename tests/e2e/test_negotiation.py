@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from connector.agreements import verify_countersigned
-from connector.dsp import messages as m
-from connector.dsp.validation import SCHEMA_FOR_TYPE, validate_message
-from connector.messaging import RemoteError
+from connector.bus.messaging import RemoteError
+from connector.protocol.agreements import verify_countersigned
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, validate_message
 from tests.e2e.conftest import CITY_OFFER, DATASET, OPEN_OFFER, negotiate
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 
-from connector.cli import main as cli
-from connector.sdk import TsunaguClient
+from connector.api.sdk import TsunaguClient
+from connector.cli.main import main as cli
 from tests.e2e.processes import (
     DATASET,
     App,

@@ -8,10 +8,10 @@ import time
 
 import orjson
 
-from connector import subjects
-from connector.dsp import messages as m
-from connector.dsp.validation import SCHEMA_FOR_TYPE, validate_message
-from connector.pull import DELIVERED, LAG
+from connector.bus import subjects
+from connector.data.pull import DELIVERED, LAG
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, validate_message
 from tests.e2e.conftest import DATASET, delivered_in_audit, negotiate, publish, record
 
 N = 2000

@@ -10,10 +10,10 @@ from typing import Any
 import nats.js.errors
 import pytest
 
-from connector import subjects
-from connector.dsp.validation import SCHEMA_FOR_TYPE, validate_message
-from connector.pull import DELIVERED, LAG, endpoint_properties, within_snapshot
-from connector.transfers import FINITE_FORMAT
+from connector.bus import subjects
+from connector.data.pull import DELIVERED, LAG, endpoint_properties, within_snapshot
+from connector.data.transfers import FINITE_FORMAT
+from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, validate_message
 from tests.e2e.conftest import DATASET, Node, delivered_in_audit, negotiate, publish, record
 
 N = 1000
@@ -158,7 +158,7 @@ async def test_consumer_restart_mid_snapshot_completes_exactly_once(
 @pytest.mark.parametrize("format", ["NATS-JetStream-pull", "nats-jetstream-snapshot"])
 async def test_formats_are_accepted(provider, consumer, format):
     """Both formats start; only the snapshot one carries a snapshotSequence."""
-    from connector.dsp import messages as m
+    from connector.protocol.dsp import messages as m
 
     done = await negotiate(consumer, provider)
     request = m.transfer_request("urn:uuid:f", agreement_id=done["agreementId"],

@@ -7,8 +7,8 @@ import asyncio
 import orjson
 import pytest
 
-from connector import subjects
-from connector.audit import verify_chain
+from connector.bus import subjects
+from connector.control.audit import verify_chain
 from connector.control.gate import UsageDenied
 from tests.e2e.conftest import (
     CITY_OFFER,

@@ -20,13 +20,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from connector.api.app import make_app
-from connector.audit import verify_chain
+from connector.api.sdk import ApiError, StreamEnded, TsunaguClient
+from connector.api.tokens import TokenStore
+from connector.control.audit import verify_chain
 from connector.control.decisions import Reader, Use
 from connector.control.gate import UsageDenied
-from connector.dsp import messages as m
-from connector.record_events import RecordChange
-from connector.sdk import ApiError, StreamEnded, TsunaguClient
-from connector.tokens import TokenStore
+from connector.data.record_events import RecordChange
+from connector.protocol.dsp import messages as m
 from tests.e2e.conftest import DATASET, PURPOSE, ROLE_OK, Node, offer, publish, record
 from tests.e2e.test_transfer import delivered
 
@@ -239,7 +239,7 @@ async def test_an_expired_or_unknown_agreement_releases_nothing(provider, consum
     agreement_id = await agreed(consumer, provider)
     gate = consumer.connector.gate
     with consumer.connector.store.transaction() as db:
-        from connector import agreements
+        from connector.protocol import agreements
 
         agreements.set_status(db, agreement_id, "expired")
     gate.changed()

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from connector.sdk import ApiError, TsunaguClient
+from connector.api.sdk import ApiError, TsunaguClient
 from tests.e2e.processes import (
     PURPOSE,
     TRANSIENT,

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.nats_server import EmbeddedNatsServer
-from connector.sdk import ApiError, TsunaguClient
+from connector.api.sdk import ApiError, TsunaguClient
+from connector.bus.server import EmbeddedNatsServer
 from tests.e2e.processes import (
     DATASET,
     PURPOSE,

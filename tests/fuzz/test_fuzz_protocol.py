@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.dsp import messages as m
-from connector.dsp.validation import (
+from connector.data.records import _check_shape, _check_size
+from connector.data.records import _SchemaCache as SchemaCache
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.validation import (
     MESSAGE_TYPES,
     check_jsonld,
     check_received,
     validate_message,
 )
-from connector.records import _check_shape, _check_size
-from connector.records import _SchemaCache as SchemaCache
 from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated, only_typed
 from trust import jsonld
 from usage_policies import evaluate, parse_policy

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from authority.state import Authority
 from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated, mutated_text, only_typed
 from trust import jsonld
-from trust.authority import Authority
 from trust.credentials import Role, verify_credential
 from trust.envelope import ReplayCache, open_envelope, seal
 from trust.keys import KeyPair, resolve_did_key

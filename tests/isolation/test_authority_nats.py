@@ -1,5 +1,5 @@
 """The authority's NATS side: state on disk across restarts, and what it checks before it
-opens a consumer's stream import (``connector.authority_nats``, ``connector.stream_grants``).
+opens a consumer's stream import (``authority.space``, ``connector.protocol.grants``).
 
 Real operator-mode nats-server; participants are key pairs with credentials from the test
 authority and NATS users it issued, speaking the grant protocol directly."""
@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
-from connector import agreements
-from connector.authority_nats import AuthorityNats
-from connector.dsp import messages as m
-from connector.identity import Identity, participant_id
-from connector.messaging import RemoteError, request_with_retry
-from connector.nats_accounts import Onboarded, api_prefix
-from connector.nats_connection import NatsConnectError, NatsSettings, close_nats, connect
-from connector.stream_grants import GrantClient
-from connector.subjects import data_subject
-from trust.authority import NATS_FILE, Authority
+from authority.accounts import Onboarded
+from authority.space import AuthorityNats
+from authority.state import NATS_FILE, Authority
+from connector.bus.connection import NatsConnectError, NatsSettings, close_nats, connect
+from connector.bus.messaging import RemoteError, request_with_retry
+from connector.bus.subjects import api_prefix, data_subject
+from connector.protocol import agreements
+from connector.protocol.dsp import messages as m
+from connector.protocol.grants import GrantClient
+from connector.runtime.identity import Identity, participant_id
 from trust.credentials import Role
 from trust.envelope import ReplayCache
 from trust.keys import KeyPair

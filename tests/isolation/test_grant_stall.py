@@ -1,6 +1,6 @@
 """A grant (or any account update) must not stall another consumer's running pull: the
 server drops the response routes of requests in flight through an account whose JWT changes
-(connector/nats_accounts.py), so a grant changes only the new consumer's account."""
+(authority/accounts.py), so a grant changes only the new consumer's account."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import nats.errors
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from connector.nats_accounts import NatsAccountsError, consumer_name
-from connector.subjects import data_subject
+from authority.accounts import NatsAccountsError, consumer_name
+from connector.bus.subjects import data_subject
 from tests.isolation.test_operator_mode import DATASET, NO_ROUTE, Space, provider_stream, space
 from trust import nats_jwt
 from trust.nats_jwt import Import
@@ -149,7 +149,7 @@ async def test_pushing_an_account_leaves_running_pulls_alone(space: Space, pushe
 
 
 def test_a_grant_and_its_revocation_change_only_the_consumers_account() -> None:
-    from connector.nats_accounts import NatsAccountManager
+    from authority.accounts import NatsAccountManager
     from trust.keys import KeyPair
 
     manager = NatsAccountManager()

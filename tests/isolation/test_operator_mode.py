@@ -18,11 +18,11 @@ import pytest
 from nats.aio.client import Client, RawCredentials
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from connector.identity import participant_id
-from connector.nats_accounts import NatsAccountManager, NatsAccountsError, consumer_name
-from connector.nats_connection import NatsSettings, close_nats, connect
-from connector.nats_server import EmbeddedNatsServer
-from connector.subjects import data_subject, dataset_stream
+from authority.accounts import NatsAccountManager, NatsAccountsError, consumer_name
+from connector.bus.connection import NatsSettings, close_nats, connect
+from connector.bus.server import EmbeddedNatsServer
+from connector.bus.subjects import data_subject, dataset_stream
+from connector.runtime.identity import participant_id
 from trust import nats_jwt
 from trust.keys import KeyPair
 

@@ -22,13 +22,12 @@ import pytest
 from nats.aio.client import Client, RawCredentials
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from connector.cli import main as cli_main
-from connector.identity import participant_id
-from connector.nats_accounts import api_prefix
-from connector.pull import endpoint_properties
-from connector.runtime import Connector
-from connector.sdk import TsunaguClient
-from connector.subjects import data_subject, dataset_stream
+from connector.api.sdk import TsunaguClient
+from connector.bus.subjects import api_prefix, data_subject, dataset_stream
+from connector.cli.main import main as cli_main
+from connector.data.pull import endpoint_properties
+from connector.runtime.connector import Connector
+from connector.runtime.identity import participant_id
 from tests.connector.conftest import participant_config, status_lists
 from tests.e2e.processes import (
     DATASET,

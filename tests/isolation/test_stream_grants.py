@@ -10,9 +10,9 @@ import nats.js.errors
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from connector.nats_accounts import api_prefix
-from connector.nats_connection import close_nats
-from connector.pull import endpoint_properties
+from connector.bus.connection import close_nats
+from connector.bus.subjects import api_prefix
+from connector.data.pull import endpoint_properties
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import negotiate, publish
 from tests.nats_fixtures import participant_nats

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.cli import main
+from connector.cli.main import main
 
 from .helpers import CTX, c, policy, rule
 

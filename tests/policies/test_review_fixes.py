@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.cli import main
+from connector.cli.main import main
 from trust import jsonld
 from trust.keys import KeyPair
 from usage_policies import templates as t

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nats.js.errors import NotFoundError
 
-from connector import subjects
-from connector.datasets import DatasetError
-from connector.dsp import messages as m
-from connector.identity import Identity
-from connector.messaging import DspBus, RemoteError
-from connector.store import dumps
+from connector.bus import subjects
+from connector.bus.messaging import DspBus, RemoteError
+from connector.data.datasets import DatasetError
+from connector.protocol.dsp import messages as m
+from connector.runtime.identity import Identity
+from connector.store.database import dumps
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import CITY_OFFER, DATASET, OPEN_OFFER, negotiate, offer
 from trust.credentials import Role

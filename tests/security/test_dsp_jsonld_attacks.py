@@ -2,7 +2,7 @@
 real connectors: a remote ``@context`` URL (served by a local HTTP trap that must never be
 asked) or a term no bundled context defines. The receiving bus refuses each with the
 ``trust.jsonld`` code, in the DSP error message of its protocol, before any service or state
-sees it (``connector.dsp.validation.check_received``)."""
+sees it (``connector.protocol.dsp.validation.check_received``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from connector.dsp import messages as m
-from connector.identity import Identity
-from connector.messaging import DspBus
-from connector.nats_connection import close_nats
+from connector.bus.connection import close_nats
+from connector.bus.messaging import DspBus
+from connector.protocol.dsp import messages as m
+from connector.runtime.identity import Identity
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import DATASET, OPEN_OFFER, negotiate
 from tests.nats_fixtures import participant_nats

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from connector import dsp_cli
-from connector.cli import main
-from connector.dsp import messages as m
-from connector.dsp.validation import (
+from connector.cli import dsp as dsp_cli
+from connector.cli.main import main
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.validation import (
     MAX_CHARS,
     MAX_DEPTH,
     MAX_VALUES,

@@ -10,7 +10,7 @@ import time
 import jwt
 import pytest
 
-from connector.messaging import dsp_subject, request_with_retry
+from connector.bus.messaging import dsp_subject, request_with_retry
 from tests import test_messaging
 from tests.security.helpers import nested_json
 from trust.credentials import Role
@@ -187,7 +187,7 @@ async def test_bus_refuses_envelope_without_credential(served):
 
 
 async def test_bus_refuses_credential_of_wrong_issuer_inside_valid_envelope(served, tmp_path):
-    from trust.authority import Authority
+    from authority.state import Authority
 
     city_bus, operator_bus, seen = served
     rogue = Authority.init(tmp_path / "rogue", name="rogue")

@@ -1,7 +1,7 @@
 """Bytes on the NATS wire that are not UTF-8, written by a raw TCP client to a real connector's
 DSP subject. nats-py 2.16 decoded subjects, replies and header status lines strictly inside its
 read loop, so one such message stopped the connector from reading anything again
-(``connector.nats_connection.TolerantClient``). Each test sends the hostile frame, shows that
+(``connector.bus.connection.TolerantClient``). Each test sends the hostile frame, shows that
 the connector still answers a catalog request, that the frame was counted as refused, and that
 nothing was stored."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.dsp import messages as m
+from connector.protocol.dsp import messages as m
 from tests.e2e import conftest as e2e
 from tests.security.helpers import hpub, pub, raw_nats
 

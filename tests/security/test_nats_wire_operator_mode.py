@@ -2,7 +2,7 @@
 NATS user (the data space's server, as the e2e connectors use it). The server's permissions
 keep such bytes out of the DSP subject (the sender token is fixed by the rogue's account), but
 not out of a header block on a subject the rogue may use; the provider's client
-(``connector.nats_connection.TolerantClient``) must survive that, and the bus refuses it.
+(``connector.bus.connection.TolerantClient``) must survive that, and the bus refuses it.
 
 The frames go through nats-py's private ``_send_command``: its public API encodes subjects and
 headers as UTF-8 text and cannot send these bytes."""
@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 from nats.aio.client import Client
 
-from connector.dsp import messages as m
-from connector.nats_connection import close_nats
+from connector.bus.connection import close_nats
+from connector.protocol.dsp import messages as m
 from tests.e2e import conftest as e2e
 from tests.nats_fixtures import participant_nats
 from tests.security.helpers import hpub, pub

@@ -7,8 +7,8 @@ import nats.errors
 import nats.js.errors
 import pytest
 
-from connector.nats_accounts import consumer_name
-from connector.subjects import data_subject
+from authority.accounts import consumer_name
+from connector.bus.subjects import data_subject
 from tests.isolation import test_operator_mode
 from tests.isolation.test_operator_mode import AGREEMENT, DATASET, Space, provider_stream
 

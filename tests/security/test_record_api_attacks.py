@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from connector.api.app import make_app
-from connector.records import MAX_RECORD_BYTES
-from connector.tokens import TokenStore
+from connector.api.tokens import TokenStore
+from connector.data.records import MAX_RECORD_BYTES
 from domains.bosai import plugin as bosai
 from tests.connector import conftest as data_plane
 from tests.connector.conftest import DATASET, OFFER, RECORD_CONTEXT, shelter
@@ -302,7 +302,7 @@ async def test_offer_with_unknown_left_operand_through_the_api_is_a_400_problem(
 
 
 async def test_offer_with_unknown_left_operand_through_the_sdk_raises_its_code(provider, api):
-    from connector.sdk import ApiError, TsunaguClient
+    from connector.api.sdk import ApiError, TsunaguClient
 
     bad = {**OFFER, "@id": "urn:tsunagu:test:offer:sdk-unknown", "permission": [
         {"action": "use", "constraint": [{"leftOperand": "tsunagu:noSuchOperand",

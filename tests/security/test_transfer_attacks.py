@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from connector import subjects
+from connector.bus import subjects
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import DATASET, negotiate, publish, record
 from trust.keys import KeyPair

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connector.tokens import AuthError, ScopeError, TokenInfo
+from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import (
     DASHBOARD,

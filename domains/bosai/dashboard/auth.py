@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from connector.audit import AuditLog
-from connector.store import Store, StoreError
-from connector.tokens import AuthError, TokenInfo, TokenStore
+from connector.api.tokens import AuthError, TokenInfo, TokenStore
+from connector.control.audit import AuditLog
+from connector.store.database import Store, StoreError
 
 DASHBOARD = "bosai:dashboard"
 PERSON_SEARCH = "bosai:person-search"

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connector.tokens import TokenInfo
+from connector.api.tokens import TokenInfo
 from domains.bosai import vocab
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import INQUIRY, same_origin

@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from connector.store import StoreError
+from connector.store.database import StoreError
 from domains.bosai.dashboard.trend import Series, StayTrend
 from domains.bosai.registry.normalize import match_name
 from domains.bosai.store import BosaiStore

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from connector.store import Store
+from connector.store.database import Store
 
 POINTS = 48
 # Bucket sizes a series may use, smallest first: the first that keeps the points few wins.

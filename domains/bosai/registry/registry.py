@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from connector.audit import AuditLog
-from connector.store import Store
+from connector.control.audit import AuditLog
+from connector.store.database import Store
 from domains.bosai.registry import storage
 from domains.bosai.registry.errors import (
     PersonNotFound,

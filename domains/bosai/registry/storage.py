@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from connector.plugins import PluginSettings
-from connector.store import Store, StoreError
+from connector.plugins.registry import PluginSettings
+from connector.store.database import Store, StoreError
 
 SCHEMA_VERSION = "1"
 VERSION_KEY = "registry_schema_version"  # in the bosai plug-in's settings

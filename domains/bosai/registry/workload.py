@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.demo_people import FAMILY, GIVEN
+from domains.bosai.demo_people import FAMILY, GIVEN
 from domains.bosai.registry.normalize import AddressContext
 from domains.bosai.registry.registry import Registry
 from domains.bosai.registry.variants import VARIANTS

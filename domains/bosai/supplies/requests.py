@@ -25,7 +25,7 @@ from domains.bosai.supplies import lifecycle
 from domains.bosai.supplies.lifecycle import Actor, Step, SupplyError
 
 if TYPE_CHECKING:
-    from connector.contributions import Contributor
+    from connector.data.contributions import Contributor
 
 PURPOSE = "relief_supply"  # narrower than disaster_response, which the policy names
 TYPE = "SupplyRequest"

@@ -29,8 +29,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from connector.api.app import make_app
-from connector.runtime import Connector
-from connector.tokens import TokenStore
+from connector.api.tokens import TokenStore
+from connector.runtime.connector import Connector
 from domains.bosai import plugin as bosai_plugin
 from domains.bosai import vocab
 from domains.bosai.hub import BosaiHub

@@ -13,10 +13,10 @@ from html.parser import HTMLParser
 import orjson
 import pytest
 
-from connector.cli import build_parser
-from connector.plugin_contract import DomainPlugin
-from connector.plugins import PluginError, check_plugin
-from connector.tokens import known_scopes
+from connector.api.tokens import known_scopes
+from connector.cli.main import build_parser
+from connector.plugins.contract import DomainPlugin
+from connector.plugins.registry import PluginError, check_plugin
 from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
 from tests.domains.bosai.dashboard_support import (
     HOSTILE,
@@ -136,7 +136,7 @@ async def test_revoking_the_token_ends_its_sessions_and_logout_ends_one(dashboar
         await dashboard.login(http, DASHBOARD)
         (token_id,) = dashboard.connector.store.query(
             "SELECT token_id FROM bosai_dashboard_sessions")[0]
-        from connector.tokens import TokenStore
+        from connector.api.tokens import TokenStore
 
         assert TokenStore(dashboard.connector.store).revoke(token_id)
         assert (await get(http, dashboard.url))[0] == 303

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
-from connector.contributions import CONTRIBUTE
-from connector.plugins import activate_plugins, dataset_schema
+from connector.data.contributions import CONTRIBUTE
+from connector.plugins.registry import activate_plugins, dataset_schema
 from domains.bosai import plugin as bosai
 from domains.bosai import policies, vocab
 from trust import jsonld

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.cli import main
-from connector.store import StoreError
+from connector.cli.main import main
+from connector.store.database import StoreError
 from domains.bosai import plugin
 from domains.bosai.importers import SourceError
 from domains.bosai.imports import import_shelters, import_status
@@ -145,14 +145,14 @@ def test_cli_status_json_report(tmp_path, capsys):
 
 def test_cli_as_a_process_with_progress_bar(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "bosai", "import-shelters",
+        [sys.executable, "-m", "connector.cli.main", "bosai", "import-shelters",
          str(DATA / "gsi_shelter_sjis.csv"), "--store", str(tmp_path / "s.sqlite"),
          "--progress"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines()[-1] == "imported 0, corrected 4, refused 2"
     assert "100% 7/7 lines" in result.stderr
     quiet = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "bosai", "import-shelters",
+        [sys.executable, "-m", "connector.cli.main", "bosai", "import-shelters",
          str(DATA / "gsi_shelter_sjis.csv"), "--store", str(tmp_path / "s.sqlite")],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "lines" not in quiet.stderr  # stderr is not a terminal: no bar

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from connector.demo_people import evacuee
+from domains.bosai.demo_people import evacuee
 from domains.bosai.registry import (
     AddressContext,
     CardError,

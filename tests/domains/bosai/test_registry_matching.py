@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
-from connector.audit import AuditLog, verify_chain
-from connector.plugins import activate_plugins, dataset_schema
-from connector.store import StoreError
+from connector.control.audit import AuditLog, verify_chain
+from connector.plugins.registry import activate_plugins, dataset_schema
+from connector.store.database import StoreError
 from domains.bosai import plugin as bosai
 from domains.bosai.registry import (
     AddressContext,

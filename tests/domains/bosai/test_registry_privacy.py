@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from connector.audit import AuditLog, verify_chain
+from connector.control.audit import AuditLog, verify_chain
 from domains.bosai.registry import (
     AddressContext,
     MyNumberRefused,

@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 import pytest
 
-from connector.runtime import Connector
+from connector.runtime.connector import Connector
 from domains.bosai.hub import BosaiHub
 from domains.bosai.setup import Municipality
 from tests.connector.conftest import status_lists

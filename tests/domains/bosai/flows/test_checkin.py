@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.contributions import ContributionError
+from connector.data.contributions import ContributionError
 from domains.bosai.api import CHECKIN
 from domains.bosai.setup import EVACUEE
 from tests.domains.bosai.dashboard_support import SITES, load_sites, load_status, person

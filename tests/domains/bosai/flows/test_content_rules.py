@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 import pytest
 
-from connector.content_rules import ContentRules
+from connector.data.content_rules import ContentRules
 from domains.bosai import vocab
 from domains.japanese.mynumber import check_digit
 from tests.domains.bosai.flows.support import CHIYODA, OPERATOR_NUMBER, BosaiNode

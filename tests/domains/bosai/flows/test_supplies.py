@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.contributions import ContributionError
+from connector.data.contributions import ContributionError
 from domains.bosai.api import SUPPLIES
 from domains.bosai.dashboard.queries import Queries
 from tests.domains.bosai.flows.support import (

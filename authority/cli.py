@@ -1,0 +1,317 @@
+"""``tsunagu authority init|issue|revoke|serve|nats-config``: run a data-space authority.
+
+``serve`` publishes, read-only, what relying parties need: the signed status list (re-signed
+on each request from the registry on disk, so a ``revoke`` run from another shell shows up
+at once), the public participant registry and the authority's DID. It binds to loopback
+unless told otherwise and keeps no access log (client addresses are personal data).
+
+``serve`` also runs the data space's NATS in operator mode (``authority.space``):
+it starts the embedded nats-server (or, with ``--nats-url``, uses one configured with
+``nats-config``), announces its URL on the ready line and answers stream grant requests.
+``issue`` writes the participant's NATS user credentials (``nats.creds``, 0600) beside the
+credential and pushes its account to that server; ``revoke`` revokes the account, which
+disconnects the participant's connectors. ``--no-nats`` serves HTTP only: connectors then
+need ``insecure_no_auth`` and nothing isolates participants on NATS (development only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from authority.state import DEFAULT_PUBLIC_URL, DEFAULT_VALID_DAYS, Authority
+from connector.runtime.setup import NATS_CREDS_NAME
+from trust.credentials import Role, format_datetime
+from trust.errors import TsunaguError, ValidationError
+
+if TYPE_CHECKING:  # imported when used: every `tsunagu` command builds this parser
+    from authority.accounts import Onboarded
+    from authority.space import AuthorityNats
+
+log = logging.getLogger("tsunagu.authority")
+
+DEFAULT_PORT = 8470
+VC_JWT_MEDIA_TYPE = "application/vc+jwt"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "authority", help="data-space authority: issue, revoke and publish credentials",
+        description="Issue participant credentials (VC 2.0 as vc+jwt), revoke them through a "
+                    "signed Bitstring Status List, and serve both.")
+    actions = parser.add_subparsers(dest="authority_command", required=True, metavar="ACTION")
+
+    p = actions.add_parser("init", help="create an authority key, config and empty registry")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory (created)")
+    p.add_argument("--name", required=True, help="the authority's name")
+    p.add_argument("--public-url", default=DEFAULT_PUBLIC_URL,
+                   help="base URL relying parties fetch the status list from "
+                        f"(default {DEFAULT_PUBLIC_URL})")
+    p.add_argument("--status-ttl-minutes", type=int, default=15,
+                   help="how long a signed status list stays valid (default 15)")
+    p.set_defaults(func=_init)
+
+    roles = ", ".join(r.value for r in Role)
+    p = actions.add_parser("issue", help="issue a participant credential; prints the vc+jwt")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--request", type=Path,
+                   help="a credential-request.json written by `tsunagu connector init` "
+                        "(signed by the participant's key); replaces the four options below")
+    p.add_argument("--did", help="participant did:key")
+    p.add_argument("--name", help="participant's legal name")
+    p.add_argument("--legal-id",
+                   help="法人番号 (13 digits) or 全国地方公共団体コード (6 digits)")
+    p.add_argument("--role", action="append", dest="roles", metavar="ROLE",
+                   help=f"repeatable; one of {roles}")
+    p.add_argument("--valid-days", type=int, default=DEFAULT_VALID_DAYS,
+                   help=f"validity period in days (default {DEFAULT_VALID_DAYS})")
+    p.add_argument("--out", type=Path,
+                   help="write the vc+jwt to this new file (0600) instead of stdout")
+    p.add_argument("--nats-creds", type=Path,
+                   help=f"write the NATS user credentials to this new file (0600); default "
+                        f"{NATS_CREDS_NAME} beside --out")
+    p.set_defaults(func=_issue)
+
+    p = actions.add_parser("revoke", help="revoke a participant's credentials")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--did", help="revoke every live credential of this participant")
+    target.add_argument("--index", type=int, help="revoke the credential at this status index")
+    p.add_argument("--reason", help="kept in the private registry only")
+    p.set_defaults(func=_revoke)
+
+    p = actions.add_parser("serve", help="serve the status list and the public registry")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"TCP port, 0 for any free one (default {DEFAULT_PORT})")
+    nats = p.add_mutually_exclusive_group()
+    nats.add_argument("--nats-url", help="use this nats-server (configured with "
+                                         "`tsunagu authority nats-config`) instead of "
+                                         "starting the embedded one in DIR/nats")
+    nats.add_argument("--no-nats", action="store_true",
+                      help="INSECURE, development only: serve HTTP only; connectors then use "
+                           "NATS without credentials and nothing isolates participants")
+    p.add_argument("--nats-port", type=int, help="client port of the embedded nats-server "
+                                                 "(default: any free one)")
+    p.set_defaults(func=_serve)
+
+    p = actions.add_parser("nats-config",
+                           help="print the operator-mode config for an external nats-server")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--resolver-dir", required=True, type=Path,
+                   help="where that server keeps account JWTs (created by the server)")
+    p.set_defaults(func=_nats_config)
+
+
+def _init(args: argparse.Namespace) -> int:
+    authority = Authority.init(args.dir, name=args.name, public_url=args.public_url,
+                               status_list_ttl=timedelta(minutes=args.status_ttl_minutes))
+    print(authority.did)
+    return 0
+
+
+def _reserve_out(path: Path) -> str:
+    """Prove --out can be written before issuing: a temp file beside it, refusing overwrite."""
+    if path.exists():
+        raise ValidationError(f"{path} already exists; refusing to overwrite it", field="out")
+    if not path.parent.is_dir():
+        raise ValidationError(f"directory {path.parent} does not exist", field="out")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    except OSError as exc:
+        raise ValidationError(f"cannot write in {path.parent}: {exc.strerror}",
+                              field="out") from None
+    os.close(fd)
+    return tmp
+
+
+def _subject_from_args(args: argparse.Namespace) -> None:
+    """Fill did/name/legal_id/roles from --request, or insist on all four options."""
+    if args.request is not None:
+        from connector.runtime.setup import verify_credential_request
+
+        try:
+            request = json.loads(args.request.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot read credential request {args.request}: {exc}",
+                                  field="request") from exc
+        if not isinstance(request, dict):
+            raise ValidationError("credential request must be a JSON object", field="request")
+        body = verify_credential_request(request)
+        legal = body.get("legalIdentifier") or {}
+        args.did, args.name = body.get("did"), body.get("name")
+        args.legal_id, args.roles = legal.get("value"), body.get("roles")
+        return
+    missing = [flag for flag, value in (("--did", args.did), ("--name", args.name),
+                                        ("--legal-id", args.legal_id), ("--role", args.roles))
+               if not value]
+    if missing:
+        raise ValidationError(f"give --request FILE or all of: {', '.join(missing)}",
+                              field="issue")
+
+
+def _write_reserved(tmp: str, path: Path, text: str) -> None:
+    with open(tmp, "w", encoding="ascii") as fh:
+        fh.write(text)
+    os.link(tmp, path)  # refuses a file that appeared meanwhile
+
+
+async def _attached(authority: Authority) -> AuthorityNats:
+    """The NATS side, connected to the server `serve` recorded if it answers (else the
+    changes stay pending and `serve` pushes them)."""
+    from authority.space import AuthorityNats
+
+    nats = AuthorityNats(authority)
+    if not await nats.attach():
+        print("NATS server not reachable: the account change is pushed when "
+              "`tsunagu authority serve` runs", file=sys.stderr)
+    return nats
+
+
+async def _onboard(authority: Authority, did: str) -> Onboarded:
+    nats = await _attached(authority)
+    try:
+        return await nats.onboard(did)
+    finally:
+        await nats.close()
+
+
+async def _issue(args: argparse.Namespace) -> int:
+    _subject_from_args(args)
+    authority = Authority.open(args.dir)
+    creds_path = args.nats_creds or (args.out.parent / NATS_CREDS_NAME if args.out else None)
+    reserved = [(path, _reserve_out(path)) for path in (args.out, creds_path) if path]
+    try:
+        issued = authority.issue(did=args.did, name=args.name, legal_id=args.legal_id,
+                                 roles=args.roles, valid_days=args.valid_days)
+        contents = {args.out: issued.jwt + "\n"}
+        if creds_path is not None:
+            contents[creds_path] = (await _onboard(authority, issued.did)).creds()
+        for path, tmp in reserved:
+            _write_reserved(tmp, path, contents[path])
+    finally:
+        for _, tmp in reserved:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    if args.out is None:
+        print(issued.jwt)
+    print(f"issued credential at status index {issued.index}, valid until "
+          f"{format_datetime(issued.valid_until)}", file=sys.stderr)
+    if creds_path is None:
+        print("no NATS credentials written (give --out or --nats-creds)", file=sys.stderr)
+    return 0
+
+
+async def _revoke(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    revoked = authority.revoke(did=args.did, index=args.index, reason=args.reason)
+    print(f"revoked status index {', '.join(map(str, revoked))}", file=sys.stderr)
+    entries = authority.credentials()
+    did = args.did or next(e["did"] for e in entries if e["index"] == revoked[0])
+    if any(e["did"] == did and e["revoked"] is None for e in entries):
+        return 0  # another credential of the participant is still live: keep its account
+    nats = await _attached(authority)
+    try:
+        if await nats.revoke(did):
+            print("revoked the participant's NATS account", file=sys.stderr)
+    finally:
+        await nats.close()
+    return 0
+
+
+async def _nats_config(args: argparse.Namespace) -> int:
+    from authority.space import AuthorityNats
+
+    print(await AuthorityNats(Authority.open(args.dir)).server_config(args.resolver_dir),
+          end="")
+    return 0
+
+
+# ---------------------------------------------------------------------------- HTTP
+
+
+def _problem(exc: TsunaguError) -> web.Response:
+    body = {"type": "about:blank", "title": exc.message, "status": 503, "code": exc.code}
+    return web.json_response(body, status=503, content_type="application/problem+json")
+
+
+def make_app(authority: Authority) -> web.Application:
+    """The authority's read-only HTTP surface; every answer is built fresh from disk."""
+
+    async def status_list(_: web.Request) -> web.Response:
+        try:
+            token = authority.status_list_jwt()
+        except TsunaguError as exc:
+            return _problem(exc)
+        return web.Response(text=token, content_type=VC_JWT_MEDIA_TYPE,
+                            headers={"Cache-Control": "no-cache"})
+
+    async def participants(_: web.Request) -> web.Response:
+        try:
+            body = {"authority": authority.did, "participants": authority.public_registry()}
+        except TsunaguError as exc:
+            return _problem(exc)
+        return web.json_response(body)
+
+    async def describe(_: web.Request) -> web.Response:
+        return web.json_response(authority.describe())
+
+    app = web.Application()
+    app.router.add_get("/status-list", status_list)
+    app.router.add_get("/participants", participants)
+    app.router.add_get("/authority", describe)
+    return app
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    with contextlib.suppress(ValueError):
+        if not ipaddress.ip_address(args.host).is_loopback:
+            log.warning("authority endpoints are reachable beyond this host",
+                        extra={"host": args.host})
+    from authority.space import AuthorityNats
+
+    nats = None if args.no_nats else AuthorityNats(authority)
+    if nats is None:
+        log.warning("INSECURE: no data-space NATS; connectors must run without credentials "
+                    "(insecure_no_auth) and nothing isolates participants")
+    runner = web.AppRunner(make_app(authority), access_log=None)
+    await runner.setup()
+    try:
+        nats_url = await nats.start(url=args.nats_url, port=args.nats_port) if nats else None
+        site = web.TCPSite(runner, args.host, args.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise TsunaguError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                               code="authority.listen") from None
+        host, port = runner.addresses[0][:2]
+        shown = f"[{host}]" if ":" in host else host
+        # One line scripts wait for: the DID, the HTTP base URL, and the NATS URL to use.
+        print(f"authority {authority.did} serving on http://{shown}:{port}"
+              + (f" nats {nats_url}" if nats_url else ""), flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        if nats is not None:
+            await nats.close()
+    return 0

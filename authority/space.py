@@ -1,0 +1,299 @@
+"""The data-space authority's side of NATS (operator mode), kept beside its other state.
+
+- Accounts: the ``NatsAccountManager`` state lives in ``<authority>/nats.json`` (0600, atomic
+  replace, under the authority's lock), with the server's URL and the agreements that ended.
+  Every change loads it, changes it, pushes what changed to the server (when connected) and
+  writes it back in one locked session, so ``tsunagu authority issue`` / ``revoke`` in one
+  process and ``tsunagu authority serve`` in another change the same accounts and never mint
+  an older iat. Changes that could not be pushed stay pending and are pushed by the next
+  session that can (``serve`` looks every ``PUSH_INTERVAL_S``).
+- The server: :meth:`AuthorityNats.start` runs the embedded nats-server in operator mode (or
+  attaches to one already configured with :meth:`AuthorityNats.server_config`) and records
+  its URL.
+- Grants: the authority's own NATS user answers ``connector.protocol.grants`` requests. Before
+  an import is opened it checks: the request is signed by the sender its subject names; the
+  sender holds a live credential in the registry and is the agreement's provider; the
+  agreement is signed by that provider and countersigned by its consumer, who also holds a
+  live credential; the agreement was not reported ended. Closing an import needs the same
+  signed agreement from either party.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client
+
+from authority.accounts import NatsAccountManager, NatsAccountsError, Onboarded
+from authority.grant_desk import GrantDesk
+from authority.state import KEY_FILE, Authority
+from connector.bus.connection import NatsConnectError, NatsSettings, close_nats, connect
+from connector.bus.server import EmbeddedNatsServer
+from connector.protocol import agreements
+from connector.protocol.grants import GRANT, GRANTED, REVOKE, REVOKED, Reply
+from connector.runtime.identity import participant_id
+from trust.credentials import format_datetime
+from trust.envelope import Envelope
+from trust.errors import TsunaguError
+from trust.keys import load_key
+
+log = logging.getLogger("tsunagu.authority")
+
+STATE_VERSION = 1
+PUSH_INTERVAL_S = 2.0
+
+
+class GrantRefused(TsunaguError):
+    code = "grant.refused"
+
+
+@dataclass
+class _Disk:
+    manager: NatsAccountManager
+    url: str | None = None
+    ended: set[str] = field(default_factory=set)
+
+
+class AuthorityNats:
+    """One process's handle on the data space's NATS accounts (and, once started, server)."""
+
+    def __init__(self, authority: Authority) -> None:
+        self.authority = authority
+        self.server: EmbeddedNatsServer | None = None
+        self.url: str | None = None
+        self._mutex = asyncio.Lock()  # one session per process; the flock covers the rest
+        self._sys: Client | None = None
+        self._desk_nc: Client | None = None
+        self._desk: GrantDesk | None = None
+        self._pusher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ state on disk
+
+    def _load(self) -> _Disk:
+        state = self.authority.read_nats_state()
+        if state is None:  # first use: the operator, and the authority's own account
+            manager = NatsAccountManager()
+            manager.onboard(self.authority.did, "authority")
+            return _Disk(manager)
+        if state.get("version") != STATE_VERSION:
+            raise NatsAccountsError(f"NATS state has format version {state.get('version')!r}")
+        return _Disk(NatsAccountManager.from_state(state.get("manager")), state.get("natsUrl"),
+                     set(state.get("endedAgreements", [])))
+
+    def _save(self, disk: _Disk) -> None:
+        self.authority.write_nats_state({
+            "version": STATE_VERSION, "manager": disk.manager.to_state(),
+            "natsUrl": disk.url, "endedAgreements": sorted(disk.ended)})
+
+    @contextlib.asynccontextmanager
+    async def _session(self, *, strict: bool = True) -> AsyncIterator[_Disk]:
+        """Load, change (the body), save, push pending changes if connected, save again.
+
+        A body that raises leaves the state on disk as it was. A failed push keeps the
+        changes saved and pending; ``strict`` raises its ``NatsAccountsError``, otherwise
+        it is logged (a later session pushes them)."""
+        async with self._mutex:
+            lock = self.authority.locked()
+            await asyncio.to_thread(lock.__enter__)  # another process may hold it a while
+            try:
+                disk = self._load()
+                yield disk
+                self._save(disk)
+                if self._sys is not None and disk.manager.pending:
+                    try:
+                        await disk.manager.apply(self._sys)
+                    except NatsAccountsError as exc:
+                        if strict:
+                            raise
+                        log.warning("NATS account changes not pushed yet",
+                                    extra={"error": exc.message})
+                    finally:
+                        self._save(disk)  # the iats minted, and what is still pending
+            finally:
+                lock.__exit__(None, None, None)
+
+    # ------------------------------------------------------------------ accounts
+
+    async def onboard(self, did: str, connector_name: str = "connector") -> Onboarded:
+        """The participant's account (created once) and a new user for one connector."""
+        async with self._session(strict=False) as disk:
+            return disk.manager.onboard(did, connector_name)
+
+    async def revoke(self, did: str) -> bool:
+        """Revoke the participant's account: its connections close, its imports and grants
+        go. False if it never had one."""
+        async with self._session(strict=False) as disk:
+            if not disk.manager.is_live(did):
+                return False
+            disk.manager.revoke_participant(did)
+        log.info("participant's NATS account revoked", extra={"participant": did})
+        return True
+
+    async def push(self) -> None:
+        """Push changes other processes saved but could not push."""
+        async with self._session():
+            pass
+
+    async def server_config(self, resolver_dir: Path) -> str:
+        """``config_extra`` of a nats-server run in this data space's operator mode."""
+        async with self._session() as disk:
+            return disk.manager.server_config(resolver_dir)
+
+    async def pending(self) -> list[str]:
+        async with self._mutex:
+            with self.authority.locked():
+                return self._load().manager.pending
+
+    # ------------------------------------------------------------------ connections
+
+    async def attach(self, url: str | None = None, *, deadline: float = 3.0) -> bool:
+        """Connect the authority's system user (it pushes account JWTs) to ``url`` or to the
+        server ``start`` recorded. False if there is none or it does not answer."""
+        if url is None:
+            async with self._mutex:
+                with self.authority.locked():
+                    url = self._load().url
+        if url is None:
+            return False
+        async with self._session() as disk:
+            creds = disk.manager.system_user()
+        try:
+            self._sys = await connect(NatsSettings(
+                urls=[url], user_jwt=creds.jwt, user_seed=creds.seed, name="tsunagu-authority-sys",
+                initial_connect_deadline=deadline, reconnect_time_wait=0.2))
+        except NatsConnectError as exc:
+            log.warning("NATS server not reachable; account changes stay pending",
+                        extra={"error": exc.code})
+            return False
+        self.url = url
+        return True
+
+    async def start(self, *, store_dir: Path | None = None, url: str | None = None,
+                    host: str = "127.0.0.1", port: int | None = None) -> str:
+        """Run the data space's NATS: the embedded server in ``store_dir`` (default
+        ``<authority>/nats``) unless ``url`` names a server already configured with
+        :meth:`server_config`; then serve stream grant requests. Returns the server URL."""
+        if url is None:
+            store_dir = store_dir or self.authority.directory / "nats"
+            config = await self.server_config(store_dir / "jwt")
+            self.server = EmbeddedNatsServer(store_dir, host=host, port=port,
+                                             config_extra=config)
+            await self.server.start()
+            url = self.server.url
+        if not await self.attach(url, deadline=10.0):
+            raise NatsConnectError(f"cannot reach the data space's nats-server at {url}")
+        async with self._session() as disk:
+            disk.url = url
+            own = disk.manager.onboard(self.authority.did, "authority")
+        self._desk_nc = await connect(NatsSettings(
+            urls=[url], user_jwt=own.user_jwt, user_seed=own.user_seed,
+            inbox_prefix=f"_INBOX.{participant_id(self.authority.did)}",
+            name="tsunagu-authority", reconnect_time_wait=0.2))
+        self._desk = GrantDesk(self._desk_nc, load_key(self.authority.directory / KEY_FILE),
+                               self._decide)
+        await self._desk.serve()
+        self._pusher = asyncio.get_running_loop().create_task(self._push_pending())
+        log.info("data-space NATS in operator mode", extra={"nats_url": url})
+        return url
+
+    async def _push_pending(self) -> None:
+        while True:
+            await asyncio.sleep(PUSH_INTERVAL_S)
+            try:
+                await self.push()
+            except TsunaguError as exc:
+                log.warning("pending NATS account changes not pushed",
+                            extra={"code": exc.code})
+
+    async def close(self) -> None:
+        """Stop serving and disconnect (and stop the server if this process started it)."""
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
+            self._pusher = None
+        if self._desk is not None:
+            await self._desk.close()
+            self._desk = None
+        for nc in (self._desk_nc, self._sys):
+            if nc is not None:
+                await close_nats(nc, timeout=2.0)
+        self._desk_nc = self._sys = None
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+
+    # ------------------------------------------------------------------ grants
+
+    def _require_live(self, did: str, who: str) -> None:
+        now = format_datetime(datetime.now(UTC))
+        if not any(e["did"] == did and e["revoked"] is None and e["validUntil"] > now
+                   for e in self.authority.credentials()):
+            raise GrantRefused(f"the {who} holds no live credential of this authority",
+                               code="grant.not_participant")
+
+    async def _decide(self, env: Envelope) -> Reply:
+        self._require_live(env.sender, "sender")
+        agreement_id, provider, consumer, dataset = _verified_agreement(env.payload)
+        durable = env.payload.get("consumer")
+        if env.message_type == GRANT:
+            if env.sender != provider:
+                raise GrantRefused("only the agreement's provider opens its stream",
+                                   code="grant.not_provider")
+            self._require_live(consumer, "consumer")
+            if not isinstance(durable, str):
+                raise GrantRefused("name the durable consumer", code="grant.malformed")
+            async with self._session() as disk:
+                if agreement_id in disk.ended:
+                    raise GrantRefused("the agreement was terminated",
+                                       code="grant.agreement_ended")
+                grant = disk.manager.grant_stream(provider, consumer, dataset, agreement_id,
+                                                  durable)
+            return GRANTED, {"stream": grant.stream, "consumer": grant.durable,
+                             "apiPrefix": grant.api_prefix}
+        if env.message_type == REVOKE:
+            if env.sender not in (provider, consumer):
+                raise GrantRefused("only a party to the agreement closes its stream",
+                                   code="grant.not_party")
+            if durable is not None and not isinstance(durable, str):
+                raise GrantRefused("the durable consumer is a name", code="grant.malformed")
+            async with self._session() as disk:
+                disk.manager.revoke_stream(provider, consumer, agreement_id, durable)
+                if env.payload.get("ended") is True:
+                    disk.ended.add(agreement_id)
+            return REVOKED, {"agreementId": agreement_id}
+        raise GrantRefused(f"the authority does not handle {env.message_type!r}",
+                           code="grant.unknown_message")
+
+
+def save_creds(path: Path, user: Onboarded) -> None:
+    """Write a participant's NATS user credentials to a new file, 0600 (they hold its
+    seed); never over an existing one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(user.creds())
+
+
+def _verified_agreement(payload: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(id, provider, consumer, dataset) of a provider-signed, consumer-countersigned
+    agreement."""
+    document = payload.get("agreement")
+    try:
+        inner = document["signedAgreement"]  # type: ignore[index]
+        fields = (inner["@id"], inner["assigner"], inner["assignee"], inner["target"])
+    except (KeyError, TypeError):
+        raise GrantRefused("no countersigned agreement in the request",
+                           code="grant.malformed") from None
+    if not all(isinstance(f, str) for f in fields):
+        raise GrantRefused("the agreement's id and parties must be strings",
+                           code="grant.malformed")
+    agreements.verify_countersigned(document, provider=fields[1], consumer=fields[2])
+    return fields

@@ -1,0 +1,192 @@
+"""Signed request/reply between connectors over NATS: the I/O shell of the DSP endpoints.
+
+Requests go to ``tsunagu.dsp.<recipient-id>.<sender-id>``; the sender token in the subject
+must match the envelope's signer, so server permissions on subjects and signatures agree.
+Every request and reply is a signed envelope carrying the sender's credential; both sides
+verify envelope, credential and revocation before acting.
+
+What the bus refuses never reaches a service, and is counted in
+``tsunagu_messages_rejected_total`` by code: a subject whose sender token is not a participant
+id (e.g. bytes that are not UTF-8, see ``connector.bus.connection.TolerantClient``),
+envelopes and credentials that fail (answered with an ``error`` message where the claimed
+sender can be addressed), and DSP messages, requests and replies alike, that are out of
+bounds, off their schema or not closed-world JSON-LD (``connector.protocol.dsp.validation
+.check_received``; a request is answered with its protocol's DSP error). The services then
+check protocol state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jwt
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import NoRespondersError, TimeoutError
+
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, check_received
+from connector.runtime.identity import CredentialChecker, Identity, participant_id
+from connector.runtime.metrics import Metrics
+from trust.credentials import VerifiedCredential
+from trust.envelope import Envelope, ReplayCache, open_envelope, seal
+from trust.errors import EnvelopeError, TsunaguError
+
+log = logging.getLogger(__name__)
+
+ERROR_TYPE = "error"
+REJECTED = "tsunagu_messages_rejected_total"  # by reason: forged, replayed, revoked, ...
+MAX_REASON_CHARS = 1000
+Handler = Callable[[Envelope, VerifiedCredential], Awaitable[tuple[str, dict[str, Any]]]]
+# The sender token of a request subject: a base58btc multibase value (a did:key's own part).
+# Anything else, U+FFFD from undecodable bytes included, is refused before the envelope is read.
+_SENDER_TOKEN = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{1,128}")
+
+
+class RemoteError(TsunaguError):
+    """The other connector answered with an error; ``code`` is the one it sent."""
+
+    code = "remote.error"
+
+
+def dsp_subject(recipient_did: str, sender_did: str) -> str:
+    return f"tsunagu.dsp.{participant_id(recipient_did)}.{participant_id(sender_did)}"
+
+
+def _unverified_sender(data: bytes) -> str | None:
+    """Who claims to have sent a rejected request, only to address the error reply."""
+    try:
+        iss = jwt.decode(data, options={"verify_signature": False}).get("iss")
+    except Exception:  # anything unreadable simply gets no reply
+        return None
+    return iss if isinstance(iss, str) and iss.startswith("did:key:") else None
+
+
+NO_RESPONDER_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+async def request_with_retry(nc: Client, subject: str, data: bytes, timeout: float) -> Msg:
+    """nc.request, retried briefly on "no responders".
+
+    No responders means the server delivered the request to nobody, so sending it again
+    cannot duplicate work. nats-server 2.15 occasionally answers so for a subscription it
+    has just confirmed (seen under load and right after account loads); a connector that is
+    really down still fails after about 1.5 s.
+    """
+    for delay in NO_RESPONDER_RETRIES:
+        try:
+            return await nc.request(subject, data, timeout=timeout)
+        except NoRespondersError:
+            await asyncio.sleep(delay)
+    return await nc.request(subject, data, timeout=timeout)
+
+
+class DspBus:
+    """One connector's endpoint on the bus: serves requests and sends its own."""
+
+    def __init__(self, nc: Client, identity: Identity, checker: CredentialChecker,
+                 metrics: Metrics | None = None) -> None:
+        self.nc = nc
+        self.identity = identity
+        self.checker = checker
+        self.metrics = metrics
+        self.replay_cache = ReplayCache()
+        self._subscription: Subscription | None = None
+        self._handler: Handler | None = None
+
+    async def serve(self, handler: Handler) -> None:
+        self._handler = handler
+        subject = f"tsunagu.dsp.{self.identity.participant_id}.*"
+        self._subscription = await self.nc.subscribe(subject, cb=self._on_request)
+        await self.nc.flush()  # the server knows the subscription before anyone asks
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
+
+    def _seal(self, payload: dict[str, Any], recipient: str, message_type: str) -> bytes:
+        return seal(payload, sender=self.identity.key, recipient=recipient,
+                    message_type=message_type, credential=self.identity.credential).encode()
+
+    def _open(self, data: bytes) -> tuple[Envelope, VerifiedCredential]:
+        env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache)
+        return env, self.checker.check(env.credential, env.sender)
+
+    def _count(self, exc: TsunaguError) -> None:
+        log.info("message refused", extra={"code": exc.code})
+        if self.metrics is not None:
+            self.metrics.inc(REJECTED, reason=exc.code)
+
+    def _refuse_dsp(self, env: Envelope) -> tuple[str, dict[str, Any]] | None:
+        """The DSP error answering a DSP request that fails ``check_received``, else None.
+
+        Answered in the protocol's own error message (as the services answer), so a
+        counterparty sees a refused negotiation rather than a transport failure.
+        """
+        if env.message_type not in SCHEMA_FOR_TYPE:
+            return None
+        try:
+            check_received(env.payload)
+        except TsunaguError as exc:
+            self._count(exc)
+            return m.refusal(env.message_type, env.payload, code=exc.code,
+                             reason=[exc.message[:MAX_REASON_CHARS]])
+        return None
+
+    async def _on_request(self, msg: Msg) -> None:
+        assert self._handler is not None
+        reply_to = _unverified_sender(msg.data)
+        try:
+            sender_token = msg.subject.rsplit(".", 1)[-1]
+            if not _SENDER_TOKEN.fullmatch(sender_token):
+                raise EnvelopeError("the subject's sender token is not a participant id",
+                                    code="envelope.bad_subject")
+            env, credential = self._open(msg.data)
+            reply_to = env.sender
+            if sender_token != participant_id(env.sender):
+                raise EnvelopeError("subject names another sender than the envelope",
+                                    code="envelope.subject_mismatch")
+            refused = self._refuse_dsp(env)
+            message_type, payload = (refused if refused is not None
+                                     else await self._handler(env, credential))
+        except TsunaguError as exc:
+            self._count(exc)
+            message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
+        except Exception:
+            log.exception("request handler failed")
+            message_type, payload = ERROR_TYPE, {"code": "internal",
+                                                 "message": "internal error"}
+        if msg.reply and reply_to is not None:
+            await msg.respond(self._seal(payload, reply_to, message_type))
+
+    async def request(
+        self, recipient: str, message_type: str, payload: dict[str, Any], timeout: float = 5.0
+    ) -> tuple[Envelope, VerifiedCredential]:
+        """Send a signed request and return the verified reply (RemoteError if it is one)."""
+        data = self._seal(payload, recipient, message_type)
+        try:
+            msg = await request_with_retry(self.nc, dsp_subject(recipient, self.identity.did),
+                                           data, timeout)
+        except (NoRespondersError, TimeoutError) as exc:
+            raise RemoteError(f"connector {participant_id(recipient)[:16]}... did not answer",
+                              code="remote.unreachable") from exc
+        env, credential = self._open(msg.data)
+        if env.sender != recipient:
+            raise EnvelopeError("reply is signed by another participant than asked",
+                                code="envelope.unexpected_sender")
+        if env.message_type in SCHEMA_FOR_TYPE:  # a reply is a received message too
+            try:
+                check_received(env.payload)
+            except TsunaguError as exc:
+                self._count(exc)
+                raise
+        if env.message_type == ERROR_TYPE:
+            raise RemoteError(str(env.payload.get("message", "remote error")),
+                              code=str(env.payload.get("code", "remote.error")))
+        return env, credential

@@ -1,0 +1,1 @@
+"""The ``tsunagu`` command line (``main``) and the command groups of the connector."""

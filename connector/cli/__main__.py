@@ -1,0 +1,3 @@
+from connector.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""``tsunagu connector init | run | token``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+from connector.cli.token import add_token_action
+from trust.credentials import Role
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser("connector", help="run and administer a participant connector")
+    actions = group.add_subparsers(dest="connector_command", required=True, metavar="ACTION")
+    _add_init(actions)
+    _add_run(actions)
+    add_token_action(actions)
+
+
+def _add_init(actions: argparse._SubParsersAction) -> None:
+    roles = ", ".join(r.value for r in Role)
+    p = actions.add_parser(
+        "init", help="create a participant: key, participant.toml, credential request",
+        description="Creates the participant's Ed25519 key (mode 0600), participant.toml and "
+                    "credential-request.json. Send the request to the data-space authority "
+                    "(`tsunagu authority issue --request FILE --out DIR/credential.jwt`).")
+    p.add_argument("--dir", type=Path, required=True, help="the participant's data directory")
+    p.add_argument("--name", required=True, help="legal name, e.g. 仙台市")
+    p.add_argument("--legal-id", required=True,
+                   help="法人番号 (13 digits) or 全国地方公共団体コード (6 digits)")
+    p.add_argument("--role", action="append", required=True, dest="roles", metavar="ROLE",
+                   help=f"repeatable; one of {roles}")
+    p.add_argument("--authority-did", action="append", required=True, dest="authority_dids",
+                   help="did:key of a trusted data-space authority (repeatable)")
+    p.add_argument("--status-list-url", help="where the authority publishes its status list")
+    p.add_argument("--nats-url", action="append", default=[], dest="nats_urls",
+                   help="the data space's NATS server (repeatable), as `tsunagu authority "
+                        "serve` announces it; the connector logs in with DIR/nats.creds")
+    p.add_argument("--insecure-no-auth", action="store_true",
+                   help="development only: NATS without credentials (no --nats-url: an "
+                        "embedded server), so no isolation between participants")
+    p.add_argument("--status-list-refresh", type=float, metavar="SECONDS",
+                   help="how often to fetch the authority's status list (default 60)")
+    p.add_argument("--api-port", type=int, default=8480, help="local app API port")
+    p.set_defaults(func=_init)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from connector.runtime.setup import init_participant
+
+    result = init_participant(
+        args.dir, name=args.name, legal_id=args.legal_id, roles=args.roles,
+        authority_dids=args.authority_dids, status_list_url=args.status_list_url,
+        nats_urls=args.nats_urls, api_port=args.api_port,
+        insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh)
+    print(f"participant {result.did}")
+    print(f"config      {result.config_path}")
+    print(f"request     {result.request_path}  (send it to the authority)")
+    return 0
+
+
+def _add_run(actions: argparse._SubParsersAction) -> None:
+    p = actions.add_parser("run", help="run the connector until SIGTERM or Ctrl-C")
+    p.add_argument("--config", type=Path, required=True, help="participant.toml")
+    p.set_defaults(func=_run)
+
+
+async def _serve(config_path: Path) -> int:
+    from connector.runtime.config import load_config
+    from connector.runtime.connector import Connector
+
+    connector = Connector(load_config(config_path), api=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await connector.start()
+    port = connector.api.port if connector.api is not None else None
+    # One machine-readable line, so scripts and tests know when the connector is ready.
+    print(f"ready participant={connector.did} api=http://{connector.config.api.host}:{port}",
+          flush=True)
+    try:
+        await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await connector.stop()
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    return asyncio.run(_serve(args.config))

@@ -1,0 +1,78 @@
+"""The ``tsunagu`` command line: one argparse tree that each package adds its commands to.
+
+A command module exposes ``register(subparsers)``; each sub-command sets ``func`` to a callable
+taking the parsed arguments and returning an exit code (or a coroutine returning one).
+Typed tsunagu errors become a one-line message on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import sys
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import entry_points
+from typing import Any
+
+from trust.errors import TsunaguError
+from trust.log import configure_logging
+
+# Command groups come from the ``tsunagu.commands`` entry point (pyproject.toml): the
+# connector's own, the authority's and the policy tools', so this module imports none of the
+# packages above it. Help lists them in this order (others after, by name).
+COMMANDS_GROUP = "tsunagu.commands"
+ORDER = ("demo", "authority", "audit", "dsp", "connector", "policy")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tsunagu",
+        description="tsunagu (つなぐ): data-space connector and disaster/medical data hub",
+    )
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="log line format on stderr (json: one JSON object per line)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    found = sorted(entry_points(group=COMMANDS_GROUP),
+                   key=lambda e: (ORDER.index(e.name) if e.name in ORDER else len(ORDER), e.name))
+    for entry in found:
+        entry.load()(sub)
+    from connector.plugins.registry import load_domain_plugins
+
+    for plugin in load_domain_plugins():
+        if plugin.cli is not None:
+            plugin.cli(sub)
+    return parser
+
+
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run an async command to completion, also when ``main`` is called from code that is
+    inside an event loop already (tests, embedding): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_format, args.log_level)
+    try:
+        result = args.func(args)
+        if inspect.iscoroutine(result):
+            result = _run(result)
+    except TsunaguError as exc:
+        print(f"tsunagu: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

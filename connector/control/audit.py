@@ -1,0 +1,90 @@
+"""A hash-chained audit log of every use, delivery and deletion.
+
+Each line is canonical JSON (RFC 8785) holding ``seq``, ``at``, ``event``, the event's fields,
+``prev`` (the previous line's hash) and ``hash`` = SHA-256 of the line without ``hash``.
+Editing, inserting or removing any line breaks the chain at that point, which
+``verify_chain`` reports by sequence number. Lines carry identifiers only, never record
+bodies or personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from connector.store.database import Store
+from trust.canonical import canonical_json
+from trust.errors import TsunaguError
+
+GENESIS = "0" * 64
+
+
+class AuditError(TsunaguError):
+    code = "audit.broken_chain"
+
+
+def _line_hash(entry: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(entry)).hexdigest()
+
+
+def make_line(seq: int, prev: str, event: str, fields: dict[str, Any], at: datetime) -> str:
+    entry = {"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="milliseconds"),
+             "event": event, "prev": prev, **fields}
+    entry["hash"] = _line_hash(entry)
+    return canonical_json(entry).decode()
+
+
+class AuditLog:
+    """Appends to the ``audit`` table of a store; call ``append`` inside the step's transaction
+    so the audit line and the change it records commit together."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def append(self, event: str, now: datetime | None = None, **fields: Any) -> int:
+        row = self.store.db.execute("SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1"
+                                    ).fetchone()
+        seq, prev = (row[0] + 1, orjson.loads(row[1])["hash"]) if row else (1, GENESIS)
+        line = make_line(seq, prev, event, fields, now or datetime.now(UTC))
+        self.store.db.execute("INSERT INTO audit (seq, line) VALUES (?, ?)", (seq, line))
+        return seq
+
+    def lines(self) -> list[str]:
+        return [r[0] for r in self.store.query("SELECT line FROM audit ORDER BY seq")]
+
+    def entries(self, event: str | None = None) -> list[dict[str, Any]]:
+        found = [orjson.loads(line) for line in self.lines()]
+        return [e for e in found if event is None or e["event"] == event]
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    lines: int
+    ok: bool
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(lines: Iterable[str]) -> ChainReport:
+    """Check every line's hash and link; report the first line that does not hold."""
+    prev, count = GENESIS, 0
+    for count, text in enumerate(lines, start=1):
+        try:
+            entry = orjson.loads(text)
+            claimed = entry.pop("hash")
+        except (orjson.JSONDecodeError, KeyError, AttributeError, TypeError):
+            return ChainReport(count, False, count, "line is not an audit entry")
+        seq = entry.get("seq")
+        if seq != count:
+            return ChainReport(count, False, count, f"expected seq {count}, found {seq}")
+        if entry.get("prev") != prev:
+            return ChainReport(count, False, count, "link to the previous line is broken")
+        if _line_hash(entry) != claimed:
+            return ChainReport(count, False, count, "line was edited after it was written")
+        prev = claimed
+    return ChainReport(count, True)

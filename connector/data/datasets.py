@@ -1,0 +1,328 @@
+"""The datasets a provider offers: DCAT entries with ODRL offers, their streams, the DSP catalog.
+
+``DatasetService.offer_dataset`` stores a DCAT Dataset (DSP 2025-1 compact shape, offers kept
+exactly as given) and makes sure the dataset's JetStream stream exists; the same service
+answers ``CatalogRequestMessage`` and ``DatasetRequestMessage`` over the DSP bus. Records of a
+dataset are published by ``connector.data.records``, which reads the dataset rows written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import APIError, BadRequestError
+
+from connector.bus import subjects
+from connector.protocol.agreements import parse as parse_offer
+from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.validation import DspValidationError, validate_message
+from connector.runtime.identity import participant_id
+from connector.store.database import dumps, loads
+from trust import jsonld
+from trust.canonical import canonical_json
+from trust.credentials import VerifiedCredential
+from trust.envelope import Envelope
+from trust.errors import JsonLdError, TsunaguError, ValidationError
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
+    from connector.runtime.connector import Connector
+    from connector.store.database import Store
+
+log = logging.getLogger(__name__)
+
+# DSP names the transport by a distribution format; tests/dsp and transfers use the same token.
+DISTRIBUTION_FORMAT = "nats-jetstream"
+
+# Long enough to cover nats-py's buffered resend after a reconnect, publish retries and a
+# connector restart that republishes its outbox (connector.records). The server keeps every
+# Nats-Msg-Id of the window in memory, so it is not "forever": a version republished after
+# a longer outage can appear twice in the stream, and consumers dedupe on (record id,
+# version) anyway (the ``deliveries`` table is unique on it).
+DUPLICATE_WINDOW_S = 3600.0
+
+# HTTP 404-like lookups get their own code so the DSP reply can say "no such dataset".
+NOT_FOUND = "dataset.not_found"
+
+
+class DatasetError(TsunaguError):
+    code = "dataset.invalid"
+
+
+@dataclass(frozen=True)
+class DatasetRow:
+    id: str
+    body: dict[str, Any]  # the DCAT Dataset entry (no @context), offers as given
+    schema: dict[str, Any] | None
+    stream: str
+    subject: str  # data_subject(provider, dataset) wildcard over its events
+
+
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
+MAX_IRI_CHARS = 2048
+
+
+def is_iri(value: Any) -> bool:
+    """An absolute IRI: a scheme, a colon and no characters IRIs forbid."""
+    return isinstance(value, str) and len(value) <= MAX_IRI_CHARS \
+        and _IRI.fullmatch(value) is not None
+
+
+def schema_id_for(schema: dict[str, Any]) -> str:
+    """Content address of a JSON schema: editing a schema gives it a new id."""
+    return f"urn:tsunagu:schema:sha256:{hashlib.sha256(canonical_json(schema)).hexdigest()}"
+
+
+def load_dataset(store: Store, dataset_id: str) -> DatasetRow | None:
+    rows = store.query("SELECT d.id, d.body, d.stream, d.subject, s.body FROM datasets d "
+                       "LEFT JOIN json_schemas s ON s.id = d.schema_id WHERE d.id = ?",
+                       (dataset_id,))
+    if not rows:
+        return None
+    row = rows[0]
+    return DatasetRow(id=row[0], body=loads(row[1]), stream=row[2], subject=row[3],
+                      schema=loads(row[4]) if row[4] is not None else None)
+
+
+def stream_config(provider_did: str, dataset_id: str) -> StreamConfig:
+    """The stream of one dataset: an append-only, deduplicated log of its record events."""
+    return StreamConfig(
+        name=subjects.dataset_stream(provider_did, dataset_id),
+        description=f"tsunagu record events of {dataset_id}"[:256],
+        subjects=[subjects.data_subject(provider_did, dataset_id, e) for e in subjects.EVENTS],
+        # limits + no max_age: the full history stays, so a consumer whose agreement starts
+        # today can replay every version; what a consumer may keep is enforced at its side.
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        max_age=0,
+        storage=StorageType.FILE,  # survives a server crash (see ../shared/notes/nats.md)
+        duplicate_window=DUPLICATE_WINDOW_S,
+        # No per-message TTL: a "Nats-TTL: never" header would be exempt from max_age, and
+        # nothing but the connector publishes here.
+        allow_msg_ttl=False,
+        # Single messages are deleted only to erase a deleted record's earlier versions
+        # (connector.erasure): the tombstone stays, so no consumer keeps a record its provider
+        # deleted. Allowing it is safe because only the provider can call its stream's
+        # JetStream API: in operator mode the stream lives in the provider's account and
+        # other accounts import one durable consumer's NEXT/INFO/ACK subjects, never
+        # STREAM.MSG.DELETE (authority/accounts.py). Streams made with deny_delete=True
+        # (before erasure existed) keep it: the server refuses to clear the flag (error
+        # 10052), see ensure_stream and docs/security.md.
+        deny_delete=False,
+        # Purge stays allowed: withdrawing a dataset or a legal erasure request must be able
+        # to remove its whole history, and a purge (unlike one delete) is visible as such.
+        deny_purge=False,
+        allow_rollup_hdrs=False,  # a rollup header is a purge any publisher could send
+    )
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create the stream, or bring an existing one to ``config`` (idempotent)."""
+    try:
+        await js.add_stream(config)
+    except BadRequestError as exc:
+        if exc.err_code != 10058:  # "stream name already in use with a different configuration"
+            raise
+        try:
+            await js.update_stream(config)
+        except APIError as exc:
+            if exc.err_code != 10052 or config.deny_delete:  # 10052: "can not cancel deny
+                raise                                       # message deletes"
+            # A stream made before erasure existed: it keeps refusing deletes, and erasure
+            # records that per version (connector.erasure, msg_erased = 2).
+            log.warning("dataset stream refuses message deletes; erasure of deleted records "
+                        "needs it recreated", extra={"stream": config.name})
+            await js.update_stream(dataclasses.replace(config, deny_delete=True))
+
+
+def _text_list(name: str, values: Sequence[str]) -> list[str]:
+    if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
+        raise DatasetError(f"{name} must be a list of non-empty strings")
+    return list(values)
+
+
+def build_entry(provider_did: str, dataset_id: str, *, title: str,
+                offers: Sequence[dict[str, Any]], description: str | None = None,
+                keywords: Sequence[str] = ()) -> dict[str, Any]:
+    """The DCAT Dataset entry as listed in the catalog (DSP shape, no @context)."""
+    if not isinstance(title, str) or not title.strip():
+        raise DatasetError("a dataset needs a non-empty title")
+    if not offers or not all(isinstance(o, dict) for o in offers):
+        raise DatasetError("a dataset needs at least one ODRL offer (a JSON object)")
+    entry = m.dataset_entry(dataset_id, offers=offers, distributions=[
+        m.distribution(DISTRIBUTION_FORMAT, service_id(provider_did))])
+    # dct/dcat prefixes come from the DSP context; DSP defines no bare title/keyword terms.
+    entry["dct:title"] = title
+    if description:
+        entry["dct:description"] = description
+    if keywords:
+        entry["dcat:keyword"] = _text_list("keywords", keywords)
+    return entry
+
+
+def service_id(provider_did: str) -> str:
+    return f"{provider_did}#dsp"
+
+
+def data_service(provider_did: str) -> dict[str, Any]:
+    # The DSP endpoint of a connector is its request subject, as in callbackAddress.
+    return m.data_service(service_id(provider_did), f"tsunagu.dsp.{participant_id(provider_did)}")
+
+
+def dataset_message(provider_did: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The DatasetRequestMessage answer: the entry with its DataService inlined."""
+    service = data_service(provider_did)
+    distributions = [{**d, "accessService": service} for d in entry["distribution"]]
+    return {"@context": [m.DSP_CONTEXT], **entry, "distribution": distributions}
+
+
+def check_entry(provider_did: str, entry: dict[str, Any]) -> None:
+    """The entry must make a valid DSP Dataset and lose no term under the DSP context."""
+    message = dataset_message(provider_did, entry)
+    try:
+        validate_message(message)
+        jsonld.check_no_dropped_terms(message)
+    except DspValidationError as exc:
+        raise DatasetError(f"dataset {entry['@id']} is not a valid DSP Dataset: {exc.message}",
+                           errors=exc.details.get("errors", [])) from exc
+    except JsonLdError as exc:
+        raise DatasetError(f"dataset {entry['@id']}: {exc.message}", code=exc.code,
+                           **exc.details) from exc
+
+
+def check_offers(offers: Sequence[dict[str, Any]]) -> None:
+    """Every offer must compile as the provider will evaluate it when a consumer asks for it
+    (``connector.protocol.agreements.parse``): an unknown left operand, operator, action or
+    datatype is refused now, with the policy error's code and path, rather than offered to
+    everyone and denied at every negotiation (fail closed, and early)."""
+    for offer in offers:
+        try:
+            parse_offer(offer)
+        except TsunaguError as exc:
+            raise DatasetError(f"offer {str(offer.get('@id'))[:200]}: {exc.message}",
+                               code=exc.code, **exc.details) from exc
+
+
+def check_schema(schema: dict[str, Any]) -> None:
+    if not isinstance(schema, dict):
+        raise DatasetError("a record schema must be a JSON object", code="dataset.schema_invalid")
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise DatasetError(f"record schema is not a valid JSON schema at {exc.json_path}: "
+                           f"{exc.message}", code="dataset.schema_invalid") from exc
+
+
+class DatasetService:
+    """Offers datasets and serves the DSP catalog endpoints."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+
+    async def startup(self) -> None:
+        connector = self.connector
+        # Streams can be lost with a NATS store or moved to a new cluster: recreate them all
+        # before any record is (re)published to them.
+        for (dataset_id,) in connector.store.query("SELECT id FROM datasets"):
+            await ensure_stream(connector.js, stream_config(connector.did, dataset_id))
+        connector.route("CatalogRequestMessage", self._on_catalog_request)
+        connector.route("DatasetRequestMessage", self._on_dataset_request)
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def offer_dataset(self, dataset_id: str, title: str, offers: list[dict[str, Any]],
+                            schema: dict[str, Any] | None = None, *,
+                            description: str | None = None,
+                            keywords: Sequence[str] = ()) -> dict[str, Any]:
+        """Offer (or re-offer, replacing title, offers and schema) a dataset; returns its entry.
+
+        Everything is checked before anything is written; the stream is made first so a
+        listed dataset always has somewhere to publish to.
+        """
+        c = self.connector
+        if not is_iri(dataset_id):
+            raise DatasetError("dataset id must be an absolute IRI (scheme:...), no spaces")
+        entry = build_entry(c.did, dataset_id, title=title, offers=offers,
+                            description=description, keywords=keywords)
+        check_entry(c.did, entry)
+        check_offers(offers)
+        if schema is not None:
+            check_schema(schema)
+        config = stream_config(c.did, dataset_id)
+        await ensure_stream(c.js, config)
+        schema_id = schema_id_for(schema) if schema is not None else None
+        now = datetime.now(UTC).isoformat()
+        with c.store.transaction() as db:
+            if schema is not None:
+                db.execute("INSERT OR IGNORE INTO json_schemas (id, body) VALUES (?, ?)",
+                           (schema_id, dumps(schema)))
+            db.execute(
+                "INSERT INTO datasets (id, body, schema_id, stream, subject, created) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
+                "schema_id = excluded.schema_id", (dataset_id, dumps(entry), schema_id,
+                                                   config.name, subjects.data_subject(
+                                                       c.did, dataset_id), now))
+            c.audit.append("dataset_offered", dataset=dataset_id, schema=schema_id)
+        log.info("dataset offered", extra={"dataset": dataset_id})
+        return entry
+
+    def get(self, dataset_id: str) -> DatasetRow | None:
+        return load_dataset(self.connector.store, dataset_id)
+
+    def list(self) -> list[dict[str, Any]]:
+        return [loads(r[0]) for r in self.connector.store.query(
+            "SELECT body FROM datasets ORDER BY created, id")]
+
+    # --- DSP catalog endpoints -------------------------------------------------------------
+
+    def catalog(self) -> dict[str, Any]:
+        did = self.connector.did
+        return m.catalog(f"{did}#catalog", participant_id=did, datasets=self.list(),
+                         services=[data_service(did)])
+
+    async def _on_catalog_request(self, env: Envelope, credential: VerifiedCredential
+                                  ) -> tuple[str, dict[str, Any]]:
+        refused = _check_request(env.payload, "CatalogRequestMessage")
+        if refused:
+            return refused
+        if env.payload.get("filter"):
+            # Returning everything for a filter we do not understand would mislead the asker.
+            return _catalog_error("catalog.filter_unsupported",
+                                  "this connector does not support catalog filters")
+        return "Catalog", self.catalog()
+
+    async def _on_dataset_request(self, env: Envelope, credential: VerifiedCredential
+                                  ) -> tuple[str, dict[str, Any]]:
+        refused = _check_request(env.payload, "DatasetRequestMessage")
+        if refused:
+            return refused
+        row = self.get(env.payload["dataset"])
+        if row is None:
+            return _catalog_error(NOT_FOUND, "no dataset with this id is offered here")
+        return "Dataset", dataset_message(self.connector.did, row.body)
+
+
+def _catalog_error(code: str, reason: str) -> tuple[str, dict[str, Any]]:
+    return "CatalogError", m.catalog_error(code=code, reason=[reason])
+
+
+def _check_request(payload: Any, expected: str) -> tuple[str, dict[str, Any]] | None:
+    """A CatalogError answer if the request is not a valid ``expected`` message."""
+    try:
+        if validate_message(payload) != expected:
+            raise ValidationError(f"expected a {expected}", code="dsp.invalid_message")
+    except ValidationError as exc:
+        return _catalog_error(exc.code, exc.message)
+    return None

@@ -1,0 +1,345 @@
+"""The consumer's pull loop: fetch a batch, check each record, store, then ack.
+
+Per record: JSON -> proof by the provider (eddsa-jcs-2022) -> provider credential still valid
+(checked at most every ``credential_ttl`` seconds) -> agreement permits ``read`` now (decided
+once per batch: the clock, claims and agreement are the same for every record in it).
+Then the domains' content rules (connector.content_rules: no My Number in free text). Refused
+records go to ``dead_letters`` with code and reason (field paths, never values), are acked
+(one bad record must not stop the stream), and nothing else of them is stored; a record
+refused after its proof verified is reported to its provider (connector.refusals).
+Accepted ones enter ``held_records`` and ``deliveries`` with INSERT
+OR IGNORE in one transaction per batch, through the usage gate (connector.control.gate:
+a tombstone erases the versions held before it, domain plug-ins get what their decision
+releases, one audit line per batch), then acked, the last ack confirmed by the server
+(``ack_all``). A crash between commit and ack only causes a redelivery, which the unique
+(record id, version) ignores: exactly once at the app.
+
+Finite (snapshot) transfers: the data address carries ``snapshotSequence``, the stream's last
+sequence for the filter when the provider started. The loop never processes or acks a message
+beyond it (and sizes its fetches so it rarely fetches one); once the durable consumer's ack
+floor reaches it, every message up to the snapshot is committed (dead letters are acked too)
+and ``on_done`` is called once. The ack floor lives on the server, so a restarted loop finds
+out where it stands without local bookkeeping.
+
+``tsunagu_stream_lag{transfer}``: messages still waiting for this transfer (the last fetched
+message's ``num_pending``; for a snapshot, only those up to the snapshot sequence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import nats.errors
+import orjson
+from nats.aio.msg import Msg
+
+from connector.bus.subjects import api_prefix
+from connector.data import refusals
+from connector.protocol import agreements
+from connector.protocol.grants import API_PREFIX
+from trust.errors import TsunaguError
+from trust.proofs import verify_document
+
+if TYPE_CHECKING:
+    from connector.runtime.connector import Connector
+
+log = logging.getLogger(__name__)
+
+DELIVERED = "tsunagu_deliveries_total"
+DEAD = "tsunagu_dead_letters_total"
+LAG = "tsunagu_stream_lag"
+SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data address
+
+
+class RecordRefused(TsunaguError):
+    code = "record.refused"
+
+
+class _Refused(TsunaguError):
+    """A record refused after its proof verified: its provider is told (connector.refusals)."""
+
+    def __init__(self, cause: TsunaguError, record_id: str, version: int) -> None:
+        super().__init__(cause.message, code=cause.code, **cause.details)
+        self.record_id, self.version = record_id, version
+
+
+def endpoint_properties(address: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in address.get("endpointProperties", [])}
+
+
+def snapshot_sequence(address: dict[str, Any]) -> int | None:
+    """The last stream sequence a finite transfer covers; None for a streaming transfer."""
+    value = endpoint_properties(address).get(SNAPSHOT)
+    return None if value is None else int(value)
+
+
+def within_snapshot(msgs: list[Msg], snapshot: int | None) -> list[Msg]:
+    """The messages a transfer may process: all of them, or those up to its snapshot."""
+    if snapshot is None:
+        return msgs
+    return [m for m in msgs if m.metadata.sequence.stream <= snapshot]
+
+
+async def ack_all(msgs: list[Msg]) -> None:
+    """Ack every message with one round trip: plain acks, then the last one confirmed.
+    The server handles one connection's messages in order, so its reply to the last ack
+    means every earlier ack was processed too (ack_sync per message cost a round trip each)."""
+    for msg in msgs[:-1]:
+        await msg.ack()
+    await msgs[-1].ack_sync()
+
+
+class PullLoop:
+    """Reads one transfer's durable consumer until stopped."""
+
+    def __init__(self, connector: Connector, *, transfer_pid: str, agreement: dict[str, Any],
+                 address: dict[str, Any], batch: int = 256, fetch_timeout: float = 0.5,
+                 credential_ttl: float = 30.0,
+                 on_done: Callable[[str], None] | None = None) -> None:
+        self.connector = connector
+        self.transfer_pid = transfer_pid
+        self.agreement = agreement
+        props = endpoint_properties(address)
+        self.stream, self.durable = props["stream"], props["consumer"]
+        self.provider = agreement["provider"]
+        self.js = self._jetstream(props.get(API_PREFIX))
+        self.snapshot, self.on_done = snapshot_sequence(address), on_done
+        self._highest = 0  # highest stream sequence seen (sizes snapshot fetches)
+        self.batch, self.fetch_timeout, self.credential_ttl = batch, fetch_timeout, credential_ttl
+        document = agreement["document"]["signedAgreement"]
+        self.dataset_id = agreement["datasetId"]
+        self.purpose = agreement.get("purpose")
+        self.policy = agreements.parse(document, ignore_purpose=self.purpose is None,
+                                       ignore_fields=True)
+        self.agreed_at = agreements.agreement_time(document)
+        own = connector.checker.check(connector.identity.credential, connector.did)
+        self.claims = agreements.Claims.of(own)
+        self._credential_checked: tuple[float, TsunaguError | None] | None = None
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._notices: set[asyncio.Task[None]] = set()  # refusal notices in flight
+        connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
+        connector.metrics.describe(DELIVERED, "records stored by the consumer, per dataset")
+        connector.metrics.inc(DELIVERED, 0, dataset=self.dataset_id)  # the series exists
+
+    def _jetstream(self, prefix: str | None) -> Any:
+        """The connector's own JetStream (one server, no isolation), or, in operator mode,
+        the provider's consumer as the authority's grant imported it into our account."""
+        if prefix is None:
+            return self.connector.js
+        if prefix != api_prefix(self.provider):  # only ever our own import of this provider
+            raise RecordRefused("the data address names another provider's JetStream",
+                                code="transfer.bad_address")
+        return self.connector.nc.jetstream(prefix=prefix)
+
+    @property
+    def done(self) -> bool:
+        """The loop has ended (stopped, or its snapshot is complete)."""
+        return self._task is not None and self._task.done()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(),
+                                                            name=f"pull {self.durable}")
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Finish the batch in hand (so nothing waits for ack_wait), then stop."""
+        self._stopping = True
+        for notice in list(self._notices):  # best effort: the dead letters stay
+            notice.cancel()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        sub = None
+        check = True  # is the snapshot perhaps complete? (at start, after idle or its end)
+        while not self._stopping:
+            try:
+                if sub is None:
+                    sub = await self.js.pull_subscribe_bind(durable=self.durable,
+                                                            stream=self.stream)
+                if check and await self._snapshot_committed(sub):
+                    self._set_lag(0)
+                    if self.on_done is not None:
+                        self.on_done(self.transfer_pid)
+                    break
+                check = False
+                msgs = await sub.fetch(self._fetch_size(), timeout=self.fetch_timeout)
+            except (TimeoutError, nats.errors.TimeoutError):
+                self._set_lag(0)  # nothing was waiting to be delivered
+                check = True
+                continue
+            except Exception as exc:  # NATS away, consumer gone: keep trying, never die
+                log.warning("pull failed, retrying", extra={"transfer": self.transfer_pid,
+                                                            "error": type(exc).__name__})
+                await asyncio.sleep(0.5)
+                continue
+            msgs = self._within_snapshot(msgs)
+            check = self.snapshot is not None and self._highest >= self.snapshot
+            if not msgs:
+                continue
+            try:
+                await self.handle(msgs)
+                self._set_lag(self._lag(msgs))
+            except Exception as exc:
+                # Name the cause: a JSON log line otherwise carries only the exception's class,
+                # and an operator must see e.g. store.unavailable "database or disk is full".
+                why = ({"code": exc.code, "reason": exc.message} if isinstance(exc, TsunaguError)
+                       else {"code": type(exc).__name__})
+                log.exception("batch not stored; it will be redelivered",
+                              extra={"transfer": self.transfer_pid, **why})
+                await asyncio.sleep(0.5)
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    # --- finite transfers and lag ------------------------------------------------------------
+
+    async def _snapshot_committed(self, sub: Any) -> bool:
+        if self.snapshot is None:
+            return False
+        if self.snapshot == 0:
+            return True  # the dataset was empty at the start
+        info = await sub.consumer_info()
+        if info.delivered is not None:  # fetches are sized from here (see _fetch_size)
+            self._highest = max(self._highest, info.delivered.stream_seq)
+        floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
+        return bool(floor >= self.snapshot)
+
+    def _fetch_size(self) -> int:
+        """A snapshot's fetches ask for no more than remain up to it: redeliveries come first
+        and lie below the highest delivered sequence, so nothing past the snapshot is handed
+        out (the stream holds only the dataset's subjects, so its sequences are contiguous)."""
+        left = self.batch if self.snapshot is None else self.snapshot - self._highest
+        # Past the snapshot only redeliveries can still belong to it: fetch a whole batch.
+        return min(self.batch, left) if left > 0 else self.batch
+
+    def _within_snapshot(self, msgs: list[Msg]) -> list[Msg]:
+        """The messages to process. Any beyond the snapshot (should a fetch still bring one)
+        are left unacked: not part of this transfer; the durable consumer goes at completion."""
+        for msg in msgs:
+            self._highest = max(self._highest, msg.metadata.sequence.stream)
+        return within_snapshot(msgs, self.snapshot)
+
+    def _lag(self, msgs: list[Msg]) -> int:
+        last = msgs[-1].metadata
+        pending = int(last.num_pending or 0)
+        if self.snapshot is not None:
+            pending = min(pending, max(0, self.snapshot - self._highest))
+        return pending
+
+    def _set_lag(self, value: int) -> None:
+        self.connector.metrics.set(LAG, value, transfer=self.transfer_pid)
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        now = datetime.now(UTC)
+        verdict = self._batch_verdict(now)
+        accepted: list[tuple[Msg, dict[str, Any]]] = []
+        refused: list[tuple[Msg, TsunaguError]] = []
+        if verdict is not None:
+            refused = [(msg, verdict) for msg in msgs]
+        else:
+            # Every record's proof is verified, off the event loop: Ed25519 verification
+            # releases the GIL, so it overlaps with the loop's own work on another core.
+            checked = await asyncio.to_thread(self._check_all, msgs)
+            for msg, result in zip(msgs, checked, strict=True):
+                if isinstance(result, TsunaguError):
+                    refused.append((msg, result))
+                else:
+                    accepted.append((msg, result))
+        delivered = self._store(accepted, refused, now)
+        await ack_all(msgs)
+        m = self.connector.metrics
+        if delivered:
+            m.inc(DELIVERED, delivered, dataset=self.dataset_id)
+            self.connector.gate.feed.notify()  # open event streams read on
+        for _, exc in refused:
+            m.inc(DEAD, code=exc.code)
+        notices = [refusals.notice(self.agreement["id"], exc.record_id, exc.version, exc)
+                   for _, exc in refused if isinstance(exc, _Refused)]
+        if notices:
+            self._tell_provider(notices)
+
+    def _tell_provider(self, notices: list[dict[str, Any]]) -> None:
+        task = asyncio.get_running_loop().create_task(
+            refusals.tell_provider(self.connector, self.provider, notices))
+        self._notices.add(task)
+        task.add_done_callback(self._notices.discard)
+
+    def _batch_verdict(self, now: datetime) -> TsunaguError | None:
+        """Why no record of this batch may be taken (credential, agreement), or None."""
+        try:
+            self._check_provider(now)
+        except TsunaguError as exc:
+            return exc
+        decision = agreements.decide(self.policy, self.claims, action="read",
+                                     target=self.dataset_id, now=now, purpose=self.purpose,
+                                     agreed_at=self.agreed_at,
+                                     performed=agreements.CONNECTOR_DUTIES,
+                                     facts=self.connector.facts.operands())
+        if decision.permitted:
+            return None
+        where, why = agreements.explain_denial(decision)
+        return RecordRefused(f"agreement does not permit receiving now: {where}: {why}",
+                             code="usage.denied")
+
+    def _check_provider(self, now: datetime) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        cached = self._credential_checked
+        if cached is None or loop_time - cached[0] > self.credential_ttl:
+            error: TsunaguError | None = None
+            try:
+                self.connector.checker.check(self.agreement.get("providerCredential"),
+                                             self.provider, now)
+            except TsunaguError as exc:
+                error = exc
+            self._credential_checked = cached = (loop_time, error)
+        if cached[1] is not None:
+            raise cached[1]
+
+    def _check_all(self, msgs: list[Msg]) -> list[dict[str, Any] | TsunaguError]:
+        """``_check`` of each message, in order: the record, or why it is refused."""
+        results: list[dict[str, Any] | TsunaguError] = []
+        for msg in msgs:
+            try:
+                results.append(self._check(msg))
+            except TsunaguError as exc:
+                results.append(exc)
+        return results
+
+    def _check(self, msg: Msg) -> dict[str, Any]:
+        try:
+            record = orjson.loads(msg.data)
+        except orjson.JSONDecodeError:
+            raise RecordRefused("record is not JSON", code="record.malformed") from None
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str) \
+                or not isinstance(record.get("version"), int):
+            raise RecordRefused("record has no id and integer version", code="record.malformed")
+        verify_document(record, expected_controller=self.provider)
+        try:
+            self.connector.content_rules.check(record)
+        except TsunaguError as exc:
+            raise _Refused(exc, record["id"], record["version"]) from None
+        return record
+
+    def _store(self, accepted: list[tuple[Msg, dict[str, Any]]],
+               refused: list[tuple[Msg, TsunaguError]], now: datetime) -> int:
+        """The batch through the usage gate, in one transaction (connector.control.gate)."""
+        c = self.connector
+        with c.store.transaction() as db:
+            return c.gate.admit(
+                db, agreement_id=self.agreement["id"], dataset_id=self.dataset_id,
+                provider=self.provider, transfer_pid=self.transfer_pid,
+                accepted=[(record, msg.subject.rsplit(".", 1)[-1], msg.data)
+                          for msg, record in accepted],
+                refused=[(msg.metadata.sequence.stream, exc) for msg, exc in refused], now=now)

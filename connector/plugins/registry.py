@@ -1,0 +1,420 @@
+"""Domain plug-ins: discovery (``tsunagu.domains`` entry point), checks, activation, routes.
+
+Three steps, each failing with ``PluginError`` (code ``plugin.invalid`` or
+``plugin.conflict``) whose message starts with the plug-in's name:
+
+* ``load_domain_plugins()`` imports every entry point and checks each plug-in completely
+  (files readable, context hashes, JSON schemas) without registering anything.
+* ``activate_plugins(plugins)`` registers contexts (``trust.jsonld``), left operands
+  (``usage_policies``), dataset types and token scopes (``connector.api.tokens``). It is
+  idempotent, and all-or-nothing: every plug-in is checked before the first registration,
+  and what was registered is taken back if a registration still fails, so a broken plug-in
+  never leaves half of itself behind.
+* ``mount_plugin_routes(app, connector, plugins)`` gives each plug-in a sub-application at
+  ``/domains/<name>/`` (called by ``connector.api.app.make_app``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+import jsonschema
+import orjson
+from aiohttp import web
+
+from connector.api import tokens
+from connector.data.content_rules import ContentRules
+from connector.plugins.contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
+from connector.store.database import Store
+from trust import jsonld
+from trust.errors import TsunaguError
+from usage_policies import datatypes
+from usage_policies.operands import (
+    attribute_resolver,
+    find_left_operand,
+    register_left_operand,
+    unregister_left_operand,
+)
+from usage_policies.vocab import is_absolute_iri
+
+ENTRY_POINT_GROUP = "tsunagu.domains"
+ROUTE_PREFIX = "/domains/"
+# Plug-in names become a URL path segment and a CLI word: keep them plain.
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_DATASET_TYPE = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_SCOPE = re.compile(r"[a-z][a-z0-9_-]{0,31}:[a-z][a-z0-9_-]{0,31}")
+
+
+class PluginError(TsunaguError):
+    """A domain plug-in is broken or conflicts with another; the message names it."""
+
+    code = "plugin.invalid"
+
+
+class UnknownDatasetType(PluginError):
+    """No active plug-in defines this dataset type."""
+
+    code = "plugin.unknown_dataset_type"
+    http_status = 404
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A plug-in that passed every check, with its schemas already parsed."""
+
+    plugin: DomainPlugin
+    schemas: dict[str, dict[str, Any]]
+
+
+_lock = threading.RLock()
+_active: dict[str, DomainPlugin] = {}  # plug-in name -> activated plug-in
+_dataset_types: dict[str, tuple[str, DatasetType, dict[str, Any]]] = {}  # name -> owner, ...
+
+
+# --------------------------------------------------------------------------- discovery
+
+def load_domain_plugins() -> list[DomainPlugin]:
+    """Every installed plug-in, checked, sorted by name; registers nothing."""
+    plugins = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # an import error inside a plug-in: name the plug-in
+            raise PluginError(f"domain plug-in {ep.name!r} ({ep.value}) cannot be imported: "
+                              f"{type(exc).__name__}: {exc}", plugin=ep.name) from exc
+        if not isinstance(plugin, DomainPlugin):
+            raise PluginError(f"domain plug-in {ep.name!r}: entry point {ep.value} does not "
+                              "name a DomainPlugin", plugin=ep.name)
+        if plugin.name != ep.name:
+            raise PluginError(f"domain plug-in {ep.name!r}: the entry point names a plug-in "
+                              f"called {plugin.name!r}", plugin=ep.name)
+        check_plugin(plugin)
+        plugins.append(plugin)
+    return plugins
+
+
+# --------------------------------------------------------------------------- checks
+
+def _fail(plugin: DomainPlugin | str, what: str, code: str = "plugin.invalid") -> PluginError:
+    name = plugin if isinstance(plugin, str) else plugin.name
+    return PluginError(f"domain plug-in {name!r}: {what}", code=code, plugin=name)
+
+
+def check_plugin(plugin: DomainPlugin) -> dict[str, dict[str, Any]]:
+    """Check everything a plug-in declares; returns its parsed schemas by dataset type."""
+    if not isinstance(plugin.name, str) or not _NAME.fullmatch(plugin.name):
+        raise _fail(str(plugin.name), "the name must be lowercase letters, digits, - or _ "
+                    "(it becomes a URL path segment)")
+    for spec in plugin.contexts:
+        _check_context(plugin, spec)
+    schemas = {name: _check_dataset_type(plugin, name, dt)
+               for name, dt in plugin.dataset_types.items()}
+    for name, template in plugin.policy_templates.items():
+        if not callable(getattr(template, "build", None)):
+            raise _fail(plugin, f"policy template {name!r} has no build function")
+    for operand in plugin.left_operands:
+        _check_operand(plugin, operand)
+    for name, importer in plugin.importers.items():
+        if not callable(importer):
+            raise _fail(plugin, f"importer {name!r} is not callable")
+    for scope, description in plugin.scopes.items():
+        if not isinstance(scope, str) or not _SCOPE.fullmatch(scope) \
+                or not scope.startswith(plugin.name + ":"):
+            raise _fail(plugin, f"scope {scope!r} must be '{plugin.name}:<lowercase words>'")
+        if not isinstance(description, str) or not description.strip():
+            raise _fail(plugin, f"scope {scope!r} needs a description")
+    for rules, what in ((plugin.change_rules, "change rule"),
+                        (plugin.content_rules, "content rule"),
+                        (plugin.record_subjects, "record subjects")):
+        for iri, rule in rules.items():
+            if not is_absolute_iri(iri) or not callable(rule):
+                raise _fail(plugin, f"{what} {iri!r} must map a record type IRI to a "
+                            "callable")
+    for hook in ("routes", "cli", "service"):
+        if getattr(plugin, hook) is not None and not callable(getattr(plugin, hook)):
+            raise _fail(plugin, f"{hook} must be callable")
+    return schemas
+
+
+def _check_context(plugin: DomainPlugin, spec: ContextSpec) -> None:
+    """The checks register_context makes, made before any context is registered."""
+    if not isinstance(spec, ContextSpec):
+        raise _fail(plugin, f"contexts must be ContextSpec entries, got {spec!r}")
+    if not isinstance(spec.sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", spec.sha256):
+        raise _fail(plugin, f"context {spec.url}: sha256 must be 64 hex digits")
+    try:
+        raw = spec.path.read_bytes()
+    except OSError as exc:
+        raise _fail(plugin, f"context {spec.url}: bundled file {spec.path} cannot be read "
+                    f"({exc.strerror or exc})") from exc
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != spec.sha256.lower():
+        raise _fail(plugin, f"context {spec.url}: bundled file {spec.path.name} has SHA-256 "
+                    f"{actual}, the plug-in pins {spec.sha256}; refusing a modified context")
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise _fail(plugin, f"context {spec.url}: {spec.path.name} is not JSON") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("@context"), dict | list):
+        raise _fail(plugin, f"context {spec.url}: {spec.path.name} has no @context")
+    existing = jsonld.CONTEXTS.get(spec.url)
+    if existing is not None and existing != jsonld.PinnedContext(spec.path, spec.sha256.lower()):
+        raise _fail(plugin, f"context {spec.url} is already served from another file or hash",
+                    code="plugin.conflict")
+
+
+def _check_dataset_type(plugin: DomainPlugin, name: str, dt: DatasetType) -> dict[str, Any]:
+    if not isinstance(name, str) or not _DATASET_TYPE.fullmatch(name):
+        raise _fail(plugin, f"dataset type name {name!r} must be lowercase letters, digits "
+                    "and -")
+    if not isinstance(dt, DatasetType):
+        raise _fail(plugin, f"dataset type {name!r} is not a DatasetType")
+    if not is_absolute_iri(dt.record_type):
+        raise _fail(plugin, f"dataset type {name!r}: record_type must be an absolute IRI")
+    if not dt.description_ja or not dt.description_en:
+        raise _fail(plugin, f"dataset type {name!r} needs a description in ja and en")
+    try:
+        schema = json.loads(dt.schema.read_bytes())
+    except OSError as exc:
+        raise _fail(plugin, f"dataset type {name!r}: schema file {dt.schema} cannot be read "
+                    f"({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise _fail(plugin, f"dataset type {name!r}: {dt.schema.name} is not JSON") from exc
+    if not isinstance(schema, dict):
+        raise _fail(plugin, f"dataset type {name!r}: the schema must be a JSON object")
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise _fail(plugin, f"dataset type {name!r}: {dt.schema.name} is not a valid JSON "
+                    f"schema at {exc.json_path}: {exc.message}") from exc
+    return schema
+
+
+def _check_operand(plugin: DomainPlugin, spec: LeftOperandSpec) -> None:
+    if not isinstance(spec, LeftOperandSpec) or not is_absolute_iri(spec.iri):
+        raise _fail(plugin, f"left operand {spec!r} must be a LeftOperandSpec with an IRI")
+    if spec.datatype is not None and not datatypes.is_known_datatype(spec.datatype):
+        raise _fail(plugin, f"left operand {spec.iri}: unknown datatype {spec.datatype}")
+    existing = find_left_operand(spec.iri)
+    if existing is not None and (existing.datatype, existing.multi) != (spec.datatype,
+                                                                        spec.multi):
+        raise _fail(plugin, f"left operand {spec.iri} is already registered with datatype "
+                    f"{existing.datatype} (multi={existing.multi}), the plug-in declares "
+                    f"{spec.datatype} (multi={spec.multi})", code="plugin.conflict")
+
+
+def _check_against_active(checked: Sequence[_Checked]) -> None:
+    """Conflicts among the plug-ins being activated, and with those already active."""
+    urls: dict[str, tuple[str, ContextSpec]] = {}
+    types = {name: owner for name, (owner, _, _) in _dataset_types.items()}
+    operands: dict[str, tuple[str, LeftOperandSpec]] = {}
+    for item in checked:
+        plugin = item.plugin
+        for operand in plugin.left_operands:
+            first = operands.setdefault(operand.iri, (plugin.name, operand))[1]
+            if (first.datatype, first.multi) != (operand.datatype, operand.multi):
+                raise _fail(plugin, f"left operand {operand.iri} is also declared, with "
+                            f"another datatype or multiplicity, by plug-in "
+                            f"{operands[operand.iri][0]!r}", code="plugin.conflict")
+        for spec in plugin.contexts:
+            seen = urls.setdefault(spec.url, (plugin.name, spec))
+            if seen[1] != spec:
+                raise _fail(plugin, f"context {spec.url} is also declared, differently, by "
+                            f"plug-in {seen[0]!r}", code="plugin.conflict")
+        for name in plugin.dataset_types:
+            owner = types.setdefault(name, plugin.name)
+            if owner != plugin.name:
+                raise _fail(plugin, f"dataset type {name!r} is already defined by plug-in "
+                            f"{owner!r}", code="plugin.conflict")
+
+
+# --------------------------------------------------------------------------- activation
+
+def activate_plugins(plugins: Iterable[DomainPlugin]) -> None:
+    """Register what ``plugins`` declare; all of them or, on any error, none of them.
+
+    Activating an already active plug-in again is a no-op; another plug-in object under an
+    active plug-in's name is a conflict.
+    """
+    with _lock:
+        fresh: list[DomainPlugin] = []
+        for plugin in plugins:
+            if not isinstance(plugin, DomainPlugin):
+                raise PluginError(f"not a DomainPlugin: {plugin!r}")
+            active = _active.get(plugin.name)
+            if active is plugin or active == plugin or plugin in fresh:
+                continue
+            if active is not None or any(p.name == plugin.name for p in fresh):
+                raise _fail(plugin, "another plug-in with this name is already active",
+                            code="plugin.conflict")
+            fresh.append(plugin)
+        checked = [_Checked(p, check_plugin(p)) for p in fresh]
+        _check_against_active(checked)
+        _register(checked)
+
+
+def _register(checked: Sequence[_Checked]) -> None:
+    """Register in a fixed order; undo this call's registrations if one still fails."""
+    added_contexts: list[str] = []
+    added_operands: list[str] = []
+    current: DomainPlugin | None = None
+    try:
+        for item in checked:
+            current = item.plugin
+            for spec in item.plugin.contexts:
+                if spec.url not in jsonld.CONTEXTS:
+                    added_contexts.append(spec.url)
+                # Verifies the file once more and parses it (the @import/@base checks too).
+                jsonld.register_context(spec.url, spec.path, spec.sha256)
+            for operand in item.plugin.left_operands:
+                if find_left_operand(operand.iri) is None:
+                    register_left_operand(
+                        operand.iri, operand.resolver or attribute_resolver(operand.iri),
+                        operand.datatype, multi=operand.multi, normalize=operand.normalize,
+                        label_en=operand.label_en, label_ja=operand.label_ja)
+                    added_operands.append(operand.iri)
+    except TsunaguError as exc:
+        for url in added_contexts:
+            jsonld.CONTEXTS.pop(url, None)
+        jsonld.clear_caches()  # forget the parsed copies of the contexts just removed
+        for iri in added_operands:
+            unregister_left_operand(iri)
+        name = current.name if current is not None else "?"
+        raise PluginError(f"domain plug-in {name!r} could not be registered: {exc.message}",
+                          code="plugin.invalid", plugin=name) from exc
+    for item in checked:
+        _active[item.plugin.name] = item.plugin
+        for scope, description in item.plugin.scopes.items():
+            tokens.register_scope(scope, description)  # checked: own prefix, cannot clash
+        for name, dt in item.plugin.dataset_types.items():
+            _dataset_types[name] = (item.plugin.name, dt, item.schemas[name])
+
+
+def active_plugins() -> list[DomainPlugin]:
+    with _lock:
+        return sorted(_active.values(), key=lambda p: p.name)
+
+
+def record_subjects(plugins: Iterable[DomainPlugin]) -> dict[str, Callable[[Any], Any]]:
+    """Who each record type is about, by type IRI, from ``plugins`` (the usage gate limits
+    subject-scoped readers with it)."""
+    found: dict[str, Callable[[Any], Any]] = {}
+    for plugin in plugins:
+        found.update(plugin.record_subjects)
+    return found
+
+
+def content_rules(plugins: Iterable[DomainPlugin]) -> ContentRules:
+    """The content rules of ``plugins`` (connector.content_rules)."""
+    return ContentRules((iri, rule) for plugin in plugins
+                        for iri, rule in plugin.content_rules.items())
+
+
+def dataset_types() -> dict[str, DatasetType]:
+    """Every dataset type of the active plug-ins, by name."""
+    with _lock:
+        return {name: dt for name, (_, dt, _) in sorted(_dataset_types.items())}
+
+
+def dataset_type(name: str) -> DatasetType:
+    with _lock:
+        found = _dataset_types.get(name)
+    if found is None:
+        raise _unknown_type(name)
+    return found[1]
+
+
+def dataset_schema(name: str) -> dict[str, Any]:
+    """The JSON schema of dataset type ``name`` (a copy: callers may not edit ours).
+
+    Pass it to ``DatasetService.offer_dataset(..., schema=...)`` so that every record of the
+    dataset is checked against it when published.
+    """
+    with _lock:
+        found = _dataset_types.get(name)
+    if found is None:
+        raise _unknown_type(name)
+    return copy.deepcopy(found[2])
+
+
+def _unknown_type(name: str) -> UnknownDatasetType:
+    known = ", ".join(sorted(_dataset_types)) or "none: no plug-in is active"
+    return UnknownDatasetType(f"unknown dataset type {name!r} (known: {known})",
+                              dataset_type=name)
+
+
+# --------------------------------------------------------------------------- HTTP routes
+
+async def _list_types(request: web.Request) -> web.Response:
+    plugin: DomainPlugin = request.app[PLUGIN]
+    return web.json_response({"items": [
+        {"name": name, "recordType": dt.record_type, "context": list(dt.record_context),
+         "description": {"ja": dt.description_ja, "en": dt.description_en},
+         "schema": f"{ROUTE_PREFIX}{plugin.name}/dataset-types/{name}/schema"}
+        for name, dt in sorted(plugin.dataset_types.items())]})
+
+
+async def _get_schema(request: web.Request) -> web.Response:
+    plugin: DomainPlugin = request.app[PLUGIN]
+    name = request.match_info["type"]
+    if name not in plugin.dataset_types:
+        raise UnknownDatasetType(f"plug-in {plugin.name!r} has no dataset type {name!r}",
+                                 dataset_type=name)
+    return web.json_response(dataset_schema(name),
+                             content_type="application/schema+json")
+
+
+PLUGIN = web.AppKey("tsunagu.plugin", DomainPlugin)
+
+
+def mount_plugin_routes(app: web.Application, connector: Any,
+                        plugins: Sequence[DomainPlugin]) -> None:
+    """Activate ``plugins`` and mount one sub-application per plug-in at /domains/<name>/.
+
+    Every plug-in gets ``dataset-types`` and ``dataset-types/{type}/schema`` (public, like
+    openapi.json: they describe shapes, never data); its ``routes`` hook adds the rest. The
+    parent's middlewares (problem+json, token scopes via ``connector.api.app.scoped``) run
+    for sub-application routes too, and a plug-in cannot shadow a core route.
+    """
+    activate_plugins(plugins)
+    for plugin in plugins:
+        sub = web.Application()
+        sub[PLUGIN] = plugin
+        sub.router.add_get("/dataset-types", _list_types)
+        sub.router.add_get("/dataset-types/{type}/schema", _get_schema)
+        if plugin.routes is not None:
+            try:
+                plugin.routes(sub, connector, connector.plugin_services.get(plugin.name))
+            except TsunaguError:
+                raise
+            except Exception as exc:  # a bug in the hook: say whose
+                raise _fail(plugin, f"routes hook failed: {type(exc).__name__}: {exc}") from exc
+        app.add_subapp(f"{ROUTE_PREFIX}{plugin.name}/", sub)
+
+
+class PluginSettings:
+    """A plug-in's own small settings (JSON values by key) in the connector's store
+    (``plugin_settings``, one row per plug-in and key): who the participant is in the
+    domain, which templates made which offers, its own tables' schema version."""
+
+    def __init__(self, store: Store, plugin: str) -> None:
+        self.store, self.plugin = store, plugin
+
+    def get(self, key: str) -> Any:
+        rows = self.store.query("SELECT value FROM plugin_settings WHERE plugin = ? AND "
+                                "key = ?", (self.plugin, key))
+        return orjson.loads(rows[0][0]) if rows else None
+
+    def set(self, db: Any, key: str, value: Any) -> None:
+        """Inside the caller's transaction (``store.transaction()``)."""
+        db.execute("INSERT OR REPLACE INTO plugin_settings (plugin, key, value) VALUES "
+                   "(?, ?, ?)", (self.plugin, key, orjson.dumps(value).decode()))

@@ -1,0 +1,247 @@
+"""Checks of DSP 2025-1 messages: the official JSON schemas, then JSON-LD expansion.
+
+The schemas in ``schemas/`` are the DSP 2025-1 artifacts, unchanged. They reference each other
+by ``$id`` (``https://w3id.org/dspace/2025/1/<folder>/<file>``), so all of them go into one
+``referencing.Registry``; nothing is ever fetched.
+
+Messages come from other participants, so size and nesting are bounded *before* any
+recursive code (jsonschema, pyld) sees them: a message nested ~980 levels deep used to end
+in ``RecursionError`` inside the schema check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib.resources import files
+from typing import Any, NoReturn
+
+import jsonschema
+from jsonschema.exceptions import ValidationError as SchemaError
+from referencing import Registry, Resource
+
+from trust.errors import ValidationError
+
+SCHEMA_BASE = "https://w3id.org/dspace/2025/1/"
+SCHEMA_FOLDERS = ("catalog", "common", "negotiation", "transfer")
+MAX_REPORTED_ERRORS = 20
+# Real DSP messages nest about 12 levels (catalog > dataset > offer > rule > constraint >
+# logical constraint > ...). jsonschema and pyld recurse at least once per level and share the
+# interpreter's recursion limit (1000 frames) with the caller's stack: 64 stays far below it
+# and far above any real message.
+MAX_DEPTH = 64
+# Values (objects, arrays, scalars) and characters (keys and strings): a catalog of a few
+# thousand datasets fits; the bus already refuses envelopes over 4 MiB.
+MAX_VALUES = 250_000
+MAX_CHARS = 4 * 1024 * 1024
+
+# The DSP 2025-1 transfer-termination, transfer-suspension and transfer-error schemas point at
+# "transfer-schema.json#definitions/..." without the "/" after "#". That fragment is neither a
+# JSON pointer nor a plain-name anchor, so a strict resolver refuses it. We repair exactly
+# this reference when loading, instead of editing the vendored files.
+_REF_REPAIRS = {
+    f"{SCHEMA_BASE}transfer/transfer-schema.json#definitions/AbstractTransferCodeMessage":
+        f"{SCHEMA_BASE}transfer/transfer-schema.json#/definitions/AbstractTransferCodeMessage",
+}
+
+# @type -> the schema that describes it.
+SCHEMA_FOR_TYPE = {
+    "CatalogRequestMessage": "catalog/catalog-request-message-schema.json",
+    "DatasetRequestMessage": "catalog/dataset-request-message-schema.json",
+    "Catalog": "catalog/catalog-schema.json",
+    "Dataset": "catalog/dataset-schema.json",
+    "CatalogError": "catalog/catalog-error-schema.json",
+    "ContractRequestMessage": "negotiation/contract-request-message-schema.json",
+    "ContractOfferMessage": "negotiation/contract-offer-message-schema.json",
+    "ContractAgreementMessage": "negotiation/contract-agreement-message-schema.json",
+    "ContractAgreementVerificationMessage":
+        "negotiation/contract-agreement-verification-message-schema.json",
+    "ContractNegotiationEventMessage": "negotiation/contract-negotiation-event-message-schema.json",
+    "ContractNegotiationTerminationMessage":
+        "negotiation/contract-negotiation-termination-message-schema.json",
+    "ContractNegotiation": "negotiation/contract-negotiation-schema.json",
+    "ContractNegotiationError": "negotiation/contract-negotiation-error-schema.json",
+    "TransferRequestMessage": "transfer/transfer-request-message-schema.json",
+    "TransferStartMessage": "transfer/transfer-start-message-schema.json",
+    "TransferSuspensionMessage": "transfer/transfer-suspension-message-schema.json",
+    "TransferCompletionMessage": "transfer/transfer-completion-message-schema.json",
+    "TransferTerminationMessage": "transfer/transfer-termination-message-schema.json",
+    "TransferProcess": "transfer/transfer-process-schema.json",
+    "TransferError": "transfer/transfer-error-schema.json",
+}
+MESSAGE_TYPES = tuple(SCHEMA_FOR_TYPE)
+
+
+class DspValidationError(ValidationError):
+    """A DSP message failed its schema; ``details["errors"]`` lists ``{path, reason}``."""
+
+    code = "dsp.invalid_message"
+
+
+def _repair(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: (_REF_REPAIRS.get(v, v) if k == "$ref" else _repair(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_repair(item) for item in node]
+    return node
+
+
+@cache
+def registry() -> Registry:
+    """Every DSP 2025-1 schema, keyed by its ``$id``."""
+    root = files("connector.protocol.dsp") / "schemas"
+    resources = []
+    for folder in SCHEMA_FOLDERS:
+        for entry in sorted((root / folder).iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                contents = _repair(json.loads(entry.read_text(encoding="utf-8")))
+                expected = f"{SCHEMA_BASE}{folder}/{entry.name}"
+                if contents.get("$id") != expected:
+                    raise RuntimeError(f"bundled schema {folder}/{entry.name} has $id "
+                                       f"{contents.get('$id')!r}, expected {expected}")
+                resources.append((expected, Resource.from_contents(contents)))
+    return Registry().with_resources(resources).crawl()
+
+
+@cache
+def _validator(message_type: str) -> jsonschema.protocols.Validator:
+    schema = registry().contents(SCHEMA_BASE + SCHEMA_FOR_TYPE[message_type])
+    cls = jsonschema.validators.validator_for(schema)  # the schemas declare draft 2019-09
+    return cls(schema, registry=registry())
+
+
+def _fail(message: str, errors: list[dict[str, str]], message_type: str | None = None,
+          total: int = 1) -> NoReturn:
+    raise DspValidationError(message, type=message_type, errors=errors, total=total)
+
+
+def check_bounds(message: Any) -> None:
+    """Refuse a message nested deeper than ``MAX_DEPTH`` (``dsp.too_deep``) or larger than
+    ``MAX_VALUES`` values / ``MAX_CHARS`` characters (``dsp.too_large``).
+
+    Iterative, so it is itself safe at any depth; one pass over the message.
+    """
+    stack: list[tuple[Any, int]] = [(message, 1)]
+    values = chars = 0
+    while stack:
+        node, depth = stack.pop()
+        values += 1
+        if isinstance(node, dict | list):
+            if depth > MAX_DEPTH:
+                _limit("dsp.too_deep", f"the message is nested deeper than {MAX_DEPTH} levels")
+            if isinstance(node, dict):
+                chars += sum(len(k) for k in node if isinstance(k, str))
+                children = node.values()
+            else:
+                children = node
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(node, str):
+            chars += len(node)
+        if values > MAX_VALUES or chars > MAX_CHARS:
+            _limit("dsp.too_large", f"the message is larger than {MAX_VALUES} values or "
+                   f"{MAX_CHARS} characters")
+
+
+def _limit(code: str, reason: str) -> NoReturn:
+    raise DspValidationError(f"{reason}; refused before validation", code=code,
+                             errors=[{"path": "$", "reason": reason}], type=None, total=1)
+
+
+def validate_message(message: Any) -> str:
+    """The message's ``@type`` if it matches its DSP 2025-1 schema; else ``DspValidationError``
+    (``dsp.too_deep`` and ``dsp.too_large`` before the schema is even tried)."""
+    check_bounds(message)
+    if not isinstance(message, dict):
+        _fail("a DSP message must be a JSON object",
+              [{"path": "$", "reason": "must be a JSON object"}])
+    message_type = message.get("@type")
+    if not isinstance(message_type, str):
+        _fail("the message has no @type string",
+              [{"path": "$['@type']", "reason": "is required (a string)"}])
+    if message_type not in SCHEMA_FOR_TYPE:
+        reason = f"unknown DSP message type {message_type[:100]!r}"
+        _fail(f"{reason} (expected one of: {', '.join(MESSAGE_TYPES)})",
+              [{"path": "$['@type']", "reason": reason}], message_type)
+    # allOf and $ref yield their inner errors; oneOf/anyOf/not come as one error each.
+    found = sorted(_validator(message_type).iter_errors(message),
+                   key=lambda e: (list(map(str, e.absolute_path)), str(e.validator)))
+    if found:
+        errors = [{"path": e.json_path, "reason": describe(e)} for e in found]
+        shown = errors[:MAX_REPORTED_ERRORS]
+        more = len(errors) - len(shown)
+        listing = "; ".join(f"{e['path']}: {e['reason']}" for e in shown)
+        _fail(f"{message_type} does not match the DSP 2025-1 schema: {listing}"
+              + (f"; and {more} more" if more else ""), shown, message_type, len(errors))
+    return message_type
+
+
+def _names(error: SchemaError, key: str) -> str:
+    alternatives = error.validator_value if isinstance(error.validator_value, list) else []
+    named = [", ".join(alt.get(key, [])) for alt in alternatives if isinstance(alt, dict)]
+    return " | ".join(n for n in named if n)
+
+
+# Reasons name the rule that failed, never the offending value: error texts travel back to
+# the counterparty and into logs.
+_REASONS: dict[str, Callable[[SchemaError], str]] = {
+    "required": lambda e: e.message.replace("is a required property", "is required"),
+    "type": lambda e: f"must be of type {e.validator_value}",
+    "const": lambda e: f"must be {e.validator_value!r}",
+    "enum": lambda e: f"must be one of {', '.join(map(str, e.validator_value))}",
+    "minItems": lambda e: f"must have at least {e.validator_value} item(s)",
+    "pattern": lambda _: "does not have the required format",
+    "contains": lambda e: f"must contain {e.validator_value.get('const', 'a matching item')!r}",
+    "oneOf": lambda e: ("must have exactly one of: " + _names(e, "required")
+                        if _names(e, "required") else "must match exactly one alternative"),
+    "anyOf": lambda e: ("must have at least one of: " + _names(e, "required")
+                        if _names(e, "required") else "matches none of the alternatives"),
+    "not": lambda e: ("must not have: " + ", ".join(e.validator_value.get("required", []))
+                      if "required" in e.validator_value else "matches a forbidden shape"),
+}
+
+
+def describe(error: SchemaError) -> str:
+    """A short reason for one schema error."""
+    explain = _REASONS.get(str(error.validator))
+    return explain(error) if explain else f"fails the {error.validator!r} rule"
+
+
+def check_jsonld(message: dict[str, Any]) -> None:
+    """Expand under the bundled DSP context; raises ``JsonLdError`` on dropped terms,
+    remote contexts or syntax errors. Call :func:`check_bounds` first on untrusted input."""
+    from trust import jsonld  # imported here: the schema check does not need a JSON-LD processor
+
+    jsonld.check_no_dropped_terms(message)
+
+
+def check_received(message: Any) -> str:
+    """Everything the bus checks of a DSP message it receives, before any service sees it;
+    returns the message's ``@type``.
+
+    Bounds first (``dsp.too_deep``, ``dsp.too_large``: nothing recursive runs on a message
+    out of bounds), then the schema (``dsp.invalid_message``), then JSON-LD under bundled
+    contexts only (``jsonld.remote_context``, and nothing is fetched; ``jsonld.dropped_term``
+    for a term no context defines; ...). The JSON-LD verdict is cached per message shape
+    (``trust.jsonld``), so repeated kinds of message cost little; records never pass here.
+    """
+    message_type = validate_message(message)
+    check_jsonld(_without_proofs(message))
+    return message_type
+
+
+# Where tsunagu puts a Data Integrity proof into a DSP message: the provider signs the
+# agreement (connector.agreements). eddsa-jcs-2022 signs the JSON (JCS), not a JSON-LD graph,
+# and the DSP context defines no "proof", so that one member is left out of the JSON-LD check;
+# the service reading the agreement verifies it. Anywhere else "proof" is an undefined term.
+_PROOF_AT = {"ContractAgreementMessage": "agreement"}
+
+
+def _without_proofs(message: dict[str, Any]) -> dict[str, Any]:
+    message_type = message.get("@type")
+    key = _PROOF_AT.get(message_type) if isinstance(message_type, str) else None
+    node = message.get(key) if key is not None else None
+    if key is None or not isinstance(node, dict) or "proof" not in node:
+        return message
+    return {**message, key: {k: v for k, v in node.items() if k != "proof"}}

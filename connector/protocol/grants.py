@@ -1,0 +1,102 @@
+"""Agreement-scoped stream access in operator mode: the provider asks the authority.
+
+The messages and the provider's side (``GrantClient``); the authority answers with
+``authority.grant_desk.GrantDesk``.
+
+In operator mode a consumer's NATS account can read a provider's dataset only through an
+import of one durable consumer, and only the data-space authority (the NATS operator) can add
+that import (``authority.accounts``). So the provider's connector asks it, over the same
+signed request/reply as DSP, on the subject carrying both ids:
+
+    provider -> authority   tsunagu.dsp.<authority-id>.<provider-id>
+        tsunagu:StreamGrantRequest  {agreement: <countersigned agreement>, consumer: <durable>}
+    authority -> provider   tsunagu:StreamGrant {stream, consumer, apiPrefix}
+
+when a transfer starts, and, when a transfer ends (completed or terminated by either side) or
+the agreement is terminated:
+
+        tsunagu:StreamRevokeRequest {agreement, consumer?: <durable>, ended: bool}
+    ->  tsunagu:StreamRevoked
+
+Requests are signed envelopes (``trust.envelope``) from the connector's key, with its
+credential inside as on the DSP bus; the subject's sender token is fixed by the sender's NATS
+permissions and must match the signer. The authority's replies carry no participant
+credential (it has none): a connector accepts them only signed by the authority that issued
+its own credential. What the authority checks before it changes an account is in
+``authority.space``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nats.aio.client import Client
+from nats.errors import NoRespondersError, TimeoutError
+
+from connector.bus.messaging import ERROR_TYPE, RemoteError, dsp_subject, request_with_retry
+from connector.runtime.identity import Identity
+from trust.envelope import Envelope, ReplayCache, open_envelope, seal
+from trust.errors import EnvelopeError
+
+log = logging.getLogger(__name__)
+
+GRANT = "tsunagu:StreamGrantRequest"
+GRANTED = "tsunagu:StreamGrant"
+REVOKE = "tsunagu:StreamRevokeRequest"
+REVOKED = "tsunagu:StreamRevoked"
+API_PREFIX = "apiPrefix"  # endpoint property of a data address read through a grant
+Reply = tuple[str, dict[str, Any]]
+Decide = Callable[[Envelope], Awaitable[Reply]]
+
+
+class GrantClient:
+    """A connector asking its authority to open or close a consumer's stream import."""
+
+    def __init__(self, nc: Client, identity: Identity, authority_did: str,
+                 replay_cache: ReplayCache, timeout: float = 5.0) -> None:
+        self.nc, self.identity, self.authority = nc, identity, authority_did
+        self.replay_cache, self.timeout = replay_cache, timeout
+
+    async def grant(self, agreement: dict[str, Any], durable: str) -> str:
+        """Let the agreement's consumer read ``durable``; returns the JetStream API prefix
+        the consumer must use."""
+        payload = await self._ask(GRANT, GRANTED, {"agreement": agreement, "consumer": durable})
+        prefix = payload.get(API_PREFIX)
+        if not isinstance(prefix, str):
+            raise EnvelopeError("the authority's grant names no API prefix",
+                                code="grant.malformed")
+        return prefix
+
+    async def revoke(self, agreement: dict[str, Any], durable: str | None = None, *,
+                     ended: bool = False) -> None:
+        """Close one durable's import (or all of the agreement's); ``ended``: the agreement
+        is over, so the authority grants nothing under it again."""
+        payload: dict[str, Any] = {"agreement": agreement, "ended": ended}
+        if durable is not None:
+            payload["consumer"] = durable
+        await self._ask(REVOKE, REVOKED, payload)
+
+    async def _ask(self, message_type: str, expected: str, payload: dict[str, Any]
+                   ) -> dict[str, Any]:
+        data = seal(payload, sender=self.identity.key, recipient=self.authority,
+                    message_type=message_type, credential=self.identity.credential).encode()
+        subject = dsp_subject(self.authority, self.identity.did)
+        try:
+            msg = await request_with_retry(self.nc, subject, data, self.timeout)
+        except (NoRespondersError, TimeoutError) as exc:
+            raise RemoteError("the data-space authority did not answer",
+                              code="remote.unreachable") from exc
+        env = open_envelope(msg.data, recipient=self.identity.did,
+                            replay_cache=self.replay_cache)
+        if env.sender != self.authority:
+            raise EnvelopeError("reply is not signed by the authority",
+                                code="envelope.unexpected_sender")
+        if env.message_type == ERROR_TYPE:
+            raise RemoteError(str(env.payload.get("message", "refused by the authority")),
+                              code=str(env.payload.get("code", "remote.error")))
+        if env.message_type != expected:
+            raise EnvelopeError(f"the authority answered {env.message_type!r}",
+                                code="grant.malformed")
+        return env.payload

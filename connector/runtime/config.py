@@ -1,0 +1,108 @@
+"""A participant's connector configuration (``participant.toml``).
+
+```toml
+[participant]
+name = "仙台市"
+data_dir = "var/city"              # key, credential, SQLite store, embedded NATS store
+
+[authority]
+dids = ["did:key:z6Mk..."]          # authorities whose credentials this connector trusts
+status_list_url = "http://127.0.0.1:8470/status-list"
+
+[nats]                              # the server `tsunagu authority serve` announces
+urls = ["nats://127.0.0.1:4222"]
+credentials_file = "nats.creds"     # issued by `tsunagu authority issue`
+# insecure_no_auth = true           # development only: no credentials, no isolation
+                                    # (no urls then starts an embedded nats-server)
+
+[api]
+host = "127.0.0.1"
+port = 8480
+```
+Relative paths (``data_dir``, ``credentials_file``) are relative to the config file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connector.bus.connection import NatsSettings
+from trust.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParticipantSection(_Section):
+    name: str = Field(min_length=1, max_length=200)
+    data_dir: Path
+    key_file: str = "participant.pem"
+    credential_file: str = "credential.jwt"
+
+
+class AuthoritySection(_Section):
+    dids: list[str] = Field(min_length=1)
+    status_list_url: str | None = None
+    status_list_refresh_s: float = 60.0
+
+
+class ApiSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8480, ge=0, le=65535)
+
+
+class ConnectorConfig(_Section):
+    participant: ParticipantSection
+    authority: AuthoritySection
+    nats: NatsSettings = NatsSettings()
+    api: ApiSection = ApiSection()
+    # World facts this connector asserts in policy decisions, e.g. disasterPhase = "response".
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.participant.data_dir
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_dir / self.participant.key_file
+
+    @property
+    def credential_path(self) -> Path:
+        return self.data_dir / self.participant.credential_file
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "connector.sqlite"
+
+    @property
+    def nats_store_dir(self) -> Path:
+        return self.data_dir / "nats"
+
+
+def load_config(path: Path) -> ConnectorConfig:
+    """Read and validate a config file; errors name the file and the offending field."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
+    participant = raw.get("participant")
+    if isinstance(participant, dict) and "data_dir" in participant:
+        participant["data_dir"] = str((path.parent / participant["data_dir"]).resolve())
+    nats = raw.get("nats")
+    if isinstance(nats, dict) and isinstance(nats.get("credentials_file"), str):
+        nats["credentials_file"] = str((path.parent / nats["credentials_file"]).resolve())
+    try:
+        return ConnectorConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"config {path} is invalid: {problems}") from None

@@ -1,0 +1,275 @@
+"""The connector a participant runs: store, NATS, DSP endpoint and the services on them.
+
+``Connector`` assembles its parts and services in one place (``__init__``: typed attributes,
+nothing attached later); the protocol and data logic live in the services, which register
+DSP message handlers with ``route``. Start order: store -> plug-ins' contexts and rules ->
+identity -> NATS -> usage gate -> services (``startup``: they resume unfinished work) -> DSP
+endpoint, so no request is served before the state it needs is loaded.
+
+NATS: with the user credentials the authority issued (operator mode, the default) the
+connector logs in as its participant's user, with replies on ``_INBOX.<participant-id>``,
+and asks the authority to open stream imports for its transfers (``self.grants``). Without
+credentials it starts only with ``nats.insecure_no_auth`` (logged as insecure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import nats.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from connector.api.app import ApiServer
+from connector.bus.connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, connect
+from connector.bus.messaging import DspBus
+from connector.bus.server import EmbeddedNatsServer
+from connector.control.audit import AuditLog
+from connector.control.duties import DutyService
+from connector.control.facts import WorldFacts
+from connector.control.gate import UsageGate
+from connector.data.content_rules import ContentRules
+from connector.data.contributions import ContributionService
+from connector.data.datasets import DatasetService
+from connector.data.record_events import RecordListeners
+from connector.data.records import RecordService
+from connector.data.transfers import TransferService
+from connector.plugins.contract import DomainPlugin
+from connector.plugins.registry import (
+    activate_plugins,
+    content_rules,
+    load_domain_plugins,
+    record_subjects,
+)
+from connector.protocol.agreements import AgreementService
+from connector.protocol.catalog_client import CatalogClient
+from connector.protocol.dsp.statemachine import ProtocolError
+from connector.protocol.grants import GrantClient
+from connector.protocol.negotiations import NegotiationService
+from connector.runtime.config import ConnectorConfig
+from connector.runtime.identity import CredentialChecker, Identity
+from connector.runtime.metrics import Metrics
+from connector.runtime.status_lists import StatusListRefresher
+from connector.store.database import Store
+from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
+from trust.envelope import Envelope
+from trust.errors import ConfigError
+from trust.keys import load_key
+from trust.status_list import StatusListCache
+
+log = logging.getLogger(__name__)
+
+DspHandler = Callable[[Envelope, VerifiedCredential], Awaitable[tuple[str, dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How fast the services retry and how much they batch; tests shorten the waits."""
+
+    publish_timeout: float = 5.0  # records: a JetStream ack
+    publish_retry_s: float = 5.0  # records: the outbox retry loop
+    negotiation_retry_s: float = 1.0
+    transfer_retry_s: float = 1.0
+    transfer_batch: int = 256  # records per pull fetch
+    credential_ttl: float = 30.0  # how long a provider's credential check is reused
+    duty_interval: float = 30.0  # seconds between runs of the delete duties
+
+
+class Lifecycle(Protocol):
+    """What the connector starts in order and stops in reverse."""
+
+    async def startup(self) -> None: ...
+    async def shutdown(self) -> None: ...
+
+
+class Connector:
+    """One participant's connector: its parts and services, assembled here once.
+
+    The services are typed attributes, set in ``__init__`` and started by ``start`` in this
+    order: data plane (datasets, records), contracts (agreements, negotiations), transfers,
+    duties, contributions, catalog client, the domain plug-ins' services, and the app API
+    last, so no request arrives before the services it calls have resumed their work.
+    Nothing is attached later and nothing is looked up by name. ``plugins``: the domain
+    plug-ins to run (default: every installed one, ``connector.plugins.registry``); ``api``: serve
+    the app API on ``config.api`` (tests that serve it themselves pass False).
+    """
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        tuning: Tuning = Tuning(),
+        status_lists: StatusListProvider | None = None,
+        plugins: Sequence[DomainPlugin] | None = None,
+        api: bool = False,
+        api_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.tuning = tuning
+        self.metrics = Metrics()
+        self.started_at: datetime | None = None
+        self._status_lists = status_lists
+        self._routes: dict[str, DspHandler] = {}
+        self._refresher: StatusListRefresher | None = None
+        self._server: EmbeddedNatsServer | None = None
+        self.plugins: tuple[DomainPlugin, ...] = tuple(
+            load_domain_plugins() if plugins is None else plugins)
+        # Parts made at start (a stopped connector can start again).
+        self.store: Store
+        self.audit: AuditLog
+        self.facts: WorldFacts
+        self.content_rules = ContentRules()
+        self.identity: Identity
+        self.checker: CredentialChecker
+        self.nc: Client | None = None
+        self.js: JetStreamContext
+        self.bus: DspBus
+        self.grants: GrantClient | None = None  # operator mode: the authority opens streams
+        self.gate: UsageGate  # the one door to received data
+        # Own records followed by domains inside their transactions (connector.record_events).
+        self.record_listeners = RecordListeners()
+        # The services, in start order.
+        self.datasets = DatasetService(self)
+        self.records = RecordService(self, publish_timeout=tuning.publish_timeout,
+                                     retry_interval=tuning.publish_retry_s)
+        self.agreements = AgreementService(self)
+        self.negotiations = NegotiationService(self, retry_s=tuning.negotiation_retry_s)
+        self.transfers = TransferService(self, batch=tuning.transfer_batch,
+                                         retry_s=tuning.transfer_retry_s,
+                                         credential_ttl=tuning.credential_ttl)
+        self.duties = DutyService(self, duty_interval=tuning.duty_interval)
+        self.contributions = ContributionService(self)
+        self.catalog = CatalogClient(self)
+        # Each plug-in's own service, by plug-in name (the plug-in gets it handed back).
+        self.plugin_services: dict[str, Lifecycle] = {
+            p.name: p.service(self) for p in self.plugins if p.service is not None}
+        self.api = ApiServer(self, plugins=self.plugins, **(api_options or {})) if api \
+            else None
+
+    def _lifecycle(self) -> list[Lifecycle]:
+        return [self.datasets, self.records, self.agreements, self.negotiations,
+                self.transfers, self.duties, self.contributions, self.catalog,
+                *self.plugin_services.values(), *([self.api] if self.api else [])]
+
+    @property
+    def nats_connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    @property
+    def did(self) -> str:
+        return self.identity.did
+
+    def route(self, message_type: str, handler: DspHandler) -> None:
+        if message_type in self._routes:
+            raise ValueError(f"two services handle {message_type}")
+        self._routes[message_type] = handler
+
+    async def _dispatch(self, env: Envelope, credential: VerifiedCredential
+                        ) -> tuple[str, dict[str, Any]]:
+        handler = self._routes.get(env.message_type)
+        if handler is None:  # counted by the bus with every other refusal
+            raise ProtocolError(f"this connector does not handle {env.message_type!r}",
+                                code="dsp.unknown_message")
+        return await handler(env, credential)
+
+    def _load_identity(self) -> Identity:
+        key = load_key(self.config.key_path)
+        try:
+            credential = self.config.credential_path.read_text(encoding="ascii").strip()
+        except OSError as exc:
+            raise ConfigError(f"no participant credential at {self.config.credential_path}; "
+                              "ask the authority to issue one") from exc
+        return Identity(key=key, credential=credential)
+
+    async def _status_list_provider(self) -> StatusListProvider:
+        if self._status_lists is not None:
+            return self._status_lists
+        cache = StatusListCache(self.config.authority.dids)
+        if self.config.authority.status_list_url:
+            self._refresher = StatusListRefresher(cache, self.config.authority.status_list_url,
+                                                  self.config.authority.status_list_refresh_s,
+                                                  on_refresh=self.status_changed)
+            await self._refresher.start()
+        return cache
+
+    async def status_changed(self) -> None:
+        """A newer status list arrived: end agreements with participants it revokes."""
+        await self.agreements.end_with_revoked()
+
+    async def _connect_nats(self) -> Client:
+        settings = self.config.nats
+        if not settings.has_credentials:
+            if not settings.insecure_no_auth:
+                raise ConfigError(
+                    "no NATS credentials: set [nats] urls and credentials_file (the nats.creds "
+                    "`tsunagu authority issue` wrote), or insecure_no_auth = true for "
+                    "development without isolation")
+            log.warning("INSECURE: NATS without credentials; the server isolates nothing "
+                        "between participants (development only)")
+        if not settings.urls:
+            self._server = EmbeddedNatsServer(self.config.nats_store_dir)
+            await self._server.start()
+            settings = settings.model_copy(update={"urls": [self._server.url]})
+        return await connect(settings.model_copy(update={
+            "name": self.config.participant.name,
+            # Replies to this connector's requests stay in its own part of the inbox space.
+            "inbox_prefix": f"_INBOX.{self.identity.participant_id}"}))
+
+    def _grant_client(self) -> GrantClient | None:
+        if not self.config.nats.has_credentials:
+            return None
+        # The authority that issued our credential runs the data space's NATS.
+        issuer = decode_vc_jwt(self.identity.credential, self.config.authority.dids).issuer
+        return GrantClient(self.nc, self.identity, issuer, self.bus.replay_cache)
+
+    async def start(self) -> None:
+        self.started_at = datetime.now(UTC)
+        self._routes = {}  # services register again on every start
+        self.store = Store(self.config.store_path)
+        self.audit = AuditLog(self.store)
+        self.facts = WorldFacts(self.store, self.audit, self.config.facts)
+        activate_plugins(self.plugins)  # their contexts and operands, before any data
+        self.content_rules = content_rules(self.plugins)  # on every record sent and received
+        self.identity = self._load_identity()
+        self.checker = CredentialChecker(self.config.authority.dids,
+                                         await self._status_list_provider())
+        self.nc = await self._connect_nats()
+        self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
+        self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
+        self.grants = self._grant_client()
+        self.gate = UsageGate(self, subjects_of=record_subjects(self.plugins))
+        self.facts.on_change(self.gate.changed)
+        for service in self._lifecycle():
+            await service.startup()
+        await self.bus.serve(self._dispatch)
+        await self.status_changed()  # revocations that happened while it was down
+        log.info("connector started", extra={"participant": self.did})
+
+    async def stop(self) -> None:
+        # A connection the server closed (e.g. the participant was revoked) has nothing
+        # left to unsubscribe; stopping must still release the store and the services.
+        with contextlib.suppress(nats.errors.ConnectionClosedError):
+            await self.bus.close()
+        for service in reversed(self._lifecycle()):
+            await service.shutdown()
+        await self.gate.close()
+        if self._refresher is not None:
+            await self._refresher.stop()
+        if self.nc is not None:
+            await close_nats(self.nc, timeout=2.0)
+        if self._server is not None:
+            await self._server.stop()
+        self.store.close()
+        log.info("connector stopped", extra={"participant": self.did})
+
+    async def __aenter__(self) -> Connector:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

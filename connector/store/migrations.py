@@ -1,0 +1,214 @@
+"""Every change to the shape of a connector's store, numbered, in one place.
+
+A store records the number of the last migration applied (``meta.schema_version``). At
+start the connector applies the ones after it, in order, all in ONE transaction: either the
+store reaches the newest shape, or (a statement fails, the disk is full, the process dies) it
+stays exactly as it was and the connector refuses to start, naming the version it could not
+reach and why. A new store is built by the same path from version 0, so a store made today
+and one upgraded from the first release have the same shape (tests/connector/
+test_migrations.py checks both, and upgrades stores written before the redesign that gave
+each table one owner: tests/fixtures/stores).
+
+Which module owns which table (the only module that runs SQL on it; tests/test_ownership.py):
+
+==========================  ===================================================
+``meta``                    ``connector.store.database`` (the schema version)
+``datasets``, ``json_schemas``  ``connector.data.datasets``
+``records``, ``record_versions``  ``connector.data.records`` (``connector.data.erasure`` for
+                            the erasure columns it keeps)
+``record_refusals``         ``connector.data.refusals``
+``negotiations``, ``transfers``  ``connector.protocol.processes``
+``agreements``              ``connector.protocol.agreements``
+``held_records``, ``deliveries``, ``dead_letters``  ``connector.control.held``
+``audit``                   ``connector.control.audit``
+``tokens``                  ``connector.api.tokens``
+``facts``                   ``connector.control.facts``
+``contributions``           ``connector.data.contributions``
+``plugin_settings``         ``connector.plugins.registry`` (a plug-in's own small settings)
+==========================  ===================================================
+
+Domain plug-ins keep their own tables, with their name as prefix (``bosai_...``), created and
+migrated by the plug-in itself; they read connector data only through the usage gate and the
+interfaces the connector publishes to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    summary: str
+    statements: tuple[str, ...]
+    then: Callable[[Any], None] | None = None  # a data step after the statements
+
+
+def _split(script: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in script.split(";\n") if s.strip())
+
+
+FIRST = _split("""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE datasets (
+    id TEXT PRIMARY KEY,
+    body BLOB NOT NULL,              -- DCAT Dataset with its offers (DSP shape)
+    schema_id TEXT,                  -- JSON schema records of this dataset must satisfy
+    stream TEXT NOT NULL,            -- JetStream stream name
+    subject TEXT NOT NULL,           -- subject prefix of its events
+    created TEXT NOT NULL
+);
+CREATE TABLE json_schemas (
+    id TEXT PRIMARY KEY,             -- urn:tsunagu:schema:sha256:<hex of canonical JSON>
+    body BLOB NOT NULL
+);
+CREATE TABLE records (
+    id TEXT PRIMARY KEY,
+    dataset_id TEXT NOT NULL REFERENCES datasets(id),
+    version INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    body BLOB NOT NULL,
+    modified TEXT NOT NULL
+);
+CREATE TABLE record_versions (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event TEXT NOT NULL,             -- created | updated | deleted
+    body BLOB NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0,  -- 1 once JetStream acknowledged it
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE negotiations (
+    pid TEXT PRIMARY KEY,            -- our own process id (consumerPid or providerPid)
+    role TEXT NOT NULL,
+    state TEXT NOT NULL,
+    counterparty TEXT NOT NULL,
+    body BLOB NOT NULL,              -- the serialised state-machine record
+    updated TEXT NOT NULL
+);
+CREATE TABLE agreements (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,              -- provider | consumer
+    provider TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    body BLOB NOT NULL,              -- signed ODRL Agreement
+    status TEXT NOT NULL,            -- active | terminated | expired
+    created TEXT NOT NULL,
+    ended TEXT
+);
+CREATE TABLE transfers (
+    pid TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    state TEXT NOT NULL,
+    agreement_id TEXT NOT NULL,
+    counterparty TEXT NOT NULL,
+    body BLOB NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE held_records (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    agreement_id TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    event TEXT NOT NULL,
+    body BLOB NOT NULL,
+    received TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE INDEX held_by_agreement ON held_records(agreement_id);
+CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id TEXT NOT NULL,
+    agreement_id TEXT,
+    record_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE (record_id, version)
+);
+CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    transfer_pid TEXT NOT NULL,
+    stream_seq INTEGER,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    line TEXT NOT NULL               -- canonical JSON with prev and hash (connector.control.audit)
+);
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,     -- SHA-256 of the token; the token itself is never stored
+    scopes TEXT NOT NULL,
+    expires TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+)
+""")
+
+ERASURE = (
+    "ALTER TABLE record_versions ADD COLUMN stream_seq INTEGER",  # from JetStream's ack
+    "ALTER TABLE record_versions ADD COLUMN erased TEXT",  # when a later tombstone erased it
+    # 1: not in the stream (any more); 2: the stream refuses deletes (deny_delete)
+    "ALTER TABLE record_versions ADD COLUMN msg_erased INTEGER NOT NULL DEFAULT 0",
+)
+
+OWNERS = _split("""
+CREATE TABLE IF NOT EXISTS contributions (
+    id TEXT PRIMARY KEY,             -- the change's id (urn:uuid), makes resends idempotent
+    record_id TEXT NOT NULL,
+    version INTEGER NOT NULL,        -- the version the change produced
+    contributor TEXT NOT NULL,
+    agreement_id TEXT NOT NULL,
+    body BLOB NOT NULL,              -- the signed change
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record_refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    agreement_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    code TEXT NOT NULL,
+    field TEXT,                      -- the JSON path the consumer named; never a value
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS record_refusals_by_record ON record_refusals(record_id);
+ALTER TABLE held_records ADD COLUMN record_type TEXT;
+CREATE INDEX held_by_type ON held_records(record_type, id, version);
+ALTER TABLE tokens ADD COLUMN role TEXT;
+ALTER TABLE tokens ADD COLUMN subjects TEXT;
+CREATE TABLE facts (
+    operand TEXT PRIMARY KEY,        -- the left operand's IRI
+    value TEXT NOT NULL              -- JSON, as it was set
+);
+INSERT INTO facts (operand, value)
+    SELECT substr(key, 6), value FROM meta WHERE key LIKE 'fact:%';
+DELETE FROM meta WHERE key LIKE 'fact:%';
+CREATE TABLE plugin_settings (
+    plugin TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,             -- JSON
+    PRIMARY KEY (plugin, key)
+);
+INSERT INTO plugin_settings (plugin, key, value)
+    SELECT substr(key, 1, instr(key, '_') - 1), substr(key, instr(key, '_') + 1), value
+    FROM meta WHERE key != 'schema_version' AND instr(key, '_') > 1;
+DELETE FROM meta WHERE key != 'schema_version'
+""")
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the first store: datasets, records, contracts, transfers, held records, "
+                 "deliveries, dead letters, audit, tokens", FIRST),
+    Migration(2, "erasure bookkeeping on record versions (connector.erasure)", ERASURE),
+    Migration(3, "one owner per table: contributions and refusals tables, held records' "
+                 "type, tokens' role and parties, world facts and plug-in settings out of "
+                 "meta", OWNERS),
+)
+LATEST = MIGRATIONS[-1].version
