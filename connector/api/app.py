@@ -212,19 +212,13 @@ def service(request: web.Request, name: str) -> Any:
     return found
 
 
-def _record_view(row: tuple[Any, ...]) -> dict[str, Any]:
-    record_id, dataset, version, deleted, body, modified = row
-    return {"id": record_id, "dataset": dataset, "version": version, "deleted": bool(deleted),
-            "modified": modified, "record": orjson.loads(body)}
-
-
 def _load_record(request: web.Request, record_id: str) -> dict[str, Any]:
-    rows = request.app[CONNECTOR].store.query(
-        "SELECT id, dataset_id, version, deleted, body, modified FROM records WHERE id=?",
-        (record_id,))
-    if not rows:
+    view = request.app[CONNECTOR].records.view(record_id)
+    if view is None:
         raise NotFound(f"no record {record_id} in this connector", code="record.not_found")
-    return _record_view(rows[0])
+    return {"id": view.id, "dataset": view.dataset, "version": view.version,
+            "deleted": view.deleted, "modified": view.modified,
+            "record": orjson.loads(view.body)}
 
 
 # ---------------------------------------------------------------- observability
@@ -283,11 +277,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 @scoped("catalog:read")
 async def list_datasets(request: web.Request) -> web.Response:
-    rows = request.app[CONNECTOR].store.query(
-        "SELECT id, stream, subject, schema_id, created, body FROM datasets ORDER BY created, id")
-    return json_response({"items": [
-        {"id": i, "stream": st, "subject": su, "schema": sc, "created": c,
-         "dataset": orjson.loads(b)} for i, st, su, sc, c, b in rows]})
+    return json_response({"items": request.app[CONNECTOR].datasets.entries()})
 
 
 @scoped("admin")
@@ -308,12 +298,7 @@ async def offer_dataset(request: web.Request) -> web.Response:
     await _call(datasets.offer_dataset(dataset_id, title, offers, body.get("schema"),
                                        description=body.get("description"),
                                        keywords=keywords))
-    rows = request.app[CONNECTOR].store.query(
-        "SELECT id, stream, subject, schema_id, created, body FROM datasets WHERE id=?",
-        (dataset_id,))
-    i, st, su, sc, c, b = rows[0]
-    return json_response({"id": i, "stream": st, "subject": su, "schema": sc, "created": c,
-                          "dataset": orjson.loads(b)})
+    return json_response(request.app[CONNECTOR].datasets.entries(dataset_id)[0])
 
 
 @scoped("records:write")
@@ -411,11 +396,7 @@ async def get_catalog(request: web.Request) -> web.Response:
 
 @scoped("contracts:read")
 async def list_agreements(request: web.Request) -> web.Response:
-    rows = request.app[CONNECTOR].store.query(
-        "SELECT id, role, provider, consumer, dataset_id, status, created, ended "
-        "FROM agreements ORDER BY created, id")
-    keys = ("id", "role", "provider", "consumer", "dataset", "status", "created", "ended")
-    return json_response({"items": [dict(zip(keys, row, strict=True)) for row in rows]})
+    return json_response({"items": request.app[CONNECTOR].agreements.summaries()})
 
 
 @scoped("contracts:read")

@@ -106,8 +106,7 @@ class DutyService:
         c, now = self.connector, now or datetime.now(UTC)
         ended: list[str] = []
         claims = self._own_claims()
-        for (agreement_id,) in c.store.query("SELECT id FROM agreements WHERE role = "
-                                             "'consumer' AND status = 'active'"):
+        for agreement_id in c.agreements.active_as_consumer():
             agreement = agreements.load(c.store, agreement_id)
             if agreement is None:
                 continue

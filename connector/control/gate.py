@@ -307,11 +307,7 @@ class UsageGate:
         return stream
 
     def _consumer_agreements(self, dataset: str | None) -> list[str]:
-        rows = self.connector.store.query(
-            "SELECT id FROM agreements WHERE role = 'consumer' AND status = 'active'"
-            + (" AND dataset_id = ?" if dataset else "") + " ORDER BY created",
-            (dataset,) if dataset else ())
-        return [r[0] for r in rows]
+        return self.connector.agreements.active_as_consumer(dataset)
 
     # --- domain plug-ins following what arrives -------------------------------------------
 

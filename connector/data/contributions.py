@@ -343,12 +343,11 @@ class ContributionService:
                           "contribution.agreement_inactive", status=agreement["status"])
 
         record_id, dataset_id = change["record"], agreement["datasetId"]
-        rows = c.store.query("SELECT version, deleted, body FROM records WHERE id = ? AND "
-                             "dataset_id = ?", (record_id, dataset_id))
-        if not rows or rows[0][1]:
+        current = c.records.rows.current([record_id]).get(record_id)
+        if current is None or current.deleted or current.dataset_id != dataset_id:
             raise _refuse(f"no record {record_id} in the agreement's dataset",
                           "contribution.unknown_record")
-        version, body = rows[0][0], loads(rows[0][2])
+        version, body = current.version, current.body
 
         changes: dict[str, Any] = change["changes"]
         self._authorize(agreement, credential, sorted(changes), change["purpose"], now)
@@ -447,10 +446,7 @@ class ContributionService:
                               rule=exc.code) from None
 
     def _conflict(self, record_id: str, base: int, current: int) -> ContributionConflict:
-        rows = self.connector.store.query(
-            "SELECT version, body FROM record_versions WHERE id = ? AND version IN (?, ?)",
-            (record_id, base, current))
-        bodies = {v: loads(b) for v, b in rows}
+        bodies = self.connector.records.rows.versions(record_id, only=(base, current))
         changed = _diff(bodies[base], bodies[current]) \
             if base in bodies and current in bodies and base < current else None
         return ContributionConflict(f"record {record_id} is at version {current}, not "

@@ -285,6 +285,16 @@ class DatasetService:
         return [loads(r[0]) for r in self.connector.store.query(
             "SELECT body FROM datasets ORDER BY created, id")]
 
+    def entries(self, dataset_id: str | None = None) -> list[dict[str, Any]]:
+        """Datasets as the app API lists them: id, stream, subject, schema id, created and
+        the DCAT entry (one dataset, or all in the order they were offered)."""
+        where = " WHERE id = ?" if dataset_id is not None else ""
+        rows = self.connector.store.query(
+            "SELECT id, stream, subject, schema_id, created, body FROM datasets" + where
+            + " ORDER BY created, id", (dataset_id,) if dataset_id is not None else ())
+        return [{"id": i, "stream": st, "subject": su, "schema": sc, "created": c,
+                 "dataset": loads(b)} for i, st, su, sc, c, b in rows]
+
     # --- DSP catalog endpoints -------------------------------------------------------------
 
     def catalog(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ import nats.errors
 from nats.js.errors import APIError
 
 from connector.bus import subjects
+from connector.data.record_rows import RecordRows
 
 if TYPE_CHECKING:
     from connector.runtime.connector import Connector
@@ -56,12 +57,7 @@ def erase_in_store(db: Any, connector: Connector, record_id: str, tombstone_vers
     """In the tombstone's transaction: erase the bodies of every earlier version. Versions
     that were never sent are not sent any more (the outbox skips erased rows). Returns how
     many versions were erased; audited (identifiers only)."""
-    count = db.execute(
-        "UPDATE record_versions SET erased = ?, "
-        "body = CAST(json_object('id', id, 'version', version, 'erased', json('true')) "
-        "AS BLOB), msg_erased = CASE WHEN published = 0 THEN 1 ELSE 0 END "
-        "WHERE id = ? AND version < ? AND erased IS NULL",
-        (at, record_id, tombstone_version)).rowcount
+    count = RecordRows.erase_before(db, record_id, tombstone_version, at)
     if count:
         connector.audit.append("erasure", record=record_id, versions=count, where="store",
                                before=tombstone_version)
@@ -69,26 +65,17 @@ def erase_in_store(db: Any, connector: Connector, record_id: str, tombstone_vers
     return count
 
 
-def _pending(connector: Connector) -> list[tuple[str, int, int | None, str]]:
-    """(record id, version, stream seq, dataset id) of erased versions still in the stream
-    whose tombstone (a later published version) is in the stream."""
-    return connector.store.query(
-        "SELECT v.id, v.version, v.stream_seq, r.dataset_id FROM record_versions v "
-        "JOIN records r ON r.id = v.id WHERE v.erased IS NOT NULL AND v.published = 1 "
-        "AND v.msg_erased = 0 AND EXISTS (SELECT 1 FROM record_versions t WHERE t.id = v.id "
-        "AND t.version > v.version AND t.published = 1 AND t.erased IS NULL) "
-        f"ORDER BY v.rowid LIMIT {_BATCH}")
-
-
 async def erase_pending(connector: Connector) -> int:
     """Delete the stream messages of erased versions; stop at the first NATS failure (the
     rest stays pending for the next call). Returns how many messages were deleted."""
     c, deleted = connector, 0
     while True:
-        rows = _pending(c)
+        rows = connector.records.rows.to_erase_from_streams(_BATCH)
         if not rows:
             return deleted
-        for record_id, version, seq, dataset_id in rows:
+        for row in rows:
+            record_id, version, seq, dataset_id = (row.record_id, row.version, row.stream_seq,
+                                                   row.dataset_id)
             outcome = UNKNOWN_SEQ if seq is None else None
             if outcome is None:
                 stream = subjects.dataset_stream(c.did, dataset_id)
@@ -112,8 +99,7 @@ def _done(c: Connector, record_id: str, version: int, seq: int | None, outcome: 
     result = {GONE: "deleted", REFUSED: "stream_refuses_deletes",
               UNKNOWN_SEQ: "sequence_unknown"}[outcome]
     with c.store.transaction() as db:
-        db.execute("UPDATE record_versions SET msg_erased = ? WHERE id = ? AND version = ?",
-                   (outcome, record_id, version))
+        RecordRows.mark_stream_erasure(db, record_id, version, outcome)
         c.audit.append("erasure", datetime.now(UTC), record=record_id, version=version,
                        where="stream", stream_seq=seq, result=result)
     if outcome == GONE:

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +43,9 @@ from connector.data.datasets import (
     stream_config,
 )
 from connector.data.record_events import RecordChange
+from connector.data.record_rows import RecordRows, Unpublished, View
 from connector.protocol.dsp.validation import MAX_REPORTED_ERRORS, describe
-from connector.store.database import StoreError, dumps, loads
+from connector.store.database import StoreError, dumps
 from trust import jsonld
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
@@ -75,16 +75,6 @@ MAX_IN_FLIGHT = 1000
 
 class RecordError(TsunaguError):
     code = "record.invalid"
-
-
-@dataclass(frozen=True)
-class _Pending:
-    rowid: int
-    record_id: str
-    version: int
-    event: str
-    body: bytes
-    dataset_id: str
 
 
 def is_tombstone(record: dict[str, Any]) -> bool:
@@ -174,12 +164,14 @@ class RecordService:
         # Every record_versions row with rowid <= this is published (see _flush).
         self._published_upto = 0
         self._schemas = _SchemaCache()
+        self.rows: RecordRows
         # One flush at a time keeps the stream in commit order (version 2 never before 1).
         self._flush_lock = asyncio.Lock()
         self._retry_task: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
         connector = self.connector
+        self.rows = RecordRows(connector.store)  # the store is opened again at each start
         connector.metrics.describe(PUBLISHED, "record versions appended to their stream")
         connector.metrics.describe(REJECTED, "records refused before storing, by code")
         connector.metrics.describe(PENDING, "committed record versions not yet in JetStream")
@@ -333,19 +325,13 @@ class RecordService:
                       ) -> dict[str, tuple[int, bool, dict[str, Any]]]:
         """Latest (version, deleted, body) of each id that exists."""
         found: dict[str, tuple[int, bool, dict[str, Any]]] = {}
-        ids = sorted(record_ids)
-        for start in range(0, len(ids), 500):  # well under SQLite's bound on parameters
-            chunk = ids[start:start + 500]
-            rows = self.connector.store.query(
-                "SELECT id, version, deleted, body, dataset_id FROM records WHERE id IN "
-                f"({','.join('?' * len(chunk))})", tuple(chunk))
-            for record_id, version, deleted, body, owner in rows:
-                if owner != dataset_id:
-                    # A record id belongs to one dataset (one stream); moving it would
-                    # split its history.
-                    raise RecordError(f"record {record_id} belongs to another dataset",
-                                      code="record.wrong_dataset")
-                found[record_id] = (version, bool(deleted), loads(body))
+        for record_id, current in self.rows.current(record_ids).items():
+            if current.dataset_id != dataset_id:
+                # A record id belongs to one dataset (one stream); moving it would split
+                # its history.
+                raise RecordError(f"record {record_id} belongs to another dataset",
+                                  code="record.wrong_dataset")
+            found[record_id] = (current.version, current.deleted, current.body)
         return found
 
     def _prepare(self, dataset_id: str, record: Any, expected_version: int | None = None
@@ -427,16 +413,9 @@ class RecordService:
         (outbox), audit line, ``on_commit`` and the record listeners."""
         c = self.connector
         for signed, event in items:
-            record_id, version, body = signed["id"], signed["version"], dumps(signed)
-            db.execute(
-                "INSERT INTO records (id, dataset_id, version, deleted, body, modified) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                "version = excluded.version, deleted = excluded.deleted, "
-                "body = excluded.body, modified = excluded.modified",
-                (record_id, dataset.id, version, int(event == "deleted"), body,
-                 signed["modified"]))
-            db.execute("INSERT INTO record_versions (id, version, event, body, published) "
-                       "VALUES (?, ?, ?, ?, 0)", (record_id, version, event, body))
+            record_id, version = signed["id"], signed["version"]
+            self.rows.write(db, record_id=record_id, dataset_id=dataset.id, version=version,
+                            event=event, body=dumps(signed), modified=signed["modified"])
             if event == "deleted":
                 # Deleted, not hidden: earlier bodies go with the tombstone's commit; their
                 # stream messages follow once the tombstone is in the stream (erasure.py).
@@ -451,15 +430,9 @@ class RecordService:
 
     # --- the outbox ----------------------------------------------------------------------
 
-    def _pending(self, after: int = 0) -> list[_Pending]:
+    def _pending(self, after: int = 0) -> list[Unpublished]:
         # rowid follows insertion order, so the stream receives versions in commit order.
-        # ``after``: skip rows known to be published (a rowid range seek, not a full scan).
-        rows = self.connector.store.query(
-            "SELECT v.rowid, v.id, v.version, v.event, v.body, r.dataset_id "
-            "FROM record_versions v JOIN records r ON r.id = v.id "
-            "WHERE v.rowid > ? AND v.published = 0 AND v.erased IS NULL ORDER BY v.rowid",
-            (after,))
-        return [_Pending(*row) for row in rows]
+        return self.rows.unpublished(after)
 
     async def flush_outbox(self) -> int:
         """Publish committed versions JetStream has not acknowledged, in commit order; stop
@@ -488,10 +461,10 @@ class RecordService:
             c.metrics.set(PENDING, len(pending) - done)
             return done
 
-    def _window(self, pending: list[_Pending], start: int) -> list[_Pending]:
+    def _window(self, pending: list[Unpublished], start: int) -> list[Unpublished]:
         """The next versions to have in flight together: at most ``max_in_flight``, and at
         most one version per record (version n+1 is sent only once n is acknowledged)."""
-        window: list[_Pending] = []
+        window: list[Unpublished] = []
         ids: set[str] = set()
         for item in pending[start:start + self.max_in_flight]:
             if item.record_id in ids:
@@ -500,7 +473,7 @@ class RecordService:
             window.append(item)
         return window
 
-    async def _send_window(self, window: list[_Pending]) -> int:
+    async def _send_window(self, window: list[Unpublished]) -> int:
         """Publish ``window`` pipelined (publish_async, in order on one connection) and
         mark the acknowledged prefix published in one transaction. Returns its length.
 
@@ -531,7 +504,7 @@ class RecordService:
         if futures:
             # publish_async futures have no timeout of their own.
             await asyncio.wait(futures, timeout=self.publish_timeout)
-        acked: list[tuple[_Pending, Any]] = []
+        acked: list[tuple[Unpublished, Any]] = []
         for item, future in zip(window, futures, strict=False):
             if not future.done() or future.cancelled():
                 failure = TimeoutError()
@@ -548,13 +521,10 @@ class RecordService:
         if acked:
             try:
                 with c.store.transaction() as db:
-                    # The sequence is what erasure deletes by. An ack for a version erased
-                    # while it was in flight makes it pending erasure (msg_erased = 0).
-                    # A duplicate's ack carries the sequence of the stored copy.
-                    db.executemany(
-                        "UPDATE record_versions SET published = 1, stream_seq = ?, "
-                        "msg_erased = CASE WHEN erased IS NULL THEN msg_erased ELSE 0 END "
-                        "WHERE rowid = ?", [(ack.seq, item.rowid) for item, ack in acked])
+                    # The sequence is what erasure deletes by; a duplicate's ack carries
+                    # the sequence of the stored copy.
+                    self.rows.mark_published(db, [(ack.seq, item.rowid)
+                                                  for item, ack in acked])
             except StoreError as exc:
                 # The versions are committed and in the stream: failing the app's request now
                 # (disk full after the commit) would make it send them again as new versions.
@@ -570,7 +540,7 @@ class RecordService:
             await self._publish_failed(window[len(acked)], failure)
         return len(acked)
 
-    async def _publish_failed(self, item: _Pending, exc: BaseException) -> None:
+    async def _publish_failed(self, item: Unpublished, exc: BaseException) -> None:
         c = self.connector
         if isinstance(exc, NoStreamResponseError):
             # The stream is gone (NATS store lost, deleted by hand): make it again; the
@@ -600,28 +570,19 @@ class RecordService:
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         """The latest version (a tombstone once deleted), or None."""
-        rows = self.connector.store.query("SELECT body FROM records WHERE id = ?", (record_id,))
-        return loads(rows[0][0]) if rows else None
+        return self.rows.latest(record_id)
+
+    def view(self, record_id: str) -> View | None:
+        """The latest version with its dataset, flags and time, as the app API shows it."""
+        return self.rows.view(record_id)
 
     def list(self, dataset_id: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
-        sql = "SELECT body FROM records WHERE dataset_id = ?"
-        if not include_deleted:
-            sql += " AND deleted = 0"
-        rows = self.connector.store.query(sql + " ORDER BY id", (dataset_id,))
-        return [loads(r[0]) for r in rows]
+        return self.rows.in_dataset(dataset_id, include_deleted=include_deleted)
 
     def known(self, record_ids: Iterable[str]) -> set[str]:
         """Which of ``record_ids`` are records of this connector's own (deleted ones too)."""
-        ids, found = list(record_ids), set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            found.update(r[0] for r in self.connector.store.query(
-                f"SELECT id FROM records WHERE id IN ({', '.join('?' * len(chunk))})",
-                tuple(chunk)))
-        return found
+        return self.rows.known(record_ids)
 
     def versions(self, record_id: str) -> list[dict[str, Any]]:
         """Every version of a record, oldest first (what its stream history holds)."""
-        rows = self.connector.store.query(
-            "SELECT body FROM record_versions WHERE id = ? ORDER BY version", (record_id,))
-        return [loads(r[0]) for r in rows]
+        return list(self.rows.versions(record_id).values())

@@ -86,16 +86,15 @@ async def on_notice(connector: Connector, env: Envelope, credential: VerifiedCre
                               code="refusal.invalid")
     field = payload.get("field")
     field = field[:_MAX] if isinstance(field, str) else None
-    store = connector.store
-    rows = store.query("SELECT a.dataset_id FROM agreements a JOIN records r "
-                       "ON r.dataset_id = a.dataset_id WHERE a.id = ? AND a.role = 'provider' "
-                       "AND a.consumer = ? AND r.id = ?", (agreement_id, credential.did,
-                                                           record_id))
-    if not rows:
+    agreement = connector.agreements.get(agreement_id)
+    record = connector.records.view(record_id)
+    if agreement is None or agreement["role"] != "provider" \
+            or agreement["consumer"] != credential.did or record is None \
+            or record.dataset != agreement["datasetId"]:
         raise ValidationError("no such record under an agreement with you",
                               code="refusal.unknown")
     now = datetime.now(UTC)
-    with store.transaction() as db:
+    with connector.store.transaction() as db:
         db.execute("INSERT INTO record_refusals (record_id, version, agreement_id, consumer, "
                    "code, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (record_id, version, agreement_id, credential.did, code, field,

@@ -265,6 +265,23 @@ class AgreementService:
         ids = self.connector.store.query("SELECT id FROM agreements ORDER BY created")
         return [a for (i,) in ids if (a := self.get(i)) is not None]
 
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every agreement's id, parties, dataset, status and times (no document)."""
+        rows = self.connector.store.query(
+            "SELECT id, role, provider, consumer, dataset_id, status, created, ended "
+            "FROM agreements ORDER BY created, id")
+        keys = ("id", "role", "provider", "consumer", "dataset", "status", "created", "ended")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def active_as_consumer(self, dataset_id: str | None = None) -> list[str]:
+        """Ids of the agreements this connector holds data under (optionally for one
+        dataset), oldest first."""
+        rows = self.connector.store.query(
+            "SELECT id FROM agreements WHERE role = 'consumer' AND status = 'active'"
+            + (" AND dataset_id = ?" if dataset_id else "") + " ORDER BY created",
+            (dataset_id,) if dataset_id else ())
+        return [r[0] for r in rows]
+
     async def terminate(self, agreement_id: str, reason: str) -> dict[str, Any]:
         """Provider: end the agreement now, stop its transfers, tell the consumer."""
         row = self.get(agreement_id)

@@ -153,7 +153,8 @@ class Store:
                              f"{LATEST} (migration {step.version}, {step.summary}): {why}; "
                              "the store was left as it was", code="store.migration_failed"
                              ) from exc
-        log.info("store upgraded", extra={"from_version": at, "to_version": LATEST})
+        if at:  # a new store is simply built; an upgrade is worth a line in the log
+            log.info("store upgraded", extra={"from_version": at, "to_version": LATEST})
         return LATEST
 
     @contextlib.contextmanager

@@ -1,0 +1,99 @@
+"""One owner per table, and services declared rather than attached: read off the source.
+
+Every SQL statement in the packages names its tables after FROM, INTO, UPDATE, JOIN, TABLE
+or an index's ON;
+each connector table may appear only in the module that owns it (the table in
+connector/store/migrations.py, where the migrations themselves may name every table). Domain
+code never names a connector table: it reads connector data through the usage gate and the
+interfaces the connector publishes. And no module attaches a service to the connector or
+looks one up by name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("connector", "authority", "domains", "catalog", "usage_policies", "trust")
+
+OWNERS = {
+    "meta": {"connector/store/database.py"},
+    "datasets": {"connector/data/datasets.py"},
+    "json_schemas": {"connector/data/datasets.py"},
+    "records": {"connector/data/record_rows.py"},
+    "record_versions": {"connector/data/record_rows.py"},
+    "record_refusals": {"connector/data/refusals.py"},
+    "negotiations": {"connector/protocol/processes.py"},
+    "transfers": {"connector/protocol/processes.py"},
+    "agreements": {"connector/protocol/agreements.py"},
+    "held_records": {"connector/control/held.py"},
+    "deliveries": {"connector/control/held.py"},
+    "dead_letters": {"connector/control/held.py"},
+    "audit": {"connector/control/audit.py"},
+    "tokens": {"connector/api/tokens.py"},
+    "facts": {"connector/control/facts.py"},
+    "contributions": {"connector/data/contributions.py"},
+    "plugin_settings": {"connector/plugins/registry.py"},
+}
+MIGRATIONS = "connector/store/migrations.py"
+# bosai.sqlite (the hub's own file, domains/bosai/store.py) has a meta table of its own.
+OWN_FILES = {("domains/bosai/store.py", "meta")}
+_SQL = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+([a-z_][a-z0-9_]*)\b|\bON\s+([a-z_][a-z0-9_]*)\s*\(")
+_TABLE = re.compile(r"\bTABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_][a-z0-9_]*)\b")
+
+
+def sources() -> list[tuple[str, str]]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            found.append((path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")))
+    return found
+
+
+def tables_named(text: str) -> set[str]:
+    named = {a or b for a, b in _SQL.findall(text)} | set(_TABLE.findall(text))
+    return {t for t in named if not t.startswith("sqlite_")}  # SQLite's own catalogue
+
+
+def test_the_scan_finds_sql():
+    named = {f: tables_named(t) for f, t in sources()}
+    assert "held_records" in named["connector/control/held.py"]
+    assert "bosai_persons" in named["domains/bosai/registry/storage.py"]
+
+
+def test_no_module_runs_sql_on_a_table_it_does_not_own():
+    wrong = []
+    for path, text in sources():
+        if path == MIGRATIONS:
+            continue
+        for table in tables_named(text):
+            owners = OWNERS.get(table)
+            if owners is None:
+                if path.startswith("connector/"):  # a domain's table, or an unknown one
+                    wrong.append(f"{path}: {table} (not a connector table)")
+                continue
+            if path not in owners and (path, table) not in OWN_FILES:
+                wrong.append(f"{path}: {table} (owned by {', '.join(sorted(owners))})")
+    assert not wrong, "SQL on tables outside their owner:\n" + "\n".join(sorted(wrong))
+
+
+def test_every_connector_table_has_an_owner_and_a_migration():
+    created = set(_TABLE.findall((ROOT / MIGRATIONS).read_text(encoding="utf-8")))
+    assert created == set(OWNERS)
+
+
+def test_no_service_is_attached_or_looked_up_by_name():
+    wrong = []
+    patterns = {
+        "a service attached at run time": re.compile(
+            r"connector\.\w+\s*=\s*self\b.*type:\s*ignore\[attr-defined\]"),
+        "a getattr lookup on the connector": re.compile(r"getattr\((?:self\.)?connector\b"),
+        "a service found by its class name": re.compile(r"type\(s\)\.__name__\s*=="),
+        "a service found by its class": re.compile(r"isinstance\(s, \w+Service\)"),
+    }
+    for path, text in sources():
+        for what, pattern in patterns.items():
+            if pattern.search(text):
+                wrong.append(f"{path}: {what}")
+    assert not wrong, "\n".join(wrong)
