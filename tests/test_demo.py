@@ -359,7 +359,7 @@ def assert_no_personal_data(outputs: Mapping[str, str], people: list[dict[str, A
 # Japanese name, kana or date cannot be one of their words.
 WORDS_FROM = sorted(
     {p for p in (ROOT / "domains/bosai").rglob("*.py")
-     if p.name not in ("workload.py", "variants.py")}
+     if p.name not in ("workload.py", "variants.py", "demo_people.py")}  # the pools themselves
     | {*(ROOT / "domains/japanese").glob("*.py"), *(ROOT / "connector/api").glob("*.py"),
        ROOT / "domains/bosai/demo_space.py", ROOT / "usage_policies/explain.py"})
 

@@ -39,7 +39,8 @@ OWNERS = {
 MIGRATIONS = "connector/store/migrations.py"
 # bosai.sqlite (the hub's own file, domains/bosai/store.py) has a meta table of its own.
 OWN_FILES = {("domains/bosai/store.py", "meta")}
-_SQL = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+([a-z_][a-z0-9_]*)\b|\bON\s+([a-z_][a-z0-9_]*)\s*\(")
+_SQL = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+([a-z_][a-z0-9_]*)\b"
+                  r"|\bON\s+([a-z_][a-z0-9_]*)\s*\(")
 _TABLE = re.compile(r"\bTABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_][a-z0-9_]*)\b")
 
 

@@ -15,8 +15,10 @@ from connector.api.sdk import TsunaguClient
 from connector.cli.main import main as cli
 from tests.e2e.processes import (
     DATASET,
+    PURPOSE,
     App,
     assert_exactly_once,
+    audit_entries,
     audit_events,
     contract,
     publish_all,
@@ -29,7 +31,7 @@ async def test_catalog_to_purge_with_an_app_receiving_exactly_once(space):
     n = scaled(10_000)
     provider, consumer = space.pair()
     async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-            TsunaguClient(consumer.api_url, consumer.token) as c_app:
+            TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
         agreement, _ = await contract(p_app, c_app, provider.did)
         app = App(c_app)
         try:
@@ -56,7 +58,8 @@ async def test_catalog_to_purge_with_an_app_receiving_exactly_once(space):
         await wait_for(purged, 30, "consumer to purge")
     store = consumer.directory / "connector.sqlite"
     events = audit_events(store)
-    assert events.count("delivery") == n
+    # One audit line per pulled batch, with its count (and the digest of its ids).
+    assert sum(e["records"] for e in audit_entries(store) if e["event"] == "delivery") == n
     assert "purge" in events
     assert cli(["audit", "verify", "--store", str(store)]) == 0
 
@@ -65,7 +68,7 @@ async def test_consumer_sigkill_mid_stream_loses_and_duplicates_nothing(space):
     n = scaled(50_000)
     provider, consumer = space.pair()
     async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-            TsunaguClient(consumer.api_url, consumer.token) as c_app:
+            TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
         await contract(p_app, c_app, provider.did)
         app = App(c_app)
         progress = [0]
