@@ -6,7 +6,8 @@ adds the store (raw file kept, run recorded) and ``domains.bosai.cli`` the comma
 | module | one idea |
 |---|---|
 | ``source`` | encoding detection, CSV records with line numbers, undecodable bytes kept visible |
-| ``table`` | header + well-formed data rows; shape and encoding problems refused per row |
+| ``table`` | header + well-formed data rows; shape, encoding refused per row; My Numbers withheld |
+| ``personal`` | My Numbers (個人番号): which cells hold one; the blotted copy that is kept |
 | ``report`` | imported / corrected / refused per row, with what and why |
 | ``cells`` | tolerant readers of one cell: flags, coordinates, 団体コード, capacities, names |
 | ``formats`` | the three public shelter list formats, detected from the header |

@@ -26,7 +26,9 @@ A mapping file (TOML or JSON, same structure) says which column holds what:
 
     encoding = "auto"                   # or utf-8, cp932
 
-Unknown keys are errors (a typo must not silently drop a column).
+Unknown keys are errors (a typo must not silently drop a column). A mapping holding what
+looks like a My Number (個人番号) anywhere is refused whole (``personal_number.refused``):
+the mapping file is kept beside each import, and nothing kept may hold one.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Any
 
 from domains.bosai.importers.source import ENCODINGS
 from domains.japanese import JapaneseDateError, normalize_width, parse_datetime
+from domains.japanese.mynumber import contains_my_number
 from trust.errors import TsunaguError
 
 SINGLE = ("shelter_id", "name", "open", "type", "capacity", "count", "day_count",
@@ -180,4 +183,7 @@ def load_mapping(path: Path) -> tuple[StatusMapping, bytes]:
         raise MappingError(f"mapping {path} is not valid "
                            f"{'JSON' if Path(path).suffix.lower() == '.json' else 'TOML'} "
                            f"UTF-8: {exc}") from None
+    if contains_my_number(text):
+        raise MappingError(f"mapping {Path(path).name} holds what looks like a My Number "
+                           "(個人番号); a mapping never needs one", code="personal_number.refused")
     return parse_mapping(parsed), data

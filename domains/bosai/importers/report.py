@@ -1,10 +1,12 @@
 """The per-row import report: every data row ends up imported, corrected or refused.
 
 A row is *corrected* when it was imported but something in it was read rather than taken
-as written (a "1.0" flag, full-width digits, a capacity in prose); each correction says
-what. A row is *refused* when it cannot be imported; each problem names the column and the
-reason. Line numbers are physical lines of the file (the header is usually line 1), so a
-person can open the file in an editor and find the row.
+as written (a "1.0" flag, full-width digits, a capacity in prose), or a cell of it was
+withheld (one holding a My Number, code ``personal_number.refused``: the note names the
+column, never the value); each correction says what. A row is *refused* when it cannot be
+imported; each problem names the column and the reason. Line numbers are physical lines of
+the file (the header is usually line 1), so a person can open the file in an editor and find
+the row.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class RowReport:
     problems: list[Note] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)  # worth knowing, changed nothing
     raw: list[str] | None = None  # the fields as read; shown in the report for refused rows
+    withheld: set[int] = field(default_factory=set)  # cells dropped (a My Number): not in raw
 
     @property
     def outcome(self) -> Outcome:
@@ -57,8 +60,8 @@ class RowReport:
             return Outcome.REFUSED
         return Outcome.CORRECTED if self.corrections else Outcome.IMPORTED
 
-    def correct(self, column: str | None, message: str) -> None:
-        self.corrections.append(Note(column, message))
+    def correct(self, column: str | None, message: str, code: str | None = None) -> None:
+        self.corrections.append(Note(column, message, code))
 
     def refuse(self, column: str | None, message: str, code: str = CellError.code) -> None:
         self.problems.append(Note(column, message, code))
@@ -86,7 +89,8 @@ class ImportReport:
     rows: list[RowReport] = field(default_factory=list)
     file_notes: list[str] = field(default_factory=list)  # unused columns, blank lines...
     run_id: int | None = None
-    raw_path: str | None = None
+    raw_path: str | None = None  # the kept copy (None: nothing was kept)
+    redacted_cells: int = 0  # cells blotted in the kept copy (a count, never where)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys((o.value for o in Outcome), 0)
@@ -104,5 +108,6 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "source": self.source, "sha256": self.sha256,
                 "encoding": self.encoding, "format": self.format, "runId": self.run_id,
-                "rawPath": self.raw_path, "counts": self.counts(), "summary": self.summary(),
+                "rawPath": self.raw_path, "redactedCells": self.redacted_cells,
+                "counts": self.counts(), "summary": self.summary(),
                 "fileNotes": self.file_notes, "rows": [r.to_dict() for r in self.rows]}

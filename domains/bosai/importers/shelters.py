@@ -8,6 +8,15 @@ never raised.
 Site keys: GSI's 共通ID is national ("E1310100002201": E, the 5-digit municipality code,
 a sequence), so it is the key as is. The open data set's ID is only unique within its
 municipality, so its key is "<全国地方公共団体コード>-<ID>".
+
+A cell holding a My Number (個人番号) is withheld by ``table.rows`` (see there) before this
+module reads the row. What happens to the row follows the rule for an unusable cell in
+that column: in the columns a site cannot be imported without (``REQUIRED``: its id, its
+name, its coordinates, and for the open data set its 全国地方公共団体コード) the row is
+refused with ``personal_number.refused``; in any other column (address, notes, capacity,
+elevation, phone, a column of the municipality's own ...) the site is imported as if the
+cell were empty, with a correction naming the column. Either way the cell is in neither
+``Site.raw`` nor anything parsed.
 """
 
 from __future__ import annotations
@@ -18,16 +27,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from domains.bosai.importers import cells, table
+from domains.bosai.importers import cells, personal, table
 from domains.bosai.importers.formats import HAZARDS, Header, find_header
 from domains.bosai.importers.report import CellError, ImportReport, RowReport
-from domains.bosai.importers.source import decode
+from domains.bosai.importers.source import SourceText, decode
 from domains.bosai.importers.table import Progress
 from domains.japanese import normalize_width
 from trust.legal_id import local_government_check_digit
 
 _GSI_ID = re.compile(r"[A-Za-z]?(\d{5})\d+")
 MAX_ID = 64
+_GSI_REQUIRED = ("共通ID", "施設・場所名", "緯度", "経度")
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "gsi-emergency": _GSI_REQUIRED, "gsi-shelter": _GSI_REQUIRED,
+    "opendata": ("全国地方公共団体コード", "ID", "名称", "緯度", "経度"),
+}
 
 
 @dataclass
@@ -200,15 +214,17 @@ def _opendata_site(r: _RowReader) -> Site | None:
 
 def read_shelters(data: bytes, format: str = "auto", encoding: str = "auto",
                   source: str = "", progress: Progress | None = None,
-                  ) -> tuple[ImportReport, list[Site]]:
-    """Parse a shelter master CSV; every data row is in the report, valid ones in the sites."""
-    decoded = decode(data, encoding)
+                  decoded: SourceText | None = None) -> tuple[ImportReport, list[Site]]:
+    """Parse a shelter master CSV; every data row is in the report, valid ones in the sites.
+    ``decoded``: ``data`` already decoded with ``encoding`` (it is not decoded again)."""
+    decoded = decoded or decode(data, encoding)
     report = ImportReport("shelters", source, decoded.sha256, decoded.encoding)
-    header, names, data_rows = table.rows(decoded, report, lambda head: find_header(head, format),
-                                          progress)
+    header, names, data_rows = table.rows(
+        decoded, report, lambda head: find_header(head, format), progress,
+        required=lambda h: {h.index[c] for c in REQUIRED[h.format.name] if c in h.index})
     report.format = header.format.name
-    if header.unknown:
-        report.file_notes.append(f"columns kept in the raw row only: {', '.join(header.unknown)}")
+    if unknown := [c for c in header.unknown if not personal.my_number_columns([c])]:
+        report.file_notes.append(f"columns kept in the raw row only: {', '.join(unknown)}")
     id_column = "ID" if header.format.name == "opendata" else "共通ID"
     sites: list[Site] = []
     seen: dict[str, int] = {}
@@ -226,6 +242,6 @@ def read_shelters(data: bytes, format: str = "auto", encoding: str = "auto",
                        "bosai.import.duplicate")
         else:
             seen[site.id] = row.line
-            site.raw = dict(zip(names, values, strict=True))
+            site.raw = table.raw_cells(names, values, row)
             sites.append(site)
     return report, sites

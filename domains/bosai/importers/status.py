@@ -4,6 +4,15 @@ Each data row becomes one entry of a shelter's timeline: when (an aware datetime
 full-width digits accepted), open or closed, types, capacity, people now / by day / by
 night, needs. Rows are imported, corrected or refused exactly as in ``shelters``; the same
 shelter twice at the same time in one file is refused (the second one, naming the first).
+
+A cell holding a My Number (個人番号) is withheld by ``table.rows`` (see there) before this
+module reads the row, and the row keeps importing without it: a needs or notes cell with a
+number in it, or a count, is read as an empty cell (the row's other counts, needs and flags
+import as written), with a correction naming the column. Only in the columns the entry is
+identified, dated and opened by (``shelter_id``, the ``timestamp`` columns, ``open``) is
+the row refused (``personal_number.refused``): there an empty cell would be filled in by a
+mapping default, which could contradict what was written. The cell is in neither
+``StatusEntry.raw`` nor anything parsed or published.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from typing import Any
 from domains.bosai.importers import cells, table
 from domains.bosai.importers.mapping import StatusMapping, open_key
 from domains.bosai.importers.report import CellError, ImportReport, RowReport
-from domains.bosai.importers.source import SourceError, decode
+from domains.bosai.importers.source import SourceError, SourceText, decode
 from domains.bosai.importers.table import Progress
 from domains.japanese import JapaneseDateError, normalize_width, parse_datetime
 
@@ -190,12 +199,16 @@ def _find_header(head: list[list[str]], wanted: list[str]) -> tuple[int, dict[st
 
 
 def read_status(data: bytes, mapping: StatusMapping, source: str = "",
-                progress: Progress | None = None) -> tuple[ImportReport, list[StatusEntry]]:
-    """Parse a status snapshot CSV through ``mapping``; every data row is in the report."""
-    decoded = decode(data, mapping.encoding)
+                progress: Progress | None = None, decoded: SourceText | None = None,
+                ) -> tuple[ImportReport, list[StatusEntry]]:
+    """Parse a status snapshot CSV through ``mapping``; every data row is in the report.
+    ``decoded``: ``data`` already decoded with the mapping's encoding."""
+    decoded = decoded or decode(data, mapping.encoding)
     report = ImportReport("status", source, decoded.sha256, decoded.encoding, "mapped")
+    identity = [c for c in (mapping.shelter_id, *mapping.timestamp, mapping.open) if c]
     index, names, data_rows = table.rows(
-        decoded, report, lambda head: _find_header(head, mapping.columns()), progress)
+        decoded, report, lambda head: _find_header(head, mapping.columns()), progress,
+        required=lambda found: {found[c] for c in identity})
     entries: list[StatusEntry] = []
     seen: dict[tuple[str, datetime], int] = {}
     for row, values in data_rows:
@@ -210,6 +223,6 @@ def read_status(data: bytes, mapping: StatusMapping, source: str = "",
                        "bosai.import.duplicate")
             continue
         seen[entry.shelter_id, entry.observed_at] = row.line
-        entry.raw = dict(zip(names, values, strict=True))
+        entry.raw = table.raw_cells(names, values, row)
         entries.append(entry)
     return report, entries

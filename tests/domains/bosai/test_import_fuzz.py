@@ -2,7 +2,9 @@
 
 Arbitrary bytes (any encoding, any garbage), and arbitrary rows under each real header with
 cells drawn from messy real-world values as well as random text: every non-blank record is
-in the report, and the imported + corrected ones are exactly the rows returned.
+in the report, and the imported + corrected ones are exactly the rows returned. With My
+Numbers spliced into random cells: the kept copy is the same CSV with no cell holding one,
+and nothing the importer returns holds one.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 import csv
 import io
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domains.bosai.importers import parse_mapping, read_shelters, read_status
 from domains.bosai.importers.formats import FORMATS
+from domains.bosai.importers.personal import holds_my_number, redact_file
+from domains.bosai.importers.source import csv_rows, decode
+from domains.japanese.mynumber import check_digit
 from tests.fuzz.strategies import FUZZ, json_values
 from trust.errors import TsunaguError
 
@@ -145,3 +151,60 @@ def test_status_arbitrary_bytes(data):
               "encoding": st.text(max_size=8)}))
 def test_mapping_arbitrary_input(data):
     only_typed(lambda: parse_mapping(data))
+
+
+# --------------------------------------------------------------------------- My Numbers
+
+FIRST11 = "27182818284"
+MY_NUMBER = FIRST11 + str(check_digit(FIRST11))
+WIDE = str.maketrans("0123456789", "０１２３４５６７８９")
+NUMBERS = [MY_NUMBER, MY_NUMBER.translate(WIDE),
+           f"{MY_NUMBER[:4]}-{MY_NUMBER[4:8]}-{MY_NUMBER[8:]}",
+           f"{MY_NUMBER[:4]} {MY_NUMBER[4:8]} {MY_NUMBER[8:]}", f"番号:{MY_NUMBER}です"]
+secret_cell = cell | st.sampled_from(NUMBERS)
+
+
+def no_cell_holds_one(data: bytes, encoding: str) -> bool:
+    decoded = decode(data, encoding)
+    return not any(holds_my_number(c, decoded.encoding)
+                   for r in csv_rows(decoded.text) for c in r.fields or [])
+
+
+@FUZZ
+@given(st.binary(max_size=400), st.sampled_from(["auto", "utf-8", "cp932"]))
+def test_redact_file_arbitrary_bytes(data, encoding):
+    copy = only_typed(lambda: redact_file(data, encoding))
+    if copy is None:
+        return
+    if copy.cells == 0:
+        assert copy.data == data
+    assert no_cell_holds_one(copy.data, encoding)
+
+
+@FUZZ
+@given(st.lists(st.lists(secret_cell, min_size=11, max_size=13), max_size=6),
+       st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-16"]))
+def test_no_my_number_is_kept_or_imported(rows, encoding):
+    text = csv_text([STATUS_HEADER, *rows])
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        data = text.encode("utf-8")
+    copy = only_typed(lambda: redact_file(data))
+    if copy is None:
+        return
+    assert no_cell_holds_one(copy.data, "auto")
+    kept = decode(copy.data)
+    original = decode(data)
+    assert kept.encoding == original.encoding
+    assert [len(r.fields or []) for r in csv_rows(kept.text)] == [
+        len(r.fields or []) for r in csv_rows(original.text)]  # the same CSV, cell for cell
+    result = only_typed(lambda: read_status(data, STATUS))
+    if result is None:
+        return
+    report, entries = result
+    shown = orjson.dumps(report.to_dict()).decode()
+    assert not any(n in shown for n in NUMBERS[:4])
+    for entry in entries:
+        assert not any(holds_my_number(v) for v in entry.raw.values())
+        assert not holds_my_number(orjson.dumps(entry.parsed()).decode())
