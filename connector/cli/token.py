@@ -30,6 +30,12 @@ def add_token_action(actions: argparse._SubParsersAction) -> None:
     what.add_argument("--revoke", metavar="TOKEN_ID", help="revoke the token with this id")
     what.add_argument("--list", action="store_true", help="list tokens (ids, never secrets)")
     token.add_argument("--days", type=int, default=90, help="validity in days (default 90)")
+    token.add_argument("--role", default=None,
+                       help="the role the app reads as (policies can constrain "
+                            "tsunagu:readerRole), e.g. health_department")
+    token.add_argument("--subject", action="append", default=None, metavar="ID",
+                       help="limit the app's reads of received data to records about this "
+                            "party (repeat for several; a family app and its members)")
     token.set_defaults(func=_token)
 
 
@@ -47,7 +53,10 @@ def _token(args: argparse.Namespace) -> int:
         if args.list:
             for row in tokens.list():
                 state = "revoked" if row["revoked"] else f"expires {row['expires']}"
-                print(f"{row['id']}  {' '.join(row['scopes'])}  {state}")
+                reader = f"  role {row['role']}" if row["role"] else ""
+                if row["subjects"] is not None:
+                    reader += f"  limited to {row['subjects']} parties"
+                print(f"{row['id']}  {' '.join(row['scopes'])}  {state}{reader}")
             return 0
         if args.revoke:
             if not tokens.revoke(args.revoke):
@@ -56,10 +65,14 @@ def _token(args: argparse.Namespace) -> int:
             print(f"revoked {args.revoke}")
             return 0
         activate_plugins(load_domain_plugins())  # their scopes become issuable
-        issued = tokens.issue(args.scope, days=args.days)
+        issued = tokens.issue(args.scope, days=args.days, role=args.role,
+                              subjects=args.subject)
     finally:
         store.close()
     print(issued.token)  # the only time the secret is shown: stdout alone, easy to capture
+    reads_as = f", reads as {issued.role}" if issued.role else ""
+    if issued.subjects is not None:
+        reads_as += f", limited to {len(issued.subjects)} parties"
     print(f"token {issued.id}: {' '.join(sorted(issued.scopes))}, "
-          f"expires {issued.expires.isoformat()}", file=sys.stderr)
+          f"expires {issued.expires.isoformat()}{reads_as}", file=sys.stderr)
     return 0

@@ -14,7 +14,7 @@ from connector.plugins.contract import Demo, DomainPlugin
 from domains.bosai import checkin, vocab
 from domains.bosai.api import SCOPES as API_SCOPES
 from domains.bosai.cli import register as register_cli
-from domains.bosai.content import CONTENT_RULES
+from domains.bosai.content import CONTENT_RULES, SUBJECTS
 from domains.bosai.dashboard.auth import SCOPES as DASHBOARD_SCOPES
 from domains.bosai.datasets import DATASET_TYPES
 from domains.bosai.hub import BosaiHub
@@ -59,5 +59,6 @@ plugin = DomainPlugin(
     scopes={**DASHBOARD_SCOPES, **API_SCOPES},
     change_rules={vocab.EVACUEE: checkin.rule, vocab.SUPPLY_REQUEST: supply_requests.rule},
     content_rules=CONTENT_RULES,
+    record_subjects=SUBJECTS,
     demos=DEMOS,
 )
