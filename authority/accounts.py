@@ -74,6 +74,7 @@ import nats.errors
 import nkeys
 from nats.aio.client import Client
 
+from authority.errors import AuthorityCode
 from connector.bus.subjects import api_prefix, dataset_stream
 from connector.runtime.identity import participant_id
 from trust import nats_jwt
@@ -100,7 +101,7 @@ DURABLE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 class NatsAccountsError(TsunaguError):
     """The authority could not change or apply NATS accounts."""
 
-    code = "nats.accounts"
+    code = AuthorityCode.NATS_ACCOUNTS
 
 
 @dataclass(frozen=True)

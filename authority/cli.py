@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from authority.errors import AuthorityCode
 from authority.state import DEFAULT_PUBLIC_URL, DEFAULT_VALID_DAYS, Authority
 from connector.runtime.setup import NATS_CREDS_NAME
 from trust.credentials import Role, format_datetime
@@ -298,7 +299,7 @@ async def _serve(args: argparse.Namespace) -> int:
             await site.start()
         except OSError as exc:
             raise TsunaguError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
-                               code="authority.listen") from None
+                               code=AuthorityCode.LISTEN) from None
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
         # One line scripts wait for: the DID, the HTTP base URL, and the NATS URL to use.

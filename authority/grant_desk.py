@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from connector.runtime.identity import participant_id
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from connector.bus.messaging import ERROR_TYPE
+from connector.errors import ConnectorCode
 from connector.protocol.grants import Decide
+from connector.runtime.identity import participant_id
 from trust.envelope import ReplayCache, open_envelope, seal
 from trust.errors import EnvelopeError, TsunaguError
 from trust.keys import KeyPair
@@ -50,14 +51,15 @@ class GrantDesk:
         try:
             if msg.subject.rsplit(".", 1)[-1] != participant_id(env.sender):
                 raise EnvelopeError("subject names another sender than the envelope",
-                                    code="envelope.subject_mismatch")
+                                    code=ConnectorCode.ENVELOPE_SUBJECT_MISMATCH)
             reply_type, payload = await self.decide(env)
         except TsunaguError as exc:
             log.info("authority request refused", extra={"code": exc.code})
             reply_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
         except Exception:
             log.exception("authority request failed")
-            reply_type, payload = ERROR_TYPE, {"code": "internal", "message": "internal error"}
+            reply_type, payload = ERROR_TYPE, {"code": ConnectorCode.INTERNAL,
+                                                 "message": "internal error"}
         if msg.reply:
             await msg.respond(seal(payload, sender=self.key, recipient=env.sender,
                                    message_type=reply_type).encode())

@@ -33,10 +33,12 @@ from typing import Any
 from nats.aio.client import Client
 
 from authority.accounts import NatsAccountManager, NatsAccountsError, Onboarded
+from authority.errors import AuthorityCode
 from authority.grant_desk import GrantDesk
 from authority.state import KEY_FILE, Authority
 from connector.bus.connection import NatsConnectError, NatsSettings, close_nats, connect
 from connector.bus.server import EmbeddedNatsServer
+from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import GRANT, GRANTED, REVOKE, REVOKED, Reply
 from connector.runtime.identity import participant_id
@@ -52,7 +54,7 @@ PUSH_INTERVAL_S = 2.0
 
 
 class GrantRefused(TsunaguError):
-    code = "grant.refused"
+    code = AuthorityCode.GRANT_REFUSED
 
 
 @dataclass
@@ -238,7 +240,7 @@ class AuthorityNats:
         if not any(e["did"] == did and e["revoked"] is None and e["validUntil"] > now
                    for e in self.authority.credentials()):
             raise GrantRefused(f"the {who} holds no live credential of this authority",
-                               code="grant.not_participant")
+                               code=AuthorityCode.GRANT_NOT_PARTICIPANT)
 
     async def _decide(self, env: Envelope) -> Reply:
         self._require_live(env.sender, "sender")
@@ -247,14 +249,14 @@ class AuthorityNats:
         if env.message_type == GRANT:
             if env.sender != provider:
                 raise GrantRefused("only the agreement's provider opens its stream",
-                                   code="grant.not_provider")
+                                   code=AuthorityCode.GRANT_NOT_PROVIDER)
             self._require_live(consumer, "consumer")
             if not isinstance(durable, str):
-                raise GrantRefused("name the durable consumer", code="grant.malformed")
+                raise GrantRefused("name the durable consumer", code=ConnectorCode.GRANT_MALFORMED)
             async with self._session() as disk:
                 if agreement_id in disk.ended:
                     raise GrantRefused("the agreement was terminated",
-                                       code="grant.agreement_ended")
+                                       code=AuthorityCode.GRANT_AGREEMENT_ENDED)
                 grant = disk.manager.grant_stream(provider, consumer, dataset, agreement_id,
                                                   durable)
             return GRANTED, {"stream": grant.stream, "consumer": grant.durable,
@@ -262,16 +264,17 @@ class AuthorityNats:
         if env.message_type == REVOKE:
             if env.sender not in (provider, consumer):
                 raise GrantRefused("only a party to the agreement closes its stream",
-                                   code="grant.not_party")
+                                   code=AuthorityCode.GRANT_NOT_PARTY)
             if durable is not None and not isinstance(durable, str):
-                raise GrantRefused("the durable consumer is a name", code="grant.malformed")
+                raise GrantRefused("the durable consumer is a name",
+                                   code=ConnectorCode.GRANT_MALFORMED)
             async with self._session() as disk:
                 disk.manager.revoke_stream(provider, consumer, agreement_id, durable)
                 if env.payload.get("ended") is True:
                     disk.ended.add(agreement_id)
             return REVOKED, {"agreementId": agreement_id}
         raise GrantRefused(f"the authority does not handle {env.message_type!r}",
-                           code="grant.unknown_message")
+                           code=AuthorityCode.GRANT_UNKNOWN_MESSAGE)
 
 
 def save_creds(path: Path, user: Onboarded) -> None:
@@ -291,9 +294,9 @@ def _verified_agreement(payload: dict[str, Any]) -> tuple[str, str, str, str]:
         fields = (inner["@id"], inner["assigner"], inner["assignee"], inner["target"])
     except (KeyError, TypeError):
         raise GrantRefused("no countersigned agreement in the request",
-                           code="grant.malformed") from None
+                           code=ConnectorCode.GRANT_MALFORMED) from None
     if not all(isinstance(f, str) for f in fields):
         raise GrantRefused("the agreement's id and parties must be strings",
-                           code="grant.malformed")
+                           code=ConnectorCode.GRANT_MALFORMED)
     agreements.verify_countersigned(document, provider=fields[1], consumer=fields[2])
     return fields

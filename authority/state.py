@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from authority.errors import AuthorityCode
 from trust.credentials import (
     Role,
     aware_now,
@@ -70,7 +71,7 @@ MAX_REASON_CHARS = 500
 class AuthorityError(TsunaguError):
     """An authority operation cannot be carried out; ``code`` says why."""
 
-    code = "authority.error"
+    code = AuthorityCode.ERROR
 
 
 @dataclass(frozen=True)
@@ -168,18 +169,18 @@ class Authority:
                                   field="status_list_ttl")
         if directory.exists() and not directory.is_dir():
             raise AuthorityError(f"{directory} exists and is not a directory",
-                                 code="authority.exists")
+                                 code=AuthorityCode.EXISTS)
         present = [f for f in STATE_FILES if (directory / f).exists()]
         if present:
             raise AuthorityError(
                 f"{directory} already holds an authority ({', '.join(present)}); "
-                "refusing to overwrite it", code="authority.exists")
+                "refusing to overwrite it", code=AuthorityCode.EXISTS)
         created_dir = not directory.exists()
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise AuthorityError(f"cannot create authority directory {directory}: "
-                                 f"{exc.strerror}", code="authority.directory") from exc
+                                 f"{exc.strerror}", code=AuthorityCode.DIRECTORY) from exc
         key = KeyPair.generate()
         config = {
             "version": FORMAT_VERSION,
@@ -221,7 +222,7 @@ class Authority:
         if not config_path.is_file():
             raise AuthorityError(
                 f"{directory} is not an authority directory (no {CONFIG_FILE}); "
-                "run 'tsunagu authority init' first", code="authority.not_found")
+                "run 'tsunagu authority init' first", code=AuthorityCode.NOT_FOUND)
         try:
             config = orjson.loads(config_path.read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
@@ -343,7 +344,7 @@ class Authority:
             index = registry["nextIndex"]
             if index >= self._config["statusListLength"]:
                 raise AuthorityError("the status list is full; no index left to allocate",
-                                     code="authority.status_list_full")
+                                     code=AuthorityCode.STATUS_LIST_FULL)
             credential = build_participant_credential(
                 issuer=self.did, subject_did=did, name=name, legal_id=legal, roles=roles,
                 valid_from=valid_from, valid_until=valid_until,
@@ -395,11 +396,11 @@ class Authority:
                 target = f"status index {index}"
             if not matching:
                 raise AuthorityError(f"no credential was issued for this {target}",
-                                     code="authority.unknown_participant")
+                                     code=AuthorityCode.UNKNOWN_PARTICIPANT)
             live = [e for e in matching if e["revoked"] is None]
             if not live:
                 raise AuthorityError(f"the credential(s) for this {target} are already revoked",
-                                     code="authority.already_revoked")
+                                     code=AuthorityCode.ALREADY_REVOKED)
             for entry in live:
                 entry["revoked"] = {"at": at, "reason": reason}
             self._save_registry(registry)

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import rfc8785
 
-from trust.errors import ValidationError
+from trust.errors import TrustCode, ValidationError
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
@@ -63,7 +63,7 @@ def canonical_json(value: Any) -> bytes:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise ValidationError(f"value cannot be written as canonical JSON: {exc}",
-                              code="json.not_canonicalizable") from exc
+                              code=TrustCode.JSON_NOT_CANONICALIZABLE) from exc
 
 
 def sha256(data: bytes) -> bytes:

@@ -36,7 +36,14 @@ import jwt
 import orjson
 from jwt.api_jws import PyJWS
 
-from trust.errors import CredentialError, DidError, ValidationError
+from trust.errors import (
+    CredentialError,
+    CredentialRevoked,
+    CredentialStatusUnknown,
+    DidError,
+    TrustCode,
+    ValidationError,
+)
 from trust.keys import DID_KEY_PREFIX, KeyPair, resolve_did_key
 from trust.legal_id import LegalId, LegalIdError
 
@@ -119,7 +126,9 @@ def format_datetime(value: datetime) -> str:
 
 
 def _fail(prefix: str, reason: str, message: str, **details: Any) -> CredentialError:
-    return CredentialError(message, code=f"{prefix}.{reason}", **details)
+    """The error of a vc+jwt check: ``{prefix}.{reason}`` names one of ``TrustCode``'s
+    members (``credential.*``, ``status_list.*``); any other pair is a bug (ValueError)."""
+    return CredentialError(message, code=TrustCode(f"{prefix}.{reason}"), **details)
 
 
 def _parse_datetime(value: Any, field: str, prefix: str) -> datetime:
@@ -390,27 +399,25 @@ def _check_revocation(
 ) -> None:
     try:
         status_list = status_lists.status_list(url, now)
+    except CredentialStatusUnknown:
+        raise
     except CredentialError as exc:
-        if exc.code == "credential.status_unknown":
-            raise
-        raise _fail("credential", "status_unknown",
-                    f"status list unavailable: {exc.message}", cause=exc.code) from exc
+        raise CredentialStatusUnknown(f"status list unavailable: {exc.message}",
+                                      cause=exc.code) from exc
     except Exception as exc:  # fail closed whatever the provider's failure
-        raise _fail("credential", "status_unknown",
-                    f"status list unavailable: {type(exc).__name__}") from exc
+        raise CredentialStatusUnknown(
+            f"status list unavailable: {type(exc).__name__}") from exc
     if status_list.url != url:
-        raise _fail("credential", "status_unknown", "provider returned a different status list")
+        raise CredentialStatusUnknown("provider returned a different status list")
     if status_list.issuer != issuer:
-        raise _fail("credential", "status_unknown",
-                    "status list is not signed by the credential's issuer")
+        raise CredentialStatusUnknown("status list is not signed by the credential's issuer")
     if status_list.purpose != REVOCATION:
-        raise _fail("credential", "status_unknown", "status list purpose is not revocation")
+        raise CredentialStatusUnknown("status list purpose is not revocation")
     if index >= status_list.bits.length:
-        raise _fail("credential", "status_unknown",
-                    f"statusListIndex {index} is outside the list ({status_list.bits.length})")
+        raise CredentialStatusUnknown(
+            f"statusListIndex {index} is outside the list ({status_list.bits.length})")
     if status_list.bits.get(index):
-        raise _fail("credential", "revoked", "the authority has revoked this credential",
-                    index=index)
+        raise CredentialRevoked("the authority has revoked this credential", index=index)
 
 
 def verify_credential(

@@ -20,7 +20,7 @@ from typing import Any
 
 import jwt
 
-from trust.errors import DidError, EnvelopeError
+from trust.errors import DidError, EnvelopeError, TrustCode
 from trust.keys import KeyPair, resolve_did_key
 
 ENVELOPE_TYP = "tsunagu-envelope+jwt"
@@ -60,7 +60,7 @@ def seal(
     """
     if not 0 < lifetime_s <= MAX_LIFETIME_S:
         raise EnvelopeError(f"envelope lifetime must be 1..{MAX_LIFETIME_S} s",
-                            code="envelope.lifetime")
+                            code=TrustCode.ENVELOPE_LIFETIME)
     issued = int(now if now is not None else time.time())
     claims = {
         "iss": sender.did,
@@ -92,7 +92,7 @@ class ReplayCache:
         if len(self._seen) >= self._max_entries:
             # Full: refusing is safer than forgetting ids that could still be replayed.
             raise EnvelopeError("replay cache is full; try again later",
-                                code="envelope.replay_cache_full")
+                                code=TrustCode.ENVELOPE_REPLAY_CACHE_FULL)
         self._seen[key] = forget_after
         return True
 
@@ -109,7 +109,7 @@ class ReplayCache:
         return len(self._seen)
 
 
-def _fail(message: str, code: str) -> EnvelopeError:
+def _fail(message: str, code: TrustCode) -> EnvelopeError:
     return EnvelopeError(message, code=code)
 
 
@@ -117,14 +117,14 @@ def _header(token: str) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.exceptions.PyJWTError as exc:
-        raise _fail(f"envelope is not a compact JWS: {exc}", "envelope.malformed") from exc
+        raise _fail(f"envelope is not a compact JWS: {exc}", TrustCode.ENVELOPE_MALFORMED) from exc
     if header.get("alg") != "EdDSA":
         raise _fail(f"envelope algorithm must be EdDSA, got {header.get('alg')!r}",
-                    "envelope.algorithm")
+                    TrustCode.ENVELOPE_ALGORITHM)
     if header.get("typ") != ENVELOPE_TYP:
-        raise _fail(f"envelope typ must be {ENVELOPE_TYP}", "envelope.malformed")
+        raise _fail(f"envelope typ must be {ENVELOPE_TYP}", TrustCode.ENVELOPE_MALFORMED)
     if not isinstance(header.get("kid"), str):
-        raise _fail("envelope header has no kid", "envelope.malformed")
+        raise _fail("envelope header has no kid", TrustCode.ENVELOPE_MALFORMED)
     return header
 
 
@@ -133,7 +133,7 @@ def _claims(token: str, kid: str, recipient: str) -> dict[str, Any]:
         public_key = resolve_did_key(kid)
     except DidError as exc:
         raise _fail(f"envelope signer cannot be resolved: {exc.message}",
-                    "envelope.unknown_signer") from exc
+                    TrustCode.ENVELOPE_UNKNOWN_SIGNER) from exc
     try:
         return jwt.decode(
             token,
@@ -145,32 +145,34 @@ def _claims(token: str, kid: str, recipient: str) -> dict[str, Any]:
         )
     except jwt.exceptions.InvalidSignatureError as exc:
         raise _fail("envelope signature does not verify: forged or altered",
-                    "envelope.bad_signature") from exc
+                    TrustCode.ENVELOPE_BAD_SIGNATURE) from exc
     except jwt.exceptions.InvalidAudienceError as exc:
         raise _fail("envelope is addressed to another recipient",
-                    "envelope.wrong_recipient") from exc
+                    TrustCode.ENVELOPE_WRONG_RECIPIENT) from exc
     except jwt.exceptions.MissingRequiredClaimError as exc:
-        raise _fail(f"envelope lacks the {exc.claim!r} claim", "envelope.malformed") from exc
+        raise _fail(f"envelope lacks the {exc.claim!r} claim",
+                    TrustCode.ENVELOPE_MALFORMED) from exc
     except jwt.exceptions.PyJWTError as exc:
-        raise _fail(f"envelope cannot be decoded: {exc}", "envelope.malformed") from exc
+        raise _fail(f"envelope cannot be decoded: {exc}", TrustCode.ENVELOPE_MALFORMED) from exc
 
 
 def _check_claims(claims: dict[str, Any], kid: str, now: float) -> None:
     if claims["iss"] != kid.partition("#")[0]:
-        raise _fail("envelope iss does not match its signing key", "envelope.sender_mismatch")
+        raise _fail("envelope iss does not match its signing key",
+                    TrustCode.ENVELOPE_SENDER_MISMATCH)
     iat, exp = claims["iat"], claims["exp"]
     if not (isinstance(iat, int) and isinstance(exp, int)):
-        raise _fail("envelope iat and exp must be integers", "envelope.malformed")
+        raise _fail("envelope iat and exp must be integers", TrustCode.ENVELOPE_MALFORMED)
     if exp - iat > MAX_LIFETIME_S or exp <= iat:
-        raise _fail(f"envelope lifetime must be 1..{MAX_LIFETIME_S} s", "envelope.lifetime")
+        raise _fail(f"envelope lifetime must be 1..{MAX_LIFETIME_S} s", TrustCode.ENVELOPE_LIFETIME)
     if iat > now + CLOCK_SKEW_S:
-        raise _fail("envelope is issued in the future", "envelope.not_yet_valid")
+        raise _fail("envelope is issued in the future", TrustCode.ENVELOPE_NOT_YET_VALID)
     if exp < now - CLOCK_SKEW_S:
-        raise _fail("envelope has expired", "envelope.expired")
+        raise _fail("envelope has expired", TrustCode.ENVELOPE_EXPIRED)
     if not isinstance(claims.get("payload"), dict):
-        raise _fail("envelope payload must be a JSON object", "envelope.malformed")
+        raise _fail("envelope payload must be a JSON object", TrustCode.ENVELOPE_MALFORMED)
     if not isinstance(claims["jti"], str) or not claims["jti"]:
-        raise _fail("envelope jti must be a non-empty string", "envelope.malformed")
+        raise _fail("envelope jti must be a non-empty string", TrustCode.ENVELOPE_MALFORMED)
 
 
 def open_envelope(
@@ -183,24 +185,24 @@ def open_envelope(
     """Verify an envelope addressed to ``recipient``; raise EnvelopeError saying why not."""
     if isinstance(token, bytes):
         if len(token) > MAX_ENVELOPE_BYTES:
-            raise _fail("envelope is too large", "envelope.too_large")
+            raise _fail("envelope is too large", TrustCode.ENVELOPE_TOO_LARGE)
         try:
             token = token.decode("ascii")
         except UnicodeDecodeError as exc:
-            raise _fail("envelope is not ASCII", "envelope.malformed") from exc
+            raise _fail("envelope is not ASCII", TrustCode.ENVELOPE_MALFORMED) from exc
     if not isinstance(token, str):
-        raise _fail("envelope must be a string", "envelope.malformed")
+        raise _fail("envelope must be a string", TrustCode.ENVELOPE_MALFORMED)
     if len(token) > MAX_ENVELOPE_BYTES:
-        raise _fail("envelope is too large", "envelope.too_large")
+        raise _fail("envelope is too large", TrustCode.ENVELOPE_TOO_LARGE)
     if not token.isascii():  # a compact JWS is ASCII; this also stops lone surrogates
-        raise _fail("envelope is not ASCII", "envelope.malformed")
+        raise _fail("envelope is not ASCII", TrustCode.ENVELOPE_MALFORMED)
     moment = now if now is not None else time.time()
     header = _header(token)
     claims = _claims(token, header["kid"], recipient)
     _check_claims(claims, header["kid"], moment)
     replay_key = f"{claims['iss']} {claims['jti']}"
     if not replay_cache.check_and_add(replay_key, claims["exp"] + CLOCK_SKEW_S, moment):
-        raise _fail("envelope was already received (replay)", "envelope.replayed")
+        raise _fail("envelope was already received (replay)", TrustCode.ENVELOPE_REPLAYED)
     return Envelope(
         sender=claims["iss"],
         recipient=claims["aud"],

@@ -45,7 +45,7 @@ from pyld import jsonld as _pyld
 from pyld.context_resolver import ContextResolver
 from pyld.documentloader.base import DocumentLoader, RemoteDocument
 
-from trust.errors import JsonLdError, TsunaguError
+from trust.errors import JsonLdError, TrustCode, TsunaguError
 
 __all__ = [
     "CONTEXTS",
@@ -150,17 +150,17 @@ def register_context(url: str, path: Path | str, sha256: str) -> None:
     """
     if not isinstance(url, str) or not re.fullmatch(r"https?://\S+", url):
         raise JsonLdError(f"context URL must be an absolute http(s) URL: {url!r}",
-                          code="jsonld.context_invalid", url=str(url))
+                          code=TrustCode.JSONLD_CONTEXT_INVALID, url=str(url))
     sha = sha256.lower() if isinstance(sha256, str) else ""
     if not _SHA256_HEX.fullmatch(sha):
         raise JsonLdError(f"context {url}: sha256 must be 64 hex digits",
-                          code="jsonld.context_invalid", url=url)
+                          code=TrustCode.JSONLD_CONTEXT_INVALID, url=url)
     pinned = PinnedContext(Path(path), sha)
     with _registry_lock:
         existing = CONTEXTS.get(url)
         if existing is not None and existing != pinned:
             raise JsonLdError(f"context {url} is already registered with another file or hash",
-                              code="jsonld.context_conflict", url=url)
+                              code=TrustCode.JSONLD_CONTEXT_CONFLICT, url=url)
         document = _read_pinned(url, pinned)
         CONTEXTS[url] = pinned
         _verified[url] = document
@@ -193,7 +193,7 @@ def _verified_document(url: str) -> dict[str, Any]:
             raise JsonLdError(
                 f"remote @context {url!r} refused: only bundled contexts are served "
                 "(register the context with trust.jsonld.register_context)",
-                code="jsonld.remote_context", url=url)
+                code=TrustCode.JSONLD_REMOTE_CONTEXT, url=url)
         document = _read_pinned(url, pinned)
         _verified[url] = document
         return document
@@ -206,7 +206,8 @@ def _inline_imports(document: Any, url: str) -> None:
     load instead of by pyld on every use (see the module docstring).
     """
     if url in _loading:
-        raise JsonLdError(f"context {url}: circular @import", code="jsonld.context_integrity",
+        raise JsonLdError(f"context {url}: circular @import",
+                          code=TrustCode.JSONLD_CONTEXT_INTEGRITY,
                           url=url)
     _loading.add(url)
     try:
@@ -215,11 +216,11 @@ def _inline_imports(document: Any, url: str) -> None:
                 target = node["@import"]
                 if not isinstance(target, str):
                     raise JsonLdError(f"context {url}: @import must be a URL",
-                                      code="jsonld.context_integrity", url=url)
+                                      code=TrustCode.JSONLD_CONTEXT_INTEGRITY, url=url)
                 imported = _verified_document(target)["@context"]
                 if not isinstance(imported, dict):
                     raise JsonLdError(f"context {url}: @import {target} is not a single context",
-                                      code="jsonld.context_integrity", url=url)
+                                      code=TrustCode.JSONLD_CONTEXT_INTEGRITY, url=url)
                 own = {k: v for k, v in node.items() if k != "@import"}
                 node.clear()
                 node.update(copy.deepcopy(imported))
@@ -233,21 +234,21 @@ def _read_pinned(url: str, pinned: PinnedContext) -> dict[str, Any]:
         raw = pinned.path.read_bytes()
     except OSError as exc:
         raise JsonLdError(f"context {url}: cannot read bundled file {pinned.path.name}",
-                          code="jsonld.context_integrity", url=url) from exc
+                          code=TrustCode.JSONLD_CONTEXT_INTEGRITY, url=url) from exc
     actual = hashlib.sha256(raw).hexdigest()
     if actual != pinned.sha256:
         raise JsonLdError(
             f"context {url}: bundled file {pinned.path.name} has SHA-256 {actual}, "
             f"pinned {pinned.sha256}; refusing a modified context",
-            code="jsonld.context_integrity", url=url, expected=pinned.sha256, actual=actual)
+            code=TrustCode.JSONLD_CONTEXT_INTEGRITY, url=url, expected=pinned.sha256, actual=actual)
     try:
         document = json.loads(raw)
     except ValueError as exc:
         raise JsonLdError(f"context {url}: bundled file is not JSON",
-                          code="jsonld.context_integrity", url=url) from exc
+                          code=TrustCode.JSONLD_CONTEXT_INTEGRITY, url=url) from exc
     if not isinstance(document, dict) or not isinstance(document.get("@context"), dict | list):
         raise JsonLdError(f"context {url}: bundled file has no @context object",
-                          code="jsonld.context_integrity", url=url)
+                          code=TrustCode.JSONLD_CONTEXT_INTEGRITY, url=url)
     _inline_imports(document, url)
     _refuse_unsupported(document, url)
     return document
@@ -435,7 +436,7 @@ def _expand_with(processor: _GuardedProcessor, document: JsonLdDocument,
     if not isinstance(document, dict | list):
         raise JsonLdError(
             f"JSON-LD document must be a JSON object or array, not {type(document).__name__}",
-            code="jsonld.syntax")
+            code=TrustCode.JSONLD_SYNTAX)
     _refuse_unsupported(document, None)
     with _processing_lock, _translated(source, processor):
         expanded = processor.expand(document, _options())
@@ -453,7 +454,7 @@ def compact(document: JsonLdDocument, context: str | dict[str, Any] | list[Any]
     expanded = expand(document)
     if not isinstance(context, str | dict | list):
         raise JsonLdError(f"compaction context must be a URL, object or array, "
-                          f"not {type(context).__name__}", code="jsonld.syntax")
+                          f"not {type(context).__name__}", code=TrustCode.JSONLD_SYNTAX)
     # pyld keeps the context object in its cache and in the output: give it a private copy.
     private = copy.deepcopy(context)
     _refuse_unsupported(private, None)
@@ -716,13 +717,14 @@ def _syntax_error(exc: Exception) -> JsonLdError | None:
         # The innermost error says what is wrong; outer ones only say which step failed.
         inner = pyld_errors[-1]
         reason = f" ({inner.code})" if inner.code else ""
-        return JsonLdError(f"malformed JSON-LD: {inner.args[0]}{reason}", code="jsonld.syntax",
+        return JsonLdError(f"malformed JSON-LD: {inner.args[0]}{reason}",
+                           code=TrustCode.JSONLD_SYNTAX,
                            jsonld_code=inner.code)
     if isinstance(exc, RecursionError | TypeError | ValueError | KeyError | AttributeError
                   | IndexError):
         # pyld assumes well-formed input in places; untrusted input must still fail typed.
         return JsonLdError(f"malformed JSON-LD: processor failed with {type(exc).__name__}",
-                           code="jsonld.syntax")
+                           code=TrustCode.JSONLD_SYNTAX)
     return None
 
 
@@ -749,7 +751,8 @@ def _dropped_error(dropped: _Dropped, document: Any) -> JsonLdError:
         what = f"{term!r} is used as a term (a type or vocabulary value) but no @context in " \
                "scope defines it"
     where = f" at {path}" if path else ""
-    return JsonLdError(f"{what}{where}; expanding would lose it", code="jsonld.dropped_term",
+    return JsonLdError(f"{what}{where}; expanding would lose it",
+                       code=TrustCode.JSONLD_DROPPED_TERM,
                        term=term, path=path)
 
 
@@ -774,7 +777,7 @@ def _refuse_unsupported(document: Any, url: str | None) -> None:
                         "a bundled context by URL instead" if keyword == "@import" else
                         f"{where} uses @base, which is not supported: documents have no base "
                         "IRI here, so relative IRIs stay relative",
-                        code="jsonld.unsupported", url=url, keyword=keyword)
+                        code=TrustCode.JSONLD_UNSUPPORTED, url=url, keyword=keyword)
 
 
 def _walk(value: Any) -> Iterator[Any]:

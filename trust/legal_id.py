@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from trust.errors import ValidationError
+from trust.errors import TrustCode, ValidationError
 
 _GROUPED_DIGITS = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
 _MAX_INPUT = 64
@@ -31,7 +31,7 @@ _MAX_INPUT = 64
 class LegalIdError(ValidationError):
     """A legal identifier is malformed or its check digit is wrong."""
 
-    code = "legal_id.invalid"
+    code = TrustCode.LEGAL_ID_INVALID
 
 
 class LegalIdKind(StrEnum):

@@ -32,7 +32,7 @@ import nkeys
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from trust.errors import TsunaguError
+from trust.errors import TrustCode, TsunaguError
 
 NO_LIMIT = -1
 HEADER = {"typ": "JWT", "alg": "ed25519-nkey"}
@@ -60,7 +60,7 @@ _STANDARD_CLAIMS = ("aud", "exp", "jti", "iat", "iss", "name", "nbf", "sub")
 class NatsJwtError(TsunaguError):
     """A NATS JWT or NKey is malformed, of the wrong type, or does not verify."""
 
-    code = "nats.jwt"
+    code = TrustCode.NATS_JWT
 
 
 # ----------------------------------------------------------------------------- keys
@@ -85,22 +85,22 @@ def key_kind(public: str) -> str:
     for kind, byte in _PREFIXES.items():
         if byte == prefix:
             return kind
-    raise NatsJwtError("not an operator, account or user public key", code="nats.key")
+    raise NatsJwtError("not an operator, account or user public key", code=TrustCode.NATS_KEY)
 
 
 def _decode_public_key(public: str) -> tuple[int, bytes]:
     try:
         raw = base64.b32decode(public + "=" * (-len(public) % 8))
     except (binascii.Error, ValueError):
-        raise NatsJwtError("public NKey is not base32", code="nats.key") from None
+        raise NatsJwtError("public NKey is not base32", code=TrustCode.NATS_KEY) from None
     if len(raw) != 35 or nkeys.crc16(raw[:-2]) != int.from_bytes(raw[-2:], "little"):
-        raise NatsJwtError("public NKey has a bad length or checksum", code="nats.key")
+        raise NatsJwtError("public NKey has a bad length or checksum", code=TrustCode.NATS_KEY)
     return raw[0], raw[1:33]
 
 
 def _check_kind(public: str, kind: str, what: str) -> None:
     if key_kind(public) != kind:
-        raise NatsJwtError(f"{what} must be an {kind} public key", code="nats.key")
+        raise NatsJwtError(f"{what} must be an {kind} public key", code=TrustCode.NATS_KEY)
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -190,10 +190,11 @@ def decode(token: str, *, expected_type: str | None = None, now: float | None = 
             _unb64(parts[2]), f"{parts[0]}.{parts[1]}".encode()
         )
     except InvalidSignature:
-        raise NatsJwtError("JWT signature does not verify", code="nats.jwt_signature") from None
+        raise NatsJwtError("JWT signature does not verify",
+                           code=TrustCode.NATS_JWT_SIGNATURE) from None
     exp = claims.get("exp")
     if exp and (time.time() if now is None else now) > exp:
-        raise NatsJwtError("JWT has expired", code="nats.jwt_expired")
+        raise NatsJwtError("JWT has expired", code=TrustCode.NATS_JWT_EXPIRED)
     return claims
 
 

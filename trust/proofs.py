@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trust.canonical import canonical_json, sha256
-from trust.errors import DidError, MultibaseError, ProofError
+from trust.errors import DidError, MultibaseError, ProofError, TrustCode
 from trust.keys import KeyPair, resolve_did_key, verify_signature
 from trust.multibase import decode_base58btc, encode_base58btc
 
@@ -81,31 +81,32 @@ def sign_document(
 ) -> dict[str, Any]:
     """Return a copy of ``document`` with an eddsa-jcs-2022 ``proof`` (any old proof replaced)."""
     if not isinstance(document, dict):
-        raise ProofError("only a JSON object can be signed", code="proof.not_object")
+        raise ProofError("only a JSON object can be signed", code=TrustCode.PROOF_NOT_OBJECT)
     unsigned = {k: v for k, v in document.items() if k != "proof"}
     config = proof_config_for(unsigned, key, proof_purpose=proof_purpose, created=created)
     signature = key.sign(hash_data(unsigned, config))
     return {**unsigned, "proof": {**config, "proofValue": encode_base58btc(signature)}}
 
 
-def _fail(message: str, code: str) -> ProofError:
+def _fail(message: str, code: TrustCode) -> ProofError:
     return ProofError(message, code=code)
 
 
 def _check_proof_shape(proof: Any) -> dict[str, Any]:
     if proof is None:
-        raise _fail("document has no proof", "proof.missing")
+        raise _fail("document has no proof", TrustCode.PROOF_MISSING)
     if isinstance(proof, list):
-        raise _fail("documents with several proofs are not accepted here", "proof.multiple")
+        raise _fail("documents with several proofs are not accepted here", TrustCode.PROOF_MULTIPLE)
     if not isinstance(proof, dict):
-        raise _fail("proof must be a JSON object", "proof.malformed")
+        raise _fail("proof must be a JSON object", TrustCode.PROOF_MALFORMED)
     if proof.get("type") != PROOF_TYPE:
-        raise _fail(f"proof type must be {PROOF_TYPE}", "proof.unsupported_type")
+        raise _fail(f"proof type must be {PROOF_TYPE}", TrustCode.PROOF_UNSUPPORTED_TYPE)
     if proof.get("cryptosuite") != CRYPTOSUITE:
-        raise _fail(f"proof cryptosuite must be {CRYPTOSUITE}", "proof.unsupported_cryptosuite")
+        raise _fail(f"proof cryptosuite must be {CRYPTOSUITE}",
+                    TrustCode.PROOF_UNSUPPORTED_CRYPTOSUITE)
     for field in ("verificationMethod", "proofPurpose", "proofValue"):
         if not isinstance(proof.get(field), str):
-            raise _fail(f"proof.{field} is missing or not a string", "proof.malformed")
+            raise _fail(f"proof.{field} is missing or not a string", TrustCode.PROOF_MALFORMED)
     return proof
 
 
@@ -118,7 +119,8 @@ def _check_context_prefix(document: dict[str, Any], proof: dict[str, Any]) -> No
     doc_list = doc_ctx if isinstance(doc_ctx, list) else [doc_ctx]
     proof_list = proof_ctx if isinstance(proof_ctx, list) else [proof_ctx]
     if doc_list[: len(proof_list)] != proof_list:
-        raise _fail("proof @context does not match the document @context", "proof.context_mismatch")
+        raise _fail("proof @context does not match the document @context",
+                    TrustCode.PROOF_CONTEXT_MISMATCH)
 
 
 def verify_document(
@@ -129,35 +131,35 @@ def verify_document(
 ) -> VerifiedProof:
     """Verify the embedded eddsa-jcs-2022 proof; raise ProofError with a code saying why not."""
     if not isinstance(document, dict):
-        raise _fail("only a JSON object can carry a proof", "proof.not_object")
+        raise _fail("only a JSON object can carry a proof", TrustCode.PROOF_NOT_OBJECT)
     proof = _check_proof_shape(document.get("proof"))
     if proof["proofPurpose"] != expected_purpose:
         raise _fail(
             f"proof purpose is {proof['proofPurpose']!r}, expected {expected_purpose!r}",
-            "proof.wrong_purpose",
+            TrustCode.PROOF_WRONG_PURPOSE,
         )
     try:
         public_key = resolve_did_key(proof["verificationMethod"])
     except DidError as exc:
         raise _fail(f"verification method cannot be resolved: {exc.message}",
-                    "proof.unresolvable_key") from exc
+                    TrustCode.PROOF_UNRESOLVABLE_KEY) from exc
     controller = proof["verificationMethod"].partition("#")[0]
     if expected_controller is not None and controller != expected_controller:
         raise _fail(f"proof was made by {controller}, expected {expected_controller}",
-                    "proof.wrong_signer")
+                    TrustCode.PROOF_WRONG_SIGNER)
     _check_context_prefix(document, proof)
     try:
         signature = decode_base58btc(proof["proofValue"])
     except MultibaseError as exc:
         raise _fail(f"proofValue is not base58btc multibase: {exc.message}",
-                    "proof.malformed") from exc
+                    TrustCode.PROOF_MALFORMED) from exc
     unsigned = {k: v for k, v in document.items() if k != "proof"}
     config = {k: v for k, v in proof.items() if k != "proofValue"}
     if len(signature) != 64 or not verify_signature(
         public_key, signature, hash_data(unsigned, config)
     ):
         raise _fail("signature does not match the document: it was altered or forged",
-                    "proof.bad_signature")
+                    TrustCode.PROOF_BAD_SIGNATURE)
     return VerifiedProof(
         controller=controller,
         verification_method=proof["verificationMethod"],

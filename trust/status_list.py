@@ -32,7 +32,7 @@ from trust.credentials import (
     format_datetime,
     sign_vc_jwt,
 )
-from trust.errors import CredentialError, ValidationError
+from trust.errors import CredentialError, CredentialStatusUnknown, TrustCode, ValidationError
 from trust.keys import KeyPair
 
 MIN_LENGTH = 131_072  # bits; the spec's minimum (16 KB) for group privacy
@@ -199,21 +199,22 @@ def verify_status_list(
     url = payload.get("id")
     if not isinstance(url, str) or not url:
         raise CredentialError("status list credential needs an id (its URL)",
-                              code=f"{prefix}.malformed")
+                              code=TrustCode.STATUS_LIST_MALFORMED)
     if expected_url is not None and url != expected_url:
         raise CredentialError("status list id differs from the URL it was fetched for",
-                              code=f"{prefix}.malformed")
+                              code=TrustCode.STATUS_LIST_MALFORMED)
     subject = payload.get("credentialSubject")
     if not isinstance(subject, dict) or subject.get("type") != STATUS_LIST_TYPE:
         raise CredentialError("credentialSubject must be a BitstringStatusList",
-                              code=f"{prefix}.malformed")
+                              code=TrustCode.STATUS_LIST_MALFORMED)
     purpose = subject.get("statusPurpose")
     if not isinstance(purpose, str):
-        raise CredentialError("statusPurpose must be a string", code=f"{prefix}.malformed")
+        raise CredentialError("statusPurpose must be a string",
+                              code=TrustCode.STATUS_LIST_MALFORMED)
     try:
         bits = StatusList.decode(subject.get("encodedList"))
     except ValidationError as exc:
-        raise CredentialError(exc.message, code=f"{prefix}.malformed") from None
+        raise CredentialError(exc.message, code=TrustCode.STATUS_LIST_MALFORMED) from None
     valid_from, valid_until = check_validity_period(
         payload, now, code_prefix=prefix, leeway=leeway
     )
@@ -239,23 +240,20 @@ class StatusListCache:
         held = self._lists.get(verified.url)
         if held is not None and verified.valid_from < held.valid_from:
             raise CredentialError("status list is older than the one already held",
-                                  code="status_list.stale")
+                                  code=TrustCode.STATUS_LIST_STALE)
         self._lists[verified.url] = verified
         return verified
 
     def status_list(self, url: str, now: datetime) -> VerifiedStatusList:
         held = self._lists.get(url)
         if held is None:
-            raise CredentialError("no status list held for this credential",
-                                  code="credential.status_unknown")
+            raise CredentialStatusUnknown("no status list held for this credential")
         if now >= held.valid_until:
-            raise CredentialError(
-                f"held status list expired at {format_datetime(held.valid_until)}; fetch it again",
-                code="credential.status_unknown",
+            raise CredentialStatusUnknown(
+                f"held status list expired at {format_datetime(held.valid_until)}; fetch it again"
             )
         if now < held.valid_from:
-            raise CredentialError("held status list is not valid yet",
-                                  code="credential.status_unknown")
+            raise CredentialStatusUnknown("held status list is not valid yet")
         return held
 
     def urls(self) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from usage_policies.errors import UnknownTermError
+from usage_policies.errors import PolicyCode, UnknownTermError
 from usage_policies.vocab import ODRL, TSUNAGU
 
 _USE_CHILDREN = (
@@ -31,7 +31,8 @@ _PARENT[TSUNAGU + "contribute"] = ODRL + "modify"
 def register_action(iri: str, included_in: str | None) -> None:
     """Add a domain action. ``included_in`` must be known (or None for a new root)."""
     if included_in is not None and included_in not in _PARENT:
-        raise UnknownTermError(f"unknown parent action {included_in}", code="policy.unknown_action")
+        raise UnknownTermError(f"unknown parent action {included_in}",
+                               code=PolicyCode.UNKNOWN_ACTION)
     _PARENT[iri] = included_in
     ancestors.cache_clear()
 
@@ -44,7 +45,7 @@ def is_known(iri: str) -> bool:
 def ancestors(iri: str) -> frozenset[str]:
     """The action and every action it is included in. Raises for an unknown action."""
     if iri not in _PARENT:
-        raise UnknownTermError(f"unknown action {iri}", code="policy.unknown_action",
+        raise UnknownTermError(f"unknown action {iri}", code=PolicyCode.UNKNOWN_ACTION,
                                action=iri)
     out = {iri}
     parent = _PARENT[iri]

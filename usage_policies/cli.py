@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from usage_policies.decision import denied_for_errors
-from usage_policies.errors import PolicyError
+from usage_policies.errors import PolicyCode, PolicyError
 from usage_policies.evaluate import compile_policy
 from usage_policies.explain import explain
 from usage_policies.parse import parse_policy, parse_request
@@ -28,12 +28,12 @@ def _read_json(path: str, what: str) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"cannot read {what} file {path}: {exc.strerror}",
-                          code="policy.io") from None
+                          code=PolicyCode.IO) from None
     try:
         return json.loads(text)
     except ValueError as exc:
         raise PolicyError(f"{what} file {path} is not JSON: {exc}",
-                          code="policy.not_json") from None
+                          code=PolicyCode.NOT_JSON) from None
 
 
 def _print(data: Any) -> None:

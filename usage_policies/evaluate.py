@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from trust.errors import ErrorCode
 from usage_policies import actions, datatypes
 from usage_policies.datatypes import Duration, Quantity
 from usage_policies.decision import (
@@ -34,7 +35,7 @@ from usage_policies.decision import (
     denied_for_errors,
     error_entry,
 )
-from usage_policies.errors import PolicyError
+from usage_policies.errors import PolicyCode, PolicyError
 from usage_policies.model import Duty, Policy
 from usage_policies.operands import MISSING, EvalContext, LeftOperand
 from usage_policies.operators import RELATION, apply
@@ -76,7 +77,7 @@ class _Relations:
 class UnitMismatch(PolicyError):
     """A constraint with ``odrl:unit`` met a value without that unit (nothing converts)."""
 
-    code = "policy.unit_mismatch"
+    code = PolicyCode.UNIT_MISMATCH
 
 
 def _unit_name(unit: str) -> str:
@@ -154,11 +155,11 @@ class CompiledConstraint:
         except PolicyError as exc:
             return self._failed(exc.code, exc.message, right, value, errors)
         except (ArithmeticError, ValueError) as exc:  # never let a comparison escape
-            return self._failed("policy.incomparable", f"cannot evaluate: {exc}", right,
+            return self._failed(PolicyCode.INCOMPARABLE, f"cannot evaluate: {exc}", right,
                                 value, errors)
         return ConstraintResult(self.path, ok, self.spec.iri, self.op, right, value, unit=unit)
 
-    def _failed(self, code: str, message: str, right: Any, value: Any,
+    def _failed(self, code: ErrorCode, message: str, right: Any, value: Any,
                 errors: list[dict[str, Any]]) -> ConstraintResult:
         errors.append({"code": code, "message": f"{self.path}: {message}", "path": self.path})
         return ConstraintResult(self.path, None, self.spec.iri, self.op, right,
@@ -347,7 +348,7 @@ class CompiledPolicy:
     def _evaluate(self, request: EvaluationRequest, state: State) -> Decision:
         errors: list[dict[str, Any]] = []
         if not actions.is_known(request.action):
-            return denied_for_errors([{"code": "policy.unknown_action", "message":
+            return denied_for_errors([{"code": PolicyCode.UNKNOWN_ACTION, "message":
                                        f"unknown action {request.action}", "path":
                                        "request.action"}], self.uid)
         ctx = EvalContext(request, state, state.agreement_time or self.timestamp)
@@ -368,7 +369,7 @@ class CompiledPolicy:
             decision.reason = (f"{permits[0].path} permits; conflict strategy perm overrides "
                                f"{prohibits[0].path}")
         elif prohibits and permits and self.conflict == "invalid":
-            errors.append({"code": "policy.conflict", "path": "$.conflict", "message":
+            errors.append({"code": PolicyCode.CONFLICT, "path": "$.conflict", "message":
                            f"{permits[0].path} and {prohibits[0].path} conflict and the "
                            "conflict strategy is invalid: the policy is void"})
             decision.reason = errors[-1]["message"]
@@ -386,8 +387,8 @@ class CompiledPolicy:
 
 # Errors that say a value in the request or state is invalid (not that the policy does not
 # allow the use): the CLI exits 2 for them, like for a document that does not parse.
-INPUT_ERRORS = frozenset({"policy.datatype", "policy.state_invalid", "policy.request_invalid",
-                          "policy.unknown_datatype"})
+INPUT_ERRORS = frozenset({PolicyCode.DATATYPE, PolicyCode.STATE_INVALID,
+                          PolicyCode.REQUEST_INVALID, PolicyCode.UNKNOWN_DATATYPE})
 
 
 def compile_policy(policy: Policy) -> CompiledPolicy:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from usage_policies.errors import PolicySyntaxError
+from usage_policies.errors import PolicyCode, PolicySyntaxError
 from usage_policies.model import Duty, Permission, Policy, Prohibition
 
 R = TypeVar("R", Permission, Prohibition, Duty)
@@ -39,16 +39,16 @@ def resolve_inheritance(policy: Policy, find: Callable[[str], Policy | None],
         if parent_uid in chain:
             raise PolicySyntaxError(
                 "circular inheritFrom: " + " -> ".join((*chain, parent_uid)),
-                path="$.inheritFrom", code="policy.circular_inheritance")
+                path="$.inheritFrom", code=PolicyCode.CIRCULAR_INHERITANCE)
         parent = find(parent_uid)
         if parent is None:
             raise PolicySyntaxError(f"parent policy {parent_uid} is not available",
-                                    path="$.inheritFrom", code="policy.unknown_parent")
+                                    path="$.inheritFrom", code=PolicyCode.UNKNOWN_PARENT)
         parent = resolve_inheritance(parent, find, chain)
         if merged.conflict and parent.conflict and merged.conflict != parent.conflict:
             raise PolicySyntaxError(
                 f"conflict strategy {merged.conflict} differs from parent {parent_uid}'s "
-                f"{parent.conflict}", path="$.conflict", code="policy.inherited_conflict")
+                f"{parent.conflict}", path="$.conflict", code=PolicyCode.INHERITED_CONFLICT)
         merged = merged.model_copy(update={
             "profile": tuple(dict.fromkeys((*merged.profile, *parent.profile))),
             "conflict": merged.conflict or parent.conflict,

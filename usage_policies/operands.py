@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from usage_policies import datatypes
 from usage_policies.datatypes import ID, ElapsedTime, Iri, Quantity
-from usage_policies.errors import DatatypeError, UnknownTermError
+from usage_policies.errors import DatatypeError, PolicyCode, UnknownTermError
 from usage_policies.vocab import ODRL, TSUNAGU, XSD
 from usage_policies.vocabularies import DISASTER_PHASES, PURPOSES
 
@@ -116,9 +116,9 @@ def register_left_operand(
     domains cannot silently fight over one IRI."""
     if iri in _REGISTRY and not replace:
         raise UnknownTermError(f"left operand {iri} is already registered",
-                               code="policy.duplicate_left_operand")
+                               code=PolicyCode.DUPLICATE_LEFT_OPERAND)
     if datatype is not None and not datatypes.is_known_datatype(datatype):
-        raise UnknownTermError(f"unknown datatype {datatype}", code="policy.unknown_datatype")
+        raise UnknownTermError(f"unknown datatype {datatype}", code=PolicyCode.UNKNOWN_DATATYPE)
     spec = LeftOperand(iri, resolver, datatype, normalize, part_of, is_a, multi,
                        label_en or iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1], label_ja)
     _REGISTRY[iri] = spec
@@ -143,7 +143,7 @@ def get_left_operand(iri: str) -> LeftOperand:
     try:
         return _REGISTRY[ALIASES.get(iri, iri)]
     except KeyError:
-        raise UnknownTermError(f"unknown leftOperand {iri}", code="policy.unknown_left_operand",
+        raise UnknownTermError(f"unknown leftOperand {iri}", code=PolicyCode.UNKNOWN_LEFT_OPERAND,
                                left_operand=iri) from None
 
 

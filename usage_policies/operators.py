@@ -22,7 +22,7 @@ from usage_policies.datatypes import (
     kind_of,
     to_json,
 )
-from usage_policies.errors import DatatypeError, PolicyError
+from usage_policies.errors import DatatypeError, PolicyCode, PolicyError
 from usage_policies.vocab import ODRL
 
 SCALAR = ("eq", "neq", "gt", "gteq", "lt", "lteq")
@@ -35,7 +35,7 @@ OPERATOR_IRIS = {ODRL + name: name for name in NAMES} | {ODRL + "neg": "neq"}
 
 
 class Incomparable(PolicyError):
-    code = "policy.incomparable"
+    code = PolicyCode.INCOMPARABLE
 
 
 class Relations(Protocol):
@@ -68,7 +68,7 @@ def _not_finite(op: str, left: Any, right: Any) -> DatatypeError:
     bad = left if is_non_finite(left) else right
     return DatatypeError(f"cannot apply {op} to {to_json(left)!r} and {to_json(right)!r}: "
                          f"{bad!r} is not a valid value (NaN and infinities are not allowed)",
-                         code="policy.datatype", operator=op)
+                         code=PolicyCode.DATATYPE, operator=op)
 
 
 def _order(op: str, left: Any, right: Any) -> int:
@@ -183,7 +183,7 @@ def apply(op: str, left: Any, right: Any, relations: Relations = NO_RELATIONS) -
         return all(_member(r, lefts, op) for r in rights)  # isAllOf: left has all of right
     if op in RELATION:
         return _relation(op, left, right, relations)
-    raise PolicyError(f"unknown operator {op!r}", code="policy.unknown_operator")
+    raise PolicyError(f"unknown operator {op!r}", code=PolicyCode.UNKNOWN_OPERATOR)
 
 
 def operator_function(op: str) -> Callable[[Any, Any, Relations], bool]:

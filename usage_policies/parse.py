@@ -18,7 +18,7 @@ from typing import Any
 from trust import jsonld
 from trust.errors import JsonLdError
 from usage_policies.datatypes import parse_datetime
-from usage_policies.errors import PolicyError, PolicySyntaxError, RequestError
+from usage_policies.errors import PolicyCode, PolicyError, PolicySyntaxError, RequestError
 from usage_policies.inherit import resolve_inheritance
 from usage_policies.model import (
     PARTY_FUNCTIONS,
@@ -69,7 +69,8 @@ def _step(path: str, name: str, index: int | None = None) -> str:
     return f"{path}.{name}" + (f"[{index}]" if index is not None else "")
 
 
-def _fail(path: str, message: str, code: str = "policy.invalid") -> PolicySyntaxError:
+def _fail(path: str, message: str, code: PolicyCode = PolicyCode.INVALID
+          ) -> PolicySyntaxError:
     return PolicySyntaxError(message, path=path, code=code)
 
 
@@ -83,13 +84,18 @@ def _values(node: Mapping[str, Any], name: str) -> list[Any]:
     return out
 
 
+# The code of a required property that is missing, by its name.
+_MISSING = {"leftOperand": PolicyCode.MISSING_LEFTOPERAND, "operator": PolicyCode.MISSING_OPERATOR,
+            "assigner": PolicyCode.MISSING_ASSIGNER, "assignee": PolicyCode.MISSING_ASSIGNEE}
+
+
 def _single(node: Mapping[str, Any], name: str, path: str, *, required: bool = False) -> Any:
     values = _values(node, name)
     if len(values) > 1:
         raise _fail(_step(path, name), f"{name} must have one value, found {len(values)}")
     if not values:
         if required:
-            raise _fail(_step(path, name), f"{name} is missing", "policy.missing_" + name.lower())
+            raise _fail(_step(path, name), f"{name} is missing", _MISSING[name])
         return None
     return values[0]
 
@@ -110,7 +116,7 @@ def _check_keys(node: Mapping[str, Any], kind: str, path: str) -> None:
         if key.startswith(ODRL) and key[len(ODRL):] not in _ALLOWED[kind]:
             raise _fail(_step(path, key[len(ODRL):]),
                         f"odrl:{key[len(ODRL):]} is not supported on a {kind}",
-                        "policy.unsupported_property")
+                        PolicyCode.UNSUPPORTED_PROPERTY)
 
 
 def _uid(node: Mapping[str, Any], path: str) -> str | None:
@@ -169,7 +175,7 @@ def parse_constraint(node: Any, path: str) -> AnyConstraint:
     reference = _single(node, "rightOperandReference", path)
     if not rights and reference is None:
         raise _fail(_step(path, "rightOperand"), "rightOperand is missing",
-                    "policy.missing_rightoperand")
+                    PolicyCode.MISSING_RIGHTOPERAND)
     if rights and reference is not None:
         raise _fail(path, "give rightOperand or rightOperandReference, not both")
     data_type = _single(node, "dataType", path) or _single(node, "datatype", path)
@@ -217,7 +223,7 @@ def _entity(value: Any, path: str, cls: type[Party] | type[Asset]) -> Party | As
 def _action(node: Mapping[str, Any], path: str) -> Action:
     values = _values(node, "action")
     if not values:
-        raise _fail(_step(path, "action"), "rule has no action", "policy.missing_action")
+        raise _fail(_step(path, "action"), "rule has no action", PolicyCode.MISSING_ACTION)
     if len(values) > 1:
         raise _fail(_step(path, "action"),
                     f"a rule has exactly one action, found {len(values)}: split the rule")
@@ -284,15 +290,15 @@ def parse_expanded_policy(node: Mapping[str, Any], path: str = "$") -> Policy:
         raise _fail(path, "a policy must be a JSON object")
     uid = _uid(node, path)
     if not uid:
-        raise _fail(_step(path, "@id"), "policy has no uid (@id)", "policy.missing_uid")
+        raise _fail(_step(path, "@id"), "policy has no uid (@id)", PolicyCode.MISSING_UID)
     types = _types(node)
     kinds = [POLICY_TYPES[t] for t in types if t in POLICY_TYPES]
     if any(t in UNSUPPORTED_TYPES for t in types):
         raise _fail(_step(path, "@type"), f"policy type {types} is not supported "
-                    "(Set, Offer, Agreement, Request)", "policy.unsupported_type")
+                    "(Set, Offer, Agreement, Request)", PolicyCode.UNSUPPORTED_TYPE)
     if len(set(kinds)) != 1:
         raise _fail(_step(path, "@type"), "policy @type must be one of Set, Offer, Agreement, "
-                    "Request", "policy.invalid_type")
+                    "Request", PolicyCode.INVALID_TYPE)
     _check_keys(node, "policy", path)
     conflict_value = _single(node, "conflict", path)
     conflict = None
@@ -302,7 +308,7 @@ def parse_expanded_policy(node: Mapping[str, Any], path: str = "$") -> Policy:
             conflict_iri if conflict_iri.startswith(ODRL) else ODRL + conflict_iri)
         if conflict is None:
             raise _fail(_step(path, "conflict"), f"unknown conflict strategy {conflict_iri}",
-                        "policy.unknown_conflict")
+                        PolicyCode.UNKNOWN_CONFLICT)
     timestamp = None
     for prop in TIMESTAMP_PROPS:
         for value in node.get(prop, ()):
@@ -331,7 +337,7 @@ def parse_expanded_policy(node: Mapping[str, Any], path: str = "$") -> Policy:
         for name in ("assigner", "assignee"):
             if getattr(policy, name) is None:
                 raise _fail(_step(path, name), f"an Agreement must name its {name}",
-                            "policy.missing_" + name)
+                            _MISSING[name])
     return policy
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from usage_policies import actions
-from usage_policies.errors import RequestError
+from usage_policies.errors import PolicyCode, RequestError
 from usage_policies.model import Constraint, IriValue, Policy
 from usage_policies.operands import find_left_operand
 from usage_policies.state import json_value, operand_key
@@ -60,7 +60,7 @@ def request_from_policy(policy: Policy) -> EvaluationRequest:
         raise RequestError("the request names no assignee", path=f"{path}.assignee")
     if not actions.is_known(rule.action.id):
         raise RequestError(f"unknown action {rule.action.id}", path=f"{path}.action",
-                           code="policy.unknown_action")
+                           code=PolicyCode.UNKNOWN_ACTION)
     attributes: dict[str, Any] = {}
     for i, c in enumerate(rule.constraint):
         cpath = f"{path}.constraint[{i}]"
@@ -70,7 +70,7 @@ def request_from_policy(policy: Policy) -> EvaluationRequest:
         spec = find_left_operand(c.left_operand)
         if spec is None:
             raise RequestError(f"unknown leftOperand {c.left_operand}", path=cpath,
-                               code="policy.unknown_left_operand")
+                               code=PolicyCode.UNKNOWN_LEFT_OPERAND)
         unit = {"unit": c.unit} if c.unit else {}
         values = [{"@id": t.id, **unit} if isinstance(t, IriValue) else
                   {"@value": t.value, **({"@type": t.datatype} if t.datatype else {}), **unit}

@@ -28,7 +28,7 @@ from trust.errors import DidError, ProofError
 from trust.keys import KeyPair, resolve_did_key, verification_method
 from trust.proofs import VerifiedProof, sign_document, verify_document
 from usage_policies import actions
-from usage_policies.errors import SignatureError
+from usage_policies.errors import PolicyCode, SignatureError
 from usage_policies.model import Asset, Party, Permission, Policy
 from usage_policies.parse import parse_policy
 from usage_policies.serialize import to_dsp
@@ -57,7 +57,7 @@ def verify_policy_proofs(document: dict[str, Any]) -> list[VerifiedProof]:
     """Verify every proof of the proof set; return who signed. Raises SignatureError."""
     proofs = document.get("proof")
     if proofs is None:
-        raise SignatureError("the policy is not signed", code="policy.unsigned")
+        raise SignatureError("the policy is not signed", code=PolicyCode.UNSIGNED)
     unsigned = {k: v for k, v in document.items() if k != "proof"}
     out = []
     for i, proof in enumerate(proofs if isinstance(proofs, list) else [proofs]):
@@ -78,7 +78,7 @@ def agreement_from_offer(offer: Policy, *, uid: str, assignee: str,
     party cannot become an agreement with another."""
     chosen = target or (offer.target.uid if offer.target else None)
     if chosen is None:
-        raise SignatureError("an agreement needs a target", code="policy.invalid")
+        raise SignatureError("an agreement needs a target", code=PolicyCode.INVALID)
     update: dict[str, Any] = {
         "uid": uid, "type": "Agreement", "assignee": Party(uid=assignee),
         "target": offer.target or Asset(uid=chosen),
@@ -87,7 +87,7 @@ def agreement_from_offer(offer: Policy, *, uid: str, assignee: str,
     if offered is not None and (offered.uid != assignee or offered.refinement):
         if not offered.collection:
             raise SignatureError(f"offer {offer.uid} is made to {offered.uid}, not {assignee}",
-                                 code="policy.agreement_widens_offer")
+                                 code=PolicyCode.AGREEMENT_WIDENS_OFFER)
         for name in ("permission", "prohibition"):
             update[name] = tuple(r if r.assignee else r.model_copy(update={"assignee": offered})
                                  for r in getattr(offer, name))
@@ -213,7 +213,7 @@ def check_not_widened(agreement: Policy, offer: Policy) -> None:
     policy's); anything not provably narrower is a widening."""
     def fail(message: str) -> SignatureError:
         return SignatureError(f"agreement {agreement.uid} widens offer {offer.uid}: {message}",
-                              code="policy.agreement_widens_offer")
+                              code=PolicyCode.AGREEMENT_WIDENS_OFFER)
 
     if offer.assigner and (agreement.assigner is None
                            or agreement.assigner.uid != offer.assigner.uid):
@@ -251,18 +251,18 @@ def verify_agreement(agreement_doc: dict[str, Any], offer_doc: dict[str, Any]
         raise SignatureError(f"{agreement.uid} is a {agreement.type}, not an Agreement")
     if agreement.target is None or agreement.timestamp is None:
         raise SignatureError("an agreement must carry a target and a timestamp",
-                             code="policy.invalid")
+                             code=PolicyCode.INVALID)
     assert agreement.assigner and agreement.assignee  # parse_policy enforces both
     signers = {p.controller for p in verify_policy_proofs(agreement_doc)}
     for role, party in (("assigner", agreement.assigner.uid),
                         ("assignee", agreement.assignee.uid)):
         if party not in signers:
             raise SignatureError(f"the agreement is not signed by its {role} {party}",
-                                 code="policy.missing_signature")
+                                 code=PolicyCode.MISSING_SIGNATURE)
     offer_signers = {p.controller for p in verify_policy_proofs(offer_doc)}
     if agreement.assigner.uid not in offer_signers:
         raise SignatureError(f"the offer is not signed by {agreement.assigner.uid}",
-                             code="policy.missing_signature")
+                             code=PolicyCode.MISSING_SIGNATURE)
     check_not_widened(agreement, offer)
     return VerifiedAgreement(agreement, offer, agreement.assigner.uid, agreement.assignee.uid)
 
@@ -288,7 +288,7 @@ def verify_policy_jws(token: str) -> tuple[dict[str, Any], str]:
         payload = jwt.decode(token, public_key, algorithms=["EdDSA"],
                              options={"verify_aud": False, "require": []})
     except (jwt.PyJWTError, DidError) as exc:
-        raise SignatureError(f"JWS does not verify: {exc}", code="policy.bad_signature") from None
+        raise SignatureError(f"JWS does not verify: {exc}", code=PolicyCode.BAD_SIGNATURE) from None
     signer = kid.partition("#")[0]
     if kid != verification_method(signer):
         raise SignatureError("kid is not a did:key verification method")
@@ -296,5 +296,5 @@ def verify_policy_jws(token: str) -> tuple[dict[str, Any], str]:
     if policy.assigner and policy.type in ("Offer", "Agreement") and \
             policy.assigner.uid != signer:
         raise SignatureError(f"signed by {signer}, but the assigner is {policy.assigner.uid}",
-                             code="policy.wrong_signer")
+                             code=PolicyCode.WRONG_SIGNER)
     return payload, signer

@@ -17,7 +17,7 @@ import jsonschema
 
 from usage_policies import datatypes
 from usage_policies.datatypes import Iri
-from usage_policies.errors import StateError
+from usage_policies.errors import PolicyCode, StateError
 from usage_policies.operands import canonical_left_operand, find_left_operand
 from usage_policies.vocab import ODRL, expand_name, is_absolute_iri
 
@@ -104,15 +104,15 @@ def json_value(value: Any, iri: str, path: str) -> Any:
                 value = datatypes.convert(value["@value"], datatype)
             except KeyError:
                 raise StateError(f"unknown datatype {datatype}", path=path,
-                                 code="policy.unknown_datatype") from None
+                                 code=PolicyCode.UNKNOWN_DATATYPE) from None
             except ValueError as exc:
-                raise StateError(str(exc), path=path, code="policy.datatype") from None
+                raise StateError(str(exc), path=path, code=PolicyCode.DATATYPE) from None
             typed = True
         else:
             value = value["@value"]
     if datatypes.is_non_finite(value):
         raise StateError(f"{value!r} is not a valid value: NaN and infinities are not allowed",
-                         path=path, code="policy.datatype")
+                         path=path, code=PolicyCode.DATATYPE)
     if spec is not None:
         if typed:
             value = spec.normalize(value) if spec.normalize else value
@@ -136,7 +136,7 @@ def parse_state(document: Mapping[str, Any]) -> State:
                 times[key] = datatypes.parse_datetime(document[key])
             except ValueError as exc:
                 raise StateError(str(exc), path=f"state[{key!r}]",
-                                 code="policy.datatype") from None
+                                 code=PolicyCode.DATATYPE) from None
     now = times["currentTime"]
     part_of: dict[str, set[str]] = {}
     for fact in document.get("partOf", ()):

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from usage_policies.datatypes import Duration
-from usage_policies.errors import PolicyError
+from usage_policies.errors import PolicyCode, PolicyError
 from usage_policies.explain import PREFECTURES, duration_label, value_label
 from usage_policies.model import (
     Action,
@@ -40,7 +40,7 @@ from usage_policies.vocabularies import DISASTER_PHASES, PURPOSES
 
 
 class TemplateError(PolicyError):
-    code = "policy.template"
+    code = PolicyCode.TEMPLATE
 
 
 def _c(left: str, op: str, *values: Any) -> Constraint:

@@ -22,7 +22,7 @@ from typing import Any
 
 from usage_policies import actions, datatypes
 from usage_policies.datatypes import ID, Duration, Iri
-from usage_policies.errors import DatatypeError, UnknownTermError
+from usage_policies.errors import DatatypeError, PolicyCode, UnknownTermError
 from usage_policies.model import (
     AnyConstraint,
     Constraint,
@@ -89,7 +89,7 @@ def check_constraint(c: AnyConstraint, path: str) -> Checked:
     op = OPERATOR_IRIS.get(c.operator)
     if op is None:
         raise UnknownTermError(f"unknown operator {c.operator}", path=f"{path}.operator",
-                               code="policy.unknown_operator", operator=c.operator)
+                               code=PolicyCode.UNKNOWN_OPERATOR, operator=c.operator)
     right: Any = None
     if c.right_operand_reference is None:
         values = tuple(_typed(c, i, spec, path) for i in range(len(c.right_operand)))
@@ -117,7 +117,7 @@ def _typed(c: Constraint, i: int, spec: LeftOperand, path: str) -> Any:
                                 f"says {short_name(c.data_type)}", path=where)
         if datatype is not None and not datatypes.is_known_datatype(datatype):
             raise UnknownTermError(f"unknown datatype {datatype}", path=where,
-                                   code="policy.unknown_datatype", datatype=datatype)
+                                   code=PolicyCode.UNKNOWN_DATATYPE, datatype=datatype)
         try:
             value = (datatypes.convert(term.value, datatype) if datatype
                      else spec.coerce(term.value, path=where))
@@ -141,7 +141,7 @@ def _typed(c: Constraint, i: int, spec: LeftOperand, path: str) -> Any:
 
 def check_action(iri: str, path: str) -> str:
     if not actions.is_known(iri):
-        raise UnknownTermError(f"unknown action {iri}", path=path, code="policy.unknown_action",
+        raise UnknownTermError(f"unknown action {iri}", path=path, code=PolicyCode.UNKNOWN_ACTION,
                                action=iri)
     return iri
 
@@ -244,7 +244,7 @@ def validate_policy(policy: Policy) -> CheckedPolicy:
         if not is_known_profile(profile):
             raise UnknownTermError(f"unknown profile {profile}: this evaluator cannot "
                                    "process the policy", path=f"$.profile[{i}]",
-                                   code="policy.unknown_profile", profile=profile)
+                                   code=PolicyCode.UNKNOWN_PROFILE, profile=profile)
     return CheckedPolicy(
         policy,
         tuple(check_rule(r, "permission", f"$.permission[{i}]", policy)

@@ -29,6 +29,7 @@ from connector.api.problems import error_problem, problem
 from connector.api.tokens import TokenInfo, TokenStore
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
+from connector.errors import ConnectorCode
 from trust.errors import TsunaguError, ValidationError
 
 if TYPE_CHECKING:
@@ -74,14 +75,14 @@ class CatalogApi(Protocol):
 
 
 class NotFound(TsunaguError):
-    code = "api.not_found"
+    code = ConnectorCode.API_NOT_FOUND
     http_status = 404
 
 
 class Unavailable(TsunaguError):
     """This connector runs without the service the route needs."""
 
-    code = "feature.unavailable"
+    code = ConnectorCode.FEATURE_UNAVAILABLE
     http_status = 501
 
 
@@ -110,7 +111,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             response.headers["Allow"] = exc.headers.get("Allow", "")
     except Exception:
         log.exception("app API handler failed", extra={"path": request.path})
-        response = problem(500, "internal.error",
+        response = problem(500, ConnectorCode.INTERNAL_ERROR,
                            "the connector failed to handle this request; see its log")
     _count(request, response.status)
     return response
@@ -215,7 +216,8 @@ def service(request: web.Request, name: str) -> Any:
 def _load_record(request: web.Request, record_id: str) -> dict[str, Any]:
     view = request.app[CONNECTOR].records.view(record_id)
     if view is None:
-        raise NotFound(f"no record {record_id} in this connector", code="record.not_found")
+        raise NotFound(f"no record {record_id} in this connector",
+                       code=ConnectorCode.RECORD_NOT_FOUND)
     return {"id": view.id, "dataset": view.dataset, "version": view.version,
             "deleted": view.deleted, "modified": view.modified,
             "record": orjson.loads(view.body)}
@@ -239,7 +241,7 @@ async def readyz(request: web.Request) -> web.Response:
         checks["store"] = getattr(exc, "code", "unavailable")
     if all(v == "ok" for v in checks.values()):
         return json_response({"status": "ready", "checks": checks})
-    return problem(503, "service.not_ready", "the connector is not ready: " + ", ".join(
+    return problem(503, ConnectorCode.SERVICE_NOT_READY, "the connector is not ready: " + ", ".join(
         f"{k} {v}" for k, v in checks.items() if v != "ok"), "Not ready", checks=checks)
 
 
@@ -452,6 +454,11 @@ async def start_transfer(request: web.Request) -> web.Response:
     return json_response(await _call(started), status=201)
 
 
+# What GET one answers for an unknown process, by service.
+_NOT_FOUND = {"negotiations": ConnectorCode.NEGOTIATION_NOT_FOUND,
+              "transfers": ConnectorCode.TRANSFER_NOT_FOUND}
+
+
 def _process_routes(name: str) -> tuple[Handler, Handler]:
     """GET list and GET one, alike for negotiations and transfers."""
 
@@ -464,7 +471,7 @@ def _process_routes(name: str) -> tuple[Handler, Handler]:
         pid = request.match_info["pid"]
         found = await _call(service(request, name).get(pid))
         if not found:
-            raise NotFound(f"no {name[:-1]} process {pid}", code=f"{name[:-1]}.not_found")
+            raise NotFound(f"no {name[:-1]} process {pid}", code=_NOT_FOUND[name])
         return json_response(found)
 
     return list_all, get_one

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.errors import ConnectorCode
 from connector.store.database import Store
 from trust.errors import TsunaguError, ValidationError
 
@@ -48,14 +49,14 @@ def known_scopes() -> frozenset[str]:
 class AuthError(TsunaguError):
     """No usable token: missing, unknown, revoked or expired."""
 
-    code = "auth.invalid"
+    code = ConnectorCode.AUTH_INVALID
     http_status = 401
 
 
 class ScopeError(TsunaguError):
     """A valid token that lacks the scope the operation needs."""
 
-    code = "auth.scope"
+    code = ConnectorCode.AUTH_SCOPE
     http_status = 403
 
 
@@ -140,17 +141,19 @@ class TokenStore:
         """The token's id and scopes, or AuthError (401) / ScopeError (403)."""
         if not token:
             raise AuthError("this API needs a bearer token; issue one with "
-                            "'tsunagu connector token'", code="auth.missing")
+                            "'tsunagu connector token'", code=ConnectorCode.AUTH_MISSING)
         if not token.startswith(PREFIX):
-            raise AuthError("the bearer token is not a tsunagu token", code="auth.invalid")
+            raise AuthError("the bearer token is not a tsunagu token",
+                            code=ConnectorCode.AUTH_INVALID)
         rows = self.store.query(f"SELECT {_COLUMNS} FROM tokens WHERE digest=?",
                                 (digest(token),))
         if not rows or rows[0][3]:
-            raise AuthError("the bearer token is unknown or revoked", code="auth.invalid")
+            raise AuthError("the bearer token is unknown or revoked",
+                            code=ConnectorCode.AUTH_INVALID)
         info = _info(rows[0])
         if (now or datetime.now(UTC)) >= info.expires:
             raise AuthError(f"the bearer token {info.id} expired at {rows[0][2]}; "
-                            "issue a new one", code="auth.expired")
+                            "issue a new one", code=ConnectorCode.AUTH_EXPIRED)
         if required_scope is not None and not info.allows(required_scope):
             raise ScopeError(f"token {info.id} lacks the scope {required_scope!r}",
                              scope=required_scope)

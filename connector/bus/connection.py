@@ -24,6 +24,7 @@ from nats.aio.client import Client, RawCredentials
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connector.bus.server import EmbeddedNatsServer
+from connector.errors import ConnectorCode
 from trust.errors import ConfigError, TsunaguError
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class TolerantClient(Client):
 class NatsConnectError(TsunaguError):
     """NATS could not be reached (or refused the credentials) during start-up."""
 
-    code = "nats.connect"
+    code = ConnectorCode.NATS_CONNECT
     http_status = 503
 
 

@@ -29,6 +29,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError, TimeoutError
 
+from connector.errors import ConnectorCode
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, check_received
 from connector.runtime.identity import CredentialChecker, Identity, participant_id
@@ -49,9 +50,28 @@ _SENDER_TOKEN = re.compile(r"z[1-9A-HJ-NP-Za-km-z]{1,128}")
 
 
 class RemoteError(TsunaguError):
-    """The other connector answered with an error; ``code`` is the one it sent."""
+    """The other connector answered with an error; ``code`` is the one it sent.
 
-    code = "remote.error"
+    That code comes off the wire as a string: compare it with an ``ErrorCode`` member
+    (``exc.code == TrustCode.CREDENTIAL_REVOKED``), never with a literal.
+    """
+
+    code = ConnectorCode.REMOTE_ERROR
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        if code is not None:
+            self.code = code  # type: ignore[assignment]  # the other side's: maybe not ours
+
+
+class RemoteUnreachable(RemoteError):
+    """The other connector answered with an error; ``code`` is the one it sent.
+
+    Here it did not answer at all (no responders, or no reply in time): the code is
+    ``remote.unreachable``. (The first line is RemoteError's: it is the problem's title.)
+    """
+
+    code = ConnectorCode.REMOTE_UNREACHABLE
 
 
 def dsp_subject(recipient_did: str, sender_did: str) -> str:
@@ -146,12 +166,12 @@ class DspBus:
             sender_token = msg.subject.rsplit(".", 1)[-1]
             if not _SENDER_TOKEN.fullmatch(sender_token):
                 raise EnvelopeError("the subject's sender token is not a participant id",
-                                    code="envelope.bad_subject")
+                                    code=ConnectorCode.ENVELOPE_BAD_SUBJECT)
             env, credential = self._open(msg.data)
             reply_to = env.sender
             if sender_token != participant_id(env.sender):
                 raise EnvelopeError("subject names another sender than the envelope",
-                                    code="envelope.subject_mismatch")
+                                    code=ConnectorCode.ENVELOPE_SUBJECT_MISMATCH)
             refused = self._refuse_dsp(env)
             message_type, payload = (refused if refused is not None
                                      else await self._handler(env, credential))
@@ -160,7 +180,7 @@ class DspBus:
             message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
         except Exception:
             log.exception("request handler failed")
-            message_type, payload = ERROR_TYPE, {"code": "internal",
+            message_type, payload = ERROR_TYPE, {"code": ConnectorCode.INTERNAL,
                                                  "message": "internal error"}
         if msg.reply and reply_to is not None:
             await msg.respond(self._seal(payload, reply_to, message_type))
@@ -174,12 +194,12 @@ class DspBus:
             msg = await request_with_retry(self.nc, dsp_subject(recipient, self.identity.did),
                                            data, timeout)
         except (NoRespondersError, TimeoutError) as exc:
-            raise RemoteError(f"connector {participant_id(recipient)[:16]}... did not answer",
-                              code="remote.unreachable") from exc
+            raise RemoteUnreachable(
+                f"connector {participant_id(recipient)[:16]}... did not answer") from exc
         env, credential = self._open(msg.data)
         if env.sender != recipient:
             raise EnvelopeError("reply is signed by another participant than asked",
-                                code="envelope.unexpected_sender")
+                                code=ConnectorCode.ENVELOPE_UNEXPECTED_SENDER)
         if env.message_type in SCHEMA_FOR_TYPE:  # a reply is a received message too
             try:
                 check_received(env.payload)
@@ -188,5 +208,5 @@ class DspBus:
                 raise
         if env.message_type == ERROR_TYPE:
             raise RemoteError(str(env.payload.get("message", "remote error")),
-                              code=str(env.payload.get("code", "remote.error")))
+                              code=str(env.payload.get("code", ConnectorCode.REMOTE_ERROR)))
         return env, credential

@@ -44,6 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from connector.errors import ConnectorCode
 from trust.errors import TsunaguError
 
 if sys.platform != "win32":
@@ -60,7 +61,7 @@ _PR_SET_PDEATHSIG = 1
 class NatsServerError(TsunaguError):
     """The embedded nats-server could not be found, started or stopped."""
 
-    code = "nats.server"
+    code = ConnectorCode.NATS_SERVER
     http_status = 503
 
 

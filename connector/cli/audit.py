@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from connector.errors import ConnectorCode
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     audit = subparsers.add_parser("audit", help="inspect the connector's audit log")
@@ -22,7 +24,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     if args.store is not None:
         if not args.store.is_file():
-            raise StoreError(f"no store file at {args.store}", code="store.not_found")
+            raise StoreError(f"no store file at {args.store}", code=ConnectorCode.STORE_NOT_FOUND)
         store = Store(args.store)
         try:
             lines = AuditLog(store).lines()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from connector.api.tokens import SCOPES
+from connector.errors import ConnectorCode
 
 
 def _all_scopes() -> list[str]:
@@ -46,7 +47,7 @@ def _token(args: argparse.Namespace) -> int:
 
     if not args.store.is_file():
         raise StoreError(f"no store file at {args.store}; start the connector once first",
-                         code="store.not_found")
+                         code=ConnectorCode.STORE_NOT_FOUND)
     store = Store(args.store)
     try:
         tokens = TokenStore(store)

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from connector.errors import ConnectorCode
 from connector.store.database import Store
 from trust.canonical import canonical_json
 from trust.errors import TsunaguError
@@ -25,7 +26,7 @@ GENESIS = "0" * 64
 
 
 class AuditError(TsunaguError):
-    code = "audit.broken_chain"
+    code = ConnectorCode.AUDIT_BROKEN_CHAIN
 
 
 def _line_hash(entry: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from usage_policies.model import Constraint, LogicalConstraint, Policy
 from usage_policies.operands import attribute_resolver, find_left_operand, register_left_operand
@@ -112,7 +113,7 @@ class Permit:
 @dataclass(frozen=True)
 class Denial:
     agreement_id: str | None
-    code: str  # usage.denied | usage.purpose_missing | usage.agreement_inactive | ...
+    code: ConnectorCode  # USAGE_DENIED, USAGE_PURPOSE_MISSING, USAGE_AGREEMENT_INACTIVE, ...
     rule: str  # the rule, constraint or condition that failed
     reason: str
 
@@ -169,10 +170,10 @@ def decide(terms: AgreementTerms, reader: Reader, use: Use, claims: agreements.C
     """May ``reader`` make ``use`` of records held under ``terms`` now? ``fields``: the
     content fields of the records at hand (field-level policies decide each of them)."""
     if terms.status != "active":
-        return Denial(terms.agreement_id, "usage.agreement_inactive", "agreement",
+        return Denial(terms.agreement_id, ConnectorCode.USAGE_AGREEMENT_INACTIVE, "agreement",
                       f"the agreement is {terms.status}")
     if not use.purpose:
-        return Denial(terms.agreement_id, "usage.purpose_missing", "purpose",
+        return Denial(terms.agreement_id, ConnectorCode.USAGE_PURPOSE_MISSING, "purpose",
                       "a read must declare its purpose")
     extra = {READER_ROLE: reader.role} if reader.role else {}
     if not terms.field_scoped:
@@ -202,4 +203,4 @@ def _one(terms: AgreementTerms, use: Use, claims: agreements.Claims, now: dateti
     if decision.permitted:
         return Permit(terms.agreement_id)
     where, why = agreements.explain_denial(decision)
-    return Denial(terms.agreement_id, "usage.denied", where, why)
+    return Denial(terms.agreement_id, ConnectorCode.USAGE_DENIED, where, why)

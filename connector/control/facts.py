@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from connector.control.audit import AuditLog
+from connector.errors import ConnectorCode
 from connector.store.database import Store
 from trust.errors import ValidationError
 from usage_policies.errors import PolicyError
@@ -44,14 +45,16 @@ def _typed(name: str, value: Any) -> tuple[str, Any]:
     vocabulary = VOCABULARIES.get(iri)
     if vocabulary is not None and (not isinstance(value, str) or vocabulary.token(value) is None):
         raise ValidationError(f"fact {name!r} must be one of {', '.join(vocabulary.labels)}",
-                              code="fact.invalid", field=name)
+                              code=ConnectorCode.FACT_INVALID, field=name)
     if find_left_operand(iri) is None:
-        raise ValidationError(f"fact {name!r} names no known left operand", code="fact.invalid",
+        raise ValidationError(f"fact {name!r} names no known left operand",
+                              code=ConnectorCode.FACT_INVALID,
                               field=name)
     try:
         return iri, json_value(value, iri, f"facts.{name}")
     except PolicyError as exc:
-        raise ValidationError(f"fact {name!r} cannot be set: {exc}", code="fact.invalid",
+        raise ValidationError(f"fact {name!r} cannot be set: {exc}",
+                              code=ConnectorCode.FACT_INVALID,
                               field=name) from exc
 
 

@@ -48,6 +48,7 @@ from connector.control.decisions import (
 )
 from connector.control.held import DeliveryRow, HeldRecords, HeldRow
 from connector.data.record_events import RecordChange
+from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.store.database import dumps
 from trust.errors import TsunaguError
@@ -91,14 +92,14 @@ class DeliveryFeed:
 class UsageDenied(TsunaguError):
     """The use was refused: ``rule`` names the rule, constraint or condition that failed."""
 
-    code = "usage.denied"
+    code = ConnectorCode.USAGE_DENIED
     http_status = 403
 
 
 class RecordNotHeld(UsageDenied):
     """This connector holds no such record (audited like any refusal)."""
 
-    code = "usage.not_held"
+    code = ConnectorCode.USAGE_NOT_HELD
     http_status = 404
 
 
@@ -204,12 +205,12 @@ class UsageGate:
         """The decision for one agreement (not audited: callers audit what they release)."""
         terms = self._agreement_terms(agreement_id)
         if terms is None:
-            return Denial(agreement_id, "usage.not_held", "agreement",
+            return Denial(agreement_id, ConnectorCode.USAGE_NOT_HELD, "agreement",
                           "this connector holds nothing under such an agreement")
         try:
             claims = self._own_claims()
         except TsunaguError as exc:  # stale status list, expired credential: fail closed
-            return Denial(agreement_id, "usage.denied", "credential",
+            return Denial(agreement_id, ConnectorCode.USAGE_DENIED, "credential",
                           f"this connector's own credential cannot be checked ({exc.code})")
         return decide(terms, reader, use, claims, now=now or datetime.now(UTC),
                       facts=self.connector.facts.operands(), fields=fields)
@@ -221,7 +222,7 @@ class UsageGate:
         now = datetime.now(UTC)
         row = self._held.latest(record_id)
         if row is None:
-            denial = Denial(None, "usage.not_held", "record",
+            denial = Denial(None, ConnectorCode.USAGE_NOT_HELD, "record",
                             "this connector holds no such record")
             self._audit(reader, use, [denial.agreement_id], denial, [], now)
             raise RecordNotHeld(f"use of {record_id} refused: this connector holds no such "
@@ -231,7 +232,7 @@ class UsageGate:
         released = self._release(reader, decision, row, record)
         if isinstance(decision, Denial) or released is None:
             denial = decision if isinstance(decision, Denial) else Denial(
-                row.agreement_id, "usage.out_of_scope", "subject",
+                row.agreement_id, ConnectorCode.USAGE_OUT_OF_SCOPE, "subject",
                 "the record is not about a party this reader is linked to")
             self._audit(reader, use, [row.agreement_id], denial, [], now)
             raise _denied(denial, f"use of {record_id}")

@@ -59,7 +59,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from connector.data.records import SERVER_FIELDS, TOMBSTONE_FLAG, RecordService
+from connector.data.records import (
+    SERVER_FIELDS,
+    TOMBSTONE_FLAG,
+    RecordService,
+    RecordVersionConflict,
+)
+from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.store.database import dumps, loads
 from trust import jsonld
@@ -98,7 +104,7 @@ if find_left_operand(FIELD) is None:
                           label_en="the record field changed", label_ja="変更する項目")
 
 class ContributionError(TsunaguError):
-    code = "contribution.invalid"
+    code = ConnectorCode.CONTRIBUTION_INVALID
     http_status = 403
 
 
@@ -106,7 +112,7 @@ class ContributionConflict(ContributionError):
     """The base version is not the current one; ``current_version`` and ``changed_fields``
     (None when unknown) say what to re-read."""
 
-    code = "contribution.conflict"
+    code = ConnectorCode.CONTRIBUTION_CONFLICT
     http_status = 409
 
     @property
@@ -157,7 +163,7 @@ def _refuse(message: str, code: str, **details: Any) -> ContributionError:
 
 def _check_shape(change: Any) -> dict[str, Any]:
     def bad(what: str) -> ContributionError:
-        return _refuse(f"the change is malformed: {what}", "contribution.invalid")
+        return _refuse(f"the change is malformed: {what}", ConnectorCode.CONTRIBUTION_INVALID)
 
     if not isinstance(change, dict) or change.get("type") != CHANGE_TYPE:
         raise bad(f"expected a signed {CHANGE_TYPE} object in 'change'")
@@ -266,7 +272,8 @@ class ContributionService:
                 raise _refuse(str(env.payload.get("message", "refused")),
                               str(env.payload.get("code", "contribution.refused")), **details)
             if env.message_type != ACCEPTED_TYPE:
-                raise _refuse(f"unexpected reply {env.message_type!r}", "contribution.invalid")
+                raise _refuse(f"unexpected reply {env.message_type!r}",
+                              ConnectorCode.CONTRIBUTION_INVALID)
         except TsunaguError as exc:  # refused, unreachable, or a reply that does not verify
             self._audit("contribution_sent", decision="refused", code=exc.code, **audit)
             raise
@@ -321,32 +328,33 @@ class ContributionService:
             verify_document(change, expected_controller=signer)  # the envelope
         except ProofError as exc:
             raise _refuse(f"the change is not signed by the sender: {exc.message}",
-                          "contribution.bad_signature", cause=exc.code) from None
+                          ConnectorCode.CONTRIBUTION_BAD_SIGNATURE, cause=exc.code) from None
         if change["contributor"] != signer or change["holder"] != c.did:
             raise _refuse("the change names another contributor or holder",
-                          "contribution.wrong_party")
+                          ConnectorCode.CONTRIBUTION_WRONG_PARTY)
         done = self._done(change["id"])
         if done is not None:  # a resend after a lost reply: same answer, no second version
             if done[0] != change:
                 raise _refuse(f"change id {change['id']} was already used",
-                              "contribution.duplicate_id")
+                              ConnectorCode.CONTRIBUTION_DUPLICATE_ID)
             return done[1]
 
         agreement = agreements.load(c.store, change["agreement"])
         if agreement is None or agreement["role"] != "provider":
             raise _refuse(f"no agreement {change['agreement']} given by this connector",
-                          "contribution.unknown_agreement")
+                          ConnectorCode.CONTRIBUTION_UNKNOWN_AGREEMENT)
         if agreement["consumer"] != signer:
-            raise _refuse("the agreement names another assignee", "contribution.not_assignee")
+            raise _refuse("the agreement names another assignee",
+                          ConnectorCode.CONTRIBUTION_NOT_ASSIGNEE)
         if agreement["status"] != "active":
             raise _refuse(f"the agreement is {agreement['status']}",
-                          "contribution.agreement_inactive", status=agreement["status"])
+                          ConnectorCode.CONTRIBUTION_AGREEMENT_INACTIVE, status=agreement["status"])
 
         record_id, dataset_id = change["record"], agreement["datasetId"]
         current = c.records.rows.current([record_id]).get(record_id)
         if current is None or current.deleted or current.dataset_id != dataset_id:
             raise _refuse(f"no record {record_id} in the agreement's dataset",
-                          "contribution.unknown_record")
+                          ConnectorCode.CONTRIBUTION_UNKNOWN_RECORD)
         version, body = current.version, current.body
 
         changes: dict[str, Any] = change["changes"]
@@ -381,12 +389,12 @@ class ContributionService:
         try:
             await self._records().publish(dataset_id, revised, expected_version=version,
                                           on_commit=keep)
+        except RecordVersionConflict as exc:  # someone else published meanwhile
+            raise self._conflict(record_id, change["baseVersion"],
+                                 int(exc.details["current"])) from None
         except TsunaguError as exc:
-            if exc.code == "record.version_conflict":  # someone else published meanwhile
-                raise self._conflict(record_id, change["baseVersion"],
-                                     int(exc.details["current"])) from None
             raise _refuse(f"the revised record is not valid: {exc.message}",
-                          "contribution.invalid_record", cause=exc.code) from None
+                          ConnectorCode.CONTRIBUTION_INVALID_RECORD, cause=exc.code) from None
         c.metrics.inc(OUTCOMES, outcome="accepted")
         return result
 
@@ -398,13 +406,13 @@ class ContributionService:
         for name in fields:
             if name in RESERVED or name.startswith("@"):  # JSON-LD keywords change meaning
                 raise _refuse(f"field {name!r} is set by the holder, not by contributors",
-                              "contribution.field_not_allowed", field=name)
+                              ConnectorCode.CONTRIBUTION_FIELD_NOT_ALLOWED, field=name)
         document = agreement["document"]["signedAgreement"]
         policy = agreements.parse(document)
         grants = tuple(p for p in policy.permission if p.action.id in GRANTS and _scoped(p))
         if not grants:
             raise _refuse("the agreement grants no modify permission scoped to fields",
-                          "contribution.not_granted")
+                          ConnectorCode.CONTRIBUTION_NOT_GRANTED)
         scoped = policy.model_copy(update={"permission": grants})
         unscoped = policy.model_copy(update={"permission": tuple(map(_unscoped, grants))})
         claims, target = agreements.Claims.of(credential), agreement["datasetId"]
@@ -418,10 +426,10 @@ class ContributionService:
                             now=now, agreed_at=agreed_at, facts=facts)
             if other.permitted:
                 raise _refuse(f"field {name!r} is outside what the agreement lets you modify",
-                              "contribution.field_not_allowed", field=name)
+                              ConnectorCode.CONTRIBUTION_FIELD_NOT_ALLOWED, field=name)
             where, why = agreements.explain_denial(other)
             raise _refuse(f"the agreement does not permit this change: {where}: {why}",
-                          "contribution.denied", rule=where)
+                          ConnectorCode.CONTRIBUTION_DENIED, rule=where)
 
     @staticmethod
     def _check_rules(before: Mapping[str, Any], after: Mapping[str, Any],
@@ -442,7 +450,7 @@ class ContributionService:
                 raise
             except TsunaguError as exc:
                 raise _refuse(f"the change breaks a rule of the record's domain: "
-                              f"{exc.message}", "contribution.rule_violated",
+                              f"{exc.message}", ConnectorCode.CONTRIBUTION_RULE_VIOLATED,
                               rule=exc.code) from None
 
     def _conflict(self, record_id: str, base: int, current: int) -> ContributionConflict:

@@ -22,6 +22,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from nats.js.errors import APIError, BadRequestError
 
 from connector.bus import subjects
+from connector.errors import ConnectorCode
 from connector.protocol.agreements import parse as parse_offer
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import DspValidationError, validate_message
@@ -31,7 +32,7 @@ from trust import jsonld
 from trust.canonical import canonical_json
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
-from trust.errors import JsonLdError, TsunaguError, ValidationError
+from trust.errors import ErrorCode, JsonLdError, TsunaguError, ValidationError
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
@@ -51,12 +52,9 @@ DISTRIBUTION_FORMAT = "nats-jetstream"
 # version) anyway (the ``deliveries`` table is unique on it).
 DUPLICATE_WINDOW_S = 3600.0
 
-# HTTP 404-like lookups get their own code so the DSP reply can say "no such dataset".
-NOT_FOUND = "dataset.not_found"
-
 
 class DatasetError(TsunaguError):
-    code = "dataset.invalid"
+    code = ConnectorCode.DATASET_INVALID
 
 
 @dataclass(frozen=True)
@@ -215,13 +213,14 @@ def check_offers(offers: Sequence[dict[str, Any]]) -> None:
 
 def check_schema(schema: dict[str, Any]) -> None:
     if not isinstance(schema, dict):
-        raise DatasetError("a record schema must be a JSON object", code="dataset.schema_invalid")
+        raise DatasetError("a record schema must be a JSON object",
+                           code=ConnectorCode.DATASET_SCHEMA_INVALID)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise DatasetError(f"record schema is not a valid JSON schema at {exc.json_path}: "
-                           f"{exc.message}", code="dataset.schema_invalid") from exc
+                           f"{exc.message}", code=ConnectorCode.DATASET_SCHEMA_INVALID) from exc
 
 
 class DatasetService:
@@ -309,7 +308,7 @@ class DatasetService:
             return refused
         if env.payload.get("filter"):
             # Returning everything for a filter we do not understand would mislead the asker.
-            return _catalog_error("catalog.filter_unsupported",
+            return _catalog_error(ConnectorCode.CATALOG_FILTER_UNSUPPORTED,
                                   "this connector does not support catalog filters")
         return "Catalog", self.catalog()
 
@@ -320,11 +319,12 @@ class DatasetService:
             return refused
         row = self.get(env.payload["dataset"])
         if row is None:
-            return _catalog_error(NOT_FOUND, "no dataset with this id is offered here")
+            return _catalog_error(ConnectorCode.DATASET_NOT_FOUND,
+                                  "no dataset with this id is offered here")
         return "Dataset", dataset_message(self.connector.did, row.body)
 
 
-def _catalog_error(code: str, reason: str) -> tuple[str, dict[str, Any]]:
+def _catalog_error(code: ErrorCode, reason: str) -> tuple[str, dict[str, Any]]:
     return "CatalogError", m.catalog_error(code=code, reason=[reason])
 
 
@@ -332,7 +332,7 @@ def _check_request(payload: Any, expected: str) -> tuple[str, dict[str, Any]] | 
     """A CatalogError answer if the request is not a valid ``expected`` message."""
     try:
         if validate_message(payload) != expected:
-            raise ValidationError(f"expected a {expected}", code="dsp.invalid_message")
+            raise ValidationError(f"expected a {expected}", code=ConnectorCode.DSP_INVALID_MESSAGE)
     except ValidationError as exc:
         return _catalog_error(exc.code, exc.message)
     return None

@@ -40,6 +40,7 @@ from nats.aio.msg import Msg
 
 from connector.bus.subjects import api_prefix
 from connector.data import refusals
+from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import API_PREFIX
 from trust.errors import TsunaguError
@@ -57,7 +58,7 @@ SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data a
 
 
 class RecordRefused(TsunaguError):
-    code = "record.refused"
+    code = ConnectorCode.RECORD_REFUSED
 
 
 class _Refused(TsunaguError):
@@ -134,7 +135,7 @@ class PullLoop:
             return self.connector.js
         if prefix != api_prefix(self.provider):  # only ever our own import of this provider
             raise RecordRefused("the data address names another provider's JetStream",
-                                code="transfer.bad_address")
+                                code=ConnectorCode.TRANSFER_BAD_ADDRESS)
         return self.connector.nc.jetstream(prefix=prefix)
 
     @property
@@ -291,7 +292,7 @@ class PullLoop:
             return None
         where, why = agreements.explain_denial(decision)
         return RecordRefused(f"agreement does not permit receiving now: {where}: {why}",
-                             code="usage.denied")
+                             code=ConnectorCode.USAGE_DENIED)
 
     def _check_provider(self, now: datetime) -> None:
         loop_time = asyncio.get_running_loop().time()
@@ -321,10 +322,11 @@ class PullLoop:
         try:
             record = orjson.loads(msg.data)
         except orjson.JSONDecodeError:
-            raise RecordRefused("record is not JSON", code="record.malformed") from None
+            raise RecordRefused("record is not JSON", code=ConnectorCode.RECORD_MALFORMED) from None
         if not isinstance(record, dict) or not isinstance(record.get("id"), str) \
                 or not isinstance(record.get("version"), int):
-            raise RecordRefused("record has no id and integer version", code="record.malformed")
+            raise RecordRefused("record has no id and integer version",
+                                code=ConnectorCode.RECORD_MALFORMED)
         verify_document(record, expected_controller=self.provider)
         try:
             self.connector.content_rules.check(record)

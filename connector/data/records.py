@@ -44,6 +44,7 @@ from connector.data.datasets import (
 )
 from connector.data.record_events import RecordChange
 from connector.data.record_rows import RecordRows, Unpublished, View
+from connector.errors import ConnectorCode
 from connector.protocol.dsp.validation import MAX_REPORTED_ERRORS, describe
 from connector.store.database import StoreError, dumps
 from trust import jsonld
@@ -74,7 +75,14 @@ MAX_IN_FLIGHT = 1000
 
 
 class RecordError(TsunaguError):
-    code = "record.invalid"
+    code = ConnectorCode.RECORD_INVALID
+
+
+class RecordVersionConflict(RecordError):
+    # The record is not at the version the caller expected; ``current`` (in the details) is
+    # the version it is at. (No docstring: the problem's title stays the code, as before.)
+
+    code = ConnectorCode.RECORD_VERSION_CONFLICT
 
 
 def is_tombstone(record: dict[str, Any]) -> bool:
@@ -109,10 +117,11 @@ def _check_size(document: dict[str, Any]) -> bytes:
     try:
         data = dumps(document)
     except TypeError as exc:  # orjson: nesting over 254 levels, integers beyond 64 bits
-        raise RecordError(f"record cannot be serialised: {exc}", code="record.invalid") from None
+        raise RecordError(f"record cannot be serialised: {exc}",
+                          code=ConnectorCode.RECORD_INVALID) from None
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError(f"record is {len(data)} bytes, the limit is {MAX_RECORD_BYTES}",
-                          code="record.too_large")
+                          code=ConnectorCode.RECORD_TOO_LARGE)
     return data
 
 
@@ -135,14 +144,15 @@ class _SchemaCache:
             found = sorted(validator.iter_errors(document), key=lambda e: e.json_path)
         except Unresolvable as exc:
             raise RecordError(f"the dataset's schema has a $ref that cannot be resolved "
-                              f"locally: {exc}", code="dataset.schema_invalid") from exc
+                              f"locally: {exc}", code=ConnectorCode.DATASET_SCHEMA_INVALID) from exc
         if found:
             # Reasons name the rule, never the value: they reach logs and other participants.
             errors = [{"path": e.json_path, "reason": describe(e)} for e in found]
             shown = errors[:MAX_REPORTED_ERRORS]
             listing = "; ".join(f"{e['path']}: {e['reason']}" for e in shown)
             raise RecordError(f"record does not match the dataset's schema: {listing}",
-                              code="record.schema_invalid", errors=shown, total=len(errors))
+                              code=ConnectorCode.RECORD_SCHEMA_INVALID, errors=shown,
+                              total=len(errors))
 
 
 def _in_batch(exc: TsunaguError, index: int) -> TsunaguError:
@@ -267,7 +277,7 @@ class RecordService:
         current = self._current(record_id, dataset_id)
         if current is None:
             raise RecordError(f"no record {record_id} in dataset {dataset_id}",
-                              code="record.not_found")
+                              code=ConnectorCode.RECORD_NOT_FOUND)
         if current[1]:
             return dataset, current[2], False
         body = current[2]
@@ -314,7 +324,7 @@ class RecordService:
         dataset = load_dataset(self.connector.store, dataset_id)
         if dataset is None:
             raise RecordError(f"this connector offers no dataset {dataset_id}",
-                              code="dataset.not_found")
+                              code=ConnectorCode.DATASET_NOT_FOUND)
         return dataset
 
     def _current(self, record_id: str, dataset_id: str
@@ -330,7 +340,7 @@ class RecordService:
                 # A record id belongs to one dataset (one stream); moving it would split
                 # its history.
                 raise RecordError(f"record {record_id} belongs to another dataset",
-                                  code="record.wrong_dataset")
+                                  code=ConnectorCode.RECORD_WRONG_DATASET)
             found[record_id] = (current.version, current.deleted, current.body)
         return found
 
@@ -352,7 +362,7 @@ class RecordService:
             raise RecordError("a batch must be a non-empty list of records", path="$.records")
         if len(records) > MAX_BATCH:
             raise RecordError(f"a batch holds at most {MAX_BATCH} records, got {len(records)}",
-                              code="record.batch_too_large")
+                              code=ConnectorCode.RECORD_BATCH_TOO_LARGE)
         dataset = self._dataset(dataset_id)
         for index, record in enumerate(records):
             try:
@@ -379,8 +389,8 @@ class RecordService:
         """Version, schema, JSON-LD and proof of one shape-checked record."""
         at = current[0] if current else 0
         if expected_version is not None and at != expected_version:
-            raise RecordError(f"record {record['id']} is at version {at}, not "
-                              f"{expected_version}", code="record.version_conflict", current=at)
+            raise RecordVersionConflict(f"record {record['id']} is at version {at}, not "
+                                        f"{expected_version}", current=at)
         # A republished deleted id starts over as "created" for consumers, at a new version.
         event = "updated" if current and not current[1] else "created"
         document = {k: v for k, v in record.items() if k not in SERVER_FIELDS}

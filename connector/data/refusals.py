@@ -19,7 +19,8 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from connector.bus.messaging import RemoteError
+from connector.bus.messaging import RemoteError, RemoteUnreachable
+from connector.errors import ConnectorCode
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import TsunaguError, ValidationError
@@ -56,11 +57,12 @@ async def tell_provider(connector: Connector, provider: str, notices: list[dict[
             try:
                 await connector.bus.request(provider, MESSAGE_TYPE, body)
                 break
+            except RemoteUnreachable:
+                continue
             except RemoteError as exc:
-                if exc.code != "remote.unreachable":
-                    log.warning("the provider refused a refusal notice",
-                                extra={"code": exc.code, "record": body["record"]})
-                    break
+                log.warning("the provider refused a refusal notice",
+                            extra={"code": exc.code, "record": body["record"]})
+                break
             except TsunaguError as exc:
                 log.warning("refusal notice not sent", extra={"code": exc.code})
                 break
@@ -70,7 +72,7 @@ def _field(payload: dict[str, Any], name: str) -> str:
     value = payload.get(name)
     if not isinstance(value, str) or not value or len(value) > _MAX:
         raise ValidationError(f"'{name}' must be a non-empty string", field=name,
-                              code="refusal.invalid")
+                              code=ConnectorCode.REFUSAL_INVALID)
     return value
 
 
@@ -83,7 +85,7 @@ async def on_notice(connector: Connector, env: Envelope, credential: VerifiedCre
     version = payload.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValidationError("'version' must be a positive integer", field="version",
-                              code="refusal.invalid")
+                              code=ConnectorCode.REFUSAL_INVALID)
     field = payload.get("field")
     field = field[:_MAX] if isinstance(field, str) else None
     agreement = connector.agreements.get(agreement_id)
@@ -92,7 +94,7 @@ async def on_notice(connector: Connector, env: Envelope, credential: VerifiedCre
             or agreement["consumer"] != credential.did or record is None \
             or record.dataset != agreement["datasetId"]:
         raise ValidationError("no such record under an agreement with you",
-                              code="refusal.unknown")
+                              code=ConnectorCode.REFUSAL_UNKNOWN)
     now = datetime.now(UTC)
     with connector.store.transaction() as db:
         db.execute("INSERT INTO record_refusals (record_id, version, agreement_id, consumer, "

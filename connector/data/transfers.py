@@ -42,6 +42,7 @@ from nats.js.client import JetStreamContext
 
 from connector.bus import subjects
 from connector.data.pull import SNAPSHOT, PullLoop, endpoint_properties
+from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.dsp import messages
 from connector.protocol.dsp import transfer as dt
@@ -77,7 +78,7 @@ Reply = tuple[str, dict[str, Any]]
 
 
 class TransferError(TsunaguError):
-    code = "transfer.refused"
+    code = ConnectorCode.TRANSFER_REFUSED
 
 
 def durable_name(provider_pid: str) -> str:
@@ -155,10 +156,10 @@ class TransferService:
         agreement = agreements.load(self.connector.store, agreement_id)
         if agreement is None or agreement["role"] != "consumer":
             raise TransferError(f"no agreement {agreement_id} held by this connector",
-                                code="agreement.unknown")
+                                code=ConnectorCode.AGREEMENT_UNKNOWN)
         if agreement["status"] != "active":
             raise TransferError(f"agreement {agreement_id} is {agreement['status']}",
-                                code="agreement.inactive")
+                                code=ConnectorCode.AGREEMENT_INACTIVE)
         pid = f"urn:uuid:{uuid.uuid4()}"
         message = messages.transfer_request(
             pid, agreement_id=agreement_id, format=FINITE_FORMAT if finite else TRANSFER_FORMAT,
@@ -174,7 +175,7 @@ class TransferService:
 
     async def suspend(self, pid: str, reason: str = "") -> dict[str, Any]:
         return await self._send_own(pid, lambda c, p: messages.transfer_suspension(
-            c, p, code="transfer.suspended", reason=[reason] if reason else None))
+            c, p, code=ConnectorCode.TRANSFER_SUSPENDED, reason=[reason] if reason else None))
 
     async def resume(self, pid: str) -> dict[str, Any]:
         """Either side restarts a SUSPENDED transfer (the provider re-sends the address)."""
@@ -190,7 +191,7 @@ class TransferService:
     async def terminate(self, pid: str, reason: str = "", *, notify: bool = True
                         ) -> dict[str, Any]:
         return await self._send_own(pid, lambda c, p: messages.transfer_termination(
-            c, p, code="transfer.terminated", reason=[reason] if reason else None),
+            c, p, code=ConnectorCode.TRANSFER_TERMINATED, reason=[reason] if reason else None),
             notify=notify)
 
     async def end_for_agreement(self, agreement_id: str, reason: str, *,
@@ -204,10 +205,10 @@ class TransferService:
     async def _send_own(self, pid: str, build: Any, *, notify: bool = True) -> dict[str, Any]:
         row = self.table.get(pid)
         if row is None:
-            raise ProtocolError(f"no transfer {pid}", code="dsp.unknown_process")
+            raise ProtocolError(f"no transfer {pid}", code=ConnectorCode.DSP_UNKNOWN_PROCESS)
         if row.record.provider_pid is None:
             raise ProtocolError("the provider has not answered yet; try again",
-                                code="dsp.not_ready")
+                                code=ConnectorCode.DSP_NOT_READY)
         message = build(row.record.consumer_pid, row.record.provider_pid)
         row.record = dt.apply_message(row.record, message, row.record.role,
                                       at=datetime.now(UTC))
@@ -228,7 +229,7 @@ class TransferService:
             validate_message(message)
             if message.get("@type") != env.message_type:
                 raise ProtocolError("envelope and message disagree on the type",
-                                    code="dsp.invalid_message")
+                                    code=ConnectorCode.DSP_INVALID_MESSAGE)
             return await self._receive(message, credential.did)
         except TsunaguError as exc:
             self.connector.metrics.inc("tsunagu_messages_rejected_total", reason=exc.code)
@@ -249,7 +250,7 @@ class TransferService:
         if row is None:
             if kind != dt.TRANSFER_REQUEST:
                 raise ProtocolError("no such transfer process with this participant",
-                                    code="dsp.unknown_process")
+                                    code=ConnectorCode.DSP_UNKNOWN_PROCESS)
             return self._new_request(message, sender)
         if row.last_in == kind:
             return ACK, dt.ack_message(row.record)  # a resend of what we accepted
@@ -272,16 +273,17 @@ class TransferService:
     def _new_request(self, message: dict[str, Any], sender: str) -> Reply:
         agreement = agreements.load(self.connector.store, str(message["agreementId"]))
         if agreement is None or agreement["role"] != "provider":
-            raise TransferError("no such agreement", code="transfer.unknown_agreement")
+            raise TransferError("no such agreement", code=ConnectorCode.TRANSFER_UNKNOWN_AGREEMENT)
         if agreement["consumer"] != sender:
             raise TransferError("the agreement names another assignee",
-                                code="transfer.not_assignee")
+                                code=ConnectorCode.TRANSFER_NOT_ASSIGNEE)
         if agreement["status"] != "active":
             raise TransferError(f"the agreement is {agreement['status']}",
-                                code="transfer.agreement_inactive")
+                                code=ConnectorCode.TRANSFER_AGREEMENT_INACTIVE)
         if not str(message.get("format", "")).lower().startswith("nats-jetstream"):
             raise TransferError(f"format {message.get('format')!r} is not supported; use "
-                                f"{TRANSFER_FORMAT}", code="transfer.unsupported_format")
+                                f"{TRANSFER_FORMAT}",
+                                code=ConnectorCode.TRANSFER_UNSUPPORTED_FORMAT)
         now = datetime.now(UTC)
         record = dt.apply_message(None, message, Role.CONSUMER, role=Role.PROVIDER,
                                   counterparty=sender, at=now)
@@ -337,7 +339,7 @@ class TransferService:
                 if is_finite(row.record.format) else None
         except Exception as exc:  # no stream, JetStream away
             raise TransferError(f"the dataset stream cannot be read: {type(exc).__name__}",
-                                code="transfer.no_stream") from exc
+                                code=ConnectorCode.TRANSFER_NO_STREAM) from exc
         extra = {} if snapshot is None else {SNAPSHOT: str(snapshot)}
         if c.grants is not None:
             agreement = agreements.load(c.store, str(row.record.agreement_id))
@@ -346,7 +348,7 @@ class TransferService:
                 extra[API_PREFIX] = await c.grants.grant(agreement["document"], durable)
             except TsunaguError as exc:
                 raise TransferError(f"the authority did not open the stream: {exc.message}",
-                                    code="transfer.no_grant") from exc
+                                    code=ConnectorCode.TRANSFER_NO_GRANT) from exc
         return messages.nats_data_address(subject, stream=stream, consumer=durable,
                                           extra=extra or None)
 

@@ -32,6 +32,7 @@ from aiohttp import web
 
 from connector.api import tokens
 from connector.data.content_rules import ContentRules
+from connector.errors import ConnectorCode
 from connector.plugins.contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from connector.store.database import Store
 from trust import jsonld
@@ -56,13 +57,13 @@ _SCOPE = re.compile(r"[a-z][a-z0-9_-]{0,31}:[a-z][a-z0-9_-]{0,31}")
 class PluginError(TsunaguError):
     """A domain plug-in is broken or conflicts with another; the message names it."""
 
-    code = "plugin.invalid"
+    code = ConnectorCode.PLUGIN_INVALID
 
 
 class UnknownDatasetType(PluginError):
     """No active plug-in defines this dataset type."""
 
-    code = "plugin.unknown_dataset_type"
+    code = ConnectorCode.PLUGIN_UNKNOWN_DATASET_TYPE
     http_status = 404
 
 
@@ -103,7 +104,8 @@ def load_domain_plugins() -> list[DomainPlugin]:
 
 # --------------------------------------------------------------------------- checks
 
-def _fail(plugin: DomainPlugin | str, what: str, code: str = "plugin.invalid") -> PluginError:
+def _fail(plugin: DomainPlugin | str, what: str,
+          code: ConnectorCode = ConnectorCode.PLUGIN_INVALID) -> PluginError:
     name = plugin if isinstance(plugin, str) else plugin.name
     return PluginError(f"domain plug-in {name!r}: {what}", code=code, plugin=name)
 
@@ -168,7 +170,7 @@ def _check_context(plugin: DomainPlugin, spec: ContextSpec) -> None:
     existing = jsonld.CONTEXTS.get(spec.url)
     if existing is not None and existing != jsonld.PinnedContext(spec.path, spec.sha256.lower()):
         raise _fail(plugin, f"context {spec.url} is already served from another file or hash",
-                    code="plugin.conflict")
+                    code=ConnectorCode.PLUGIN_CONFLICT)
 
 
 def _check_dataset_type(plugin: DomainPlugin, name: str, dt: DatasetType) -> dict[str, Any]:
@@ -209,7 +211,7 @@ def _check_operand(plugin: DomainPlugin, spec: LeftOperandSpec) -> None:
                                                                         spec.multi):
         raise _fail(plugin, f"left operand {spec.iri} is already registered with datatype "
                     f"{existing.datatype} (multi={existing.multi}), the plug-in declares "
-                    f"{spec.datatype} (multi={spec.multi})", code="plugin.conflict")
+                    f"{spec.datatype} (multi={spec.multi})", code=ConnectorCode.PLUGIN_CONFLICT)
 
 
 def _check_against_active(checked: Sequence[_Checked]) -> None:
@@ -224,17 +226,17 @@ def _check_against_active(checked: Sequence[_Checked]) -> None:
             if (first.datatype, first.multi) != (operand.datatype, operand.multi):
                 raise _fail(plugin, f"left operand {operand.iri} is also declared, with "
                             f"another datatype or multiplicity, by plug-in "
-                            f"{operands[operand.iri][0]!r}", code="plugin.conflict")
+                            f"{operands[operand.iri][0]!r}", code=ConnectorCode.PLUGIN_CONFLICT)
         for spec in plugin.contexts:
             seen = urls.setdefault(spec.url, (plugin.name, spec))
             if seen[1] != spec:
                 raise _fail(plugin, f"context {spec.url} is also declared, differently, by "
-                            f"plug-in {seen[0]!r}", code="plugin.conflict")
+                            f"plug-in {seen[0]!r}", code=ConnectorCode.PLUGIN_CONFLICT)
         for name in plugin.dataset_types:
             owner = types.setdefault(name, plugin.name)
             if owner != plugin.name:
                 raise _fail(plugin, f"dataset type {name!r} is already defined by plug-in "
-                            f"{owner!r}", code="plugin.conflict")
+                            f"{owner!r}", code=ConnectorCode.PLUGIN_CONFLICT)
 
 
 # --------------------------------------------------------------------------- activation
@@ -255,7 +257,7 @@ def activate_plugins(plugins: Iterable[DomainPlugin]) -> None:
                 continue
             if active is not None or any(p.name == plugin.name for p in fresh):
                 raise _fail(plugin, "another plug-in with this name is already active",
-                            code="plugin.conflict")
+                            code=ConnectorCode.PLUGIN_CONFLICT)
             fresh.append(plugin)
         checked = [_Checked(p, check_plugin(p)) for p in fresh]
         _check_against_active(checked)
@@ -290,7 +292,7 @@ def _register(checked: Sequence[_Checked]) -> None:
             unregister_left_operand(iri)
         name = current.name if current is not None else "?"
         raise PluginError(f"domain plug-in {name!r} could not be registered: {exc.message}",
-                          code="plugin.invalid", plugin=name) from exc
+                          code=ConnectorCode.PLUGIN_INVALID, plugin=name) from exc
     for item in checked:
         _active[item.plugin.name] = item.plugin
         for scope, description in item.plugin.scopes.items():

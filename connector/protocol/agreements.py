@@ -27,12 +27,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from connector.bus.messaging import RemoteError
+from connector.bus.messaging import RemoteError, RemoteUnreachable
+from connector.errors import ConnectorCode
 from connector.protocol.dsp import messages
 from connector.store.database import dumps, loads
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
-from trust.errors import TsunaguError
+from trust.errors import CredentialRevoked, TsunaguError
 from trust.keys import KeyPair
 from trust.proofs import sign_document, verify_document
 from usage_policies.api import evaluate
@@ -76,7 +77,7 @@ _NOT_POLICY = ("proof", "timestamp")
 
 
 class AgreementError(TsunaguError):
-    code = "agreement.invalid"
+    code = ConnectorCode.AGREEMENT_INVALID
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ class AgreementService:
         row = self.get(agreement_id)
         if row is None or row["role"] != "provider":
             raise AgreementError(f"no agreement {agreement_id} given by this connector",
-                                 code="agreement.unknown")
+                                 code=ConnectorCode.AGREEMENT_UNKNOWN)
         if row["status"] in ("terminated", "terminating"):
             return row
         now = datetime.now(UTC)
@@ -319,9 +320,10 @@ class AgreementService:
         try:
             self.connector.checker.check(token, other)
             return False
-        except TsunaguError as exc:
-            if exc.code != "credential.revoked":
-                return False
+        except CredentialRevoked:
+            pass
+        except TsunaguError:
+            return False
         await self._end_locally(row, "the counterparty's credential was revoked", by=other)
         await self._close_streams(row)
         return True
@@ -354,15 +356,15 @@ class AgreementService:
         row = self.get(agreement_id)
         if row is None:
             return
-        payload = {"agreementId": agreement_id, "code": "agreement.terminated",
+        payload = {"agreementId": agreement_id, "code": ConnectorCode.AGREEMENT_TERMINATED,
                    "reason": row.get("endReason", "terminated by the provider")}
         for delay in (0.0, 0.5, 1, 2, 5, 10, 30):
             await asyncio.sleep(delay)
             try:
                 await self.connector.bus.request(row["consumer"], TERMINATION_TYPE, payload)
+            except RemoteUnreachable:
+                continue
             except RemoteError as exc:
-                if exc.code == "remote.unreachable":
-                    continue
                 log.warning("consumer refused the termination notice", extra={"code": exc.code})
             with self.connector.store.transaction() as db:
                 set_status(db, agreement_id, "terminated")
@@ -376,7 +378,7 @@ class AgreementService:
         row = self.get(agreement_id)
         if row is None or row["role"] != "consumer" or row["provider"] != credential.did:
             raise AgreementError("no such agreement with this provider",
-                                 code="agreement.unknown")
+                                 code=ConnectorCode.AGREEMENT_UNKNOWN)
         if row["status"] != "terminated":
             await self._end_locally(row, str(env.payload.get("reason", ""))[:500],
                                     by=credential.did)

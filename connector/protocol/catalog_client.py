@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalog.search import search
 from connector.bus.messaging import RemoteError
+from connector.errors import ConnectorCode
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import validate_message
 from trust.errors import ValidationError
@@ -32,10 +33,10 @@ class CatalogClient:
             provider_did, "CatalogRequestMessage", m.catalog_request())
         if env.message_type == "CatalogError":
             raise RemoteError("provider refused the catalog request",
-                              code=str(env.payload.get("code", "catalog.error")))
+                              code=str(env.payload.get("code", ConnectorCode.CATALOG_ERROR)))
         if validate_message(env.payload) != "Catalog":
             raise ValidationError("provider answered with something other than a Catalog",
-                                  code="dsp.invalid_message")
+                                  code=ConnectorCode.DSP_INVALID_MESSAGE)
         catalog = dict(env.payload)
         datasets = catalog.get("dataset") or []
         catalog["dataset"] = search(datasets if isinstance(datasets, list) else [datasets],

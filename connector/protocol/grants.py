@@ -35,7 +35,14 @@ from typing import Any
 from nats.aio.client import Client
 from nats.errors import NoRespondersError, TimeoutError
 
-from connector.bus.messaging import ERROR_TYPE, RemoteError, dsp_subject, request_with_retry
+from connector.bus.messaging import (
+    ERROR_TYPE,
+    RemoteError,
+    RemoteUnreachable,
+    dsp_subject,
+    request_with_retry,
+)
+from connector.errors import ConnectorCode
 from connector.runtime.identity import Identity
 from trust.envelope import Envelope, ReplayCache, open_envelope, seal
 from trust.errors import EnvelopeError
@@ -66,7 +73,7 @@ class GrantClient:
         prefix = payload.get(API_PREFIX)
         if not isinstance(prefix, str):
             raise EnvelopeError("the authority's grant names no API prefix",
-                                code="grant.malformed")
+                                code=ConnectorCode.GRANT_MALFORMED)
         return prefix
 
     async def revoke(self, agreement: dict[str, Any], durable: str | None = None, *,
@@ -86,17 +93,16 @@ class GrantClient:
         try:
             msg = await request_with_retry(self.nc, subject, data, self.timeout)
         except (NoRespondersError, TimeoutError) as exc:
-            raise RemoteError("the data-space authority did not answer",
-                              code="remote.unreachable") from exc
+            raise RemoteUnreachable("the data-space authority did not answer") from exc
         env = open_envelope(msg.data, recipient=self.identity.did,
                             replay_cache=self.replay_cache)
         if env.sender != self.authority:
             raise EnvelopeError("reply is not signed by the authority",
-                                code="envelope.unexpected_sender")
+                                code=ConnectorCode.ENVELOPE_UNEXPECTED_SENDER)
         if env.message_type == ERROR_TYPE:
             raise RemoteError(str(env.payload.get("message", "refused by the authority")),
-                              code=str(env.payload.get("code", "remote.error")))
+                              code=str(env.payload.get("code", ConnectorCode.REMOTE_ERROR)))
         if env.message_type != expected:
             raise EnvelopeError(f"the authority answered {env.message_type!r}",
-                                code="grant.malformed")
+                                code=ConnectorCode.GRANT_MALFORMED)
         return env.payload

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from connector.data.datasets import load_dataset
+from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.dsp import messages
 from connector.protocol.dsp import negotiation as dn
@@ -39,7 +40,7 @@ from connector.protocol.processes import (
 )
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
-from trust.errors import TsunaguError
+from trust.errors import ErrorCode, TsunaguError
 
 if TYPE_CHECKING:
     from connector.runtime.connector import Connector
@@ -143,7 +144,7 @@ class NegotiationService:
             if offer.get("@id") == offer_id:
                 return dict(offer)
         raise TsunaguError(f"dataset {dataset_id} has no offer {offer_id}",
-                           code="negotiation.unknown_offer")
+                           code=ConnectorCode.NEGOTIATION_UNKNOWN_OFFER)
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ class NegotiationService:
             validate_message(message)
             if message.get("@type") != env.message_type:
                 raise ProtocolError("envelope and message disagree on the type",
-                                    code="dsp.invalid_message")
+                                    code=ConnectorCode.DSP_INVALID_MESSAGE)
             return self._receive(message, credential, env.credential)
         except TsunaguError as exc:
             self.connector.metrics.inc("tsunagu_messages_rejected_total", reason=exc.code)
@@ -173,7 +174,7 @@ class NegotiationService:
         row = self._row_for(message, own_role, sender)
         if row is None and kind != dn.CONTRACT_REQUEST:
             raise ProtocolError("no such contract negotiation with this participant",
-                                code="dsp.unknown_process")
+                                code=ConnectorCode.DSP_UNKNOWN_PROCESS)
         if row is not None and row.last_in == kind:
             return ACK, dn.ack_message(row.record)  # a resend of what we accepted
         now = datetime.now(UTC)
@@ -257,7 +258,7 @@ class NegotiationService:
                                          facts=self.connector.facts.operands())
             if not decision.permitted:
                 where, why = agreements.explain_denial(decision)
-                raise TsunaguError(f"{where}: {why}", code="negotiation.policy_denied")
+                raise TsunaguError(f"{where}: {why}", code=ConnectorCode.NEGOTIATION_POLICY_DENIED)
         except TsunaguError as exc:
             self._send_termination(row, exc.code, exc.message, now)
             return
@@ -281,18 +282,18 @@ class NegotiationService:
         dataset = load_dataset(self.connector.store, str(offer.get("target")))
         if dataset is None:
             raise TsunaguError(f"no dataset {offer.get('target')}",
-                               code="negotiation.unknown_dataset")
+                               code=ConnectorCode.NEGOTIATION_UNKNOWN_DATASET)
         policies = dataset.body.get("hasPolicy", [])
         offers = [policies] if isinstance(policies, dict) else policies
         current = next((o for o in offers if o.get("@id") == offer.get("@id")), None)
         if current is None:
             raise TsunaguError(f"the dataset has no offer {offer.get('@id')}",
-                               code="negotiation.unknown_offer")
+                               code=ConnectorCode.NEGOTIATION_UNKNOWN_OFFER)
         if agreements.rules_of(current) != agreements.rules_of(offer):
             raise TsunaguError(f"offer {offer.get('@id')} differs from the one in the catalog",
-                               code="negotiation.offer_changed")
+                               code=ConnectorCode.NEGOTIATION_OFFER_CHANGED)
 
-    def _send_termination(self, row: Row[Negotiation], code: str, reason: str,
+    def _send_termination(self, row: Row[Negotiation], code: ErrorCode, reason: str,
                           now: datetime) -> None:
         assert row.record.provider_pid is not None
         message = messages.negotiation_termination(row.record.consumer_pid,
@@ -308,15 +309,16 @@ class NegotiationService:
         self._changed()
         self.outbox.kick(row.pid)
 
-    async def terminate(self, pid: str, reason: str, code: str = "negotiation.terminated"
+    async def terminate(self, pid: str, reason: str,
+                        code: ErrorCode = ConnectorCode.NEGOTIATION_TERMINATED
                         ) -> dict[str, Any]:
         """Either side gives up a negotiation that is not finished."""
         row = self.table.get(pid)
         if row is None:
-            raise ProtocolError(f"no negotiation {pid}", code="dsp.unknown_process")
+            raise ProtocolError(f"no negotiation {pid}", code=ConnectorCode.DSP_UNKNOWN_PROCESS)
         if row.record.provider_pid is None:
             raise ProtocolError("the provider has not answered yet; try again",
-                                code="dsp.not_ready")
+                                code=ConnectorCode.DSP_NOT_READY)
         self._send_termination(row, code, reason, datetime.now(UTC))
         return self.get(pid) or {}
 
@@ -326,7 +328,8 @@ class NegotiationService:
         stored = agreements.load(self.connector.store, str(row.record.agreement_id))
         proof = message.get(agreements.COUNTERSIGNATURE_KEY)
         if stored is None:
-            raise ProtocolError("no agreement for this negotiation", code="dsp.unknown_process")
+            raise ProtocolError("no agreement for this negotiation",
+                                code=ConnectorCode.DSP_UNKNOWN_PROCESS)
         if isinstance(proof, dict) and proof.get("@type") == "@json":
             proof = proof.get("@value")
         document = {"signedAgreement": stored["document"]["signedAgreement"], "proof": proof}
@@ -356,7 +359,7 @@ class NegotiationService:
         if wrong:
             raise agreements.AgreementError(
                 f"the agreement does not match the request ({', '.join(wrong)})",
-                code="agreement.mismatch")
+                code=ConnectorCode.AGREEMENT_MISMATCH)
         proof = agreements.countersign(agreement, self.connector.identity.key)
         agreements.insert(db, agreement={"signedAgreement": agreement, "proof": proof},
                           role="consumer", status="agreed",

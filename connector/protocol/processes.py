@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from connector.bus.messaging import RemoteUnreachable
 from connector.protocol.dsp import messages
 from connector.protocol.dsp.statemachine import Process, Role
 from connector.store.database import dumps, loads
@@ -144,17 +145,17 @@ class Outbox:
                 try:
                     env, _ = await self.table.connector.bus.request(
                         row.record.counterparty, sent["@type"], sent)
+                except RemoteUnreachable:
+                    delay = min(max(delay * 2, self.retry_s), 30.0)
+                    await asyncio.sleep(delay)
+                    continue
                 except TsunaguError as exc:
                     # An error answer, or a reply this side refuses (bad signature, remote
                     # @context, too deep): either way the message is answered, and a reply
                     # that cannot be trusted ends the exchange like an error (fail closed).
-                    if exc.code != "remote.unreachable":
-                        await self.on_reply(pid, sent, "error", {"code": exc.code,
-                                                                 "reason": [exc.message]})
-                        last = sent
-                        continue
-                    delay = min(max(delay * 2, self.retry_s), 30.0)
-                    await asyncio.sleep(delay)
+                    await self.on_reply(pid, sent, "error", {"code": exc.code,
+                                                             "reason": [exc.message]})
+                    last = sent
                     continue
                 await self.on_reply(pid, sent, env.message_type, env.payload)
                 # A newer message may have been queued while this one was in flight.

@@ -39,6 +39,7 @@ from connector.data.datasets import DatasetService
 from connector.data.record_events import RecordListeners
 from connector.data.records import RecordService
 from connector.data.transfers import TransferService
+from connector.errors import ConnectorCode
 from connector.plugins.contract import DomainPlugin
 from connector.plugins.registry import (
     activate_plugins,
@@ -174,7 +175,7 @@ class Connector:
         handler = self._routes.get(env.message_type)
         if handler is None:  # counted by the bus with every other refusal
             raise ProtocolError(f"this connector does not handle {env.message_type!r}",
-                                code="dsp.unknown_message")
+                                code=ConnectorCode.DSP_UNKNOWN_MESSAGE)
         return await handler(env, credential)
 
     def _load_identity(self) -> Identity:

@@ -6,8 +6,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from connector.errors import ConnectorCode
 from trust.credentials import StatusListProvider, VerifiedCredential, verify_credential
-from trust.errors import CredentialError
+from trust.errors import CredentialError, DidError
 from trust.keys import DID_KEY_PREFIX, KeyPair
 
 
@@ -17,7 +18,7 @@ def participant_id(did: str) -> str:
     Base58 has no '.', '*', '>' or spaces, so it is always one valid NATS subject token.
     """
     if not did.startswith(DID_KEY_PREFIX):
-        raise CredentialError("participants are identified by did:key", code="did.invalid")
+        raise DidError("participants are identified by did:key")
     return did[len(DID_KEY_PREFIX):]
 
 
@@ -54,10 +55,10 @@ class CredentialChecker:
               ) -> VerifiedCredential:
         if token is None:
             raise CredentialError("message carries no participant credential",
-                                  code="credential.missing")
+                                  code=ConnectorCode.CREDENTIAL_MISSING)
         verified = verify_credential(token, self.trusted_authorities, self.status_lists,
                                      now or datetime.now(UTC), leeway=self.leeway)
         if verified.did != presenter:
             raise CredentialError("credential belongs to another participant",
-                                  code="credential.subject_mismatch")
+                                  code=ConnectorCode.CREDENTIAL_SUBJECT_MISMATCH)
         return verified

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from connector.errors import ConnectorCode
 from trust.credentials import check_name, parse_roles
 from trust.errors import ConfigError
 from trust.keys import DID_KEY_PREFIX, KeyPair, save_key, verify_signature
@@ -142,5 +143,5 @@ def verify_credential_request(request: dict) -> dict:
     payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     if not verify_signature(key, signature, payload):
         raise ConfigError("credential request signature does not match its DID",
-                          code="credential_request.bad_signature")
+                          code=ConnectorCode.CREDENTIAL_REQUEST_BAD_SIGNATURE)
     return body

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from connector.errors import ConnectorCode
 from connector.store.migrations import LATEST, MIGRATIONS
 from trust.errors import TsunaguError
 
@@ -31,7 +32,7 @@ SCHEMA_VERSION = LATEST
 class StoreError(TsunaguError):
     """The store cannot be opened or written (disk full, read-only, corrupt)."""
 
-    code = "store.unavailable"
+    code = ConnectorCode.STORE_UNAVAILABLE
     http_status = 503
 
 
@@ -123,7 +124,7 @@ class Store:
         if row is None or not str(row[0]).isdigit():
             raise StoreError(f"store {self.path} has no schema version: it is not a tsunagu "
                              "store, or it is damaged; nothing was changed",
-                             code="store.version")
+                             code=ConnectorCode.STORE_VERSION)
         return int(row[0])
 
     def _upgrade(self) -> int:
@@ -133,7 +134,7 @@ class Store:
             raise StoreError(f"store {self.path} has schema version {at}, newer than this "
                              f"connector knows ({LATEST}): run the newer tsunagu, or restore "
                              "a backup made by this one; nothing was changed",
-                             code="store.version")
+                             code=ConnectorCode.STORE_VERSION)
         pending = [m for m in MIGRATIONS if m.version > at]
         if not pending:
             return at
@@ -151,7 +152,8 @@ class Store:
             why = exc.message if isinstance(exc, StoreError) else str(exc)
             raise StoreError(f"store {self.path} could not be upgraded from version {at} to "
                              f"{LATEST} (migration {step.version}, {step.summary}): {why}; "
-                             "the store was left as it was", code="store.migration_failed"
+                             "the store was left as it was",
+                             code=ConnectorCode.STORE_MIGRATION_FAILED
                              ) from exc
         if at:  # a new store is simply built; an upgrade is worth a line in the log
             log.info("store upgraded", extra={"from_version": at, "to_version": LATEST})

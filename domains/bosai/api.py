@@ -61,14 +61,13 @@ def hub_of(request: web.Request) -> BosaiHub:
 async def body(request: web.Request) -> dict[str, Any]:
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
-        raise ValidationError("the request body is too large", code="input.invalid")
+        raise ValidationError("the request body is too large")
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise ValidationError("the request body must be a JSON object",
-                              code="input.invalid") from None
+        raise ValidationError("the request body must be a JSON object") from None
     if not isinstance(value, dict):
-        raise ValidationError("the request body must be a JSON object", code="input.invalid")
+        raise ValidationError("the request body must be a JSON object")
     return value
 
 
@@ -77,7 +76,7 @@ def field(data: dict[str, Any], name: str, kind: type = str, *, required: bool =
     if value is None and not required:
         return None
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise ValidationError(f"{name} must be a {kind.__name__}", code="input.invalid",
+        raise ValidationError(f"{name} must be a {kind.__name__}",
                               field=name)
     return value
 
@@ -108,7 +107,7 @@ async def register(request: web.Request) -> web.Response:
 async def register_csv(request: web.Request) -> web.Response:
     raw = await request.content.read(MAX_CSV + 1)
     if len(raw) > MAX_CSV:
-        raise ValidationError("the CSV file is too large", code="input.invalid")
+        raise ValidationError("the CSV file is too large")
     name = request.query.get("name", "upload.csv")[:100]
     report = await hub_of(request).register_csv(raw, source=f"csv:{name}", by=actor(request))
     return ok(report.to_json())
@@ -127,7 +126,7 @@ async def checkins(request: web.Request) -> web.Response:
     if action == "check_out":
         going_to = field(data, "goingTo", required=False) or "other"
         return ok(await hub.check_out(record, shelter, at=at, going_to=going_to))
-    raise ValidationError("action must be check_in or check_out", code="input.invalid",
+    raise ValidationError("action must be check_in or check_out",
                           field="action")
 
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.registry.forms import parse_stay
 from domains.bosai.registry.model import StayLocation
 from trust.errors import TsunaguError
@@ -43,8 +44,12 @@ PURPOSE = "shelter_operation"  # narrower than disaster_response, which the poli
 CLOCK_SKEW = timedelta(minutes=10)
 
 
+# The refusal of a check-in at a shelter that is not open, by its ``shelter_state``.
+_SHELTER_NOT_OPEN = {"closed": BosaiCode.SHELTER_CLOSED, "unknown": BosaiCode.SHELTER_UNKNOWN}
+
+
 class CheckInRefused(TsunaguError):
-    code = "bosai.check_in_refused"
+    code = BosaiCode.CHECK_IN_REFUSED
     http_status = 409
 
 
@@ -52,7 +57,7 @@ def stay_change(action: str, shelter_id: str, *, at: str | None = None,
                 going_to: str = "other") -> dict[str, Any]:
     """The new ``stayLocation`` of a check-in or check-out, checked like a form's."""
     if action not in ACTIONS:
-        raise CheckInRefused("action must be check_in or check_out", code="bosai.input_invalid",
+        raise CheckInRefused("action must be check_in or check_out", code=BosaiCode.INPUT_INVALID,
                              field="action")
     at = at or now_text()
     if action == "check_in":
@@ -102,22 +107,22 @@ def rule(before: Mapping[str, Any], after: Mapping[str, Any], contributor: Contr
         if current.get("stayType") != "shelter" or current.get("shelterId") != \
                 stay.checked_out_of:
             raise CheckInRefused("the person is not checked in at that shelter",
-                                 code="bosai.not_checked_in", shelter=stay.checked_out_of)
+                                 code=BosaiCode.NOT_CHECKED_IN, shelter=stay.checked_out_of)
         if stay.stay_type == "shelter":
             raise CheckInRefused("a move to another shelter is a check-in there",
-                                 code="bosai.not_a_check_in")
+                                 code=BosaiCode.NOT_A_CHECK_IN)
         return
     if stay.stay_type != "shelter" or stay.checked_in is None or stay.shelter_id is None:
         raise CheckInRefused("a shelter operator changes stayLocation only by a check-in "
                              "(shelterId and checkedIn) or a check-out (checkedOut and "
-                             "checkedOutOf)", code="bosai.not_a_check_in")
+                             "checkedOutOf)", code=BosaiCode.NOT_A_CHECK_IN)
     at = datetime.fromisoformat(stay.checked_in.replace("Z", "+00:00"))
     if at > datetime.now(UTC) + CLOCK_SKEW:
-        raise CheckInRefused("the check-in time is in the future", code="bosai.check_in_time")
+        raise CheckInRefused("the check-in time is in the future", code=BosaiCode.CHECK_IN_TIME)
     state = shelter_state(hub.sites, stay.shelter_id)
     if state != "open":
         raise CheckInRefused(f"the shelter is {state} to this municipality",
-                             code=f"bosai.shelter_{state}", shelter=stay.shelter_id)
+                             code=_SHELTER_NOT_OPEN[state], shelter=stay.shelter_id)
 
 
 def apply(registry: Registry, publisher: RegistryPublisher | None, db: Any,

@@ -30,7 +30,7 @@ from connector.runtime.setup import NATS_CREDS_NAME, init_participant
 from domains.bosai.demo_people import evacuees
 from domains.bosai.policies import evacuee_registry, shelter_status_open
 from domains.bosai.vocab import RECORD_CONTEXT
-from trust.errors import CredentialError
+from trust.errors import CredentialError, CredentialRevoked
 from trust.legal_id import corporate_number_check_digit
 from trust.status_list import StatusListCache
 from usage_policies.serialize import to_dsp
@@ -176,7 +176,7 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 300) -> dict[s
             city.checker.check(npo.identity.credential, npo.did)
             summary["revoked_refused"] = False
         except CredentialError as exc:
-            summary["revoked_refused"] = exc.code == "credential.revoked" and ended
+            summary["revoked_refused"] = isinstance(exc, CredentialRevoked) and ended
             say(f"9. authority revoked the NPO: the nats-server disconnected it, the city "
                 f"ended its other agreement with it, and the city refuses it: {exc.code}")
 

@@ -12,13 +12,14 @@ from typing import Any
 
 from connector.control.decisions import Reader, Use
 from connector.control.gate import RecordNotHeld, UsageGate
+from domains.bosai.errors import BosaiCode
 from trust.errors import TsunaguError
 
 
 class NotHeld(TsunaguError):
     """This connector holds no (live) copy of the record: nothing to change."""
 
-    code = "bosai.record_not_held"
+    code = BosaiCode.RECORD_NOT_HELD
     http_status = 404
 
 

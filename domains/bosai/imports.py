@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers.mapping import load_mapping
 from domains.bosai.importers.personal import blot, holds_my_number, redact_file
 from domains.bosai.importers.report import ImportReport
@@ -52,7 +53,7 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read {_shown(path)}: {exc.strerror or exc}",
-                          code="bosai.import.unreadable") from None
+                          code=BosaiCode.IMPORT_UNREADABLE) from None
 
 
 def _started() -> str:

@@ -14,6 +14,7 @@ from connector.plugins.contract import PolicyTemplate
 from connector.plugins.registry import dataset_schema
 from domains.bosai import policies
 from domains.bosai import setup as bosai_setup
+from domains.bosai.errors import BosaiCode
 from domains.bosai.setup import MunicipalitySetup
 from trust.errors import TsunaguError
 from usage_policies.model import Policy
@@ -21,7 +22,14 @@ from usage_policies.serialize import to_dsp
 
 
 class HubUnavailable(TsunaguError):
-    code = "feature.unavailable"
+    """Feature not available.
+
+    This hub is not set up for what was asked (a shelter operator's reception or supplies
+    before it operates a shelter): its own code, since the core's ``feature.unavailable``
+    (a connector run without a service) is another answer (501, not 503).
+    """
+
+    code = BosaiCode.HUB_UNAVAILABLE
     http_status = 503
 
 

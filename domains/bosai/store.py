@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connector.errors import ConnectorCode
 from connector.store.database import Store, StoreError, dumps, loads, open_sqlite
 from domains.bosai.importers.report import ImportReport
 from domains.bosai.importers.shelters import Site
@@ -121,7 +122,8 @@ class BosaiStore(Store):
                             (SCHEMA_VERSION,))
         elif int(row[0]) != SCHEMA_VERSION:
             raise StoreError(f"bosai store {self.path} has schema version {row[0]}, "
-                             f"this version needs {SCHEMA_VERSION}", code="store.version")
+                             f"this version needs {SCHEMA_VERSION}",
+                             code=ConnectorCode.STORE_VERSION)
 
     # --- raw files -----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
+from domains.japanese.errors import JapaneseCode
 from domains.japanese.text import normalize_width
 from trust.errors import ValidationError
 
@@ -33,7 +34,7 @@ _MAX_TEXT = 100
 class JapaneseDateError(ValidationError):
     """A date or time that does not exist, is outside its era, or cannot be read."""
 
-    code = "ja.date_invalid"
+    code = JapaneseCode.DATE_INVALID
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from domains.japanese.errors import JapaneseCode
 from trust.errors import ValidationError
 
 
@@ -36,7 +37,7 @@ class PersonalNumberRefused(ValidationError):
     """A value that is or looks like a My Number (個人番号) was offered: refused whole, before
     anything is written; ``field`` (in the details) is its path, the value is never repeated."""
 
-    code = "personal_number.refused"
+    code = JapaneseCode.PERSONAL_NUMBER_REFUSED
     http_status = 422
 
     def __init__(self, message: str, *, field: str, **details: Any) -> None:

@@ -18,13 +18,14 @@ import re
 import unicodedata
 
 from catalog.search import normalize_text
+from domains.japanese.errors import JapaneseCode
 from trust.errors import ValidationError
 
 
 class JapaneseNumberError(ValidationError):
     """Text that should be a number is not one."""
 
-    code = "ja.number_invalid"
+    code = JapaneseCode.NUMBER_INVALID
 
 
 # Characters NFKC would flatten into something that means less or something else.

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from connector.errors import ConnectorCode
 from trust.errors import TsunaguError
 
 
@@ -38,7 +39,7 @@ class ProtocolError(TsunaguError):
     connector maps this error the same way on NATS.
     """
 
-    code = "dsp.invalid_transition"
+    code = ConnectorCode.DSP_INVALID_TRANSITION
     http_status = 400
 
 
@@ -140,7 +141,7 @@ def advance(machine: StateMachine[S], record_type: type[P], current: P | None, m
         if old is not None and new is not None and new != old:
             raise ProtocolError(
                 f"{message} names {key} {new}, but this {machine.process} has {old}",
-                code="dsp.process_mismatch", field=key)
+                code=ConnectorCode.DSP_PROCESS_MISMATCH, field=key)
     return replace(current, state=state, updated_at=at, **given)
 
 

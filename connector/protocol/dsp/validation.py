@@ -21,6 +21,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError as SchemaError
 from referencing import Registry, Resource
 
+from connector.errors import ConnectorCode
 from trust.errors import ValidationError
 
 SCHEMA_BASE = "https://w3id.org/dspace/2025/1/"
@@ -76,7 +77,7 @@ MESSAGE_TYPES = tuple(SCHEMA_FOR_TYPE)
 class DspValidationError(ValidationError):
     """A DSP message failed its schema; ``details["errors"]`` lists ``{path, reason}``."""
 
-    code = "dsp.invalid_message"
+    code = ConnectorCode.DSP_INVALID_MESSAGE
 
 
 def _repair(node: Any) -> Any:
@@ -130,7 +131,8 @@ def check_bounds(message: Any) -> None:
         values += 1
         if isinstance(node, dict | list):
             if depth > MAX_DEPTH:
-                _limit("dsp.too_deep", f"the message is nested deeper than {MAX_DEPTH} levels")
+                _limit(ConnectorCode.DSP_TOO_DEEP,
+                       f"the message is nested deeper than {MAX_DEPTH} levels")
             if isinstance(node, dict):
                 chars += sum(len(k) for k in node if isinstance(k, str))
                 children = node.values()
@@ -140,11 +142,11 @@ def check_bounds(message: Any) -> None:
         elif isinstance(node, str):
             chars += len(node)
         if values > MAX_VALUES or chars > MAX_CHARS:
-            _limit("dsp.too_large", f"the message is larger than {MAX_VALUES} values or "
-                   f"{MAX_CHARS} characters")
+            _limit(ConnectorCode.DSP_TOO_LARGE, f"the message is larger than {MAX_VALUES} "
+                   f"values or {MAX_CHARS} characters")
 
 
-def _limit(code: str, reason: str) -> NoReturn:
+def _limit(code: ConnectorCode, reason: str) -> NoReturn:
     raise DspValidationError(f"{reason}; refused before validation", code=code,
                              errors=[{"path": "$", "reason": reason}], type=None, total=1)
 

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
+from connector.errors import ConnectorCode
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import (
     DASHBOARD,
@@ -192,7 +193,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     staff = staff_of(request)
     if staff is None:
         raise AuthError("the dashboard's live updates need a staff session",
-                        code="auth.missing")
+                        code=ConnectorCode.AUTH_MISSING)
     dash, page = request.app[DASH], page_for(request, staff)
     try:
         since = max(0, int(request.query.get("since", "0")))

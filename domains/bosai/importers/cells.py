@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers.report import CellError, RowReport
 from domains.japanese import normalize_address, normalize_width, number_spans, parse_int
 from domains.japanese.text import JapaneseNumberError
@@ -90,7 +91,7 @@ def _in_japan(lat: float, lon: float) -> bool:
 def _degrees(row: RowReport, column: str, raw: str) -> float:
     value = normalize_width(raw).strip()
     if not value:
-        raise CellError(f"{column} is empty", code="bosai.import.coordinates")
+        raise CellError(f"{column} is empty", code=BosaiCode.IMPORT_COORDINATES)
     if _DECIMAL.fullmatch(value):
         if value != raw.strip():
             row.correct(column, f"{_shown(raw.strip())} read as {value}")
@@ -98,16 +99,16 @@ def _degrees(row: RowReport, column: str, raw: str) -> float:
     if m := _DMS.fullmatch(value):
         if m[2] is None:  # whole degrees are ~100 km: not a site's location
             raise CellError(f"{column} {_shown(raw)} gives whole degrees only",
-                            code="bosai.import.coordinates")
+                            code=BosaiCode.IMPORT_COORDINATES)
         deg, minute, second = int(m[1]), int(m[2]), float(m[3] or 0)
         if minute >= 60 or second >= 60:
             raise CellError(f"{column} {_shown(raw)}: minutes and seconds must be below 60",
-                            code="bosai.import.coordinates")
+                            code=BosaiCode.IMPORT_COORDINATES)
         result = round(deg + minute / 60 + second / 3600, 7)
         row.correct(column, f"{_shown(raw.strip())} (degrees, minutes, seconds) read as {result}")
         return result
     raise CellError(f"{column} {_shown(raw)} is not a coordinate in degrees",
-                    code="bosai.import.coordinates")
+                    code=BosaiCode.IMPORT_COORDINATES)
 
 
 def coordinates(row: RowReport, lat_raw: str, lon_raw: str,
@@ -115,7 +116,7 @@ def coordinates(row: RowReport, lat_raw: str, lon_raw: str,
     """Latitude and longitude inside Japan; swapped columns are put back with a correction."""
     lat, lon = _degrees(row, columns[0], lat_raw), _degrees(row, columns[1], lon_raw)
     if not (math.isfinite(lat) and math.isfinite(lon)):
-        raise CellError("coordinates are not finite numbers", code="bosai.import.coordinates")
+        raise CellError("coordinates are not finite numbers", code=BosaiCode.IMPORT_COORDINATES)
     if _in_japan(lat, lon):
         return lat, lon
     if _in_japan(lon, lat):
@@ -125,7 +126,7 @@ def coordinates(row: RowReport, lat_raw: str, lon_raw: str,
     raise CellError(
         f"{columns[0]} {lat} / {columns[1]} {lon} is outside Japan "
         f"({LAT_RANGE[0]}-{LAT_RANGE[1]}°N, {LON_RANGE[0]}-{LON_RANGE[1]}°E)",
-        code="bosai.import.coordinates")
+        code=BosaiCode.IMPORT_COORDINATES)
 
 
 # --- 全国地方公共団体コード ----------------------------------------------------------------------
@@ -145,7 +146,7 @@ def municipality_code(row: RowReport, column: str, raw: str) -> str | None:
         digits = digits[:-2]
     if not (digits.isascii() and digits.isdigit()):
         raise CellError(f"{column} {_shown(written)} is not a 全国地方公共団体コード",
-                        code="bosai.import.municipality_code")
+                        code=BosaiCode.IMPORT_MUNICIPALITY_CODE)
     fixes = []
     if len(digits) == 4:
         digits, fixes = "0" + digits, ["restored the leading zero"]
@@ -156,7 +157,7 @@ def municipality_code(row: RowReport, column: str, raw: str) -> str | None:
         code = parse_legal_id(digits, kind=LegalIdKind.LOCAL_GOVERNMENT_CODE).value
     except LegalIdError as exc:
         raise CellError(f"{column} {_shown(written)}: {exc.message}",
-                        code="bosai.import.municipality_code") from None
+                        code=BosaiCode.IMPORT_MUNICIPALITY_CODE) from None
     if fixes or code != written:
         row.correct(column, f"{_shown(written)} read as {code} ({', '.join(fixes) or 'digits'})")
     return code
@@ -207,14 +208,14 @@ def capacity(row: RowReport, column: str, raw: str) -> Capacity | None:
     for label, value in _labelled_numbers(written):
         if label in parts:
             raise CellError(f"{column} {_shown(written)}: cannot tell which number is the "
-                            f"{label} capacity", code="bosai.import.capacity")
+                            f"{label} capacity", code=BosaiCode.IMPORT_CAPACITY)
         parts[label] = value
     if not parts:
         raise CellError(f"{column} {_shown(written)} has no number of people",
-                        code="bosai.import.capacity")
+                        code=BosaiCode.IMPORT_CAPACITY)
     if "total" in parts and len(parts) > 1:
         raise CellError(f"{column} {_shown(written)}: a number without 屋内/屋外 next to "
-                        "labelled ones", code="bosai.import.capacity")
+                        "labelled ones", code=BosaiCode.IMPORT_CAPACITY)
     indoor, outdoor = parts.get("indoor"), parts.get("outdoor")
     total = parts.get("total", (indoor or 0) + (outdoor or 0))
     result = Capacity(total, indoor, outdoor)
@@ -238,12 +239,12 @@ def count(row: RowReport, column: str, raw: str) -> int | None:
     value = _COUNT_SUFFIX.sub("", _APPROX.sub("", value))
     if "世帯" in value:
         raise CellError(f"{column} {_shown(written)} counts households, not people",
-                        code="bosai.import.count")
+                        code=BosaiCode.IMPORT_COUNT)
     try:
         number = parse_int(value)
     except JapaneseNumberError:
         raise CellError(f"{column} {_shown(written)} is not a number of people",
-                        code="bosai.import.count") from None
+                        code=BosaiCode.IMPORT_COUNT) from None
     row.correct(column, f"{_shown(written)} read as {number}"
                 + (" (approximate in the file)" if approximate else ""))
     return number
@@ -268,7 +269,7 @@ def site_name(row: RowReport, column: str, raw: str) -> Name:
     taken off into ``suffix``; other bracketed parts ("（旧第三小学校）") are part of the name."""
     value = _SPACES.sub(" ", normalize_width(raw)).strip()
     if not value:
-        raise CellError(f"{column} is empty", code="bosai.import.name")
+        raise CellError(f"{column} is empty", code=BosaiCode.IMPORT_NAME)
     suffix = None
     if (m := _DESIGNATION.match(value)) and m["name"].strip():
         value, suffix = m["name"].strip(), m["label"].strip()

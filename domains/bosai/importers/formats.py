@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from domains.bosai.importers.source import SourceError
+from domains.bosai.importers.source import FormatError, SourceError
 from domains.japanese import normalize_width
 
 HAZARDS: dict[str, str] = {
@@ -98,21 +98,18 @@ def detect(cells: list[str], wanted: str = "auto") -> Header:
         return max(fitting, key=lambda h: len(h.index) / len(h.format.columns))
     best = max(headers, key=lambda h: len(h.index))
     missing = [c for c in best.format.required if c not in best.index]
-    raise SourceError(
+    raise FormatError(
         f"header is not a {best.format.label} header: missing {', '.join(missing)}"
-        + ("" if wanted != "auto" else f" (formats tried: {', '.join(FORMATS)})"),
-        code="bosai.import.format")
+        + ("" if wanted != "auto" else f" (formats tried: {', '.join(FORMATS)})"))
 
 
 def find_header(rows: list[list[str]], wanted: str = "auto") -> tuple[int, Header]:
     """The first of ``rows`` (a file's first few records) that is a header: some files have
     a title line above it. Returns its position and the header."""
-    error: SourceError | None = None
+    error: FormatError | None = None
     for i, cells in enumerate(rows):
         try:
             return i, detect(cells, wanted)
-        except SourceError as exc:
-            if exc.code != "bosai.import.format":
-                raise
+        except FormatError as exc:
             error = error or exc
-    raise error or SourceError("the file is empty", code="bosai.import.format")
+    raise error or FormatError("the file is empty")

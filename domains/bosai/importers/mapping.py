@@ -40,8 +40,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers.source import ENCODINGS
 from domains.japanese import JapaneseDateError, normalize_width, parse_datetime
+from domains.japanese.errors import JapaneseCode
 from domains.japanese.mynumber import contains_my_number
 from trust.errors import TsunaguError
 
@@ -56,7 +58,7 @@ MAX_MAPPING_BYTES = 64 * 1024
 
 
 class MappingError(TsunaguError):
-    code = "bosai.mapping.invalid"
+    code = BosaiCode.MAPPING_INVALID
 
 
 @dataclass(frozen=True)
@@ -185,5 +187,6 @@ def load_mapping(path: Path) -> tuple[StatusMapping, bytes]:
                            f"UTF-8: {exc}") from None
     if contains_my_number(text):
         raise MappingError(f"mapping {Path(path).name} holds what looks like a My Number "
-                           "(個人番号); a mapping never needs one", code="personal_number.refused")
+                           "(個人番号); a mapping never needs one",
+                           code=JapaneseCode.PERSONAL_NUMBER_REFUSED)
     return parse_mapping(parsed), data

@@ -35,6 +35,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers.source import (
     CsvRow,
     SourceError,
@@ -43,9 +44,10 @@ from domains.bosai.importers.source import (
     decode,
     has_undecodable,
 )
+from domains.japanese.errors import JapaneseCode
 from domains.japanese.mynumber import contains_my_number, is_my_number_field
 
-CODE = "personal_number.refused"
+CODE = JapaneseCode.PERSONAL_NUMBER_REFUSED
 BLOT = "＊"
 HEADER_SEARCH = 5  # as table.HEADER_SEARCH: the header is among the first records
 _FRACTION = re.compile(r"(?<=[0-9])\.[0-9]+")
@@ -343,14 +345,14 @@ def _encode_like(data: bytes, decoded: SourceText, old: str, new: str) -> bytes:
     byte_parts = _SPLIT_BYTES.split(data[len(prefix):])
     if not len(old_parts) == len(new_parts) == len(byte_parts):
         raise SourceError("the kept copy cannot be written line for line",
-                          code="bosai.import.redaction")
+                          code=BosaiCode.IMPORT_REDACTION)
     out = [prefix]
     for before, after, raw in zip(old_parts, new_parts, byte_parts, strict=True):
         if before != after:
             encoded = _as_bytes(after, decoded.encoding)
             if encoded is None:
                 raise SourceError("the kept copy cannot be encoded back",
-                                  code="bosai.import.redaction")
+                                  code=BosaiCode.IMPORT_REDACTION)
             raw = encoded
         out.append(raw)
     return b"".join(out)
@@ -387,7 +389,7 @@ def redact_file(data: bytes, encoding: str = "auto", decoded: SourceText | None 
     if left := _left(redacted, decoded.encoding, check.lines):
         redacted = _apply(redacted, _whole_lines(redacted, left), decoded.encoding)
         if _left(redacted, decoded.encoding, check.lines):
-            raise SourceError("the file could not be redacted", code="bosai.import.redaction")
+            raise SourceError("the file could not be redacted", code=BosaiCode.IMPORT_REDACTION)
     return Redacted(_encode_like(data, decoded, text, redacted), count)
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers.source import printable
-from trust.errors import TsunaguError
+from trust.errors import ErrorCode, TsunaguError
 
 
 class Outcome(StrEnum):
@@ -28,7 +29,7 @@ class Outcome(StrEnum):
 class CellError(TsunaguError):
     """One cell cannot be read; the row is refused with this message."""
 
-    code = "bosai.import.cell"
+    code = BosaiCode.IMPORT_CELL
 
 
 @dataclass(slots=True)
@@ -63,7 +64,8 @@ class RowReport:
     def correct(self, column: str | None, message: str, code: str | None = None) -> None:
         self.corrections.append(Note(column, message, code))
 
-    def refuse(self, column: str | None, message: str, code: str = CellError.code) -> None:
+    def refuse(self, column: str | None, message: str, code: ErrorCode = CellError.code
+               ) -> None:
         self.problems.append(Note(column, message, code))
 
     def note(self, column: str | None, message: str) -> None:

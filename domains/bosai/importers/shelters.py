@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers import cells, personal, table
 from domains.bosai.importers.formats import HAZARDS, Header, find_header
 from domains.bosai.importers.report import CellError, ImportReport, RowReport
@@ -120,12 +121,12 @@ def _gsi_site(r: _RowReader, fmt: str) -> Site | None:
     row.key = local_id or None
     code = None
     if not local_id:
-        row.refuse("共通ID", "共通ID is empty", "bosai.import.id")
+        row.refuse("共通ID", "共通ID is empty", BosaiCode.IMPORT_ID)
     elif m := _GSI_ID.fullmatch(local_id):
         base = m[1]
         if not 1 <= int(base[:2]) <= 47:
             row.refuse("共通ID", f"共通ID {local_id!r} names prefecture {base[:2]}; "
-                       "prefecture codes run from 01 to 47", "bosai.import.municipality_code")
+                       "prefecture codes run from 01 to 47", BosaiCode.IMPORT_MUNICIPALITY_CODE)
         else:
             code = _with_check_digit(base)
     if local_id and local_id != r.get("共通ID").strip():
@@ -167,13 +168,13 @@ def _opendata_site(r: _RowReader) -> Site | None:
     code = _cell(row, cells.municipality_code, code_column, r.get(code_column))
     if code is None and not row.problems:
         row.refuse("全国地方公共団体コード", "全国地方公共団体コード is empty",
-                   "bosai.import.municipality_code")
+                   BosaiCode.IMPORT_MUNICIPALITY_CODE)
     for column in ("所在地_全国地方公共団体コード", "市区町村コード"):
         _cell(row, cells.municipality_code, column, r.get(column))
     local_id = normalize_width(r.get("ID")).strip()
     row.key = f"{code or r.get(code_column).strip()}-{local_id}"
     if not local_id:
-        row.refuse("ID", "ID is empty", "bosai.import.id")
+        row.refuse("ID", "ID is empty", BosaiCode.IMPORT_ID)
     name = _cell(row, cells.site_name, "名称", r.get("名称"))
     point = _coordinates(r)
     address = r.get("所在地_連結表記")
@@ -190,7 +191,7 @@ def _opendata_site(r: _RowReader) -> Site | None:
             elevation = float(raw_elevation)
         except ValueError:
             row.refuse("標高", f"標高 {raw_elevation[:40]!r} is not a number of metres",
-                       "bosai.import.cell")
+                       BosaiCode.IMPORT_CELL)
     if row.problems:
         return None
     also_shelter = r.flag("指定避難所との重複")
@@ -236,10 +237,10 @@ def read_shelters(data: bytes, format: str = "auto", encoding: str = "auto",
             continue
         row.key = site.id
         if len(site.id) > MAX_ID:
-            row.refuse(id_column, f"id is longer than {MAX_ID} characters", "bosai.import.id")
+            row.refuse(id_column, f"id is longer than {MAX_ID} characters", BosaiCode.IMPORT_ID)
         elif site.id in seen:
             row.refuse(id_column, f"duplicate id {site.id!r}: first on line {seen[site.id]}",
-                       "bosai.import.duplicate")
+                       BosaiCode.IMPORT_DUPLICATE)
         else:
             seen[site.id] = row.line
             site.raw = table.raw_cells(names, values, row)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from domains.bosai.errors import BosaiCode
 from trust.errors import TsunaguError
 
 ENCODINGS = ("auto", "utf-8", "cp932", "utf-16")
@@ -30,7 +31,16 @@ _BAD = re.compile("[\udc00\udc80-\udcff]")  # surrogate escapes, and NUL marked 
 class SourceError(TsunaguError):
     """The file as a whole cannot be read (not a CSV, unknown encoding, no header)."""
 
-    code = "bosai.import.source"
+    code = BosaiCode.IMPORT_SOURCE
+
+
+class FormatError(SourceError):
+    """The file as a whole cannot be read (not a CSV, unknown encoding, no header).
+
+    Here it is not in a format the importer understands: no header it knows, or no rows.
+    """
+
+    code = BosaiCode.IMPORT_FORMAT
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers import cells, table
 from domains.bosai.importers.mapping import StatusMapping, open_key
 from domains.bosai.importers.report import CellError, ImportReport, RowReport
@@ -113,7 +114,7 @@ def _timestamp(r: _Row, m: StatusMapping) -> datetime | None:
     label = "+".join(m.timestamp) or "timestamp"
     if not text:
         if m.default_timestamp is None:
-            r.row.refuse(label, f"{label} is empty", "bosai.import.timestamp")
+            r.row.refuse(label, f"{label} is empty", BosaiCode.IMPORT_TIMESTAMP)
         return m.default_timestamp
     try:
         return parse_datetime(text)
@@ -126,7 +127,7 @@ def _open(r: _Row, m: StatusMapping) -> bool | None:
     written = r.get(m.open).strip()
     if not written:
         if m.default_open is None:
-            r.row.refuse(m.open, f"{m.open} is empty: open or closed?", "bosai.import.open")
+            r.row.refuse(m.open, f"{m.open} is empty: open or closed?", BosaiCode.IMPORT_OPEN)
         return m.default_open
     key = open_key(written)
     if key in m.open_values:
@@ -134,7 +135,7 @@ def _open(r: _Row, m: StatusMapping) -> bool | None:
     if key in m.closed_values:
         return False
     r.row.refuse(m.open, f"{m.open} {written[:40]!r} is neither open nor closed "
-                 "(add it to [open_values] in the mapping)", "bosai.import.open")
+                 "(add it to [open_values] in the mapping)", BosaiCode.IMPORT_OPEN)
     return None
 
 
@@ -145,7 +146,7 @@ def _types(r: _Row, m: StatusMapping) -> list[str]:
     found = shelter_types(written)
     if not found:
         r.row.refuse(m.type, f"{written[:40]!r} is not 指定避難所, 指定緊急避難場所 or 福祉避難所",
-                     "bosai.import.type")
+                     BosaiCode.IMPORT_TYPE)
     return found
 
 
@@ -165,9 +166,9 @@ def _entry(r: _Row, m: StatusMapping) -> StatusEntry | None:
     shelter_id = normalize_width(r.get(m.shelter_id)).strip()
     row.key = shelter_id or None
     if not shelter_id:
-        row.refuse(m.shelter_id, f"{m.shelter_id} is empty", "bosai.import.id")
+        row.refuse(m.shelter_id, f"{m.shelter_id} is empty", BosaiCode.IMPORT_ID)
     elif len(shelter_id) > MAX_ID:
-        row.refuse(m.shelter_id, f"id is longer than {MAX_ID} characters", "bosai.import.id")
+        row.refuse(m.shelter_id, f"id is longer than {MAX_ID} characters", BosaiCode.IMPORT_ID)
     elif shelter_id != r.get(m.shelter_id).strip():
         row.correct(m.shelter_id, f"{r.get(m.shelter_id).strip()!r} read as {shelter_id!r}")
     observed, is_open, types = _timestamp(r, m), _open(r, m), _types(r, m)
@@ -195,7 +196,7 @@ def _find_header(head: list[list[str]], wanted: list[str]) -> tuple[int, dict[st
     missing = [w for w in wanted if normalize_width(w) not in first]
     raise SourceError(f"the file has no column {', '.join(missing)} named in the mapping "
                       f"(its first line has: {', '.join(first[:20])})",
-                      code="bosai.mapping.columns")
+                      code=BosaiCode.MAPPING_COLUMNS)
 
 
 def read_status(data: bytes, mapping: StatusMapping, source: str = "",
@@ -220,7 +221,7 @@ def read_status(data: bytes, mapping: StatusMapping, source: str = "",
             first = seen[entry.shelter_id, entry.observed_at]
             row.refuse(mapping.shelter_id, f"duplicate status of {entry.shelter_id!r} at "
                        f"{entry.observed_at.isoformat()}: first on line {first}",
-                       "bosai.import.duplicate")
+                       BosaiCode.IMPORT_DUPLICATE)
             continue
         seen[entry.shelter_id, entry.observed_at] = row.line
         entry.raw = table.raw_cells(names, values, row)

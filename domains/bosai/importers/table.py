@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from typing import TypeVar
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.importers import personal
 from domains.bosai.importers.report import ImportReport, RowReport
 from domains.bosai.importers.source import (
     CsvRow,
-    SourceError,
+    FormatError,
     SourceText,
     count_lines,
     csv_rows,
@@ -89,14 +90,14 @@ def _shape_ok(row: RowReport, values: list[str], names: list[str], encoding: str
         del values[width:]  # trailing empty fields (a trailing comma) carry nothing
     if len(values) != width:
         row.refuse(None, f"row has {len(values)} fields, the header has {width} "
-                   "(an unquoted comma or a missing field?)", "bosai.import.shape")
+                   "(an unquoted comma or a missing field?)", BosaiCode.IMPORT_SHAPE)
         return False
     if not any(map(has_undecodable, values)):
         return True
     for name, value in zip(names, values, strict=True):
         if bad := undecodable_bytes(value):
             row.refuse(name, f"{name} has bytes that are not valid {encoding} "
-                       f"({', '.join(bad[:5])})", "bosai.import.encoding")
+                       f"({', '.join(bad[:5])})", BosaiCode.IMPORT_ENCODING)
     return not row.problems
 
 
@@ -121,7 +122,7 @@ def rows(decoded: SourceText, report: ImportReport, locate: Callable[[list[list[
         if len(head) == HEADER_SEARCH:
             break
     if not any(r.fields and not _blank(r.fields) for r in head):
-        raise SourceError("the file has no rows", code="bosai.import.format")
+        raise FormatError("the file has no rows")
     check = personal.CellCheck.of(decoded)
     shown = []
     for record in head:
@@ -159,7 +160,7 @@ def rows(decoded: SourceText, report: ImportReport, locate: Callable[[list[list[
                     _withhold(row, before.fields, [], check.cells(before), (),
                               decoded.encoding)
                 row.refuse(None, f"line before the header row (line {head[at].line})",
-                           "bosai.import.shape")
+                           BosaiCode.IMPORT_SHAPE)
         for record in [*head[at + 1:], *records]:
             if progress:
                 progress(record.end_line, total)
@@ -171,7 +172,7 @@ def rows(decoded: SourceText, report: ImportReport, locate: Callable[[list[list[
             if record.end_line > record.line:
                 row.note(None, f"record spans lines {record.line}-{record.end_line}")
             if record.fields is None:
-                row.refuse(None, f"not readable as CSV: {record.error}", "bosai.import.shape")
+                row.refuse(None, f"not readable as CSV: {record.error}", BosaiCode.IMPORT_SHAPE)
                 continue
             _withhold(row, record.fields, names, found_in(record), must,
                       decoded.encoding)

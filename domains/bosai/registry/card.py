@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domains.bosai import vocab
+from domains.bosai.errors import BosaiCode
 from domains.bosai.registry.errors import CardError, RegistryInputError, refuse_my_number
 from domains.bosai.registry.forms import parse_form
 from domains.bosai.registry.model import PersonInput, StayLocation
@@ -68,19 +69,19 @@ class CardIssuer:
         return sign_document(credential, self.key, created=start)
 
 
-def _fail(message: str, code: str) -> CardError:
+def _fail(message: str, code: BosaiCode) -> CardError:
     return CardError(message, code=code)
 
 
 def _instant(value: Any, member: str) -> datetime:
     if not isinstance(value, str):
-        raise _fail(f"{member} is missing or not a date-time", "bosai.card_malformed")
+        raise _fail(f"{member} is missing or not a date-time", BosaiCode.CARD_MALFORMED)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"{member} is not a date-time", "bosai.card_malformed") from None
+        raise _fail(f"{member} is not a date-time", BosaiCode.CARD_MALFORMED) from None
     if moment.tzinfo is None:
-        raise _fail(f"{member} has no time zone", "bosai.card_malformed")
+        raise _fail(f"{member} has no time zone", BosaiCode.CARD_MALFORMED)
     return moment
 
 
@@ -93,35 +94,35 @@ def read_card(credential: Any, *, trusted_issuers: Collection[str],
     ``bosai.card_not_yet_valid``, ``bosai.card_expired``.
     """
     if not isinstance(credential, Mapping):
-        raise _fail("a card credential is a JSON object", "bosai.card_malformed")
+        raise _fail("a card credential is a JSON object", BosaiCode.CARD_MALFORMED)
     refuse_my_number(credential, "card")
     extra = set(credential) - MEMBERS
     if extra:
         raise _fail(f"the card has members a card never has: {', '.join(sorted(extra))}",
-                    "bosai.card_malformed")
+                    BosaiCode.CARD_MALFORMED)
     if credential.get("@context") != CONTEXT or credential.get("type") != TYPES:
         raise _fail("the card's @context or type is not that of a card credential",
-                    "bosai.card_malformed")
+                    BosaiCode.CARD_MALFORMED)
     subject = credential.get("credentialSubject")
     if not isinstance(subject, Mapping) or set(subject) != SUBJECT_FIELDS or not all(
             isinstance(v, str) for v in subject.values()):
         raise _fail("the card must carry exactly the 4 basic items, as text",
-                    "bosai.card_malformed")
+                    BosaiCode.CARD_MALFORMED)
     issuer = credential.get("issuer")
     if not isinstance(issuer, str) or issuer not in trusted_issuers:
         raise _fail("the card was not issued by a trusted card issuer",
-                    "bosai.card_untrusted_issuer")
+                    BosaiCode.CARD_UNTRUSTED_ISSUER)
     try:
         verify_document(dict(credential), expected_controller=issuer)
     except ProofError as exc:
         raise _fail(f"the card's signature does not verify ({exc.code})",
-                    "bosai.card_signature") from None
+                    BosaiCode.CARD_SIGNATURE) from None
     moment = now or datetime.now(UTC)
     if moment < _instant(credential.get("validFrom"), "validFrom"):
-        raise _fail("the card is not valid yet", "bosai.card_not_yet_valid")
+        raise _fail("the card is not valid yet", BosaiCode.CARD_NOT_YET_VALID)
     if "validUntil" in credential and moment >= _instant(credential["validUntil"],
                                                          "validUntil"):
-        raise _fail("the card has expired", "bosai.card_expired")
+        raise _fail("the card has expired", BosaiCode.CARD_EXPIRED)
     return dict(subject), issuer
 
 
@@ -142,7 +143,7 @@ def person_from_card(credential: Any, *, trusted_issuers: Collection[str],
         return parse_form(form, today=today), issuer
     except RegistryInputError as exc:
         if exc.field in SUBJECT_FIELDS:  # signed but unusable: the issuer's fault
-            raise _fail(f"the card's {exc.field} cannot be read", "bosai.card_malformed"
+            raise _fail(f"the card's {exc.field} cannot be read", BosaiCode.CARD_MALFORMED
                         ) from None
         raise
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domains.bosai.errors import BosaiCode
 from domains.bosai.registry.errors import MyNumberRefused, RegistryInputError
 from domains.bosai.registry.forms import FIELDS
 from domains.bosai.registry.normalize import display_text
@@ -90,7 +91,7 @@ class CsvReport:
 class CsvFileError(RegistryInputError):
     """The file as a whole cannot be read (encoding, header, size)."""
 
-    code = "bosai.csv_invalid"
+    code = BosaiCode.CSV_INVALID
 
 
 def decode(data: bytes) -> str:
@@ -209,7 +210,7 @@ def read_csv(data: bytes | str | Path, *, columns: Mapping[str, str] | None = No
         except StopIteration:
             break
         except csv.Error:
-            rows.refused[start] = CsvLine(start, "refused", code="bosai.csv_invalid",
+            rows.refused[start] = CsvLine(start, "refused", code=BosaiCode.CSV_INVALID,
                                           field="line", message="the line is not valid CSV")
             start = reader.line_num + 1
             continue
@@ -217,7 +218,7 @@ def read_csv(data: bytes | str | Path, *, columns: Mapping[str, str] | None = No
         if not any(cell.strip() for cell in row):
             continue  # a blank line holds nothing to lose
         if len(row) != len(header):
-            rows.refused[line] = CsvLine(line, "refused", code="bosai.csv_columns",
+            rows.refused[line] = CsvLine(line, "refused", code=BosaiCode.CSV_COLUMNS,
                                          field="line", message=f"the line has {len(row)} "
                                          f"cells, the header {len(header)}")
             continue

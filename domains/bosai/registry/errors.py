@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from domains.bosai.errors import BosaiCode
 from domains.japanese import mynumber
+from domains.japanese.errors import JapaneseCode
 from domains.japanese.mynumber import PersonalNumberRefused
-from trust.errors import TsunaguError, ValidationError
+from trust.errors import ErrorCode, TsunaguError, ValidationError
 
 
 class RegistryInputError(ValidationError):
@@ -16,10 +18,10 @@ class RegistryInputError(ValidationError):
     ``field`` is the JSON path of the offending field (``contact.telephone``), never its value.
     """
 
-    code = "bosai.input_invalid"
+    code = BosaiCode.INPUT_INVALID
     http_status = 422
 
-    def __init__(self, message: str, *, field: str, code: str | None = None,
+    def __init__(self, message: str, *, field: str, code: ErrorCode | None = None,
                  **details: Any) -> None:
         super().__init__(message, code=code, field=field, **details)
         self.field = field
@@ -30,7 +32,7 @@ class MyNumberRefused(RegistryInputError, PersonalNumberRefused):
     is refused whole, before anything is written, and never repeated in the error (a
     registry input error, so input channels count it like the others)."""
 
-    code = "personal_number.refused"
+    code = JapaneseCode.PERSONAL_NUMBER_REFUSED
 
 
 def refuse_my_number(value: Any, field: str = "") -> None:
@@ -41,28 +43,28 @@ def refuse_my_number(value: Any, field: str = "") -> None:
 class RegistryError(TsunaguError):
     """A registry operation that cannot be done as asked."""
 
-    code = "bosai.registry_error"
+    code = BosaiCode.REGISTRY_ERROR
 
 
 class PersonNotFound(RegistryError):
-    code = "bosai.person_not_found"
+    code = BosaiCode.PERSON_NOT_FOUND
     http_status = 404
 
 
 class ReviewNotFound(RegistryError):
-    code = "bosai.review_not_found"
+    code = BosaiCode.REVIEW_NOT_FOUND
     http_status = 404
 
 
 class ReviewDecided(RegistryError):
     """The review was already decided (or made moot by another merge)."""
 
-    code = "bosai.review_decided"
+    code = BosaiCode.REVIEW_DECIDED
     http_status = 409
 
 
 class VersionConflict(RegistryError):
-    code = "bosai.version_conflict"
+    code = BosaiCode.VERSION_CONFLICT
     http_status = 409
 
 
@@ -70,5 +72,5 @@ class CardError(RegistryError):
     """A card credential was refused; ``code`` says why (malformed, untrusted issuer,
     signature, not yet valid, expired)."""
 
-    code = "bosai.card_invalid"
+    code = BosaiCode.CARD_INVALID
     http_status = 401

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from connector.errors import ConnectorCode
 from connector.plugins.registry import PluginSettings
 from connector.store.database import Store, StoreError
 
@@ -152,7 +153,7 @@ def install(store: Store) -> None:
             settings.set(db, VERSION_KEY, int(SCHEMA_VERSION))
     elif str(found) != SCHEMA_VERSION:
         raise StoreError(f"the evacuee registry tables have schema version {found}, this "
-                         f"connector needs {SCHEMA_VERSION}", code="store.version")
+                         f"connector needs {SCHEMA_VERSION}", code=ConnectorCode.STORE_VERSION)
 
 
 CACHE_KIB = 32 * 1024

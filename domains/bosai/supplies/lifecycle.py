@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from domains.bosai.errors import BosaiCode
 from trust.errors import TsunaguError
 
 
 class SupplyError(TsunaguError):
-    code = "supply.invalid"
+    code = BosaiCode.SUPPLY_INVALID
 
 
 class Status(StrEnum):
@@ -72,10 +73,10 @@ def step(record: Mapping[str, Any], action: Step, actor: Actor, *, at: str,
     current = status_of(record)
     if actor is not allowed:
         raise SupplyError(f"only the {allowed.value} may {action.value} a supply request",
-                          code="supply.not_allowed", step=action.value)
+                          code=BosaiCode.SUPPLY_NOT_ALLOWED, step=action.value)
     if current not in sources:
         raise SupplyError(f"a {current.value} supply request cannot be {target.value}",
-                          code="supply.bad_transition", current=current.value,
+                          code=BosaiCode.SUPPLY_BAD_TRANSITION, current=current.value,
                           step=action.value)
     requested = int(record.get("quantity", 0))
     if action is Step.COMMIT:
@@ -112,11 +113,11 @@ def check_change(before: Mapping[str, Any], after: Mapping[str, Any], actor: Act
         if old in sources and new is target:
             if actor is not allowed:
                 raise SupplyError(f"only the {allowed.value} may {action.value} a supply "
-                                  "request", code="supply.not_allowed", step=action.value)
+                                  "request", code=BosaiCode.SUPPLY_NOT_ALLOWED, step=action.value)
             extra = sorted(changed - STEP_FIELDS[action])
             if extra:
                 raise SupplyError(f"{action.value} may not change {', '.join(extra)}",
-                                  code="supply.field_not_allowed", fields=extra)
+                                  code=BosaiCode.SUPPLY_FIELD_NOT_ALLOWED, fields=extra)
             return action
     raise SupplyError(f"a {old.value} supply request cannot become {new.value}",
-                      code="supply.bad_transition", current=old.value)
+                      code=BosaiCode.SUPPLY_BAD_TRANSITION, current=old.value)

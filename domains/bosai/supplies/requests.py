@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domains.bosai import vocab
+from domains.bosai.errors import BosaiCode
 from domains.bosai.registry.forms import text, token, tokens
 from domains.bosai.supplies import lifecycle
 from domains.bosai.supplies.lifecycle import Actor, Step, SupplyError
@@ -78,4 +79,4 @@ def rule(before: Mapping[str, Any], after: Mapping[str, Any], contributor: Contr
     if after.get("committedBy") != contributor.did:
         raise SupplyError("a supplier commits in its own name only" if action is Step.COMMIT
                           else "only the supplier that committed delivers",
-                          code="supply.not_allowed", step=action.value)
+                          code=BosaiCode.SUPPLY_NOT_ALLOWED, step=action.value)
