@@ -142,7 +142,6 @@ class TsunaguError(Exception):
     """Base of all tsunagu errors. ``code`` (an ``ErrorCode``) is stable across releases."""
 
     code: ErrorCode = TrustCode.ERROR
-    http_status: int = 400
 
     def __init__(self, message: str, *, code: ErrorCode | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -190,7 +189,6 @@ class CredentialError(TsunaguError):
     """A participant credential failed verification; ``code`` says why."""
 
     code = TrustCode.CREDENTIAL_INVALID
-    http_status = 401
 
 
 # The first line of a docstring is the title of the problem an error becomes
@@ -218,7 +216,6 @@ class EnvelopeError(TsunaguError):
     """A signed envelope failed verification; ``code`` says why."""
 
     code = TrustCode.ENVELOPE_INVALID
-    http_status = 401
 
 
 class ValidationError(TsunaguError):

@@ -25,7 +25,14 @@ import orjson
 from aiohttp import web
 
 from connector.api.events import EventStreams, declared_purpose
-from connector.api.problems import error_problem, problem
+from connector.api.problems import (
+    HTTP_STATUSES,
+    error_problem,
+    problem,
+    status_for,
+    statuses_in,
+    statuses_with,
+)
 from connector.api.tokens import TokenInfo, TokenStore
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
@@ -76,14 +83,12 @@ class CatalogApi(Protocol):
 
 class NotFound(TsunaguError):
     code = ConnectorCode.API_NOT_FOUND
-    http_status = 404
 
 
 class Unavailable(TsunaguError):
     """This connector runs without the service the route needs."""
 
     code = ConnectorCode.FEATURE_UNAVAILABLE
-    http_status = 501
 
 
 async def _call(value: Any) -> Any:
@@ -101,7 +106,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
     except TsunaguError as exc:
-        response = error_problem(exc)
+        response = error_problem(exc, statuses_in(request))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -111,7 +116,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             response.headers["Allow"] = exc.headers.get("Allow", "")
     except Exception:
         log.exception("app API handler failed", extra={"path": request.path})
-        response = problem(500, ConnectorCode.INTERNAL_ERROR,
+        internal = ConnectorCode.INTERNAL_ERROR
+        response = problem(status_for(internal), internal,
                            "the connector failed to handle this request; see its log")
     _count(request, response.status)
     return response
@@ -241,7 +247,8 @@ async def readyz(request: web.Request) -> web.Response:
         checks["store"] = getattr(exc, "code", "unavailable")
     if all(v == "ok" for v in checks.values()):
         return json_response({"status": "ready", "checks": checks})
-    return problem(503, ConnectorCode.SERVICE_NOT_READY, "the connector is not ready: " + ", ".join(
+    code = ConnectorCode.SERVICE_NOT_READY
+    return problem(status_for(code), code, "the connector is not ready: " + ", ".join(
         f"{k} {v}" for k, v in checks.items() if v != "ok"), "Not ready", checks=checks)
 
 
@@ -508,6 +515,7 @@ def make_app(
         "catalog": catalog or connector.catalog,
     }
     app[OPENAPI] = OPENAPI_PATH.read_bytes()
+    app[HTTP_STATUSES] = statuses_with(plugins)  # the core's, and the plug-ins' own
     streams = EventStreams(connector, connector.gate, heartbeat=heartbeat,
                            poll_interval=poll_interval, retry_ms=retry_ms)
     app[STREAMS] = streams

@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from connector.api.problems import error_body
+from connector.api.problems import error_body, statuses_in
 from connector.control.decisions import Reader, Use
 from connector.control.gate import DECISION_TTL, GateStream, StreamEnded, UsageGate
 from trust.errors import ValidationError
@@ -113,7 +113,7 @@ class EventStreams:
             await self._pump(response, gate_stream, cursor)
         except StreamEnded as exc:
             with contextlib.suppress(ConnectionError):
-                await response.write(format_end(error_body(exc)))
+                await response.write(format_end(error_body(exc, statuses_in(request))))
         except ConnectionError:
             pass  # the client went away; it resumes with Last-Event-ID when it comes back
         except Exception:

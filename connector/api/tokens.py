@@ -50,14 +50,12 @@ class AuthError(TsunaguError):
     """No usable token: missing, unknown, revoked or expired."""
 
     code = ConnectorCode.AUTH_INVALID
-    http_status = 401
 
 
 class ScopeError(TsunaguError):
     """A valid token that lacks the scope the operation needs."""
 
     code = ConnectorCode.AUTH_SCOPE
-    http_status = 403
 
 
 @dataclass(frozen=True)

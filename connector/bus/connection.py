@@ -83,7 +83,6 @@ class NatsConnectError(TsunaguError):
     """NATS could not be reached (or refused the credentials) during start-up."""
 
     code = ConnectorCode.NATS_CONNECT
-    http_status = 503
 
 
 class NatsSettings(BaseModel):

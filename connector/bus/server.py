@@ -62,7 +62,6 @@ class NatsServerError(TsunaguError):
     """The embedded nats-server could not be found, started or stopped."""
 
     code = ConnectorCode.NATS_SERVER
-    http_status = 503
 
 
 def find_nats_server_binary() -> Path:

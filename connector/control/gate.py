@@ -93,14 +93,12 @@ class UsageDenied(TsunaguError):
     """The use was refused: ``rule`` names the rule, constraint or condition that failed."""
 
     code = ConnectorCode.USAGE_DENIED
-    http_status = 403
 
 
 class RecordNotHeld(UsageDenied):
     """This connector holds no such record (audited like any refusal)."""
 
     code = ConnectorCode.USAGE_NOT_HELD
-    http_status = 404
 
 
 class StreamEnded(UsageDenied):

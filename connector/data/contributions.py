@@ -105,7 +105,6 @@ if find_left_operand(FIELD) is None:
 
 class ContributionError(TsunaguError):
     code = ConnectorCode.CONTRIBUTION_INVALID
-    http_status = 403
 
 
 class ContributionConflict(ContributionError):
@@ -113,7 +112,6 @@ class ContributionConflict(ContributionError):
     (None when unknown) say what to re-read."""
 
     code = ConnectorCode.CONTRIBUTION_CONFLICT
-    http_status = 409
 
     @property
     def current_version(self) -> int:

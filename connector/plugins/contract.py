@@ -154,3 +154,8 @@ class DomainPlugin:
     demos: Mapping[str, Demo] = field(default_factory=dict)
     # Whom the domain's records are about, by record type IRI: see ``RecordSubjects``.
     record_subjects: Mapping[str, RecordSubjects] = field(default_factory=dict)
+    # The HTTP status of each of the domain's own error codes that is not 400 (members of
+    # its ``trust.errors.ErrorCode`` enum, or of the shared ``domains.japanese`` tools it
+    # raises): the app API answers its errors with them (``connector.api.problems``), for its
+    # routes and for whatever of its rules reaches a core route. Core codes keep theirs.
+    http_statuses: Mapping[str, int] = field(default_factory=dict)

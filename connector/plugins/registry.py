@@ -64,7 +64,6 @@ class UnknownDatasetType(PluginError):
     """No active plug-in defines this dataset type."""
 
     code = ConnectorCode.PLUGIN_UNKNOWN_DATASET_TYPE
-    http_status = 404
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ class StoreError(TsunaguError):
     """The store cannot be opened or written (disk full, read-only, corrupt)."""
 
     code = ConnectorCode.STORE_UNAVAILABLE
-    http_status = 503
 
 
 # What an operator should look at, by SQLite result code (prefix of the extended name).

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from connector.plugins.contract import Demo, DomainPlugin
 from domains.bosai import checkin, vocab
+from domains.bosai.api import HTTP_STATUSES
 from domains.bosai.api import SCOPES as API_SCOPES
 from domains.bosai.cli import register as register_cli
 from domains.bosai.content import CONTENT_RULES, SUBJECTS
@@ -61,4 +62,5 @@ plugin = DomainPlugin(
     content_rules=CONTENT_RULES,
     record_subjects=SUBJECTS,
     demos=DEMOS,
+    http_statuses=HTTP_STATUSES,
 )

@@ -25,6 +25,8 @@ policy, a domain rule) come back as problems with their code and reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -33,8 +35,28 @@ from aiohttp import web
 from connector.api.app import scoped, token_info
 from domains.bosai import catalog_page
 from domains.bosai.dashboard.auth import INQUIRY
+from domains.bosai.errors import BosaiCode
 from domains.bosai.hub import BosaiHub
+from domains.japanese.errors import JapaneseCode
 from trust.errors import ValidationError
+
+B = BosaiCode
+# The HTTP status of each bosai code that is not 400 (``DomainPlugin.http_statuses``): the
+# app API answers bosai's errors with them, on these routes and on core ones (a My Number
+# refused by the content rule when a record is published).
+HTTP_STATUSES: Mapping[str, int] = MappingProxyType({
+    # Inputs that are understood but unusable (a form, a CSV, a card's contents)
+    **dict.fromkeys((B.INPUT_INVALID, B.CSV_INVALID, JapaneseCode.PERSONAL_NUMBER_REFUSED),
+                    422),
+    **dict.fromkeys((B.CARD_INVALID, B.CARD_MALFORMED, B.CARD_UNTRUSTED_ISSUER,
+                     B.CARD_SIGNATURE, B.CARD_NOT_YET_VALID, B.CARD_EXPIRED), 401),
+    **dict.fromkeys((B.PERSON_NOT_FOUND, B.REVIEW_NOT_FOUND, B.RECORD_NOT_HELD), 404),
+    **dict.fromkeys((B.REVIEW_DECIDED, B.VERSION_CONFLICT), 409),
+    # A check-in the holder's rule refuses: the record's state is not what it should be
+    **dict.fromkeys((B.CHECK_IN_REFUSED, B.NOT_CHECKED_IN, B.NOT_A_CHECK_IN, B.CHECK_IN_TIME,
+                     B.SHELTER_CLOSED, B.SHELTER_UNKNOWN), 409),
+    B.HUB_UNAVAILABLE: 503,
+})
 
 REGISTER = "bosai:register"
 CHECKIN = "bosai:checkin"

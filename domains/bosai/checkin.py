@@ -50,7 +50,6 @@ _SHELTER_NOT_OPEN = {"closed": BosaiCode.SHELTER_CLOSED, "unknown": BosaiCode.SH
 
 class CheckInRefused(TsunaguError):
     code = BosaiCode.CHECK_IN_REFUSED
-    http_status = 409
 
 
 def stay_change(action: str, shelter_id: str, *, at: str | None = None,

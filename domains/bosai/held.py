@@ -20,7 +20,6 @@ class NotHeld(TsunaguError):
     """This connector holds no (live) copy of the record: nothing to change."""
 
     code = BosaiCode.RECORD_NOT_HELD
-    http_status = 404
 
 
 @dataclass(frozen=True)

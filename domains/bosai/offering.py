@@ -30,7 +30,6 @@ class HubUnavailable(TsunaguError):
     """
 
     code = BosaiCode.HUB_UNAVAILABLE
-    http_status = 503
 
 
 def _dsp(policy: Policy) -> dict[str, Any]:

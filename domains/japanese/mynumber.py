@@ -38,7 +38,6 @@ class PersonalNumberRefused(ValidationError):
     anything is written; ``field`` (in the details) is its path, the value is never repeated."""
 
     code = JapaneseCode.PERSONAL_NUMBER_REFUSED
-    http_status = 422
 
     def __init__(self, message: str, *, field: str, **details: Any) -> None:
         super().__init__(message, field=field, **details)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connector.api.problems import status_of
 from connector.api.tokens import AuthError, ScopeError, TokenStore, digest
 from connector.cli.main import main
 from connector.store.database import Store
@@ -32,7 +33,7 @@ def test_verify_checks_scope_and_admin_implies_all(tokens):
     assert tokens.verify(reader, "records:read").scopes == {"records:read"}
     with pytest.raises(ScopeError) as info:
         tokens.verify(reader, "records:write")
-    assert (info.value.code, info.value.http_status) == ("auth.scope", 403)
+    assert (info.value.code, status_of(info.value)) == ("auth.scope", 403)
     admin = tokens.issue(["admin"]).token
     assert tokens.verify(admin, "contracts:write").allows("events:read")
 
@@ -44,7 +45,7 @@ def test_verify_checks_scope_and_admin_implies_all(tokens):
 def test_missing_or_unknown_token_is_401(tokens, token, code):
     with pytest.raises(AuthError) as info:
         tokens.verify(token, "records:read")
-    assert (info.value.code, info.value.http_status) == (code, 401)
+    assert (info.value.code, status_of(info.value)) == (code, 401)
 
 
 def test_expired_and_revoked_tokens_are_refused(tokens):

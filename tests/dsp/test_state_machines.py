@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connector.api.problems import status_of
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp import negotiation as cn
 from connector.protocol.dsp import transfer as tp
@@ -151,7 +152,7 @@ def test_forbidden_sample(module, state, message, sender):
     error = info.value
     assert isinstance(error, TsunaguError)
     assert error.code == "dsp.invalid_transition"
-    assert error.http_status == 400
+    assert status_of(error) == 400
     base = message.partition(":")[0]
     assert base in error.message and str(state) in error.message and str(sender) in error.message
     assert "allowed:" in error.message

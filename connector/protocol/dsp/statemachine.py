@@ -40,7 +40,6 @@ class ProtocolError(TsunaguError):
     """
 
     code = ConnectorCode.DSP_INVALID_TRANSITION
-    http_status = 400
 
 
 S = TypeVar("S", bound=StrEnum)

@@ -19,7 +19,6 @@ class RegistryInputError(ValidationError):
     """
 
     code = BosaiCode.INPUT_INVALID
-    http_status = 422
 
     def __init__(self, message: str, *, field: str, code: ErrorCode | None = None,
                  **details: Any) -> None:
@@ -48,24 +47,20 @@ class RegistryError(TsunaguError):
 
 class PersonNotFound(RegistryError):
     code = BosaiCode.PERSON_NOT_FOUND
-    http_status = 404
 
 
 class ReviewNotFound(RegistryError):
     code = BosaiCode.REVIEW_NOT_FOUND
-    http_status = 404
 
 
 class ReviewDecided(RegistryError):
     """The review was already decided (or made moot by another merge)."""
 
     code = BosaiCode.REVIEW_DECIDED
-    http_status = 409
 
 
 class VersionConflict(RegistryError):
     code = BosaiCode.VERSION_CONFLICT
-    http_status = 409
 
 
 class CardError(RegistryError):
@@ -73,4 +68,3 @@ class CardError(RegistryError):
     signature, not yet valid, expired)."""
 
     code = BosaiCode.CARD_INVALID
-    http_status = 401
