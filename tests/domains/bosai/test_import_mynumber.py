@@ -19,8 +19,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from connector import cli as connector_cli
-from connector.cli import main
+from connector.cli import main as connector_cli
+from connector.cli.main import main
 from domains.bosai.importers import MappingError, SourceError
 from domains.bosai.imports import import_shelters, import_status
 from domains.bosai.registry import AddressContext, MyNumberRefused, Registry
