@@ -303,6 +303,7 @@ def test_unknown_on_one_side_only_goes_to_review_too(registry):
     first = registry.register(hanako(), source="a")
     again = registry.register(hanako(sex="不明", address="不明"), source="b")
     assert again.outcome == "review" and registry.count() == 2
+    assert again.reviews[0].candidate_id == first.person_id
     assert "unknown_items" in again.reviews[0].reasons
 
 
