@@ -13,6 +13,7 @@ import pytest
 from pyld import jsonld as pyld_jsonld
 from pyld.documentloader.aiohttp import AioHttpDocumentLoader
 
+from tests.vectors import UPSTREAM_DSP
 from trust import jsonld
 from trust.errors import JsonLdError
 
@@ -67,9 +68,7 @@ def test_bundled_contexts_are_served_and_match_their_pins():
 
 
 def test_dsp_context_is_the_unchanged_upstream_file():
-    upstream = Path(__file__).resolve().parents[2] / "shared/specs/dsp-2025-1/context"
-    if not upstream.is_dir():
-        pytest.skip("upstream DSP 2025-1 specs not present")
+    upstream = UPSTREAM_DSP / "context"  # the specification's files, copied with its licence
     for name, url in [("dspace.jsonld", jsonld.DSP_CONTEXT), ("odrl.jsonld", jsonld.ODRL_CONTEXT)]:
         assert jsonld.CONTEXTS[url].path.read_bytes() == (upstream / name).read_bytes()
 

@@ -11,6 +11,7 @@ import pytest
 
 from connector.cli.main import main
 from connector.protocol.dsp import messages as m
+from tests.ci import skip_or_fail
 
 C, P = "urn:uuid:consumer-pid", "urn:uuid:provider-pid"
 OFFER = m.offer("urn:uuid:offer-1", target="urn:uuid:dataset-1", permission=[m.rule("use")])
@@ -83,7 +84,7 @@ def test_installed_command(tmp_path):
     path = write(tmp_path, m.transfer_process(C, P, "STARTED"))
     tsunagu = Path(sys.executable).parent / "tsunagu"
     if not tsunagu.exists():
-        pytest.skip("tsunagu entry point not installed")
+        skip_or_fail("tsunagu entry point not installed")
     done = subprocess.run([str(tsunagu), "dsp", "validate", path], capture_output=True,
                           text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "TransferProcess"), done.stderr

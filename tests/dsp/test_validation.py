@@ -6,7 +6,6 @@ import copy
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from importlib.resources import files
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -21,6 +20,7 @@ from connector.protocol.dsp.validation import (
     check_jsonld,
     validate_message,
 )
+from tests.vectors import UPSTREAM_DSP
 from trust import jsonld
 from trust.errors import JsonLdError, ValidationError
 
@@ -389,12 +389,7 @@ SCHEMA_FILES = [f"{folder}/{entry.name}" for folder in validation.SCHEMA_FOLDERS
 
 
 def test_bundled_schemas_are_the_unchanged_dsp_files():
-    upstream = Path(__file__).resolve().parents[3] / "shared/specs/dsp-2025-1"
-    try:
-        with open(f"{upstream}/LICENSE", "rb"):
-            pass
-    except OSError:
-        pytest.skip("shared specs folder not present")
+    upstream = UPSTREAM_DSP  # the specification's files, copied with its licence
     for name in [*SCHEMA_FILES, "LICENSE", "NOTICE.md"]:
         with open(f"{upstream}/{name}", "rb") as original:
             assert BUNDLED.joinpath(name).read_bytes() == original.read(), name

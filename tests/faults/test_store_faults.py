@@ -36,6 +36,7 @@ import pytest
 
 from connector.api.sdk import ApiError, TsunaguClient
 from connector.bus.server import EmbeddedNatsServer
+from tests.ci import skip_or_fail
 from tests.e2e.processes import (
     DATASET,
     PURPOSE,
@@ -149,7 +150,7 @@ def data_space(tmp_path: Path, nats_server: EmbeddedNatsServer, kind: str
     if kind == Tmpfs.name:
         reason = tmpfs_possible(tmp_path)
         if reason:
-            pytest.skip(reason)
+            skip_or_fail(reason)
     space: DataSpace | None = None
     try:
         for label in ("city", "npo") if kind == Tmpfs.name else ():
@@ -280,7 +281,7 @@ def read_only(directory: Path) -> Iterator[str]:
     bind = subprocess.run(["mount", "--bind", str(directory), str(directory)],
                           capture_output=True)
     if bind.returncode != 0:
-        pytest.skip("running as root without mount(8): no way to make a directory read-only")
+        skip_or_fail("running as root without mount(8): no way to make a directory read-only")
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(directory)], check=True,
                        capture_output=True)

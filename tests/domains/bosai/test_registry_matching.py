@@ -271,3 +271,47 @@ def test_register_many_reports_refusals_by_index(registry):
                                    source="x")
     assert [(r.index, r.field) for r in stats.refused] == [(1, "givenName"), (2, "sex")]
     assert stats.results[1] is None and stats.new == 1
+
+
+# --------------------------------------------------------------------------- unknown items
+
+@pytest.mark.parametrize("unknown", [
+    {"sex": "不明", "address": "不明"},
+    {"sex": "not_known", "address": "未記入"},
+    {"sex": "不明", "address": "ー"},
+    {"sex": "不明", "address": "-"},
+    {"sex": "female", "address": "不明"},
+    {"sex": "不明"},
+    {"address": "－"},
+    {"address": "不詳"},
+], ids=["both-fumei", "not-known-mikinyu", "choon", "hyphen", "address-only", "sex-only",
+        "full-width-hyphen", "fusho"])
+def test_unknown_items_never_count_as_a_match(registry, unknown):
+    """Issue 10 item 2: same name and birth date with 性別 不明 and 住所 不明 on both sides
+    auto-merged (the normalised placeholders compared equal). Unknown is equal to nothing:
+    such a pair goes to a person for review, never to an automatic merge."""
+    first = registry.register(hanako(**unknown), source="a")
+    again = registry.register(hanako(**unknown), source="b")
+    assert (first.outcome, again.outcome) == ("new", "review")
+    assert again.person_id != first.person_id and registry.count() == 2
+    (ref,) = again.reviews
+    assert ref.candidate_id == first.person_id and "unknown_items" in ref.reasons
+    assert [r.id for r in registry.reviews()] == [ref.review_id]
+
+
+def test_unknown_on_one_side_only_goes_to_review_too(registry):
+    first = registry.register(hanako(), source="a")
+    again = registry.register(hanako(sex="不明", address="不明"), source="b")
+    assert again.outcome == "review" and registry.count() == 2
+    assert again.reviews[0].candidate_id == first.person_id
+    assert "unknown_items" in again.reviews[0].reasons
+
+
+def test_known_items_still_merge_and_unknown_ones_never_differ_silently(registry):
+    first = registry.register(hanako(sex="不明", address="不明"), source="a")
+    other = registry.register(hanako(sex="不明", address="不明", birthDate="1950-01-01"),
+                              source="b")  # a different birth date: unrelated people
+    assert other.outcome == "new" and registry.count() == 2
+    known = registry.register(hanako(), source="c")  # all 4 items known: nothing to merge
+    assert known.outcome == "review" and first.person_id in {
+        r.candidate_id for r in known.reviews}
