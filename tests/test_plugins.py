@@ -22,6 +22,7 @@ from connector.plugins.registry import (
     activate_plugins,
     dataset_schema,
     load_domain_plugins,
+    plugin_contexts,
 )
 from connector.runtime.connector import Connector
 from tests.domains.conftest import isolated_registries, registry_state  # noqa: F401
@@ -74,9 +75,11 @@ def test_pmh_and_steel_register_nothing_yet():
     by_name = {p.name: p for p in load_domain_plugins()}
     before = registry_state()
     activate_plugins([by_name["pmh"], by_name["steel"]])
-    contexts, active, types, ops = registry_state()
-    assert (contexts, types, ops) == (before[0], before[2], before[3])
+    active, types, ops = registry_state()
+    assert (types, ops) == (before[1], before[2])
     assert {"pmh", "steel"} <= set(active)
+    assert dict(plugin_contexts([by_name["pmh"], by_name["steel"]]).files()) == \
+        dict(jsonld.CORE_FILES)
 
 
 BROKEN = DomainPlugin(name="broken", contexts=(
@@ -109,14 +112,33 @@ def test_entry_point_name_must_match_the_plugin_name(monkeypatch):
 
 # --------------------------------------------------------------------------- activation
 
-def test_activation_registers_contexts_operands_and_dataset_types(tmp_path):
+def test_activation_registers_operands_and_dataset_types(tmp_path):
     plugin = sample_plugin(tmp_path)
     activate_plugins([plugin])
-    assert plugin.contexts[0].url in jsonld.CONTEXTS
     assert find_left_operand("https://example.test/ns#sampleLevel") is not None
     assert dataset_schema("sample-thing") == SCHEMA
+
+
+def test_plugin_contexts_serve_the_plugins_contexts_to_one_registry_only(tmp_path):
+    plugin = sample_plugin(tmp_path)
     document = {"@context": plugin.contexts[0].url, "thing": 1}
-    jsonld.check_no_dropped_terms(document)
+    base = jsonld.ContextRegistry.core()
+    contexts = plugin_contexts([plugin], base)
+    assert plugin.contexts[0].url in contexts
+    jsonld.check_no_dropped_terms(document, contexts)
+    for other in (base, jsonld.CORE_CONTEXTS, plugin_contexts([])):  # nobody else serves it
+        assert plugin.contexts[0].url not in other
+        with pytest.raises(jsonld.JsonLdError, match="remote @context"):
+            jsonld.check_no_dropped_terms(document, other)
+
+
+def test_a_plugin_cannot_serve_a_core_context(tmp_path):
+    core = write_context(tmp_path / "v2.jsonld", {"a": "https://example.test/ns#a"})
+    plugin = sample_plugin(tmp_path, name="usurper", contexts=(
+        ContextSpec(jsonld.CREDENTIALS_V2, core.path, core.sha256),))
+    with pytest.raises(PluginError, match="'usurper'.*core context") as caught:
+        activate_plugins([plugin])
+    assert caught.value.code == "plugin.conflict"
 
 
 def test_activation_is_idempotent_and_refuses_a_second_plugin_of_the_same_name(tmp_path):
@@ -149,7 +171,6 @@ def test_wrong_context_hash_fails_naming_the_plugin_and_registers_nothing(tmp_pa
     assert caught.value.message.startswith("domain plug-in 'wronghash':")
     assert "SHA-256" in caught.value.message and bad.url in caught.value.message
     assert registry_state() == before
-    assert good.url not in jsonld.CONTEXTS  # the good context came first: not left behind
 
 
 def test_a_broken_plugin_stops_the_others_of_the_same_activation(tmp_path):
@@ -170,18 +191,18 @@ def test_an_invalid_json_schema_is_refused(tmp_path):
         activate_plugins([plugin])
 
 
-def test_a_registration_failing_late_is_undone(tmp_path):
-    """A context passing the plug-in checks but refused by trust.jsonld (@base) rolls back
-    the context registered before it."""
+def test_a_context_the_processor_refuses_stops_loading_and_activation(tmp_path):
+    """A well-formed, correctly pinned context that trust.jsonld refuses (@base) is found
+    by the plug-in checks, before anything is registered."""
     first = write_context(tmp_path / "first.jsonld", {"a": "https://example.test/ns#a"})
     late = write_context(tmp_path / "late.jsonld", {"@base": "https://example.test/"})
     plugin = sample_plugin(tmp_path, name="late", contexts=(first, late))
     before = registry_state()
-    with pytest.raises(PluginError, match="'late' could not be registered"):
+    with pytest.raises(PluginError, match="'late'.*@base"):
         activate_plugins([plugin])
+    with pytest.raises(PluginError, match="'late'.*@base"):
+        plugin_contexts([plugin])
     assert registry_state() == before
-    with pytest.raises(jsonld.JsonLdError, match="remote @context"):
-        jsonld.expand({"@context": first.url, "a": 1})
 
 
 def test_conflicting_dataset_types_and_operands_are_refused(tmp_path):

@@ -3,7 +3,9 @@ ODRL context, with other prefixes, or written fully expanded parses identically.
 ODRL policies of type Request: ``parse_request`` reads them the same way. ``validate=True``
 (the default) checks terms and datatypes with usage_policies.validate, without the evaluator.
 
-Expansion goes through trust.jsonld (bundled contexts only; an undefined term is an error).
+Expansion goes through trust.jsonld with the core contexts only (CORE_CONTEXTS: ODRL, DSP and
+tsunagu; left operands are IRIs, so a policy needs no domain context); an undefined term is
+an error.
 Errors name the path in the document (``$.permission[0].constraint[1].operator``). ODRL
 properties this parser does not handle are errors too: silently ignoring ``odrl:xyz`` could
 drop a restriction. Properties outside the ODRL namespace (titles, proofs...) are ignored.

@@ -35,7 +35,9 @@ _MAX_CACHED = 4096
 class ContentRules:
     """The rules of the active plug-ins, by record type IRI."""
 
-    def __init__(self, rules: Iterable[tuple[str, ContentRule]] = ()) -> None:
+    def __init__(self, rules: Iterable[tuple[str, ContentRule]] = (),
+                 contexts: jsonld.ContextRegistry = jsonld.CORE_CONTEXTS) -> None:
+        self._contexts = contexts  # the connector's: a record names its domain's context
         self._rules: dict[str, list[ContentRule]] = {}
         for iri, rule in rules:
             self._rules.setdefault(iri, []).append(rule)
@@ -58,7 +60,7 @@ class ContentRules:
         key = (_frozen(record.get("@context")), _frozen(record.get("type")))
         found = self._types.get(key)
         if found is None:
-            found = _expand_types(record)
+            found = _expand_types(record, self._contexts)
             with self._lock:
                 if len(self._types) >= _MAX_CACHED:
                     self._types.clear()
@@ -74,11 +76,13 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def _expand_types(record: Mapping[str, Any]) -> tuple[str, ...]:
+def _expand_types(record: Mapping[str, Any], contexts: jsonld.ContextRegistry
+                  ) -> tuple[str, ...]:
     """The record's types as IRIs; none when they do not expand (the JSON-LD check refuses
     such a record on its own)."""
     try:
-        nodes = jsonld.expand({"@context": record.get("@context"), "type": record.get("type")})
+        nodes = jsonld.expand({"@context": record.get("@context"), "type": record.get("type")},
+                              contexts)
     except TsunaguError:
         return ()
     return tuple(t for node in nodes for t in node.get("@type", ()) if isinstance(t, str))

@@ -68,7 +68,6 @@ from connector.data.records import (
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.store.database import dumps, loads
-from trust import jsonld
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import ProofError, TsunaguError
@@ -198,16 +197,6 @@ def _decide(policy: Policy, claims: agreements.Claims, *, target: str, purpose: 
     duties = {ODRL + a: DutyStatus(True, now) for a in agreements.CONNECTOR_DUTIES}
     return evaluate(policy, request, State(current_time=now, agreement_time=agreed_at,
                                            duties=duties, operands=facts))
-
-
-def _type_iris(record: Mapping[str, Any]) -> list[str]:
-    """The record's types as IRIs, through its own contexts: "Evacuee" of one domain is not
-    another domain's "Evacuee"."""
-    try:
-        nodes = jsonld.expand({"@context": record.get("@context"), "type": record.get("type")})
-    except TsunaguError:  # it was stored, so it expanded then; no types, no rules
-        return []
-    return [t for node in nodes for t in node.get("@type", ()) if isinstance(t, str)]
 
 
 def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -433,8 +422,8 @@ class ContributionService:
     def _check_rules(before: Mapping[str, Any], after: Mapping[str, Any],
                      contributor: Contributor) -> None:
         """The active plug-ins' rules for the record's types; a refusal keeps its code."""
-        types = _type_iris(before)
         c = contributor.holder
+        types = c.content_rules.type_iris(before)  # through the connector's own contexts
         rules = [(rule, plugin.name) for plugin in c.plugins for iri in types
                  if (rule := plugin.change_rules.get(iri)) is not None]
         if not rules:

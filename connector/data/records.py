@@ -401,7 +401,7 @@ class RecordService:
         # The domain's content rules (no My Number in free text): before anything is signed
         # or written, as every receiver runs them too.
         self.connector.content_rules.check(document)
-        jsonld.check_no_dropped_terms(document)
+        jsonld.check_no_dropped_terms(document, self.connector.contexts)
         signed = sign_document(document, self.connector.identity.key)
         _check_size(signed)
         return signed, event

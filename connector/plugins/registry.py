@@ -1,15 +1,17 @@
 """Domain plug-ins: discovery (``tsunagu.domains`` entry point), checks, activation, routes.
 
-Three steps, each failing with ``PluginError`` (code ``plugin.invalid`` or
+Each step fails with ``PluginError`` (code ``plugin.invalid`` or
 ``plugin.conflict``) whose message starts with the plug-in's name:
 
 * ``load_domain_plugins()`` imports every entry point and checks each plug-in completely
   (files readable, context hashes, JSON schemas) without registering anything.
-* ``activate_plugins(plugins)`` registers contexts (``trust.jsonld``), left operands
-  (``usage_policies``), dataset types and token scopes (``connector.api.tokens``). It is
-  idempotent, and all-or-nothing: every plug-in is checked before the first registration,
-  and what was registered is taken back if a registration still fails, so a broken plug-in
-  never leaves half of itself behind.
+* ``activate_plugins(plugins)`` registers left operands (``usage_policies``), dataset
+  types and token scopes (``connector.api.tokens``). It is idempotent, and all-or-nothing:
+  every plug-in is checked before the first registration, and what was registered is taken
+  back if a registration still fails, so a broken plug-in never leaves half of itself
+  behind.
+* ``plugin_contexts(plugins)`` makes a connector's own JSON-LD context registry: the core
+  contexts and the plug-ins' (``trust.jsonld.ContextRegistry``; never process-wide).
 * ``mount_plugin_routes(app, connector, plugins)`` gives each plug-in a sub-application at
   ``/domains/<name>/`` (called by ``connector.api.app.make_app``).
 """
@@ -36,7 +38,7 @@ from connector.errors import ConnectorCode
 from connector.plugins.contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from connector.store.database import Store
 from trust import jsonld
-from trust.errors import TsunaguError
+from trust.errors import TrustCode, TsunaguError
 from usage_policies import datatypes
 from usage_policies.operands import (
     attribute_resolver,
@@ -146,7 +148,7 @@ def check_plugin(plugin: DomainPlugin) -> dict[str, dict[str, Any]]:
 
 
 def _check_context(plugin: DomainPlugin, spec: ContextSpec) -> None:
-    """The checks register_context makes, made before any context is registered."""
+    """The checks ContextRegistry.register makes, made before any connector serves it."""
     if not isinstance(spec, ContextSpec):
         raise _fail(plugin, f"contexts must be ContextSpec entries, got {spec!r}")
     if not isinstance(spec.sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", spec.sha256):
@@ -166,10 +168,13 @@ def _check_context(plugin: DomainPlugin, spec: ContextSpec) -> None:
         raise _fail(plugin, f"context {spec.url}: {spec.path.name} is not JSON") from exc
     if not isinstance(document, dict) or not isinstance(document.get("@context"), dict | list):
         raise _fail(plugin, f"context {spec.url}: {spec.path.name} has no @context")
-    existing = jsonld.CONTEXTS.get(spec.url)
-    if existing is not None and existing != jsonld.PinnedContext(spec.path, spec.sha256.lower()):
-        raise _fail(plugin, f"context {spec.url} is already served from another file or hash",
+    if spec.url in jsonld.CORE_FILES:
+        raise _fail(plugin, f"context {spec.url} is a core context; a plug-in cannot serve it",
                     code=ConnectorCode.PLUGIN_CONFLICT)
+    try:  # everything the processor checks at load (@import inlined, no @base), on a scratch
+        jsonld.ContextRegistry.core().register(spec.url, spec.path, spec.sha256)
+    except TsunaguError as exc:
+        raise _fail(plugin, f"context {spec.url}: {exc.message}") from exc
 
 
 def _check_dataset_type(plugin: DomainPlugin, name: str, dt: DatasetType) -> dict[str, Any]:
@@ -265,17 +270,11 @@ def activate_plugins(plugins: Iterable[DomainPlugin]) -> None:
 
 def _register(checked: Sequence[_Checked]) -> None:
     """Register in a fixed order; undo this call's registrations if one still fails."""
-    added_contexts: list[str] = []
     added_operands: list[str] = []
     current: DomainPlugin | None = None
     try:
         for item in checked:
             current = item.plugin
-            for spec in item.plugin.contexts:
-                if spec.url not in jsonld.CONTEXTS:
-                    added_contexts.append(spec.url)
-                # Verifies the file once more and parses it (the @import/@base checks too).
-                jsonld.register_context(spec.url, spec.path, spec.sha256)
             for operand in item.plugin.left_operands:
                 if find_left_operand(operand.iri) is None:
                     register_left_operand(
@@ -284,9 +283,6 @@ def _register(checked: Sequence[_Checked]) -> None:
                         label_en=operand.label_en, label_ja=operand.label_ja)
                     added_operands.append(operand.iri)
     except TsunaguError as exc:
-        for url in added_contexts:
-            jsonld.CONTEXTS.pop(url, None)
-        jsonld.clear_caches()  # forget the parsed copies of the contexts just removed
         for iri in added_operands:
             unregister_left_operand(iri)
         name = current.name if current is not None else "?"
@@ -314,10 +310,30 @@ def record_subjects(plugins: Iterable[DomainPlugin]) -> dict[str, Callable[[Any]
     return found
 
 
-def content_rules(plugins: Iterable[DomainPlugin]) -> ContentRules:
-    """The content rules of ``plugins`` (connector.content_rules)."""
-    return ContentRules((iri, rule) for plugin in plugins
-                        for iri, rule in plugin.content_rules.items())
+def content_rules(plugins: Iterable[DomainPlugin], contexts: jsonld.ContextRegistry
+                  ) -> ContentRules:
+    """The content rules of ``plugins`` (connector.content_rules), finding a record's
+    types through ``contexts``."""
+    return ContentRules(((iri, rule) for plugin in plugins
+                         for iri, rule in plugin.content_rules.items()), contexts)
+
+
+def plugin_contexts(plugins: Iterable[DomainPlugin],
+                    base: jsonld.ContextRegistry | None = None) -> jsonld.ContextRegistry:
+    """A new registry with ``base``'s contexts (default: the core ones) and every context
+    ``plugins`` declare, each file verified; ``base`` itself is not changed."""
+    contexts = jsonld.ContextRegistry(base.files() if base is not None else jsonld.CORE_FILES)
+    for plugin in plugins:
+        for spec in plugin.contexts:
+            try:
+                # Verifies the file once more and parses it (the @import/@base checks too).
+                contexts.register(spec.url, spec.path, spec.sha256)
+            except TsunaguError as exc:
+                raise _fail(plugin, f"context {spec.url} could not be registered: "
+                            f"{exc.message}", code=ConnectorCode.PLUGIN_CONFLICT
+                            if exc.code == TrustCode.JSONLD_CONTEXT_CONFLICT
+                            else ConnectorCode.PLUGIN_INVALID) from exc
+    return contexts
 
 
 def dataset_types() -> dict[str, DatasetType]:

@@ -45,6 +45,7 @@ from connector.plugins.registry import (
     activate_plugins,
     content_rules,
     load_domain_plugins,
+    plugin_contexts,
     record_subjects,
 )
 from connector.protocol.agreements import AgreementService
@@ -60,6 +61,7 @@ from connector.store.database import Store
 from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
 from trust.envelope import Envelope
 from trust.errors import ConfigError
+from trust.jsonld import ContextRegistry
 from trust.keys import load_key
 from trust.status_list import StatusListCache
 
@@ -96,8 +98,10 @@ class Connector:
     duties, contributions, catalog client, the domain plug-ins' services, and the app API
     last, so no request arrives before the services it calls have resumed their work.
     Nothing is attached later and nothing is looked up by name. ``plugins``: the domain
-    plug-ins to run (default: every installed one, ``connector.plugins.registry``); ``api``: serve
-    the app API on ``config.api`` (tests that serve it themselves pass False).
+    plug-ins to run (default: every installed one, ``connector.plugins.registry``);
+    ``contexts``: JSON-LD contexts to serve besides the core ones and the plug-ins' (each
+    connector has its own registry, ``self.contexts``); ``api``: serve the app API on
+    ``config.api`` (tests that serve it themselves pass False).
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class Connector:
         tuning: Tuning = Tuning(),
         status_lists: StatusListProvider | None = None,
         plugins: Sequence[DomainPlugin] | None = None,
+        contexts: ContextRegistry | None = None,
         api: bool = False,
         api_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -124,6 +129,8 @@ class Connector:
         self.store: Store
         self.audit: AuditLog
         self.facts: WorldFacts
+        self._base_contexts = contexts
+        self.contexts = ContextRegistry.core()  # replaced at start: plus the plug-ins' own
         self.content_rules = ContentRules()
         self.identity: Identity
         self.checker: CredentialChecker
@@ -234,8 +241,9 @@ class Connector:
         self.store = Store(self.config.store_path)
         self.audit = AuditLog(self.store)
         self.facts = WorldFacts(self.store, self.audit, self.config.facts)
-        activate_plugins(self.plugins)  # their contexts and operands, before any data
-        self.content_rules = content_rules(self.plugins)  # on every record sent and received
+        activate_plugins(self.plugins)  # their operands and dataset types, before any data
+        self.contexts = plugin_contexts(self.plugins, self._base_contexts)  # ours alone
+        self.content_rules = content_rules(self.plugins, self.contexts)  # sent and received
         self.identity = self._load_identity()
         self.checker = CredentialChecker(self.config.authority.dids,
                                          await self._status_list_provider())

@@ -136,11 +136,13 @@ async def test_subscribe_raises_on_auth_errors_instead_of_retrying(api, client_f
 # ---------------------------------------------------------------- with the real RecordService
 
 API_CONTEXT = "https://example.org/tsunagu-test/api-shelter/v1"  # ours: no clash with others
+API_RECORD_CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/tsunagu/v1",
+                      API_CONTEXT]
 
 
 @pytest.fixture
 def api_context(tmp_path):
-    """A domain context for test records, registered for this test only."""
+    """A domain context for test records, served by the provider's connector only."""
     from trust import jsonld
 
     data = json.dumps({"@context": {
@@ -150,11 +152,9 @@ def api_context(tmp_path):
                      "@type": "http://www.w3.org/2001/XMLSchema#integer"},
         "status": "https://example.org/tsunagu-test/shelter#status"}}).encode()
     (tmp_path / "context.jsonld").write_bytes(data)
-    jsonld.register_context(API_CONTEXT, tmp_path / "context.jsonld",
-                            hashlib.sha256(data).hexdigest())
-    yield [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1, API_CONTEXT]
-    jsonld.CONTEXTS.pop(API_CONTEXT, None)  # leave the process-wide registry as we found it
-    jsonld.clear_caches()
+    contexts = jsonld.ContextRegistry.core()
+    contexts.register(API_CONTEXT, tmp_path / "context.jsonld", hashlib.sha256(data).hexdigest())
+    return contexts
 
 
 @pytest.fixture
@@ -168,7 +168,8 @@ async def provider_api(tmp_path, authority, nats_server, api_context):
     cache = StatusListCache([authority.did])
     cache.add(authority.status_list_jwt())
     node = Connector(connector_config(tmp_path, authority, nats_server.url),
-                     tuning=Tuning(publish_timeout=1.0, publish_retry_s=60), status_lists=cache)
+                     tuning=Tuning(publish_timeout=1.0, publish_retry_s=60), status_lists=cache,
+                     contexts=api_context)
     await node.start()
     await node.datasets.offer_dataset(REAL_DATASET, "指定避難所", [OFFER], SHELTER_SCHEMA)
     _, server = await start_api(node)
@@ -180,10 +181,9 @@ async def provider_api(tmp_path, authority, nats_server, api_context):
     await node.stop()
 
 
-async def test_publish_update_delete_through_the_real_record_service(provider_api,
-                                                                     api_context):
+async def test_publish_update_delete_through_the_real_record_service(provider_api):
     client = provider_api
-    record = {"@context": api_context, "id": REAL_RECORD, "type": ["Record", "Shelter"],
+    record = {"@context": API_RECORD_CONTEXT, "id": REAL_RECORD, "type": ["Record", "Shelter"],
               "name": "片平小学校", "capacity": 300, "status": "open"}
     published = await client.publish(REAL_DATASET, record)
     assert (published.version, published.dataset) == (1, REAL_DATASET)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,18 +57,15 @@ def shelter(record_id: str = "urn:tsunagu:test:shelter:1", **fields: object) -> 
 
 
 @pytest.fixture(autouse=True)
-def shelter_context(tmp_path: Path) -> Iterator[None]:
-    """A domain context for test records, registered as a domain plug-in would, and removed
-    afterwards: the registry is process-wide and other tests list what is bundled."""
+def shelter_context(tmp_path: Path) -> jsonld.ContextRegistry:
+    """The core contexts plus a domain context for test records, given to each connector
+    these tests start (a connector's registry is its own, as a plug-in's contexts are)."""
     path = tmp_path / "shelter-v1.jsonld"
     data = json.dumps(_CONTEXT).encode()
     path.write_bytes(data)
-    jsonld.register_context(SHELTER_CONTEXT, path, hashlib.sha256(data).hexdigest())
-    try:
-        yield
-    finally:
-        jsonld.CONTEXTS.pop(SHELTER_CONTEXT, None)
-        jsonld.clear_caches()
+    contexts = jsonld.ContextRegistry.core()
+    contexts.register(SHELTER_CONTEXT, path, hashlib.sha256(data).hexdigest())
+    return contexts
 
 
 @pytest.fixture
@@ -122,7 +119,8 @@ StartConnector = Callable[..., Awaitable[Connector]]
 
 
 @pytest.fixture
-async def start_connector(authority: Authority, nats_server: EmbeddedNatsServer
+async def start_connector(authority: Authority, nats_server: EmbeddedNatsServer,
+                          shelter_context: jsonld.ContextRegistry
                           ) -> AsyncIterator[StartConnector]:
     """Starts connectors for a config; all still running are stopped at teardown (before
     the nats_server they use, hence the dependency)."""
@@ -130,7 +128,7 @@ async def start_connector(authority: Authority, nats_server: EmbeddedNatsServer
 
     async def start(config: ConnectorConfig, tuning: Tuning | None = None) -> Connector:
         connector = Connector(config, tuning=tuning or Tuning(),
-                              status_lists=status_lists(authority))
+                              status_lists=status_lists(authority), contexts=shelter_context)
         await connector.start()
         running.append(connector)
         return connector

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from connector.data.content_rules import ContentRules
 from connector.data.free_text import free_text
-from connector.plugins.registry import activate_plugins
+from connector.plugins.registry import plugin_contexts
 from domains.bosai import plugin as bosai_plugin
 from domains.bosai import vocab
 from domains.bosai.content import CONTENT_RULES
@@ -78,9 +78,9 @@ def test_ids_and_digests_never_reach_the_detector(an_id, data):
 
 
 def test_the_bosai_rules_cover_every_record_type_and_leave_ids_alone():
-    activate_plugins([bosai_plugin])  # its context: record types expand to its IRIs
     assert set(CONTENT_RULES) == {dt.record_type for dt in DATASET_TYPES.values()}
-    rules = ContentRules(CONTENT_RULES.items())
+    # With bosai's context, as its connector has: record types expand to its IRIs.
+    rules = ContentRules(CONTENT_RULES.items(), plugin_contexts([bosai_plugin]))
     number = "271828182840"
     assert contains_my_number(number)
     schema = json.loads(DATASET_TYPES["evacuee"].schema.read_bytes())
@@ -110,8 +110,7 @@ def test_the_bosai_rules_cover_every_record_type_and_leave_ids_alone():
 
 
 def test_records_of_types_without_rules_are_not_looked_at():
-    activate_plugins([bosai_plugin])
-    rules = ContentRules(CONTENT_RULES.items())
+    rules = ContentRules(CONTENT_RULES.items(), plugin_contexts([bosai_plugin]))
     rules.check({"@context": ["https://www.w3.org/ns/credentials/v2",
                               "https://w3id.org/tsunagu/v1"],
                  "type": "Record", "id": "urn:x", "name": "271828182840"})

@@ -13,7 +13,12 @@ from aiohttp.test_utils import TestServer
 from connector.api.app import make_app
 from connector.control.duties import delete_deadline
 from connector.data.datasets import build_entry, check_entry, check_schema
-from connector.plugins.registry import activate_plugins, dataset_schema, dataset_type
+from connector.plugins.registry import (
+    activate_plugins,
+    dataset_schema,
+    dataset_type,
+    plugin_contexts,
+)
 from domains.bosai import plugin as bosai
 from domains.bosai import vocab
 from domains.bosai.policies import evacuee_registry, shelter_status_open
@@ -23,6 +28,8 @@ from trust.keys import KeyPair
 from usage_policies import EvaluationRequest, State, evaluate, explain, parse_policy, to_dsp
 from usage_policies.evaluate import compile_policy
 from usage_policies.operands import EvalContext
+
+CONTEXTS = plugin_contexts([bosai])  # what a connector running bosai serves
 
 CITY = "did:key:z6MkCityOfKobe"
 OPERATOR = "did:key:z6MkShelterNpo"
@@ -63,20 +70,20 @@ def evacuee(**changes) -> dict:
 
 @pytest.mark.parametrize("record", [shelter(), evacuee()], ids=["shelter", "evacuee"])
 def test_records_expand_with_the_registered_context_and_lose_no_term(record):
-    assert jsonld.CONTEXTS[vocab.CONTEXT_URL].sha256 == vocab.CONTEXT.sha256
-    jsonld.check_no_dropped_terms(record)
+    assert CONTEXTS.get(vocab.CONTEXT_URL).sha256 == vocab.CONTEXT.sha256
+    jsonld.check_no_dropped_terms(record, CONTEXTS)
     # Expanding and compacting back gives the record unchanged: every term and value has an
     # IRI (or a datatype) it maps to and from.
-    assert jsonld.compact(record, record["@context"]) == record
+    assert jsonld.compact(record, record["@context"], CONTEXTS) == record
 
 
 def test_terms_map_to_the_intended_iris():
-    node = jsonld.expand(evacuee())[0]
+    node = jsonld.expand(evacuee(), CONTEXTS)[0]
     assert node["@type"] == [vocab.EVACUEE]
     assert node["https://schema.org/familyName"] == [{"@value": "山田"}]
     assert node["https://schema.org/birthDate"][0]["@type"].endswith("#date")
     assert node[vocab.NAMESPACE + "sex"] == [{"@id": vocab.NAMESPACE + "sex_female"}]
-    status = jsonld.expand(shelter())[0]
+    status = jsonld.expand(shelter(), CONTEXTS)[0]
     assert {t["@id"] for t in status[vocab.NAMESPACE + "shelterType"]} == {
         vocab.NAMESPACE + "DesignatedShelter", vocab.NAMESPACE + "WelfareShelter"}
     assert status["https://schema.org/maximumAttendeeCapacity"][0]["@value"] == 450
@@ -90,12 +97,12 @@ def test_terms_map_to_the_intended_iris():
 ])
 def test_undefined_terms_and_values_are_refused(record, term):
     with pytest.raises(JsonLdError) as caught:
-        jsonld.check_no_dropped_terms(record)
+        jsonld.check_no_dropped_terms(record, CONTEXTS)
     assert caught.value.code == "jsonld.dropped_term" and caught.value.details["term"] == term
 
 
 def test_tokens_schemas_and_context_agree():
-    context = jsonld.load_context(vocab.CONTEXT_URL)["@context"]
+    context = CONTEXTS.load(vocab.CONTEXT_URL)["@context"]
     scoped = {**context, **context["stayLocation"]["@context"],
               **context["careNeeds"]["@context"], **context["household"]["@context"]}
     evac, status = dataset_schema("evacuee"), dataset_schema("shelter-status")

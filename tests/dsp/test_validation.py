@@ -90,9 +90,9 @@ BUILT = built_messages()
 
 @pytest.fixture
 def fresh_jsonld_caches():
-    jsonld.clear_caches()
+    jsonld.CORE_CONTEXTS.clear_caches()
     yield
-    jsonld.clear_caches()
+    jsonld.CORE_CONTEXTS.clear_caches()
 
 
 def test_builders_cover_every_message_type():

@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -74,22 +74,20 @@ def evacuee(**fields: Any) -> dict[str, Any]:
             "name": "山田 花子", "needs": "none", **fields}
 
 
-@pytest.fixture(autouse=True)
-def evacuee_context(tmp_path: Path) -> Iterator[None]:
-    """The test domain's context, registered as a plug-in would (process-wide: removed after)."""
+@pytest.fixture
+def evacuee_context(tmp_path: Path) -> jsonld.ContextRegistry:
+    """The core contexts plus the test domain's, for each connector (as a plug-in's are)."""
     path = tmp_path / "evacuee-v1.jsonld"
     data = json.dumps(_CONTEXT_DOC).encode()
     path.write_bytes(data)
-    jsonld.register_context(EVACUEE_CONTEXT, path, hashlib.sha256(data).hexdigest())
-    try:
-        yield
-    finally:
-        jsonld.CONTEXTS.pop(EVACUEE_CONTEXT, None)
-        jsonld.clear_caches()
+    contexts = jsonld.ContextRegistry.core()
+    contexts.register(EVACUEE_CONTEXT, path, hashlib.sha256(data).hexdigest())
+    return contexts
 
 
 @pytest.fixture
-async def space(tmp_path, authority, e2e_nats) -> AsyncIterator[dict[str, Node]]:
+async def space(tmp_path, authority, e2e_nats, evacuee_context
+                ) -> AsyncIterator[dict[str, Node]]:
     """Holder (仙台市), operators A and B, and a hospital, all with ContributionService."""
     nodes: dict[str, Node] = {}
     for key, name, legal_id, role in (
@@ -99,7 +97,8 @@ async def space(tmp_path, authority, e2e_nats) -> AsyncIterator[dict[str, Node]]
             ("hospital", "病院", HOSPITAL_NUMBER, Role.MEDICAL_INSTITUTION)):
         config = await operator_participant(tmp_path, authority, e2e_nats, name=name,
                                             legal_id=legal_id, role=role)
-        connector = Connector(config, tuning=tuning(), status_lists=status_lists(authority))
+        connector = Connector(config, tuning=tuning(), status_lists=status_lists(authority),
+                              contexts=evacuee_context)
         await connector.start()
         nodes[key] = Node(connector, connector.datasets, connector.records, config)
         record_messages(nodes[key])
@@ -171,7 +170,8 @@ async def test_operator_sets_stay_location_and_every_subscriber_gets_it(space):
     assert current["wasAttributedTo"] == a.did
     assert current["wasDerivedFrom"] == version_iri(RID, 1) == f"{RID}#v1"
     verify_document(current, expected_controller=holder.did)  # the holder vouches for it
-    jsonld.check_no_dropped_terms({k: v for k, v in current.items() if k != "proof"})
+    jsonld.check_no_dropped_terms({k: v for k, v in current.items() if k != "proof"},
+                                  holder.connector.contexts)
 
     for subscriber in (hospital, a):
         got = await held(subscriber, 2)

@@ -211,8 +211,9 @@ def describe(error: SchemaError) -> str:
 
 
 def check_jsonld(message: dict[str, Any]) -> None:
-    """Expand under the bundled DSP context; raises ``JsonLdError`` on dropped terms,
-    remote contexts or syntax errors. Call :func:`check_bounds` first on untrusted input."""
+    """Expand with the core contexts (a DSP message names no domain context); raises
+    ``JsonLdError`` on dropped terms, remote contexts or syntax errors. Call
+    :func:`check_bounds` first on untrusted input."""
     from trust import jsonld  # imported here: the schema check does not need a JSON-LD processor
 
     jsonld.check_no_dropped_terms(message)

@@ -1,85 +1,21 @@
-"""trust.jsonld: closed-world contexts, data-loss detection, typed errors, caching."""
+"""trust.jsonld.expansion: strict expansion and compaction, every data loss an error."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from pyld import jsonld as pyld_jsonld
-from pyld.documentloader.aiohttp import AioHttpDocumentLoader
 
-from tests.vectors import UPSTREAM_DSP
+from tests.jsonld.helpers import DSPACE, ODRL, TSUNAGU, VECTORS, XSD, offer, raises
 from trust import jsonld
-from trust.errors import JsonLdError
-
-ODRL = "http://www.w3.org/ns/odrl/2/"
-DSPACE = "https://w3id.org/dspace/2025/1/"
-TSUNAGU = "https://w3id.org/tsunagu/ns#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-VECTORS = Path(__file__).parent / "vectors" / "vc-di-eddsa-jcs"
-
-
-def offer(**permission_extra) -> dict:
-    permission = {"action": "use",
-                  "constraint": [{"leftOperand": "tsunagu:disasterPhase", "operator": "eq",
-                                  "rightOperand": {"@id": "tsunagu:disaster_response"}}]}
-    permission.update(permission_extra)
-    return {"@context": [jsonld.ODRL_CONTEXT, jsonld.TSUNAGU_V1], "@type": "Offer",
-            "@id": "urn:uuid:policy-1", "permission": [permission]}
-
-
-def raises(code: str, document, fn=jsonld.expand, *args) -> JsonLdError:
-    with pytest.raises(JsonLdError) as info:
-        fn(document, *args)
-    assert info.value.code == code, str(info.value)
-    return info.value
 
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    jsonld.clear_caches()
+    jsonld.CORE_CONTEXTS.clear_caches()
     yield
-    jsonld.clear_caches()
-
-
-# --------------------------------------------------------------------------- bundled contexts
-
-
-def test_bundled_contexts_are_served_and_match_their_pins():
-    # Domain plug-ins activated by a connector started earlier in this process add theirs.
-    assert set(jsonld.CONTEXTS) >= {
-        "https://www.w3.org/ns/credentials/v2",
-        "https://www.w3.org/ns/credentials/examples/v2",
-        "https://w3id.org/dspace/2025/1/context.jsonld",
-        "https://w3id.org/dspace/2025/1/odrl-profile.jsonld",
-        "http://www.w3.org/ns/odrl.jsonld",
-        "https://www.w3.org/ns/odrl.jsonld",
-        "https://w3id.org/tsunagu/v1",
-    }
-    for url, (path, sha256) in jsonld.CONTEXTS.items():
-        assert path.parent == jsonld.CONTEXTS_DIR or url.startswith("https://w3id.org/tsunagu/")
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256, url
-        assert isinstance(jsonld.load_context(url)["@context"], dict), url
-
-
-def test_dsp_context_is_the_unchanged_upstream_file():
-    upstream = UPSTREAM_DSP / "context"  # the specification's files, copied with its licence
-    for name, url in [("dspace.jsonld", jsonld.DSP_CONTEXT), ("odrl.jsonld", jsonld.ODRL_CONTEXT)]:
-        assert jsonld.CONTEXTS[url].path.read_bytes() == (upstream / name).read_bytes()
-
-
-def test_load_context_returns_a_copy():
-    jsonld.load_context(jsonld.TSUNAGU_V1)["@context"]["version"] = "tampered"
-    assert jsonld.load_context(jsonld.TSUNAGU_V1)["@context"]["version"]["@id"] == \
-        "tsunagu:version"
-
-
-# --------------------------------------------------------------------------- expansion
+    jsonld.CORE_CONTEXTS.clear_caches()
 
 
 def test_dsp_catalog_request_message_expands():
@@ -142,13 +78,10 @@ def test_results_do_not_depend_on_what_was_expanded_before():
     # Context caches are shared across calls; every document must expand exactly as it does
     # on its own, whatever came before it (pyld's @import caching got this wrong).
     documents = _mixed_documents()
-    alone = []
-    for document in documents:
-        jsonld.clear_caches()
-        alone.append(jsonld.expand(document))
-    jsonld.clear_caches()
+    alone = [jsonld.expand(document, jsonld.ContextRegistry.core()) for document in documents]
+    contexts = jsonld.ContextRegistry.core()
     order = [*range(len(documents)), *reversed(range(len(documents)))]
-    assert [jsonld.expand(documents[i]) for i in order] == [alone[i] for i in order]
+    assert [jsonld.expand(documents[i], contexts) for i in order] == [alone[i] for i in order]
     [request] = alone[1]
     assert request[DSPACE + "callbackAddress"] == [{"@value": "tsunagu.dsp.zC"}]
 
@@ -225,9 +158,6 @@ def test_cached_contexts_cannot_be_changed_through_arguments_or_results(who):
     assert _probe_inline_context() == "https://example.org/ns#p"
 
 
-# --------------------------------------------------------------------------- data loss
-
-
 def test_misspelled_odrl_term_raises_naming_it():
     policy = offer()
     policy["permission"][0]["constrain"] = policy["permission"][0].pop("constraint")
@@ -257,141 +187,6 @@ def test_undefined_vocabulary_value_raises_naming_it(field, value):
     error = raises("jsonld.dropped_term", policy)
     assert error.details["term"] == value
     assert error.details["path"].endswith(f".{field}")
-
-
-def test_check_no_dropped_terms():
-    jsonld.check_no_dropped_terms(offer())
-    policy = offer(duty=[{"action": "use", "contraint": []}])
-    assert raises("jsonld.dropped_term", policy, jsonld.check_no_dropped_terms).details == {
-        "term": "contraint", "path": "$.permission[0].duty[0].contraint"}
-
-
-def test_check_no_dropped_terms_refuses_undefined_term_vocabularies():
-    # A context whose @vocab catches undefined terms does not drop them; records refuse them.
-    document = {"@context": [jsonld.TSUNAGU_V1, {
-                    "@vocab": "https://www.w3.org/ns/credentials/undefined-term#"}],
-                "@id": "urn:r", "verison": 2}
-    jsonld.expand(document)  # a general expansion keeps it
-    assert raises("jsonld.dropped_term", document,
-                  jsonld.check_no_dropped_terms).details["term"] == "verison"
-
-
-# --------------------------------------------------------------------------- remote contexts
-
-
-class _ContextServer:
-    """A real HTTP server on 127.0.0.1 that serves a context and records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.requests.append(self.path)
-                body = json.dumps({"@context": {"ex": "https://example.org/ns#"}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/ld+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/context.jsonld"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def test_remote_context_is_refused_and_never_fetched():
-    with _ContextServer() as server:
-        # Control: pyld's stock loader does fetch from this server.
-        stock = AioHttpDocumentLoader()
-        assert stock(server.url, {})["document"]["@context"]["ex"] == "https://example.org/ns#"
-        assert server.requests == ["/context.jsonld"]
-
-        as_context = {"@context": server.url, "ex:p": 1}
-        error = raises("jsonld.remote_context", as_context)
-        assert error.details["url"] == server.url and server.url in error.message
-        as_import = {"@context": {"@version": 1.1, "@import": server.url}, "ex:p": 1}
-        assert raises("jsonld.unsupported", as_import).details["keyword"] == "@import"
-        nested = {"@context": jsonld.TSUNAGU_V1, "@id": "urn:r",
-                  "wasDerivedFrom": {"@context": [server.url], "@id": "urn:s"}}
-        raises("jsonld.remote_context", nested)
-        raises("jsonld.remote_context", offer(), jsonld.compact, server.url)
-        # pyld's process-wide default loader is the closed one too.
-        with pytest.raises(pyld_jsonld.JsonLdError):
-            pyld_jsonld.expand(as_context)
-        assert server.requests == ["/context.jsonld"]
-
-
-# --------------------------------------------------------------------------- pinning
-
-
-def test_register_context_with_wrong_hash_raises(tmp_path):
-    path = tmp_path / "domain.jsonld"
-    path.write_text(json.dumps({"@context": {"d": "https://example.org/d#"}}))
-    url = "https://example.org/contexts/domain-v1"
-    error = raises("jsonld.context_integrity", url, jsonld.register_context, path, "0" * 64)
-    assert error.details["actual"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert url not in jsonld.CONTEXTS
-    raises("jsonld.remote_context", {"@context": url, "d:x": 1})
-
-
-def test_registered_context_is_served(tmp_path, monkeypatch):
-    monkeypatch.setattr(jsonld, "CONTEXTS", dict(jsonld.CONTEXTS))
-    path = tmp_path / "domain.jsonld"
-    path.write_text(json.dumps({"@context": {"d": "https://example.org/d#", "level": "d:level"}}))
-    url = "https://example.org/contexts/domain-v1"
-    jsonld.register_context(url, path, hashlib.sha256(path.read_bytes()).hexdigest())
-    assert jsonld.expand({"@context": url, "@id": "urn:x", "level": 2}) == [
-        {"@id": "urn:x", "https://example.org/d#level": [{"@value": 2}]}]
-
-
-def test_bundled_file_changed_on_disk_is_refused(tmp_path, monkeypatch):
-    tampered = tmp_path / "tsunagu-v1.jsonld"
-    original = jsonld.CONTEXTS[jsonld.TSUNAGU_V1]
-    tampered.write_bytes(original.path.read_bytes().replace(b"xsd:integer", b"xsd:string"))
-    monkeypatch.setitem(jsonld.CONTEXTS, jsonld.TSUNAGU_V1,
-                        jsonld.PinnedContext(tampered, original.sha256))
-    error = raises("jsonld.context_integrity", {"@context": jsonld.TSUNAGU_V1, "version": 1})
-    assert error.details["url"] == jsonld.TSUNAGU_V1
-
-
-def test_registered_context_may_import_a_bundled_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(jsonld, "CONTEXTS", dict(jsonld.CONTEXTS))
-    path = tmp_path / "domain.jsonld"
-    path.write_text(json.dumps({"@context": {
-        "Report": {"@id": "https://example.org/d#Report",
-                   "@context": {"@import": jsonld.TSUNAGU_V1, "level": "tsunagu:level"}}}}))
-    url = "https://example.org/contexts/domain-v1"
-    jsonld.register_context(url, path, hashlib.sha256(path.read_bytes()).hexdigest())
-    scoped = jsonld.load_context(url)["@context"]["Report"]["@context"]
-    assert "@import" not in scoped and scoped["level"] == "tsunagu:level"
-    assert scoped["version"] == {"@id": "tsunagu:version", "@type": "xsd:integer"}
-    [node] = jsonld.expand({"@context": url, "@type": "Report", "@id": "urn:x", "version": 2,
-                            "level": 3})
-    assert node[TSUNAGU + "version"] == [{"@value": 2, "@type": XSD + "integer"}]
-    assert node[TSUNAGU + "level"] == [{"@value": 3}]
-
-
-def test_core_context_cannot_be_replaced(tmp_path):
-    path = tmp_path / "evil.jsonld"
-    path.write_text(json.dumps({"@context": {"id": "@id"}}))
-    raises("jsonld.context_conflict", jsonld.CREDENTIALS_V2, jsonld.register_context, path,
-           hashlib.sha256(path.read_bytes()).hexdigest())
-
-
-# --------------------------------------------------------------------------- malformed input
 
 
 @pytest.mark.parametrize("document", [
@@ -424,9 +219,6 @@ def test_base_and_import_are_refused(keyword):
     raises("jsonld.unsupported", {"@id": "urn:x"}, jsonld.compact, {keyword: value})
 
 
-# --------------------------------------------------------------------------- compaction
-
-
 def test_compaction_round_trip_with_the_odrl_context():
     policy = {"@context": jsonld.ODRL_CONTEXT, "@type": "Offer", "@id": "urn:uuid:policy-1",
               "permission": [{"action": "use", "target": "urn:uuid:asset-1",
@@ -444,21 +236,3 @@ def test_compaction_to_an_inline_context():
     compacted = jsonld.compact(offer(), {"odrl": ODRL, "tsunagu": TSUNAGU})
     assert compacted["@type"] == "odrl:Offer"
     assert compacted["odrl:permission"]["odrl:action"] == {"@id": "odrl:use"}
-
-
-# --------------------------------------------------------------------------- caching
-
-
-def test_contexts_are_loaded_once_across_calls(monkeypatch):
-    calls: list[str] = []
-    real = jsonld._verified_document
-
-    def counting(url):
-        calls.append(url)
-        return real(url)
-
-    monkeypatch.setattr(jsonld, "_verified_document", counting)
-    for _ in range(3):
-        jsonld.expand(offer())
-        jsonld.compact(offer(), jsonld.ODRL_CONTEXT)
-    assert sorted(calls) == sorted([jsonld.ODRL_CONTEXT, jsonld.TSUNAGU_V1])

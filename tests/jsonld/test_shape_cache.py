@@ -9,6 +9,7 @@ subtle: scoped contexts, vocabulary-typed values, keys whose meaning depends on 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from typing import Any
@@ -17,36 +18,29 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from connector.plugins import registry as plugins
-from connector.plugins.registry import activate_plugins
+from connector.plugins.registry import plugin_contexts
 from domains.bosai import plugin as bosai
 from domains.bosai import vocab
+from tests.jsonld.helpers import offer, raises
 from trust import jsonld
 from trust.errors import JsonLdError
-from usage_policies import operands
+from trust.jsonld import shape_cache
 
 BOSAI = vocab.CONTEXT_URL
 RECORD_CONTEXT = [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1, BOSAI]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _bosai_active():
-    """bosai activated through the plug-in machinery, the registries restored afterwards
-    (module-scoped twin of tests/domains/conftest.py's isolated_registries: hypothesis
-    tests cannot use function-scoped fixtures)."""
-    registries = (jsonld.CONTEXTS, plugins._active, plugins._dataset_types, operands._REGISTRY)
-    saved = [dict(registry) for registry in registries]
-    activate_plugins([bosai])
-    yield
-    for live, before in zip(registries, saved, strict=True):
-        live.clear()
-        live.update(before)
-    jsonld.clear_caches()
+CONTEXTS = plugin_contexts([bosai])  # what a connector running bosai serves
+check_dropped = functools.partial(jsonld.check_no_dropped_terms, contexts=CONTEXTS)
+
+
+def cache() -> shape_cache.ShapeCache:
+    return shape_cache.shape_cache(CONTEXTS)
 
 
 def uncached(document: Any) -> None:
     """check_no_dropped_terms as it was before the shape cache."""
-    jsonld._check_expanded(jsonld.expand(document), document)
+    shape_cache._check_expanded(jsonld.expand(document, CONTEXTS), document)
 
 
 def verdict(check, document: Any) -> tuple | None:
@@ -140,7 +134,7 @@ def _terms(value: Any) -> set[str]:
     return found
 
 
-TERMS = sorted(set().union(*(_terms(jsonld.load_context(url)) for url in
+TERMS = sorted(set().union(*(_terms(CONTEXTS.load(url)) for url in
                              [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1, jsonld.DSP_CONTEXT,
                               jsonld.ODRL_CONTEXT]), _terms(INLINE),
                            _terms(json.loads(vocab.CONTEXT.path.read_text()))))
@@ -199,6 +193,26 @@ def _restring(data: st.DataObject, value: Any) -> Any:
     return value
 
 
+# --------------------------------------------------------------------------- the check
+
+
+def test_check_no_dropped_terms():
+    jsonld.check_no_dropped_terms(offer())
+    policy = offer(duty=[{"action": "use", "contraint": []}])
+    assert raises("jsonld.dropped_term", policy, jsonld.check_no_dropped_terms).details == {
+        "term": "contraint", "path": "$.permission[0].duty[0].contraint"}
+
+
+def test_check_no_dropped_terms_refuses_undefined_term_vocabularies():
+    # A context whose @vocab catches undefined terms does not drop them; records refuse them.
+    document = {"@context": [jsonld.TSUNAGU_V1, {
+                    "@vocab": "https://www.w3.org/ns/credentials/undefined-term#"}],
+                "@id": "urn:r", "verison": 2}
+    jsonld.expand(document)  # a general expansion keeps it
+    assert raises("jsonld.dropped_term", document,
+                  jsonld.check_no_dropped_terms).details["term"] == "verison"
+
+
 # --------------------------------------------------------------------------- property
 
 
@@ -211,13 +225,13 @@ def test_cached_verdict_equals_uncached_verdict(data):
     first = _mutate(data, data.draw(st.sampled_from(TEMPLATES))())
     second = _restring(data, first)  # same skeleton, other strings: the cache's bet
     for document in (first, second):
-        shape = jsonld._shape(document)
-        hit = shape is not None and jsonld._shape_passed(*shape)
+        shape = shape_cache._shape(document)
+        hit = shape is not None and cache().passed(*shape)
         expected = verdict(uncached, copy.deepcopy(document))
         event("hit" if hit else "pass" if expected is None else "error")
         if hit:
             assert expected is None, document
-        assert verdict(jsonld.check_no_dropped_terms, document) == expected, document
+        assert verdict(check_dropped, document) == expected, document
 
 
 # --------------------------------------------------------------------------- targeted
@@ -227,22 +241,22 @@ def test_cached_verdict_equals_uncached_verdict(data):
 def counting(monkeypatch) -> list[Any]:
     """Documents check_no_dropped_terms sent to pyld (its cache misses), in order."""
     seen: list[Any] = []
-    real = jsonld._expand_with
+    real = shape_cache.expand_by
 
-    def counted(processor, document, source):
-        if processor is jsonld._RECORDER:  # not plain expand(), which uncached() uses
+    def counted(processor, document, source, contexts):
+        if processor is shape_cache._RECORDER:  # not plain expand(), which uncached() uses
             seen.append(source)
-        return real(processor, document, source)
+        return real(processor, document, source, contexts)
 
-    monkeypatch.setattr(jsonld, "_expand_with", counted)
-    jsonld.clear_caches()
+    monkeypatch.setattr(shape_cache, "expand_by", counted)
+    CONTEXTS.clear_caches()
     return seen
 
 
 def test_records_of_one_shape_expand_once(counting):
     for i in range(50):
-        jsonld.check_no_dropped_terms(evacuee(i))
-        jsonld.check_no_dropped_terms(shelter(i))
+        check_dropped(evacuee(i))
+        check_dropped(shelter(i))
     # names, ids, addresses, notes and counts differ; the shape does not
     assert len(counting) == 2
 
@@ -256,9 +270,9 @@ def test_records_of_one_shape_expand_once(counting):
 ])
 def test_vocabulary_values_in_scoped_contexts_are_part_of_the_shape(counting, changes, term,
                                                                      path):
-    jsonld.check_no_dropped_terms(evacuee())
+    check_dropped(evacuee())
     with pytest.raises(JsonLdError) as caught:
-        jsonld.check_no_dropped_terms(evacuee(**changes))
+        check_dropped(evacuee(**changes))
     assert caught.value.details["term"] == term
     if path is not None:
         assert caught.value.details["path"] == path
@@ -268,19 +282,19 @@ def test_vocabulary_values_in_scoped_contexts_are_part_of_the_shape(counting, ch
 
 def test_property_scoped_term_outside_its_property_is_refused(counting):
     # "stayType" is defined only inside stayLocation's scoped context.
-    jsonld.check_no_dropped_terms(evacuee())
+    check_dropped(evacuee())
     moved = evacuee(stayLocation={"shelterId": "s"}, careNeeds={"stayType": "shelter"})
-    assert verdict(jsonld.check_no_dropped_terms, moved)[1] == "stayType"
+    assert verdict(check_dropped, moved)[1] == "stayType"
 
 
 def test_type_scoped_context_decides_which_keys_are_defined(counting):
-    jsonld.check_no_dropped_terms(dsp_error())  # "code" is CatalogError's scoped term
+    check_dropped(dsp_error())  # "code" is CatalogError's scoped term
     other = {**dsp_error(), "@type": "CatalogRequestMessage"}
-    assert verdict(jsonld.check_no_dropped_terms, other)[:2] == ("jsonld.dropped_term", "code")
+    assert verdict(check_dropped, other)[:2] == ("jsonld.dropped_term", "code")
 
 
 def test_a_key_free_under_one_type_is_kept_under_another(counting):
-    check = jsonld.check_no_dropped_terms
+    check = check_dropped
     check(inline("A", "anything"))  # kind is a literal under A: its value is free
     check(inline("A", "other text"))
     assert len(counting) == 1
@@ -297,7 +311,7 @@ def test_a_key_free_under_one_type_is_kept_under_another(counting):
 
 
 def test_value_kinds_are_part_of_the_shape(counting):
-    check = jsonld.check_no_dropped_terms
+    check = check_dropped
     check(tsunagu_record())
     for value, term in [({"undefinedTerm": 1}, "undefinedTerm"), ([{"nmae": "x"}], "nmae")]:
         assert verdict(check, {**tsunagu_record(), "name": value})[1] == term
@@ -307,8 +321,8 @@ def test_value_kinds_are_part_of_the_shape(counting):
 
 
 def test_language_and_direction_values_are_kept():
-    check = jsonld.check_no_dropped_terms
-    jsonld.clear_caches()
+    check = check_dropped
+    CONTEXTS.clear_caches()
     good = {"@context": INLINE, "@id": "urn:a", "note": {"@value": "n", "@direction": "ltr"}}
     check(good)
     bad = copy.deepcopy(good)
@@ -327,13 +341,13 @@ def test_errors_are_recomputed_with_their_own_path(counting):
         return document
 
     for action in ["use", "use", "read"]:
-        assert verdict(jsonld.check_no_dropped_terms, policy(action)) == \
+        assert verdict(check_dropped, policy(action)) == \
             verdict(uncached, policy(action))
     assert len(counting) == 3
 
 
 def test_identifiers_and_literals_are_free_keyword_like_ones_are_not(counting):
-    check = jsonld.check_no_dropped_terms
+    check = check_dropped
     check(evacuee(id="urn:a"))
     check(evacuee(id="did:key:z6Mk", wasAttributedTo="did:key:z"))  # another skeleton
     check(evacuee(id="relative-id"))
@@ -344,27 +358,27 @@ def test_identifiers_and_literals_are_free_keyword_like_ones_are_not(counting):
 
 
 def test_the_cache_is_bounded_and_keeps_few_masks_per_skeleton():
-    jsonld.clear_caches()
-    limit = jsonld._shape_passes.maxsize
+    CONTEXTS.clear_caches()
+    limit = cache().passes.maxsize
     for i in range(limit + 100):  # same skeleton, a different (kept) @type value each time
-        jsonld.check_no_dropped_terms({"@context": INLINE, "@id": "urn:a",
+        check_dropped({"@context": INLINE, "@id": "urn:a",
                                        "@type": f"https://example.org/T{i}", "note": "n"})
-    assert jsonld._shape_passes.currsize == limit
-    assert len(jsonld._shape_masks) == 1
+    assert cache().passes.currsize == limit
+    assert len(cache().masks) == 1
     # one skeleton, six different masks: each type makes another key vocabulary-typed
-    jsonld.clear_caches()
+    CONTEXTS.clear_caches()
     context = {"ex": "https://example.org/ns#", "vv": "ex:vv",
                **{f"k{i}": f"ex:k{i}" for i in range(6)},
                **{f"T{i}": {"@id": f"ex:T{i}", "@context": {
                    f"k{i}": {"@id": f"ex:k{i}", "@type": "@vocab"}}} for i in range(6)}}
     for i in range(6):
-        jsonld.check_no_dropped_terms({"@context": context, "@type": f"T{i}",
+        check_dropped({"@context": context, "@type": f"T{i}",
                                        **{f"k{j}": "vv" for j in range(6)}})
-    [(_, masks)] = jsonld._shape_masks.values()
-    assert len(masks) == jsonld._SHAPE_MASKS
-    big = {"@context": INLINE, "@id": "urn:a", "note": ["n"] * jsonld._SHAPE_MAX_TOKENS}
-    assert jsonld._shape(big) is None  # too large to key: checked in full, not cached
-    jsonld.check_no_dropped_terms(big)
+    [(_, masks)] = cache().masks.values()
+    assert len(masks) == shape_cache._SHAPE_MASKS
+    big = {"@context": INLINE, "@id": "urn:a", "note": ["n"] * shape_cache._SHAPE_MAX_TOKENS}
+    assert shape_cache._shape(big) is None  # too large to key: checked in full, not cached
+    check_dropped(big)
 
 
 def test_documents_with_non_json_values_bypass_the_cache(counting):
@@ -372,33 +386,54 @@ def test_documents_with_non_json_values_bypass_the_cache(counting):
         pass
 
     document = evacuee(familyName=Text("山田"))
-    assert jsonld._shape(document) is None
-    jsonld.check_no_dropped_terms(document)  # checked in full (plain expand), not learned
-    assert counting == [] and jsonld._shape_passes.currsize == 0
+    assert shape_cache._shape(document) is None
+    check_dropped(document)  # checked in full (plain expand), not learned
+    assert counting == [] and cache().passes.currsize == 0
     document["careNeeds"]["careNotse"] = Text("x")
-    assert verdict(jsonld.check_no_dropped_terms, document)[1] == "careNotse"
+    assert verdict(check_dropped, document)[1] == "careNotse"
 
 
-def test_clearing_caches_forgets_shapes(tmp_path, monkeypatch):
+def test_clearing_caches_forgets_shapes(tmp_path):
+    """A verdict rests on the files as verified: after clear_caches they are read again."""
+    original = jsonld.CORE_FILES[jsonld.TSUNAGU_V1]
+    copied = tmp_path / "tsunagu-v1.jsonld"
+    copied.write_bytes(original.path.read_bytes())
+    contexts = jsonld.ContextRegistry({**jsonld.CORE_FILES,
+                                       jsonld.TSUNAGU_V1: jsonld.PinnedContext(copied,
+                                                                               original.sha256)})
     record = tsunagu_record()
-    jsonld.check_no_dropped_terms(record)
-    tampered = tmp_path / "tsunagu-v1.jsonld"
-    original = jsonld.CONTEXTS[jsonld.TSUNAGU_V1]
-    tampered.write_bytes(original.path.read_bytes().replace(b"xsd:integer", b"xsd:string"))
-    monkeypatch.setitem(jsonld.CONTEXTS, jsonld.TSUNAGU_V1,
-                        jsonld.PinnedContext(tampered, original.sha256))
-    jsonld.clear_caches()
-    assert verdict(jsonld.check_no_dropped_terms, record)[0] == "jsonld.context_integrity"
-    monkeypatch.undo()
-    jsonld.clear_caches()
+    jsonld.check_no_dropped_terms(record, contexts)
+    copied.write_bytes(original.path.read_bytes().replace(b"xsd:integer", b"xsd:string"))
+    jsonld.check_no_dropped_terms(record, contexts)  # verified once: the cached pass holds
+    contexts.clear_caches()
+    assert verdict(functools.partial(jsonld.check_no_dropped_terms, contexts=contexts),
+                   record)[0] == "jsonld.context_integrity"
 
 
-def test_registering_a_context_forgets_shapes(tmp_path, monkeypatch):
-    monkeypatch.setattr(jsonld, "CONTEXTS", dict(jsonld.CONTEXTS))
-    jsonld.check_no_dropped_terms(tsunagu_record())
-    assert len(jsonld._shape_passes)
+def test_registering_a_context_forgets_shapes(tmp_path):
+    contexts = jsonld.ContextRegistry.core()
+    jsonld.check_no_dropped_terms(tsunagu_record(), contexts)
+    assert len(shape_cache.shape_cache(contexts).passes)
     path = tmp_path / "domain.jsonld"
     path.write_text(json.dumps({"@context": {"d": "https://example.org/d#"}}))
-    jsonld.register_context("https://example.org/contexts/d", path,
-                            hashlib.sha256(path.read_bytes()).hexdigest())
-    assert not len(jsonld._shape_passes)
+    contexts.register("https://example.org/contexts/d", path,
+                      hashlib.sha256(path.read_bytes()).hexdigest())
+    assert not len(shape_cache.shape_cache(contexts).passes)
+
+
+def test_each_registry_has_its_own_shapes(counting):
+    """A record of bosai passes under a registry serving bosai's context; the same shape
+    under a registry without it (another connector) is refused, not served from a cache."""
+    record = evacuee()
+    check_dropped(record)
+    check_dropped(evacuee(1))  # a hit under CONTEXTS
+    assert len(counting) == 1
+    for other in (jsonld.ContextRegistry.core(), jsonld.CORE_CONTEXTS):
+        assert verdict(functools.partial(jsonld.check_no_dropped_terms, contexts=other),
+                       record)[0] == "jsonld.remote_context"
+        assert not any(BOSAI in skeleton for skeleton in shape_cache.shape_cache(other).masks)
+    core = jsonld.ContextRegistry.core()
+    jsonld.check_no_dropped_terms(tsunagu_record(), core)
+    assert shape_cache.shape_cache(core) is not cache()
+    # Both refusals ran in full, and core's first record was learned anew: nothing shared.
+    assert len(counting) == 4
