@@ -11,10 +11,10 @@ How the conditions are made, honestly and without faking SQLite:
   disk) or SQLITE_IOERR_WRITE (EFBIG). Needs no privilege, so it runs everywhere.
 * full disk, ``tmpfs``: each connector's data directory on a small tmpfs of its own, filled
   with a file until the kernel says ENOSPC. Real ENOSPC; needs root and mount(8), skipped
-  elsewhere.
+  elsewhere (a failure in CI: tests/ci.py's skip_or_fail).
 * read-only store: the crashed connector's directory made read-only (a read-only bind mount
   when root, where permissions do not bind; ``chmod a-w`` otherwise; skipped for a root
-  that cannot mount), then started again.
+  that cannot mount, a failure in CI), then started again.
   Linux refuses to remount a file system read-only while a file on it is open for writing,
   so a store cannot turn read-only under a running connector: read-only is met at start.
 """

@@ -116,16 +116,30 @@ def test_the_same_person_written_any_way_merges(person, data):
         registry.close()
 
 
+UNKNOWN_ADDRESSES = ["不明", "未記入", "ー", "-", "－", "ｰ", "不詳", "住所不明",
+                     "兵庫県神戸市 不明", "ＵＮＫＮＯＷＮ", "ﾌﾒｲ", "?"]
+UNKNOWN_GIVEN_NAMES = ["不明", "ー", "-", "未記入", "○○", "ﾌﾒｲ", "不詳", "某"]
+
+
 @PROPERTY
-@given(people(), st.data())
-def test_an_unknown_item_never_merges_and_goes_to_review(person, data):
-    """性別 不明 (or 住所 不明) is a gap, not a value: the same name and birth date with an
-    unknown item on both sides is a near match for a person to review, never a merge."""
-    unknown = dict(person, sex="not_known")
+@given(people(), st.sampled_from([("sex",), ("address",), ("sex", "address"), ("givenName",),
+                                  ("givenName", "sex")]), st.data())
+def test_an_unknown_item_never_merges_and_goes_to_review(person, unknown_items, data):
+    """性別 不明, 住所 不明 or a placeholder name is a gap, not a value: the same person with
+    unknown items on both sides (each written its own way) is a near match for a person to
+    review, never a merge. (Name and address both unknown leave too little to review: the
+    birth date and sex only, see test_registry_unknown_items.)"""
+    unknown = dict(person, sex="not_known") if "sex" in unknown_items else person
+    forms = [form(unknown), form(unknown, data.draw)]
+    for f in forms:
+        if "address" in unknown_items:
+            f["address"] = data.draw(st.sampled_from(UNKNOWN_ADDRESSES))
+        if "givenName" in unknown_items:
+            f["givenName"] = data.draw(st.sampled_from(UNKNOWN_GIVEN_NAMES))
     registry = Registry.open(":memory:", place=KOBE)
     try:
-        first = registry.register(form(unknown), source="a")
-        again = registry.register(form(unknown, data.draw), source="b")
+        first = registry.register(forms[0], source="a")
+        again = registry.register(forms[1], source="b")
         assert again.outcome == "review" and registry.count() == 2, again
         assert any(first.person_id == r.candidate_id and "unknown_items" in r.reasons
                    for r in again.reviews)
