@@ -34,8 +34,9 @@ from aiohttp import web
 
 from authority.errors import AuthorityCode
 from authority.state import DEFAULT_PUBLIC_URL, DEFAULT_VALID_DAYS, Authority
+from connector.cli.connector import ROLE_HELP
 from connector.runtime.setup import NATS_CREDS_NAME
-from trust.credentials import Role, format_datetime
+from trust.credentials import format_datetime
 from trust.errors import TsunaguError, ValidationError
 
 if TYPE_CHECKING:  # imported when used: every `tsunagu` command builds this parser
@@ -65,7 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="how long a signed status list stays valid (default 15)")
     p.set_defaults(func=_init)
 
-    roles = ", ".join(r.value for r in Role)
     p = actions.add_parser("issue", help="issue a participant credential; prints the vc+jwt")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
     p.add_argument("--request", type=Path,
@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--legal-id",
                    help="法人番号 (13 digits) or 全国地方公共団体コード (6 digits)")
     p.add_argument("--role", action="append", dest="roles", metavar="ROLE",
-                   help=f"repeatable; one of {roles}")
+                   help=ROLE_HELP)
     p.add_argument("--valid-days", type=int, default=DEFAULT_VALID_DAYS,
                    help=f"validity period in days (default {DEFAULT_VALID_DAYS})")
     p.add_argument("--out", type=Path,

@@ -16,6 +16,8 @@ class AuthorityCode(ErrorCode):
     NOT_FOUND = "authority.not_found", "there is no authority in this directory"
     LISTEN = "authority.listen", "the authority cannot listen on the given address"
     STATUS_LIST_FULL = "authority.status_list_full", "the status list has no free index left"
+    UNKNOWN_ROLE = ("authority.unknown_role",
+                    "a role neither the core nor an installed domain defines")
     UNKNOWN_PARTICIPANT = "authority.unknown_participant", "no participant with this DID"
     ALREADY_REVOKED = "authority.already_revoked", "the participant is already revoked"
     NATS_ACCOUNTS = "nats.accounts", "the data space's NATS accounts cannot be managed as asked"

@@ -24,7 +24,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,12 +34,14 @@ from urllib.parse import urlsplit
 import orjson
 
 from authority.errors import AuthorityCode
+from connector.plugins.contract import DomainPlugin
+from connector.plugins.registry import load_domain_plugins, role_vocabulary
 from trust.credentials import (
-    Role,
     aware_now,
     build_participant_credential,
     check_name,
     format_datetime,
+    parse_roles,
     sign_vc_jwt,
 )
 from trust.errors import ConfigError, TsunaguError, ValidationError
@@ -143,6 +145,13 @@ class Authority:
         self.directory = directory
         self._config = config
         self._key = key
+        # The domains whose roles credentials may carry: every installed one, unless set.
+        self.plugins: Sequence[DomainPlugin] | None = None
+
+    def known_roles(self) -> list[str]:
+        """The roles a credential may carry: the core's and the installed domains'."""
+        plugins = load_domain_plugins() if self.plugins is None else self.plugins
+        return list(role_vocabulary(plugins).labels)
 
     # ------------------------------------------------------------------ create / open
 
@@ -326,12 +335,23 @@ class Authority:
         did: str,
         name: str,
         legal_id: LegalId | str,
-        roles: Iterable[Role | str],
+        roles: Iterable[str],
         valid_days: int = DEFAULT_VALID_DAYS,
         now: datetime | None = None,
     ) -> IssuedCredential:
-        """Issue a participant credential at the next status index and record it."""
+        """Issue a participant credential at the next status index and record it.
+
+        Each role must be one the core or an installed domain defines (``known_roles``):
+        a misspelt role would otherwise be signed, and no policy would ever match it."""
         legal = legal_id if isinstance(legal_id, LegalId) else parse_legal_id(legal_id)
+        roles = parse_roles(roles)
+        known = self.known_roles()
+        for role in roles:
+            if role not in known:
+                raise ValidationError(
+                    f"unknown role {role!r}: roles are those of the core and of the installed "
+                    f"domains ({', '.join(sorted(known))})",
+                    code=AuthorityCode.UNKNOWN_ROLE, field="roles", role=role)
         if isinstance(valid_days, bool) or not isinstance(valid_days, int) \
                 or not 1 <= valid_days <= MAX_VALID_DAYS:
             raise ValidationError(f"validity must be 1 to {MAX_VALID_DAYS} days",

@@ -59,7 +59,6 @@ from connector.protocol.dsp import messages as m
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.connector import Connector, Tuning
 from trust import jsonld
-from trust.credentials import Role
 from trust.keys import KeyPair, save_key
 from trust.status_list import StatusListCache
 
@@ -94,7 +93,7 @@ def record(run: str, n: int, sent_ns: int) -> dict[str, Any]:
 
 
 async def participant(root: Path, authority: Authority, space: AuthorityNats, *, name: str,
-                      legal_id: str, role: Role) -> ConnectorConfig:
+                      legal_id: str, role: str) -> ConnectorConfig:
     folder = root / f"participant-{legal_id}"
     key = KeyPair.generate()
     save_key(key, folder / "participant.pem")
@@ -309,9 +308,9 @@ async def in_process(args: argparse.Namespace, mode: str, root: Path) -> dict[st
     await space.start(store_dir=root / "space-nats")
     try:
         prov_cfg = await participant(root, authority, space, name="仙台市",
-                                     legal_id="041009", role=Role.MUNICIPALITY)
+                                     legal_id="041009", role="municipality")
         cons_cfg = await participant(root, authority, space, name="避難所運営",
-                                     legal_id="7000012050002", role=Role.SHELTER_OPERATOR)
+                                     legal_id="7000012050002", role="shelter_operator")
         provider, datasets, prov_api, prov_token = await start_connector(prov_cfg, authority)
         running.append(provider)
         consumer, _, cons_api, cons_token = await start_connector(cons_cfg, authority)

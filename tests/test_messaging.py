@@ -7,7 +7,6 @@ from connector.bus.connection import close_nats, connect
 from connector.bus.messaging import DspBus, RemoteError, dsp_subject, request_with_retry
 from connector.runtime.identity import CredentialChecker, Identity
 from tests.nats_fixtures import nats_settings_for
-from trust.credentials import Role
 from trust.envelope import ReplayCache, open_envelope, seal
 from trust.keys import KeyPair
 from trust.status_list import StatusListCache
@@ -39,8 +38,8 @@ async def echo(env, credential):
 
 @pytest.fixture
 async def pair(nats_server, authority):
-    city = onboard(authority, "仙台市", CITY_CODE, Role.MUNICIPALITY)
-    operator = onboard(authority, "避難所運営", OPERATOR_NUMBER, Role.SHELTER_OPERATOR)
+    city = onboard(authority, "仙台市", CITY_CODE, "municipality")
+    operator = onboard(authority, "避難所運営", OPERATOR_NUMBER, "shelter_operator")
     clients = [await connect(nats_settings_for(nats_server)) for _ in range(2)]
     city_bus = DspBus(clients[0], city, checker_for(authority))
     operator_bus = DspBus(clients[1], operator, checker_for(authority))
@@ -53,7 +52,7 @@ async def pair(nats_server, authority):
 async def test_request_reply_is_verified_both_ways(pair):
     city_bus, operator_bus = pair
     env, who = await operator_bus.request(city_bus.identity.did, "Ping", {"n": 1})
-    assert who.name == "仙台市" and who.has_role(Role.MUNICIPALITY)
+    assert who.name == "仙台市" and who.has_role("municipality")
     assert env.payload == {"you": "避難所運営", "asked": {"n": 1}}
     assert env.sender == city_bus.identity.did
 
@@ -80,7 +79,7 @@ async def test_credential_from_untrusted_authority_is_refused(pair, tmp_path):
     city_bus, operator_bus = pair
     rogue = Authority.init(tmp_path / "rogue", name="rogue authority")
     bus = DspBus(operator_bus.nc, onboard(rogue, "偽物", OPERATOR_NUMBER,
-                                          Role.SHELTER_OPERATOR), operator_bus.checker)
+                                          "shelter_operator"), operator_bus.checker)
     with pytest.raises(RemoteError) as info:
         await bus.request(city_bus.identity.did, "Ping", {})
     assert info.value.code == "credential.untrusted_issuer"

@@ -29,7 +29,6 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 import jwt
@@ -67,37 +66,25 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[
 _INDEX = re.compile(r"0|[1-9][0-9]{0,9}")
 
 
-class Role(StrEnum):
-    """What a participant may do in the data spaces; policies constrain on these."""
-
-    MUNICIPALITY = "municipality"
-    MEDICAL_INSTITUTION = "medical_institution"
-    SHELTER_OPERATOR = "shelter_operator"
-    APP_PROVIDER = "app_provider"
-    STEEL_MILL = "steel_mill"
-    TRADER = "trader"
-    PROCESSOR = "processor"
-    CUSTOMER = "customer"
-    RESIDENT_APP = "resident_app"
-    # A municipality's health department (保健所・保健福祉部局) as its own participant: same
-    # legal id as its municipality, allowed what the municipality's other offices are not.
-    HEALTH_DEPARTMENT = "health_department"
-    RELIEF_SUPPLIER = "relief_supplier"  # commits and delivers relief supplies (NPO, company)
+ROLE_FORM = re.compile(r"[a-z][a-z0-9_]{1,39}")
+"""What a role looks like. Which roles exist is not trust's business: the core and the domain
+plug-ins define them (``usage_policies.vocabularies.ROLES``), and the authority issues a
+credential only with roles of the core or of a domain it has installed."""
 
 
-def parse_roles(values: Iterable[Role | str]) -> tuple[Role, ...]:
-    """Known roles, deduplicated in their given order; at least one is required."""
-    roles: list[Role] = []
+def parse_roles(values: Iterable[str]) -> tuple[str, ...]:
+    """Roles of the right form, deduplicated in their given order; at least one is required."""
+    if isinstance(values, str):
+        raise ValidationError("roles must be a list of role names, not one string",
+                              field="roles")
+    roles: list[str] = []
     for value in values:
-        try:
-            role = Role(value)
-        except ValueError:
-            allowed = ", ".join(r.value for r in Role)
+        if not isinstance(value, str) or not ROLE_FORM.fullmatch(value):
             raise ValidationError(
-                f"unknown role {str(value)[:40]!r}; expected one of {allowed}", field="roles"
-            ) from None
-        if role not in roles:
-            roles.append(role)
+                f"{str(value)[:40]!r} is not a role name: lowercase letters, digits and _, "
+                "starting with a letter, at most 40", field="roles")
+        if value not in roles:
+            roles.append(value)
     if not roles:
         raise ValidationError("a participant needs at least one role", field="roles")
     return tuple(roles)
@@ -281,7 +268,7 @@ def build_participant_credential(
     subject_did: str,
     name: str,
     legal_id: LegalId,
-    roles: Iterable[Role | str],
+    roles: Iterable[str],
     valid_from: datetime,
     valid_until: datetime,
     status_list_url: str,
@@ -311,7 +298,7 @@ def build_participant_credential(
             "id": subject_did,
             "name": name,
             "legalIdentifier": legal_id.to_dict(),
-            "roles": [r.value for r in role_list],
+            "roles": list(role_list),
         },
         "credentialStatus": {
             "id": f"{status_list_url}#{status_index}",
@@ -341,18 +328,18 @@ class VerifiedCredential:
     did: str
     name: str
     legal_id: LegalId
-    roles: tuple[Role, ...]
+    roles: tuple[str, ...]
     valid_from: datetime
     valid_until: datetime
     issuer: str
     status_index: int
     credential_id: str | None = None
 
-    def has_role(self, role: Role | str) -> bool:
+    def has_role(self, role: str) -> bool:
         return role in self.roles
 
 
-def _subject(payload: Mapping[str, Any]) -> tuple[str, str, LegalId, tuple[Role, ...]]:
+def _subject(payload: Mapping[str, Any]) -> tuple[str, str, LegalId, tuple[str, ...]]:
     subject = payload.get("credentialSubject")
     if not isinstance(subject, dict):
         raise _fail("credential", "malformed", "credentialSubject must be a single object")

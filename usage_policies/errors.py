@@ -33,6 +33,8 @@ class PolicyCode(ErrorCode):
     UNKNOWN_DATATYPE = "policy.unknown_datatype", "a datatype the evaluator does not know"
     UNKNOWN_PROFILE = "policy.unknown_profile", "the policy names a profile not supported here"
     UNKNOWN_PARENT = "policy.unknown_parent", "the policy inherits from an unknown policy"
+    VOCABULARY_CONFLICT = ("policy.vocabulary_conflict",
+                           "a vocabulary term is registered again with other labels")
     DUPLICATE_LEFT_OPERAND = ("policy.duplicate_left_operand",
                               "a left operand is registered twice with different shapes")
     CIRCULAR_INHERITANCE = "policy.circular_inheritance", "policies inherit from each other"

@@ -8,10 +8,9 @@ from typing import Any
 from usage_policies import datatypes
 from usage_policies.datatypes import Duration
 from usage_policies.model import AnyConstraint, Duty, LogicalConstraint, Party, Policy
-from usage_policies.operands import find_left_operand
+from usage_policies.operands import find_left_operand, operand_vocabularies
 from usage_policies.validate import check_constraint, check_duty, validate_policy
 from usage_policies.vocab import ODRL, TSUNAGU, short_name
-from usage_policies.vocabularies import DISASTER_PHASES, PURPOSES
 
 ACTION_LABELS = {  # short name -> (ja, en)
     "use": ("利用", "use"), "read": ("閲覧", "read"), "display": ("表示", "display"),
@@ -67,10 +66,9 @@ def value_label(value: Any, lang: str) -> str:
     if isinstance(value, Duration):
         return duration_label(value, lang)
     if isinstance(value, str):
-        if PURPOSES.token(value):
-            return PURPOSES.label(value, lang)
-        if DISASTER_PHASES.token(value):
-            return DISASTER_PHASES.label(value, lang)
+        for vocabulary in operand_vocabularies():  # purposes, a domain's disaster phases...
+            if vocabulary.token(value):
+                return vocabulary.label(value, lang)
         if value.isdigit() and len(value) in (2, 5) and 1 <= int(value[:2]) <= 47:
             pref = PREFECTURES[int(value[:2]) - 1]
             return (f"{pref}" if len(value) == 2 else f"{pref}内の市区町村 {value}") if \

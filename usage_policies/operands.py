@@ -3,7 +3,7 @@
 Every left operand the evaluator accepts is registered here with a resolver. A constraint
 naming an unregistered left operand makes the policy invalid, so it denies: the evaluator
 never skips a constraint it cannot evaluate. Domains add their own with
-``register_left_operand`` (see docs/usage-policies.md), e.g. tsunagu:disasterPhase below.
+``register_left_operand`` (see docs/usage-policies.md), e.g. bosai's tsunagu:disasterPhase.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from usage_policies import datatypes
 from usage_policies.datatypes import ID, ElapsedTime, Iri, Quantity
 from usage_policies.errors import DatatypeError, PolicyCode, UnknownTermError
-from usage_policies.vocab import ODRL, TSUNAGU, XSD
-from usage_policies.vocabularies import DISASTER_PHASES, PURPOSES
+from usage_policies.vocab import ODRL, XSD
+from usage_policies.vocabularies import PURPOSES, Vocabulary
 
 if TYPE_CHECKING:
     from usage_policies.request import EvaluationRequest
@@ -76,6 +76,7 @@ class LeftOperand:
     multi: bool = False  # set-valued (event): eq/neq test membership
     label_en: str = ""
     label_ja: str = ""
+    vocabulary: Vocabulary | None = None  # its closed set of values, with their labels
 
     def coerce(self, value: Any, *, path: str = "") -> Any:
         """Bring a value from JSON (state, request) or a literal to this operand's type.
@@ -110,17 +111,23 @@ def register_left_operand(
     multi: bool = False,
     label_en: str = "",
     label_ja: str = "",
+    vocabulary: Vocabulary | None = None,
     replace: bool = False,
 ) -> LeftOperand:
     """Register a left operand by IRI. Re-registering needs ``replace=True`` so that two
-    domains cannot silently fight over one IRI."""
+    domains cannot silently fight over one IRI. With a ``vocabulary``, values are normalised
+    and compared (``isA``) through it unless ``normalize``/``is_a`` say otherwise."""
+    if vocabulary is not None:
+        normalize = normalize or vocabulary.normalize
+        is_a = is_a or vocabulary.is_a
     if iri in _REGISTRY and not replace:
         raise UnknownTermError(f"left operand {iri} is already registered",
                                code=PolicyCode.DUPLICATE_LEFT_OPERAND)
     if datatype is not None and not datatypes.is_known_datatype(datatype):
         raise UnknownTermError(f"unknown datatype {datatype}", code=PolicyCode.UNKNOWN_DATATYPE)
     spec = LeftOperand(iri, resolver, datatype, normalize, part_of, is_a, multi,
-                       label_en or iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1], label_ja)
+                       label_en or iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1], label_ja,
+                       vocabulary)
     _REGISTRY[iri] = spec
     return spec
 
@@ -153,6 +160,15 @@ def find_left_operand(iri: str) -> LeftOperand | None:
 
 def known_left_operands() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def operand_vocabularies() -> list[Vocabulary]:
+    """The vocabularies of the registered left operands (for labels), each once."""
+    found: dict[int, Vocabulary] = {}
+    for spec in list(_REGISTRY.values()):
+        if spec.vocabulary is not None:
+            found.setdefault(id(spec.vocabulary), spec.vocabulary)
+    return list(found.values())
 
 
 def attribute_resolver(iri: str) -> Resolver:
@@ -222,7 +238,7 @@ def _register_builtins() -> None:
     register_left_operand(o + "count", _count, XSD + "integer",
                           label_en="the number of uses", label_ja="利用回数")
     register_left_operand(o + "purpose", attribute_resolver(o + "purpose"), None,
-                          normalize=PURPOSES.normalize, is_a=PURPOSES.is_a,
+                          vocabulary=PURPOSES,
                           label_en="the purpose of use", label_ja="利用目的")
     register_left_operand(o + "recipient", _recipient, ID,
                           label_en="the recipient", label_ja="受領者")
@@ -252,9 +268,6 @@ def _register_builtins() -> None:
     ):
         register_left_operand(o + name, attribute_resolver(o + name), dt,
                               label_en=en, label_ja=ja)
-    register_left_operand(TSUNAGU + "disasterPhase", attribute_resolver(TSUNAGU + "disasterPhase"),
-                          None, normalize=DISASTER_PHASES.normalize,
-                          label_en="the disaster phase", label_ja="災害フェーズ")
 
 
 _register_builtins()

@@ -4,7 +4,7 @@ policy and returns a new one with the restriction added to every permission (or 
 prohibition added). ``explain_template`` gives the plain-language explanation.
 
     p = offer("urn:offer:1", target=DATASET, assigner=CITY)
-    p = restrict_purpose(p, ["disaster_response"])
+    p = restrict_purpose(p, ["research"])  # or a purpose an active domain registered
     p = within_region(p, ["28"])
     p = delete_after(p, within="P30D")
 """
@@ -35,8 +35,9 @@ from usage_policies.model import (
     Policy,
     Prohibition,
 )
+from usage_policies.operands import find_left_operand
 from usage_policies.vocab import ODRL, TSUNAGU, TSUNAGU_PROFILE, XSD, is_absolute_iri
-from usage_policies.vocabularies import DISASTER_PHASES, PURPOSES
+from usage_policies.vocabularies import PURPOSES
 
 
 class TemplateError(PolicyError):
@@ -129,7 +130,8 @@ def restrict_purpose(policy: Policy, purposes: Sequence[str]) -> Policy:
     for p in purposes:
         if PURPOSES.token(p) is None and not is_absolute_iri(p):
             raise TemplateError(f"unknown purpose {p!r}: use one of "
-                                f"{', '.join(sorted(PURPOSES.labels))} or an IRI")
+                                f"{', '.join(sorted(PURPOSES.labels))} or an IRI (a "
+                                "domain's purposes are known once its plug-in is active)")
     return _constrain(policy, _any_of([_c("purpose", "isA", IriValue(id=PURPOSES.normalize(p)))
                                        for p in purposes]))
 
@@ -210,18 +212,36 @@ def within_region(policy: Policy, codes: Sequence[str]) -> Policy:
     return _constrain(policy, _any_of([_c("spatial", "isPartOf", _lit(code)) for code in codes]))
 
 
-def during_disaster_phase(policy: Policy, phases: Sequence[str]) -> Policy:
-    """Only while the disaster phase is one of ``phases`` (mitigation, preparedness,
-    response, recovery). Adds the tsunagu profile, which declares tsunagu:disasterPhase."""
-    if not phases:
-        raise TemplateError("name at least one phase")
+def only_while(policy: Policy, operand: str, values: Sequence[str]) -> Policy:
+    """Only while the world fact ``operand`` (a registered left operand with a vocabulary,
+    such as bosai's ``tsunagu:disasterPhase``) is one of ``values`` (its tokens or IRIs).
+    A tsunagu operand adds the tsunagu profile, which declares tsunagu operands."""
+    vocabulary = _vocabulary_of(operand)
+    if not values:
+        raise TemplateError("name at least one value")
     iris = []
-    for phase in phases:
-        if DISASTER_PHASES.token(phase) is None:
-            raise TemplateError(f"unknown disaster phase {phase!r}: use one of "
-                                f"{', '.join(DISASTER_PHASES.labels)}")
-        iris.append(IriValue(id=DISASTER_PHASES.normalize(phase)))
-    return _add_profile(_constrain(policy, _c(TSUNAGU + "disasterPhase", "isAnyOf", *iris)))
+    for value in values:
+        if vocabulary.token(value) is None:
+            raise TemplateError(f"unknown {vocabulary.name} {value!r}: use one of "
+                                f"{', '.join(vocabulary.labels)}")
+        iris.append(IriValue(id=vocabulary.normalize(value)))
+    constrained = _constrain(policy, _c(operand, "isAnyOf", *iris))
+    return _add_profile(constrained) if operand.startswith(TSUNAGU) else constrained
+
+
+def _vocabulary_of(operand: str) -> Any:
+    spec = find_left_operand(operand)
+    if spec is None or spec.vocabulary is None or spec.vocabulary.namespace is None:
+        raise TemplateError(f"{operand} is not a registered left operand with a vocabulary "
+                            "of IRIs (a domain plug-in registers its own when activated)")
+    return spec.vocabulary
+
+
+def _operand_label(operand: str, lang: str) -> str:
+    spec = find_left_operand(operand)
+    if spec is None:
+        return operand
+    return (spec.label_ja or spec.label_en) if lang == "ja" else spec.label_en
 
 
 # --- explanations -------------------------------------------------------------------------
@@ -299,12 +319,13 @@ TEMPLATES: dict[str, Template] = {
     "within_region": Template(
         within_region, lambda codes: f"利用できるのは {_region(codes, 'ja')} の中だけです。",
         lambda codes: f"The data may be used only within {_region(codes, 'en')}."),
-    "during_disaster_phase": Template(
-        during_disaster_phase,
-        lambda phases: "利用できるのは災害フェーズが "
-        f"{_join([DISASTER_PHASES.normalize(p) for p in phases], 'ja')} の間だけです。",
-        lambda phases: "The data may be used only while the disaster phase is "
-        f"{_join([DISASTER_PHASES.normalize(p) for p in phases], 'en')}."),
+    "only_while": Template(
+        only_while,
+        lambda operand, values: f"利用できるのは{_operand_label(operand, 'ja')}が "
+        f"{_join([_vocabulary_of(operand).normalize(v) for v in values], 'ja')} の間だけです。",
+        lambda operand, values: f"The data may be used only while "
+        f"{_operand_label(operand, 'en')} is "
+        f"{_join([_vocabulary_of(operand).normalize(v) for v in values], 'en')}."),
 }
 
 

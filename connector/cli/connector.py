@@ -9,7 +9,9 @@ import signal
 from pathlib import Path
 
 from connector.cli.token import add_token_action
-from trust.credentials import Role
+
+ROLE_HELP = ("repeatable; a role of the core (municipality, medical_institution, app_provider, "
+             "resident_app) or of an installed domain (bosai: shelter_operator, ...)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_init(actions: argparse._SubParsersAction) -> None:
-    roles = ", ".join(r.value for r in Role)
     p = actions.add_parser(
         "init", help="create a participant: key, participant.toml, credential request",
         description="Creates the participant's Ed25519 key (mode 0600), participant.toml and "
@@ -32,7 +33,7 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--legal-id", required=True,
                    help="法人番号 (13 digits) or 全国地方公共団体コード (6 digits)")
     p.add_argument("--role", action="append", required=True, dest="roles", metavar="ROLE",
-                   help=f"repeatable; one of {roles}")
+                   help=ROLE_HELP)
     p.add_argument("--authority-did", action="append", required=True, dest="authority_dids",
                    help="did:key of a trusted data-space authority (repeatable)")
     p.add_argument("--status-list-url", help="where the authority publishes its status list")

@@ -16,17 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import entry_points
 from typing import Any
 
+from connector.plugins.contract import DomainPlugin
+from connector.plugins.registry import activate_plugins, load_domain_plugins
 from trust.errors import TsunaguError
 from trust.log import configure_logging
 
 # Command groups come from the ``tsunagu.commands`` entry point (pyproject.toml): the
 # connector's own, the authority's and the policy tools', so this module imports none of the
-# packages above it. Help lists them in this order (others after, by name).
+# packages above it (domain plug-ins are found through the plug-in registry). Help lists
+# them in this order (others after, by name).
 COMMANDS_GROUP = "tsunagu.commands"
 ORDER = ("demo", "authority", "audit", "dsp", "connector", "policy")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugins: Sequence[DomainPlugin] | None = None) -> argparse.ArgumentParser:
+    """The whole command tree; ``plugins``: the domain plug-ins whose commands it has
+    (default: every installed one)."""
     parser = argparse.ArgumentParser(
         prog="tsunagu",
         description="tsunagu (つなぐ): data-space connector and disaster/medical data hub",
@@ -39,9 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    key=lambda e: (ORDER.index(e.name) if e.name in ORDER else len(ORDER), e.name))
     for entry in found:
         entry.load()(sub)
-    from connector.plugins.registry import load_domain_plugins
-
-    for plugin in load_domain_plugins():
+    for plugin in load_domain_plugins() if plugins is None else plugins:
         if plugin.cli is not None:
             plugin.cli(sub)
     return parser
@@ -59,10 +62,14 @@ def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    plugins = load_domain_plugins()
+    parser = build_parser(plugins)
     args = parser.parse_args(argv)
     configure_logging(args.log_format, args.log_level)
     try:
+        # The installed domains' operands, purposes and roles: ``tsunagu policy evaluate``
+        # judges a bosai policy as a connector running bosai would.
+        activate_plugins(plugins)
         result = args.func(args)
         if inspect.iscoroutine(result):
             result = _run(result)

@@ -25,11 +25,6 @@ from usage_policies.errors import PolicyError
 from usage_policies.operands import find_left_operand
 from usage_policies.state import json_value, operand_key
 from usage_policies.vocab import TSUNAGU
-from usage_policies.vocabularies import DISASTER_PHASES
-
-# Operands whose values come from a closed vocabulary: a fact outside it is a typo, and a
-# typo must not silently become a value no rule will ever match (or worse, one that does).
-VOCABULARIES = {TSUNAGU + "disasterPhase": DISASTER_PHASES}
 
 
 def _operand_iri(name: str) -> str:
@@ -42,14 +37,18 @@ def _operand_iri(name: str) -> str:
 
 def _typed(name: str, value: Any) -> tuple[str, Any]:
     iri = _operand_iri(name)
-    vocabulary = VOCABULARIES.get(iri)
-    if vocabulary is not None and (not isinstance(value, str) or vocabulary.token(value) is None):
-        raise ValidationError(f"fact {name!r} must be one of {', '.join(vocabulary.labels)}",
-                              code=ConnectorCode.FACT_INVALID, field=name)
-    if find_left_operand(iri) is None:
+    operand = find_left_operand(iri)
+    if operand is None:
         raise ValidationError(f"fact {name!r} names no known left operand",
                               code=ConnectorCode.FACT_INVALID,
                               field=name)
+    # An operand with a closed vocabulary (a domain's disaster phases): a fact outside it is
+    # a typo, and a typo must not silently become a value no rule will ever match (or worse,
+    # one that does).
+    vocabulary = operand.vocabulary
+    if vocabulary is not None and (not isinstance(value, str) or vocabulary.token(value) is None):
+        raise ValidationError(f"fact {name!r} must be one of {', '.join(vocabulary.labels)}",
+                              code=ConnectorCode.FACT_INVALID, field=name)
     try:
         return iri, json_value(value, iri, f"facts.{name}")
     except PolicyError as exc:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from usage_policies.vocabularies import Term, Vocabulary
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -74,6 +76,9 @@ class LeftOperandSpec:
     # Default: the value comes from the request attributes or the state's operands.
     resolver: Callable[[Any], Any] | None = None
     normalize: Callable[[Any], Any] | None = None
+    # The operand's closed set of values with their labels (bosai's disaster phases): a
+    # world fact outside it is refused, policies and explanations use its labels.
+    vocabulary: Vocabulary | None = None
 
 
 ChangeRule = Callable[[Mapping[str, Any], Mapping[str, Any], Any], None]
@@ -159,3 +164,11 @@ class DomainPlugin:
     # raises): the app API answers its errors with them (``connector.api.problems``), for its
     # routes and for whatever of its rules reaches a core route. Core codes keep theirs.
     http_statuses: Mapping[str, int] = field(default_factory=dict)
+    # The participant roles the domain brings (``Term("shelter_operator", "避難所運営者",
+    # "shelter operator")``): the authority issues credentials only with roles of the core or
+    # of a domain it has installed; policies constrain on them (``tsunagu:role``).
+    roles: tuple[Term, ...] = ()
+    # The purposes of use the domain brings, each maybe a kind of a broader one
+    # (``Term("shelter_operation", "避難所運営", "shelter operation", "disaster_response")``):
+    # registered into ``usage_policies.vocabularies.PURPOSES`` when the plug-in is activated.
+    purposes: tuple[Term, ...] = ()

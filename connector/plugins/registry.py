@@ -5,11 +5,13 @@ Each step fails with ``PluginError`` (code ``plugin.invalid`` or
 
 * ``load_domain_plugins()`` imports every entry point and checks each plug-in completely
   (files readable, context hashes, JSON schemas) without registering anything.
-* ``activate_plugins(plugins)`` registers left operands (``usage_policies``), dataset
-  types and token scopes (``connector.api.tokens``). It is idempotent, and all-or-nothing:
-  every plug-in is checked before the first registration, and what was registered is taken
-  back if a registration still fails, so a broken plug-in never leaves half of itself
-  behind.
+* ``activate_plugins(plugins)`` registers left operands, purposes and roles
+  (``usage_policies``), dataset types and token scopes (``connector.api.tokens``). It is
+  idempotent, and all-or-nothing: every plug-in is checked before the first
+  registration, and what was registered is taken back if a registration still fails, so a
+  broken plug-in never leaves half of itself behind.
+* ``role_vocabulary(plugins)`` is every role the core and ``plugins`` define, without
+  activating anything (the authority checks the roles of a credential against it).
 * ``plugin_contexts(plugins)`` makes a connector's own JSON-LD context registry: the core
   contexts and the plug-ins' (``trust.jsonld.ContextRegistry``; never process-wide).
 * ``mount_plugin_routes(app, connector, plugins)`` gives each plug-in a sub-application at
@@ -47,12 +49,21 @@ from usage_policies.operands import (
     unregister_left_operand,
 )
 from usage_policies.vocab import is_absolute_iri
+from usage_policies.vocabularies import (
+    CORE_ROLES,
+    PURPOSES,
+    ROLES,
+    Term,
+    Vocabulary,
+    VocabularyConflict,
+)
 
 ENTRY_POINT_GROUP = "tsunagu.domains"
 ROUTE_PREFIX = "/domains/"
 # Plug-in names become a URL path segment and a CLI word: keep them plain.
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _DATASET_TYPE = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_TOKEN = re.compile(r"[a-z][a-z0-9_]{1,39}")  # as trust.credentials checks a role's form
 _SCOPE = re.compile(r"[a-z][a-z0-9_-]{0,31}:[a-z][a-z0-9_-]{0,31}")
 
 
@@ -125,6 +136,13 @@ def check_plugin(plugin: DomainPlugin) -> dict[str, dict[str, Any]]:
             raise _fail(plugin, f"policy template {name!r} has no build function")
     for operand in plugin.left_operands:
         _check_operand(plugin, operand)
+    _check_terms(plugin, "role", plugin.roles, ROLES)
+    _check_terms(plugin, "purpose", plugin.purposes, PURPOSES)
+    for term in plugin.purposes:
+        if term.broader and term.broader not in PURPOSES.labels and term.broader not in {
+                t.token for t in plugin.purposes}:
+            raise _fail(plugin, f"purpose {term.token!r}: its broader purpose "
+                        f"{term.broader!r} is not defined")
     for name, importer in plugin.importers.items():
         if not callable(importer):
             raise _fail(plugin, f"importer {name!r} is not callable")
@@ -210,12 +228,33 @@ def _check_operand(plugin: DomainPlugin, spec: LeftOperandSpec) -> None:
         raise _fail(plugin, f"left operand {spec!r} must be a LeftOperandSpec with an IRI")
     if spec.datatype is not None and not datatypes.is_known_datatype(spec.datatype):
         raise _fail(plugin, f"left operand {spec.iri}: unknown datatype {spec.datatype}")
+    if spec.vocabulary is not None and not isinstance(spec.vocabulary, Vocabulary):
+        raise _fail(plugin, f"left operand {spec.iri}: vocabulary must be a Vocabulary")
     existing = find_left_operand(spec.iri)
     if existing is not None and (existing.datatype, existing.multi) != (spec.datatype,
                                                                         spec.multi):
         raise _fail(plugin, f"left operand {spec.iri} is already registered with datatype "
                     f"{existing.datatype} (multi={existing.multi}), the plug-in declares "
                     f"{spec.datatype} (multi={spec.multi})", code=ConnectorCode.PLUGIN_CONFLICT)
+    if existing is not None and existing.vocabulary is not spec.vocabulary:
+        raise _fail(plugin, f"left operand {spec.iri} is already registered with another "
+                    "vocabulary", code=ConnectorCode.PLUGIN_CONFLICT)
+
+
+def _check_terms(plugin: DomainPlugin, what: str, terms: Any, known: Vocabulary) -> None:
+    """Terms well formed, each agreeing with the one already known under its token."""
+    if not isinstance(terms, tuple):
+        raise _fail(plugin, f"{what} must be a tuple of Term")
+    for term in terms:
+        if not isinstance(term, Term) or not _TOKEN.fullmatch(str(term.token)):
+            raise _fail(plugin, f"{what}: {term!r} is not a Term with a token of lowercase "
+                        "letters, digits and _")
+        if not term.ja or not term.en:
+            raise _fail(plugin, f"{what} {term.token!r} needs a label in ja and en")
+        existing = known.term(term.token)
+        if existing is not None and existing != term:
+            raise _fail(plugin, f"{what} {term.token!r} is already defined, with other labels "
+                        "or another broader term", code=ConnectorCode.PLUGIN_CONFLICT)
 
 
 def _check_against_active(checked: Sequence[_Checked]) -> None:
@@ -271,23 +310,32 @@ def activate_plugins(plugins: Iterable[DomainPlugin]) -> None:
 def _register(checked: Sequence[_Checked]) -> None:
     """Register in a fixed order; undo this call's registrations if one still fails."""
     added_operands: list[str] = []
+    added_purposes: list[str] = []
+    added_roles: list[str] = []
     current: DomainPlugin | None = None
     try:
         for item in checked:
             current = item.plugin
+            added_purposes += PURPOSES.register(item.plugin.purposes)
+            added_roles += ROLES.register(item.plugin.roles)
             for operand in item.plugin.left_operands:
                 if find_left_operand(operand.iri) is None:
                     register_left_operand(
                         operand.iri, operand.resolver or attribute_resolver(operand.iri),
                         operand.datatype, multi=operand.multi, normalize=operand.normalize,
-                        label_en=operand.label_en, label_ja=operand.label_ja)
+                        label_en=operand.label_en, label_ja=operand.label_ja,
+                        vocabulary=operand.vocabulary)
                     added_operands.append(operand.iri)
     except TsunaguError as exc:
         for iri in added_operands:
             unregister_left_operand(iri)
+        PURPOSES.remove(added_purposes)
+        ROLES.remove(added_roles)
         name = current.name if current is not None else "?"
         raise PluginError(f"domain plug-in {name!r} could not be registered: {exc.message}",
-                          code=ConnectorCode.PLUGIN_INVALID, plugin=name) from exc
+                          code=ConnectorCode.PLUGIN_CONFLICT
+                          if isinstance(exc, VocabularyConflict) else
+                          ConnectorCode.PLUGIN_INVALID, plugin=name) from exc
     for item in checked:
         _active[item.plugin.name] = item.plugin
         for scope, description in item.plugin.scopes.items():
@@ -299,6 +347,20 @@ def _register(checked: Sequence[_Checked]) -> None:
 def active_plugins() -> list[DomainPlugin]:
     with _lock:
         return sorted(_active.values(), key=lambda p: p.name)
+
+
+def role_vocabulary(plugins: Iterable[DomainPlugin]) -> Vocabulary:
+    """Every role of the core and of ``plugins`` (a new vocabulary; nothing is activated).
+
+    Raises ``PluginError`` when two plug-ins define one role differently."""
+    roles = Vocabulary("role", None)
+    roles.register(CORE_ROLES)
+    for plugin in plugins:
+        try:
+            roles.register(plugin.roles)
+        except TsunaguError as exc:
+            raise _fail(plugin, exc.message, code=ConnectorCode.PLUGIN_CONFLICT) from exc
+    return roles
 
 
 def record_subjects(plugins: Iterable[DomainPlugin]) -> dict[str, Callable[[Any], Any]]:

@@ -240,8 +240,9 @@ class Connector:
         self._routes = {}  # services register again on every start
         self.store = Store(self.config.store_path)
         self.audit = AuditLog(self.store)
+        # Their operands, vocabularies and dataset types, before any fact or record is read.
+        activate_plugins(self.plugins)
         self.facts = WorldFacts(self.store, self.audit, self.config.facts)
-        activate_plugins(self.plugins)  # their operands and dataset types, before any data
         self.contexts = plugin_contexts(self.plugins, self._base_contexts)  # ours alone
         self.content_rules = content_rules(self.plugins, self.contexts)  # sent and received
         self.identity = self._load_identity()

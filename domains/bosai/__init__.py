@@ -63,4 +63,6 @@ plugin = DomainPlugin(
     record_subjects=SUBJECTS,
     demos=DEMOS,
     http_statuses=HTTP_STATUSES,
+    roles=vocab.ROLES,
+    purposes=vocab.PURPOSES,
 )

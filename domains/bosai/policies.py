@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from connector.plugins.contract import LeftOperandSpec, PolicyTemplate
+from domains.bosai import vocab
 from domains.bosai.supplies.lifecycle import SUPPLIER_FIELDS
 from usage_policies import templates
 from usage_policies.model import (
@@ -50,7 +51,6 @@ from usage_policies.model import (
     Policy,
 )
 from usage_policies.vocab import ODRL, TSUNAGU
-from usage_policies.vocabularies import DISASTER_PHASES
 
 SHELTER_OPERATOR = "shelter_operator"
 MUNICIPALITY = "municipality"
@@ -77,7 +77,11 @@ LEGAL_ID_OPERAND = LeftOperandSpec(LEGAL_ID, None, label_en="the participant's l
                                    label_ja="法人番号等")
 FIELD_OPERAND = LeftOperandSpec(FIELD, None, label_en="the record field changed",
                                 label_ja="変更する項目")
-OPERANDS = (ROLE_OPERAND, LEGAL_ID_OPERAND, FIELD_OPERAND)
+# bosai's own: the phase of the disaster, a world fact with a closed vocabulary.
+DISASTER_PHASE_OPERAND = LeftOperandSpec(DISASTER_PHASE, None, label_en="the disaster phase",
+                                         label_ja="災害フェーズ",
+                                         vocabulary=vocab.DISASTER_PHASES)
+OPERANDS = (ROLE_OPERAND, LEGAL_ID_OPERAND, FIELD_OPERAND, DISASTER_PHASE_OPERAND)
 
 
 def _any_of(operand: str, values: Sequence[str], what: str) -> Constraint:
@@ -113,7 +117,7 @@ def _delete_after_recovery(policy: Policy, uid: str) -> Policy:
     not a deadline: the evaluator reports it as not applicable while the phase is response
     or recovery, and as unfulfilled (blocking every use) once recovery is over."""
     over = Constraint(left_operand=DISASTER_PHASE, operator=ODRL + "isAnyOf",
-                      right_operand=tuple(IriValue(id=DISASTER_PHASES.iri(p))
+                      right_operand=tuple(IriValue(id=vocab.DISASTER_PHASES.iri(p))
                                           for p in AFTER_RECOVERY))
     duty = Duty(uid=uid, action=Action(id=ODRL + "delete"), constraint=(over,))
     return policy.model_copy(update={"permission": tuple(
@@ -146,7 +150,7 @@ def evacuee_registry(uid: str, *, assigner: str, target: str | None = None,
     if operators is not None:
         policy = _with(policy, _any_of(LEGAL_ID, operators, "operator legal id"))
     policy = templates.restrict_purpose(policy, [PURPOSE])
-    policy = templates.during_disaster_phase(policy, ["response"])
+    policy = templates.only_while(policy, DISASTER_PHASE, ["response"])
     terms = policy.permission[0].constraint  # role, region, purpose, phase
     policy = _delete_after_recovery(policy, f"{uid}#delete-after-recovery")
     if retain_at_most is not None:
@@ -171,7 +175,7 @@ def medical_needs(uid: str, *, assigner: str, target: str | None = None,
                            _any_of(LEGAL_ID, [municipality_code], "municipality code"))
         policy = _plus(policy, department.permission[0])
     policy = templates.restrict_purpose(policy, ["medical_care", PURPOSE])
-    policy = templates.during_disaster_phase(policy, ["response", "recovery"])
+    policy = templates.only_while(policy, DISASTER_PHASE, ["response", "recovery"])
     policy = _delete_after_recovery(policy, f"{uid}#delete-after-recovery")
     return templates.no_onward_transfer(policy)
 

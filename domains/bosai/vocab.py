@@ -10,6 +10,8 @@ from pathlib import Path
 
 from connector.plugins.contract import ContextSpec
 from trust.jsonld import CREDENTIALS_V2, TSUNAGU_V1
+from usage_policies.vocab import TSUNAGU
+from usage_policies.vocabularies import Term, Vocabulary
 
 HERE = Path(__file__).parent
 
@@ -29,6 +31,34 @@ SUPPLY_REQUEST = NAMESPACE + "SupplyRequest"
 RESIDENT_CARD_CREDENTIAL = NAMESPACE + "ResidentCardCredential"
 
 Labels = dict[str, tuple[str, str]]  # token -> (ja, en)
+
+# The roles bosai brings to the data space (the core has municipality, medical_institution).
+ROLES = (
+    Term("shelter_operator", "避難所運営者", "shelter operator"),
+    Term("relief_supplier", "救援物資の供給者", "relief supplier"),
+)
+
+# The purposes bosai's policies and reads name: disaster response and its kinds.
+PURPOSES = (
+    Term("disaster_response", "災害対応", "disaster response"),
+    Term("evacuation_support", "避難支援", "evacuation support", "disaster_response"),
+    Term("safety_confirmation", "安否確認", "safety confirmation", "disaster_response"),
+    Term("shelter_operation", "避難所運営", "shelter operation", "disaster_response"),
+    Term("relief_supply", "救援物資の供給", "relief supply", "disaster_response"),
+    Term("rescue", "救助", "rescue", "disaster_response"),
+    Term("recovery_support", "生活再建支援", "recovery support", "disaster_response"),
+)
+
+# Disaster phases, matching the tsunagu-v1 JSON-LD context (tsunagu:phase_<token>), with the
+# Digital Agency's names: 平時 / 切迫時 / 応急時 / 復旧・復興時. A world fact the municipality
+# sets (``tsunagu:disasterPhase``, connector.control.facts); bosai's policies depend on it.
+DISASTER_PHASES = Vocabulary("disasterPhase", TSUNAGU + "phase_")
+DISASTER_PHASES.register([
+    Term("mitigation", "平時（減災・予防）", "normal times (mitigation)"),
+    Term("preparedness", "切迫時（警戒・備え）", "imminent danger (preparedness)"),
+    Term("response", "応急時", "emergency response"),
+    Term("recovery", "復旧・復興時", "recovery and reconstruction"),
+])
 
 SHELTER_TYPES: Labels = {
     "designated_shelter": ("指定避難所", "designated shelter"),

@@ -27,7 +27,6 @@ from connector.api.tokens import TokenStore
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.connector import Connector
 from tests.held import hold
-from trust.credentials import Role
 from trust.keys import KeyPair, save_key
 from trust.status_list import StatusListCache
 
@@ -114,7 +113,7 @@ def connector_config(tmp_path: Path, authority: Authority, nats_url: str,
     key = KeyPair.generate()
     save_key(key, data_dir / "participant.pem")
     issued = authority.issue(did=key.did, name=name, legal_id="041009",
-                             roles=[Role.MUNICIPALITY])
+                             roles=["municipality"])
     (data_dir / "credential.jwt").write_text(issued.jwt, encoding="ascii")
     return ConnectorConfig.model_validate({
         "participant": {"name": name, "data_dir": str(data_dir)},

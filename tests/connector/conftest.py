@@ -19,7 +19,6 @@ from connector.protocol.dsp import messages as m
 from connector.runtime.config import ConnectorConfig, load_config
 from connector.runtime.connector import Connector, Tuning
 from trust import jsonld
-from trust.credentials import Role
 from trust.keys import KeyPair, save_key
 from trust.status_list import StatusListCache
 
@@ -74,7 +73,7 @@ def authority(tmp_path: Path) -> Authority:
 
 
 def participant_config(tmp_path: Path, authority: Authority, nats_url: str, *, name: str,
-                       legal_id: str, role: Role) -> ConnectorConfig:
+                       legal_id: str, role: str) -> ConnectorConfig:
     """Key, credential and participant.toml in a fresh folder, read back by load_config.
 
     NATS without credentials (``insecure_no_auth``): these tests exercise the data plane on a
@@ -142,7 +141,7 @@ async def start_connector(authority: Authority, nats_server: EmbeddedNatsServer,
 @pytest.fixture
 def provider_config(tmp_path, authority, nats_server) -> ConnectorConfig:
     return participant_config(tmp_path, authority, nats_server.url, name="仙台市",
-                              legal_id=CITY_CODE, role=Role.MUNICIPALITY)
+                              legal_id=CITY_CODE, role="municipality")
 
 
 async def start_provider(start_connector: StartConnector, config: ConnectorConfig) -> Provider:
@@ -162,5 +161,5 @@ async def provider(start_connector, provider_config) -> Provider:
 @pytest.fixture
 async def consumer(tmp_path, authority, nats_server, start_connector) -> Connector:
     config = participant_config(tmp_path, authority, nats_server.url, name="避難所運営",
-                                legal_id=OPERATOR_NUMBER, role=Role.SHELTER_OPERATOR)
+                                legal_id=OPERATOR_NUMBER, role="shelter_operator")
     return await start_connector(config)

@@ -27,7 +27,6 @@ from tests.connector.conftest import participant_config, status_lists
 from tests.e2e.processes import space  # noqa: F401 (the process-level tests' fixture)
 from tests.nats_fixtures import operator_config
 from trust import jsonld
-from trust.credentials import Role
 
 CITY_CODE = "041009"
 OPERATOR_NUMBER = "7000012050002"
@@ -130,7 +129,7 @@ async def start_node(authority, e2e_nats) -> AsyncIterator[StartNode]:
 
 async def operator_participant(tmp_path: Path, authority: Authority,
                                nats: AuthorityNats | EmbeddedNatsServer, *, name: str,
-                               legal_id: str, role: Role) -> ConnectorConfig:
+                               legal_id: str, role: str) -> ConnectorConfig:
     """A participant onboarded as the authority does: credential and NATS user (on a plain
     server: the credential only, ``insecure_no_auth``)."""
     url = nats.url
@@ -145,7 +144,7 @@ async def operator_participant(tmp_path: Path, authority: Authority,
 @pytest.fixture
 async def provider(tmp_path, authority, e2e_nats, start_node) -> Node:
     config = await operator_participant(tmp_path, authority, e2e_nats, name="仙台市",
-                                        legal_id=CITY_CODE, role=Role.MUNICIPALITY)
+                                        legal_id=CITY_CODE, role="municipality")
     node = await start_node(config)
     await node.datasets.offer_dataset(DATASET, "指定避難所", [OPEN_OFFER, CITY_OFFER])
     return node
@@ -154,7 +153,7 @@ async def provider(tmp_path, authority, e2e_nats, start_node) -> Node:
 @pytest.fixture
 async def consumer_config(tmp_path, authority, e2e_nats) -> ConnectorConfig:
     return await operator_participant(tmp_path, authority, e2e_nats, name="避難所運営",
-                                      legal_id=OPERATOR_NUMBER, role=Role.SHELTER_OPERATOR)
+                                      legal_id=OPERATOR_NUMBER, role="shelter_operator")
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ from tests.e2e.conftest import (
     tuning,
 )
 from trust import jsonld
-from trust.credentials import Role
 from trust.keys import KeyPair
 from trust.proofs import sign_document, verify_document
 
@@ -91,10 +90,10 @@ async def space(tmp_path, authority, e2e_nats, evacuee_context
     """Holder (仙台市), operators A and B, and a hospital, all with ContributionService."""
     nodes: dict[str, Node] = {}
     for key, name, legal_id, role in (
-            ("holder", "仙台市", CITY_CODE, Role.MUNICIPALITY),
-            ("a", "避難所運営A", OPERATOR_NUMBER, Role.SHELTER_OPERATOR),
-            ("b", "避難所運営B", OPERATOR_B_NUMBER, Role.SHELTER_OPERATOR),
-            ("hospital", "病院", HOSPITAL_NUMBER, Role.MEDICAL_INSTITUTION)):
+            ("holder", "仙台市", CITY_CODE, "municipality"),
+            ("a", "避難所運営A", OPERATOR_NUMBER, "shelter_operator"),
+            ("b", "避難所運営B", OPERATOR_B_NUMBER, "shelter_operator"),
+            ("hospital", "病院", HOSPITAL_NUMBER, "medical_institution")):
         config = await operator_participant(tmp_path, authority, e2e_nats, name=name,
                                             legal_id=legal_id, role=role)
         connector = Connector(config, tuning=tuning(), status_lists=status_lists(authority),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from authority.state import Authority
 from tests.fuzz.strategies import FUZZ, json_objects, json_values, mutated, mutated_text, only_typed
 from trust import jsonld
-from trust.credentials import Role, verify_credential
+from trust.credentials import verify_credential
 from trust.envelope import ReplayCache, open_envelope, seal
 from trust.keys import KeyPair, resolve_did_key
 from trust.legal_id import parse_legal_id
@@ -24,7 +24,7 @@ VALID_ENVELOPE = seal({"n": 1, "s": "避難所"}, sender=SENDER, recipient=RECIP
 _AUTHORITY = Authority.init(Path(tempfile.mkdtemp(prefix="tsunagu-fuzz-")) / "a", name="fuzz")
 _HOLDER = KeyPair.generate()
 VALID_CREDENTIAL = _AUTHORITY.issue(did=_HOLDER.did, name="仙台市", legal_id="041009",
-                                    roles=[Role.MUNICIPALITY]).jwt
+                                    roles=["municipality"]).jwt
 STATUS_LIST = _AUTHORITY.status_list_jwt()
 STATUS = StatusListCache([_AUTHORITY.did])
 STATUS.add(STATUS_LIST)

@@ -26,7 +26,6 @@ from connector.protocol import agreements
 from connector.protocol.dsp import messages as m
 from connector.protocol.grants import GrantClient
 from connector.runtime.identity import Identity, participant_id
-from trust.credentials import Role
 from trust.envelope import ReplayCache
 from trust.keys import KeyPair
 
@@ -50,7 +49,7 @@ class Party:
                             inbox_prefix=f"_INBOX.{participant_id(self.did)}")
 
 
-async def join(authority: Authority, space: AuthorityNats, legal_id: str, role: Role,
+async def join(authority: Authority, space: AuthorityNats, legal_id: str, role: str,
                key: KeyPair | None = None) -> Party:
     """Credential and NATS user from the authority; a client logged in with them."""
     key = key or KeyPair.generate()
@@ -77,8 +76,8 @@ def countersigned(provider: Party, consumer: Party, agreement_id: str | None = N
 async def parties(authority, space_nats) -> AsyncIterator[tuple[Party, Party, Party]]:
     """A provider, its consumer, and a third participant."""
     made = [await join(authority, space_nats, legal_id, role) for legal_id, role in (
-        ("041009", Role.MUNICIPALITY), ("7000012050002", Role.SHELTER_OPERATOR),
-        ("9234567890123", Role.SHELTER_OPERATOR))]
+        ("041009", "municipality"), ("7000012050002", "shelter_operator"),
+        ("9234567890123", "shelter_operator"))]
     try:
         yield made[0], made[1], made[2]
     finally:
@@ -162,7 +161,7 @@ async def test_a_restarted_authority_manages_the_same_accounts(tmp_path: Path):
     authority = Authority.init(tmp_path / "authority", name="test authority")
     first = AuthorityNats(authority)
     await first.start(store_dir=tmp_path / "nats")
-    a = await join(authority, first, "041009", Role.MUNICIPALITY)
+    a = await join(authority, first, "041009", "municipality")
     assert stat.S_IMODE((tmp_path / "authority" / NATS_FILE).stat().st_mode) == 0o600
     await close_nats(a.nc, timeout=1)
     await first.close()  # the server stops with it
@@ -171,7 +170,7 @@ async def test_a_restarted_authority_manages_the_same_accounts(tmp_path: Path):
     second = AuthorityNats(Authority.open(tmp_path / "authority"))
     url = await second.start(store_dir=tmp_path / "nats")
     try:
-        b = await join(authority, second, "7000012050002", Role.SHELTER_OPERATOR)
+        b = await join(authority, second, "7000012050002", "shelter_operator")
         a_nc = await connect(a.settings(url))  # A's user from before the restart
         sub = await a_nc.subscribe(data_subject(a.did, DATASET, "*"))
         await a_nc.publish(data_subject(a.did, DATASET, "created"), b"r")

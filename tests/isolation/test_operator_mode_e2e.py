@@ -39,7 +39,6 @@ from tests.e2e.processes import (
     read_store,
     wait_for,
 )
-from trust.credentials import Role
 from trust.errors import ConfigError
 
 NO_ROUTE = (nats.errors.TimeoutError, nats.errors.NoRespondersError,
@@ -221,7 +220,7 @@ def test_plain_mode_is_an_explicit_insecure_opt_in(tmp_path):
 async def test_connector_without_credentials_refuses_to_start(tmp_path, authority,
                                                               nats_server):
     config = participant_config(tmp_path, authority, nats_server.url, name="仙台市",
-                                legal_id="041009", role=Role.MUNICIPALITY)
+                                legal_id="041009", role="municipality")
     config = config.model_copy(update={"nats": config.nats.model_copy(
         update={"insecure_no_auth": False})})
     connector = Connector(config, status_lists=status_lists(authority))

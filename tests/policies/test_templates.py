@@ -7,12 +7,35 @@ import pytest
 from usage_policies import templates as t
 from usage_policies.api import evaluate
 from usage_policies.explain import explain
+from usage_policies.operands import (
+    attribute_resolver,
+    find_left_operand,
+    register_left_operand,
+    unregister_left_operand,
+)
 from usage_policies.parse import parse_policy
 from usage_policies.serialize import to_dsp
+from usage_policies.vocabularies import Term, Vocabulary
 
 from .helpers import ALICE, PROVIDER, TARGET, req, state
 
 BASE = t.offer("urn:offer:1", target=TARGET, assigner=PROVIDER)
+
+# A world fact with a closed vocabulary, as a domain registers one (bosai: the disaster
+# phase); the core templates must work for any such operand, knowing none of them.
+TIDE = "https://example.org/tsunagu-test/ns#tide"
+TIDES = Vocabulary("tide", "https://example.org/tsunagu-test/ns#tide_")
+TIDES.register([Term("high", "満潮", "high tide"), Term("low", "干潮", "low tide"),
+                Term("slack", "潮止まり", "slack water")])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def tide_operand():
+    assert find_left_operand(TIDE) is None
+    register_left_operand(TIDE, attribute_resolver(TIDE), None, vocabulary=TIDES,
+                          label_en="the tide", label_ja="潮位")
+    yield
+    unregister_left_operand(TIDE)
 
 
 @pytest.mark.parametrize(("apply", "ok", "not_ok"), [
@@ -21,8 +44,8 @@ BASE = t.offer("urn:offer:1", target=TARGET, assigner=PROVIDER)
     (lambda p: t.restrict_role(p, "urn:role:relief"),
      (req(), state(partOf=[{"member": ALICE, "collection": "urn:role:relief"}])),
      (req(), state())),
-    (lambda p: t.restrict_purpose(p, ["disaster_response", "medical_care"]),
-     (req(purpose="shelter_operation"), state()), (req(purpose="research"), state())),
+    (lambda p: t.restrict_purpose(p, ["research", "medical_care"]),
+     (req(purpose="statistics"), state()), (req(purpose="commercial"), state())),
     (lambda p: t.time_window(p, not_before=date(2025, 9, 1), not_after=date(2025, 9, 30)),
      (req(), state()), (req(), state(currentTime="2025-10-01T00:00:00+09:00"))),
     (lambda p: t.duration_after_agreement(p, "P90D"),
@@ -41,9 +64,8 @@ BASE = t.offer("urn:offer:1", target=TARGET, assigner=PROVIDER)
     (lambda p: t.within_region(p, ["28", "131016"]),
      (req(), state(operands={"spatial": "131016"})),
      (req(), state(operands={"spatial": "271004"}))),
-    (lambda p: t.during_disaster_phase(p, ["response", "recovery"]),
-     (req(), state(operands={"tsunagu:disasterPhase": "recovery"})),
-     (req(), state(operands={"tsunagu:disasterPhase": "mitigation"}))),
+    (lambda p: t.only_while(p, TIDE, ["high", "slack"]),
+     (req(), state(operands={TIDE: "slack"})), (req(), state(operands={TIDE: "low"}))),
 ])
 def test_template_restricts(apply, ok, not_ok):
     policy = apply(BASE)
@@ -67,7 +89,10 @@ def test_templates_compose_and_owed_duties_are_reported():
     lambda: t.restrict_purpose(BASE, []),
     lambda: t.within_region(BASE, ["99"]),
     lambda: t.within_region(BASE, ["tokyo"]),
-    lambda: t.during_disaster_phase(BASE, ["panic"]),
+    lambda: t.only_while(BASE, TIDE, ["tsunami"]),
+    lambda: t.only_while(BASE, TIDE, []),
+    lambda: t.only_while(BASE, "https://example.org/tsunagu-test/ns#unregistered", ["high"]),
+    lambda: t.only_while(BASE, "http://www.w3.org/ns/odrl/2/count", ["1"]),  # no vocabulary
     lambda: t.max_uses(BASE, 0),
     lambda: t.delete_after(BASE),
     lambda: t.time_window(BASE),
@@ -83,7 +108,7 @@ def test_every_template_has_explanations():
     params = {
         "restrict_recipients": {"recipients": [ALICE]},
         "restrict_role": {"role": "urn:role:x"},
-        "restrict_purpose": {"purposes": ["disaster_response"]},
+        "restrict_purpose": {"purposes": ["research"]},
         "time_window": {"not_after": date(2026, 3, 31)},
         "duration_after_agreement": {"duration": "P90D"},
         "max_uses": {"count": 5},
@@ -92,13 +117,16 @@ def test_every_template_has_explanations():
         "log_every_use": {"tracking_party": PROVIDER},
         "no_onward_transfer": {},
         "within_region": {"codes": ["28"]},
-        "during_disaster_phase": {"phases": ["response"]},
+        "only_while": {"operand": TIDE, "values": ["high"]},
     }
     assert set(params) == set(t.TEMPLATES)
     for name, kw in params.items():
         ja, en = t.explain_template(name, "ja", **kw), t.explain_template(name, "en", **kw)
         assert ja and en and ja != en
         t.TEMPLATES[name].function(BASE, **kw)
-    assert "災害対応" in t.explain_template("restrict_purpose", "ja",
-                                          purposes=["disaster_response"])
+    assert "研究" in t.explain_template("restrict_purpose", "ja", purposes=["research"])
+    assert t.explain_template("only_while", "ja", operand=TIDE, values=["high", "low"]) == \
+        "利用できるのは潮位が 満潮、干潮 の間だけです。"
+    assert t.explain_template("only_while", "en", operand=TIDE, values=["slack"]) == \
+        "The data may be used only while the tide is slack water."
     assert "90 days" in t.explain_template("duration_after_agreement", "en", duration="P90D")

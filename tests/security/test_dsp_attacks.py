@@ -17,7 +17,6 @@ from connector.runtime.identity import Identity
 from connector.store.database import dumps
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import CITY_OFFER, DATASET, OPEN_OFFER, negotiate, offer
-from trust.credentials import Role
 
 OPERATOR_NUMBER = "7000012050002"
 # The two-connector fixtures of tests/e2e, used here as they are.
@@ -133,7 +132,7 @@ def bus_with(consumer, authority, **issue):
     NATS user, which may send only with its own id as sender)."""
     key = consumer.connector.identity.key
     issued = authority.issue(did=key.did, name="避難所運営", legal_id=OPERATOR_NUMBER,
-                             roles=[Role.SHELTER_OPERATOR], **issue)
+                             roles=["shelter_operator"], **issue)
     return DspBus(consumer.connector.nc, Identity(key, issued.jwt), consumer.connector.checker)
 
 

@@ -19,7 +19,6 @@ from tests.e2e import conftest as e2e
 from tests.e2e.conftest import DATASET, OPEN_OFFER, negotiate
 from tests.nats_fixtures import participant_nats
 from tests.security.helpers import Trap, context_trap
-from trust.credentials import Role
 from trust.errors import JsonLdError
 from trust.keys import KeyPair
 
@@ -168,7 +167,7 @@ async def hostile_provider(consumer, authority, space_nats) -> AsyncIterator[Dsp
     carry hostile JSON-LD."""
     key = KeyPair.generate()
     issued = authority.issue(did=key.did, name="偽カタログ", legal_id=OPERATOR_NUMBER,
-                             roles=[Role.SHELTER_OPERATOR])
+                             roles=["shelter_operator"])
     nc = await participant_nats(space_nats, key.did)
     bus = DspBus(nc, Identity(key, issued.jwt), consumer.connector.checker)
     yield bus

@@ -13,7 +13,6 @@ import pytest
 from connector.bus.messaging import dsp_subject, request_with_retry
 from tests import test_messaging
 from tests.security.helpers import nested_json
-from trust.credentials import Role
 from trust.envelope import (
     ENVELOPE_TYP,
     MAX_ENVELOPE_BYTES,
@@ -192,7 +191,7 @@ async def test_bus_refuses_credential_of_wrong_issuer_inside_valid_envelope(serv
     city_bus, operator_bus, seen = served
     rogue = Authority.init(tmp_path / "rogue", name="rogue")
     issued = rogue.issue(did=operator_bus.identity.did, name="偽", legal_id="7000012050002",
-                         roles=[Role.MUNICIPALITY]).jwt
+                         roles=["municipality"]).jwt
     token = seal({}, sender=operator_bus.identity.key, recipient=city_bus.identity.did,
                  message_type="Ping", credential=issued).encode()
     assert await reply_code(operator_bus, city_bus, token) == "credential.untrusted_issuer"

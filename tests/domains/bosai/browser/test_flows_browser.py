@@ -13,11 +13,10 @@ from domains.bosai.setup import EVACUEE
 from tests.domains.bosai.browser.helpers import DashboardUi, axe
 from tests.domains.bosai.dashboard_support import SITES, load_sites, load_status, person
 from tests.domains.bosai.flows.support import CHIYODA, OPERATOR_NUMBER
-from trust.credentials import Role
 
 
 async def municipality(start_bosai, tmp_path):
-    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     await city.hub.setup_municipality(CHIYODA, operators=[OPERATOR_NUMBER])
     load_sites(city.hub, tmp_path, SITES)
     load_status(city.hub, tmp_path, [
@@ -29,7 +28,7 @@ async def test_a_check_in_through_the_operators_connector_appears_within_a_secon
         page, start_bosai, tmp_path):
     city = await municipality(start_bosai, tmp_path)
     operator = await start_bosai(name="避難所運営", legal_id=OPERATOR_NUMBER,
-                                 role=Role.SHELTER_OPERATOR)
+                                 role="shelter_operator")
     assert (await operator.agree(city, city.hub.setup.dataset(EVACUEE)))["state"] == \
         "FINALIZED"
     guest = await city.hub.register(

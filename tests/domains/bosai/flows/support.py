@@ -25,7 +25,6 @@ from domains.bosai.setup import Municipality
 from tests.connector.conftest import status_lists
 from tests.domains.bosai.dashboard_support import DashboardServer, start_dashboard
 from tests.e2e.conftest import Node, operator_participant, tuning
-from trust.credentials import Role
 
 PURPOSE = "disaster_response"
 CHIYODA = Municipality("131016", "千代田区")  # the sites of dashboard_support are here
@@ -101,7 +100,7 @@ class BosaiNode:
 
 
 async def start_bosai_node(tmp_path: Path, authority: Any, nats: Any, *, name: str,
-                           legal_id: str, role: Role, phase: str | None = "response"
+                           legal_id: str, role: str, phase: str | None = "response"
                            ) -> BosaiNode:
     """A participant onboarded by the authority, running the bosai hub and its routes;
     ``phase``: the disaster phase it asserts (every connector decides with its own facts)."""

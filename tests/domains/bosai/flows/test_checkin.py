@@ -18,14 +18,13 @@ from tests.domains.bosai.flows.support import (
     OTHER_OPERATOR_NUMBER,
     BosaiNode,
 )
-from trust.credentials import Role
 
 OPEN, OTHER, CLOSED = SITES  # 番町小学校, 九段ホール, 富士見中学校 (closed below)
 
 
 @pytest.fixture
 async def space(start_bosai, tmp_path) -> dict[str, BosaiNode]:
-    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     await city.hub.setup_municipality(CHIYODA, operators=[OPERATOR_NUMBER])
     load_sites(city.hub, tmp_path, SITES)
     load_status(city.hub, tmp_path, [
@@ -33,7 +32,7 @@ async def space(start_bosai, tmp_path) -> dict[str, BosaiNode]:
         {"shelter_id": OTHER.id, "open": "開設", "timestamp": "2024/4/30 6:00"},
         {"shelter_id": CLOSED.id, "open": "閉鎖", "timestamp": "2024/4/30 6:00"}])
     operator = await start_bosai(name="避難所運営", legal_id=OPERATOR_NUMBER,
-                                 role=Role.SHELTER_OPERATOR)
+                                 role="shelter_operator")
     done = await operator.agree(city, city.hub.setup.dataset(EVACUEE))
     assert done["state"] == "FINALIZED", done
     return {"city": city, "operator": operator}
@@ -139,7 +138,7 @@ async def test_only_stay_location_may_be_contributed(space):
 async def test_an_operator_outside_the_region_cannot_agree(space, start_bosai):
     city = space["city"]
     stranger = await start_bosai(name="他地域の運営者", legal_id=OTHER_OPERATOR_NUMBER,
-                                 role=Role.SHELTER_OPERATOR)
+                                 role="shelter_operator")
     done = await stranger.agree(city, city.hub.setup.dataset(EVACUEE))
     assert done["state"] == "TERMINATED"
 

@@ -24,7 +24,6 @@ from domains.bosai import vocab
 from domains.japanese.mynumber import check_digit
 from tests.domains.bosai.flows.support import CHIYODA, OPERATOR_NUMBER, BosaiNode
 from tests.privacy import found_in_files, found_in_text, store_files
-from trust.credentials import Role
 
 FIRST11 = "27182818284"
 MY_NUMBER = FIRST11 + str(check_digit(FIRST11))
@@ -40,10 +39,10 @@ def evacuee(address: str, **extra: object) -> dict[str, object]:
 
 @pytest.fixture
 async def space(start_bosai) -> dict[str, BosaiNode]:
-    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     await city.hub.setup_municipality(CHIYODA, operators=[OPERATOR_NUMBER])
     operator = await start_bosai(name="避難所運営", legal_id=OPERATOR_NUMBER,
-                                 role=Role.SHELTER_OPERATOR)
+                                 role="shelter_operator")
     await operator.hub.setup_shelter_operator([CHIYODA.code])
     done = await city.agree(operator, operator.hub.reception_dataset)
     assert done["state"] == "FINALIZED", done

@@ -9,7 +9,6 @@ import pytest
 from domains.bosai.api import INQUIRY, REGISTER
 from tests.domains.bosai.dashboard_support import person
 from tests.domains.bosai.flows.support import CHIYODA, OPERATOR_NUMBER
-from trust.credentials import Role
 
 CONSENTING = {**person("山田", "花子", ("ヤマダ", "ハナコ"), "1950-04-01", stay="shelter",
                        shelter="131016-001"),
@@ -20,7 +19,7 @@ SILENT = person("髙橋", "一郎", ("タカハシ", "イチロウ"), "1985-07-1
 
 @pytest.fixture
 async def city(start_bosai):
-    node = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    node = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     await node.hub.setup_municipality(CHIYODA, operators=[OPERATOR_NUMBER])
     return node
 

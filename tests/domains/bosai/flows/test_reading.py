@@ -13,15 +13,14 @@ import pytest
 from domains.bosai.setup import EVACUEE
 from tests.domains.bosai.dashboard_support import person
 from tests.domains.bosai.flows.support import CHIYODA, OPERATOR_NUMBER, PURPOSE, BosaiNode
-from trust.credentials import Role
 
 
 @pytest.fixture
 async def space(start_bosai) -> dict[str, Any]:
-    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     await city.hub.setup_municipality(CHIYODA, operators=[OPERATOR_NUMBER])
     operator = await start_bosai(name="避難所運営", legal_id=OPERATOR_NUMBER,
-                                 role=Role.SHELTER_OPERATOR)
+                                 role="shelter_operator")
     done = await operator.agree(city, city.hub.setup.dataset(EVACUEE))
     assert done["state"] == "FINALIZED", done
     people = [await city.hub.register(person(f, g, k, b), source="reception:form")

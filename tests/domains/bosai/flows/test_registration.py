@@ -25,13 +25,12 @@ from tests.domains.bosai.flows.support import (
     HOSPITAL_NUMBER,
     OPERATOR_NUMBER,
 )
-from trust.credentials import Role
 from trust.errors import TsunaguError
 
 
 @pytest.fixture
 async def city(start_bosai):
-    node = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    node = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     await node.hub.setup_municipality(CHIYODA, operators=[OPERATOR_NUMBER])
     return node
 
@@ -137,7 +136,7 @@ async def test_a_review_merge_leaves_one_record_and_a_tombstone(city):
 
 
 async def test_people_registered_before_the_setup_are_published_by_it(start_bosai):
-    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     city.hub.registry.register(HANAKO, source="before")
     await city.hub.setup_municipality(CHIYODA)
     assert len(city.records(city.hub.setup.dataset(EVACUEE))) == 1
@@ -167,13 +166,13 @@ async def test_only_medical_institutions_and_the_health_department_get_medical_n
     await city.hub.register(with_medical(HANAKO), source="reception:form")
     dataset = city.hub.setup.dataset(MEDICAL)
     hospital = await start_bosai(name="市立病院", legal_id=HOSPITAL_NUMBER,
-                                 role=Role.MEDICAL_INSTITUTION)
+                                 role="medical_institution")
     health = await start_bosai(name="千代田保健所", legal_id=CHIYODA.code,
-                               role=Role.HEALTH_DEPARTMENT)
+                               role="health_department")
     operator = await start_bosai(name="避難所運営", legal_id=OPERATOR_NUMBER,
-                                 role=Role.SHELTER_OPERATOR)
+                                 role="shelter_operator")
     other_health = await start_bosai(name="他市の保健所", legal_id="041009",
-                                     role=Role.HEALTH_DEPARTMENT)
+                                     role="health_department")
     for node in (hospital, health):
         done = await node.agree(city, dataset, purpose="medical_care")
         assert done["state"] == "FINALIZED", done

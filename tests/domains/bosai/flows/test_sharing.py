@@ -12,7 +12,6 @@ from domains.bosai.publishing import share_id
 from domains.bosai.setup import EVACUEE
 from tests.domains.bosai.dashboard_support import SITES, load_sites, load_status, person
 from tests.domains.bosai.flows.support import CHIYODA, OPERATOR_NUMBER, SENDAI, BosaiNode
-from trust.credentials import Role
 
 SENDAI_RESIDENT = person("伊達", "政子", ("ダテ", "マサコ"), "1960-08-15",
                          address="宮城県仙台市青葉区国分町3-7-1")
@@ -22,15 +21,15 @@ HOST_WAIT = 25.0  # the host's grant on the operator stalls pulls from the host 
 
 @pytest.fixture
 async def space(start_bosai, tmp_path) -> dict[str, BosaiNode]:
-    host = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    host = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     await host.hub.setup_municipality(CHIYODA, operators=[OPERATOR_NUMBER], partners=[SENDAI])
     load_sites(host.hub, tmp_path, SITES)
     load_status(host.hub, tmp_path, [
         {"shelter_id": SITES[0].id, "open": "開設", "timestamp": "2024/4/30 6:00"}])
-    home = await start_bosai(name="仙台市", legal_id=SENDAI.code, role=Role.MUNICIPALITY)
+    home = await start_bosai(name="仙台市", legal_id=SENDAI.code, role="municipality")
     await home.hub.setup_municipality(SENDAI)
     operator = await start_bosai(name="避難所運営", legal_id=OPERATOR_NUMBER,
-                                 role=Role.SHELTER_OPERATOR)
+                                 role="shelter_operator")
     done = await operator.agree(host, host.hub.setup.dataset(EVACUEE))
     assert done["state"] == "FINALIZED", done
     done = await home.agree(host, host.hub.setup.share_dataset(SENDAI))
@@ -68,7 +67,7 @@ async def test_no_one_else_may_agree_to_the_share(space, start_bosai):
     host = space["host"]
     dataset = host.hub.setup.share_dataset(SENDAI)
     assert (await space["operator"].agree(host, dataset))["state"] == "TERMINATED"
-    other = await start_bosai(name="神戸市", legal_id="281000", role=Role.MUNICIPALITY)
+    other = await start_bosai(name="神戸市", legal_id="281000", role="municipality")
     assert (await other.agree(host, dataset))["state"] == "TERMINATED"
 
 

@@ -15,18 +15,17 @@ from tests.domains.bosai.flows.support import (
     SUPPLIER_NUMBER,
     BosaiNode,
 )
-from trust.credentials import Role
 
 SHELTER = "131016-001"
 
 
 @pytest.fixture
 async def space(start_bosai) -> dict[str, BosaiNode]:
-    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role=Role.MUNICIPALITY)
+    city = await start_bosai(name="千代田区", legal_id=CHIYODA.code, role="municipality")
     shelter = await start_bosai(name="避難所運営", legal_id=OPERATOR_NUMBER,
-                                role=Role.SHELTER_OPERATOR)
+                                role="shelter_operator")
     supplier = await start_bosai(name="支援物資NPO", legal_id=SUPPLIER_NUMBER,
-                                 role=Role.RELIEF_SUPPLIER)
+                                 role="relief_supplier")
     dataset = await shelter.hub.setup_shelter_operator([CHIYODA.code])
     # Two consumers of the same provider: the second grant must not stall the first one's
     # pull loop (it once did for ~10 s: tests/isolation/test_grant_stall.py).
@@ -115,5 +114,5 @@ async def test_the_shelter_cancels_its_own_request(space):
 async def test_another_municipality_cannot_read_the_requests(space, start_bosai):
     shelter = space["shelter"]
     dataset = shelter.hub.supply_dataset
-    other_city = await start_bosai(name="仙台市", legal_id="041009", role=Role.MUNICIPALITY)
+    other_city = await start_bosai(name="仙台市", legal_id="041009", role="municipality")
     assert (await other_city.agree(shelter, dataset))["state"] == "TERMINATED"
