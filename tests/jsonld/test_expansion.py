@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 import pytest
@@ -236,3 +237,32 @@ def test_compaction_to_an_inline_context():
     compacted = jsonld.compact(offer(), {"odrl": ODRL, "tsunagu": TSUNAGU})
     assert compacted["@type"] == "odrl:Offer"
     assert compacted["odrl:permission"]["odrl:action"] == {"@id": "odrl:use"}
+
+
+# --------------------------------------------------------------------------- registries
+
+DOMAIN = "https://example.org/contexts/domain-v1"
+
+
+def _serving(tmp_path, name: str, terms: dict) -> jsonld.ContextRegistry:
+    """A connector's registry serving DOMAIN from a file of its own."""
+    path = tmp_path / f"{name}.jsonld"
+    path.write_text(json.dumps({"@context": terms}))
+    contexts = jsonld.ContextRegistry.core()
+    contexts.register(DOMAIN, path, hashlib.sha256(path.read_bytes()).hexdigest())
+    return contexts
+
+
+def test_one_url_served_from_two_files_by_two_registries(tmp_path):
+    """Each expansion uses its own registry's file, whichever registry resolved (and cached)
+    the URL first: pyld's resolved contexts are kept per registry."""
+    first = _serving(tmp_path, "first", {"level": "https://example.org/first#level"})
+    second = _serving(tmp_path, "second", {"level": "https://example.org/second#level"})
+    document = {"@context": DOMAIN, "@id": "urn:x", "level": 2}
+    for _ in range(2):
+        [node] = jsonld.expand(document, first)
+        assert list(node) == ["@id", "https://example.org/first#level"]
+        [node] = jsonld.expand(document, second)
+        assert list(node) == ["@id", "https://example.org/second#level"]
+        assert jsonld.compact(document, {"l": "https://example.org/second#level"},
+                              second)["l"] == 2

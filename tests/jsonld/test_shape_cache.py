@@ -437,3 +437,30 @@ def test_each_registry_has_its_own_shapes(counting):
     assert shape_cache.shape_cache(core) is not cache()
     # Both refusals ran in full, and core's first record was learned anew: nothing shared.
     assert len(counting) == 4
+
+
+def test_one_url_two_files_two_registries_two_verdicts(tmp_path, counting):
+    """The shape holds the @context URLs, not what they mean: only the registry does. Two
+    connectors serving one URL from different files never share a verdict."""
+    url = "https://example.org/contexts/domain-v1"
+    registries = []
+    for name, terms in [("defines", {"level": "https://example.org/d#level"}),
+                        ("lacks", {"other": "https://example.org/d#other"})]:
+        path = tmp_path / f"{name}.jsonld"
+        path.write_text(json.dumps({"@context": terms}))
+        contexts = jsonld.ContextRegistry.core()
+        contexts.register(url, path, hashlib.sha256(path.read_bytes()).hexdigest())
+        registries.append(contexts)
+    defines, lacks = registries
+
+    def uncached_lacks(document: Any) -> None:
+        shape_cache._check_expanded(jsonld.expand(document, lacks), document)
+
+    document = {"@context": [jsonld.TSUNAGU_V1, url], "@id": "urn:x", "level": 2}
+    for _ in range(2):
+        jsonld.check_no_dropped_terms(document, defines)
+        error = verdict(functools.partial(jsonld.check_no_dropped_terms, contexts=lacks),
+                        document)
+        assert error == verdict(uncached_lacks, document)
+        assert error[:3] == ("jsonld.dropped_term", "level", "$.level")
+    assert len(counting) == 3  # defines learned its shape once; errors are never cached

@@ -221,6 +221,9 @@ _caches_lock = threading.Lock()
 
 def shape_cache(contexts: ContextRegistry) -> ShapeCache:
     """The shape cache of ``contexts``: a new, empty one after every change to it."""
+    cache = _caches.get(contexts)  # the per-record path: one lookup, no lock
+    if cache is not None and cache.generation == contexts.generation:
+        return cache
     with _caches_lock:
         cache = _caches.get(contexts)
         if cache is None or cache.generation != contexts.generation:
