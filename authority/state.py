@@ -35,7 +35,11 @@ import orjson
 
 from authority.errors import AuthorityCode
 from connector.plugins.contract import DomainPlugin
-from connector.plugins.registry import load_domain_plugins, role_vocabulary
+from connector.plugins.registry import (
+    load_domain_plugins,
+    require_known_roles,
+    role_vocabulary,
+)
 from trust.credentials import (
     aware_now,
     build_participant_credential,
@@ -345,13 +349,8 @@ class Authority:
         a misspelt role would otherwise be signed, and no policy would ever match it."""
         legal = legal_id if isinstance(legal_id, LegalId) else parse_legal_id(legal_id)
         roles = parse_roles(roles)
-        known = self.known_roles()
-        for role in roles:
-            if role not in known:
-                raise ValidationError(
-                    f"unknown role {role!r}: roles are those of the core and of the installed "
-                    f"domains ({', '.join(sorted(known))})",
-                    code=AuthorityCode.UNKNOWN_ROLE, field="roles", role=role)
+        plugins = load_domain_plugins() if self.plugins is None else self.plugins
+        require_known_roles(roles, plugins, code=AuthorityCode.UNKNOWN_ROLE)
         if isinstance(valid_days, bool) or not isinstance(valid_days, int) \
                 or not 1 <= valid_days <= MAX_VALID_DAYS:
             raise ValidationError(f"validity must be 1 to {MAX_VALID_DAYS} days",

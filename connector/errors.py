@@ -49,6 +49,8 @@ class ConnectorCode(ErrorCode):
     CREDENTIAL_MISSING = "credential.missing", "the connector has no credential file"
     CREDENTIAL_SUBJECT_MISMATCH = ("credential.subject_mismatch",
                                    "the credential is issued for another key")
+    UNKNOWN_ROLE = ("setup.unknown_role",
+                    "a role that neither the core nor an installed domain defines")
     CREDENTIAL_REQUEST_BAD_SIGNATURE = ("credential_request.bad_signature",
                                         "a credential request is not signed by its key")
     # DSP

@@ -40,7 +40,7 @@ from connector.errors import ConnectorCode
 from connector.plugins.contract import ContextSpec, DatasetType, DomainPlugin, LeftOperandSpec
 from connector.store.database import Store
 from trust import jsonld
-from trust.errors import TrustCode, TsunaguError
+from trust.errors import ErrorCode, TrustCode, TsunaguError, ValidationError
 from usage_policies import datatypes
 from usage_policies.operands import (
     attribute_resolver,
@@ -361,6 +361,18 @@ def role_vocabulary(plugins: Iterable[DomainPlugin]) -> Vocabulary:
         except TsunaguError as exc:
             raise _fail(plugin, exc.message, code=ConnectorCode.PLUGIN_CONFLICT) from exc
     return roles
+
+
+def require_known_roles(roles: Iterable[str], plugins: Iterable[DomainPlugin], *,
+                        code: ErrorCode) -> None:
+    """Refuse a role that neither the core nor one of ``plugins`` defines: a misspelt role
+    would be signed into a credential, and no policy would ever match it."""
+    known = role_vocabulary(plugins).labels
+    for role in roles:
+        if role not in known:
+            raise ValidationError(
+                f"unknown role {role!r}: roles are those of the core and of the installed "
+                f"domains ({', '.join(sorted(known))})", code=code, field="roles", role=role)
 
 
 def record_subjects(plugins: Iterable[DomainPlugin]) -> dict[str, Callable[[Any], Any]]:

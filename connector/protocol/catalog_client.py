@@ -42,5 +42,5 @@ class CatalogClient:
         catalog["dataset"] = search(datasets if isinstance(datasets, list) else [datasets],
                                     query)
         catalog["provider"] = {"did": credential.did, "name": credential.name,
-                               "roles": [r.value for r in credential.roles]}
+                               "roles": list(credential.roles)}
         return catalog

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from connector.errors import ConnectorCode
+from connector.plugins.registry import load_domain_plugins, require_known_roles
 from trust.credentials import check_name, parse_roles
 from trust.errors import ConfigError
 from trust.keys import DID_KEY_PREFIX, KeyPair, save_key, verify_signature
@@ -86,6 +87,7 @@ def init_participant(
     name = check_name(name)
     legal = parse_legal_id(legal_id)
     parsed_roles = parse_roles(roles)
+    require_known_roles(parsed_roles, load_domain_plugins(), code=ConnectorCode.UNKNOWN_ROLE)
     if not authority_dids or not all(d.startswith(DID_KEY_PREFIX) for d in authority_dids):
         raise ConfigError("give the authority's did:key with --authority-did")
     directory = Path(directory)
@@ -100,7 +102,7 @@ def init_participant(
         "did": key.did,
         "name": name,
         "legalIdentifier": legal.to_dict(),
-        "roles": [r.value for r in parsed_roles],
+        "roles": list(parsed_roles),
     }
     # Proof of possession: the authority can check the requester holds the DID's key.
     payload = orjson.dumps(request, option=orjson.OPT_SORT_KEYS)

@@ -104,7 +104,7 @@ async def start_bosai_node(tmp_path: Path, authority: Any, nats: Any, *, name: s
                            ) -> BosaiNode:
     """A participant onboarded by the authority, running the bosai hub and its routes;
     ``phase``: the disaster phase it asserts (every connector decides with its own facts)."""
-    folder = tmp_path / f"{role.value}-{name}"  # two participants may share a legal id
+    folder = tmp_path / f"{role}-{name}"  # two participants may share a legal id
     folder.mkdir(parents=True, exist_ok=True)
     config = await operator_participant(folder, authority, nats, name=name, legal_id=legal_id,
                                         role=role)
