@@ -141,7 +141,7 @@ def _kana(keys: Keys) -> str | None:
     return keys.kana if is_known("kana", keys.kana) else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: made once per candidate, and frozen init is slow
 class _Pair:
     """What two people's keys say about each other, item by item."""
 
@@ -157,8 +157,10 @@ class _Pair:
         same, differs, unknown = {}, {}, []
         for item in ITEMS:
             a, b = getattr(new, item), getattr(old, item)
-            if is_known(item, a) and is_known(item, b):
-                same[item], differs[item] = a == b, a != b
+            # Equal values are known or not together: one lookup (this runs per candidate).
+            if is_known(item, a) and (a == b or is_known(item, b)):
+                same[item] = a == b
+                differs[item] = not same[item]
             else:
                 same[item] = differs[item] = False
                 unknown.append(item)
@@ -176,6 +178,13 @@ class _Pair:
     @property
     def kana_agrees(self) -> bool:
         return not self.both_kana or self.new_kana == self.old_kana
+
+    @property
+    def is_exact(self) -> bool:
+        return all(self.same.values()) and self.kana_agrees
+
+    def near_reasons(self) -> tuple[str, ...]:
+        return _near_reasons(self)
 
     def rules(self, eq: dict[str, bool]) -> list[str]:
         """The near-match rules, with ``eq`` saying which items count as equal."""
@@ -217,14 +226,16 @@ class _Pair:
 
 def is_exact(new: Keys, old: Keys) -> bool:
     """All 4 items known and equal, and the kana not contradicting: the same person."""
-    pair = _Pair.of(new, old)
-    return all(pair.same.values()) and pair.kana_agrees
+    return _Pair.of(new, old).is_exact
 
 
 def near_reasons(new: Keys, old: Keys) -> tuple[str, ...]:
     """Why ``old`` might be the same person as ``new`` (empty: unrelated). Not for exact
     matches."""
-    pair = _Pair.of(new, old)
+    return _Pair.of(new, old).near_reasons()
+
+
+def _near_reasons(pair: _Pair) -> tuple[str, ...]:
     reasons = pair.rules(pair.same)
     if pair.unknown and (eq := pair.could_be_same()) is not None:
         would = pair.rules(eq)  # a superset of ``reasons``: every rule only needs equality
@@ -242,10 +253,12 @@ class MatchResult:
 
 
 def match(new: Keys, candidates: dict[str, Keys]) -> MatchResult:
-    exact = [pid for pid, keys in candidates.items() if is_exact(new, keys)]
+    # One comparison per candidate, used both to find the exact match and the near ones.
+    pairs = {pid: _Pair.of(new, keys) for pid, keys in candidates.items()}
+    exact = [pid for pid, pair in pairs.items() if pair.is_exact]
     if len(exact) == 1:
         return MatchResult(exact[0], ())
     near = [(pid, ("ambiguous_exact",)) for pid in exact]
-    near += [(pid, reasons) for pid, keys in candidates.items()
-             if pid not in exact and (reasons := near_reasons(new, keys))]
+    near += [(pid, reasons) for pid, pair in pairs.items()
+             if pid not in exact and (reasons := pair.near_reasons())]
     return MatchResult(None, tuple(near))
