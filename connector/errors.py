@@ -21,6 +21,8 @@ class ConnectorCode(ErrorCode):
     FEATURE_UNAVAILABLE = ("feature.unavailable",
                            "this connector runs without the service the route needs")
     INTERNAL_ERROR = "internal.error", "the connector failed to handle the request (see its log)"
+    API_PORT_IN_USE = ("api.port_in_use",
+                       "the app API cannot listen on its configured host and port")
     SERVICE_NOT_READY = "service.not_ready", "the connector is not ready (NATS or store away)"
     AUTH_MISSING = "auth.missing", "no bearer token was given"
     AUTH_INVALID = "auth.invalid", "the bearer token is not a tsunagu token, unknown or revoked"

@@ -471,6 +471,8 @@ async def test_bosai_demo_runs_its_flows_and_leaks_no_key_material_or_personal_d
     for step in ("operator モード", f"受付で {registrations}件の登録", "改ざんなし",
                  summary["dashboard_url"], "職員用トークン", "終了しました"):
         assert step in run.out, step
+    numbers = re.findall(r"^\s*([0-9]+[a-z]?)\. ", run.out, re.MULTILINE)
+    assert len(numbers) >= 10 and len(numbers) == len(set(numbers)), numbers  # no step twice
     assert len([k for k in run.outputs if k.startswith("/metrics of ")]) == 4
     assert "tsunagu_api_requests_total" in run.outputs[
         next(k for k in run.outputs if k.startswith("GET") and k.endswith("/metrics (200)"))]
@@ -478,3 +480,15 @@ async def test_bosai_demo_runs_its_flows_and_leaks_no_key_material_or_personal_d
     registered = workload(registrations).forms
     assert collisions(registered, demo_words() + place_names(tmp_path)) == []
     assert_no_personal_data(run.outputs, registered)
+
+
+def test_demo_help_says_what_the_demos_run(capsys):
+    from connector.cli.main import main
+
+    try:
+        main(["demo", "--help"])
+    except SystemExit as exit_:
+        assert exit_.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "operator mode" in out and "authority" in out and "embedded" not in out
+    assert "bosai:" in out and "data-space:" in out

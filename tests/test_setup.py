@@ -1,6 +1,7 @@
 """``connector init`` writes key, config and a signed credential request the authority accepts."""
 
 import json
+import socket
 import stat
 
 import pytest
@@ -85,3 +86,31 @@ def test_config_errors_name_the_field(tmp_path):
     path.write_text("not toml ===")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(path)
+
+
+def test_init_picks_a_free_api_port_not_given_to_a_participant_beside_it(
+        tmp_path, authority, capsys):
+    """Two connectors initialised side by side on one machine never share the app API port,
+    and a port another program listens on is skipped; init says which port it chose."""
+    from connector.runtime.ports import DEFAULT_API_PORT, bindable
+
+    first_free = next(p for p in range(DEFAULT_API_PORT, DEFAULT_API_PORT + 50) if bindable(p))
+    ports = []
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", first_free))
+        other_program.listen()
+        for label in ("city", "npo"):
+            assert main(["connector", "init", "--dir", str(tmp_path / label), "--name", "仙台市",
+                         "--legal-id", "041009", "--role", "municipality",
+                         "--authority-did", authority.did, "--insecure-no-auth"]) == 0
+            port = load_config(tmp_path / label / "participant.toml").api.port
+            assert f"http://127.0.0.1:{port}" in capsys.readouterr().out
+            ports.append(port)
+    assert first_free not in ports and ports[0] != ports[1]
+    assert all(DEFAULT_API_PORT <= p < DEFAULT_API_PORT + 500 for p in ports)
+    # --api-port still decides when given.
+    assert main(["connector", "init", "--dir", str(tmp_path / "shop"), "--name", "商店",
+                 "--legal-id", "041009", "--role", "municipality",
+                 "--authority-did", authority.did, "--insecure-no-auth",
+                 "--api-port", str(ports[0])]) == 0
+    assert load_config(tmp_path / "shop" / "participant.toml").api.port == ports[0]

@@ -14,6 +14,7 @@ with the purpose the app declares (``?purpose=`` or the ``Tsunagu-Purpose`` head
 
 from __future__ import annotations
 
+import errno
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,7 +38,7 @@ from connector.api.tokens import TokenInfo, TokenStore
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
 from connector.errors import ConnectorCode
-from trust.errors import TsunaguError, ValidationError
+from trust.errors import ConfigError, TsunaguError, ValidationError
 
 if TYPE_CHECKING:
     from connector.plugins.contract import DomainPlugin
@@ -581,8 +582,20 @@ class ApiServer:
         self.runner = web.AppRunner(make_app(connector, **self.app_options),
                                     access_log=None, shutdown_timeout=5.0)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, connector.config.api.host, connector.config.api.port)
-        await site.start()
+        host, port = connector.config.api.host, connector.config.api.port
+        site = web.TCPSite(self.runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.runner.cleanup()
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"the app API port {port} on {host} is already in use (another connector "
+                    f"or program); choose a free one in the config's [api] port, or with "
+                    f"`tsunagu connector init --api-port` for a new participant",
+                    code=ConnectorCode.API_PORT_IN_USE) from None
+            raise ConfigError(f"the app API cannot listen on {host}:{port}: {exc.strerror}",
+                              code=ConnectorCode.API_PORT_IN_USE) from None
         self.port = self.runner.addresses[0][1]  # the real one when config asks for port 0
         log.info("app API listening", extra={"port": self.port})
 

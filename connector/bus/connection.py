@@ -109,7 +109,9 @@ class NatsSettings(BaseModel):
     insecure_no_auth: bool = False  # development only: no credentials, no isolation
     reconnect_time_wait: float = Field(default=2.0, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)  # one TCP/TLS attempt
-    initial_connect_deadline: float = Field(default=30.0, gt=0)  # all first attempts together
+    # All first attempts together: a wrong URL or a server that is not up fails the first
+    # start within seconds, with one line; once connected, reconnects go on forever.
+    initial_connect_deadline: float = Field(default=5.0, gt=0)
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -191,6 +193,7 @@ async def connect(settings: NatsSettings) -> Client:
     safe_urls = ", ".join(redact_url(u) for u in settings.urls)
     nc = TolerantClient()
     last_error: list[BaseException] = []
+    connected = False
 
     def where() -> str:
         url = nc.connected_url
@@ -202,7 +205,11 @@ async def connect(settings: NatsSettings) -> Client:
         if not (last_error and isinstance(last_error[0], nats.errors.Error)
                 and not isinstance(exc, nats.errors.Error)):
             last_error[:] = [exc]
-        log.warning("nats error: %s", exc, extra={"nats_url": where(), "error": type(exc).__name__})
+        # Before the first connection the caller raises one error naming the cause; warning
+        # on every failed attempt as well would bury it.
+        level = logging.WARNING if connected else logging.DEBUG
+        log.log(level, "nats error: %s", exc,
+                extra={"nats_url": where(), "error": type(exc).__name__})
 
     async def on_disconnected() -> None:
         if not nc.is_closed:  # nats-py also calls this on a deliberate close
@@ -235,9 +242,12 @@ async def connect(settings: NatsSettings) -> Client:
         cause = last_error[0] if last_error else exc
         raise NatsConnectError(
             f"cannot connect to NATS at {safe_urls} within "
-            f"{settings.initial_connect_deadline:g} s: {cause or type(cause).__name__}",
+            f"{settings.initial_connect_deadline:g} s: {cause or type(cause).__name__} "
+            "(is the data space's NATS server running, and are [nats] urls in the config "
+            "the ones `tsunagu authority serve` announces?)",
             urls=safe_urls,
         ) from exc
+    connected = True
     log.info("nats connected", extra={"nats_url": where()})
     return nc
 

@@ -45,7 +45,9 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
                         "embedded server), so no isolation between participants")
     p.add_argument("--status-list-refresh", type=float, metavar="SECONDS",
                    help="how often to fetch the authority's status list (default 60)")
-    p.add_argument("--api-port", type=int, default=8480, help="local app API port")
+    p.add_argument("--api-port", type=int, metavar="PORT",
+                   help="local app API port (default: 8480 or the next one free on this "
+                        "machine and not given to a participant beside DIR)")
     p.set_defaults(func=_init)
 
 
@@ -60,6 +62,7 @@ def _init(args: argparse.Namespace) -> int:
     print(f"participant {result.did}")
     print(f"config      {result.config_path}")
     print(f"request     {result.request_path}  (send it to the authority)")
+    print(f"app API     http://127.0.0.1:{result.api_port}  (change: [api] port in the config)")
     return 0
 
 

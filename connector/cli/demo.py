@@ -28,9 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     known = demos()
     if not known:
         return
+    listed = "; ".join(f"{name}: {demo.summary}" for name, demo in known.items())
     parser = subparsers.add_parser(
-        "demo", help="run a demo of the installed domains: " + "; ".join(
-            f"{name}: {demo.summary}" for name, demo in known.items()))
+        "demo", help=f"run a demo of the installed domains: {listed}",
+        description="Run a demo of the installed domains, step by step. Every demo starts a "
+                    "data-space authority that runs the data space's nats-server in operator "
+                    "mode (each participant its own NATS account), and onboards each "
+                    f"participant as `tsunagu connector init` would. Demos: {listed}.")
     parser.add_argument("scenario", nargs="?", choices=list(known), default=next(iter(known)),
                         help="which demo (default: %(default)s)")
     parser.add_argument("--dir", type=Path, default=None,

@@ -254,8 +254,19 @@ class Connector:
         self.grants = self._grant_client()
         self.gate = UsageGate(self, subjects_of=record_subjects(self.plugins))
         self.facts.on_change(self.gate.changed)
-        for service in self._lifecycle():
-            await service.startup()
+        started: list[Lifecycle] = []
+        try:
+            for service in self._lifecycle():
+                await service.startup()
+                started.append(service)
+        except BaseException:
+            # A service that cannot start (the app API's port taken): leave nothing running,
+            # so the caller's one-line error is the whole story.
+            for service in reversed(started):
+                with contextlib.suppress(Exception):
+                    await service.shutdown()
+            await self._release_parts()
+            raise
         await self.bus.serve(self._dispatch)
         await self.status_changed()  # revocations that happened while it was down
         log.info("connector started", extra={"participant": self.did})
@@ -267,6 +278,11 @@ class Connector:
             await self.bus.close()
         for service in reversed(self._lifecycle()):
             await service.shutdown()
+        await self._release_parts()
+        log.info("connector stopped", extra={"participant": self.did})
+
+    async def _release_parts(self) -> None:
+        """Close what ``start`` opened before the services: gate, status lists, NATS, store."""
         await self.gate.close()
         if self._refresher is not None:
             await self._refresher.stop()
@@ -275,7 +291,6 @@ class Connector:
         if self._server is not None:
             await self._server.stop()
         self.store.close()
-        log.info("connector stopped", extra={"participant": self.did})
 
     async def __aenter__(self) -> Connector:
         await self.start()

@@ -15,6 +15,7 @@ import orjson
 
 from connector.errors import ConnectorCode
 from connector.plugins.registry import load_domain_plugins, require_known_roles
+from connector.runtime.ports import choose_api_port
 from trust.credentials import check_name, parse_roles
 from trust.errors import ConfigError
 from trust.keys import DID_KEY_PREFIX, KeyPair, save_key, verify_signature
@@ -29,6 +30,7 @@ class InitResult:
     did: str
     config_path: Path
     request_path: Path
+    api_port: int
 
 
 def _toml_string(value: str) -> str:
@@ -79,7 +81,7 @@ def init_participant(
     authority_dids: list[str],
     status_list_url: str | None = None,
     nats_urls: list[str] | None = None,
-    api_port: int = 8480,
+    api_port: int | None = None,
     insecure_no_auth: bool = False,
     status_list_refresh_s: float | None = None,
 ) -> InitResult:
@@ -97,6 +99,8 @@ def init_participant(
     if existing:
         raise ConfigError(f"{directory} already holds {', '.join(existing)}; refusing to "
                           "overwrite a participant")
+    if api_port is None:  # the first one free and not promised to a participant beside it
+        api_port = choose_api_port(directory, CONFIG_NAME)
     key = KeyPair.generate()
     request = {
         "did": key.did,
@@ -129,7 +133,8 @@ def init_participant(
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
-    return InitResult(did=key.did, config_path=config_path, request_path=request_path)
+    return InitResult(did=key.did, config_path=config_path, request_path=request_path,
+                      api_port=api_port)
 
 
 def verify_credential_request(request: dict) -> dict:

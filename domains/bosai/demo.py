@@ -183,10 +183,10 @@ async def open_shelters(space: Space, workdir: Path, say: Say, count: int
     files = write_shelter_files(workdir / "city-files", count, at=datetime.now(UTC),
                                 capacity=(60, 200))
     master, status = await import_into(city, files)
-    for report, what in ((master, "指定避難所 CSV (国土地理院形式)"),
-                         (status, "開設状況 CSV (列対応ファイル付き)")):
+    for step, report, what in (("4a", master, "指定避難所 CSV (国土地理院形式)"),
+                               ("4b", status, "開設状況 CSV (列対応ファイル付き)")):
         n = report.counts()
-        say(f"4. {what} を取り込みました: 取込 {n['imported']}件、補正 {n['corrected']}件、"
+        say(f"{step}. {what} を取り込みました: 取込 {n['imported']}件、補正 {n['corrected']}件、"
             f"拒否 {n['refused']}件")
     return files.sites
 

@@ -39,7 +39,8 @@ from domains.bosai.registry.normalize import parse_birth_date
 from domains.japanese.dates import JST
 
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+ASSETS = {"dashboard.css": "text/css", "dashboard.js": "text/javascript",
+          "icon.svg": "image/svg+xml"}  # linked as the page icon: no /favicon.ico request
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "

@@ -328,6 +328,8 @@ def layout(page: Page, title: str, body: Markup, *, current: str | None = None,
               el("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
               el("title", None, title if title == t(lang, "app") else
                  f"{title} | {t(lang, 'app')}"),
+              el("link", {"rel": "icon", "type": "image/svg+xml",
+                          "href": page.url("static/icon.svg")}),
               el("link", {"rel": "stylesheet", "href": page.url("static/dashboard.css")}),
               el("script", {"src": page.url("static/dashboard.js"), "defer": True}))
     header = el("header", {"class": "top"},

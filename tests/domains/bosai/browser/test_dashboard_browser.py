@@ -9,6 +9,7 @@ import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from playwright.async_api import expect
@@ -242,3 +243,21 @@ async def _demo_data(server, tmp_path) -> None:
                                          ("アレルギー対応食", 20, "delivered", sites[4])):
         hold_supply_request(server.connector, hub, item=item, quantity=quantity,
                             status=status, shelter_id=site.id)
+
+
+async def test_pages_load_with_no_console_error_and_no_missing_file(page, dashboard, tmp_path):
+    """Every request a page makes is answered (no /favicon.ico 404 logged on each page)."""
+    seed(dashboard, tmp_path)
+    errors: list[str] = []
+    missing: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    ui = DashboardUi(page, dashboard)
+    await page.goto(dashboard.url + "login")
+    await ui.login(DASHBOARD)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("避難状況ダッシュボード")
+    await page.goto(dashboard.url + "?lang=en")
+    icon = await page.locator('link[rel="icon"]').get_attribute("href")
+    response = await page.request.get(urljoin(page.url, icon))
+    assert response.status == 200 and response.headers["content-type"].startswith("image/svg")
+    assert missing == [] and errors == []
