@@ -24,6 +24,13 @@ from domains.bosai.progress import ProgressBar
 DEFAULT_STORE = Path("bosai.sqlite")
 
 
+# Both importers: scripts (a nightly cron job) must notice a file that lost rows.
+EXIT_STATUS = ("Ends with 'imported N, corrected M, refused K'. Exit status: 0 when no row "
+               "was refused (corrected rows are imported), 1 when any row was refused (the "
+               "others are imported; --json lists each refusal with its reason), 2 when the "
+               "file, mapping or store cannot be used at all (nothing imported).")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     bosai = subparsers.add_parser("bosai", help="防災 hub: shelter master and status imports")
     sub = bosai.add_subparsers(dest="bosai_command", required=True, metavar="ACTION")
@@ -33,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Import 指定緊急避難場所 / 指定避難所 CSVs (GSI mergeFromCity_2.csv and "
                     "mergeFromCity_1.csv, or the 自治体標準オープンデータセット "
                     "指定緊急避難場所一覧) "
-                    "into the designated-site master.")
+                    "into the designated-site master.", epilog=EXIT_STATUS)
     shelters.add_argument("file", type=Path)
     shelters.add_argument("--format", choices=FORMAT_CHOICES, default="auto",
                           help="file format (default: detected from the header)")
@@ -46,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = sub.add_parser(
         "import-status", help="import shelter status snapshots through a column mapping",
         description="Import a municipality's shelter status CSV (open/closed, type, capacity, "
-                    "people by day and night, needs) into the dated status timeline.")
+                    "people by day and night, needs) into the dated status timeline.",
+        epilog=EXIT_STATUS)
     status.add_argument("file", type=Path)
     status.add_argument("--mapping", type=Path, required=True,
                         help="TOML or JSON column mapping (see domains/bosai/importers/mapping.py)")

@@ -156,3 +156,13 @@ def test_cli_as_a_process_with_progress_bar(tmp_path):
          str(DATA / "gsi_shelter_sjis.csv"), "--store", str(tmp_path / "s.sqlite")],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "lines" not in quiet.stderr  # stderr is not a terminal: no bar
+
+
+@pytest.mark.parametrize("command", ["import-shelters", "import-status"])
+def test_help_of_each_importer_says_a_refused_row_exits_1(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bosai", command, "--help"])
+    assert exit_.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 when any row was refused" in out and "0 when no row was refused" in out
+    assert "2 when the file" in out
