@@ -1,7 +1,8 @@
 """``tsunagu bosai import-shelters`` and ``tsunagu bosai import-status``.
 
 Both print the refused rows (line and reason), the corrections grouped by column, where the
-raw file was kept, and end with ``imported N, corrected M, refused K``. ``--json`` prints
+raw file was kept, and end with ``imported N, corrected M, refused K`` (``, unchanged U``
+when rows were held already, exactly as read). ``--json`` prints
 the whole per-row report on stdout instead (the summary line then goes to stderr).
 Exit status: 0 when every row was imported or corrected, 1 when some were refused, 2 when
 the file as a whole was refused (typed error, from ``connector.cli.main``).
@@ -25,7 +26,8 @@ DEFAULT_STORE = Path("bosai.sqlite")
 
 
 # Both importers: scripts (a nightly cron job) must notice a file that lost rows.
-EXIT_STATUS = ("Ends with 'imported N, corrected M, refused K'. Exit status: 0 when no row "
+EXIT_STATUS = ("Ends with 'imported N, corrected M, refused K' (', unchanged U' for rows "
+               "already held exactly as read). Exit status: 0 when no row "
                "was refused (corrected rows are imported), 1 when any row was refused (the "
                "others are imported; --json lists each refusal with its reason), 2 when the "
                "file, mapping or store cannot be used at all (nothing imported).")

@@ -166,9 +166,16 @@ class BosaiStore(Store):
              report.format, report.encoding, started, _now(), counts["imported"],
              counts["corrected"], counts["refused"], str(error) if error else None, b""))
         report.run_id = int(cursor.lastrowid or 0)
-        db.execute("UPDATE import_runs SET report=? WHERE id=?",
-                   (dumps(report.to_dict()), report.run_id))
+        self._update_run(db, report)
         return report.run_id
+
+    @staticmethod
+    def _update_run(db: sqlite3.Connection, report: ImportReport) -> None:
+        """The run's counts and report as they stand (rows found unchanged while saving)."""
+        counts = report.counts()
+        db.execute("UPDATE import_runs SET imported=?, corrected=?, refused=?, report=?"
+                   " WHERE id=?", (counts["imported"], counts["corrected"], counts["refused"],
+                                   dumps(report.to_dict()), report.run_id))
 
     def record_failed_run(self, report: ImportReport, started: str, error: TsunaguError,
                           mapping_sha256: str | None = None) -> int:
@@ -179,34 +186,45 @@ class BosaiStore(Store):
     def save_sites(self, report: ImportReport, sites: Iterable[Site], started: str) -> int:
         """The run and its sites in one transaction; an existing site id is replaced."""
         now = _now()
+        by_line = {r.line: r for r in report.rows}
         with self.transaction() as db:
             run_id = self._insert_run(db, report, started, None)
-            db.executemany(
-                "INSERT INTO sites (id, local_id, name, format, municipality_code, types, lat,"
-                " lon, capacity, parsed, raw, run_id, line, updated)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
-                " local_id=excluded.local_id, name=excluded.name, format=excluded.format,"
-                " municipality_code=excluded.municipality_code, types=excluded.types,"
-                " lat=excluded.lat, lon=excluded.lon, capacity=excluded.capacity,"
-                " parsed=excluded.parsed, raw=excluded.raw, run_id=excluded.run_id,"
-                " line=excluded.line, updated=excluded.updated",
-                [(s.id, s.local_id, s.name, s.format, s.municipality_code, dumps(s.types).decode(),
-                  s.lat, s.lon, s.capacity.total if s.capacity else None, dumps(s.parsed()),
-                  dumps(s.raw), run_id, s.line, now) for s in sites])
+            for s in sites:
+                # A site held exactly as read (parsed and raw) is left alone: unchanged.
+                changed = db.execute(
+                    "INSERT INTO sites (id, local_id, name, format, municipality_code, types,"
+                    " lat, lon, capacity, parsed, raw, run_id, line, updated)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                    " local_id=excluded.local_id, name=excluded.name, format=excluded.format,"
+                    " municipality_code=excluded.municipality_code, types=excluded.types,"
+                    " lat=excluded.lat, lon=excluded.lon, capacity=excluded.capacity,"
+                    " parsed=excluded.parsed, raw=excluded.raw, run_id=excluded.run_id,"
+                    " line=excluded.line, updated=excluded.updated"
+                    " WHERE sites.parsed IS NOT excluded.parsed OR sites.raw IS NOT excluded.raw",
+                    (s.id, s.local_id, s.name, s.format, s.municipality_code,
+                     dumps(s.types).decode(), s.lat, s.lon,
+                     s.capacity.total if s.capacity else None, dumps(s.parsed()), dumps(s.raw),
+                     run_id, s.line, now)).rowcount
+                if not changed and s.line in by_line:
+                    by_line[s.line].unchanged = True
+            self._update_run(db, report)
         return run_id
 
     def save_status(self, report: ImportReport, entries: Iterable[StatusEntry], started: str,
                     mapping_sha256: str | None) -> int:
+        by_line = {r.line: r for r in report.rows}
         with self.transaction() as db:
             run_id = self._insert_run(db, report, started, mapping_sha256)
-            rows = []
             for e in entries:
                 parsed = dumps(e.parsed())
-                rows.append((e.shelter_id, e.observed_utc(), int(e.open), parsed, dumps(e.raw),
-                             run_id, e.line, hashlib.sha256(parsed).hexdigest()))
-            db.executemany(
-                "INSERT OR IGNORE INTO status_history (shelter_id, observed_at, open, parsed,"
-                " raw, run_id, line, digest) VALUES (?,?,?,?,?,?,?,?)", rows)
+                added = db.execute(
+                    "INSERT OR IGNORE INTO status_history (shelter_id, observed_at, open, parsed,"
+                    " raw, run_id, line, digest) VALUES (?,?,?,?,?,?,?,?)",
+                    (e.shelter_id, e.observed_utc(), int(e.open), parsed, dumps(e.raw), run_id,
+                     e.line, hashlib.sha256(parsed).hexdigest())).rowcount
+                if not added and e.line in by_line:
+                    by_line[e.line].unchanged = True
+            self._update_run(db, report)
         return run_id
 
     def runs(self) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ class Outcome(StrEnum):
     IMPORTED = "imported"
     CORRECTED = "corrected"
     REFUSED = "refused"
+    UNCHANGED = "unchanged"  # read fine, and the store already held exactly this
 
 
 class CellError(TsunaguError):
@@ -54,11 +55,14 @@ class RowReport:
     notes: list[Note] = field(default_factory=list)  # worth knowing, changed nothing
     raw: list[str] | None = None  # the fields as read; shown in the report for refused rows
     withheld: set[int] = field(default_factory=set)  # cells dropped (a My Number): not in raw
+    unchanged: bool = False  # set by the store: an earlier import already holds this row
 
     @property
     def outcome(self) -> Outcome:
         if self.problems:
             return Outcome.REFUSED
+        if self.unchanged:
+            return Outcome.UNCHANGED
         return Outcome.CORRECTED if self.corrections else Outcome.IMPORTED
 
     def correct(self, column: str | None, message: str, code: str | None = None) -> None:
@@ -102,7 +106,8 @@ class ImportReport:
 
     def summary(self) -> str:
         c = self.counts()
-        return f"imported {c['imported']}, corrected {c['corrected']}, refused {c['refused']}"
+        line = f"imported {c['imported']}, corrected {c['corrected']}, refused {c['refused']}"
+        return line + (f", unchanged {c['unchanged']}" if c["unchanged"] else "")
 
     def refused_lines(self) -> list[int]:
         return [r.line for r in self.rows if r.outcome is Outcome.REFUSED]

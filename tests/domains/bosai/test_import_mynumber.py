@@ -153,7 +153,8 @@ def test_status_row_with_a_my_number_in_needs_keeps_its_counts_and_loses_the_cel
     assert row.outcome.value == "corrected", row.to_dict()
     [withheld] = [n for n in row.corrections if n.code == "personal_number.refused"]
     assert withheld.column == "不足物資" and not any(c.isdigit() for c in withheld.message)
-    assert report.counts() == {"imported": 1, "corrected": 1, "refused": 0}
+    assert report.counts() == {"imported": 1, "corrected": 1, "refused": 0,
+                               "unchanged": 0}
     [entry] = store.timeline("E1310100001001")
     assert (entry["capacity"], entry["count"], entry["population"]) == (
         450, 120, {"day": 100, "night": 310})
@@ -176,10 +177,12 @@ def test_status_row_with_a_my_number_in_needs_keeps_its_counts_and_loses_the_cel
     # The CLI, both ways, into the same store.
     code, as_json = cli("import-status", str(source), "--mapping", str(mapping),
                         "--store", str(store.path), "--json")
-    assert code == 0 and json.loads(as_json.split("\n}\n")[0] + "}")["counts"]["corrected"] == 1
+    # Both rows are held already (the import above): reported unchanged, the cell still out.
+    assert code == 0 and json.loads(as_json.split("\n}\n")[0] + "}")["counts"]["unchanged"] == 2
     code, as_text = cli("import-status", str(source), "--mapping", str(mapping),
                         "--store", str(store.path))
-    assert code == 0 and as_text.splitlines()[-1] == "imported 1, corrected 1, refused 0"
+    assert code == 0 and as_text.splitlines()[-1] == (
+        "imported 0, corrected 0, refused 0, unchanged 2")
 
     shown = [orjson.dumps(report.to_dict()).decode(), orjson.dumps(saved).decode(), as_json,
              as_text, caplog.text]

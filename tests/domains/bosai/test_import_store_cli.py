@@ -52,12 +52,30 @@ def test_shelter_import_keeps_raw_file_and_records_the_run(store):
     assert store.sites(municipality_code="011002") == []
 
 
-def test_reimport_updates_sites_and_adds_a_run(store):
-    import_shelters(DATA / "gsi_emergency_bom.csv", store)
-    import_shelters(DATA / "gsi_emergency_bom.csv", store)
+def test_reimport_adds_a_run_and_reports_every_row_unchanged(store):
+    first = import_shelters(DATA / "gsi_emergency_bom.csv", store)
+    again = import_shelters(DATA / "gsi_emergency_bom.csv", store)
     assert len(store.runs()) == 2 and len(store.sites()) == 7
-    assert store.site("E1310100002201")["runId"] == 2
+    assert store.site("E1310100002201")["runId"] == 1  # the run that last changed it
     assert len(list((store.path.parent / "imports").iterdir())) == 1  # content-addressed
+    read = first.counts()["imported"] + first.counts()["corrected"]
+    assert again.summary() == (f"imported 0, corrected 0, refused {first.counts()['refused']}"
+                               f", unchanged {read}")
+    assert store.runs()[-1]["imported"] == 0
+    assert store.run_report(2)["summary"].endswith(f"unchanged {read}")
+
+
+def test_a_status_file_imported_twice_is_reported_unchanged(store, capsys):
+    import_shelters(DATA / "gsi_shelter_sjis.csv", store)
+    store_path = str(store.path)
+    args = ["bosai", "import-status", str(DATA / "status_city_a.csv"),
+            "--mapping", str(DATA / "status_city_a.toml"), "--store", store_path]
+    store.close()
+    main(args)
+    assert capsys.readouterr().out.splitlines()[-1] == "imported 3, corrected 2, refused 5"
+    main(args)
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "imported 0, corrected 0, refused 5, unchanged 5")
 
 
 def test_refused_file_is_kept_and_its_run_recorded(store):
@@ -124,7 +142,9 @@ def test_cli_summary_line_and_exit_codes(tmp_path, capsys):
     clean.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
     assert main(["bosai", "import-shelters", str(clean), "--format", "opendata",
                  "--store", db]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "imported 1, corrected 0, refused 0"
+    # The one row of clean.csv was imported from the first file already: nothing to add.
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "imported 0, corrected 0, refused 0, unchanged 1")
     assert main(["bosai", "import-shelters", str(DATA / "status_city_a.csv"),
                  "--store", db]) == 2
     assert "bosai.import.format" in capsys.readouterr().err
@@ -136,7 +156,8 @@ def test_cli_status_json_report(tmp_path, capsys):
                  "--json"])
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert code == 1 and report["counts"] == {"imported": 1, "corrected": 1, "refused": 2}
+    assert code == 1 and report["counts"] == {"imported": 1, "corrected": 1, "refused": 2,
+                                                  "unchanged": 0}
     assert [(r["line"], r["outcome"]) for r in report["rows"]] == [
         (2, "corrected"), (3, "imported"), (4, "refused"), (5, "refused")]
     assert report["rows"][2]["problems"][0]["code"] == "ja.date_invalid"
