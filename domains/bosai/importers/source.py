@@ -65,8 +65,30 @@ def _decode(data: bytes, encoding: str) -> tuple[str, int]:
     return text, len(_BAD.findall(text))
 
 
+# Files clerks pick by mistake (exported from Excel, scanned): said plainly, instead of the
+# "no column ..." and mojibake that decoding them as text would give.
+_BINARY_KINDS = ((b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
+                 (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+                 (b"%PDF", "a PDF document"),
+                 (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"))
+
+
+def refuse_binary(data: bytes) -> None:
+    """Raise ``SourceError`` when ``data`` is a known binary format, not text."""
+    for magic, kind in _BINARY_KINDS:
+        if data.startswith(magic):
+            raise SourceError(f"this is not a CSV file: it looks like {kind}; in Excel, "
+                              "save it as 'CSV UTF-8 (comma delimited)' and import that")
+    head = data[:8192]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) \
+            and head.count(b"\x00") > len(head) // 10:
+        raise SourceError("this is not a CSV file: it holds binary data, not text")
+
+
 def decode(data: bytes, encoding: str = "auto") -> SourceText:
-    """Decode ``data`` with ``encoding`` ("auto" detects); never raises on bad bytes."""
+    """Decode ``data`` with ``encoding`` ("auto" detects); never raises on bad bytes, but
+    refuses a file that is not text at all (``refuse_binary``)."""
+    refuse_binary(data)
     digest = hashlib.sha256(data).hexdigest()
     wanted = _ALIASES.get(encoding.lower(), encoding.lower())
     if wanted not in ENCODINGS:

@@ -187,3 +187,19 @@ def test_help_of_each_importer_says_a_refused_row_exits_1(command, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "1 when any row was refused" in out and "0 when no row was refused" in out
     assert "2 when the file" in out
+
+
+@pytest.mark.parametrize("command", ["import-shelters", "import-status"])
+def test_an_excel_workbook_is_named_as_such_not_read_as_text(command, tmp_path, capsys):
+    import zipfile
+
+    workbook = tmp_path / "避難所一覧.xlsx"  # what a clerk exports from Excel by default
+    with zipfile.ZipFile(workbook, "w") as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet>避難所</worksheet>")
+    extra = ["--mapping", str(DATA / "status_city_a.toml")] if command == "import-status" else []
+    code = main(["bosai", command, str(workbook), *extra, "--store", str(tmp_path / "b.sqlite")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "this is not a CSV file" in err and "Excel workbook (.xlsx)" in err
+    assert "no column" not in err
