@@ -61,6 +61,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "occupancy": ("人数／定員", "People / capacity"),
     "state": ("状況", "State"),
     "reported": ("報告人数（昼／夜）", "Reported (day / night)"),
+    "not_reported": ("未報告", "not reported"),
     "needs": ("不足物資", "Needs"),
     "care_total": ("要配慮者", "People needing care"),
     "full": ("満員", "Full"),

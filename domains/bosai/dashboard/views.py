@@ -116,6 +116,16 @@ def totals(ov: Overview, lang: Lang) -> Markup:
                   el("dd", {"data-total": key}, value)) for key, value in cards])
 
 
+def reported_counts(shelter: Shelter, lang: Lang) -> str:
+    """The shelter's own count, day／night when it gave them: what it reported, and 未報告
+    where it reported nothing (a blank or 0 would read as an empty shelter)."""
+    def shown(value: int | None) -> str:
+        return _n(value) if value is not None else t(lang, "not_reported")
+    if shelter.day is not None or shelter.night is not None:
+        return "／".join(shown(v) for v in (shelter.day, shelter.night))
+    return shown(shelter.reported)
+
+
 def shelters_table(shelters: Iterable[Shelter], page: Page) -> Markup:
     lang = page.lang
     rows = [el("tr", None,
@@ -123,9 +133,7 @@ def shelters_table(shelters: Iterable[Shelter], page: Page) -> Markup:
                el("td", None, _types(s, lang)),
                el("td", {"class": "occupancy"}, _occupancy(s, lang)),
                el("td", None, _state(s, lang)),
-               el("td", {"class": "num"},
-                  "／".join(_n(v) if v is not None else "–" for v in (s.day, s.night))
-                  if s.day is not None or s.night is not None else _n(s.reported)),
+               el("td", {"class": "num"}, reported_counts(s, lang)),
                el("td", {"class": "num"}, _n(sum(s.care.values()))),
                el("td", None, _list(s.needs, lang)))
             for s in shelters]

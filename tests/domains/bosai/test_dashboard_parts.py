@@ -84,3 +84,19 @@ def test_the_chart_says_in_words_what_it_draws():
     assert "最小0人、最大5人、現在3人" in svg and "2024-04-30 15:00" in svg  # JST
     assert "style=" not in svg
     assert "まだ記録がありません" in trend_svg([], "ja", title="推移", chart_id="c")
+
+
+@pytest.mark.parametrize(("counts", "ja", "en"), [
+    ({"day": 2, "night": 3}, "2／3", "2／3"),
+    ({"day": 0, "night": None}, "0／未報告", "0／not reported"),
+    ({"reported": 40}, "40", "40"),
+    ({}, "未報告", "not reported"),  # nothing reported is never shown as 0 or a blank
+])
+def test_reported_counts_show_what_was_reported_and_say_when_nothing_was(counts, ja, en):
+    from domains.bosai.dashboard.queries import Shelter
+    from domains.bosai.dashboard.views import reported_counts
+
+    shelter = Shelter(id="s", name="番町小学校", open=True, types=(), capacity=40, people=0,
+                      reported=counts.get("reported"), day=counts.get("day"),
+                      night=counts.get("night"), needs=(), observed_at=None)
+    assert (reported_counts(shelter, "ja"), reported_counts(shelter, "en")) == (ja, en)
