@@ -106,8 +106,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nats.add_argument("--no-nats", action="store_true",
                       help="INSECURE, development only: serve HTTP only; connectors then use "
                            "NATS without credentials and nothing isolates participants")
-    p.add_argument("--nats-port", type=int, help="client port of the embedded nats-server "
-                                                 "(default: any free one)")
+    p.add_argument("--nats-port", type=int,
+                   help="client port of the embedded nats-server (default: the one of the "
+                        "last run, kept in DIR/nats/client-port, so the URL participants were "
+                        "given stays valid; on the first run any free one)")
     p.set_defaults(func=_serve)
 
     p = actions.add_parser("nats-config",

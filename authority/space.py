@@ -64,6 +64,9 @@ class _Disk:
     ended: set[str] = field(default_factory=set)
 
 
+CLIENT_PORT_FILE = "client-port"  # in the server's store dir: the port participants were told
+
+
 class AuthorityNats:
     """One process's handle on the data space's NATS accounts (and, once started, server)."""
 
@@ -186,9 +189,23 @@ class AuthorityNats:
         if url is None:
             store_dir = store_dir or self.authority.directory / "nats"
             config = await self.server_config(store_dir / "jwt")
+            # Connectors were told this URL: the port stays the same across restarts.
+            kept = store_dir / CLIENT_PORT_FILE
+            if port is None and kept.is_file():
+                port = int(kept.read_text(encoding="ascii").strip())
             self.server = EmbeddedNatsServer(store_dir, host=host, port=port,
                                              config_extra=config)
-            await self.server.start()
+            try:
+                await self.server.start()
+            except TsunaguError as exc:
+                if port is None:
+                    raise
+                raise NatsConnectError(
+                    f"the data space's nats-server cannot listen on port {port} (the port "
+                    "its participants were told; another program may hold it): free it, or "
+                    f"pass --nats-port and give participants the new URL ({exc.message})"
+                ) from exc
+            kept.write_text(f"{self.server.port}\n", encoding="ascii")
             url = self.server.url
         if not await self.attach(url, deadline=10.0):
             raise NatsConnectError(f"cannot reach the data space's nats-server at {url}")
