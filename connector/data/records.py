@@ -50,7 +50,7 @@ from connector.store.database import StoreError, dumps
 from trust import jsonld
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
-from trust.errors import TsunaguError
+from trust.errors import JsonLdError, TsunaguError
 from trust.proofs import format_datetime, now_text, sign_document
 
 if TYPE_CHECKING:
@@ -98,8 +98,13 @@ def _check_shape(record: Any) -> None:
             or not all(isinstance(c, str) for c in contexts):
         # Inline context objects would let a record define its own terms, bypassing the
         # bundled contexts the data space agreed on.
-        raise RecordError("record @context must be a context URL or a list of them",
-                          path="$['@context']")
+        given = "missing" if context is None else ("an inline object" if isinstance(
+            context, dict) else f"a {type(context).__name__}")
+        raise RecordError(
+            f"record @context must be a context URL or a list of them (here it is {given}): "
+            f"for example [\"{jsonld.TSUNAGU_V1}\", \"<your domain's context URL>\"]; "
+            "inline context objects are not accepted",
+            path="$['@context']")
     if not is_iri(record.get("id")):
         raise RecordError("record id must be an absolute IRI", path="$.id")
     types = record.get("type")
@@ -401,7 +406,17 @@ class RecordService:
         # The domain's content rules (no My Number in free text): before anything is signed
         # or written, as every receiver runs them too.
         self.connector.content_rules.check(document)
-        jsonld.check_no_dropped_terms(document, self.connector.contexts)
+        try:
+            jsonld.check_no_dropped_terms(document, self.connector.contexts)
+        except JsonLdError as exc:
+            term = exc.details.get("term")
+            if term in SERVER_FIELDS and term not in record:
+                # The caller never sent it: say where it came from.
+                raise JsonLdError(
+                    f"the connector adds {term!r} to every record it signs, and no context in "
+                    f"the record's @context defines it: put {jsonld.TSUNAGU_V1} first in the "
+                    "record's @context", code=exc.code, term=term, path=f"$.{term}") from None
+            raise
         signed = sign_document(document, self.connector.identity.key)
         _check_size(signed)
         return signed, event

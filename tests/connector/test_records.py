@@ -17,7 +17,15 @@ from connector.data.records import (
     TOMBSTONE_FLAG,
     RecordError,
 )
-from tests.connector.conftest import DATASET, OFFER, shelter, start_provider
+from tests.connector.conftest import (
+    DATASET,
+    OFFER,
+    shelter,
+    start_provider,
+)
+from tests.connector.conftest import (
+    SHELTER_CONTEXT as SHELTER_CONTEXT_URL,
+)
 from trust import jsonld
 from trust.errors import JsonLdError, ProofError
 from trust.keys import KeyPair
@@ -278,3 +286,36 @@ async def test_staged_records_commit_and_roll_back_with_the_callers_transaction(
     await records.flush()
     assert tombstone[TOMBSTONE_FLAG] is True and records.get(staged[0]["id"]) == tombstone
     assert [v for _, v, _, _ in versions_table(provider)] == [1, 2]
+
+
+async def test_a_term_without_its_context_names_the_bundled_context_that_defines_it(provider):
+    record = shelter()
+    record["@context"] = [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1]  # the domain's is missing
+    with pytest.raises(JsonLdError) as info:
+        await provider.records.publish(DATASET, record)
+    assert info.value.code == "jsonld.dropped_term"
+    assert SHELTER_CONTEXT_URL in info.value.message and "add it to the document's @context" \
+        in info.value.message
+    assert_nothing_stored(provider)
+
+
+async def test_a_field_the_connector_adds_is_named_as_the_connectors_own(provider):
+    record = shelter()
+    record["@context"] = [jsonld.CREDENTIALS_V2, SHELTER_CONTEXT_URL]  # no tsunagu/v1
+    with pytest.raises(JsonLdError) as info:
+        await provider.records.publish(DATASET, record)
+    message = info.value.message
+    assert "the connector adds" in message and jsonld.TSUNAGU_V1 in message  # not a bare
+    assert info.value.details["term"] in ("version", "modified")  # "term 'modified' ..."
+    assert_nothing_stored(provider)
+
+
+@pytest.mark.parametrize(("context", "said"), [
+    (None, "missing"), ({"capacity": "https://evil.example/c"}, "an inline object"),
+    (7, "a int")])
+async def test_a_bad_record_context_says_what_it_is_and_what_to_use(provider, context, said):
+    with pytest.raises(RecordError) as info:
+        await provider.records.publish(DATASET, shelter(**{"@context": context}))
+    assert f"here it is {said}" in info.value.message
+    assert jsonld.TSUNAGU_V1 in info.value.message
+    assert_nothing_stored(provider)

@@ -40,7 +40,7 @@ def cache() -> shape_cache.ShapeCache:
 
 def uncached(document: Any) -> None:
     """check_no_dropped_terms as it was before the shape cache."""
-    shape_cache._check_expanded(jsonld.expand(document, CONTEXTS), document)
+    shape_cache._check_expanded(jsonld.expand(document, CONTEXTS), document, CONTEXTS)
 
 
 def verdict(check, document: Any) -> tuple | None:

@@ -34,7 +34,7 @@ from cachetools import LRUCache
 from pyld.context_resolver import ContextResolver
 from pyld.documentloader.base import DocumentLoader, RemoteDocument
 
-from trust.errors import JsonLdError, TrustCode
+from trust.errors import JsonLdError, TrustCode, TsunaguError
 from trust.jsonld.documents import refuse_unsupported, walk
 
 CONTEXTS_DIR = Path(__file__).parent.parent / "contexts"
@@ -158,6 +158,20 @@ class ContextRegistry:
             self._files[url] = pinned
             self._verified[url] = document
             self.generation += 1
+
+    def defining(self, term: str) -> list[str]:
+        """The served contexts that define ``term`` at their top level (for error hints: a
+        record that uses a term without the context that defines it)."""
+        found = []
+        for url in sorted(self._files):
+            try:
+                body = self.document(url).get("@context")
+            except TsunaguError:
+                continue
+            scopes = body if isinstance(body, list) else [body]
+            if any(isinstance(scope, dict) and term in scope for scope in scopes):
+                found.append(url)
+        return found
 
     def load(self, url: str) -> dict[str, Any]:
         """A copy of the context served for ``url`` (file verified once, @import inlined).

@@ -137,9 +137,9 @@ def expand_by(processor: GuardedProcessor, document: JsonLdDocument,
             f"JSON-LD document must be a JSON object or array, not {type(document).__name__}",
             code=TrustCode.JSONLD_SYNTAX)
     refuse_unsupported(document, None)
-    with processing_lock, _translated(source, processor):
+    with processing_lock, _translated(source, processor, contexts):
         expanded = processor.expand(document, contexts.pyld_options())
-    _check_types(expanded, source)
+    _check_types(expanded, source, contexts)
     return expanded
 
 
@@ -159,15 +159,17 @@ def compact(document: JsonLdDocument, context: str | dict[str, Any] | list[Any],
     refuse_unsupported(private, None)
     options = contexts.pyld_options()
     options["skipExpansion"] = True
-    with processing_lock, _translated(document, _PROCESSOR):
+    with processing_lock, _translated(document, _PROCESSOR, contexts):
         compacted = _PROCESSOR.compact(expanded, private, options)
     if "@context" in compacted:
         compacted["@context"] = copy.deepcopy(compacted["@context"])
     return compacted
 
 
-def dropped_error(dropped: Dropped, document: Any) -> JsonLdError:
-    """The ``jsonld.dropped_term`` error for a loss, with the JSON path in ``document``."""
+def dropped_error(dropped: Dropped, document: Any,
+                  contexts: ContextRegistry | None = None) -> JsonLdError:
+    """The ``jsonld.dropped_term`` error for a loss, with the JSON path in ``document`` and,
+    when a context ``contexts`` serves defines the term, which one to add."""
     term = dropped.term
     path: str | None = None
     if dropped.element is not None and isinstance(dropped.key, str):
@@ -181,13 +183,17 @@ def dropped_error(dropped: Dropped, document: Any) -> JsonLdError:
         what = f"{term!r} is used as a term (a type or vocabulary value) but no @context in " \
                "scope defines it"
     where = f" at {path}" if path else ""
-    return JsonLdError(f"{what}{where}; expanding would lose it",
+    defined_by = contexts.defining(term) if contexts is not None else []
+    hint = (f" ({' and '.join(defined_by)} define{'s' if len(defined_by) == 1 else ''} it: "
+            "add it to the document's @context)" if defined_by else "")
+    return JsonLdError(f"{what}{where}; expanding would lose it{hint}",
                        code=TrustCode.JSONLD_DROPPED_TERM,
                        term=term, path=path)
 
 
 @contextmanager
-def _translated(document: JsonLdDocument, processor: GuardedProcessor) -> Iterator[None]:
+def _translated(document: JsonLdDocument, processor: GuardedProcessor,
+                contexts: ContextRegistry) -> Iterator[None]:
     """Map whatever pyld raises to a typed JsonLdError; keep ours (raised inside pyld)."""
     processor.frames().clear()
     try:
@@ -195,7 +201,7 @@ def _translated(document: JsonLdDocument, processor: GuardedProcessor) -> Iterat
     except Exception as exc:
         for link in _chain(exc):
             if isinstance(link, Dropped):
-                raise dropped_error(link, document) from None
+                raise dropped_error(link, document, contexts) from None
             if isinstance(link, TsunaguError):
                 raise link from None
         error = _syntax_error(exc)
@@ -232,10 +238,10 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         link = link.__cause__ or link.__context__
 
 
-def _check_types(expanded: Any, document: JsonLdDocument) -> None:
+def _check_types(expanded: Any, document: JsonLdDocument, contexts: ContextRegistry) -> None:
     """A relative ``@type`` after expansion is a type term no context defines."""
     for node in walk(expanded):
         if isinstance(node, dict) and "@value" not in node:
             for type_iri in node.get("@type", ()):
                 if isinstance(type_iri, str) and not is_absolute(type_iri):
-                    raise dropped_error(Dropped(type_iri), document)
+                    raise dropped_error(Dropped(type_iri), document, contexts)

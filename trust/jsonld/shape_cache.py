@@ -148,7 +148,7 @@ def check_no_dropped_terms(document: JsonLdDocument,
     if shape is not None and cache.passed(*shape):
         return
     if shape is None:
-        _check_expanded(expand(document, contexts), document)
+        _check_expanded(expand(document, contexts), document, contexts)
         return
     # Check a copy whose strings are fresh objects, recording how pyld consumes each one.
     fresh: list[str] = []
@@ -156,7 +156,8 @@ def check_no_dropped_terms(document: JsonLdDocument,
     with processing_lock:
         _RECORDER.uses = dict.fromkeys(map(id, fresh), 0)
         try:
-            _check_expanded(expand_by(_RECORDER, duplicate, document, contexts), document)
+            _check_expanded(expand_by(_RECORDER, duplicate, document, contexts), document,
+                            contexts)
             uses = _RECORDER.uses
         finally:
             _RECORDER.uses = {}
@@ -167,7 +168,8 @@ def check_no_dropped_terms(document: JsonLdDocument,
     cache.remember(shape[0], shape[1], mask)
 
 
-def _check_expanded(expanded: list[dict[str, Any]], document: JsonLdDocument) -> None:
+def _check_expanded(expanded: list[dict[str, Any]], document: JsonLdDocument,
+                    contexts: ContextRegistry) -> None:
     for node in walk(expanded):
         if not isinstance(node, dict) or "@value" in node:
             continue
@@ -175,7 +177,7 @@ def _check_expanded(expanded: list[dict[str, Any]], document: JsonLdDocument) ->
         for iri in [*node, *(t for t in types if isinstance(t, str))]:
             for namespace in _UNDEFINED_TERM_NAMESPACES:
                 if iri.startswith(namespace):
-                    raise dropped_error(Dropped(iri[len(namespace):]), document)
+                    raise dropped_error(Dropped(iri[len(namespace):]), document, contexts)
 
 
 class ShapeCache:
