@@ -26,7 +26,13 @@ from domains.bosai.errors import BosaiCode
 from domains.bosai.importers import cells, table
 from domains.bosai.importers.mapping import StatusMapping, open_key
 from domains.bosai.importers.report import CellError, ImportReport, RowReport
-from domains.bosai.importers.source import SourceError, SourceText, decode
+from domains.bosai.importers.source import (
+    ENCODINGS,
+    SourceError,
+    SourceText,
+    decode,
+    has_undecodable,
+)
 from domains.bosai.importers.table import Progress
 from domains.japanese import JapaneseDateError, normalize_width, parse_datetime
 
@@ -186,7 +192,18 @@ def _entry(r: _Row, m: StatusMapping) -> StatusEntry | None:
                        count, day, night, needs)
 
 
-def _find_header(head: list[list[str]], wanted: list[str]) -> tuple[int, dict[str, int]]:
+# Japanese read in the wrong encoding: bytes that do not decode (shown as \xNN once the
+# header is made printable), or half-width katakana among kanji (UTF-8 read as Shift_JIS).
+_MISREAD = re.compile(r"[\uff61-\uff9f]|\\x[89a-f][0-9a-f]")
+
+
+def _misread(cells_: list[str]) -> bool:
+    text = "".join(cells_)
+    return has_undecodable(text) or _MISREAD.search(text) is not None
+
+
+def _find_header(head: list[list[str]], wanted: list[str], encoding: str = "",
+                 detected: bool = True) -> tuple[int, dict[str, int]]:
     """The first record naming every mapped column, and where each column is."""
     keys = [[normalize_width(c).strip().lstrip("\ufeff") for c in cells_] for cells_ in head]
     for at, row in enumerate(keys):
@@ -194,6 +211,13 @@ def _find_header(head: list[list[str]], wanted: list[str]) -> tuple[int, dict[st
             return at, {w: row.index(normalize_width(w)) for w in wanted}
     first = keys[0] if keys else []
     missing = [w for w in wanted if normalize_width(w) not in first]
+    if head and _misread(head[0]):
+        how = "detected" if detected else "from the mapping"
+        raise SourceError(
+            f"the file's encoding looks wrong: read as {encoding} ({how}), its first line is "
+            f"not legible text, so no column named in the mapping is found; set encoding in "
+            f"the mapping to the file's real one ({', '.join(ENCODINGS[1:])})",
+            code=BosaiCode.MAPPING_COLUMNS)
     raise SourceError(f"the file has no column {', '.join(missing)} named in the mapping "
                       f"(its first line has: {', '.join(first[:20])})",
                       code=BosaiCode.MAPPING_COLUMNS)
@@ -208,7 +232,8 @@ def read_status(data: bytes, mapping: StatusMapping, source: str = "",
     report = ImportReport("status", source, decoded.sha256, decoded.encoding, "mapped")
     identity = [c for c in (mapping.shelter_id, *mapping.timestamp, mapping.open) if c]
     index, names, data_rows = table.rows(
-        decoded, report, lambda head: _find_header(head, mapping.columns()), progress,
+        decoded, report, lambda head: _find_header(
+            head, mapping.columns(), decoded.encoding, mapping.encoding == "auto"), progress,
         required=lambda found: {found[c] for c in identity})
     entries: list[StatusEntry] = []
     seen: dict[tuple[str, datetime], int] = {}

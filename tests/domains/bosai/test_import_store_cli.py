@@ -203,3 +203,23 @@ def test_an_excel_workbook_is_named_as_such_not_read_as_text(command, tmp_path, 
     assert code == 2
     assert "this is not a CSV file" in err and "Excel workbook (.xlsx)" in err
     assert "no column" not in err
+
+
+@pytest.mark.parametrize(("encoding", "data"), [
+    ("cp932", "utf-8"),  # a UTF-8 file, the mapping says Shift_JIS
+    ("utf-8", "cp932"),  # a Shift_JIS file, the mapping says UTF-8
+])
+def test_a_wrong_encoding_is_named_not_shown_as_mojibake(encoding, data, tmp_path, capsys):
+    source = tmp_path / "status.csv"
+    source.write_bytes((DATA / "status_city_a.csv").read_text(encoding="utf-8")
+                       .encode(data, errors="replace"))
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(f'encoding = "{encoding}"\n'
+                       + (DATA / "status_city_a.toml").read_text(encoding="utf-8"),
+                       encoding="utf-8")
+    code = main(["bosai", "import-status", str(source), "--mapping", str(mapping),
+                 "--store", str(tmp_path / "b.sqlite")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "encoding looks wrong" in err and f"read as {encoding} (from the mapping)" in err
+    assert "its first line has" not in err  # no mojibake echoed back
