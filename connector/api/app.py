@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from connector.api.tokens import TokenInfo, TokenStore
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
 from connector.errors import ConnectorCode
+from connector.runtime.ports import bind_api_socket
 from trust.errors import TsunaguError, ValidationError
 
 if TYPE_CHECKING:
@@ -568,24 +570,38 @@ def token_info(request: web.Request) -> TokenInfo | None:
 
 
 class ApiServer:
-    """The app API as a connector service: listens on ``config.api`` host and port."""
+    """The app API as a connector service: listens on ``config.api`` host and port.
+
+    ``bind`` takes the port (the connector calls it before anything else starts, so a
+    taken port stops it at once); ``startup`` serves on that socket."""
 
     def __init__(self, connector: Connector, **app_options: Any) -> None:
         self.connector = connector
         self.app_options = app_options
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
+        self._socket: socket.socket | None = None
+
+    def bind(self) -> None:
+        if self._socket is None:
+            api = self.connector.config.api
+            self._socket = bind_api_socket(api.host, api.port)
 
     async def startup(self) -> None:
         connector = self.connector
+        self.bind()
+        assert self._socket is not None
         self.runner = web.AppRunner(make_app(connector, **self.app_options),
                                     access_log=None, shutdown_timeout=5.0)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, connector.config.api.host, connector.config.api.port)
-        await site.start()
-        self.port = self.runner.addresses[0][1]  # the real one when config asks for port 0
+        sock, self._socket = self._socket, None  # the site owns (and closes) it from here
+        await web.SockSite(self.runner, sock).start()
+        self.port = sock.getsockname()[1]  # the real one when config asks for port 0
         log.info("app API listening", extra={"port": self.port})
 
     async def shutdown(self) -> None:
+        if self._socket is not None:  # bound, but the connector stopped before serving
+            self._socket.close()
+            self._socket = None
         if self.runner is not None:
             await self.runner.cleanup()
