@@ -599,9 +599,13 @@ class ApiServer:
         self.port = sock.getsockname()[1]  # the real one when config asks for port 0
         log.info("app API listening", extra={"port": self.port})
 
-    async def shutdown(self) -> None:
-        if self._socket is not None:  # bound, but the connector stopped before serving
+    def release(self) -> None:
+        """Close the socket ``bind`` took if ``startup`` never served on it."""
+        if self._socket is not None:
             self._socket.close()
             self._socket = None
+
+    async def shutdown(self) -> None:
+        self.release()
         if self.runner is not None:
             await self.runner.cleanup()

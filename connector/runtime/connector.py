@@ -237,6 +237,14 @@ class Connector:
         check_ready_to_start(self.config, needs_status_list=self._status_lists is None)
         if self.api is not None:
             self.api.bind()
+        try:
+            await self._start_parts()
+        except BaseException:
+            if self.api is not None:
+                self.api.release()  # the port goes back if the API never served on it
+            raise
+
+    async def _start_parts(self) -> None:
         self.started_at = datetime.now(UTC)
         self._routes = {}  # services register again on every start
         self.store = Store(self.config.store_path)
