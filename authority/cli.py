@@ -7,7 +7,14 @@ unless told otherwise and keeps no access log (client addresses are personal dat
 
 ``serve`` also runs the data space's NATS in operator mode (``authority.space``):
 it starts the embedded nats-server (or, with ``--nats-url``, uses one configured with
-``nats-config``), announces its URL on the ready line and answers stream grant requests.
+``nats-config``) on the same port at every start, announces its URL on the ready line and
+answers stream grant requests.
+
+What connectors must be told is one signed document, the data-space announcement
+(``trust.announcement``: the DID, NATS URLs, status-list and registry URLs), served at
+``/.well-known/tsunagu-data-space``; ``tsunagu connector init --authority URL`` reads it.
+Its URLs are built from ``--public-url`` (given at ``init``), so ``serve`` should be reachable
+there (``--port`` defaults to the default public URL's 8470).
 ``issue`` writes the participant's NATS user credentials (``nats.creds``, 0600) beside the
 credential and pushes its account to that server; ``revoke`` revokes the account, which
 disconnects the participant's connectors. ``--no-nats`` serves HTTP only: connectors then
@@ -26,16 +33,25 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from authority.errors import AuthorityCode
-from authority.state import DEFAULT_PUBLIC_URL, DEFAULT_VALID_DAYS, Authority
+from authority.state import (
+    DEFAULT_PUBLIC_URL,
+    DEFAULT_VALID_DAYS,
+    PARTICIPANTS_PATH,
+    STATUS_LIST_PATH,
+    Authority,
+)
 from connector.cli.connector import ROLE_HELP
 from connector.runtime.setup import NATS_CREDS_NAME
+from trust.announcement import WELL_KNOWN_PATH
 from trust.credentials import format_datetime
 from trust.errors import TsunaguError, ValidationError
 
@@ -94,7 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="kept in the private registry only")
     p.set_defaults(func=_revoke)
 
-    p = actions.add_parser("serve", help="serve the status list and the public registry")
+    p = actions.add_parser("serve", help="serve the status list, the public registry, the "
+                                         "data-space announcement and NATS")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
@@ -107,9 +124,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="INSECURE, development only: serve HTTP only; connectors then use "
                            "NATS without credentials and nothing isolates participants")
     p.add_argument("--nats-port", type=int,
-                   help="client port of the embedded nats-server (default: the one of the "
-                        "last run, kept in DIR/nats/client-port, so the URL participants were "
-                        "given stays valid; on the first run any free one)")
+                   help="client port of the embedded nats-server (default: the one kept in "
+                        "DIR/nats.json from the first start, which picks a free one); the "
+                        "port is kept, so the NATS URL connectors were told stays valid")
     p.set_defaults(func=_serve)
 
     p = actions.add_parser("nats-config",
@@ -252,8 +269,11 @@ def _problem(exc: TsunaguError) -> web.Response:
     return web.json_response(body, status=503, content_type="application/problem+json")
 
 
-def make_app(authority: Authority) -> web.Application:
-    """The authority's read-only HTTP surface; every answer is built fresh from disk."""
+def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Application:
+    """The authority's read-only HTTP surface; every answer is built fresh from disk.
+
+    ``WELL_KNOWN_PATH``: the signed data-space announcement (``trust.announcement``), what
+    ``tsunagu connector init --authority URL`` reads; ``nats_urls`` are announced in it."""
 
     async def status_list(_: web.Request) -> web.Response:
         try:
@@ -273,10 +293,15 @@ def make_app(authority: Authority) -> web.Application:
     async def describe(_: web.Request) -> web.Response:
         return web.json_response(authority.describe())
 
+    async def announcement(_: web.Request) -> web.Response:
+        return web.json_response(authority.announcement(nats_urls),
+                                 headers={"Cache-Control": "no-cache"})
+
     app = web.Application()
-    app.router.add_get("/status-list", status_list)
-    app.router.add_get("/participants", participants)
+    app.router.add_get(STATUS_LIST_PATH, status_list)
+    app.router.add_get(PARTICIPANTS_PATH, participants)
     app.router.add_get("/authority", describe)
+    app.router.add_get(WELL_KNOWN_PATH, announcement)
     return app
 
 
@@ -292,10 +317,12 @@ async def _serve(args: argparse.Namespace) -> int:
     if nats is None:
         log.warning("INSECURE: no data-space NATS; connectors must run without credentials "
                     "(insecure_no_auth) and nothing isolates participants")
-    runner = web.AppRunner(make_app(authority), access_log=None)
-    await runner.setup()
+    runner: web.AppRunner | None = None
     try:
         nats_url = await nats.start(url=args.nats_url, port=args.nats_port) if nats else None
+        runner = web.AppRunner(make_app(authority, [nats_url] if nats_url else []),
+                               access_log=None)
+        await runner.setup()
         site = web.TCPSite(runner, args.host, args.port)
         try:
             await site.start()
@@ -304,6 +331,11 @@ async def _serve(args: argparse.Namespace) -> int:
                                code=AuthorityCode.LISTEN) from None
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
+        public = urlsplit(authority.public_url)
+        if public.hostname in ("127.0.0.1", "localhost", "::1") and public.port != port:
+            log.warning("the announcement sends connectors to the public URL given at init, "
+                        "not to this port", extra={"public_url": authority.public_url,
+                                                   "port": port})
         # One line scripts wait for: the DID, the HTTP base URL, and the NATS URL to use.
         print(f"authority {authority.did} serving on http://{shown}:{port}"
               + (f" nats {nats_url}" if nats_url else ""), flush=True)
@@ -314,7 +346,8 @@ async def _serve(args: argparse.Namespace) -> int:
                 loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
         if nats is not None:
             await nats.close()
     return 0

@@ -35,13 +35,14 @@ from nats.aio.client import Client
 from authority.accounts import NatsAccountManager, NatsAccountsError, Onboarded
 from authority.errors import AuthorityCode
 from authority.grant_desk import GrantDesk
-from authority.state import KEY_FILE, Authority
+from authority.state import KEY_FILE, NATS_FILE, Authority
 from connector.bus.connection import NatsConnectError, NatsSettings, close_nats, connect
 from connector.bus.server import EmbeddedNatsServer
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import GRANT, GRANTED, REVOKE, REVOKED, Reply
 from connector.runtime.identity import participant_id
+from connector.runtime.ports import bind_port, pick_free_port
 from trust.credentials import format_datetime
 from trust.envelope import Envelope
 from trust.errors import TsunaguError
@@ -62,9 +63,7 @@ class _Disk:
     manager: NatsAccountManager
     url: str | None = None
     ended: set[str] = field(default_factory=set)
-
-
-CLIENT_PORT_FILE = "client-port"  # in the server's store dir: the port participants were told
+    port: int | None = None  # the embedded server's client port, kept across restarts
 
 
 class AuthorityNats:
@@ -90,13 +89,16 @@ class AuthorityNats:
             return _Disk(manager)
         if state.get("version") != STATE_VERSION:
             raise NatsAccountsError(f"NATS state has format version {state.get('version')!r}")
+        port = state.get("embeddedPort")
         return _Disk(NatsAccountManager.from_state(state.get("manager")), state.get("natsUrl"),
-                     set(state.get("endedAgreements", [])))
+                     set(state.get("endedAgreements", [])),
+                     port if isinstance(port, int) else None)
 
     def _save(self, disk: _Disk) -> None:
         self.authority.write_nats_state({
             "version": STATE_VERSION, "manager": disk.manager.to_state(),
-            "natsUrl": disk.url, "endedAgreements": sorted(disk.ended)})
+            "natsUrl": disk.url, "endedAgreements": sorted(disk.ended),
+            "embeddedPort": disk.port})
 
     @contextlib.asynccontextmanager
     async def _session(self, *, strict: bool = True) -> AsyncIterator[_Disk]:
@@ -189,28 +191,17 @@ class AuthorityNats:
         if url is None:
             store_dir = store_dir or self.authority.directory / "nats"
             config = await self.server_config(store_dir / "jwt")
-            # Connectors were told this URL: the port stays the same across restarts.
-            kept = store_dir / CLIENT_PORT_FILE
-            if port is None and kept.is_file():
-                port = int(kept.read_text(encoding="ascii").strip())
-            self.server = EmbeddedNatsServer(store_dir, host=host, port=port,
+            self.server = EmbeddedNatsServer(store_dir, host=host,
+                                             port=await self._embedded_port(host, port),
                                              config_extra=config)
-            try:
-                await self.server.start()
-            except TsunaguError as exc:
-                if port is None:
-                    raise
-                raise NatsConnectError(
-                    f"the data space's nats-server cannot listen on port {port} (the port "
-                    "its participants were told; another program may hold it): free it, or "
-                    f"pass --nats-port and give participants the new URL ({exc.message})"
-                ) from exc
-            kept.write_text(f"{self.server.port}\n", encoding="ascii")
+            await self.server.start()
             url = self.server.url
         if not await self.attach(url, deadline=10.0):
             raise NatsConnectError(f"cannot reach the data space's nats-server at {url}")
         async with self._session() as disk:
             disk.url = url
+            if self.server is not None:
+                disk.port = self.server.port
             own = disk.manager.onboard(self.authority.did, "authority")
         self._desk_nc = await connect(NatsSettings(
             urls=[url], user_jwt=own.user_jwt, user_seed=own.user_seed,
@@ -222,6 +213,29 @@ class AuthorityNats:
         self._pusher = asyncio.get_running_loop().create_task(self._push_pending())
         log.info("data-space NATS in operator mode", extra={"nats_url": url})
         return url
+
+    async def _embedded_port(self, host: str, port: int | None) -> int:
+        """The embedded server's client port: ``port`` if given, else the one kept from the
+        last start (connectors were told its URL), else a free one (``pick_free_port``: not
+        in the ephemeral range, so it stays free for the next start), kept from then on.
+        A taken port is a one-line error naming what to change."""
+        async with self._mutex:
+            with self.authority.locked():
+                kept = self._load().port
+        if port is None and kept is None:
+            return pick_free_port(host)
+        if port is not None:
+            fix = "choose another --nats-port"
+        else:
+            port = kept
+            kept_in = self.authority.directory / NATS_FILE
+            fix = (f"this authority announced it before (kept in {kept_in}), so stop what "
+                   "holds it, or give --nats-port N and have each "
+                   "connector learn the new URL (`tsunagu connector init --authority URL` or "
+                   "[nats] urls in its participant.toml)")
+        assert port is not None
+        bind_port(host, port, what="data-space NATS", fix=fix).close()
+        return port
 
     async def _push_pending(self) -> None:
         while True:

@@ -40,6 +40,7 @@ from connector.plugins.registry import (
     require_known_roles,
     role_vocabulary,
 )
+from trust.announcement import sign_announcement
 from trust.credentials import (
     aware_now,
     build_participant_credential,
@@ -69,6 +70,7 @@ STATE_FILES = (KEY_FILE, CONFIG_FILE, REGISTRY_FILE, NATS_FILE, LOCK_FILE)
 FORMAT_VERSION = 1
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
 STATUS_LIST_PATH = "/status-list"
+PARTICIPANTS_PATH = "/participants"
 DEFAULT_VALID_DAYS = 365
 MAX_VALID_DAYS = 5 * 366
 MAX_REASON_CHARS = 500
@@ -269,6 +271,20 @@ class Authority:
     @property
     def status_list_ttl(self) -> timedelta:
         return timedelta(seconds=self._config["statusListTtlSeconds"])
+
+    @property
+    def public_url(self) -> str:
+        """The base URL relying parties reach ``serve`` at (``init --public-url``)."""
+        return self._config.get("publicUrl") or \
+            self.status_list_url.removesuffix(STATUS_LIST_PATH)
+
+    def announcement(self, nats_urls: Sequence[str], now: datetime | None = None
+                     ) -> dict[str, Any]:
+        """The signed data-space announcement (``trust.announcement``) with these NATS URLs."""
+        return sign_announcement(self._key, name=self.name, nats_urls=nats_urls,
+                                 status_list_url=self.status_list_url,
+                                 participant_registry_url=self.public_url + PARTICIPANTS_PATH,
+                                 now=now)
 
     def describe(self) -> dict[str, Any]:
         """Public facts about the authority (what relying parties configure as trusted)."""

@@ -21,9 +21,8 @@ class ConnectorCode(ErrorCode):
     FEATURE_UNAVAILABLE = ("feature.unavailable",
                            "this connector runs without the service the route needs")
     INTERNAL_ERROR = "internal.error", "the connector failed to handle the request (see its log)"
-    API_PORT_IN_USE = ("api.port_in_use",
-                       "the app API cannot listen on its configured host and port")
     SERVICE_NOT_READY = "service.not_ready", "the connector is not ready (NATS or store away)"
+    PORT_IN_USE = "port.in_use", "a port to listen on is taken by another program"
     AUTH_MISSING = "auth.missing", "no bearer token was given"
     AUTH_INVALID = "auth.invalid", "the bearer token is not a tsunagu token, unknown or revoked"
     AUTH_EXPIRED = "auth.expired", "the bearer token has expired"
@@ -49,8 +48,12 @@ class ConnectorCode(ErrorCode):
                                   "the reply is signed by another participant than asked")
     # This connector's identity
     CREDENTIAL_MISSING = "credential.missing", "the connector has no credential file"
+    START_MISSING = ("start.missing",
+                     "the connector lacks something it needs to start (named with its fix)")
     CREDENTIAL_SUBJECT_MISMATCH = ("credential.subject_mismatch",
                                    "the credential is issued for another key")
+    JOIN_UNREACHABLE = ("join.unreachable",
+                        "the authority's data-space announcement cannot be fetched")
     UNKNOWN_ROLE = ("setup.unknown_role",
                     "a role that neither the core nor an installed domain defines")
     CREDENTIAL_REQUEST_BAD_SIGNATURE = ("credential_request.bad_signature",

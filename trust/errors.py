@@ -76,6 +76,14 @@ class TrustCode(ErrorCode):
                               "the proof's verification method cannot be resolved")
     PROOF_WRONG_SIGNER = "proof.wrong_signer", "the proof is signed by another controller"
     PROOF_BAD_SIGNATURE = "proof.bad_signature", "the proof's signature does not verify"
+    # Data-space announcements (trust.announcement)
+    ANNOUNCEMENT_INVALID = ("announcement.invalid",
+                            "a data-space announcement is malformed or not signed by its "
+                            "authority")
+    ANNOUNCEMENT_WRONG_AUTHORITY = ("announcement.wrong_authority",
+                                    "the announcement is by another authority than expected")
+    ANNOUNCEMENT_EXPIRED = ("announcement.expired",
+                            "the announcement is not valid now (or a clock is wrong)")
     # JSON-LD
     JSONLD_INVALID = "jsonld.invalid", "JSON-LD processing failed"
     JSONLD_SYNTAX = "jsonld.syntax", "the document is not well-formed JSON-LD"

@@ -14,9 +14,9 @@ with the purpose the app declares (``?purpose=`` or the ``Tsunagu-Purpose`` head
 
 from __future__ import annotations
 
-import errno
 import inspect
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +38,8 @@ from connector.api.tokens import TokenInfo, TokenStore
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
 from connector.errors import ConnectorCode
-from trust.errors import ConfigError, TsunaguError, ValidationError
+from connector.runtime.ports import bind_api_socket
+from trust.errors import TsunaguError, ValidationError
 
 if TYPE_CHECKING:
     from connector.plugins.contract import DomainPlugin
@@ -569,36 +570,42 @@ def token_info(request: web.Request) -> TokenInfo | None:
 
 
 class ApiServer:
-    """The app API as a connector service: listens on ``config.api`` host and port."""
+    """The app API as a connector service: listens on ``config.api`` host and port.
+
+    ``bind`` takes the port (the connector calls it before anything else starts, so a
+    taken port stops it at once); ``startup`` serves on that socket."""
 
     def __init__(self, connector: Connector, **app_options: Any) -> None:
         self.connector = connector
         self.app_options = app_options
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
+        self._socket: socket.socket | None = None
+
+    def bind(self) -> None:
+        if self._socket is None:
+            api = self.connector.config.api
+            self._socket = bind_api_socket(api.host, api.port)
 
     async def startup(self) -> None:
         connector = self.connector
+        self.bind()
+        assert self._socket is not None
         self.runner = web.AppRunner(make_app(connector, **self.app_options),
                                     access_log=None, shutdown_timeout=5.0)
         await self.runner.setup()
-        host, port = connector.config.api.host, connector.config.api.port
-        site = web.TCPSite(self.runner, host, port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self.runner.cleanup()
-            if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(
-                    f"the app API port {port} on {host} is already in use (another connector "
-                    f"or program); choose a free one in the config's [api] port, or with "
-                    f"`tsunagu connector init --api-port` for a new participant",
-                    code=ConnectorCode.API_PORT_IN_USE) from None
-            raise ConfigError(f"the app API cannot listen on {host}:{port}: {exc.strerror}",
-                              code=ConnectorCode.API_PORT_IN_USE) from None
-        self.port = self.runner.addresses[0][1]  # the real one when config asks for port 0
+        sock, self._socket = self._socket, None  # the site owns (and closes) it from here
+        await web.SockSite(self.runner, sock).start()
+        self.port = sock.getsockname()[1]  # the real one when config asks for port 0
         log.info("app API listening", extra={"port": self.port})
 
+    def release(self) -> None:
+        """Close the socket ``bind`` took if ``startup`` never served on it."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
     async def shutdown(self) -> None:
+        self.release()
         if self.runner is not None:
             await self.runner.cleanup()

@@ -2,7 +2,10 @@
 
 A long-running connector must never give up on NATS, so clients reconnect forever
 (``max_reconnect_attempts=-1``). Only the *first* connect is bounded, so that a wrong URL or
-credential fails start-up with a clear error instead of hanging.
+credential fails start-up with a clear error instead of hanging: within
+``initial_connect_deadline``, and within ``refused_deadline`` (a few seconds) when nothing
+listens at the URLs at all (connection refused). Until that first connect succeeds, the
+failed attempts are not logged one by one: the error names the last one.
 
 Every client is a :class:`TolerantClient`: bytes on the wire that are not UTF-8 must not stop
 it from reading (see there).
@@ -11,6 +14,7 @@ it from reading (see there).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -109,9 +113,9 @@ class NatsSettings(BaseModel):
     insecure_no_auth: bool = False  # development only: no credentials, no isolation
     reconnect_time_wait: float = Field(default=2.0, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)  # one TCP/TLS attempt
-    # All first attempts together: a wrong URL or a server that is not up fails the first
-    # start within seconds, with one line; once connected, reconnects go on forever.
-    initial_connect_deadline: float = Field(default=5.0, gt=0)
+    initial_connect_deadline: float = Field(default=30.0, gt=0)  # all first attempts together
+    # The first connect gives up this soon when every attempt finds nothing listening.
+    refused_deadline: float = Field(default=2.0, gt=0)
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -182,6 +186,17 @@ def _credentials(settings: NatsSettings) -> str | RawCredentials | None:
     return None
 
 
+def _refused(exc: BaseException) -> bool:
+    """Nothing listens: connection refused (for a host name with several addresses, asyncio
+    joins the attempts' errors into one OSError: then refused at every address)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return True
+    text = str(exc)
+    return isinstance(exc, OSError) and exc.errno is None and \
+        text.startswith("Multiple exceptions") and \
+        text.count("[Errno") == text.count(f"[Errno {errno.ECONNREFUSED}]")
+
+
 async def connect(settings: NatsSettings) -> Client:
     """Connect to ``settings.urls`` and keep reconnecting forever once connected.
 
@@ -193,23 +208,30 @@ async def connect(settings: NatsSettings) -> Client:
     safe_urls = ", ".join(redact_url(u) for u in settings.urls)
     nc = TolerantClient()
     last_error: list[BaseException] = []
-    connected = False
+    connected = False  # until then, failed attempts are kept for the error, not logged
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    nothing_listens = False
 
     def where() -> str:
         url = nc.connected_url
         return f"{url.hostname}:{url.port}" if url is not None else safe_urls
 
     async def on_error(exc: Exception) -> None:
+        nonlocal nothing_listens
         # A server's refusal (auth, permissions) says more than the socket reset after it:
         # keep the first server-side error rather than the latest transport one.
         if not (last_error and isinstance(last_error[0], nats.errors.Error)
                 and not isinstance(exc, nats.errors.Error)):
             last_error[:] = [exc]
-        # Before the first connection the caller raises one error naming the cause; warning
-        # on every failed attempt as well would bury it.
-        level = logging.WARNING if connected else logging.DEBUG
-        log.log(level, "nats error: %s", exc,
-                extra={"nats_url": where(), "error": type(exc).__name__})
+        if connected:
+            log.warning("nats error: %s", exc,
+                        extra={"nats_url": where(), "error": type(exc).__name__})
+            return
+        log.debug("nats connect attempt failed: %s", type(exc).__name__)
+        if _refused(exc) and loop.time() - started >= settings.refused_deadline:
+            nothing_listens = True
+            first_connect.reschedule(loop.time())  # give up now
 
     async def on_disconnected() -> None:
         if not nc.is_closed:  # nats-py also calls this on a deliberate close
@@ -219,10 +241,11 @@ async def connect(settings: NatsSettings) -> Client:
         log.info("nats reconnected", extra={"nats_url": where()})
 
     async def on_closed() -> None:
-        log.info("nats connection closed", extra={"nats_url": where()})
+        if connected:
+            log.info("nats connection closed", extra={"nats_url": where()})
 
     try:
-        async with asyncio.timeout(settings.initial_connect_deadline):
+        async with asyncio.timeout(settings.initial_connect_deadline) as first_connect:
             await nc.connect(
                 servers=list(settings.urls),
                 name=settings.name,
@@ -239,6 +262,12 @@ async def connect(settings: NatsSettings) -> Client:
             )
     except (TimeoutError, OSError, nats.errors.Error) as exc:
         await nc.close()  # stop the retry loop nats-py may still be running
+        if nothing_listens:
+            raise NatsConnectError(
+                f"nothing listens at {safe_urls} (connection refused for "
+                f"{settings.refused_deadline:g} s): is the data space's NATS server running "
+                "(`tsunagu authority serve` prints its URL), and is this its URL?",
+                urls=safe_urls) from None
         cause = last_error[0] if last_error else exc
         raise NatsConnectError(
             f"cannot connect to NATS at {safe_urls} within "

@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from connector.cli.token import add_token_action
+from trust.errors import ConfigError
 
 ROLE_HELP = ("repeatable; a role of the core (municipality, medical_institution, app_provider, "
              "resident_app) or of an installed domain (bosai: shelter_operator, ...)")
@@ -26,20 +27,29 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
     p = actions.add_parser(
         "init", help="create a participant: key, participant.toml, credential request",
         description="Creates the participant's Ed25519 key (mode 0600), participant.toml and "
-                    "credential-request.json. Send the request to the data-space authority "
-                    "(`tsunagu authority issue --request FILE --out DIR/credential.jwt`).")
+                    "credential-request.json. With --authority URL it reads the authority's "
+                    "signed announcement there (its DID, NATS URLs and status-list URL) and "
+                    "prints the DID to compare with the one the authority gave you. Send the "
+                    "request to the data-space authority (`tsunagu authority issue --request "
+                    "FILE --out DIR/credential.jwt`).")
     p.add_argument("--dir", type=Path, required=True, help="the participant's data directory")
     p.add_argument("--name", required=True, help="legal name, e.g. 仙台市")
     p.add_argument("--legal-id", required=True,
                    help="法人番号 (13 digits) or 全国地方公共団体コード (6 digits)")
     p.add_argument("--role", action="append", required=True, dest="roles", metavar="ROLE",
                    help=ROLE_HELP)
-    p.add_argument("--authority-did", action="append", required=True, dest="authority_dids",
-                   help="did:key of a trusted data-space authority (repeatable)")
-    p.add_argument("--status-list-url", help="where the authority publishes its status list")
+    p.add_argument("--authority", metavar="URL",
+                   help="the data-space authority's URL, as `tsunagu authority serve` prints "
+                        "it (e.g. http://127.0.0.1:8470): its DID, NATS URLs and status-list "
+                        "URL are read from its signed announcement")
+    p.add_argument("--authority-did", action="append", default=[], dest="authority_dids",
+                   help="did:key of a trusted data-space authority (repeatable); with "
+                        "--authority, the announcement must be signed by it")
+    p.add_argument("--status-list-url",
+                   help="where the authority publishes its status list (default: announced)")
     p.add_argument("--nats-url", action="append", default=[], dest="nats_urls",
-                   help="the data space's NATS server (repeatable), as `tsunagu authority "
-                        "serve` announces it; the connector logs in with DIR/nats.creds")
+                   help="the data space's NATS server (repeatable; default: announced); the "
+                        "connector logs in with DIR/nats.creds")
     p.add_argument("--insecure-no-auth", action="store_true",
                    help="development only: NATS without credentials (no --nats-url: an "
                         "embedded server), so no isolation between participants")
@@ -51,18 +61,32 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_init)
 
 
-def _init(args: argparse.Namespace) -> int:
+async def _init(args: argparse.Namespace) -> int:
+    from connector.runtime.joining import resolve
     from connector.runtime.setup import init_participant
 
+    if args.authority is None and not args.authority_dids:
+        raise ConfigError("give the authority's URL with --authority (or its did:key with "
+                          "--authority-did)")
+    joined = await resolve(args.authority, authority_dids=args.authority_dids,
+                           status_list_url=args.status_list_url, nats_urls=args.nats_urls)
     result = init_participant(
         args.dir, name=args.name, legal_id=args.legal_id, roles=args.roles,
-        authority_dids=args.authority_dids, status_list_url=args.status_list_url,
-        nats_urls=args.nats_urls, api_port=args.api_port,
+        authority_dids=joined.authority_dids, status_list_url=joined.status_list_url,
+        nats_urls=joined.nats_urls, api_port=args.api_port,
         insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh)
+    if joined.announcement is not None:
+        found = joined.announcement
+        print(f"authority   {found.authority}  ({found.name}; signed announcement verified: "
+              "compare this DID with the one the authority gave you)")
+        print(f"nats        {', '.join(joined.nats_urls) or '(none announced)'}")
+        print(f"status list {joined.status_list_url}")
     print(f"participant {result.did}")
     print(f"config      {result.config_path}")
+    chosen = "" if args.api_port is not None else \
+        "  (the first free port; --api-port N or [api] port in the config to change it)"
+    print(f"app API     http://127.0.0.1:{result.api_port}{chosen}")
     print(f"request     {result.request_path}  (send it to the authority)")
-    print(f"app API     http://127.0.0.1:{result.api_port}  (change: [api] port in the config)")
     return 0
 
 

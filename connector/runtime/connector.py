@@ -56,6 +56,7 @@ from connector.protocol.negotiations import NegotiationService
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.identity import CredentialChecker, Identity
 from connector.runtime.metrics import Metrics
+from connector.runtime.preflight import check_ready_to_start
 from connector.runtime.status_lists import StatusListRefresher
 from connector.store.database import Store
 from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
@@ -211,12 +212,7 @@ class Connector:
 
     async def _connect_nats(self) -> Client:
         settings = self.config.nats
-        if not settings.has_credentials:
-            if not settings.insecure_no_auth:
-                raise ConfigError(
-                    "no NATS credentials: set [nats] urls and credentials_file (the nats.creds "
-                    "`tsunagu authority issue` wrote), or insecure_no_auth = true for "
-                    "development without isolation")
+        if not settings.has_credentials:  # insecure_no_auth: check_ready_to_start saw to it
             log.warning("INSECURE: NATS without credentials; the server isolates nothing "
                         "between participants (development only)")
         if not settings.urls:
@@ -236,6 +232,19 @@ class Connector:
         return GrantClient(self.nc, self.identity, issuer, self.bus.replay_cache)
 
     async def start(self) -> None:
+        # Before anything is touched: what is missing, and the app API's port (a taken port
+        # is a one-line error here, not a traceback after NATS and the store started).
+        check_ready_to_start(self.config, needs_status_list=self._status_lists is None)
+        if self.api is not None:
+            self.api.bind()
+        try:
+            await self._start_parts()
+        except BaseException:
+            if self.api is not None:
+                self.api.release()  # the port goes back if the API never served on it
+            raise
+
+    async def _start_parts(self) -> None:
         self.started_at = datetime.now(UTC)
         self._routes = {}  # services register again on every start
         self.store = Store(self.config.store_path)

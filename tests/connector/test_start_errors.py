@@ -11,8 +11,8 @@ import pytest
 from connector.bus.connection import NatsConnectError, NatsSettings, connect
 from connector.errors import ConnectorCode
 from connector.runtime.connector import Connector
+from connector.runtime.ports import PortInUse
 from tests.connector.conftest import participant_config, status_lists
-from trust.errors import ConfigError
 
 
 async def test_a_busy_api_port_stops_the_start_with_one_line_and_leaves_nothing_running(
@@ -26,13 +26,13 @@ async def test_a_busy_api_port_stops_the_start_with_one_line_and_leaves_nothing_
         busy = config.model_copy(update={"api": config.api.model_copy(update={"port": port})})
         connector = Connector(busy, status_lists=status_lists(authority),
                               contexts=shelter_context, api=True)
-        with pytest.raises(ConfigError) as caught:
+        with pytest.raises(PortInUse) as caught:
             await connector.start()
     message = str(caught.value)
-    assert caught.value.code == ConnectorCode.API_PORT_IN_USE
-    assert f"port {port}" in message and "[api] port" in message and "--api-port" in message
+    assert caught.value.code == ConnectorCode.PORT_IN_USE
+    assert f"port {port}" in message and "[api]" in message and "--api-port" in message
     assert "\n" not in message
-    assert connector.nc.is_closed  # nothing left running: NATS closed, store released
+    assert connector.nc is None  # refused before NATS or the store were touched
     again = Connector(config.model_copy(update={"api": config.api.model_copy(
         update={"port": 0})}), status_lists=status_lists(authority), contexts=shelter_context,
         api=True)

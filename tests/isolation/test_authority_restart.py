@@ -8,7 +8,7 @@ import pytest
 
 from authority.space import AuthorityNats
 from authority.state import Authority
-from connector.bus.connection import NatsConnectError
+from connector.runtime.ports import PortInUse
 
 
 async def test_the_data_space_nats_keeps_its_port_across_restarts(tmp_path):
@@ -25,6 +25,6 @@ async def test_the_data_space_nats_keeps_its_port_across_restarts(tmp_path):
         other_program.bind(("127.0.0.1", port))
         other_program.listen()
         held = AuthorityNats(authority)
-        with pytest.raises(NatsConnectError) as caught:
+        with pytest.raises(PortInUse) as caught:
             await held.start()
     assert f"port {port}" in str(caught.value) and "--nats-port" in str(caught.value)

@@ -226,4 +226,4 @@ async def test_connector_without_credentials_refuses_to_start(tmp_path, authorit
     connector = Connector(config, status_lists=status_lists(authority))
     with pytest.raises(ConfigError, match="no NATS credentials"):
         await connector.start()
-    connector.store.close()
+    assert not config.store_path.exists()  # refused before anything was opened
