@@ -12,13 +12,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 _KATAKANA = range(0x30A1, 0x30F7)  # ァ..ヶ; the hiragana block sits 0x60 below
+_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in _KATAKANA}  # one C-level translate
 TEXT_FIELDS = ("dct:title", "title", "dct:description", "description", "dcat:keyword",
                "keyword", "@id")
 
 
 def normalize_text(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(chr(ord(c) - 0x60) if ord(c) in _KATAKANA else c for c in folded)
+    return folded.translate(_KATAKANA_TO_HIRAGANA)
 
 
 def _texts(value: Any) -> Iterator[str]:

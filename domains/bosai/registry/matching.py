@@ -270,12 +270,48 @@ class MatchResult:
 
 
 def match(new: Keys, candidates: dict[str, Keys]) -> MatchResult:
-    # One comparison per candidate, used both to find the exact match and the near ones.
-    pairs = {pid: _Pair.of(new, keys) for pid, keys in candidates.items()}
-    exact = [pid for pid, pair in pairs.items() if pair.is_exact]
+    # This runs for every input against every candidate the blocking keys found, so the
+    # common cases avoid building a comparison: an exact match is told by plain string
+    # equality (the new side's known-ness asked once), and a candidate equal in fewer than
+    # two items can fire no rule at all.
+    if not candidates:
+        return _NOTHING
+    new_known: bool | None = None
+    exact: list[str] = []
+    for pid, old in candidates.items():
+        if (new.name == old.name and new.birth == old.birth and new.sex == old.sex
+                and new.address == old.address):
+            if new_known is None:
+                new_known = all(is_known(item, getattr(new, item)) for item in ITEMS)
+            if new_known and _kana_agrees(new.kana, old.kana):
+                exact.append(pid)
     if len(exact) == 1:
         return MatchResult(exact[0], ())
     near = [(pid, ("ambiguous_exact",)) for pid in exact]
-    near += [(pid, reasons) for pid, pair in pairs.items()
-             if pid not in exact and (reasons := pair.near_reasons())]
+    near += [(pid, reasons) for pid, old in candidates.items()
+             if pid not in exact and _may_be_near(new, old)
+             and (reasons := _Pair.of(new, old).near_reasons())]
     return MatchResult(None, tuple(near))
+
+
+_NOTHING = MatchResult(None, ())
+
+
+def _kana_agrees(a: str | None, b: str | None) -> bool:
+    return a == b or not (is_known("kana", a) and is_known("kana", b))
+
+
+def _may_be_near(new: Keys, old: Keys) -> bool:
+    """False only for pairs no near-match rule can fire on (a necessary condition, so that
+    most candidates need no comparison): every rule needs two items written the same on
+    both sides (known and equal is stricter), and all but ``kana_one_edit`` need the name,
+    the kana or the address among them."""
+    same_name, same_address = new.name == old.name, new.address == old.address
+    same_kana = new.kana is not None and new.kana == old.kana
+    same_birth, same_sex = new.birth == old.birth, new.sex == old.sex
+    if same_name + same_address + same_kana + same_birth + same_sex < 2:
+        return False
+    if same_name or same_address or same_kana:
+        return True
+    return (same_birth and same_sex and new.kana is not None and old.kana is not None
+            and within_one_edit(new.kana, old.kana))
