@@ -148,7 +148,7 @@ async def negotiations(consumer: Connector, provider_did: str, runs: int) -> lis
 
 def has_batch_route() -> bool:
     paths = orjson.loads(OPENAPI_PATH.read_bytes())["paths"]
-    return "/api/datasets/{dataset}/records:batch" in paths
+    return "/api/v1/datasets/{dataset}/records:batch" in paths
 
 
 async def publisher(url: str, token: str, run: str, total: int, *, mode: str, batch: int,

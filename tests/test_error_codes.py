@@ -353,7 +353,7 @@ async def _problems(api: Api, raising: Raising, cases: list) -> None:
     token = api.token("catalog:read")
     for error, status, code, title in cases:
         raising.error = error
-        got, ctype, body = await api.call("GET", "/api/catalog?provider=did:key:z6Mkx", token)
+        got, ctype, body = await api.call("GET", "/api/v1/catalog?provider=did:key:z6Mkx", token)
         expected = problem_body(status, code, error.message, _title(error, title))
         assert (got, ctype) == (status, "application/problem+json"), (code, body)
         assert {k: body[k] for k in ("type", "title", "status", "code", "detail")} == \
@@ -365,7 +365,7 @@ async def test_core_problem_statuses_are_unchanged(api_factory):  # noqa: F811
     api = await api_factory(catalog=raising)
     await _problems(api, raising, CORE)
     raising.error = CredentialRevoked("revoked")
-    async with api.http.get(api.url + "/api/catalog?provider=x",
+    async with api.http.get(api.url + "/api/v1/catalog?provider=x",
                             headers={"Authorization": f"Bearer {api.token()}"}) as resp:
         assert resp.headers["WWW-Authenticate"] == 'Bearer realm="tsunagu"'
 
@@ -374,11 +374,11 @@ async def test_core_routes_answer_with_their_codes_statuses(api_factory):  # noq
     api = await api_factory()
     token = api.token()
     for path, status, code in [
-        ("/api/held", 401, None),
-        (f"/api/records/{quote('urn:uuid:none', safe='')}", 404, "record.not_found"),
-        ("/api/negotiations/urn:uuid:none", 404, "negotiation.not_found"),
-        ("/api/transfers/urn:uuid:none", 404, "transfer.not_found"),
-        ("/api/catalog", 400, "input.invalid"),
+        ("/api/v1/held", 401, None),
+        (f"/api/v1/records/{quote('urn:uuid:none', safe='')}", 404, "record.not_found"),
+        ("/api/v1/negotiations/urn:uuid:none", 404, "negotiation.not_found"),
+        ("/api/v1/transfers/urn:uuid:none", 404, "transfer.not_found"),
+        ("/api/v1/catalog", 400, "input.invalid"),
     ]:
         got, _, body = await api.call("GET", path, None if code is None else token)
         assert (got, body["code"]) == (status, code or "auth.missing"), path
@@ -393,5 +393,5 @@ async def test_a_plugins_statuses_apply_once_it_is_mounted(api_factory):  # noqa
     # Without the plug-in, its codes are plain 400s: the core knows nothing of them.
     bare = await api_factory(catalog=raising)
     raising.error = ReviewDecided("x")
-    status, _, body = await bare.call("GET", "/api/catalog?provider=x", bare.token())
+    status, _, body = await bare.call("GET", "/api/v1/catalog?provider=x", bare.token())
     assert (status, body["code"]) == (400, "bosai.review_decided")

@@ -35,6 +35,7 @@ from connector.api.problems import (
     statuses_with,
 )
 from connector.api.tokens import TokenInfo, TokenStore
+from connector.api.versions import PREFIX, deprecation_headers, legacy_path
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
 from connector.errors import ConnectorCode
@@ -535,34 +536,48 @@ def make_app(
         web.get("/readyz", readyz),
         web.get("/metrics", metrics),
         web.get("/openapi.json", openapi),
-        web.get("/events", events),
-        web.get("/api/datasets", list_datasets),
-        web.put("/api/datasets/{dataset}", offer_dataset),
-        web.post("/api/datasets/{dataset}/records", publish_record),
-        web.post("/api/datasets/{dataset}/records:batch", publish_records),
-        web.get("/api/records/{id}", get_record),
-        web.get("/api/records/{id}/refusals", list_record_refusals),
-        web.put("/api/records/{id}", update_record),
-        web.delete("/api/records/{id}", delete_record),
-        web.get("/api/held", list_held),
-        web.get("/api/held/{id}", get_held),
-        web.get("/api/catalog", get_catalog),
-        web.get("/api/agreements", list_agreements),
-        web.get("/api/facts", list_facts),
-        web.put("/api/facts/{name}", set_fact),
-        web.post("/api/agreements/{id}/termination", terminate_agreement),
-        web.post("/api/negotiations", start_negotiation),
-        web.get("/api/negotiations", list_negotiations),
-        web.get("/api/negotiations/{pid}", get_negotiation),
-        web.post("/api/transfers", start_transfer),
-        web.get("/api/transfers", list_transfers),
-        web.get("/api/transfers/{pid}", get_transfer),
     ])
+    versioned = [
+        web.get(f"{PREFIX}/events", events),
+        web.get(f"{PREFIX}/datasets", list_datasets),
+        web.put(f"{PREFIX}/datasets/{{dataset}}", offer_dataset),
+        web.post(f"{PREFIX}/datasets/{{dataset}}/records", publish_record),
+        web.post(f"{PREFIX}/datasets/{{dataset}}/records:batch", publish_records),
+        web.get(f"{PREFIX}/records/{{id}}", get_record),
+        web.get(f"{PREFIX}/records/{{id}}/refusals", list_record_refusals),
+        web.put(f"{PREFIX}/records/{{id}}", update_record),
+        web.delete(f"{PREFIX}/records/{{id}}", delete_record),
+        web.get(f"{PREFIX}/held", list_held),
+        web.get(f"{PREFIX}/held/{{id}}", get_held),
+        web.get(f"{PREFIX}/catalog", get_catalog),
+        web.get(f"{PREFIX}/agreements", list_agreements),
+        web.get(f"{PREFIX}/facts", list_facts),
+        web.put(f"{PREFIX}/facts/{{name}}", set_fact),
+        web.post(f"{PREFIX}/agreements/{{id}}/termination", terminate_agreement),
+        web.post(f"{PREFIX}/negotiations", start_negotiation),
+        web.get(f"{PREFIX}/negotiations", list_negotiations),
+        web.get(f"{PREFIX}/negotiations/{{pid}}", get_negotiation),
+        web.post(f"{PREFIX}/transfers", start_transfer),
+        web.get(f"{PREFIX}/transfers", list_transfers),
+        web.get(f"{PREFIX}/transfers/{{pid}}", get_transfer),
+    ]
+    app.router.add_routes(versioned)
+    # The same handlers under the 0.1 paths, answering with Deprecation and Sunset headers
+    # (added in add_deprecation_headers) until the sunset date.
+    app.router.add_routes([web.route(r.method, legacy_path(r.path), r.handler)
+                           for r in versioned])
+    app.on_response_prepare.append(add_deprecation_headers)
     if plugins:
         from connector.plugins.registry import mount_plugin_routes
 
         mount_plugin_routes(app, connector, plugins)
     return app
+
+
+async def add_deprecation_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Before any response goes out (event streams included): the headers that tell a client
+    on a deprecated path where to go and until when it answers."""
+    response.headers.update(deprecation_headers(request.path))
 
 
 def token_info(request: web.Request) -> TokenInfo | None:

@@ -1,6 +1,6 @@
 """Server-Sent Events of received records, through the usage gate: what apps subscribe to.
 
-``GET /events?purpose=...&dataset=...``: the app declares the purpose of its use (query
+``GET /api/v1/events?purpose=...&dataset=...``: the app declares the purpose of its use (query
 parameter or ``Tsunagu-Purpose`` header); the gate decides for every agreement the stream
 reads under (``connector.control.gate.GateStream``). Refused at the start: a problem+json
 403 naming the constraint. Each delivery row the reader may see becomes one event, in

@@ -216,7 +216,7 @@ class TsunaguClient:
     # ------------------------------------------------------------ own datasets and records
 
     async def datasets(self) -> list[Dataset]:
-        return [Dataset.from_api(d) for d in (await self._request("GET", "/api/datasets"))
+        return [Dataset.from_api(d) for d in (await self._request("GET", "/api/v1/datasets"))
                 ["items"]]
 
     async def offer_dataset(self, dataset: str, title: str, offers: list[dict[str, Any]], *,
@@ -230,30 +230,30 @@ class TsunaguClient:
         if keywords:
             body["keywords"] = keywords
         return Dataset.from_api(await self._request(
-            "PUT", f"/api/datasets/{_segment(dataset)}", json=body))
+            "PUT", f"/api/v1/datasets/{_segment(dataset)}", json=body))
 
     async def publish(self, dataset: str, record: dict[str, Any]) -> Record:
         return Record.model_validate(await self._request(
-            "POST", f"/api/datasets/{_segment(dataset)}/records", json=record))
+            "POST", f"/api/v1/datasets/{_segment(dataset)}/records", json=record))
 
     async def publish_batch(self, dataset: str, records: list[dict[str, Any]]
                             ) -> list[dict[str, Any]]:
         """Publish up to 1,000 records in one request: all or nothing, one transaction."""
-        result = await self._request("POST", f"/api/datasets/{_segment(dataset)}/records:batch",
+        result = await self._request("POST", f"/api/v1/datasets/{_segment(dataset)}/records:batch",
                                      json={"records": records})
         return list(result["items"])
 
     async def record(self, record_id: str) -> Record:
         return Record.model_validate(
-            await self._request("GET", f"/api/records/{_segment(record_id)}"))
+            await self._request("GET", f"/api/v1/records/{_segment(record_id)}"))
 
     async def update(self, record_id: str, record: dict[str, Any]) -> Record:
         return Record.model_validate(
-            await self._request("PUT", f"/api/records/{_segment(record_id)}", json=record))
+            await self._request("PUT", f"/api/v1/records/{_segment(record_id)}", json=record))
 
     async def delete(self, record_id: str) -> Record:
         return Record.model_validate(
-            await self._request("DELETE", f"/api/records/{_segment(record_id)}"))
+            await self._request("DELETE", f"/api/v1/records/{_segment(record_id)}"))
 
     # ------------------------------------------------------------ held records
 
@@ -262,13 +262,13 @@ class TsunaguClient:
         """A page of received records, as the usage gate releases them for ``purpose`` (or
         the client's own purpose): ApiError 403 ``usage.denied`` if no agreement permits."""
         return HeldPage.model_validate(await self._request(
-            "GET", "/api/held", params={"dataset": dataset, "limit": limit, "after": after,
+            "GET", "/api/v1/held", params={"dataset": dataset, "limit": limit, "after": after,
                                         "purpose": purpose or self.purpose}))
 
     async def held_record(self, record_id: str, *, purpose: str | None = None) -> HeldRecord:
         """The newest received version of one record, as released for ``purpose``."""
         return HeldRecord.model_validate(await self._request(
-            "GET", f"/api/held/{_segment(record_id)}",
+            "GET", f"/api/v1/held/{_segment(record_id)}",
             params={"purpose": purpose or self.purpose}))
 
     async def iter_held(self, dataset: str | None = None, *, purpose: str | None = None,
@@ -285,16 +285,16 @@ class TsunaguClient:
     # ------------------------------------------------------------ catalog and contracts
 
     async def catalog(self, provider: str, query: str | None = None) -> dict[str, Any]:
-        return await self._request("GET", "/api/catalog",
+        return await self._request("GET", "/api/v1/catalog",
                                    params={"provider": provider, "q": query})
 
     async def agreements(self) -> list[Agreement]:
         return [Agreement.model_validate(a)
-                for a in (await self._request("GET", "/api/agreements"))["items"]]
+                for a in (await self._request("GET", "/api/v1/agreements"))["items"]]
 
     async def terminate_agreement(self, agreement: str, reason: str) -> dict[str, Any]:
         """Provider: end an agreement; the consumer purges what it holds under it."""
-        return await self._request("POST", f"/api/agreements/{_segment(agreement)}/termination",
+        return await self._request("POST", f"/api/v1/agreements/{_segment(agreement)}/termination",
                                    json={"reason": reason})
 
     async def negotiate(self, provider: str, dataset: str, offer: str, *,
@@ -305,15 +305,15 @@ class TsunaguClient:
         if purpose is not None:
             body["purpose"] = purpose
         return Negotiation.model_validate(await self._request(
-            "POST", "/api/negotiations", json=body))
+            "POST", "/api/v1/negotiations", json=body))
 
     async def negotiation(self, pid: str) -> Negotiation:
         return Negotiation.model_validate(
-            await self._request("GET", f"/api/negotiations/{_segment(pid)}"))
+            await self._request("GET", f"/api/v1/negotiations/{_segment(pid)}"))
 
     async def negotiations(self) -> list[Negotiation]:
         return [Negotiation.model_validate(n)
-                for n in (await self._request("GET", "/api/negotiations"))["items"]]
+                for n in (await self._request("GET", "/api/v1/negotiations"))["items"]]
 
     async def transfer(self, agreement: str, *, finite: bool = False) -> Transfer:
         """Start a transfer under an agreement: streaming until ended, or (``finite``) the
@@ -321,15 +321,15 @@ class TsunaguClient:
         body: dict[str, Any] = {"agreement": agreement}
         if finite:
             body["finite"] = True
-        return Transfer.model_validate(await self._request("POST", "/api/transfers", json=body))
+        return Transfer.model_validate(await self._request("POST", "/api/v1/transfers", json=body))
 
     async def get_transfer(self, pid: str) -> Transfer:
         return Transfer.model_validate(
-            await self._request("GET", f"/api/transfers/{_segment(pid)}"))
+            await self._request("GET", f"/api/v1/transfers/{_segment(pid)}"))
 
     async def transfers(self) -> list[Transfer]:
         return [Transfer.model_validate(t)
-                for t in (await self._request("GET", "/api/transfers"))["items"]]
+                for t in (await self._request("GET", "/api/v1/transfers"))["items"]]
 
     # ------------------------------------------------------------ subscriptions
 
@@ -353,7 +353,7 @@ class TsunaguClient:
             headers = {**self._headers, "Accept": "text/event-stream",
                        "Last-Event-ID": str(last)}
             try:
-                async with self.session.get(self._url("/events"), params=params,
+                async with self.session.get(self._url("/api/v1/events"), params=params,
                                             headers=headers, timeout=timeout) as resp:
                     if resp.status >= 400:
                         error = _api_error(resp.status, await resp.read())

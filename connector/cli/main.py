@@ -29,6 +29,19 @@ COMMANDS_GROUP = "tsunagu.commands"
 ORDER = ("demo", "authority", "audit", "dsp", "connector", "policy")
 
 
+def version_line() -> str:
+    """``tsunagu 0.2.0 (app API v1 1.0.0)``: what an operator quotes in a bug report."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from connector.api.versions import API_VERSION, CURRENT
+
+    try:
+        installed = version("tsunagu")
+    except PackageNotFoundError:  # run from a source tree without installing
+        installed = "unknown (not installed)"
+    return f"tsunagu {installed} (app API {CURRENT} {API_VERSION})"
+
+
 def build_parser(plugins: Sequence[DomainPlugin] | None = None) -> argparse.ArgumentParser:
     """The whole command tree; ``plugins``: the domain plug-ins whose commands it has
     (default: every installed one)."""
@@ -36,6 +49,8 @@ def build_parser(plugins: Sequence[DomainPlugin] | None = None) -> argparse.Argu
         prog="tsunagu",
         description="tsunagu (つなぐ): data-space connector and disaster/medical data hub",
     )
+    parser.add_argument("--version", action="version", version=version_line(),
+                        help="print the package and app API versions and exit")
     parser.add_argument("--log-format", choices=["text", "json"], default="text",
                         help="log line format on stderr (json: one JSON object per line)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")

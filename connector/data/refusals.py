@@ -5,7 +5,7 @@ verify), the consumer sends ``tsunagu:RecordRefused`` to the provider over the D
 agreement, the record id and version, the refusal's code and the field path. Never the value:
 the notice is about data the consumer would not keep. The provider checks that the sender is
 the consumer of that agreement and that the record is one of its dataset's, then keeps a row
-in ``record_refusals`` (``GET /api/records/{id}/refusals``), an audit line and a metric, and
+in ``record_refusals`` (``GET /api/v1/records/{id}/refusals``), an audit line and a metric, and
 logs it, so the people who publish can fix the record at its source.
 
 Notices are best effort: the consumer's dead letter is the lasting record of the refusal;

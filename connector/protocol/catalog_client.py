@@ -1,4 +1,4 @@
-"""Asks another connector for its DSP catalog over the bus (the app API's /api/catalog)."""
+"""Asks another connector for its DSP catalog over the bus (the app API's /api/v1/catalog)."""
 
 from __future__ import annotations
 

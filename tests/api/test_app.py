@@ -7,6 +7,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from connector.api.app import make_app
+from connector.api.versions import API_VERSION, PREFIX, legacy_path
 from tests.api.conftest import DATASET, OPENAPI, add_dataset, add_held, add_own_version
 
 RECORD = "urn:uuid:0b7c1a52-3f7e-4a4c-9a1e-5d2f3c4b5a61"
@@ -25,8 +26,34 @@ def test_every_route_is_documented_and_every_documented_route_exists(connector):
               if r.method != "HEAD"}
     documented = {(m, p) for p, item in OPENAPI["paths"].items() for m in item
                   if m in {"get", "put", "post", "delete", "patch"}}
-    assert served == documented
+    # Besides what is documented: each /api/v1 route under its deprecated 0.1 path.
+    legacy = {(m, legacy_path(p)) for m, p in documented if p.startswith(PREFIX)}
+    assert served == documented | legacy
     assert OPENAPI["openapi"].startswith("3.1")
+    assert OPENAPI["info"]["version"] == API_VERSION
+    assert all(p.startswith(PREFIX + "/") or not p.startswith(("/api", "/events"))
+               for p in OPENAPI["paths"])
+
+
+async def test_the_unversioned_paths_answer_as_v1_with_deprecation_and_sunset(api):
+    token = api.token("records:read", "events:read")
+    old = await api.http.get(api.url + "/api/held?purpose=disaster_response",
+                             headers={"Authorization": f"Bearer {token}"})
+    new = await api.http.get(api.url + "/api/v1/held?purpose=disaster_response",
+                             headers={"Authorization": f"Bearer {token}"})
+    assert (old.status, await old.json()) == (new.status, await new.json())
+    assert "Deprecation" not in new.headers and "Sunset" not in new.headers
+    assert old.headers["Deprecation"] == "@1796428800"  # 2026-12-05, RFC 9745
+    assert old.headers["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"  # RFC 8594
+    assert old.headers["Link"] == '</api/v1/held>; rel="successor-version"'
+    # Errors and the event stream carry them too: a client sees them on every answer.
+    missing = await api.http.get(api.url + "/api/held")
+    assert missing.status == 401 and "Sunset" in missing.headers
+    async with api.http.get(api.url + "/events?purpose=disaster_response",
+                            headers={"Authorization": f"Bearer {token}"}) as stream:
+        assert stream.status == 200
+        assert stream.headers["Link"] == '</api/v1/events>; rel="successor-version"'
+    assert "Deprecation" not in (await api.http.get(api.url + "/healthz")).headers
 
 
 async def test_openapi_is_served_as_in_the_repo(api):
@@ -37,33 +64,33 @@ async def test_openapi_is_served_as_in_the_repo(api):
 # ---------------------------------------------------------------- auth and problems
 
 async def test_no_token_is_401_problem(api):
-    status, ctype, body = await api.call("GET", "/api/held")
+    status, ctype, body = await api.call("GET", "/api/v1/held")
     assert (status, ctype, body["code"]) == (401, PROBLEM, "auth.missing")
     assert body["type"] == "https://w3id.org/tsunagu/problems/auth.missing"
 
 
 async def test_unknown_token_is_401(api):
-    status, _, body = await api.call("GET", "/api/held", token="tsu_guess")
+    status, _, body = await api.call("GET", "/api/v1/held", token="tsu_guess")
     assert (status, body["code"]) == (401, "auth.invalid")
 
 
 async def test_expired_token_is_401(api):
     issued = api.tokens.issue(["records:read"], days=1,
                               now=datetime.now(UTC) - timedelta(days=2))
-    status, _, body = await api.call("GET", "/api/held", token=issued.token)
+    status, _, body = await api.call("GET", "/api/v1/held", token=issued.token)
     assert (status, body["code"]) == (401, "auth.expired")
 
 
 async def test_wrong_scope_is_403_and_right_scope_200(api):
-    status, ctype, body = await api.call("GET", "/api/held", token=api.token("events:read"))
+    status, ctype, body = await api.call("GET", "/api/v1/held", token=api.token("events:read"))
     assert (status, ctype, body["code"], body["scope"]) == (403, PROBLEM, "auth.scope",
                                                             "records:read")
-    status, _, body = await api.call("GET", "/api/held", token=api.token("records:read"))
+    status, _, body = await api.call("GET", "/api/v1/held", token=api.token("records:read"))
     assert status == 200 and body == {"items": [], "next": None}
 
 
 async def test_unknown_route_and_method_are_problems(api):
-    status, ctype, body = await api.call("GET", "/api/nothing", token=api.token())
+    status, ctype, body = await api.call("GET", "/api/v1/nothing", token=api.token())
     assert (status, ctype, body["code"]) == (404, PROBLEM, "http.not_found")
 
 
@@ -73,18 +100,18 @@ async def test_unexpected_failure_is_500_without_internals(api_factory):
             raise RuntimeError("secret internals /var/lib/x")
 
     api = await api_factory(negotiations=Broken())
-    status, _, body = await api.call("GET", "/api/negotiations", token=api.token())
+    status, _, body = await api.call("GET", "/api/v1/negotiations", token=api.token())
     assert (status, body["code"]) == (500, "internal.error")
     assert "secret" not in body["detail"] and "RuntimeError" not in str(body)
 
 
 async def test_bad_json_is_400_problem(api_factory):
     api = await api_factory(negotiations=FakeNegotiations())
-    async with api.http.post(api.url + "/api/negotiations", data=b"{not json",
+    async with api.http.post(api.url + "/api/v1/negotiations", data=b"{not json",
                              headers={"Authorization": f"Bearer {api.token()}"}) as resp:
         body = await resp.json(content_type=None)
     assert (resp.status, body["code"]) == (400, "input.invalid")
-    status, _, body = await api.call("POST", "/api/negotiations", token=api.token(),
+    status, _, body = await api.call("POST", "/api/v1/negotiations", token=api.token(),
                                      json={"provider": "did:key:z6Mk", "dataset": DATASET})
     assert (status, body["code"], body["field"]) == (400, "input.invalid", "offer")
 
@@ -95,10 +122,10 @@ async def test_healthz_readyz_metrics(api):
     assert (await api.call("GET", "/healthz"))[:2] == (200, "application/json")
     status, _, body = await api.call("GET", "/readyz")
     assert status == 200 and body["checks"] == {"nats": "ok", "store": "ok"}
-    await api.call("GET", "/api/held", token=api.token("records:read"))
+    await api.call("GET", "/api/v1/held", token=api.token("records:read"))
     status, ctype, text = await api.call("GET", "/metrics")
     assert (status, ctype) == (200, "text/plain")
-    assert ('tsunagu_api_requests_total{method="GET",route="/api/held",status="200"} 1'
+    assert ('tsunagu_api_requests_total{method="GET",route="/api/v1/held",status="200"} 1'
             in text)
     assert "tsunagu_uptime_seconds " in text
 
@@ -121,14 +148,14 @@ async def test_own_datasets_and_records_read_from_the_store(api):
     add_dataset(api.connector)
     add_own_version(api.connector, RECORD, 1)
     add_own_version(api.connector, RECORD, 2)
-    status, _, body = await api.call("GET", "/api/datasets", token=api.token("catalog:read"))
+    status, _, body = await api.call("GET", "/api/v1/datasets", token=api.token("catalog:read"))
     assert status == 200 and [d["id"] for d in body["items"]] == [DATASET]
-    status, _, body = await api.call("GET", f"/api/records/{seg(RECORD)}",
+    status, _, body = await api.call("GET", f"/api/v1/records/{seg(RECORD)}",
                                      token=api.token("records:read"))
     assert status == 200 and (body["id"], body["version"], body["dataset"]) == (RECORD, 2,
                                                                                 DATASET)
     assert body["record"]["name"] == "v2"
-    status, _, body = await api.call("GET", f"/api/records/{seg('urn:uuid:missing')}",
+    status, _, body = await api.call("GET", f"/api/v1/records/{seg('urn:uuid:missing')}",
                                      token=api.token("records:read"))
     assert (status, body["code"]) == (404, "record.not_found")
 
@@ -137,7 +164,7 @@ async def test_record_ids_with_slashes_travel_as_one_segment(api):
     add_dataset(api.connector)
     iri = "https://city.example/shelters/0001?x=1#frag"
     add_own_version(api.connector, iri, 1)
-    status, _, body = await api.call("GET", f"/api/records/{seg(iri)}", token=api.token())
+    status, _, body = await api.call("GET", f"/api/v1/records/{seg(iri)}", token=api.token())
     assert status == 200 and body["id"] == iri
 
 
@@ -167,16 +194,16 @@ async def test_publish_update_delete_through_the_record_service(api_factory, con
     api = await api_factory(records=records)
     add_dataset(connector)
     token = api.token("records:write")
-    status, _, body = await api.call("POST", f"/api/datasets/{seg(DATASET)}/records",
+    status, _, body = await api.call("POST", f"/api/v1/datasets/{seg(DATASET)}/records",
                                      token=token, json={"id": RECORD, "type": "Shelter"})
     assert (status, body["version"]) == (201, 1)
-    status, _, body = await api.call("PUT", f"/api/records/{seg(RECORD)}", token=token,
+    status, _, body = await api.call("PUT", f"/api/v1/records/{seg(RECORD)}", token=token,
                                      json={"type": "Shelter"})
     assert (status, body["version"]) == (200, 2)
-    status, _, body = await api.call("PUT", f"/api/records/{seg(RECORD)}", token=token,
+    status, _, body = await api.call("PUT", f"/api/v1/records/{seg(RECORD)}", token=token,
                                      json={"id": "urn:uuid:other"})
     assert (status, body["code"]) == (400, "input.invalid")
-    status, _, body = await api.call("DELETE", f"/api/records/{seg(RECORD)}", token=token)
+    status, _, body = await api.call("DELETE", f"/api/v1/records/{seg(RECORD)}", token=token)
     assert (status, body["deleted"], body["version"]) == (200, True, 3)
     assert records.calls == [("publish", DATASET, RECORD), ("publish", DATASET, RECORD),
                              ("delete", DATASET, RECORD)]
@@ -190,7 +217,7 @@ async def test_held_records_page_by_page(api):
     seen, after = [], ""
     while True:
         status, _, page = await api.call(
-            "GET", f"/api/held?dataset={seg(DATASET)}&limit=2&purpose=disaster_response{after}",
+            "GET", f"/api/v1/held?dataset={seg(DATASET)}&limit=2&purpose=disaster_response{after}",
             token=token)
         assert status == 200
         seen += [item["id"] for item in page["items"]]
@@ -198,7 +225,7 @@ async def test_held_records_page_by_page(api):
             break
         after = f"&after={page['next']}"
     assert seen == [f"urn:uuid:held-{n}" for n in range(5)]
-    status, _, body = await api.call("GET", "/api/held?limit=x", token=token)
+    status, _, body = await api.call("GET", "/api/v1/held?limit=x", token=token)
     assert (status, body["field"]) == (400, "limit")
 
 
@@ -235,21 +262,21 @@ class FakeTransfers:
 async def test_negotiations_and_transfers_delegate_to_services(api_factory):
     api = await api_factory(negotiations=FakeNegotiations(), transfers=FakeTransfers())
     write, read = api.token("contracts:write"), api.token("contracts:read")
-    status, _, body = await api.call("POST", "/api/negotiations", token=write, json={
+    status, _, body = await api.call("POST", "/api/v1/negotiations", token=write, json={
         "provider": "did:key:z6MkP", "dataset": DATASET, "offer": "urn:uuid:offer"})
     assert (status, body["state"]) == (201, "REQUESTED")
     pid = body["pid"]
-    status, _, body = await api.call("GET", f"/api/negotiations/{seg(pid)}", token=read)
+    status, _, body = await api.call("GET", f"/api/v1/negotiations/{seg(pid)}", token=read)
     assert (status, body["offer"]) == (200, "urn:uuid:offer")
-    assert (await api.call("GET", "/api/negotiations", token=read))[2]["items"][0]["pid"] == pid
-    status, _, body = await api.call("POST", "/api/negotiations", token=read, json={})
+    assert (await api.call("GET", "/api/v1/negotiations", token=read))[2]["items"][0]["pid"] == pid
+    status, _, body = await api.call("POST", "/api/v1/negotiations", token=read, json={})
     assert status == 403
-    status, _, body = await api.call("POST", "/api/transfers", token=write,
+    status, _, body = await api.call("POST", "/api/v1/transfers", token=write,
                                      json={"agreement": "urn:uuid:agreement-1"})
     assert (status, body["agreement"]) == (201, "urn:uuid:agreement-1")
-    status, _, body = await api.call("GET", "/api/transfers/urn%3Auuid%3Anone", token=read)
+    status, _, body = await api.call("GET", "/api/v1/transfers/urn%3Auuid%3Anone", token=read)
     assert (status, body["code"]) == (404, "transfer.not_found")
-    assert (await api.call("GET", "/api/agreements", token=read))[:2] == (200,
+    assert (await api.call("GET", "/api/v1/agreements", token=read))[:2] == (200,
                                                                          "application/json")
 
 
@@ -260,11 +287,11 @@ async def test_catalog_goes_through_the_catalog_client(api_factory):
 
     api = await api_factory(catalog=Catalogs())
     query = f"provider=did:key:z6MkP&q={seg('避難所')}"
-    status, _, body = await api.call("GET", f"/api/catalog?{query}",
+    status, _, body = await api.call("GET", f"/api/v1/catalog?{query}",
                                      token=api.token("catalog:read"))
     assert status == 200 and body == {"@type": "Catalog", "participantId": "did:key:z6MkP",
                                       "q": "避難所"}
-    status, _, body = await api.call("GET", "/api/catalog", token=api.token("catalog:read"))
+    status, _, body = await api.call("GET", "/api/v1/catalog", token=api.token("catalog:read"))
     assert (status, body["field"]) == (400, "provider")
 
 

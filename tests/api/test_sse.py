@@ -53,7 +53,7 @@ class Stream:
 async def open_stream(api, query="", token=None, headers=None):
     sent = {"Authorization": f"Bearer {token or api.token('events:read')}",
             "Tsunagu-Purpose": "disaster_response", **(headers or {})}
-    resp = await api.http.get(api.url + "/events" + query, headers=sent)
+    resp = await api.http.get(api.url + "/api/v1/events" + query, headers=sent)
     assert resp.status == 200, await resp.text()
     assert resp.content_type == "text/event-stream"
     return Stream(resp)
@@ -146,13 +146,13 @@ async def test_purged_held_record_is_announced_without_body(api):
 @pytest.mark.parametrize("headers, code", [({"Last-Event-ID": "abc"}, "input.invalid"),
                                            ({"Last-Event-ID": "-1"}, "input.invalid")])
 async def test_bad_cursor_is_a_problem(api, headers, code):
-    status, ctype, body = await api.call("GET", "/events", token=api.token("events:read"),
+    status, ctype, body = await api.call("GET", "/api/v1/events", token=api.token("events:read"),
                                          headers=headers)
     assert (status, ctype, body["code"]) == (400, "application/problem+json", code)
 
 
 async def test_events_need_the_events_scope(api):
-    status, _, body = await api.call("GET", "/events", token=api.token("records:read"))
+    status, _, body = await api.call("GET", "/api/v1/events", token=api.token("records:read"))
     assert (status, body["code"]) == (403, "auth.scope")
 
 

@@ -87,12 +87,12 @@ async def test_the_held_records_api_releases_nothing_for_a_disallowed_purpose(
         provider, consumer, app):
     await agreed(consumer, provider)
     token = app.token("records:read")
-    status, body = await app.get("/api/held?purpose=research", token)
+    status, body = await app.get("/api/v1/held?purpose=research", token)
     assert status == 403 and body["code"] == "usage.denied" and "items" not in body
     assert "purpose" in body["detail"] and body["rule"].endswith("constraint[1]")
-    status, body = await app.get("/api/held", token)  # no purpose declared
+    status, body = await app.get("/api/v1/held", token)  # no purpose declared
     assert (status, body["code"], body["rule"]) == (403, "usage.purpose_missing", "purpose")
-    status, body = await app.get(f"/api/held?purpose={PURPOSE}", token)
+    status, body = await app.get(f"/api/v1/held?purpose={PURPOSE}", token)
     assert status == 200 and len(body["items"]) == N
     assert all("proof" in i["record"] for i in body["items"])
     refused = denials(consumer)
@@ -108,12 +108,12 @@ async def test_a_single_held_record_is_refused_for_a_disallowed_purpose(provider
                                                                         app):
     await agreed(consumer, provider)
     token = app.token("records:read")
-    path = f"/api/held/{quote(record(0)['id'], safe='')}"
+    path = f"/api/v1/held/{quote(record(0)['id'], safe='')}"
     status, body = await app.get(path + "?purpose=research", token)
     assert (status, body["code"]) == (403, "usage.denied") and "record" not in body
     status, body = await app.get(path + f"?purpose={PURPOSE}", token)
     assert status == 200 and body["record"]["name"] == record(0)["name"]
-    status, body = await app.get("/api/held/urn%3Ax%3Anone" + f"?purpose={PURPOSE}", token)
+    status, body = await app.get("/api/v1/held/urn%3Ax%3Anone" + f"?purpose={PURPOSE}", token)
     assert (status, body["code"]) == (404, "usage.not_held")
     assert [d["purpose"] for d in denials(consumer)] == ["research", PURPOSE]
 
@@ -121,7 +121,7 @@ async def test_a_single_held_record_is_refused_for_a_disallowed_purpose(provider
 async def test_the_event_stream_and_the_sdk_refuse_a_disallowed_purpose(provider, consumer,
                                                                         app):
     await agreed(consumer, provider)
-    status, body = await app.get("/events?purpose=research", app.token("events:read"))
+    status, body = await app.get("/api/v1/events?purpose=research", app.token("events:read"))
     assert (status, body["code"]) == (403, "usage.denied")
     async with TsunaguClient(app.origin, app.token("events:read"),
                              purpose="research") as client:
@@ -134,9 +134,9 @@ async def test_the_event_stream_and_the_sdk_refuse_a_disallowed_purpose(provider
 
 async def test_a_token_of_another_scope_reads_nothing_and_is_audited(provider, consumer, app):
     await agreed(consumer, provider)
-    status, body = await app.get(f"/events?purpose={PURPOSE}", app.token("records:read"))
+    status, body = await app.get(f"/api/v1/events?purpose={PURPOSE}", app.token("records:read"))
     assert (status, body["code"]) == (403, "auth.scope")
-    status, body = await app.get(f"/api/held?purpose={PURPOSE}", app.token("catalog:read"))
+    status, body = await app.get(f"/api/v1/held?purpose={PURPOSE}", app.token("catalog:read"))
     assert (status, body["code"]) == (403, "auth.scope")
     assert [d["code"] for d in denials(consumer)] == ["auth.scope", "auth.scope"]
 
@@ -210,7 +210,7 @@ async def test_the_end_of_the_phase_ends_an_open_stream_within_a_second(
     took, end = await ended_within(subscribed, started)
     assert took < 1.0, took
     assert end.code == "usage.denied" and "disasterPhase" in end.detail
-    status, body = await app.get(f"/api/held?purpose={PURPOSE}", app.token("records:read"))
+    status, body = await app.get(f"/api/v1/held?purpose={PURPOSE}", app.token("records:read"))
     assert (status, body["code"]) == (403, "usage.denied")
 
 
@@ -225,7 +225,7 @@ async def test_a_field_level_policy_releases_only_the_fields_it_grants(provider,
     await consumer.connector.transfers.wait(transfer["pid"], "STARTED")
     await provider.records.publish(DATASET, record(1, description="要配慮: 透析"))
     assert await delivered(consumer, 1) == 1
-    status, body = await app.get(f"/api/held?purpose={PURPOSE}", app.token("records:read"))
+    status, body = await app.get(f"/api/v1/held?purpose={PURPOSE}", app.token("records:read"))
     (item,) = body["items"]
     assert status == 200 and item["withheld"] == ["description"]
     assert "description" not in item["record"] and "proof" not in item["record"]

@@ -142,7 +142,7 @@ def problem(raw: bytes) -> str:
     return orjson.loads(raw)["code"]
 
 
-RECORDS_PATH = f"/api/datasets/{seg(DATASET)}/records"
+RECORDS_PATH = f"/api/v1/datasets/{seg(DATASET)}/records"
 
 
 def auth_cases(tokens: TokenStore) -> dict[str, tuple[dict[str, str], int, str]]:
@@ -225,7 +225,7 @@ async def test_injection_in_record_field_is_stored_verbatim(provider, api, name)
     assert counts["records"] == counts["record_versions"] == 1  # the tables are intact
     stored = provider.connector.store.query("SELECT body FROM records")[0][0]
     assert orjson.loads(stored)["name"] == text
-    got, ctype, raw = await call(api, "GET", f"/api/records/{seg(record_id)}", token)
+    got, ctype, raw = await call(api, "GET", f"/api/v1/records/{seg(record_id)}", token)
     assert (got, ctype) == (200, "application/json")
     assert orjson.loads(raw)["record"]["name"] == text
     # The plug-in page never reflects what apps stored.
@@ -239,11 +239,11 @@ async def test_injection_in_dataset_title_is_stored_verbatim(provider, api, name
     text = INJECTIONS[name]
     token = api[2].issue(["admin"]).token
     dataset = "urn:tsunagu:test:dataset:injected"
-    got, _, raw = await call(api, "PUT", f"/api/datasets/{seg(dataset)}", token,
+    got, _, raw = await call(api, "PUT", f"/api/v1/datasets/{seg(dataset)}", token,
                              orjson.dumps({"title": text, "offers": [OFFER],
                                            "keywords": [text]}))
     assert got == 200, raw
-    got, ctype, raw = await call(api, "GET", "/api/datasets", token)
+    got, ctype, raw = await call(api, "GET", "/api/v1/datasets", token)
     assert (got, ctype) == (200, "application/json")
     entries = {i["id"]: i["dataset"] for i in orjson.loads(raw)["items"]}
     assert entries[dataset]["dct:title"] == text
@@ -259,7 +259,7 @@ async def test_injection_in_dataset_title_is_stored_verbatim(provider, api, name
 async def test_injection_in_query_params_matches_nothing(provider, api, query):
     token = api[2].issue(["admin"]).token
     before = table_counts(provider)
-    got, ctype, raw = await call(api, "GET", "/api/held?purpose=disaster_response&"
+    got, ctype, raw = await call(api, "GET", "/api/v1/held?purpose=disaster_response&"
                                  + quote(query, safe="="), token)
     assert (got, ctype, orjson.loads(raw)) == (200, "application/json",
                                                {"items": [], "next": None})
@@ -272,7 +272,7 @@ async def test_injection_in_query_params_matches_nothing(provider, api, query):
 async def test_non_integer_paging_params_are_400(provider, api, query):
     token = api[2].issue(["admin"]).token
     before = table_counts(provider)
-    got, ctype, raw = await call(api, "GET", "/api/held?" + quote(query, safe="="), token)
+    got, ctype, raw = await call(api, "GET", "/api/v1/held?" + quote(query, safe="="), token)
     assert (got, ctype, problem(raw)) == (400, "application/problem+json", "input.invalid")
     nothing_new(provider, before)
 
@@ -316,7 +316,7 @@ async def test_offer_with_unknown_left_operand_through_the_api_is_a_400_problem(
         {"action": "use", "constraint": [{"leftOperand": "tsunagu:noSuchOperand",
                                           "operator": "eq", "rightOperand": "x"}]}]}
     before = table_counts(provider)
-    got, ctype, raw = await call(api, "PUT", f"/api/datasets/{seg(dataset)}", token,
+    got, ctype, raw = await call(api, "PUT", f"/api/v1/datasets/{seg(dataset)}", token,
                                  orjson.dumps({"title": "t", "offers": [OFFER, bad]}))
     assert (got, ctype, problem(raw)) == (400, "application/problem+json",
                                           "policy.unknown_left_operand")

@@ -45,11 +45,11 @@ async def test_an_app_limited_to_some_people_sees_only_their_records(space):
     family = TokenStore(operator.connector.store).issue(
         ["records:read"], subjects=[ids[0]]).token
     everyone = operator.token("records:read")
-    status, page = await get(operator, f"/api/held?purpose={PURPOSE}", family)
+    status, page = await get(operator, f"/api/v1/held?purpose={PURPOSE}", family)
     assert status == 200 and [i["id"] for i in page["items"]] == [ids[0]]
-    status, page = await get(operator, f"/api/held?purpose={PURPOSE}", everyone)
+    status, page = await get(operator, f"/api/v1/held?purpose={PURPOSE}", everyone)
     assert sorted(i["id"] for i in page["items"]) == sorted(ids)
-    status, body = await get(operator, f"/api/held/{quote(ids[1], safe='')}"
+    status, body = await get(operator, f"/api/v1/held/{quote(ids[1], safe='')}"
                                        f"?purpose={PURPOSE}", family)
     assert (status, body["code"]) == (403, "usage.out_of_scope") and "record" not in body
     scoped = [e for e in operator.connector.audit.entries("use") if e.get("scoped")]
