@@ -156,7 +156,7 @@ async def publisher(url: str, token: str, run: str, total: int, *, mode: str, ba
     """The provider app: hands over every record through the app API."""
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        base = f"{url}/api/datasets/{_segment(DATASET)}/records"
+        base = f"{url}/api/v1/datasets/{_segment(DATASET)}/records"
 
         async def post(path: str, body: Any) -> None:
             async with http.post(path, data=orjson.dumps(body), headers=headers) as resp:

@@ -227,8 +227,8 @@ async def ask_pages(run: Run, origin: str, staff: str, app: str) -> None:
                     stream += await resp.content.readany()
             run.outputs["GET dashboard events"] = stream.decode()
         # An app of the city: its catalog and agreements, and errors about a real person.
-        await keep(http, "GET", f"{origin}/api/datasets", 200, headers=bearer)
-        await keep(http, "GET", f"{origin}/api/agreements", 200, headers=bearer)
+        await keep(http, "GET", f"{origin}/api/v1/datasets", 200, headers=bearer)
+        await keep(http, "GET", f"{origin}/api/v1/agreements", 200, headers=bearer)
         await keep(http, "POST", f"{origin}/domains/bosai/registrations", 422, headers=bearer,
                    json={**first, "birthDate": "1950-02-30"})
         await keep(http, "POST", f"{origin}/domains/bosai/inquiries", 422, headers=bearer,

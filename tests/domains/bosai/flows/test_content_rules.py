@@ -55,7 +55,7 @@ async def publish(node: BosaiNode, dataset: str, record: dict[str, object]
     headers = {"Authorization": f"Bearer {node.token('records:write')}",
                "Content-Type": "application/json"}
     async with aiohttp.ClientSession() as http, http.post(
-            f"{node.api.origin}/api/datasets/{quote(dataset, safe='')}/records",
+            f"{node.api.origin}/api/v1/datasets/{quote(dataset, safe='')}/records",
             data=orjson.dumps(record), headers=headers) as resp:
         return resp.status, await resp.json(content_type=None)
 
@@ -143,7 +143,7 @@ async def test_a_receiver_refuses_a_record_whose_sender_did_not_check_it(space, 
     assert [tuple(r) for r in told] == [(record["id"], 1, city.did, "personal_number.refused",
                                          "$.address")]
     async with aiohttp.ClientSession() as http, http.get(
-            f"{operator.api.origin}/api/records/{quote(record['id'], safe='')}/refusals",
+            f"{operator.api.origin}/api/v1/records/{quote(record['id'], safe='')}/refusals",
             headers={"Authorization": f"Bearer {operator.token('records:read')}"}) as resp:
         listed = await resp.json()
     assert [(i["consumer"], i["code"], i["field"]) for i in listed["items"]] == [
