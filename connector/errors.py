@@ -85,6 +85,12 @@ class ConnectorCode(ErrorCode):
                                "the record's current version is not the one expected")
     RECORD_MALFORMED = "record.malformed", "a received record is not JSON with id and version"
     RECORD_REFUSED = "record.refused", "a received record was refused"
+    RECORD_UNSEALED = ("record.unsealed",
+                       "a received record was not sealed to the agreement (trust.sealing)")
+    CONTENT_KEY_UNAVAILABLE = ("content_key.unavailable",
+                               "the provider did not answer for a stream's content key")
+    CONTENT_KEY_REFUSED = ("content_key.refused",
+                           "no content key for this agreement and epoch (ended, or unknown)")
     REFUSAL_INVALID = "refusal.invalid", "a refusal notice is malformed"
     REFUSAL_UNKNOWN = "refusal.unknown", "a refusal notice names nothing sent to its sender"
     # Negotiations and agreements

@@ -35,6 +35,8 @@ OWNERS = {
     "facts": {"connector/control/facts.py"},
     "contributions": {"connector/data/contributions.py"},
     "plugin_settings": {"connector/plugins/registry.py"},
+    "content_keys": {"connector/data/content_keys.py"},
+    "held_content_keys": {"connector/data/content_keys.py"},
 }
 MIGRATIONS = "connector/store/migrations.py"
 # bosai.sqlite (the hub's own file, domains/bosai/store.py) has a meta table of its own.

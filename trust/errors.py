@@ -139,6 +139,9 @@ class TrustCode(ErrorCode):
     ENVELOPE_REPLAYED = "envelope.replayed", "the envelope was already received (a replay)"
     ENVELOPE_REPLAY_CACHE_FULL = ("envelope.replay_cache_full",
                                   "the replay cache is full: try again later")
+    SEAL_INVALID = ("seal.invalid",
+                    "a sealed payload or wrapped key cannot be opened (altered, moved, or "
+                    "for another participant, agreement or stream)")
     # NATS JWTs and NKeys
     NATS_JWT = "nats.jwt", "a NATS JWT is malformed"
     NATS_JWT_SIGNATURE = "nats.jwt_signature", "a NATS JWT's signature does not verify"

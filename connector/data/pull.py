@@ -1,6 +1,8 @@
 """The consumer's pull loop: fetch a batch, check each record, store, then ack.
 
-Per record: JSON -> proof by the provider (eddsa-jcs-2022) -> provider credential still valid
+Per record: opened with the stream's content key of its epoch (trust.sealing; asked of the
+provider once per epoch, connector.data.content_keys; an unsealed, altered or moved message is
+refused) -> JSON -> proof by the provider (eddsa-jcs-2022) -> provider credential still valid
 (checked at most every ``credential_ttl`` seconds) -> agreement permits ``read`` now (decided
 once per batch: the clock, claims and agreement are the same for every record in it).
 Then the domains' content rules (connector.content_rules: no My Number in free text). Refused
@@ -31,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +43,13 @@ from nats.aio.msg import Msg
 
 from connector.bus.subjects import api_prefix
 from connector.data import refusals
+from connector.data.content_keys import ContentKeyRefused
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import API_PREFIX
 from trust.errors import TsunaguError
 from trust.proofs import verify_document
+from trust.sealing import SEAL_HEADER, ContentKey, SealError, bound_to, epoch_of, open_sealed
 
 if TYPE_CHECKING:
     from connector.runtime.connector import Connector
@@ -55,6 +60,14 @@ DELIVERED = "tsunagu_deliveries_total"
 DEAD = "tsunagu_dead_letters_total"
 LAG = "tsunagu_stream_lag"
 SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data address
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A received record as checked: parsed, and the plaintext bytes it was read from."""
+
+    record: dict[str, Any]
+    data: bytes
 
 
 class RecordRefused(TsunaguError):
@@ -245,14 +258,17 @@ class PullLoop:
     async def handle(self, msgs: list[Msg]) -> None:
         now = datetime.now(UTC)
         verdict = self._batch_verdict(now)
-        accepted: list[tuple[Msg, dict[str, Any]]] = []
+        accepted: list[tuple[Msg, Opened]] = []
         refused: list[tuple[Msg, TsunaguError]] = []
         if verdict is not None:
             refused = [(msg, verdict) for msg in msgs]
         else:
-            # Every record's proof is verified, off the event loop: Ed25519 verification
-            # releases the GIL, so it overlaps with the loop's own work on another core.
-            checked = await asyncio.to_thread(self._check_all, msgs)
+            # The content keys first (a provider that does not answer leaves the batch
+            # unacked, to be read again); then every record is opened and its proof
+            # verified off the event loop: Ed25519 and the AEAD release the GIL, so they
+            # overlap with the loop's own work on another core.
+            keys = await self._content_keys(msgs)
+            checked = await asyncio.to_thread(self._check_all, msgs, keys)
             for msg, result in zip(msgs, checked, strict=True):
                 if isinstance(result, TsunaguError):
                     refused.append((msg, result))
@@ -308,19 +324,52 @@ class PullLoop:
         if cached[1] is not None:
             raise cached[1]
 
-    def _check_all(self, msgs: list[Msg]) -> list[dict[str, Any] | TsunaguError]:
-        """``_check`` of each message, in order: the record, or why it is refused."""
-        results: list[dict[str, Any] | TsunaguError] = []
+    async def _content_keys(self, msgs: list[Msg]) -> dict[str, ContentKey | TsunaguError]:
+        """The key (or why there is none) of each epoch the batch is sealed under."""
+        keys: dict[str, ContentKey | TsunaguError] = {}
         for msg in msgs:
             try:
-                results.append(self._check(msg))
+                epoch = epoch_of((msg.headers or {}).get(SEAL_HEADER))
+            except SealError:
+                continue  # refused in _open, with the reason
+            if epoch is None or epoch in keys:
+                continue
+            try:
+                keys[epoch] = await self.connector.content_keys.key_for(
+                    self.agreement, self.stream, epoch)
+            except ContentKeyRefused as exc:
+                keys[epoch] = exc
+        return keys
+
+    def _check_all(self, msgs: list[Msg], keys: dict[str, ContentKey | TsunaguError]
+                   ) -> list[Opened | TsunaguError]:
+        """``_check`` of each message, in order: the record, or why it is refused."""
+        results: list[Opened | TsunaguError] = []
+        for msg in msgs:
+            try:
+                results.append(self._check(msg, keys))
             except TsunaguError as exc:
                 results.append(exc)
         return results
 
-    def _check(self, msg: Msg) -> dict[str, Any]:
+    def _open(self, msg: Msg, keys: dict[str, ContentKey | TsunaguError]) -> bytes:
+        """The plaintext of a sealed message. Unsealed data is refused: a provider seals
+        everything, so plaintext on a data stream is a fault or an injection."""
+        headers = msg.headers or {}
+        epoch = epoch_of(headers.get(SEAL_HEADER))
+        if epoch is None:
+            raise RecordRefused("the record was not sealed (trust.sealing): refused",
+                                code=ConnectorCode.RECORD_UNSEALED)
+        key = keys[epoch]
+        if isinstance(key, TsunaguError):
+            raise key
+        return open_sealed(key, msg.data,
+                           context=bound_to(msg.subject, headers.get("Nats-Msg-Id", "")))
+
+    def _check(self, msg: Msg, keys: dict[str, ContentKey | TsunaguError]) -> Opened:
+        data = self._open(msg, keys)
         try:
-            record = orjson.loads(msg.data)
+            record = orjson.loads(data)
         except orjson.JSONDecodeError:
             raise RecordRefused("record is not JSON", code=ConnectorCode.RECORD_MALFORMED) from None
         if not isinstance(record, dict) or not isinstance(record.get("id"), str) \
@@ -332,9 +381,9 @@ class PullLoop:
             self.connector.content_rules.check(record)
         except TsunaguError as exc:
             raise _Refused(exc, record["id"], record["version"]) from None
-        return record
+        return Opened(record, data)
 
-    def _store(self, accepted: list[tuple[Msg, dict[str, Any]]],
+    def _store(self, accepted: list[tuple[Msg, Opened]],
                refused: list[tuple[Msg, TsunaguError]], now: datetime) -> int:
         """The batch through the usage gate, in one transaction (connector.control.gate)."""
         c = self.connector
@@ -342,6 +391,6 @@ class PullLoop:
             return c.gate.admit(
                 db, agreement_id=self.agreement["id"], dataset_id=self.dataset_id,
                 provider=self.provider, transfer_pid=self.transfer_pid,
-                accepted=[(record, msg.subject.rsplit(".", 1)[-1], msg.data)
-                          for msg, record in accepted],
+                accepted=[(opened.record, msg.subject.rsplit(".", 1)[-1], opened.data)
+                          for msg, opened in accepted],
                 refused=[(msg.metadata.sequence.stream, exc) for msg, exc in refused], now=now)

@@ -52,6 +52,7 @@ from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import JsonLdError, TsunaguError
 from trust.proofs import format_datetime, now_text, sign_document
+from trust.sealing import SEAL_HEADER, ContentKey, bound_to, seal, seal_header
 
 if TYPE_CHECKING:
     from connector.runtime.connector import Connector
@@ -514,14 +515,22 @@ class RecordService:
         # cannot block, and the window goes out in a few writes.
         fits = c.js.publish_async_pending() + len(window) <= PUBLISH_ASYNC_MAX_PENDING
         stall = None if fits else self.publish_timeout
+        now = datetime.now(UTC)
+        keys: dict[str, ContentKey] = {}  # per dataset, for this window
         for item in window:
             subject = subjects.data_subject(c.did, item.dataset_id, item.event)
             # stream= makes the server refuse a subject bound to any other stream.
             stream = subjects.dataset_stream(c.did, item.dataset_id)
-            headers = {"Nats-Msg-Id": subjects.message_id(item.record_id, item.version)}
+            message_id = subjects.message_id(item.record_id, item.version)
+            # Sealed for the dataset's consumers (trust.sealing): NATS carries ciphertext,
+            # bound to this subject and message id. A resend seals again, under the same id.
+            key = keys.get(item.dataset_id) or c.content_keys.current(item.dataset_id, now)
+            keys[item.dataset_id] = key
+            headers = {"Nats-Msg-Id": message_id, SEAL_HEADER: seal_header(key.epoch)}
+            body = seal(key, item.body, context=bound_to(subject, message_id))
             try:
                 futures.append(await c.js.publish_async(
-                    subject, item.body, wait_stall=stall, stream=stream,
+                    subject, body, wait_stall=stall, stream=stream,
                     headers=headers))
             except (TimeoutError, nats.errors.Error) as exc:
                 failure = exc

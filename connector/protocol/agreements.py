@@ -300,6 +300,8 @@ class AgreementService:
             self.connector.audit.append("agreement_terminated", now, agreement=agreement_id,
                                         reason=reason)
         self.connector.gate.changed()
+        # What is published from now on is sealed with a key this consumer can never get.
+        self.connector.content_keys.rotate(row["datasetId"], "agreement_ended")
         await self.connector.transfers.end_for_agreement(agreement_id, reason)
         await self._close_streams(row)
         await self._notify(agreement_id)
@@ -338,6 +340,9 @@ class AgreementService:
                                         reason=reason, by=by)
             if row["role"] == "consumer":
                 self.connector.gate.purge(db, row["id"], now, reason="agreement terminated")
+                self.connector.content_keys.forget(db, row["id"])  # the keys go with the data
+        if row["role"] == "provider":  # a revoked consumer gets no key for what follows
+            self.connector.content_keys.rotate(row["datasetId"], "agreement_ended", now)
         self.connector.gate.changed()  # open event streams under it end now
         await self.connector.transfers.end_for_agreement(row["id"], reason, notify=False)
 

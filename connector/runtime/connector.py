@@ -33,6 +33,7 @@ from connector.control.audit import AuditLog
 from connector.control.duties import DutyService
 from connector.control.facts import WorldFacts
 from connector.control.gate import UsageGate
+from connector.data.content_keys import ContentKeys
 from connector.data.content_rules import ContentRules
 from connector.data.contributions import ContributionService
 from connector.data.datasets import DatasetService
@@ -82,6 +83,7 @@ class Tuning:
     transfer_batch: int = 256  # records per pull fetch
     credential_ttl: float = 30.0  # how long a provider's credential check is reused
     duty_interval: float = 30.0  # seconds between runs of the delete duties
+    content_key_lifetime_s: float = 86400.0  # a sealed stream's key is replaced this often
 
 
 class Lifecycle(Protocol):
@@ -143,6 +145,7 @@ class Connector:
         # Own records followed by domains inside their transactions (connector.record_events).
         self.record_listeners = RecordListeners()
         # The services, in start order.
+        self.content_keys = ContentKeys(self, lifetime_s=tuning.content_key_lifetime_s)
         self.datasets = DatasetService(self)
         self.records = RecordService(self, publish_timeout=tuning.publish_timeout,
                                      retry_interval=tuning.publish_retry_s)
@@ -161,7 +164,7 @@ class Connector:
             else None
 
     def _lifecycle(self) -> list[Lifecycle]:
-        return [self.datasets, self.records, self.agreements, self.negotiations,
+        return [self.content_keys, self.datasets, self.records, self.agreements, self.negotiations,
                 self.transfers, self.duties, self.contributions, self.catalog,
                 *self.plugin_services.values(), *([self.api] if self.api else [])]
 

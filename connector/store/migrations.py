@@ -203,6 +203,24 @@ INSERT INTO plugin_settings (plugin, key, value)
 DELETE FROM meta WHERE key != 'schema_version'
 """)
 
+# 4: sealed streams (connector.data.content_keys, trust.sealing).
+CONTENT_KEYS = _split("""
+CREATE TABLE content_keys (          -- provider: each epoch of a dataset stream's key
+    dataset_id TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    key BLOB NOT NULL,
+    created TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, epoch)
+);
+CREATE TABLE held_content_keys (     -- consumer: the keys its providers gave it
+    agreement_id TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    key BLOB NOT NULL,
+    received TEXT NOT NULL,
+    PRIMARY KEY (agreement_id, epoch)
+)
+""")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first store: datasets, records, contracts, transfers, held records, "
                  "deliveries, dead letters, audit, tokens", FIRST),
@@ -210,5 +228,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "one owner per table: contributions and refusals tables, held records' "
                  "type, tokens' role and parties, world facts and plug-in settings out of "
                  "meta", OWNERS),
+    Migration(4, "sealed streams: content keys a provider seals with and a consumer was "
+                 "given", CONTENT_KEYS),
 )
 LATEST = MIGRATIONS[-1].version

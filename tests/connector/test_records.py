@@ -44,6 +44,12 @@ async def stream_messages(provider) -> list:
             if info.state.messages]
 
 
+def opened(provider, msg) -> dict:
+    """A stream message as the provider sealed it, opened with its own key."""
+    return orjson.loads(provider.connector.content_keys.open_own(
+        DATASET, msg.subject, msg.headers, msg.data))
+
+
 def versions_table(provider) -> list[tuple]:
     return [tuple(r) for r in provider.connector.store.query(
         "SELECT id, version, event, published FROM record_versions ORDER BY rowid")]
@@ -63,7 +69,7 @@ async def test_publish_appends_created_event_with_msg_id(provider):
     [msg] = await stream_messages(provider)
     assert msg.subject == subjects.data_subject(did, DATASET, "created")
     assert msg.headers["Nats-Msg-Id"] == "urn:tsunagu:test:shelter:1@1"
-    assert orjson.loads(msg.data) == signed
+    assert opened(provider, msg) == signed
     assert versions_table(provider) == [("urn:tsunagu:test:shelter:1", 1, "created", 1)]
     assert provider.records.get(signed["id"]) == signed
     [line] = provider.connector.audit.entries("published")
@@ -93,7 +99,7 @@ async def test_proof_is_by_the_provider_and_replaces_incoming_fields(provider):
     assert signed["version"] == 1 and signed["modified"] != "1999-01-01T00:00:00Z"
     assert verify_document(signed, expected_controller=did).controller == did
     [msg] = await stream_messages(provider)
-    verify_document(orjson.loads(msg.data), expected_controller=did)
+    verify_document(opened(provider, msg), expected_controller=did)
     with pytest.raises(ProofError) as info:
         verify_document(signed, expected_controller=KeyPair.generate().did)
     assert info.value.code == "proof.wrong_signer"
@@ -116,7 +122,7 @@ async def test_delete_appends_a_signed_tombstone(provider):
     [msg] = await stream_messages(provider)
     assert msg.subject == subjects.data_subject(did, DATASET, "deleted")
     assert msg.headers["Nats-Msg-Id"] == f"{record['id']}@2"
-    assert orjson.loads(msg.data) == tombstone
+    assert opened(provider, msg) == tombstone
     assert provider.records.list(DATASET) == []
     assert provider.records.get(record["id"]) == tombstone
     # Deleting again changes nothing; publishing again starts over as "created", version 3.
@@ -220,7 +226,7 @@ async def test_outbox_is_republished_once_after_a_restart(provider, provider_con
     messages = await stream_messages(restarted)
     assert [m.headers["Nats-Msg-Id"] for m in messages] == [f"{first['id']}@1",
                                                              f"{first['id']}@2"]
-    assert orjson.loads(messages[1].data) == signed
+    assert opened(restarted, messages[1]) == signed
     assert [r[3] for r in versions_table(restarted)] == [1, 1]
     # Version 1 was a duplicate for JetStream: counted once, in the first process.
     assert restarted.connector.metrics.value(PUBLISHED, dataset=DATASET) == 1
@@ -279,7 +285,7 @@ async def test_staged_records_commit_and_roll_back_with_the_callers_transaction(
         assert await stream_messages(provider) == []  # nothing leaves before the commit
     assert await records.flush() == 1
     [msg] = await stream_messages(provider)
-    assert orjson.loads(msg.data) == staged[0]
+    assert opened(provider, msg) == staged[0]
 
     with store.transaction() as db:
         tombstone = records.stage_delete(db, DATASET, staged[0]["id"])

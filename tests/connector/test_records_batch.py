@@ -3,12 +3,16 @@ transaction, pipelined publishes in commit order."""
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from connector.data.records import MAX_BATCH, PENDING, PUBLISHED, REJECTED, RecordError
 from tests.connector.conftest import DATASET, shelter
-from tests.connector.test_records import assert_nothing_stored, stream_messages, versions_table
+from tests.connector.test_records import (
+    assert_nothing_stored,
+    opened,
+    stream_messages,
+    versions_table,
+)
 from trust.errors import JsonLdError
 from trust.proofs import verify_document
 
@@ -23,7 +27,7 @@ async def test_batch_is_stored_and_streamed_in_order(provider):
     assert [r[1:] for r in versions_table(provider)] == [(1, "created", 1)] * 30 + [
         (2, "updated", 1)]
     messages = await stream_messages(provider)
-    assert [orjson.loads(m.data) for m in messages] == signed
+    assert [opened(provider, m) for m in messages] == signed
     assert [m.headers["Nats-Msg-Id"] for m in messages][-2:] == [
         "urn:tsunagu:test:shelter:29@1", "urn:tsunagu:test:shelter:3@2"]
     assert provider.connector.metrics.value(PUBLISHED, dataset=DATASET) == 31

@@ -16,6 +16,7 @@ import pytest
 
 from authority.space import AuthorityNats
 from authority.state import Authority
+from connector.bus import subjects
 from connector.bus.server import EmbeddedNatsServer
 from connector.control.decisions import Reader, Use
 from connector.data.datasets import DatasetService
@@ -27,6 +28,7 @@ from tests.connector.conftest import participant_config, status_lists
 from tests.e2e.processes import space  # noqa: F401 (the process-level tests' fixture)
 from tests.nats_fixtures import operator_config
 from trust import jsonld
+from trust.sealing import SEAL_HEADER, bound_to, seal, seal_header
 
 CITY_CODE = "041009"
 OPERATOR_NUMBER = "7000012050002"
@@ -48,6 +50,18 @@ ROLE_CITY_ONLY = m.constraint("tsunagu:role", "eq", "municipality")
 FOR_PURPOSE = m.constraint("odrl:purpose", "eq", PURPOSE)
 OPEN_OFFER = offer("urn:tsunagu:test:offer:open", ROLE_OK, FOR_PURPOSE)
 CITY_OFFER = offer("urn:tsunagu:test:offer:city", ROLE_CITY_ONLY)
+
+
+async def publish_sealed(provider: Node, event: str, body: bytes, message_id: str) -> None:
+    """Put ``body`` on the dataset's stream sealed as the provider seals (with its current
+    content key): what someone holding that key, but not the provider's signing key, could
+    inject."""
+    c = provider.connector
+    subject = subjects.data_subject(c.did, DATASET, event)
+    key = c.content_keys.current(DATASET)
+    await c.js.publish(subject, seal(key, body, context=bound_to(subject, message_id)),
+                       stream=subjects.dataset_stream(c.did, DATASET),
+                       headers={"Nats-Msg-Id": message_id, SEAL_HEADER: seal_header(key.epoch)})
 
 
 def record(n: int, **fields: Any) -> dict[str, Any]:
@@ -73,10 +87,11 @@ class Node:
         return self.connector.store.query(sql, params)[0][0]
 
 
-def tuning(duty_interval: float = 0.2) -> Tuning:
+def tuning(duty_interval: float = 0.2, content_key_lifetime_s: float = 86400.0) -> Tuning:
     """Short waits: tests see retries and duties within their timeouts."""
     return Tuning(publish_timeout=2.0, publish_retry_s=60, negotiation_retry_s=0.2,
-                  transfer_retry_s=0.2, duty_interval=duty_interval)
+                  transfer_retry_s=0.2, duty_interval=duty_interval,
+                  content_key_lifetime_s=content_key_lifetime_s)
 
 
 def record_messages(node: Node) -> None:

@@ -7,12 +7,21 @@ import sqlite3
 import time
 
 import orjson
+import pytest
 
 from connector.bus import subjects
 from connector.data.pull import DELIVERED, LAG
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, validate_message
-from tests.e2e.conftest import DATASET, delivered_in_audit, negotiate, publish, record
+from tests.e2e.conftest import (
+    DATASET,
+    delivered_in_audit,
+    negotiate,
+    publish,
+    publish_sealed,
+    record,
+)
+from trust.sealing import SEAL_HEADER, bound_to, seal, seal_header
 
 N = 2000
 
@@ -86,9 +95,9 @@ async def test_tampered_record_is_a_dead_letter_and_the_stream_goes_on(provider,
     await publish(provider, range(10))
     signed = provider.records.get(record(3)["id"])
     forged = {**signed, "name": "偽の避難所", "version": 99}
-    await provider.connector.js.publish(
-        subjects.data_subject(provider.did, DATASET, "updated"), orjson.dumps(forged),
-        headers={"Nats-Msg-Id": subjects.message_id(forged["id"], 99)})
+    # Sealed with the stream's key (someone who has it, but not the provider's signing key).
+    await publish_sealed(provider, "updated", orjson.dumps(forged),
+                         subjects.message_id(forged["id"], 99))
     await publish(provider, range(10, 20))
     assert await delivered(consumer, 20) == 20
     await asyncio.sleep(0.2)
@@ -96,6 +105,38 @@ async def test_tampered_record_is_a_dead_letter_and_the_stream_goes_on(provider,
     assert [code for code, _ in letters] == ["proof.bad_signature"]
     assert letters[0][1] == 11  # the forged message's stream sequence
     assert consumer.count("SELECT count(*) FROM deliveries WHERE version = 99") == 0
+
+
+@pytest.mark.parametrize("how", ["unsealed", "altered", "moved"])
+async def test_a_message_not_sealed_for_the_stream_is_a_dead_letter(provider, consumer, how):
+    """What the NATS operator could inject or change: a plaintext record (even one the
+    provider signed), a sealed one with bits flipped, or one moved to another record id."""
+    await started_transfer(consumer, provider)
+    await publish(provider, range(3))
+    assert await delivered(consumer, 3) == 3
+    c = provider.connector
+    subject = subjects.data_subject(c.did, DATASET, "updated")
+    stream = subjects.dataset_stream(c.did, DATASET)
+    signed = provider.records.get(record(1)["id"])
+    late = {**signed, "version": 7}
+    message_id = subjects.message_id(late["id"], 7)
+    key = c.content_keys.current(DATASET)
+    sealed = seal(key, orjson.dumps(late), context=bound_to(subject, message_id))
+    headers = {"Nats-Msg-Id": message_id, SEAL_HEADER: seal_header(key.epoch)}
+    if how == "unsealed":
+        body, headers = orjson.dumps(late), {"Nats-Msg-Id": message_id}
+    elif how == "altered":
+        body = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    else:  # the ciphertext of record 1 presented as another record's message
+        body, headers = sealed, {**headers, "Nats-Msg-Id": "urn:tsunagu:test:shelter:2@7"}
+    await c.js.publish(subject, body, stream=stream, headers=headers)
+    await publish(provider, range(3, 5))
+    assert await delivered(consumer, 5) == 5
+    await asyncio.sleep(0.2)
+    letters = consumer.connector.store.query("SELECT code FROM dead_letters")
+    assert [code for (code,) in letters] == [
+        "record.unsealed" if how == "unsealed" else "seal.invalid"]
+    assert consumer.count("SELECT count(*) FROM deliveries WHERE version = 7") == 0
 
 
 async def test_consumer_restart_mid_stream_loses_and_duplicates_nothing(
