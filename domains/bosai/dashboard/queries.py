@@ -164,6 +164,14 @@ class Queries:
             raise StoreError(f"store {store.path} cannot index the registry: {exc}") from exc
         self.stays = StayTrend(store)
 
+    def versions(self) -> tuple[int, int]:
+        """SQLite's ``data_version`` of the hub's store and of the registry's: it moves when
+        another connection (``tsunagu bosai import-status`` run beside the connector, another
+        process) commits to the file. Those writes never reach the hub's change feed, so
+        without this the dashboard kept serving its rendering from before the import."""
+        return (int(self.sites.query("PRAGMA data_version")[0][0]),
+                int(self.store.query("PRAGMA data_version")[0][0]))
+
     # ------------------------------------------------------------------ shelters
 
     def _site_names(self) -> dict[str, tuple[str, list[str], int | None]]:
