@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from domains.bosai import vocab
+from domains.japanese import normalize_width
 from domains.japanese.dates import JST
 
 Lang = Literal["ja", "en"]
@@ -61,7 +62,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "occupancy": ("人数／定員", "People / capacity"),
     "state": ("状況", "State"),
     "reported": ("報告人数（昼／夜）", "Reported (day / night)"),
-    "not_reported": ("未報告", "not reported"),
+    "not_reported": ("未報告", "Not reported"),
+    "original": ("原文", "original"),
     "needs": ("不足物資", "Needs"),
     "care_total": ("要配慮者", "People needing care"),
     "full": ("満員", "Full"),
@@ -173,12 +175,39 @@ def t(lang: Lang, key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def label(lang: Lang, labels: vocab.Labels, token: str | None) -> str:
-    """A vocabulary token's label; an unknown token as written (it is escaped when shown)."""
+def label(lang: Lang, labels: vocab.Labels, token: str | None, *, inline: bool = False
+          ) -> str:
+    """A vocabulary token's label (English in sentence case unless ``inline``: within a
+    phrase, e.g. a unit after a number); an unknown token as written (escaped when shown)."""
     if token is None:
         return t(lang, "unknown")
     found = labels.get(token)
-    return (found[0] if lang == "ja" else found[1]) if found else token
+    if not found:
+        return token
+    return found[0] if lang == "ja" else found[1] if inline else sentence_case(found[1])
+
+
+def sentence_case(text: str) -> str:
+    """English labels of the vocabulary are lower case (they are also used inside
+    sentences); alone in a cell they start with a capital, like the dashboard's own words."""
+    return text[:1].upper() + text[1:]
+
+
+def _need_key(text: str) -> str:
+    return normalize_width(text).strip().casefold().replace(" ", "")
+
+
+_NEED_ITEMS: dict[str, str] = {
+    **{_need_key(k): v for k, v in vocab.NEED_SPELLINGS.items()},
+    **{_need_key(name): token for token, names in vocab.SUPPLY_ITEMS.items()
+       if token != "other" for name in (token, *names)},
+}
+
+
+def need_item(text: str) -> str | None:
+    """The ``vocab.SUPPLY_ITEMS`` token a need (不足物資, free text) names, if it names one:
+    its Japanese or English label or a known spelling, any width or case."""
+    return _NEED_ITEMS.get(_need_key(text))
 
 
 def known(lang: Lang, prefix: str, token: str) -> str:

@@ -8,6 +8,7 @@ updates, so the two can never differ.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,15 @@ from urllib.parse import quote
 
 from domains.bosai import vocab
 from domains.bosai.dashboard.chart import trend_svg, trend_table
-from domains.bosai.dashboard.i18n import SUPPLY_STATUSES, Lang, known, label, t, when
+from domains.bosai.dashboard.i18n import (
+    SUPPLY_STATUSES,
+    Lang,
+    known,
+    label,
+    need_item,
+    t,
+    when,
+)
 from domains.bosai.dashboard.markup import Markup, Sections, el, join
 from domains.bosai.dashboard.queries import (
     OPEN_SUPPLY,
@@ -98,6 +107,40 @@ def _list(items: Iterable[str], lang: Lang) -> str:
     return ("、" if lang == "ja" else ", ").join(items)
 
 
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+def original(text: str, lang: Lang) -> Markup | str:
+    """Free text as written, on the English page marked as the Japanese original (lang="ja"
+    for screen readers and fonts, and a visible "(original)"): never passed off as English."""
+    if lang == "ja" or not _JAPANESE.search(text):
+        return text
+    return el("span", {"class": "original"}, el("span", {"lang": "ja"}, text), " ",
+              el("small", None, f"({t(lang, 'original')})"))
+
+
+def need(text: str, lang: Lang) -> Markup | str:
+    """A need (不足物資, free text from a status file) in the reader's language when it names
+    a supply item of the vocabulary; otherwise as written (the Japanese page shows what the
+    shelter wrote either way: 常備薬 says more than 医薬品)."""
+    token = need_item(text)
+    if lang == "ja" or token is None:
+        return original(text, lang)
+    return label(lang, vocab.SUPPLY_ITEMS, token)
+
+
+def supply_item(item: str, lang: Lang) -> Markup | str:
+    """A SupplyRequest's item: a vocabulary token, or text another participant wrote."""
+    return label(lang, vocab.SUPPLY_ITEMS, item) if item in vocab.SUPPLY_ITEMS \
+        else need(item, lang)
+
+
+def needs_list(needs: Iterable[str], lang: Lang) -> Markup:
+    separator = "、" if lang == "ja" else ", "
+    shown = [need(n, lang) for n in needs]
+    return join([(separator if i else None, n) for i, n in enumerate(shown)])
+
+
 def _types(shelter: Shelter, lang: Lang) -> str:
     return _list((label(lang, vocab.SHELTER_TYPES, k) for k in shelter.types), lang)
 
@@ -135,7 +178,7 @@ def shelters_table(shelters: Iterable[Shelter], page: Page) -> Markup:
                el("td", None, _state(s, lang)),
                el("td", {"class": "num"}, reported_counts(s, lang)),
                el("td", {"class": "num"}, _n(sum(s.care.values()))),
-               el("td", None, _list(s.needs, lang)))
+               el("td", None, needs_list(s.needs, lang)))
             for s in shelters]
     if not rows:
         return el("p", {"class": "empty"}, t(lang, "shelters_empty"))
@@ -209,13 +252,13 @@ def supplies_section(supplies: tuple[Supply, ...], page: Page, *,
         if s.shelter_id:
             where = el("a", {"href": page.shelter_url(s.shelter_id)},
                        (names or {}).get(s.shelter_id, s.shelter_id))
-        item = label(lang, vocab.SUPPLY_ITEMS, s.item)
-        amount = f"{s.quantity} {label(lang, vocab.SUPPLY_UNITS, s.unit)}" if s.unit \
+        item = supply_item(s.item, lang)
+        amount = f"{s.quantity} {label(lang, vocab.SUPPLY_UNITS, s.unit, inline=True)}" if s.unit \
             else s.quantity
         whom = _list((label(lang, vocab.FOR_WHOM, w) for w in s.for_whom), lang)
         open_rows.append(el("tr", None,
-                            el("th", {"scope": "row"}, f"{item}（{s.note}）" if s.note
-                               else item),
+                            el("th", {"scope": "row"}, item,
+                               join("（", original(s.note, lang), "）") if s.note else None),
                             el("td", {"class": "num"}, amount),
                             el("td", None, known(lang, "urgency", s.urgency)),
                             el("td", None, whom), el("td", None, where),
@@ -273,7 +316,8 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
                                      label(lang, vocab.CARE_CATEGORIES, c)),
                       el("td", {"class": "num"}, _n(s.care[c]))) for c in categories]
                   ) if categories else el("p", {"class": "empty"}, t(lang, "none"))
-    needs = (el("ul", {"class": "needs"}, [el("li", None, n) for n in s.needs]) if s.needs
+    needs = (el("ul", {"class": "needs"}, [el("li", None, need(n, lang)) for n in s.needs])
+             if s.needs
              else el("p", {"class": "empty"}, t(lang, "no_needs")))
     timeline_rows = [el("tr", None,
                         el("th", {"scope": "row"}, when(e.get("observedAt"))),
@@ -281,7 +325,7 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
                         el("td", {"class": "num"}, _n(e.get("count"))),
                         el("td", {"class": "num"}, _n(e.get("population", {}).get("day"))),
                         el("td", {"class": "num"}, _n(e.get("population", {}).get("night"))),
-                        el("td", None, _list(e.get("needs", ()), lang)))
+                        el("td", None, needs_list(e.get("needs", ()), lang)))
                      for e in reversed(detail.timeline)]
     timeline = _table(t(lang, "timeline"),
                       [_th(t(lang, k), numeric=k in ("count_reported", "day", "night"))

@@ -283,10 +283,36 @@ async def test_english_switch_is_remembered(dashboard, tmp_path):
         assert "tsunagu_bosai_lang=en" in headers["Set-Cookie"]
         assert "SameSite=Strict" in headers["Set-Cookie"]
         text = text_of(page)
-        assert "People in shelters 3" in text and "Full" in text and "in a vehicle" in text
+        assert "People in shelters 3" in text and "Full" in text and "In a vehicle" in text
         assert 'lang="ja"' in page and "日本語" in page  # the way back, marked as Japanese
         _, _, page = await get(http, dashboard.url + f"shelters/{SITES[0].id}")
         assert '<html lang="en">' in page and "Status history" in page
+
+
+async def test_english_page_translates_known_needs_and_marks_the_rest_as_original(dashboard,
+                                                                                  tmp_path):
+    seed(dashboard, tmp_path)
+    load_status(dashboard.hub, tmp_path, [
+        {"shelter_id": SITES[1].id, "open": "開設", "count": "1", "timestamp": "2024/4/30 7:00",
+         "needs": "飲料水、常備薬、ﾀｵﾙ/アレルギー対応食"}])
+    async with dashboard.client() as http:
+        await dashboard.login(http, DASHBOARD)
+        _, _, en = await get(http, dashboard.url + "?lang=en")
+        _, _, detail = await get(http, dashboard.url + f"shelters/{SITES[1].id}")
+        _, _, ja = await get(http, dashboard.url + "?lang=ja")
+    structure(en)
+    original = ('<span class="original"><span lang="ja">タオル</span> '
+                '<small>(original)</small></span>')
+    # the vocabulary's items in English, sentence case like every other label; the free
+    # text the shelter wrote as it wrote it, marked as the Japanese original
+    assert f"Drinking water, Medicine, {original}, Allergy-safe food</td>" in en
+    assert "Infant formula, Blankets</td>" in en  # 番町小学校's 粉ミルク、毛布
+    assert "Designated emergency evacuation site, Designated shelter" in text_of(en)
+    assert "In a vehicle" in text_of(en) and "in a vehicle" not in text_of(en)
+    assert "Elderly" in text_of(en) and "Infant formula" in text_of(en)  # care, supplies
+    assert f"<li>{original}</li>" in detail and "<li>Medicine</li>" in detail
+    # the Japanese page shows exactly what the shelter wrote, with no marker
+    assert "飲料水、常備薬、タオル、アレルギー対応食" in text_of(ja) and "原文" not in ja
 
 
 # ---------------------------------------------------------------------------- person search

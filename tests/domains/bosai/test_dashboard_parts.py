@@ -88,9 +88,9 @@ def test_the_chart_says_in_words_what_it_draws():
 
 @pytest.mark.parametrize(("counts", "ja", "en"), [
     ({"day": 2, "night": 3}, "2／3", "2／3"),
-    ({"day": 0, "night": None}, "0／未報告", "0／not reported"),
+    ({"day": 0, "night": None}, "0／未報告", "0／Not reported"),
     ({"reported": 40}, "40", "40"),
-    ({}, "未報告", "not reported"),  # nothing reported is never shown as 0 or a blank
+    ({}, "未報告", "Not reported"),  # nothing reported is never shown as 0 or a blank
 ])
 def test_reported_counts_show_what_was_reported_and_say_when_nothing_was(counts, ja, en):
     from domains.bosai.dashboard.queries import Shelter
@@ -100,3 +100,13 @@ def test_reported_counts_show_what_was_reported_and_say_when_nothing_was(counts,
                       reported=counts.get("reported"), day=counts.get("day"),
                       night=counts.get("night"), needs=(), observed_at=None)
     assert (reported_counts(shelter, "ja"), reported_counts(shelter, "en")) == (ja, en)
+
+
+@pytest.mark.parametrize(("text", "token"), [
+    ("粉ミルク", "infant_formula"), ("ﾐﾙｸ", "infant_formula"), ("毛布", "blankets"),
+    ("Drinking Water", "drinking_water"), (" 常備薬 ", "medicine"), ("おむつ", None),
+    ("タオル", None), ("その他", None)])
+def test_needs_name_supply_items_in_any_width_or_case_or_none(text, token):
+    from domains.bosai.dashboard.i18n import need_item
+
+    assert need_item(text) == token
