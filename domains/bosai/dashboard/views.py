@@ -25,6 +25,7 @@ from domains.bosai.dashboard.i18n import (
     t,
     when,
 )
+from domains.bosai.dashboard.map import map_section
 from domains.bosai.dashboard.markup import Markup, Sections, el, join
 from domains.bosai.dashboard.queries import (
     OPEN_SUPPLY,
@@ -169,23 +170,38 @@ def reported_counts(shelter: Shelter, lang: Lang) -> str:
     return shown(shelter.reported)
 
 
+SHELTER_COLUMNS = ("shelter", "type", "occupancy", "state", "reported", "care_total", "needs")
+
+
 def shelters_table(shelters: Iterable[Shelter], page: Page) -> Markup:
+    """One row per shelter. On a phone each row becomes a card (dashboard.css): every cell
+    then shows its column's name from ``data-label``, and the explicit roles keep the table
+    a table for screen readers once CSS no longer lays it out as one."""
     lang = page.lang
-    rows = [el("tr", None,
-               el("th", {"scope": "row"}, el("a", {"href": page.shelter_url(s.id)}, s.name)),
-               el("td", None, _types(s, lang)),
-               el("td", {"class": "occupancy"}, _occupancy(s, lang)),
-               el("td", None, _state(s, lang)),
-               el("td", {"class": "num"}, reported_counts(s, lang)),
-               el("td", {"class": "num"}, _n(sum(s.care.values()))),
-               el("td", None, needs_list(s.needs, lang)))
+
+    def cell(key: str, content: Markup | str, cls: str | None = None) -> Markup:
+        return el("td", {"class": cls, "role": "cell", "data-label": t(lang, key)}, content)
+
+    rows = [el("tr", {"role": "row"},
+               el("th", {"scope": "row", "role": "rowheader"},
+                  el("a", {"href": page.shelter_url(s.id)}, s.name)),
+               cell("type", _types(s, lang)),
+               cell("occupancy", _occupancy(s, lang), "occupancy"),
+               cell("state", _state(s, lang), "state"),
+               cell("reported", reported_counts(s, lang), "num"),
+               cell("care_total", _n(sum(s.care.values())), "num"),
+               cell("needs", needs_list(s.needs, lang), "needs"))
             for s in shelters]
     if not rows:
         return el("p", {"class": "empty"}, t(lang, "shelters_empty"))
-    head = [_th(t(lang, k), numeric=k in ("reported", "care_total"))
-            for k in ("shelter", "type", "occupancy", "state", "reported", "care_total",
-                      "needs")]
-    return _table(t(lang, "shelters"), head, rows)
+    head = [el("th", {"scope": "col", "role": "columnheader",
+                      "class": "num" if k in ("reported", "care_total") else None}, t(lang, k))
+            for k in SHELTER_COLUMNS]
+    return el("div", {"class": "scroll cards-on-phone"},
+              el("table", {"role": "table"},
+                 el("caption", {"class": "sr-only"}, t(lang, "shelters")),
+                 el("thead", {"role": "rowgroup"}, el("tr", {"role": "row"}, head)),
+                 el("tbody", {"role": "rowgroup"}, rows)))
 
 
 def stays_table(ov: Overview, lang: Lang) -> Markup:
@@ -284,6 +300,7 @@ def overview_sections(ov: Overview, page: Page) -> Sections:
         "trend": trend_section(ov.trend, lang, t(lang, "trend"), "trend-all"),
         "shelters": shelters_table(ov.open_shelters + tuple(
             s for s in ov.shelters if not s.open), page),
+        "map": map_section(ov.open_shelters, lang, page.shelter_url),
         "stays": stays_table(ov, lang),
         "care": care_table(ov, page),
         "supplies": supplies_section(ov.supplies, page, names=names),
@@ -291,7 +308,7 @@ def overview_sections(ov: Overview, page: Page) -> Sections:
 
 
 OVERVIEW_ORDER = (("totals", "totals"), ("trend", "trend"), ("shelters", "shelters"),
-                  ("stays", "stays"), ("care", "care"), ("supplies", "supplies"))
+                  ("map", "map"), ("stays", "stays"), ("care", "care"), ("supplies", "supplies"))
 
 
 # ---------------------------------------------------------------------------- shelter
@@ -299,16 +316,18 @@ OVERVIEW_ORDER = (("totals", "totals"), ("trend", "trend"), ("shelters", "shelte
 def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
     lang, s = page.lang, detail.shelter
     site = detail.site or {}
+    # the bar belongs to the number it draws: under 現在の人数, not after the last fact
+    people_now = join(t(lang, "people_n", n=_n(s.people)),
+                      bar(s.people, s.capacity, full=s.full))
     facts = [("type", _types(s, lang) or "–"),
              ("address", site.get("address") or "–"),
              ("capacity", _n(s.capacity) if s.capacity is not None else t(lang, "no_capacity")),
-             ("people_now", t(lang, "people_n", n=_n(s.people))),
+             ("people_now", people_now),
              ("state", _state(s, lang)),
              ("last_report", when(s.observed_at) or "–")]
-    summary = join(el("dl", {"class": "facts"},
-                      [el("div", None, el("dt", None, t(lang, k)), el("dd", None, v))
-                       for k, v in facts]),
-                   bar(s.people, s.capacity, full=s.full))
+    summary = el("dl", {"class": "facts"},
+                 [el("div", {"data-fact": k}, el("dt", None, t(lang, k)), el("dd", None, v))
+                  for k, v in facts])
     categories = [c for c in vocab.CARE_CATEGORIES if s.care.get(c)]
     care = _table(t(lang, "care_categories"),
                   [_th(t(lang, "care_categories")), _th(t(lang, "people"), numeric=True)],
