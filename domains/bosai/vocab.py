@@ -180,3 +180,23 @@ SUPPLY_VOCABULARIES: dict[str, Labels] = {
     "forWhom": FOR_WHOM,
     "status": SUPPLY_STATUSES,
 }
+
+# Needs (不足物資) are free text in status files (``ShelterStatus.needs``): the spellings
+# municipalities use for the supply items above, so that a need can be shown in the reader's
+# language. Only unambiguous ones: a bare おむつ may be for infants or adults, so it stays as
+# written. The items' own Japanese and English labels match as well (``need_item``).
+NEED_SPELLINGS: dict[str, str] = {
+    "水": "drinking_water", "飲み水": "drinking_water", "飲用水": "drinking_water",
+    "ペットボトル水": "drinking_water", "給水": "drinking_water",
+    "食糧": "food", "非常食": "food", "食べ物": "food", "弁当": "food",
+    "アレルギー食": "allergy_safe_food", "アレルギー対応食品": "allergy_safe_food",
+    "ミルク": "infant_formula", "液体ミルク": "infant_formula",
+    "子供用おむつ": "infant_diapers", "子ども用おむつ": "infant_diapers",
+    "ベビー用おむつ": "infant_diapers", "乳児用おむつ": "infant_diapers",
+    "大人用紙おむつ": "adult_diapers", "介護用おむつ": "adult_diapers",
+    "ナプキン": "sanitary_products", "生理用ナプキン": "sanitary_products",
+    "薬": "medicine", "常備薬": "medicine", "医薬品類": "medicine",
+    "ブランケット": "blankets", "携帯トイレ": "portable_toilets",
+    "トイレ": "portable_toilets", "仮設トイレ": "portable_toilets",
+    "着替え": "clothing", "下着": "clothing", "衛生用品類": "hygiene_supplies",
+}

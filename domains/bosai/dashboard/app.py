@@ -9,7 +9,9 @@ the connector writes no access log.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from aiohttp import web
 
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from connector.errors import ConnectorCode
+from connector.store.database import StoreError
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import (
     DASHBOARD,
@@ -51,6 +54,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
 }
 MAX_QUERY = 100
+WATCH_S = 1.0  # how often open pages look for writes made outside the connector
 
 
 class Dashboard:
@@ -65,6 +69,7 @@ class Dashboard:
         self._hub: Any = None
         self._queries: Queries | None = None
         self._snapshots: Snapshots | None = None
+        self._versions: tuple[int, int] | None = None
 
     @property
     def sessions(self) -> Sessions:
@@ -91,6 +96,27 @@ class Dashboard:
     @property
     def snapshots(self) -> Snapshots:
         return self._hub_parts()[1]
+
+    def catch_up(self) -> None:
+        """Tell the hub's feed about commits made to its stores by another connection (the
+        ``tsunagu bosai import-status`` CLI): renderings are cached by the feed's counter,
+        and only in-process changes move it, so a status file imported that way stayed
+        invisible (every shelter kept showing the count from before)."""
+        try:
+            queries = self.queries
+            versions = queries.versions()
+        except (RuntimeError, StoreError):  # the hub is stopped or restarting
+            self._versions = None
+            return
+        if self._versions is not None and versions != self._versions:
+            self.hub.feed.notify("store")
+        self._versions = versions
+
+    async def watch(self, period: float = WATCH_S) -> None:
+        """``catch_up`` every ``period`` seconds, so open pages update live too."""
+        while True:
+            self.catch_up()
+            await asyncio.sleep(period)
 
 
 DASH = web.AppKey("bosai.dashboard", Dashboard)
@@ -164,6 +190,7 @@ def _overview_render(dash: Dashboard, page: views.Page) -> Callable[[], Sections
 @staff_page
 async def overview(request: web.Request, staff: TokenInfo) -> web.Response:
     dash, page = request.app[DASH], page_for(request, staff)
+    dash.catch_up()
     seq, sections = dash.snapshots.get(("overview", page.lang), _overview_render(dash, page))
     url = live_url(request, page, seq, view="overview")
     return html(request, views.overview_page(sections, page, url))
@@ -181,6 +208,7 @@ def _shelter_render(dash: Dashboard, page: views.Page, shelter_id: str
 async def shelter(request: web.Request, staff: TokenInfo) -> web.Response:
     dash, page = request.app[DASH], page_for(request, staff)
     shelter_id = request.match_info["id"]
+    dash.catch_up()
     detail = dash.queries.shelter(shelter_id)
     if detail is None:
         return html(request, views.message_page(page, "shelter_detail", "not_found"), 404)
@@ -303,9 +331,18 @@ def _asset_handler() -> Handler:
     return asset
 
 
+async def _watching(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[DASH].watch())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def dashboard_app(connector: Any, hub: Any) -> web.Application:
     app = web.Application()
     app[DASH] = dash = Dashboard(connector, hub)
+    app.cleanup_ctx.append(_watching)
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(dash.streams.close)
     app.router.add_get("/", overview, name="overview")

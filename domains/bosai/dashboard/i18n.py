@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from domains.bosai import vocab
+from domains.japanese import normalize_width
 from domains.japanese.dates import JST
 
 Lang = Literal["ja", "en"]
@@ -61,7 +62,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "occupancy": ("人数／定員", "People / capacity"),
     "state": ("状況", "State"),
     "reported": ("報告人数（昼／夜）", "Reported (day / night)"),
-    "not_reported": ("未報告", "not reported"),
+    "not_reported": ("未報告", "Not reported"),
+    "original": ("原文", "original"),
     "needs": ("不足物資", "Needs"),
     "care_total": ("要配慮者", "People needing care"),
     "full": ("満員", "Full"),
@@ -72,6 +74,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown": ("不明", "Unknown"),
     "of_capacity": ("{people}人／定員{capacity}人", "{people} of {capacity}"),
     "of_no_capacity": ("{people}人／定員不明", "{people} (capacity unknown)"),
+    # map
+    "map": ("避難所の地図", "Map of open shelters"),
+    "map_desc": ("開設中の避難所{n}か所の位置。円の大きさは人数、色は定員に対する混み具合。"
+                 "同じ内容を地図の下の表で見られます。",
+                 "Where the {n} open shelters are. Circle size shows people, colour how full "
+                 "against capacity. The table under the map gives the same."),
+    "map_empty": ("位置のわかる開設中の避難所はありません。",
+                  "No open shelter with a known location."),
+    "map_missing": ("位置が不明なため地図にない避難所（{n}か所）: {names}",
+                    "Not on the map, location unknown ({n}): {names}"),
+    "map_low": ("空きあり（50%未満）", "Room (under 50%)"),
+    "map_mid": ("やや混雑（50〜80%）", "Filling (50–80%)"),
+    "map_high": ("混雑（80%以上）", "Nearly full (80% or more)"),
+    "map_full": ("満員", "Full"),
+    "map_unknown": ("定員不明", "Capacity unknown"),
+    "map_size": ("円の大きさ＝人数", "Circle size = people"),
+    "map_fullness": ("混み具合", "How full"),
+    "latitude": ("緯度", "Latitude"),
+    "longitude": ("経度", "Longitude"),
+    "north": ("北", "N"),
     # stays
     "stays": ("滞在場所の内訳", "Where people stay"),
     "stay": ("滞在場所", "Stay location"),
@@ -173,12 +195,47 @@ def t(lang: Lang, key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def label(lang: Lang, labels: vocab.Labels, token: str | None) -> str:
-    """A vocabulary token's label; an unknown token as written (it is escaped when shown)."""
+def label(lang: Lang, labels: vocab.Labels, token: str | None, *, inline: bool = False
+          ) -> str:
+    """A vocabulary token's label (English in sentence case unless ``inline``: within a
+    phrase, e.g. a unit after a number); an unknown token as written (escaped when shown)."""
     if token is None:
         return t(lang, "unknown")
-    found = labels.get(token)
-    return (found[0] if lang == "ja" else found[1]) if found else token
+    found = labels.get(token) or _by_label(labels, token)
+    if not found:
+        return token
+    return found[0] if lang == "ja" else found[1] if inline else sentence_case(found[1])
+
+
+def _by_label(labels: vocab.Labels, text: str) -> tuple[str, str] | None:
+    """A value written as its label rather than its token (乳幼児 for ``infant``: records
+    from other participants do), so the English page can still say it in English."""
+    key = text.strip().casefold()
+    return next((names for names in labels.values()
+                 if key in (names[0], names[1].casefold())), None)
+
+
+def sentence_case(text: str) -> str:
+    """English labels of the vocabulary are lower case (they are also used inside
+    sentences); alone in a cell they start with a capital, like the dashboard's own words."""
+    return text[:1].upper() + text[1:]
+
+
+def _need_key(text: str) -> str:
+    return normalize_width(text).strip().casefold().replace(" ", "")
+
+
+_NEED_ITEMS: dict[str, str] = {
+    **{_need_key(k): v for k, v in vocab.NEED_SPELLINGS.items()},
+    **{_need_key(name): token for token, names in vocab.SUPPLY_ITEMS.items()
+       if token != "other" for name in (token, *names)},
+}
+
+
+def need_item(text: str) -> str | None:
+    """The ``vocab.SUPPLY_ITEMS`` token a need (不足物資, free text) names, if it names one:
+    its Japanese or English label or a known spelling, any width or case."""
+    return _NEED_ITEMS.get(_need_key(text))
 
 
 def known(lang: Lang, prefix: str, token: str) -> str:

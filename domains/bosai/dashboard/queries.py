@@ -62,6 +62,8 @@ class Shelter:
     needs: tuple[str, ...]
     observed_at: str | None
     care: dict[str, int] = field(default_factory=dict)
+    lat: float | None = None  # from the designated-site master (an ad hoc shelter has none)
+    lon: float | None = None
 
     @property
     def full(self) -> bool:
@@ -164,11 +166,24 @@ class Queries:
             raise StoreError(f"store {store.path} cannot index the registry: {exc}") from exc
         self.stays = StayTrend(store)
 
+    def versions(self) -> tuple[int, int]:
+        """SQLite's ``data_version`` of the hub's store and of the registry's: it moves when
+        another connection (``tsunagu bosai import-status`` run beside the connector, another
+        process) commits to the file. Those writes never reach the hub's change feed, so
+        without this the dashboard kept serving its rendering from before the import."""
+        return (int(self.sites.query("PRAGMA data_version")[0][0]),
+                int(self.store.query("PRAGMA data_version")[0][0]))
+
     # ------------------------------------------------------------------ shelters
 
     def _site_names(self) -> dict[str, tuple[str, list[str], int | None]]:
-        return {r[0]: (r[1], orjson.loads(r[2]), r[3]) for r in self.sites.query(
-            "SELECT id, name, types, capacity FROM sites")}
+        return {sid: (name, types, capacity)
+                for sid, (name, types, capacity, _) in self._site_master().items()}
+
+    def _site_master(self) -> dict[str, tuple[str, list[str], int | None,
+                                              tuple[float, float]]]:
+        return {r[0]: (r[1], orjson.loads(r[2]), r[3], (r[4], r[5])) for r in self.sites.query(
+            "SELECT id, name, types, capacity, lat, lon FROM sites")}
 
     def _population(self, shelter_id: str | None = None) -> Population:
         found = Population()
@@ -186,12 +201,12 @@ class Queries:
     def _shelters(self, population: Population, only: str | None = None) -> list[Shelter]:
         """Shelters with a status or with people in them (or just ``only``)."""
         status = {s["shelterId"]: s for s in self.sites.current_status()}
-        master = self._site_names()
+        master = self._site_master()
         ids = {only} if only else set(status) | set(population.people)
         shelters = []
         for sid in ids:
             st = status.get(sid, {})
-            name, types, capacity = master.get(sid, (None, [], None))
+            name, types, capacity, (lat, lon) = master.get(sid, (None, [], None, (None, None)))
             reported = st.get("population", {})
             shelters.append(Shelter(
                 id=sid, name=st.get("name") or name or sid,
@@ -200,7 +215,8 @@ class Queries:
                 capacity=st.get("capacity", capacity), people=population.people.get(sid, 0),
                 reported=st.get("count"), day=reported.get("day"),
                 night=reported.get("night"), needs=tuple(st.get("needs", ())),
-                observed_at=st.get("observedAt"), care=population.care.get(sid, {})))
+                observed_at=st.get("observedAt"), care=population.care.get(sid, {}),
+                lat=lat, lon=lon))
         shelters.sort(key=lambda s: (s.name, s.id))
         return shelters
 

@@ -8,6 +8,7 @@ updates, so the two can never differ.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,16 @@ from urllib.parse import quote
 
 from domains.bosai import vocab
 from domains.bosai.dashboard.chart import trend_svg, trend_table
-from domains.bosai.dashboard.i18n import SUPPLY_STATUSES, Lang, known, label, t, when
+from domains.bosai.dashboard.i18n import (
+    SUPPLY_STATUSES,
+    Lang,
+    known,
+    label,
+    need_item,
+    t,
+    when,
+)
+from domains.bosai.dashboard.map import map_section
 from domains.bosai.dashboard.markup import Markup, Sections, el, join
 from domains.bosai.dashboard.queries import (
     OPEN_SUPPLY,
@@ -98,6 +108,40 @@ def _list(items: Iterable[str], lang: Lang) -> str:
     return ("、" if lang == "ja" else ", ").join(items)
 
 
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+def original(text: str, lang: Lang) -> Markup | str:
+    """Free text as written, on the English page marked as the Japanese original (lang="ja"
+    for screen readers and fonts, and a visible "(original)"): never passed off as English."""
+    if lang == "ja" or not _JAPANESE.search(text):
+        return text
+    return el("span", {"class": "original"}, el("span", {"lang": "ja"}, text), " ",
+              el("small", None, f"({t(lang, 'original')})"))
+
+
+def need(text: str, lang: Lang) -> Markup | str:
+    """A need (不足物資, free text from a status file) in the reader's language when it names
+    a supply item of the vocabulary; otherwise as written (the Japanese page shows what the
+    shelter wrote either way: 常備薬 says more than 医薬品)."""
+    token = need_item(text)
+    if lang == "ja" or token is None:
+        return original(text, lang)
+    return label(lang, vocab.SUPPLY_ITEMS, token)
+
+
+def supply_item(item: str, lang: Lang) -> Markup | str:
+    """A SupplyRequest's item: a vocabulary token, or text another participant wrote."""
+    return label(lang, vocab.SUPPLY_ITEMS, item) if item in vocab.SUPPLY_ITEMS \
+        else need(item, lang)
+
+
+def needs_list(needs: Iterable[str], lang: Lang) -> Markup:
+    separator = "、" if lang == "ja" else ", "
+    shown = [need(n, lang) for n in needs]
+    return join([(separator if i else None, n) for i, n in enumerate(shown)])
+
+
 def _types(shelter: Shelter, lang: Lang) -> str:
     return _list((label(lang, vocab.SHELTER_TYPES, k) for k in shelter.types), lang)
 
@@ -126,23 +170,38 @@ def reported_counts(shelter: Shelter, lang: Lang) -> str:
     return shown(shelter.reported)
 
 
+SHELTER_COLUMNS = ("shelter", "type", "occupancy", "state", "reported", "care_total", "needs")
+
+
 def shelters_table(shelters: Iterable[Shelter], page: Page) -> Markup:
+    """One row per shelter. On a phone each row becomes a card (dashboard.css): every cell
+    then shows its column's name from ``data-label``, and the explicit roles keep the table
+    a table for screen readers once CSS no longer lays it out as one."""
     lang = page.lang
-    rows = [el("tr", None,
-               el("th", {"scope": "row"}, el("a", {"href": page.shelter_url(s.id)}, s.name)),
-               el("td", None, _types(s, lang)),
-               el("td", {"class": "occupancy"}, _occupancy(s, lang)),
-               el("td", None, _state(s, lang)),
-               el("td", {"class": "num"}, reported_counts(s, lang)),
-               el("td", {"class": "num"}, _n(sum(s.care.values()))),
-               el("td", None, _list(s.needs, lang)))
+
+    def cell(key: str, content: Markup | str, cls: str | None = None) -> Markup:
+        return el("td", {"class": cls, "role": "cell", "data-label": t(lang, key)}, content)
+
+    rows = [el("tr", {"role": "row"},
+               el("th", {"scope": "row", "role": "rowheader"},
+                  el("a", {"href": page.shelter_url(s.id)}, s.name)),
+               cell("type", _types(s, lang)),
+               cell("occupancy", _occupancy(s, lang), "occupancy"),
+               cell("state", _state(s, lang), "state"),
+               cell("reported", reported_counts(s, lang), "num"),
+               cell("care_total", _n(sum(s.care.values())), "num"),
+               cell("needs", needs_list(s.needs, lang), "needs"))
             for s in shelters]
     if not rows:
         return el("p", {"class": "empty"}, t(lang, "shelters_empty"))
-    head = [_th(t(lang, k), numeric=k in ("reported", "care_total"))
-            for k in ("shelter", "type", "occupancy", "state", "reported", "care_total",
-                      "needs")]
-    return _table(t(lang, "shelters"), head, rows)
+    head = [el("th", {"scope": "col", "role": "columnheader",
+                      "class": "num" if k in ("reported", "care_total") else None}, t(lang, k))
+            for k in SHELTER_COLUMNS]
+    return el("div", {"class": "scroll cards-on-phone"},
+              el("table", {"role": "table"},
+                 el("caption", {"class": "sr-only"}, t(lang, "shelters")),
+                 el("thead", {"role": "rowgroup"}, el("tr", {"role": "row"}, head)),
+                 el("tbody", {"role": "rowgroup"}, rows)))
 
 
 def stays_table(ov: Overview, lang: Lang) -> Markup:
@@ -209,13 +268,13 @@ def supplies_section(supplies: tuple[Supply, ...], page: Page, *,
         if s.shelter_id:
             where = el("a", {"href": page.shelter_url(s.shelter_id)},
                        (names or {}).get(s.shelter_id, s.shelter_id))
-        item = label(lang, vocab.SUPPLY_ITEMS, s.item)
-        amount = f"{s.quantity} {label(lang, vocab.SUPPLY_UNITS, s.unit)}" if s.unit \
+        item = supply_item(s.item, lang)
+        amount = f"{s.quantity} {label(lang, vocab.SUPPLY_UNITS, s.unit, inline=True)}" if s.unit \
             else s.quantity
         whom = _list((label(lang, vocab.FOR_WHOM, w) for w in s.for_whom), lang)
         open_rows.append(el("tr", None,
-                            el("th", {"scope": "row"}, f"{item}（{s.note}）" if s.note
-                               else item),
+                            el("th", {"scope": "row"}, item,
+                               join("（", original(s.note, lang), "）") if s.note else None),
                             el("td", {"class": "num"}, amount),
                             el("td", None, known(lang, "urgency", s.urgency)),
                             el("td", None, whom), el("td", None, where),
@@ -241,6 +300,7 @@ def overview_sections(ov: Overview, page: Page) -> Sections:
         "trend": trend_section(ov.trend, lang, t(lang, "trend"), "trend-all"),
         "shelters": shelters_table(ov.open_shelters + tuple(
             s for s in ov.shelters if not s.open), page),
+        "map": map_section(ov.open_shelters, lang, page.shelter_url),
         "stays": stays_table(ov, lang),
         "care": care_table(ov, page),
         "supplies": supplies_section(ov.supplies, page, names=names),
@@ -248,7 +308,7 @@ def overview_sections(ov: Overview, page: Page) -> Sections:
 
 
 OVERVIEW_ORDER = (("totals", "totals"), ("trend", "trend"), ("shelters", "shelters"),
-                  ("stays", "stays"), ("care", "care"), ("supplies", "supplies"))
+                  ("map", "map"), ("stays", "stays"), ("care", "care"), ("supplies", "supplies"))
 
 
 # ---------------------------------------------------------------------------- shelter
@@ -256,16 +316,18 @@ OVERVIEW_ORDER = (("totals", "totals"), ("trend", "trend"), ("shelters", "shelte
 def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
     lang, s = page.lang, detail.shelter
     site = detail.site or {}
+    # the bar belongs to the number it draws: under 現在の人数, not after the last fact
+    people_now = join(t(lang, "people_n", n=_n(s.people)),
+                      bar(s.people, s.capacity, full=s.full))
     facts = [("type", _types(s, lang) or "–"),
              ("address", site.get("address") or "–"),
              ("capacity", _n(s.capacity) if s.capacity is not None else t(lang, "no_capacity")),
-             ("people_now", t(lang, "people_n", n=_n(s.people))),
+             ("people_now", people_now),
              ("state", _state(s, lang)),
              ("last_report", when(s.observed_at) or "–")]
-    summary = join(el("dl", {"class": "facts"},
-                      [el("div", None, el("dt", None, t(lang, k)), el("dd", None, v))
-                       for k, v in facts]),
-                   bar(s.people, s.capacity, full=s.full))
+    summary = el("dl", {"class": "facts"},
+                 [el("div", {"data-fact": k}, el("dt", None, t(lang, k)), el("dd", None, v))
+                  for k, v in facts])
     categories = [c for c in vocab.CARE_CATEGORIES if s.care.get(c)]
     care = _table(t(lang, "care_categories"),
                   [_th(t(lang, "care_categories")), _th(t(lang, "people"), numeric=True)],
@@ -273,7 +335,8 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
                                      label(lang, vocab.CARE_CATEGORIES, c)),
                       el("td", {"class": "num"}, _n(s.care[c]))) for c in categories]
                   ) if categories else el("p", {"class": "empty"}, t(lang, "none"))
-    needs = (el("ul", {"class": "needs"}, [el("li", None, n) for n in s.needs]) if s.needs
+    needs = (el("ul", {"class": "needs"}, [el("li", None, need(n, lang)) for n in s.needs])
+             if s.needs
              else el("p", {"class": "empty"}, t(lang, "no_needs")))
     timeline_rows = [el("tr", None,
                         el("th", {"scope": "row"}, when(e.get("observedAt"))),
@@ -281,7 +344,7 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
                         el("td", {"class": "num"}, _n(e.get("count"))),
                         el("td", {"class": "num"}, _n(e.get("population", {}).get("day"))),
                         el("td", {"class": "num"}, _n(e.get("population", {}).get("night"))),
-                        el("td", None, _list(e.get("needs", ()), lang)))
+                        el("td", None, needs_list(e.get("needs", ()), lang)))
                      for e in reversed(detail.timeline)]
     timeline = _table(t(lang, "timeline"),
                       [_th(t(lang, k), numeric=k in ("count_reported", "day", "night"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 
@@ -19,6 +21,7 @@ from connector.plugins.contract import DomainPlugin
 from connector.plugins.registry import PluginError, check_plugin
 from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
 from tests.domains.bosai.dashboard_support import (
+    DATA,
     HOSTILE,
     SITES,
     Site,
@@ -280,10 +283,36 @@ async def test_english_switch_is_remembered(dashboard, tmp_path):
         assert "tsunagu_bosai_lang=en" in headers["Set-Cookie"]
         assert "SameSite=Strict" in headers["Set-Cookie"]
         text = text_of(page)
-        assert "People in shelters 3" in text and "Full" in text and "in a vehicle" in text
+        assert "People in shelters 3" in text and "Full" in text and "In a vehicle" in text
         assert 'lang="ja"' in page and "日本語" in page  # the way back, marked as Japanese
         _, _, page = await get(http, dashboard.url + f"shelters/{SITES[0].id}")
         assert '<html lang="en">' in page and "Status history" in page
+
+
+async def test_english_page_translates_known_needs_and_marks_the_rest_as_original(dashboard,
+                                                                                  tmp_path):
+    seed(dashboard, tmp_path)
+    load_status(dashboard.hub, tmp_path, [
+        {"shelter_id": SITES[1].id, "open": "開設", "count": "1", "timestamp": "2024/4/30 7:00",
+         "needs": "飲料水、常備薬、ﾀｵﾙ/アレルギー対応食"}])
+    async with dashboard.client() as http:
+        await dashboard.login(http, DASHBOARD)
+        _, _, en = await get(http, dashboard.url + "?lang=en")
+        _, _, detail = await get(http, dashboard.url + f"shelters/{SITES[1].id}")
+        _, _, ja = await get(http, dashboard.url + "?lang=ja")
+    structure(en)
+    original = ('<span class="original"><span lang="ja">タオル</span> '
+                '<small>(original)</small></span>')
+    # the vocabulary's items in English, sentence case like every other label; the free
+    # text the shelter wrote as it wrote it, marked as the Japanese original
+    assert f"Drinking water, Medicine, {original}, Allergy-safe food</td>" in en
+    assert "Infant formula, Blankets</td>" in en  # 番町小学校's 粉ミルク、毛布
+    assert "Designated emergency evacuation site, Designated shelter" in text_of(en)
+    assert "In a vehicle" in text_of(en) and "in a vehicle" not in text_of(en)
+    assert "Elderly" in text_of(en) and "Infant formula" in text_of(en)  # care, supplies
+    assert f"<li>{original}</li>" in detail and "<li>Medicine</li>" in detail
+    # the Japanese page shows exactly what the shelter wrote, with no marker
+    assert "飲料水、常備薬、タオル、アレルギー対応食" in text_of(ja) and "原文" not in ja
 
 
 # ---------------------------------------------------------------------------- person search
@@ -372,6 +401,44 @@ async def test_a_check_in_reaches_an_open_stream_within_a_second(dashboard, tmp_
     assert "4人" in sections["totals"] and "1人／定員40人" in sections["shelters"]
     assert "stays" in sections and "supplies" not in sections  # only what changed
     assert event["updated"].startswith("最終更新")
+
+
+def import_status_by_cli(store_path, csv: str, mapping: str) -> None:
+    """``tsunagu bosai import-status`` as staff run it beside the connector: another process,
+    another connection to the hub's bosai.sqlite."""
+    done = subprocess.run(
+        [sys.executable, "-m", "connector.cli.main", "bosai", "import-status", str(DATA / csv),
+         "--mapping", str(DATA / mapping), "--store", str(store_path)],
+        capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == "imported 3, corrected 2, refused 5", done.stderr
+
+
+async def test_day_and_night_counts_imported_by_the_cli_show_on_open_pages(dashboard,
+                                                                         tmp_path):
+    # What staff saw: the demo's status (a count of 0, no day/night columns) on screen, then
+    # their own status file imported with the CLI: the pages kept the old rendering.
+    load_status(dashboard.hub, tmp_path, [
+        {"shelter_id": "E1310100001001", "name": "番町小学校", "open": "開設", "count": "0",
+         "timestamp": "2024/4/30 5:00"}])
+    async with dashboard.client() as http:
+        await dashboard.login(http, DASHBOARD)
+        _, _, page = await get(http, dashboard.url)
+        _, _, detail = await get(http, dashboard.url + "shelters/E1310100001001")
+        assert "定員不明 0 0" in text_of(page)  # reported 0, before the status file
+        url = re.search(r'data-live-url="([^"]+)"', page).group(1).replace("&amp;", "&")
+        async with http.get(dashboard.origin + url) as resp:
+            import_status_by_cli(dashboard.hub.sites.path, "status_city_a.csv",
+                                 "status_city_a.toml")
+            event = await read_event(resp, 3.0)  # an open page is updated too
+        _, _, page = await get(http, dashboard.url)
+        _, _, detail = await get(http, dashboard.url + "shelters/E1310100001001")
+    assert "余裕あり（あと450人） 120／340 0 毛布" in text_of(event["sections"]["shelters"])
+    text = text_of(page)
+    assert "番町小学校 指定避難所 0人／定員450人 余裕あり（あと450人） 120／340 0 毛布" in text
+    assert "髙橋記念ホール 福祉避難所、指定避難所 0人／定員80人 余裕あり（あと80人） 10／25" in text
+    # the status history, newest first: count, day, night
+    assert "2024-04-30 18:00 開設 150 120 340 毛布 2024-04-30 06:00 開設 120 100 310" in \
+        text_of(detail)
 
 
 # ---------------------------------------------------------------------------- scopes

@@ -88,9 +88,9 @@ def test_the_chart_says_in_words_what_it_draws():
 
 @pytest.mark.parametrize(("counts", "ja", "en"), [
     ({"day": 2, "night": 3}, "2／3", "2／3"),
-    ({"day": 0, "night": None}, "0／未報告", "0／not reported"),
+    ({"day": 0, "night": None}, "0／未報告", "0／Not reported"),
     ({"reported": 40}, "40", "40"),
-    ({}, "未報告", "not reported"),  # nothing reported is never shown as 0 or a blank
+    ({}, "未報告", "Not reported"),  # nothing reported is never shown as 0 or a blank
 ])
 def test_reported_counts_show_what_was_reported_and_say_when_nothing_was(counts, ja, en):
     from domains.bosai.dashboard.queries import Shelter
@@ -100,3 +100,35 @@ def test_reported_counts_show_what_was_reported_and_say_when_nothing_was(counts,
                       reported=counts.get("reported"), day=counts.get("day"),
                       night=counts.get("night"), needs=(), observed_at=None)
     assert (reported_counts(shelter, "ja"), reported_counts(shelter, "en")) == (ja, en)
+
+
+@pytest.mark.parametrize(("text", "token"), [
+    ("粉ミルク", "infant_formula"), ("ﾐﾙｸ", "infant_formula"), ("毛布", "blankets"),
+    ("Drinking Water", "drinking_water"), (" 常備薬 ", "medicine"), ("おむつ", None),
+    ("タオル", None), ("その他", None)])
+def test_needs_name_supply_items_in_any_width_or_case_or_none(text, token):
+    from domains.bosai.dashboard.i18n import need_item
+
+    assert need_item(text) == token
+
+
+def test_the_map_places_open_shelters_with_coordinates_and_names_the_others():
+    from domains.bosai.dashboard.map import band, map_section, nice_distance
+    from domains.bosai.dashboard.queries import Shelter
+
+    def shelter(sid: str, people: int, capacity: int | None, at=None, open_=True) -> Shelter:
+        return Shelter(id=sid, name=f"<b>{sid}</b>", open=open_, types=(), capacity=capacity,
+                       people=people, reported=None, day=None, night=None, needs=(),
+                       observed_at=None, lat=at and at[0], lon=at and at[1])
+
+    shelters = [shelter("a", 10, 100, (35.68, 139.75)), shelter("b", 90, 100, (35.69, 139.76)),
+                shelter("c", 5, None), shelter("d", 50, 40, (35.70, 139.77), open_=False)]
+    svg = map_section(shelters, "ja", lambda sid: f"/s/{sid}")
+    assert svg.count('class="point"') == 2 and 'data-shelter="d"' not in svg  # closed: not drawn
+    assert "&lt;b&gt;c&lt;/b&gt;" in svg.split("</figure>")[1]  # no coordinates: named below
+    assert "<b>" not in svg and 'href="/s/a"' in svg
+    # 1.1 km north-south fills the 400 px of height: a quarter of the width is ~390 m
+    assert ">200 m</text>" in svg and ">北</text>" in svg
+    assert [band(s) for s in shelters] == ["low", "high", "unknown", "full"]
+    assert [nice_distance(m) for m in (1, 7, 180, 320, 1999)] == [1, 5, 100, 200, 1000]
+    assert "位置のわかる開設中の避難所はありません" in map_section(shelters[2:3], "ja", str)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin
@@ -188,7 +189,7 @@ async def test_hostile_strings_show_as_text_and_run_nothing(page, dashboard, tmp
 async def test_screenshots(page, dashboard, tmp_path):
     """Japanese screenshots of the overview and a shelter (copied into docs/screenshots/ when
     TSUNAGU_SCREENSHOTS=1, so that ordinary runs leave the work tree alone)."""
-    await _demo_data(dashboard, tmp_path)
+    await demo_data(dashboard, tmp_path)
     ui = DashboardUi(page, dashboard)
     await ui.login(*BOTH)
     await ui.wait_live()
@@ -204,11 +205,21 @@ async def test_screenshots(page, dashboard, tmp_path):
             shutil.copyfile(tmp_path / name, SCREENSHOTS / name)
 
 
-async def _demo_data(server, tmp_path) -> None:
-    """Six shelters filling up over twelve simulated hours (the registry's clock moved)."""
-    hub = server.hub
+DEMO_AT = ((35.6886, 139.7355), (35.6950, 139.7480), (35.6990, 139.7430), (35.6935, 139.7680),
+           (35.6925, 139.7595), (35.6840, 139.7380))  # where such buildings are in 千代田区
+
+
+def demo_sites() -> list[Site]:
+    """SITES and three more, placed across the ward as on a map (about 3 km by 1.7 km)."""
     sites = [*SITES, Site("004", "神田公園区民館", 60), Site("005", "一橋中学校", 120),
              Site("006", "麹町区民館", 80)]
+    return [replace(site, at=at) for site, at in zip(sites, DEMO_AT, strict=True)]
+
+
+async def demo_data(server, tmp_path) -> None:
+    """Six shelters filling up over twelve simulated hours (the registry's clock moved)."""
+    hub = server.hub
+    sites = demo_sites()
     load_sites(hub, tmp_path, sites)
     load_status(hub, tmp_path, [
         {"shelter_id": s.id, "open": "閉鎖" if s.local_id == "003" else "開設",
