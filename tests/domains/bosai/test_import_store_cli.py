@@ -485,3 +485,37 @@ def test_a_broken_workbook_is_named_and_other_binary_files_still_refused(store, 
     pdf = _csv(tmp_path, "status.pdf", "%PDF-1.4 ...")
     with pytest.raises(SourceError, match="this is not a CSV file: it looks like a PDF"):
         import_status(pdf, DATA / "status_city_a.toml", store)
+
+
+async def test_dashboard_queries_carry_report_age_stale_flag_and_open_periods(
+        bosai_connector, tmp_path):
+    from domains.bosai.dashboard.queries import Queries
+
+    hub = bosai_connector.plugin_services["bosai"]
+    mapping = _mapping(tmp_path, "complete_snapshot = true\n")
+    import_status(_csv(tmp_path, "morning.csv", MORNING), mapping, hub.sites)
+    import_status(_csv(tmp_path, "noon.csv", NOON), mapping, hub.sites)
+    queries, at = Queries(hub, hub.sites), datetime(2024, 4, 30, 13, tzinfo=JST)
+    shown = {s.id: s for s in queries.overview(now=at).shelters}
+    assert set(shown) == {"A", "C"}  # B was closed by the complete snapshot
+    assert (shown["A"].report_age, shown["A"].stale) == (timedelta(hours=1), False)
+    assert shown["C"].reported_at == datetime(2024, 4, 29, 21, tzinfo=UTC)  # its noon row
+    assert shown["C"].stale  # was refused: 7 hours without a report
+    closed = queries.shelter("B", now=at)
+    assert closed.shelter.open is False and closed.shelter.stale
+    assert closed.periods == ({"opened": "2024-04-29T21:00:00Z",
+                               "closed": "2024-04-30T03:00:00Z"},)
+
+
+def test_a_my_number_in_a_workbook_is_withheld_and_blotted_in_the_kept_copy(store, tmp_path):
+    from domains.japanese.mynumber import check_digit
+
+    number = "12345678901" + str(check_digit("12345678901"))
+    book = _workbook(tmp_path / "s.xlsx", [["ID", "状況", "日時", "メモ"],
+                                            ["A", "開設", "2024/4/30 6:00", f"連絡 {number}"]])
+    mapping = _mapping(tmp_path)
+    report = import_status(book, mapping, store)
+    assert report.redacted_cells == 1 and report.rows[0].outcome.value == "corrected"
+    kept = (store.path.parent / report.raw_path).read_text(encoding="utf-8")
+    assert number not in kept and "連絡 ＊＊＊＊" in kept
+    assert "メモ" not in store.timeline("A")[0]["raw"]
