@@ -519,3 +519,10 @@ def test_a_my_number_in_a_workbook_is_withheld_and_blotted_in_the_kept_copy(stor
     kept = (store.path.parent / report.raw_path).read_text(encoding="utf-8")
     assert number not in kept and "連絡 ＊＊＊＊" in kept
     assert "メモ" not in store.timeline("A")[0]["raw"]
+
+
+def test_the_help_text_default_is_the_stores_default():
+    from domains.bosai import cli
+    from domains.bosai.store import DEFAULT_STALE_AFTER
+
+    assert timedelta(hours=cli.DEFAULT_STALE_HOURS) == DEFAULT_STALE_AFTER
