@@ -85,9 +85,12 @@ async def send(hub: Any, record_id: str, stay: dict[str, Any]) -> dict[str, Any]
 
 def shelter_state(sites: BosaiStore, shelter_id: str) -> str:
     """``unknown`` (neither in the master nor in the status timeline), ``closed`` (the latest
-    status says so), else ``open`` (open, or designated with no status yet)."""
-    rows = sites.query("SELECT open FROM status_history WHERE shelter_id = ? "
-                       "ORDER BY observed_at DESC, seq DESC LIMIT 1", (shelter_id,))
+    status that says open or closed says closed), else ``open`` (open, or designated with no
+    status yet). A status whose open cell could not be read, or superseded by a re-import,
+    says neither."""
+    rows = sites.query("SELECT open FROM status_history WHERE shelter_id = ? AND open IS NOT"
+                       " NULL AND superseded_by IS NULL ORDER BY observed_at DESC, seq DESC"
+                       " LIMIT 1", (shelter_id,))
     if rows:
         return "open" if rows[0][0] else "closed"
     return "open" if sites.site(shelter_id) is not None else "unknown"

@@ -1,4 +1,4 @@
-"""``tsunagu bosai import-shelters`` and ``tsunagu bosai import-status``.
+"""``tsunagu bosai import-shelters``, ``import-status`` and ``stale-after``.
 
 Both print the refused rows (line and reason), the corrections grouped by column, where the
 raw file was kept, and end with ``imported N, corrected M, refused K`` (``, unchanged U``
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -23,6 +24,7 @@ from domains.bosai.importers.source import ENCODINGS
 from domains.bosai.progress import ProgressBar
 
 DEFAULT_STORE = Path("bosai.sqlite")
+DEFAULT_STALE_HOURS = 6.0  # domains.bosai.store.DEFAULT_STALE_AFTER (not imported: startup)
 
 
 # Both importers: scripts (a nightly cron job) must notice a file that lost rows.
@@ -60,8 +62,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("file", type=Path)
     status.add_argument("--mapping", type=Path, required=True,
                         help="TOML or JSON column mapping (see domains/bosai/importers/mapping.py)")
+    status.add_argument("--complete-snapshot", action="store_true",
+                        help="the file lists every open shelter: one the timeline holds as "
+                             "open and the file leaves out is recorded closed at the file's "
+                             "latest time (the mapping's complete_snapshot = true does the same)")
     _common(status)
     status.set_defaults(func=_import_status)
+
+    stale = sub.add_parser(
+        "stale-after", help="how old a shelter's last status report may be before the "
+                            "dashboard flags it",
+        description="Show, or set with HOURS, how long a shelter may go without a status "
+                    f"report before the dashboard flags it as stale (default "
+                    f"{DEFAULT_STALE_HOURS:g} hours).")
+    stale.add_argument("hours", nargs="?", type=_hours, help="e.g. 6 or 1.5")
+    stale.add_argument("--store", type=Path, default=DEFAULT_STORE,
+                       help=f"the bosai SQLite store (default: ./{DEFAULT_STORE})")
+    stale.set_defaults(func=_stale_after)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -98,11 +115,37 @@ def _import_status(args: argparse.Namespace) -> int:
     bar = _bar(args, args.file.name)
     store = BosaiStore(args.store)
     try:
-        report = import_status(args.file, args.mapping, store, progress=bar)
+        report = import_status(args.file, args.mapping, store, progress=bar,
+                               complete_snapshot=args.complete_snapshot)
     finally:
         bar.close()
         store.close()
     return _print(report, args.json)
+
+
+def _hours(text: str) -> timedelta:
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of hours") from None
+    if not 1 / 60 <= hours <= 24 * 30:
+        raise argparse.ArgumentTypeError(f"{text[:20]} hours: give between one minute (0.017) "
+                                         "and 30 days (720)")
+    return timedelta(hours=hours)
+
+
+def _stale_after(args: argparse.Namespace) -> int:
+    from domains.bosai.store import BosaiStore
+
+    store = BosaiStore(args.store)
+    try:
+        if args.hours is not None:
+            store.set_stale_after(args.hours)
+        limit = store.stale_after()
+    finally:
+        store.close()
+    print(f"a shelter's status report is stale after {limit.total_seconds() / 3600:g} hours")
+    return 0
 
 
 def _print(report: ImportReport, as_json: bool) -> int:

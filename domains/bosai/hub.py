@@ -238,11 +238,14 @@ class BosaiHub:
 
     # ------------------------------------------------------------------ shelter status
 
-    async def import_status(self, path: Path, mapping_path: Path, progress: Any = None
+    async def import_status(self, path: Path, mapping_path: Path, progress: Any = None,
+                            complete_snapshot: bool = False,
                             ) -> tuple[ImportReport, status_records.StatusPublication]:
-        """Import a status CSV into the timeline and, once set up, publish it."""
+        """Import a status file into the timeline and, once set up, publish it
+        (``complete_snapshot``: see ``imports.import_status``)."""
         entries: list[StatusEntry] = []
-        report = import_status(path, mapping_path, self.sites, progress, entries_out=entries)
+        report = import_status(path, mapping_path, self.sites, progress, entries_out=entries,
+                               complete_snapshot=complete_snapshot)
         self.feed.notify("ShelterStatus")
         return report, await self.publish_status(entries)
 

@@ -19,7 +19,9 @@ tsunagu may hold (``importers.personal``):
 * a file that cannot be decoded (a broken UTF-16 file; an unknown encoding asked for)
   cannot be searched, so nothing of it is kept: the run is recorded with an empty
   ``raw_path`` / ``sha256`` and a file note saying so;
-* a source file name holding one is recorded blotted.
+* a source file name holding one is recorded blotted;
+* an Excel workbook (.xlsx) is kept as the CSV text of its first sheet, the one read and
+  searched (blotted like any CSV): its other sheets were never searched, so are not kept.
 
 A status mapping holding one is refused before anything is kept (``importers.mapping``).
 """
@@ -27,7 +29,7 @@ A status mapping holding one is refused before anything is kept (``importers.map
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +38,7 @@ from domains.bosai.importers.mapping import load_mapping
 from domains.bosai.importers.personal import blot, holds_my_number, redact_file
 from domains.bosai.importers.report import ImportReport
 from domains.bosai.importers.shelters import read_shelters
-from domains.bosai.importers.source import SourceError, SourceText, decode
+from domains.bosai.importers.source import WORKBOOK, SourceError, SourceText, decode
 from domains.bosai.importers.status import StatusEntry, read_status
 from domains.bosai.importers.table import Progress
 from domains.bosai.store import BosaiStore
@@ -90,17 +92,26 @@ def _keep(store: BosaiStore, data: bytes, name: str, encoding: str,
     returns ``data`` decoded, for the parser (None when it cannot be)."""
     try:
         decoded = decode(data, encoding)
-        copy = redact_file(data, decoded=decoded)
+        text, searched = data, decoded
+        if decoded.encoding == WORKBOOK:  # its other sheets are never searched: not kept
+            text = decoded.text.encode("utf-8")
+            searched = replace(decoded, encoding="utf-8")
+            name = f"{Path(name).stem}.csv"
+        copy = redact_file(text, decoded=searched)
     except SourceError as exc:
         return _Kept(None, "", 0, f"the file was not kept: it could not be searched for My "
                                   f"Numbers (個人番号) ({exc.code})"), None
     raw_path = store.keep_raw(copy.data, name)
-    note = None
+    notes = []
+    if decoded.encoding == WORKBOOK:
+        notes.append("an Excel workbook: its first sheet was read, and is kept as UTF-8 CSV "
+                     "text (sha256 is that copy's); other sheets are neither read nor kept")
     if copy.cells:
-        note = (f"{copy.cells} cell{'s' * (copy.cells > 1)} held what looks like a My Number "
-                "(個人番号): not imported, and blotted (＊) in the kept copy; sha256 is the "
-                "kept copy's")
-    return _Kept(raw_path, hashlib.sha256(copy.data).hexdigest(), copy.cells, note), decoded
+        notes.append(f"{copy.cells} cell{'s' * (copy.cells > 1)} held what looks like a My "
+                     "Number (個人番号): not imported, and blotted (＊) in the kept copy; "
+                     "sha256 is the kept copy's")
+    return _Kept(raw_path, hashlib.sha256(copy.data).hexdigest(), copy.cells,
+                 "; ".join(notes) or None), decoded
 
 
 def import_shelters(path: Path, store: BosaiStore, format: str = "auto",
@@ -124,11 +135,15 @@ def import_shelters(path: Path, store: BosaiStore, format: str = "auto",
 
 def import_status(path: Path, mapping_path: Path, store: BosaiStore,
                   progress: Progress | None = None,
-                  entries_out: list[StatusEntry] | None = None) -> ImportReport:
-    """Import a status snapshot CSV through a column mapping into the store's timeline.
+                  entries_out: list[StatusEntry] | None = None,
+                  complete_snapshot: bool = False) -> ImportReport:
+    """Import a status snapshot (CSV, or the first sheet of a .xlsx) through a column
+    mapping into the store's timeline.
 
     Names and types the file leaves out are taken from the master when the shelter is in it;
     a shelter not in the master is imported with a note (ad-hoc shelters are real).
+    ``complete_snapshot`` (or the mapping's ``complete_snapshot``): the file names every
+    open shelter, so one it leaves out is recorded closed (``closed_by_absence``).
     ``entries_out`` receives the entries saved (the hub publishes them as records)."""
     path, started = Path(path), _started()
     source = _source(path)
@@ -156,7 +171,33 @@ def import_status(path: Path, mapping_path: Path, store: BosaiStore,
         name, types = known[entry.shelter_id]
         entry.name = entry.name or name
         entry.types = entry.types or list(types)
+    if complete_snapshot or mapping.complete_snapshot:
+        entries += closed_by_absence(store, report, entries)
     store.save_status(report, entries, started, mapping_sha256)
     if entries_out is not None:
         entries_out.extend(entries)
     return report
+
+
+def closed_by_absence(store: BosaiStore, report: ImportReport, entries: list[StatusEntry]
+                      ) -> list[StatusEntry]:
+    """For a complete snapshot: an entry "closed" at the file's latest time for each shelter
+    the timeline holds as open or unknown then and no row of the file names (a refused row
+    names its shelter too: it is not absent, only unread). A file listing open shelters
+    only says nothing of the others otherwise; this is what "complete" adds."""
+    if not entries:
+        report.file_notes.append("complete snapshot: no status was read, so no shelter is "
+                                 "recorded closed")
+        return []
+    at = max(e.observed_at for e in entries)
+    absent = [s for s in store.current_status(at=at)
+              if s["shelterId"] not in report.subjects and s.get("open") is not False]
+    why = f"absent from the complete snapshot {report.source}"
+    closed = [StatusEntry(s["shelterId"], at, False, 0, {}, list(s.get("shelterType", [])),
+                          s.get("name"), s.get("capacity"), inferred=why) for s in absent]
+    if closed:
+        shown = ", ".join(e.shelter_id for e in closed[:20]) + (" ..." * (len(closed) > 20))
+        report.file_notes.append(
+            f"complete snapshot: {len(closed)} shelter{'s' * (len(closed) > 1)} not in it "
+            f"recorded as closed at {closed[0].observed_utc()}: {shown}")
+    return closed

@@ -4,7 +4,8 @@ One record per shelter, ``urn:tsunagu:bosai:<municipality>:shelter:<shelter id>`
 status entry imported for it is one more version, in the order observed, so the record's
 versions are the shelter's dated timeline and ``observedAt`` says when each was true.
 Entries the schema needs a name or a type for, and the file and the master both leave out,
-are kept in the timeline but not published (counted in the result).
+or whose open/closed cell could not be read (flagged by the importer), are kept in the
+timeline but not published (counted in the result).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def record_id(municipality_code: str, shelter_id: str) -> str:
 
 def status_record(municipality_code: str, entry: StatusEntry) -> dict[str, Any] | None:
     fields = entry.record_fields()
-    if not fields.get("name") or not fields.get("shelterType"):
-        return None
+    if not fields.get("name") or not fields.get("shelterType") or entry.open is None:
+        return None  # an unread open cell (flagged) is not published as either
     fields.pop("modified", None)  # the connector sets it; the moment is observedAt
     return {"@context": list(vocab.RECORD_CONTEXT),
             "id": record_id(municipality_code, entry.shelter_id), "type": "ShelterStatus",

@@ -23,7 +23,8 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,20 @@ from domains.bosai.importers.shelters import Site
 from domains.bosai.importers.status import StatusEntry
 from trust.errors import TsunaguError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RAW_DIR = "imports"
+# A shelter that has not reported for this long is flagged on the dashboard, unless the
+# municipality set its own limit (``BosaiStore.set_stale_after``, ``tsunagu bosai
+# stale-after``): status files come every few hours in a disaster.
+DEFAULT_STALE_AFTER = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class ReportAge:
+    shelter_id: str
+    reported_at: datetime  # aware, UTC: when its latest reported status was observed
+    age: timedelta  # at the time asked; negative when reported for a time still ahead
+    stale: bool  # older than the municipality's limit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -77,21 +90,66 @@ CREATE TABLE IF NOT EXISTS sites (
 );
 CREATE INDEX IF NOT EXISTS sites_by_municipality ON sites(municipality_code);
 
--- Open-shelter timeline: one row per observed status; nothing is updated in place.
+-- Open-shelter timeline: one row per observed status. An observation is identified by
+-- shelter, time and source file name; importing it again (a corrected mapping) adds the new
+-- version and points the old one at it (superseded_by): kept, never counted twice.
 CREATE TABLE IF NOT EXISTS status_history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     shelter_id TEXT NOT NULL,
     observed_at TEXT NOT NULL,         -- UTC, YYYY-MM-DDTHH:MM:SSZ (sorts as text)
-    open INTEGER NOT NULL,
+    source TEXT NOT NULL,              -- the file name as given (import_runs.source)
+    open INTEGER,                      -- NULL: the open cell could not be read (flagged)
     parsed BLOB NOT NULL,              -- StatusEntry.parsed()
     raw BLOB NOT NULL,
     run_id INTEGER NOT NULL REFERENCES import_runs(id),
-    line INTEGER NOT NULL,
+    line INTEGER NOT NULL,             -- 0: not a row of the file (inferred)
     digest TEXT NOT NULL,              -- of parsed: importing the same file twice adds nothing
-    UNIQUE (shelter_id, observed_at, digest)
+    inferred TEXT,                     -- why the importer wrote it; NULL: the file reported it
+    superseded_by INTEGER              -- seq of the later import of this observation
 );
 CREATE INDEX IF NOT EXISTS status_by_shelter ON status_history(shelter_id, observed_at);
+CREATE UNIQUE INDEX IF NOT EXISTS status_observation
+    ON status_history(shelter_id, observed_at, source) WHERE superseded_by IS NULL;
 """
+
+# Upgrades of an existing store, by the version it has: each runs in one transaction with
+# the version bump, so a store is never left half-upgraded. SQLite cannot drop NOT NULL or
+# add a partial unique index over a new column in place, hence the copy into a new table.
+MIGRATIONS: dict[int, str] = {
+    # 1 -> 2 (issue 12): open may be unknown (NULL); an observation is shelter, time and
+    # source file, one current version of it (superseded_by); inferred rows (closed because
+    # absent from a complete snapshot). Re-imports the old schema doubled (same shelter, time
+    # and file, different parse) become superseded by the latest, as a re-import now does.
+    1: """
+CREATE TABLE status_history_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    shelter_id TEXT NOT NULL,
+    observed_at TEXT NOT NULL,
+    source TEXT NOT NULL,
+    open INTEGER,
+    parsed BLOB NOT NULL,
+    raw BLOB NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES import_runs(id),
+    line INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    inferred TEXT,
+    superseded_by INTEGER
+);
+INSERT INTO status_history_v2 (seq, shelter_id, observed_at, source, open, parsed, raw, run_id,
+                               line, digest)
+    SELECT h.seq, h.shelter_id, h.observed_at, COALESCE(r.source, ''), h.open, h.parsed, h.raw,
+           h.run_id, h.line, h.digest
+    FROM status_history h LEFT JOIN import_runs r ON r.id = h.run_id;
+UPDATE status_history_v2 SET superseded_by = (
+    SELECT max(l.seq) FROM status_history_v2 l WHERE l.shelter_id = status_history_v2.shelter_id
+    AND l.observed_at = status_history_v2.observed_at AND l.source = status_history_v2.source)
+WHERE seq < (
+    SELECT max(l.seq) FROM status_history_v2 l WHERE l.shelter_id = status_history_v2.shelter_id
+    AND l.observed_at = status_history_v2.observed_at AND l.source = status_history_v2.source);
+DROP TABLE status_history;
+ALTER TABLE status_history_v2 RENAME TO status_history;
+""",
+}
 
 _SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
@@ -110,20 +168,43 @@ class BosaiStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = open_sqlite(self.path)
             self.db.row_factory = sqlite3.Row
-            self.db.executescript(SCHEMA)
-            self._check_version()
+            self._prepare_schema()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open bosai store {self.path}: {exc}") from exc
 
-    def _check_version(self) -> None:
-        row = self.db.execute("SELECT value FROM meta WHERE key='bosai_schema_version'").fetchone()
+    def _prepare_schema(self) -> None:
+        """Create a new store, or upgrade an older one (``MIGRATIONS``) before the schema's
+        indexes over new columns are created."""
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY,"
+                        " value TEXT NOT NULL)")
+        row = self.db.execute(
+            "SELECT value FROM meta WHERE key='bosai_schema_version'").fetchone()
         if row is None:
+            self.db.executescript(SCHEMA)
             self.db.execute("INSERT INTO meta VALUES ('bosai_schema_version', ?)",
                             (SCHEMA_VERSION,))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(f"bosai store {self.path} has schema version {row[0]}, "
-                             f"this version needs {SCHEMA_VERSION}",
+            return
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"bosai store {self.path} has schema version {version}, "
+                             f"this version needs {SCHEMA_VERSION} (a newer tsunagu made it)",
                              code=ConnectorCode.STORE_VERSION)
+        for step in range(version, SCHEMA_VERSION):
+            self._migrate(step)
+        self.db.executescript(SCHEMA)
+
+    def _migrate(self, version: int) -> None:
+        """Upgrade from ``version`` to the next, in one transaction with the version bump."""
+        try:
+            self.db.executescript(
+                f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nUPDATE meta SET value='{version + 1}'"
+                " WHERE key='bosai_schema_version';\nCOMMIT;")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise StoreError(f"cannot upgrade bosai store {self.path} from schema version "
+                             f"{version} to {version + 1}: {exc}",
+                             code=ConnectorCode.STORE_MIGRATION_FAILED) from exc
 
     # --- raw files -----------------------------------------------------------------------
 
@@ -212,20 +293,47 @@ class BosaiStore(Store):
 
     def save_status(self, report: ImportReport, entries: Iterable[StatusEntry], started: str,
                     mapping_sha256: str | None) -> int:
+        """The run and its entries in one transaction. An entry is an observation (shelter,
+        time, ``report.source``): held exactly so, it is unchanged; held otherwise, the new
+        version is added and the old one marked superseded by it (kept, not shown as current)."""
         by_line = {r.line: r for r in report.rows}
         with self.transaction() as db:
             run_id = self._insert_run(db, report, started, mapping_sha256)
             for e in entries:
-                parsed = dumps(e.parsed())
-                added = db.execute(
-                    "INSERT OR IGNORE INTO status_history (shelter_id, observed_at, open, parsed,"
-                    " raw, run_id, line, digest) VALUES (?,?,?,?,?,?,?,?)",
-                    (e.shelter_id, e.observed_utc(), int(e.open), parsed, dumps(e.raw), run_id,
-                     e.line, hashlib.sha256(parsed).hexdigest())).rowcount
-                if not added and e.line in by_line:
-                    by_line[e.line].unchanged = True
+                row = by_line.get(e.line) if e.line else None
+                replaced = self._save_entry(db, e, report.source, run_id)
+                if replaced is None and row is not None:
+                    row.unchanged = True
+                elif replaced and row is not None:
+                    row.note(None, f"replaces this observation as imported by run "
+                             f"{replaced} (kept in the timeline as superseded)")
             self._update_run(db, report)
         return run_id
+
+    @staticmethod
+    def _save_entry(db: sqlite3.Connection, e: StatusEntry, source: str, run_id: int
+                    ) -> int | None:
+        """Add ``e`` unless held exactly so. None: unchanged; 0: new; else the run of the
+        version it supersedes."""
+        parsed = dumps(e.parsed())
+        digest = hashlib.sha256(parsed).hexdigest()
+        current = db.execute(
+            "SELECT seq, digest, run_id FROM status_history WHERE shelter_id=? AND"
+            " observed_at=? AND source=? AND superseded_by IS NULL",
+            (e.shelter_id, e.observed_utc(), source)).fetchone()
+        if current is not None and current["digest"] == digest:
+            return None
+        if current is not None:  # out of the unique index first; pointed at the new one below
+            db.execute("UPDATE status_history SET superseded_by=0 WHERE seq=?", (current["seq"],))
+        seq = db.execute(
+            "INSERT INTO status_history (shelter_id, observed_at, source, open, parsed, raw,"
+            " run_id, line, digest, inferred) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.shelter_id, e.observed_utc(), source, None if e.open is None else int(e.open),
+             parsed, dumps(e.raw), run_id, e.line, digest, e.inferred)).lastrowid
+        if current is None:
+            return 0
+        db.execute("UPDATE status_history SET superseded_by=? WHERE seq=?", (seq, current["seq"]))
+        return int(current["run_id"])
 
     def runs(self) -> list[dict[str, Any]]:
         return [{k: r[k] for k in r.keys() if k != "report"}
@@ -260,21 +368,81 @@ class BosaiStore(Store):
 
     @staticmethod
     def _status(row: sqlite3.Row) -> dict[str, Any]:
-        return {**loads(row["parsed"]), "raw": loads(row["raw"]), "runId": row["run_id"],
-                "line": row["line"]}
+        out = {**loads(row["parsed"]), "raw": loads(row["raw"]), "runId": row["run_id"],
+               "line": row["line"], "source": row["source"]}
+        if row["superseded_by"] is not None:
+            out["supersededBy"] = row["superseded_by"]
+        return out
 
-    def timeline(self, shelter_id: str) -> list[dict[str, Any]]:
-        """A shelter's dated history, oldest first (a later import of the same moment after
-        the earlier one)."""
-        return [self._status(r) for r in self.query(
-            "SELECT * FROM status_history WHERE shelter_id=? ORDER BY observed_at, seq",
-            (shelter_id,))]
+    def timeline(self, shelter_id: str, superseded: bool = False) -> list[dict[str, Any]]:
+        """A shelter's dated history, oldest first (a later import of the same moment from
+        another file after the earlier one). A status that opened or closed the shelter (the
+        first known state, or a change of it) has ``change``: "opened" / "closed".
+        ``superseded``: also the earlier imports of an observation imported again, each
+        with ``supersededBy`` (the seq of the version that replaced it), unmarked."""
+        rows = self.query(
+            "SELECT * FROM status_history WHERE shelter_id=? AND (? OR superseded_by IS NULL)"
+            " ORDER BY observed_at, seq", (shelter_id, superseded))
+        out, state = [], None
+        for row in rows:
+            status = self._status(row)
+            if row["superseded_by"] is None and row["open"] is not None:
+                if bool(row["open"]) != state:
+                    status["change"] = "opened" if row["open"] else "closed"
+                state = bool(row["open"])
+            out.append(status)
+        return out
+
+    def open_periods(self, shelter_id: str) -> list[dict[str, str | None]]:
+        """When the shelter opened and closed, by its timeline: ``{"opened": t, "closed": t}``
+        per period, oldest first (``closed`` None while open; a first status that is
+        closed opens no period)."""
+        periods: list[dict[str, str | None]] = []
+        for status in self.timeline(shelter_id):
+            if status.get("change") == "opened":
+                periods.append({"opened": status["observedAt"], "closed": None})
+            elif status.get("change") == "closed" and periods:
+                periods[-1]["closed"] = status["observedAt"]
+        return periods
 
     def current_status(self, at: datetime | None = None) -> list[dict[str, Any]]:
-        """Each shelter's latest status at ``at`` (default: the latest known)."""
+        """Each shelter's latest status at ``at`` (default: the latest known); superseded
+        imports left out."""
         limit = (at or datetime.max.replace(tzinfo=UTC)).astimezone(UTC)
         rows = self.query(
             "SELECT * FROM status_history h WHERE seq = (SELECT seq FROM status_history"
-            " WHERE shelter_id=h.shelter_id AND observed_at<=? ORDER BY observed_at DESC,"
-            " seq DESC LIMIT 1) ORDER BY shelter_id", (limit.strftime("%Y-%m-%dT%H:%M:%SZ"),))
+            " WHERE shelter_id=h.shelter_id AND observed_at<=? AND superseded_by IS NULL"
+            " ORDER BY observed_at DESC, seq DESC LIMIT 1) ORDER BY shelter_id",
+            (limit.strftime("%Y-%m-%dT%H:%M:%SZ"),))
         return [self._status(r) for r in rows]
+
+    # --- how old each shelter's last report is ----------------------------------------------
+
+    def stale_after(self) -> timedelta:
+        """How old a shelter's last report may be before the dashboard flags it: the
+        municipality's setting (``set_stale_after``), else ``DEFAULT_STALE_AFTER``."""
+        rows = self.query("SELECT value FROM meta WHERE key='stale_after_minutes'")
+        return timedelta(minutes=int(rows[0][0])) if rows else DEFAULT_STALE_AFTER
+
+    def set_stale_after(self, after: timedelta) -> None:
+        minutes = int(after.total_seconds() // 60)
+        if minutes < 1:
+            raise ValueError(f"a report can only be stale after a minute or more, not {after}")
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('stale_after_minutes', ?)",
+                       (str(minutes),))
+
+    def last_reports(self, now: datetime | None = None) -> dict[str, ReportAge]:
+        """Each shelter's last report (the latest status a file gave for it; closed-by-
+        absence entries and superseded imports do not count), its age at ``now`` and whether
+        it is older than ``stale_after()``."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        limit = self.stale_after()
+        out = {}
+        for shelter_id, last in self.query(
+                "SELECT shelter_id, max(observed_at) FROM status_history WHERE inferred IS NULL"
+                " AND superseded_by IS NULL GROUP BY shelter_id"):
+            reported = datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            age = now - reported
+            out[shelter_id] = ReportAge(shelter_id, reported, age, age > limit)
+        return out

@@ -3,7 +3,9 @@
 Sources (so that a change of schema elsewhere is adapted here only):
 
 * the hub's ``BosaiStore`` (``bosai.sqlite``): designated sites (``sites``) and the shelter
-  status timeline (``status_history``) through ``current_status()`` and ``timeline()``;
+  status timeline (``status_history``) through ``current_status()``, ``timeline()``,
+  ``open_periods()`` and ``last_reports()`` (each shelter's last report, its age and the
+  stale flag against the municipality's ``stale_after()``);
 * the connector's store, registry tables (``domains.bosai.registry.storage``):
   ``bosai_persons`` (stay_type, shelter_id, the body's ``careCategory``; never the medical
   table) and ``bosai_stay_history``;
@@ -28,7 +30,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -36,7 +38,7 @@ import orjson
 from connector.store.database import StoreError
 from domains.bosai.dashboard.trend import Series, StayTrend
 from domains.bosai.registry.normalize import match_name
-from domains.bosai.store import BosaiStore
+from domains.bosai.store import BosaiStore, ReportAge
 
 SUPPLY_TYPE = "SupplyRequest"
 OPEN_SUPPLY = ("requested", "committed")
@@ -64,6 +66,13 @@ class Shelter:
     care: dict[str, int] = field(default_factory=dict)
     lat: float | None = None  # from the designated-site master (an ad hoc shelter has none)
     lon: float | None = None
+    # The shelter's last report (not a closed-by-absence entry): when, how old, and whether
+    # older than the municipality's limit (``BosaiStore.stale_after``). None: never reported.
+    reported_at: datetime | None = None
+    report_age: timedelta | None = None
+    stale: bool = False
+    approximate: tuple[str, ...] = ()  # "count", "day", "night", "capacity" written as 約N
+    flagged: tuple[str, ...] = ()  # columns of its latest status that could not be read
 
     @property
     def full(self) -> bool:
@@ -122,6 +131,7 @@ class ShelterDetail:
     timeline: tuple[dict[str, Any], ...]
     supplies: tuple[Supply, ...]
     trend: Series
+    periods: tuple[dict[str, str | None], ...] = ()  # {"opened": t, "closed": t or None}
 
 
 @dataclass(frozen=True)
@@ -198,9 +208,12 @@ class Queries:
                 care[category] = care.get(category, 0) + n
         return found
 
-    def _shelters(self, population: Population, only: str | None = None) -> list[Shelter]:
-        """Shelters with a status or with people in them (or just ``only``)."""
+    def _shelters(self, population: Population, only: str | None = None,
+                  now: datetime | None = None) -> list[Shelter]:
+        """Shelters with a status or with people in them (or just ``only``); the age of
+        each one's last report at ``now`` (default: now)."""
         status = {s["shelterId"]: s for s in self.sites.current_status()}
+        reports = self.sites.last_reports(now)
         master = self._site_master()
         ids = {only} if only else set(status) | set(population.people)
         shelters = []
@@ -216,7 +229,9 @@ class Queries:
                 reported=st.get("count"), day=reported.get("day"),
                 night=reported.get("night"), needs=tuple(st.get("needs", ())),
                 observed_at=st.get("observedAt"), care=population.care.get(sid, {}),
-                lat=lat, lon=lon))
+                lat=lat, lon=lon,
+                **_report(reports.get(sid)), approximate=tuple(st.get("approximate", ())),
+                flagged=tuple(st.get("flagged", {}))))
         shelters.sort(key=lambda s: (s.name, s.id))
         return shelters
 
@@ -248,7 +263,7 @@ class Queries:
 
     def overview(self, now: datetime | None = None) -> Overview:
         population = self._population()
-        shown = tuple(s for s in self._shelters(population) if s.open or s.people)
+        shown = tuple(s for s in self._shelters(population, now=now) if s.open or s.people)
         return Overview(shelters=shown, registered=sum(population.stays.values()),
                         stays=population.stays, care_outside=population.care.get(None, {}),
                         supplies=self.supplies(), trend=self.stays.series(now=now))
@@ -256,12 +271,13 @@ class Queries:
     def shelter(self, shelter_id: str, now: datetime | None = None) -> ShelterDetail | None:
         site = self.sites.site(shelter_id)
         timeline = tuple(self.sites.timeline(shelter_id))
-        shelter = self._shelters(self._population(shelter_id), only=shelter_id)[0]
+        shelter = self._shelters(self._population(shelter_id), only=shelter_id, now=now)[0]
         if site is None and not timeline and not shelter.people:
             return None
         return ShelterDetail(shelter=shelter, site=site, timeline=timeline,
                              supplies=self.supplies(shelter_id),
-                             trend=self.stays.series(shelter_id, now=now))
+                             trend=self.stays.series(shelter_id, now=now),
+                             periods=tuple(self.sites.open_periods(shelter_id)))
 
     # ------------------------------------------------------------------ people
 
@@ -288,6 +304,12 @@ class Queries:
                 shelter_name=names.get(shelter_id) if shelter_id else None,
                 stay_updated_at=stay_at, care=tuple(person.get("careCategory", ()))))
         return hits
+
+
+def _report(age: ReportAge | None) -> dict[str, Any]:
+    if age is None:
+        return {}
+    return {"reported_at": age.reported_at, "report_age": age.age, "stale": age.stale}
 
 
 def _text(value: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from domains.bosai.errors import BosaiCode
 from domains.bosai.importers.report import CellError, RowReport
@@ -167,19 +168,34 @@ def municipality_code(row: RowReport, column: str, raw: str) -> str | None:
 
 @dataclass(frozen=True)
 class Capacity:
-    """People a site holds. ``total`` is indoor + outdoor when the text gives both."""
+    """People a site holds. ``total`` is indoor + outdoor when the text gives both; ``notes``
+    are the annotations written beside the numbers ("面積の1/2"), ``raw`` the cell as written
+    when it was more than a plain number."""
 
     total: int | None
     indoor: int | None = None
     outdoor: int | None = None
+    notes: tuple[str, ...] = ()
+    approximate: bool = False
+    raw: str | None = None
 
-    def to_dict(self) -> dict[str, int]:
-        return {k: v for k, v in (("total", self.total), ("indoor", self.indoor),
-                                  ("outdoor", self.outdoor)) if v is not None}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: v for k, v in (("total", self.total), ("indoor", self.indoor),
+                                                 ("outdoor", self.outdoor)) if v is not None}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        if self.approximate:
+            out["approximate"] = True
+        if self.raw is not None:
+            out["raw"] = self.raw
+        return out
 
 
 _LABELS = re.compile(r"(?P<indoor>屋内|室内|建物内?|施設内|館内)"
                      r"|(?P<outdoor>屋外|グラウンド|グランド|校庭|敷地|広場|野外)")
+# A bracketed part is an annotation ("(面積の1/2)", "（うち福祉スペース20人）") unless it is only
+# a label ("1700人(屋内)"): annotations are kept as notes and their numbers are not capacities.
+_BRACKETED = re.compile(r"[(（【\[［]([^()（）【】\[\]［］]*)[)）】\]］]")
 
 
 def _labelled_numbers(text: str) -> list[tuple[str, int]]:
@@ -197,15 +213,34 @@ def _labelled_numbers(text: str) -> list[tuple[str, int]]:
     return out
 
 
+def _annotations(text: str) -> tuple[str, list[str]]:
+    """``text`` without its bracketed annotations, and the annotations."""
+    notes: list[str] = []
+
+    def take(m: re.Match[str]) -> str:
+        inside = m[1].strip()
+        if _LABELS.fullmatch(normalize_width(inside)):
+            return m[0]
+        if inside:
+            notes.append(inside)
+        return " "
+
+    return _BRACKETED.sub(take, text), notes
+
+
 def capacity(row: RowReport, column: str, raw: str) -> Capacity | None:
-    """"1700", "１，７００人", "約1,700名", "屋内1,700人／屋外2,250人"; None when empty."""
+    """"1700", "１，７００人", "約1,700名", "屋内1,700人／屋外2,250人(面積の1/2)"; None when
+    empty. The one capacity reader of both importers: indoor and outdoor apart, bracketed
+    annotations kept as notes, the cell as written kept in ``raw``."""
     written = raw.strip()
     if not written:
         return None
     if written.isascii() and written.isdigit():
         return Capacity(int(written))
+    body, notes = _annotations(written)
+    approximate = bool(_APPROX.search(normalize_width(body)))
     parts: dict[str, int] = {}
-    for label, value in _labelled_numbers(written):
+    for label, value in _labelled_numbers(_APPROX.sub("", normalize_width(body))):
         if label in parts:
             raise CellError(f"{column} {_shown(written)}: cannot tell which number is the "
                             f"{label} capacity", code=BosaiCode.IMPORT_CAPACITY)
@@ -218,13 +253,19 @@ def capacity(row: RowReport, column: str, raw: str) -> Capacity | None:
                         "labelled ones", code=BosaiCode.IMPORT_CAPACITY)
     indoor, outdoor = parts.get("indoor"), parts.get("outdoor")
     total = parts.get("total", (indoor or 0) + (outdoor or 0))
-    result = Capacity(total, indoor, outdoor)
-    row.correct(column, f"{_shown(written)} read as {result.to_dict()}")
+    result = Capacity(total, indoor, outdoor, tuple(notes), approximate, written)
+    shown = {k: v for k, v in result.to_dict().items() if k != "raw"}
+    row.correct(column, f"{_shown(written)} read as {shown}")
     return result
 
 
 _COUNT_SUFFIX = re.compile(r"\s*(人|名)\s*$")
 _APPROX = re.compile(r"^\s*(約|およそ|概ね|おおよそ)\s*")
+
+
+def approximate(raw: str) -> bool:
+    """Whether a count is written as approximate ("約30", "およそ30人")."""
+    return bool(_APPROX.search(normalize_width(raw)))
 
 
 def count(row: RowReport, column: str, raw: str) -> int | None:

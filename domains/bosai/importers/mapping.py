@@ -2,12 +2,15 @@
 
 A mapping file (TOML or JSON, same structure) says which column holds what:
 
+    encoding = "auto"                   # or utf-8, cp932 (a .xlsx is read as it is)
+    complete_snapshot = true            # the file lists every open shelter (see below)
+
     [columns]
     shelter_id  = "避難所番号"          # required
     name        = "避難所名"
     open        = "開設状況"            # "開設", "○", "1"... (see [open_values])
     type        = "種別"                # 指定避難所, 指定緊急避難場所, 福祉避難所 (several ok)
-    capacity    = "収容可能人数"
+    capacity    = "収容可能人数"        # "450", "屋内1,700人／屋外2,250人(面積の1/2)"
     count       = "避難者数"            # people there now
     day_count   = "昼間避難者数"
     night_count = "夜間避難者数"
@@ -24,7 +27,13 @@ A mapping file (TOML or JSON, same structure) says which column holds what:
     type      = "指定避難所"
     timestamp = "令和6年4月30日午前6時"
 
-    encoding = "auto"                   # or utf-8, cp932
+In TOML, ``encoding`` and ``complete_snapshot`` go above the first ``[table]``: below it
+they would belong to that table (and be refused as unknown keys there).
+
+A file is usually a list of the shelters open now. ``complete_snapshot = true`` (or
+``--complete-snapshot`` on the command line) says it is complete: a shelter the timeline
+holds as open (or unknown) and the file does not name at all is recorded as closed at the
+file's latest time. Without it, a shelter left out keeps its last status.
 
 Unknown keys are errors (a typo must not silently drop a column). A mapping holding what
 looks like a My Number (個人番号) anywhere is refused whole (``personal_number.refused``):
@@ -80,6 +89,7 @@ class StatusMapping:
     default_type: str | None = None
     default_timestamp: datetime | None = None
     encoding: str = "auto"
+    complete_snapshot: bool = False
 
     def columns(self) -> list[str]:
         """Every column the file must have."""
@@ -106,17 +116,24 @@ def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+TOP_LEVEL = ("columns", "open_values", "defaults", "encoding", "complete_snapshot")
+
+
 def _unknown(table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
     if extra := sorted(set(table) - set(allowed)):
+        # In TOML a key written below [columns] belongs to [columns]: say where it goes.
+        hint = ("; encoding and complete_snapshot go above the first [table] of a TOML file"
+                if where != "the mapping" and set(extra) & set(TOP_LEVEL) else "")
         raise MappingError(f"unknown key{'s' * (len(extra) > 1)} in {where}: "
-                           f"{', '.join(map(str, extra))} (allowed: {', '.join(allowed)})")
+                           f"{', '.join(map(str, extra))} (allowed: {', '.join(allowed)})"
+                           + hint)
 
 
 def parse_mapping(data: Any) -> StatusMapping:
     """A mapping from its parsed TOML/JSON; MappingError names the first problem."""
     if not isinstance(data, dict):
         raise MappingError("a mapping is a table (TOML) or an object (JSON)")
-    _unknown(data, ("columns", "open_values", "defaults", "encoding"), "the mapping")
+    _unknown(data, TOP_LEVEL, "the mapping")
     columns, values, defaults = (_table(data, k) for k in ("columns", "open_values", "defaults"))
     _unknown(columns, SINGLE + MULTI, "[columns]")
     _unknown(values, ("open", "closed"), "[open_values]")
@@ -166,6 +183,10 @@ def parse_mapping(data: Any) -> StatusMapping:
             "utf8", "shift_jis", "sjis", "cp932"):
         raise MappingError(f"encoding must be one of {', '.join(ENCODINGS)}")
     fields["encoding"] = encoding
+    complete = data.get("complete_snapshot", False)
+    if not isinstance(complete, bool):
+        raise MappingError("complete_snapshot must be true or false")
+    fields["complete_snapshot"] = complete
     return StatusMapping(**fields)
 
 

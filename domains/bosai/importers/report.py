@@ -97,6 +97,9 @@ class ImportReport:
     run_id: int | None = None
     raw_path: str | None = None  # the kept copy (None: nothing was kept)
     redacted_cells: int = 0  # cells blotted in the kept copy (a count, never where)
+    # Ids the file's rows name, read or refused (status files): a complete snapshot's
+    # shelters not among them are absent from it. Not in the report: the rows' keys say it.
+    subjects: set[str] = field(default_factory=set)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys((o.value for o in Outcome), 0)

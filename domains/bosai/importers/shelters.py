@@ -9,6 +9,9 @@ Site keys: GSI's 共通ID is national ("E1310100002201": E, the 5-digit municipa
 a sequence), so it is the key as is. The open data set's ID is only unique within its
 municipality, so its key is "<全国地方公共団体コード>-<ID>".
 
+A capacity that cannot be read (``cells.capacity``: "多数") does not refuse its row: the
+site is imported without it, the column in ``Site.flagged`` (issue 12).
+
 A cell holding a My Number (個人番号) is withheld by ``table.rows`` (see there) before this
 module reads the row. What happens to the row follows the rule for an unusable cell in
 that column: in the columns a site cannot be imported without (``REQUIRED``: its id, its
@@ -77,6 +80,7 @@ class Site:
     neighbourhoods: list[str] = field(default_factory=list)
     url: str | None = None
     notes: str | None = None
+    flagged: dict[str, str] = field(default_factory=dict)  # column -> why it was not read
 
     def parsed(self) -> dict[str, Any]:
         """The parsed values as JSON (``raw`` apart)."""
@@ -162,6 +166,17 @@ def _coordinates(r: _RowReader) -> tuple[float, float]:
         return (0.0, 0.0)
 
 
+def _capacity(r: _RowReader, column: str = "想定収容人数"
+              ) -> tuple[cells.Capacity | None, dict[str, str]]:
+    """A capacity no reader understands ("多数") costs the cell, not the site (issue 12):
+    imported without it, the column flagged (a correction), the cell kept in ``raw``."""
+    try:
+        return cells.capacity(r.row, column, r.get(column)), {}
+    except CellError as exc:
+        r.row.correct(column, f"{exc.message}: imported without it, kept as written", exc.code)
+        return None, {column: exc.message}
+
+
 def _opendata_site(r: _RowReader) -> Site | None:
     row = r.row
     code_column = "全国地方公共団体コード"
@@ -184,7 +199,7 @@ def _opendata_site(r: _RowReader) -> Site | None:
         if address.strip():
             row.correct("所在地_連結表記", "empty: joined from 所在地_都道府県 .. 所在地_番地以下")
     address = cells.address(row, "所在地_連結表記", address) or None
-    capacity = _cell(row, cells.capacity, "想定収容人数", r.get("想定収容人数"))
+    capacity, flagged = _capacity(r)
     elevation = None
     if (raw_elevation := normalize_width(r.get("標高")).strip()):
         try:
@@ -210,7 +225,7 @@ def _opendata_site(r: _RowReader) -> Site | None:
         hazards={k: r.flag(f"災害種別_{v}") for k, v in HAZARDS.items()},
         also_designated_shelter=also_shelter, capacity=capacity,
         neighbourhoods=cells.values(r.get("対象となる町会・自治会")), url=r.text("URL"),
-        notes=r.text("備考"))
+        notes=r.text("備考"), flagged=flagged)
 
 
 def read_shelters(data: bytes, format: str = "auto", encoding: str = "auto",

@@ -1,5 +1,10 @@
 """Reading a CSV file as municipalities publish it: encoding, delimiter, rows with line numbers.
 
+An Excel workbook (.xlsx) is read too, as clerks save it: its first sheet, every cell as
+text, becomes CSV text (``read_workbook``; ``SourceText.encoding`` is "xlsx"), so the
+rest of the importers, the My Number checks included, read it exactly as a CSV. Other
+binary files (.xls, PDF, images, other zip files) are refused, saying what they look like.
+
 Encodings: UTF-8 with or without BOM, Shift_JIS (as cp932, the Windows superset Excel
 writes: it has ①, ㈱, NEC/IBM kanji), UTF-16 with BOM (Excel's "Unicode text"). Detection:
 a BOM decides; otherwise UTF-8 if it decodes cleanly or mostly (a few bad bytes), else cp932.
@@ -16,8 +21,11 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
 
 from domains.bosai.errors import BosaiCode
 from trust.errors import TsunaguError
@@ -85,9 +93,76 @@ def refuse_binary(data: bytes) -> None:
         raise SourceError("this is not a CSV file: it holds binary data, not text")
 
 
+WORKBOOK = "xlsx"  # SourceText.encoding of a workbook read as text
+
+
+def is_workbook(data: bytes) -> bool:
+    """Whether ``data`` is an Office Open XML workbook (.xlsx, .xlsm), not any zip file."""
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the text a clerk sees: 450 not 450.0, a date as 2024/04/30 06:00. A line
+    break inside a cell becomes U+2028 so that one sheet row stays one line of the CSV
+    text, and line numbers in reports are the sheet's row numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%Y/%m/%d %H:%M" + (":%S" if value.second else ""))
+    if isinstance(value, date):
+        return value.strftime("%Y/%m/%d")
+    if isinstance(value, time):
+        return value.strftime("%H:%M" + (":%S" if value.second else ""))
+    return re.sub(r"\r\n|\r|\n", "\u2028", str(value))
+
+
+def _first_sheet(data: bytes) -> list[list[str]]:
+    import openpyxl  # only when a workbook comes: keeps the CLI's start fast
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheets = book.worksheets
+            return [[_cell_text(v) for v in row]
+                    for row in sheets[0].iter_rows(values_only=True)] if sheets else []
+        finally:
+            book.close()
+    except Exception as exc:  # openpyxl raises many kinds on a broken file; none is ours
+        raise SourceError(f"this Excel workbook (.xlsx) cannot be read "
+                          f"({type(exc).__name__}); open it in Excel and save it again, or "
+                          "save it as 'CSV UTF-8 (comma delimited)' and import that") from None
+
+
+def read_workbook(data: bytes) -> SourceText:
+    """The first sheet of a .xlsx workbook as CSV text (cached values of formulas; columns
+    up to the rightmost one holding anything, trailing empty rows left out)."""
+    rows = _first_sheet(data)
+    width = max((max(i for i, v in enumerate(r) if v) + 1 for r in rows if any(r)), default=0)
+    while rows and not any(rows[-1]):
+        rows.pop()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row[:width] + [""] * (width - len(row)))
+    return SourceText(out.getvalue(), WORKBOOK, hashlib.sha256(data).hexdigest(), 0)
+
+
 def decode(data: bytes, encoding: str = "auto") -> SourceText:
     """Decode ``data`` with ``encoding`` ("auto" detects); never raises on bad bytes, but
-    refuses a file that is not text at all (``refuse_binary``)."""
+    refuses a file that is not text at all (``refuse_binary``). A .xlsx workbook is read
+    as text whatever ``encoding`` says (``read_workbook``)."""
+    if is_workbook(data):
+        return read_workbook(data)
     refuse_binary(data)
     digest = hashlib.sha256(data).hexdigest()
     wanted = _ALIASES.get(encoding.lower(), encoding.lower())

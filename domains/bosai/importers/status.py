@@ -1,18 +1,27 @@
-"""Shelter status snapshots (a municipality's CSV + a column mapping) to dated entries.
+"""Shelter status snapshots (a municipality's CSV or .xlsx + a column mapping) to dated entries.
 
 Each data row becomes one entry of a shelter's timeline: when (an aware datetime, 和暦 and
 full-width digits accepted), open or closed, types, capacity, people now / by day / by
-night, needs. Rows are imported, corrected or refused exactly as in ``shelters``; the same
-shelter twice at the same time in one file is refused (the second one, naming the first).
+night, needs. The same shelter twice at the same time in one file is refused (the second
+one, naming the first).
+
+Only what identifies an entry refuses its row: the shelter id and the time (issue 12). A
+cell of any other column that cannot be read (an open cell saying "調整中", a count of
+"3世帯", a type or capacity in prose no reader understands) costs that cell, not the row:
+the entry is imported without it (``open`` None when it is the open cell), the column is
+in ``flagged`` with why, the row is corrected, and the cell stays in ``raw`` as written.
+Counts and capacities written as approximate ("約30") are read as the number and listed in
+``approximate``; a capacity written as more than a number keeps its indoor / outdoor
+parts, notes and text in ``capacity_detail``.
 
 A cell holding a My Number (個人番号) is withheld by ``table.rows`` (see there) before this
 module reads the row, and the row keeps importing without it: a needs or notes cell with a
-number in it, or a count, is read as an empty cell (the row's other counts, needs and flags
-import as written), with a correction naming the column. Only in the columns the entry is
-identified, dated and opened by (``shelter_id``, the ``timestamp`` columns, ``open``) is
-the row refused (``personal_number.refused``): there an empty cell would be filled in by a
-mapping default, which could contradict what was written. The cell is in neither
-``StatusEntry.raw`` nor anything parsed or published.
+number in it, or a count, is read as an empty cell, with a correction naming the column;
+an open cell so withheld is flagged unknown (never filled by the mapping's default, which
+could contradict what was written). Only in the columns the entry is identified and dated
+by (``shelter_id``, the ``timestamp`` columns) is the row refused
+(``personal_number.refused``). The cell is in neither ``StatusEntry.raw`` nor anything
+parsed or published.
 """
 
 from __future__ import annotations
@@ -37,7 +46,9 @@ from domains.bosai.importers.table import Progress
 from domains.japanese import JapaneseDateError, normalize_width, parse_datetime
 
 MAX_ID = 64
-_NEED_SEPARATORS = re.compile(r"[、，,;；/／\n・]+")
+# U+2028 is how a line break inside a workbook cell reaches us (``source.read_workbook``).
+_NEED_SEPARATORS = re.compile(r"[、，,;；/／\n\u2028・]+")
+_NOT_PUBLISHED = ("capacityDetail", "approximate", "flagged", "inferred")
 _TYPE_WORDS = {"designated_shelter", "designated_emergency_evacuation_site", "welfare_shelter"}
 
 
@@ -45,7 +56,7 @@ _TYPE_WORDS = {"designated_shelter", "designated_emergency_evacuation_site", "we
 class StatusEntry:
     shelter_id: str
     observed_at: datetime  # aware
-    open: bool
+    open: bool | None  # None: the file's open cell could not be read (flagged)
     line: int
     raw: dict[str, str]
     types: list[str] = field(default_factory=list)
@@ -55,6 +66,10 @@ class StatusEntry:
     day: int | None = None
     night: int | None = None
     needs: list[str] = field(default_factory=list)
+    capacity_detail: dict[str, Any] | None = None  # indoor/outdoor/notes/raw, when written so
+    approximate: list[str] = field(default_factory=list)  # "count", "day", "night": 約N
+    flagged: dict[str, str] = field(default_factory=dict)  # column -> why it was not read
+    inferred: str | None = None  # why the importer wrote this entry (no row of the file)
 
     def observed_utc(self) -> str:
         return self.observed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -67,12 +82,16 @@ class StatusEntry:
                       if v is not None}
         if population:
             out["population"] = population
+        extra = (("capacityDetail", self.capacity_detail), ("approximate", self.approximate),
+                 ("flagged", self.flagged), ("inferred", self.inferred))
+        out.update({k: v for k, v in extra if v})
         return {k: v for k, v in out.items() if v is not None}
 
     def record_fields(self) -> dict[str, Any]:
         """The fields of a ``shelter-status`` record (shelter-status.schema.json) this entry
         fills; ``modified`` is when the status was observed."""
-        out = {k: v for k, v in self.parsed().items() if k not in ("observedAt", "count")}
+        out = {k: v for k, v in self.parsed().items() if k not in (
+            "observedAt", "count", *_NOT_PUBLISHED)}
         out["modified"] = self.observed_utc()
         if not out.get("shelterType"):
             out.pop("shelterType", None)
@@ -101,18 +120,45 @@ def shelter_types(text: str) -> list[str]:
 class _Row:
     def __init__(self, index: dict[str, int], values: list[str], row: RowReport) -> None:
         self.index, self.values, self.row = index, values, row
+        self.flagged: dict[str, str] = {}
+        self.approximate: list[str] = []
 
     def get(self, column: str | None) -> str:
         return self.values[self.index[column]] if column else ""
 
-    def number(self, column: str | None) -> int | None:
+    def flag(self, column: str, message: str, code: str) -> None:
+        """A cell that cannot be read: the row imports without it, the column flagged (a
+        correction) and the cell kept as written in ``raw``. Only identity refuses a row."""
+        self.flagged[column] = message
+        self.row.correct(column, f"{message}: imported without it, kept as written", code)
+
+    def number(self, column: str | None, key: str = "") -> int | None:
         if not column:
             return None
         try:
-            return cells.count(self.row, column, self.get(column))
+            value = cells.count(self.row, column, self.get(column))
         except CellError as exc:
-            self.row.refuse(column, exc.message, exc.code)
+            self.flag(column, exc.message, exc.code)
             return None
+        if key and value is not None and cells.approximate(self.get(column)):
+            self.approximate.append(key)
+        return value
+
+    def capacity(self, column: str | None) -> cells.Capacity | None:
+        if not column:
+            return None
+        try:
+            read = cells.capacity(self.row, column, self.get(column))
+        except CellError as exc:
+            self.flag(column, exc.message, exc.code)
+            return None
+        if read is not None and read.approximate:
+            self.approximate.append("capacity")
+        return read
+
+    def withheld(self, column: str | None) -> bool:
+        """Whether the cell held a My Number and was emptied by ``table.rows``."""
+        return bool(column) and self.index[column or ""] in self.row.withheld
 
 
 def _timestamp(r: _Row, m: StatusMapping) -> datetime | None:
@@ -131,17 +177,20 @@ def _timestamp(r: _Row, m: StatusMapping) -> datetime | None:
 
 def _open(r: _Row, m: StatusMapping) -> bool | None:
     written = r.get(m.open).strip()
+    if m.open and r.withheld(m.open):
+        r.flagged[m.open] = "withheld: it held what looks like a My Number (個人番号)"
+        return None
     if not written:
         if m.default_open is None:
-            r.row.refuse(m.open, f"{m.open} is empty: open or closed?", BosaiCode.IMPORT_OPEN)
+            r.flag(m.open, f"{m.open} is empty: open or closed?", BosaiCode.IMPORT_OPEN)
         return m.default_open
     key = open_key(written)
     if key in m.open_values:
         return True
     if key in m.closed_values:
         return False
-    r.row.refuse(m.open, f"{m.open} {written[:40]!r} is neither open nor closed "
-                 "(add it to [open_values] in the mapping)", BosaiCode.IMPORT_OPEN)
+    r.flag(m.open, f"{m.open} {written[:40]!r} is neither open nor closed "
+           "(add it to [open_values] in the mapping)", BosaiCode.IMPORT_OPEN)
     return None
 
 
@@ -150,9 +199,9 @@ def _types(r: _Row, m: StatusMapping) -> list[str]:
     if not written:
         return []
     found = shelter_types(written)
-    if not found:
-        r.row.refuse(m.type, f"{written[:40]!r} is not 指定避難所, 指定緊急避難場所 or 福祉避難所",
-                     BosaiCode.IMPORT_TYPE)
+    if not found and m.type:
+        r.flag(m.type, f"{written[:40]!r} is not 指定避難所, 指定緊急避難場所 or 福祉避難所",
+               BosaiCode.IMPORT_TYPE)
     return found
 
 
@@ -179,17 +228,19 @@ def _entry(r: _Row, m: StatusMapping) -> StatusEntry | None:
         row.correct(m.shelter_id, f"{r.get(m.shelter_id).strip()!r} read as {shelter_id!r}")
     observed, is_open, types = _timestamp(r, m), _open(r, m), _types(r, m)
     name = (cells.text(row, m.name, r.get(m.name)) or None) if m.name else None
-    capacity, count = r.number(m.capacity), r.number(m.count)
-    day, night = r.number(m.day_count), r.number(m.night_count)
+    capacity_read, count = r.capacity(m.capacity), r.number(m.count, "count")
+    day, night = r.number(m.day_count, "day"), r.number(m.night_count, "night")
+    capacity = capacity_read.total if capacity_read else None
     needs = _needs(r, m)
-    if row.problems or observed is None or is_open is None:
+    if row.problems or observed is None:
         return None
-    if not is_open and any(n for n in (count, day, night)):
+    if is_open is False and any(n for n in (count, day, night)):
         row.note(None, "closed, yet people are counted")
     if capacity is not None and count is not None and count > capacity:
         row.note(m.count, f"{count} people for a capacity of {capacity}")
+    detail = capacity_read.to_dict() if capacity_read and capacity_read.raw else None
     return StatusEntry(shelter_id, observed, is_open, row.line, {}, types, name, capacity,
-                       count, day, night, needs)
+                       count, day, night, needs, detail, r.approximate, r.flagged)
 
 
 # Japanese read in the wrong encoding: bytes that do not decode (shown as \xNN once the
@@ -230,7 +281,7 @@ def read_status(data: bytes, mapping: StatusMapping, source: str = "",
     ``decoded``: ``data`` already decoded with the mapping's encoding."""
     decoded = decoded or decode(data, mapping.encoding)
     report = ImportReport("status", source, decoded.sha256, decoded.encoding, "mapped")
-    identity = [c for c in (mapping.shelter_id, *mapping.timestamp, mapping.open) if c]
+    identity = [c for c in (mapping.shelter_id, *mapping.timestamp) if c]
     index, names, data_rows = table.rows(
         decoded, report, lambda head: _find_header(
             head, mapping.columns(), decoded.encoding, mapping.encoding == "auto"), progress,
@@ -239,6 +290,8 @@ def read_status(data: bytes, mapping: StatusMapping, source: str = "",
     seen: dict[tuple[str, datetime], int] = {}
     for row, values in data_rows:
         entry = _entry(_Row(index, values, row), mapping)
+        if row.key:  # named, read or refused: not absent from a complete snapshot
+            report.subjects.add(row.key)
         if entry is None:
             continue
         row.key = f"{entry.shelter_id}@{entry.observed_utc()}"

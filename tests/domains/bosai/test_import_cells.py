@@ -142,3 +142,33 @@ def test_progress_bar_draws_only_when_enabled():
     off(10, 10)
     off.close()
     assert quiet.getvalue() == ""
+
+
+# --- issue 12 items 7 and 9a: one capacity reader for both importers -------------------------
+
+def test_a_capacity_with_an_annotation_keeps_indoor_outdoor_the_note_and_the_text():
+    written = "屋内1,700人／屋外2,250人(面積の1/2)"
+    result, corrections = read(cells.capacity, "想定収容人数", written)
+    assert (result.total, result.indoor, result.outdoor) == (3950, 1700, 2250)
+    assert result.notes == ("面積の1/2",) and result.raw == written
+    assert result.to_dict() == {"total": 3950, "indoor": 1700, "outdoor": 2250,
+                                "notes": ["面積の1/2"], "raw": written}
+    assert "面積の1/2" in corrections[0]  # the correction says what was read
+
+
+@pytest.mark.parametrize(("text", "total", "notes"), [
+    ("1700人（うち福祉スペース20人）", 1700, ("うち福祉スペース20人",)),
+    ("屋内1700人【体育館のみ】", 1700, ("体育館のみ",)),
+    ("1700人(屋内)", 1700, ()),  # a label in brackets is not an annotation
+])
+def test_bracketed_annotations_are_notes_and_their_numbers_not_capacities(text, total, notes):
+    result, _ = read(cells.capacity, "収容人数", text)
+    assert (result.total, result.notes) == (total, notes)
+
+
+@pytest.mark.parametrize(("text", "approximate"), [
+    ("約1,700名", True), ("およそ300人", True), ("1700", False), ("１，７００人", False)])
+def test_an_approximate_capacity_or_count_is_flagged_not_lost(text, approximate):
+    result, _ = read(cells.capacity, "収容人数", text)
+    assert result.approximate is approximate
+    assert cells.approximate(text) is approximate

@@ -91,7 +91,8 @@ def test_gsi_shelter_in_shift_jis_below_a_title_line():
 def test_opendata_39_columns():
     report, sites = read_shelters((DATA / "opendata_emergency.csv").read_bytes())
     assert (report.format, report.encoding) == ("opendata", "utf-8")
-    assert outcomes(report) == {2: IMP, 3: COR, 4: REF, 5: REF, 6: REF, 7: COR, 8: REF, 9: REF}
+    # issue 12 item 7: an unreadable capacity (line 6, "多数") costs the cell, not the site
+    assert outcomes(report) == {2: IMP, 3: COR, 4: REF, 5: REF, 6: COR, 7: COR, 8: REF, 9: REF}
     by_id = {s.id: s for s in sites}
     school = by_id["131016-001"]
     assert school.types == ["designated_emergency_evacuation_site", "designated_shelter"]
@@ -108,7 +109,10 @@ def test_opendata_39_columns():
     assert "check digit (last digit) is wrong: expected 6, got 5" in problem(report, 4)
     assert "bosai.import.municipality_code" in problem(report, 4)
     assert "duplicate id '131016-001': first on line 2" in problem(report, 5)
-    assert "'多数' has no number" in problem(report, 6)
+    square = by_id["131016-005"]
+    assert square.capacity is None and square.raw["想定収容人数"] == "多数"
+    assert "'多数' has no number" in square.flagged["想定収容人数"]
+    assert "imported without it" in corrections(report, 6)["想定収容人数"]
     joined = by_id["131016-006"]
     assert joined.address == "東京都千代田区神田和泉町1" and joined.capacity.total == 800
     assert joined.phone == ["03-3851-0001", "03-3851-0002"]
@@ -142,8 +146,8 @@ def test_same_rows_whatever_the_encoding(encoding):
     text = (DATA / "opendata_emergency.csv").read_bytes().decode("utf-8")
     data = text.encode(encoding) if encoding != "utf-8" else ("\ufeff" + text).encode()
     report, sites = read_shelters(data)
-    assert report.summary() == "imported 1, corrected 2, refused 5"
-    assert len(sites) == 3
+    assert report.summary() == "imported 1, corrected 3, refused 4"
+    assert len(sites) == 4
 
 
 def test_format_forced_and_refused():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def problem(report, line: int) -> str:
 def test_city_a_toml_mapping():
     report, entries = read("status_city_a.csv", "status_city_a.toml")
     assert {r.line: r.outcome for r in report.rows} == {
-        2: IMP, 3: COR, 4: REF, 5: REF, 6: REF, 7: IMP, 8: REF, 9: COR, 10: IMP, 11: REF}
+        2: IMP, 3: COR, 4: REF, 5: REF, 6: REF, 7: IMP, 8: COR, 9: COR, 10: IMP, 11: COR}
     first = entries[0]
     assert first.observed_at == datetime(2024, 4, 30, 6, tzinfo=JST)  # 令和6年4月30日午前6時
     assert (first.open, first.types, first.capacity, first.count, first.day, first.night) == (
@@ -56,13 +57,19 @@ def test_city_a_toml_mapping():
     assert "first on line 2" in problem(report, 6)
     closed = entries[2]
     assert (closed.shelter_id, closed.open) == ("E1310100001003", False)
-    assert "'調整中' is neither open nor closed" in problem(report, 8)
-    adhoc = entries[3]
+    # issue 12 item 7: an unreadable open cell or count costs the cell, not the row
+    unknown = entries[3]
+    assert (unknown.shelter_id, unknown.open) == ("E1310100001005", None)
+    assert "'調整中' is neither open nor closed" in unknown.flagged["開設状況"]
+    assert unknown.raw["開設状況"] == "調整中"
+    adhoc = entries[4]
     assert adhoc.count == 20 and adhoc.types == [] and adhoc.needs == ["タオル", "歯ブラシ"]
     assert "approximate" in next(r for r in report.rows if r.line == 9).corrections[0].message
-    later = entries[4]
+    later = entries[5]
     assert later.observed_at == datetime(2024, 4, 30, 18, tzinfo=JST) and later.count == 150
-    assert "counts households, not people" in problem(report, 11)
+    households = entries[6]
+    assert households.count is None and households.raw["避難者数"] == "3世帯"
+    assert "counts households, not people" in households.flagged["避難者数"]
 
 
 def test_city_b_json_mapping_split_date_and_time_in_shift_jis():
@@ -114,8 +121,9 @@ def test_open_values_extend_the_defaults():
                              "defaults": {"timestamp": "R6.4.30 6:00"}})
     data = "id,状態\nA,受入中\nB,受入停止\nC,開設\nD,\n".encode()
     report, entries = read_status(data, mapping)
-    assert [(e.shelter_id, e.open) for e in entries] == [("A", True), ("B", False), ("C", True)]
-    assert "empty: open or closed?" in problem(report, 5)
+    assert [(e.shelter_id, e.open) for e in entries] == [
+        ("A", True), ("B", False), ("C", True), ("D", None)]  # issue 12 item 7: flagged
+    assert "empty: open or closed?" in entries[3].flagged["状態"]
     assert all(e.observed_at == datetime(2024, 4, 30, 6, tzinfo=JST) for e in entries)
 
 
@@ -151,3 +159,67 @@ def test_mapping_file_syntax_errors(tmp_path):
         load_mapping(bad)
     with pytest.raises(MappingError, match="cannot read mapping"):
         load_mapping(tmp_path / "missing.json")
+
+
+# --- issue 12 item 7: only the identity refuses a row; other cells are flagged ---------------
+
+FREE_TEXT = parse_mapping({
+    "columns": {"shelter_id": "ID", "open": "状況", "type": "種別", "capacity": "収容",
+                "count": "人数", "timestamp": "日時"}})
+
+
+def test_a_free_text_capacity_imports_with_indoor_outdoor_and_notes():
+    data = ("ID,状況,種別,収容,人数,日時\n"
+            'A,開設,指定避難所,"屋内1,700人／屋外2,250人(面積の1/2)",約30,2024/4/30 6:00\n'
+            "B,開設,指定避難所,多数,10,2024/4/30 6:00\n").encode()
+    report, entries = read_status(data, FREE_TEXT)
+    assert [r.outcome for r in report.rows] == [COR, COR]
+    a, b = entries
+    assert a.capacity == 3950 and a.count == 30
+    assert a.capacity_detail == {"total": 3950, "indoor": 1700, "outdoor": 2250,
+                                 "notes": ["面積の1/2"],
+                                 "raw": "屋内1,700人／屋外2,250人(面積の1/2)"}
+    assert a.approximate == ["count"] and a.parsed()["approximate"] == ["count"]
+    assert "approximate" not in a.record_fields()  # not a field of the published record
+    # an unreadable capacity costs the cell, not the row: flagged, kept as written
+    assert b.capacity is None and b.count == 10 and b.raw["収容"] == "多数"
+    assert "has no number of people" in b.flagged["収容"]
+    assert b.parsed()["flagged"] == b.flagged
+
+
+def test_only_the_shelter_id_or_the_time_refuses_a_row():
+    data = ("ID,状況,種別,収容,人数,日時\n"
+            ",開設,指定避難所,10,1,2024/4/30 6:00\n"  # no id
+            "B,開設,指定避難所,10,1,2024/4/31 6:00\n"  # no such day
+            "C,調整中,公民館,十数人,3世帯,2024/4/30 6:00\n").encode()  # every other cell bad
+    report, entries = read_status(data, FREE_TEXT)
+    assert [r.outcome for r in report.rows] == [REF, REF, COR]
+    [c] = entries
+    assert (c.open, c.types, c.capacity, c.count) == (None, [], None, None)
+    assert set(c.flagged) == {"状況", "種別", "収容", "人数"}
+    assert c.raw == {"ID": "C", "状況": "調整中", "種別": "公民館", "収容": "十数人",
+                     "人数": "3世帯", "日時": "2024/4/30 6:00"}
+
+
+def test_an_open_cell_holding_a_my_number_is_unknown_not_the_default():
+    from domains.japanese.mynumber import check_digit
+    number = "12345678901" + str(check_digit("12345678901"))
+    mapping = parse_mapping({"columns": {"shelter_id": "ID", "open": "状況"},
+                             "defaults": {"open": True, "timestamp": "R6.4.30 6:00"}})
+    report, [entry] = read_status(f"ID,状況\nA,{number}\n".encode(), mapping)
+    assert report.rows[0].outcome is COR and entry.open is None
+    assert "My Number" in entry.flagged["状況"] and "状況" not in entry.raw
+    assert number not in json.dumps(report.to_dict(), ensure_ascii=False)
+
+
+def test_complete_snapshot_is_a_mapping_key():
+    base = {"columns": {"shelter_id": "a", "open": "b", "timestamp": "t"}}
+    assert parse_mapping(base).complete_snapshot is False
+    assert parse_mapping({**base, "complete_snapshot": True}).complete_snapshot is True
+    with pytest.raises(MappingError, match="complete_snapshot must be true or false"):
+        parse_mapping({**base, "complete_snapshot": "yes"})
+    # TOML puts a key written below [columns] into [columns]: the error says where it goes.
+    misplaced = tomllib.loads('[columns]\nshelter_id = "a"\nopen = "b"\ntimestamp = "t"\n'
+                              "complete_snapshot = true\n")
+    with pytest.raises(MappingError, match=r"go above the first \[table\]"):
+        parse_mapping(misplaced)
