@@ -410,7 +410,7 @@ def import_status_by_cli(store_path, csv: str, mapping: str) -> None:
         [sys.executable, "-m", "connector.cli.main", "bosai", "import-status", str(DATA / csv),
          "--mapping", str(DATA / mapping), "--store", str(store_path)],
         capture_output=True, text=True, timeout=60)
-    assert done.stdout.splitlines()[-1] == "imported 3, corrected 2, refused 5", done.stderr
+    assert done.stdout.splitlines()[-1] == "imported 3, corrected 4, refused 3", done.stderr
 
 
 async def test_day_and_night_counts_imported_by_the_cli_show_on_open_pages(dashboard,
