@@ -12,6 +12,7 @@ from trust.errors import ErrorCode
 class AuthorityCode(ErrorCode):
     ERROR = "authority.error", "an authority operation cannot be done as asked"
     EXISTS = "authority.exists", "an authority already exists in this directory"
+    BUSY = "authority.busy", "another step holds the authority's lock; try again"
     DIRECTORY = "authority.directory", "the authority directory cannot be created"
     NOT_FOUND = "authority.not_found", "there is no authority in this directory"
     LISTEN = "authority.listen", "the authority cannot listen on the given address"

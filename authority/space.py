@@ -35,7 +35,7 @@ from nats.aio.client import Client
 from authority.accounts import NatsAccountManager, NatsAccountsError, Onboarded
 from authority.errors import AuthorityCode
 from authority.grant_desk import GrantDesk
-from authority.state import KEY_FILE, NATS_FILE, Authority
+from authority.state import KEY_FILE, NATS_FILE, Authority, AuthorityBusy
 from connector.bus.connection import NatsConnectError, NatsSettings, close_nats, connect
 from connector.bus.server import EmbeddedNatsServer
 from connector.errors import ConnectorCode
@@ -108,8 +108,7 @@ class AuthorityNats:
         changes saved and pending; ``strict`` raises its ``NatsAccountsError``, otherwise
         it is logged (a later session pushes them)."""
         async with self._mutex:
-            lock = self.authority.locked()
-            await asyncio.to_thread(lock.__enter__)  # another process may hold it a while
+            lock = await self._lock()
             try:
                 disk = self._load()
                 yield disk
@@ -126,6 +125,21 @@ class AuthorityNats:
                         self._save(disk)  # the iats minted, and what is still pending
             finally:
                 lock.__exit__(None, None, None)
+
+    async def _lock(self) -> contextlib.AbstractContextManager[None]:
+        """The authority's file lock, entered. Taken on the event loop's thread when free,
+        so that no other coroutine runs between taking it and using it: code of this process
+        that takes it synchronously (``Authority.issue`` in a demo, a test) would otherwise
+        block the loop while the lock waits for a coroutine that can no longer run. Only
+        when another process holds it is it waited for on a worker thread."""
+        lock = self.authority.locked(blocking=False)
+        try:
+            lock.__enter__()
+            return lock
+        except AuthorityBusy:
+            lock = self.authority.locked()
+            await asyncio.to_thread(lock.__enter__)
+            return lock
 
     # ------------------------------------------------------------------ accounts
 
@@ -241,7 +255,14 @@ class AuthorityNats:
         while True:
             await asyncio.sleep(PUSH_INTERVAL_S)
             try:
-                await self.push()
+                # Look first, without waiting (another step may hold the lock): a session
+                # holds the lock across its push, and nothing pending means no session.
+                with self.authority.locked(blocking=False):
+                    pending = self._load().manager.pending
+                if pending:
+                    await self.push()
+            except AuthorityBusy:
+                continue
             except TsunaguError as exc:
                 log.warning("pending NATS account changes not pushed",
                             extra={"code": exc.code})

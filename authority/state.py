@@ -144,6 +144,12 @@ def _check_reason(reason: Any) -> str | None:
     return reason.strip() or None
 
 
+class AuthorityBusy(TsunaguError):
+    """The authority's lock is held (``locked(blocking=False)``)."""
+
+    code = AuthorityCode.BUSY
+
+
 class Authority:
     """An authority directory opened for use; see the module docstring for its layout."""
 
@@ -293,9 +299,10 @@ class Authority:
     # ------------------------------------------------------------------ registry I/O
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self, *, blocking: bool = True) -> Iterator[None]:
         """Exclusive across processes (issue, revoke, NATS changes). Not re-entrant: one
-        process must not nest it (a second flock on a new descriptor waits for the first)."""
+        process must not nest it (a second flock on a new descriptor waits for the first).
+        ``blocking=False``: raise ``AuthorityBusy`` at once if someone holds it."""
         if fcntl is None:  # pragma: no cover
             yield
             return
@@ -305,7 +312,10 @@ class Authority:
             raise ConfigError(f"cannot open {LOCK_FILE} in {self.directory}: "
                               f"{exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise AuthorityBusy(f"{self.directory} is locked by another step") from None
             yield
         finally:
             os.close(fd)

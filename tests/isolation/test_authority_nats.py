@@ -6,6 +6,7 @@ authority and NATS users it issued, speaking the grant protocol directly."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 import uuid
 from collections.abc import AsyncIterator
@@ -222,3 +223,40 @@ async def test_changes_made_while_the_server_is_away_are_pushed_later(tmp_path, 
         await close_nats(nc, timeout=1)
     finally:
         await serving.close()
+
+
+async def test_a_session_never_lets_the_loop_run_while_it_holds_a_free_lock(authority,
+                                                                             space_nats):
+    """In a process that runs the authority's NATS (a demo, the bosai bench), code that
+    takes the authority's lock synchronously (``Authority.issue``) blocks the event loop
+    until it gets it. A session that took the lock on a worker thread and then waited to
+    be resumed held it while the loop was blocked: both waited forever (the bench hung in
+    ``Authority.issue``). With the lock free, a session now takes, uses and releases it
+    without letting any other callback run in between."""
+    import fcntl
+    import os
+
+    from authority.state import LOCK_FILE
+
+    def lock_is_free() -> bool:
+        fd = os.open(authority.directory / LOCK_FILE, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+
+    seen: list[bool] = []
+    loop = asyncio.get_running_loop()
+    for _ in range(20):
+        loop.call_soon(lambda: seen.append(lock_is_free()))
+        await space_nats.push()  # nothing pending: the session does no NATS round trip
+        await asyncio.sleep(0)
+    assert len(seen) == 20 and all(seen)
+    # And a synchronous issue in the middle of the periodic pushes completes.
+    for _ in range(5):
+        authority.issue(did=KeyPair.generate().did, name="参加者", legal_id="041009",
+                        roles=["municipality"])
+        await asyncio.sleep(0.5)
