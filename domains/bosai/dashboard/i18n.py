@@ -6,7 +6,7 @@ Vocabulary tokens (stay types, 要配慮 categories, shelter types) take their l
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from domains.bosai import vocab
@@ -63,6 +63,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "state": ("状況", "State"),
     "reported": ("報告人数（昼／夜）", "Reported (day / night)"),
     "not_reported": ("未報告", "Not reported"),
+    "approximately": ("約{n}", "about {n}"),
+    "reported_ago": ("{age}前の報告", "reported {age} ago"),
+    "stale_report": ("報告が古い", "Report is old"),  # threshold: bosai stale-after
+    "age_minutes": ("{n}分", "{n} min"),
+    "age_hours": ("{n}時間", "{n} h"),
+    "age_days": ("{n}日", "{n} days"),
+    "periods": ("開設期間", "Open periods"),
+    "period_opened": ("開設", "Opened"),
+    "period_closed": ("閉鎖", "Closed"),
+    "still_open": ("開設中", "Still open"),
+    "periods_empty": ("開設の記録はありません。", "No opening recorded."),
+    "change_opened": ("開設", "opened"),
+    "change_closed": ("閉鎖", "closed"),
     "original": ("原文", "original"),
     "needs": ("不足物資", "Needs"),
     "care_total": ("要配慮者", "People needing care"),
@@ -243,6 +256,16 @@ def known(lang: Lang, prefix: str, token: str) -> str:
     written: those come from other participants' records."""
     key = f"{prefix}_{token}"
     return t(lang, key) if key in MESSAGES else token
+
+
+def age(lang: Lang, elapsed: timedelta) -> str:
+    """How long ago, in the unit staff read at a glance: minutes, hours, then days."""
+    minutes = max(0, int(elapsed.total_seconds() // 60))
+    if minutes < 60:
+        return t(lang, "age_minutes", n=minutes)
+    if minutes < 48 * 60:
+        return t(lang, "age_hours", n=minutes // 60)
+    return t(lang, "age_days", n=minutes // (24 * 60))
 
 
 def when(value: str | datetime | None, *, seconds: bool = False) -> str:

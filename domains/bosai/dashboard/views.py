@@ -19,6 +19,7 @@ from domains.bosai.dashboard.chart import trend_svg, trend_table
 from domains.bosai.dashboard.i18n import (
     SUPPLY_STATUSES,
     Lang,
+    age,
     known,
     label,
     need_item,
@@ -162,12 +163,30 @@ def totals(ov: Overview, lang: Lang) -> Markup:
 
 def reported_counts(shelter: Shelter, lang: Lang) -> str:
     """The shelter's own count, day／night when it gave them: what it reported, and 未報告
-    where it reported nothing (a blank or 0 would read as an empty shelter)."""
-    def shown(value: int | None) -> str:
-        return _n(value) if value is not None else t(lang, "not_reported")
+    where it reported nothing (a blank or 0 would read as an empty shelter); 約N where the
+    file said so."""
+    def shown(value: int | None, field: str) -> str:
+        if value is None:
+            return t(lang, "not_reported")
+        if field in shelter.approximate:
+            return t(lang, "approximately", n=_n(value))
+        return _n(value)
     if shelter.day is not None or shelter.night is not None:
-        return "／".join(shown(v) for v in (shelter.day, shelter.night))
-    return shown(shelter.reported)
+        return "／".join(shown(v, f) for v, f in ((shelter.day, "day"),
+                                                  (shelter.night, "night")))
+    return shown(shelter.reported, "count")
+
+
+def report_age(shelter: Shelter, lang: Lang) -> Markup:
+    """How old the shelter's last report is, flagged when older than the municipality's
+    threshold: staff must not be sent to a shelter on a report from yesterday."""
+    if shelter.report_age is None:
+        return el("span", {"class": "age unknown"}, t(lang, "not_reported"))
+    text = t(lang, "reported_ago", age=age(lang, shelter.report_age))
+    if not shelter.stale:
+        return el("span", {"class": "age"}, text)
+    return el("span", {"class": "age stale"},
+              join(el("span", {"class": "badge stale"}, t(lang, "stale_report")), " ", text))
 
 
 SHELTER_COLUMNS = ("shelter", "type", "occupancy", "state", "reported", "care_total", "needs")
@@ -187,7 +206,7 @@ def shelters_table(shelters: Iterable[Shelter], page: Page) -> Markup:
                   el("a", {"href": page.shelter_url(s.id)}, s.name)),
                cell("type", _types(s, lang)),
                cell("occupancy", _occupancy(s, lang), "occupancy"),
-               cell("state", _state(s, lang), "state"),
+               cell("state", join(_state(s, lang), report_age(s, lang)), "state"),
                cell("reported", reported_counts(s, lang), "num"),
                cell("care_total", _n(sum(s.care.values())), "num"),
                cell("needs", needs_list(s.needs, lang), "needs"))
@@ -324,7 +343,7 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
              ("capacity", _n(s.capacity) if s.capacity is not None else t(lang, "no_capacity")),
              ("people_now", people_now),
              ("state", _state(s, lang)),
-             ("last_report", when(s.observed_at) or "–")]
+             ("last_report", join(when(s.observed_at) or "–", " ", report_age(s, lang)))]
     summary = el("dl", {"class": "facts"},
                  [el("div", {"data-fact": k}, el("dt", None, t(lang, k)), el("dd", None, v))
                   for k, v in facts])
@@ -340,10 +359,12 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
              else el("p", {"class": "empty"}, t(lang, "no_needs")))
     timeline_rows = [el("tr", None,
                         el("th", {"scope": "row"}, when(e.get("observedAt"))),
-                        el("td", None, t(lang, "open" if e.get("open") else "closed")),
-                        el("td", {"class": "num"}, _n(e.get("count"))),
-                        el("td", {"class": "num"}, _n(e.get("population", {}).get("day"))),
-                        el("td", {"class": "num"}, _n(e.get("population", {}).get("night"))),
+                        el("td", None, _timeline_state(e, lang)),
+                        el("td", {"class": "num"}, _counted(e, "count", e.get("count"), lang)),
+                        el("td", {"class": "num"}, _counted(
+                            e, "day", e.get("population", {}).get("day"), lang)),
+                        el("td", {"class": "num"}, _counted(
+                            e, "night", e.get("population", {}).get("night"), lang)),
                         el("td", None, needs_list(e.get("needs", ()), lang)))
                      for e in reversed(detail.timeline)]
     timeline = _table(t(lang, "timeline"),
@@ -354,6 +375,7 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
                                                  t(lang, "timeline_empty"))
     return {
         "summary": summary,
+        "periods": periods_list(detail.periods, lang),
         "care": join(care, el("p", {"class": "note"}, t(lang, "care_note"))),
         "needs": needs,
         "supplies": supplies_section(detail.supplies, page, names={s.id: s.name}),
@@ -362,7 +384,40 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
     }
 
 
-SHELTER_ORDER = (("summary", "summary"), ("care", "care_categories"), ("needs", "needs"),
+def _counted(entry: dict[str, Any], field: str, value: int | None, lang: Lang) -> str:
+    """A count of a status entry as the file wrote it: 約N when it said so."""
+    if value is not None and field in entry.get("approximate", ()):
+        return t(lang, "approximately", n=_n(value))
+    return _n(value)
+
+
+def _timeline_state(entry: dict[str, Any], lang: Lang) -> Markup | str:
+    """Open, closed or unknown; the entries that opened or closed the shelter marked."""
+    state = entry.get("open")
+    text = t(lang, "open" if state else "closed") if state is not None else "–"
+    change = entry.get("change")
+    if change is None:
+        return text
+    return el("strong", {"class": f"change {change}"}, t(lang, f"change_{change}"))
+
+
+def periods_list(periods: Iterable[dict[str, str | None]], lang: Lang) -> Markup:
+    """When the shelter opened and closed, newest first."""
+    items = [el("li", None,
+                el("span", {"class": "opened"}, t(lang, "period_opened"), " ",
+                   when(p.get("opened"))),
+                " – ",
+                el("span", {"class": "closed"}, t(lang, "period_closed"), " ",
+                   when(p.get("closed"))) if p.get("closed")
+                else el("span", {"class": "badge room"}, t(lang, "still_open")))
+             for p in reversed(list(periods))]
+    if not items:
+        return el("p", {"class": "empty"}, t(lang, "periods_empty"))
+    return el("ul", {"class": "periods"}, items)
+
+
+SHELTER_ORDER = (("summary", "summary"), ("periods", "periods"),
+                 ("care", "care_categories"), ("needs", "needs"),
                  ("supplies", "supplies"), ("trend", "shelter_trend"),
                  ("timeline", "timeline"))
 

@@ -9,8 +9,10 @@ Site keys: GSI's 共通ID is national ("E1310100002201": E, the 5-digit municipa
 a sequence), so it is the key as is. The open data set's ID is only unique within its
 municipality, so its key is "<全国地方公共団体コード>-<ID>".
 
-A capacity that cannot be read (``cells.capacity``: "多数") does not refuse its row: the
-site is imported without it, the column in ``Site.flagged`` (issue 12).
+A capacity, an elevation or a secondary municipality code that cannot be read ("多数",
+"約10m") does not refuse its row: the site is imported without it, the column in
+``Site.flagged`` and the cell kept as written. What identifies and places a site (its id
+and municipality code, its name, its coordinates) still refuses the row.
 
 A cell holding a My Number (個人番号) is withheld by ``table.rows`` (see there) before this
 module reads the row. What happens to the row follows the rule for an unusable cell in
@@ -166,15 +168,22 @@ def _coordinates(r: _RowReader) -> tuple[float, float]:
         return (0.0, 0.0)
 
 
-def _capacity(r: _RowReader, column: str = "想定収容人数"
-              ) -> tuple[cells.Capacity | None, dict[str, str]]:
-    """A capacity no reader understands ("多数") costs the cell, not the site (issue 12):
-    imported without it, the column flagged (a correction), the cell kept in ``raw``."""
+def _flag(row: RowReport, flagged: dict[str, str], column: str, message: str,
+          code: str) -> None:
+    """A cell that costs itself, not the site (issue 12): imported without it, the column
+    flagged (a correction), the cell kept as written in ``raw``."""
+    row.correct(column, f"{message}: imported without it, kept as written", code)
+    flagged[column] = message
+
+
+def _capacity(r: _RowReader, flagged: dict[str, str], column: str = "想定収容人数"
+              ) -> cells.Capacity | None:
+    """A capacity no reader understands ("多数")."""
     try:
-        return cells.capacity(r.row, column, r.get(column)), {}
+        return cells.capacity(r.row, column, r.get(column))
     except CellError as exc:
-        r.row.correct(column, f"{exc.message}: imported without it, kept as written", exc.code)
-        return None, {column: exc.message}
+        _flag(r.row, flagged, column, exc.message, exc.code)
+        return None
 
 
 def _opendata_site(r: _RowReader) -> Site | None:
@@ -184,8 +193,13 @@ def _opendata_site(r: _RowReader) -> Site | None:
     if code is None and not row.problems:
         row.refuse("全国地方公共団体コード", "全国地方公共団体コード is empty",
                    BosaiCode.IMPORT_MUNICIPALITY_CODE)
+    flagged: dict[str, str] = {}
     for column in ("所在地_全国地方公共団体コード", "市区町村コード"):
-        _cell(row, cells.municipality_code, column, r.get(column))
+        # Secondary codes: one that cannot be read costs the cell, not the site.
+        try:
+            cells.municipality_code(row, column, r.get(column))
+        except CellError as exc:
+            _flag(row, flagged, column, exc.message, exc.code)
     local_id = normalize_width(r.get("ID")).strip()
     row.key = f"{code or r.get(code_column).strip()}-{local_id}"
     if not local_id:
@@ -199,14 +213,14 @@ def _opendata_site(r: _RowReader) -> Site | None:
         if address.strip():
             row.correct("所在地_連結表記", "empty: joined from 所在地_都道府県 .. 所在地_番地以下")
     address = cells.address(row, "所在地_連結表記", address) or None
-    capacity, flagged = _capacity(r)
+    capacity = _capacity(r, flagged)
     elevation = None
     if (raw_elevation := normalize_width(r.get("標高")).strip()):
         try:
             elevation = float(raw_elevation)
         except ValueError:
-            row.refuse("標高", f"標高 {raw_elevation[:40]!r} is not a number of metres",
-                       BosaiCode.IMPORT_CELL)
+            _flag(row, flagged, "標高", f"標高 {raw_elevation[:40]!r} is not a number of metres",
+                  BosaiCode.IMPORT_CELL)
     if row.problems:
         return None
     also_shelter = r.flag("指定避難所との重複")

@@ -97,9 +97,11 @@ def load_sites(hub: BosaiHub, tmp: Path, sites: Sequence[Site]) -> None:
     hub.feed.notify("sites")
 
 
-def load_status(hub: BosaiHub, tmp: Path, rows: Sequence[dict[str, str]]) -> None:
+def load_status(hub: BosaiHub, tmp: Path, rows: Sequence[dict[str, str]], *,
+                complete_snapshot: bool = False) -> None:
     name = uuid.uuid4().hex[:8]
-    (tmp / f"map-{name}.json").write_text(json.dumps(STATUS_MAPPING), encoding="utf-8")
+    mapping = {**STATUS_MAPPING, "complete_snapshot": complete_snapshot}
+    (tmp / f"map-{name}.json").write_text(json.dumps(mapping), encoding="utf-8")
     (tmp / f"status-{name}.csv").write_bytes(status_csv(rows))
     report = import_status(tmp / f"status-{name}.csv", tmp / f"map-{name}.json", hub.sites)
     assert report.counts()["refused"] == 0, report.to_dict()

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import orjson
@@ -20,6 +21,8 @@ from connector.cli.main import build_parser
 from connector.plugins.contract import DomainPlugin
 from connector.plugins.registry import PluginError, check_plugin
 from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
+from domains.bosai.dashboard.i18n import when
+from domains.japanese.dates import JST
 from tests.domains.bosai.dashboard_support import (
     DATA,
     HOSTILE,
@@ -35,6 +38,8 @@ from tests.domains.bosai.dashboard_support import (
 )
 
 BOTH = (DASHBOARD, PERSON_SEARCH)
+# The age of a shelter's last report, as the state cell shows it (these reports are old).
+AGE = r"(?:報告が古い )?\d+(?:分|時間|日)前の報告"
 
 
 class Structure(HTMLParser):
@@ -209,7 +214,8 @@ async def test_overview_shows_occupancy_stays_care_and_supplies(dashboard, tmp_p
     assert "避難所にいる人 3人" in text and "開設中の避難所 2か所" in text
     assert "開設中の避難所の定員 43人" in text and "登録者数 5人" in text
     # occupancy: 番町小学校 full, 九段ホール with room; the closed 富士見中学校 not listed
-    assert "番町小学校 指定緊急避難場所、指定避難所 3人／定員3人 満員 2／3 2 粉ミルク、毛布" in text
+    assert re.search(f"番町小学校 指定緊急避難場所、指定避難所 3人／定員3人 満員 {AGE} 2／3 2 "
+                     "粉ミルク、毛布", text)
     assert "0人／定員40人 余裕あり（あと40人）" in text and "富士見中学校" not in text
     # where people stay
     for row in ("避難所 3 60%", "在宅 1 20%", "車中泊 1 20%", "親戚・知人宅 0 0%"):
@@ -241,6 +247,46 @@ async def test_shelter_detail_has_timeline_people_care_needs_and_supplies(dashbo
     assert "2024-04-30 06:00 開設 3 2 3 粉ミルク、毛布" in text  # the timeline
     assert "要請中 1 手配済み 1 配送済み 0" in text
     assert missing[0] == 404 and "見つかりません" in missing[2]
+
+
+async def test_report_age_stale_reports_approximate_counts_and_open_periods(dashboard,
+                                                                              tmp_path):
+    """Staff see how old each shelter's report is (an old one flagged, so nobody is sent on
+    yesterday's news), 約N as written, and when a shelter opened and closed."""
+    hub = dashboard.hub
+    load_sites(hub, tmp_path, SITES[:2])
+    now = datetime.now(UTC)
+
+    def at(hours_ago: float) -> str:
+        return (now - timedelta(hours=hours_ago)).astimezone(JST).strftime("%Y/%m/%d %H:%M")
+
+    a, b = SITES[0].id, SITES[1].id
+    load_status(hub, tmp_path, [
+        {"shelter_id": a, "open": "開設", "count": "約30", "timestamp": at(30)},
+        {"shelter_id": b, "open": "開設", "count": "12", "timestamp": at(30)}])
+    load_status(hub, tmp_path, [{"shelter_id": b, "open": "開設", "count": "15",
+                                 "timestamp": at(2)}])
+    async with dashboard.client() as http:
+        await dashboard.login(http, DASHBOARD)
+        _, _, overview = await get(http, dashboard.url)
+        # A complete snapshot an hour ago lists only b: a is recorded as closed then.
+        load_status(hub, tmp_path, [{"shelter_id": b, "open": "開設", "count": "15",
+                                     "timestamp": at(1)}], complete_snapshot=True)
+        _, _, page_a = await get(http, dashboard.url + f"shelters/{a}")
+        _, _, page_b = await get(http, dashboard.url + f"shelters/{b}")
+    structure(overview)
+    text = text_of(overview)
+    assert "報告が古い 30時間前の報告 約30" in text  # a: past the 6 h default, counted 約30
+    assert "2時間前の報告 15" in text and text.count("報告が古い") == 1
+    detail_a, detail_b = text_of(page_a), text_of(page_b)
+    assert "報告が古い 30時間前の報告" in detail_a  # a closing by absence is no report
+    assert f"開設 {when(at_utc(now, 30))} – 閉鎖 {when(at_utc(now, 1))}" in detail_a
+    assert f"{when(at_utc(now, 30))} 開設 約30" in detail_a  # the history, as written
+    assert "開設中" in detail_b and "報告が古い" not in detail_b
+
+
+def at_utc(now: datetime, hours_ago: float) -> datetime:
+    return (now - timedelta(hours=hours_ago)).replace(second=0, microsecond=0)
 
 
 async def test_hostile_strings_are_shown_as_text_and_the_page_stays_whole(dashboard, tmp_path):
@@ -424,7 +470,7 @@ async def test_day_and_night_counts_imported_by_the_cli_show_on_open_pages(dashb
         await dashboard.login(http, DASHBOARD)
         _, _, page = await get(http, dashboard.url)
         _, _, detail = await get(http, dashboard.url + "shelters/E1310100001001")
-        assert "定員不明 0 0" in text_of(page)  # reported 0, before the status file
+        assert re.search(f"定員不明 {AGE} 0 0", text_of(page))  # 0, before the status file
         url = re.search(r'data-live-url="([^"]+)"', page).group(1).replace("&amp;", "&")
         async with http.get(dashboard.origin + url) as resp:
             import_status_by_cli(dashboard.hub.sites.path, "status_city_a.csv",
@@ -432,10 +478,13 @@ async def test_day_and_night_counts_imported_by_the_cli_show_on_open_pages(dashb
             event = await read_event(resp, 3.0)  # an open page is updated too
         _, _, page = await get(http, dashboard.url)
         _, _, detail = await get(http, dashboard.url + "shelters/E1310100001001")
-    assert "余裕あり（あと450人） 120／340 0 毛布" in text_of(event["sections"]["shelters"])
+    assert re.search(f"余裕あり（あと450人） {AGE} 120／340 0 毛布",
+                     text_of(event["sections"]["shelters"]))
     text = text_of(page)
-    assert "番町小学校 指定避難所 0人／定員450人 余裕あり（あと450人） 120／340 0 毛布" in text
-    assert "髙橋記念ホール 福祉避難所、指定避難所 0人／定員80人 余裕あり（あと80人） 10／25" in text
+    assert re.search(f"番町小学校 指定避難所 0人／定員450人 余裕あり（あと450人） {AGE} 120／340 0 "
+                     "毛布", text)
+    assert re.search(f"髙橋記念ホール 福祉避難所、指定避難所 0人／定員80人 "
+                     f"余裕あり（あと80人） {AGE} 10／25", text)
     # the status history, newest first: count, day, night
     assert "2024-04-30 18:00 開設 150 120 340 毛布 2024-04-30 06:00 開設 120 100 310" in \
         text_of(detail)

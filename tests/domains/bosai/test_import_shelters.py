@@ -88,11 +88,23 @@ def test_gsi_shelter_in_shift_jis_below_a_title_line():
     assert by_id["E1310100001001"].municipality_name is None  # per-city files lack the column
 
 
+def test_an_unreadable_elevation_costs_the_cell_not_the_site():
+    lines = (DATA / "opendata_emergency.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, first = lines[:2]
+    cells = first.split(",")
+    cells[header.split(",").index("標高")] = "約10m"
+    report, [site] = read_shelters(("\n".join([header, ",".join(cells)]) + "\n").encode())
+    assert outcomes(report) == {2: COR}
+    assert site.elevation is None and site.raw["標高"] == "約10m"
+    assert "'約10m' is not a number of metres" in site.flagged["標高"]
+
+
 def test_opendata_39_columns():
     report, sites = read_shelters((DATA / "opendata_emergency.csv").read_bytes())
     assert (report.format, report.encoding) == ("opendata", "utf-8")
-    # issue 12 item 7: an unreadable capacity (line 6, "多数") costs the cell, not the site
-    assert outcomes(report) == {2: IMP, 3: COR, 4: REF, 5: REF, 6: COR, 7: COR, 8: REF, 9: REF}
+    # issue 12 item 7: an unreadable capacity (line 6, "多数") or secondary municipality code
+    # (line 9) costs the cell, not the site
+    assert outcomes(report) == {2: IMP, 3: COR, 4: REF, 5: REF, 6: COR, 7: COR, 8: REF, 9: COR}
     by_id = {s.id: s for s in sites}
     school = by_id["131016-001"]
     assert school.types == ["designated_emergency_evacuation_site", "designated_shelter"]
@@ -117,7 +129,8 @@ def test_opendata_39_columns():
     assert joined.address == "東京都千代田区神田和泉町1" and joined.capacity.total == 800
     assert joined.phone == ["03-3851-0001", "03-3851-0002"]
     assert "outside Japan" in problem(report, 8)
-    assert "所在地_全国地方公共団体コード" in problem(report, 9)
+    assert "imported without it" in corrections(report, 9)["所在地_全国地方公共団体コード"]
+    assert "所在地_全国地方公共団体コード" in by_id["131016-008"].flagged
 
 
 def test_bad_bytes_refuse_only_their_rows():
@@ -146,8 +159,8 @@ def test_same_rows_whatever_the_encoding(encoding):
     text = (DATA / "opendata_emergency.csv").read_bytes().decode("utf-8")
     data = text.encode(encoding) if encoding != "utf-8" else ("\ufeff" + text).encode()
     report, sites = read_shelters(data)
-    assert report.summary() == "imported 1, corrected 3, refused 4"
-    assert len(sites) == 4
+    assert report.summary() == "imported 1, corrected 4, refused 3"
+    assert len(sites) == 5
 
 
 def test_format_forced_and_refused():

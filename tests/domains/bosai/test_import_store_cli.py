@@ -44,10 +44,10 @@ def test_shelter_import_keeps_raw_file_and_records_the_run(store):
     assert kept.name == f"{digest}.csv" and kept.read_bytes() == source.read_bytes()
     [run] = store.runs()
     assert (run["kind"], run["sha256"], run["imported"], run["corrected"], run["refused"]) == (
-        "shelters", digest, 1, 3, 4)
-    assert store.run_report(run["id"])["summary"] == "imported 1, corrected 3, refused 4"
+        "shelters", digest, 1, 4, 3)
+    assert store.run_report(run["id"])["summary"] == "imported 1, corrected 4, refused 3"
     assert [s["id"] for s in store.sites()] == [
-        "131016-001", "131016-002", "131016-005", "131016-006"]
+        "131016-001", "131016-002", "131016-005", "131016-006", "131016-008"]
     site = store.site("131016-002")
     assert site["capacity"] == {"total": 3950, "indoor": 1700, "outdoor": 2250,
                                 "raw": "屋内1,700人／屋外2,250人"}  # issue 12 item 7
@@ -138,7 +138,7 @@ def test_cli_summary_line_and_exit_codes(tmp_path, capsys):
     assert main(["bosai", "import-shelters", str(DATA / "opendata_emergency.csv"),
                  "--store", db]) == 1  # some rows refused
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "imported 1, corrected 3, refused 4"
+    assert out[-1] == "imported 1, corrected 4, refused 3"
     assert any(line.startswith("  line 4: refused: 全国地方公共団体コード") for line in out)
     lines = (DATA / "opendata_emergency.csv").read_text(encoding="utf-8").splitlines()
     clean = tmp_path / "clean.csv"
