@@ -10,9 +10,11 @@ from trust.sealing import (
     SealError,
     bound_to,
     epoch_of,
+    open_payload,
     open_sealed,
     seal,
     seal_header,
+    seal_payload,
     unwrap,
     wrap,
 )
@@ -77,3 +79,18 @@ def test_the_header_names_the_epoch_and_an_unknown_form_is_no_unsealed_message()
 def test_key_material_is_never_shown():
     key = ContentKey.generate()
     assert key.key.hex() not in repr(key) and key.epoch in repr(key)
+
+
+def test_a_sealed_payload_opens_only_for_its_recipient_and_names_its_sender():
+    sender, recipient, thief = KeyPair.generate(), KeyPair.generate(), KeyPair.generate()
+    payload = {"change": {"stayLocation": {"shelterId": "aoba-es"}, "note": "山田 花子"}}
+    sealed = seal_payload(payload, sender=sender.did, to=recipient.did)
+    assert set(sealed) == {"sealed"} and "山田" not in str(sealed)
+    assert open_payload(sealed, recipient, sender=sender.did) == payload
+    with pytest.raises(SealError, match="another participant"):
+        open_payload(sealed, thief, sender=sender.did)
+    # Lifted into an envelope the thief signs: the sender inside is not the signer.
+    with pytest.raises(SealError, match="another participant than the envelope"):
+        open_payload(sealed, recipient, sender=thief.did)
+    with pytest.raises(SealError, match="not sealed"):
+        open_payload(payload, recipient, sender=sender.did)

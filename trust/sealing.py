@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import nacl.bindings
 import nacl.exceptions
@@ -122,25 +123,35 @@ def agreement_public_key(did: str) -> nacl.public.PublicKey:
         raise SealError(f"{did} has no usable key agreement key: {exc}") from None
 
 
+def _box(body: bytes, to: str) -> str:
+    """``body`` in a sealed box to ``to``'s X25519 key, as unpadded base64url text."""
+    sealed = nacl.public.SealedBox(agreement_public_key(to)).encrypt(body)
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def _open_box(text: str, me: KeyPair, what: str) -> Any:
+    """The JSON in a sealed box to ``me``; SealError naming ``what`` if it does not open."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return orjson.loads(nacl.public.SealedBox(agreement_private_key(me)).decrypt(raw))
+    except (ValueError, TypeError, nacl.exceptions.CryptoError):
+        raise SealError(f"{what} does not open with this participant's key (sealed to "
+                        "another participant, or altered)") from None
+
+
 def wrap(key: ContentKey, *, to: str, agreement: str, stream: str) -> str:
     """``key`` for the participant ``to`` only, for one agreement and stream."""
     body = orjson.dumps({"type": _WRAP_TYPE, "consumer": to, "agreement": agreement,
                          "stream": stream, "epoch": key.epoch,
                          "key": base64.b64encode(key.key).decode()})
-    box = nacl.public.SealedBox(agreement_public_key(to))
-    return base64.urlsafe_b64encode(box.encrypt(body)).decode().rstrip("=")
+    return _box(body, to)
 
 
 def unwrap(wrapped: str, me: KeyPair, *, agreement: str, stream: str,
            epoch: str | None = None) -> ContentKey:
     """Open a wrapped key sent to ``me`` and check it is for this agreement and stream
     (and ``epoch``, when asked for one)."""
-    try:
-        raw = base64.urlsafe_b64decode(wrapped + "=" * (-len(wrapped) % 4))
-        body = orjson.loads(nacl.public.SealedBox(agreement_private_key(me)).decrypt(raw))
-    except (ValueError, TypeError, nacl.exceptions.CryptoError):
-        raise SealError("the wrapped content key does not open with this participant's "
-                        "key (wrapped to another participant, or altered)") from None
+    body = _open_box(wrapped, me, "the wrapped content key")
     expected = {"type": _WRAP_TYPE, "consumer": me.did, "agreement": agreement,
                 "stream": stream}
     if epoch is not None:
@@ -156,3 +167,28 @@ def unwrap(wrapped: str, me: KeyPair, *, agreement: str, stream: str,
     if len(key) != KEY_BYTES or not isinstance(body.get("epoch"), str):
         raise SealError("the wrapped content key holds no key")
     return ContentKey(body["epoch"], key)
+
+
+# ---------------------------------------------------------------- DSP payloads carrying data
+
+SEALED_FIELD = "sealed"  # the only member of a sealed DSP payload
+
+
+def seal_payload(payload: dict[str, Any], *, sender: str, to: str) -> dict[str, Any]:
+    """A DSP message payload readable only by ``to`` (a sealed box to its X25519 key). The
+    sender's DID goes inside, so nobody can lift the ciphertext into an envelope of their
+    own: the envelope's signer must be the sender sealed inside."""
+    return {SEALED_FIELD: _box(orjson.dumps({"from": sender, "payload": payload}), to)}
+
+
+def open_payload(sealed: dict[str, Any], me: KeyPair, *, sender: str) -> dict[str, Any]:
+    """The payload ``sender`` sealed to ``me``; SealError if it is not one."""
+    text = sealed.get(SEALED_FIELD) if len(sealed) == 1 else None
+    if not isinstance(text, str):
+        raise SealError("the payload is not sealed (it carries data, so it must be)")
+    body = _open_box(text, me, "the sealed payload")
+    if not isinstance(body, dict) or body.get("from") != sender \
+            or not isinstance(body.get("payload"), dict):
+        raise SealError("the sealed payload was sealed by another participant than the "
+                        "envelope's signer")
+    return body["payload"]

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -37,6 +38,7 @@ from connector.runtime.metrics import Metrics
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope, ReplayCache, open_envelope, seal
 from trust.errors import EnvelopeError, TsunaguError
+from trust.sealing import open_payload, seal_payload
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,13 @@ class DspBus:
         self.replay_cache = ReplayCache()
         self._subscription: Subscription | None = None
         self._handler: Handler | None = None
+        # Message types whose payload carries data: sealed to the recipient (trust.sealing),
+        # so the NATS operator reads no record in them. Services declare theirs.
+        self._sealed_types: set[str] = set()
+
+    def seal_payloads_of(self, *message_types: str) -> None:
+        """Send these message types' payloads sealed, and refuse them unsealed."""
+        self._sealed_types.update(message_types)
 
     async def serve(self, handler: Handler) -> None:
         self._handler = handler
@@ -131,12 +140,18 @@ class DspBus:
             self._subscription = None
 
     def _seal(self, payload: dict[str, Any], recipient: str, message_type: str) -> bytes:
+        if message_type in self._sealed_types:
+            payload = seal_payload(payload, sender=self.identity.did, to=recipient)
         return seal(payload, sender=self.identity.key, recipient=recipient,
                     message_type=message_type, credential=self.identity.credential).encode()
 
     def _open(self, data: bytes) -> tuple[Envelope, VerifiedCredential]:
         env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache)
-        return env, self.checker.check(env.credential, env.sender)
+        credential = self.checker.check(env.credential, env.sender)
+        if env.message_type in self._sealed_types:  # after the signer is known and checked
+            env = replace(env, payload=open_payload(env.payload, self.identity.key,
+                                                    sender=env.sender))
+        return env, credential
 
     def _count(self, exc: TsunaguError) -> None:
         log.info("message refused", extra={"code": exc.code})

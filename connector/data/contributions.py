@@ -215,6 +215,8 @@ class ContributionService:
         connector = self.connector
         connector.metrics.describe(OUTCOMES, "contributions sent and received, by outcome")
         connector.route(MESSAGE_TYPE, self._on_change)
+        # A change carries record content: sealed to the holder, never plaintext on NATS.
+        connector.bus.seal_payloads_of(MESSAGE_TYPE)
 
     async def shutdown(self) -> None:
         pass

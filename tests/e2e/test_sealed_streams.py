@@ -15,6 +15,15 @@ import pytest
 from connector.bus import subjects
 from connector.data.content_keys import ContentKeyRefused
 from tests.e2e.conftest import DATASET, publish, record
+from tests.e2e.test_contributions import (  # noqa: F401 (fixtures)
+    MODIFY_OFFER,
+    PURPOSE,
+    RID,
+    agree,
+    contributions,
+    evacuee_context,
+    space,
+)
 from tests.e2e.test_transfer import delivered, started_transfer
 from trust.sealing import SEAL_HEADER, epoch_of
 
@@ -26,16 +35,23 @@ def e2e_nats(nats_server):
     return nats_server
 
 
+async def watch_everything(url: str, seen: list[bytes]) -> nats.NATS:
+    """A client subscribed to every subject: what the server's operator can see."""
+    operator = await nats.connect(url)
+
+    async def keep(msg) -> None:
+        headers = b" ".join(f"{k}={v}".encode() for k, v in (msg.headers or {}).items())
+        seen.append(b" ".join((msg.subject.encode(), headers, msg.data)))
+
+    await operator.subscribe(">", cb=keep)
+    return operator
+
+
 async def test_the_nats_operator_sees_no_plaintext_of_a_stream(provider, consumer,
                                                                nats_server):
     seen: list[bytes] = []
-    operator = await nats.connect(nats_server.url)
+    operator = await watch_everything(nats_server.url, seen)
     try:
-        async def keep(msg) -> None:
-            headers = b" ".join(f"{k}={v}".encode() for k, v in (msg.headers or {}).items())
-            seen.append(b" ".join((msg.subject.encode(), headers, msg.data)))
-
-        await operator.subscribe(">", cb=keep)
         await started_transfer(consumer, provider)
         for n in range(5):
             await provider.records.publish(DATASET, record(n, name=PERSONAL[0],
@@ -103,3 +119,23 @@ async def test_keys_rotate_on_schedule_and_the_consumer_reads_across_epochs(
     assert len(epochs) == 2
     held = consumer.connector.store.query("SELECT epoch FROM held_content_keys")
     assert {e for (e,) in held} == epochs
+
+
+async def test_a_contribution_crosses_nats_sealed(space, nats_server):  # noqa: F811
+    """A shelter operator's change to an evacuee record (flow 6) carries record content in
+    a DSP message: sealed to the holder, so the operator of NATS reads none of it."""
+    holder, a = space["holder"], space["a"]
+    agreement = await agree(a, holder, MODIFY_OFFER, transfer=True)
+    seen: list[bytes] = []
+    operator = await watch_everything(nats_server.url, seen)
+    try:
+        result = await contributions(a).contribute(
+            holder.did, agreement, RID, 1, {"stayLocation": "片平小学校 体育館 北側"}, PURPOSE)
+        assert result["version"] == 2
+        assert holder.records.get(RID)["stayLocation"] == "片平小学校 体育館 北側"
+        await operator.flush()
+        await asyncio.sleep(0.2)
+    finally:
+        await operator.close()
+    assert any(b"tsunagu.dsp." in b for b in seen)  # the change went by...
+    assert not any("片平小学校".encode() in b for b in seen)  # ...sealed
