@@ -12,7 +12,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from authority.state import Authority
 from connector.api.app import make_app, scoped
 from connector.cli.main import build_parser
 from connector.plugins import registry as plugins
@@ -24,10 +23,8 @@ from connector.plugins.registry import (
     load_domain_plugins,
     plugin_contexts,
 )
-from connector.runtime.connector import Connector
 from tests.domains.conftest import isolated_registries, registry_state  # noqa: F401
 from trust import jsonld
-from trust.status_list import StatusListCache
 from usage_policies.operands import find_left_operand
 
 pytestmark = pytest.mark.usefixtures("isolated_registries")
@@ -250,16 +247,10 @@ def test_plugin_cli_commands_join_the_tsunagu_parser(monkeypatch):
 @pytest.fixture
 async def connector(tmp_path, nats_server):
     """A started connector (its app API is what plug-in routes mount into)."""
-    from tests.api.conftest import connector_config
+    from tests.api.conftest import running_connector
 
-    authority = Authority.init(tmp_path / "authority", name="test authority")
-    cache = StatusListCache([authority.did])
-    cache.add(authority.status_list_jwt())
-    node = Connector(connector_config(tmp_path, authority, nats_server.url),
-                     status_lists=cache)
-    await node.start()
-    yield node
-    await node.stop()
+    async with running_connector(tmp_path, nats_server.url) as node:
+        yield node
 
 
 def routes_plugin(tmp_path: Path) -> DomainPlugin:

@@ -6,7 +6,9 @@ each test that calls the API also tests the document.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,6 +132,20 @@ async def connector(tmp_path, authority, nats_server):
     cache.add(authority.status_list_jwt())
     node = Connector(connector_config(tmp_path, authority, nats_server.url),
                      status_lists=cache)
+    await node.start()
+    try:
+        yield node
+    finally:
+        await node.stop()
+
+
+@contextlib.asynccontextmanager
+async def running_connector(tmp_path: Path, nats_url: str) -> AsyncIterator[Connector]:
+    """A connector with an authority of its own and every installed plug-in, started."""
+    authority = Authority.init(tmp_path / "authority", name="test authority")
+    cache = StatusListCache([authority.did])
+    cache.add(authority.status_list_jwt())
+    node = Connector(connector_config(tmp_path, authority, nats_url), status_lists=cache)
     await node.start()
     try:
         yield node

@@ -11,14 +11,11 @@ from typing import Any
 
 import pytest
 
-from authority.state import Authority
 from connector.api.sdk import ApiError, TsunaguClient
 from connector.api.tokens import TokenStore
 from connector.plugins.registry import dataset_schema
-from connector.runtime.connector import Connector
-from tests.api.conftest import connector_config, start_api
+from tests.api.conftest import running_connector, start_api
 from tests.connector.conftest import OFFER
-from trust.status_list import StatusListCache
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "records.md"
 # The dataset type each record type of the page goes into (None: no schema).
@@ -39,23 +36,16 @@ def test_the_page_has_an_example_per_bosai_record_type():
 async def publisher(tmp_path, nats_server):
     """The app API of a connector (with the installed domains) offering one dataset per
     record type of the page; an app token that may publish."""
-    authority = Authority.init(tmp_path / "authority", name="test authority")
-    lists = StatusListCache([authority.did])
-    lists.add(authority.status_list_jwt())
-    connector = Connector(connector_config(tmp_path, authority, nats_server.url),
-                          status_lists=lists)
-    await connector.start()
-    for record_type, kind in DATASET_TYPE.items():
-        await connector.datasets.offer_dataset(
-            f"urn:example:docs:{record_type}", record_type, [OFFER],
-            dataset_schema(kind) if kind else None)
-    _, server = await start_api(connector)
-    client = TsunaguClient(str(server.make_url("")), TokenStore(connector.store).issue(
-        ["records:write"]).token)
-    yield client
-    await client.close()
-    await server.close()
-    await connector.stop()
+    async with running_connector(tmp_path, nats_server.url) as connector:
+        for record_type, kind in DATASET_TYPE.items():
+            await connector.datasets.offer_dataset(
+                f"urn:example:docs:{record_type}", record_type, [OFFER],
+                dataset_schema(kind) if kind else None)
+        _, server = await start_api(connector)
+        token = TokenStore(connector.store).issue(["records:write"]).token
+        async with TsunaguClient(str(server.make_url("")), token) as client:
+            yield client
+        await server.close()
 
 
 @pytest.mark.parametrize("index", range(len(examples())))
