@@ -11,9 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from connector.bus import subjects
 from tests.e2e import conftest as e2e
-from tests.e2e.conftest import DATASET, negotiate, publish, record
+from tests.e2e.conftest import negotiate, publish, publish_sealed, record
 from trust.keys import KeyPair
 from trust.proofs import sign_document
 
@@ -97,9 +96,9 @@ async def test_hostile_record_goes_to_dead_letters(provider, consumer, name):
     pid = await start_transfer(consumer, provider)
     await publish(provider, range(1, 2))
     assert await wait_for(lambda: consumer.count("SELECT count(*) FROM deliveries") == 1)
-    await provider.connector.js.publish(
-        subjects.data_subject(provider.did, DATASET, "updated"), build(provider),
-        headers={"Nats-Msg-Id": f"hostile-{name}"})
+    # Sealed with the stream's key: what gets past the seal, from someone who holds the key
+    # but not the provider's signing key (the seal itself: tests/e2e/test_transfer.py).
+    await publish_sealed(provider, "updated", build(provider), f"hostile-{name}")
     await publish(provider, range(2, 3))  # the stream goes on after the hostile message
     assert await wait_for(lambda: consumer.count("SELECT count(*) FROM deliveries") == 2)
     assert await wait_for(lambda: consumer.count("SELECT count(*) FROM dead_letters") == 1)
@@ -121,9 +120,7 @@ async def test_replayed_record_version_is_delivered_once(provider, consumer):
     assert await wait_for(lambda: consumer.count("SELECT count(*) FROM deliveries") == 1)
     replay = orjson.dumps(signed_by_provider(provider))
     for n in range(3):
-        await provider.connector.js.publish(
-            subjects.data_subject(provider.did, DATASET, "created"), replay,
-            headers={"Nats-Msg-Id": f"replay-{n}"})
+        await publish_sealed(provider, "created", replay, f"replay-{n}")
     await publish(provider, range(2, 3))
     assert await wait_for(lambda: consumer.count("SELECT count(*) FROM deliveries") == 2)
     await asyncio.sleep(0.3)
