@@ -153,6 +153,8 @@ class ContentKeys:
         if key is None:
             raise ContentKeyRefused(f"no epoch {epoch} on this agreement's dataset")
         stream = subjects.dataset_stream(c.did, row["datasetId"])
+        c.audit.append("content_key_given", agreement=agreement_id, epoch=epoch,
+                       consumer=credential.did)
         return KEY_TYPE, {"agreementId": agreement_id, "epoch": epoch,
                           "wrapped": wrap(key, to=credential.did, agreement=agreement_id,
                                           stream=stream)}

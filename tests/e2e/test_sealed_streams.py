@@ -71,6 +71,8 @@ async def test_the_nats_operator_sees_no_plaintext_of_a_stream(provider, consume
     assert PERSONAL[0].encode() not in stored.data
     rows = consumer.connector.store.query("SELECT count(*) FROM held_content_keys")
     assert rows[0][0] == 1  # one epoch, asked for once
+    [given] = provider.connector.audit.entries("content_key_given")
+    assert given["consumer"] == consumer.did
 
 
 async def test_a_terminated_consumer_gets_no_key_for_what_is_published_after(provider,
