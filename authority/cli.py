@@ -43,6 +43,7 @@ from aiohttp import web
 
 from authority.errors import AuthorityCode
 from authority.state import (
+    CONFIG_FILE,
     DEFAULT_PUBLIC_URL,
     DEFAULT_VALID_DAYS,
     PARTICIPANTS_PATH,
@@ -128,6 +129,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "DIR/nats.json from the first start, which picks a free one); the "
                         "port is kept, so the NATS URL connectors were told stays valid")
     p.set_defaults(func=_serve)
+
+    for action, help_text in (("backup", "write an encrypted backup of the authority "
+                                         "(key, registry, status list, NATS accounts)"),
+                              ("restore", "bring the authority back from a backup into a new "
+                                          "directory")):
+        p = actions.add_parser(action, help=help_text,
+                               description=f"{help_text}. The passphrase comes from "
+                                           "--passphrase-file or TSUNAGU_BACKUP_PASSPHRASE. "
+                                           "The data space's JetStream streams are not in "
+                                           "it: back them up with NATS's own tools.")
+        if action == "backup":
+            p.add_argument("--dir", required=True, type=Path, help="authority directory")
+            p.add_argument("--out", required=True, type=Path, help="the backup file")
+            p.set_defaults(func=_backup)
+        else:
+            p.add_argument("backup", type=Path, help="a file written by authority backup")
+            p.add_argument("--dir", required=True, type=Path, help="where (new or empty)")
+            p.set_defaults(func=_restore)
+        p.add_argument("--passphrase-file", type=Path, help="a file holding the passphrase")
 
     p = actions.add_parser("nats-config",
                            help="print the operator-mode config for an external nats-server")
@@ -250,6 +270,28 @@ async def _revoke(args: argparse.Namespace) -> int:
             print("revoked the participant's NATS account", file=sys.stderr)
     finally:
         await nats.close()
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from connector.cli.backup import passphrase
+    from connector.runtime.backup import write_backup
+
+    authority = Authority.open(args.dir)
+    with authority.locked():  # a consistent set of files, even while serve runs
+        summary = write_backup(args.dir, args.out, passphrase(args), holds=CONFIG_FILE)
+    print(f"backup      {summary.path}  ({summary.bytes:,} bytes, sealed)")
+    print(f"files       {', '.join(summary.files)}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from connector.cli.backup import passphrase
+    from connector.runtime.backup import restore_backup
+
+    restore_backup(args.backup, args.dir, passphrase(args), marker=None)
+    Authority.open(args.dir)  # it opens: key, config and registry are all there
+    print(f"restored    {args.dir}")
     return 0
 
 

@@ -48,6 +48,8 @@ class ConnectorCode(ErrorCode):
                                   "the reply is signed by another participant than asked")
     # This connector's identity
     CREDENTIAL_MISSING = "credential.missing", "the connector has no credential file"
+    BACKUP_INVALID = ("backup.invalid",
+                      "a backup cannot be written or restored (passphrase, file or target)")
     START_MISSING = ("start.missing",
                      "the connector lacks something it needs to start (named with its fix)")
     CREDENTIAL_SUBJECT_MISMATCH = ("credential.subject_mismatch",

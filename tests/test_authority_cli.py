@@ -411,3 +411,29 @@ def test_init_under_a_file_is_a_typed_error(tmp_path, capsys):
     assert main(["authority", "init", "--dir", str(tmp_path / "file" / "sub"),
                  "--name", "auth"]) == 2
     assert "authority.directory" in capsys.readouterr().err
+
+
+def test_authority_backup_and_restore_bring_back_its_key_and_registry(tmp_path, monkeypatch,
+                                                                      capsys):
+    from trust.keys import KeyPair
+
+    directory = tmp_path / "authority"
+    assert main(["authority", "init", "--dir", str(directory), "--name", "テスト認証局"]) == 0
+    authority = Authority.open(directory)
+    participant = KeyPair.generate()
+    authority.issue(did=participant.did, name="千代田区", legal_id="131016",
+                    roles=["municipality"])
+    monkeypatch.setenv("TSUNAGU_BACKUP_PASSPHRASE", "a passphrase for the drill")
+    backup = tmp_path / "authority.backup"
+    assert main(["authority", "backup", "--dir", str(directory), "--out", str(backup)]) == 0
+    assert "千代田区".encode() not in backup.read_bytes()
+    restored = tmp_path / "restored"
+    assert main(["authority", "restore", str(backup), "--dir", str(restored)]) == 0
+    again = Authority.open(restored)
+    assert again.did == authority.did
+    assert again.public_registry() == authority.public_registry()
+    monkeypatch.setenv("TSUNAGU_BACKUP_PASSPHRASE", "not the passphrase of this one")
+    capsys.readouterr()
+    assert main(["authority", "restore", str(backup), "--dir", str(tmp_path / "x")]) == 2
+    assert "passphrase does not open" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -8,6 +8,7 @@ import contextlib
 import signal
 from pathlib import Path
 
+from connector.cli.backup import add_backup_actions
 from connector.cli.token import add_token_action
 from trust.errors import ConfigError
 
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_init(actions)
     _add_run(actions)
     add_token_action(actions)
+    add_backup_actions(actions)
 
 
 def _add_init(actions: argparse._SubParsersAction) -> None:

@@ -202,6 +202,25 @@ class TransferService:
                                   "'TERMINATED')", (agreement_id,)):
             await self.terminate(row.pid, reason, notify=False)
 
+    async def renew_all(self, reason: str) -> list[str]:
+        """Consumer: end each open transfer and ask for it again from the stream's start.
+
+        After a restore from backup the provider's durable consumer has acknowledged what
+        was delivered after the backup, which this store never got: a new transfer reads
+        the stream again from its first message, and what is already held is ignored by
+        (record id, version), so nothing is lost and nothing reaches an app twice.
+        Returns the new transfers' pids."""
+        renewed = []
+        for row in self.table.all("state NOT IN ('COMPLETED', 'TERMINATED')"):
+            if row.record.role != Role.CONSUMER or row.record.agreement_id is None:
+                continue
+            if row.record.provider_pid is not None:
+                await self.terminate(row.pid, reason)
+            new = await self.start(row.record.agreement_id,
+                                   finite=row.record.format == FINITE_FORMAT)
+            renewed.append(new["pid"])
+        return renewed
+
     async def _send_own(self, pid: str, build: Any, *, notify: bool = True) -> dict[str, Any]:
         row = self.table.get(pid)
         if row is None:

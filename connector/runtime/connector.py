@@ -54,6 +54,7 @@ from connector.protocol.catalog_client import CatalogClient
 from connector.protocol.dsp.statemachine import ProtocolError
 from connector.protocol.grants import GrantClient
 from connector.protocol.negotiations import NegotiationService
+from connector.runtime.backup import RESTORED_MARKER
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.identity import CredentialChecker, Identity
 from connector.runtime.metrics import Metrics
@@ -281,7 +282,21 @@ class Connector:
             raise
         await self.bus.serve(self._dispatch)
         await self.status_changed()  # revocations that happened while it was down
+        await self._renew_after_restore()
         log.info("connector started", extra={"participant": self.did})
+
+    async def _renew_after_restore(self) -> None:
+        """First start after ``tsunagu connector restore``: what the providers delivered
+        after the backup is not in this store, so each consumed stream is read again from
+        its start (connector.runtime.backup)."""
+        marker = self.config.data_dir / RESTORED_MARKER
+        if not marker.is_file():
+            return
+        renewed = await self.transfers.renew_all("restored from a backup")
+        with self.store.transaction():
+            self.audit.append("restored", transfers=len(renewed))
+        marker.unlink()
+        log.info("restored from a backup: transfers renewed", extra={"transfers": len(renewed)})
 
     async def stop(self) -> None:
         # A connection the server closed (e.g. the participant was revoked) has nothing
