@@ -118,7 +118,7 @@ async def test_keys_rotate_on_schedule_and_the_consumer_reads_across_epochs(
     js, stream = provider.connector.js, subjects.dataset_stream(provider.did, DATASET)
     epochs = {epoch_of((await js.get_msg(stream, seq)).headers[SEAL_HEADER])
               for seq in range(1, 7)}
-    assert len(epochs) == 2
+    assert len(epochs) >= 2  # a slow machine may rotate inside the first batch too
     held = consumer.connector.store.query("SELECT epoch FROM held_content_keys")
     assert {e for (e,) in held} == epochs
 
