@@ -25,6 +25,7 @@ from connector.protocol.dsp.validation import (
     check_received,
     validate_message,
 )
+from tests.ci import skip_or_fail
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import DATASET, OPEN_OFFER
 from tests.security.helpers import nested_json, nested_list
@@ -150,7 +151,7 @@ def test_cli_on_oversized_file_exits_1_with_the_reason(tmp_path, capsys, monkeyp
 def test_installed_cli_on_deeply_nested_file_exits_1_without_traceback(tmp_path):
     tsunagu = Path(sys.executable).parent / "tsunagu"
     if not tsunagu.exists():
-        pytest.skip("tsunagu entry point not installed")
+        skip_or_fail("tsunagu entry point not installed (pip install -e .)")
     done = subprocess.run([str(tsunagu), "dsp", "validate", deep_file(tmp_path, 980)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
