@@ -46,6 +46,7 @@ from authority.state import (
     CONFIG_FILE,
     DEFAULT_PUBLIC_URL,
     DEFAULT_VALID_DAYS,
+    KEY_HISTORY_PATH,
     PARTICIPANTS_PATH,
     STATUS_LIST_PATH,
     Authority,
@@ -332,6 +333,13 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Applica
             return _problem(exc)
         return web.json_response(body)
 
+    async def key_history(_: web.Request) -> web.Response:
+        try:
+            body = authority.key_histories()
+        except TsunaguError as exc:
+            return _problem(exc)
+        return web.json_response(body, headers={"Cache-Control": "no-cache"})
+
     async def describe(_: web.Request) -> web.Response:
         return web.json_response(authority.describe())
 
@@ -342,6 +350,7 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Applica
     app = web.Application()
     app.router.add_get(STATUS_LIST_PATH, status_list)
     app.router.add_get(PARTICIPANTS_PATH, participants)
+    app.router.add_get(KEY_HISTORY_PATH, key_history)
     app.router.add_get("/authority", describe)
     app.router.add_get(WELL_KNOWN_PATH, announcement)
     return app

@@ -13,7 +13,7 @@ from connector.bus.messaging import ERROR_TYPE
 from connector.errors import ConnectorCode
 from connector.protocol.grants import Decide
 from connector.runtime.identity import participant_id
-from trust.envelope import ReplayCache, open_envelope, seal
+from trust.envelope import ReplayCache, SignerCheck, open_envelope, seal
 from trust.errors import EnvelopeError, TsunaguError
 from trust.keys import KeyPair
 
@@ -26,8 +26,10 @@ class GrantDesk:
     Unlike ``connector.bus.messaging.DspBus`` it checks no participant credential here: the
     authority decides with its own registry (``decide``)."""
 
-    def __init__(self, nc: Client, key: KeyPair, decide: Decide) -> None:
+    def __init__(self, nc: Client, key: KeyPair, decide: Decide,
+                 signer_check: SignerCheck | None = None) -> None:
         self.nc, self.key, self.decide = nc, key, decide
+        self.signer_check = signer_check  # a participant's later keys (trust.key_history)
         self.replay_cache = ReplayCache()
         self._subscription: Subscription | None = None
 
@@ -44,7 +46,8 @@ class GrantDesk:
     async def _on_request(self, msg: Msg) -> None:
         try:
             env = open_envelope(msg.data, recipient=self.key.did,
-                                replay_cache=self.replay_cache)
+                                replay_cache=self.replay_cache,
+                                signer_check=self.signer_check)
         except TsunaguError as exc:  # nobody verified to answer to
             log.info("authority request refused", extra={"code": exc.code})
             return

@@ -46,7 +46,9 @@ from connector.runtime.ports import bind_port, pick_free_port
 from trust.credentials import format_datetime
 from trust.envelope import Envelope
 from trust.errors import TsunaguError
+from trust.key_history import parse_signed_at
 from trust.keys import load_key
+from trust.proofs import KeyCheck
 
 log = logging.getLogger("tsunagu.authority")
 
@@ -222,7 +224,7 @@ class AuthorityNats:
             inbox_prefix=f"_INBOX.{participant_id(self.authority.did)}",
             name="tsunagu-authority", reconnect_time_wait=0.2))
         self._desk = GrantDesk(self._desk_nc, load_key(self.authority.directory / KEY_FILE),
-                               self._decide)
+                               self._decide, self._check_signer)
         await self._desk.serve()
         self._pusher = asyncio.get_running_loop().create_task(self._push_pending())
         log.info("data-space NATS in operator mode", extra={"nats_url": url})
@@ -294,9 +296,19 @@ class AuthorityNats:
             raise GrantRefused(f"the {who} holds no live credential of this authority",
                                code=AuthorityCode.GRANT_NOT_PARTICIPANT)
 
+    def _check_signer(self, sender: str, signer: str, iat: int, _credential: str | None
+                      ) -> None:
+        """The envelope's key signed for ``sender`` then, by the registry's key history."""
+        self.authority.check_key(sender, signer, datetime.fromtimestamp(iat, UTC))
+
+    def _check_proof(self, identity: str, key: str, created: str | None) -> None:
+        now = datetime.now(UTC)
+        self.authority.check_key(identity, key, parse_signed_at(created, now))
+
     async def _decide(self, env: Envelope) -> Reply:
         self._require_live(env.sender, "sender")
-        agreement_id, provider, consumer, dataset = _verified_agreement(env.payload)
+        agreement_id, provider, consumer, dataset = _verified_agreement(env.payload,
+                                                                        self._check_proof)
         durable = env.payload.get("consumer")
         if env.message_type == GRANT:
             if env.sender != provider:
@@ -337,7 +349,8 @@ def save_creds(path: Path, user: Onboarded) -> None:
         fh.write(user.creds())
 
 
-def _verified_agreement(payload: dict[str, Any]) -> tuple[str, str, str, str]:
+def _verified_agreement(payload: dict[str, Any], key_check: KeyCheck
+                        ) -> tuple[str, str, str, str]:
     """(id, provider, consumer, dataset) of a provider-signed, consumer-countersigned
     agreement."""
     document = payload.get("agreement")
@@ -350,5 +363,6 @@ def _verified_agreement(payload: dict[str, Any]) -> tuple[str, str, str, str]:
     if not all(isinstance(f, str) for f in fields):
         raise GrantRefused("the agreement's id and parties must be strings",
                            code=ConnectorCode.GRANT_MALFORMED)
-    agreements.verify_countersigned(document, provider=fields[1], consumer=fields[2])
+    agreements.verify_countersigned(document, provider=fields[1], consumer=fields[2],
+                                    key_check=key_check)
     return fields

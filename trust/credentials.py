@@ -55,6 +55,7 @@ PARTICIPANT_CONTEXTS = (VC_V2_CONTEXT, TSUNAGU_CONTEXT)
 PARTICIPANT_CREDENTIAL_TYPE = "ParticipantCredential"
 STATUS_ENTRY_TYPE = "BitstringStatusListEntry"
 REVOCATION = "revocation"
+SIGNING_KEY = "signingKey"  # credentialSubject member: the key bound to the identity DID
 JWT_TYP = "vc+jwt"
 JWT_CTY = "vc"
 ALGORITHM = "EdDSA"
@@ -274,10 +275,17 @@ def build_participant_credential(
     status_list_url: str,
     status_index: int,
     credential_id: str | None = None,
+    signing_key: str | None = None,
 ) -> dict[str, Any]:
-    """The unsigned VC 2.0 participant credential; inputs are validated, nothing is signed."""
+    """The unsigned VC 2.0 participant credential; inputs are validated, nothing is signed.
+
+    ``signing_key``: the did:key the participant signs with when it is not its identity DID
+    (after a rotation, ``trust.key_history``); the credential then binds that key to the
+    identity for its validity period."""
     try:
         resolve_did_key(subject_did)
+        if signing_key is not None:
+            resolve_did_key(signing_key)
     except DidError as exc:
         raise DidError(f"participant DID: {exc.message}", **exc.details) from None
     name = check_name(name)
@@ -299,6 +307,8 @@ def build_participant_credential(
             "name": name,
             "legalIdentifier": legal_id.to_dict(),
             "roles": list(role_list),
+            **({SIGNING_KEY: signing_key}
+               if signing_key is not None and signing_key != subject_did else {}),
         },
         "credentialStatus": {
             "id": f"{status_list_url}#{status_index}",
@@ -334,9 +344,28 @@ class VerifiedCredential:
     issuer: str
     status_index: int
     credential_id: str | None = None
+    signing_key: str = ""  # the did:key it binds to ``did``; the identity key if not named
+
+    def __post_init__(self) -> None:
+        if not self.signing_key:
+            object.__setattr__(self, "signing_key", self.did)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+
+def _signing_key(payload: Mapping[str, Any]) -> str | None:
+    key = payload["credentialSubject"].get(SIGNING_KEY)
+    if key is None:
+        return None
+    try:
+        resolve_did_key(key)
+    except DidError as exc:
+        raise _fail("credential", "malformed",
+                    f"credentialSubject.{SIGNING_KEY}: {exc.message}") from None
+    if "#" in key:
+        raise _fail("credential", "malformed", f"credentialSubject.{SIGNING_KEY} is a DID")
+    return key
 
 
 def _subject(payload: Mapping[str, Any]) -> tuple[str, str, LegalId, tuple[str, ...]]:
@@ -426,6 +455,7 @@ def verify_credential(
     payload = vc.payload
     check_contexts_and_type(payload, PARTICIPANT_CREDENTIAL_TYPE, "credential")
     did, name, legal_id, roles = _subject(payload)
+    signing_key = _signing_key(payload)
     url, index = _status_entry(payload)
     credential_id = payload.get("id")
     if credential_id is not None and not isinstance(credential_id, str):
@@ -435,6 +465,6 @@ def verify_credential(
     return VerifiedCredential(
         did=did, name=name, legal_id=legal_id, roles=roles, valid_from=valid_from,
         valid_until=valid_until, issuer=vc.issuer, status_index=index,
-        credential_id=credential_id,
+        credential_id=credential_id, signing_key=signing_key or did,
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from trust.canonical import canonical_json, sha256
 from trust.errors import DidError, MultibaseError, ProofError, TrustCode
@@ -24,10 +24,18 @@ CRYPTOSUITE = "eddsa-jcs-2022"
 class VerifiedProof:
     """What a successful verification establishes: who signed, when, for what purpose."""
 
-    controller: str  # the did:key that signed
+    controller: str  # the did:key that signed, or the identity it signed for (key_check)
     verification_method: str
     created: str | None
     proof_purpose: str
+
+
+class KeyCheck(Protocol):
+    """Decides whether ``key`` (a did:key) signed for ``identity`` at ``created`` (a proof's
+    ``created``, None when absent); raises a ``TsunaguError`` saying why not
+    (``trust.key_history``: a participant's later keys, rotated-out ones)."""
+
+    def __call__(self, identity: str, key: str, created: str | None) -> None: ...
 
 
 def format_datetime(moment: datetime) -> str:
@@ -128,8 +136,13 @@ def verify_document(
     *,
     expected_purpose: str = "assertionMethod",
     expected_controller: str | None = None,
+    key_check: KeyCheck | None = None,
 ) -> VerifiedProof:
-    """Verify the embedded eddsa-jcs-2022 proof; raise ProofError with a code saying why not."""
+    """Verify the embedded eddsa-jcs-2022 proof; raise ProofError with a code saying why not.
+
+    With ``key_check`` (and ``expected_controller``), the proof may be made by any key the
+    check accepts for that controller at the proof's ``created``; it is asked after the
+    signature verified, so a forgery is ``proof.bad_signature`` whatever key it names."""
     if not isinstance(document, dict):
         raise _fail("only a JSON object can carry a proof", TrustCode.PROOF_NOT_OBJECT)
     proof = _check_proof_shape(document.get("proof"))
@@ -144,7 +157,8 @@ def verify_document(
         raise _fail(f"verification method cannot be resolved: {exc.message}",
                     TrustCode.PROOF_UNRESOLVABLE_KEY) from exc
     controller = proof["verificationMethod"].partition("#")[0]
-    if expected_controller is not None and controller != expected_controller:
+    if expected_controller is not None and controller != expected_controller \
+            and key_check is None:
         raise _fail(f"proof was made by {controller}, expected {expected_controller}",
                     TrustCode.PROOF_WRONG_SIGNER)
     _check_context_prefix(document, proof)
@@ -160,6 +174,9 @@ def verify_document(
     ):
         raise _fail("signature does not match the document: it was altered or forged",
                     TrustCode.PROOF_BAD_SIGNATURE)
+    if key_check is not None and expected_controller is not None:
+        key_check(expected_controller, controller, proof.get("created"))
+        controller = expected_controller
     return VerifiedProof(
         controller=controller,
         verification_method=proof["verificationMethod"],

@@ -141,13 +141,20 @@ class DspBus:
 
     def _seal(self, payload: dict[str, Any], recipient: str, message_type: str) -> bytes:
         if message_type in self._sealed_types:
-            payload = seal_payload(payload, sender=self.identity.did, to=recipient)
-        return seal(payload, sender=self.identity.key, recipient=recipient,
-                    message_type=message_type, credential=self.identity.credential).encode()
+            # to the key the recipient signs with now (it may have rotated)
+            payload = seal_payload(payload, sender=self.identity.did,
+                                   to=self.checker.keys.current_key(recipient))
+        key, credential = self.identity.pair
+        return seal(payload, sender=key, recipient=recipient, message_type=message_type,
+                    credential=credential, identity=self.identity.did).encode()
 
     def _open(self, data: bytes) -> tuple[Envelope, VerifiedCredential]:
-        env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache)
-        credential = self.checker.check(env.credential, env.sender)
+        # The carried credential and the signing key (trust.key_history) are checked
+        # before the replay cache remembers the message id.
+        found: dict[str, VerifiedCredential] = {}
+        env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache,
+                            signer_check=self.checker.signer_check(found))
+        credential = found["credential"]
         if env.message_type in self._sealed_types:  # after the signer is known and checked
             env = replace(env, payload=open_payload(env.payload, self.identity.key,
                                                     sender=env.sender))

@@ -87,8 +87,9 @@ class GrantClient:
 
     async def _ask(self, message_type: str, expected: str, payload: dict[str, Any]
                    ) -> dict[str, Any]:
-        data = seal(payload, sender=self.identity.key, recipient=self.authority,
-                    message_type=message_type, credential=self.identity.credential).encode()
+        key, credential = self.identity.pair
+        data = seal(payload, sender=key, recipient=self.authority, message_type=message_type,
+                    credential=credential, identity=self.identity.did).encode()
         subject = dsp_subject(self.authority, self.identity.did)
         try:
             msg = await request_with_retry(self.nc, subject, data, self.timeout)

@@ -8,6 +8,7 @@ data_dir = "var/city"              # key, credential, SQLite store, embedded NAT
 [authority]
 dids = ["did:key:z6Mk..."]          # authorities whose credentials this connector trusts
 status_list_url = "http://127.0.0.1:8470/status-list"
+# key_history_url = "http://127.0.0.1:8470/key-history"   # default: beside the status list
 
 [nats]                              # the server `tsunagu authority serve` announces
 urls = ["nats://127.0.0.1:4222"]
@@ -49,6 +50,17 @@ class AuthoritySection(_Section):
     dids: list[str] = Field(min_length=1)
     status_list_url: str | None = None
     status_list_refresh_s: float = 60.0
+    # The authority's signed key histories (trust.key_history); unset: beside the status
+    # list (its URL with /key-history for /status-list), as `tsunagu authority serve` has it.
+    key_history_url: str | None = None
+
+    def key_histories_at(self) -> str | None:
+        if self.key_history_url is not None:
+            return self.key_history_url
+        url = self.status_list_url
+        if url is not None and url.endswith("/status-list"):
+            return url.removesuffix("/status-list") + "/key-history"
+        return None
 
 
 class ApiSection(_Section):

@@ -57,15 +57,22 @@ from connector.protocol.negotiations import NegotiationService
 from connector.runtime.backup import RESTORED_MARKER
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.identity import CredentialChecker, Identity
+from connector.runtime.key_book import Fetch, KeyBook, http_fetcher
 from connector.runtime.metrics import Metrics
 from connector.runtime.preflight import check_ready_to_start
 from connector.runtime.status_lists import StatusListRefresher
 from connector.store.database import Store
-from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
+from trust.credentials import (
+    SIGNING_KEY,
+    StatusListProvider,
+    VerifiedCredential,
+    decode_vc_jwt,
+)
 from trust.envelope import Envelope
 from trust.errors import ConfigError
 from trust.jsonld import ContextRegistry
-from trust.keys import load_key
+from trust.key_history import KeyHistoryCache
+from trust.keys import KeyPair, load_key
 from trust.status_list import StatusListCache
 
 log = logging.getLogger(__name__)
@@ -114,6 +121,7 @@ class Connector:
         *,
         tuning: Tuning = Tuning(),
         status_lists: StatusListProvider | None = None,
+        key_histories: Fetch | None = None,
         plugins: Sequence[DomainPlugin] | None = None,
         contexts: ContextRegistry | None = None,
         api: bool = False,
@@ -124,6 +132,7 @@ class Connector:
         self.metrics = Metrics()
         self.started_at: datetime | None = None
         self._status_lists = status_lists
+        self._key_histories = key_histories
         self._routes: dict[str, DspHandler] = {}
         self._refresher: StatusListRefresher | None = None
         self._server: EmbeddedNatsServer | None = None
@@ -197,7 +206,45 @@ class Connector:
         except OSError as exc:
             raise ConfigError(f"no participant credential at {self.config.credential_path}; "
                               "ask the authority to issue one") from exc
-        return Identity(key=key, credential=credential)
+        did = self._identity_of(credential, key)
+        return Identity(key=key, credential=credential, did=did)
+
+    def _identity_of(self, credential: str, key: KeyPair) -> str:
+        """The identity DID ``credential`` names, refusing it unless it binds ``key``
+        (the identity key itself, or the ``signingKey`` after a rotation)."""
+        subject = decode_vc_jwt(credential, self.config.authority.dids).payload.get(
+            "credentialSubject")
+        did = subject.get("id") if isinstance(subject, dict) else None
+        bound = subject.get(SIGNING_KEY, did) if isinstance(subject, dict) else None
+        if not isinstance(did, str) or bound != key.did:
+            raise ConfigError(f"the credential in {self.config.credential_path} is not for "
+                              f"the key in {self.config.key_path} (after a key rotation, "
+                              "install both: tsunagu connector rotate-key --install)")
+        return did
+
+    async def rotate_key(self, key: KeyPair, credential: str) -> None:
+        """Sign with ``key`` and present ``credential`` from now on, without stopping: the
+        authority has bound ``key`` to this participant's identity (``trust.key_history``);
+        subjects, agreements and transfers keep naming the identity DID. Writing the new
+        key and credential to disk is the caller's (``tsunagu connector rotate-key``)."""
+        if self._identity_of(credential, key) != self.did:
+            raise ConfigError("the credential names another participant")
+        verified = self.checker.check(credential, self.did, signer=key.did)
+        previous = self.identity.key.did
+        self.identity.use(key, credential)
+        with self.store.transaction():
+            self.audit.append("key_rotated", key=key.did, previous=previous,
+                              credential=verified.credential_id)
+        log.info("signing key rotated", extra={"participant": self.did, "key": key.did})
+
+    def _key_book(self) -> KeyBook:
+        """Key histories from ``key_histories`` (tests), else fetched over HTTP beside the
+        status list when that is fetched (``key_history_url``)."""
+        fetch = self._key_histories
+        url = self.config.authority.key_histories_at()
+        if fetch is None and self._status_lists is None and url:
+            fetch = http_fetcher(url)
+        return KeyBook(KeyHistoryCache(self.config.authority.dids), fetch)
 
     async def _status_list_provider(self) -> StatusListProvider:
         if self._status_lists is not None:
@@ -211,7 +258,9 @@ class Connector:
         return cache
 
     async def status_changed(self) -> None:
-        """A newer status list arrived: end agreements with participants it revokes."""
+        """A newer status list arrived: fetch key histories with it, and end agreements
+        with participants it revokes."""
+        await self.checker.keys.refresh(force=True)
         await self.agreements.end_with_revoked()
 
     async def _connect_nats(self) -> Client:
@@ -259,8 +308,10 @@ class Connector:
         self.contexts = plugin_contexts(self.plugins, self._base_contexts)  # ours alone
         self.content_rules = content_rules(self.plugins, self.contexts)  # sent and received
         self.identity = self._load_identity()
+        keys = self._key_book()
+        await keys.refresh(force=True)  # before anything is verified with it
         self.checker = CredentialChecker(self.config.authority.dids,
-                                         await self._status_list_provider())
+                                         await self._status_list_provider(), keys=keys)
         self.nc = await self._connect_nats()
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
         self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)

@@ -1,0 +1,174 @@
+"""Key rotation mid-stream (issue 13 item 4): the provider rotates its signing key while a
+consumer pulls its stream over the data space's operator-mode nats-server. The provider keeps
+its identity (participant id, subjects, agreements, NATS user); the consumer keeps receiving
+and verifying, records signed before the rotation keep verifying, and a record the old key
+signs after its end is refused with ``key.rotated_out`` and audited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from connector.bus import subjects
+from connector.bus.messaging import DspBus, RemoteError
+from connector.protocol.dsp import messages as m
+from connector.runtime.connector import Connector
+from connector.runtime.identity import Identity
+from tests.connector.conftest import status_lists
+from tests.e2e.conftest import (
+    DATASET,
+    PURPOSE,
+    Node,
+    negotiate,
+    publish_sealed,
+    record,
+    record_messages,
+    tuning,
+    use,
+)
+from tests.e2e.test_transfer import delivered, started_transfer
+from trust.errors import TrustCode
+from trust.keys import KeyPair, load_key
+from trust.proofs import sign_document
+
+N = 300
+
+
+@pytest.fixture
+async def start_node(authority, e2e_nats) -> AsyncIterator[Any]:
+    """As tests/e2e/conftest.py, with each connector fetching the authority's key histories
+    (here from the authority object; over HTTP in deployments)."""
+    running: list[Node] = []
+
+    async def key_histories() -> dict[str, Any]:
+        return authority.key_histories()
+
+    async def start(config, **options: Any) -> Node:
+        connector = Connector(config, tuning=tuning(**options),
+                              status_lists=status_lists(authority), key_histories=key_histories)
+        await connector.start()
+        node = Node(connector, connector.datasets, connector.records, config)
+        record_messages(node)
+        running.append(node)
+        return node
+
+    yield start
+    for node in running:
+        if not node.connector.nc.is_closed:
+            await node.connector.stop()
+
+
+async def acked_by(provider: Node, stream: str, durable: str, timeout: float = 20.0
+                   ) -> int:
+    """The stream sequence up to which the consumer acked ``durable`` (read and verified)."""
+    loop = asyncio.get_running_loop()
+    deadline, floor = loop.time() + timeout, 0
+    while loop.time() < deadline:
+        info = await provider.connector.js.consumer_info(stream, durable)
+        floor = info.ack_floor.stream_seq
+        if floor and info.num_pending == 0 and info.num_ack_pending == 0:
+            return floor
+        await asyncio.sleep(0.1)
+    return floor
+
+
+def signer_of(node: Node, n: int) -> str:
+    return use(node, record(n)["id"], PURPOSE)["proof"]["verificationMethod"].partition("#")[0]
+
+
+async def test_provider_rotates_mid_stream_and_the_consumer_keeps_verifying(
+        provider, consumer, authority):
+    identity, pid = provider.did, provider.connector.identity.participant_id
+    old_key = provider.connector.identity.key
+    _, transfer = await started_transfer(consumer, provider)
+    new_key = KeyPair.generate()
+    for n in range(N):
+        await provider.records.publish(DATASET, record(n))
+        if n == N // 2:  # mid-stream: the consumer is still pulling what came before
+            issued = authority.rotate_key(did=identity, new_key=new_key.did)
+            await provider.connector.rotate_key(new_key, issued.jwt)
+    got = await delivered(consumer, N)
+    assert got == N
+    assert consumer.count("SELECT count(*) FROM dead_letters") == 0
+
+    # Same participant: DID, subject token, transfer; records signed by both keys verified.
+    assert provider.did == identity and provider.connector.identity.participant_id == pid
+    assert provider.connector.identity.key.did == new_key.did
+    assert signer_of(consumer, 0) == old_key.did
+    assert signer_of(consumer, N - 1) == new_key.did
+    [rotated] = provider.connector.audit.entries("key_rotated")
+    assert rotated["key"] == new_key.did and rotated["previous"] == old_key.did
+    still = await consumer.connector.transfers.wait(transfer["pid"], "STARTED")
+    assert still["state"] == "STARTED"
+
+    # Agreements keep working: a new negotiation (agreement signed with the new key), a new
+    # transfer (the authority's grant desk checks the rotated provider's envelope and
+    # proofs), records delivered on the provider's same subjects.
+    done = await negotiate(consumer, provider)
+    assert done["state"] == "FINALIZED"
+    second = await consumer.connector.transfers.start(done["agreementId"])
+    second = await consumer.connector.transfers.wait(second["pid"], "STARTED")
+    props = {p["name"]: p["value"] for p in second["dataAddress"]["endpointProperties"]}
+    assert props["stream"] == subjects.dataset_stream(identity, DATASET)
+    await provider.records.publish(DATASET, record(N))
+    assert await delivered(consumer, N + 1) == N + 1
+    # the second transfer read (and verified) the stream from its start, both keys' records
+    assert await acked_by(provider, props["stream"], props["consumer"]) == N + 1
+    assert consumer.count("SELECT count(*) FROM dead_letters") == 0
+
+    # Bad input: the rotated-out key signs after its period ended (the overlap is over):
+    # refused with key.rotated_out, nothing delivered, the refusal audited.
+    [old_period] = [p for p in authority.key_history(identity) if p.key == old_key.did]
+    assert old_period.valid_until is not None
+    late = sign_document({**record(N + 1), "version": 1}, old_key,
+                         created=old_period.valid_until + timedelta(seconds=1))
+    before = consumer.count("SELECT count(*) FROM deliveries")
+    await publish_sealed(provider, "updated", orjson.dumps(late),
+                         subjects.message_id(late["id"], 1))
+    for _ in range(200):
+        if consumer.count("SELECT count(*) FROM dead_letters"):
+            break
+        await asyncio.sleep(0.05)
+    codes = {row[0] for row in consumer.connector.store.query("SELECT code FROM dead_letters")}
+    assert codes == {TrustCode.KEY_ROTATED_OUT}
+    assert consumer.count("SELECT count(*) FROM deliveries") == before
+    assert consumer.count("SELECT count(*) FROM held_records WHERE id = ?",
+                          late["id"]) == 0
+    assert {e["code"] for e in consumer.connector.audit.entries("dead_letter")} == \
+        {TrustCode.KEY_ROTATED_OUT}
+
+
+async def test_a_compromised_key_is_revoked_and_replaced_and_its_envelopes_refused(
+        provider, consumer, authority, consumer_config):
+    """The consumer's key is stolen: the authority ends it at once and binds a new one. A
+    DSP request the thief signs with the old key (and the old, unrevoked credential) is
+    refused with key.rotated_out and counted; the consumer, with its new key, negotiates on."""
+    identity = consumer.did
+    stolen = Identity(load_key(consumer_config.key_path), consumer.connector.identity.credential)
+    ended = authority.revoke_key(did=identity, reason="compromised")
+    assert ended.key == stolen.key.did and ended.ended_because == "compromised"
+    new_key = KeyPair.generate()
+    issued = authority.rotate_key(did=identity, new_key=new_key.did, reason="compromised")
+    await consumer.connector.rotate_key(new_key, issued.jwt)
+    await provider.connector.checker.keys.refresh(force=True)  # as its next status refresh
+
+    thief = DspBus(consumer.connector.nc, stolen, consumer.connector.checker)
+    negotiations = provider.count("SELECT count(*) FROM negotiations")
+    with pytest.raises(RemoteError) as refused:
+        await thief.request(provider.did, "CatalogRequestMessage",
+                            m.catalog_request())
+    assert refused.value.code == TrustCode.KEY_ROTATED_OUT
+    assert provider.connector.metrics.value("tsunagu_messages_rejected_total",
+                                            reason=TrustCode.KEY_ROTATED_OUT) == 1
+    assert provider.count("SELECT count(*) FROM negotiations") == negotiations
+
+    done = await negotiate(consumer, provider)  # the same participant, its new key
+    assert done["state"] == "FINALIZED"
+    agreement = provider.connector.store.query(
+        "SELECT consumer FROM agreements WHERE id = ?", (done["agreementId"],))
+    assert agreement and agreement[0][0] == identity
