@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from trust.canonical import canonical_json, sha256
-from trust.errors import DidError, MultibaseError, ProofError, TrustCode
+from trust.errors import DidError, MultibaseError, ProofError, TrustCode, TsunaguError
 from trust.keys import KeyPair, resolve_did_key, verify_signature
 from trust.multibase import decode_base58btc, encode_base58btc
 
@@ -118,6 +118,16 @@ def _check_proof_shape(proof: Any) -> dict[str, Any]:
     return proof
 
 
+def _check_key(key_check: KeyCheck, identity: str, key: str, created: Any) -> None:
+    try:
+        key_check(identity, key, created if isinstance(created, str) else None)
+    except TsunaguError as exc:
+        if exc.code != TrustCode.KEY_UNKNOWN:
+            raise
+        raise ProofError(f"proof was made by {key}, not a key of {identity}",
+                         code=TrustCode.PROOF_WRONG_SIGNER, key=key) from None
+
+
 def _check_context_prefix(document: dict[str, Any], proof: dict[str, Any]) -> None:
     """The proof's @context must be a prefix of the document's (eddsa-jcs-2022 §3.3.2)."""
     if "@context" not in proof:
@@ -141,8 +151,10 @@ def verify_document(
     """Verify the embedded eddsa-jcs-2022 proof; raise ProofError with a code saying why not.
 
     With ``key_check`` (and ``expected_controller``), the proof may be made by any key the
-    check accepts for that controller at the proof's ``created``; it is asked after the
-    signature verified, so a forgery is ``proof.bad_signature`` whatever key it names."""
+    check accepts for that controller at the proof's ``created``. A key that is not the
+    controller's is ``proof.wrong_signer`` (details: ``key``), as without a check; a key
+    that was the controller's but not then keeps the check's own code
+    (``key.rotated_out``)."""
     if not isinstance(document, dict):
         raise _fail("only a JSON object can carry a proof", TrustCode.PROOF_NOT_OBJECT)
     proof = _check_proof_shape(document.get("proof"))
@@ -157,8 +169,9 @@ def verify_document(
         raise _fail(f"verification method cannot be resolved: {exc.message}",
                     TrustCode.PROOF_UNRESOLVABLE_KEY) from exc
     controller = proof["verificationMethod"].partition("#")[0]
-    if expected_controller is not None and controller != expected_controller \
-            and key_check is None:
+    if expected_controller is not None and key_check is not None:
+        _check_key(key_check, expected_controller, controller, proof.get("created"))
+    elif expected_controller is not None and controller != expected_controller:
         raise _fail(f"proof was made by {controller}, expected {expected_controller}",
                     TrustCode.PROOF_WRONG_SIGNER)
     _check_context_prefix(document, proof)
@@ -175,7 +188,6 @@ def verify_document(
         raise _fail("signature does not match the document: it was altered or forged",
                     TrustCode.PROOF_BAD_SIGNATURE)
     if key_check is not None and expected_controller is not None:
-        key_check(expected_controller, controller, proof.get("created"))
         controller = expected_controller
     return VerifiedProof(
         controller=controller,

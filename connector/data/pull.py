@@ -48,7 +48,6 @@ from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import API_PREFIX
 from trust.errors import TrustCode, TsunaguError
-from trust.key_history import KeyRejected
 from trust.proofs import verify_document
 from trust.sealing import SEAL_HEADER, ContentKey, SealError, bound_to, epoch_of, open_sealed
 
@@ -110,8 +109,11 @@ async def ack_all(msgs: list[Msg]) -> None:
 
 
 def _key_unknown(result: object) -> bool:
-    return isinstance(result, KeyRejected) and result.code in (
-        TrustCode.KEY_UNKNOWN, TrustCode.KEY_HISTORY_UNKNOWN)  # not the rotated-out
+    """Signed by a key this connector may not know yet (not: one it knows rotated out)."""
+    if not isinstance(result, TsunaguError):
+        return False
+    return result.code == TrustCode.KEY_HISTORY_UNKNOWN or (
+        result.code == TrustCode.PROOF_WRONG_SIGNER and "key" in result.details)
 
 
 class PullLoop:
@@ -275,7 +277,8 @@ class PullLoop:
             # overlap with the loop's own work on another core.
             keys = await self._content_keys(msgs)
             checked = await asyncio.to_thread(self._check_all, msgs, keys)
-            unknown = [r.details.get("key", "") for r in checked if _key_unknown(r)]
+            unknown = [str(r.details.get("key", "")) for r in checked
+                       if isinstance(r, TsunaguError) and _key_unknown(r)]
             if unknown and await self.connector.checker.keys.refresh(unknown=unknown):
                 # Signed with a key we did not know: the provider rotated (mid-stream); the
                 # authority's newest key history decides before anything is refused.
