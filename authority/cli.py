@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from authority import key_commands
 from authority.errors import AuthorityCode
 from authority.state import (
     CONFIG_FILE,
@@ -149,6 +150,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--dir", required=True, type=Path, help="where (new or empty)")
             p.set_defaults(func=_restore)
         p.add_argument("--passphrase-file", type=Path, help="a file holding the passphrase")
+
+    key_commands.register(actions)
 
     p = actions.add_parser("nats-config",
                            help="print the operator-mode config for an external nats-server")

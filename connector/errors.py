@@ -60,6 +60,9 @@ class ConnectorCode(ErrorCode):
                     "a role that neither the core nor an installed domain defines")
     CREDENTIAL_REQUEST_BAD_SIGNATURE = ("credential_request.bad_signature",
                                         "a credential request is not signed by its key")
+    KEY_ROTATION_REQUEST_INVALID = ("key_rotation_request.invalid",
+                                    "a key rotation request is malformed or not signed by "
+                                    "the keys it names")
     # DSP
     DSP_INVALID_MESSAGE = "dsp.invalid_message", "the message is not a valid DSP message"
     DSP_TOO_DEEP = "dsp.too_deep", "the message is nested too deeply to be validated"

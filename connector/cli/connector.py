@@ -1,4 +1,4 @@
-"""``tsunagu connector init | run | token``."""
+"""``tsunagu connector init | run | token | backup | restore | rotate-key``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from connector.cli.backup import add_backup_actions
+from connector.cli.rotate_key import add_rotate_key_action
 from connector.cli.token import add_token_action
 from trust.errors import ConfigError
 
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_run(actions)
     add_token_action(actions)
     add_backup_actions(actions)
+    add_rotate_key_action(actions)
 
 
 def _add_init(actions: argparse._SubParsersAction) -> None:

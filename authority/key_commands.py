@@ -1,0 +1,133 @@
+"""``tsunagu authority rotate-key | revoke-key | key-history``: a participant's signing keys
+(``trust.key_history``; the registry keeps each identity's periods, ``serve`` publishes them
+at ``/key-history``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from authority.state import ROTATION_OVERLAP, Authority
+from trust.credentials import format_datetime
+from trust.errors import ValidationError
+
+
+def register(actions: argparse._SubParsersAction) -> None:
+    p = actions.add_parser(
+        "rotate-key", help="bind a new signing key to a participant and issue its credential",
+        description="The participant keeps its DID (identity), subjects and agreements; the "
+                    "new key signs for it from now on. A planned rotation (--reason rotated, "
+                    "a request signed by the current key) leaves the old key valid "
+                    f"{int(ROTATION_OVERLAP.total_seconds() // 60)} more minutes for what is "
+                    "in flight; compromised or lost ends it now (unless revoke-key ended it "
+                    "earlier). Prints the new credential (or writes --out).")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--request", type=Path,
+                   help="key-rotation-request.json from `tsunagu connector rotate-key`")
+    p.add_argument("--participant", help="the participant's DID (without --request)")
+    p.add_argument("--new-key", help="the new key's did:key (without --request)")
+    p.add_argument("--reason", choices=("rotated", "compromised", "lost"),
+                   help="default: rotated for a request signed by the current key; required "
+                        "otherwise (confirm who asks out of band, as at onboarding)")
+    p.add_argument("--out", type=Path, help="write the credential to this new file")
+    p.set_defaults(func=_rotate_key)
+
+    p = actions.add_parser(
+        "revoke-key", help="end a participant's signing key (compromised or lost)",
+        description="What the key signs from --at on (default now) is refused everywhere "
+                    "with key.rotated_out, once relying parties fetch the key history "
+                    "(with the status list). The participant keeps its identity, credential "
+                    "and agreements, and signs nothing until rotate-key binds a new key.")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--participant", required=True, help="the participant's DID")
+    p.add_argument("--key", help="the key to end (default: the current one); a key in its "
+                                 "rotation overlap is cut short")
+    p.add_argument("--reason", choices=("compromised", "lost"), default="compromised")
+    p.add_argument("--at", help="ISO 8601 time from which its signatures are refused "
+                                "(default now; earlier when it leaked earlier)")
+    p.set_defaults(func=_revoke_key)
+
+    p = actions.add_parser("key-history", help="print a participant's signing keys and periods")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--participant", required=True, help="the participant's DID")
+    p.set_defaults(func=_key_history)
+
+
+def _rotate_key(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    reason = args.reason
+    if args.request is not None:
+        from connector.runtime.key_rotation import verify_rotation_request
+
+        try:
+            raw = json.loads(args.request.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot read {args.request}: {exc}", field="request") \
+                from None
+        request = verify_rotation_request(raw)
+        participant, new_key = request.identity, request.new_key
+        if request.current_key is not None:
+            # signed by a key that speaks for the participant now: the participant asks
+            authority.check_key(participant, request.current_key, datetime.now(UTC))
+            reason = reason or "rotated"
+    else:
+        if not args.participant or not args.new_key:
+            raise ValidationError("give --request FILE, or --participant and --new-key",
+                                  field="request")
+        participant, new_key = args.participant, args.new_key
+    if reason is None:
+        raise ValidationError("the request is not signed by the current key: give --reason "
+                              "compromised or lost once you know who asks", field="reason")
+    if args.out is not None and args.out.exists():
+        raise ValidationError(f"{args.out} already exists; refusing to overwrite it",
+                              field="out")
+    issued = authority.rotate_key(did=participant, new_key=new_key, reason=reason)
+    periods = authority.key_history(participant)
+    if args.out is not None:
+        args.out.write_text(issued.jwt + "\n", encoding="ascii")
+        args.out.chmod(0o600)
+    else:
+        print(issued.jwt)
+    print(f"participant {participant}", file=sys.stderr)
+    print(f"signing key {new_key} from {format_datetime(issued.valid_from)} ({reason})",
+          file=sys.stderr)
+    for period in periods[:-1]:
+        if period.valid_until is not None:
+            print(f"earlier key {period.key} valid until "
+                  f"{format_datetime(period.valid_until)}", file=sys.stderr)
+    print(f"credential  status index {issued.index}"
+          + (f", written to {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def _revoke_key(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    at = None
+    if args.at is not None:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise ValidationError("--at must be an ISO 8601 date-time", field="at") from None
+        if at.tzinfo is None:
+            raise ValidationError("--at needs a time zone (Z or +09:00)", field="at")
+    ended = authority.revoke_key(did=args.participant, reason=args.reason, key=args.key, at=at)
+    assert ended.valid_until is not None
+    print(f"participant {args.participant}")
+    print(f"key         {ended.key} refused from {format_datetime(ended.valid_until)} "
+          f"({args.reason})")
+    print("next        bind a new key: tsunagu authority rotate-key --request FILE "
+          f"--reason {args.reason} (the participant: tsunagu connector rotate-key --lost)")
+    return 0
+
+
+def _key_history(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    for period in authority.key_history(args.participant):
+        since = format_datetime(period.valid_from) if period.valid_from else "onboarding"
+        until = format_datetime(period.valid_until) if period.valid_until else "now"
+        ended = f", ended: {period.ended_because}" if period.ended_because else ""
+        print(f"{period.key}  {since} .. {until}  ({period.reason}{ended})")
+    return 0
