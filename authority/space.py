@@ -35,7 +35,7 @@ from nats.aio.client import Client
 from authority.accounts import NatsAccountManager, NatsAccountsError, Onboarded
 from authority.errors import AuthorityCode
 from authority.grant_desk import GrantDesk
-from authority.state import KEY_FILE, NATS_FILE, Authority, AuthorityBusy
+from authority.state import NATS_FILE, Authority, AuthorityBusy
 from connector.bus.connection import NatsConnectError, NatsSettings, close_nats, connect
 from connector.bus.server import EmbeddedNatsServer
 from connector.errors import ConnectorCode
@@ -47,7 +47,6 @@ from trust.credentials import format_datetime
 from trust.envelope import Envelope
 from trust.errors import TsunaguError
 from trust.key_history import parse_signed_at
-from trust.keys import load_key
 from trust.proofs import KeyCheck
 
 log = logging.getLogger("tsunagu.authority")
@@ -223,8 +222,9 @@ class AuthorityNats:
             urls=[url], user_jwt=own.user_jwt, user_seed=own.user_seed,
             inbox_prefix=f"_INBOX.{participant_id(self.authority.did)}",
             name="tsunagu-authority", reconnect_time_wait=0.2))
-        self._desk = GrantDesk(self._desk_nc, load_key(self.authority.directory / KEY_FILE),
-                               self._decide, self._check_signer)
+        # the key that signs now, also after a rotation while serving
+        self._desk = GrantDesk(self._desk_nc, lambda: self.authority.signing_key,
+                               self._decide, self._check_signer, identity=self.authority.did)
         await self._desk.serve()
         self._pusher = asyncio.get_running_loop().create_task(self._push_pending())
         log.info("data-space NATS in operator mode", extra={"nats_url": url})

@@ -43,6 +43,7 @@ from connector.plugins.registry import (
     role_vocabulary,
 )
 from trust.announcement import sign_announcement
+from trust.authority_keys import sign_rotation, verify_chain
 from trust.credentials import (
     SIGNING_KEY,
     aware_now,
@@ -74,6 +75,8 @@ except ImportError:  # pragma: no cover
 log = logging.getLogger("tsunagu.authority")
 
 KEY_FILE = "authority.key"
+NEXT_KEY_FILE = "authority.next.key"  # only between the two steps of rotate_own_key
+RETIRED_DIR = "retired-keys"
 CONFIG_FILE = "authority.json"
 REGISTRY_FILE = "registry.json"
 NATS_FILE = "nats.json"
@@ -272,10 +275,74 @@ class Authority:
         if config["version"] != FORMAT_VERSION:
             raise ConfigError(f"{config_path} has format version {config['version']!r}; "
                               f"this tsunagu reads version {FORMAT_VERSION}")
+        return cls(directory, config, cls._current_key(directory, config))
+
+    @staticmethod
+    def _current_key(directory: Path, config: dict[str, Any]) -> KeyPair:
+        """The key that signs now: the last of the chain from the DID (trust.authority_keys);
+        finishes a rotation that stopped between writing the config and moving the key."""
+        expected = verify_chain(config["did"], config.get("keyChain", []))[-1].key
         key = load_key(directory / KEY_FILE)
-        if key.did != config["did"]:
+        if key.did != expected and (directory / NEXT_KEY_FILE).exists() \
+                and load_key(directory / NEXT_KEY_FILE).did == expected:
+            os.replace(directory / NEXT_KEY_FILE, directory / KEY_FILE)
+            key = load_key(directory / KEY_FILE)
+        if key.did != expected:
             raise ConfigError(f"{KEY_FILE} does not match the DID in {CONFIG_FILE}")
-        return cls(directory, config, key)
+        return key
+
+    # ------------------------------------------------------------------ its own key
+
+    @property
+    def key_chain(self) -> list[dict[str, Any]]:
+        """The authority's rotation statements, from its DID's key to the current one."""
+        self._follow_rotation()
+        return list(self._config.get("keyChain", []))
+
+    @property
+    def signing_key(self) -> KeyPair:
+        """The key that signs for the authority now (its DID's key until it rotates)."""
+        self._follow_rotation()
+        return self._key
+
+    def _signs_as(self) -> str | None:
+        return self.did if self._key.did != self.did else None
+
+    def _follow_rotation(self) -> None:
+        """Pick up a rotation another process (``authority rotate-own-key``) made."""
+        try:
+            config = orjson.loads((self.directory / CONFIG_FILE).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return
+        if isinstance(config, dict) and \
+                len(config.get("keyChain", [])) > len(self._config.get("keyChain", [])):
+            self._key = self._current_key(self.directory, config)
+            self._config = config
+
+    def rotate_own_key(self, now: datetime | None = None) -> str:
+        """A new key signs for the authority from ``now`` on: the current key signs the
+        rotation statement, the config keeps the chain, the old key moves to
+        ``retired-keys/``. Its DID, and so every connector's trust, stays. Returns the new
+        key's DID."""
+        at = aware_now(now).replace(microsecond=0)
+        with self.locked():
+            self._follow_rotation()
+            new = KeyPair.generate()
+            statement = sign_rotation(self._key, authority=self.did, new_key=new.did, at=at)
+            chain = [*self._config.get("keyChain", []), statement]
+            verify_chain(self.did, chain)  # e.g. two rotations within one second
+            save_key(new, self.directory / NEXT_KEY_FILE)
+            retired = self.directory / RETIRED_DIR
+            retired.mkdir(mode=0o700, exist_ok=True)
+            kept = retired / (self._key.did.removeprefix("did:key:") + ".key")
+            if not kept.exists():
+                os.link(self.directory / KEY_FILE, kept)
+            config = {**self._config, "keyChain": chain}
+            _write_atomic(self.directory / CONFIG_FILE, _dump(config))
+            os.replace(self.directory / NEXT_KEY_FILE, self.directory / KEY_FILE)
+            self._config, self._key = config, new
+        log.info("authority key rotated", extra={"authority": self.did, "key": new.did})
+        return new.did
 
     # ------------------------------------------------------------------ properties
 
@@ -304,7 +371,8 @@ class Authority:
     def announcement(self, nats_urls: Sequence[str], now: datetime | None = None
                      ) -> dict[str, Any]:
         """The signed data-space announcement (``trust.announcement``) with these NATS URLs."""
-        return sign_announcement(self._key, name=self.name, nats_urls=nats_urls,
+        return sign_announcement(self.signing_key, name=self.name, nats_urls=nats_urls,
+                                 authority=self._signs_as(), authority_keys=self.key_chain,
                                  status_list_url=self.status_list_url,
                                  participant_registry_url=self.public_url + PARTICIPANTS_PATH,
                                  now=now)
@@ -436,7 +504,7 @@ class Authority:
             status_list_url=self.status_list_url, status_index=index,
             credential_id=credential_id, signing_key=signing_key,
         )
-        token = sign_vc_jwt(credential, self._key)
+        token = sign_vc_jwt(credential, self.signing_key, authority=self._signs_as())
         subject = credential["credentialSubject"]
         entry = {
             "index": index,
@@ -509,7 +577,9 @@ class Authority:
         """The signed key-history document relying parties fetch (``KEY_HISTORY_PATH``)."""
         registry = self._load_registry()
         histories = {did: self._history(registry, did) for did in registry.get("keys", {})}
-        return sign_key_histories(self._key, histories, now=now, ttl=self.status_list_ttl)
+        return sign_key_histories(self.signing_key, histories, now=now,
+                                  ttl=self.status_list_ttl, authority=self._signs_as(),
+                                  authority_keys=self.key_chain)
 
     def revoke_key(self, *, did: str, reason: str = "compromised", key: str | None = None,
                    at: datetime | None = None, now: datetime | None = None) -> KeyPeriod:
@@ -590,7 +660,9 @@ class Authority:
         return live[-1]
 
     def _key_in_use(self, registry: dict[str, Any], key: str) -> bool:
-        if key == self.did or any(e["did"] == key for e in registry["credentials"]):
+        authority_keys = {s.get("newKey") for s in self._config.get("keyChain", [])}
+        if key == self.did or key in authority_keys \
+                or any(e["did"] == key for e in registry["credentials"]):
             return True
         return any(p.get("key") == key for periods in registry.get("keys", {}).values()
                    for p in periods)
@@ -607,8 +679,8 @@ class Authority:
 
     def status_list_jwt(self, now: datetime | None = None) -> str:
         """A freshly signed BitstringStatusListCredential, valid for the configured ttl."""
-        return sign_status_list(self._key, self.status_list_url, self.status_list(),
-                                now=now, ttl=self.status_list_ttl)
+        return sign_status_list(self.signing_key, self.status_list_url, self.status_list(),
+                                now=now, ttl=self.status_list_ttl, authority=self._signs_as())
 
     def public_registry(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """What the federated catalog crawls: identities and roles, no JWTs, no reasons."""

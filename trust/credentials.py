@@ -35,6 +35,7 @@ import jwt
 import orjson
 from jwt.api_jws import PyJWS
 
+from trust.authority_keys import AuthorityKeyring
 from trust.errors import (
     CredentialError,
     CredentialRevoked,
@@ -140,11 +141,15 @@ def aware_now(now: datetime | None = None) -> datetime:
 # --------------------------------------------------------------------------- VC-JOSE-COSE
 
 
-def sign_vc_jwt(document: Mapping[str, Any], key: KeyPair) -> str:
-    """Secure a credential as a compact JWS (``typ: vc+jwt``, EdDSA, ``kid`` = did:key URL)."""
+def sign_vc_jwt(document: Mapping[str, Any], key: KeyPair, *, authority: str | None = None
+                ) -> str:
+    """Secure a credential as a compact JWS (``typ: vc+jwt``, EdDSA, ``kid`` = did:key URL).
+
+    ``authority``: the issuer's identity DID when ``key`` is a later key of its chain
+    (``trust.authority_keys``)."""
     issuer = document.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-    if issuer_id != key.did:
+    if issuer_id != (authority or key.did):
         raise ValidationError("credential issuer must be the DID of the signing key")
     headers = {"typ": JWT_TYP, "cty": JWT_CTY, "kid": key.verification_method}
     return jwt.encode(dict(document), key.private_key, algorithm=ALGORITHM, headers=headers)
@@ -200,7 +205,11 @@ def decode_vc_jwt(
     if not isinstance(kid, str) or not kid.startswith(DID_KEY_PREFIX):
         raise _fail(p, "malformed", "JWS kid must name the issuer's did:key verification method")
     did = kid.partition("#")[0]
-    if did not in trusted_authorities:
+    # A rotated authority signs with a later key of its chain (trust.authority_keys).
+    authority = trusted_authorities.identity_of(did) \
+        if isinstance(trusted_authorities, AuthorityKeyring) \
+        else (did if did in trusted_authorities else None)
+    if authority is None:
         raise _fail(p, "untrusted_issuer", "signed by a key that is not a trusted authority",
                     issuer=did[:120])
     try:
@@ -221,13 +230,28 @@ def decode_vc_jwt(
         raise _fail(p, "malformed", "JWS payload must be a JSON object (the credential)")
     issuer = payload.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-    if issuer_id != did:
+    if issuer_id != authority:
         raise _fail(p, "untrusted_issuer", "credential issuer differs from the signing key",
                     issuer=did)
-    if "iss" in payload and payload["iss"] != did:
+    if "iss" in payload and payload["iss"] != authority:
         raise _fail(p, "untrusted_issuer", "JWT iss differs from the credential issuer",
                     issuer=did)
-    return VcJwt(header=header, payload=payload, issuer=did)
+    if did != authority and isinstance(trusted_authorities, AuthorityKeyring) and \
+            not trusted_authorities.signed_for(authority, did, _issued_at(payload)):
+        raise _fail(p, "untrusted_issuer", "signed by a key of the authority that did not "
+                    "sign for it at the credential's validFrom (retired)", issuer=did)
+    return VcJwt(header=header, payload=payload, issuer=authority)
+
+
+def _issued_at(payload: Mapping[str, Any]) -> datetime:
+    """When a vc+jwt says it was made (its validFrom); a later key must name one."""
+    value = payload.get("validFrom")
+    try:
+        if isinstance(value, str) and _DATETIME.fullmatch(value):
+            return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:
+        pass
+    return datetime.max.replace(tzinfo=UTC)  # undated: no retired key signed it
 
 
 def check_validity_period(

@@ -66,6 +66,8 @@ class TrustCode(ErrorCode):
                        "the signing key was rotated out or revoked before the signature")
     KEY_NOT_YET_VALID = ("key.not_yet_valid",
                          "the signing key did not yet speak for the participant then")
+    AUTHORITY_KEYS_INVALID = ("authority_keys.invalid",
+                              "an authority's key chain does not verify from its trusted DID")
     KEY_HISTORY_MALFORMED = "key_history.malformed", "a key-history document is malformed"
     KEY_HISTORY_UNTRUSTED = ("key_history.untrusted",
                              "a key-history document is not signed by a trusted authority")

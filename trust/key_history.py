@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from trust.authority_keys import AuthorityKeyring, AuthorityKeysError
 from trust.credentials import aware_now
 from trust.errors import DidError, ProofError, TrustCode, TsunaguError, ValidationError
 from trust.keys import DID_KEY_PREFIX, KeyPair, resolve_did_key
@@ -159,13 +160,16 @@ def current_key(periods: Sequence[KeyPeriod], now: datetime) -> str | None:
 
 
 def sign_key_histories(key: KeyPair, histories: Mapping[str, Sequence[KeyPeriod]], *,
-                       now: datetime | None = None, ttl: timedelta = DEFAULT_TTL
-                       ) -> dict[str, Any]:
-    """The authority's signed statement of every participant's key history, valid ``ttl``."""
+                       now: datetime | None = None, ttl: timedelta = DEFAULT_TTL,
+                       authority: str | None = None,
+                       authority_keys: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The authority's signed statement of every participant's key history, valid ``ttl``;
+    with its own key chain (``trust.authority_keys``) when it signs with a later key."""
     issued = aware_now(now).replace(microsecond=0)
     return sign_document({
         "type": KEY_HISTORY_TYPE,
-        "issuer": key.did,
+        "issuer": authority or key.did,
+        **({"authorityKeys": list(authority_keys)} if authority_keys else {}),
         "issued": format_datetime(issued),
         "validUntil": format_datetime(issued + ttl),
         "participants": {identity: [p.to_json() for p in periods]
@@ -191,9 +195,17 @@ def verify_key_histories(document: Any, trusted_authorities: Collection[str],
             or issuer not in trusted_authorities:
         raise KeyRejected("key histories are not issued by a trusted authority",
                           code=TrustCode.KEY_HISTORY_UNTRUSTED)
+    key_check = None
+    if isinstance(trusted_authorities, AuthorityKeyring):
+        try:
+            trusted_authorities.learn(issuer, document.get("authorityKeys") or [])
+        except AuthorityKeysError as exc:
+            raise KeyRejected(f"key histories: {exc.message}",
+                              code=TrustCode.KEY_HISTORY_UNTRUSTED) from None
+        key_check = _authority_key_check(trusted_authorities)
     try:
-        verify_document(document, expected_controller=issuer)
-    except ProofError as exc:
+        verify_document(document, expected_controller=issuer, key_check=key_check)
+    except (ProofError, AuthorityKeysError) as exc:
         raise KeyRejected(f"key histories do not verify: {exc.message}",
                           code=TrustCode.KEY_HISTORY_UNTRUSTED) from None
     issued, valid_until = _time(document.get("issued")), _time(document.get("validUntil"))
@@ -213,6 +225,14 @@ def verify_key_histories(document: Any, trusted_authorities: Collection[str],
     return VerifiedKeyHistories(issuer, issued, valid_until, histories)
 
 
+def _authority_key_check(keyring: AuthorityKeyring) -> Any:
+    def check(authority: str, key: str, created: str | None) -> None:
+        at = parse_signed_at(created, datetime.max.replace(tzinfo=UTC))
+        if not keyring.signed_for(authority, key, at):
+            raise AuthorityKeysError("signed by a key that did not sign for the authority then")
+    return check
+
+
 class KeyHistorySource(Protocol):
     """Hands out the newest verified key histories; raise when there are none fresh."""
 
@@ -223,7 +243,9 @@ class KeyHistoryCache:
     """The newest verified key-history document (an older one never replaces it)."""
 
     def __init__(self, trusted_authorities: Collection[str]) -> None:
-        self.trusted_authorities = frozenset(trusted_authorities)
+        self.trusted_authorities = trusted_authorities \
+            if isinstance(trusted_authorities, AuthorityKeyring) \
+            else frozenset(trusted_authorities)
         self._held: VerifiedKeyHistories | None = None
 
     def add(self, document: Any, now: datetime | None = None) -> VerifiedKeyHistories:

@@ -37,7 +37,7 @@ from connector.runtime.identity import CredentialChecker, Identity, participant_
 from connector.runtime.metrics import Metrics
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope, ReplayCache, open_envelope, seal
-from trust.errors import EnvelopeError, TsunaguError
+from trust.errors import CredentialError, EnvelopeError, TrustCode, TsunaguError
 from trust.sealing import open_payload, seal_payload
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,18 @@ class DspBus:
                                                     sender=env.sender))
         return env, credential
 
+    async def _open_learning(self, data: bytes) -> tuple[Envelope, VerifiedCredential]:
+        """``_open``; a credential signed by an authority key not known yet (the authority
+        rotated, trust.authority_keys) is tried once more after fetching its key chain
+        (at most once a second: forged issuers cannot make this connector hammer it)."""
+        try:
+            return self._open(data)
+        except CredentialError as exc:
+            if exc.code != TrustCode.CREDENTIAL_UNTRUSTED_ISSUER \
+                    or not await self.checker.keys.refresh():
+                raise
+        return self._open(data)
+
     def _count(self, exc: TsunaguError) -> None:
         log.info("message refused", extra={"code": exc.code})
         if self.metrics is not None:
@@ -189,7 +201,7 @@ class DspBus:
             if not _SENDER_TOKEN.fullmatch(sender_token):
                 raise EnvelopeError("the subject's sender token is not a participant id",
                                     code=ConnectorCode.ENVELOPE_BAD_SUBJECT)
-            env, credential = self._open(msg.data)
+            env, credential = await self._open_learning(msg.data)
             reply_to = env.sender
             if sender_token != participant_id(env.sender):
                 raise EnvelopeError("subject names another sender than the envelope",
@@ -218,7 +230,7 @@ class DspBus:
         except (NoRespondersError, TimeoutError) as exc:
             raise RemoteUnreachable(
                 f"connector {participant_id(recipient)[:16]}... did not answer") from exc
-        env, credential = self._open(msg.data)
+        env, credential = await self._open_learning(msg.data)
         if env.sender != recipient:
             raise EnvelopeError("reply is signed by another participant than asked",
                                 code=ConnectorCode.ENVELOPE_UNEXPECTED_SENDER)

@@ -62,6 +62,7 @@ from connector.runtime.metrics import Metrics
 from connector.runtime.preflight import check_ready_to_start
 from connector.runtime.status_lists import StatusListRefresher
 from connector.store.database import Store
+from trust.authority_keys import AuthorityKeyring
 from trust.credentials import (
     SIGNING_KEY,
     StatusListProvider,
@@ -147,6 +148,9 @@ class Connector:
         self.content_rules = ContentRules()
         self.identity: Identity
         self.checker: CredentialChecker
+        # The trusted authorities and their key chains (trust.authority_keys), shared by
+        # every check of what they sign: credentials, status lists, key histories, grants.
+        self.keyring = AuthorityKeyring(config.authority.dids)
         self.nc: Client | None = None
         self.js: JetStreamContext
         self.bus: DspBus
@@ -212,7 +216,7 @@ class Connector:
     def _identity_of(self, credential: str, key: KeyPair) -> str:
         """The identity DID ``credential`` names, refusing it unless it binds ``key``
         (the identity key itself, or the ``signingKey`` after a rotation)."""
-        subject = decode_vc_jwt(credential, self.config.authority.dids).payload.get(
+        subject = decode_vc_jwt(credential, self.keyring).payload.get(
             "credentialSubject")
         did = subject.get("id") if isinstance(subject, dict) else None
         bound = subject.get(SIGNING_KEY, did) if isinstance(subject, dict) else None
@@ -227,6 +231,7 @@ class Connector:
         authority has bound ``key`` to this participant's identity (``trust.key_history``);
         subjects, agreements and transfers keep naming the identity DID. Writing the new
         key and credential to disk is the caller's (``tsunagu connector rotate-key``)."""
+        await self.checker.keys.refresh(force=True)  # the authority may have rotated too
         if self._identity_of(credential, key) != self.did:
             raise ConfigError("the credential names another participant")
         verified = self.checker.check(credential, self.did, signer=key.did)
@@ -244,23 +249,23 @@ class Connector:
         url = self.config.authority.key_histories_at()
         if fetch is None and self._status_lists is None and url:
             fetch = http_fetcher(url)
-        return KeyBook(KeyHistoryCache(self.config.authority.dids), fetch)
+        return KeyBook(KeyHistoryCache(self.keyring), fetch)
 
-    async def _status_list_provider(self) -> StatusListProvider:
+    async def _status_list_provider(self, keys: KeyBook) -> StatusListProvider:
         if self._status_lists is not None:
             return self._status_lists
-        cache = StatusListCache(self.config.authority.dids)
+        cache = StatusListCache(self.keyring)
         if self.config.authority.status_list_url:
             self._refresher = StatusListRefresher(cache, self.config.authority.status_list_url,
                                                   self.config.authority.status_list_refresh_s,
-                                                  on_refresh=self.status_changed)
+                                                  on_refresh=self.status_changed,
+                                                  before=lambda: keys.refresh(force=True))
             await self._refresher.start()
         return cache
 
     async def status_changed(self) -> None:
-        """A newer status list arrived: fetch key histories with it, and end agreements
-        with participants it revokes."""
-        await self.checker.keys.refresh(force=True)
+        """A newer status list arrived (key histories were fetched just before it): end
+        agreements with participants it revokes."""
         await self.agreements.end_with_revoked()
 
     async def _connect_nats(self) -> Client:
@@ -281,8 +286,10 @@ class Connector:
         if not self.config.nats.has_credentials:
             return None
         # The authority that issued our credential runs the data space's NATS.
-        issuer = decode_vc_jwt(self.identity.credential, self.config.authority.dids).issuer
-        return GrantClient(self.nc, self.identity, issuer, self.bus.replay_cache)
+        issuer = decode_vc_jwt(self.identity.credential, self.keyring).issuer
+        return GrantClient(self.nc, self.identity, issuer, self.bus.replay_cache,
+                           keyring=self.keyring,
+                           learn=lambda: self.checker.keys.refresh(force=True))
 
     async def start(self) -> None:
         # Before anything is touched: what is missing, and the app API's port (a taken port
@@ -307,11 +314,12 @@ class Connector:
         self.facts = WorldFacts(self.store, self.audit, self.config.facts)
         self.contexts = plugin_contexts(self.plugins, self._base_contexts)  # ours alone
         self.content_rules = content_rules(self.plugins, self.contexts)  # sent and received
+        self.keyring = AuthorityKeyring(self.config.authority.dids)
         self.identity = self._load_identity()
         keys = self._key_book()
         await keys.refresh(force=True)  # before anything is verified with it
-        self.checker = CredentialChecker(self.config.authority.dids,
-                                         await self._status_list_provider(), keys=keys)
+        self.checker = CredentialChecker(self.keyring, await self._status_list_provider(keys),
+                                         keys=keys)
         self.nc = await self._connect_nats()
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
         self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)

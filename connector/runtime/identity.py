@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from connector.errors import ConnectorCode
 from connector.runtime.key_book import KeyBook
+from trust.authority_keys import AuthorityKeyring
 from trust.credentials import StatusListProvider, VerifiedCredential, verify_credential
 from trust.envelope import SignerCheck
 from trust.errors import CredentialError, DidError
@@ -75,7 +76,10 @@ class CredentialChecker:
         leeway: timedelta = timedelta(seconds=30),
         keys: KeyBook | None = None,
     ) -> None:
-        self.trusted_authorities = frozenset(trusted_authorities)
+        # a keyring stays itself: the authority chains it learns count at once
+        self.trusted_authorities = trusted_authorities \
+            if isinstance(trusted_authorities, AuthorityKeyring) \
+            else frozenset(trusted_authorities)
         self.status_lists = status_lists
         self.leeway = leeway
         self.keys = keys or KeyBook(KeyHistoryCache(trusted_authorities), leeway=leeway)

@@ -172,3 +172,50 @@ async def test_a_compromised_key_is_revoked_and_replaced_and_its_envelopes_refus
     agreement = provider.connector.store.query(
         "SELECT consumer FROM agreements WHERE id = ?", (done["agreementId"],))
     assert agreement and agreement[0][0] == identity
+
+
+async def test_the_authority_rotates_its_key_mid_stream_and_nothing_stops(
+        provider, consumer, authority):
+    """The authority's DID stays every connector's trust anchor; its new key signs from now
+    on. The running stream does not stop (the longest gap between deliveries is measured),
+    a transfer started after it is granted (the grant desk answers with the new key), and a
+    credential the new key signed (the provider's, after its own rotation) is accepted."""
+    old_authority_key = authority.signing_key.did
+    await started_transfer(consumer, provider)
+    arrivals: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def watch() -> None:
+        seen = 0
+        while seen < N:
+            count = consumer.count("SELECT count(*) FROM deliveries")
+            if count > seen:
+                arrivals.append(loop.time())
+                seen = count
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    for n in range(N):
+        await provider.records.publish(DATASET, record(n))
+        if n == N // 2:
+            new_authority_key = authority.rotate_own_key()
+        await asyncio.sleep(0.002)
+    await asyncio.wait_for(watcher, 30)
+    assert consumer.count("SELECT count(*) FROM dead_letters") == 0
+    gap = max(b - a for a, b in zip(arrivals, arrivals[1:], strict=False))
+    print(f"longest gap between deliveries across the authority's rotation: {gap:.3f}s")
+    assert gap < 2.0
+    assert authority.did != new_authority_key != old_authority_key
+
+    # A credential signed by the new authority key: the provider rotates its own key.
+    new_key = KeyPair.generate()
+    issued = authority.rotate_key(did=provider.did, new_key=new_key.did)
+    await provider.connector.rotate_key(new_key, issued.jwt)
+    done = await negotiate(consumer, provider)  # the consumer checks that credential
+    assert done["state"] == "FINALIZED"
+    second = await consumer.connector.transfers.start(done["agreementId"])
+    second = await consumer.connector.transfers.wait(second["pid"], "STARTED")
+    props = {p["name"]: p["value"] for p in second["dataAddress"]["endpointProperties"]}
+    await provider.records.publish(DATASET, record(N))
+    assert await acked_by(provider, props["stream"], props["consumer"]) == N + 1
+    assert consumer.count("SELECT count(*) FROM dead_letters") == 0
