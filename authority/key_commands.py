@@ -50,6 +50,17 @@ def register(actions: argparse._SubParsersAction) -> None:
                                 "(default now; earlier when it leaked earlier)")
     p.set_defaults(func=_revoke_key)
 
+    p = actions.add_parser(
+        "rotate-own-key", help="rotate the authority's own signing key (its DID stays)",
+        description="A new key signs credentials, status lists, key histories, the "
+                    "announcement and grant replies from now on; the current key signs the "
+                    "rotation statement, kept in authority.json and published with the key "
+                    "histories, so connectors that trust the authority's DID accept the new "
+                    "key. Credentials signed before stay valid. A running `serve` picks the "
+                    "new key up with its next answer.")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.set_defaults(func=_rotate_own_key)
+
     p = actions.add_parser("key-history", help="print a participant's signing keys and periods")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
     p.add_argument("--participant", required=True, help="the participant's DID")
@@ -120,6 +131,16 @@ def _revoke_key(args: argparse.Namespace) -> int:
           f"({args.reason})")
     print("next        bind a new key: tsunagu authority rotate-key --request FILE "
           f"--reason {args.reason} (the participant: tsunagu connector rotate-key --lost)")
+    return 0
+
+
+def _rotate_own_key(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    previous = authority.signing_key.did
+    new_key = authority.rotate_own_key()
+    print(f"authority   {authority.did}  (unchanged: connectors keep trusting it)")
+    print(f"signing key {new_key}")
+    print(f"retired key {previous}  (kept in retired-keys/)")
     return 0
 
 

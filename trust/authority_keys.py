@@ -123,8 +123,9 @@ class AuthorityKeyring(Collection[str]):
                 continue
             if at is None:
                 return True
+            # the rotation's own second belongs to both keys (times are whole seconds)
             if (k.valid_from is None or k.valid_from <= at) and \
-                    (k.valid_until is None or at < k.valid_until):
+                    (k.valid_until is None or at <= k.valid_until):
                 return True
         return False
 

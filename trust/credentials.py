@@ -236,7 +236,7 @@ def decode_vc_jwt(
     if "iss" in payload and payload["iss"] != authority:
         raise _fail(p, "untrusted_issuer", "JWT iss differs from the credential issuer",
                     issuer=did)
-    if did != authority and isinstance(trusted_authorities, AuthorityKeyring) and \
+    if isinstance(trusted_authorities, AuthorityKeyring) and \
             not trusted_authorities.signed_for(authority, did, _issued_at(payload)):
         raise _fail(p, "untrusted_issuer", "signed by a key of the authority that did not "
                     "sign for it at the credential's validFrom (retired)", issuer=did)
