@@ -159,6 +159,26 @@ class AuthorityNats:
         log.info("participant's NATS account revoked", extra={"participant": did})
         return True
 
+    async def rotate_account_key(self, did: str, connector_name: str = "connector"
+                                 ) -> Onboarded:
+        """Steps 1 and 2 of rotating a participant's account key: a new signing key pushed
+        in its account JWT, then a user signed by it for each connector (install its
+        ``.creds`` where the connector reads them: it logs in with them at its next
+        (re)connect). Users signed before keep working until ``retire_account_keys``."""
+        async with self._session(strict=False) as disk:
+            disk.manager.add_signing_key(did)
+        async with self._session(strict=False) as disk:  # pushed first: then users
+            return disk.manager.onboard(did, connector_name)
+
+    async def retire_account_keys(self, did: str) -> list[str]:
+        """Step 3: only the newest signing key signs for the account; the server closes the
+        connections of users signed by the others, which reconnect with the new ones."""
+        async with self._session(strict=False) as disk:
+            retired = disk.manager.retire_signing_keys(did)
+        log.info("participant's older NATS account keys retired",
+                 extra={"participant": did, "users": len(retired)})
+        return retired
+
     async def push(self) -> None:
         """Push changes other processes saved but could not push."""
         async with self._session():

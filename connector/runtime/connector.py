@@ -27,6 +27,7 @@ from nats.js import JetStreamContext
 
 from connector.api.app import ApiServer
 from connector.bus.connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, connect
+from connector.bus.creds_watch import CredentialsWatch
 from connector.bus.messaging import DspBus
 from connector.bus.server import EmbeddedNatsServer
 from connector.control.audit import AuditLog
@@ -93,6 +94,7 @@ class Tuning:
     credential_ttl: float = 30.0  # how long a provider's credential check is reused
     duty_interval: float = 30.0  # seconds between runs of the delete duties
     content_key_lifetime_s: float = 86400.0  # a sealed stream's key is replaced this often
+    credentials_watch_s: float = 2.0  # how often the NATS credentials file is looked at
 
 
 class Lifecycle(Protocol):
@@ -152,6 +154,7 @@ class Connector:
         # every check of what they sign: credentials, status lists, key histories, grants.
         self.keyring = AuthorityKeyring(config.authority.dids)
         self.nc: Client | None = None
+        self.creds_watch: CredentialsWatch | None = None
         self.js: JetStreamContext
         self.bus: DspBus
         self.grants: GrantClient | None = None  # operator mode: the authority opens streams
@@ -321,6 +324,10 @@ class Connector:
         self.checker = CredentialChecker(self.keyring, await self._status_list_provider(keys),
                                          keys=keys)
         self.nc = await self._connect_nats()
+        if self.config.nats.credentials_file is not None:  # a rotated account key's new user
+            self.creds_watch = CredentialsWatch(self.nc, self.config.nats.credentials_file,
+                                                self.tuning.credentials_watch_s)
+            self.creds_watch.start()
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
         self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
         self.grants = self._grant_client()
@@ -372,6 +379,9 @@ class Connector:
         await self.gate.close()
         if self._refresher is not None:
             await self._refresher.stop()
+        if self.creds_watch is not None:
+            await self.creds_watch.stop()
+            self.creds_watch = None
         if self.nc is not None:
             await close_nats(self.nc, timeout=2.0)
         if self._server is not None:
