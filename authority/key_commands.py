@@ -61,6 +61,29 @@ def register(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
     p.set_defaults(func=_rotate_own_key)
 
+    p = actions.add_parser(
+        "rotate-account-key", help="rotate a participant's NATS account key (steps 1 and 2)",
+        description="Adds a new signing key to the participant's NATS account (pushed to the "
+                    "server) and writes a user signed by it to --nats-creds. Install that "
+                    "file as the connector's nats.creds: a running connector reconnects with "
+                    "it within seconds. Then run retire-account-keys. Consumers of the "
+                    "participant's streams may stall up to ack_wait (10 s) at each account "
+                    "change (docs/security.md).")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--participant", required=True, help="the participant's DID")
+    p.add_argument("--nats-creds", required=True, type=Path,
+                   help="write the new user's credentials to this new file (0600)")
+    p.set_defaults(func=_rotate_account_key)
+
+    p = actions.add_parser(
+        "retire-account-keys", help="step 3: only the newest account signing key signs",
+        description="Drops the participant's older NATS account keys; the server closes the "
+                    "connections of users they signed. Run it once every connector of the "
+                    "participant logs in with the credentials rotate-account-key wrote.")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--participant", required=True, help="the participant's DID")
+    p.set_defaults(func=_retire_account_keys)
+
     p = actions.add_parser("key-history", help="print a participant's signing keys and periods")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
     p.add_argument("--participant", required=True, help="the participant's DID")
@@ -141,6 +164,39 @@ def _rotate_own_key(args: argparse.Namespace) -> int:
     print(f"authority   {authority.did}  (unchanged: connectors keep trusting it)")
     print(f"signing key {new_key}")
     print(f"retired key {previous}  (kept in retired-keys/)")
+    return 0
+
+
+async def _rotate_account_key(args: argparse.Namespace) -> int:
+    from authority.cli import _attached
+    from authority.space import save_creds
+
+    if args.nats_creds.exists():
+        raise ValidationError(f"{args.nats_creds} already exists; refusing to overwrite it",
+                              field="nats_creds")
+    nats = await _attached(Authority.open(args.dir))
+    try:
+        user = await nats.rotate_account_key(args.participant)
+    finally:
+        await nats.close()
+    save_creds(args.nats_creds, user)
+    print(f"participant {args.participant}")
+    print(f"account     {user.account}  (unchanged)")
+    print(f"credentials {args.nats_creds}  (a user signed by the new account key: install "
+          "it as the connector's nats.creds, then run retire-account-keys)")
+    return 0
+
+
+async def _retire_account_keys(args: argparse.Namespace) -> int:
+    from authority.cli import _attached
+
+    nats = await _attached(Authority.open(args.dir))
+    try:
+        retired = await nats.retire_account_keys(args.participant)
+    finally:
+        await nats.close()
+    print(f"participant {args.participant}")
+    print(f"retired     {len(retired)} user(s) signed by older account keys")
     return 0
 
 

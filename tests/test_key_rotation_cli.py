@@ -170,3 +170,30 @@ def test_a_tampered_rotation_request_is_refused(space, capsys):
                        "--request", path)
     assert code != 0 and "credential_request.bad_signature" in err
     assert digest(authority.directory / "registry.json") == registry
+
+
+def test_account_key_rotation_commands_write_a_user_of_the_new_key(space, capsys, tmp_path):
+    """Without a running server the changes stay pending (serve pushes them); the user
+    written is signed by the account's new signing key. The server's view:
+    tests/e2e/test_key_rotation.py."""
+    from trust import nats_jwt
+
+    authority, folder, did = space
+    old = nats_jwt.parse_creds((folder / "nats.creds").read_text())
+    new_creds = tmp_path / "new.creds"
+    code, out, err = run(capsys, "authority", "rotate-account-key", "--dir",
+                         authority.directory, "--participant", did, "--nats-creds", new_creds)
+    assert code == 0, err
+    assert new_creds.stat().st_mode & 0o777 == 0o600
+    new = nats_jwt.decode(nats_jwt.parse_creds(new_creds.read_text()).jwt)
+    account = nats_jwt.decode(old.jwt)["iss"]
+    assert new["nats"]["issuer_account"] == account and new["iss"] != account
+    assert f"account     {account}" in out
+    code, out, err = run(capsys, "authority", "retire-account-keys", "--dir",
+                         authority.directory, "--participant", did)
+    assert code == 0, err
+    assert "retired     1 user(s)" in out
+    # Refused the second time round the same way: nothing to overwrite.
+    code, _, err = run(capsys, "authority", "rotate-account-key", "--dir",
+                       authority.directory, "--participant", did, "--nats-creds", new_creds)
+    assert code != 0 and "input.invalid" in err
