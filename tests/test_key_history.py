@@ -231,3 +231,29 @@ async def test_an_envelope_names_the_identity_and_is_signed_by_the_bound_key(
         open_envelope(thief, recipient=recipient, replay_cache=ReplayCache(),
                       signer_check=checker.signer_check({}))
     assert refused.value.code == TrustCode.KEY_UNKNOWN
+
+
+async def test_the_authority_serves_key_histories_and_a_connector_fetches_them(
+        authority, identity, old):
+    """Over real HTTP, as `tsunagu authority serve` answers and a connector fetches (its
+    default URL: beside the status list)."""
+    from aiohttp.test_utils import TestServer
+
+    from authority.cli import make_app
+    from connector.runtime.config import AuthoritySection
+    from connector.runtime.key_book import http_fetcher
+
+    new = KeyPair.generate()
+    authority.rotate_key(did=identity, new_key=new.did)
+    server = TestServer(make_app(authority))
+    await server.start_server()
+    try:
+        base = str(server.make_url("")).rstrip("/")
+        section = AuthoritySection(dids=[authority.did], status_list_url=base + "/status-list")
+        assert section.key_histories_at() == base + "/key-history"
+        keys = KeyBook(KeyHistoryCache([authority.did]), http_fetcher(section.key_histories_at()))
+        assert await keys.refresh(force=True)
+    finally:
+        await server.close()
+    assert keys.current_key(identity) == new.did
+    assert [p.key for p in keys.periods(identity, datetime.now(UTC))] == [old.did, new.did]
