@@ -92,6 +92,19 @@ def _unverified_sender(data: bytes) -> str | None:
 NO_RESPONDER_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
+_KEY_REFUSALS = frozenset({TrustCode.KEY_ROTATED_OUT, TrustCode.KEY_NOT_YET_VALID,
+                           TrustCode.KEY_UNKNOWN})
+
+
+def _unverified_signer(data: bytes) -> str | None:
+    """The key a refused request names as its signer, only to record the attempt."""
+    try:
+        kid = jwt.get_unverified_header(data).get("kid")
+    except Exception:  # unreadable: nothing to name
+        return None
+    return kid.partition("#")[0][:120] if isinstance(kid, str) else None
+
+
 async def request_with_retry(nc: Client, subject: str, data: bytes, timeout: float) -> Msg:
     """nc.request, retried briefly on "no responders".
 
@@ -112,8 +125,14 @@ class DspBus:
     """One connector's endpoint on the bus: serves requests and sends its own."""
 
     def __init__(self, nc: Client, identity: Identity, checker: CredentialChecker,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None,
+                 on_key_refused: Callable[[str | None, str | None, TsunaguError], None]
+                 | None = None) -> None:
         self.nc = nc
+        # A request signed by a key that did not speak for its sender then (rotated out,
+        # revoked: trust.key_history): told with (claimed sender, signing key, error), so
+        # the connector audits the attempt.
+        self.on_key_refused = on_key_refused
         self.identity = identity
         self.checker = checker
         self.metrics = metrics
@@ -211,6 +230,8 @@ class DspBus:
                                      else await self._handler(env, credential))
         except TsunaguError as exc:
             self._count(exc)
+            if self.on_key_refused is not None and exc.code in _KEY_REFUSALS:
+                self.on_key_refused(reply_to, _unverified_signer(msg.data), exc)
             message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
         except Exception:
             log.exception("request handler failed")

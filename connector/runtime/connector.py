@@ -71,7 +71,7 @@ from trust.credentials import (
     decode_vc_jwt,
 )
 from trust.envelope import Envelope
-from trust.errors import ConfigError
+from trust.errors import ConfigError, TsunaguError
 from trust.jsonld import ContextRegistry
 from trust.key_history import KeyHistoryCache
 from trust.keys import KeyPair, load_key
@@ -245,6 +245,11 @@ class Connector:
                               credential=verified.credential_id)
         log.info("signing key rotated", extra={"participant": self.did, "key": key.did})
 
+    def _key_refused(self, sender: str | None, key: str | None, exc: TsunaguError) -> None:
+        """Audit a request signed by a key that did not speak for its sender then."""
+        with self.store.transaction():
+            self.audit.append("key_refused", code=exc.code, sender=sender, key=key)
+
     def _key_book(self) -> KeyBook:
         """Key histories from ``key_histories`` (tests), else fetched over HTTP beside the
         status list when that is fetched (``key_history_url``)."""
@@ -329,7 +334,8 @@ class Connector:
                                                 self.tuning.credentials_watch_s)
             self.creds_watch.start()
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
-        self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
+        self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics,
+                          on_key_refused=self._key_refused)
         self.grants = self._grant_client()
         self.gate = UsageGate(self, subjects_of=record_subjects(self.plugins))
         self.facts.on_change(self.gate.changed)

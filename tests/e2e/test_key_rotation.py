@@ -169,6 +169,9 @@ async def test_a_compromised_key_is_revoked_and_replaced_and_its_envelopes_refus
     assert provider.connector.metrics.value("tsunagu_messages_rejected_total",
                                             reason=TrustCode.KEY_ROTATED_OUT) == 1
     assert provider.count("SELECT count(*) FROM negotiations") == negotiations
+    [attempt] = provider.connector.audit.entries("key_refused")  # the attempt, audited
+    assert (attempt["code"], attempt["sender"], attempt["key"]) == \
+        (TrustCode.KEY_ROTATED_OUT, identity, stolen.key.did)
 
     done = await negotiate(consumer, provider)  # the same participant, its new key
     assert done["state"] == "FINALIZED"
