@@ -16,7 +16,7 @@ def add_rotate_key_action(actions: argparse._SubParsersAction) -> None:
                     "Send the request to the authority (`tsunagu authority rotate-key "
                     "--request FILE --out FILE`). With --install FILE: put the new key and "
                     "the credential the authority returned in place (the old ones are kept "
-                    "in retired-keys/), then restart the connector. The participant's DID, "
+                    "in retired-keys/; a running connector picks them up). The participant's DID, "
                     "NATS subjects and agreements do not change.")
     p.add_argument("--config", type=Path, required=True, help="participant.toml")
     p.add_argument("--lost", action="store_true",
@@ -34,7 +34,8 @@ def _rotate_key(args: argparse.Namespace) -> int:
     if args.install is not None:
         identity, key = install(config, args.install)
         print(f"participant {identity}")
-        print(f"signing key {key}  (installed; restart the connector to sign with it)")
+        print(f"signing key {key}  (installed; a running connector signs with it within "
+              "seconds)")
         return 0
     prepared = prepare(config, lost=args.lost)
     print(f"participant {prepared.identity}")

@@ -59,6 +59,7 @@ from connector.runtime.backup import RESTORED_MARKER
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.identity import CredentialChecker, Identity
 from connector.runtime.key_book import Fetch, KeyBook, http_fetcher
+from connector.runtime.key_watch import KeyWatch
 from connector.runtime.metrics import Metrics
 from connector.runtime.preflight import check_ready_to_start
 from connector.runtime.status_lists import StatusListRefresher
@@ -155,6 +156,7 @@ class Connector:
         self.keyring = AuthorityKeyring(config.authority.dids)
         self.nc: Client | None = None
         self.creds_watch: CredentialsWatch | None = None
+        self.key_watch: KeyWatch | None = None  # a key installed by connector rotate-key
         self.js: JetStreamContext
         self.bus: DspBus
         self.grants: GrantClient | None = None  # operator mode: the authority opens streams
@@ -244,6 +246,10 @@ class Connector:
             self.audit.append("key_rotated", key=key.did, previous=previous,
                               credential=verified.credential_id)
         log.info("signing key rotated", extra={"participant": self.did, "key": key.did})
+
+    async def _rotate_from_disk(self, key: KeyPair, credential: str) -> None:
+        if (key.did, credential) != (self.identity.key.did, self.identity.credential):
+            await self.rotate_key(key, credential)
 
     def _key_refused(self, sender: str | None, key: str | None, exc: TsunaguError) -> None:
         """Audit a request signed by a key that did not speak for its sender then."""
@@ -353,6 +359,9 @@ class Connector:
             await self._release_parts()
             raise
         await self.bus.serve(self._dispatch)
+        self.key_watch = KeyWatch(self.config.key_path, self.config.credential_path,
+                                  self._rotate_from_disk, self.tuning.credentials_watch_s)
+        self.key_watch.start()
         await self.status_changed()  # revocations that happened while it was down
         await self._renew_after_restore()
         log.info("connector started", extra={"participant": self.did})
@@ -388,6 +397,9 @@ class Connector:
         if self.creds_watch is not None:
             await self.creds_watch.stop()
             self.creds_watch = None
+        if self.key_watch is not None:
+            await self.key_watch.stop()
+            self.key_watch = None
         if self.nc is not None:
             await close_nats(self.nc, timeout=2.0)
         if self._server is not None:

@@ -9,9 +9,9 @@
    (``tsunagu authority rotate-key --request``).
 3. ``install``: the credential must name this participant's identity and the new key; the
    current key and credential move to ``retired-keys/`` (kept: what they signed may need
-   explaining), the new ones take their places. The connector signs with them from its next
-   start; a running one keeps the old key, which the authority keeps valid for
-   ``authority.state.ROTATION_OVERLAP`` after a planned rotation.
+   explaining), the new ones take their places. A running connector signs with them within
+   seconds (``connector.runtime.key_watch``), inside the overlap the authority gives the old
+   key after a planned rotation (``authority.state.ROTATION_OVERLAP``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -291,3 +291,31 @@ async def test_the_provider_account_key_rotates_mid_stream_within_the_documented
 
 
 ACCOUNT_ROTATION_BOUND_S = 15.0  # docs/security.md: ack_wait (10 s) plus a reconnect
+
+
+async def test_a_running_connector_signs_with_the_key_rotate_key_installs(
+        provider, consumer, authority, tmp_path):
+    """The command-line path, without a restart: `connector rotate-key` prepares, the
+    authority answers the request, `--install` puts the pair in place, and the running
+    provider signs with it within a watch interval; the consumer keeps verifying."""
+    from connector.runtime.key_rotation import install, prepare, verify_rotation_request
+
+    await started_transfer(consumer, provider)
+    await provider.records.publish(DATASET, record(0))
+    prepared = prepare(provider.config)
+    request = verify_rotation_request(orjson.loads(prepared.request_path.read_bytes()))
+    authority.check_key(request.identity, request.current_key, datetime.now(UTC))
+    issued = authority.rotate_key(did=request.identity, new_key=request.new_key)
+    credential_file = tmp_path / "rotated.jwt"
+    credential_file.write_text(issued.jwt)
+    install(provider.config, credential_file)
+    for _ in range(100):
+        if provider.connector.identity.key.did == prepared.new_key:
+            break
+        await asyncio.sleep(0.05)
+    assert provider.connector.identity.key.did == prepared.new_key
+    assert provider.did == request.identity  # the same participant
+    await provider.records.publish(DATASET, record(1))
+    assert await delivered(consumer, 2) == 2
+    assert signer_of(consumer, 1) == prepared.new_key
+    assert consumer.count("SELECT count(*) FROM dead_letters") == 0
