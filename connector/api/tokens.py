@@ -59,6 +59,16 @@ class ScopeError(TsunaguError):
 
 
 @dataclass(frozen=True)
+class Person:
+    """The staff member behind a session (connector.api.staff): audit lines name them."""
+
+    account_id: str  # stf_...
+    name: str  # display name
+    session_id: str  # ses_...: the session's public handle, never its secret
+    department: str | None = None
+
+
+@dataclass(frozen=True)
 class TokenInfo:
     id: str
     scopes: frozenset[str]
@@ -68,9 +78,24 @@ class TokenInfo:
     # about some parties (a family app), their ids.
     role: str | None = None
     subjects: frozenset[str] | None = None
+    # Set when a staff session (not a token) stands behind the request: the person.
+    person: Person | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or ADMIN in self.scopes
+
+    def audit_fields(self) -> dict[str, str]:
+        """Who acted, for an audit line: the person (account id and name) behind a staff
+        session, the token's id otherwise."""
+        if self.person is not None:
+            return {"staff": self.person.account_id, "staff_name": self.person.name,
+                    "session": self.person.session_id}
+        return {"token": self.id}
+
+    @property
+    def actor(self) -> str:
+        """One string naming who acted (``staff:stf_...`` or ``token:tok_...``)."""
+        return f"staff:{self.person.account_id}" if self.person else f"token:{self.id}"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,12 @@ credentials_file = "nats.creds"     # issued by `tsunagu authority issue`
 [api]
 host = "127.0.0.1"
 port = 8480
+
+[staff.oidc]                        # optional: staff log in through the municipality's IdP
+issuer = "https://idp.city.example"
+client_id = "tsunagu-dashboard"
+client_secret_file = "oidc-client-secret"
+redirect_uri = "https://dashboard.city.example/domains/bosai/dashboard/oidc/callback"
 ```
 Relative paths (``data_dir``, ``credentials_file``) are relative to the config file's folder.
 """
@@ -56,6 +62,24 @@ class ApiSection(_Section):
     port: int = Field(default=8480, ge=0, le=65535)
 
 
+class OidcSection(_Section):
+    """The municipality's OpenID Connect provider for staff logins (docs/staff-accounts.md)."""
+
+    issuer: str = Field(pattern=r"^https?://")
+    client_id: str = Field(min_length=1)
+    client_secret_file: Path  # the secret itself never sits in this file
+    redirect_uri: str = Field(pattern=r"^https?://")  # the dashboard's .../oidc/callback
+    scopes: str = "openid email profile"
+
+
+class StaffSection(_Section):
+    """Staff accounts' sessions and, optionally, their OpenID Connect provider."""
+
+    session_hours: float = Field(default=8.0, gt=0, le=24)  # absolute: one shift
+    idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    oidc: OidcSection | None = None
+
+
 class ConnectorConfig(_Section):
     participant: ParticipantSection
     authority: AuthoritySection
@@ -63,6 +87,7 @@ class ConnectorConfig(_Section):
     api: ApiSection = ApiSection()
     # World facts this connector asserts in policy decisions, e.g. disasterPhase = "response".
     facts: dict[str, Any] = Field(default_factory=dict)
+    staff: StaffSection = StaffSection()
 
     @property
     def data_dir(self) -> Path:
@@ -100,6 +125,9 @@ def load_config(path: Path) -> ConnectorConfig:
     nats = raw.get("nats")
     if isinstance(nats, dict) and isinstance(nats.get("credentials_file"), str):
         nats["credentials_file"] = str((path.parent / nats["credentials_file"]).resolve())
+    oidc = (raw.get("staff") or {}).get("oidc") if isinstance(raw.get("staff"), dict) else None
+    if isinstance(oidc, dict) and isinstance(oidc.get("client_secret_file"), str):
+        oidc["client_secret_file"] = str((path.parent / oidc["client_secret_file"]).resolve())
     try:
         return ConnectorConfig.model_validate(raw)
     except ValidationError as exc:
