@@ -94,8 +94,10 @@ class TokenInfo:
 
     @property
     def actor(self) -> str:
-        """One string naming who acted (``staff:stf_...`` or ``token:tok_...``)."""
-        return f"staff:{self.person.account_id}" if self.person else f"token:{self.id}"
+        """One string naming who acted: ``staff:stf_... <name>`` or ``token:tok_...``."""
+        if self.person is not None:
+            return f"staff:{self.person.account_id} {self.person.name}"
+        return f"token:{self.id}"
 
 
 @dataclass(frozen=True)

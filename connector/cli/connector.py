@@ -1,4 +1,4 @@
-"""``tsunagu connector init | run | token``."""
+"""``tsunagu connector init | run | token | staff | backup | restore``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from connector.cli.backup import add_backup_actions
+from connector.cli.staff import add_staff_action
 from connector.cli.token import add_token_action
 from trust.errors import ConfigError
 
@@ -22,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_init(actions)
     _add_run(actions)
     add_token_action(actions)
+    add_staff_action(actions)
     add_backup_actions(actions)
 
 

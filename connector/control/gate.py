@@ -427,6 +427,8 @@ class UsageGate:
                 fields["refusedBy"] = [d.agreement_id for d in denied]
         if reader.subjects is not None:
             fields["scoped"] = True
+        if reader.person is not None:
+            fields["staff_name"] = reader.person
         with c.store.transaction() if not c.store.db.in_transaction else nullcontext():
             c.audit.append("use", now, **fields)
         c.metrics.inc(USES, decision=fields["decision"], reader=reader.kind)

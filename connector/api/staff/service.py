@@ -32,10 +32,8 @@ class StaffAuth:
     @classmethod
     def of(cls, connector: Any) -> StaffAuth:
         """The service for a connector (its store and its config's ``[staff]``)."""
-        config = getattr(connector, "config", None)
-        return cls(connector.store, getattr(config, "staff", None),
-                   issuer_label=getattr(getattr(config, "participant", None), "name", None)
-                   or "tsunagu")
+        config = connector.config
+        return cls(connector.store, config.staff, issuer_label=config.participant.name)
 
     def login_password(self, login: str, password: str, code: str,
                        now: datetime | None = None) -> StaffSession:
