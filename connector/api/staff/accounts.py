@@ -320,7 +320,7 @@ class StaffAccounts:
             fields["locked_for_s"] = int(LOCK_FOR.total_seconds())
         with self.store.transaction():
             self.audit.append("staff.login_refused", now, **fields)
-        raise StaffError(_MESSAGES[code], code=code)
+        raise StaffError(refusal_message(code), code=code)
 
     def refuse_oidc(self, code: ConnectorCode, now: datetime | None = None) -> NoReturn:
         """Audit and raise an OIDC refusal found before any account is known."""

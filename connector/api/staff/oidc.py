@@ -14,6 +14,7 @@ without a linked account is refused (``oidc.not_linked``). Every refusal is audi
 
 from __future__ import annotations
 
+import base64
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,13 +212,15 @@ class OidcLogin:
     async def _exchange(self, http: aiohttp.ClientSession, code: str, verifier: str) -> str:
         endpoint = (await self.metadata(http))["token_endpoint"]
         # client_secret_basic: both parts form-encoded first (RFC 6749 section 2.3.1)
-        auth = aiohttp.BasicAuth(quote(self.settings.client_id, safe=""),
-                                 quote(self.settings.client_secret(), safe=""))
+        pair = (f"{quote(self.settings.client_id, safe='')}:"
+                f"{quote(self.settings.client_secret(), safe='')}")
+        auth = "Basic " + base64.b64encode(pair.encode()).decode()
         form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
                 "redirect_uri": self.settings.redirect_uri}
         try:
-            async with http.post(endpoint, data=form, auth=auth,
-                                 headers={"Accept": "application/json"}) as resp:
+            async with http.post(endpoint, data=form,
+                                 headers={"Accept": "application/json",
+                                          "Authorization": auth}) as resp:
                 body = await resp.json(content_type=None)
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
