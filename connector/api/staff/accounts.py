@@ -261,7 +261,7 @@ class StaffAccounts:
             f"SELECT {_COLUMNS}, password_hash, totp_secret, totp_last_step, failed_logins "
             "FROM staff_accounts WHERE login = ?", (login,)) if _LOGIN.fullmatch(login) else []
         if not rows:
-            key = _name_digest(login)
+            key = _name_digest(f"{self.store.path}\0{login}")  # per connector
             if _UNKNOWN_FAILURES.get(key, 0) >= LOCK_AFTER:
                 self._refused(None, ConnectorCode.STAFF_LOCKED, now)
             _verify_hash(_DUMMY_HASH, password)
