@@ -13,8 +13,13 @@ from connector.runtime.config import OidcSection, StaffSection
 from connector.runtime.connector import Connector
 from connector.runtime.ports import pick_free_port
 from domains.bosai import plugin as bosai_plugin
-from tests.api.conftest import connector_config
-from tests.domains.bosai.dashboard_support import DASHBOARD_PATH, DashboardServer
+from tests.api.conftest import api, api_factory, connector, connector_config  # noqa: F401
+from tests.domains.bosai.dashboard_support import (  # noqa: F401 (fixtures)
+    DASHBOARD_PATH,
+    DashboardServer,
+    bosai_connector,
+    dashboard,
+)
 from tests.staff.oidc_provider import Provider, running_provider
 from trust.status_list import StatusListCache
 

@@ -10,15 +10,14 @@ from urllib.parse import parse_qs, urlparse
 from connector.api.staff import totp
 from connector.api.staff.service import StaffAuth
 from connector.cli.main import main
-from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH, SESSION_COOKIE
-from tests.api.conftest import DATASET, add_held, api, api_factory, connector  # noqa: F401
-from tests.domains.bosai.dashboard_support import bosai_connector, dashboard  # noqa: F401
+from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
+from tests.api.conftest import DATASET, add_held
 
 PASSWORD = "correct horse battery"
 
 
-def add_person(connector, login="hanako", scopes=(DASHBOARD, PERSON_SEARCH), **extra):
-    made = StaffAuth(connector.store).accounts.add(
+def add_person(node, login="hanako", scopes=(DASHBOARD, PERSON_SEARCH), **extra):
+    made = StaffAuth(node.store).accounts.add(
         login, "山田 花子", scopes=list(scopes), department="危機管理課", password=PASSWORD,
         **extra)
     return made.account, parse_qs(urlparse(made.totp_uri).query)["secret"][0]
