@@ -419,8 +419,9 @@ def dashboard_app(connector: Any, hub: Any) -> web.Application:
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
-    app.router.add_post("/oidc/start", oidc_start)
-    app.router.add_get("/oidc/callback", oidc_callback)
+    if connector.config.staff.oidc is not None:  # [staff.oidc]: the municipality's provider
+        app.router.add_post("/oidc/start", oidc_start)
+        app.router.add_get("/oidc/callback", oidc_callback)
     app.router.add_get("/shelters/{id}", shelter)
     app.router.add_get("/search", search_form)
     app.router.add_post("/search", search)

@@ -51,7 +51,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "oidc_intro": ("自治体の職員アカウント（OpenID Connect）でサインインします。",
                    "Sign in with your municipality account (OpenID Connect)."),
     "oidc_submit": ("統合認証でサインイン", "Sign in with the municipality account"),
-    "token_login": ("アクセストークン（スクリプト用）", "Access token (for scripts)"),
+    "token_login": ("トークンでログイン（スクリプト用）", "Token login (for scripts)"),
     "oidc_continue": ("サインインしました。ダッシュボードへ進みます…",
                       "Signed in. Continuing to the dashboard…"),
     "continue": ("ダッシュボードへ", "Go to the dashboard"),
