@@ -39,6 +39,9 @@ def installed_provider() -> Path:
     if node is None or npm is None:
         skip_or_fail("node and npm are needed for the OpenID Connect provider "
                      "(apt-get install nodejs npm)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+    if int(version.lstrip("v").split(".")[0] or 0) < 20:
+        skip_or_fail(f"oidc-provider 9 needs Node.js 20 or newer, not {version.strip()}")
     digest = hashlib.sha256(b"".join((SOURCE / f).read_bytes() for f in FILES)).hexdigest()
     target = _cache_root() / f"oidc-provider-{digest[:16]}"
     if (target / "node_modules" / "oidc-provider" / "package.json").is_file():
