@@ -348,9 +348,9 @@ async def login(request: web.Request) -> web.Response:
 
 async def oidc_start(request: web.Request) -> web.Response:
     """Send the browser to the municipality's provider, the state bound to it by a cookie
-    (SameSite=Lax: it must come back on the provider's cross-site redirect)."""
-    if not same_origin(request):
-        raise web.HTTPForbidden(text="cross-site request refused")
+    (SameSite=Lax: it must come back on the provider's cross-site redirect). A GET: another
+    site sending a browser here only starts a login that person must finish themselves,
+    and its answer is accepted only in the browser holding the state."""
     try:
         begun = await request.app[DASH].sessions.staff.require_oidc().begin()
     except StaffError as exc:
@@ -420,7 +420,7 @@ def dashboard_app(connector: Any, hub: Any) -> web.Application:
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     if connector.config.staff.oidc is not None:  # [staff.oidc]: the municipality's provider
-        app.router.add_post("/oidc/start", oidc_start)
+        app.router.add_get("/oidc/start", oidc_start)
         app.router.add_get("/oidc/callback", oidc_callback)
     app.router.add_get("/shelters/{id}", shelter)
     app.router.add_get("/search", search_form)

@@ -537,8 +537,10 @@ def login_page(page: Page, *, error: bool = False, notice: str | None = None,
         "section", {"aria-labelledby": "oidc-login"},
         el("h2", {"id": "oidc-login"}, t(lang, "oidc_login")),
         el("p", None, t(lang, "oidc_intro")),
-        el("form", {"method": "post", "action": page.url("oidc/start"), "class": "login"},
-           el("button", {"type": "submit"}, t(lang, "oidc_submit")))) if oidc else None
+        # A link, not a form: Chrome applies the CSP's form-action 'self' to a form's
+        # redirect too, which would stop the way to the provider.
+        el("p", None, el("a", {"href": page.url("oidc/start"), "class": "signin"},
+                         t(lang, "oidc_submit")))) if oidc else None
     form = el("form", {"method": "post", "action": page.url("login"), "class": "login"},
               el("label", {"for": "token"}, t(lang, "token_label")),
               el("input", {"id": "token", "name": "token", "type": "password",
