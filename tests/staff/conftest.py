@@ -14,6 +14,7 @@ from connector.runtime.connector import Connector
 from connector.runtime.ports import pick_free_port
 from domains.bosai import plugin as bosai_plugin
 from tests.api.conftest import api, api_factory, connector, connector_config  # noqa: F401
+from tests.domains.bosai.browser.conftest import browser, page  # noqa: F401 (chromium)
 from tests.domains.bosai.dashboard_support import (  # noqa: F401 (fixtures)
     DASHBOARD_PATH,
     DashboardServer,

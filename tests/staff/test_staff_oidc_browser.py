@@ -6,15 +6,10 @@ page, a refusal)."""
 
 from __future__ import annotations
 
-import pytest
+from playwright.async_api import expect
 
-pytest.importorskip("playwright")
-
-from playwright.async_api import expect  # noqa: E402
-
-from tests.domains.bosai.browser.conftest import browser, page  # noqa: E402, F401
-from tests.domains.bosai.browser.helpers import axe  # noqa: E402
-from tests.staff.test_staff_oidc import link  # noqa: E402
+from tests.domains.bosai.browser.helpers import axe
+from tests.staff.test_staff_oidc import link
 
 
 async def sign_in_at_provider(page, issuer: str, subject: str,
