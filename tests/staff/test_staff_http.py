@@ -175,3 +175,21 @@ def test_the_cli_adds_lists_and_disables_accounts(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("otpauth://")
     assert main(["connector", "staff", "disable", "nobody", "--store", str(store)]) == 2
     assert "staff.unknown" in capsys.readouterr().err
+
+
+async def test_a_person_logged_in_to_an_app_is_named_by_the_bosai_routes(dashboard):
+    """The plug-in's app routes (安否確認 here) sit behind the same auth: a staff session as
+    the bearer value, and the registry's audit line names the person."""
+    d = dashboard
+    account, secret = add_person(d.connector, scopes=("bosai:inquiry",))
+    async with d.client() as http:
+        async with http.post(d.origin + "/api/v1/staff/login", json={
+                "login": "hanako", "password": PASSWORD, "totp": now_code(secret)}) as resp:
+            assert resp.status == 201
+            session = (await resp.json())["session"]
+        async with http.post(d.origin + "/domains/bosai/inquiries",
+                             json={"name": "山田花子", "birthDate": "1950-04-01"},
+                             headers={"Authorization": f"Bearer {session}"}) as resp:
+            assert resp.status == 200, await resp.text()
+    (inquiry,) = d.connector.audit.entries("bosai.safety_inquiry")
+    assert inquiry["asked_by"] == f"staff:{account.id} 山田 花子"
