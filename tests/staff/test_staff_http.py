@@ -193,3 +193,23 @@ async def test_a_person_logged_in_to_an_app_is_named_by_the_bosai_routes(dashboa
             assert resp.status == 200, await resp.text()
     (inquiry,) = d.connector.audit.entries("bosai.safety_inquiry")
     assert inquiry["asked_by"] == f"staff:{account.id} 山田 花子"
+
+
+async def test_revoking_a_session_ends_its_open_live_stream(dashboard):
+    import asyncio
+    import time
+
+    d = dashboard
+    account, secret = add_person(d.connector)
+    async with d.client() as http:
+        await form_login(http, d, "hanako", PASSWORD, now_code(secret))
+        async with http.get(d.url + "events?since=0") as resp:
+            assert resp.status == 200 and resp.content_type == "text/event-stream"
+            await resp.content.readline()  # the stream is open
+            (live,) = StaffAuth(d.connector.store).sessions.list()
+            started = time.monotonic()
+            assert StaffAuth(d.connector.store).sessions.revoke(live["id"])
+            await asyncio.wait_for(resp.content.read(), timeout=10)  # until it ends
+            assert time.monotonic() - started < 5
+        async with http.get(d.url + "events?since=0") as resp:
+            assert resp.status == 401  # and it cannot come back

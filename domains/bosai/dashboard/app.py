@@ -238,7 +238,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         render = _shelter_render(dash, page, shelter_id)
     else:
         key, render = ("overview", page.lang), _overview_render(dash, page)
-    return await dash.streams.stream(request, dash.snapshots, key, render, since, page.lang)
+    # Re-asked every second: a revoked, logged-out or expired session ends its stream too.
+    return await dash.streams.stream(request, dash.snapshots, key, render, since, page.lang,
+                                     alive=lambda: staff_of(request) is not None)
 
 
 # ---------------------------------------------------------------------------- person search
