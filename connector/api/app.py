@@ -162,7 +162,9 @@ READS_RECEIVED = frozenset({"records:read", "events:read"})
 def _caller(request: web.Request, token: str | None) -> Reader:
     """Who a refused request claimed to be: its token's id if the token is known."""
     if token and token.startswith(STAFF_PREFIX):
-        return Reader.app("staff-session")  # a dead session names nobody it could prove
+        account = request.app[STAFF].sessions.identify(token)
+        return (Reader.staff(account.id, account.name) if account is not None
+                else Reader.app("unknown"))
     info = request.app[TOKENS].identify(token) if token else None
     return Reader.app(info or "unknown")
 

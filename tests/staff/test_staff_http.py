@@ -135,6 +135,9 @@ async def test_app_api_staff_login_reads_through_the_gate_as_the_person(api):
     status, _, problem = await api.call("GET", "/api/v1/held?purpose=disaster_response",
                                         token=session)
     assert (status, problem["code"]) == (401, "auth.invalid")
+    refused = api.connector.audit.entries("use")[-1]  # the refused read names the person too
+    assert (refused["decision"], refused["reader"], refused["staff_name"]) == (
+        "deny", f"staff:{account.id}", "山田 花子")
 
 
 async def test_app_api_staff_login_refusals_are_problems(api):

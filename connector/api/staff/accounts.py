@@ -49,6 +49,10 @@ PASSWORD_TOTP = "password+totp"
 OIDC = "oidc"
 
 
+class _Replayed(Exception):
+    """Raised inside the login transaction when another login took the step first."""
+
+
 class StaffError(TsunaguError):
     """A staff login or account operation refused (the code says which check)."""
 
@@ -283,12 +287,21 @@ class StaffAccounts:
             self._failed(account, failures, ConnectorCode.STAFF_TOTP_REPLAYED, now)
         if account.disabled:
             self._refused(account, ConnectorCode.STAFF_DISABLED, now)
-        with self.store.transaction() as db:
-            db.execute("UPDATE staff_accounts SET totp_last_step = ?, failed_logins = 0, "
-                       "locked_until = NULL WHERE id = ?", (step, account.id))
-            if _HASHER.check_needs_rehash(password_hash):
-                db.execute("UPDATE staff_accounts SET password_hash = ? WHERE id = ?",
-                           (_HASHER.hash(password), account.id))
+        try:
+            with self.store.transaction() as db:
+                # The step is claimed in the same statement that checks it: of two logins racing
+                # with one code, only one wins.
+                claimed = db.execute(
+                    "UPDATE staff_accounts SET totp_last_step = ?, failed_logins = 0, "
+                    "locked_until = NULL WHERE id = ? AND (totp_last_step IS NULL OR "
+                    "totp_last_step < ?)", (step, account.id, step)).rowcount
+                if not claimed:
+                    raise _Replayed()
+                if _HASHER.check_needs_rehash(password_hash):
+                    db.execute("UPDATE staff_accounts SET password_hash = ? WHERE id = ?",
+                               (_HASHER.hash(password), account.id))
+        except _Replayed:
+            self._failed(account, failures, ConnectorCode.STAFF_TOTP_REPLAYED, now)
         return account
 
     def check_oidc(self, issuer: str, subject: str, now: datetime | None = None) -> Account:

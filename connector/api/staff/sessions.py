@@ -93,6 +93,13 @@ class StaffSessions:
         return TokenInfo(session_id, account.scopes, ends, account.role, None,
                          Person(account.id, account.name, session_id, account.department))
 
+    def identify(self, secret: str) -> Account | None:
+        """The account a session belongs to (ended ones too), for audit lines of refused
+        requests; None if no session has this secret."""
+        rows = self.store.query("SELECT account_id FROM staff_sessions WHERE digest = ?",
+                                (_digest(secret),))
+        return self.accounts.get(rows[0][0]) if rows else None
+
     def verify(self, secret: str | None, required_scope: str | None = None,
                now: datetime | None = None) -> TokenInfo:
         """As ``TokenStore.verify``: the principal, or AuthError (401) / ScopeError (403)."""
