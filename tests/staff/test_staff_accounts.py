@@ -187,3 +187,15 @@ def test_accounts_refuse_bad_input(staff):
     with pytest.raises(StaffError) as info:
         staff.accounts.add("hanako", "別人", scopes=["records:read"], password=PASSWORD)
     assert info.value.code == "staff.exists"
+
+
+def test_the_log_formatter_masks_staff_secrets_as_a_last_line(staff):
+    from trust.log import redact
+
+    _, secret = add_hanako(staff)
+    session = staff.login_password("hanako", PASSWORD, totp.code_at(secret, T0), T0)
+    (hashed,) = staff.store.query("SELECT password_hash FROM staff_accounts")[0]
+    uri = totp.provisioning_uri(secret, "hanako", "tsunagu")
+    line = redact(f"oops {session.secret} {uri} {hashed}")
+    assert session.secret not in line and secret not in line and hashed not in line
+    assert line.count("[redacted]") == 3 and "otpauth://totp/" in line
