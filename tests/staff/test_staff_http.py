@@ -49,6 +49,8 @@ async def test_the_dashboard_form_logs_a_person_in_and_their_search_names_them(d
         status, headers, _ = await form_login(http, d, "hanako", PASSWORD, now_code(secret))
         assert status == 303 and "sts_" in headers["Set-Cookie"]
         assert "SameSite=Strict" in headers["Set-Cookie"]
+        async with http.get(d.url) as resp:  # the header says who is logged in
+            assert "ログイン中：山田 花子（危機管理課）" in await resp.text()
         async with http.post(d.url + "search", data={"q": "山田"}, allow_redirects=False,
                              headers={"Origin": d.origin}) as resp:
             assert resp.status == 200

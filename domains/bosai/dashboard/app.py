@@ -141,7 +141,16 @@ def page_for(request: web.Request, staff: TokenInfo | None) -> views.Page:
     return views.Page(lang=lang_of(request), base=base_url(request), path=request.path,
                       can_search=staff is not None and staff.allows(PERSON_SEARCH),
                       logged_in=staff is not None,
-                      can_inquire=staff is not None and staff.allows(INQUIRY))
+                      can_inquire=staff is not None and staff.allows(INQUIRY),
+                      person=_person_label(staff))
+
+
+def _person_label(staff: TokenInfo | None) -> str | None:
+    """Who is logged in, for the header: a person's name and department; None for a token."""
+    person = staff.person if staff is not None else None
+    if person is None:
+        return None
+    return f"{person.name}（{person.department}）" if person.department else person.name
 
 
 def html(request: web.Request, text: str, status: int = 200) -> web.Response:

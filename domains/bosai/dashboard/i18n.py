@@ -25,6 +25,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_search": ("避難者の検索", "Find a person"),
     "switch_lang": ("English", "日本語"),
     "logout": ("ログアウト", "Log out"),
+    "signed_in_as": ("ログイン中：{name}", "Signed in as {name}"),
     "live_connecting": ("自動更新に接続中…", "Connecting for live updates…"),
     "live_on": ("自動更新中", "Live"),
     "live_off": ("自動更新が切れました。再接続します…", "Live updates lost; reconnecting…"),

@@ -49,6 +49,7 @@ class Page:
     can_search: bool = False
     logged_in: bool = True
     can_inquire: bool = False
+    person: str | None = None  # the staff member logged in (name, department), if a person
 
     def url(self, rest: str = "") -> str:
         return self.base + rest
@@ -444,7 +445,10 @@ def _nav(page: Page, current: str) -> Markup:
     links.append(el("li", None, _lang_link(page)))
     logout = el("form", {"method": "post", "action": page.url("logout"), "class": "logout"},
                 el("button", {"type": "submit"}, t(page.lang, "logout")))
-    return join(el("nav", {"aria-label": t(page.lang, "nav")}, el("ul", None, links)), logout)
+    who = el("p", {"class": "who"}, t(page.lang, "signed_in_as", name=page.person)) \
+        if page.person else None
+    return join(el("nav", {"aria-label": t(page.lang, "nav")}, el("ul", None, links)), who,
+                logout)
 
 
 def layout(page: Page, title: str, body: Markup, *, current: str | None = None,
