@@ -281,3 +281,13 @@ def write_secret(path: Path, data: bytes, role: str, key: AtRestKey | None, *,
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def seal_in_place(path: Path, role: str, key: AtRestKey) -> bool:
+    """Seal a plain secret file where it is (atomic replace: the plain file stays until the
+    sealed one is complete); False if it was sealed already."""
+    data = Path(path).read_bytes()
+    if is_sealed(data):
+        return False
+    write_secret(path, data, role, key, replace=True)
+    return True

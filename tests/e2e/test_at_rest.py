@@ -6,6 +6,7 @@ name; a plain store is encrypted in place keeping its data; backups carry the ke
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -250,3 +251,21 @@ async def test_the_connector_seals_a_plain_participant_key_and_nats_seed_at_star
     await node.connector.stop()
     restarted = await start_node(config)  # and starts again from the sealed files
     assert restarted.did == node.did
+
+
+def test_an_authority_from_before_seals_its_key_once_atRestKey_is_set(tmp_path):
+    from authority.state import Authority
+
+    directory = tmp_path / "authority"
+    made = Authority.init(directory, name="test authority")
+    assert b"PRIVATE KEY" in (directory / "authority.key").read_bytes()
+    write_key_file(tmp_path / "authority.at-rest.key", generate_key())
+    config = json.loads((directory / "authority.json").read_text())
+    config["atRestKey"] = "file:../authority.at-rest.key"
+    (directory / "authority.json").write_text(json.dumps(config))
+    opened = Authority.open(directory)
+    assert opened.did == made.did
+    assert b"PRIVATE KEY" not in (directory / "authority.key").read_bytes()
+    opened.write_nats_state({"operator": "SOA" + "X" * 53})
+    assert b"SOAXXX" not in (directory / "nats.json").read_bytes()
+    assert Authority.open(directory).read_nats_state() == {"operator": "SOA" + "X" * 53}
