@@ -220,6 +220,11 @@ class AtRestKey:
         return _subkey(self.key, b"sqlite store")
 
     @property
+    def jetstream_key(self) -> bytes:
+        """nats-server's JetStream encryption key (the data space's or an embedded server)."""
+        return _subkey(self.key, b"jetstream")
+
+    @property
     def _file_key(self) -> bytes:
         return _subkey(self.key, b"secret file")
 
