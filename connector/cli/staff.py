@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from connector.cli.store_key import add_at_rest_option, store_key_for
 from connector.errors import ConnectorCode
 
 
@@ -28,6 +29,7 @@ def add_staff_action(actions: argparse._SubParsersAction) -> None:
         p = what.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--store", type=Path, required=True,
                        help="the connector's SQLite store (data_dir/connector.sqlite)")
+        add_at_rest_option(p)
         return p
 
     add = command("add", "add a staff account (prints its TOTP provisioning URI once)")
@@ -79,7 +81,7 @@ def _service(args: argparse.Namespace) -> Any:
         raise StoreError(f"no store file at {args.store}; start the connector once first",
                          code=ConnectorCode.STORE_NOT_FOUND)
     activate_plugins(load_domain_plugins())  # their scopes (bosai:dashboard) become known
-    return StaffAuth(Store(args.store))
+    return StaffAuth(Store(args.store, store_key_for(args.store, args.at_rest_key)))
 
 
 def _password(args: argparse.Namespace) -> str:

@@ -218,3 +218,23 @@ async def test_revoking_a_session_ends_its_open_live_stream(dashboard):
             assert time.monotonic() - started < 5
         async with http.get(d.url + "events?since=0") as resp:
             assert resp.status == 401  # and it cannot come back
+
+
+def test_the_cli_opens_a_store_encrypted_at_rest_with_its_key(tmp_path, capsys):
+    from connector.store.database import Store
+    from trust.at_rest import AtRestKey, generate_key, write_key_file
+
+    key = generate_key()
+    write_key_file(tmp_path / "city.at-rest.key", key)
+    store = tmp_path / "connector.sqlite"
+    Store(store, AtRestKey(key).store_key).close()
+    password = tmp_path / "pw"
+    password.write_text(PASSWORD + "\n", encoding="utf-8")
+    args = ["--store", str(store), "--at-rest-key", f"file:{tmp_path / 'city.at-rest.key'}"]
+    assert main(["connector", "staff", "add", "hanako", "--name", "山田 花子", "--scope",
+                 DASHBOARD, "--password-file", str(password), *args]) == 0
+    assert capsys.readouterr().out.startswith("otpauth://")
+    assert b"hanako" not in store.read_bytes()  # the account is in the encrypted store
+    assert main(["connector", "staff", "list", *args]) == 0
+    assert "山田 花子" in capsys.readouterr().out
+    assert main(["connector", "staff", "list", "--store", str(store)]) == 2  # no key: refused

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +26,7 @@ from connector.api.staff.service import StaffAuth
 from connector.api.staff.sessions import PREFIX as STAFF_PREFIX
 from connector.api.tokens import AuthError, TokenInfo, TokenStore
 from connector.control.audit import AuditLog
+from connector.store.database import Error as DbError
 from connector.store.database import Store, StoreError
 
 DASHBOARD = "bosai:dashboard"
@@ -77,7 +77,7 @@ class Sessions:
         self.staff = staff or StaffAuth(store)
         try:
             store.db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
+        except DbError as exc:
             raise StoreError(f"store {store.path} cannot hold dashboard sessions: {exc}") from exc
 
     def login(self, token: str, now: datetime | None = None) -> Session:
