@@ -24,6 +24,9 @@ PREFIX = "tsu_"
 SCOPES = frozenset({
     "records:read", "records:write", "catalog:read", "contracts:read", "contracts:write",
     "events:read", "admin",
+    # Residents' rights (connector/api/residents.py): a person's own app, limited to the
+    # people its subjects name; staff assisting a person at a counter.
+    "residents:self", "residents:assist",
 })
 ADMIN = "admin"  # implies every other scope
 _ROLE = re.compile(r"[a-z][a-z0-9_]{0,63}")

@@ -62,6 +62,15 @@ class AuditLog:
         found = [orjson.loads(line) for line in self.lines()]
         return [e for e in found if event is None or e["event"] == event]
 
+    def naming(self, subject: str) -> list[dict[str, Any]]:
+        """The entries that name ``subject`` among their ``subjects`` (uses of records
+        about a person, withdrawals, disclosures), oldest first: a person's disclosure."""
+        needle = orjson.dumps(subject).decode()  # as canonical JSON writes it (a prefilter)
+        rows = self.store.query("SELECT line FROM audit WHERE instr(line, ?) > 0 ORDER BY seq",
+                                (needle,))
+        found = [orjson.loads(r[0]) for r in rows]
+        return [e for e in found if subject in (e.get("subjects") or ())]
+
 
 @dataclass(frozen=True)
 class ChainReport:
