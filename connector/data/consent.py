@@ -10,7 +10,10 @@ agreement's policy has a delete duty on ``odrl:event eq tsunagu:consentWithdrawn
 (``connector.control.delete_duties.purges_on_withdrawal``), and answers with what it did:
 ``stopped`` or ``purged``. P keeps one row per agreement told (``withdrawal_notices``): the
 outbox of notices not yet acknowledged (resent by a loop, and at start, so a consumer that
-was away catches up) and what the person is shown, per holder: received, purged, when.
+was away catches up) and what the person is shown, per holder: received, purged, when. The
+same loop gives a notice to every agreement made later on a dataset the withdrawal concerns:
+a consumer whose transfer replays the stream from its start must not keep the person's
+records either (it may hold them for up to one loop interval, ``Tuning.notice_retry_s``).
 
 Records published about S after the withdrawal are not the gate's business here: the
 provider stops publishing them (it is the controller); a consumer does not store new versions
@@ -111,18 +114,45 @@ class ConsentService:
                    and a["dataset"] in about]
         with c.store.transaction() as db:
             db.execute("INSERT INTO consent_withdrawals (id, subject, requested_by, reason, "
-                       "at) VALUES (?, ?, ?, ?, ?)",
-                       (withdrawal_id, subject, requested_by, reason, now.isoformat()))
+                       "records, at) VALUES (?, ?, ?, ?, ?, ?)",
+                       (withdrawal_id, subject, requested_by, reason, dumps(about),
+                        now.isoformat()))
             for a in targets:
-                db.execute("INSERT INTO withdrawal_notices (withdrawal_id, agreement_id, "
-                           "consumer, records, status, created) VALUES (?, ?, ?, ?, "
-                           "'pending', ?)", (withdrawal_id, a["id"], a["consumer"],
-                                             dumps(about[a["dataset"]]), now.isoformat()))
+                self._add_notice(db, withdrawal_id, a, about[a["dataset"]], now)
             c.audit.append("consent_withdrawal", now, withdrawal=withdrawal_id,
                            subjects=[subject], by=requested_by, holders=len(targets),
                            records=sum(len(v) for v in about.values()))
         await asyncio.gather(*(self._notify(withdrawal_id, a["id"]) for a in targets))
         return self.status(subject, withdrawal_id)[0]
+
+    @staticmethod
+    def _add_notice(db: Any, withdrawal_id: str, agreement: dict[str, Any],
+                    records: list[str], now: datetime) -> None:
+        db.execute("INSERT OR IGNORE INTO withdrawal_notices (withdrawal_id, agreement_id, "
+                   "consumer, records, status, created) VALUES (?, ?, ?, ?, 'pending', ?)",
+                   (withdrawal_id, agreement["id"], agreement["consumer"], dumps(records),
+                    now.isoformat()))
+
+    def _cover_new_agreements(self) -> None:
+        """A notice for every active agreement made after a withdrawal on a dataset it
+        concerns (the agreement's transfer replays the person's records)."""
+        c = self.connector
+        active = [a for a in c.agreements.summaries()
+                  if a["role"] == "provider" and a["status"] == "active"]
+        if not active:
+            return
+        told = {(w, a) for w, a in c.store.query(
+            "SELECT withdrawal_id, agreement_id FROM withdrawal_notices")}
+        now = datetime.now(UTC)
+        missing = []
+        for wid, records in c.store.query("SELECT id, records FROM consent_withdrawals"):
+            about = orjson.loads(records)
+            missing += [(wid, a, about[a["dataset"]]) for a in active
+                        if a["dataset"] in about and (wid, a["id"]) not in told]
+        if missing:
+            with c.store.transaction() as db:
+                for wid, a, ids in missing:
+                    self._add_notice(db, wid, a, ids, now)
 
     def status(self, subject: str, withdrawal_id: str | None = None) -> list[dict[str, Any]]:
         """Each withdrawal of ``subject`` (newest first) and, per holder told, what it did."""
@@ -192,7 +222,9 @@ class ConsentService:
         return True
 
     async def resend(self) -> int:
-        """Send every notice not acknowledged yet; returns how many are still pending."""
+        """Send every notice not acknowledged yet (agreements made since a withdrawal
+        included); returns how many are still pending."""
+        self._cover_new_agreements()
         pending = self.connector.store.query(
             "SELECT withdrawal_id, agreement_id FROM withdrawal_notices WHERE status = "
             "'pending' ORDER BY created")

@@ -227,8 +227,9 @@ RESIDENTS = _split("""
 CREATE TABLE consent_withdrawals (   -- provider: a person withdrew consent
     id TEXT PRIMARY KEY,
     subject TEXT NOT NULL,           -- the person's id, as records name them
-    requested_by TEXT NOT NULL,      -- token id; 'assisted:<token id>' for staff
+    requested_by TEXT NOT NULL,      -- 'self:<token id>', or 'assisted:<token id>' for staff
     reason TEXT,
+    records TEXT NOT NULL,           -- JSON {dataset id: [record ids]} about the person
     at TEXT NOT NULL
 );
 CREATE INDEX consent_withdrawals_by_subject ON consent_withdrawals(subject);

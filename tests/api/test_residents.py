@@ -12,6 +12,7 @@ from connector.plugins.registry import dataset_schema
 from connector.protocol.dsp import messages as m
 from tests.api.conftest import Api
 from trust import jsonld
+from trust.errors import ValidationError
 
 EVACUEES = "urn:tsunagu:test:dataset:evacuees"
 HANAKO = "urn:example:sendai:evacuee:0001"
@@ -89,7 +90,7 @@ async def test_the_person_corrects_staff_decide_and_the_person_sees_the_outcome(
 @pytest.mark.parametrize("scopes, subjects", [
     (["residents:self"], [TARO]),  # another person's own app
     (["records:read", "records:write"], None),  # an app, not the person, not assisting
-    (["residents:self"], None),  # a resident scope issued for nobody in particular
+    (["records:read"], [HANAKO]),  # an app reading about the person is not the person
 ])
 async def test_anyone_but_the_person_or_staff_is_refused_changing_nothing_audited(
         city, scopes, subjects):
@@ -111,6 +112,12 @@ async def test_anyone_but_the_person_or_staff_is_refused_changing_nothing_audite
     assert [(e["by"], e["subjects"], e["code"]) for e in refused] == [
         (token.id, [HANAKO], "residents.not_the_subject")] * len(attempts)
     assert city.connector.records.get(HANAKO)["version"] == 1
+
+
+def test_a_persons_token_names_the_people_it_acts_for(city):
+    with pytest.raises(ValidationError) as refused:
+        city.tokens.issue(["residents:self"])
+    assert refused.value.details["field"] == "subjects"
 
 
 async def test_no_token_is_401_before_anything(city):

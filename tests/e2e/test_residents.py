@@ -133,6 +133,9 @@ async def test_withdrawal_reaches_every_holder_and_stops_use_within_a_second(spa
         page = node.connector.gate.page(Reader.app("tok_staff"), Use(PURPOSE))
         assert [i.id for i in page.items] == [TARO]
         assert read(node, TARO)["givenName"] == "太郎"  # nobody else is touched
+        stream = node.connector.gate.stream(Reader.app("tok_feed"), Use(PURPOSE))
+        events, _, _ = stream.page(0, 100)
+        assert {e["id"] for e in events} == {TARO}  # the event stream passes it over
     # The person sees, per holder, that it happened.
     by_holder = {h["holder"]: h for h in found["holders"]}
     assert by_holder[shelter.did]["status"] == "purged"
@@ -160,11 +163,35 @@ async def test_a_holder_away_learns_of_the_withdrawal_when_it_is_back(space, sta
     started = time.monotonic()
     await refused_within(back, HANAKO, started)  # the provider's outbox resends it
     deadline = time.monotonic() + 5
-    while city.connector.consent.status(HANAKO)[0]["holders"][1]["status"] == "pending":
+    while any(h["status"] == "pending"
+              for h in city.connector.consent.status(HANAKO)[0]["holders"]):
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
     assert {h["status"] for h in city.connector.consent.status(HANAKO)[0]["holders"]} == {
         "purged", "stopped"}
+
+
+async def test_an_agreement_made_after_the_withdrawal_learns_of_it_too(
+        space, tmp_path, authority, e2e_nats, start_node):
+    city = space["city"]
+    await city.connector.consent.withdraw(HANAKO, requested_by="self:tok_app")
+    config = await operator_participant(tmp_path, authority, e2e_nats, name="避難所運営B",
+                                        legal_id="6700001205001", role="shelter_operator")
+    late = await start_node(config)
+    started = await late.connector.negotiations.start(city.did, EVACUEES, PURGING["@id"],
+                                                      purpose=PURPOSE)
+    done = await late.connector.negotiations.wait(started["pid"])
+    transfer = await late.connector.transfers.start(done["agreementId"])
+    await late.connector.transfers.wait(transfer["pid"], "STARTED")
+    await held(late, TARO, 1)  # the stream replays both people's records
+    await refused_within(late, HANAKO, time.monotonic())
+    deadline = time.monotonic() + 5
+    while rows_of(late, HANAKO):  # purged, as its policy says, once the notice arrives
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert read(late, TARO)["givenName"] == "太郎"
+    holders = city.connector.consent.status(HANAKO)[0]["holders"]
+    assert {h["holder"]: h["status"] for h in holders}[late.did] == "purged"
 
 
 async def test_disclosure_shows_each_holders_records_and_uses_of_the_person_only(space):
