@@ -238,6 +238,13 @@ class UsageGate:
             self._audit(reader, use, [], denial, [], now)
             raise _denied(denial, f"use of {record_id}")
         row = self._held.latest(record_id)
+        if row is not None and self._consent_withdrawn(row.agreement_id, record_id,
+                                                       orjson.loads(row.body)):
+            denial = Denial(row.agreement_id, ConnectorCode.USAGE_CONSENT_WITHDRAWN,
+                            "consent", "the person the record is about withdrew consent to "
+                            "its use")
+            self._audit(reader, use, [row.agreement_id], denial, [], now)
+            raise _denied(denial, f"use of {record_id}")
         if row is None:
             denial = Denial(None, ConnectorCode.USAGE_NOT_HELD, "record",
                             "this connector holds no such record")
@@ -294,7 +301,8 @@ class UsageGate:
 
     def _release(self, reader: Reader, decision: Decision, row: HeldRow,
                  record: dict[str, Any]) -> Released | None:
-        if not isinstance(decision, Permit) or row.id in self._withdrawn:
+        if not isinstance(decision, Permit) or self._consent_withdrawn(row.agreement_id,
+                                                                       row.id, record):
             return None
         if reader.subjects is not None and not self._about(record, reader.subjects):
             return None
@@ -309,6 +317,18 @@ class UsageGate:
         """Whether a domain names one of ``parties`` as a subject of ``record`` (records of a
         type no domain names subjects for are about nobody: fail closed)."""
         return bool(self.subjects_in(record) & parties)
+
+    def _consent_withdrawn(self, agreement_id: str, record_id: str,
+                           record: Mapping[str, Any] | None) -> bool:
+        """Whether the person a record is about withdrew consent (connector.data.consent):
+        the record was named in the notice, or is about a person named in one under the
+        same agreement (a record the provider sent afterwards)."""
+        if not self._withdrawn:
+            return False
+        if record_id in self._withdrawn:
+            return True
+        people = self._withdrawn.subjects_under(agreement_id)
+        return bool(people and record is not None and self.subjects_in(record) & people)
 
     def subjects_in(self, record: Mapping[str, Any]) -> set[str]:
         """Whom the domains say ``record`` is about (none for a type no domain knows)."""
@@ -354,8 +374,9 @@ class UsageGate:
         at, delivered, changes = now.isoformat(), [], []
         for record, event, body in accepted:
             record_id, version = record["id"], record["version"]
-            if event != "deleted" and (record_id in self._withdrawn
-                                       or self._held.superseded(db, record_id, version)):
+            if event != "deleted" and (
+                    self._consent_withdrawn(agreement_id, record_id, record)
+                    or self._held.superseded(db, record_id, version)):
                 continue  # consent withdrawn, or redelivered after the record's deletion
             types = self.connector.content_rules.type_iris(record)
             if self._held.insert(db, record_id=record_id, version=version,
@@ -387,7 +408,7 @@ class UsageGate:
                            now: datetime) -> None:
         for reader, use, follower, wants in self._followers:
             mine = [c for c in changes if wants(dataset_id, c[2])
-                    and c[0]["id"] not in self._withdrawn]
+                    and not self._consent_withdrawn(agreement_id, c[0]["id"], c[0])]
             if not mine:
                 continue
             names = {k for record, _, _ in mine for k in record}
@@ -616,9 +637,9 @@ class GateStream:
                ) -> tuple[dict[str, Any], Released | None] | None:
         if row.agreement_id is None:
             return None
-        if row.id in self.gate._withdrawn:
-            return None  # consent withdrawn: passed over like any record not for this reader
         record = orjson.loads(row.body) if row.body is not None else None
+        if self.gate._consent_withdrawn(row.agreement_id, row.id, record):
+            return None  # consent withdrawn: passed over like any record not for this reader
         decision = self._decide(row.agreement_id, record or (), now)
         if not isinstance(decision, Permit):
             return None
