@@ -168,8 +168,6 @@ class ConnectorCode(ErrorCode):
                                  "the caller is neither the person named nor staff assisting "
                                  "them")
     RESIDENTS_INVALID = "residents.invalid", "a residents' rights request is malformed"
-    RESIDENTS_NOTHING_HELD = ("residents.nothing_held",
-                              "this holder keeps no record about the person named")
     RESIDENTS_UNKNOWN_AGREEMENT = ("residents.unknown_agreement",
                                    "the message names no agreement with its sender")
     CORRECTION_NOT_FOUND = "correction.not_found", "no correction request with this id here"

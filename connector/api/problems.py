@@ -65,7 +65,7 @@ STATUSES: Mapping[ErrorCode, int] = MappingProxyType({
     C.USAGE_NOT_HELD: 404,
     # Residents' rights: the caller is not the person (nor staff assisting them)
     C.RESIDENTS_NOT_THE_SUBJECT: 403,
-    **_each(404, C.RESIDENTS_NOTHING_HELD, C.CORRECTION_NOT_FOUND),
+    C.CORRECTION_NOT_FOUND: 404,
     C.CORRECTION_DECIDED: 409,
     # Contributions the holder refused (the holder's codes, relayed to the contributor)
     **_each(403, C.CONTRIBUTION_INVALID, C.CONTRIBUTION_REFUSED, C.CONTRIBUTION_BAD_SIGNATURE,
