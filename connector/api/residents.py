@@ -54,13 +54,19 @@ def acting_for(request: web.Request, subject: str, action: str) -> str:
         return f"assisted:{info.id}"
     if SELF in info.scopes and info.subjects is not None and subject in info.subjects:
         return f"self:{info.id}"
-    connector = request.app[CONNECTOR]
-    with connector.store.transaction():
-        connector.audit.append("residents_refused", datetime.now(UTC), by=info.id,
-                               action=action, subjects=[subject],
-                               code=ConnectorCode.RESIDENTS_NOT_THE_SUBJECT)
+    _audit_refusal(request, info.id, action, subject)
     raise NotTheSubject(f"token {info.id} may not act for this person: use the person's "
                         f"own token ({SELF}, issued for them) or a staff token ({ASSIST})")
+
+
+def _audit_refusal(request: web.Request, by: str, action: str, subject: str) -> None:
+    """An attempt to act for a person that was refused: in the holder's log, where the
+    person's disclosure shows it (the id stays in this connector's own log)."""
+    connector = request.app[CONNECTOR]
+    with connector.store.transaction():
+        connector.audit.append("residents_refused", datetime.now(UTC), by=by, action=action,
+                               subjects=[subject],
+                               code=ConnectorCode.RESIDENTS_NOT_THE_SUBJECT)
 
 
 def _reason(body: dict[str, Any], *, required: bool) -> str | None:
@@ -101,9 +107,14 @@ async def request_correction(request: web.Request) -> web.Response:
     body = await json_body(request)
     if "value" not in body:
         raise ValidationError("'value' is the value asked for", field="value")
-    found = request.app[CONNECTOR].corrections.request(
-        subject, body.get("record"), body.get("field"), body["value"],
-        body.get("reason"), requested_by=by)
+    try:
+        found = request.app[CONNECTOR].corrections.request(
+            subject, body.get("record"), body.get("field"), body["value"],
+            body.get("reason"), requested_by=by)
+    except TsunaguError as exc:
+        if exc.code == ConnectorCode.RESIDENTS_NOT_THE_SUBJECT:  # someone else's record
+            _audit_refusal(request, by, "request_correction", subject)
+        raise
     return json_response(found.to_json(), status=201)
 
 

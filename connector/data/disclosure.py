@@ -83,8 +83,7 @@ class DisclosureService:
         with c.store.transaction():
             c.audit.append("disclosure", now, subjects=[subject], by=requested_by,
                            records=len(record_ids))
-        lines = [e for e in c.audit.entries()
-                 if subject in (e.get("subjects") or ()) or e.get("record") in record_ids]
+        lines = c.audit.naming(subject, record_ids)
         holders = sorted({(a["consumer"]) for a in c.agreements.summaries()
                           if a["role"] == "provider" and a["status"] == "active"
                           and a["dataset"] in about})

@@ -135,6 +135,9 @@ async def test_a_correction_of_a_record_not_about_the_person_is_refused(city, cl
         await hanako.request_correction(HANAKO, HANAKO, "proof", {}, "署名を消したい")
     assert reserved.value.code == "correction.field_not_allowed"
     assert count(city, "corrections") == 0
+    [attempt] = city.connector.audit.entries("residents_refused")  # the first, not the second
+    assert (attempt["action"], attempt["subjects"]) == ("request_correction", [HANAKO])
+    assert attempt["by"].startswith("self:tok_")
 
 
 async def test_staff_withdraw_for_the_person_and_the_person_sees_it_and_their_disclosure(
