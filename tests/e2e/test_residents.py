@@ -142,9 +142,14 @@ async def test_withdrawal_reaches_every_holder_and_stops_use_within_a_second(spa
     found = await withdrawal
     assert max(latencies) < 1.0, latencies
 
-    # Purged where the policy says so, kept (and refused) where it does not.
+    # Purged where the policy says so (erased: not in the file, not in the WAL), kept (and
+    # refused) where it does not.
     assert rows_of(shelter, HANAKO) == 0
     assert rows_of(hospital, HANAKO) == 1
+    store = shelter.config.store_path
+    kept = b"".join(p.read_bytes() for p in (store, store.with_name(store.name + "-wal"))
+                    if p.exists())
+    assert "花子".encode() not in kept and "太郎".encode() in kept
     # Every other use is refused too: pages leave the record out, the event stream too.
     for node in (shelter, hospital):
         page = node.connector.gate.page(Reader.app("tok_staff"), Use(PURPOSE))
