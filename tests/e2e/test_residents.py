@@ -16,6 +16,8 @@ import pytest
 
 from connector.control.decisions import Reader, Use
 from connector.control.gate import UsageDenied
+from connector.bus.messaging import RemoteError
+from connector.data import consent, disclosure
 from connector.data.consent import ResidentsError
 from connector.data.corrections import CorrectionError
 from connector.errors import ConnectorCode
@@ -218,6 +220,26 @@ async def test_an_agreement_made_after_the_withdrawal_learns_of_it_too(
         await asyncio.sleep(0.05)
     assert read(late, TARO)["givenName"] == "太郎"
     assert await status_of(city, late, "pending") == "purged"
+
+
+async def test_only_the_provider_of_an_agreement_can_withdraw_or_ask_under_it(space):
+    """Another participant (here the hospital) naming the shelter's agreement: refused on the
+    bus with a stable code, nothing changed at the shelter, nothing disclosed."""
+    shelter, hospital = space["shelter"], space["hospital"]
+    [agreement] = shelter.connector.agreements.active_as_consumer()
+    bus = hospital.connector.bus
+    with pytest.raises(RemoteError) as withdrawal:
+        await bus.request(shelter.did, consent.MESSAGE_TYPE, {
+            "withdrawal": "urn:uuid:forged", "agreementId": agreement, "subject": HANAKO,
+            "records": [HANAKO]})
+    assert withdrawal.value.code == ConnectorCode.RESIDENTS_UNKNOWN_AGREEMENT
+    with pytest.raises(RemoteError) as asked:
+        await bus.request(shelter.did, disclosure.REQUEST_TYPE, {"subject": HANAKO})
+    assert asked.value.code == ConnectorCode.RESIDENTS_UNKNOWN_AGREEMENT
+    assert read(shelter, HANAKO)["givenName"] == "花子"
+    assert shelter.connector.audit.entries("consent_withdrawn") == []
+    assert not [e for e in shelter.connector.audit.entries("use")
+                if e["purpose"].endswith("data_subject_rights")]
 
 
 async def test_disclosure_shows_each_holders_records_and_uses_of_the_person_only(space):
