@@ -238,13 +238,6 @@ class UsageGate:
             self._audit(reader, use, [], denial, [], now)
             raise _denied(denial, f"use of {record_id}")
         row = self._held.latest(record_id)
-        if row is not None and self._consent_withdrawn(row.agreement_id, record_id,
-                                                       orjson.loads(row.body)):
-            denial = Denial(row.agreement_id, ConnectorCode.USAGE_CONSENT_WITHDRAWN,
-                            "consent", "the person the record is about withdrew consent to "
-                            "its use")
-            self._audit(reader, use, [row.agreement_id], denial, [], now)
-            raise _denied(denial, f"use of {record_id}")
         if row is None:
             denial = Denial(None, ConnectorCode.USAGE_NOT_HELD, "record",
                             "this connector holds no such record")
@@ -252,6 +245,12 @@ class UsageGate:
             raise RecordNotHeld(f"use of {record_id} refused: this connector holds no such "
                                 "record", rule="record")
         record = orjson.loads(row.body)
+        if self._consent_withdrawn(row.agreement_id, record_id, record):
+            denial = Denial(row.agreement_id, ConnectorCode.USAGE_CONSENT_WITHDRAWN,
+                            "consent", "the person the record is about withdrew consent to "
+                            "its use")
+            self._audit(reader, use, [row.agreement_id], denial, [], now)
+            raise _denied(denial, f"use of {record_id}")
         decision = self.decide(row.agreement_id, reader, use, record, now=now)
         released = self._release(reader, decision, row, record)
         if isinstance(decision, Denial) or released is None:

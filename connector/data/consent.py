@@ -49,6 +49,7 @@ MESSAGE_TYPE = "tsunagu:ConsentWithdrawal"
 ACK_TYPE = "tsunagu:ConsentWithdrawalAck"
 MAX_RECORDS = 10_000
 MAX_SUBJECT = 2048
+NOTICE_TIMEOUT = 2.0  # a holder away is tried again by the loop; the person need not wait
 
 
 class ResidentsError(TsunaguError):
@@ -202,7 +203,8 @@ class ConsentService:
                    "subject": subject, "records": orjson.loads(records), "at": at}
         status, code, purged = "refused", None, 0
         try:
-            env, _ = await c.bus.request(consumer, MESSAGE_TYPE, payload)
+            env, _ = await c.bus.request(consumer, MESSAGE_TYPE, payload,
+                                         timeout=NOTICE_TIMEOUT)
             status = "purged" if env.payload.get("purge") is True else "stopped"
             purged = int(env.payload.get("purged") or 0)
         except RemoteError as exc:

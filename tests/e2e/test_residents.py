@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 import pytest
 
+from connector.bus.messaging import RemoteError
 from connector.control.decisions import Reader, Use
 from connector.control.gate import UsageDenied
-from connector.bus.messaging import RemoteError
 from connector.data import consent, disclosure
 from connector.data.consent import ResidentsError
 from connector.data.corrections import CorrectionError
