@@ -145,7 +145,7 @@ class CorrectionService:
         pending = self._pending(correction_id)
         current = c.records.rows.current([pending.record]).get(pending.record)
         if current is None or current.deleted:
-            raise CorrectionError(f"record {pending.record} is no longer held here",
+            raise CorrectionError("the record to correct is no longer held here",
                                   code=ConnectorCode.RECORD_NOT_FOUND)
         revised = {k: v for k, v in current.body.items() if k not in ("proof", "version",
                                                                         "modified")}
