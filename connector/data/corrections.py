@@ -22,7 +22,6 @@ import orjson
 
 from connector.data.consent import ResidentsError, check_subject
 from connector.data.contributions import RESERVED, version_iri
-from connector.data.records import RecordVersionConflict
 from connector.errors import ConnectorCode
 from connector.store.database import dumps
 from trust.errors import TsunaguError
@@ -156,11 +155,11 @@ class CorrectionService:
         def keep(db: Any, signed: dict[str, Any]) -> None:
             self._decide(db, pending, "accepted", None, decided_by, signed["version"])
 
-        try:
-            await c.records.publish(current.dataset_id, revised,
-                                    expected_version=current.version, on_commit=keep)
-        except RecordVersionConflict:
-            raise  # published meanwhile: staff accept again, on the new version
+        # A value the dataset's schema or content rules refuse raises their error and the
+        # request stays pending (staff refuse it, with the reason); so does a version
+        # published meanwhile (record.version_conflict: accept again, on the new version).
+        await c.records.publish(current.dataset_id, revised, expected_version=current.version,
+                                on_commit=keep)
         found = self.get(correction_id)
         assert found is not None
         return found
