@@ -155,3 +155,17 @@ async def test_staff_withdraw_for_the_person_and_the_person_sees_it_and_their_di
     assert TARO not in str(shown.model_dump())
     [line] = city.connector.audit.entries("consent_withdrawal")
     assert line["by"].startswith("assisted:")
+
+
+async def test_a_correction_the_schema_refuses_stays_pending_for_staff_to_refuse(city, clients):
+    hanako = clients(city, person_token(city, HANAKO))
+    staff = clients(city, city.token("records:write"))
+    asked = await hanako.request_correction(HANAKO, HANAKO, "sex", "unknown", "性別の訂正")
+    with pytest.raises(ApiError) as invalid:
+        await staff.decide_correction(asked.id, True)
+    assert (invalid.value.status, invalid.value.code) == (400, "record.schema_invalid")
+    assert city.connector.records.get(HANAKO)["version"] == 1
+    [still] = await staff.corrections(status="pending")
+    assert still.id == asked.id
+    refused = await staff.decide_correction(asked.id, False, "選択肢にない値です")
+    assert refused.status == "refused"
