@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
+from connector.api.sdk import ApiError, TsunaguClient
+from connector.api.tokens import TokenStore
 from connector.bus.messaging import RemoteError
 from connector.control.decisions import Reader, Use
 from connector.control.gate import UsageDenied
@@ -22,6 +24,7 @@ from connector.data.consent import ResidentsError
 from connector.data.corrections import CorrectionError
 from connector.errors import ConnectorCode
 from connector.protocol.dsp import messages as m
+from tests.api.conftest import start_api
 from tests.e2e.conftest import (
     CITY_CODE,
     FOR_PURPOSE,
@@ -179,6 +182,30 @@ async def test_withdrawal_reaches_every_holder_and_stops_use_within_a_second(spa
         assert rows_of(node, f"{HANAKO}:medical") == 0
         assert node.connector.gate.newest_version(HANAKO) in (None, 1)
     assert rows_of(shelter, HANAKO) == 0 and rows_of(hospital, HANAKO) == 1
+
+
+async def test_the_persons_app_withdraws_through_the_app_api_and_sees_every_holder(space):
+    """End to end from the person's own app: HTTP to the city's connector, notices over the
+    data space, every holder's gate refusing within a second of the request."""
+    city, shelter, hospital = space["city"], space["shelter"], space["hospital"]
+    _, server = await start_api(city.connector)
+    token = TokenStore(city.connector.store).issue(["residents:self"], subjects=[HANAKO])
+    try:
+        async with TsunaguClient(str(server.make_url("")), token.token) as app:
+            started = time.monotonic()
+            request = asyncio.create_task(app.withdraw_consent(HANAKO, "同意を撤回します"))
+            latencies = await asyncio.gather(refused_within(shelter, HANAKO, started),
+                                             refused_within(hospital, HANAKO, started))
+            found = await request
+            assert max(latencies) < 1.0, latencies
+            assert sorted(h["status"] for h in found.holders) == ["purged", "stopped"]
+            assert [w.id for w in await app.consent_withdrawals(HANAKO)] == [found.id]
+            with pytest.raises(ApiError) as other:
+                await app.withdraw_consent(TARO)
+            assert other.value.code == "residents.not_the_subject"
+    finally:
+        await server.close()
+    assert read(shelter, TARO)["givenName"] == "太郎"  # the refused attempt changed nothing
 
 
 async def test_a_holder_away_learns_of_the_withdrawal_when_it_is_back(space, start_node):
