@@ -35,7 +35,7 @@ from nats.aio.client import Client
 from authority.accounts import NatsAccountManager, NatsAccountsError, Onboarded
 from authority.errors import AuthorityCode
 from authority.grant_desk import GrantDesk
-from authority.state import KEY_FILE, NATS_FILE, Authority, AuthorityBusy
+from authority.state import NATS_FILE, Authority, AuthorityBusy
 from connector.bus.connection import NatsConnectError, NatsSettings, close_nats, connect
 from connector.bus.server import EmbeddedNatsServer
 from connector.errors import ConnectorCode
@@ -46,7 +46,6 @@ from connector.runtime.ports import bind_port, pick_free_port
 from trust.credentials import format_datetime
 from trust.envelope import Envelope
 from trust.errors import TsunaguError
-from trust.keys import load_key
 
 log = logging.getLogger("tsunagu.authority")
 
@@ -221,7 +220,7 @@ class AuthorityNats:
             urls=[url], user_jwt=own.user_jwt, user_seed=own.user_seed,
             inbox_prefix=f"_INBOX.{participant_id(self.authority.did)}",
             name="tsunagu-authority", reconnect_time_wait=0.2))
-        self._desk = GrantDesk(self._desk_nc, load_key(self.authority.directory / KEY_FILE),
+        self._desk = GrantDesk(self._desk_nc, self.authority.key,
                                self._decide)
         await self._desk.serve()
         self._pusher = asyncio.get_running_loop().create_task(self._push_pending())

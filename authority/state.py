@@ -2,13 +2,15 @@
 
 Layout of an authority directory (mode 0700, every file 0600)::
 
-    authority.key    Ed25519 private key, PKCS8 PEM (never overwritten)
-    authority.json   config: name, DID, public URL, status list URL / length / ttl
+    authority.key    Ed25519 private key, PKCS8 PEM (never overwritten); sealed with the
+                     at-rest key when authority.json names one
+    authority.json   config: name, DID, public URL, status list URL / length / ttl, and
+                     where the at-rest key is (``atRestKey``, a trust.at_rest source)
     registry.json    every credential issued: participant DID, name, legal id, roles,
                      status index, validity, the vc+jwt, and its revocation if any
     nats.json        the data space's NATS operator, system and participant account keys,
                      iats, grants and unapplied changes (``authority.space`` writes
-                     it; created on first use)
+                     it; created on first use); sealed with the at-rest key too
     .lock            flock target serialising issue/revoke/NATS changes across processes
 
 The status list is *derived* from the registry (bit i set iff credential i is revoked), so
@@ -41,6 +43,14 @@ from connector.plugins.registry import (
     role_vocabulary,
 )
 from trust.announcement import sign_announcement
+from trust.at_rest import (
+    AtRestKey,
+    KeySource,
+    generate_key,
+    read_secret,
+    write_key_file,
+    write_secret,
+)
 from trust.credentials import (
     aware_now,
     build_participant_credential,
@@ -66,6 +76,7 @@ CONFIG_FILE = "authority.json"
 REGISTRY_FILE = "registry.json"
 NATS_FILE = "nats.json"
 LOCK_FILE = ".lock"
+NATS_STATE_ROLE = "authority-nats-state"  # bound to a sealed nats.json (trust.at_rest)
 STATE_FILES = (KEY_FILE, CONFIG_FILE, REGISTRY_FILE, NATS_FILE, LOCK_FILE)
 FORMAT_VERSION = 1
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
@@ -153,10 +164,12 @@ class AuthorityBusy(TsunaguError):
 class Authority:
     """An authority directory opened for use; see the module docstring for its layout."""
 
-    def __init__(self, directory: Path, config: dict[str, Any], key: KeyPair) -> None:
+    def __init__(self, directory: Path, config: dict[str, Any], key: KeyPair,
+                 at_rest: AtRestKey | None = None) -> None:
         self.directory = directory
         self._config = config
         self._key = key
+        self.at_rest = at_rest  # seals authority.key and nats.json (None: plain files)
         # The domains whose roles credentials may carry: every installed one, unless set.
         self.plugins: Sequence[DomainPlugin] | None = None
 
@@ -176,8 +189,11 @@ class Authority:
         public_url: str = DEFAULT_PUBLIC_URL,
         status_list_ttl: timedelta = DEFAULT_TTL,
         now: datetime | None = None,
+        at_rest_key: str | None = None,
     ) -> Authority:
         """Create the key, config, empty registry (hence empty status list) in ``directory``.
+        ``at_rest_key``: a trust.at_rest source (a relative ``file:`` path is relative to
+        ``directory``; a missing key file is created) sealing the key and NATS seeds.
 
         Refuses a directory that already holds authority state; removes what it wrote if
         anything fails midway.
@@ -202,6 +218,11 @@ class Authority:
         except OSError as exc:
             raise AuthorityError(f"cannot create authority directory {directory}: "
                                  f"{exc.strerror}", code=AuthorityCode.DIRECTORY) from exc
+        source = None if at_rest_key is None else KeySource(at_rest_key, base=directory)
+        new_key_file = source is not None and source.path is not None and \
+            not source.path.exists()
+        if source is not None and not new_key_file:
+            source.load()  # an existing key must load now, before anything is written
         key = KeyPair.generate()
         config = {
             "version": FORMAT_VERSION,
@@ -213,11 +234,20 @@ class Authority:
             "statusListTtlSeconds": int(status_list_ttl.total_seconds()),
             "createdAt": format_datetime(aware_now(now)),
         }
+        if at_rest_key is not None:
+            config["atRestKey"] = at_rest_key
         registry = {"version": FORMAT_VERSION, "nextIndex": 0, "credentials": []}
         written: list[Path] = []
+        at_rest = None
         try:
+            if source is not None:
+                if new_key_file:
+                    assert source.path is not None
+                    write_key_file(source.path, generate_key())
+                    written.append(source.path)
+                at_rest = source.load()
             for filename, write in (
-                (KEY_FILE, lambda p: save_key(key, p)),
+                (KEY_FILE, lambda p: save_key(key, p, at_rest)),
                 (CONFIG_FILE, lambda p: _write_atomic(p, _dump(config), exclusive=True)),
                 (REGISTRY_FILE, lambda p: _write_atomic(p, _dump(registry), exclusive=True)),
                 (LOCK_FILE, lambda p: os.close(os.open(p, os.O_CREAT | os.O_EXCL, 0o600))),
@@ -234,7 +264,7 @@ class Authority:
                     directory.rmdir()
             raise
         log.info("authority created", extra={"authority": key.did})
-        return cls(directory, config, key)
+        return cls(directory, config, key, at_rest)
 
     @classmethod
     def open(cls, directory: Path | str) -> Authority:
@@ -255,10 +285,17 @@ class Authority:
         if config["version"] != FORMAT_VERSION:
             raise ConfigError(f"{config_path} has format version {config['version']!r}; "
                               f"this tsunagu reads version {FORMAT_VERSION}")
-        key = load_key(directory / KEY_FILE)
+        spec = config.get("atRestKey")
+        at_rest = None if spec is None else KeySource(spec, base=directory).load()
+        key = load_key(directory / KEY_FILE, at_rest)
         if key.did != config["did"]:
             raise ConfigError(f"{KEY_FILE} does not match the DID in {CONFIG_FILE}")
-        return cls(directory, config, key)
+        return cls(directory, config, key, at_rest)
+
+    @property
+    def key(self) -> KeyPair:
+        """The authority's signing key (for its grant desk: never written anywhere)."""
+        return self._key
 
     # ------------------------------------------------------------------ properties
 
@@ -339,7 +376,7 @@ class Authority:
         """The NATS account state, or None before its first use. Hold :meth:`locked`."""
         path = self.directory / NATS_FILE
         try:
-            state = orjson.loads(path.read_bytes())
+            state = orjson.loads(read_secret(path, NATS_STATE_ROLE, self.at_rest))
         except FileNotFoundError:
             return None
         except (OSError, orjson.JSONDecodeError) as exc:
@@ -351,7 +388,11 @@ class Authority:
     def write_nats_state(self, state: dict[str, Any]) -> None:
         """Replace the NATS account state atomically (0600: it holds seeds). Hold
         :meth:`locked`."""
-        _write_atomic(self.directory / NATS_FILE, _dump(state))
+        if self.at_rest is None:
+            _write_atomic(self.directory / NATS_FILE, _dump(state))
+        else:
+            write_secret(self.directory / NATS_FILE, _dump(state), NATS_STATE_ROLE,
+                         self.at_rest, replace=True)
 
     def credentials(self) -> list[dict[str, Any]]:
         """All registry entries (including credential JWTs and revocation reasons)."""

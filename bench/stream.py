@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import platform
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -54,10 +53,12 @@ from connector.api.app import OPENAPI_PATH, ApiServer
 from connector.api.sdk import TsunaguClient, _segment
 from connector.api.tokens import TokenStore
 from connector.bus.server import EmbeddedNatsServer
+from connector.cli.store_key import store_key_for
 from connector.data.datasets import DatasetService
 from connector.protocol.dsp import messages as m
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.connector import Connector, Tuning
+from connector.store.database import open_sqlite
 from trust import jsonld
 from trust.keys import KeyPair, save_key
 from trust.sealing import ContentKey, bound_to, open_sealed, seal
@@ -293,9 +294,12 @@ async def stream(args: argparse.Namespace, mode: str, provider: tuple[str, str],
 
 def check_counts(store: Path, records: int) -> None:
     """Every record delivered exactly once by the consumer connector, none dead-lettered."""
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+    db = open_sqlite(store, store_key_for(store, None))  # encrypted at rest: init made a key
+    try:
         dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
         delivered = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    finally:
+        db.close()
     if dead or delivered != records:
         raise BenchError(f"{delivered} delivered, {dead} dead letters")
 

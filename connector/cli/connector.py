@@ -60,6 +60,11 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--api-port", type=int, metavar="PORT",
                    help="local app API port (default: 8480 or the next one free on this "
                         "machine and not given to a participant beside DIR)")
+    p.add_argument("--at-rest-key", metavar="SOURCE",
+                   help="the key that encrypts the store, the participant key and the NATS "
+                        "seed on disk: file:PATH (created if missing), env:VAR, "
+                        "keyring:SERVICE/NAME or kms:NAME[:ARG] (default: file:../DIR.at-rest"
+                        ".key, beside DIR)")
     p.set_defaults(func=_init)
 
 
@@ -76,7 +81,8 @@ async def _init(args: argparse.Namespace) -> int:
         args.dir, name=args.name, legal_id=args.legal_id, roles=args.roles,
         authority_dids=joined.authority_dids, status_list_url=joined.status_list_url,
         nats_urls=joined.nats_urls, api_port=args.api_port,
-        insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh)
+        insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh,
+        at_rest_key=args.at_rest_key)
     if joined.announcement is not None:
         found = joined.announcement
         print(f"authority   {found.authority}  ({found.name}; signed announcement verified: "
@@ -89,6 +95,10 @@ async def _init(args: argparse.Namespace) -> int:
         "  (the first free port; --api-port N or [api] port in the config to change it)"
     print(f"app API     http://127.0.0.1:{result.api_port}{chosen}")
     print(f"request     {result.request_path}  (send it to the authority)")
+    made = "new; " if result.at_rest_key_created else ""
+    print(f"at-rest key {result.at_rest_key}  ({made}encrypts this participant's files on "
+          "disk: keep it apart from DIR and back it up on its own; without it nothing can "
+          "be read)")
     return 0
 
 

@@ -57,6 +57,7 @@ from connector.protocol.catalog_client import CatalogClient
 from connector.protocol.dsp.statemachine import ProtocolError
 from connector.protocol.grants import GrantClient
 from connector.protocol.negotiations import NegotiationService
+from connector.runtime.at_rest import load_participant_key, nats_settings
 from connector.runtime.backup import RESTORED_MARKER
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.identity import CredentialChecker, Identity
@@ -64,11 +65,11 @@ from connector.runtime.metrics import Metrics
 from connector.runtime.preflight import check_ready_to_start
 from connector.runtime.status_lists import StatusListRefresher
 from connector.store.database import Store
+from trust.at_rest import AtRestKey
 from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
 from trust.envelope import Envelope
 from trust.errors import ConfigError
 from trust.jsonld import ContextRegistry
-from trust.keys import load_key
 from trust.status_list import StatusListCache
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class Connector:
         self.plugins: tuple[DomainPlugin, ...] = tuple(
             load_domain_plugins() if plugins is None else plugins)
         # Parts made at start (a stopped connector can start again).
+        self.at_rest: AtRestKey | None = None  # [at_rest]: store, key and NATS seed sealed
         self.store: Store
         self.audit: AuditLog
         self.facts: WorldFacts
@@ -199,8 +201,14 @@ class Connector:
                                 code=ConnectorCode.DSP_UNKNOWN_MESSAGE)
         return await handler(env, credential)
 
+    @property
+    def store_key(self) -> bytes | None:
+        """SQLCipher's key for every store of this connector (the plug-ins' own files too),
+        None where nothing is encrypted at rest."""
+        return None if self.at_rest is None else self.at_rest.store_key
+
     def _load_identity(self) -> Identity:
-        key = load_key(self.config.key_path)
+        key = load_participant_key(self.config.key_path, self.at_rest)
         try:
             credential = self.config.credential_path.read_text(encoding="ascii").strip()
         except OSError as exc:
@@ -232,6 +240,7 @@ class Connector:
             self._server = EmbeddedNatsServer(self.config.nats_store_dir)
             await self._server.start()
             settings = settings.model_copy(update={"urls": [self._server.url]})
+        settings = nats_settings(settings, self.at_rest)  # a sealed seed stays in memory
         return await connect(settings.model_copy(update={
             "name": self.config.participant.name,
             # Replies to this connector's requests stay in its own part of the inbox space.
@@ -260,7 +269,8 @@ class Connector:
     async def _start_parts(self) -> None:
         self.started_at = datetime.now(UTC)
         self._routes = {}  # services register again on every start
-        self.store = Store(self.config.store_path)
+        self.at_rest = self.config.load_at_rest_key()
+        self.store = Store(self.config.store_path, self.store_key)
         self.audit = AuditLog(self.store)
         # Their operands, vocabularies and dataset types, before any fact or record is read.
         activate_plugins(self.plugins)

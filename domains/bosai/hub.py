@@ -119,7 +119,8 @@ class BosaiHub:
     async def startup(self) -> None:
         connector = self.connector
         self._settings = PluginSettings(connector.store, "bosai")
-        self._sites = BosaiStore(connector.config.data_dir / STORE_FILE)
+        self._sites = BosaiStore(connector.config.data_dir / STORE_FILE,
+                                 connector.store_key)
         self._registry = Registry(connector.store)
         saved = self.settings.get(bosai_setup.MUNICIPALITY)
         if saved is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ from aiohttp import web
 
 from connector.api.tokens import AuthError, TokenInfo, TokenStore
 from connector.control.audit import AuditLog
+from connector.store.database import Error as DbError
 from connector.store.database import Store, StoreError
 
 DASHBOARD = "bosai:dashboard"
@@ -68,7 +68,7 @@ class Sessions:
         self.audit = AuditLog(store)
         try:
             store.db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
+        except DbError as exc:
             raise StoreError(f"store {store.path} cannot hold dashboard sessions: {exc}") from exc
 
     def login(self, token: str, now: datetime | None = None) -> Session:

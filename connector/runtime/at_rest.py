@@ -1,0 +1,53 @@
+"""A connector's secrets on disk, sealed with its at-rest key (``trust.at_rest``).
+
+The participant key and the NATS user credentials arrive as plain files (``connector init``
+before 0.3 wrote a plain key; ``tsunagu authority issue`` writes a plain ``nats.creds``).
+With an at-rest key configured, the connector seals each such file in place at start
+(atomic replace: the plain file is there until the sealed one is complete) and from then on
+only ever holds it in memory in plaintext.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from connector.bus.connection import NatsSettings
+from trust.at_rest import AtRestKey, is_sealed, read_secret, write_secret
+from trust.keys import KEY_FILE_ROLE, KeyPair, load_key
+from trust.nats_jwt import parse_creds
+
+log = logging.getLogger(__name__)
+
+NATS_CREDS_ROLE = "nats-user-credentials"
+
+
+def seal_in_place(path: Path, role: str, key: AtRestKey) -> bool:
+    """Seal a plain secret file where it is; False if it was sealed already."""
+    data = path.read_bytes()
+    if is_sealed(data):
+        return False
+    write_secret(path, data, role, key, replace=True)
+    log.debug("secret file sealed at rest", extra={"file": path.name})
+    return True
+
+
+def load_participant_key(path: Path, key: AtRestKey | None) -> KeyPair:
+    if key is not None and path.is_file():
+        seal_in_place(path, KEY_FILE_ROLE, key)
+    return load_key(path, key)
+
+
+def nats_settings(settings: NatsSettings, key: AtRestKey | None) -> NatsSettings:
+    """``settings`` with a sealed credentials file read into memory (nats-py gets the JWT
+    and seed, never a path to a plain copy); a plain file is sealed first."""
+    path = settings.credentials_file
+    if key is None or path is None or not path.is_file():
+        return settings  # no key, or nothing to seal: the connection names a missing file
+    seal_in_place(path, NATS_CREDS_ROLE, key)
+    creds = parse_creds(read_secret(path, NATS_CREDS_ROLE, key).decode("ascii"))
+    return settings.model_copy(update={"credentials_file": None,
+                                       "user_jwt": SecretStr(creds.jwt),
+                                       "user_seed": SecretStr(creds.seed)})
