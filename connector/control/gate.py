@@ -75,6 +75,23 @@ Follower = Callable[[Any, RecordChange], None]
 transaction; ``change.record`` is what the decision released."""
 
 
+@dataclass(frozen=True)
+class ConsentWithdrawn:
+    """A person withdrew consent to records held under an agreement (``UsageGate.withdraw``):
+    what a domain that copied them into its own tables must act on."""
+
+    agreement_id: str
+    provider: str
+    subject: str
+    record_ids: tuple[str, ...]
+    purge: bool  # the agreement's policy says to delete them
+
+
+WithdrawalListener = Callable[[Any, ConsentWithdrawn], None]
+"""``listener(db, withdrawn)``: in the withdrawal's transaction (one that raises rolls it back
+and the provider is told the holder refused)."""
+
+
 class DeliveryFeed:
     """Wakes waiting event streams when new deliveries are committed.
 
@@ -180,6 +197,7 @@ class UsageGate:
         self._epoch = 0
         self._changed = asyncio.Event()
         self._followers: list[tuple[Reader, Use, Follower, Callable[[str, str | None], bool]]] = []
+        self._withdrawal_listeners: list[WithdrawalListener] = []
         self._notices: set[asyncio.Task[None]] = set()
         self.feed = DeliveryFeed()  # the pull loop notifies it after each commit
         connector.metrics.describe(USES, "decisions on reads of received data, by outcome")
@@ -359,6 +377,12 @@ class UsageGate:
         transaction that stores it (a follower that raises rolls the delivery back)."""
         self._followers.append((reader, use, follower, wants))
 
+    def on_withdrawal(self, listener: WithdrawalListener) -> None:
+        """Tell ``listener`` of every consent withdrawal, inside its transaction: a domain
+        that keeps copies of received records (followed with ``follow``) stops using them
+        and deletes them where ``purge`` says so."""
+        self._withdrawal_listeners.append(listener)
+
     def unfollow(self, follower: Follower) -> None:
         self._followers = [f for f in self._followers if f[2] is not follower]
 
@@ -433,8 +457,8 @@ class UsageGate:
             self.connector.store.erased()
         return count
 
-    def withdraw(self, db: Any, *, agreement_id: str, subject: str, record_ids: list[str],
-                 withdrawal_id: str, purge: bool, now: datetime) -> int:
+    def withdraw(self, db: Any, *, agreement_id: str, provider: str, subject: str,
+                 record_ids: list[str], withdrawal_id: str, purge: bool, now: datetime) -> int:
         """In the caller's transaction: refuse every use of ``record_ids`` held under
         ``agreement_id`` from now on (their person withdrew consent) and, when ``purge``,
         delete every version held. Returns how many versions were deleted; audited with the
@@ -446,7 +470,10 @@ class UsageGate:
         self.connector.audit.append("consent_withdrawn", now, agreement=agreement_id,
                                     withdrawal=withdrawal_id, subjects=[subject],
                                     records=len(record_ids), purged=count)
-        if count:
+        event = ConsentWithdrawn(agreement_id, provider, subject, tuple(record_ids), purge)
+        for listener in self._withdrawal_listeners:
+            listener(db, event)
+        if count or (purge and self._withdrawal_listeners):  # the domains' copies too
             self.connector.store.erased()
         self.changed()
         return count

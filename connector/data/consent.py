@@ -261,7 +261,8 @@ class ConsentService:
                                  code=ConnectorCode.RESIDENTS_UNKNOWN_AGREEMENT)
         purge = purges_on_withdrawal(agreements.parse(row["document"]["signedAgreement"]))
         with c.store.transaction() as db:
-            purged = c.gate.withdraw(db, agreement_id=agreement_id, subject=subject,
+            purged = c.gate.withdraw(db, agreement_id=agreement_id, provider=credential.did,
+                                     subject=subject,
                                      record_ids=sorted(set(records)),
                                      withdrawal_id=withdrawal_id, purge=purge, now=now)
         return ACK_TYPE, {"withdrawal": withdrawal_id, "agreementId": agreement_id,

@@ -18,7 +18,7 @@ from connector.api.sdk import ApiError, TsunaguClient
 from connector.api.tokens import TokenStore
 from connector.bus.messaging import RemoteError
 from connector.control.decisions import Reader, Use
-from connector.control.gate import UsageDenied
+from connector.control.gate import ConsentWithdrawn, UsageDenied
 from connector.data import consent, disclosure
 from connector.data.consent import ResidentsError
 from connector.data.corrections import CorrectionError
@@ -138,6 +138,10 @@ async def test_withdrawal_reaches_every_holder_and_stops_use_within_a_second(spa
     city, shelter, hospital = space["city"], space["shelter"], space["hospital"]
     assert read(shelter, HANAKO)["givenName"] == "花子"
     assert read(hospital, HANAKO)["givenName"] == "花子"
+    told: list[tuple[str, ConsentWithdrawn]] = []  # what a domain keeping copies is told
+    for key in ("shelter", "hospital"):
+        space[key].connector.gate.on_withdrawal(
+            lambda db, event, key=key: told.append((key, event)))
 
     started = time.monotonic()
     withdrawal = asyncio.create_task(city.connector.consent.withdraw(
@@ -146,6 +150,9 @@ async def test_withdrawal_reaches_every_holder_and_stops_use_within_a_second(spa
                                      refused_within(hospital, HANAKO, started))
     found = await withdrawal
     assert max(latencies) < 1.0, latencies
+    assert sorted((k, e.subject, e.record_ids, e.purge, e.provider) for k, e in told) == [
+        ("hospital", HANAKO, (HANAKO,), False, city.did),
+        ("shelter", HANAKO, (HANAKO,), True, city.did)]
 
     # Purged where the policy says so (erased: not in the file, not in the WAL), kept (and
     # refused) where it does not.
