@@ -41,6 +41,7 @@ OWNERS = {
     "withdrawal_notices": {"connector/data/consent.py"},
     "withdrawn_records": {"connector/control/withdrawn.py"},
     "corrections": {"connector/data/corrections.py"},
+    "resident_apps": {"connector/data/resident_apps.py"},
 }
 MIGRATIONS = "connector/store/migrations.py"
 # bosai.sqlite (the hub's own file, domains/bosai/store.py) has a meta table of its own.

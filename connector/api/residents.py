@@ -12,7 +12,8 @@ person named, or staff assisting them, before anything is read or written:
 Anyone else is refused with ``residents.not_the_subject`` (403), nothing changed, and the
 attempt is audited (``residents_refused``, with the token id, the action and the person
 named: the person is shown it in their disclosure). Staff decide on corrections through
-``/api/v1/corrections`` with ``records:write``.
+``/api/v1/corrections`` with ``records:write``. A person's app that is a participant of its
+own is registered under ``/apps`` and then asks over the bus (connector.data.resident_apps).
 """
 
 from __future__ import annotations
@@ -125,6 +126,22 @@ async def corrections_of(request: web.Request) -> web.Response:
                                     request.app[CONNECTOR].corrections.of_subject(subject)]})
 
 
+async def register_app(request: web.Request) -> web.Response:
+    """The person's app that is a participant of its own (connector.data.resident_apps)."""
+    subject = request.match_info["subject"]
+    by = acting_for(request, subject, "register_app")
+    body = await json_body(request)
+    found = request.app[CONNECTOR].resident_apps.register(subject, body.get("participant"),
+                                                          registered_by=by)
+    return json_response(found, status=201)
+
+
+async def apps_of(request: web.Request) -> web.Response:
+    subject = request.match_info["subject"]
+    acting_for(request, subject, "read_apps")
+    return json_response({"items": request.app[CONNECTOR].resident_apps.of_subject(subject)})
+
+
 @scoped("records:write")
 async def list_corrections(request: web.Request) -> web.Response:
     status = request.query.get("status") or None
@@ -161,6 +178,8 @@ def routes(prefix: str) -> list[web.RouteDef]:
         web.get(f"{base}/disclosure", disclosure),
         web.post(f"{base}/corrections", request_correction),
         web.get(f"{base}/corrections", corrections_of),
+        web.post(f"{base}/apps", register_app),
+        web.get(f"{base}/apps", apps_of),
         web.get(f"{prefix}/corrections", list_corrections),
         web.post(f"{prefix}/corrections/{{id}}/decision", decide_correction),
     ]

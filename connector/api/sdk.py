@@ -368,6 +368,13 @@ class TsunaguClient:
         found = await self._request("GET", path, params={"status": status})
         return [Correction.model_validate(c) for c in found["items"]]
 
+    async def register_resident_app(self, subject: str, participant: str) -> dict[str, Any]:
+        """The person's app that is a participant of its own (a did:key, role
+        resident_app) acts for them from now on, over the data space."""
+        return await self._request(
+            "POST", f"/api/v1/residents/{_segment(subject)}/apps",
+            json={"participant": participant})
+
     async def decide_correction(self, correction: str, accept: bool,
                                 reason: str | None = None) -> Correction:
         """Staff: accept (a new version is published) or refuse with a reason."""

@@ -42,6 +42,7 @@ from connector.data.datasets import DatasetService
 from connector.data.disclosure import DisclosureService
 from connector.data.record_events import RecordListeners
 from connector.data.records import RecordService
+from connector.data.resident_apps import ResidentAppService
 from connector.data.transfers import TransferService
 from connector.errors import ConnectorCode
 from connector.plugins.contract import DomainPlugin
@@ -167,6 +168,7 @@ class Connector:
         self.consent = ConsentService(self, retry_s=tuning.notice_retry_s)
         self.disclosure = DisclosureService(self)
         self.corrections = CorrectionService(self)
+        self.resident_apps = ResidentAppService(self)
         self.catalog = CatalogClient(self)
         # Each plug-in's own service, by plug-in name (the plug-in gets it handed back).
         self.plugin_services: dict[str, Lifecycle] = {
@@ -177,7 +179,7 @@ class Connector:
     def _lifecycle(self) -> list[Lifecycle]:
         return [self.content_keys, self.datasets, self.records, self.agreements, self.negotiations,
                 self.transfers, self.duties, self.contributions, self.consent,
-                self.disclosure, self.corrections, self.catalog,
+                self.disclosure, self.corrections, self.resident_apps, self.catalog,
                 *self.plugin_services.values(), *([self.api] if self.api else [])]
 
     @property

@@ -269,7 +269,14 @@ CREATE TABLE corrections (           -- holder: a person's request to correct a 
     created TEXT NOT NULL,
     decided TEXT
 );
-CREATE INDEX corrections_by_subject ON corrections(subject)
+CREATE INDEX corrections_by_subject ON corrections(subject);
+CREATE TABLE resident_apps (         -- provider: participants a person registered as their app
+    participant TEXT NOT NULL,       -- did:key of the resident app participant
+    subject TEXT NOT NULL,
+    registered_by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (participant, subject)
+)
 """)
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -282,6 +289,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "sealed streams: content keys a provider seals with and a consumer was "
                  "given", CONTENT_KEYS),
     Migration(5, "residents' rights: consent withdrawals and their notices, withdrawn "
-                 "records, correction requests", RESIDENTS),
+                 "records, correction requests, resident apps", RESIDENTS),
 )
 LATEST = MIGRATIONS[-1].version

@@ -169,3 +169,23 @@ async def test_a_correction_the_schema_refuses_stays_pending_for_staff_to_refuse
     assert still.id == asked.id
     refused = await staff.decide_correction(asked.id, False, "選択肢にない値です")
     assert refused.status == "refused"
+
+
+async def test_the_person_registers_their_app_participant(city, clients):
+    app_did = "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG"
+    hanako = clients(city, person_token(city, HANAKO))
+    registered = await hanako.register_resident_app(HANAKO, app_did)
+    assert registered["participant"] == app_did
+    assert registered["registeredBy"].startswith("self:")
+    assert city.connector.resident_apps.acts_for(app_did, HANAKO)
+    assert not city.connector.resident_apps.acts_for(app_did, TARO)
+    with pytest.raises(ApiError) as bad:
+        await hanako.register_resident_app(HANAKO, "did:web:example.org")
+    assert (bad.value.status, bad.value.code) == (400, "residents.invalid")
+    taro = clients(city, person_token(city, TARO))
+    with pytest.raises(ApiError) as other:  # nobody registers an app for someone else
+        await taro.register_resident_app(HANAKO, app_did)
+    assert other.value.code == "residents.not_the_subject"
+    status, _, listed = await city.call("GET", path(HANAKO, "apps"),
+                                        person_token(city, HANAKO))
+    assert status == 200 and [a["participant"] for a in listed["items"]] == [app_did]

@@ -89,7 +89,7 @@ async def city(tmp_path, nats_server) -> AsyncIterator[City]:
 
 def test_the_page_shows_each_right():
     sent = [(m, t.split("/")[-1].split("?")[0]) for m, t, _, _ in requests()]
-    assert sent == [("POST", "consent-withdrawals"), ("GET", "disclosure"),
+    assert sent == [("POST", "apps"), ("POST", "consent-withdrawals"), ("GET", "disclosure"),
                     ("POST", "corrections"), ("GET", "corrections"), ("POST", "decision")]
 
 

@@ -276,6 +276,50 @@ async def test_only_the_provider_of_an_agreement_can_withdraw_or_ask_under_it(sp
                 if e["purpose"].endswith("data_subject_rights")]
 
 
+async def test_a_resident_app_participant_registered_for_the_person_acts_for_them(
+        space, tmp_path, authority, e2e_nats, start_node):
+    """The person's app is a participant of its own (role resident_app): registered for
+    them at the city, its signed requests over the data space act for them; for anyone
+    else it is refused, nothing changed, the attempt audited."""
+    city, shelter = space["city"], space["shelter"]
+    config = await operator_participant(tmp_path, authority, e2e_nats, name="くらしアプリ",
+                                        legal_id="4010001234567", role="resident_app")
+    app = (await start_node(config)).connector.resident_apps
+    with pytest.raises(RemoteError) as unregistered:
+        await app.ask(city.did, HANAKO, "disclosure")
+    assert unregistered.value.code == ConnectorCode.RESIDENTS_NOT_THE_SUBJECT
+    city.connector.resident_apps.register(HANAKO, app.connector.did,
+                                          registered_by="assisted:tok_counter")
+
+    shown = await app.ask(city.did, HANAKO, "disclosure")
+    assert {h["holder"] for h in shown["holders"]} == {city.did, shelter.did,
+                                                       space["hospital"].did}
+    asked = await app.ask(city.did, HANAKO, "request_correction", record=HANAKO,
+                          field="address", value="宮城県仙台市青葉区二番町2-2", reason="転居")
+    assert (asked["status"], asked["requestedBy"]) == ("pending", f"app:{app.connector.did}")
+    started = time.monotonic()
+    withdrawn = asyncio.create_task(app.ask(city.did, HANAKO, "withdraw_consent",
+                                            reason="アプリから撤回"))
+    assert await refused_within(shelter, HANAKO, started) < 1.0
+    assert (await withdrawn)["requestedBy"] == f"app:{app.connector.did}"
+
+    for action in ("withdraw_consent", "disclosure"):  # someone else: refused, audited
+        with pytest.raises(RemoteError) as other:
+            await app.ask(city.did, TARO, action)
+        assert other.value.code == ConnectorCode.RESIDENTS_NOT_THE_SUBJECT
+    assert read(shelter, TARO)["givenName"] == "太郎"
+    assert city.connector.consent.status(TARO) == []
+    refused = city.connector.audit.entries("residents_refused")
+    assert [(e["by"], e["subjects"]) for e in refused] == [
+        (app.connector.did, [HANAKO]), (app.connector.did, [TARO]),
+        (app.connector.did, [TARO])]
+    # A participant without the role is refused even for a registered person.
+    city.connector.resident_apps.register(HANAKO, shelter.did, registered_by="x")
+    with pytest.raises(RemoteError) as no_role:
+        await shelter.connector.resident_apps.ask(city.did, HANAKO, "consent_withdrawals")
+    assert no_role.value.code == ConnectorCode.RESIDENTS_NOT_THE_SUBJECT
+
+
 async def test_disclosure_shows_each_holders_records_and_uses_of_the_person_only(space):
     city, shelter, hospital = space["city"], space["shelter"], space["hospital"]
     read(shelter, HANAKO)
