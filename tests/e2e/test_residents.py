@@ -232,6 +232,12 @@ async def test_a_holder_away_learns_of_the_withdrawal_when_it_is_back(space, sta
         await asyncio.sleep(0.05)
     assert {h["status"] for h in city.connector.consent.status(HANAKO)[0]["holders"]} == {
         "purged", "stopped"}
+    await back.connector.stop()  # what it may no longer use survives a restart
+    again = await start_node(hospital.config)
+    with pytest.raises(UsageDenied) as still:  # at once: nobody resends anything
+        read(again, HANAKO)
+    assert still.value.code == ConnectorCode.USAGE_CONSENT_WITHDRAWN
+    assert read(again, TARO)["givenName"] == "太郎"
 
 
 async def test_an_agreement_made_after_the_withdrawal_learns_of_it_too(
