@@ -80,7 +80,6 @@ class ConsentService:
     def __init__(self, connector: Connector, *, retry_s: float = 5.0) -> None:
         self.connector = connector
         self.retry_s = retry_s
-        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self._sending: set[tuple[str, str]] = set()  # notices in flight: never sent twice
 
@@ -91,13 +90,11 @@ class ConsentService:
         self._loop = asyncio.create_task(self._resend_loop(), name="consent-notices")
 
     async def shutdown(self) -> None:
-        tasks = [*self._tasks, *([self._loop] if self._loop else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        if self._loop is not None:
+            self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._loop = None
+                await self._loop
+            self._loop = None
 
     # --- provider ------------------------------------------------------------------------
 
