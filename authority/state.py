@@ -48,6 +48,7 @@ from trust.at_rest import (
     KeySource,
     generate_key,
     read_secret,
+    seal_in_place,
     write_key_file,
     write_secret,
 )
@@ -60,7 +61,7 @@ from trust.credentials import (
     sign_vc_jwt,
 )
 from trust.errors import ConfigError, TsunaguError, ValidationError
-from trust.keys import KeyPair, load_key, save_key
+from trust.keys import KEY_FILE_ROLE, KeyPair, load_key, save_key
 from trust.legal_id import LegalId, parse_legal_id
 from trust.status_list import DEFAULT_TTL, MIN_LENGTH, StatusList, sign_status_list
 
@@ -287,6 +288,8 @@ class Authority:
                               f"this tsunagu reads version {FORMAT_VERSION}")
         spec = config.get("atRestKey")
         at_rest = None if spec is None else KeySource(spec, base=directory).load()
+        if at_rest is not None:  # a key file from before atRestKey was set: seal it now
+            seal_in_place(directory / KEY_FILE, KEY_FILE_ROLE, at_rest)
         key = load_key(directory / KEY_FILE, at_rest)
         if key.did != config["did"]:
             raise ConfigError(f"{KEY_FILE} does not match the DID in {CONFIG_FILE}")

@@ -220,6 +220,11 @@ class AtRestKey:
         return _subkey(self.key, b"sqlite store")
 
     @property
+    def jetstream_key(self) -> bytes:
+        """nats-server's JetStream encryption key (the data space's or an embedded server)."""
+        return _subkey(self.key, b"jetstream")
+
+    @property
     def _file_key(self) -> bytes:
         return _subkey(self.key, b"secret file")
 
@@ -281,3 +286,13 @@ def write_secret(path: Path, data: bytes, role: str, key: AtRestKey | None, *,
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def seal_in_place(path: Path, role: str, key: AtRestKey) -> bool:
+    """Seal a plain secret file where it is (atomic replace: the plain file stays until the
+    sealed one is complete); False if it was sealed already."""
+    data = Path(path).read_bytes()
+    if is_sealed(data):
+        return False
+    write_secret(path, data, role, key, replace=True)
+    return True

@@ -9,29 +9,16 @@ only ever holds it in memory in plaintext.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from connector.bus.connection import NatsSettings
-from trust.at_rest import AtRestKey, is_sealed, read_secret, write_secret
+from trust.at_rest import AtRestKey, read_secret, seal_in_place
 from trust.keys import KEY_FILE_ROLE, KeyPair, load_key
 from trust.nats_jwt import parse_creds
 
-log = logging.getLogger(__name__)
-
 NATS_CREDS_ROLE = "nats-user-credentials"
-
-
-def seal_in_place(path: Path, role: str, key: AtRestKey) -> bool:
-    """Seal a plain secret file where it is; False if it was sealed already."""
-    data = path.read_bytes()
-    if is_sealed(data):
-        return False
-    write_secret(path, data, role, key, replace=True)
-    log.debug("secret file sealed at rest", extra={"file": path.name})
-    return True
 
 
 def load_participant_key(path: Path, key: AtRestKey | None) -> KeyPair:

@@ -239,7 +239,9 @@ class Connector:
             log.warning("INSECURE: NATS without credentials; the server isolates nothing "
                         "between participants (development only)")
         if not settings.urls:
-            self._server = EmbeddedNatsServer(self.config.nats_store_dir)
+            self._server = EmbeddedNatsServer(
+                self.config.nats_store_dir,
+                jetstream_key=self.at_rest.jetstream_key if self.at_rest else None)
             await self._server.start()
             settings = settings.model_copy(update={"urls": [self._server.url]})
         settings = nats_settings(settings, self.at_rest)  # a sealed seed stays in memory

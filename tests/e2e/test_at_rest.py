@@ -6,6 +6,7 @@ name; a plain store is encrypted in place keeping its data; backups carry the ke
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -250,3 +251,60 @@ async def test_the_connector_seals_a_plain_participant_key_and_nats_seed_at_star
     await node.connector.stop()
     restarted = await start_node(config)  # and starts again from the sealed files
     assert restarted.did == node.did
+
+
+def test_an_authority_from_before_seals_its_key_once_atRestKey_is_set(tmp_path):
+    from authority.state import Authority
+
+    directory = tmp_path / "authority"
+    made = Authority.init(directory, name="test authority")
+    assert b"PRIVATE KEY" in (directory / "authority.key").read_bytes()
+    write_key_file(tmp_path / "authority.at-rest.key", generate_key())
+    config = json.loads((directory / "authority.json").read_text())
+    config["atRestKey"] = "file:../authority.at-rest.key"
+    (directory / "authority.json").write_text(json.dumps(config))
+    opened = Authority.open(directory)
+    assert opened.did == made.did
+    assert b"PRIVATE KEY" not in (directory / "authority.key").read_bytes()
+    opened.write_nats_state({"operator": "SOA" + "X" * 53})
+    assert b"SOAXXX" not in (directory / "nats.json").read_bytes()
+    assert Authority.open(directory).read_nats_state() == {"operator": "SOA" + "X" * 53}
+
+
+async def test_jetstream_files_are_encrypted_with_the_at_rest_key(tmp_path):
+    import nats
+
+    from connector.bus.server import EmbeddedNatsServer
+
+    key = AtRestKey(generate_key())
+    server = EmbeddedNatsServer(tmp_path / "nats", jetstream_key=key.jetstream_key)
+    await server.start()
+    try:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await js.add_stream(name="EVACUEES", subjects=["evacuees.>"])
+        await js.publish("evacuees.yamada", f"{NAME} {PHONE}".encode(),
+                         headers={"Tsunagu-Subject": KANA})
+        await nc.close()
+    finally:
+        await server.stop()
+    assert key.jetstream_key.hex() not in server.config_path.read_text()  # env, not config
+    copied = b"".join(p.read_bytes() for p in (tmp_path / "nats").rglob("*")
+                      if p.is_file() and p.suffix != ".log")
+    assert [v for value in (NAME, PHONE, KANA, "evacuees.yamada")
+            for v in forms(value) if v in copied] == []
+
+
+async def test_an_at_rest_authority_runs_the_data_space_with_encrypted_jetstream(tmp_path):
+    from authority.space import AuthorityNats
+    from authority.state import Authority
+
+    authority = Authority.init(tmp_path / "authority", name="test authority",
+                               at_rest_key="file:../authority.at-rest.key")
+    space = AuthorityNats(authority)
+    await space.start(store_dir=tmp_path / "space-nats")
+    try:
+        assert space.server is not None
+        assert "cipher: chachapoly" in space.server.config_path.read_text()
+    finally:
+        await space.close()
