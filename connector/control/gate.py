@@ -383,6 +383,10 @@ class UsageGate:
         and deletes them where ``purge`` says so."""
         self._withdrawal_listeners.append(listener)
 
+    def off_withdrawal(self, listener: WithdrawalListener) -> None:
+        self._withdrawal_listeners = [w for w in self._withdrawal_listeners
+                                      if w is not listener]
+
     def unfollow(self, follower: Follower) -> None:
         self._followers = [f for f in self._followers if f[2] is not follower]
 
