@@ -186,6 +186,20 @@ class ConnectorCode(ErrorCode):
     USAGE_AGREEMENT_INACTIVE = ("usage.agreement_inactive",
                                 "the agreement the record is held under is no longer active")
     USAGE_PURPOSE_MISSING = "usage.purpose_missing", "the read declares no purpose"
+    USAGE_CONSENT_WITHDRAWN = ("usage.consent_withdrawn",
+                               "the person the record is about withdrew consent to its use")
+    # Residents' rights (connector.data.residents): disclosure, correction, withdrawal
+    RESIDENTS_NOT_THE_SUBJECT = ("residents.not_the_subject",
+                                 "the caller is neither the person named nor staff assisting "
+                                 "them")
+    RESIDENTS_INVALID = "residents.invalid", "a residents' rights request is malformed"
+    RESIDENTS_UNKNOWN_AGREEMENT = ("residents.unknown_agreement",
+                                   "the message names no agreement with its sender")
+    CORRECTION_NOT_FOUND = "correction.not_found", "no correction request with this id here"
+    CORRECTION_DECIDED = ("correction.decided",
+                          "the correction request was accepted or refused already")
+    CORRECTION_FIELD_NOT_ALLOWED = ("correction.field_not_allowed",
+                                    "the field is set by the holder, not corrected by request")
     FACT_INVALID = "fact.invalid", "a fact names no known left operand or cannot be set"
     AUDIT_BROKEN_CHAIN = "audit.broken_chain", "the audit log's hash chain is broken"
     # Plug-ins

@@ -548,6 +548,8 @@ def make_app(
     Each of ``plugins`` (connector.plugins.load_domain_plugins) is activated and gets its
     routes under ``/domains/<name>/``; they are not in openapi.json (the plug-in owns them).
     """
+    from connector.api.residents import routes as resident_routes  # it builds on this module
+
     app = web.Application(middlewares=[problem_middleware, auth_middleware])
     app[CONNECTOR] = connector
     app[TOKENS] = TokenStore(connector.store)
@@ -605,6 +607,7 @@ def make_app(
         web.post(f"{PREFIX}/transfers", start_transfer),
         web.get(f"{PREFIX}/transfers", list_transfers),
         web.get(f"{PREFIX}/transfers/{{pid}}", get_transfer),
+        *resident_routes(PREFIX),
     ]
     app.router.add_routes(versioned)
     # The same handlers under the 0.1 paths, answering with Deprecation and Sunset headers

@@ -70,8 +70,12 @@ STATUSES: Mapping[ErrorCode, int] = MappingProxyType({
     C.OIDC_NOT_CONFIGURED: 501,
     # The usage gate
     **_each(403, C.USAGE_DENIED, C.USAGE_OUT_OF_SCOPE, C.USAGE_AGREEMENT_INACTIVE,
-            C.USAGE_PURPOSE_MISSING),
+            C.USAGE_PURPOSE_MISSING, C.USAGE_CONSENT_WITHDRAWN),
     C.USAGE_NOT_HELD: 404,
+    # Residents' rights: the caller is not the person (nor staff assisting them)
+    C.RESIDENTS_NOT_THE_SUBJECT: 403,
+    C.CORRECTION_NOT_FOUND: 404,
+    C.CORRECTION_DECIDED: 409,
     # Contributions the holder refused (the holder's codes, relayed to the contributor)
     **_each(403, C.CONTRIBUTION_INVALID, C.CONTRIBUTION_REFUSED, C.CONTRIBUTION_BAD_SIGNATURE,
             C.CONTRIBUTION_WRONG_PARTY, C.CONTRIBUTION_DUPLICATE_ID,

@@ -24,8 +24,12 @@ PREFIX = "tsu_"
 SCOPES = frozenset({
     "records:read", "records:write", "catalog:read", "contracts:read", "contracts:write",
     "events:read", "admin",
+    # Residents' rights (connector/api/residents.py): a person's own app, limited to the
+    # people its subjects name; staff assisting a person at a counter.
+    "residents:self", "residents:assist",
 })
 ADMIN = "admin"  # implies every other scope
+RESIDENT = "residents:self"  # a person's own app: only with the people it acts for
 _ROLE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_DAYS = 3650
 # Scopes of domain plug-ins' routes ("bosai:dashboard"), registered when a plug-in is
@@ -151,6 +155,9 @@ class TokenStore:
         if parties is not None and (not parties or not all(
                 isinstance(p, str) and 0 < len(p) <= 2048 for p in parties)):
             raise ValidationError("subjects must be one or more ids", field="subjects")
+        if RESIDENT in wanted and parties is None:
+            raise ValidationError(f"a {RESIDENT} token acts for the people it is issued for: "
+                                  "name them (--subject)", field="subjects")
         expires = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(days=days)
         token = PREFIX + secrets.token_urlsafe(32)
         token_id = "tok_" + secrets.token_hex(8)  # names the token in listings and revocation

@@ -33,12 +33,16 @@ from connector.control.audit import AuditLog
 from connector.control.duties import DutyService
 from connector.control.facts import WorldFacts
 from connector.control.gate import UsageGate
+from connector.data.consent import ConsentService
 from connector.data.content_keys import ContentKeys
 from connector.data.content_rules import ContentRules
 from connector.data.contributions import ContributionService
+from connector.data.corrections import CorrectionService
 from connector.data.datasets import DatasetService
+from connector.data.disclosure import DisclosureService
 from connector.data.record_events import RecordListeners
 from connector.data.records import RecordService
+from connector.data.resident_apps import ResidentAppService
 from connector.data.transfers import TransferService
 from connector.errors import ConnectorCode
 from connector.plugins.contract import DomainPlugin
@@ -86,6 +90,7 @@ class Tuning:
     credential_ttl: float = 30.0  # how long a provider's credential check is reused
     duty_interval: float = 30.0  # seconds between runs of the delete duties
     content_key_lifetime_s: float = 86400.0  # a sealed stream's key is replaced this often
+    notice_retry_s: float = 5.0  # consent withdrawal notices not acknowledged are resent
 
 
 class Lifecycle(Protocol):
@@ -159,6 +164,11 @@ class Connector:
                                          credential_ttl=tuning.credential_ttl)
         self.duties = DutyService(self, duty_interval=tuning.duty_interval)
         self.contributions = ContributionService(self)
+        # Residents' rights (docs/residents-rights.md): withdrawal, disclosure, correction.
+        self.consent = ConsentService(self, retry_s=tuning.notice_retry_s)
+        self.disclosure = DisclosureService(self)
+        self.corrections = CorrectionService(self)
+        self.resident_apps = ResidentAppService(self)
         self.catalog = CatalogClient(self)
         # Each plug-in's own service, by plug-in name (the plug-in gets it handed back).
         self.plugin_services: dict[str, Lifecycle] = {
@@ -168,7 +178,8 @@ class Connector:
 
     def _lifecycle(self) -> list[Lifecycle]:
         return [self.content_keys, self.datasets, self.records, self.agreements, self.negotiations,
-                self.transfers, self.duties, self.contributions, self.catalog,
+                self.transfers, self.duties, self.contributions, self.consent,
+                self.disclosure, self.corrections, self.resident_apps, self.catalog,
                 *self.plugin_services.values(), *([self.api] if self.api else [])]
 
     @property

@@ -223,7 +223,65 @@ CREATE TABLE held_content_keys (     -- consumer: the keys its providers gave it
 )
 """)
 
-# 5: staff accounts and their sessions (connector.api.staff).
+# 5: residents' rights (docs/residents-rights.md): consent withdrawals and their notices
+# (provider), the records a holder may no longer use (consumer), correction requests.
+RESIDENTS = _split("""
+CREATE TABLE consent_withdrawals (   -- provider: a person withdrew consent
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,           -- the person's id, as records name them
+    requested_by TEXT NOT NULL,      -- 'self:<token id>', or 'assisted:<token id>' for staff
+    reason TEXT,
+    records TEXT NOT NULL,           -- JSON {dataset id: [record ids]} about the person
+    at TEXT NOT NULL
+);
+CREATE INDEX consent_withdrawals_by_subject ON consent_withdrawals(subject);
+CREATE TABLE withdrawal_notices (    -- provider: one per agreement told of a withdrawal
+    withdrawal_id TEXT NOT NULL,
+    agreement_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    records TEXT NOT NULL,           -- JSON list of the record ids concerned
+    status TEXT NOT NULL,            -- pending | stopped | purged | refused
+    code TEXT,                       -- the holder's code when refused
+    purged INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    acknowledged TEXT,
+    PRIMARY KEY (withdrawal_id, agreement_id)
+);
+CREATE TABLE withdrawn_records (     -- consumer: records whose person withdrew consent
+    agreement_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    withdrawal_id TEXT NOT NULL,
+    purged INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (agreement_id, record_id)
+);
+CREATE TABLE corrections (           -- holder: a person's request to correct a record
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,             -- JSON, as asked
+    reason TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    status TEXT NOT NULL,            -- pending | accepted | refused
+    decision_reason TEXT,
+    decided_by TEXT,
+    version INTEGER,                 -- the version published when accepted
+    created TEXT NOT NULL,
+    decided TEXT
+);
+CREATE INDEX corrections_by_subject ON corrections(subject);
+CREATE TABLE resident_apps (         -- provider: participants a person registered as their app
+    participant TEXT NOT NULL,       -- did:key of the resident app participant
+    subject TEXT NOT NULL,
+    registered_by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (participant, subject)
+)
+""")
+
+# 6: staff accounts and their sessions (connector.api.staff).
 STAFF = _split("""
 CREATE TABLE staff_accounts (        -- persons who log in to the dashboard and apps
     id TEXT PRIMARY KEY,             -- stf_...: names the person in audit lines
@@ -265,7 +323,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "meta", OWNERS),
     Migration(4, "sealed streams: content keys a provider seals with and a consumer was "
                  "given", CONTENT_KEYS),
-    Migration(5, "staff accounts (password, TOTP, OpenID Connect link) and their sessions",
+    Migration(5, "residents' rights: consent withdrawals and their notices, withdrawn "
+                 "records, correction requests, resident apps", RESIDENTS),
+    Migration(6, "staff accounts (password, TOTP, OpenID Connect link) and their sessions",
               STAFF),
 )
 LATEST = MIGRATIONS[-1].version
