@@ -47,7 +47,8 @@ async def test_the_home_municipality_learns_of_its_resident_and_follows_the_chec
     assert await home.held(share_id(guest.person_id, SENDAI)) is not None
     (resident,) = home.hub.registry.store.query("SELECT id FROM bosai_persons")
     person = home.hub.registry.get_person(resident[0], with_sources=True)
-    assert person.family_name == "伊達" and person.sources[0].source.startswith(f"shared:{host.did}#")
+    assert person.family_name == "伊達"
+    assert person.sources[0].source.startswith(f"shared:{host.did}#")
     # The home publishes her in its own registry's records too (its own ids).
     assert [r["familyName"] for r in home.records(home.hub.setup.dataset(EVACUEE))] == ["伊達"]
     assert local.person_id not in {r["id"] for r in shared}
