@@ -55,6 +55,7 @@ from authority.state import (
 from connector.cli.connector import ROLE_HELP
 from connector.runtime.setup import NATS_CREDS_NAME
 from trust.announcement import WELL_KNOWN_PATH
+from trust.at_rest import KeySource
 from trust.credentials import format_datetime
 from trust.errors import TsunaguError, ValidationError
 
@@ -81,6 +82,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--public-url", default=DEFAULT_PUBLIC_URL,
                    help="base URL relying parties fetch the status list from "
                         f"(default {DEFAULT_PUBLIC_URL})")
+    p.add_argument("--at-rest-key", metavar="SOURCE",
+                   help="the key sealing authority.key and nats.json on disk: file:PATH "
+                        "(created if missing), env:VAR, keyring:SERVICE/NAME or kms:NAME[:ARG] "
+                        "(default: file:../DIR.at-rest.key, beside DIR)")
     p.add_argument("--status-ttl-minutes", type=int, default=15,
                    help="how long a signed status list stays valid (default 15)")
     p.set_defaults(func=_init)
@@ -162,9 +167,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from connector.runtime.setup import default_at_rest_source
+
+    at_rest = args.at_rest_key or default_at_rest_source(args.dir)
     authority = Authority.init(args.dir, name=args.name, public_url=args.public_url,
-                               status_list_ttl=timedelta(minutes=args.status_ttl_minutes))
+                               status_list_ttl=timedelta(minutes=args.status_ttl_minutes),
+                               at_rest_key=at_rest)
     print(authority.did)
+    print(f"at-rest key {at_rest}  (seals authority.key and the NATS account seeds: keep it "
+          "apart from the directory and back it up on its own)", file=sys.stderr)
     return 0
 
 
@@ -283,17 +294,25 @@ def _backup(args: argparse.Namespace) -> int:
 
     authority = Authority.open(args.dir)
     with authority.locked():  # a consistent set of files, even while serve runs
-        summary = write_backup(args.dir, args.out, passphrase(args), holds=CONFIG_FILE)
+        summary = write_backup(args.dir, args.out, passphrase(args), holds=CONFIG_FILE,
+                               at_rest=authority.at_rest)
     print(f"backup      {summary.path}  ({summary.bytes:,} bytes, sealed)")
     print(f"files       {', '.join(summary.files)}")
     return 0
+
+
+def _key_source(files: dict[str, bytes], directory: Path) -> KeySource | None:
+    """Where a restored authority.json puts the at-rest key (relative to its new place)."""
+    spec = json.loads(files.get(CONFIG_FILE, b"{}")).get("atRestKey")
+    return KeySource(spec, base=directory) if isinstance(spec, str) else None
 
 
 def _restore(args: argparse.Namespace) -> int:
     from connector.cli.backup import passphrase
     from connector.runtime.backup import restore_backup
 
-    restore_backup(args.backup, args.dir, passphrase(args), marker=None)
+    restore_backup(args.backup, args.dir, passphrase(args), marker=None,
+                   key_source_of=_key_source)
     Authority.open(args.dir)  # it opens: key, config and registry are all there
     print(f"restored    {args.dir}")
     return 0

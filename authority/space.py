@@ -226,9 +226,11 @@ class AuthorityNats:
         if url is None:
             store_dir = store_dir or self.authority.directory / "nats"
             config = await self.server_config(store_dir / "jwt")
+            at_rest = self.authority.at_rest  # streams, subjects and headers encrypted too
             self.server = EmbeddedNatsServer(store_dir, host=host,
                                              port=await self._embedded_port(host, port),
-                                             config_extra=config)
+                                             config_extra=config,
+                                             jetstream_key=at_rest and at_rest.jetstream_key)
             await self.server.start()
             url = self.server.url
         if not await self.attach(url, deadline=10.0):

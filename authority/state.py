@@ -2,15 +2,17 @@
 
 Layout of an authority directory (mode 0700, every file 0600)::
 
-    authority.key    Ed25519 private key, PKCS8 PEM (never overwritten)
-    authority.json   config: name, DID, public URL, status list URL / length / ttl
+    authority.key    Ed25519 private key, PKCS8 PEM (never overwritten); sealed with the
+                     at-rest key when authority.json names one
+    authority.json   config: name, DID, public URL, status list URL / length / ttl, and
+                     where the at-rest key is (``atRestKey``, a trust.at_rest source)
     registry.json    every credential issued: participant DID, name, legal id, roles,
                      status index, validity, the vc+jwt, and its revocation if any;
                      ``keys``: per identity DID that ever rotated, its key history
                      (``trust.key_history``: key, validFrom, validUntil, reason)
     nats.json        the data space's NATS operator, system and participant account keys,
                      iats, grants and unapplied changes (``authority.space`` writes
-                     it; created on first use)
+                     it; created on first use); sealed with the at-rest key too
     .lock            flock target serialising issue/revoke/NATS changes across processes
 
 The status list is *derived* from the registry (bit i set iff credential i is revoked), so
@@ -43,6 +45,15 @@ from connector.plugins.registry import (
     role_vocabulary,
 )
 from trust.announcement import sign_announcement
+from trust.at_rest import (
+    AtRestKey,
+    KeySource,
+    generate_key,
+    read_secret,
+    seal_in_place,
+    write_key_file,
+    write_secret,
+)
 from trust.authority_keys import sign_rotation, verify_chain
 from trust.credentials import (
     SIGNING_KEY,
@@ -63,7 +74,7 @@ from trust.key_history import (
     identity_only,
     sign_key_histories,
 )
-from trust.keys import KeyPair, load_key, resolve_did_key, save_key
+from trust.keys import KEY_FILE_ROLE, KeyPair, load_key, resolve_did_key, save_key
 from trust.legal_id import LegalId, parse_legal_id
 from trust.status_list import DEFAULT_TTL, MIN_LENGTH, StatusList, sign_status_list
 
@@ -81,6 +92,7 @@ CONFIG_FILE = "authority.json"
 REGISTRY_FILE = "registry.json"
 NATS_FILE = "nats.json"
 LOCK_FILE = ".lock"
+NATS_STATE_ROLE = "authority-nats-state"  # bound to a sealed nats.json (trust.at_rest)
 STATE_FILES = (KEY_FILE, CONFIG_FILE, REGISTRY_FILE, NATS_FILE, LOCK_FILE)
 FORMAT_VERSION = 1
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
@@ -173,10 +185,12 @@ class AuthorityBusy(TsunaguError):
 class Authority:
     """An authority directory opened for use; see the module docstring for its layout."""
 
-    def __init__(self, directory: Path, config: dict[str, Any], key: KeyPair) -> None:
+    def __init__(self, directory: Path, config: dict[str, Any], key: KeyPair,
+                 at_rest: AtRestKey | None = None) -> None:
         self.directory = directory
         self._config = config
         self._key = key
+        self.at_rest = at_rest  # seals authority.key and nats.json (None: plain files)
         # The domains whose roles credentials may carry: every installed one, unless set.
         self.plugins: Sequence[DomainPlugin] | None = None
 
@@ -196,8 +210,11 @@ class Authority:
         public_url: str = DEFAULT_PUBLIC_URL,
         status_list_ttl: timedelta = DEFAULT_TTL,
         now: datetime | None = None,
+        at_rest_key: str | None = None,
     ) -> Authority:
         """Create the key, config, empty registry (hence empty status list) in ``directory``.
+        ``at_rest_key``: a trust.at_rest source (a relative ``file:`` path is relative to
+        ``directory``; a missing key file is created) sealing the key and NATS seeds.
 
         Refuses a directory that already holds authority state; removes what it wrote if
         anything fails midway.
@@ -222,6 +239,11 @@ class Authority:
         except OSError as exc:
             raise AuthorityError(f"cannot create authority directory {directory}: "
                                  f"{exc.strerror}", code=AuthorityCode.DIRECTORY) from exc
+        source = None if at_rest_key is None else KeySource(at_rest_key, base=directory)
+        new_key_file = source is not None and source.path is not None and \
+            not source.path.exists()
+        if source is not None and not new_key_file:
+            source.load()  # an existing key must load now, before anything is written
         key = KeyPair.generate()
         config = {
             "version": FORMAT_VERSION,
@@ -233,11 +255,20 @@ class Authority:
             "statusListTtlSeconds": int(status_list_ttl.total_seconds()),
             "createdAt": format_datetime(aware_now(now)),
         }
+        if at_rest_key is not None:
+            config["atRestKey"] = at_rest_key
         registry = {"version": FORMAT_VERSION, "nextIndex": 0, "credentials": []}
         written: list[Path] = []
+        at_rest = None
         try:
+            if source is not None:
+                if new_key_file:
+                    assert source.path is not None
+                    write_key_file(source.path, generate_key())
+                    written.append(source.path)
+                at_rest = source.load()
             for filename, write in (
-                (KEY_FILE, lambda p: save_key(key, p)),
+                (KEY_FILE, lambda p: save_key(key, p, at_rest)),
                 (CONFIG_FILE, lambda p: _write_atomic(p, _dump(config), exclusive=True)),
                 (REGISTRY_FILE, lambda p: _write_atomic(p, _dump(registry), exclusive=True)),
                 (LOCK_FILE, lambda p: os.close(os.open(p, os.O_CREAT | os.O_EXCL, 0o600))),
@@ -254,7 +285,7 @@ class Authority:
                     directory.rmdir()
             raise
         log.info("authority created", extra={"authority": key.did})
-        return cls(directory, config, key)
+        return cls(directory, config, key, at_rest)
 
     @classmethod
     def open(cls, directory: Path | str) -> Authority:
@@ -275,18 +306,23 @@ class Authority:
         if config["version"] != FORMAT_VERSION:
             raise ConfigError(f"{config_path} has format version {config['version']!r}; "
                               f"this tsunagu reads version {FORMAT_VERSION}")
-        return cls(directory, config, cls._current_key(directory, config))
+        spec = config.get("atRestKey")
+        at_rest = None if spec is None else KeySource(spec, base=directory).load()
+        if at_rest is not None:  # a key file from before atRestKey was set: seal it now
+            seal_in_place(directory / KEY_FILE, KEY_FILE_ROLE, at_rest)
+        return cls(directory, config, cls._current_key(directory, config, at_rest), at_rest)
 
     @staticmethod
-    def _current_key(directory: Path, config: dict[str, Any]) -> KeyPair:
+    def _current_key(directory: Path, config: dict[str, Any],
+                     at_rest: AtRestKey | None) -> KeyPair:
         """The key that signs now: the last of the chain from the DID (trust.authority_keys);
         finishes a rotation that stopped between writing the config and moving the key."""
         expected = verify_chain(config["did"], config.get("keyChain", []))[-1].key
-        key = load_key(directory / KEY_FILE)
+        key = load_key(directory / KEY_FILE, at_rest)
         if key.did != expected and (directory / NEXT_KEY_FILE).exists() \
-                and load_key(directory / NEXT_KEY_FILE).did == expected:
+                and load_key(directory / NEXT_KEY_FILE, at_rest).did == expected:
             os.replace(directory / NEXT_KEY_FILE, directory / KEY_FILE)
-            key = load_key(directory / KEY_FILE)
+            key = load_key(directory / KEY_FILE, at_rest)
         if key.did != expected:
             raise ConfigError(f"{KEY_FILE} does not match the DID in {CONFIG_FILE}")
         return key
@@ -316,7 +352,7 @@ class Authority:
             return
         if isinstance(config, dict) and \
                 len(config.get("keyChain", [])) > len(self._config.get("keyChain", [])):
-            self._key = self._current_key(self.directory, config)
+            self._key = self._current_key(self.directory, config, self.at_rest)
             self._config = config
 
     def rotate_own_key(self, now: datetime | None = None) -> str:
@@ -331,7 +367,7 @@ class Authority:
             statement = sign_rotation(self._key, authority=self.did, new_key=new.did, at=at)
             chain = [*self._config.get("keyChain", []), statement]
             verify_chain(self.did, chain)  # e.g. two rotations within one second
-            save_key(new, self.directory / NEXT_KEY_FILE)
+            save_key(new, self.directory / NEXT_KEY_FILE, self.at_rest)
             retired = self.directory / RETIRED_DIR
             retired.mkdir(mode=0o700, exist_ok=True)
             kept = retired / (self._key.did.removeprefix("did:key:") + ".key")
@@ -431,7 +467,7 @@ class Authority:
         """The NATS account state, or None before its first use. Hold :meth:`locked`."""
         path = self.directory / NATS_FILE
         try:
-            state = orjson.loads(path.read_bytes())
+            state = orjson.loads(read_secret(path, NATS_STATE_ROLE, self.at_rest))
         except FileNotFoundError:
             return None
         except (OSError, orjson.JSONDecodeError) as exc:
@@ -443,7 +479,11 @@ class Authority:
     def write_nats_state(self, state: dict[str, Any]) -> None:
         """Replace the NATS account state atomically (0600: it holds seeds). Hold
         :meth:`locked`."""
-        _write_atomic(self.directory / NATS_FILE, _dump(state))
+        if self.at_rest is None:
+            _write_atomic(self.directory / NATS_FILE, _dump(state))
+        else:
+            write_secret(self.directory / NATS_FILE, _dump(state), NATS_STATE_ROLE,
+                         self.at_rest, replace=True)
 
     def credentials(self) -> list[dict[str, Any]]:
         """All registry entries (including credential JWTs and revocation reasons)."""

@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import platform
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -54,11 +53,14 @@ from connector.api.app import OPENAPI_PATH, ApiServer
 from connector.api.sdk import TsunaguClient, _segment
 from connector.api.tokens import TokenStore
 from connector.bus.server import EmbeddedNatsServer
+from connector.cli.store_key import store_key_for
 from connector.data.datasets import DatasetService
 from connector.protocol.dsp import messages as m
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.connector import Connector, Tuning
+from connector.store.database import open_sqlite
 from trust import jsonld
+from trust.at_rest import generate_key, write_key_file
 from trust.keys import KeyPair, save_key
 from trust.sealing import ContentKey, bound_to, open_sealed, seal
 from trust.status_list import StatusListCache
@@ -94,8 +96,11 @@ def record(run: str, n: int, sent_ns: int) -> dict[str, Any]:
 
 
 async def participant(root: Path, authority: Authority, space: AuthorityNats, *, name: str,
-                      legal_id: str, role: str) -> ConnectorConfig:
+                      legal_id: str, role: str, at_rest: bool = True) -> ConnectorConfig:
     folder = root / f"participant-{legal_id}"
+    key_file = root / f"{legal_id}.at-rest.key"
+    if at_rest:
+        write_key_file(key_file, generate_key())
     key = KeyPair.generate()
     save_key(key, folder / "participant.pem")
     issued = authority.issue(did=key.did, name=name, legal_id=legal_id, roles=[role])
@@ -107,6 +112,7 @@ async def participant(root: Path, authority: Authority, space: AuthorityNats, *,
         "nats": {"urls": [space.url], "credentials_file": str(folder / "nats.creds"),
                  "reconnect_time_wait": 0.1},
         "api": {"host": "127.0.0.1", "port": 0},
+        **({"at_rest": {"key": f"file:{key_file}"}} if at_rest else {}),
     })
 
 
@@ -291,11 +297,14 @@ async def stream(args: argparse.Namespace, mode: str, provider: tuple[str, str],
                 payload_bytes=sizes[0])
 
 
-def check_counts(store: Path, records: int) -> None:
+def check_counts(store: Path, records: int, key: bytes | None) -> None:
     """Every record delivered exactly once by the consumer connector, none dead-lettered."""
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+    db = open_sqlite(store, key)
+    try:
         dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
         delivered = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    finally:
+        db.close()
     if dead or delivered != records:
         raise BenchError(f"{delivered} delivered, {dead} dead letters")
 
@@ -309,9 +318,11 @@ async def in_process(args: argparse.Namespace, mode: str, root: Path) -> dict[st
     await space.start(store_dir=root / "space-nats")
     try:
         prov_cfg = await participant(root, authority, space, name="仙台市",
-                                     legal_id="041009", role="municipality")
+                                     legal_id="041009", role="municipality",
+                                     at_rest=args.at_rest == "on")
         cons_cfg = await participant(root, authority, space, name="避難所運営",
-                                     legal_id="7000012050002", role="shelter_operator")
+                                     legal_id="7000012050002", role="shelter_operator",
+                                     at_rest=args.at_rest == "on")
         provider, datasets, prov_api, prov_token = await start_connector(prov_cfg, authority)
         running.append(provider)
         consumer, _, cons_api, cons_token = await start_connector(cons_cfg, authority)
@@ -327,7 +338,7 @@ async def in_process(args: argparse.Namespace, mode: str, root: Path) -> dict[st
             raise BenchError(f"transfer is {started['state']}, not STARTED")
         result.update(await stream(args, mode, (f"http://127.0.0.1:{prov_api.port}", prov_token),
                                    (f"http://127.0.0.1:{cons_api.port}", cons_token)))
-        check_counts(consumer.store.path, args.records)
+        check_counts(consumer.store.path, args.records, consumer.store_key)
     finally:
         for connector in reversed(running):
             try:
@@ -364,7 +375,8 @@ async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[
                     await asyncio.sleep(0.01)
         result.update(await stream(args, mode, (provider.api_url, provider.token),
                                    (consumer.api_url, consumer.token)))
-        check_counts(consumer.directory / "connector.sqlite", args.records)
+        store = consumer.directory / "connector.sqlite"
+        check_counts(store, args.records, store_key_for(store, None))  # as init made it
     finally:
         await asyncio.to_thread(space.close)
     return result
@@ -380,6 +392,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if mode == "auto":
         mode = "batch" if has_batch_route() else "single"
     result: dict[str, Any] = {"records": args.records, "mode": mode,
+                              "at_rest": args.at_rest if args.topology == "in-process" else "on",
                               "batch": args.batch if mode == "batch" else 1,
                               "concurrency": args.concurrency, "topology": args.topology}
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
@@ -440,6 +453,10 @@ def main() -> int:
     parser.add_argument("--topology", choices=["processes", "in-process"], default="processes",
                         help="each connector its own process (as deployed), or both in this "
                              "one")
+    parser.add_argument("--at-rest", choices=["on", "off"], default="on",
+                        help="in-process topology: stores and keys encrypted at rest (on, as "
+                             "`connector init` sets up) or plain, to measure what it costs; "
+                             "the processes topology always runs as init made it (on)")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds the streaming step may take before it fails")
     args = parser.parse_args()

@@ -22,7 +22,7 @@ from authority.state import Authority
 from connector.cli.main import main
 from trust import nats_jwt
 from trust.credentials import verify_credential
-from trust.errors import CredentialError, KeyMaterialError
+from trust.errors import CredentialError, KeyMaterialError, TsunaguError
 from trust.keys import KeyPair
 from trust.status_list import StatusListCache, verify_status_list
 
@@ -187,8 +187,9 @@ def test_issue_to_out_file(authority_dir, participant, tmp_path, capsys):
     verified = verify_credential(token, {trusted}, cache)
     assert verified.valid_until - verified.valid_from == timedelta(days=30)
     # Beside it, the participant's NATS user for the data space's operator-mode server.
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["authority", "nats.creds",
-                                                         "participant.jwt"]
+    # (and the authority's at-rest key beside its directory, as init put it)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "authority", "authority.at-rest.key", "nats.creds", "participant.jwt"]
     creds = tmp_path / "nats.creds"
     assert stat.S_IMODE(creds.stat().st_mode) == 0o600
     user = nats_jwt.decode(nats_jwt.parse_creds(creds.read_text()).jwt, expected_type="user")
@@ -437,3 +438,26 @@ def test_authority_backup_and_restore_bring_back_its_key_and_registry(tmp_path, 
     assert main(["authority", "restore", str(backup), "--dir", str(tmp_path / "x")]) == 2
     assert "passphrase does not open" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------------------ at rest
+
+def test_the_authority_key_and_account_seeds_are_sealed_at_rest(authority_dir, participant,
+                                                                 capsys, tmp_path):
+    out_file = tmp_path / "participant.jwt"
+    code, _, err = issue(capsys, authority_dir, participant, "--out", out_file)
+    assert code == 0, err
+    authority = Authority.open(authority_dir)  # the key beside the directory opens both
+    state = authority.read_nats_state()
+    assert state is not None
+    seeds = re.findall(r'"(S[OAU][A-Z2-7]{50,})"', json.dumps(state))
+    assert len(seeds) >= 3  # operator, system user, the participant's account
+    copied = b"".join(p.read_bytes() for p in authority_dir.rglob("*") if p.is_file())
+    assert [s[:6] for s in seeds if s.encode() in copied] == []
+    assert b"PRIVATE KEY" not in copied
+    assert authority.signing_key.secret_key_multibase().encode() not in copied
+    # Without its key the directory opens for nobody, and says why.
+    (tmp_path / "authority.at-rest.key").rename(tmp_path / "moved.key")
+    with pytest.raises(TsunaguError) as info:
+        Authority.open(authority_dir)
+    assert info.value.code == "at_rest.key_missing"

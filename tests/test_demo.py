@@ -52,6 +52,8 @@ from typing import Any
 import aiohttp
 import orjson
 
+from connector.runtime.at_rest import NATS_CREDS_ROLE
+from connector.runtime.config import load_config
 from domains.bosai import synthetic
 from domains.bosai.demo import SUMMARY_FILE
 from domains.bosai.demo_people import FAMILY, GIVEN, evacuees
@@ -60,6 +62,7 @@ from domains.bosai.registry.normalize import to_katakana
 from domains.bosai.registry.workload import MORE_FAMILY, MORE_GIVEN, workload
 from domains.japanese.dates import parse_date, to_wareki
 from domains.japanese.text import fold_kana, normalize_address, normalize_width
+from trust.at_rest import AtRestKey, encode_key, read_secret
 from trust.keys import load_key
 from trust.nats_jwt import parse_creds
 
@@ -239,15 +242,25 @@ async def ask_pages(run: Run, origin: str, staff: str, app: str) -> None:
 
 # ---------------------------------------------------------------------------- secrets
 
+def at_rest_key_of(directory: Path) -> AtRestKey | None:
+    """The at-rest key of the participant in ``directory`` (None: nothing sealed there)."""
+    config = directory / "participant.toml"
+    return load_config(config).load_at_rest_key() if config.is_file() else None
+
+
 def assert_no_secrets(tmp_path: Path, everything: str, participants: int) -> None:
     """No private key, credential or NATS seed of the run's participants and authority."""
     secrets = []
     for pem in tmp_path.rglob("*.pem"):
-        key = load_key(pem)
-        secrets += [key.secret_key_multibase(), pem.read_text().splitlines()[1]]
+        at_rest = at_rest_key_of(pem.parent)
+        key = load_key(pem, at_rest)
+        secrets += [key.secret_key_multibase(), key.to_pem().decode().splitlines()[1]]
+        if at_rest is not None:
+            secrets.append(encode_key(at_rest.key))
     secrets += [p.read_text().strip() for p in tmp_path.rglob("credential.jwt")]
     # NATS: each participant's user seed, and every operator/account seed the authority holds.
-    secrets += [parse_creds(p.read_text()).seed for p in tmp_path.rglob("nats.creds")]
+    secrets += [parse_creds(read_secret(p, NATS_CREDS_ROLE, at_rest_key_of(p.parent)).decode()
+                            ).seed for p in tmp_path.rglob("nats.creds")]
     secrets += re.findall(r'"(S[OAU][A-Z2-7]{50,})"',
                           (tmp_path / "authority" / "nats.json").read_text())
     assert len(secrets) >= 6 * participants

@@ -20,12 +20,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from authority.state import KEY_FILE
+from authority.state import Authority
 from connector.runtime.config import load_config
 from connector.runtime.ports import bindable
 from tests.e2e.processes import PYTHON_CLI, Process, cli, free_port
 from trust.announcement import WELL_KNOWN_PATH, AnnouncementError, verify_announcement
-from trust.keys import KeyPair, load_key
+from trust.keys import KeyPair
 from trust.proofs import sign_document
 
 READY_AUTHORITY = r"authority (\S+) serving on (\S+) nats (\S+)"
@@ -155,7 +155,7 @@ async def test_the_announcement_is_signed_over_every_member(served, tmp_path):
         verify_announcement({**document, "grantDeskSubject": "x"})
     assert info.value.code == "announcement.invalid"
     # Later versions add members, signed with the rest: this version accepts and keeps them.
-    key = load_key(served.directory / KEY_FILE)
+    key = Authority.open(served.directory).signing_key
     extended = sign_document({**document, "grantDeskSubject": "x"}, key)
     assert verify_announcement(extended).document["grantDeskSubject"] == "x"
     later = datetime.now(UTC) + timedelta(hours=2)

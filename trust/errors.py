@@ -155,6 +155,18 @@ class TrustCode(ErrorCode):
     SEAL_INVALID = ("seal.invalid",
                     "a sealed payload or wrapped key cannot be opened (altered, moved, or "
                     "for another participant, agreement or stream)")
+    # Encryption at rest (trust.at_rest)
+    AT_REST_KEY_MISSING = ("at_rest.key_missing",
+                           "the key for data at rest is not where its source says")
+    AT_REST_KEY_INVALID = ("at_rest.key_invalid",
+                           "the key for data at rest is malformed, or its source unknown")
+    AT_REST_KEY_EXPOSED = ("at_rest.key_exposed",
+                           "the key file for data at rest is readable by other users")
+    AT_REST_WRONG_KEY = ("at_rest.wrong_key",
+                         "an encrypted file or store does not open with this key (another "
+                         "key, or altered)")
+    AT_REST_KEY_NEEDED = ("at_rest.key_needed",
+                          "a file or store is encrypted at rest and no key was given")
     # NATS JWTs and NKeys
     NATS_JWT = "nats.jwt", "a NATS JWT is malformed"
     NATS_JWT_SIGNATURE = "nats.jwt_signature", "a NATS JWT's signature does not verify"
@@ -246,6 +258,12 @@ class ValidationError(TsunaguError):
     """Input failed a schema or format check."""
 
     code = TrustCode.INPUT_INVALID
+
+
+class AtRestError(TsunaguError):
+    """Data at rest cannot be opened or sealed: no key, a bad key source, the wrong key."""
+
+    code = TrustCode.AT_REST_KEY_INVALID
 
 
 class ConfigError(TsunaguError):

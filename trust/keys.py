@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from trust import ed25519
+from trust.at_rest import AtRestKey, read_secret, write_secret
 from trust.errors import DidError, KeyMaterialError, MultibaseError
 from trust.multibase import (
     ED25519_PRIV,
@@ -26,6 +24,7 @@ if TYPE_CHECKING:
     from nacl.signing import SigningKey
 
 DID_KEY_PREFIX = "did:key:"
+KEY_FILE_ROLE = "ed25519-private-key"  # bound to a sealed key file (trust.at_rest)
 
 
 def public_key_multibase(public_key: Ed25519PublicKey) -> str:
@@ -154,33 +153,26 @@ class KeyPair:
         return f"KeyPair(did={self.did!r})"
 
 
-def save_key(key: KeyPair, path: Path) -> None:
-    """Write the private key as PKCS8 PEM with mode 0600, atomically (no half-written file)."""
+def save_key(key: KeyPair, path: Path, at_rest: AtRestKey | None = None) -> None:
+    """Write the private key as PKCS8 PEM with mode 0600, atomically (no half-written file),
+    sealed with the at-rest key when there is one; an existing key file is never replaced."""
     path = Path(path)
     if path.exists():
         raise KeyMaterialError(f"refusing to overwrite existing key file {path}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+        write_secret(path, key.to_pem(), KEY_FILE_ROLE, at_rest)
+    except FileExistsError:
+        raise KeyMaterialError(f"refusing to overwrite existing key file {path}") from None
     except OSError as exc:
         raise KeyMaterialError(f"cannot write key file {path}: {exc.strerror}") from exc
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key.to_pem())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, path)  # fails if path appeared meanwhile; never replaces a key
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
-def load_key(path: Path) -> KeyPair:
+def load_key(path: Path, at_rest: AtRestKey | None = None) -> KeyPair:
+    """A key file written by ``save_key`` (sealed ones need ``at_rest``)."""
     path = Path(path)
     try:
         mode = path.stat().st_mode & 0o777
-        data = path.read_bytes()
+        data = read_secret(path, KEY_FILE_ROLE, at_rest)
     except OSError as exc:
         raise KeyMaterialError(f"cannot read key file {path}: {exc.strerror}") from exc
     if mode & 0o077:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from nats.aio.client import Client
@@ -29,8 +30,14 @@ def _digest(path: Path) -> bytes | None:
 
 
 class CredentialsWatch:
-    def __init__(self, nc: Client, path: Path, interval_s: float = 2.0) -> None:
+    """``reload``: called when the file changed, before the reconnect, for credentials the
+    connection holds in memory (a file sealed at rest: connector.runtime.at_rest); it may
+    rewrite the file (sealing a plain one), which is then the version seen."""
+
+    def __init__(self, nc: Client, path: Path, interval_s: float = 2.0,
+                 reload: Callable[[], None] | None = None) -> None:
         self.nc, self.path, self.interval_s = nc, Path(path), interval_s
+        self.reload = reload
         self._seen = _digest(self.path)
         self._task: asyncio.Task[None] | None = None
         self.reconnects = 0  # done because the file changed
@@ -45,6 +52,14 @@ class CredentialsWatch:
             now = _digest(self.path)
             if now is None or now == self._seen:
                 continue
+            if self.reload is not None:
+                try:
+                    self.reload()
+                except Exception as exc:  # half-written: look again next time
+                    log.info("new NATS credentials not readable yet",
+                             extra={"error": getattr(exc, "code", type(exc).__name__)})
+                    continue
+                now = _digest(self.path)
             self._seen = now
             if self.nc.is_connected:
                 log.info("NATS credentials changed: reconnecting with them")

@@ -109,6 +109,9 @@ def _pdeathsig_preexec() -> Callable[[], None] | None:
     return preexec
 
 
+_JETSTREAM_KEY_ENV = "TSUNAGU_JETSTREAM_KEY"
+
+
 def _conf_str(value: str) -> str:
     # JSON string literals are valid NATS config strings and quote paths safely.
     return json.dumps(value)
@@ -133,8 +136,12 @@ class EmbeddedNatsServer:
         *,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
         binary: Path | None = None,
+        jetstream_key: bytes | None = None,
     ) -> None:
         self._store_dir = Path(store_dir).absolute()
+        # JetStream's own encryption at rest (ChaCha20-Poly1305 on every block, subjects and
+        # headers included); the key reaches the child in its environment, never the config.
+        self._jetstream_key = jetstream_key
         self._host = host
         self._port = port
         self._monitor_port: int | None = None
@@ -355,7 +362,9 @@ class EmbeddedNatsServer:
             f"port: {port}",
             f"http: {_conf_str(f'{listen_host}:{monitor}')}",
             f"max_payload: {self._max_payload}",
-            f"jetstream {{ store_dir: {_conf_str(str(self._store_dir))} }}",
+            f"jetstream {{ store_dir: {_conf_str(str(self._store_dir))}"
+            + (f", cipher: chachapoly, key: ${_JETSTREAM_KEY_ENV}" if self._jetstream_key
+               else "") + " }",
         ]
         if self._config_extra:
             lines += ["# config_extra (later keys override earlier ones)", self._config_extra]
@@ -379,6 +388,7 @@ class EmbeddedNatsServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=self._store_dir,
+                    env=self._child_env(),
                     pass_fds=(self._lock_fd,) if self._lock_fd is not None else (),
                     # Own session: a terminal Ctrl-C reaches only the parent, which then
                     # stops the server after its clients have drained.
@@ -388,6 +398,11 @@ class EmbeddedNatsServer:
             except (OSError, subprocess.SubprocessError) as exc:
                 self._release()
                 raise self._error(f"cannot start {binary}: {exc}") from exc
+
+    def _child_env(self) -> dict[str, str] | None:
+        if self._jetstream_key is None:
+            return None  # inherit ours
+        return {**os.environ, _JETSTREAM_KEY_ENV: self._jetstream_key.hex()}
 
     def _read_log(self) -> str:
         try:

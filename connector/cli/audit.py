@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from connector.cli.store_key import add_at_rest_option, store_key_for
 from connector.errors import ConnectorCode
 
 
@@ -15,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = verify.add_mutually_exclusive_group(required=True)
     source.add_argument("--store", type=Path, help="the connector's SQLite store file")
     source.add_argument("--file", type=Path, help="an exported audit log (one line per entry)")
+    add_at_rest_option(verify)
     verify.set_defaults(func=_verify)
 
 
@@ -25,7 +27,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.store is not None:
         if not args.store.is_file():
             raise StoreError(f"no store file at {args.store}", code=ConnectorCode.STORE_NOT_FOUND)
-        store = Store(args.store)
+        store = Store(args.store, store_key_for(args.store, args.at_rest_key))
         try:
             lines = AuditLog(store).lines()
         finally:

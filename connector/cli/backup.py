@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import tomllib
 from pathlib import Path
 
 from connector.runtime.backup import BackupError, restore_backup, write_backup
+from trust.at_rest import KeySource
 
 PASSPHRASE_ENV = "TSUNAGU_BACKUP_PASSPHRASE"
+
+
+def participant_key_source(files: dict[str, bytes], directory: Path) -> KeySource | None:
+    """The at-rest key source of a restored participant.toml (relative to its new place)."""
+    raw = files.get("participant.toml")
+    if raw is None:
+        return None
+    spec = tomllib.loads(raw.decode("utf-8")).get("at_rest", {}).get("key")
+    return KeySource(spec, base=directory) if isinstance(spec, str) else None
 
 
 def add_backup_actions(actions: argparse._SubParsersAction) -> None:
@@ -50,7 +61,9 @@ def passphrase(args: argparse.Namespace) -> str:
 def _backup(args: argparse.Namespace) -> int:
     from connector.runtime.config import load_config
 
-    summary = write_backup(load_config(args.config).data_dir, args.out, passphrase(args))
+    config = load_config(args.config)
+    summary = write_backup(config.data_dir, args.out, passphrase(args),
+                           at_rest=config.load_at_rest_key())
     print(f"backup      {summary.path}  ({summary.bytes:,} bytes, sealed)")
     print(f"stores      {', '.join(summary.stores)}")
     print(f"files       {', '.join(summary.files)}")
@@ -58,7 +71,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    config = restore_backup(args.backup, args.dir, passphrase(args))
+    config = restore_backup(args.backup, args.dir, passphrase(args),
+                            key_source_of=participant_key_source)
     print(f"restored    {config}")
     print(f"next        tsunagu connector run --config {config}  (its streams are read "
           "again from the start once)")

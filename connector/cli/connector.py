@@ -1,4 +1,4 @@
-"""``tsunagu connector init | run | token | backup | restore | rotate-key``."""
+"""``tsunagu connector init | run | token | staff | backup | restore | rotate-key``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from connector.cli.backup import add_backup_actions
 from connector.cli.rotate_key import add_rotate_key_action
+from connector.cli.staff import add_staff_action
 from connector.cli.token import add_token_action
 from trust.errors import ConfigError
 
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_init(actions)
     _add_run(actions)
     add_token_action(actions)
+    add_staff_action(actions)
     add_backup_actions(actions)
     add_rotate_key_action(actions)
 
@@ -62,6 +64,11 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--api-port", type=int, metavar="PORT",
                    help="local app API port (default: 8480 or the next one free on this "
                         "machine and not given to a participant beside DIR)")
+    p.add_argument("--at-rest-key", metavar="SOURCE",
+                   help="the key that encrypts the store, the participant key and the NATS "
+                        "seed on disk: file:PATH (created if missing), env:VAR, "
+                        "keyring:SERVICE/NAME or kms:NAME[:ARG] (default: file:../DIR.at-rest"
+                        ".key, beside DIR)")
     p.set_defaults(func=_init)
 
 
@@ -78,7 +85,8 @@ async def _init(args: argparse.Namespace) -> int:
         args.dir, name=args.name, legal_id=args.legal_id, roles=args.roles,
         authority_dids=joined.authority_dids, status_list_url=joined.status_list_url,
         nats_urls=joined.nats_urls, api_port=args.api_port,
-        insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh)
+        insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh,
+        at_rest_key=args.at_rest_key)
     if joined.announcement is not None:
         found = joined.announcement
         print(f"authority   {found.authority}  ({found.name}; signed announcement verified: "
@@ -91,6 +99,10 @@ async def _init(args: argparse.Namespace) -> int:
         "  (the first free port; --api-port N or [api] port in the config to change it)"
     print(f"app API     http://127.0.0.1:{result.api_port}{chosen}")
     print(f"request     {result.request_path}  (send it to the authority)")
+    made = "new; " if result.at_rest_key_created else ""
+    print(f"at-rest key {result.at_rest_key}  ({made}encrypts this participant's files on "
+          "disk: keep it apart from DIR and back it up on its own; without it nothing can "
+          "be read)")
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from connector.api.tokens import SCOPES
+from connector.cli.store_key import add_at_rest_option, store_key_for
 from connector.errors import ConnectorCode
 
 
@@ -25,6 +26,7 @@ def add_token_action(actions: argparse._SubParsersAction) -> None:
                     f"digest is stored. Scopes: {', '.join(scopes)}.")
     token.add_argument("--store", type=Path, required=True,
                        help="the connector's SQLite store (data_dir/connector.sqlite)")
+    add_at_rest_option(token)
     what = token.add_mutually_exclusive_group(required=True)
     what.add_argument("--scope", action="append", choices=scopes, metavar="SCOPE",
                       help="a scope the token grants; repeat for several")
@@ -48,7 +50,7 @@ def _token(args: argparse.Namespace) -> int:
     if not args.store.is_file():
         raise StoreError(f"no store file at {args.store}; start the connector once first",
                          code=ConnectorCode.STORE_NOT_FOUND)
-    store = Store(args.store)
+    store = Store(args.store, store_key_for(args.store, args.at_rest_key))
     try:
         tokens = TokenStore(store)
         if args.list:

@@ -48,6 +48,9 @@ GONE, REFUSED, UNKNOWN_SEQ = 1, 2, 3
 # JetStream's error for a message delete that failed: "no message found" (already gone:
 # done) or "message delete not permitted" (a deny_delete stream).
 _MSG_DELETE_FAILED = 10057
+# "sequence N not found": the sequence is outside the stream's range (its first messages
+# were deleted or aged out meanwhile): not in the stream either, so done.
+_SEQUENCE_NOT_FOUND = 10043
 _BATCH = 500
 ERASED = "tsunagu_record_versions_erased_total"
 
@@ -83,7 +86,7 @@ async def erase_pending(connector: Connector) -> int:
                     await c.js.delete_msg(stream, seq)
                     outcome, deleted = GONE, deleted + 1
                 except APIError as exc:
-                    if exc.err_code != _MSG_DELETE_FAILED:
+                    if exc.err_code not in (_MSG_DELETE_FAILED, _SEQUENCE_NOT_FOUND):
                         raise
                     refused = "not permitted" in (exc.description or "")
                     outcome = REFUSED if refused else GONE

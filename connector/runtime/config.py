@@ -19,8 +19,19 @@ credentials_file = "nats.creds"     # issued by `tsunagu authority issue`
 [api]
 host = "127.0.0.1"
 port = 8480
+
+[staff.oidc]                        # optional: staff log in through the municipality's IdP
+issuer = "https://idp.city.example"
+client_id = "tsunagu-dashboard"
+client_secret_file = "oidc-client-secret"
+redirect_uri = "https://dashboard.city.example/domains/bosai/dashboard/oidc/callback"
+
+[at_rest]                           # the key that encrypts store, key and NATS seed on disk
+key = "file:../city.at-rest.key"    # or env:VAR, keyring:SERVICE/NAME, kms:NAME[:ARG]
 ```
-Relative paths (``data_dir``, ``credentials_file``) are relative to the config file's folder.
+Relative paths (``data_dir``, ``credentials_file``, a ``file:`` key) are relative to the
+config file's folder. Without ``[at_rest]`` nothing is encrypted at rest (stores made
+before 0.3); ``connector init`` always writes one.
 """
 
 from __future__ import annotations
@@ -29,10 +40,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connector.bus.connection import NatsSettings
-from trust.errors import ConfigError
+from trust.at_rest import AtRestKey, KeySource
+from trust.errors import AtRestError, ConfigError
 
 
 class _Section(BaseModel):
@@ -68,13 +80,46 @@ class ApiSection(_Section):
     port: int = Field(default=8480, ge=0, le=65535)
 
 
+class OidcSection(_Section):
+    """The municipality's OpenID Connect provider for staff logins (docs/staff-accounts.md)."""
+
+    issuer: str = Field(pattern=r"^https?://")
+    client_id: str = Field(min_length=1)
+    client_secret_file: Path  # the secret itself never sits in this file
+    redirect_uri: str = Field(pattern=r"^https?://")  # the dashboard's .../oidc/callback
+    scopes: str = "openid email profile"
+
+
+class StaffSection(_Section):
+    """Staff accounts' sessions and, optionally, their OpenID Connect provider."""
+
+    session_hours: float = Field(default=8.0, gt=0, le=24)  # absolute: one shift
+    idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    oidc: OidcSection | None = None
+
+
+class AtRestSection(_Section):
+    key: str  # a trust.at_rest.KeySource spec; a relative file: path is made absolute
+
+    @field_validator("key")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        try:
+            KeySource(value)
+        except AtRestError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+
 class ConnectorConfig(_Section):
     participant: ParticipantSection
     authority: AuthoritySection
     nats: NatsSettings = NatsSettings()
     api: ApiSection = ApiSection()
+    at_rest: AtRestSection | None = None
     # World facts this connector asserts in policy decisions, e.g. disasterPhase = "response".
     facts: dict[str, Any] = Field(default_factory=dict)
+    staff: StaffSection = StaffSection()
 
     @property
     def data_dir(self) -> Path:
@@ -96,6 +141,15 @@ class ConnectorConfig(_Section):
     def nats_store_dir(self) -> Path:
         return self.data_dir / "nats"
 
+    @property
+    def at_rest_source(self) -> KeySource | None:
+        return None if self.at_rest is None else KeySource(self.at_rest.key)
+
+    def load_at_rest_key(self) -> AtRestKey | None:
+        """The key for data at rest, or None where the config has no ``[at_rest]``."""
+        source = self.at_rest_source
+        return None if source is None else source.load()
+
 
 def load_config(path: Path) -> ConnectorConfig:
     """Read and validate a config file; errors name the file and the offending field."""
@@ -112,6 +166,13 @@ def load_config(path: Path) -> ConnectorConfig:
     nats = raw.get("nats")
     if isinstance(nats, dict) and isinstance(nats.get("credentials_file"), str):
         nats["credentials_file"] = str((path.parent / nats["credentials_file"]).resolve())
+    oidc = (raw.get("staff") or {}).get("oidc") if isinstance(raw.get("staff"), dict) else None
+    if isinstance(oidc, dict) and isinstance(oidc.get("client_secret_file"), str):
+        oidc["client_secret_file"] = str((path.parent / oidc["client_secret_file"]).resolve())
+    at_rest = raw.get("at_rest")
+    if isinstance(at_rest, dict) and isinstance(at_rest.get("key"), str) and \
+            at_rest["key"].startswith("file:"):
+        at_rest["key"] = "file:" + str((path.parent / at_rest["key"][5:]).resolve())
     try:
         return ConnectorConfig.model_validate(raw)
     except ValidationError as exc:

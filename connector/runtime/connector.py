@@ -34,12 +34,16 @@ from connector.control.audit import AuditLog
 from connector.control.duties import DutyService
 from connector.control.facts import WorldFacts
 from connector.control.gate import UsageGate
+from connector.data.consent import ConsentService
 from connector.data.content_keys import ContentKeys
 from connector.data.content_rules import ContentRules
 from connector.data.contributions import ContributionService
+from connector.data.corrections import CorrectionService
 from connector.data.datasets import DatasetService
+from connector.data.disclosure import DisclosureService
 from connector.data.record_events import RecordListeners
 from connector.data.records import RecordService
+from connector.data.resident_apps import ResidentAppService
 from connector.data.transfers import TransferService
 from connector.errors import ConnectorCode
 from connector.plugins.contract import DomainPlugin
@@ -55,6 +59,11 @@ from connector.protocol.catalog_client import CatalogClient
 from connector.protocol.dsp.statemachine import ProtocolError
 from connector.protocol.grants import GrantClient
 from connector.protocol.negotiations import NegotiationService
+from connector.runtime.at_rest import (
+    load_participant_key,
+    nats_settings,
+    reload_credentials,
+)
 from connector.runtime.backup import RESTORED_MARKER
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.identity import CredentialChecker, Identity
@@ -64,6 +73,7 @@ from connector.runtime.metrics import Metrics
 from connector.runtime.preflight import check_ready_to_start
 from connector.runtime.status_lists import StatusListRefresher
 from connector.store.database import Store
+from trust.at_rest import AtRestKey
 from trust.authority_keys import AuthorityKeyring
 from trust.credentials import (
     SIGNING_KEY,
@@ -75,7 +85,7 @@ from trust.envelope import Envelope
 from trust.errors import ConfigError, TsunaguError
 from trust.jsonld import ContextRegistry
 from trust.key_history import KeyHistoryCache
-from trust.keys import KeyPair, load_key
+from trust.keys import KeyPair
 from trust.status_list import StatusListCache
 
 log = logging.getLogger(__name__)
@@ -96,6 +106,7 @@ class Tuning:
     duty_interval: float = 30.0  # seconds between runs of the delete duties
     content_key_lifetime_s: float = 86400.0  # a sealed stream's key is replaced this often
     credentials_watch_s: float = 2.0  # how often the NATS credentials file is looked at
+    notice_retry_s: float = 5.0  # consent withdrawal notices not acknowledged are resent
 
 
 class Lifecycle(Protocol):
@@ -143,6 +154,7 @@ class Connector:
         self.plugins: tuple[DomainPlugin, ...] = tuple(
             load_domain_plugins() if plugins is None else plugins)
         # Parts made at start (a stopped connector can start again).
+        self.at_rest: AtRestKey | None = None  # [at_rest]: store, key and NATS seed sealed
         self.store: Store
         self.audit: AuditLog
         self.facts: WorldFacts
@@ -175,6 +187,11 @@ class Connector:
                                          credential_ttl=tuning.credential_ttl)
         self.duties = DutyService(self, duty_interval=tuning.duty_interval)
         self.contributions = ContributionService(self)
+        # Residents' rights (docs/residents-rights.md): withdrawal, disclosure, correction.
+        self.consent = ConsentService(self, retry_s=tuning.notice_retry_s)
+        self.disclosure = DisclosureService(self)
+        self.corrections = CorrectionService(self)
+        self.resident_apps = ResidentAppService(self)
         self.catalog = CatalogClient(self)
         # Each plug-in's own service, by plug-in name (the plug-in gets it handed back).
         self.plugin_services: dict[str, Lifecycle] = {
@@ -184,7 +201,8 @@ class Connector:
 
     def _lifecycle(self) -> list[Lifecycle]:
         return [self.content_keys, self.datasets, self.records, self.agreements, self.negotiations,
-                self.transfers, self.duties, self.contributions, self.catalog,
+                self.transfers, self.duties, self.contributions, self.consent,
+                self.disclosure, self.corrections, self.resident_apps, self.catalog,
                 *self.plugin_services.values(), *([self.api] if self.api else [])]
 
     @property
@@ -208,8 +226,14 @@ class Connector:
                                 code=ConnectorCode.DSP_UNKNOWN_MESSAGE)
         return await handler(env, credential)
 
+    @property
+    def store_key(self) -> bytes | None:
+        """SQLCipher's key for every store of this connector (the plug-ins' own files too),
+        None where nothing is encrypted at rest."""
+        return None if self.at_rest is None else self.at_rest.store_key
+
     def _load_identity(self) -> Identity:
-        key = load_key(self.config.key_path)
+        key = load_participant_key(self.config.key_path, self.at_rest)
         try:
             credential = self.config.credential_path.read_text(encoding="ascii").strip()
         except OSError as exc:
@@ -288,9 +312,12 @@ class Connector:
             log.warning("INSECURE: NATS without credentials; the server isolates nothing "
                         "between participants (development only)")
         if not settings.urls:
-            self._server = EmbeddedNatsServer(self.config.nats_store_dir)
+            self._server = EmbeddedNatsServer(
+                self.config.nats_store_dir,
+                jetstream_key=self.at_rest.jetstream_key if self.at_rest else None)
             await self._server.start()
             settings = settings.model_copy(update={"urls": [self._server.url]})
+        settings = nats_settings(settings, self.at_rest)  # a sealed seed stays in memory
         return await connect(settings.model_copy(update={
             "name": self.config.participant.name,
             # Replies to this connector's requests stay in its own part of the inbox space.
@@ -321,7 +348,8 @@ class Connector:
     async def _start_parts(self) -> None:
         self.started_at = datetime.now(UTC)
         self._routes = {}  # services register again on every start
-        self.store = Store(self.config.store_path)
+        self.at_rest = self.config.load_at_rest_key()
+        self.store = Store(self.config.store_path, self.store_key)
         self.audit = AuditLog(self.store)
         # Their operands, vocabularies and dataset types, before any fact or record is read.
         activate_plugins(self.plugins)
@@ -336,8 +364,10 @@ class Connector:
                                          keys=keys)
         self.nc = await self._connect_nats()
         if self.config.nats.credentials_file is not None:  # a rotated account key's new user
-            self.creds_watch = CredentialsWatch(self.nc, self.config.nats.credentials_file,
-                                                self.tuning.credentials_watch_s)
+            path, at_rest = self.config.nats.credentials_file, self.at_rest
+            self.creds_watch = CredentialsWatch(
+                self.nc, path, self.tuning.credentials_watch_s,
+                reload=(lambda: reload_credentials(self.nc, path, at_rest)) if at_rest else None)
             self.creds_watch.start()
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
         self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics,
@@ -360,7 +390,8 @@ class Connector:
             raise
         await self.bus.serve(self._dispatch)
         self.key_watch = KeyWatch(self.config.key_path, self.config.credential_path,
-                                  self._rotate_from_disk, self.tuning.credentials_watch_s)
+                                  self._rotate_from_disk, self.tuning.credentials_watch_s,
+                                  at_rest=self.at_rest)
         self.key_watch.start()
         await self.status_changed()  # revocations that happened while it was down
         await self._renew_after_restore()

@@ -114,13 +114,14 @@ def identity_of(config: ConnectorConfig) -> str:
 def prepare(config: ConnectorConfig, *, lost: bool = False) -> Prepared:
     """Write the next key and the request (refusing to overwrite either)."""
     identity = identity_of(config)
-    current = None if lost else load_key(config.key_path)
+    at_rest = config.load_at_rest_key()  # the next key is sealed like the current one
+    current = None if lost else load_key(config.key_path, at_rest)
     next_path, request_path = config.data_dir / NEXT_KEY_NAME, config.data_dir / REQUEST_NAME
     if next_path.exists() or request_path.exists():
         raise ConfigError(f"a rotation is already prepared ({next_path.name}); install its "
                           f"credential, or remove {next_path.name} and {request_path.name}")
     new = KeyPair.generate()
-    save_key(new, next_path)
+    save_key(new, next_path, at_rest)
     try:
         fd = os.open(request_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -135,7 +136,8 @@ def prepare(config: ConnectorConfig, *, lost: bool = False) -> Prepared:
 def install(config: ConnectorConfig, credential_file: Path) -> tuple[str, str]:
     """Put the next key and the authority's new credential in place; (identity, key)."""
     next_path = config.data_dir / NEXT_KEY_NAME
-    new = load_key(next_path)
+    at_rest = config.load_at_rest_key()
+    new = load_key(next_path, at_rest)
     token = Path(credential_file).read_text(encoding="ascii").strip()
     subject = decode_vc_jwt(token, config.authority.dids).payload.get("credentialSubject")
     identity = identity_of(config)
@@ -143,7 +145,7 @@ def install(config: ConnectorConfig, credential_file: Path) -> tuple[str, str]:
             or subject.get(SIGNING_KEY) != new.did:
         raise ConfigError(f"{credential_file} does not bind {NEXT_KEY_NAME} to this "
                           "participant; ask the authority for the credential of this request")
-    old = load_key(config.key_path)
+    old = load_key(config.key_path, at_rest)
     retired = config.data_dir / RETIRED_DIR
     retired.mkdir(mode=0o700, exist_ok=True)
     stem = retired / old.did.removeprefix("did:key:")

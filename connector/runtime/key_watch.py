@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from trust.at_rest import AtRestKey
 from trust.errors import TsunaguError
 from trust.keys import KeyPair, load_key
 
@@ -35,8 +36,9 @@ def _digest(*paths: Path) -> bytes | None:
 
 class KeyWatch:
     def __init__(self, key_path: Path, credential_path: Path, rotate: Rotate,
-                 interval_s: float = 2.0) -> None:
+                 interval_s: float = 2.0, at_rest: AtRestKey | None = None) -> None:
         self.key_path, self.credential_path = Path(key_path), Path(credential_path)
+        self.at_rest = at_rest  # the key file is sealed with it
         self.rotate, self.interval_s = rotate, interval_s
         self._seen = _digest(self.key_path, self.credential_path)
         self._task: asyncio.Task[None] | None = None
@@ -52,7 +54,7 @@ class KeyWatch:
             if now is None or now == self._seen:
                 continue
             try:
-                key = load_key(self.key_path)
+                key = load_key(self.key_path, self.at_rest)
                 credential = self.credential_path.read_text(encoding="ascii").strip()
                 await self.rotate(key, credential)
             except (TsunaguError, OSError) as exc:  # half-installed: look again next tick

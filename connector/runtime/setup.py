@@ -16,6 +16,7 @@ import orjson
 from connector.errors import ConnectorCode
 from connector.plugins.registry import load_domain_plugins, require_known_roles
 from connector.runtime.ports import choose_api_port
+from trust.at_rest import KeySource, generate_key, write_key_file
 from trust.credentials import check_name, parse_roles
 from trust.errors import ConfigError
 from trust.keys import DID_KEY_PREFIX, KeyPair, save_key, verify_signature
@@ -31,6 +32,15 @@ class InitResult:
     config_path: Path
     request_path: Path
     api_port: int
+    at_rest_key: str  # its source (file:PATH...): store, key and NATS seed are sealed with it
+    at_rest_key_created: bool  # init wrote the key file
+
+
+def default_at_rest_source(directory: Path) -> str:
+    """``file:`` a key beside, not inside, the data directory: a copy of the directory
+    (a backup, a disk image, a store sent for support) then holds no key."""
+    name = Path(directory).resolve().name or "participant"
+    return f"file:../{name}.at-rest.key"
 
 
 def _toml_string(value: str) -> str:
@@ -54,7 +64,8 @@ def _nats_section(nats_urls: list[str], insecure_no_auth: bool) -> list[str]:
 
 def render_config(*, name: str, authority_dids: list[str], status_list_url: str | None,
                   nats_urls: list[str], api_port: int, insecure_no_auth: bool = False,
-                  status_list_refresh_s: float | None = None) -> str:
+                  status_list_refresh_s: float | None = None,
+                  at_rest_key: str | None = None) -> str:
     lines = [
         "[participant]",
         f"name = {_toml_string(name)}",
@@ -69,6 +80,10 @@ def render_config(*, name: str, authority_dids: list[str], status_list_url: str 
         lines.append(f"status_list_refresh_s = {float(status_list_refresh_s)}")
     lines += ["", *_nats_section(nats_urls, insecure_no_auth),
               "", "[api]", 'host = "127.0.0.1"', f"port = {api_port}", ""]
+    if at_rest_key is not None:
+        lines += ["[at_rest]  # encrypts store, participant key and NATS seed on disk; keep "
+                  "this key apart from the data and back it up on its own",
+                  f"key = {_toml_string(at_rest_key)}", ""]
     return "\n".join(lines)
 
 
@@ -84,8 +99,11 @@ def init_participant(
     api_port: int | None = None,
     insecure_no_auth: bool = False,
     status_list_refresh_s: float | None = None,
+    at_rest_key: str | None = None,
 ) -> InitResult:
-    """Create key, config and credential request in ``directory`` (validated first)."""
+    """Create key, config and credential request in ``directory`` (validated first), and
+    the at-rest key (``at_rest_key``: its source; default a key file beside ``directory``)
+    where a ``file:`` source does not exist yet."""
     name = check_name(name)
     legal = parse_legal_id(legal_id)
     parsed_roles = parse_roles(roles)
@@ -101,6 +119,11 @@ def init_participant(
                           "overwrite a participant")
     if api_port is None:  # the first one free and not promised to a participant beside it
         api_port = choose_api_port(directory, CONFIG_NAME)
+    at_rest_source = at_rest_key or default_at_rest_source(directory)
+    source = KeySource(at_rest_source, base=directory)
+    new_key_file = source.path is not None and not source.path.exists()
+    if not new_key_file:
+        source.load()  # an existing key must load now, not at the first start
     key = KeyPair.generate()
     request = {
         "did": key.did,
@@ -114,14 +137,19 @@ def init_participant(
     written: list[Path] = []
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        save_key(key, key_path)
+        if new_key_file:
+            assert source.path is not None
+            write_key_file(source.path, generate_key())
+            written.append(source.path)
+        save_key(key, key_path, source.load())
         written.append(key_path)
         for path, text in (
             (config_path, render_config(name=name, authority_dids=authority_dids,
                                         status_list_url=status_list_url,
                                         nats_urls=nats_urls or [], api_port=api_port,
                                         insecure_no_auth=insecure_no_auth,
-                                        status_list_refresh_s=status_list_refresh_s)),
+                                        status_list_refresh_s=status_list_refresh_s,
+                                        at_rest_key=at_rest_source)),
             (request_path, orjson.dumps(request, option=orjson.OPT_INDENT_2).decode() + "\n"),
         ):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -134,7 +162,8 @@ def init_participant(
                 path.unlink()
         raise
     return InitResult(did=key.did, config_path=config_path, request_path=request_path,
-                      api_port=api_port)
+                      api_port=api_port, at_rest_key=at_rest_source,
+                      at_rest_key_created=new_key_file)
 
 
 def verify_credential_request(request: dict) -> dict:

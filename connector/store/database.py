@@ -6,6 +6,12 @@ log (exactly once: a record version enters it at most once), dead letters and th
 
 SQLite calls are short and synchronous; the connector runs them on its event loop thread, so
 there is one writer and no lock contention. Bodies are stored as orjson bytes.
+
+Encryption at rest: every store is opened through SQLCipher (``sqlcipher3``: SQLite with
+each page encrypted, AES-256 and an HMAC per page, WAL included). Given a key
+(``trust.at_rest.AtRestKey.store_key``) the file is ciphertext from its first byte; without
+one it is a plain SQLite file. A plain store opened with a key is encrypted in place first
+(``_encrypt_plain_store``), so a connector upgraded to encryption keeps its data.
 """
 
 from __future__ import annotations
@@ -13,16 +19,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlcipher3 import dbapi2 as sqlite3  # the stdlib's API; plain SQLite without a key
 
 from connector.errors import ConnectorCode
 from connector.store.migrations import LATEST, MIGRATIONS
-from trust.errors import TsunaguError
+from trust.errors import TrustCode, TsunaguError
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +79,83 @@ def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
 
 
-def open_sqlite(path: Path) -> sqlite3.Connection:
-    """A SQLite connection as every tsunagu store opens one: WAL, ``synchronous=FULL`` (a crash
-    must not lose an acknowledged step), foreign keys, and ``secure_delete``: deleted or
-    replaced content is overwritten with zeros in the file, so an erased record body does not
-    linger in free pages (``Store.erased`` takes care of the WAL)."""
+# Errors of the SQLite driver every store uses (its own classes, not the stdlib's).
+Error = sqlite3.Error
+Row = sqlite3.Row
+Connection = sqlite3.Connection
+_PLAIN_HEADER = b"SQLite format 3\x00"
+
+
+def _header(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16)
+    except FileNotFoundError:
+        return b""
+
+
+def _apply_key(db: sqlite3.Connection, key: bytes) -> None:
+    # A raw key (x'...'): no passphrase KDF at every open, the key is already random.
+    db.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+
+
+def _encrypt_plain_store(path: Path, key: bytes) -> None:
+    """Replace a plain SQLite store by an encrypted copy (same content), atomically: the
+    plain file stays until the copy is complete and synced."""
+    tmp = path.with_name(path.name + ".encrypting")
+    for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+    plain = sqlite3.connect(path, isolation_level=None)
+    try:
+        plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        plain.execute(f"ATTACH DATABASE ? AS encrypted KEY \"x'{key.hex()}'\"", (str(tmp),))
+        plain.execute("SELECT sqlcipher_export('encrypted')")
+        version = plain.execute("PRAGMA user_version").fetchone()[0]
+        plain.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+        plain.execute("DETACH DATABASE encrypted")
+    finally:
+        plain.close()
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    for side in ("-wal", "-shm"):  # the plain store's, now stale
+        path.with_name(path.name + side).unlink(missing_ok=True)
+    log.info("store encrypted at rest", extra={"store": path.name})
+
+
+def open_sqlite(path: Path, key: bytes | None = None) -> sqlite3.Connection:
+    """A SQLite connection as every tsunagu store opens one: encrypted with ``key`` if given,
+    WAL, ``synchronous=FULL`` (a crash must not lose an acknowledged step), foreign keys,
+    and ``secure_delete``: deleted or replaced content is overwritten with zeros in the file,
+    so an erased record body does not linger in free pages (``Store.erased`` takes care of
+    the WAL).
+
+    An encrypted store opened without its key, or with another key, is refused with a
+    ``StoreError`` whose code says which (``at_rest.key_needed`` / ``at_rest.wrong_key``)."""
+    path = Path(path)
+    header = _header(path)
+    if key is not None and header == _PLAIN_HEADER:
+        _encrypt_plain_store(path, key)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        # A wrong key is our StoreError below; SQLCipher would also print it on stderr.
+        db.execute("PRAGMA cipher_log_level = NONE")
+        if key is not None:
+            _apply_key(db, key)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_NOTADB":
+            raise
+        if key is None and header and header != _PLAIN_HEADER:
+            raise StoreError(f"store {path} is encrypted at rest: give the connector its "
+                             "at-rest key (the [at_rest] key setting, or --at-rest-key)",
+                             code=TrustCode.AT_REST_KEY_NEEDED) from None
+        if key is not None:
+            raise StoreError(f"store {path} does not open with this at-rest key (another "
+                             "key, or the file is damaged)",
+                             code=TrustCode.AT_REST_WRONG_KEY) from None
+        raise
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
@@ -97,7 +174,7 @@ class Store:
 
     _erasing = False
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +182,7 @@ class Store:
             if reason is not None:
                 raise StoreError(f"store {self.path} is read-only: {reason}; the connector "
                                  "must be able to write its store (nothing was changed)")
-            self.db = open_sqlite(self.path)
+            self.db = open_sqlite(self.path, key)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self.version = self._upgrade()

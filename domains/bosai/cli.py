@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 
+from connector.cli.store_key import add_at_rest_option, store_key_for
 from domains.bosai.importers.formats import FORMAT_CHOICES
 from domains.bosai.importers.report import ImportReport, Outcome
 from domains.bosai.importers.source import ENCODINGS
@@ -78,12 +79,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stale.add_argument("hours", nargs="?", type=_hours, help="e.g. 6 or 1.5")
     stale.add_argument("--store", type=Path, default=DEFAULT_STORE,
                        help=f"the bosai SQLite store (default: ./{DEFAULT_STORE})")
+    add_at_rest_option(stale)
     stale.set_defaults(func=_stale_after)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE,
                         help=f"the bosai SQLite store (default: ./{DEFAULT_STORE})")
+    add_at_rest_option(parser)
     parser.add_argument("--json", action="store_true", help="print the per-row report as JSON")
     parser.add_argument("--progress", action="store_true",
                         help="draw the progress bar even when stderr is not a terminal")
@@ -98,7 +101,7 @@ def _import_shelters(args: argparse.Namespace) -> int:
     from domains.bosai.store import BosaiStore
 
     bar = _bar(args, args.file.name)
-    store = BosaiStore(args.store)
+    store = BosaiStore(args.store, store_key_for(args.store, args.at_rest_key))
     try:
         report = import_shelters(args.file, store, format=args.format, encoding=args.encoding,
                                  progress=bar)
@@ -113,7 +116,7 @@ def _import_status(args: argparse.Namespace) -> int:
     from domains.bosai.store import BosaiStore
 
     bar = _bar(args, args.file.name)
-    store = BosaiStore(args.store)
+    store = BosaiStore(args.store, store_key_for(args.store, args.at_rest_key))
     try:
         report = import_status(args.file, args.mapping, store, progress=bar,
                                complete_snapshot=args.complete_snapshot)
@@ -137,7 +140,7 @@ def _hours(text: str) -> timedelta:
 def _stale_after(args: argparse.Namespace) -> int:
     from domains.bosai.store import BosaiStore
 
-    store = BosaiStore(args.store)
+    store = BosaiStore(args.store, store_key_for(args.store, args.at_rest_key))
     try:
         if args.hours is not None:
             store.set_stale_after(args.hours)

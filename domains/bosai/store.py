@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sqlite3
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import ConnectorCode
-from connector.store.database import Store, StoreError, dumps, loads, open_sqlite
+from connector.store.database import Connection, Row, Store, StoreError, dumps, loads, open_sqlite
+from connector.store.database import Error as DbError
 from domains.bosai.importers.report import ImportReport
 from domains.bosai.importers.shelters import Site
 from domains.bosai.importers.status import StatusEntry
@@ -162,14 +162,14 @@ class BosaiStore(Store):
     """The hub's SQLite file. ``transaction()``, ``query()`` and ``close()`` are
     ``connector.store.database.Store``'s; only the schema differs (so ``__init__`` is its own)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = open_sqlite(self.path)
-            self.db.row_factory = sqlite3.Row
+            self.db = open_sqlite(self.path, key)
+            self.db.row_factory = Row
             self._prepare_schema()
-        except (sqlite3.Error, OSError) as exc:
+        except (DbError, OSError) as exc:
             raise StoreError(f"cannot open bosai store {self.path}: {exc}") from exc
 
     def _prepare_schema(self) -> None:
@@ -199,7 +199,7 @@ class BosaiStore(Store):
             self.db.executescript(
                 f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nUPDATE meta SET value='{version + 1}'"
                 " WHERE key='bosai_schema_version';\nCOMMIT;")
-        except sqlite3.Error as exc:
+        except DbError as exc:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise StoreError(f"cannot upgrade bosai store {self.path} from schema version "
@@ -236,7 +236,7 @@ class BosaiStore(Store):
 
     # --- runs ----------------------------------------------------------------------------
 
-    def _insert_run(self, db: sqlite3.Connection, report: ImportReport, started: str,
+    def _insert_run(self, db: Connection, report: ImportReport, started: str,
                     mapping_sha256: str | None, error: TsunaguError | None = None) -> int:
         counts = report.counts()
         cursor = db.execute(
@@ -251,7 +251,7 @@ class BosaiStore(Store):
         return report.run_id
 
     @staticmethod
-    def _update_run(db: sqlite3.Connection, report: ImportReport) -> None:
+    def _update_run(db: Connection, report: ImportReport) -> None:
         """The run's counts and report as they stand (rows found unchanged while saving)."""
         counts = report.counts()
         db.execute("UPDATE import_runs SET imported=?, corrected=?, refused=?, report=?"
@@ -311,7 +311,7 @@ class BosaiStore(Store):
         return run_id
 
     @staticmethod
-    def _save_entry(db: sqlite3.Connection, e: StatusEntry, source: str, run_id: int
+    def _save_entry(db: Connection, e: StatusEntry, source: str, run_id: int
                     ) -> int | None:
         """Add ``e`` unless held exactly so. None: unchanged; 0: new; else the run of the
         version it supersedes."""
@@ -346,7 +346,7 @@ class BosaiStore(Store):
     # --- reading -------------------------------------------------------------------------
 
     @staticmethod
-    def _site(row: sqlite3.Row) -> dict[str, Any]:
+    def _site(row: Row) -> dict[str, Any]:
         return {**loads(row["parsed"]), "raw": loads(row["raw"]), "runId": row["run_id"]}
 
     def site_names_and_types(self) -> dict[str, tuple[str, list[str]]]:
@@ -367,7 +367,7 @@ class BosaiStore(Store):
         return [self._site(r) for r in rows]
 
     @staticmethod
-    def _status(row: sqlite3.Row) -> dict[str, Any]:
+    def _status(row: Row) -> dict[str, Any]:
         out = {**loads(row["parsed"]), "raw": loads(row["raw"]), "runId": row["run_id"],
                "line": row["line"], "source": row["source"]}
         if row["superseded_by"] is not None:

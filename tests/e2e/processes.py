@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,6 +31,11 @@ from authority.state import Authority
 from connector.api.sdk import ApiError, TsunaguClient, _sse_fields
 from connector.bus.server import EmbeddedNatsServer
 from connector.cli.main import main as _main
+from connector.cli.store_key import store_key_for
+from connector.runtime.at_rest import NATS_CREDS_ROLE
+from connector.runtime.config import load_config
+from connector.store.database import open_sqlite
+from trust.at_rest import read_secret
 
 PYTHON_CLI = [sys.executable, "-m", "connector.cli.main"]
 
@@ -128,6 +132,11 @@ class Participant:
     @property
     def log_path(self) -> Path:
         return self.log or self.directory / "connector.log"
+
+    def nats_creds(self) -> str:
+        """Its NATS user credentials in the clear (the file is sealed at rest)."""
+        key = load_config(self.config).load_at_rest_key()
+        return read_secret(self.directory / "nats.creds", NATS_CREDS_ROLE, key).decode()
 
     @property
     def api_url(self) -> str:
@@ -413,8 +422,9 @@ class EventSourceApp(App):
 
 
 def read_store(store: Path, sql: str, *params: object) -> list[tuple]:
-    """Rows from a connector's SQLite store, opened read-only (the connector may be running)."""
-    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    """Rows from a connector's SQLite store (the connector may be running), opened with the
+    at-rest key its participant.toml names, as `tsunagu connector token` finds it."""
+    db = open_sqlite(store, store_key_for(store, None))
     try:
         return db.execute(sql, params).fetchall()
     finally:

@@ -73,8 +73,7 @@ class Raw:
             closed.set()
 
         nc = await nats.connect(space.nats_url,
-                                user_credentials=RawCredentials(
-                                    (p.directory / "nats.creds").read_text()),
+                                user_credentials=RawCredentials(p.nats_creds()),
                                 inbox_prefix=f"_INBOX.{participant_id(p.did)}",
                                 error_cb=on_error, closed_cb=on_closed,
                                 allow_reconnect=False, connect_timeout=2)

@@ -27,7 +27,6 @@ would read ~50,000 bodies per rendering (~120-220 ms, bench/bosai.py).
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from connector.store.database import Error as DbError
 from connector.store.database import StoreError
 from domains.bosai.dashboard.trend import Series, StayTrend
 from domains.bosai.registry.normalize import match_name
@@ -172,7 +172,7 @@ class Queries:
         store = self.store
         try:
             store.db.executescript(INDEXES)  # commits: run outside a transaction
-        except sqlite3.Error as exc:
+        except DbError as exc:
             raise StoreError(f"store {store.path} cannot index the registry: {exc}") from exc
         self.stays = StayTrend(store)
 

@@ -9,10 +9,9 @@ No table has a column for a My Number, and inputs holding one are refused before
 
 from __future__ import annotations
 
-import sqlite3
-
 from connector.errors import ConnectorCode
 from connector.plugins.registry import PluginSettings
+from connector.store.database import Error as DbError
 from connector.store.database import Store, StoreError
 
 SCHEMA_VERSION = "1"
@@ -144,7 +143,7 @@ def install(store: Store) -> None:
     schema version."""
     try:
         store.db.executescript(SCHEMA)  # executescript commits: run outside a transaction
-    except sqlite3.Error as exc:
+    except DbError as exc:
         raise StoreError(f"store {store.path} cannot hold the evacuee registry: {exc}") from exc
     settings = PluginSettings(store, "bosai")
     found = settings.get(VERSION_KEY)
@@ -167,5 +166,5 @@ def tune(store: Store) -> None:
         current = store.db.execute("PRAGMA cache_size").fetchone()[0]
         if current >= 0 or -current < CACHE_KIB:
             store.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    except sqlite3.Error as exc:
+    except DbError as exc:
         raise StoreError(f"store {store.path} cannot be tuned: {exc}") from exc
