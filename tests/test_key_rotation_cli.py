@@ -39,6 +39,19 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def key_in(folder, name):
+    """A key file of the participant in ``folder``, opened with its at-rest key (init seals
+    every key file with it)."""
+    return load_key(folder / name, load_config(folder / "participant.toml").load_at_rest_key())
+
+
+def identity_at_start(config_path):
+    """The key and credential a connector would start with now (what start loads first)."""
+    connector = Connector(load_config(config_path))
+    connector.at_rest = connector.config.load_at_rest_key()
+    return connector._load_identity()
+
+
 @pytest.fixture
 def space(tmp_path, capsys):
     """An authority and one participant it onboarded from its credential request."""
@@ -56,7 +69,7 @@ def test_rotate_key_keeps_the_identity_and_installs_key_and_credential_together(
         space, capsys, tmp_path):
     authority, folder, did = space
     config_path = folder / "participant.toml"
-    old_key = load_key(folder / "participant.pem")
+    old_key = key_in(folder, "participant.pem")
 
     code, out, err = run(capsys, "connector", "rotate-key", "--config", config_path)
     assert code == 0, err
@@ -64,10 +77,10 @@ def test_rotate_key_keeps_the_identity_and_installs_key_and_credential_together(
     request = json.loads((folder / REQUEST_NAME).read_text())
     new_did = request["newKey"]
     assert request["participant"] == did and request["currentKey"] == old_key.did
-    assert load_key(folder / NEXT_KEY_NAME).did == new_did
+    assert key_in(folder, NEXT_KEY_NAME).did == new_did
     assert (folder / NEXT_KEY_NAME).stat().st_mode & 0o777 == 0o600
     # Prepared, not used: the connector still starts with the current pair.
-    assert Connector(load_config(config_path))._load_identity().key.did == old_key.did
+    assert identity_at_start(config_path).key.did == old_key.did
 
     new_credential = tmp_path / "new-credential.jwt"
     code, _, err = run(capsys, "authority", "rotate-key", "--dir", authority.directory,
@@ -86,11 +99,11 @@ def test_rotate_key_keeps_the_identity_and_installs_key_and_credential_together(
                          "--install", new_credential)
     assert code == 0, err
     assert f"signing key {new_did}" in out
-    identity = Connector(load_config(config_path))._load_identity()
+    identity = identity_at_start(config_path)
     assert (identity.did, identity.key.did) == (did, new_did)  # same participant, new key
     assert identity.participant_id == did.removeprefix("did:key:")
     retired = folder / RETIRED_DIR / old_key.did.removeprefix("did:key:")
-    assert load_key(retired.with_suffix(".pem")).did == old_key.did
+    assert key_in(retired.parent.parent, retired.with_suffix(".pem")).did == old_key.did
     assert retired.with_suffix(".jwt").is_file()
     assert not (folder / NEXT_KEY_NAME).exists() and not (folder / REQUEST_NAME).exists()
 
@@ -123,7 +136,7 @@ def test_a_compromised_key_is_revoked_then_replaced_without_its_signature(space,
                                                                           tmp_path):
     authority, folder, did = space
     config_path = folder / "participant.toml"
-    old_key = load_key(folder / "participant.pem")
+    old_key = key_in(folder, "participant.pem")
     code, out, err = run(capsys, "authority", "revoke-key", "--dir", authority.directory,
                          "--participant", did, "--reason", "compromised")
     assert code == 0, err
@@ -151,7 +164,7 @@ def test_a_compromised_key_is_revoked_then_replaced_without_its_signature(space,
     assert code == 0, err
     assert run(capsys, "connector", "rotate-key", "--config", config_path,
                "--install", new_credential)[0] == 0
-    assert Connector(load_config(config_path))._load_identity().did == did
+    assert identity_at_start(config_path).did == did
     history = authority.key_history(did)
     assert [p.reason for p in history] == ["onboarded", "compromised"]
     assert history[0].ended_because == "compromised"

@@ -18,6 +18,8 @@ import pytest
 from connector.bus import subjects
 from connector.bus.messaging import DspBus, RemoteError
 from connector.protocol.dsp import messages as m
+from connector.runtime.at_rest import NATS_CREDS_ROLE
+from connector.runtime.config import AtRestSection
 from connector.runtime.connector import Connector
 from connector.runtime.identity import Identity
 from tests.connector.conftest import status_lists
@@ -33,6 +35,7 @@ from tests.e2e.conftest import (
     use,
 )
 from tests.e2e.test_transfer import delivered, started_transfer
+from trust.at_rest import generate_key, read_secret, write_key_file
 from trust.errors import TrustCode
 from trust.keys import KeyPair, load_key
 from trust.proofs import sign_document
@@ -234,10 +237,34 @@ async def test_the_provider_account_key_rotates_mid_stream_within_the_documented
     retired: the server closes the provider's connection, which logs in again with the new
     user. Every record arrives once; the longest gap between deliveries is measured against
     the bound docs/security.md states (ack_wait, 10 s, plus a reconnect)."""
-    space = e2e_nats
+    await account_key_rotation(provider, consumer, e2e_nats)
+
+
+async def test_an_account_key_rotation_reaches_a_connector_whose_credentials_are_sealed(
+        provider, consumer, e2e_nats, start_node, tmp_path):
+    """The same with the provider's files sealed at rest: the plain credentials the
+    authority writes are sealed in place and handed to the live connection."""
+    await provider.connector.stop()
+    key_file = tmp_path / "provider.at-rest.key"
+    write_key_file(key_file, generate_key())
+    config = provider.config.model_copy(
+        update={"at_rest": AtRestSection(key=f"file:{key_file}")})
+    sealed = await start_node(config)
+    creds_path = config.nats.credentials_file
+    assert creds_path is not None and b"USER NKEY SEED" not in creds_path.read_bytes()
+    await account_key_rotation(sealed, consumer, e2e_nats)
+    assert b"USER NKEY SEED" not in creds_path.read_bytes()  # the new user, sealed too
+
+
+async def account_key_rotation(provider, consumer, space) -> None:
     creds_path = provider.config.nats.credentials_file
     assert creds_path is not None
-    old_creds = creds_path.read_text()
+    at_rest = provider.config.load_at_rest_key()
+
+    def plain_creds() -> str:
+        return read_secret(creds_path, NATS_CREDS_ROLE, at_rest).decode()
+
+    old_creds = plain_creds()
     await started_transfer(consumer, provider)
     arrivals: list[float] = []
     loop = asyncio.get_running_loop()
@@ -279,7 +306,7 @@ async def test_the_provider_account_key_rotates_mid_stream_within_the_documented
     print(f"longest gap between deliveries across the account key rotation: {max(gaps):.2f}s")
     assert max(gaps) < ACCOUNT_ROTATION_BOUND_S
     assert provider.connector.nats_connected
-    assert creds_path.read_text() != old_creds
+    assert plain_creds() != old_creds
     # The retired user is refused by the server from now on.
     from connector.bus.connection import NatsConnectError, NatsSettings, connect
     from trust.nats_jwt import parse_creds
