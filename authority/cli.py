@@ -409,14 +409,15 @@ async def _serve(args: argparse.Namespace) -> int:
             log.warning("the announcement sends connectors to the public URL given at init, "
                         "not to this port", extra={"public_url": authority.public_url,
                                                    "port": port})
-        # One line scripts wait for: the DID, the HTTP base URL, and the NATS URL to use.
-        print(f"authority {authority.did} serving on http://{shown}:{port}"
-              + (f" nats {nats_url}" if nats_url else ""), flush=True)
+        # Handlers first: a script that reads the line below may stop us at once.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        # One line scripts wait for: the DID, the HTTP base URL, and the NATS URL to use.
+        print(f"authority {authority.did} serving on http://{shown}:{port}"
+              + (f" nats {nats_url}" if nats_url else ""), flush=True)
         await stop.wait()
     finally:
         if runner is not None:
