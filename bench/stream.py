@@ -356,7 +356,7 @@ async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[
     from tests.e2e.processes import DataSpace  # the harness the process tests use
 
     result: dict[str, Any] = {}
-    space = await asyncio.to_thread(DataSpace, root)
+    space = await asyncio.to_thread(DataSpace, root, at_rest=args.at_rest == "on")
     try:
         provider = await asyncio.to_thread(space.onboard, "city", "仙台市", "041009",
                                            "municipality")
@@ -376,7 +376,7 @@ async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[
         result.update(await stream(args, mode, (provider.api_url, provider.token),
                                    (consumer.api_url, consumer.token)))
         store = consumer.directory / "connector.sqlite"
-        check_counts(store, args.records, store_key_for(store, None))  # as init made it
+        check_counts(store, args.records, store_key_for(store, None))  # the key init made
     finally:
         await asyncio.to_thread(space.close)
     return result
@@ -392,7 +392,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if mode == "auto":
         mode = "batch" if has_batch_route() else "single"
     result: dict[str, Any] = {"records": args.records, "mode": mode,
-                              "at_rest": args.at_rest if args.topology == "in-process" else "on",
+                              "at_rest": args.at_rest,
                               "batch": args.batch if mode == "batch" else 1,
                               "concurrency": args.concurrency, "topology": args.topology}
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
@@ -454,9 +454,8 @@ def main() -> int:
                         help="each connector its own process (as deployed), or both in this "
                              "one")
     parser.add_argument("--at-rest", choices=["on", "off"], default="on",
-                        help="in-process topology: stores and keys encrypted at rest (on, as "
-                             "`connector init` sets up) or plain, to measure what it costs; "
-                             "the processes topology always runs as init made it (on)")
+                        help="stores and keys encrypted at rest (on, as `connector init` sets "
+                             "up) or plain (`init --plain-at-rest`), to measure what it costs")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds the streaming step may take before it fails")
     args = parser.parse_args()

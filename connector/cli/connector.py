@@ -69,6 +69,9 @@ def _add_init(actions: argparse._SubParsersAction) -> None:
                         "seed on disk: file:PATH (created if missing), env:VAR, "
                         "keyring:SERVICE/NAME or kms:NAME[:ARG] (default: file:../DIR.at-rest"
                         ".key, beside DIR)")
+    p.add_argument("--plain-at-rest", action="store_true",
+                   help="development and benchmarks only: nothing encrypted at rest (store, "
+                        "key and NATS seed in plain files, as before 0.3)")
     p.set_defaults(func=_init)
 
 
@@ -86,7 +89,7 @@ async def _init(args: argparse.Namespace) -> int:
         authority_dids=joined.authority_dids, status_list_url=joined.status_list_url,
         nats_urls=joined.nats_urls, api_port=args.api_port,
         insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh,
-        at_rest_key=args.at_rest_key)
+        at_rest_key=args.at_rest_key, plain_at_rest=args.plain_at_rest)
     if joined.announcement is not None:
         found = joined.announcement
         print(f"authority   {found.authority}  ({found.name}; signed announcement verified: "
@@ -100,9 +103,12 @@ async def _init(args: argparse.Namespace) -> int:
     print(f"app API     http://127.0.0.1:{result.api_port}{chosen}")
     print(f"request     {result.request_path}  (send it to the authority)")
     made = "new; " if result.at_rest_key_created else ""
-    print(f"at-rest key {result.at_rest_key}  ({made}encrypts this participant's files on "
-          "disk: keep it apart from DIR and back it up on its own; without it nothing can "
-          "be read)")
+    if result.at_rest_key is None:
+        print("at-rest key none  (INSECURE, development only: nothing encrypted on disk)")
+    else:
+        print(f"at-rest key {result.at_rest_key}  ({made}encrypts this participant's files "
+              "on disk: keep it apart from DIR and back it up on its own; without it nothing "
+              "can be read)")
     return 0
 
 

@@ -32,7 +32,8 @@ class InitResult:
     config_path: Path
     request_path: Path
     api_port: int
-    at_rest_key: str  # its source (file:PATH...): store, key and NATS seed are sealed with it
+    at_rest_key: str | None  # its source (file:PATH...): store, key and NATS seed are sealed
+    # with it; None: plain at rest (development)
     at_rest_key_created: bool  # init wrote the key file
 
 
@@ -100,6 +101,7 @@ def init_participant(
     insecure_no_auth: bool = False,
     status_list_refresh_s: float | None = None,
     at_rest_key: str | None = None,
+    plain_at_rest: bool = False,
 ) -> InitResult:
     """Create key, config and credential request in ``directory`` (validated first), and
     the at-rest key (``at_rest_key``: its source; default a key file beside ``directory``)
@@ -119,10 +121,12 @@ def init_participant(
                           "overwrite a participant")
     if api_port is None:  # the first one free and not promised to a participant beside it
         api_port = choose_api_port(directory, CONFIG_NAME)
-    at_rest_source = at_rest_key or default_at_rest_source(directory)
-    source = KeySource(at_rest_source, base=directory)
-    new_key_file = source.path is not None and not source.path.exists()
-    if not new_key_file:
+    if plain_at_rest and at_rest_key:
+        raise ConfigError("give either an at-rest key or plain at rest, not both")
+    at_rest_source = None if plain_at_rest else (at_rest_key or default_at_rest_source(directory))
+    source = None if at_rest_source is None else KeySource(at_rest_source, base=directory)
+    new_key_file = source is not None and source.path is not None and not source.path.exists()
+    if source is not None and not new_key_file:
         source.load()  # an existing key must load now, not at the first start
     key = KeyPair.generate()
     request = {
@@ -138,10 +142,10 @@ def init_participant(
     directory.mkdir(parents=True, exist_ok=True)
     try:
         if new_key_file:
-            assert source.path is not None
+            assert source is not None and source.path is not None
             write_key_file(source.path, generate_key())
             written.append(source.path)
-        save_key(key, key_path, source.load())
+        save_key(key, key_path, None if source is None else source.load())
         written.append(key_path)
         for path, text in (
             (config_path, render_config(name=name, authority_dids=authority_dids,

@@ -170,11 +170,13 @@ class DataSpace:
       mode: connectors join it without credentials (``--insecure-no-auth``).
 
     ``log_dir``: where the connectors' logs go (``<label>.log``) instead of their data
-    directories, e.g. when a test fills the disk those live on."""
+    directories, e.g. when a test fills the disk those live on. ``at_rest``: participants
+    encrypted at rest as `connector init` makes them (False: ``--plain-at-rest``, for the
+    benchmark's comparison)."""
 
     def __init__(self, root: Path, nats_url: str | None = None, log_dir: Path | None = None,
-                 *, nats_server: EmbeddedNatsServer | None = None) -> None:
-        self.root, self.log_dir = root, log_dir
+                 *, nats_server: EmbeddedNatsServer | None = None, at_rest: bool = True) -> None:
+        self.root, self.log_dir, self.at_rest = root, log_dir, at_rest
         self.insecure = nats_url is not None
         self.authority_dir = root / "authority"
         assert cli(["authority", "init", "--dir", str(self.authority_dir),
@@ -204,7 +206,8 @@ class DataSpace:
                     # Revocations reach the connectors within a second.
                     "--status-list-refresh", "1",
                     "--nats-url", self.nats_url, "--api-port", str(p.api_port),
-                    *(["--insecure-no-auth"] if self.insecure else [])]) == 0
+                    *(["--insecure-no-auth"] if self.insecure else []),
+                    *([] if self.at_rest else ["--plain-at-rest"])]) == 0
         assert cli(["authority", "issue", "--dir", str(self.authority_dir), "--request",
                     str(p.directory / "credential-request.json"),
                     "--out", str(p.directory / "credential.jwt")]) == 0
