@@ -308,3 +308,20 @@ async def test_an_at_rest_authority_runs_the_data_space_with_encrypted_jetstream
         assert "cipher: chachapoly" in space.server.config_path.read_text()
     finally:
         await space.close()
+
+
+def test_init_plain_at_rest_writes_no_key_and_plain_files(tmp_path):
+    from connector.runtime.config import load_config
+    from connector.runtime.setup import init_participant
+
+    result = init_participant(
+        tmp_path / "dev", name="仙台市", legal_id="041009", roles=["municipality"],
+        authority_dids=["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"],
+        nats_urls=["nats://127.0.0.1:4222"], api_port=18481, plain_at_rest=True)
+    assert result.at_rest_key is None and not list(tmp_path.glob("*.at-rest.key"))
+    assert b"PRIVATE KEY" in (tmp_path / "dev" / "participant.pem").read_bytes()
+    assert load_config(result.config_path).at_rest is None
+    with pytest.raises(Exception, match="not both"):
+        init_participant(tmp_path / "x", name="x", legal_id="041009", roles=["municipality"],
+                         authority_dids=["did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"],
+                         plain_at_rest=True, at_rest_key="env:X")
