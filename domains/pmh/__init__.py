@@ -8,6 +8,10 @@ pages.
 """
 
 from connector.plugins.contract import DomainPlugin
+from domains.pmh import vocab
+from domains.pmh.cli import register as register_cli
+from domains.pmh.model.content import CONTENT_RULES, SUBJECTS
+from domains.pmh.model.datasets import DATASET_TYPES
 from usage_policies.vocabularies import Term
 
 # The core has municipality and medical_institution; pmh adds the health department.
@@ -25,4 +29,7 @@ PURPOSES = (
 )
 
 plugin = DomainPlugin(name="pmh", description="母子保健: maternal and child health",
-                      roles=ROLES, purposes=PURPOSES)
+                      roles=ROLES, purposes=PURPOSES,
+                      # The model and FHIR R4 conversion (issue 14 item 1):
+                      contexts=(vocab.CONTEXT,), dataset_types=DATASET_TYPES,
+                      content_rules=CONTENT_RULES, record_subjects=SUBJECTS, cli=register_cli)

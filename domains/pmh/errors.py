@@ -1,0 +1,70 @@
+"""The codes the pmh hub raises (``trust.errors`` explains the registry), and its error
+classes. Messages and details name fields (JSON paths, FHIR paths), never values: a name, a
+birth date or a number of a mother or child must not reach a log or a problem response.
+
+Blocks by feature, so that work on one feature merges cleanly with work on another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trust.errors import ErrorCode, ValidationError
+
+
+class PmhCode(ErrorCode):
+    # ---- The model and FHIR R4 conversion (domains.pmh.model, domains.pmh.fhir) ----
+    SUBSIDY_NUMBER_INVALID = ("pmh.subsidy_number",
+                              "a 公費負担者番号 or 受給者番号 has the wrong length, a non-digit "
+                              "or a wrong check digit")
+    MEASUREMENT_IMPOSSIBLE = ("pmh.measurement_impossible",
+                              "an observation's value is outside what a person can have")
+    RECORD_INVALID = "pmh.record_invalid", "a pmh record fails its JSON schema"
+    FHIR_INVALID = "pmh.fhir.invalid", "a FHIR resource or Bundle fails FHIR R4 validation"
+    FHIR_UNSUPPORTED = ("pmh.fhir.unsupported",
+                        "a FHIR resource is of a kind or coding pmh does not hold")
+    FHIR_REFERENCE = ("pmh.fhir.reference",
+                      "a FHIR reference names a resource that is not in the Bundle")
+    FHIR_MISSING = "pmh.fhir.missing", "a FHIR element pmh needs is absent"
+    BUNDLE_REFUSED = ("pmh.fhir.bundle_refused",
+                      "a FHIR Bundle was refused whole: every problem is listed")
+
+
+class PmhInputError(ValidationError):
+    """An input (a record, a FHIR resource) is refused; ``field`` is the path of the offending
+    element (``$.systolic``, ``Bundle.entry[2].resource.valueQuantity.value``), never its value.
+    """
+
+    code = PmhCode.RECORD_INVALID
+
+    def __init__(self, message: str, *, field: str, code: ErrorCode | None = None,
+                 **details: Any) -> None:
+        super().__init__(message, code=code, field=field, **details)
+        self.field = field
+
+
+class SubsidyNumberInvalid(PmhInputError):
+    code = PmhCode.SUBSIDY_NUMBER_INVALID
+
+
+class MeasurementImpossible(PmhInputError):
+    code = PmhCode.MEASUREMENT_IMPOSSIBLE
+
+
+class FhirInvalid(PmhInputError):
+    code = PmhCode.FHIR_INVALID
+
+
+class BundleRefused(ValidationError):
+    """A FHIR Bundle refused whole: ``problems`` lists each one (path, code, message), in
+    Bundle order; nothing of the Bundle was converted or written."""
+
+    code = PmhCode.BUNDLE_REFUSED
+
+    def __init__(self, problems: list[PmhInputError]) -> None:
+        listed = [{"path": p.field, "code": p.code, "message": p.message} for p in problems]
+        first = "; ".join(f"{p.field}: [{p.code}] {p.message}" for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        super().__init__(f"the FHIR Bundle is refused whole, nothing was converted: "
+                         f"{first}{more}", problems=listed)
+        self.problems = problems
