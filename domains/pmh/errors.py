@@ -61,9 +61,10 @@ class BundleRefused(ValidationError):
 
     code = PmhCode.BUNDLE_REFUSED
 
-    def __init__(self, problems: list[PmhInputError]) -> None:
-        listed = [{"path": p.field, "code": p.code, "message": p.message} for p in problems]
-        first = "; ".join(f"{p.field}: [{p.code}] {p.message}" for p in problems[:3])
+    def __init__(self, problems: list[ValidationError]) -> None:
+        listed = [{"path": getattr(p, "field", ""), "code": p.code, "message": p.message}
+                  for p in problems]
+        first = "; ".join(f"[{p.code}] {p.message}" for p in problems[:3])
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         super().__init__(f"the FHIR Bundle is refused whole, nothing was converted: "
                          f"{first}{more}", problems=listed)

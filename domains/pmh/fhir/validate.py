@@ -1,0 +1,53 @@
+"""FHIR validation with ``fhir.resources``' R4B models (element for element R4 for the
+resources pmh uses; its R4 models do not import under pydantic 2). Each entry is validated on
+its own, so that every invalid one is reported, each with its FHIRPath-like path."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import pydantic
+
+from domains.pmh.errors import FhirInvalid, PmhCode, PmhInputError
+from domains.pmh.fhir.convert import SUPPORTED
+
+_MODULES = {name: name.lower() for name in (*SUPPORTED, "Bundle")}
+
+
+@cache
+def _model(resource_type: str) -> Any:
+    module = importlib.import_module(f"fhir.resources.R4B.{_MODULES[resource_type]}")
+    return getattr(module, resource_type)
+
+
+def problems(resource: Any, path: str) -> list[PmhInputError]:
+    """What is wrong with ``resource`` as a FHIR R4 resource pmh reads (empty: valid)."""
+    if not isinstance(resource, Mapping):
+        return [FhirInvalid(f"{path} is not a JSON object", field=path)]
+    kind = resource.get("resourceType")
+    if kind not in _MODULES:
+        return [PmhInputError(f"{path}.resourceType: pmh holds no {str(kind)[:40]} (only "
+                              f"{', '.join(SUPPORTED)})", field=f"{path}.resourceType",
+                              code=PmhCode.FHIR_UNSUPPORTED)]
+    try:
+        _model(kind).model_validate(dict(resource))
+    except pydantic.ValidationError as exc:
+        return [FhirInvalid(f"{_join(path, e['loc'])}: {e['type']}", field=_join(path, e["loc"]),
+                            fhir_error=e["type"]) for e in exc.errors()]
+    return []
+
+
+def check(resource: Any, path: str) -> None:
+    """Raise the first problem of ``resource``, if any."""
+    found = problems(resource, path)
+    if found:
+        raise found[0]
+
+
+def _join(path: str, loc: tuple[Any, ...]) -> str:
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
