@@ -19,7 +19,7 @@ from domains.pmh.errors import BundleRefused, PmhCode, PmhInputError
 from domains.pmh.fhir import convert, privacy, validate
 from domains.pmh.fhir.refs import Json, Reader, Target, Writer, full_url, record_id_of, relative
 from domains.pmh.fhir.resources import patient, pregnancy, related_person
-from domains.pmh.model.checks import check_record
+from domains.pmh.model.checks import check_record, json_path
 from domains.pmh.model.content import refuse_my_number_in
 from trust.errors import ValidationError
 
@@ -46,24 +46,37 @@ def import_bundle(bundle: Any) -> list[Json]:
         problems += found
         if not found:
             valid[index] = entry["resource"]
-    targets, ids = _targets(entries, valid, problems)
+    # Every entry with a resource may be referred to (an invalid one is reported once, not
+    # again by each reference to it); only valid ones are converted.
+    present = {i: e["resource"] for i, e in enumerate(entries)
+               if isinstance(e.get("resource"), Mapping)
+               and isinstance(e["resource"].get("resourceType"), str)}
+    targets, ids = _targets(entries, present, problems)
     roles = _roles(valid, targets, problems)
     records: list[Json] = []
     for index, resource in valid.items():
-        if index not in ids:
-            continue
+        if index not in ids or (resource["resourceType"] == "Patient" and index not in roles):
+            continue  # its problem is listed already
         path = f"Bundle.entry[{index}].resource"
         reader = Reader(resource, path, ids[index], targets, roles.get(index))
         try:
             record = convert.from_fhir(reader)
-            check_record(record, lambda field, p=path: f"{p} (pmh record $.{field})")
+            check_record(record, lambda field, p=path: f"{p} (pmh record {json_path(field)})")
         except ValidationError as exc:
             problems.append(exc)
             continue
         records.append(record)
     if problems:
-        raise BundleRefused(problems)
+        raise BundleRefused(sorted(problems, key=_entry_index))
     return records
+
+
+def _entry_index(problem: ValidationError) -> int:
+    """Problems are listed in Bundle order (the Bundle's own first)."""
+    path = getattr(problem, "field", "")
+    if path.startswith("Bundle.entry["):
+        return int(path[len("Bundle.entry["):].split("]", 1)[0])
+    return -1
 
 
 def _shell(entry: Any) -> Any:
@@ -72,13 +85,13 @@ def _shell(entry: Any) -> Any:
         else entry
 
 
-def _targets(entries: Sequence[Any], valid: Mapping[int, Mapping[str, Any]],
+def _targets(entries: Sequence[Any], present: Mapping[int, Mapping[str, Any]],
              problems: Problems) -> tuple[dict[str, Target], dict[int, str]]:
     """What each reference form names (fullUrl, ``Type/id``), and each entry's record IRI."""
     targets: dict[str, Target] = {}
     ids: dict[int, str] = {}
     seen: dict[str, int] = {}
-    for index, resource in valid.items():
+    for index, resource in present.items():
         full = entries[index].get("fullUrl")
         record_id = record_id_of(resource, full)
         if record_id is None:
@@ -152,7 +165,7 @@ def export_bundle(records: Iterable[Mapping[str, Any]]) -> Json:
     problems: Problems = []
     for index, record in enumerate(records):
         try:
-            term = check_record(record, lambda f, i=index: f"records[{i}].{f}")
+            term = check_record(record, lambda f, i=index: f"records[{i}] {json_path(f)}")
             refuse_my_number_in(record, term)
         except ValidationError as exc:
             problems.append(exc)

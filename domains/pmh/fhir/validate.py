@@ -15,6 +15,23 @@ from domains.pmh.errors import FhirInvalid, PmhCode, PmhInputError
 from domains.pmh.fhir.convert import SUPPORTED
 
 _MODULES = {name: name.lower() for name in (*SUPPORTED, "Bundle")}
+# fhir.resources checks a code's form, not its value set: the required bindings of the
+# elements pmh reads are checked here (FHIR R4 value sets).
+REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
+    "Bundle": {"type": frozenset({"document", "message", "transaction", "transaction-response",
+                                  "batch", "batch-response", "history", "searchset",
+                                  "collection"})},
+    "Patient": {"gender": frozenset({"male", "female", "other", "unknown"})},
+    "Encounter": {"status": frozenset({"planned", "arrived", "triaged", "in-progress",
+                                       "onleave", "finished", "cancelled", "entered-in-error",
+                                       "unknown"})},
+    "Observation": {"status": frozenset({"registered", "preliminary", "final", "amended",
+                                         "corrected", "cancelled", "entered-in-error",
+                                         "unknown"})},
+    "Immunization": {"status": frozenset({"completed", "entered-in-error", "not-done"})},
+    "Coverage": {"status": frozenset({"active", "cancelled", "draft", "entered-in-error"})},
+    "RelatedPerson": {},
+}
 
 
 @cache
@@ -32,12 +49,17 @@ def problems(resource: Any, path: str) -> list[PmhInputError]:
         return [PmhInputError(f"{path}.resourceType: pmh holds no {str(kind)[:40]} (only "
                               f"{', '.join(SUPPORTED)})", field=f"{path}.resourceType",
                               code=PmhCode.FHIR_UNSUPPORTED)]
+    found = [FhirInvalid(f"{path}.{element}: not a code of its required value set",
+                         field=f"{path}.{element}", fhir_error="code_not_in_value_set")
+             for element, codes in REQUIRED_CODES[kind].items()
+             if element in resource and resource[element] not in codes]
     try:
         _model(kind).model_validate(dict(resource))
     except pydantic.ValidationError as exc:
-        return [FhirInvalid(f"{_join(path, e['loc'])}: {e['type']}", field=_join(path, e["loc"]),
-                            fhir_error=e["type"]) for e in exc.errors()]
-    return []
+        found += [FhirInvalid(f"{_join(path, e['loc'])}: {e['type']}",
+                              field=_join(path, e["loc"]), fhir_error=e["type"])
+                  for e in exc.errors()]
+    return found
 
 
 def check(resource: Any, path: str) -> None:

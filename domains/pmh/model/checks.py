@@ -29,7 +29,7 @@ Record = Mapping[str, Any]
 
 
 def json_path(field: str) -> str:
-    return f"$.{field}"
+    return f"$.{field}" if field else "$"
 
 
 def record_term(record: Record, where: Where = json_path) -> str:
@@ -50,9 +50,13 @@ def check_record(record: Record, where: Where = json_path) -> str:
     errors = sorted(_validator(term).iter_errors(record), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
-        path = ".".join(str(p) for p in first.absolute_path)
-        raise PmhInputError(f"{where(path) if path else 'the record'} fails the {term} "
-                            f"schema ({first.validator})", field=where(path) if path else "$",
+        field = where(".".join(str(p) for p in first.absolute_path))
+        # jsonschema's own message may quote the value: only the keyword and the names of
+        # missing properties are said.
+        missing = [p for p in first.validator_value if p not in first.instance] \
+            if first.validator == "required" and isinstance(first.instance, Mapping) else []
+        said = f"lacks {', '.join(missing)}" if missing else f"fails '{first.validator}'"
+        raise PmhInputError(f"{field} {said} (the {term} schema)", field=field,
                             keyword=first.validator)
     return term
 
