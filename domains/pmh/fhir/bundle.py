@@ -52,7 +52,7 @@ def import_bundle(bundle: Any) -> list[Json]:
                if isinstance(e.get("resource"), Mapping)
                and isinstance(e["resource"].get("resourceType"), str)}
     targets, ids = _targets(entries, present, problems)
-    roles = _roles(valid, targets, problems)
+    roles = _roles(valid, targets, ids, problems)
     records: list[Json] = []
     for index, resource in valid.items():
         if index not in ids or (resource["resourceType"] == "Patient" and index not in roles):
@@ -116,7 +116,7 @@ def _targets(entries: Sequence[Any], present: Mapping[int, Mapping[str, Any]],
 
 
 def _roles(valid: Mapping[int, Mapping[str, Any]], targets: Mapping[str, Target],
-           problems: Problems) -> dict[int, str]:
+           ids: Mapping[int, str], problems: Problems) -> dict[int, str]:
     """Mother or Child for each Patient: from its meta.profile, else from what refers to it
     (a RelatedPerson's patient is a child, its mother extension and a pregnancy registration's
     subject a mother)."""
@@ -138,14 +138,9 @@ def _roles(valid: Mapping[int, Mapping[str, Any]], targets: Mapping[str, Target]
             mark(resource.get("subject"), vocab.MOTHER)
     roles: dict[int, str] = {}
     for index, resource in valid.items():
-        if resource["resourceType"] != "Patient":
+        if resource["resourceType"] != "Patient" or index not in ids:
             continue
-        record_id = record_id_of(resource, None)
-        inferred = set()
-        for key, target in targets.items():
-            if target.resource_type == "Patient" and (
-                    key == f"Patient/{resource.get('id')}" or target.record_id == record_id):
-                inferred |= said.get(target.record_id, set())
+        inferred = said.get(ids[index], set())
         declared = patient.role(resource)
         found = {declared} if declared else inferred
         if len(found) != 1:
@@ -174,11 +169,12 @@ def export_bundle(records: Iterable[Mapping[str, Any]]) -> Json:
     writer = Writer(records)
     entries: list[Json] = []
     for index, record in enumerate(records):
+        writer.where = f"records[{index}] "
         try:
             resource = convert.to_fhir(record, writer)
+            # A failure here is a fault of pmh's mapping, not of the record: still refused.
             validate.check(resource, f"Bundle.entry[{index}].resource")
         except ValidationError as exc:
-            exc.field = f"records[{index}] {getattr(exc, 'field', '')}".strip()
             problems.append(exc)
             continue
         entries.append({"fullUrl": full_url(record["id"]), "resource": resource})

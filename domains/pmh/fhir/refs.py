@@ -41,11 +41,13 @@ class Writer:
     """Model to FHIR: references to the records being exported together."""
 
     def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
-        self.types = {r["id"]: r.get("type") for r in records}
+        self.ids = {r["id"] for r in records}
+        self.where = ""  # which record is being written, for errors: "records[3] "
 
-    def ref(self, record_id: str, path: str) -> Json:
+    def ref(self, record_id: str, field: str) -> Json:
         """A Reference to the record ``record_id``, which must be exported too."""
-        if record_id not in self.types:
+        if record_id not in self.ids:
+            path = f"{self.where}$.{field}"
             raise PmhInputError(f"{path} names a record that is not among those exported: "
                                 "export it too, so that the Bundle's references resolve",
                                 field=path, code=PmhCode.FHIR_REFERENCE)

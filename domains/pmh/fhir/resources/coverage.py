@@ -53,7 +53,7 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
                                   "value": record["voucherNumber"]})
     out["status"] = "active"
     out["type"] = _type(systems.PUBLIC_SUBSIDY if subsidy else systems.CHECKUP_VOUCHER)
-    out["beneficiary"] = writer.ref(record["subject"], "$.subject")
+    out["beneficiary"] = writer.ref(record["subject"], "subject")
     if period := _period(record):
         out["period"] = period
     if subsidy:

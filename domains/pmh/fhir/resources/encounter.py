@@ -21,7 +21,7 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
                                record["payingMunicipality"])})
     if "voucher" in record:
         extensions.append({"url": systems.EXT_VOUCHER,
-                           "valueReference": writer.ref(record["voucher"], "$.voucher")})
+                           "valueReference": writer.ref(record["voucher"], "voucher")})
     if extensions:
         out["extension"] = extensions
     kind = record["encounterKind"]
@@ -29,7 +29,7 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
     out["class"] = {"system": systems.ACT_CODE, "code": "AMB", "display": "ambulatory"}
     out["type"] = [{"coding": [{"system": systems.ENCOUNTER_KIND, "code": kind,
                                 "display": vocab.ENCOUNTER_KINDS[kind][0]}]}]
-    out["subject"] = writer.ref(record["subject"], "$.subject")
+    out["subject"] = writer.ref(record["subject"], "subject")
     out["period"] = {"start": record["start"], **({"end": record["end"]} if "end" in record
                                                   else {})}
     if "clinic" in record:

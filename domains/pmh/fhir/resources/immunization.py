@@ -19,9 +19,9 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
     out["status"] = "completed"
     out["vaccineCode"] = {"coding": [{"system": systems.VACCINE, "code": vaccine,
                                       "display": vocab.VACCINES[vaccine][0]}]}
-    out["patient"] = writer.ref(record["subject"], "$.subject")
+    out["patient"] = writer.ref(record["subject"], "subject")
     if "encounter" in record:
-        out["encounter"] = writer.ref(record["encounter"], "$.encounter")
+        out["encounter"] = writer.ref(record["encounter"], "encounter")
     out["occurrenceDateTime"] = record["occurred"]
     if "lotNumber" in record:
         out["lotNumber"] = record["lotNumber"]

@@ -46,9 +46,9 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
     out["category"] = [{"coding": [{"system": systems.OBSERVATION_CATEGORY,
                                     "code": _CATEGORY.get(m.kind, "exam")}]}]
     out["code"] = _concept(m)
-    out["subject"] = writer.ref(record["subject"], "$.subject")
+    out["subject"] = writer.ref(record["subject"], "subject")
     if "encounter" in record:
-        out["encounter"] = writer.ref(record["encounter"], "$.encounter")
+        out["encounter"] = writer.ref(record["encounter"], "encounter")
     out["effectiveDateTime"] = record["effective"]
     if m.shape == "quantity":
         out["valueQuantity"] = _quantity(record["value"], m.unit)

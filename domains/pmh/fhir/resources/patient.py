@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domains.pmh import vocab
+from domains.pmh.errors import PmhCode, PmhInputError
 from domains.pmh.fhir import names, systems
 from domains.pmh.fhir.refs import Json, Reader, Writer
 
@@ -26,7 +27,11 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
 
 
 def from_fhir(reader: Reader) -> Json:
-    term = reader.role or vocab.MOTHER
+    term = reader.role  # decided for the whole Bundle (``bundle._roles``)
+    if term not in PROFILES:
+        raise PmhInputError(f"{reader.at('meta', 'profile')}: cannot tell whether this "
+                            "Patient is a mother or a child", field=reader.at("meta", "profile"),
+                            code=PmhCode.FHIR_UNSUPPORTED)
     out = reader.head(term)
     out.update(names.from_fhir(reader))
     out["birthDate"] = reader.need("birthDate")

@@ -31,7 +31,7 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
                                   "value": record["handbookNumber"]})
     out["status"] = "final"
     out["code"] = CODE
-    out["subject"] = writer.ref(record["mother"], "$.mother")
+    out["subject"] = writer.ref(record["mother"], "mother")
     out["effectiveDateTime"] = record["handbookIssued"]
     out["performer"] = [organisations.municipality(record["issuingMunicipality"])]
     out["component"] = [{"code": EDD, "valueDateTime": record["expectedDelivery"]}]

@@ -15,8 +15,8 @@ from domains.pmh.fhir.refs import Json, Reader, Writer
 def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
     out = writer.head("RelatedPerson", record)
     out["extension"] = [{"url": systems.EXT_MOTHER,
-                         "valueReference": writer.ref(record["mother"], "$.mother")}]
-    out["patient"] = writer.ref(record["child"], "$.child")
+                         "valueReference": writer.ref(record["mother"], "mother")}]
+    out["patient"] = writer.ref(record["child"], "child")
     out["relationship"] = [{"coding": [{"system": systems.ROLE_CODE, "code": "MTH",
                                         "display": "mother"}]}]
     return out
