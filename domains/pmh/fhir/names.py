@@ -45,7 +45,9 @@ def from_fhir(reader: Reader) -> dict[str, str]:
         family_field, given_field = FIELDS[representation]
         if family_field in out or given_field in out:
             continue  # the first name of each representation counts
-        family, given = name.get("family"), " ".join(name.get("given") or ()) or None
+        # FHIR JSON allows null in a primitive array (its extension stands beside it).
+        given = " ".join(g for g in name.get("given") or () if isinstance(g, str)) or None
+        family = name.get("family")
         for field_name, value in ((family_field, family), (given_field, given)):
             if isinstance(value, str) and value.strip():
                 out[field_name] = katakana(value) if representation == systems.KANA \
@@ -58,7 +60,8 @@ def _representation(name: Mapping[str, Any]) -> str:
         if isinstance(extension, Mapping) and extension.get("url") == \
                 systems.EN_REPRESENTATION and extension.get("valueCode") in FIELDS:
             return extension["valueCode"]
-    text = "".join([name.get("family") or "", *(name.get("given") or ())])
+    parts = [name.get("family"), *(name.get("given") or ())]
+    text = "".join(p for p in parts if isinstance(p, str))
     return systems.KANA if text and all(_is_kana(c) for c in katakana(text)) \
         else systems.KANJI
 

@@ -45,14 +45,15 @@ def problems(resource: Any, path: str) -> list[PmhInputError]:
     if not isinstance(resource, Mapping):
         return [FhirInvalid(f"{path} is not a JSON object", field=path)]
     kind = resource.get("resourceType")
-    if kind not in _MODULES:
+    if not isinstance(kind, str) or kind not in _MODULES:
         return [PmhInputError(f"{path}.resourceType: pmh holds no {str(kind)[:40]} (only "
                               f"{', '.join(SUPPORTED)})", field=f"{path}.resourceType",
                               code=PmhCode.FHIR_UNSUPPORTED)]
     found = [FhirInvalid(f"{path}.{element}: not a code of its required value set",
                          field=f"{path}.{element}", fhir_error="code_not_in_value_set")
              for element, codes in REQUIRED_CODES[kind].items()
-             if element in resource and resource[element] not in codes]
+             if element in resource and (not isinstance(resource[element], str)
+                                         or resource[element] not in codes)]
     try:
         _model(kind).model_validate(dict(resource))
     except pydantic.ValidationError as exc:
