@@ -136,17 +136,19 @@ def relative(reference: str) -> str:
 
 
 def record_id_of(resource: Mapping[str, Any], full: Any) -> str | None:
-    """The pmh record IRI of a resource: its urn:ietf:rfc:3986 identifier, else its fullUrl."""
-    for identifier in resource.get("identifier") or ():
-        if isinstance(identifier, Mapping) and identifier.get("system") == systems.RECORD_ID \
-                and isinstance(identifier.get("value"), str):
-            return identifier["value"]
+    """The pmh record IRI of a resource: its urn:ietf:rfc:3986 identifier, else its fullUrl.
+    (Also asked of resources that failed validation, so nothing about their shape is assumed.)
+    """
+    found = identifier(resource, systems.RECORD_ID)
+    if found is not None:
+        return found[1]
     return full if isinstance(full, str) and ":" in full else None
 
 
 def identifier(resource: Mapping[str, Any], system: str) -> tuple[int, str] | None:
     """(index, value) of the resource's first identifier of ``system``."""
-    for index, found in enumerate(resource.get("identifier") or ()):
+    identifiers = resource.get("identifier")
+    for index, found in enumerate(identifiers if isinstance(identifiers, list) else ()):
         if isinstance(found, Mapping) and found.get("system") == system \
                 and isinstance(found.get("value"), str):
             return index, found["value"]

@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from connector.plugins.registry import activate_plugins, dataset_schema, plugin_contexts
 from domains.pmh import plugin as pmh
 from domains.pmh import vocab
 from domains.pmh.model.datasets import DATASET_TYPES
 from tests.domains.pmh import family
+from tests.domains.pmh.strategies import families
 from trust import jsonld
 from trust.errors import JsonLdError
 
@@ -108,3 +110,12 @@ def test_measurement_limits_in_the_schema_are_vocab_s():
                  vocab.GESTATIONAL_DAYS):
         assert (props[part.kind]["minimum"], props[part.kind]["maximum"]) == (part.low,
                                                                               part.high)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(families())
+def test_generated_records_lose_no_term(records):
+    for record in records:
+        jsonld.check_no_dropped_terms(record, CONTEXTS)
+        assert jsonld.compact(record, record["@context"], CONTEXTS) == record

@@ -32,12 +32,23 @@ def paths(value: Any, here: tuple = ()) -> list[tuple]:
     return out
 
 
+ELEMENTS = ["identifier", "meta", "extension", "name", "component", "class", "payor", "period",
+            "subject", "code", "valueQuantity", "reference", "type", "profile", "relationship",
+            "protocolApplied", "performer", "given", "fullUrl", "resource", "value"]
+
+
+def get(value: Any, path: tuple) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
 def replace(value: Any, path: tuple, new: Any) -> Any:
     if not path:
         return new
     head, rest = path[0], path[1:]
     if isinstance(value, dict):
-        return {**value, head: replace(value[head], rest, new)}
+        return {**value, head: replace(value.get(head), rest, new)}
     copy = list(value)
     copy[head] = replace(copy[head], rest, new)
     return copy
@@ -48,7 +59,11 @@ def replace(value: Any, path: tuple, new: Any) -> Any:
 def test_a_changed_bundle_is_converted_or_refused_with_typed_problems(data):
     bundle = clinic()
     for _ in range(data.draw(st.integers(1, 3))):
-        where = data.draw(st.sampled_from(paths(bundle)[1:]))
+        if data.draw(st.booleans()):  # change a value that is there
+            where = data.draw(st.sampled_from(paths(bundle)[1:]))
+        else:  # or add an element pmh reads, to an object
+            objects = [p for p in paths(bundle) if isinstance(get(bundle, p), dict)]
+            where = (*data.draw(st.sampled_from(objects)), data.draw(st.sampled_from(ELEMENTS)))
         bundle = replace(bundle, where, data.draw(JSON))
     try:
         records = import_bundle(bundle)
