@@ -33,14 +33,13 @@ def json_path(field: str) -> str:
 
 
 def record_term(record: Record, where: Where = json_path) -> str:
-    """The pmh record type (``Mother``) ``record`` declares, or a refusal."""
+    """The pmh record type (``Mother``) ``record`` declares, or a refusal: exactly one, as a
+    FHIR resource has one resourceType."""
     declared = record.get("type")
-    names = declared if isinstance(declared, list) else [declared]
-    found = [n for n in names if n in BY_TERM]
-    if len(found) != 1:
-        raise PmhInputError("a pmh record has exactly one of the types "
+    if not isinstance(declared, str) or declared not in BY_TERM:
+        raise PmhInputError(f"{where('type')}: a pmh record's type is one of "
                             f"{', '.join(BY_TERM)}", field=where("type"))
-    return found[0]
+    return declared
 
 
 def check_record(record: Record, where: Where = json_path) -> str:
