@@ -61,6 +61,10 @@ class Writer:
             meta["versionId"] = str(record["version"])
         if "modified" in record:
             meta["lastUpdated"] = record["modified"]
+        provenance = [{"url": url, "valueUri": record[field]}
+                      for field, url in systems.PROVENANCE.items() if field in record]
+        if provenance:
+            meta["extension"] = provenance
         if meta:
             out["meta"] = meta
         out["identifier"] = [{"system": systems.RECORD_ID, "value": record["id"]}]
@@ -126,6 +130,10 @@ class Reader:
             out["version"] = int(version)
         if isinstance(meta.get("lastUpdated"), str):
             out["modified"] = meta["lastUpdated"]
+        for extension in meta.get("extension") or ():
+            for field_name, url in systems.PROVENANCE.items():
+                if extension.get("url") == url and isinstance(extension.get("valueUri"), str):
+                    out[field_name] = extension["valueUri"]
         return out
 
 

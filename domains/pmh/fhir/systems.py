@@ -38,3 +38,7 @@ PROFILE_CHILD = _SD + "pmh-child"
 EXT_MOTHER = _SD + "mother"  # RelatedPerson: the mother's own Patient resource
 EXT_PAYING_MUNICIPALITY = _SD + "paying-municipality"  # Encounter: who pays (里帰り出産)
 EXT_VOUCHER = _SD + "voucher"  # Encounter: the 受診票 (a Coverage) it was paid with
+# meta: the record's provenance (prov:wasAttributedTo, prov:wasDerivedFrom) as the
+# connector keeps it for contributed versions.
+PROVENANCE = {"wasAttributedTo": _SD + "was-attributed-to",
+              "wasDerivedFrom": _SD + "was-derived-from"}

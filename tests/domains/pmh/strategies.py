@@ -48,7 +48,9 @@ def families(draw) -> list[dict]:
         mother.pop(key)
     mother.update(familyName=draw(KANJI), givenName=draw(KANJI), birthDate=draw(DATES),
                   **draw(optional(version=st.integers(1, 99),
-                                  modified=st.just("2026-05-01T09:00:00Z"))))
+                                  modified=st.just("2026-05-01T09:00:00Z"),
+                                  wasAttributedTo=st.just("did:key:z6MkClinicOfChiyoda"),
+                                  wasDerivedFrom=st.just(family.MOTHER + "#v1"))))
     for key in ("familyNameKana", "givenNameKana"):
         mother[key] = draw(KANA)
     child = {k: v for k, v in family.child().items() if not k.endswith("Name")
