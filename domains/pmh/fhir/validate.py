@@ -60,6 +60,12 @@ def problems(resource: Any, path: str) -> list[PmhInputError]:
         found += [FhirInvalid(f"{_join(path, e['loc'])}: {e['type']}",
                               field=_join(path, e["loc"]), fhir_error=e["type"])
                   for e in exc.errors()]
+    except (KeyError, TypeError, ValueError):
+        # fhir.resources raises these for a contained resource of an unknown or non-string
+        # resourceType, before it can say where: the resource as a whole is named.
+        found.append(FhirInvalid(f"{path}: not a FHIR R4 {kind} (a contained resource or an "
+                                 "element of an unknown kind)", field=path,
+                                 fhir_error="unreadable"))
     return found
 
 

@@ -34,7 +34,8 @@ def paths(value: Any, here: tuple = ()) -> list[tuple]:
 
 ELEMENTS = ["identifier", "meta", "extension", "name", "component", "class", "payor", "period",
             "subject", "code", "valueQuantity", "reference", "type", "profile", "relationship",
-            "protocolApplied", "performer", "given", "fullUrl", "resource", "value"]
+            "protocolApplied", "performer", "given", "fullUrl", "resource", "value",
+            "contained"]
 
 
 def get(value: Any, path: tuple) -> Any:

@@ -138,6 +138,15 @@ def test_every_problem_is_listed_and_nothing_is_returned_half():
         "Bundle.entry[7].resource.payor[0].identifier.value"]
 
 
+@pytest.mark.parametrize("contained", [[{"resourceType": "Nope"}], [{"resourceType": 5}]])
+def test_a_contained_resource_of_no_known_kind_is_refused_not_a_crash(contained):
+    bundle = clinic()
+    entry(bundle, "p-100")["contained"] = contained
+    [problem] = refused(bundle)
+    assert problem["path"] == "Bundle.entry[0].resource"
+    assert problem["code"] == PmhCode.FHIR_INVALID
+
+
 def test_a_patient_neither_linked_nor_profiled_is_refused():
     bundle = clinic()
     bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["id"] in ("p-101", "o-3")]
