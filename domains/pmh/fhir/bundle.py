@@ -159,6 +159,10 @@ def export_bundle(records: Iterable[Mapping[str, Any]]) -> Json:
     records = list(records)
     problems: Problems = []
     for index, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            problems.append(PmhInputError(f"records[{index}] is not a JSON object",
+                                          field=f"records[{index}]"))
+            continue
         try:
             term = check_record(record, lambda f, i=index: f"records[{i}] {json_path(f)}")
             refuse_my_number_in(record, term)

@@ -104,7 +104,8 @@ def _in_order(record: Record, first: str, then: str, where: Where) -> None:
 def check_measurement(record: Record, where: Where = json_path) -> None:
     """Refuse values no person can have (blood pressure 500/300, gestational week 60, EPDS
     31), naming the field."""
-    measurement = vocab.MEASUREMENTS.get(record.get("measurement"))  # type: ignore[arg-type]
+    kind = record.get("measurement")
+    measurement = vocab.MEASUREMENTS.get(kind) if isinstance(kind, str) else None
     if measurement is None:
         return  # the schema names an unknown measurement
     if measurement.shape in ("quantity", "score"):

@@ -1,5 +1,6 @@
 """Whatever a clinic's EHR sends, the import converts it or refuses it with typed problems
-(path and code): never another exception, never a half result."""
+(path and code): never another exception, never a half result. The same for records handed
+to the export; what it accepts comes back unchanged."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 
 from domains.japanese.mynumber import PersonalNumberRefused
 from domains.pmh.errors import BundleRefused
-from domains.pmh.fhir.bundle import import_bundle
+from domains.pmh.fhir.bundle import export_bundle, import_bundle
+from tests.domains.pmh import family
 from tests.domains.pmh.test_fhir_import import clinic
 
 JSON = st.recursive(
@@ -75,3 +77,21 @@ def test_a_changed_bundle_is_converted_or_refused_with_typed_problems(data):
         assert refused.field.startswith("Bundle")
     else:
         assert isinstance(records, list)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_changed_records_are_exported_or_refused_with_typed_problems(data):
+    records = family.family()
+    for _ in range(data.draw(st.integers(1, 2))):
+        index = data.draw(st.integers(0, len(records) - 1))
+        where = data.draw(st.sampled_from(paths(records[index])))
+        records[index] = replace(records[index], where, data.draw(JSON))
+    try:
+        bundle = export_bundle(records)
+    except BundleRefused as refused:
+        assert all(p["path"] and p["code"] for p in refused.details["problems"])
+    except PersonalNumberRefused as refused:
+        assert refused.field.startswith("$")
+    else:
+        assert import_bundle(bundle) == records
