@@ -24,6 +24,26 @@ from domains.pmh.model.content import refuse_my_number_in
 from trust.errors import ValidationError
 
 Problems = list[ValidationError]
+# Deeper than any resource pmh reads (about 8): checked first, without recursion, so that a
+# crafted input cannot exhaust the stack of the recursive checks after it.
+MAX_DEPTH = 64
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    pending = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, Mapping) else \
+            node if isinstance(node, list) else ()
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _deep(path: str) -> BundleRefused:
+    return BundleRefused([PmhInputError(f"{path} is nested deeper than {MAX_DEPTH} levels",
+                                        field=path, code=PmhCode.FHIR_INVALID)])
 
 
 def import_bundle(bundle: Any) -> list[Json]:
@@ -32,6 +52,8 @@ def import_bundle(bundle: Any) -> list[Json]:
         raise BundleRefused([PmhInputError("Bundle.resourceType: not a FHIR Bundle",
                                            field="Bundle.resourceType",
                                            code=PmhCode.FHIR_INVALID)])
+    if _too_deep(bundle):
+        raise _deep("Bundle")
     entries = bundle.get("entry") or []
     privacy.refuse_my_number(bundle, "Bundle")
     problems: Problems = list(validate.problems(
@@ -157,6 +179,8 @@ def _roles(valid: Mapping[int, Mapping[str, Any]], targets: Mapping[str, Target]
 def export_bundle(records: Iterable[Mapping[str, Any]]) -> Json:
     """A FHIR R4 ``collection`` Bundle of ``records`` (pmh records, each checked first)."""
     records = list(records)
+    if _too_deep(records):
+        raise _deep("records")
     problems: Problems = []
     for index, record in enumerate(records):
         if not isinstance(record, Mapping):

@@ -147,6 +147,16 @@ def test_a_contained_resource_of_no_known_kind_is_refused_not_a_crash(contained)
     assert problem["code"] == PmhCode.FHIR_INVALID
 
 
+def test_a_bundle_nested_too_deep_is_refused_before_any_recursive_check():
+    bundle = clinic()
+    deep: dict = {"url": "https://x.example/e", "valueString": "x"}
+    for _ in range(500):
+        deep = {"url": "https://x.example/e", "extension": [deep]}
+    entry(bundle, "p-100")["extension"] = [deep]
+    [problem] = refused(bundle)
+    assert problem["path"] == "Bundle" and problem["code"] == PmhCode.FHIR_INVALID
+
+
 def test_a_patient_neither_linked_nor_profiled_is_refused():
     bundle = clinic()
     bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["id"] in ("p-101", "o-3")]
