@@ -144,6 +144,11 @@ class _Account:
     revocations: dict[str, int] = field(default_factory=dict)
     last_iat: int = 0
     revoked: bool = False
+    # Account signing keys, newest last: users are signed by the newest (the account key
+    # signs them while there is none). Rotating one: add, reissue users, drop the old.
+    signing_keys: list[nkeys.KeyPair] = field(default_factory=list)
+    # user public key -> public key of what signed it (the account or a signing key)
+    users: dict[str, str] = field(default_factory=dict)
 
     @property
     def public(self) -> str:
@@ -277,14 +282,51 @@ class NatsAccountManager:
         elif account.revoked:
             raise NatsAccountsError(f"participant {did} was revoked", did=did)
         user = nats_jwt.generate_key("user")
+        signer = account.signing_keys[-1] if account.signing_keys else account.key
         token = nats_jwt.user_jwt(
-            account.key,
+            signer,
             nats_jwt.public_key(user),
             f"{participant_id(did)}/{connector_name}",
             user_permissions(did),
             iat=int(self._clock()),
+            issuer_account=account.public if account.signing_keys else None,
         )
+        account.users[nats_jwt.public_key(user)] = nats_jwt.public_key(signer)
         return Onboarded(account.public, token, nats_jwt.seed(user))
+
+    # ------------------------------------------------------------------ key rotation
+
+    def add_signing_key(self, did: str) -> str:
+        """Step 1 of rotating the account's key: a new signing key, in the account JWT (push
+        it, then issue users with ``onboard``: they are signed by it). Returns its public
+        key. Users signed before keep working until ``retire_signing_keys``."""
+        account = self._get(did)
+        if account.revoked:
+            raise NatsAccountsError(f"participant {did} was revoked", did=did)
+        key = nats_jwt.generate_key("account")
+        account.signing_keys.append(key)
+        self._touch(did)
+        return nats_jwt.public_key(key)
+
+    def retire_signing_keys(self, did: str) -> list[str]:
+        """Step 3: every key but the newest signing key stops signing for the account: older
+        signing keys leave the JWT and users the account key signed are revoked; the server
+        closes their connections (connectors reconnect with the users step 2 issued).
+        Returns the users that stop working."""
+        account = self._get(did)
+        if not account.signing_keys:
+            raise NatsAccountsError("the account has no signing key to keep; add one first",
+                                    did=did)
+        keep = nats_jwt.public_key(account.signing_keys[-1])
+        account.signing_keys = account.signing_keys[-1:]
+        retired = [u for u, signer in account.users.items() if signer != keep]
+        now = int(self._clock())
+        for user in retired:
+            if account.users[user] == account.public:  # the account key cannot be dropped
+                account.revocations[user] = now
+            del account.users[user]
+        self._touch(did)
+        return retired
 
     def _new_account(self, did: str) -> _Account:
         pid = participant_id(did)
@@ -523,6 +565,7 @@ class NatsAccountManager:
             exports=account.exports.values(),
             imports=account.imports.values(),
             revocations=account.revocations,
+            signing_keys=[nats_jwt.public_key(k) for k in account.signing_keys],
             iat=account.last_iat,
         )
 
@@ -547,6 +590,8 @@ def _account_state(account: _Account) -> dict[str, Any]:
         "revocations": dict(account.revocations),
         "lastIat": account.last_iat,
         "revoked": account.revoked,
+        "signingKeys": [nats_jwt.seed(k) for k in account.signing_keys],
+        "users": dict(account.users),
     }
 
 
@@ -560,4 +605,7 @@ def _account_from_state(item: dict[str, Any]) -> _Account:
     account.revocations = {k: int(v) for k, v in item["revocations"].items()}
     account.last_iat = int(item["lastIat"])
     account.revoked = bool(item["revoked"])
+    # state written before account signing keys has neither (users: the account key's)
+    account.signing_keys = [nkeys.from_seed(s.encode()) for s in item.get("signingKeys", [])]
+    account.users = {str(k): str(v) for k, v in item.get("users", {}).items()}
     return account

@@ -41,11 +41,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from authority import key_commands
 from authority.errors import AuthorityCode
 from authority.state import (
     CONFIG_FILE,
     DEFAULT_PUBLIC_URL,
     DEFAULT_VALID_DAYS,
+    KEY_HISTORY_PATH,
     PARTICIPANTS_PATH,
     STATUS_LIST_PATH,
     Authority,
@@ -153,6 +155,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--dir", required=True, type=Path, help="where (new or empty)")
             p.set_defaults(func=_restore)
         p.add_argument("--passphrase-file", type=Path, help="a file holding the passphrase")
+
+    key_commands.register(actions)
 
     p = actions.add_parser("nats-config",
                            help="print the operator-mode config for an external nats-server")
@@ -351,6 +355,13 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Applica
             return _problem(exc)
         return web.json_response(body)
 
+    async def key_history(_: web.Request) -> web.Response:
+        try:
+            body = authority.key_histories()
+        except TsunaguError as exc:
+            return _problem(exc)
+        return web.json_response(body, headers={"Cache-Control": "no-cache"})
+
     async def describe(_: web.Request) -> web.Response:
         return web.json_response(authority.describe())
 
@@ -361,6 +372,7 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Applica
     app = web.Application()
     app.router.add_get(STATUS_LIST_PATH, status_list)
     app.router.add_get(PARTICIPANTS_PATH, participants)
+    app.router.add_get(KEY_HISTORY_PATH, key_history)
     app.router.add_get("/authority", describe)
     app.router.add_get(WELL_KNOWN_PATH, announcement)
     return app

@@ -4,6 +4,7 @@ stream import (connector/protocol/grants.py describes the exchange)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -13,7 +14,7 @@ from connector.bus.messaging import ERROR_TYPE
 from connector.errors import ConnectorCode
 from connector.protocol.grants import Decide
 from connector.runtime.identity import participant_id
-from trust.envelope import ReplayCache, open_envelope, seal
+from trust.envelope import ReplayCache, SignerCheck, open_envelope, seal
 from trust.errors import EnvelopeError, TsunaguError
 from trust.keys import KeyPair
 
@@ -26,13 +27,20 @@ class GrantDesk:
     Unlike ``connector.bus.messaging.DspBus`` it checks no participant credential here: the
     authority decides with its own registry (``decide``)."""
 
-    def __init__(self, nc: Client, key: KeyPair, decide: Decide) -> None:
-        self.nc, self.key, self.decide = nc, key, decide
+    def __init__(self, nc: Client, key: KeyPair | Callable[[], KeyPair], decide: Decide,
+                 signer_check: SignerCheck | None = None, identity: str | None = None
+                 ) -> None:
+        # ``key``: the authority's key, or what returns the one that signs now (it rotates:
+        # trust.authority_keys); ``identity``: its DID, on subjects and envelopes.
+        self._key = key if callable(key) else (lambda: key)
+        self.identity = identity or self._key().did
+        self.nc, self.decide = nc, decide
+        self.signer_check = signer_check  # a participant's later keys (trust.key_history)
         self.replay_cache = ReplayCache()
         self._subscription: Subscription | None = None
 
     async def serve(self) -> None:
-        subject = f"tsunagu.dsp.{participant_id(self.key.did)}.*"
+        subject = f"tsunagu.dsp.{participant_id(self.identity)}.*"
         self._subscription = await self.nc.subscribe(subject, cb=self._on_request)
         await self.nc.flush()
 
@@ -43,8 +51,9 @@ class GrantDesk:
 
     async def _on_request(self, msg: Msg) -> None:
         try:
-            env = open_envelope(msg.data, recipient=self.key.did,
-                                replay_cache=self.replay_cache)
+            env = open_envelope(msg.data, recipient=self.identity,
+                                replay_cache=self.replay_cache,
+                                signer_check=self.signer_check)
         except TsunaguError as exc:  # nobody verified to answer to
             log.info("authority request refused", extra={"code": exc.code})
             return
@@ -61,5 +70,5 @@ class GrantDesk:
             reply_type, payload = ERROR_TYPE, {"code": ConnectorCode.INTERNAL,
                                                  "message": "internal error"}
         if msg.reply:
-            await msg.respond(seal(payload, sender=self.key, recipient=env.sender,
-                                   message_type=reply_type).encode())
+            await msg.respond(seal(payload, sender=self._key(), recipient=env.sender,
+                                   message_type=reply_type, identity=self.identity).encode())

@@ -46,6 +46,8 @@ from connector.runtime.ports import bind_port, pick_free_port
 from trust.credentials import format_datetime
 from trust.envelope import Envelope
 from trust.errors import TsunaguError
+from trust.key_history import parse_signed_at
+from trust.proofs import KeyCheck
 
 log = logging.getLogger("tsunagu.authority")
 
@@ -157,6 +159,26 @@ class AuthorityNats:
         log.info("participant's NATS account revoked", extra={"participant": did})
         return True
 
+    async def rotate_account_key(self, did: str, connector_name: str = "connector"
+                                 ) -> Onboarded:
+        """Steps 1 and 2 of rotating a participant's account key: a new signing key pushed
+        in its account JWT, then a user signed by it for each connector (install its
+        ``.creds`` where the connector reads them: it logs in with them at its next
+        (re)connect). Users signed before keep working until ``retire_account_keys``."""
+        async with self._session(strict=False) as disk:
+            disk.manager.add_signing_key(did)
+        async with self._session(strict=False) as disk:  # pushed first: then users
+            return disk.manager.onboard(did, connector_name)
+
+    async def retire_account_keys(self, did: str) -> list[str]:
+        """Step 3: only the newest signing key signs for the account; the server closes the
+        connections of users signed by the others, which reconnect with the new ones."""
+        async with self._session(strict=False) as disk:
+            retired = disk.manager.retire_signing_keys(did)
+        log.info("participant's older NATS account keys retired",
+                 extra={"participant": did, "users": len(retired)})
+        return retired
+
     async def push(self) -> None:
         """Push changes other processes saved but could not push."""
         async with self._session():
@@ -222,8 +244,9 @@ class AuthorityNats:
             urls=[url], user_jwt=own.user_jwt, user_seed=own.user_seed,
             inbox_prefix=f"_INBOX.{participant_id(self.authority.did)}",
             name="tsunagu-authority", reconnect_time_wait=0.2))
-        self._desk = GrantDesk(self._desk_nc, self.authority.key,
-                               self._decide)
+        # the key that signs now, also after a rotation while serving
+        self._desk = GrantDesk(self._desk_nc, lambda: self.authority.signing_key,
+                               self._decide, self._check_signer, identity=self.authority.did)
         await self._desk.serve()
         self._pusher = asyncio.get_running_loop().create_task(self._push_pending())
         log.info("data-space NATS in operator mode", extra={"nats_url": url})
@@ -295,9 +318,19 @@ class AuthorityNats:
             raise GrantRefused(f"the {who} holds no live credential of this authority",
                                code=AuthorityCode.GRANT_NOT_PARTICIPANT)
 
+    def _check_signer(self, sender: str, signer: str, iat: int, _credential: str | None
+                      ) -> None:
+        """The envelope's key signed for ``sender`` then, by the registry's key history."""
+        self.authority.check_key(sender, signer, datetime.fromtimestamp(iat, UTC))
+
+    def _check_proof(self, identity: str, key: str, created: str | None) -> None:
+        now = datetime.now(UTC)
+        self.authority.check_key(identity, key, parse_signed_at(created, now))
+
     async def _decide(self, env: Envelope) -> Reply:
         self._require_live(env.sender, "sender")
-        agreement_id, provider, consumer, dataset = _verified_agreement(env.payload)
+        agreement_id, provider, consumer, dataset = _verified_agreement(env.payload,
+                                                                        self._check_proof)
         durable = env.payload.get("consumer")
         if env.message_type == GRANT:
             if env.sender != provider:
@@ -338,7 +371,8 @@ def save_creds(path: Path, user: Onboarded) -> None:
         fh.write(user.creds())
 
 
-def _verified_agreement(payload: dict[str, Any]) -> tuple[str, str, str, str]:
+def _verified_agreement(payload: dict[str, Any], key_check: KeyCheck
+                        ) -> tuple[str, str, str, str]:
     """(id, provider, consumer, dataset) of a provider-signed, consumer-countersigned
     agreement."""
     document = payload.get("agreement")
@@ -351,5 +385,6 @@ def _verified_agreement(payload: dict[str, Any]) -> tuple[str, str, str, str]:
     if not all(isinstance(f, str) for f in fields):
         raise GrantRefused("the agreement's id and parties must be strings",
                            code=ConnectorCode.GRANT_MALFORMED)
-    agreements.verify_countersigned(document, provider=fields[1], consumer=fields[2])
+    agreements.verify_countersigned(document, provider=fields[1], consumer=fields[2],
+                                    key_check=key_check)
     return fields

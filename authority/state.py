@@ -7,7 +7,9 @@ Layout of an authority directory (mode 0700, every file 0600)::
     authority.json   config: name, DID, public URL, status list URL / length / ttl, and
                      where the at-rest key is (``atRestKey``, a trust.at_rest source)
     registry.json    every credential issued: participant DID, name, legal id, roles,
-                     status index, validity, the vc+jwt, and its revocation if any
+                     status index, validity, the vc+jwt, and its revocation if any;
+                     ``keys``: per identity DID that ever rotated, its key history
+                     (``trust.key_history``: key, validFrom, validUntil, reason)
     nats.json        the data space's NATS operator, system and participant account keys,
                      iats, grants and unapplied changes (``authority.space`` writes
                      it; created on first use); sealed with the at-rest key too
@@ -52,7 +54,9 @@ from trust.at_rest import (
     write_key_file,
     write_secret,
 )
+from trust.authority_keys import sign_rotation, verify_chain
 from trust.credentials import (
+    SIGNING_KEY,
     aware_now,
     build_participant_credential,
     check_name,
@@ -60,8 +64,17 @@ from trust.credentials import (
     parse_roles,
     sign_vc_jwt,
 )
-from trust.errors import ConfigError, TsunaguError, ValidationError
-from trust.keys import KEY_FILE_ROLE, KeyPair, load_key, save_key
+from trust.errors import ConfigError, DidError, TsunaguError, ValidationError
+from trust.key_history import (
+    KeyPeriod,
+    bind,
+    check_key,
+    current_key,
+    end_current,
+    identity_only,
+    sign_key_histories,
+)
+from trust.keys import KEY_FILE_ROLE, KeyPair, load_key, resolve_did_key, save_key
 from trust.legal_id import LegalId, parse_legal_id
 from trust.status_list import DEFAULT_TTL, MIN_LENGTH, StatusList, sign_status_list
 
@@ -73,6 +86,8 @@ except ImportError:  # pragma: no cover
 log = logging.getLogger("tsunagu.authority")
 
 KEY_FILE = "authority.key"
+NEXT_KEY_FILE = "authority.next.key"  # only between the two steps of rotate_own_key
+RETIRED_DIR = "retired-keys"
 CONFIG_FILE = "authority.json"
 REGISTRY_FILE = "registry.json"
 NATS_FILE = "nats.json"
@@ -83,6 +98,11 @@ FORMAT_VERSION = 1
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
 STATUS_LIST_PATH = "/status-list"
 PARTICIPANTS_PATH = "/participants"
+KEY_HISTORY_PATH = "/key-history"
+# A planned rotation leaves the old key valid this long after the new one starts, so what
+# the participant signed with it just before switching (records in its outbox, envelopes in
+# flight) still verifies. A compromise or loss ends the old key with no overlap.
+ROTATION_OVERLAP = timedelta(minutes=5)
 DEFAULT_VALID_DAYS = 365
 MAX_VALID_DAYS = 5 * 366
 MAX_REASON_CHARS = 500
@@ -290,15 +310,75 @@ class Authority:
         at_rest = None if spec is None else KeySource(spec, base=directory).load()
         if at_rest is not None:  # a key file from before atRestKey was set: seal it now
             seal_in_place(directory / KEY_FILE, KEY_FILE_ROLE, at_rest)
+        return cls(directory, config, cls._current_key(directory, config, at_rest), at_rest)
+
+    @staticmethod
+    def _current_key(directory: Path, config: dict[str, Any],
+                     at_rest: AtRestKey | None) -> KeyPair:
+        """The key that signs now: the last of the chain from the DID (trust.authority_keys);
+        finishes a rotation that stopped between writing the config and moving the key."""
+        expected = verify_chain(config["did"], config.get("keyChain", []))[-1].key
         key = load_key(directory / KEY_FILE, at_rest)
-        if key.did != config["did"]:
+        if key.did != expected and (directory / NEXT_KEY_FILE).exists() \
+                and load_key(directory / NEXT_KEY_FILE, at_rest).did == expected:
+            os.replace(directory / NEXT_KEY_FILE, directory / KEY_FILE)
+            key = load_key(directory / KEY_FILE, at_rest)
+        if key.did != expected:
             raise ConfigError(f"{KEY_FILE} does not match the DID in {CONFIG_FILE}")
-        return cls(directory, config, key, at_rest)
+        return key
+
+    # ------------------------------------------------------------------ its own key
 
     @property
-    def key(self) -> KeyPair:
-        """The authority's signing key (for its grant desk: never written anywhere)."""
+    def key_chain(self) -> list[dict[str, Any]]:
+        """The authority's rotation statements, from its DID's key to the current one."""
+        self._follow_rotation()
+        return list(self._config.get("keyChain", []))
+
+    @property
+    def signing_key(self) -> KeyPair:
+        """The key that signs for the authority now (its DID's key until it rotates)."""
+        self._follow_rotation()
         return self._key
+
+    def _signs_as(self) -> str | None:
+        return self.did if self._key.did != self.did else None
+
+    def _follow_rotation(self) -> None:
+        """Pick up a rotation another process (``authority rotate-own-key``) made."""
+        try:
+            config = orjson.loads((self.directory / CONFIG_FILE).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return
+        if isinstance(config, dict) and \
+                len(config.get("keyChain", [])) > len(self._config.get("keyChain", [])):
+            self._key = self._current_key(self.directory, config, self.at_rest)
+            self._config = config
+
+    def rotate_own_key(self, now: datetime | None = None) -> str:
+        """A new key signs for the authority from ``now`` on: the current key signs the
+        rotation statement, the config keeps the chain, the old key moves to
+        ``retired-keys/``. Its DID, and so every connector's trust, stays. Returns the new
+        key's DID."""
+        at = aware_now(now).replace(microsecond=0)
+        with self.locked():
+            self._follow_rotation()
+            new = KeyPair.generate()
+            statement = sign_rotation(self._key, authority=self.did, new_key=new.did, at=at)
+            chain = [*self._config.get("keyChain", []), statement]
+            verify_chain(self.did, chain)  # e.g. two rotations within one second
+            save_key(new, self.directory / NEXT_KEY_FILE, self.at_rest)
+            retired = self.directory / RETIRED_DIR
+            retired.mkdir(mode=0o700, exist_ok=True)
+            kept = retired / (self._key.did.removeprefix("did:key:") + ".key")
+            if not kept.exists():
+                os.link(self.directory / KEY_FILE, kept)
+            config = {**self._config, "keyChain": chain}
+            _write_atomic(self.directory / CONFIG_FILE, _dump(config))
+            os.replace(self.directory / NEXT_KEY_FILE, self.directory / KEY_FILE)
+            self._config, self._key = config, new
+        log.info("authority key rotated", extra={"authority": self.did, "key": new.did})
+        return new.did
 
     # ------------------------------------------------------------------ properties
 
@@ -327,7 +407,8 @@ class Authority:
     def announcement(self, nats_urls: Sequence[str], now: datetime | None = None
                      ) -> dict[str, Any]:
         """The signed data-space announcement (``trust.announcement``) with these NATS URLs."""
-        return sign_announcement(self._key, name=self.name, nats_urls=nats_urls,
+        return sign_announcement(self.signing_key, name=self.name, nats_urls=nats_urls,
+                                 authority=self._signs_as(), authority_keys=self.key_chain,
                                  status_list_url=self.status_list_url,
                                  participant_registry_url=self.public_url + PARTICIPANTS_PATH,
                                  now=now)
@@ -371,6 +452,13 @@ class Authority:
                 or not isinstance(registry.get("credentials"), list)):
             raise ConfigError(f"{path} is not a version {FORMAT_VERSION} registry")
         return registry
+
+    @staticmethod
+    def _history(registry: dict[str, Any], did: str) -> tuple[KeyPeriod, ...]:
+        stored = registry.get("keys", {}).get(did)
+        if stored is None:
+            return identity_only(did)
+        return tuple(KeyPeriod.from_json(p) for p in stored)
 
     def _save_registry(self, registry: dict[str, Any]) -> None:
         _write_atomic(self.directory / REGISTRY_FILE, _dump(registry))
@@ -427,37 +515,54 @@ class Authority:
                                   field="valid_days")
         valid_from = aware_now(now).replace(microsecond=0)
         valid_until = valid_from + timedelta(days=valid_days)
-        credential_id = f"urn:uuid:{uuid.uuid4()}"
         with self.locked():
             registry = self._load_registry()
-            index = registry["nextIndex"]
-            if index >= self._config["statusListLength"]:
-                raise AuthorityError("the status list is full; no index left to allocate",
-                                     code=AuthorityCode.STATUS_LIST_FULL)
-            credential = build_participant_credential(
-                issuer=self.did, subject_did=did, name=name, legal_id=legal, roles=roles,
-                valid_from=valid_from, valid_until=valid_until,
-                status_list_url=self.status_list_url, status_index=index,
-                credential_id=credential_id,
-            )
-            token = sign_vc_jwt(credential, self._key)
-            subject = credential["credentialSubject"]
-            registry["credentials"].append({
-                "index": index,
-                "id": credential_id,
-                "did": did,
-                "name": subject["name"],
-                "legalIdentifier": subject["legalIdentifier"],
-                "roles": subject["roles"],
-                "validFrom": credential["validFrom"],
-                "validUntil": credential["validUntil"],
-                "issuedAt": credential["validFrom"],
-                "jwt": token,
-                "revoked": None,
-            })
-            registry["nextIndex"] = index + 1
+            # A participant that rotated is issued credentials for the key it signs with.
+            signing_key = current_key(self._history(registry, did), valid_from)
+            issued = self._append_credential(
+                registry, did=did, name=name, legal=legal, roles=roles,
+                valid_from=valid_from, valid_until=valid_until, signing_key=signing_key)
             self._save_registry(registry)
-        log.info("participant credential issued", extra={"participant": did, "index": index})
+        log.info("participant credential issued",
+                 extra={"participant": did, "index": issued.index})
+        return issued
+
+    def _append_credential(self, registry: dict[str, Any], *, did: str, name: str,
+                           legal: LegalId, roles: Iterable[str], valid_from: datetime,
+                           valid_until: datetime, signing_key: str | None
+                           ) -> IssuedCredential:
+        """Sign a credential at the next status index and add it to ``registry`` (the
+        caller holds the lock and saves)."""
+        index = registry["nextIndex"]
+        if index >= self._config["statusListLength"]:
+            raise AuthorityError("the status list is full; no index left to allocate",
+                                 code=AuthorityCode.STATUS_LIST_FULL)
+        credential_id = f"urn:uuid:{uuid.uuid4()}"
+        credential = build_participant_credential(
+            issuer=self.did, subject_did=did, name=name, legal_id=legal, roles=roles,
+            valid_from=valid_from, valid_until=valid_until,
+            status_list_url=self.status_list_url, status_index=index,
+            credential_id=credential_id, signing_key=signing_key,
+        )
+        token = sign_vc_jwt(credential, self.signing_key, authority=self._signs_as())
+        subject = credential["credentialSubject"]
+        entry = {
+            "index": index,
+            "id": credential_id,
+            "did": did,
+            "name": subject["name"],
+            "legalIdentifier": subject["legalIdentifier"],
+            "roles": subject["roles"],
+            "validFrom": credential["validFrom"],
+            "validUntil": credential["validUntil"],
+            "issuedAt": credential["validFrom"],
+            "jwt": token,
+            "revoked": None,
+        }
+        if SIGNING_KEY in subject:
+            entry["signingKey"] = subject[SIGNING_KEY]
+        registry["credentials"].append(entry)
+        registry["nextIndex"] = index + 1
         return IssuedCredential(index=index, did=did, jwt=token, credential_id=credential_id,
                                 valid_from=valid_from, valid_until=valid_until)
 
@@ -498,6 +603,110 @@ class Authority:
                  extra={"participant": live[0]["did"], "indices": revoked})
         return revoked
 
+    # ------------------------------------------------------------------ signing keys
+
+    def key_history(self, did: str) -> tuple[KeyPeriod, ...]:
+        """The keys that signed for ``did`` and when (its identity key alone, unrotated)."""
+        return self._history(self._load_registry(), did)
+
+    def check_key(self, identity: str, key: str, at: datetime) -> KeyPeriod:
+        """``trust.key_history.check_key`` against this registry."""
+        return check_key(identity, key, at, self.key_history(identity))
+
+    def key_histories(self, now: datetime | None = None) -> dict[str, Any]:
+        """The signed key-history document relying parties fetch (``KEY_HISTORY_PATH``)."""
+        registry = self._load_registry()
+        histories = {did: self._history(registry, did) for did in registry.get("keys", {})}
+        return sign_key_histories(self.signing_key, histories, now=now,
+                                  ttl=self.status_list_ttl, authority=self._signs_as(),
+                                  authority_keys=self.key_chain)
+
+    def revoke_key(self, *, did: str, reason: str = "compromised", key: str | None = None,
+                   at: datetime | None = None, now: datetime | None = None) -> KeyPeriod:
+        """End ``did``'s signing key ``key`` (default: its current one) at ``at`` (default
+        now; earlier when the key was lost or stolen before it was reported): what it signed
+        from then on is refused (``key.rotated_out``). The participant keeps its identity,
+        credentials and agreements; ending its current key, it signs nothing until
+        ``rotate_key`` binds a new one. Naming a key rotated out within its overlap ends
+        the overlap."""
+        if reason not in ("compromised", "lost", "rotated"):
+            raise ValidationError("reason is compromised, lost or rotated", field="reason")
+        moment = aware_now(now).replace(microsecond=0)
+        ends = moment if at is None else aware_now(at).replace(microsecond=0)
+        if ends > moment:
+            raise ValidationError("a key is revoked from now or from an earlier time",
+                                  field="at")
+        with self.locked():
+            registry = self._load_registry()
+            self._live_entry(registry, did)
+            history = end_current(self._history(registry, did), ends, reason, key)
+            registry.setdefault("keys", {})[did] = [p.to_json() for p in history]
+            self._save_registry(registry)
+        ended = next(p for p in history if p.valid_until == ends and p.ended_because == reason
+                     and (key is None or p.key == key))
+        log.info("participant signing key revoked", extra={"participant": did,
+                                                          "key": ended.key, "reason": reason})
+        return ended
+
+    def rotate_key(self, *, did: str, new_key: str, reason: str = "rotated",
+                   now: datetime | None = None,
+                   overlap: timedelta = ROTATION_OVERLAP) -> IssuedCredential:
+        """Bind ``new_key`` to the identity ``did`` from now on and issue the credential
+        that says so (``signingKey``; same name, legal id, roles and end as the live one).
+
+        ``rotated``: the current key stays valid ``overlap`` longer. ``compromised``/
+        ``lost``: the current key ends now, unless ``revoke_key`` ended it already. The
+        earlier credential is not revoked: it still names the same participant, and
+        agreements keep it as evidence; the key history decides which key signs."""
+        if reason not in ("rotated", "compromised", "lost"):
+            raise ValidationError("reason is rotated, compromised or lost", field="reason")
+        try:
+            resolve_did_key(new_key)
+        except DidError as exc:
+            raise ValidationError(f"new key: {exc.message}", field="key") from None
+        if "#" in new_key:
+            raise ValidationError("the new key is a did:key DID, not a URL", field="key")
+        moment = aware_now(now).replace(microsecond=0)
+        with self.locked():
+            registry = self._load_registry()
+            live = self._live_entry(registry, did)
+            if self._key_in_use(registry, new_key):
+                raise ValidationError("this key already belongs to a participant; generate "
+                                      "a new one", field="key")
+            history = self._history(registry, did)
+            if any(p.valid_until is None for p in history):
+                ends = moment + overlap if reason == "rotated" else moment
+                history = end_current(history, ends, reason)
+            history = bind(history, new_key, moment, reason)
+            registry.setdefault("keys", {})[did] = [p.to_json() for p in history]
+            valid_until = datetime.fromisoformat(live["validUntil"])
+            issued = self._append_credential(
+                registry, did=did, name=live["name"],
+                legal=LegalId.from_dict(live["legalIdentifier"]), roles=live["roles"],
+                valid_from=moment, valid_until=valid_until, signing_key=new_key)
+            self._save_registry(registry)
+        log.info("participant signing key rotated",
+                 extra={"participant": did, "key": new_key, "reason": reason})
+        return issued
+
+    @staticmethod
+    def _live_entry(registry: dict[str, Any], did: str) -> dict[str, Any]:
+        now = format_datetime(aware_now(None))
+        live = [e for e in registry["credentials"]
+                if e["did"] == did and e["revoked"] is None and e["validUntil"] > now]
+        if not live:
+            raise AuthorityError("this participant holds no live credential of this "
+                                 "authority", code=AuthorityCode.UNKNOWN_PARTICIPANT)
+        return live[-1]
+
+    def _key_in_use(self, registry: dict[str, Any], key: str) -> bool:
+        authority_keys = {s.get("newKey") for s in self._config.get("keyChain", [])}
+        if key == self.did or key in authority_keys \
+                or any(e["did"] == key for e in registry["credentials"]):
+            return True
+        return any(p.get("key") == key for periods in registry.get("keys", {}).values()
+                   for p in periods)
+
     # ------------------------------------------------------------------ publication
 
     def status_list(self) -> StatusList:
@@ -510,8 +719,8 @@ class Authority:
 
     def status_list_jwt(self, now: datetime | None = None) -> str:
         """A freshly signed BitstringStatusListCredential, valid for the configured ttl."""
-        return sign_status_list(self._key, self.status_list_url, self.status_list(),
-                                now=now, ttl=self.status_list_ttl)
+        return sign_status_list(self.signing_key, self.status_list_url, self.status_list(),
+                                now=now, ttl=self.status_list_ttl, authority=self._signs_as())
 
     def public_registry(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """What the federated catalog crawls: identities and roles, no JWTs, no reasons."""

@@ -27,6 +27,31 @@ class ConnectorCode(ErrorCode):
     AUTH_INVALID = "auth.invalid", "the bearer token is not a tsunagu token, unknown or revoked"
     AUTH_EXPIRED = "auth.expired", "the bearer token has expired"
     AUTH_SCOPE = "auth.scope", "the token does not have the scope the route needs"
+    # Staff accounts: persons logging in (connector.api.staff)
+    STAFF_LOGIN_FAILED = ("staff.login_failed",
+                          "the login name or password is wrong (the same answer for both)")
+    STAFF_TOTP_WRONG = "staff.totp_wrong", "the one-time code (TOTP) is wrong"
+    STAFF_TOTP_REPLAYED = ("staff.totp_replayed",
+                           "the one-time code was already used; wait for the next one")
+    STAFF_LOCKED = "staff.locked", "too many failed logins: the account is locked for a while"
+    STAFF_DISABLED = "staff.disabled", "the staff account is disabled"
+    STAFF_UNKNOWN = "staff.unknown", "no staff account or session with this name or id"
+    STAFF_EXISTS = "staff.exists", "a staff account with this login name or link exists"
+    OIDC_NOT_CONFIGURED = ("oidc.not_configured",
+                           "this connector has no OpenID Connect provider configured")
+    OIDC_PROVIDER = ("oidc.provider_error",
+                     "the OpenID Connect provider did not answer as expected")
+    OIDC_WRONG_STATE = ("oidc.wrong_state",
+                        "the login answer does not belong to a login this browser started")
+    OIDC_INVALID_TOKEN = "oidc.invalid_token", "the ID token is malformed"
+    OIDC_BAD_SIGNATURE = ("oidc.bad_signature",
+                          "the ID token is not signed by a key of the configured provider")
+    OIDC_WRONG_ISSUER = "oidc.wrong_issuer", "the ID token is from another issuer"
+    OIDC_WRONG_AUDIENCE = "oidc.wrong_audience", "the ID token is for another client"
+    OIDC_EXPIRED = "oidc.expired", "the ID token has expired"
+    OIDC_WRONG_NONCE = "oidc.wrong_nonce", "the ID token's nonce is not this login's"
+    OIDC_NOT_LINKED = ("oidc.not_linked",
+                       "the provider's account is not linked to a staff account here")
     # The store
     STORE_UNAVAILABLE = "store.unavailable", "the store cannot be read or written now"
     STORE_VERSION = "store.version", "the store's schema version is not the one this code needs"
@@ -60,6 +85,9 @@ class ConnectorCode(ErrorCode):
                     "a role that neither the core nor an installed domain defines")
     CREDENTIAL_REQUEST_BAD_SIGNATURE = ("credential_request.bad_signature",
                                         "a credential request is not signed by its key")
+    KEY_ROTATION_REQUEST_INVALID = ("key_rotation_request.invalid",
+                                    "a key rotation request is malformed or not signed by "
+                                    "the keys it names")
     # DSP
     DSP_INVALID_MESSAGE = "dsp.invalid_message", "the message is not a valid DSP message"
     DSP_TOO_DEEP = "dsp.too_deep", "the message is nested too deeply to be validated"
@@ -161,6 +189,20 @@ class ConnectorCode(ErrorCode):
     USAGE_AGREEMENT_INACTIVE = ("usage.agreement_inactive",
                                 "the agreement the record is held under is no longer active")
     USAGE_PURPOSE_MISSING = "usage.purpose_missing", "the read declares no purpose"
+    USAGE_CONSENT_WITHDRAWN = ("usage.consent_withdrawn",
+                               "the person the record is about withdrew consent to its use")
+    # Residents' rights (connector.data.residents): disclosure, correction, withdrawal
+    RESIDENTS_NOT_THE_SUBJECT = ("residents.not_the_subject",
+                                 "the caller is neither the person named nor staff assisting "
+                                 "them")
+    RESIDENTS_INVALID = "residents.invalid", "a residents' rights request is malformed"
+    RESIDENTS_UNKNOWN_AGREEMENT = ("residents.unknown_agreement",
+                                   "the message names no agreement with its sender")
+    CORRECTION_NOT_FOUND = "correction.not_found", "no correction request with this id here"
+    CORRECTION_DECIDED = ("correction.decided",
+                          "the correction request was accepted or refused already")
+    CORRECTION_FIELD_NOT_ALLOWED = ("correction.field_not_allowed",
+                                    "the field is set by the holder, not corrected by request")
     FACT_INVALID = "fact.invalid", "a fact names no known left operand or cannot be set"
     AUDIT_BROKEN_CHAIN = "audit.broken_chain", "the audit log's hash chain is broken"
     # Plug-ins

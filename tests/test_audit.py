@@ -1,9 +1,8 @@
 """The hash-chained audit log detects any edited, removed or inserted line."""
 
-import sqlite3
-
 import orjson
 import pytest
+from sqlcipher3 import dbapi2 as sqlcipher  # the driver every store uses
 
 from connector.cli.main import main
 from connector.control.audit import AuditLog, verify_chain
@@ -97,7 +96,7 @@ def test_read_only_store_refuses_writes_without_corruption(tmp_path):
     s.close()
     ro = Store.__new__(Store)
     ro.path = path
-    ro.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    ro.db = sqlcipher.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     with pytest.raises(StoreError) as info, ro.transaction():
         AuditLog(ro).append("use", record="urn:r:2")
     assert info.value.code == "store.unavailable"

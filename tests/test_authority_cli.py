@@ -455,7 +455,7 @@ def test_the_authority_key_and_account_seeds_are_sealed_at_rest(authority_dir, p
     copied = b"".join(p.read_bytes() for p in authority_dir.rglob("*") if p.is_file())
     assert [s[:6] for s in seeds if s.encode() in copied] == []
     assert b"PRIVATE KEY" not in copied
-    assert authority.key.secret_key_multibase().encode() not in copied
+    assert authority.signing_key.secret_key_multibase().encode() not in copied
     # Without its key the directory opens for nobody, and says why.
     (tmp_path / "authority.at-rest.key").rename(tmp_path / "moved.key")
     with pytest.raises(TsunaguError) as info:

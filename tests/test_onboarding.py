@@ -155,7 +155,7 @@ async def test_the_announcement_is_signed_over_every_member(served, tmp_path):
         verify_announcement({**document, "grantDeskSubject": "x"})
     assert info.value.code == "announcement.invalid"
     # Later versions add members, signed with the rest: this version accepts and keeps them.
-    key = Authority.open(served.directory).key
+    key = Authority.open(served.directory).signing_key
     extended = sign_document({**document, "grantDeskSubject": "x"}, key)
     assert verify_announcement(extended).document["grantDeskSubject"] == "x"
     later = datetime.now(UTC) + timedelta(hours=2)

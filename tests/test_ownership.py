@@ -37,6 +37,13 @@ OWNERS = {
     "plugin_settings": {"connector/plugins/registry.py"},
     "content_keys": {"connector/data/content_keys.py"},
     "held_content_keys": {"connector/data/content_keys.py"},
+    "staff_accounts": {"connector/api/staff/accounts.py"},
+    "staff_sessions": {"connector/api/staff/sessions.py"},
+    "consent_withdrawals": {"connector/data/consent.py"},
+    "withdrawal_notices": {"connector/data/consent.py"},
+    "withdrawn_records": {"connector/control/withdrawn.py"},
+    "corrections": {"connector/data/corrections.py"},
+    "resident_apps": {"connector/data/resident_apps.py"},
 }
 MIGRATIONS = "connector/store/migrations.py"
 # bosai.sqlite (the hub's own file, domains/bosai/store.py) has a meta table of its own.

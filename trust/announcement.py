@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from trust.authority_keys import AuthorityKeyring, AuthorityKeysError
 from trust.credentials import aware_now
 from trust.errors import ProofError, TrustCode, TsunaguError
 from trust.keys import DID_KEY_PREFIX, KeyPair
@@ -63,12 +64,16 @@ class Announcement:
 
 def sign_announcement(key: KeyPair, *, name: str, nats_urls: Sequence[str],
                       status_list_url: str, participant_registry_url: str,
-                      now: datetime | None = None) -> dict[str, Any]:
-    """The announcement of the authority holding ``key``, signed and valid from ``now``."""
+                      now: datetime | None = None, authority: str | None = None,
+                      authority_keys: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The announcement of the authority holding ``key``, signed and valid from ``now``.
+    A rotated authority (``trust.authority_keys``): its DID as ``authority`` and its chain
+    (``authorityKeys``), so readers that know only the DID accept the current key."""
     issued = aware_now(now).replace(microsecond=0)
     return sign_document({
         "type": ANNOUNCEMENT_TYPE,
-        "id": key.did,
+        "id": authority or key.did,
+        **({"authorityKeys": list(authority_keys)} if authority_keys else {}),
         "name": name,
         "natsUrls": list(nats_urls),
         "statusListUrl": status_list_url,
@@ -115,8 +120,17 @@ def verify_announcement(document: Any, *, expected_authority: str | None = None,
                                 f"authority expected ({expected_authority})",
                                 code=TrustCode.ANNOUNCEMENT_WRONG_AUTHORITY)
     try:
-        verify_document(document, expected_controller=did)
-    except ProofError as exc:
+        keyring = AuthorityKeyring([did])
+        keyring.learn(did, document.get("authorityKeys") or [])
+        issued_at = _time(document, "issued")
+
+        def by_chain(authority: str, key: str, _created: str | None) -> None:
+            if not keyring.signed_for(authority, key, issued_at):
+                raise ProofError("signed by a key that is not the authority's",
+                                 code=TrustCode.PROOF_WRONG_SIGNER)
+
+        verify_document(document, expected_controller=did, key_check=by_chain)
+    except (ProofError, AuthorityKeysError) as exc:
         raise _fail(f"is not signed by {did}: {exc.message}") from None
     nats_urls = document.get("natsUrls")
     if not isinstance(nats_urls, list) or not all(isinstance(u, str) for u in nats_urls):

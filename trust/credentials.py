@@ -35,6 +35,7 @@ import jwt
 import orjson
 from jwt.api_jws import PyJWS
 
+from trust.authority_keys import AuthorityKeyring
 from trust.errors import (
     CredentialError,
     CredentialRevoked,
@@ -55,6 +56,7 @@ PARTICIPANT_CONTEXTS = (VC_V2_CONTEXT, TSUNAGU_CONTEXT)
 PARTICIPANT_CREDENTIAL_TYPE = "ParticipantCredential"
 STATUS_ENTRY_TYPE = "BitstringStatusListEntry"
 REVOCATION = "revocation"
+SIGNING_KEY = "signingKey"  # credentialSubject member: the key bound to the identity DID
 JWT_TYP = "vc+jwt"
 JWT_CTY = "vc"
 ALGORITHM = "EdDSA"
@@ -139,11 +141,15 @@ def aware_now(now: datetime | None = None) -> datetime:
 # --------------------------------------------------------------------------- VC-JOSE-COSE
 
 
-def sign_vc_jwt(document: Mapping[str, Any], key: KeyPair) -> str:
-    """Secure a credential as a compact JWS (``typ: vc+jwt``, EdDSA, ``kid`` = did:key URL)."""
+def sign_vc_jwt(document: Mapping[str, Any], key: KeyPair, *, authority: str | None = None
+                ) -> str:
+    """Secure a credential as a compact JWS (``typ: vc+jwt``, EdDSA, ``kid`` = did:key URL).
+
+    ``authority``: the issuer's identity DID when ``key`` is a later key of its chain
+    (``trust.authority_keys``)."""
     issuer = document.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-    if issuer_id != key.did:
+    if issuer_id != (authority or key.did):
         raise ValidationError("credential issuer must be the DID of the signing key")
     headers = {"typ": JWT_TYP, "cty": JWT_CTY, "kid": key.verification_method}
     return jwt.encode(dict(document), key.private_key, algorithm=ALGORITHM, headers=headers)
@@ -199,7 +205,11 @@ def decode_vc_jwt(
     if not isinstance(kid, str) or not kid.startswith(DID_KEY_PREFIX):
         raise _fail(p, "malformed", "JWS kid must name the issuer's did:key verification method")
     did = kid.partition("#")[0]
-    if did not in trusted_authorities:
+    # A rotated authority signs with a later key of its chain (trust.authority_keys).
+    authority = trusted_authorities.identity_of(did) \
+        if isinstance(trusted_authorities, AuthorityKeyring) \
+        else (did if did in trusted_authorities else None)
+    if authority is None:
         raise _fail(p, "untrusted_issuer", "signed by a key that is not a trusted authority",
                     issuer=did[:120])
     try:
@@ -220,13 +230,28 @@ def decode_vc_jwt(
         raise _fail(p, "malformed", "JWS payload must be a JSON object (the credential)")
     issuer = payload.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-    if issuer_id != did:
+    if issuer_id != authority:
         raise _fail(p, "untrusted_issuer", "credential issuer differs from the signing key",
                     issuer=did)
-    if "iss" in payload and payload["iss"] != did:
+    if "iss" in payload and payload["iss"] != authority:
         raise _fail(p, "untrusted_issuer", "JWT iss differs from the credential issuer",
                     issuer=did)
-    return VcJwt(header=header, payload=payload, issuer=did)
+    if isinstance(trusted_authorities, AuthorityKeyring) and \
+            not trusted_authorities.signed_for(authority, did, _issued_at(payload)):
+        raise _fail(p, "untrusted_issuer", "signed by a key of the authority that did not "
+                    "sign for it at the credential's validFrom (retired)", issuer=did)
+    return VcJwt(header=header, payload=payload, issuer=authority)
+
+
+def _issued_at(payload: Mapping[str, Any]) -> datetime:
+    """When a vc+jwt says it was made (its validFrom); a later key must name one."""
+    value = payload.get("validFrom")
+    try:
+        if isinstance(value, str) and _DATETIME.fullmatch(value):
+            return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:
+        pass
+    return datetime.max.replace(tzinfo=UTC)  # undated: no retired key signed it
 
 
 def check_validity_period(
@@ -274,10 +299,17 @@ def build_participant_credential(
     status_list_url: str,
     status_index: int,
     credential_id: str | None = None,
+    signing_key: str | None = None,
 ) -> dict[str, Any]:
-    """The unsigned VC 2.0 participant credential; inputs are validated, nothing is signed."""
+    """The unsigned VC 2.0 participant credential; inputs are validated, nothing is signed.
+
+    ``signing_key``: the did:key the participant signs with when it is not its identity DID
+    (after a rotation, ``trust.key_history``); the credential then binds that key to the
+    identity for its validity period."""
     try:
         resolve_did_key(subject_did)
+        if signing_key is not None:
+            resolve_did_key(signing_key)
     except DidError as exc:
         raise DidError(f"participant DID: {exc.message}", **exc.details) from None
     name = check_name(name)
@@ -299,6 +331,8 @@ def build_participant_credential(
             "name": name,
             "legalIdentifier": legal_id.to_dict(),
             "roles": list(role_list),
+            **({SIGNING_KEY: signing_key}
+               if signing_key is not None and signing_key != subject_did else {}),
         },
         "credentialStatus": {
             "id": f"{status_list_url}#{status_index}",
@@ -334,9 +368,28 @@ class VerifiedCredential:
     issuer: str
     status_index: int
     credential_id: str | None = None
+    signing_key: str = ""  # the did:key it binds to ``did``; the identity key if not named
+
+    def __post_init__(self) -> None:
+        if not self.signing_key:
+            object.__setattr__(self, "signing_key", self.did)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+
+def _signing_key(payload: Mapping[str, Any]) -> str | None:
+    key = payload["credentialSubject"].get(SIGNING_KEY)
+    if key is None:
+        return None
+    try:
+        resolve_did_key(key)
+    except DidError as exc:
+        raise _fail("credential", "malformed",
+                    f"credentialSubject.{SIGNING_KEY}: {exc.message}") from None
+    if "#" in key:
+        raise _fail("credential", "malformed", f"credentialSubject.{SIGNING_KEY} is a DID")
+    return key
 
 
 def _subject(payload: Mapping[str, Any]) -> tuple[str, str, LegalId, tuple[str, ...]]:
@@ -426,6 +479,7 @@ def verify_credential(
     payload = vc.payload
     check_contexts_and_type(payload, PARTICIPANT_CREDENTIAL_TYPE, "credential")
     did, name, legal_id, roles = _subject(payload)
+    signing_key = _signing_key(payload)
     url, index = _status_entry(payload)
     credential_id = payload.get("id")
     if credential_id is not None and not isinstance(credential_id, str):
@@ -435,6 +489,6 @@ def verify_credential(
     return VerifiedCredential(
         did=did, name=name, legal_id=legal_id, roles=roles, valid_from=valid_from,
         valid_until=valid_until, issuer=vc.issuer, status_index=index,
-        credential_id=credential_id,
+        credential_id=credential_id, signing_key=signing_key or did,
     )
 

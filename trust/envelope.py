@@ -8,6 +8,10 @@ the signature; whether the sender is a *trusted participant* is the connector's 
 
 Verification order matters: the signature is checked before the replay cache is touched, so
 forged envelopes cannot poison the cache with message ids.
+
+After a key rotation (``trust.key_history``) a participant signs with a key that is not its
+identity DID: ``iss`` stays the identity, ``kid`` names the signing key. Only a caller that
+passes ``signer_check`` accepts that; without one, ``iss`` must be the signing key.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +45,15 @@ class Envelope:
     expires_at: int
     payload: dict[str, Any]
     credential: str | None = None  # the sender's participant credential (vc+jwt), if carried
+    signer: str = ""  # the did:key that signed; ``sender`` unless it rotated its key
+
+    def __post_init__(self) -> None:
+        if not self.signer:
+            object.__setattr__(self, "signer", self.sender)
+
+
+# (sender identity, signing did:key, iat, the carried credential) -> None, or raise.
+SignerCheck = Callable[[str, str, int, str | None], None]
 
 
 def seal(
@@ -52,8 +66,12 @@ def seal(
     message_id: str | None = None,
     now: float | None = None,
     credential: str | None = None,
+    identity: str | None = None,
 ) -> str:
     """Sign ``payload`` for ``recipient``; returns the compact JWS.
+
+    ``identity``: the sender's identity DID when it signs with a later key (``iss``); the
+    signing key is ``kid`` either way.
 
     ``credential`` (the sender's vc+jwt) travels inside the signed claims so the recipient can
     check who the sender is without another round trip.
@@ -63,7 +81,7 @@ def seal(
                             code=TrustCode.ENVELOPE_LIFETIME)
     issued = int(now if now is not None else time.time())
     claims = {
-        "iss": sender.did,
+        "iss": identity or sender.did,
         "aud": recipient,
         "jti": message_id or str(uuid.uuid4()),
         "iat": issued,
@@ -156,8 +174,10 @@ def _claims(token: str, kid: str, recipient: str) -> dict[str, Any]:
         raise _fail(f"envelope cannot be decoded: {exc}", TrustCode.ENVELOPE_MALFORMED) from exc
 
 
-def _check_claims(claims: dict[str, Any], kid: str, now: float) -> None:
-    if claims["iss"] != kid.partition("#")[0]:
+def _check_claims(claims: dict[str, Any], kid: str, now: float, delegated: bool) -> None:
+    if not isinstance(claims["iss"], str):
+        raise _fail("envelope iss must be a DID", TrustCode.ENVELOPE_MALFORMED)
+    if claims["iss"] != kid.partition("#")[0] and not delegated:
         raise _fail("envelope iss does not match its signing key",
                     TrustCode.ENVELOPE_SENDER_MISMATCH)
     iat, exp = claims["iat"], claims["exp"]
@@ -181,8 +201,13 @@ def open_envelope(
     recipient: str,
     replay_cache: ReplayCache,
     now: float | None = None,
+    signer_check: SignerCheck | None = None,
 ) -> Envelope:
-    """Verify an envelope addressed to ``recipient``; raise EnvelopeError saying why not."""
+    """Verify an envelope addressed to ``recipient``; raise EnvelopeError saying why not.
+
+    ``signer_check`` decides whether the signing key spoke for ``iss`` at ``iat`` (its own
+    error propagates); it runs after the signature and before the replay cache, so an
+    envelope it refuses leaves no message id behind."""
     if isinstance(token, bytes):
         if len(token) > MAX_ENVELOPE_BYTES:
             raise _fail("envelope is too large", TrustCode.ENVELOPE_TOO_LARGE)
@@ -199,8 +224,14 @@ def open_envelope(
     moment = now if now is not None else time.time()
     header = _header(token)
     claims = _claims(token, header["kid"], recipient)
-    _check_claims(claims, header["kid"], moment)
-    replay_key = f"{claims['iss']} {claims['jti']}"
+    _check_claims(claims, header["kid"], moment, signer_check is not None)
+    signer = header["kid"].partition("#")[0]
+    credential = claims["vc"] if isinstance(claims.get("vc"), str) else None
+    if signer_check is not None:
+        signer_check(claims["iss"], signer, claims["iat"], credential)
+    # The signer is part of the key: a message id another key used for the same sender
+    # cannot make the genuine message look like a replay.
+    replay_key = f"{claims['iss']} {signer} {claims['jti']}"
     if not replay_cache.check_and_add(replay_key, claims["exp"] + CLOCK_SKEW_S, moment):
         raise _fail("envelope was already received (replay)", TrustCode.ENVELOPE_REPLAYED)
     return Envelope(
@@ -211,5 +242,6 @@ def open_envelope(
         issued_at=claims["iat"],
         expires_at=claims["exp"],
         payload=claims["payload"],
-        credential=claims["vc"] if isinstance(claims.get("vc"), str) else None,
+        credential=credential,
+        signer=signer,
     )

@@ -60,6 +60,19 @@ class TrustCode(ErrorCode):
                                 "a value cannot be written as RFC 8785 canonical JSON")
     LEGAL_ID_INVALID = ("legal_id.invalid",
                         "a legal identifier is malformed or its check digit is wrong")
+    # Key histories (trust.key_history): which key signs for a participant when
+    KEY_UNKNOWN = "key.unknown", "the signing key is not a key of the participant it speaks for"
+    KEY_ROTATED_OUT = ("key.rotated_out",
+                       "the signing key was rotated out or revoked before the signature")
+    KEY_NOT_YET_VALID = ("key.not_yet_valid",
+                         "the signing key did not yet speak for the participant then")
+    AUTHORITY_KEYS_INVALID = ("authority_keys.invalid",
+                              "an authority's key chain does not verify from its trusted DID")
+    KEY_HISTORY_MALFORMED = "key_history.malformed", "a key-history document is malformed"
+    KEY_HISTORY_UNTRUSTED = ("key_history.untrusted",
+                             "a key-history document is not signed by a trusted authority")
+    KEY_HISTORY_UNKNOWN = ("key_history.unknown",
+                           "no fresh key history from the authority (fail closed)")
     # Data Integrity proofs
     PROOF_INVALID = "proof.invalid", "a Data Integrity proof does not verify"
     PROOF_MISSING = "proof.missing", "the document has no proof"

@@ -2,7 +2,8 @@
 
 Log calls pass identifiers (DIDs, record ids, codes) as ``extra`` fields, never record bodies.
 As a second line of defence the formatter masks anything that looks like key material
-(PEM blocks, Multikey secrets, JWTs, NATS seeds) before a line is written.
+(PEM blocks, Multikey secrets, JWTs, NATS seeds, app tokens, staff session secrets, TOTP
+secrets, password hashes) before a line is written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ _SECRET_PATTERNS = [
     re.compile(r"\bz3u2[1-9A-HJ-NP-Za-km-z]{40,}"),  # Multikey Ed25519 secret (0x8026)
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWS / JWT
     re.compile(r"\bS[A-Z]A[A-Z2-7]{50,}"),  # NATS nkey seeds
+    re.compile(r"\b(?:tsu|sts)_[A-Za-z0-9_-]{40,}"),  # app tokens, staff session secrets
+    re.compile(r"(?<=[?&]secret=)[A-Z2-7]{16,}=*"),  # TOTP secrets in otpauth:// URIs
+    re.compile(r"\$argon2id?\$[^\s\"']+"),  # password hashes
 ]
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 

@@ -335,11 +335,13 @@ def account_jwt(
     exports: Iterable[Export] = (),
     imports: Iterable[Import] = (),
     revocations: Mapping[str, int] | None = None,
+    signing_keys: Iterable[str] = (),
     iat: int | None = None,
 ) -> str:
     """Account JWT signed by the operator. ``revocations`` maps user public keys (or ``*``)
     to a Unix time: user JWTs issued at or before it are refused and their connections
-    closed."""
+    closed. ``signing_keys``: account nkeys that may sign its users besides the account key
+    (dropping one disconnects the users it signed)."""
     _check_kind(account, "account", "the account")
     nats: dict[str, Any] = {}
     if imports := _sorted(imports):
@@ -347,6 +349,11 @@ def account_jwt(
     if exports := _sorted(exports):
         nats["exports"] = exports
     nats["limits"] = (limits or AccountLimits()).to_claims()
+    keys = list(signing_keys)
+    for key in keys:
+        _check_kind(key, "account", "a signing key")
+    if keys:  # the Go library's field order: after limits, before revocations
+        nats["signing_keys"] = keys
     if revocations:
         nats["revocations"] = {k: int(v) for k, v in sorted(revocations.items())}
     nats["type"] = "account"
@@ -364,11 +371,16 @@ def user_jwt(
     payload: int = NO_LIMIT,
     iat: int | None = None,
     exp: int | None = None,
+    issuer_account: str | None = None,
 ) -> str:
-    """User JWT signed by its account key (no signing keys: the account key signs)."""
+    """User JWT signed by its account key, or by one of the account's signing keys
+    (``account`` is then that key and ``issuer_account`` the account's public key)."""
     _check_kind(user, "user", "the user")
     nats = (permissions or Permissions()).to_claims()
     nats |= {k: v for k, v in (("subs", subs), ("data", data), ("payload", payload)) if v}
+    if issuer_account is not None:
+        _check_kind(issuer_account, "account", "the issuer account")
+        nats["issuer_account"] = issuer_account
     nats["type"] = "user"
     return encode(account, user, nats, name=name, iat=iat, exp=exp)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from trust.canonical import canonical_json, sha256
-from trust.errors import DidError, MultibaseError, ProofError, TrustCode
+from trust.errors import DidError, MultibaseError, ProofError, TrustCode, TsunaguError
 from trust.keys import KeyPair, resolve_did_key, verify_signature
 from trust.multibase import decode_base58btc, encode_base58btc
 
@@ -24,10 +24,18 @@ CRYPTOSUITE = "eddsa-jcs-2022"
 class VerifiedProof:
     """What a successful verification establishes: who signed, when, for what purpose."""
 
-    controller: str  # the did:key that signed
+    controller: str  # the did:key that signed, or the identity it signed for (key_check)
     verification_method: str
     created: str | None
     proof_purpose: str
+
+
+class KeyCheck(Protocol):
+    """Decides whether ``key`` (a did:key) signed for ``identity`` at ``created`` (a proof's
+    ``created``, None when absent); raises a ``TsunaguError`` saying why not
+    (``trust.key_history``: a participant's later keys, rotated-out ones)."""
+
+    def __call__(self, identity: str, key: str, created: str | None) -> None: ...
 
 
 def format_datetime(moment: datetime) -> str:
@@ -110,6 +118,16 @@ def _check_proof_shape(proof: Any) -> dict[str, Any]:
     return proof
 
 
+def _check_key(key_check: KeyCheck, identity: str, key: str, created: Any) -> None:
+    try:
+        key_check(identity, key, created if isinstance(created, str) else None)
+    except TsunaguError as exc:
+        if exc.code != TrustCode.KEY_UNKNOWN:
+            raise
+        raise ProofError(f"proof was made by {key}, not a key of {identity}",
+                         code=TrustCode.PROOF_WRONG_SIGNER, key=key) from None
+
+
 def _check_context_prefix(document: dict[str, Any], proof: dict[str, Any]) -> None:
     """The proof's @context must be a prefix of the document's (eddsa-jcs-2022 §3.3.2)."""
     if "@context" not in proof:
@@ -128,8 +146,15 @@ def verify_document(
     *,
     expected_purpose: str = "assertionMethod",
     expected_controller: str | None = None,
+    key_check: KeyCheck | None = None,
 ) -> VerifiedProof:
-    """Verify the embedded eddsa-jcs-2022 proof; raise ProofError with a code saying why not."""
+    """Verify the embedded eddsa-jcs-2022 proof; raise ProofError with a code saying why not.
+
+    With ``key_check`` (and ``expected_controller``), the proof may be made by any key the
+    check accepts for that controller at the proof's ``created``. A key that is not the
+    controller's is ``proof.wrong_signer`` (details: ``key``), as without a check; a key
+    that was the controller's but not then keeps the check's own code
+    (``key.rotated_out``)."""
     if not isinstance(document, dict):
         raise _fail("only a JSON object can carry a proof", TrustCode.PROOF_NOT_OBJECT)
     proof = _check_proof_shape(document.get("proof"))
@@ -144,7 +169,9 @@ def verify_document(
         raise _fail(f"verification method cannot be resolved: {exc.message}",
                     TrustCode.PROOF_UNRESOLVABLE_KEY) from exc
     controller = proof["verificationMethod"].partition("#")[0]
-    if expected_controller is not None and controller != expected_controller:
+    if expected_controller is not None and key_check is not None:
+        _check_key(key_check, expected_controller, controller, proof.get("created"))
+    elif expected_controller is not None and controller != expected_controller:
         raise _fail(f"proof was made by {controller}, expected {expected_controller}",
                     TrustCode.PROOF_WRONG_SIGNER)
     _check_context_prefix(document, proof)
@@ -160,6 +187,8 @@ def verify_document(
     ):
         raise _fail("signature does not match the document: it was altered or forged",
                     TrustCode.PROOF_BAD_SIGNATURE)
+    if key_check is not None and expected_controller is not None:
+        controller = expected_controller
     return VerifiedProof(
         controller=controller,
         verification_method=proof["verificationMethod"],

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from trust.authority_keys import AuthorityKeyring
 from trust.credentials import (
     REVOCATION,
     VC_V2_CONTEXT,
@@ -155,15 +156,17 @@ def sign_status_list(
     *,
     now: datetime | None = None,
     ttl: timedelta = DEFAULT_TTL,
+    authority: str | None = None,
 ) -> str:
-    """The signed list credential, valid from ``now`` for ``ttl`` (short, for freshness)."""
+    """The signed list credential, valid from ``now`` for ``ttl`` (short, for freshness).
+    ``authority``: the issuer's identity DID when ``key`` is a later key of its chain."""
     now = aware_now(now).replace(microsecond=0)
     if ttl <= timedelta(0):
         raise ValidationError("status list ttl must be positive")
     document = build_status_list_credential(
-        issuer=key.did, url=url, bits=bits, valid_from=now, valid_until=now + ttl
+        issuer=authority or key.did, url=url, bits=bits, valid_from=now, valid_until=now + ttl
     )
-    return sign_vc_jwt(document, key)
+    return sign_vc_jwt(document, key, authority=authority)
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,9 @@ class StatusListCache:
     """
 
     def __init__(self, trusted_authorities: Collection[str]) -> None:
-        self._trusted = frozenset(trusted_authorities)
+        # a keyring stays itself (the chains it learns later count here too)
+        self._trusted = trusted_authorities if isinstance(trusted_authorities, AuthorityKeyring) \
+            else frozenset(trusted_authorities)
         self._lists: dict[str, VerifiedStatusList] = {}
 
     def add(

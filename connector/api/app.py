@@ -34,6 +34,9 @@ from connector.api.problems import (
     statuses_in,
     statuses_with,
 )
+from connector.api.staff.accounts import StaffError
+from connector.api.staff.service import StaffAuth
+from connector.api.staff.sessions import PREFIX as STAFF_PREFIX
 from connector.api.tokens import TokenInfo, TokenStore
 from connector.api.versions import PREFIX, deprecation_headers, legacy_path
 from connector.control.decisions import Reader, Use
@@ -140,7 +143,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else None
         try:
-            request[TOKEN] = request.app[TOKENS].verify(token, scope)
+            if token and token.startswith(STAFF_PREFIX):  # an app a person logged in to
+                request[TOKEN] = request.app[STAFF].sessions.verify(token, scope)
+            else:
+                request[TOKEN] = request.app[TOKENS].verify(token, scope)
         except TsunaguError as exc:
             if scope in READS_RECEIVED:  # a read of received data: the gate audits it too
                 request.app[CONNECTOR].gate.refused(_caller(request, token), use_of(request),
@@ -155,6 +161,10 @@ READS_RECEIVED = frozenset({"records:read", "events:read"})
 
 def _caller(request: web.Request, token: str | None) -> Reader:
     """Who a refused request claimed to be: its token's id if the token is known."""
+    if token and token.startswith(STAFF_PREFIX):
+        account = request.app[STAFF].sessions.identify(token)
+        return (Reader.staff(account.id, account.name) if account is not None
+                else Reader.app("unknown"))
     info = request.app[TOKENS].identify(token) if token else None
     return Reader.app(info or "unknown")
 
@@ -170,6 +180,7 @@ def scoped(scope: str) -> Callable[[Handler], Handler]:
 
 CONNECTOR = web.AppKey("connector", Any)
 TOKENS = web.AppKey("tokens", TokenStore)
+STAFF = web.AppKey("staff", StaffAuth)
 SERVICES = web.AppKey("services", dict)
 STREAMS = web.AppKey("streams", EventStreams)
 OPENAPI = web.AppKey("openapi", bytes)
@@ -273,6 +284,8 @@ async def openapi(request: web.Request) -> web.Response:
 def reader_of(request: web.Request) -> Reader:
     """The app behind a request, as the usage gate sees it: its token, role and parties."""
     token = request[TOKEN]
+    if token.person is not None:
+        return Reader.staff(token.person.account_id, token.person.name, role=token.role)
     return Reader.app(token.id, role=token.role, subjects=token.subjects)
 
 
@@ -283,6 +296,35 @@ def use_of(request: web.Request) -> Use:
 @scoped("events:read")
 async def events(request: web.Request) -> web.StreamResponse:
     return await request.app[STREAMS].handle(request, reader_of(request))
+
+
+# ---------------------------------------------------------------- staff logins
+
+async def staff_login(request: web.Request) -> web.Response:
+    """A person logs an app in: login name, password and TOTP code -> a staff session
+    secret to send as the bearer value (refusals: RFC 9457, each audited)."""
+    body = await json_body(request)
+    fields = {f: body.get(f) for f in ("login", "password", "totp")}
+    for field, value in fields.items():
+        if not isinstance(value, str) or not value:
+            raise ValidationError(f"'{field}' must be a non-empty string", field=field)
+    person = request.app[STAFF].login_password(fields["login"], fields["password"],
+                                               fields["totp"])
+    account = person.account
+    return json_response({"session": person.secret, "session_id": person.id,
+                          "expires": person.expires.isoformat(),
+                          "account": {"id": account.id, "name": account.name,
+                                      "department": account.department,
+                                      "scopes": sorted(account.scopes)}}, status=201)
+
+
+async def staff_logout(request: web.Request) -> web.Response:
+    header = request.headers.get("Authorization", "")
+    secret = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not request.app[STAFF].sessions.logout(secret):
+        raise StaffError("no live staff session in the Authorization header",
+                         code=ConnectorCode.AUTH_INVALID)
+    return web.Response(status=204)
 
 
 # ---------------------------------------------------------------- datasets and records
@@ -506,9 +548,12 @@ def make_app(
     Each of ``plugins`` (connector.plugins.load_domain_plugins) is activated and gets its
     routes under ``/domains/<name>/``; they are not in openapi.json (the plug-in owns them).
     """
+    from connector.api.residents import routes as resident_routes  # it builds on this module
+
     app = web.Application(middlewares=[problem_middleware, auth_middleware])
     app[CONNECTOR] = connector
     app[TOKENS] = TokenStore(connector.store)
+    app[STAFF] = StaffAuth.of(connector)
     # The connector's own services unless a test or an embedding passes others.
     app[SERVICES] = {
         "records": records or connector.records,
@@ -538,6 +583,8 @@ def make_app(
         web.get("/openapi.json", openapi),
     ])
     versioned = [
+        web.post(f"{PREFIX}/staff/login", staff_login),
+        web.post(f"{PREFIX}/staff/logout", staff_logout),
         web.get(f"{PREFIX}/events", events),
         web.get(f"{PREFIX}/datasets", list_datasets),
         web.put(f"{PREFIX}/datasets/{{dataset}}", offer_dataset),
@@ -560,6 +607,7 @@ def make_app(
         web.post(f"{PREFIX}/transfers", start_transfer),
         web.get(f"{PREFIX}/transfers", list_transfers),
         web.get(f"{PREFIX}/transfers/{{pid}}", get_transfer),
+        *resident_routes(PREFIX),
     ]
     app.router.add_routes(versioned)
     # The same handlers under the 0.1 paths, answering with Deprecation and Sunset headers

@@ -59,10 +59,23 @@ STATUSES: Mapping[ErrorCode, int] = MappingProxyType({
     # App API tokens
     **_each(401, C.AUTH_MISSING, C.AUTH_INVALID, C.AUTH_EXPIRED),
     C.AUTH_SCOPE: 403,
+    # Staff logins (connector.api.staff): who is asking is not established
+    **_each(401, C.STAFF_LOGIN_FAILED, C.STAFF_TOTP_WRONG, C.STAFF_TOTP_REPLAYED,
+            C.STAFF_LOCKED, C.STAFF_DISABLED, C.OIDC_WRONG_STATE, C.OIDC_INVALID_TOKEN,
+            C.OIDC_BAD_SIGNATURE, C.OIDC_WRONG_ISSUER, C.OIDC_WRONG_AUDIENCE, C.OIDC_EXPIRED,
+            C.OIDC_WRONG_NONCE, C.OIDC_NOT_LINKED),
+    C.STAFF_UNKNOWN: 404,
+    C.STAFF_EXISTS: 409,
+    C.OIDC_PROVIDER: 502,
+    C.OIDC_NOT_CONFIGURED: 501,
     # The usage gate
     **_each(403, C.USAGE_DENIED, C.USAGE_OUT_OF_SCOPE, C.USAGE_AGREEMENT_INACTIVE,
-            C.USAGE_PURPOSE_MISSING),
+            C.USAGE_PURPOSE_MISSING, C.USAGE_CONSENT_WITHDRAWN),
     C.USAGE_NOT_HELD: 404,
+    # Residents' rights: the caller is not the person (nor staff assisting them)
+    C.RESIDENTS_NOT_THE_SUBJECT: 403,
+    C.CORRECTION_NOT_FOUND: 404,
+    C.CORRECTION_DECIDED: 409,
     # Contributions the holder refused (the holder's codes, relayed to the contributor)
     **_each(403, C.CONTRIBUTION_INVALID, C.CONTRIBUTION_REFUSED, C.CONTRIBUTION_BAD_SIGNATURE,
             C.CONTRIBUTION_WRONG_PARTY, C.CONTRIBUTION_DUPLICATE_ID,

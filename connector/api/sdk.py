@@ -155,6 +155,43 @@ class Event(_Model):
     withheld: list[str] = []
 
 
+class ConsentWithdrawal(_Open):
+    """A person's consent withdrawal and, per holder told (``holders``), whether it stopped
+    using or purged their records (``status``: pending, stopped, purged, refused) and when
+    (``acknowledged``)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    id: str
+    subject: str
+    at: str
+    holders: list[dict[str, Any]]
+
+
+class Disclosure(_Open):
+    """What each holder keeps about a person (``holders``: records, uses, withdrawn)."""
+
+    subject: str
+    at: str
+    holders: list[dict[str, Any]]
+
+
+class Correction(_Open):
+    """A correction request and its outcome (``status``: pending, accepted, refused)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    id: str
+    subject: str
+    record: str
+    field: str
+    value: Any
+    reason: str
+    status: str
+    decision_reason: str | None = Field(None, alias="decisionReason")
+    version: int | None = None
+
+
 def _segment(value: str) -> str:
     """Ids are IRIs: one path segment, every reserved character escaped (%2F included)."""
     return quote(value, safe="")
@@ -296,6 +333,56 @@ class TsunaguClient:
         """Provider: end an agreement; the consumer purges what it holds under it."""
         return await self._request("POST", f"/api/v1/agreements/{_segment(agreement)}/termination",
                                    json={"reason": reason})
+
+    # --- residents' rights (docs/residents-rights.md): the person's token or staff's ------
+
+    async def withdraw_consent(self, subject: str, reason: str | None = None
+                               ) -> ConsentWithdrawal:
+        """The person withdraws consent; every holder stops (and purges where its policy
+        says so)."""
+        body = {"reason": reason} if reason is not None else {}
+        return ConsentWithdrawal.model_validate(await self._request(
+            "POST", f"/api/v1/residents/{_segment(subject)}/consent-withdrawals", json=body))
+
+    async def consent_withdrawals(self, subject: str) -> list[ConsentWithdrawal]:
+        found = await self._request(
+            "GET", f"/api/v1/residents/{_segment(subject)}/consent-withdrawals")
+        return [ConsentWithdrawal.model_validate(w) for w in found["items"]]
+
+    async def disclosure(self, subject: str) -> Disclosure:
+        """What every holder keeps about the person, and who used it for what, when."""
+        return Disclosure.model_validate(await self._request(
+            "GET", f"/api/v1/residents/{_segment(subject)}/disclosure"))
+
+    async def request_correction(self, subject: str, record: str, field: str, value: Any,
+                                 reason: str) -> Correction:
+        return Correction.model_validate(await self._request(
+            "POST", f"/api/v1/residents/{_segment(subject)}/corrections",
+            json={"record": record, "field": field, "value": value, "reason": reason}))
+
+    async def corrections(self, subject: str | None = None, *, status: str | None = None
+                          ) -> list[Correction]:
+        """A person's requests (``subject``), or, for staff, every request (by ``status``)."""
+        path = (f"/api/v1/residents/{_segment(subject)}/corrections" if subject is not None
+                else "/api/v1/corrections")
+        found = await self._request("GET", path, params={"status": status})
+        return [Correction.model_validate(c) for c in found["items"]]
+
+    async def register_resident_app(self, subject: str, participant: str) -> dict[str, Any]:
+        """The person's app that is a participant of its own (a did:key, role
+        resident_app) acts for them from now on, over the data space."""
+        return await self._request(
+            "POST", f"/api/v1/residents/{_segment(subject)}/apps",
+            json={"participant": participant})
+
+    async def decide_correction(self, correction: str, accept: bool,
+                                reason: str | None = None) -> Correction:
+        """Staff: accept (a new version is published) or refuse with a reason."""
+        body: dict[str, Any] = {"accept": accept}
+        if reason is not None:
+            body["reason"] = reason
+        return Correction.model_validate(await self._request(
+            "POST", f"/api/v1/corrections/{_segment(correction)}/decision", json=body))
 
     async def negotiate(self, provider: str, dataset: str, offer: str, *,
                         purpose: str | None = None) -> Negotiation:

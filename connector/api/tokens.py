@@ -24,8 +24,12 @@ PREFIX = "tsu_"
 SCOPES = frozenset({
     "records:read", "records:write", "catalog:read", "contracts:read", "contracts:write",
     "events:read", "admin",
+    # Residents' rights (connector/api/residents.py): a person's own app, limited to the
+    # people its subjects name; staff assisting a person at a counter.
+    "residents:self", "residents:assist",
 })
 ADMIN = "admin"  # implies every other scope
+RESIDENT = "residents:self"  # a person's own app: only with the people it acts for
 _ROLE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_DAYS = 3650
 # Scopes of domain plug-ins' routes ("bosai:dashboard"), registered when a plug-in is
@@ -59,6 +63,16 @@ class ScopeError(TsunaguError):
 
 
 @dataclass(frozen=True)
+class Person:
+    """The staff member behind a session (connector.api.staff): audit lines name them."""
+
+    account_id: str  # stf_...
+    name: str  # display name
+    session_id: str  # ses_...: the session's public handle, never its secret
+    department: str | None = None
+
+
+@dataclass(frozen=True)
 class TokenInfo:
     id: str
     scopes: frozenset[str]
@@ -68,9 +82,26 @@ class TokenInfo:
     # about some parties (a family app), their ids.
     role: str | None = None
     subjects: frozenset[str] | None = None
+    # Set when a staff session (not a token) stands behind the request: the person.
+    person: Person | None = None
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or ADMIN in self.scopes
+
+    def audit_fields(self) -> dict[str, str]:
+        """Who acted, for an audit line: the person (account id and name) behind a staff
+        session, the token's id otherwise."""
+        if self.person is not None:
+            return {"staff": self.person.account_id, "staff_name": self.person.name,
+                    "session": self.person.session_id}
+        return {"token": self.id}
+
+    @property
+    def actor(self) -> str:
+        """One string naming who acted: ``staff:stf_... <name>`` or ``token:tok_...``."""
+        if self.person is not None:
+            return f"staff:{self.person.account_id} {self.person.name}"
+        return f"token:{self.id}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +155,9 @@ class TokenStore:
         if parties is not None and (not parties or not all(
                 isinstance(p, str) and 0 < len(p) <= 2048 for p in parties)):
             raise ValidationError("subjects must be one or more ids", field="subjects")
+        if RESIDENT in wanted and parties is None:
+            raise ValidationError(f"a {RESIDENT} token acts for the people it is issued for: "
+                                  "name them (--subject)", field="subjects")
         expires = (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(days=days)
         token = PREFIX + secrets.token_urlsafe(32)
         token_id = "tok_" + secrets.token_hex(8)  # names the token in listings and revocation

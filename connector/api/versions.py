@@ -17,7 +17,7 @@ from email.utils import format_datetime
 
 CURRENT = "v1"
 PREFIX = f"/api/{CURRENT}"
-API_VERSION = "1.0.0"  # openapi.json info.version: the v1 contract's own version
+API_VERSION = "1.1.0"  # openapi.json info.version: the v1 contract's own version
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from connector.runtime.identity import CredentialChecker, Identity, participant_
 from connector.runtime.metrics import Metrics
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope, ReplayCache, open_envelope, seal
-from trust.errors import EnvelopeError, TsunaguError
+from trust.errors import CredentialError, EnvelopeError, TrustCode, TsunaguError
 from trust.sealing import open_payload, seal_payload
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,19 @@ def _unverified_sender(data: bytes) -> str | None:
 NO_RESPONDER_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
+_KEY_REFUSALS = frozenset({TrustCode.KEY_ROTATED_OUT, TrustCode.KEY_NOT_YET_VALID,
+                           TrustCode.KEY_UNKNOWN})
+
+
+def _unverified_signer(data: bytes) -> str | None:
+    """The key a refused request names as its signer, only to record the attempt."""
+    try:
+        kid = jwt.get_unverified_header(data).get("kid")
+    except Exception:  # unreadable: nothing to name
+        return None
+    return kid.partition("#")[0][:120] if isinstance(kid, str) else None
+
+
 async def request_with_retry(nc: Client, subject: str, data: bytes, timeout: float) -> Msg:
     """nc.request, retried briefly on "no responders".
 
@@ -112,8 +125,14 @@ class DspBus:
     """One connector's endpoint on the bus: serves requests and sends its own."""
 
     def __init__(self, nc: Client, identity: Identity, checker: CredentialChecker,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None,
+                 on_key_refused: Callable[[str | None, str | None, TsunaguError], None]
+                 | None = None) -> None:
         self.nc = nc
+        # A request signed by a key that did not speak for its sender then (rotated out,
+        # revoked: trust.key_history): told with (claimed sender, signing key, error), so
+        # the connector audits the attempt.
+        self.on_key_refused = on_key_refused
         self.identity = identity
         self.checker = checker
         self.metrics = metrics
@@ -141,17 +160,36 @@ class DspBus:
 
     def _seal(self, payload: dict[str, Any], recipient: str, message_type: str) -> bytes:
         if message_type in self._sealed_types:
-            payload = seal_payload(payload, sender=self.identity.did, to=recipient)
-        return seal(payload, sender=self.identity.key, recipient=recipient,
-                    message_type=message_type, credential=self.identity.credential).encode()
+            # to the key the recipient signs with now (it may have rotated)
+            payload = seal_payload(payload, sender=self.identity.did,
+                                   to=self.checker.keys.current_key(recipient))
+        key, credential = self.identity.pair
+        return seal(payload, sender=key, recipient=recipient, message_type=message_type,
+                    credential=credential, identity=self.identity.did).encode()
 
     def _open(self, data: bytes) -> tuple[Envelope, VerifiedCredential]:
-        env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache)
-        credential = self.checker.check(env.credential, env.sender)
+        # The carried credential and the signing key (trust.key_history) are checked
+        # before the replay cache remembers the message id.
+        found: dict[str, VerifiedCredential] = {}
+        env = open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache,
+                            signer_check=self.checker.signer_check(found))
+        credential = found["credential"]
         if env.message_type in self._sealed_types:  # after the signer is known and checked
             env = replace(env, payload=open_payload(env.payload, self.identity.key,
                                                     sender=env.sender))
         return env, credential
+
+    async def _open_learning(self, data: bytes) -> tuple[Envelope, VerifiedCredential]:
+        """``_open``; a credential signed by an authority key not known yet (the authority
+        rotated, trust.authority_keys) is tried once more after fetching its key chain
+        (at most once a second: forged issuers cannot make this connector hammer it)."""
+        try:
+            return self._open(data)
+        except CredentialError as exc:
+            if exc.code != TrustCode.CREDENTIAL_UNTRUSTED_ISSUER \
+                    or not await self.checker.keys.refresh():
+                raise
+        return self._open(data)
 
     def _count(self, exc: TsunaguError) -> None:
         log.info("message refused", extra={"code": exc.code})
@@ -182,7 +220,7 @@ class DspBus:
             if not _SENDER_TOKEN.fullmatch(sender_token):
                 raise EnvelopeError("the subject's sender token is not a participant id",
                                     code=ConnectorCode.ENVELOPE_BAD_SUBJECT)
-            env, credential = self._open(msg.data)
+            env, credential = await self._open_learning(msg.data)
             reply_to = env.sender
             if sender_token != participant_id(env.sender):
                 raise EnvelopeError("subject names another sender than the envelope",
@@ -192,6 +230,8 @@ class DspBus:
                                      else await self._handler(env, credential))
         except TsunaguError as exc:
             self._count(exc)
+            if self.on_key_refused is not None and exc.code in _KEY_REFUSALS:
+                self.on_key_refused(reply_to, _unverified_signer(msg.data), exc)
             message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
         except Exception:
             log.exception("request handler failed")
@@ -211,7 +251,7 @@ class DspBus:
         except (NoRespondersError, TimeoutError) as exc:
             raise RemoteUnreachable(
                 f"connector {participant_id(recipient)[:16]}... did not answer") from exc
-        env, credential = self._open(msg.data)
+        env, credential = await self._open_learning(msg.data)
         if env.sender != recipient:
             raise EnvelopeError("reply is signed by another participant than asked",
                                 code=ConnectorCode.ENVELOPE_UNEXPECTED_SENDER)

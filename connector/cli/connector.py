@@ -1,4 +1,4 @@
-"""``tsunagu connector init | run | token``."""
+"""``tsunagu connector init | run | token | staff | backup | restore | rotate-key``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import signal
 from pathlib import Path
 
 from connector.cli.backup import add_backup_actions
+from connector.cli.rotate_key import add_rotate_key_action
+from connector.cli.staff import add_staff_action
 from connector.cli.token import add_token_action
 from trust.errors import ConfigError
 
@@ -22,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_init(actions)
     _add_run(actions)
     add_token_action(actions)
+    add_staff_action(actions)
     add_backup_actions(actions)
+    add_rotate_key_action(actions)
 
 
 def _add_init(actions: argparse._SubParsersAction) -> None:

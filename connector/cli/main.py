@@ -30,7 +30,7 @@ ORDER = ("demo", "authority", "audit", "dsp", "connector", "policy")
 
 
 def version_line() -> str:
-    """``tsunagu 0.2.0 (app API v1 1.0.0)``: what an operator quotes in a bug report."""
+    """``tsunagu 0.2.0 (app API v1 1.1.0)``: what an operator quotes in a bug report."""
     from importlib.metadata import PackageNotFoundError, version
 
     from connector.api.versions import API_VERSION, CURRENT

@@ -62,6 +62,21 @@ class AuditLog:
         found = [orjson.loads(line) for line in self.lines()]
         return [e for e in found if event is None or e["event"] == event]
 
+    def naming(self, subject: str, records: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """The entries that name ``subject`` among their ``subjects`` (uses of records
+        about a person, withdrawals, disclosures) or one of ``records`` as their
+        ``record`` (publications of them), oldest first: a person's disclosure."""
+        ids = set(records)
+        found: dict[int, dict[str, Any]] = {}
+        for needle in (subject, *sorted(ids)):
+            quoted = orjson.dumps(needle).decode()  # as canonical JSON writes it (a prefilter)
+            for (line,) in self.store.query("SELECT line FROM audit WHERE instr(line, ?) > 0",
+                                            (quoted,)):
+                entry = orjson.loads(line)
+                if subject in (entry.get("subjects") or ()) or entry.get("record") in ids:
+                    found[entry["seq"]] = entry
+        return [found[seq] for seq in sorted(found)]
+
 
 @dataclass(frozen=True)
 class ChainReport:

@@ -61,12 +61,14 @@ if find_left_operand(FIELD) is None:
 
 @dataclass(frozen=True)
 class Reader:
-    """Who asks to read: an app (by its token), a domain plug-in, or the connector itself."""
+    """Who asks to read: an app (by its token), a person (by their staff account), a domain
+    plug-in, or the connector itself."""
 
-    kind: str  # app | domain | connector
-    name: str  # token id, plug-in name, service name
+    kind: str  # app | staff | domain | connector
+    name: str  # token id, staff account id, plug-in name, service name
     role: str | None = None
     subjects: frozenset[str] | None = None  # None: not limited to some parties
+    person: str | None = None  # a staff member's display name: audit lines name them
 
     @property
     def label(self) -> str:
@@ -76,6 +78,11 @@ class Reader:
     def app(cls, token_id: str, *, role: str | None = None,
             subjects: Iterable[str] | None = None) -> Reader:
         return cls("app", token_id, role, None if subjects is None else frozenset(subjects))
+
+    @classmethod
+    def staff(cls, account_id: str, name: str, *, role: str | None = None) -> Reader:
+        """A person logged in with a staff account (connector.api.staff)."""
+        return cls("staff", account_id, role, None, name)
 
     @classmethod
     def domain(cls, name: str, *, role: str | None = None) -> Reader:

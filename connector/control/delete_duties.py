@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from usage_policies.evaluate import CompiledDuty
-from usage_policies.model import Duty, Policy
+from usage_policies.model import Constraint, Duty, IriValue, Policy
 from usage_policies.operands import EvalContext
 from usage_policies.request import EvaluationRequest
 from usage_policies.state import State
@@ -68,3 +68,24 @@ def due_condition(policy: Policy, request: EvaluationRequest, *, now: datetime,
         if not errors and all(c.satisfied is True for c in checks):
             return DueDuty(path, duty.uid)
     return None
+
+
+# The event a provider's consent-withdrawal notice stands for (connector.data.consent).
+CONSENT_WITHDRAWN = "https://w3id.org/tsunagu/ns#consentWithdrawn"
+_CONSENT_WITHDRAWN_FORMS = frozenset({CONSENT_WITHDRAWN, "tsunagu:consentWithdrawn",
+                                      "consentWithdrawn"})
+_EVENT = ODRL + "event"
+
+
+def purges_on_withdrawal(policy: Policy) -> bool:
+    """Whether ``policy`` obliges the holder to delete a person's records once the person
+    withdraws consent: a ``delete`` duty conditioned on ``odrl:event eq
+    tsunagu:consentWithdrawn``. Without one, a withdrawal stops every use but keeps the rows
+    (the provider's policy decides, as for any deletion)."""
+    for _, duty in delete_duties(policy):
+        for c in duty.constraint:
+            if isinstance(c, Constraint) and c.left_operand == _EVENT and any(
+                    str(v.id if isinstance(v, IriValue) else v.value)
+                    in _CONSENT_WITHDRAWN_FORMS for v in c.right_operand):
+                return True
+    return False

@@ -47,12 +47,14 @@ from connector.control.decisions import (
     decide,
 )
 from connector.control.held import DeliveryRow, HeldRecords, HeldRow
+from connector.control.withdrawn import Withdrawn, WithdrawnRecords
 from connector.data.record_events import RecordChange
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.store.database import dumps
 from trust.errors import TsunaguError
 from trust.proofs import sign_document
+from usage_policies.vocab import TSUNAGU
 
 if TYPE_CHECKING:
     from connector.runtime.connector import Connector
@@ -63,11 +65,31 @@ USES = "tsunagu_uses_total"
 DECISION_TTL = 0.5  # seconds a decision is reused (time-bound constraints, expiry)
 CLAIMS_TTL = 30.0  # seconds this connector's own credential check is reused
 MAX_PAGE = 500
+# The purpose of a use the law requires, not the agreement: a holder disclosing to a person
+# what it keeps about them (docs/residents-rights.md). Only ``disclose`` uses it.
+DATA_SUBJECT_RIGHTS = TSUNAGU + "data_subject_rights"
 
 SubjectsOf = Callable[[Mapping[str, Any]], Iterable[str]]
 Follower = Callable[[Any, RecordChange], None]
 """``follower(db, change)``: a domain's listener for received records, in the delivery's
 transaction; ``change.record`` is what the decision released."""
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn:
+    """A person withdrew consent to records held under an agreement (``UsageGate.withdraw``):
+    what a domain that copied them into its own tables must act on."""
+
+    agreement_id: str
+    provider: str
+    subject: str
+    record_ids: tuple[str, ...]
+    purge: bool  # the agreement's policy says to delete them
+
+
+WithdrawalListener = Callable[[Any, ConsentWithdrawn], None]
+"""``listener(db, withdrawn)``: in the withdrawal's transaction (one that raises rolls it back
+and the provider is told the holder refused)."""
 
 
 class DeliveryFeed:
@@ -135,6 +157,14 @@ class ReleasedPage:
     denied: list[Denial] = field(default_factory=list)  # agreements whose records were left out
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """What a holder keeps about one person, for that person (``UsageGate.disclose``)."""
+
+    held: list[Released]
+    withdrawn: list[Withdrawn]
+
+
 def ids_digest(pairs: Iterable[tuple[str, int]]) -> str:
     lines = sorted(f"{i}@{v}" for i, v in pairs)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
@@ -160,12 +190,14 @@ class UsageGate:
                  = None) -> None:
         self.connector = connector
         self._held = HeldRecords(connector.store)
+        self._withdrawn = WithdrawnRecords(connector.store)
         self._subjects_of = dict(subjects_of or {})
         self._terms: dict[str, AgreementTerms | None] = {}
         self._claims: tuple[float, agreements.Claims] | None = None
         self._epoch = 0
         self._changed = asyncio.Event()
         self._followers: list[tuple[Reader, Use, Follower, Callable[[str, str | None], bool]]] = []
+        self._withdrawal_listeners: list[WithdrawalListener] = []
         self._notices: set[asyncio.Task[None]] = set()
         self.feed = DeliveryFeed()  # the pull loop notifies it after each commit
         connector.metrics.describe(USES, "decisions on reads of received data, by outcome")
@@ -218,6 +250,11 @@ class UsageGate:
     def read(self, reader: Reader, use: Use, record_id: str) -> Released:
         """The newest held version of one record, as the decision releases it."""
         now = datetime.now(UTC)
+        if record_id in self._withdrawn:
+            denial = Denial(None, ConnectorCode.USAGE_CONSENT_WITHDRAWN, "consent",
+                            "the person the record is about withdrew consent to its use")
+            self._audit(reader, use, [], denial, [], now)
+            raise _denied(denial, f"use of {record_id}")
         row = self._held.latest(record_id)
         if row is None:
             denial = Denial(None, ConnectorCode.USAGE_NOT_HELD, "record",
@@ -226,6 +263,12 @@ class UsageGate:
             raise RecordNotHeld(f"use of {record_id} refused: this connector holds no such "
                                 "record", rule="record")
         record = orjson.loads(row.body)
+        if self._consent_withdrawn(row.agreement_id, record_id, record):
+            denial = Denial(row.agreement_id, ConnectorCode.USAGE_CONSENT_WITHDRAWN,
+                            "consent", "the person the record is about withdrew consent to "
+                            "its use")
+            self._audit(reader, use, [row.agreement_id], denial, [], now)
+            raise _denied(denial, f"use of {record_id}")
         decision = self.decide(row.agreement_id, reader, use, record, now=now)
         released = self._release(reader, decision, row, record)
         if isinstance(decision, Denial) or released is None:
@@ -275,7 +318,8 @@ class UsageGate:
 
     def _release(self, reader: Reader, decision: Decision, row: HeldRow,
                  record: dict[str, Any]) -> Released | None:
-        if not isinstance(decision, Permit):
+        if not isinstance(decision, Permit) or self._consent_withdrawn(row.agreement_id,
+                                                                       row.id, record):
             return None
         if reader.subjects is not None and not self._about(record, reader.subjects):
             return None
@@ -289,12 +333,28 @@ class UsageGate:
     def _about(self, record: Mapping[str, Any], parties: frozenset[str]) -> bool:
         """Whether a domain names one of ``parties`` as a subject of ``record`` (records of a
         type no domain names subjects for are about nobody: fail closed)."""
+        return bool(self.subjects_in(record) & parties)
+
+    def _consent_withdrawn(self, agreement_id: str, record_id: str,
+                           record: Mapping[str, Any] | None) -> bool:
+        """Whether the person a record is about withdrew consent (connector.data.consent):
+        the record was named in the notice, or is about a person named in one under the
+        same agreement (a record the provider sent afterwards)."""
+        if not self._withdrawn:
+            return False
+        if record_id in self._withdrawn:
+            return True
+        people = self._withdrawn.subjects_under(agreement_id)
+        return bool(people and record is not None and self.subjects_in(record) & people)
+
+    def subjects_in(self, record: Mapping[str, Any]) -> set[str]:
+        """Whom the domains say ``record`` is about (none for a type no domain knows)."""
         found: set[str] = set()
         for iri in self.connector.content_rules.type_iris(record):
             rule = self._subjects_of.get(iri)
             if rule is not None:
-                found.update(rule(record))
-        return bool(found & parties)
+                found.update(s for s in rule(record) if isinstance(s, str))
+        return found
 
     # --- the event stream ------------------------------------------------------------------
 
@@ -317,6 +377,16 @@ class UsageGate:
         transaction that stores it (a follower that raises rolls the delivery back)."""
         self._followers.append((reader, use, follower, wants))
 
+    def on_withdrawal(self, listener: WithdrawalListener) -> None:
+        """Tell ``listener`` of every consent withdrawal, inside its transaction: a domain
+        that keeps copies of received records (followed with ``follow``) stops using them
+        and deletes them where ``purge`` says so."""
+        self._withdrawal_listeners.append(listener)
+
+    def off_withdrawal(self, listener: WithdrawalListener) -> None:
+        self._withdrawal_listeners = [w for w in self._withdrawal_listeners
+                                      if w is not listener]
+
     def unfollow(self, follower: Follower) -> None:
         self._followers = [f for f in self._followers if f[2] is not follower]
 
@@ -331,8 +401,10 @@ class UsageGate:
         at, delivered, changes = now.isoformat(), [], []
         for record, event, body in accepted:
             record_id, version = record["id"], record["version"]
-            if event != "deleted" and self._held.superseded(db, record_id, version):
-                continue  # redelivered after its record's deletion: nothing to keep
+            if event != "deleted" and (
+                    self._consent_withdrawn(agreement_id, record_id, record)
+                    or self._held.superseded(db, record_id, version)):
+                continue  # consent withdrawn, or redelivered after the record's deletion
             types = self.connector.content_rules.type_iris(record)
             if self._held.insert(db, record_id=record_id, version=version,
                                  agreement_id=agreement_id, dataset_id=dataset_id,
@@ -362,7 +434,8 @@ class UsageGate:
                            changes: list[tuple[dict[str, Any], str, str | None]],
                            now: datetime) -> None:
         for reader, use, follower, wants in self._followers:
-            mine = [c for c in changes if wants(dataset_id, c[2])]
+            mine = [c for c in changes if wants(dataset_id, c[2])
+                    and not self._consent_withdrawn(agreement_id, c[0]["id"], c[0])]
             if not mine:
                 continue
             names = {k for record, _, _ in mine for k in record}
@@ -388,6 +461,56 @@ class UsageGate:
             self.connector.store.erased()
         return count
 
+    def withdraw(self, db: Any, *, agreement_id: str, provider: str, subject: str,
+                 record_ids: list[str], withdrawal_id: str, purge: bool, now: datetime) -> int:
+        """In the caller's transaction: refuse every use of ``record_ids`` held under
+        ``agreement_id`` from now on (their person withdrew consent) and, when ``purge``,
+        delete every version held. Returns how many versions were deleted; audited with the
+        subject (this holder's own log, so the person can be shown it)."""
+        self._withdrawn.add(db, agreement_id=agreement_id, record_ids=record_ids,
+                            subject=subject, withdrawal_id=withdrawal_id, purged=purge,
+                            at=now.isoformat())
+        count = self._held.purge_records(db, agreement_id, record_ids) if purge else 0
+        self.connector.audit.append("consent_withdrawn", now, agreement=agreement_id,
+                                    withdrawal=withdrawal_id, subjects=[subject],
+                                    records=len(record_ids), purged=count)
+        event = ConsentWithdrawn(agreement_id, provider, subject, tuple(record_ids), purge)
+        for listener in self._withdrawal_listeners:
+            listener(db, event)
+        if count or (purge and self._withdrawal_listeners):  # the domains' copies too
+            self.connector.store.erased()
+        self.changed()
+        return count
+
+    def disclose(self, provider: str, subject: str, requested_by: str) -> Disclosure:
+        """What this connector keeps about ``subject`` of what ``provider`` gave it, for
+        the person's disclosure request relayed by ``provider`` (the law's use, not the
+        agreement's: purpose ``DATA_SUBJECT_RIGHTS``). Only records the domains say are
+        about ``subject``, only under agreements with ``provider``: nothing of anyone else,
+        nothing another provider gave. Audited like every use."""
+        now = datetime.now(UTC)
+        mine = [a for a in self.connector.agreements.summaries()
+                if a["role"] == "consumer" and a["provider"] == provider]
+        ids = [a["id"] for a in mine]
+        held: list[Released] = []
+        after = 0
+        while ids:
+            rows = self._held.page(after=after, limit=MAX_PAGE, contains=subject,
+                                   agreements=ids)
+            for row in rows:
+                record = orjson.loads(row.body)
+                if subject in self.subjects_in(record):
+                    held.append(Released(row.id, row.version, row.dataset_id,
+                                         row.agreement_id, row.provider, row.event,
+                                         row.received, record))
+            if len(rows) < MAX_PAGE:
+                break
+            after = rows[-1].rowid
+        reader = Reader.connector(f"residents:{requested_by}")
+        self._audit(reader, Use(DATA_SUBJECT_RIGHTS, "read"), list(ids), Permit(""), held,
+                    now, about=subject)
+        return Disclosure(held, self._withdrawn.of_subject(subject, ids))
+
     def refused(self, reader: Reader, use: Use, code: str, rule: str) -> None:
         """Audit a read refused before any decision (the app's token lacks the scope)."""
         self._audit(reader, use, [], Denial(None, code, rule, "refused before a decision"),
@@ -409,7 +532,7 @@ class UsageGate:
 
     def _audit(self, reader: Reader, use: Use, agreement_ids: list[str | None],
                decision: Decision, released: list[Released], now: datetime,
-               denied: list[Denial] = ()) -> None:
+               denied: list[Denial] = (), about: str | None = None) -> None:
         c = self.connector
         fields: dict[str, Any] = {"reader": reader.label, "purpose": use.purpose,
                                   "action": use.action,
@@ -427,6 +550,12 @@ class UsageGate:
                 fields["refusedBy"] = [d.agreement_id for d in denied]
         if reader.subjects is not None:
             fields["scoped"] = True
+        if reader.person is not None:
+            fields["staff_name"] = reader.person
+        named = sorted({s for r in released if r.record is not None
+                        for s in self.subjects_in(r.record)} | ({about} if about else set()))
+        if named:  # whom the use was about: a person's disclosure request finds it here
+            fields["subjects"] = named
         with c.store.transaction() if not c.store.db.in_transaction else nullcontext():
             c.audit.append("use", now, **fields)
         c.metrics.inc(USES, decision=fields["decision"], reader=reader.kind)
@@ -541,6 +670,8 @@ class GateStream:
         if row.agreement_id is None:
             return None
         record = orjson.loads(row.body) if row.body is not None else None
+        if self.gate._consent_withdrawn(row.agreement_id, row.id, record):
+            return None  # consent withdrawn: passed over like any record not for this reader
         decision = self._decide(row.agreement_id, record or (), now)
         if not isinstance(decision, Permit):
             return None

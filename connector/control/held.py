@@ -90,6 +90,12 @@ class HeldRecords:
                               (agreement_id,)).rowcount)
 
     @staticmethod
+    def purge_records(db: Any, agreement_id: str, record_ids: list[str]) -> int:
+        """Delete every held version of ``record_ids`` under an agreement."""
+        return sum(int(db.execute("DELETE FROM held_records WHERE agreement_id = ? AND "
+                                  "id = ?", (agreement_id, r)).rowcount) for r in record_ids)
+
+    @staticmethod
     def dead_letter(db: Any, *, transfer_pid: str, stream_seq: int, code: str, reason: str,
                     at: str) -> bool:
         """Record a refused message once (a redelivery of it adds nothing)."""

@@ -156,7 +156,9 @@ class ContentKeys:
         c.audit.append("content_key_given", agreement=agreement_id, epoch=epoch,
                        consumer=credential.did)
         return KEY_TYPE, {"agreementId": agreement_id, "epoch": epoch,
-                          "wrapped": wrap(key, to=credential.did, agreement=agreement_id,
+                          # to the key the consumer signs with (it may have rotated)
+                          "wrapped": wrap(key, to=credential.signing_key,
+                                          agreement=agreement_id,
                                           stream=stream)}
 
     # --------------------------------------------------------------- consumer

@@ -314,7 +314,8 @@ class ContributionService:
         change = _check_shape(payload)
         signer = credential.did
         try:  # the change itself must be the sender's: it is kept as evidence, apart from
-            verify_document(change, expected_controller=signer)  # the envelope
+            verify_document(change, expected_controller=signer,  # the envelope
+                            key_check=c.checker.keys.check_proof)
         except ProofError as exc:
             raise _refuse(f"the change is not signed by the sender: {exc.message}",
                           ConnectorCode.CONTRIBUTION_BAD_SIGNATURE, cause=exc.code) from None

@@ -47,7 +47,7 @@ from connector.data.content_keys import ContentKeyRefused
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import API_PREFIX
-from trust.errors import TsunaguError
+from trust.errors import TrustCode, TsunaguError
 from trust.proofs import verify_document
 from trust.sealing import SEAL_HEADER, ContentKey, SealError, bound_to, epoch_of, open_sealed
 
@@ -106,6 +106,14 @@ async def ack_all(msgs: list[Msg]) -> None:
     for msg in msgs[:-1]:
         await msg.ack()
     await msgs[-1].ack_sync()
+
+
+def _key_unknown(result: object) -> bool:
+    """Signed by a key this connector may not know yet (not: one it knows rotated out)."""
+    if not isinstance(result, TsunaguError):
+        return False
+    return result.code == TrustCode.KEY_HISTORY_UNKNOWN or (
+        result.code == TrustCode.PROOF_WRONG_SIGNER and "key" in result.details)
 
 
 class PullLoop:
@@ -269,6 +277,12 @@ class PullLoop:
             # overlap with the loop's own work on another core.
             keys = await self._content_keys(msgs)
             checked = await asyncio.to_thread(self._check_all, msgs, keys)
+            unknown = [str(r.details.get("key", "")) for r in checked
+                       if isinstance(r, TsunaguError) and _key_unknown(r)]
+            if unknown and await self.connector.checker.keys.refresh(unknown=unknown):
+                # Signed with a key we did not know: the provider rotated (mid-stream); the
+                # authority's newest key history decides before anything is refused.
+                checked = await asyncio.to_thread(self._check_all, msgs, keys)
             for msg, result in zip(msgs, checked, strict=True):
                 if isinstance(result, TsunaguError):
                     refused.append((msg, result))
@@ -376,7 +390,8 @@ class PullLoop:
                 or not isinstance(record.get("version"), int):
             raise RecordRefused("record has no id and integer version",
                                 code=ConnectorCode.RECORD_MALFORMED)
-        verify_document(record, expected_controller=self.provider)
+        verify_document(record, expected_controller=self.provider,
+                        key_check=self.connector.checker.keys.check_proof)
         try:
             self.connector.content_rules.check(record)
         except TsunaguError as exc:

@@ -35,7 +35,7 @@ from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import CredentialRevoked, TsunaguError
 from trust.keys import KeyPair
-from trust.proofs import sign_document, verify_document
+from trust.proofs import KeyCheck, sign_document, verify_document
 from usage_policies.api import evaluate
 from usage_policies.datatypes import Iri
 from usage_policies.decision import Decision
@@ -130,9 +130,13 @@ def countersign(signed: dict[str, Any], key: KeyPair) -> dict[str, Any]:
     return sign_document({"signedAgreement": signed}, key)["proof"]
 
 
-def verify_countersigned(document: dict[str, Any], *, provider: str, consumer: str) -> None:
-    verify_document(document["signedAgreement"], expected_controller=provider)
-    verify_document(document, expected_controller=consumer)
+def verify_countersigned(document: dict[str, Any], *, provider: str, consumer: str,
+                         key_check: KeyCheck | None = None) -> None:
+    """Both proofs, each by its party; ``key_check`` accepts a party's later keys
+    (``trust.key_history``) at the time of each proof."""
+    verify_document(document["signedAgreement"], expected_controller=provider,
+                    key_check=key_check)
+    verify_document(document, expected_controller=consumer, key_check=key_check)
 
 
 def agreement_time(agreement: dict[str, Any]) -> datetime:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from nats.aio.client import Client
@@ -44,7 +45,8 @@ from connector.bus.messaging import (
 )
 from connector.errors import ConnectorCode
 from connector.runtime.identity import Identity
-from trust.envelope import Envelope, ReplayCache, open_envelope, seal
+from trust.authority_keys import AuthorityKeyring
+from trust.envelope import Envelope, ReplayCache, SignerCheck, open_envelope, seal
 from trust.errors import EnvelopeError
 
 log = logging.getLogger(__name__)
@@ -58,13 +60,27 @@ Reply = tuple[str, dict[str, Any]]
 Decide = Callable[[Envelope], Awaitable[Reply]]
 
 
+def _authority_signer(authority: str, keyring: AuthorityKeyring | None) -> SignerCheck:
+    def check(sender: str, signer: str, iat: int, _credential: str | None) -> None:
+        at = datetime.fromtimestamp(iat, UTC)
+        if sender != authority or not (signer == authority or keyring is not None
+                                       and keyring.signed_for(authority, signer, at)):
+            raise EnvelopeError("reply is not signed by the authority",
+                                code=ConnectorCode.ENVELOPE_UNEXPECTED_SENDER)
+    return check
+
+
 class GrantClient:
     """A connector asking its authority to open or close a consumer's stream import."""
 
     def __init__(self, nc: Client, identity: Identity, authority_did: str,
-                 replay_cache: ReplayCache, timeout: float = 5.0) -> None:
+                 replay_cache: ReplayCache, timeout: float = 5.0,
+                 keyring: AuthorityKeyring | None = None,
+                 learn: Callable[[], Awaitable[bool]] | None = None) -> None:
         self.nc, self.identity, self.authority = nc, identity, authority_did
         self.replay_cache, self.timeout = replay_cache, timeout
+        # The authority's later keys (trust.authority_keys), and how to learn them now.
+        self.keyring, self.learn = keyring, learn
 
     async def grant(self, agreement: dict[str, Any], durable: str) -> str:
         """Let the agreement's consumer read ``durable``; returns the JetStream API prefix
@@ -85,17 +101,27 @@ class GrantClient:
             payload["consumer"] = durable
         await self._ask(REVOKE, REVOKED, payload)
 
+    def _open(self, data: bytes) -> Envelope:
+        return open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache,
+                             signer_check=_authority_signer(self.authority, self.keyring))
+
     async def _ask(self, message_type: str, expected: str, payload: dict[str, Any]
                    ) -> dict[str, Any]:
-        data = seal(payload, sender=self.identity.key, recipient=self.authority,
-                    message_type=message_type, credential=self.identity.credential).encode()
+        key, credential = self.identity.pair
+        data = seal(payload, sender=key, recipient=self.authority, message_type=message_type,
+                    credential=credential, identity=self.identity.did).encode()
         subject = dsp_subject(self.authority, self.identity.did)
         try:
             msg = await request_with_retry(self.nc, subject, data, self.timeout)
         except (NoRespondersError, TimeoutError) as exc:
             raise RemoteUnreachable("the data-space authority did not answer") from exc
-        env = open_envelope(msg.data, recipient=self.identity.did,
-                            replay_cache=self.replay_cache)
+        try:
+            env = self._open(msg.data)
+        except EnvelopeError as exc:
+            if exc.code != ConnectorCode.ENVELOPE_UNEXPECTED_SENDER or self.learn is None \
+                    or not await self.learn():
+                raise
+            env = self._open(msg.data)  # the authority rotated its key: its newest chain
         if env.sender != self.authority:
             raise EnvelopeError("reply is not signed by the authority",
                                 code=ConnectorCode.ENVELOPE_UNEXPECTED_SENDER)

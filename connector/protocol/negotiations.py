@@ -334,7 +334,8 @@ class NegotiationService:
             proof = proof.get("@value")
         document = {"signedAgreement": stored["document"]["signedAgreement"], "proof": proof}
         agreements.verify_countersigned(document, provider=self.connector.did,
-                                        consumer=str(row.record.counterparty))
+                                        consumer=str(row.record.counterparty),
+                                        key_check=self.connector.checker.keys.check_proof)
         agreements.insert(db, agreement=document, role="provider", status="active",
                           extra=_provider_extra(stored), now=now)
         assert row.record.provider_pid is not None
@@ -350,7 +351,8 @@ class NegotiationService:
                       now: datetime) -> None:
         agreement = message["agreement"]
         provider = str(row.record.counterparty)
-        agreements.verify_document(agreement, expected_controller=provider)
+        agreements.verify_document(agreement, expected_controller=provider,
+                                   key_check=self.connector.checker.keys.check_proof)
         expected = {"assigner": provider, "assignee": self.connector.did,
                     "target": row.extra["datasetId"]}
         wrong = [k for k, v in expected.items() if agreement.get(k) != v]

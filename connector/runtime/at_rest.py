@@ -9,8 +9,10 @@ only ever holds it in memory in plaintext.
 
 from __future__ import annotations
 
+from collections import UserString
 from pathlib import Path
 
+from nats.aio.client import Client
 from pydantic import SecretStr
 
 from connector.bus.connection import NatsSettings
@@ -38,3 +40,17 @@ def nats_settings(settings: NatsSettings, key: AtRestKey | None) -> NatsSettings
     return settings.model_copy(update={"credentials_file": None,
                                        "user_jwt": SecretStr(creds.jwt),
                                        "user_seed": SecretStr(creds.seed)})
+
+
+def reload_credentials(nc: Client, path: Path, key: AtRestKey) -> None:
+    """New NATS credentials written to ``path`` (an account key rotation): seal them if
+    plain, and hand them to the live connection, which signs its next connect with them.
+    nats-py's callbacks read the ``RawCredentials`` it was given at each connect, so that
+    object is updated in place (``nats.aio.client.Client._user_credentials``)."""
+    seal_in_place(path, NATS_CREDS_ROLE, key)
+    text = read_secret(path, NATS_CREDS_ROLE, key).decode("ascii")
+    parse_creds(text)  # a half-written file raises here, and is looked at again
+    held = getattr(nc, "_user_credentials", None)
+    if not isinstance(held, UserString):
+        raise TypeError("the NATS connection holds no in-memory credentials to replace")
+    held.data = text

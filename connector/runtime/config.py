@@ -8,6 +8,7 @@ data_dir = "var/city"              # key, credential, SQLite store, embedded NAT
 [authority]
 dids = ["did:key:z6Mk..."]          # authorities whose credentials this connector trusts
 status_list_url = "http://127.0.0.1:8470/status-list"
+# key_history_url = "http://127.0.0.1:8470/key-history"   # default: beside the status list
 
 [nats]                              # the server `tsunagu authority serve` announces
 urls = ["nats://127.0.0.1:4222"]
@@ -18,6 +19,12 @@ credentials_file = "nats.creds"     # issued by `tsunagu authority issue`
 [api]
 host = "127.0.0.1"
 port = 8480
+
+[staff.oidc]                        # optional: staff log in through the municipality's IdP
+issuer = "https://idp.city.example"
+client_id = "tsunagu-dashboard"
+client_secret_file = "oidc-client-secret"
+redirect_uri = "https://dashboard.city.example/domains/bosai/dashboard/oidc/callback"
 
 [at_rest]                           # the key that encrypts store, key and NATS seed on disk
 key = "file:../city.at-rest.key"    # or env:VAR, keyring:SERVICE/NAME, kms:NAME[:ARG]
@@ -55,11 +62,40 @@ class AuthoritySection(_Section):
     dids: list[str] = Field(min_length=1)
     status_list_url: str | None = None
     status_list_refresh_s: float = 60.0
+    # The authority's signed key histories (trust.key_history); unset: beside the status
+    # list (its URL with /key-history for /status-list), as `tsunagu authority serve` has it.
+    key_history_url: str | None = None
+
+    def key_histories_at(self) -> str | None:
+        if self.key_history_url is not None:
+            return self.key_history_url
+        url = self.status_list_url
+        if url is not None and url.endswith("/status-list"):
+            return url.removesuffix("/status-list") + "/key-history"
+        return None
 
 
 class ApiSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8480, ge=0, le=65535)
+
+
+class OidcSection(_Section):
+    """The municipality's OpenID Connect provider for staff logins (docs/staff-accounts.md)."""
+
+    issuer: str = Field(pattern=r"^https?://")
+    client_id: str = Field(min_length=1)
+    client_secret_file: Path  # the secret itself never sits in this file
+    redirect_uri: str = Field(pattern=r"^https?://")  # the dashboard's .../oidc/callback
+    scopes: str = "openid email profile"
+
+
+class StaffSection(_Section):
+    """Staff accounts' sessions and, optionally, their OpenID Connect provider."""
+
+    session_hours: float = Field(default=8.0, gt=0, le=24)  # absolute: one shift
+    idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    oidc: OidcSection | None = None
 
 
 class AtRestSection(_Section):
@@ -83,6 +119,7 @@ class ConnectorConfig(_Section):
     at_rest: AtRestSection | None = None
     # World facts this connector asserts in policy decisions, e.g. disasterPhase = "response".
     facts: dict[str, Any] = Field(default_factory=dict)
+    staff: StaffSection = StaffSection()
 
     @property
     def data_dir(self) -> Path:
@@ -129,6 +166,9 @@ def load_config(path: Path) -> ConnectorConfig:
     nats = raw.get("nats")
     if isinstance(nats, dict) and isinstance(nats.get("credentials_file"), str):
         nats["credentials_file"] = str((path.parent / nats["credentials_file"]).resolve())
+    oidc = (raw.get("staff") or {}).get("oidc") if isinstance(raw.get("staff"), dict) else None
+    if isinstance(oidc, dict) and isinstance(oidc.get("client_secret_file"), str):
+        oidc["client_secret_file"] = str((path.parent / oidc["client_secret_file"]).resolve())
     at_rest = raw.get("at_rest")
     if isinstance(at_rest, dict) and isinstance(at_rest.get("key"), str) and \
             at_rest["key"].startswith("file:"):

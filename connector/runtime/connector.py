@@ -27,18 +27,23 @@ from nats.js import JetStreamContext
 
 from connector.api.app import ApiServer
 from connector.bus.connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, connect
+from connector.bus.creds_watch import CredentialsWatch
 from connector.bus.messaging import DspBus
 from connector.bus.server import EmbeddedNatsServer
 from connector.control.audit import AuditLog
 from connector.control.duties import DutyService
 from connector.control.facts import WorldFacts
 from connector.control.gate import UsageGate
+from connector.data.consent import ConsentService
 from connector.data.content_keys import ContentKeys
 from connector.data.content_rules import ContentRules
 from connector.data.contributions import ContributionService
+from connector.data.corrections import CorrectionService
 from connector.data.datasets import DatasetService
+from connector.data.disclosure import DisclosureService
 from connector.data.record_events import RecordListeners
 from connector.data.records import RecordService
+from connector.data.resident_apps import ResidentAppService
 from connector.data.transfers import TransferService
 from connector.errors import ConnectorCode
 from connector.plugins.contract import DomainPlugin
@@ -54,19 +59,33 @@ from connector.protocol.catalog_client import CatalogClient
 from connector.protocol.dsp.statemachine import ProtocolError
 from connector.protocol.grants import GrantClient
 from connector.protocol.negotiations import NegotiationService
-from connector.runtime.at_rest import load_participant_key, nats_settings
+from connector.runtime.at_rest import (
+    load_participant_key,
+    nats_settings,
+    reload_credentials,
+)
 from connector.runtime.backup import RESTORED_MARKER
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.identity import CredentialChecker, Identity
+from connector.runtime.key_book import Fetch, KeyBook, http_fetcher
+from connector.runtime.key_watch import KeyWatch
 from connector.runtime.metrics import Metrics
 from connector.runtime.preflight import check_ready_to_start
 from connector.runtime.status_lists import StatusListRefresher
 from connector.store.database import Store
 from trust.at_rest import AtRestKey
-from trust.credentials import StatusListProvider, VerifiedCredential, decode_vc_jwt
+from trust.authority_keys import AuthorityKeyring
+from trust.credentials import (
+    SIGNING_KEY,
+    StatusListProvider,
+    VerifiedCredential,
+    decode_vc_jwt,
+)
 from trust.envelope import Envelope
-from trust.errors import ConfigError
+from trust.errors import ConfigError, TsunaguError
 from trust.jsonld import ContextRegistry
+from trust.key_history import KeyHistoryCache
+from trust.keys import KeyPair
 from trust.status_list import StatusListCache
 
 log = logging.getLogger(__name__)
@@ -86,6 +105,8 @@ class Tuning:
     credential_ttl: float = 30.0  # how long a provider's credential check is reused
     duty_interval: float = 30.0  # seconds between runs of the delete duties
     content_key_lifetime_s: float = 86400.0  # a sealed stream's key is replaced this often
+    credentials_watch_s: float = 2.0  # how often the NATS credentials file is looked at
+    notice_retry_s: float = 5.0  # consent withdrawal notices not acknowledged are resent
 
 
 class Lifecycle(Protocol):
@@ -115,6 +136,7 @@ class Connector:
         *,
         tuning: Tuning = Tuning(),
         status_lists: StatusListProvider | None = None,
+        key_histories: Fetch | None = None,
         plugins: Sequence[DomainPlugin] | None = None,
         contexts: ContextRegistry | None = None,
         api: bool = False,
@@ -125,6 +147,7 @@ class Connector:
         self.metrics = Metrics()
         self.started_at: datetime | None = None
         self._status_lists = status_lists
+        self._key_histories = key_histories
         self._routes: dict[str, DspHandler] = {}
         self._refresher: StatusListRefresher | None = None
         self._server: EmbeddedNatsServer | None = None
@@ -140,7 +163,12 @@ class Connector:
         self.content_rules = ContentRules()
         self.identity: Identity
         self.checker: CredentialChecker
+        # The trusted authorities and their key chains (trust.authority_keys), shared by
+        # every check of what they sign: credentials, status lists, key histories, grants.
+        self.keyring = AuthorityKeyring(config.authority.dids)
         self.nc: Client | None = None
+        self.creds_watch: CredentialsWatch | None = None
+        self.key_watch: KeyWatch | None = None  # a key installed by connector rotate-key
         self.js: JetStreamContext
         self.bus: DspBus
         self.grants: GrantClient | None = None  # operator mode: the authority opens streams
@@ -159,6 +187,11 @@ class Connector:
                                          credential_ttl=tuning.credential_ttl)
         self.duties = DutyService(self, duty_interval=tuning.duty_interval)
         self.contributions = ContributionService(self)
+        # Residents' rights (docs/residents-rights.md): withdrawal, disclosure, correction.
+        self.consent = ConsentService(self, retry_s=tuning.notice_retry_s)
+        self.disclosure = DisclosureService(self)
+        self.corrections = CorrectionService(self)
+        self.resident_apps = ResidentAppService(self)
         self.catalog = CatalogClient(self)
         # Each plug-in's own service, by plug-in name (the plug-in gets it handed back).
         self.plugin_services: dict[str, Lifecycle] = {
@@ -168,7 +201,8 @@ class Connector:
 
     def _lifecycle(self) -> list[Lifecycle]:
         return [self.content_keys, self.datasets, self.records, self.agreements, self.negotiations,
-                self.transfers, self.duties, self.contributions, self.catalog,
+                self.transfers, self.duties, self.contributions, self.consent,
+                self.disclosure, self.corrections, self.resident_apps, self.catalog,
                 *self.plugin_services.values(), *([self.api] if self.api else [])]
 
     @property
@@ -205,21 +239,71 @@ class Connector:
         except OSError as exc:
             raise ConfigError(f"no participant credential at {self.config.credential_path}; "
                               "ask the authority to issue one") from exc
-        return Identity(key=key, credential=credential)
+        did = self._identity_of(credential, key)
+        return Identity(key=key, credential=credential, did=did)
 
-    async def _status_list_provider(self) -> StatusListProvider:
+    def _identity_of(self, credential: str, key: KeyPair) -> str:
+        """The identity DID ``credential`` names, refusing it unless it binds ``key``
+        (the identity key itself, or the ``signingKey`` after a rotation)."""
+        subject = decode_vc_jwt(credential, self.keyring).payload.get(
+            "credentialSubject")
+        did = subject.get("id") if isinstance(subject, dict) else None
+        bound = subject.get(SIGNING_KEY, did) if isinstance(subject, dict) else None
+        if not isinstance(did, str) or bound != key.did:
+            raise ConfigError(f"the credential in {self.config.credential_path} is not for "
+                              f"the key in {self.config.key_path} (after a key rotation, "
+                              "install both: tsunagu connector rotate-key --install)")
+        return did
+
+    async def rotate_key(self, key: KeyPair, credential: str) -> None:
+        """Sign with ``key`` and present ``credential`` from now on, without stopping: the
+        authority has bound ``key`` to this participant's identity (``trust.key_history``);
+        subjects, agreements and transfers keep naming the identity DID. Writing the new
+        key and credential to disk is the caller's (``tsunagu connector rotate-key``)."""
+        await self.checker.keys.refresh(force=True)  # the authority may have rotated too
+        if self._identity_of(credential, key) != self.did:
+            raise ConfigError("the credential names another participant")
+        verified = self.checker.check(credential, self.did, signer=key.did)
+        previous = self.identity.key.did
+        self.identity.use(key, credential)
+        with self.store.transaction():
+            self.audit.append("key_rotated", key=key.did, previous=previous,
+                              credential=verified.credential_id)
+        log.info("signing key rotated", extra={"participant": self.did, "key": key.did})
+
+    async def _rotate_from_disk(self, key: KeyPair, credential: str) -> None:
+        if (key.did, credential) != (self.identity.key.did, self.identity.credential):
+            await self.rotate_key(key, credential)
+
+    def _key_refused(self, sender: str | None, key: str | None, exc: TsunaguError) -> None:
+        """Audit a request signed by a key that did not speak for its sender then."""
+        with self.store.transaction():
+            self.audit.append("key_refused", code=exc.code, sender=sender, key=key)
+
+    def _key_book(self) -> KeyBook:
+        """Key histories from ``key_histories`` (tests), else fetched over HTTP beside the
+        status list when that is fetched (``key_history_url``)."""
+        fetch = self._key_histories
+        url = self.config.authority.key_histories_at()
+        if fetch is None and self._status_lists is None and url:
+            fetch = http_fetcher(url)
+        return KeyBook(KeyHistoryCache(self.keyring), fetch)
+
+    async def _status_list_provider(self, keys: KeyBook) -> StatusListProvider:
         if self._status_lists is not None:
             return self._status_lists
-        cache = StatusListCache(self.config.authority.dids)
+        cache = StatusListCache(self.keyring)
         if self.config.authority.status_list_url:
             self._refresher = StatusListRefresher(cache, self.config.authority.status_list_url,
                                                   self.config.authority.status_list_refresh_s,
-                                                  on_refresh=self.status_changed)
+                                                  on_refresh=self.status_changed,
+                                                  before=lambda: keys.refresh(force=True))
             await self._refresher.start()
         return cache
 
     async def status_changed(self) -> None:
-        """A newer status list arrived: end agreements with participants it revokes."""
+        """A newer status list arrived (key histories were fetched just before it): end
+        agreements with participants it revokes."""
         await self.agreements.end_with_revoked()
 
     async def _connect_nats(self) -> Client:
@@ -243,8 +327,10 @@ class Connector:
         if not self.config.nats.has_credentials:
             return None
         # The authority that issued our credential runs the data space's NATS.
-        issuer = decode_vc_jwt(self.identity.credential, self.config.authority.dids).issuer
-        return GrantClient(self.nc, self.identity, issuer, self.bus.replay_cache)
+        issuer = decode_vc_jwt(self.identity.credential, self.keyring).issuer
+        return GrantClient(self.nc, self.identity, issuer, self.bus.replay_cache,
+                           keyring=self.keyring,
+                           learn=lambda: self.checker.keys.refresh(force=True))
 
     async def start(self) -> None:
         # Before anything is touched: what is missing, and the app API's port (a taken port
@@ -270,12 +356,22 @@ class Connector:
         self.facts = WorldFacts(self.store, self.audit, self.config.facts)
         self.contexts = plugin_contexts(self.plugins, self._base_contexts)  # ours alone
         self.content_rules = content_rules(self.plugins, self.contexts)  # sent and received
+        self.keyring = AuthorityKeyring(self.config.authority.dids)
         self.identity = self._load_identity()
-        self.checker = CredentialChecker(self.config.authority.dids,
-                                         await self._status_list_provider())
+        keys = self._key_book()
+        await keys.refresh(force=True)  # before anything is verified with it
+        self.checker = CredentialChecker(self.keyring, await self._status_list_provider(keys),
+                                         keys=keys)
         self.nc = await self._connect_nats()
+        if self.config.nats.credentials_file is not None:  # a rotated account key's new user
+            path, at_rest = self.config.nats.credentials_file, self.at_rest
+            self.creds_watch = CredentialsWatch(
+                self.nc, path, self.tuning.credentials_watch_s,
+                reload=(lambda: reload_credentials(self.nc, path, at_rest)) if at_rest else None)
+            self.creds_watch.start()
         self.js = self.nc.jetstream(publish_async_max_pending=PUBLISH_ASYNC_MAX_PENDING)
-        self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics)
+        self.bus = DspBus(self.nc, self.identity, self.checker, self.metrics,
+                          on_key_refused=self._key_refused)
         self.grants = self._grant_client()
         self.gate = UsageGate(self, subjects_of=record_subjects(self.plugins))
         self.facts.on_change(self.gate.changed)
@@ -293,6 +389,10 @@ class Connector:
             await self._release_parts()
             raise
         await self.bus.serve(self._dispatch)
+        self.key_watch = KeyWatch(self.config.key_path, self.config.credential_path,
+                                  self._rotate_from_disk, self.tuning.credentials_watch_s,
+                                  at_rest=self.at_rest)
+        self.key_watch.start()
         await self.status_changed()  # revocations that happened while it was down
         await self._renew_after_restore()
         log.info("connector started", extra={"participant": self.did})
@@ -325,6 +425,12 @@ class Connector:
         await self.gate.close()
         if self._refresher is not None:
             await self._refresher.stop()
+        if self.creds_watch is not None:
+            await self.creds_watch.stop()
+            self.creds_watch = None
+        if self.key_watch is not None:
+            await self.key_watch.stop()
+            self.key_watch = None
         if self.nc is not None:
             await close_nats(self.nc, timeout=2.0)
         if self._server is not None:

@@ -31,9 +31,13 @@ class StatusListRefresher:
     that succeeded (the connector ends agreements with newly revoked participants there)."""
 
     def __init__(self, cache: StatusListCache, url: str, interval_s: float = 60.0, *,
-                 on_refresh: Callable[[], Awaitable[None]] | None = None) -> None:
+                 on_refresh: Callable[[], Awaitable[None]] | None = None,
+                 before: Callable[[], Awaitable[object]] | None = None) -> None:
         self.cache, self.url, self.interval_s = cache, url, interval_s
         self.on_refresh = on_refresh
+        # runs before each fetch: the key histories, whose authority key chain a list
+        # signed by the authority's new key needs (connector.runtime.key_book)
+        self.before = before
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -41,6 +45,8 @@ class StatusListRefresher:
         self._task = asyncio.create_task(self._loop())
 
     async def refresh(self) -> bool:
+        if self.before is not None:
+            await self.before()
         try:
             await fetch_status_list(self.cache, self.url)
         except (aiohttp.ClientError, TimeoutError, TsunaguError) as exc:

@@ -25,6 +25,8 @@ Which module owns which table (the only module that runs SQL on it; tests/test_o
 ``facts``                   ``connector.control.facts``
 ``contributions``           ``connector.data.contributions``
 ``plugin_settings``         ``connector.plugins.registry`` (a plug-in's own small settings)
+``staff_accounts``          ``connector.api.staff.accounts``
+``staff_sessions``          ``connector.api.staff.sessions``
 ==========================  ===================================================
 
 Domain plug-ins keep their own tables, with their name as prefix (``bosai_...``), created and
@@ -221,6 +223,97 @@ CREATE TABLE held_content_keys (     -- consumer: the keys its providers gave it
 )
 """)
 
+# 5: residents' rights (docs/residents-rights.md): consent withdrawals and their notices
+# (provider), the records a holder may no longer use (consumer), correction requests.
+RESIDENTS = _split("""
+CREATE TABLE consent_withdrawals (   -- provider: a person withdrew consent
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,           -- the person's id, as records name them
+    requested_by TEXT NOT NULL,      -- 'self:<token id>', or 'assisted:<token id>' for staff
+    reason TEXT,
+    records TEXT NOT NULL,           -- JSON {dataset id: [record ids]} about the person
+    at TEXT NOT NULL
+);
+CREATE INDEX consent_withdrawals_by_subject ON consent_withdrawals(subject);
+CREATE TABLE withdrawal_notices (    -- provider: one per agreement told of a withdrawal
+    withdrawal_id TEXT NOT NULL,
+    agreement_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    records TEXT NOT NULL,           -- JSON list of the record ids concerned
+    status TEXT NOT NULL,            -- pending | stopped | purged | refused
+    code TEXT,                       -- the holder's code when refused
+    purged INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    acknowledged TEXT,
+    PRIMARY KEY (withdrawal_id, agreement_id)
+);
+CREATE TABLE withdrawn_records (     -- consumer: records whose person withdrew consent
+    agreement_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    withdrawal_id TEXT NOT NULL,
+    purged INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (agreement_id, record_id)
+);
+CREATE TABLE corrections (           -- holder: a person's request to correct a record
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,             -- JSON, as asked
+    reason TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    status TEXT NOT NULL,            -- pending | accepted | refused
+    decision_reason TEXT,
+    decided_by TEXT,
+    version INTEGER,                 -- the version published when accepted
+    created TEXT NOT NULL,
+    decided TEXT
+);
+CREATE INDEX corrections_by_subject ON corrections(subject);
+CREATE TABLE resident_apps (         -- provider: participants a person registered as their app
+    participant TEXT NOT NULL,       -- did:key of the resident app participant
+    subject TEXT NOT NULL,
+    registered_by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (participant, subject)
+)
+""")
+
+# 6: staff accounts and their sessions (connector.api.staff).
+STAFF = _split("""
+CREATE TABLE staff_accounts (        -- persons who log in to the dashboard and apps
+    id TEXT PRIMARY KEY,             -- stf_...: names the person in audit lines
+    login TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    department TEXT,
+    role TEXT,                       -- tsunagu:readerRole for the usage gate
+    scopes TEXT NOT NULL,            -- space separated, as tokens.scopes
+    password_hash TEXT,              -- argon2id; NULL: no local login (OIDC only)
+    totp_secret TEXT,                -- base32; NULL: no local login
+    totp_last_step INTEGER,          -- the last TOTP time step used: a replay is refused
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    oidc_issuer TEXT,
+    oidc_subject TEXT,
+    created TEXT NOT NULL,
+    UNIQUE (oidc_issuer, oidc_subject)
+);
+CREATE TABLE staff_sessions (
+    id TEXT PRIMARY KEY,             -- ses_...: names the session in listings and revocation
+    digest TEXT NOT NULL UNIQUE,     -- SHA-256 of the session secret; the secret is the client's
+    account_id TEXT NOT NULL,
+    method TEXT NOT NULL,            -- password+totp | oidc
+    created TEXT NOT NULL,
+    last_seen TEXT NOT NULL,         -- for the idle expiry
+    expires TEXT NOT NULL,           -- the absolute expiry
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX staff_sessions_by_account ON staff_sessions(account_id)
+""")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first store: datasets, records, contracts, transfers, held records, "
                  "deliveries, dead letters, audit, tokens", FIRST),
@@ -230,5 +323,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "meta", OWNERS),
     Migration(4, "sealed streams: content keys a provider seals with and a consumer was "
                  "given", CONTENT_KEYS),
+    Migration(5, "residents' rights: consent withdrawals and their notices, withdrawn "
+                 "records, correction requests, resident apps", RESIDENTS),
+    Migration(6, "staff accounts (password, TOTP, OpenID Connect link) and their sessions",
+              STAFF),
 )
 LATEST = MIGRATIONS[-1].version

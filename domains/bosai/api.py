@@ -104,9 +104,10 @@ def field(data: dict[str, Any], name: str, kind: type = str, *, required: bool =
 
 
 def actor(request: web.Request) -> str:
-    """Who did it, for the registry and the audit log: the app's token id."""
+    """Who did it, for the registry and the audit log: the person logged in to the app
+    (``staff:stf_... name``), or the app's token id."""
     info = token_info(request)
-    return f"token:{info.id}" if info is not None else "token:unknown"
+    return info.actor if info is not None else "token:unknown"
 
 
 def ok(value: Any, status: int = 200) -> web.Response:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector.control.decisions import Reader, Use
+from connector.control.gate import ConsentWithdrawn
 from connector.plugins.registry import PluginSettings
 from domains.bosai import checkin, finder, offering, sharing, status_records, vocab
 from domains.bosai import held as held_records
@@ -131,12 +132,14 @@ class BosaiHub:
                 operator.get("reception")
         connector.record_listeners.add(self._on_own_change)
         connector.gate.follow(READER, FOR_REGISTRY, self._on_received, self._wants)
+        connector.gate.on_withdrawal(self._on_withdrawal)
 
     async def shutdown(self) -> None:
         if self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
         self.connector.record_listeners.remove(self._on_own_change)
         self.connector.gate.unfollow(self._on_received)
+        self.connector.gate.off_withdrawal(self._on_withdrawal)
         if self._sites is not None:
             self._sites.close()
         self._sites = self._registry = self._settings = None
@@ -363,6 +366,16 @@ class BosaiHub:
             return
         channel = "reception" if bosai_setup.is_reception(change.dataset_id) else "shared"
         sharing.receive(self.registry, db, change, channel)
+
+    def _on_withdrawal(self, db: Any, withdrawn: ConsentWithdrawn) -> None:
+        """A person withdrew consent at a participant that sent us their records: the
+        registry forgets what those records brought (inside the withdrawal)."""
+        if self._registry is None:
+            return
+        deleted, kept = sharing.withdraw(self._registry, db, withdrawn)
+        if deleted or kept:
+            log.info("consent withdrawn at the sender: registry entries removed",
+                     extra={"deleted": len(deleted), "kept": len(kept)})
 
     def _notify_feed(self, change: RecordChange) -> list[str]:
         kinds = change.record.get("type")

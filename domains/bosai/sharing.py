@@ -34,6 +34,7 @@ from domains.bosai.registry.registry import Origin
 from trust.errors import TsunaguError
 
 if TYPE_CHECKING:
+    from connector.control.gate import ConsentWithdrawn
     from connector.data.record_events import RecordChange
     from domains.bosai.registry.registry import Registry
     from domains.bosai.setup import Municipality, MunicipalitySetup
@@ -55,6 +56,25 @@ def home_of(address: str, setup: MunicipalitySetup) -> Municipality | None:
     return None
 
 
+CHANNELS = ("shared", "reception")
+
+
+def source_of(channel: str, provider: str, record_id: str) -> str:
+    """The registry source of a received record: its channel, sender and id (what a consent
+    withdrawal at the sender names)."""
+    return f"{channel}:{provider}#{record_id}"
+
+
+def withdraw(registry: Registry, db: Any, withdrawn: ConsentWithdrawn) -> tuple[list[str],
+                                                                             list[str]]:
+    """A person withdrew consent at the participant that sent us their records: what those
+    records put into our registry goes, in the withdrawal's transaction (people known only
+    from them are deleted). Returns (deleted, kept) person ids."""
+    sources = [source_of(channel, withdrawn.provider, record_id)
+               for channel in CHANNELS for record_id in withdrawn.record_ids]
+    return registry.forget_sources_in(db, sources)
+
+
 def receive(registry: Registry, db: Any, change: RecordChange, channel: str = "shared"
             ) -> bool:
     """Register (or merge) a person another participant sent us (a host's share of our
@@ -68,7 +88,8 @@ def receive(registry: Registry, db: Any, change: RecordChange, channel: str = "s
     db.execute("SAVEPOINT bosai_share")
     try:
         registry.register_in(db, registry.parse(form),
-                             Origin(f"{channel}:{change.provider}", "api", change.provider))
+                             Origin(source_of(channel, change.provider, change.record["id"]),
+                                    "api", change.provider))
     except TsunaguError as exc:
         db.execute("ROLLBACK TO bosai_share")
         log.warning("a received evacuee record was not registered",

@@ -87,11 +87,13 @@ class Node:
         return self.connector.store.query(sql, params)[0][0]
 
 
-def tuning(duty_interval: float = 0.2, content_key_lifetime_s: float = 86400.0) -> Tuning:
+def tuning(duty_interval: float = 0.2, content_key_lifetime_s: float = 86400.0,
+           notice_retry_s: float = 0.2) -> Tuning:
     """Short waits: tests see retries and duties within their timeouts."""
     return Tuning(publish_timeout=2.0, publish_retry_s=60, negotiation_retry_s=0.2,
                   transfer_retry_s=0.2, duty_interval=duty_interval,
-                  content_key_lifetime_s=content_key_lifetime_s)
+                  content_key_lifetime_s=content_key_lifetime_s,
+                  notice_retry_s=notice_retry_s)
 
 
 def record_messages(node: Node) -> None:

@@ -18,6 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
+from connector.api.problems import error_problem
+from connector.api.staff.accounts import StaffError
+from connector.api.staff.service import StaffAuth
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from connector.errors import ConnectorCode
 from connector.store.database import StoreError
@@ -26,6 +29,7 @@ from domains.bosai.dashboard.auth import (
     DASHBOARD,
     INQUIRY,
     LANG_COOKIE,
+    OIDC_STATE_COOKIE,
     PERSON_SEARCH,
     SESSION_COOKIE,
     Sessions,
@@ -74,7 +78,7 @@ class Dashboard:
     @property
     def sessions(self) -> Sessions:
         if self._sessions is None or self._sessions.store is not self.connector.store:
-            self._sessions = Sessions(self.connector.store)
+            self._sessions = Sessions(self.connector.store, StaffAuth.of(self.connector))
         return self._sessions
 
     @property
@@ -137,7 +141,16 @@ def page_for(request: web.Request, staff: TokenInfo | None) -> views.Page:
     return views.Page(lang=lang_of(request), base=base_url(request), path=request.path,
                       can_search=staff is not None and staff.allows(PERSON_SEARCH),
                       logged_in=staff is not None,
-                      can_inquire=staff is not None and staff.allows(INQUIRY))
+                      can_inquire=staff is not None and staff.allows(INQUIRY),
+                      person=_person_label(staff))
+
+
+def _person_label(staff: TokenInfo | None) -> str | None:
+    """Who is logged in, for the header: a person's name and department; None for a token."""
+    person = staff.person if staff is not None else None
+    if person is None:
+        return None
+    return f"{person.name}（{person.department}）" if person.department else person.name
 
 
 def html(request: web.Request, text: str, status: int = 200) -> web.Response:
@@ -234,7 +247,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         render = _shelter_render(dash, page, shelter_id)
     else:
         key, render = ("overview", page.lang), _overview_render(dash, page)
-    return await dash.streams.stream(request, dash.snapshots, key, render, since, page.lang)
+    # Re-asked every second: a revoked, logged-out or expired session ends its stream too.
+    return await dash.streams.stream(request, dash.snapshots, key, render, since, page.lang,
+                                     alive=lambda: staff_of(request) is not None)
 
 
 # ---------------------------------------------------------------------------- person search
@@ -275,20 +290,44 @@ async def search(request: web.Request, staff: TokenInfo) -> web.Response:
                                                    error="search_bad_birth"), 400)
     hits = dash.queries.search(name, birth, limit=SEARCH_LIMIT)
     with dash.sessions.store.transaction():  # who looked, and whom they saw; never the query
-        dash.sessions.audit.append("bosai.staff_search", datetime.now(UTC), token=staff.id,
-                          shown=[h.id for h in hits[:SEARCH_LIMIT]],
-                          more=len(hits) > SEARCH_LIMIT)
+        dash.sessions.audit.append("bosai.staff_search", datetime.now(UTC),
+                                   **staff.audit_fields(),  # the person, or the token
+                                   shown=[h.id for h in hits[:SEARCH_LIMIT]],
+                                   more=len(hits) > SEARCH_LIMIT)
     return html(request, views.search_page(page, name=name, birth=birth_text, hits=hits,
                                            limit=SEARCH_LIMIT))
 
 
 # ---------------------------------------------------------------------------- login
 
+def _login_page(request: web.Request, status: int = 200, **kwargs: Any) -> web.Response:
+    oidc = request.app[DASH].sessions.staff.oidc is not None
+    return html(request, views.login_page(page_for(request, None), oidc=oidc, **kwargs), status)
+
+
+def _wants_problem(request: web.Request) -> bool:
+    """A script posting to the form may ask for RFC 9457 problems instead of a page."""
+    return "application/problem+json" in request.headers.get("Accept", "")
+
+
+def _refused(request: web.Request, exc: StaffError, login: str = "") -> web.Response:
+    if _wants_problem(request):
+        return error_problem(exc)
+    return _login_page(request, 401, staff_error=str(exc.code), login=login[:64])
+
+
+def _logged_in(request: web.Request, secret: str, expires: datetime,
+               response: web.Response) -> web.Response:
+    max_age = int((expires - datetime.now(UTC)).total_seconds())
+    set_cookie(response, request, SESSION_COOKIE, secret, base_url(request), max_age)
+    return response
+
+
 async def login_form(request: web.Request) -> web.Response:
     if staff_of(request) is not None:
         return redirect(base_url(request))
     notice = "logged_out" if request.query.get("bye") else None
-    return html(request, views.login_page(page_for(request, None), notice=notice))
+    return _login_page(request, notice=notice)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -296,13 +335,55 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="cross-site request refused")
     form = await request.post()
     token = str(form.get("token", ""))
+    sessions = request.app[DASH].sessions
+    if not token:  # a person: login name, password and TOTP code
+        login_name = str(form.get("login", "")).strip()
+        try:
+            person = sessions.staff.login_password(login_name, str(form.get("password", "")),
+                                                   str(form.get("totp", "")))
+        except StaffError as exc:
+            return _refused(request, exc, login_name)
+        if not person.account.scopes & {DASHBOARD, "admin"}:
+            sessions.staff.sessions.logout(person.secret)
+            return _refused(request, StaffError(
+                "this staff account lacks the bosai:dashboard scope",
+                code=ConnectorCode.AUTH_SCOPE))
+        return _logged_in(request, person.secret, person.expires,
+                          redirect(base_url(request)))
     try:
-        session = request.app[DASH].sessions.login(token)
+        session = sessions.login(token)
     except (AuthError, ScopeError):
-        return html(request, views.login_page(page_for(request, None), error=True), 401)
-    response = redirect(base_url(request))
-    max_age = int((session.expires - datetime.now(UTC)).total_seconds())
-    set_cookie(response, request, SESSION_COOKIE, session.id, base_url(request), max_age)
+        return _login_page(request, 401, error=True)
+    return _logged_in(request, session.id, session.expires, redirect(base_url(request)))
+
+
+async def oidc_start(request: web.Request) -> web.Response:
+    """Send the browser to the municipality's provider, the state bound to it by a cookie
+    (SameSite=Lax: it must come back on the provider's cross-site redirect). A GET: another
+    site sending a browser here only starts a login that person must finish themselves,
+    and its answer is accepted only in the browser holding the state."""
+    try:
+        begun = await request.app[DASH].sessions.staff.require_oidc().begin()
+    except StaffError as exc:
+        return _refused(request, exc)
+    response = redirect(begun.url)
+    set_cookie(response, request, OIDC_STATE_COOKIE, begun.state, base_url(request),
+               max_age=600, samesite="Lax")
+    return response
+
+
+async def oidc_callback(request: web.Request) -> web.Response:
+    try:
+        person = await request.app[DASH].sessions.staff.require_oidc().finish(
+            state=request.query.get("state"), browser_state=request.cookies.get(
+                OIDC_STATE_COOKIE), code=request.query.get("code"),
+            error=request.query.get("error"))
+    except StaffError as exc:
+        response = _refused(request, exc)
+    else:
+        response = _logged_in(request, person.secret, person.expires, html(
+            request, views.continue_page(page_for(request, None))))
+    response.del_cookie(OIDC_STATE_COOKIE, path=base_url(request))
     return response
 
 
@@ -349,6 +430,9 @@ def dashboard_app(connector: Any, hub: Any) -> web.Application:
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
+    if connector.config.staff.oidc is not None:  # [staff.oidc]: the municipality's provider
+        app.router.add_get("/oidc/start", oidc_start)
+        app.router.add_get("/oidc/callback", oidc_callback)
     app.router.add_get("/shelters/{id}", shelter)
     app.router.add_get("/search", search_form)
     app.router.add_post("/search", search)

@@ -6,6 +6,11 @@ cookie scoped to the dashboard's path. The session table keeps the id's SHA-256 
 the token's *id*, never the token: every request re-reads the token's scopes, expiry and
 revocation, so revoking the token ends its sessions at once. Scripts may send the token as
 a bearer header instead (same scopes, no cookie).
+
+Persons log in with their staff account instead (``connector.api.staff``: password + TOTP,
+or the municipality's OpenID Connect provider): the cookie then holds the connector's staff
+session secret (``sts_...``), which the connector resolves to the person on every request,
+so audit lines name the person and an admin's revocation ends the session at once.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from connector.api.staff.service import StaffAuth
+from connector.api.staff.sessions import PREFIX as STAFF_PREFIX
 from connector.api.tokens import AuthError, TokenInfo, TokenStore
 from connector.control.audit import AuditLog
 from connector.store.database import Error as DbError
@@ -31,6 +38,7 @@ SCOPES = {
 }
 SESSION_COOKIE = "tsunagu_bosai_session"
 LANG_COOKIE = "tsunagu_bosai_lang"
+OIDC_STATE_COOKIE = "tsunagu_bosai_oidc"  # binds a provider login to the browser that began it
 SESSION_TTL = timedelta(hours=8)  # one shift; never longer than the token itself
 
 SCHEMA = """
@@ -62,10 +70,11 @@ class Sessions:
     """Login, lookup and logout over the connector's store (tables ``tokens`` and
     ``bosai_dashboard_sessions``)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, staff: StaffAuth | None = None) -> None:
         self.store = store
         self.tokens = TokenStore(store)
         self.audit = AuditLog(store)
+        self.staff = staff or StaffAuth(store)
         try:
             store.db.executescript(SCHEMA)
         except DbError as exc:
@@ -84,10 +93,12 @@ class Sessions:
             self.audit.append("bosai.dashboard_login", now, token=info.id)
         return session
 
-    def staff(self, session_id: str | None, now: datetime | None = None) -> TokenInfo | None:
-        """The token behind a live session, or None (unknown, expired, token revoked)."""
+    def session(self, session_id: str | None, now: datetime | None = None) -> TokenInfo | None:
+        """The person or token behind a live session, or None (unknown, expired, revoked)."""
         if not session_id:
             return None
+        if session_id.startswith(STAFF_PREFIX):
+            return self.staff.sessions.resolve(session_id, now)
         rows = self.store.query("SELECT token_id, expires FROM bosai_dashboard_sessions "
                                 "WHERE digest = ?", (_digest(session_id),))
         if not rows:
@@ -101,6 +112,9 @@ class Sessions:
     def logout(self, session_id: str | None) -> None:
         if not session_id:
             return
+        if session_id.startswith(STAFF_PREFIX):
+            self.staff.sessions.logout(session_id)
+            return
         with self.store.transaction() as db:
             gone = db.execute("DELETE FROM bosai_dashboard_sessions WHERE digest = ? "
                               "RETURNING token_id", (_digest(session_id),)).fetchone()
@@ -111,11 +125,14 @@ class Sessions:
         """Staff behind a request: a bearer token (scripts) or the session cookie (browsers)."""
         header = request.headers.get("Authorization", "")
         if header[:7].lower() == "bearer ":
+            value = header[7:].strip()
+            if value.startswith(STAFF_PREFIX):  # an app a person logged in to
+                return self.staff.sessions.resolve(value)
             try:
-                return self.tokens.verify(header[7:].strip())
+                return self.tokens.verify(value)
             except AuthError:
                 return None
-        return self.staff(request.cookies.get(SESSION_COOKIE))
+        return self.session(request.cookies.get(SESSION_COOKIE))
 
 
 def same_origin(request: web.Request) -> bool:
@@ -129,6 +146,6 @@ def same_origin(request: web.Request) -> bool:
 
 
 def set_cookie(response: web.StreamResponse, request: web.Request, name: str, value: str,
-               path: str, max_age: int | None) -> None:
+               path: str, max_age: int | None, samesite: str = "Strict") -> None:
     response.set_cookie(name, value, path=path, max_age=max_age, httponly=True,
-                        samesite="Strict", secure=request.secure or None)
+                        samesite=samesite, secure=request.secure or None)

@@ -25,6 +25,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_search": ("避難者の検索", "Find a person"),
     "switch_lang": ("English", "日本語"),
     "logout": ("ログアウト", "Log out"),
+    "signed_in_as": ("ログイン中：{name}", "Signed in as {name}"),
     "live_connecting": ("自動更新に接続中…", "Connecting for live updates…"),
     "live_on": ("自動更新中", "Live"),
     "live_off": ("自動更新が切れました。再接続します…", "Live updates lost; reconnecting…"),
@@ -38,6 +39,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login_failed": ("トークンが無効か、期限切れか、権限がありません。",
                      "The token is invalid, expired, or lacks the bosai:dashboard scope."),
     "logged_out": ("ログアウトしました。", "You are logged out."),
+    # staff accounts (connector.api.staff): a person logs in, scripts keep pasting tokens
+    "staff_login": ("職員IDでログイン", "Staff ID login"),
+    "staff_login_intro": ("職員IDとパスワード、認証アプリの確認コード（6桁）を入力してください。",
+                          "Enter your staff login name, password and the 6-digit code of "
+                          "your authenticator app."),
+    "staff_login_label": ("職員ID", "Login name"),
+    "staff_password_label": ("パスワード", "Password"),
+    "staff_totp_label": ("確認コード（6桁）", "One-time code (6 digits)"),
+    "staff_submit": ("サインイン", "Sign in"),
+    "oidc_login": ("自治体の統合認証", "Municipality sign-in"),
+    "oidc_intro": ("自治体の職員アカウント（OpenID Connect）でサインインします。",
+                   "Sign in with your municipality account (OpenID Connect)."),
+    "oidc_submit": ("統合認証でサインイン", "Sign in with the municipality account"),
+    "token_login": ("トークンでログイン（スクリプト用）", "Token login (for scripts)"),
+    "oidc_continue": ("サインインしました。ダッシュボードへ進みます…",
+                      "Signed in. Continuing to the dashboard…"),
+    "continue": ("ダッシュボードへ", "Go to the dashboard"),
+    "err_staff.login_failed": ("職員IDかパスワードが違います。",
+                               "The login name or password is wrong."),
+    "err_staff.totp_wrong": ("確認コードが違います。認証アプリの時刻とアカウントを"
+                             "確かめてください。",
+                             "The one-time code is wrong: check the authenticator app's clock "
+                             "and account."),
+    "err_staff.totp_replayed": ("この確認コードは使用済みです。次のコード（30秒ごとに変わります）"
+                                "を入力してください。",
+                                "This one-time code was already used: enter the next one (it "
+                                "changes every 30 seconds)."),
+    "err_staff.locked": ("ログインの失敗が続いたため15分間ロックされています。急ぐときは管理者に"
+                         "連絡してください。",
+                         "Too many failed logins: locked for 15 minutes. Ask an administrator "
+                         "if it is urgent."),
+    "err_staff.disabled": ("このアカウントは無効にされています。管理者に連絡してください。",
+                           "This account is disabled. Ask an administrator."),
+    "err_oidc.not_linked": ("この自治体アカウントは、このダッシュボードの職員アカウントに結び付け"
+                            "られていません。管理者に連絡してください。",
+                            "Your municipality account is not linked to a staff account here. "
+                            "Ask an administrator."),
+    "err_oidc.not_configured": ("統合認証は設定されていません。", "Municipality sign-in is not "
+                                "configured."),
+    "err_oidc.provider_error": ("統合認証サーバーから正しい応答がありませんでした。もう一度お試し"
+                                "ください。",
+                                "The municipality sign-in server did not answer as expected. "
+                                "Try again."),
+    "err_oidc": ("統合認証の応答を確認できなかったため、ログインしませんでした。もう一度お試し"
+                 "ください。",
+                 "The sign-in answer could not be verified, so you were not logged in. Try "
+                 "again."),
+    "err_code": ("エラーコード: {code}", "Error code: {code}"),
     # totals
     "totals": ("全体", "Totals"),
     "in_shelters": ("避難所にいる人", "People in shelters"),

@@ -4,7 +4,8 @@
 (besides ``bosai:dashboard``). The question is a POST (no name in a URL or a log); the answer
 comes from ``Registry.inquire``: consenting people only, with only the items they consented
 to, and one "no information" message for unknown and non-consenting people alike. Every
-inquiry is audited by the registry (who asked: the staff token's id; never the query).
+inquiry is audited by the registry (who asked: the person's staff account, or the token's
+id; never the query).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def add_inquiry(app: web.Application, *, page_for: Any, html: Any, staff_page: A
                                               error="inquiry_bad"), 400)
         hub = hub_of(request)
         try:
-            result = hub.registry.inquire(name, birth, asked_by=f"token:{staff.id}")
+            result = hub.registry.inquire(name, birth, asked_by=staff.actor)
         except RegistryInputError:
             return html(request, inquiry_page(page, name=name, birth=birth,
                                               error="search_bad_birth"), 400)

@@ -28,6 +28,7 @@ from domains.bosai.feed import ChangeFeed
 
 COALESCE_S = 0.05
 HEARTBEAT_S = 15.0
+CHECK_S = 1.0  # how often an open stream asks whether its viewer may still see it
 CACHE_SIZE = 64
 
 
@@ -65,8 +66,10 @@ class LiveStreams:
             task.cancel()
 
     async def stream(self, request: web.Request, snapshots: Snapshots, key: Hashable,
-                     render: Callable[[], Sections], since: int, lang: Lang
-                     ) -> web.StreamResponse:
+                     render: Callable[[], Sections], since: int, lang: Lang,
+                     alive: Callable[[], bool] = lambda: True) -> web.StreamResponse:
+        """``alive`` is asked every ``CHECK_S``: once it says no (the viewer's session was
+        revoked, expired or logged out), the stream ends."""
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
             "X-Accel-Buffering": "no"})
@@ -75,7 +78,7 @@ class LiveStreams:
         if task is not None:
             self._tasks.add(task)
         try:
-            await self._run(response, snapshots, key, render, since, lang)
+            await self._run(response, snapshots, key, render, since, lang, alive)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -84,13 +87,18 @@ class LiveStreams:
         return response
 
     async def _run(self, response: web.StreamResponse, snapshots: Snapshots, key: Hashable,
-                   render: Callable[[], Sections], since: int, lang: Lang) -> None:
+                   render: Callable[[], Sections], since: int, lang: Lang,
+                   alive: Callable[[], bool]) -> None:
         feed = snapshots.feed
         # A counter from before a restart of the hub says nothing: send everything.
         seen = since if since <= feed.seq else -1
         sent = snapshots.at(key, since) or {}
         await response.write(b"retry: 1000\n\n")
+        loop = asyncio.get_running_loop()
+        beat = loop.time()
         while True:
+            if not alive():
+                return
             if feed.seq > seen:
                 seen, sections = snapshots.get(key, render)
                 changed = {k: v for k, v in sections.items() if sent.get(k) != v}
@@ -99,7 +107,9 @@ class LiveStreams:
                     await response.write(event(seen, changed, lang))
                 await asyncio.sleep(COALESCE_S)
                 continue
-            if await feed.wait(seen, self.heartbeat) == seen:
+            if await feed.wait(seen, min(self.heartbeat, CHECK_S)) == seen \
+                    and loop.time() - beat >= self.heartbeat:
+                beat = loop.time()
                 await response.write(b": keep-alive\n\n")
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from domains.bosai import vocab
 from domains.bosai.dashboard.chart import trend_svg, trend_table
 from domains.bosai.dashboard.i18n import (
+    MESSAGES,
     SUPPLY_STATUSES,
     Lang,
     age,
@@ -48,6 +49,7 @@ class Page:
     can_search: bool = False
     logged_in: bool = True
     can_inquire: bool = False
+    person: str | None = None  # the staff member logged in (name, department), if a person
 
     def url(self, rest: str = "") -> str:
         return self.base + rest
@@ -443,7 +445,10 @@ def _nav(page: Page, current: str) -> Markup:
     links.append(el("li", None, _lang_link(page)))
     logout = el("form", {"method": "post", "action": page.url("logout"), "class": "logout"},
                 el("button", {"type": "submit"}, t(page.lang, "logout")))
-    return join(el("nav", {"aria-label": t(page.lang, "nav")}, el("ul", None, links)), logout)
+    who = el("p", {"class": "who"}, t(page.lang, "signed_in_as", name=page.person)) \
+        if page.person else None
+    return join(el("nav", {"aria-label": t(page.lang, "nav")}, el("ul", None, links)), who,
+                logout)
 
 
 def layout(page: Page, title: str, body: Markup, *, current: str | None = None,
@@ -498,8 +503,48 @@ def message_page(page: Page, title_key: str, message_key: str) -> str:
     return layout(page, t(page.lang, title_key), body, current="message")
 
 
-def login_page(page: Page, *, error: bool = False, notice: str | None = None) -> str:
+def login_page(page: Page, *, error: bool = False, notice: str | None = None,
+               staff_error: str | None = None, login: str = "", oidc: bool = False) -> str:
+    """Three ways in: a person's login name, password and TOTP code; the municipality's
+    OpenID Connect provider (when configured); a pasted token (scripts, the old way).
+    ``staff_error`` is the stable code of a refused staff login, shown with its reason."""
     lang = page.lang
+    alert = None
+    if staff_error:
+        key = f"err_{staff_error}" if f"err_{staff_error}" in MESSAGES else "err_oidc"
+        alert = el("p", {"role": "alert", "class": "error"}, t(lang, key), " ",
+                   el("small", None, t(lang, "err_code", code=staff_error)))
+    elif error:
+        alert = el("p", {"role": "alert", "class": "error"}, t(lang, "login_failed"))
+    staff_bad = "true" if staff_error and staff_error.startswith("staff.") else None
+    person = el(
+        "section", {"aria-labelledby": "staff-login"},
+        el("h2", {"id": "staff-login"}, t(lang, "staff_login")),
+        el("p", {"id": "staff-login-intro"}, t(lang, "staff_login_intro")),
+        el("form", {"method": "post", "action": page.url("login"), "class": "login"},
+           el("label", {"for": "login"}, t(lang, "staff_login_label")),
+           el("input", {"id": "login", "name": "login", "type": "text", "value": login,
+                        "autocomplete": "username", "required": True, "spellcheck": "false",
+                        "autocapitalize": "none", "aria-describedby": "staff-login-intro",
+                        "aria-invalid": staff_bad}),
+           el("label", {"for": "password"}, t(lang, "staff_password_label")),
+           el("input", {"id": "password", "name": "password", "type": "password",
+                        "autocomplete": "current-password", "required": True,
+                        "aria-invalid": staff_bad}),
+           el("label", {"for": "totp"}, t(lang, "staff_totp_label")),
+           el("input", {"id": "totp", "name": "totp", "type": "text", "inputmode": "numeric",
+                        "pattern": "[0-9]{6}", "maxlength": "6",
+                        "autocomplete": "one-time-code", "required": True,
+                        "aria-invalid": staff_bad}),
+           el("button", {"type": "submit"}, t(lang, "staff_submit"))))
+    municipality = el(
+        "section", {"aria-labelledby": "oidc-login"},
+        el("h2", {"id": "oidc-login"}, t(lang, "oidc_login")),
+        el("p", None, t(lang, "oidc_intro")),
+        # A link, not a form: Chrome applies the CSP's form-action 'self' to a form's
+        # redirect too, which would stop the way to the provider.
+        el("p", None, el("a", {"href": page.url("oidc/start"), "class": "signin"},
+                         t(lang, "oidc_submit")))) if oidc else None
     form = el("form", {"method": "post", "action": page.url("login"), "class": "login"},
               el("label", {"for": "token"}, t(lang, "token_label")),
               el("input", {"id": "token", "name": "token", "type": "password",
@@ -507,11 +552,22 @@ def login_page(page: Page, *, error: bool = False, notice: str | None = None) ->
                            "aria-describedby": "login-intro",
                            "aria-invalid": "true" if error else None}),
               el("button", {"type": "submit"}, t(lang, "login_submit")))
-    body = join(el("p", {"role": "alert", "class": "error"}, t(lang, "login_failed"))
-                if error else None,
-                el("p", {"role": "status"}, t(lang, notice)) if notice else None,
-                el("p", {"id": "login-intro"}, t(lang, "login_intro")), form)
+    token = el("section", {"aria-labelledby": "token-login"},
+               el("h2", {"id": "token-login"}, t(lang, "token_login")),
+               el("p", {"id": "login-intro"}, t(lang, "login_intro")), form)
+    body = join(alert, el("p", {"role": "status"}, t(lang, notice)) if notice else None,
+                person, municipality, token)
     return layout(page, t(lang, "login_title"), body)
+
+
+def continue_page(page: Page) -> str:
+    """After the provider's redirect: the session cookie is SameSite=Strict, which a browser
+    withholds on a navigation that a cross-site redirect started, so the way on to the
+    dashboard is a fresh same-site navigation (a refresh, or the link)."""
+    body = join(el("meta", {"http-equiv": "refresh", "content": f"0;url={page.url()}"}),
+                el("p", {"role": "status"}, t(page.lang, "oidc_continue")),
+                el("p", None, el("a", {"href": page.url()}, t(page.lang, "continue"))))
+    return layout(page, t(page.lang, "login_title"), body)
 
 
 def search_page(page: Page, *, name: str = "", birth: str = "",

@@ -587,6 +587,40 @@ class Registry:
                 db.execute("UPDATE bosai_reviews SET person_id = ?, candidate_id = ? "
                            "WHERE id = ?", (pid, cid, rid))
 
+    def forget_sources_in(self, db: Any, sources: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Inside the caller's transaction: remove what the inputs ``sources`` brought (a
+        consent withdrawal at the participant that sent them). A person known only from them
+        is deleted (medical part, stays, aliases and reviews too; our own published copy gets
+        its tombstone); one also registered otherwise keeps what the other inputs said and
+        loses these inputs' provenance. Returns (deleted, kept) person ids."""
+        if not sources:
+            return [], []
+        marks = ", ".join("?" * len(sources))
+        found = [row[0] for row in db.execute(
+            f"SELECT DISTINCT person_id FROM bosai_person_sources WHERE source IN ({marks})",
+            tuple(sources)).fetchall()]
+        deleted, kept = [], []
+        for person_id in found:
+            others = db.execute(
+                f"SELECT count(*) FROM bosai_person_sources WHERE person_id = ? AND source NOT "
+                f"IN ({marks})", (person_id, *sources)).fetchone()[0]
+            db.execute(f"DELETE FROM bosai_person_sources WHERE person_id = ? AND source IN "
+                       f"({marks})", (person_id, *sources))
+            if others:
+                kept.append(person_id)
+                continue
+            for sql in ("DELETE FROM bosai_stay_history WHERE person_id = ?",
+                        "DELETE FROM bosai_person_aliases WHERE person_id = ?",
+                        "DELETE FROM bosai_person_medical WHERE person_id = ?",
+                        "DELETE FROM bosai_persons WHERE id = ?"):
+                db.execute(sql, (person_id,))
+            db.execute("DELETE FROM bosai_reviews WHERE person_id = ? OR candidate_id = ?",
+                       (person_id, person_id))
+            deleted.append(person_id)
+        if deleted:
+            self._written(db, [], removed=deleted)
+        return deleted, kept
+
     # ------------------------------------------------------------------ safety inquiries
 
     def inquire(self, name: Any, birth_date: Any, *, asked_by: str) -> InquiryAnswer:

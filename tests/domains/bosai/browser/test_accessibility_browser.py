@@ -134,6 +134,13 @@ async def _login_refused(b: Browser, lang: str) -> None:
     await expect(b.page.get_by_role("alert")).to_be_visible()
 
 
+@check("staff login refused", "POST", "/domains/bosai/dashboard/login")
+async def _staff_login_refused(b: Browser, lang: str) -> None:
+    await _login(b, lang)
+    await b.submit({"login": "hanako", "password": "not the password", "totp": "000000"})
+    await expect(b.page.get_by_role("alert")).to_contain_text("staff.login_failed")
+
+
 # ---------------------------------------------------------------------------- staff pages
 
 @check("overview", "GET", "/domains/bosai/dashboard/")
