@@ -1,0 +1,229 @@
+"""The schedule engine: for a child and the doses given, the state of each vaccine on a day,
+whether a new dose is allowed, and which doses become due on a day (reminders).
+
+Pure: no I/O, no clock (the day is always given). The table is compiled once
+(``table.load_schedule``); per child the engine does a few date computations per vaccine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from domains.pmh.errors import PmhCode
+from domains.pmh.schedule import explain
+from domains.pmh.schedule.model import Child, Decision, Dose, Reason, State, Status
+from domains.pmh.schedule.table import Rule, Schedule, Series, Vaccine
+
+_ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Next:
+    """The next dose of a series on a day: its rule and its allowed span."""
+
+    dose: int
+    rule: Rule | None  # None: no version in effect on the day (see ``first``)
+    first: Rule  # the oldest version, for messages
+    earliest: date
+    earliest_reason: Reason
+    last: date
+    previous: date | None  # the last dose given
+    refs: tuple[date | None, ...]  # per interval of the rule: the dose it counts from
+
+
+def _select(vaccine: Vaccine, birth: date, doses: Sequence[Dose], day: date) -> Series | None:
+    """The series the child follows: the first whose conditions hold for the first dose (with
+    none yet, for a first dose on ``day``, any product, any later start band)."""
+    first = doses[0] if doses else None
+    start = first.date if first is not None else day
+    for series in vaccine.series:
+        if first is not None:
+            if series.products is not None and first.product not in series.products:
+                continue
+            if series.codes is not None and first.vaccine not in series.codes:
+                continue
+            if series.start_from is not None and start < series.start_from.at(birth):
+                continue
+        if series.started_before is not None and start >= series.started_before:
+            continue
+        if series.start_to is not None and start > series.start_to.at(birth):
+            continue
+        return series
+    return None
+
+
+def _next(series: Series, birth: date, doses: Sequence[Dose], day: date) -> _Next | None:
+    """The next dose on ``day`` (None when the series is complete). A skippable dose whose
+    window has closed by ``day`` is passed over."""
+    given = {d.dose_number: d.date for d in doses}
+    previous = doses[-1].date if doses else None
+    dose = doses[-1].dose_number + 1 if doses else 1
+    while dose <= series.doses:
+        rule = series.rule_at(dose, day)
+        first = series.first_rule(dose)
+        shape = rule or first
+        earliest, reason = shape.window_from.at(birth), Reason.WINDOW_FROM
+        refs = []
+        for interval in shape.intervals:
+            ref = previous if interval.after is None else given.get(interval.after, previous)
+            refs.append(ref)
+            after = interval.earliest(ref) if ref is not None else None
+            if after is not None and after > earliest:
+                earliest, reason = after, Reason.MIN_INTERVAL
+        if rule is None and first.effective_from > earliest:
+            earliest, reason = first.effective_from, Reason.EFFECTIVE_FROM
+        last = shape.window_to.at(birth)
+        if shape.skippable and dose < series.doses and (day > last or earliest > last):
+            dose += 1
+            continue
+        return _Next(dose, rule, first, earliest, reason, last, previous, tuple(refs))
+    return None
+
+
+def _applies(vaccine: Vaccine, child: Child, selected: dict[str, Series | None]) -> bool:
+    if vaccine.sex is not None and child.sex != vaccine.sex:
+        return False
+    if vaccine.born_from is not None and child.birth_date < vaccine.born_from:
+        return False
+    if vaccine.with_series is not None:
+        return any(s is not None and s.id == vaccine.with_series for s in selected.values())
+    return True
+
+
+def _by_vaccine(schedule: Schedule, doses: Sequence[Dose]) -> dict[str, list[Dose]]:
+    grouped: dict[str, list[Dose]] = {}
+    for dose in doses:
+        vaccine = schedule.by_code.get(dose.vaccine)
+        if vaccine is not None:
+            grouped.setdefault(vaccine.id, []).append(dose)
+    for group in grouped.values():
+        group.sort(key=lambda d: (d.date, d.dose_number))
+    return grouped
+
+
+def _status(vaccine: Vaccine, series: Series, birth: date, doses: list[Dose],
+            day: date) -> Status:
+    nxt = _next(series, birth, doses, day)
+    base = dict(vaccine=vaccine.id, name_ja=vaccine.name_ja, name_en=vaccine.name_en,
+                series=series.id, day=day)
+    if nxt is None:
+        last_rule = series.first_rule(series.doses)
+        return Status(**base, dose=series.doses, state=State.COMPLETE,
+                      reason=Reason.SERIES_COMPLETE, rule=last_rule)
+    rule = nxt.rule or nxt.first
+    spans = dict(earliest=nxt.earliest, last=nxt.last)
+    if day > nxt.last or nxt.earliest > nxt.last:
+        return Status(**base, dose=nxt.dose, state=State.NO_LONGER_PUBLIC,
+                      reason=Reason.WINDOW_TO, rule=rule, **spans)
+    # The standard period: from the latest of its starts, until the earliest of its ends.
+    due, due_reason = nxt.earliest, nxt.earliest_reason
+    end, end_reason = None, Reason.STANDARD_TO
+    if rule.standard_from is not None and (start := rule.standard_from.at(birth)) > due:
+        due, due_reason = start, Reason.STANDARD_FROM
+    if rule.standard_to is not None:
+        end = rule.standard_to.at(birth)
+    for interval, ref in zip(rule.intervals, nxt.refs, strict=True):
+        if ref is None:
+            continue
+        if (start := interval.standard_start(ref)) is not None and start > due:
+            due, due_reason = start, Reason.STANDARD_INTERVAL
+        if (stop := interval.standard_end(ref)) is not None and (end is None or stop < end):
+            end, end_reason = stop, Reason.STANDARD_INTERVAL
+    due = min(due, nxt.last)
+    overdue_from = end + _ONE_DAY if end is not None and end < nxt.last else None
+    dates = dict(spans, due=due, overdue_from=overdue_from)
+    if day < nxt.earliest:
+        state, reason = State.NOT_YET_ALLOWED, nxt.earliest_reason
+    elif overdue_from is not None and day >= overdue_from:
+        state, reason = State.OVERDUE, end_reason
+    elif day < due:
+        state, reason = State.ALLOWED, due_reason
+    else:
+        state, reason = State.DUE, due_reason
+    return Status(**base, dose=nxt.dose, state=state, reason=reason, rule=rule, **dates)
+
+
+def evaluate(child: Child, doses: Sequence[Dose], today: date,
+             settings: Schedule) -> list[Status]:
+    """One status per vaccine that applies to the child (sex, birth cohort, the series it
+    goes with), in table order. A course whose given doses fit no series is reported as no
+    longer public, with the series rule."""
+    grouped = _by_vaccine(settings, doses)
+    birth = child.birth_date
+    selected: dict[str, Series | None] = {}
+    out = []
+    for vaccine in settings.vaccines:
+        own = grouped.get(vaccine.id, [])
+        series = selected[vaccine.id] = _select(vaccine, birth, own, today)
+        if not _applies(vaccine, child, selected):
+            continue
+        if series is None:  # the doses given fit no series (e.g. 四種混合 started late)
+            fallback = vaccine.series[-1]
+            out.append(Status(vaccine=vaccine.id, name_ja=vaccine.name_ja,
+                              name_en=vaccine.name_en, series=fallback.id, dose=1,
+                              state=State.NO_LONGER_PUBLIC, reason=Reason.SERIES,
+                              rule=fallback.first_rule(1), day=today))
+            continue
+        out.append(_status(vaccine, series, birth, own, today))
+    return out
+
+
+def due_on(child: Child, doses: Sequence[Dose], day: date, settings: Schedule) -> list[Status]:
+    """The doses that become due on ``day``: what the family app is reminded of that day."""
+    return [s for s in evaluate(child, doses, day, settings)
+            if s.state is State.DUE and s.due == day]
+
+
+def _refuse(code: PmhCode, reason: Reason, rule_id: str | None, limit: date | None,
+            **facts: object) -> Decision:
+    ja, en = explain.refusal(reason, rule_id, limit, **facts)
+    return Decision(False, reason, rule_id, code, limit, ja, en)
+
+
+def check_dose(child: Child, doses: Sequence[Dose], new_dose: Dose,
+               settings: Schedule) -> Decision:
+    """Whether ``new_dose`` is a routine dose at public expense for the child, given the
+    doses already recorded: refused (with the rule) when outside its window, too soon after
+    an earlier dose, out of its series or not covered on that day."""
+    vaccine = settings.by_code.get(new_dose.vaccine)
+    birth = child.birth_date
+    if vaccine is None:
+        return _refuse(PmhCode.DOSE_NOT_ROUTINE, Reason.UNKNOWN_VACCINE, None, None,
+                       vaccine=new_dose.vaccine)
+    grouped = _by_vaccine(settings, doses)
+    selected = {v.id: _select(v, birth, grouped.get(v.id, []), new_dose.date)
+                for v in settings.vaccines if v.id in grouped or v.id == vaccine.id}
+    if not _applies(vaccine, child, selected):
+        return _refuse(PmhCode.DOSE_NOT_ROUTINE, Reason.COHORT, vaccine.series[0].first_rule(1).id,
+                       vaccine.born_from, vaccine=vaccine.id)
+    own = [d for d in grouped.get(vaccine.id, []) if d.date <= new_dose.date]
+    series = _select(vaccine, birth, own or [new_dose], new_dose.date)
+    if series is None or (series.codes is not None and new_dose.vaccine not in series.codes) \
+            or (series.products is not None and new_dose.product not in series.products):
+        started = series.id if series is not None else None
+        return _refuse(PmhCode.DOSE_NOT_IN_SERIES, Reason.SERIES, started, None,
+                       vaccine=vaccine.id, code=new_dose.vaccine, product=new_dose.product)
+    nxt = _next(series, birth, own, new_dose.date)
+    if nxt is None:
+        return _refuse(PmhCode.DOSE_NOT_IN_SERIES, Reason.SERIES_COMPLETE,
+                       series.first_rule(series.doses).id, None, series=series.id)
+    if new_dose.dose_number != nxt.dose:
+        return _refuse(PmhCode.DOSE_NOT_IN_SERIES, Reason.DOSE_NUMBER, nxt.first.id, None,
+                       expected=nxt.dose, given=new_dose.dose_number)
+    if nxt.rule is None:
+        return _refuse(PmhCode.DOSE_NOT_ROUTINE, Reason.EFFECTIVE_FROM, nxt.first.id,
+                       nxt.first.effective_from)
+    rule = nxt.rule
+    if new_dose.date < (start := rule.window_from.at(birth)):
+        return _refuse(PmhCode.DOSE_OUTSIDE_WINDOW, Reason.WINDOW_FROM, rule.id, start,
+                       expr=rule.window_from)
+    if new_dose.date > nxt.last:
+        return _refuse(PmhCode.DOSE_OUTSIDE_WINDOW, Reason.WINDOW_TO, rule.id, nxt.last,
+                       expr=rule.window_to)
+    if new_dose.date < nxt.earliest:
+        return _refuse(PmhCode.DOSE_TOO_SOON, Reason.MIN_INTERVAL, rule.id, nxt.earliest,
+                       intervals=rule.intervals)
+    ja, en = explain.accepted(rule)
+    return Decision(True, Reason.IN_WINDOW, rule.id, None, None, ja, en)
