@@ -182,6 +182,19 @@ def _refuse(code: PmhCode, reason: Reason, rule_id: str | None, limit: date | No
     return Decision(False, reason, rule_id, code, limit, ja, en)
 
 
+def _outside_every_series(vaccine: Vaccine, birth: date, day: date) -> Decision | None:
+    """A first dose before every series' window opens or after every one closes is refused
+    for the window (naming the first series to open, or the last to close), not the series."""
+    firsts = [s.first_rule(1) for s in vaccine.series]
+    opening = min(firsts, key=lambda r: r.window_from.at(birth))
+    closing = max(reversed(firsts), key=lambda r: r.window_to.at(birth))
+    if day < (start := opening.window_from.at(birth)):
+        return _refuse(PmhCode.DOSE_OUTSIDE_WINDOW, Reason.WINDOW_FROM, opening.id, start)
+    if day > (end := closing.window_to.at(birth)):
+        return _refuse(PmhCode.DOSE_OUTSIDE_WINDOW, Reason.WINDOW_TO, closing.id, end)
+    return None
+
+
 def check_dose(child: Child, doses: Sequence[Dose], new_dose: Dose,
                settings: Schedule) -> Decision:
     """Whether ``new_dose`` is a routine dose at public expense for the child, given the
@@ -200,11 +213,14 @@ def check_dose(child: Child, doses: Sequence[Dose], new_dose: Dose,
                        vaccine.born_from, vaccine=vaccine.id)
     own = [d for d in grouped.get(vaccine.id, []) if d.date <= new_dose.date]
     series = _select(vaccine, birth, own or [new_dose], new_dose.date)
+    if series is None and not own and (outside := _outside_every_series(vaccine, birth,
+                                                                         new_dose.date)):
+        return outside
     if series is None or (series.codes is not None and new_dose.vaccine not in series.codes) \
             or (series.products is not None and new_dose.product not in series.products):
         started = series.id if series is not None else None
         return _refuse(PmhCode.DOSE_NOT_IN_SERIES, Reason.SERIES, started, None,
-                       vaccine=vaccine.id, code=new_dose.vaccine, product=new_dose.product)
+                       vaccine=vaccine.id, given_code=new_dose.vaccine, product=new_dose.product)
     nxt = _next(series, birth, own, new_dose.date)
     if nxt is None:
         return _refuse(PmhCode.DOSE_NOT_IN_SERIES, Reason.SERIES_COMPLETE,

@@ -89,8 +89,9 @@ def refusal(reason: Reason, rule_id: str | None, limit: date | None,
         ja, en = (f"次は{facts['expected']}回目です ({facts['given']}回目として記録されました)",
                   f"the next dose is dose {facts['expected']}, not {facts['given']}")
     elif reason is Reason.SERIES:
-        ja = f"{facts['code']} ({facts['product'] or '製品未記入'}) は接種中の系列を継続しません"
-        en = (f"{facts['code']} ({facts['product'] or 'no product'}) does not continue the "
+        product = facts["product"] or "製品未記入"
+        ja = f"{facts['given_code']} ({product}) は接種中の系列を継続しません"
+        en = (f"{facts['given_code']} ({facts['product'] or 'no product'}) does not continue the "
               "child's series")
     return f"{ja} ({rule_ja})", f"refused: {en} ({rule_en})"
 
