@@ -387,9 +387,11 @@ def _series(entry: dict[str, Any], codes: frozenset[str], rule_entries: list[dic
     for rentry in rule_entries:
         rule = _rule(rentry, series)
         by_dose.setdefault(rule.dose, []).append(rule)
-    if sorted(by_dose) != list(range(1, len(by_dose) + 1)):
-        _fail(where, "series", sid, "dose", f"the rules give doses {sorted(by_dose)}, not "
-              f"1..{len(by_dose)}")
+    for expected, dose in enumerate(sorted(by_dose), 1):
+        if dose != expected:  # blame the rule out of sequence (in the file that gave it)
+            entry = next(e for e in rule_entries if e["dose"] == dose)
+            _fail(entry["_where"], "rule", entry["id"], "dose", f"series {sid!r} has doses "
+                  f"{sorted(by_dose)}: they must run 1, 2, ... without a gap")
     for dose, versions in by_dose.items():
         if len({r.id for r in versions}) > 1:
             _fail(where, "rule", versions[0].id, "dose", f"dose {dose} of {sid!r} has rules "
