@@ -33,7 +33,7 @@ _SYNTAX = re.compile(
 _ONE_DAY = timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: a key of the engine's cache
 class AgeExpr:
     text: str
     at: Callable[[date], date]  # birth -> the day

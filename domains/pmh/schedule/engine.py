@@ -8,19 +8,59 @@ Pure: no I/O, no clock (the day is always given). The table is compiled once
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import attrgetter
+from typing import NamedTuple
 
 from domains.pmh.errors import PmhCode
 from domains.pmh.schedule import explain
+from domains.pmh.schedule.ages import AgeExpr
 from domains.pmh.schedule.model import Child, Decision, Dose, Reason, State, Status
 from domains.pmh.schedule.table import Rule, Schedule, Series, Vaccine
 
 _ONE_DAY = timedelta(days=1)
+_BY_DAY = attrgetter("date", "dose_number")
+_NONE: list[Dose] = []  # no doses of a vaccine (never mutated)
 
 
-@dataclass(frozen=True, slots=True)
-class _Next:
+class _Ages(dict[AgeExpr, date]):
+    """The dates of the table's age expressions for one birth date, each computed once;
+    and, for one day, the statuses that depend on nothing but the birth date and the day
+    (a vaccine with no dose yet, a complete series)."""
+
+    __slots__ = ("birth", "day", "statuses")
+
+    def __init__(self, birth: date) -> None:
+        super().__init__()
+        self.birth = birth
+        self.day: date | None = None
+        self.statuses: dict[tuple[str, str], Status] = {}
+
+    def statuses_on(self, day: date) -> dict[tuple[str, str], Status]:
+        if day != self.day:
+            self.day, self.statuses = day, {}
+        return self.statuses
+
+    def __missing__(self, expr: AgeExpr) -> date:
+        day = self[expr] = expr.at(self.birth)
+        return day
+
+
+def _ages(schedule: Schedule, birth: date) -> _Ages:
+    """The birth date's dates, shared by the children born that day (the table is the same
+    for them), from the schedule's bounded cache."""
+    cache = schedule.birth_cache
+    found = cache.get(birth)
+    if found is None:
+        found = _Ages(birth)
+        if schedule.birth_cache_size:
+            if len(cache) >= schedule.birth_cache_size:
+                cache.clear()
+            cache[birth] = found
+    return found
+
+
+class _Next(NamedTuple):
     """The next dose of a series on a day: its rule and its allowed span."""
 
     dose: int
@@ -33,9 +73,11 @@ class _Next:
     refs: tuple[date | None, ...]  # per interval of the rule: the dose it counts from
 
 
-def _select(vaccine: Vaccine, birth: date, doses: Sequence[Dose], day: date) -> Series | None:
+def _select(vaccine: Vaccine, ages: _Ages, doses: Sequence[Dose], day: date) -> Series | None:
     """The series the child follows: the first whose conditions hold for the first dose (with
     none yet, for a first dose on ``day``, any product, any later start band)."""
+    if vaccine.only is not None:
+        return vaccine.only
     first = doses[0] if doses else None
     start = first.date if first is not None else day
     for series in vaccine.series:
@@ -44,27 +86,29 @@ def _select(vaccine: Vaccine, birth: date, doses: Sequence[Dose], day: date) -> 
                 continue
             if series.codes is not None and first.vaccine not in series.codes:
                 continue
-            if series.start_from is not None and start < series.start_from.at(birth):
+            if series.start_from is not None and start < ages[series.start_from]:
                 continue
         if series.started_before is not None and start >= series.started_before:
             continue
-        if series.start_to is not None and start > series.start_to.at(birth):
+        if series.start_to is not None and start > ages[series.start_to]:
             continue
         return series
     return None
 
 
-def _next(series: Series, birth: date, doses: Sequence[Dose], day: date) -> _Next | None:
+def _next(series: Series, ages: _Ages, doses: Sequence[Dose], day: date) -> _Next | None:
     """The next dose on ``day`` (None when the series is complete). A skippable dose whose
     window has closed by ``day`` is passed over."""
+    dose = doses[-1].dose_number + 1 if doses else 1
+    if dose > series.doses:  # most children's courses: done
+        return None
     given = {d.dose_number: d.date for d in doses}
     previous = doses[-1].date if doses else None
-    dose = doses[-1].dose_number + 1 if doses else 1
     while dose <= series.doses:
         rule = series.rule_at(dose, day)
         first = series.first_rule(dose)
         shape = rule or first
-        earliest, reason = shape.window_from.at(birth), Reason.WINDOW_FROM
+        earliest, reason = ages[shape.window_from], Reason.WINDOW_FROM
         refs = []
         for interval in shape.intervals:
             ref = previous if interval.after is None else given.get(interval.after, previous)
@@ -74,7 +118,7 @@ def _next(series: Series, birth: date, doses: Sequence[Dose], day: date) -> _Nex
                 earliest, reason = after, Reason.MIN_INTERVAL
         if rule is None and first.effective_from > earliest:
             earliest, reason = first.effective_from, Reason.EFFECTIVE_FROM
-        last = shape.window_to.at(birth)
+        last = ages[shape.window_to]
         if shape.skippable and dose < series.doses and (day > last or earliest > last):
             dose += 1
             continue
@@ -83,6 +127,8 @@ def _next(series: Series, birth: date, doses: Sequence[Dose], day: date) -> _Nex
 
 
 def _applies(vaccine: Vaccine, child: Child, selected: dict[str, Series | None]) -> bool:
+    if not vaccine.restricted:
+        return True
     if vaccine.sex is not None and child.sex != vaccine.sex:
         return False
     if vaccine.born_from is not None and child.birth_date < vaccine.born_from:
@@ -94,36 +140,41 @@ def _applies(vaccine: Vaccine, child: Child, selected: dict[str, Series | None])
 
 def _by_vaccine(schedule: Schedule, doses: Sequence[Dose]) -> dict[str, list[Dose]]:
     grouped: dict[str, list[Dose]] = {}
+    by_code = schedule.by_code
     for dose in doses:
-        vaccine = schedule.by_code.get(dose.vaccine)
+        vaccine = by_code.get(dose.vaccine)
         if vaccine is not None:
-            grouped.setdefault(vaccine.id, []).append(dose)
+            group = grouped.get(vaccine.id)
+            if group is None:
+                grouped[vaccine.id] = [dose]
+            else:
+                group.append(dose)
     for group in grouped.values():
-        group.sort(key=lambda d: (d.date, d.dose_number))
+        if len(group) > 1:
+            group.sort(key=_BY_DAY)
     return grouped
 
 
-def _status(vaccine: Vaccine, series: Series, birth: date, doses: list[Dose],
+def _status(vaccine: Vaccine, series: Series, ages: _Ages, doses: list[Dose],
             day: date) -> Status:
-    nxt = _next(series, birth, doses, day)
-    base = dict(vaccine=vaccine.id, name_ja=vaccine.name_ja, name_en=vaccine.name_en,
-                series=series.id, day=day)
+    # Positional construction: this runs for every vaccine of every child.
+    nxt = _next(series, ages, doses, day)
     if nxt is None:
-        last_rule = series.first_rule(series.doses)
-        return Status(**base, dose=series.doses, state=State.COMPLETE,
-                      reason=Reason.SERIES_COMPLETE, rule=last_rule)
+        return Status(vaccine.id, vaccine.name_ja, vaccine.name_en, series.id, series.doses,
+                      State.COMPLETE, Reason.SERIES_COMPLETE, series.first_rule(series.doses),
+                      day)
     rule = nxt.rule or nxt.first
-    spans = dict(earliest=nxt.earliest, last=nxt.last)
     if day > nxt.last or nxt.earliest > nxt.last:
-        return Status(**base, dose=nxt.dose, state=State.NO_LONGER_PUBLIC,
-                      reason=Reason.WINDOW_TO, rule=rule, **spans)
+        return Status(vaccine.id, vaccine.name_ja, vaccine.name_en, series.id, nxt.dose,
+                      State.NO_LONGER_PUBLIC, Reason.WINDOW_TO, rule, day, nxt.earliest,
+                      None, None, nxt.last)
     # The standard period: from the latest of its starts, until the earliest of its ends.
     due, due_reason = nxt.earliest, nxt.earliest_reason
     end, end_reason = None, Reason.STANDARD_TO
-    if rule.standard_from is not None and (start := rule.standard_from.at(birth)) > due:
+    if rule.standard_from is not None and (start := ages[rule.standard_from]) > due:
         due, due_reason = start, Reason.STANDARD_FROM
     if rule.standard_to is not None:
-        end = rule.standard_to.at(birth)
+        end = ages[rule.standard_to]
     for interval, ref in zip(rule.intervals, nxt.refs, strict=True):
         if ref is None:
             continue
@@ -133,7 +184,6 @@ def _status(vaccine: Vaccine, series: Series, birth: date, doses: list[Dose],
             end, end_reason = stop, Reason.STANDARD_INTERVAL
     due = min(due, nxt.last)
     overdue_from = end + _ONE_DAY if end is not None and end < nxt.last else None
-    dates = dict(spans, due=due, overdue_from=overdue_from)
     if day < nxt.earliest:
         state, reason = State.NOT_YET_ALLOWED, nxt.earliest_reason
     elif overdue_from is not None and day >= overdue_from:
@@ -142,7 +192,8 @@ def _status(vaccine: Vaccine, series: Series, birth: date, doses: list[Dose],
         state, reason = State.ALLOWED, due_reason
     else:
         state, reason = State.DUE, due_reason
-    return Status(**base, dose=nxt.dose, state=state, reason=reason, rule=rule, **dates)
+    return Status(vaccine.id, vaccine.name_ja, vaccine.name_en, series.id, nxt.dose, state,
+                  reason, rule, day, nxt.earliest, due, overdue_from, nxt.last)
 
 
 def evaluate(child: Child, doses: Sequence[Dose], today: date,
@@ -151,13 +202,14 @@ def evaluate(child: Child, doses: Sequence[Dose], today: date,
     goes with), in table order. A course whose given doses fit no series is reported as no
     longer public, with the series rule."""
     grouped = _by_vaccine(settings, doses)
-    birth = child.birth_date
+    ages = _ages(settings, child.birth_date)
     selected: dict[str, Series | None] = {}
+    shared: dict[tuple[str, str], Status] | None = None
     out = []
     for vaccine in settings.vaccines:
-        own = grouped.get(vaccine.id, [])
-        series = selected[vaccine.id] = _select(vaccine, birth, own, today)
-        if not _applies(vaccine, child, selected):
+        own = grouped.get(vaccine.id, _NONE)
+        series = selected[vaccine.id] = vaccine.only or _select(vaccine, ages, own, today)
+        if vaccine.restricted and not _applies(vaccine, child, selected):
             continue
         if series is None:  # the doses given fit no series (e.g. 四種混合 started late)
             fallback = vaccine.series[-1]
@@ -166,7 +218,18 @@ def evaluate(child: Child, doses: Sequence[Dose], today: date,
                               state=State.NO_LONGER_PUBLIC, reason=Reason.SERIES,
                               rule=fallback.first_rule(1), day=today))
             continue
-        out.append(_status(vaccine, series, birth, own, today))
+        # No dose yet, or all given: the status is the same for every child born that day.
+        key = ("none", vaccine.id) if not own else ("all", series.id) \
+            if own[-1].dose_number >= series.doses else None
+        if key is None:
+            out.append(_status(vaccine, series, ages, own, today))
+            continue
+        if shared is None:
+            shared = ages.statuses_on(today)
+        status = shared.get(key)
+        if status is None:
+            status = shared[key] = _status(vaccine, series, ages, own, today)
+        out.append(status)
     return out
 
 
@@ -206,13 +269,14 @@ def check_dose(child: Child, doses: Sequence[Dose], new_dose: Dose,
         return _refuse(PmhCode.DOSE_NOT_ROUTINE, Reason.UNKNOWN_VACCINE, None, None,
                        vaccine=new_dose.vaccine)
     grouped = _by_vaccine(settings, doses)
-    selected = {v.id: _select(v, birth, grouped.get(v.id, []), new_dose.date)
+    ages = _ages(settings, birth)
+    selected = {v.id: _select(v, ages, grouped.get(v.id, []), new_dose.date)
                 for v in settings.vaccines if v.id in grouped or v.id == vaccine.id}
     if not _applies(vaccine, child, selected):
         return _refuse(PmhCode.DOSE_NOT_ROUTINE, Reason.COHORT, vaccine.series[0].first_rule(1).id,
                        vaccine.born_from, vaccine=vaccine.id)
     own = [d for d in grouped.get(vaccine.id, []) if d.date <= new_dose.date]
-    series = _select(vaccine, birth, own or [new_dose], new_dose.date)
+    series = _select(vaccine, ages, own or [new_dose], new_dose.date)
     if series is None and not own and (outside := _outside_every_series(vaccine, birth,
                                                                          new_dose.date)):
         return outside
@@ -221,7 +285,7 @@ def check_dose(child: Child, doses: Sequence[Dose], new_dose: Dose,
         started = series.id if series is not None else None
         return _refuse(PmhCode.DOSE_NOT_IN_SERIES, Reason.SERIES, started, None,
                        vaccine=vaccine.id, given_code=new_dose.vaccine, product=new_dose.product)
-    nxt = _next(series, birth, own, new_dose.date)
+    nxt = _next(series, ages, own, new_dose.date)
     if nxt is None:
         return _refuse(PmhCode.DOSE_NOT_IN_SERIES, Reason.SERIES_COMPLETE,
                        series.first_rule(series.doses).id, None, series=series.id)

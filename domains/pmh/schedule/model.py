@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from domains.pmh.errors import PmhCode
 from domains.pmh.schedule.table import Rule
@@ -53,9 +54,11 @@ class Reason(StrEnum):
     IN_WINDOW = "in_window"  # an accepted dose
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
-    """Where a child stands with one vaccine on ``day``: the next dose and its state."""
+class Status(NamedTuple):
+    """Where a child stands with one vaccine on ``day``: the next dose and its state.
+
+    A named tuple, not a frozen dataclass: built for every vaccine of every child, and a
+    frozen dataclass sets its 13 fields one by one."""
 
     vaccine: str
     name_ja: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,10 +103,7 @@ class Series:
     started_before: date | None
     # dose number -> its rule's versions, newest effective_from first
     versions: dict[int, tuple[Rule, ...]] = field(default_factory=dict)
-
-    @property
-    def doses(self) -> int:
-        return len(self.versions)
+    doses: int = 0  # how many (set once the rules are compiled: read for every child)
 
     def rule_at(self, dose: int, day: date) -> Rule | None:
         """The version of dose ``dose``'s rule in effect on ``day`` (None before the first)."""
@@ -132,6 +129,18 @@ class Vaccine:
     sex: str | None
     with_series: str | None
     series: tuple[Series, ...]
+    # Precomputed for the engine's per-child loop: the series when there is no choice, and
+    # whether the course covers only some children (sex, cohort, companion series).
+    only: Series | None = None
+    restricted: bool = False
+
+    def __post_init__(self) -> None:
+        (first, *others) = self.series
+        unconditional = not others and first.products is None and first.codes is None and \
+            first.start_from is None and first.start_to is None and first.started_before is None
+        object.__setattr__(self, "only", first if unconditional else None)
+        object.__setattr__(self, "restricted", self.sex is not None or
+                           self.born_from is not None or self.with_series is not None)
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,10 @@ class Schedule:
     vaccines: tuple[Vaccine, ...]
     by_code: dict[str, Vaccine]
     rules: dict[str, tuple[Rule, ...]]  # rule id -> versions
+    # The engine keeps each birth date's window dates here (a city has ~17 children per
+    # birth date); cleared when full, 0 turns it off. Derived data only: never compared.
+    birth_cache_size: int = 16_384
+    birth_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------- reading and merging
@@ -398,9 +411,12 @@ def _series(entry: dict[str, Any], codes: frozenset[str], rule_entries: list[dic
                   f"with different ids ({sorted({r.id for r in versions})})")
         series.versions[dose] = tuple(sorted(versions, key=lambda r: r.effective_from,
                                              reverse=True))
+    object.__setattr__(series, "doses", len(series.versions))
     return series
 
 
-def load_schedule(*overrides: Path, table: Path = ROUTINE) -> Schedule:
+def load_schedule(*overrides: Path, table: Path = ROUTINE,
+                  birth_cache_size: int = 16_384) -> Schedule:
     """The routine table with a municipality's override files merged on top, in order."""
-    return compile_tables((_read(path), str(path)) for path in (table, *overrides))
+    schedule = compile_tables((_read(path), str(path)) for path in (table, *overrides))
+    return replace(schedule, birth_cache_size=birth_cache_size)

@@ -317,3 +317,45 @@ def test_every_rule_cites_its_source():
     for versions in S.rules.values():
         for rule in versions:
             assert any(name in rule.source for name in ("令", "規則", "要領")), rule.id
+
+
+# ---------------------------------------------------------------- the per-birth-date cache
+
+CODES = {"dpt_ipv": "dpt_ipv_hib"}  # a course's dose code where it is not the course id
+PRODUCTS = {"rotavirus": "rotarix", "hpv": "gardasil9"}
+
+
+def _plain(statuses):
+    """Statuses without the rule objects (two compiled schedules have distinct ones)."""
+    return [(*s[:7], s.rule_id, *s[8:]) for s in statuses]
+
+
+def test_the_birth_date_cache_changes_no_answer():
+    """Children sharing birth dates, histories built through the engine (doses on the day
+    they fall due), evaluated on several days: the cached schedule answers as one with the
+    cache off, call after call."""
+    import random
+
+    rng = random.Random(3)
+    found: set[State] = set()
+    cached, uncached = load_schedule(), load_schedule(birth_cache_size=0)
+    births = [D(2014, 1, 1) + timedelta(days=rng.randrange(12 * 365)) for _ in range(40)]
+    for n in range(240):
+        child = Child(births[n % len(births)], rng.choice(("female", "male")))
+        doses: list[Dose] = []
+        day = child.birth_date
+        for _ in range(rng.randrange(1, 40)):
+            day += timedelta(days=rng.randrange(1, 120))
+            for s in evaluate(child, doses, day, uncached):
+                if s.state in (State.DUE, State.OVERDUE) and rng.random() < 0.8:
+                    code = CODES.get(s.vaccine, s.vaccine)
+                    product = PRODUCTS.get(s.vaccine)
+                    new = Dose(code, s.dose, day, product)
+                    if check_dose(child, doses, new, uncached).accepted:
+                        doses.append(new)
+        today = day + timedelta(days=rng.randrange(0, 400))
+        expected = _plain(evaluate(child, doses, today, uncached))
+        assert _plain(evaluate(child, doses, today, cached)) == expected
+        assert _plain(evaluate(child, doses, today, cached)) == expected
+        found.update(s.state for s in evaluate(child, doses, today, cached))
+    assert found == set(State)  # the children reached every state
