@@ -69,7 +69,6 @@ class _Next(NamedTuple):
     earliest: date
     earliest_reason: Reason
     last: date
-    previous: date | None  # the last dose given
     refs: tuple[date | None, ...]  # per interval of the rule: the dose it counts from
 
 
@@ -122,7 +121,7 @@ def _next(series: Series, ages: _Ages, doses: Sequence[Dose], day: date) -> _Nex
         if shape.skippable and dose < series.doses and (day > last or earliest > last):
             dose += 1
             continue
-        return _Next(dose, rule, first, earliest, reason, last, previous, tuple(refs))
+        return _Next(dose, rule, first, earliest, reason, last, tuple(refs))
     return None
 
 
@@ -211,12 +210,14 @@ def evaluate(child: Child, doses: Sequence[Dose], today: date,
         series = selected[vaccine.id] = vaccine.only or _select(vaccine, ages, own, today)
         if vaccine.restricted and not _applies(vaccine, child, selected):
             continue
-        if series is None:  # the doses given fit no series (e.g. 四種混合 started late)
-            fallback = vaccine.series[-1]
-            out.append(Status(vaccine=vaccine.id, name_ja=vaccine.name_ja,
-                              name_en=vaccine.name_en, series=fallback.id, dose=1,
-                              state=State.NO_LONGER_PUBLIC, reason=Reason.SERIES,
-                              rule=fallback.first_rule(1), day=today))
+        if series is None:
+            # No dose yet: every series' start band has passed (PCV after 60 months). Else the
+            # doses given fit no series (四種混合 started after 2024-03-31).
+            rule = vaccine.series[-1].first_rule(1)
+            out.append(Status(vaccine.id, vaccine.name_ja, vaccine.name_en, rule.series, 1,
+                              State.NO_LONGER_PUBLIC, Reason.SERIES if own else Reason.WINDOW_TO,
+                              rule, today, None, None, None,
+                              None if own else ages[rule.window_to]))
             continue
         # No dose yet, or all given: the status is the same for every child born that day.
         key = ("none", vaccine.id) if not own else ("all", series.id) \

@@ -185,6 +185,18 @@ def test_pcv_primary_doses_after_24_months_are_passed_over_for_the_booster():
     assert check_dose(PCV_CHILD, doses, Dose("pcv", 4, D(2026, 5, 10)), S).accepted
 
 
+def test_a_course_never_started_closes_with_the_last_window():
+    s = statuses(PCV_CHILD, [], D(2029, 5, 10))["pcv"]  # 60m reached on 2029-05-09
+    assert (s.state, s.reason, s.rule_id, s.last) == \
+        (State.NO_LONGER_PUBLIC, Reason.WINDOW_TO, "pcv.from24m.1", D(2029, 5, 9))
+    s = statuses(PCV_CHILD, [], D(2029, 5, 9))["pcv"]
+    assert (s.state, s.rule_id) == (State.DUE, "pcv.from24m.1")
+    late = check_dose(JAN, [], Dose("dpt_ipv", 1, D(2024, 5, 1)), S)
+    found = statuses(JAN, [Dose("dpt_ipv", 1, D(2024, 5, 1))], D(2024, 6, 1))["dpt_ipv"]
+    assert (late.reason, found.state, found.reason) == \
+        (Reason.SERIES, State.NO_LONGER_PUBLIC, Reason.SERIES)
+
+
 # ---------------------------------------------------------------- MR 2期, HPV
 
 @pytest.mark.parametrize(("birth", "first", "last"), [
