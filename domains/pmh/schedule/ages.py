@@ -78,8 +78,8 @@ def parse(text: str) -> AgeExpr:
     if m["birth"]:
         return AgeExpr(text, lambda birth: birth, "出生日", "the day of birth")
     if m["w"]:
-        days = 7 * int(m["w"]) + int(m["d"])
-        return AgeExpr(text, lambda birth: birth + timedelta(days=days),
+        weeks, days = int(m["w"]), int(m["d"])
+        return AgeExpr(text, lambda birth: legal_age.weeks_after(birth, weeks, days),
                        f"出生{m['w']}週{m['d']}日後", f"{m['w']} weeks {m['d']} days after birth")
     if m["n"]:
         n, unit = int(m["n"]), m["unit"]

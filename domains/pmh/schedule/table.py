@@ -57,10 +57,10 @@ class Interval:
         return self._plus(given, self.standard_min_days, self.standard_min_months)
 
     def standard_end(self, given: date) -> date | None:
-        """The last day of the standard period (the day after the maximum interval is the
-        first day it is exceeded, so one less)."""
-        end = self._plus(given, self.standard_max_days, self.standard_max_months)
-        return None if end is None else end - timedelta(days=1)
+        """The last day of the standard period, counted as the minimum is: "20日から56日まで"
+        runs from day 21 to day 57 (20 to 56 clear days), "6月から18月まで" from the same day
+        6 months later to the same day 18 months later."""
+        return self._plus(given, self.standard_max_days, self.standard_max_months)
 
     def describe(self) -> tuple[str, str]:
         ref_ja = "前回" if self.after is None else f"{self.after}回目"

@@ -73,7 +73,7 @@ def _span(schedule: Schedule, vaccine: Vaccine, series: Series, rule: Rule, chil
         if interval.min_days is not None:
             earliest = ref + timedelta(days=interval.min_days + 1)
         elif interval.min_months is not None:
-            earliest = _months_later(ref, interval.min_months)
+            earliest = months_later(ref, interval.min_months)
         else:
             continue
         if earliest > lower:
@@ -90,7 +90,7 @@ def _span(schedule: Schedule, vaccine: Vaccine, series: Series, rule: Rule, chil
     return lower, lower_by, upper, upper_by, bound
 
 
-def _months_later(day: date, months: int) -> date:
+def months_later(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

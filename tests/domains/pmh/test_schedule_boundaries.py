@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from domains.pmh.schedule import Reason, State, check_dose, evaluate, load_schedule
-from tests.domains.pmh.schedule_cases import Case, cases
+from tests.domains.pmh.schedule_cases import Case, cases, months_later
 
 ONE = timedelta(days=1)
 SCHEDULE = load_schedule()
@@ -92,9 +92,17 @@ def _standard(case: Case):
     given = {d.dose_number: d.date for d in case.history if d.vaccine == case.code}
     for interval in rule.intervals:
         ref = given.get(interval.after) if interval.after else case.history[-1].date
-        if (start := interval.standard_start(ref)) is not None:
-            due = max(due, start)
-        if (stop := interval.standard_end(ref)) is not None:
+        # Counted as the minimum is (written out here, not the engine's helpers): N clear
+        # days -> day N + 1; N months -> the same day N months later.
+        if interval.standard_min_days is not None:
+            due = max(due, ref + timedelta(days=interval.standard_min_days + 1))
+        if interval.standard_min_months is not None:
+            due = max(due, months_later(ref, interval.standard_min_months))
+        stop = ref + timedelta(days=interval.standard_max_days + 1) \
+            if interval.standard_max_days is not None else \
+            months_later(ref, interval.standard_max_months) \
+            if interval.standard_max_months is not None else None
+        if stop is not None:
             end = stop if end is None else min(end, stop)
     due = min(due, case.upper)
     return due, (end + ONE if end is not None and end < case.upper else None)

@@ -99,6 +99,21 @@ def test_a_quadrivalent_series_starts_by_2024_03_31_and_continues_with_the_same_
     assert "hib" not in five and five["dpt_ipv"].series == "dpt_ipv.five"
 
 
+def test_intervals_count_clear_days_and_same_days_of_later_months():
+    child = Child(D(2025, 1, 20), "male")
+    d1 = Dose("dpt_ipv_hib", 1, D(2025, 4, 1))
+    s = statuses(child, [d1], D(2025, 4, 21))["dpt_ipv"]  # 20日以上, 標準的には56日まで
+    assert (s.state, s.earliest, s.due, s.overdue_from) == \
+        (State.NOT_YET_ALLOWED, D(2025, 4, 22), D(2025, 4, 22), D(2025, 5, 29))
+    assert statuses(child, [d1], D(2025, 5, 28))["dpt_ipv"].state is State.DUE
+    doses = [d1, Dose("dpt_ipv_hib", 2, D(2025, 4, 22)), Dose("dpt_ipv_hib", 3, D(2025, 6, 10))]
+    s = statuses(child, doses, D(2025, 12, 9))["dpt_ipv"]  # 6月以上, 標準的には18月まで
+    assert (s.dose, s.state, s.earliest, s.overdue_from) == \
+        (4, State.NOT_YET_ALLOWED, D(2025, 12, 10), D(2026, 12, 11))
+    assert statuses(child, doses, D(2026, 12, 10))["dpt_ipv"].state is State.DUE
+    assert statuses(child, doses, D(2026, 12, 11))["dpt_ipv"].state is State.OVERDUE
+
+
 def test_hib_alone_is_refused_beside_a_pentavalent_series():
     doses = [Dose("dpt_ipv_hib", 1, D(2024, 4, 1))]
     d = check_dose(JAN, doses, Dose("hib", 1, D(2024, 4, 1)), S)
