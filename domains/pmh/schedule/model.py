@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from domains.pmh.errors import PmhCode
-from domains.pmh.schedule.table import Rule
+from domains.pmh.schedule.table import SEXES, Rule
 from trust.errors import ValidationError
 
 
@@ -18,6 +18,12 @@ class Child:
     birth_date: date
     sex: str  # "female" / "male" (HPV is routine for girls)
 
+    def __post_init__(self) -> None:
+        # A misspelt sex would silently drop HPV: refuse it.
+        if self.sex not in SEXES or type(self.birth_date) is not date:
+            raise ValidationError(f"a child needs a birth date and a sex in {SEXES}, not "
+                                  f"{self.birth_date!r}, {self.sex!r}")
+
 
 @dataclass(frozen=True, slots=True)
 class Dose:
@@ -25,6 +31,12 @@ class Dose:
     dose_number: int  # within its series (a PCV booster after a skipped dose keeps 4)
     date: date
     product: str | None = None  # "rotarix", "rotateq", "gardasil9" where the series depends on it
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dose_number, bool) or not isinstance(self.dose_number, int) or \
+                self.dose_number < 1 or type(self.date) is not date:
+            raise ValidationError(f"a dose needs a number from 1 and a date, not "
+                                  f"{self.dose_number!r}, {self.date!r}")
 
 
 class State(StrEnum):

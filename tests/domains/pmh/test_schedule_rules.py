@@ -25,6 +25,7 @@ from domains.pmh.schedule import (
     load_schedule,
 )
 from domains.pmh.schedule.reminders import EVENT_TYPE, reminder_events
+from trust.errors import ValidationError
 
 D = date
 ONE = timedelta(days=1)
@@ -255,6 +256,13 @@ def test_birth_cohorts():
         assert ("rotavirus" in statuses(child, [], day)) is covered
         d = check_dose(child, [], Dose("rotavirus", 1, day, "rotarix"), S)
         assert d.accepted is covered
+
+
+def test_children_and_doses_are_checked_when_made():
+    for make in (lambda: Child(D(2025, 1, 1), "F"), lambda: Child("2025-01-01", "female"),
+                 lambda: Dose("mr1", 0, D(2026, 1, 1)), lambda: Dose("mr1", 1, "2026-01-01")):
+        with pytest.raises(ValidationError):
+            make()
 
 
 def test_unknown_vaccines_are_not_routine():
