@@ -102,6 +102,10 @@ def _next(series: Series, ages: _Ages, doses: Sequence[Dose], day: date) -> _Nex
     if dose > series.doses:  # most children's courses: done
         return None
     given = {d.dose_number: d.date for d in doses}
+    if (early := series.complete_early) is not None and dose > early[0]:
+        done, (interval, ref) = given.get(early[0]), (early[1], given.get(early[1].after or 0))
+        if done is not None and ref is not None and done >= interval.earliest(ref):
+            return None
     previous = doses[-1].date if doses else None
     while dose <= series.doses:
         rule = series.rule_at(dose, day)
@@ -159,9 +163,9 @@ def _status(vaccine: Vaccine, series: Series, ages: _Ages, doses: list[Dose],
     # Positional construction: this runs for every vaccine of every child.
     nxt = _next(series, ages, doses, day)
     if nxt is None:
-        return Status(vaccine.id, vaccine.name_ja, vaccine.name_en, series.id, series.doses,
-                      State.COMPLETE, Reason.SERIES_COMPLETE, series.first_rule(series.doses),
-                      day)
+        last = doses[-1].dose_number  # the series' last dose, or an earlier one ending it
+        return Status(vaccine.id, vaccine.name_ja, vaccine.name_en, series.id, last,
+                      State.COMPLETE, Reason.SERIES_COMPLETE, series.first_rule(last), day)
     rule = nxt.rule or nxt.first
     if day > nxt.last or nxt.earliest > nxt.last:
         return Status(vaccine.id, vaccine.name_ja, vaccine.name_en, series.id, nxt.dose,
@@ -221,7 +225,7 @@ def evaluate(child: Child, doses: Sequence[Dose], today: date,
             continue
         # No dose yet, or all given: the status is the same for every child born that day.
         key = ("none", vaccine.id) if not own else ("all", series.id) \
-            if own[-1].dose_number >= series.doses else None
+            if own[-1].dose_number == series.doses else None
         if key is None:
             out.append(_status(vaccine, series, ages, own, today))
             continue

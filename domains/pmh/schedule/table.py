@@ -101,6 +101,9 @@ class Series:
     start_from: AgeExpr | None
     start_to: AgeExpr | None
     started_before: date | None
+    # (dose n, interval): the series is complete after dose n when that dose came at least
+    # this interval after the one it names (HPV 9価 begun under 15: 2 doses 5 months apart)
+    complete_early: tuple[int, Interval] | None
     # dose number -> its rule's versions, newest effective_from first
     versions: dict[int, tuple[Rule, ...]] = field(default_factory=dict)
     doses: int = 0  # how many (set once the rules are compiled: read for every child)
@@ -166,7 +169,7 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
                 "born_from": (date,), "sex": (str,), "with_series": (str,)},
     "series": {"id": (str,), "vaccine": (str,), "name_ja": (str,), "name_en": (str,),
                "products": (list,), "codes": (list,), "start_from": (str,),
-               "start_to": (str,), "started_before": (date,)},
+               "start_to": (str,), "started_before": (date,), "complete_early": (dict,)},
     "rule": {"id": (str,), "series": (str,), "dose": (int,), "from": (str,), "to": (str,),
              "standard_from": (str,), "standard_to": (str,), "interval": (list,),
              "skippable": (bool,), "effective_from": (date,), "source": (str,)},
@@ -266,28 +269,29 @@ def _age(entry: dict[str, Any], kind: str, name: str) -> AgeExpr | None:
 
 def _interval(entry: dict[str, Any], raw: object, dose: int) -> Interval:
     where, rule_id = entry["_where"], entry["id"]
+    kind = entry.get("_kind", "rule")
     if not isinstance(raw, dict):
-        _fail(where, "rule", rule_id, "interval", f"each interval is a table, not {raw!r}")
+        _fail(where, kind, rule_id, "interval", f"each interval is a table, not {raw!r}")
     assert isinstance(raw, dict)
     for name, value in raw.items():
         if name not in _INTERVAL_FIELDS:
-            _fail(where, "rule", rule_id, f"interval.{name}",
+            _fail(where, kind, rule_id, f"interval.{name}",
                   f"unknown (known: {', '.join(_INTERVAL_FIELDS)})")
         if name != "after" and (isinstance(value, bool) or not isinstance(value, int)
                                 or not 0 <= value <= 3650):
-            _fail(where, "rule", rule_id, f"interval.{name}", f"must be days or months >= 0, "
+            _fail(where, kind, rule_id, f"interval.{name}", f"must be days or months >= 0, "
                   f"not {value!r}")
     after = raw.get("after")
     if after == "previous":
         after = None
     elif isinstance(after, bool) or not isinstance(after, int) or not 1 <= after < dose:
-        _fail(where, "rule", rule_id, "interval.after",
+        _fail(where, kind, rule_id, "interval.after",
               f"must be \"previous\" or an earlier dose number (1..{dose - 1}), not {after!r}")
     if "min_days" in raw and "min_months" in raw:
-        _fail(where, "rule", rule_id, "interval", "min_days or min_months, not both")
+        _fail(where, kind, rule_id, "interval", "min_days or min_months, not both")
     values = {k: v for k, v in raw.items() if k != "after"}
     if not values:
-        _fail(where, "rule", rule_id, "interval", "gives no interval")
+        _fail(where, kind, rule_id, "interval", "gives no interval")
     return Interval(after=after, **values)
 
 
@@ -384,6 +388,25 @@ def compile_tables(tables: Iterable[tuple[dict[str, Any], str]]) -> Schedule:
                     vaccines=tuple(vaccines), by_code=by_code, rules=rules)
 
 
+def _complete_early(entry: dict[str, Any]) -> tuple[int, Interval] | None:
+    raw = entry.get("complete_early")
+    if raw is None:
+        return None
+    raw = dict(raw)
+    dose = raw.pop("dose", None)
+    if isinstance(dose, bool) or not isinstance(dose, int) or dose < 2:
+        _fail(entry["_where"], "series", entry["id"], "complete_early.dose",
+              f"must be a dose number from 2, not {dose!r}")
+    interval = _interval({**entry, "_kind": "series"}, raw, dose)
+    if interval.after is None:
+        _fail(entry["_where"], "series", entry["id"], "complete_early.after",
+              "must name an earlier dose number")
+    if interval.min_days is None and interval.min_months is None:
+        _fail(entry["_where"], "series", entry["id"], "complete_early",
+              "needs min_days or min_months")
+    return dose, interval
+
+
 def _series(entry: dict[str, Any], codes: frozenset[str], rule_entries: list[dict]) -> Series:
     where, sid = entry["_where"], entry["id"]
     own = frozenset(entry["codes"]) if "codes" in entry else None
@@ -395,7 +418,8 @@ def _series(entry: dict[str, Any], codes: frozenset[str], rule_entries: list[dic
                     products=frozenset(entry["products"]) if "products" in entry else None,
                     codes=own, start_from=_age(entry, "series", "start_from"),
                     start_to=_age(entry, "series", "start_to"),
-                    started_before=entry.get("started_before"))
+                    started_before=entry.get("started_before"),
+                    complete_early=_complete_early(entry))
     by_dose: dict[int, list[Rule]] = {}
     for rentry in rule_entries:
         rule = _rule(rentry, series)

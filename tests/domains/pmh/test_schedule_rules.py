@@ -236,6 +236,24 @@ def test_hpv_is_for_girls_and_the_series_follows_the_age_at_the_first_dose():
     assert (two.rule_id, three.rule_id) == ("hpv.nine_two.1", "hpv.nine_three.1")
 
 
+def test_hpv_begun_under_15_ends_after_2_doses_5_months_apart_or_needs_a_third():
+    girl = Child(D(2012, 6, 10), "female")
+    d1 = Dose("hpv", 1, D(2025, 5, 10), "gardasil9")
+    two = [d1, Dose("hpv", 2, D(2025, 10, 10), "gardasil9")]  # the same day 5 months later
+    s = statuses(girl, two, D(2025, 10, 11))["hpv"]
+    assert (s.state, s.dose, s.rule_id) == (State.COMPLETE, 2, "hpv.nine_two.2")
+    third = check_dose(girl, two, Dose("hpv", 3, D(2026, 1, 10), "gardasil9"), S)
+    assert (third.accepted, third.reason) == (False, Reason.SERIES_COMPLETE)
+    early = [d1, Dose("hpv", 2, D(2025, 10, 9), "gardasil9")]  # a day short of 5 months
+    s = statuses(girl, early, D(2025, 10, 11))["hpv"]
+    assert (s.state, s.dose, s.earliest) == (State.NOT_YET_ALLOWED, 3, D(2026, 1, 9))
+    assert check_dose(girl, early, Dose("hpv", 3, D(2026, 1, 9), "gardasil9"), S).accepted
+    # The 3-dose schedule (0, 2, 6 months) from the start is allowed under 15 too.
+    assert check_dose(girl, [d1], Dose("hpv", 2, D(2025, 7, 10), "gardasil9"), S).accepted
+    soon = check_dose(girl, [d1], Dose("hpv", 2, D(2025, 6, 9), "gardasil9"), S)
+    assert (soon.reason, soon.limit) == (Reason.MIN_INTERVAL, D(2025, 6, 10))
+
+
 # ---------------------------------------------------------------- versions and cohorts
 
 def test_a_rule_applies_to_doses_given_on_or_after_its_effective_date():
@@ -322,6 +340,8 @@ def _override(tmp_path: Path, text: str) -> Path:
      ("rsv", "no [[series]]")),
     ('[[vaccine]]\nid = "hpv"\nsex = "girls"\n', ("hpv", "'sex'", "female")),
     ('[[series]]\nid = "hpv.nine_two"\nstart_to = "<fifteen"\n', ("hpv.nine_two", "start_to")),
+    ('[[series]]\nid = "hpv.nine_two"\ncomplete_early = { dose = 2, after = "previous", '
+     'min_months = 5 }\n', ("hpv.nine_two", "complete_early.after")),
     ('[[rules]]\nid = "x"\n', ("rules", "unknown key")),
     ('[[rule]\nid = "x"\n', ("cannot read",)),
 ])
