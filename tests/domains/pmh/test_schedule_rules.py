@@ -49,7 +49,7 @@ BY_HAND = {
     "pcv": (D(2024, 10, 30), D(2024, 10, 30), D(2025, 3, 31), D(2029, 8, 30)),
     "dpt_ipv": (D(2024, 10, 30), D(2024, 10, 30), D(2025, 3, 31), D(2032, 2, 29)),
     "bcg": (D(2024, 8, 31), D(2025, 1, 30), D(2025, 5, 1), D(2025, 8, 30)),
-    "mr1": (D(2025, 8, 30), D(2025, 8, 30), D(2025, 12, 1), D(2026, 8, 30)),
+    "mr1": (D(2025, 8, 30), D(2025, 8, 30), None, D(2026, 8, 30)),  # no standard period
     "mr2": (D(2030, 4, 1), D(2030, 4, 1), None, D(2031, 3, 31)),
     "varicella": (D(2025, 8, 30), D(2025, 8, 30), D(2025, 12, 1), D(2027, 8, 30)),
     "je1": (D(2025, 2, 28), D(2027, 8, 30), D(2028, 8, 31), D(2032, 2, 29)),
@@ -265,6 +265,14 @@ def test_a_rule_applies_to_doses_given_on_or_after_its_effective_date():
     earlier = Child(D(2012, 8, 15), "female")  # 6m: 2013-02-14
     refused = check_dose(earlier, [], Dose("bcg", 1, D(2013, 2, 15)), S)
     assert (refused.reason, refused.limit) == (Reason.WINDOW_TO, D(2013, 2, 14))
+
+
+def test_quadrivalent_doses_from_2_months_only_from_2023_04_01():
+    child = Child(D(2023, 1, 10), "male")  # 2m: 2023-03-09, 3m: 2023-04-09
+    before = check_dose(child, [], Dose("dpt_ipv", 1, D(2023, 3, 31)), S)
+    assert (before.reason, before.rule_id, before.limit) == \
+        (Reason.WINDOW_FROM, "dpt_ipv.four.1", D(2023, 4, 9))
+    assert check_dose(child, [], Dose("dpt_ipv", 1, D(2023, 4, 1)), S).accepted
 
 
 def test_birth_cohorts():
