@@ -163,7 +163,9 @@ def _status(vaccine: Vaccine, series: Series, ages: _Ages, doses: list[Dose],
     # Positional construction: this runs for every vaccine of every child.
     nxt = _next(series, ages, doses, day)
     if nxt is None:
-        last = doses[-1].dose_number  # the series' last dose, or an earlier one ending it
+        # The series' last dose, or an earlier one ending it; a record numbered past the
+        # series (doses counted under another series) names the series' last rule.
+        last = min(doses[-1].dose_number, series.doses)
         return Status(vaccine.id, vaccine.name_ja, vaccine.name_en, series.id, last,
                       State.COMPLETE, Reason.SERIES_COMPLETE, series.first_rule(last), day)
     rule = nxt.rule or nxt.first

@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domains.pmh.errors import PmhCode
 from domains.pmh.schedule import (
@@ -211,6 +213,14 @@ def test_a_course_never_started_closes_with_the_last_window():
     found = statuses(JAN, [Dose("dpt_ipv", 1, D(2024, 5, 1))], D(2024, 6, 1))["dpt_ipv"]
     assert (late.reason, found.state, found.reason) == \
         (Reason.SERIES, State.NO_LONGER_PUBLIC, Reason.SERIES)
+
+
+def test_doses_numbered_past_their_series_are_complete_not_an_error():
+    # Recorded as a 3+1 series, but the first dose came after 7 months (a 2+1 series).
+    doses = [Dose("pcv", n, D(2024, 12, 10) + timedelta(days=60 * n)) for n in range(1, 5)]
+    s = statuses(PCV_CHILD, doses, D(2026, 1, 1))["pcv"]
+    assert (s.state, s.series, s.dose, s.rule_id) == \
+        (State.COMPLETE, "pcv.from7m", 3, "pcv.from7m.3")
 
 
 # ---------------------------------------------------------------- MR 2期, HPV
@@ -422,3 +432,25 @@ def test_the_birth_date_cache_changes_no_answer():
         assert _plain(evaluate(child, doses, today, cached)) == expected
         found.update(s.state for s in evaluate(child, doses, today, cached))
     assert found == set(State)  # the children reached every state
+
+
+# ---------------------------------------------------------------- any record
+
+_CODES = sorted(S.by_code) + ["influenza"]
+_doses = st.builds(Dose, st.sampled_from(_CODES), st.integers(1, 6),
+                   st.dates(D(2010, 1, 1), D(2040, 1, 1)),
+                   st.sampled_from([None, "rotarix", "rotateq", "gardasil9"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(D(2008, 1, 1), D(2030, 1, 1)), st.sampled_from(["female", "male"]),
+       st.lists(_doses, max_size=12), _doses, st.dates(D(2008, 1, 1), D(2040, 1, 1)))
+def test_any_record_gets_an_answer_never_an_exception(birth, sex, doses, new, today):
+    """Records as they come (wrong numbers, other series' doses, before birth, unknown
+    codes): a status per vaccine and a decision, never a crash."""
+    child = Child(birth, sex)
+    found = evaluate(child, doses, today, S)
+    assert len({s.vaccine for s in found}) == len(found)
+    assert all(s.ja and s.en for s in found)
+    decision = check_dose(child, doses, new, S)
+    assert decision.ja and decision.en and (decision.accepted or decision.code is not None)
