@@ -28,6 +28,21 @@ class PmhCode(ErrorCode):
     FHIR_MISSING = "pmh.fhir.missing", "a FHIR element pmh needs is absent"
     BUNDLE_REFUSED = ("pmh.fhir.bundle_refused",
                       "a FHIR Bundle was refused whole: every problem is listed")
+    # ---- The routine vaccination schedule (domains.pmh.schedule; its error classes stay
+    # beside the code that raises them: schedule.table, schedule.engine) ----
+    SCHEDULE_INVALID = ("pmh.schedule_invalid",
+                        "a schedule table or a municipality's override is malformed "
+                        "(the message names the rule and the field)")
+    DOSE_OUTSIDE_WINDOW = ("pmh.dose_outside_window",
+                           "the dose date is outside the window of routine (public) vaccination")
+    DOSE_TOO_SOON = ("pmh.dose_too_soon",
+                     "the dose is too soon after an earlier dose of its series")
+    DOSE_NOT_IN_SERIES = ("pmh.dose_not_in_series",
+                          "the dose does not continue the child's series (vaccine, product or "
+                          "dose number), or the series is complete")
+    DOSE_NOT_ROUTINE = ("pmh.dose_not_routine",
+                        "no routine rule covers this dose for this child on that date "
+                        "(not yet in effect, birth cohort or sex)")
 
 
 class PmhInputError(ValidationError):
