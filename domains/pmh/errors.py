@@ -43,6 +43,29 @@ class PmhCode(ErrorCode):
     DOSE_NOT_ROUTINE = ("pmh.dose_not_routine",
                         "no routine rule covers this dose for this child on that date "
                         "(not yet in effect, birth cohort or sex)")
+    # ---- The hub: clinics' checkups and vaccinations, vouchers, 里帰り claims
+    # (domains.pmh.hub) ----
+    HUB_UNAVAILABLE = ("pmh.hub_unavailable",
+                       "this connector's pmh hub is not set up for what was asked (a "
+                       "municipality's claims before it is set up as one)")
+    NO_AGREEMENT = ("pmh.no_agreement",
+                    "this clinic has no agreement with that municipality for the record kind")
+    UNKNOWN_SUBJECT = ("pmh.unknown_subject",
+                       "the mother or child is not one this municipality holds")
+    NOT_A_NEW_RECORD = ("pmh.not_a_new_record",
+                        "a clinic adds checkup and vaccination records; it does not revise "
+                        "the municipality's")
+    VOUCHER_REQUIRED = ("pmh.voucher_required",
+                        "a checkup in the municipality's prefecture names the voucher that "
+                        "pays for it")
+    VOUCHER_INVALID = ("pmh.voucher_invalid",
+                       "the voucher is not this municipality's, not the person's, of another "
+                       "kind, or not valid on the checkup date")
+    VOUCHER_USED = "pmh.voucher_used", "the voucher was already used for another checkup"
+    ENCOUNTER_MISMATCH = ("pmh.encounter_mismatch",
+                          "the observation names a visit of another person or clinic")
+    CLAIM_NOT_FOUND = "pmh.claim_not_found", "no such reimbursement claim here"
+    CLAIM_DECIDED = "pmh.claim_decided", "the reimbursement claim was already decided"
 
 
 class PmhInputError(ValidationError):
@@ -64,6 +87,13 @@ class SubsidyNumberInvalid(PmhInputError):
 
 class MeasurementImpossible(PmhInputError):
     code = PmhCode.MEASUREMENT_IMPOSSIBLE
+
+
+class HubRefusal(ValidationError):
+    """The hub refuses a checkup, a vaccination or a claim decision (the code says why);
+    details name records and fields, never a person's values."""
+
+    code = PmhCode.HUB_UNAVAILABLE
 
 
 class FhirInvalid(PmhInputError):

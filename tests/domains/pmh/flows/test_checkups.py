@@ -1,0 +1,157 @@
+"""Checkups across connectors: a clinic's app calls its own connector, which adds the visit
+and its measurements to the municipality's datasets as signed contributions; the
+municipality's rules use the voucher once, raise an EPDS follow-up within the day, and refuse
+impossible values, a voucher used twice and a person it does not hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.data.contributions import ContributionError
+from domains.pmh import vocab
+from domains.pmh.hub import vouchers
+from domains.pmh.hub.api import CLINIC, NURSE
+from tests.domains.pmh import family
+from tests.domains.pmh.flows.support import (
+    TOKYO_CLINIC,
+    TOKYO_CLINIC_NUMBER,
+    VOUCHER_6,
+    clinic,
+    municipality,
+)
+
+CHECKUP = {"subject": family.MOTHER, "encounterKind": "pregnancy_checkup",
+           "start": "2026-06-01T10:00:00+09:00", "clinic": TOKYO_CLINIC,
+           "payingMunicipality": family.CHIYODA, "voucher": family.VOUCHER}
+MEASURED = [
+    {"measurement": "gestational_age", "weeks": 25, "days": 3,
+     "effective": "2026-06-01T10:05:00+09:00"},
+    {"measurement": "body_weight", "value": 58.4, "effective": "2026-06-01T10:05:00+09:00"},
+    {"measurement": "blood_pressure", "systolic": 118, "diastolic": 72,
+     "effective": "2026-06-01T10:10:00+09:00"},
+    {"measurement": "urine_protein", "grade": "negative",
+     "effective": "2026-06-01T10:10:00+09:00"},
+    {"measurement": "fetal_heart_rate", "value": 142, "effective": "2026-06-01T10:20:00+09:00"},
+]
+
+
+@pytest.fixture
+async def space(start_pmh):
+    city = await municipality(start_pmh)
+    tokyo = await clinic(start_pmh, city, number=TOKYO_CLINIC_NUMBER, name="つなぐ産婦人科")
+    return city, tokyo
+
+
+async def checkup(node, encounter=None, observations=MEASURED):
+    return await node.call("POST", "checkups", {
+        "municipality": "131016", "encounter": encounter or CHECKUP,
+        "observations": observations}, CLINIC)
+
+
+async def test_a_checkup_lands_at_the_municipality_attributed_and_the_voucher_used(space):
+    city, tokyo = space
+    status, body = await checkup(tokyo)
+    assert status == 201, body
+    visit = city.hub.own(body["encounter"])
+    assert visit["wasAttributedTo"] == tokyo.did and visit["version"] == 1
+    assert "wasDerivedFrom" not in visit
+    assert visit["proof"]["verificationMethod"].startswith(city.did)  # the holder signs
+    measured = [city.hub.own(o) for o in body["observations"]]
+    assert [m["measurement"] for m in measured] == [m["measurement"] for m in MEASURED]
+    assert {m["encounter"] for m in measured} == {visit["id"]}
+    assert {m["wasAttributedTo"] for m in measured} == {tokyo.did}
+    assert vouchers.used_by(city.connector.store, family.VOUCHER) == visit["id"]
+    # The clinic's signed change is kept as evidence at the holder.
+    assert city.connector.records.list(city.hub.municipality.dataset("encounters"))
+
+
+async def test_a_voucher_is_used_once(space):
+    city, tokyo = space
+    assert (await checkup(tokyo))[0] == 201
+    before = len(city.connector.records.list(city.hub.municipality.dataset("encounters")))
+    status, body = await checkup(tokyo, observations=[])
+    assert (status, body["code"], body["rule"]) == (403, "contribution.rule_violated",
+                                                    "pmh.voucher_used")
+    assert len(city.connector.records.list(city.hub.municipality.dataset("encounters"))) \
+        == before
+    status, body = await checkup(tokyo, {**CHECKUP, "voucher": VOUCHER_6}, [])  # the next one
+    assert status == 201, body
+
+
+@pytest.mark.parametrize("change, rule", [
+    ({"voucher": None}, "pmh.voucher_required"),
+    ({"voucher": "urn:uuid:0b6f4a4e-1c1e-4f0a-9e1a-00000000ffff"}, "pmh.voucher_invalid"),
+    ({"encounterKind": "postpartum_checkup"}, "pmh.voucher_invalid"),  # a pregnancy voucher
+    ({"start": "2027-02-01"}, "pmh.voucher_invalid"),  # after validUntil
+    ({"subject": "urn:uuid:0b6f4a4e-1c1e-4f0a-9e1a-00000000eeee"}, "pmh.unknown_subject"),
+])
+async def test_the_municipality_refuses_with_the_rule(space, change, rule):
+    city, tokyo = space
+    encounter = {k: v for k, v in {**CHECKUP, **change}.items() if v is not None}
+    status, body = await checkup(tokyo, encounter, [])
+    assert (status, body["code"], body["rule"]) == (403, "contribution.rule_violated", rule)
+    assert city.connector.records.list(city.hub.municipality.dataset("encounters")) == []
+    assert vouchers.used_by(city.connector.store, family.VOUCHER) is None
+    assert "山田" not in body["detail"]
+
+
+@pytest.mark.parametrize("measurement", [
+    {"measurement": "blood_pressure", "systolic": 500, "diastolic": 300},
+    {"measurement": "gestational_age", "weeks": 60, "days": 0},
+    {"measurement": "epds_total", "value": 31},
+])
+async def test_impossible_values_are_refused_by_the_clinic_and_by_the_holder(space,
+                                                                             measurement):
+    city, tokyo = space
+    observation = {"effective": "2026-06-01T10:10:00+09:00", **measurement}
+    status, body = await checkup(tokyo, observations=[observation])
+    assert (status, body["code"]) == (422, "pmh.measurement_impossible")  # nothing sent
+    assert city.connector.records.list(city.hub.municipality.dataset("encounters")) == []
+    # A clinic that skips its own check is refused by the municipality's content rules.
+    record = {"@context": list(vocab.RECORD_CONTEXT), "type": "Observation",
+              "subject": family.MOTHER, **observation}
+    agreement = tokyo.connector.agreements.active_as_consumer(
+        city.hub.municipality.dataset("observations"))[0]
+    with pytest.raises(ContributionError) as refused:
+        await tokyo.connector.contributions.contribute(
+            city.did, agreement, "urn:uuid:0b6f4a4e-1c1e-4f0a-9e1a-0000000000aa", 0, record,
+            "health_checkup")
+    assert (refused.value.code, refused.value.details["rule"]) == (
+        "contribution.rule_violated", "pmh.measurement_impossible")
+    assert city.connector.records.list(city.hub.municipality.dataset("observations")) == []
+    assert refused.value.message.split("$.")[1].split(":")[0] in measurement  # the field
+    assert f" {next(iter(v for k, v in measurement.items() if k != 'measurement'))} " \
+        not in f" {refused.value.message} "  # never the value
+
+
+async def test_an_epds_of_9_or_more_raises_a_follow_up_within_the_day(space):
+    city, tokyo = space
+    status, body = await checkup(
+        tokyo, {**CHECKUP, "encounterKind": "pregnancy_checkup"},
+        [{"measurement": "epds_total", "value": 12, "effective": "2026-06-01T10:30:00+09:00"}])
+    assert status == 201, body
+    status, listed = await city.call("GET", "follow-ups", None, NURSE)
+    assert status == 200
+    [follow] = listed["followUps"]
+    assert (follow["subject"], follow["reason"], follow["clinic"]) == (
+        family.MOTHER, "epds_total", tokyo.did)
+    assert follow["dueBy"] == "2026-06-01T14:59:59Z"  # the end of the day, Japan time
+    status, staff = await city.call("GET", "staff/events", None, NURSE)
+    assert [e["type"] for e in staff["events"]] == ["pmh.epds.follow_up"]
+
+
+async def test_an_epds_below_9_raises_nothing(space):
+    city, tokyo = space
+    status, _ = await checkup(tokyo, observations=[
+        {"measurement": "epds_total", "value": 8, "effective": "2026-06-01T10:30:00+09:00"}])
+    assert status == 201
+    assert city.hub.follow_ups() == []
+
+
+async def test_a_clinic_without_an_agreement_sends_nothing(space, start_pmh):
+    city, _ = space
+    stranger = await clinic(start_pmh, city, number="7000012050002", name="契約なし",
+                            kinds=())
+    status, body = await checkup(stranger)
+    assert (status, body["code"]) == (403, "pmh.no_agreement")
+    assert city.connector.records.list(city.hub.municipality.dataset("encounters")) == []
