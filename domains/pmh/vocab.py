@@ -19,7 +19,7 @@ CONTEXT_URL = "https://w3id.org/tsunagu/pmh/v1"
 NAMESPACE = "https://w3id.org/tsunagu/pmh#"
 # Pinned here, not computed: an edited context file must be refused, not trusted.
 CONTEXT = ContextSpec(CONTEXT_URL, HERE / "pmh-v1.jsonld",
-                      "3b0ad32d7e6de509ba3c6fe1b9689dc9e42e14035b9772521dbc8125e8deed26")
+                      "4fd15c205579dcd9a1b7c7b2f223ac9aea766ae734d4a34f880e1db68b3709ed")
 
 # credentials v2 for ``proof`` and ``name``, tsunagu v1 for ``version``/``modified``/provenance.
 RECORD_CONTEXT = (CREDENTIALS_V2, TSUNAGU_V1, CONTEXT_URL)
@@ -162,6 +162,10 @@ SYSTOLIC = Measurement("systolic", LOINC, "8480-6", "収縮期血圧", "systolic
                        "quantity", "mm[Hg]", 40, 300)
 DIASTOLIC = Measurement("diastolic", LOINC, "8462-4", "拡張期血圧", "diastolic blood pressure",
                         "quantity", "mm[Hg]", 20, 200)
+# EPDS item 10 (self-harm), held beside the total on its Observation; no LOINC code could be
+# checked offline for the item alone, so the project's code system.
+EPDS_ITEM10 = Measurement("epdsItem10", PMH_CODES, "epds-item-10", "EPDS項目10（自傷の考え）",
+                          "EPDS item 10 (thoughts of self-harm)", "score", "{score}", 0, 3)
 # 妊娠週数 as weeks and days (33週2日): 0w0d .. 45w6d (beyond 42 weeks is rare, not absent).
 GESTATIONAL_WEEKS = Measurement("weeks", LOINC, "11884-4", "妊娠週数", "gestational age (weeks)",
                                 "quantity", "wk", 0, 45)

@@ -108,9 +108,13 @@ def check_measurement(record: Record, where: Where = json_path) -> None:
     measurement = vocab.MEASUREMENTS.get(kind) if isinstance(kind, str) else None
     if measurement is None:
         return  # the schema names an unknown measurement
+    if record.get("epdsItem10") is not None and kind != "epds_total":
+        raise PmhInputError(f"{where('epdsItem10')}: EPDS item 10 goes with an epds_total",
+                            field=where("epdsItem10"))
     if measurement.shape in ("quantity", "score"):
         _within(record, "value", measurement, where,
                 integral=measurement.shape == "score")
+        _within(record, "epdsItem10", vocab.EPDS_ITEM10, where, integral=True)
     elif measurement.shape == "bp":
         _within(record, "systolic", vocab.SYSTOLIC, where, integral=True)
         _within(record, "diastolic", vocab.DIASTOLIC, where, integral=True)

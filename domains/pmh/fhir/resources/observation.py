@@ -54,6 +54,9 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
         out["valueQuantity"] = _quantity(record["value"], m.unit)
     elif m.shape == "score":
         out["valueInteger"] = record["value"]
+        if "epdsItem10" in record:  # the item beside its total, as a component
+            out["component"] = [{"code": _concept(vocab.EPDS_ITEM10),
+                                 "valueInteger": record["epdsItem10"]}]
     elif m.shape in ("grade", "hearing"):
         system, labels = _coded(m)
         token = record[m.shape]
@@ -101,6 +104,8 @@ def from_fhir(reader: Reader) -> Json:
     elif m.shape == "score":
         out["value"] = reader.need("valueInteger")
         where["value"] = reader.at("valueInteger")
+        if m.kind == "epds_total":
+            _epds_item10(reader, out, where)
     elif m.shape in ("grade", "hearing"):
         system, labels = _coded(m)
         token = coding(reader.need("valueCodeableConcept"), system)
@@ -121,6 +126,21 @@ def from_fhir(reader: Reader) -> Json:
             where[part.kind] = reader.at("component", index, "valueQuantity", "value")
     check_measurement(out, lambda name: where.get(name, reader.at(name)))
     return out
+
+
+def _epds_item10(reader: Reader, out: Json, where: dict[str, str]) -> None:
+    """EPDS item 10 from its component, when the EHR sent it."""
+    part = vocab.EPDS_ITEM10
+    for index, component in enumerate(reader.resource.get("component") or ()):
+        if isinstance(component, Mapping) and coding(component.get("code"),
+                                                     part.system) == part.code:
+            where["epdsItem10"] = reader.at("component", index, "valueInteger")
+            value = component.get("valueInteger")
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise PmhInputError(f"{where['epdsItem10']} is required by pmh",
+                                    field=where["epdsItem10"], code=PmhCode.FHIR_MISSING)
+            out["epdsItem10"] = value
+            return
 
 
 def _value(reader: Reader, element: str, unit: str, quantity: Any = None) -> float:

@@ -155,3 +155,24 @@ async def test_a_clinic_without_an_agreement_sends_nothing(space, start_pmh):
     status, body = await checkup(stranger)
     assert (status, body["code"]) == (403, "pmh.no_agreement")
     assert city.connector.records.list(city.hub.municipality.dataset("encounters")) == []
+
+
+async def test_any_answer_on_item_10_raises_a_follow_up_whatever_the_total(space):
+    city, tokyo = space
+    without = {k: v for k, v in CHECKUP.items() if k != "voucher"}
+    status, body = await checkup(tokyo, {**without, "encounterKind": "postpartum_checkup"}, [])
+    # A postpartum checkup needs a postpartum voucher: the municipality issues one first.
+    assert body["rule"] == "pmh.voucher_required"
+    postpartum = "urn:uuid:0b6f4a4e-1c1e-4f0a-9e1a-000000000028"
+    await city.hub.register("checkup-vouchers", family.voucher(
+        id=postpartum, voucherKind="postpartum_checkup", sequence=1,
+        voucherNumber="131016-P1"))
+    status, body = await checkup(
+        tokyo, {**CHECKUP, "encounterKind": "postpartum_checkup", "voucher": postpartum,
+                "start": "2026-09-01T14:00:00+09:00"},
+        [{"measurement": "epds_total", "value": 3, "epdsItem10": 1,
+          "effective": "2026-09-01T14:20:00+09:00"}])
+    assert status == 201, body
+    [follow] = city.hub.follow_ups()
+    assert (follow["reason"], follow["dueBy"]) == ("epds_item10", "2026-09-01T14:59:59Z")
+    assert city.hub.own(body["observations"][0])["epdsItem10"] == 1
