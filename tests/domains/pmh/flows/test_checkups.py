@@ -176,3 +176,24 @@ async def test_any_answer_on_item_10_raises_a_follow_up_whatever_the_total(space
     [follow] = city.hub.follow_ups()
     assert (follow["reason"], follow["dueBy"]) == ("epds_item10", "2026-09-01T14:59:59Z")
     assert city.hub.own(body["observations"][0])["epdsItem10"] == 1
+
+
+async def test_an_infant_checkup_uses_the_childs_voucher(space):
+    city, tokyo = space
+    one_month = "urn:uuid:0b6f4a4e-1c1e-4f0a-9e1a-000000000038"
+    await city.hub.register("checkup-vouchers", family.voucher(
+        id=one_month, subject=family.CHILD, voucherKind="infant_checkup_1m", sequence=1,
+        voucherNumber="131016-I1", validFrom="2026-08-03", validUntil="2026-10-31"))
+    visit = {"subject": family.CHILD, "encounterKind": "infant_checkup",
+             "start": "2026-09-05", "clinic": TOKYO_CLINIC, "voucher": one_month}
+    growth = [{"measurement": "body_weight", "value": 4.2, "effective": "2026-09-05"},
+              {"measurement": "body_height", "value": 54.0, "effective": "2026-09-05"},
+              {"measurement": "head_circumference", "value": 37.0,
+               "effective": "2026-09-05"}]
+    status, body = await checkup(tokyo, visit, growth)
+    assert status == 201, body
+    assert vouchers.used_by(city.connector.store, one_month) == body["encounter"]
+    assert {city.hub.own(o)["subject"] for o in body["observations"]} == {family.CHILD}
+    # The mother's pregnancy voucher cannot pay for her child's checkup.
+    status, body = await checkup(tokyo, {**visit, "voucher": family.VOUCHER}, [])
+    assert body["rule"] == "pmh.voucher_invalid"
