@@ -197,3 +197,20 @@ async def test_an_infant_checkup_uses_the_childs_voucher(space):
     # The mother's pregnancy voucher cannot pay for her child's checkup.
     status, body = await checkup(tokyo, {**visit, "voucher": family.VOUCHER}, [])
     assert body["rule"] == "pmh.voucher_invalid"
+
+
+async def test_refusals_leave_nothing_of_the_person_in_the_logs(space, caplog):
+    city, tokyo = space
+    assert (await checkup(tokyo))[0] == 201
+    caplog.clear()
+    caplog.set_level("DEBUG")
+    await checkup(tokyo, observations=[])  # the voucher again
+    await checkup(tokyo, observations=[{"measurement": "blood_pressure", "systolic": 500,
+                                        "diastolic": 300, "effective": "2026-06-01"}])
+    await tokyo.call("POST", "vaccinations", {"municipality": "131016", "immunization": {
+        "subject": family.CHILD, "vaccine": "bcg", "doseNumber": 1, "occurred": "2026-08-04",
+        "clinic": TOKYO_CLINIC}}, CLINIC)
+    logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
+    assert "contribution refused" in logged  # the refusals were logged, by code
+    for personal in ("山田", "花子", "ヤマダ", "1994-04-01", "2026-08-03", "一番町", "500/300"):
+        assert personal not in logged
