@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from connector.store.database import Error as DbError
 from domains.pmh.errors import HubRefusal, PmhCode
 
 SCHEMA = """
@@ -41,8 +42,22 @@ def used_by(store: Any, voucher: str) -> str | None:
 
 
 def use(db: Any, voucher: str, encounter: str, clinic: str, on: str, at: str) -> None:
-    db.execute("INSERT INTO pmh_voucher_uses (voucher, encounter, clinic, used_on, at) "
-               "VALUES (?, ?, ?, ?, ?)", (voucher, encounter, clinic, on, at))
+    """Mark ``voucher`` used, inside the transaction storing the visit; a second use that
+    raced past the change rule fails here and rolls the visit back."""
+    try:
+        db.execute("INSERT INTO pmh_voucher_uses (voucher, encounter, clinic, used_on, at) "
+                   "VALUES (?, ?, ?, ?, ?)", (voucher, encounter, clinic, on, at))
+    except DbError:
+        if used_by_in(db, voucher) is None:
+            raise
+        raise HubRefusal("the voucher was already used", code=PmhCode.VOUCHER_USED,
+                         field="voucher") from None
+
+
+def used_by_in(db: Any, voucher: str) -> str | None:
+    rows = db.execute("SELECT encounter FROM pmh_voucher_uses WHERE voucher = ?",
+                      (voucher,)).fetchall()
+    return rows[0][0] if rows else None
 
 
 def check_usable(voucher: Mapping[str, Any] | None, *, subject: str, kind: str, on: date,

@@ -31,6 +31,13 @@ MEASURED = [
      "effective": "2026-06-01T10:10:00+09:00"},
     {"measurement": "urine_protein", "grade": "negative",
      "effective": "2026-06-01T10:10:00+09:00"},
+    {"measurement": "urine_glucose", "grade": "negative",
+     "effective": "2026-06-01T10:10:00+09:00"},
+    {"measurement": "oedema", "grade": "trace", "effective": "2026-06-01T10:15:00+09:00"},
+    # Optional at some clinics: fundal height and abdominal circumference.
+    {"measurement": "fundal_height", "value": 24.5, "effective": "2026-06-01T10:15:00+09:00"},
+    {"measurement": "abdominal_circumference", "value": 86,
+     "effective": "2026-06-01T10:15:00+09:00"},
     {"measurement": "fetal_heart_rate", "value": 142, "effective": "2026-06-01T10:20:00+09:00"},
 ]
 
@@ -214,3 +221,16 @@ async def test_refusals_leave_nothing_of_the_person_in_the_logs(space, caplog):
     assert "contribution refused" in logged  # the refusals were logged, by code
     for personal in ("山田", "花子", "ヤマダ", "1994-04-01", "2026-08-03", "一番町", "500/300"):
         assert personal not in logged
+
+
+async def test_two_checkups_racing_for_one_voucher_one_lands(space):
+    import asyncio
+
+    city, tokyo = space
+    results = await asyncio.gather(checkup(tokyo, observations=[]),
+                                   checkup(tokyo, {**CHECKUP, "start": "2026-06-02"}, []))
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201, 403], results
+    refused = next(body for status, body in results if status == 403)
+    assert "pmh.voucher_used" in (refused.get("rule"), refused.get("cause")), refused
+    assert len(city.connector.records.list(city.hub.municipality.dataset("encounters"))) == 1
