@@ -40,6 +40,7 @@ from usage_policies.api import evaluate
 from usage_policies.datatypes import Iri
 from usage_policies.decision import Decision
 from usage_policies.model import Policy
+from usage_policies.vocab import ODRL, TSUNAGU
 from usage_policies.operands import attribute_resolver, find_left_operand, register_left_operand
 from usage_policies.parse import parse_policy
 from usage_policies.request import EvaluationRequest
@@ -166,6 +167,18 @@ def parse(policy: dict[str, Any], *, ignore_purpose: bool = False,
     ignored = (PURPOSE_OPERANDS if ignore_purpose else ()) + \
         (FIELD_OPERANDS if ignore_fields else ())
     return parse_policy(without(doc, ignored) if ignored else doc, context=STANDALONE_CONTEXT)
+
+
+# What a write-only agreement permits: contributions (connector.data.contributions), no use.
+WRITE_ACTIONS = frozenset({ODRL + "modify", TSUNAGU + "contribute"})
+
+
+def write_only(policy: Policy) -> bool:
+    """Whether every permission of ``policy`` only grants changes (a clinic adding records
+    to a municipality's dataset): such an agreement is negotiated on ``modify`` and carries
+    no transfer (``transfer.write_only``)."""
+    return bool(policy.permission) and all(p.action.id in WRITE_ACTIONS
+                                           for p in policy.permission)
 
 
 def decide(policy: Policy, claims: Claims, *, action: str, target: str, now: datetime,

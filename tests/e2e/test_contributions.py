@@ -458,3 +458,24 @@ async def test_a_created_record_is_signed_by_the_holder_and_attributed(space, tm
     kept = holder.connector.store.query("SELECT body FROM contributions")
     again = await contributions(a).send(holder.did, json.loads(kept[0][0]))
     assert again == result and len(holder.records.versions(NEW_RID)) == 1
+
+
+WRITE_OFFER = m.offer("urn:tsunagu:test:offer:write-only", permission=[
+    m.rule("odrl:modify", [SHELTER_ROLE, FOR_PURPOSE, m.constraint(
+        "tsunagu:field", "isAnyOf", ["stayLocation"])])])
+
+
+async def test_a_write_only_offer_is_agreed_on_modify_and_streams_nothing(space):
+    """An offer granting only field-scoped changes: negotiated on what it grants, the
+    contribution lands, and a transfer under it is refused (no reading was agreed)."""
+    holder, a = space["holder"], space["a"]
+    await holder.datasets.offer_dataset(EVACUEES, "避難者名簿", [
+        MODIFY_OFFER, READ_OFFER, WRITE_OFFER], SCHEMA)
+    agreement = await agree(a, holder, WRITE_OFFER)
+    result = await contributions(a).contribute(holder.did, agreement, RID, 1,
+                                               {"stayLocation": "体育館"}, PURPOSE)
+    assert result["version"] == 2
+    started = await a.connector.transfers.start(agreement)
+    ended = await a.connector.transfers.wait(started["pid"], "STARTED", "TERMINATED")
+    assert (ended["state"], ended["code"]) == ("TERMINATED", "transfer.write_only")
+    assert await held(a, 1, timeout=0.5) is None and await held(a, 2, timeout=0.5) is None

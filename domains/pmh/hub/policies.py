@@ -5,11 +5,9 @@
   maternal and child health (its narrower purposes, vaccination and health checkups,
   included): an ``odrl:modify`` permission scoped to the record type's fields
   (``tsunagu:field``), which connector.contributions also requires to create a record.
-  Known limit: DSP negotiation agrees on ``use`` (connector.protocol.negotiations), so the
-  offer carries a ``use`` permission under the same role and purpose; a clinic that started
-  a transfer under it would receive the dataset. The hub's clinics never start one, but
-  the policy does not forbid it yet (a read limited to the records a clinic created needs
-  an attribution-scoped rule in the gate: a next step).
+  Nothing else: the offer is write-only, so it is negotiated on ``modify`` and the provider
+  refuses any transfer under it (``transfer.write_only``): a clinic reads nothing of the
+  municipality's datasets.
 * ``municipal-health``: the municipality's own people and vouchers, for its health
   department only (role ``health_department`` with the municipality's legal id), for
   maternal and child health.
@@ -66,14 +64,10 @@ def record_fields(term: str) -> list[str]:
 def clinic_records(uid: str, *, assigner: str, term: str, target: str | None = None
                    ) -> Policy:
     """Clinics add ``term`` records (see the module doc)."""
-    use = _with(templates.restrict_purpose(
-        templates.offer(uid, target=target, assigner=assigner), [PURPOSE]),
-        _any_of(ROLE, [MEDICAL_INSTITUTION]))
-    base = use.permission[0]
-    modify = base.model_copy(update={
-        "action": base.action.model_copy(update={"id": ODRL + "modify"}),
-        "constraint": (*base.constraint, _any_of(FIELD, record_fields(term)))})
-    return use.model_copy(update={"permission": (base, modify)})
+    policy = templates.offer(uid, target=target, assigner=assigner, action="modify")
+    policy = templates.restrict_purpose(policy, [PURPOSE])
+    return _with(policy, _any_of(ROLE, [MEDICAL_INSTITUTION]),
+                 _any_of(FIELD, record_fields(term)))
 
 
 def municipal_health(uid: str, *, assigner: str, municipality_code: str,
@@ -90,11 +84,11 @@ TEMPLATES: dict[str, PolicyTemplate] = {
         clinic_records,
         "医療機関（役割: medical_institution）が、母子保健（予防接種・健康診査を含む）の目的で、"
         "健診・予防接種の記録を市区町村のデータセットに追加できます。追加した記録には医療機関の"
-        "署名と帰属が残ります。同じ条件で利用（閲覧）も許可されます。",
+        "署名と帰属が残ります。閲覧（データの受け取り）は許可されません。",
         "Medical institutions (role medical_institution) may add checkup and vaccination "
         "records to the municipality's dataset, for maternal and child health (vaccination "
         "and health checkups included). Each record keeps the clinic's signature and "
-        "attribution. Use (reading) is permitted under the same conditions."),
+        "attribution. Reading (receiving the dataset) is not permitted."),
     "municipal-health": PolicyTemplate(
         municipal_health,
         "市区町村の保健部局（役割: health_department、同じ全国地方公共団体コード）だけが、"

@@ -234,3 +234,16 @@ async def test_two_checkups_racing_for_one_voucher_one_lands(space):
     refused = next(body for status, body in results if status == 403)
     assert "pmh.voucher_used" in (refused.get("rule"), refused.get("cause")), refused
     assert len(city.connector.records.list(city.hub.municipality.dataset("encounters"))) == 1
+
+
+async def test_a_clinic_reads_nothing_of_the_municipality(space):
+    """The clinic's agreements are write-only: a transfer under one is refused, so no record
+    of the municipality ever reaches the clinic."""
+    city, tokyo = space
+    assert (await checkup(tokyo))[0] == 201
+    agreement = tokyo.connector.agreements.active_as_consumer(
+        city.hub.municipality.dataset("encounters"))[0]
+    started = await tokyo.connector.transfers.start(agreement)
+    ended = await tokyo.connector.transfers.wait(started["pid"], "STARTED", "TERMINATED")
+    assert (ended["state"], ended["code"]) == ("TERMINATED", "transfer.write_only"), ended
+    assert tokyo.connector.store.query("SELECT count(*) FROM held_records")[0][0] == 0
