@@ -40,7 +40,6 @@ from usage_policies.api import evaluate
 from usage_policies.datatypes import Iri
 from usage_policies.decision import Decision
 from usage_policies.model import Policy
-from usage_policies.vocab import ODRL, TSUNAGU
 from usage_policies.operands import attribute_resolver, find_left_operand, register_left_operand
 from usage_policies.parse import parse_policy
 from usage_policies.request import EvaluationRequest
