@@ -16,7 +16,7 @@ route                          scope            does
 
 A ``pmh:family`` token must be limited to the family's people (``TokenInfo.subjects``, the
 same scoping the usage gate applies to a subject-scoped reader): one without subjects is
-refused, and it sees only claims and events about those people. Refusals from the other
+refused (403 ``auth.scope``), and it sees only claims and events about those people. Refusals from the other
 side (a voucher used twice, a dose outside its window) come back as problems with the
 code of the holder's rule.
 """
@@ -31,6 +31,7 @@ import orjson
 from aiohttp import web
 
 from connector.api.app import scoped, token_info
+from connector.api.tokens import ScopeError
 from domains.pmh.errors import PmhCode
 from domains.pmh.hub import events
 from domains.pmh.hub.service import PmhHub
@@ -90,8 +91,8 @@ def ok(value: Any, status: int = 200) -> web.Response:
 def family_subjects(request: web.Request) -> set[str]:
     info = token_info(request)
     if info is None or not info.subjects:
-        raise ValidationError("a family token names the family's people (subjects)",
-                              field="token")
+        raise ScopeError("a pmh:family token is issued for the family's people: name them "
+                         "(subjects)", scope=FAMILY)
     return set(info.subjects)
 
 

@@ -81,5 +81,5 @@ async def test_reminders_are_raised_once_on_the_day_a_dose_becomes_due(space):
     status, other = await city.call("GET", "family/events", None, FAMILY,
                                     subjects=["urn:uuid:someone-else"])
     assert (status, other["events"]) == (200, [])
-    status, _ = await city.call("GET", "family/events", None, FAMILY)
-    assert status == 400
+    status, body = await city.call("GET", "family/events", None, FAMILY)
+    assert (status, body["code"]) == (403, "auth.scope")
