@@ -16,9 +16,9 @@ route                          scope            does
 
 A ``pmh:family`` token must be limited to the family's people (``TokenInfo.subjects``, the
 same scoping the usage gate applies to a subject-scoped reader): one without subjects is
-refused (403 ``auth.scope``), and it sees only claims and events about those people. Refusals from the other
-side (a voucher used twice, a dose outside its window) come back as problems with the
-code of the holder's rule.
+refused (403 ``auth.scope``), and it sees only claims and events about those people.
+Refusals from the other side (a voucher used twice, a dose outside its window) come back
+as problems with the code of the holder's rule.
 """
 
 from __future__ import annotations
