@@ -153,6 +153,9 @@ class ConnectorCode(ErrorCode):
     TRANSFER_BAD_ADDRESS = "transfer.bad_address", "the data address cannot be used"
     TRANSFER_SUSPENDED = "transfer.suspended", "the transfer was suspended"
     TRANSFER_TERMINATED = "transfer.terminated", "the transfer was terminated"
+    TRANSFER_WRITE_ONLY = ("transfer.write_only",
+                           "the agreement grants changes to the provider's records only, no "
+                           "reading: there is nothing to transfer")
     # Contributions
     CONTRIBUTION_INVALID = "contribution.invalid", "the change is malformed"
     CONTRIBUTION_REFUSED = "contribution.refused", "the holder refused the change"

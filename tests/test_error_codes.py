@@ -59,6 +59,7 @@ from domains.bosai.registry.errors import (
 from domains.bosai.supplies.lifecycle import SupplyError
 from domains.japanese.errors import JapaneseCode
 from domains.japanese.mynumber import PersonalNumberRefused
+from domains.pmh.errors import PmhCode
 from tests.api.conftest import Api, api_factory, authority, connector  # noqa: F401 (fixtures)
 from trust.errors import (
     CredentialError,
@@ -84,6 +85,7 @@ LAYER_ENUMS = {
     "authority.errors": AuthorityCode,
     "domains.japanese.errors": JapaneseCode,
     "domains.bosai.errors": BosaiCode,
+    "domains.pmh.errors": PmhCode,
 }
 LOOKS_LIKE_A_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 

@@ -107,3 +107,23 @@ def test_no_service_is_attached_or_looked_up_by_name():
             if pattern.search(text):
                 wrong.append(f"{path}: {what}")
     assert not wrong, "\n".join(wrong)
+
+
+# The pmh hub's own tables (in the connector's store, prefixed ``pmh_``): one module each.
+PMH_OWNERS = {
+    "pmh_voucher_uses": "domains/pmh/hub/vouchers.py",
+    "pmh_residence": "domains/pmh/hub/residence.py",
+    "pmh_events": "domains/pmh/hub/events.py",
+    "pmh_followups": "domains/pmh/hub/followups.py",
+    "pmh_claims": "domains/pmh/hub/claims.py",
+    "pmh_claim_rules": "domains/pmh/hub/claims.py",
+}
+
+
+def test_every_pmh_table_has_one_owner_module():
+    named: dict[str, set[str]] = {}
+    for path, text in sources():
+        for table in tables_named(text):
+            if table.startswith("pmh_"):
+                named.setdefault(table, set()).add(path)
+    assert named == {table: {owner} for table, owner in PMH_OWNERS.items()}

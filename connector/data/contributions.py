@@ -14,6 +14,14 @@ Contributor C, holder H (the record's provider), agreement A (H assigner, C assi
    (schema, JSON-LD, proof by H, outbox): every subscriber gets it through its transfer. The
    signed change and an audit line commit in the same transaction as the version.
 
+Creating a record (``baseVersion`` 0): a contributor may add a new record to the
+agreement's dataset, when the holder keeps what others record about its people (a clinic's
+checkup in the municipality's dataset: the municipality holds it, the clinic signs what it
+adds). The change gives the record's ``@context`` and ``type`` besides its fields; the record
+id must not exist at the holder (else ``contribution.conflict``); every other field is
+authorized as above, the domain's change rules run with an empty ``before``, and the first
+version carries ``wasAttributedTo`` (and no ``wasDerivedFrom``).
+
 Field scope in ODRL: a permission whose action is ``odrl:modify`` (or ``tsunagu:contribute``,
 included in modify) with a top-level constraint on the left operand ``tsunagu:field``, e.g.
 ``{"leftOperand": "tsunagu:field", "operator": "isAnyOf", "rightOperand": ["stayLocation"]}``.
@@ -96,6 +104,8 @@ FIELD = TSUNAGU + "field"
 RESERVED = frozenset({"@context", "id", "type", *SERVER_FIELDS, TOMBSTONE_FLAG,
                       "wasAttributedTo", "wasDerivedFrom"})
 MAX_FIELDS = 100
+# What a created record (baseVersion 0) names about itself besides its fields.
+IDENTITY = frozenset({"@context", "id", "type"})
 OUTCOMES = "tsunagu_contributions_total"
 
 if find_left_operand(FIELD) is None:
@@ -168,12 +178,28 @@ def _check_shape(change: Any) -> dict[str, Any]:
         if not isinstance(change.get(key), str) or not change[key] or len(change[key]) > 2000:
             raise bad(f"'{key}' must be a non-empty string")
     base = change.get("baseVersion")
-    if not isinstance(base, int) or isinstance(base, bool) or base < 1:
-        raise bad("'baseVersion' must be a positive integer")
+    if not isinstance(base, int) or isinstance(base, bool) or base < 0:
+        raise bad("'baseVersion' must be 0 (a new record) or a positive integer")
     changes = change.get("changes")
     if not isinstance(changes, dict) or not changes or len(changes) > MAX_FIELDS:
         raise bad(f"'changes' must name 1..{MAX_FIELDS} fields")
     return change
+
+
+def _creation(changes: dict[str, Any], record_id: str) -> dict[str, Any]:
+    """The body of a record a contributor creates (``baseVersion`` 0): its ``@context`` and
+    ``type`` name what it is (the dataset's schema then checks them), the record id is the
+    change's, and every other field must be granted like any change."""
+    if not changes.get("@context") or not changes.get("type"):
+        raise _refuse("a new record's change gives its '@context' and 'type'",
+                      ConnectorCode.CONTRIBUTION_INVALID)
+    if "id" in changes and changes["id"] != record_id:
+        raise _refuse("a new record's 'id' is the change's 'record'",
+                      ConnectorCode.CONTRIBUTION_INVALID)
+    if len(set(changes) - IDENTITY) == 0:
+        raise _refuse("a new record needs at least one field besides its identity",
+                      ConnectorCode.CONTRIBUTION_INVALID)
+    return {**changes, "id": record_id}
 
 
 def _scoped(rule: Permission) -> bool:
@@ -341,14 +367,23 @@ class ContributionService:
                           ConnectorCode.CONTRIBUTION_AGREEMENT_INACTIVE, status=agreement["status"])
 
         record_id, dataset_id = change["record"], agreement["datasetId"]
-        current = c.records.rows.current([record_id]).get(record_id)
-        if current is None or current.deleted or current.dataset_id != dataset_id:
-            raise _refuse(f"no record {record_id} in the agreement's dataset",
-                          ConnectorCode.CONTRIBUTION_UNKNOWN_RECORD)
-        version, body = current.version, current.body
-
         changes: dict[str, Any] = change["changes"]
-        self._authorize(agreement, credential, sorted(changes), change["purpose"], now)
+        current = c.records.rows.current([record_id]).get(record_id)
+        if change["baseVersion"] == 0:  # a new record: it must not exist anywhere here
+            if current is not None:
+                raise _refuse(f"record {record_id} exists already",
+                              ConnectorCode.CONTRIBUTION_CONFLICT,
+                              currentVersion=current.version, changedFields=None)
+            version, body = 0, {}
+            changes = _creation(changes, record_id)
+        else:
+            if current is None or current.deleted or current.dataset_id != dataset_id:
+                raise _refuse(f"no record {record_id} in the agreement's dataset",
+                              ConnectorCode.CONTRIBUTION_UNKNOWN_RECORD)
+            version, body = current.version, current.body
+        self._authorize(agreement, credential, sorted(set(changes) - IDENTITY if version == 0
+                                                      else changes),
+                        change["purpose"], now)
         if change["baseVersion"] != version:
             raise self._conflict(record_id, change["baseVersion"], version)
 
@@ -362,7 +397,8 @@ class ContributionService:
             signer, tuple(str(r) for r in credential.roles), credential.legal_id.value,
             agreement["id"], dataset_id, record_id, c))
         revised["wasAttributedTo"] = signer
-        revised["wasDerivedFrom"] = version_iri(record_id, version)
+        if version:  # a created record derives from nothing the holder had
+            revised["wasDerivedFrom"] = version_iri(record_id, version)
         result = {"changeId": change["id"], "record": record_id, "version": version + 1,
                   "previousVersion": version}
 
@@ -426,7 +462,8 @@ class ContributionService:
                      contributor: Contributor) -> None:
         """The active plug-ins' rules for the record's types; a refusal keeps its code."""
         c = contributor.holder
-        types = c.content_rules.type_iris(before)  # through the connector's own contexts
+        # through the connector's own contexts; a created record has only its new version
+        types = c.content_rules.type_iris(before or after)
         rules = [(rule, plugin.name) for plugin in c.plugins for iri in types
                  if (rule := plugin.change_rules.get(iri)) is not None]
         if not rules:

@@ -317,12 +317,22 @@ class TransferService:
 
     # --- provider: make the durable consumer, send the address --------------------------------
 
+    def _check_readable(self, agreement_id: str | None) -> None:
+        """An agreement that only grants changes (contributions, e.g. a clinic adding
+        checkups to a municipality's dataset) carries no reading: nothing is streamed."""
+        agreement = agreements.load(self.connector.store, str(agreement_id))
+        if agreement is not None and agreements.write_only(
+                agreements.parse(agreement["document"]["signedAgreement"])):
+            raise TransferError("the agreement grants changes only, no reading",
+                                code=ConnectorCode.TRANSFER_WRITE_ONLY)
+
     async def _provide(self, pid: str) -> None:
         row = self.table.get(pid)
         if row is None or row.record.state != dt.REQUESTED or row.pending is not None:
             return
         assert row.record.provider_pid is not None
         try:
+            self._check_readable(row.record.agreement_id)
             address = await self._open_stream(row, durable_name(row.record.provider_pid))
         except TransferError as exc:  # the consumer learns why
             log.warning("cannot open the transfer's stream", extra={"pid": pid,

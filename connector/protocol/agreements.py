@@ -168,6 +168,18 @@ def parse(policy: dict[str, Any], *, ignore_purpose: bool = False,
     return parse_policy(without(doc, ignored) if ignored else doc, context=STANDALONE_CONTEXT)
 
 
+# What a write-only agreement permits: contributions (connector.data.contributions), no use.
+WRITE_ACTIONS = frozenset({ODRL + "modify", TSUNAGU + "contribute"})
+
+
+def write_only(policy: Policy) -> bool:
+    """Whether every permission of ``policy`` only grants changes (a clinic adding records
+    to a municipality's dataset): such an agreement is negotiated on ``modify`` and carries
+    no transfer (``transfer.write_only``)."""
+    return bool(policy.permission) and all(p.action.id in WRITE_ACTIONS
+                                           for p in policy.permission)
+
+
 def decide(policy: Policy, claims: Claims, *, action: str, target: str, now: datetime,
            purpose: str | None = None, agreed_at: datetime | None = None,
            performed: tuple[str, ...] = (), facts: Mapping[str, Any] | None = None,

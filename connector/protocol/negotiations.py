@@ -252,7 +252,9 @@ class NegotiationService:
             purpose = row.extra.get("purpose")
             policy = agreements.parse(offer, ignore_purpose=purpose is None,
                                       ignore_fields=True)
-            decision = agreements.decide(policy, claims, action="use", target=offer["target"],
+            # A write-only offer (contributions, no reading) is agreed on what it grants.
+            action = "modify" if agreements.write_only(policy) else "use"
+            decision = agreements.decide(policy, claims, action=action, target=offer["target"],
                                          now=now, purpose=purpose, agreed_at=now,
                                          performed=agreements.CONNECTOR_DUTIES,
                                          facts=self.connector.facts.operands())

@@ -1,13 +1,22 @@
-"""The pmh (maternal and child health) domain hub.
+"""The pmh (maternal and child health) domain hub (docs/pmh.md).
 
-Registers its roles and purposes only, so far. To come: a FHIR-shaped JSON-LD context
-(Patient, RelatedPerson, Encounter, Observation, Immunization, Coverage, with kanji and kana
-names apart), dataset types for pregnancy checkups and vaccinations, policy templates for
-subsidy administration and 里帰り出産 claims, the routine vaccination schedule, importers and
-pages.
+The plug-in declares its roles and purposes, the FHIR-shaped JSON-LD context and dataset
+types with their JSON schemas and content rules (``model``, FHIR R4 conversion in ``fhir``),
+the routine vaccination schedule (``schedule``), and the hub (``hub``): a municipality's
+service holding mothers, children and vouchers, receiving clinics' checkups and
+vaccinations as signed contributions checked by its change rules (vouchers used once, the
+schedule, 里帰り claims, EPDS follow-ups), its policy templates, routes and token scopes.
 """
 
 from connector.plugins.contract import DomainPlugin
+from domains.pmh import vocab
+from domains.pmh.cli import register as register_cli
+from domains.pmh.hub import api as hub_api
+from domains.pmh.hub import policies as hub_policies
+from domains.pmh.hub.rules import RULES
+from domains.pmh.hub.service import PmhHub
+from domains.pmh.model.content import CONTENT_RULES, SUBJECTS
+from domains.pmh.model.datasets import DATASET_TYPES
 from usage_policies.vocabularies import Term
 
 # The core has municipality and medical_institution; pmh adds the health department.
@@ -25,4 +34,12 @@ PURPOSES = (
 )
 
 plugin = DomainPlugin(name="pmh", description="母子保健: maternal and child health",
-                      roles=ROLES, purposes=PURPOSES)
+                      roles=ROLES, purposes=PURPOSES,
+                      # The model and FHIR R4 conversion (issue 14 item 1):
+                      contexts=(vocab.CONTEXT,), dataset_types=DATASET_TYPES,
+                      content_rules=CONTENT_RULES, record_subjects=SUBJECTS, cli=register_cli,
+                      # The hub (issue 14 items 2 and 4):
+                      service=PmhHub, change_rules=RULES, routes=hub_api.add_routes,
+                      scopes=hub_api.SCOPES, http_statuses=hub_api.HTTP_STATUSES,
+                      policy_templates=hub_policies.TEMPLATES,
+                      left_operands=hub_policies.OPERANDS)

@@ -404,3 +404,78 @@ async def test_world_facts_of_the_holder_decide_a_contribution(space):
     done = await contributions(a).contribute(holder.did, agreement, RID, 1,
                                              {"stayLocation": "体育館"}, PURPOSE)
     assert done["version"] == 2
+
+
+NEW_RID = "urn:tsunagu:test:evacuee:2"
+
+
+async def test_a_contributor_creates_a_record_the_holder_then_holds(space):
+    """baseVersion 0: a new record in the agreement's dataset, signed by the holder,
+    attributed to the contributor, its fields scoped like any change."""
+    holder, a = space["holder"], space["a"]
+    agreement = await agree(a, holder, MODIFY_OFFER)
+    new = {"@context": list(CONTEXT), "type": ["Record", "Evacuee"],
+           "stayLocation": "片平小学校", "needs": "酸素"}
+    # Without its identity, with a field outside the scope, or with another id: refused.
+    await refused(contributions(a).contribute(holder.did, agreement, NEW_RID, 0,
+                                              {"needs": "酸素"}, PURPOSE),
+                  "contribution.invalid")
+    error = await refused(contributions(a).contribute(
+        holder.did, agreement, NEW_RID, 0, {**new, "name": "別人"}, PURPOSE),
+        "contribution.field_not_allowed")
+    assert error.details["field"] == "name"
+    await refused(contributions(a).contribute(holder.did, agreement, NEW_RID, 0,
+                                              {**new, "id": RID}, PURPOSE),
+                  "contribution.invalid")
+    assert holder.records.get(NEW_RID) is None
+    # The holder's schema still applies (it requires name, which this scope cannot give).
+    error = await refused(contributions(a).contribute(holder.did, agreement, NEW_RID, 0,
+                                                      new, PURPOSE),
+                          "contribution.invalid_record")
+    assert holder.records.get(NEW_RID) is None
+    # An existing record cannot be created again: a conflict naming its version.
+    error = await refused(contributions(a).contribute(
+        holder.did, agreement, RID, 0, {**new, "stayLocation": "x"}, PURPOSE),
+        "contribution.conflict")
+    assert error.details["currentVersion"] == 1
+
+
+async def test_a_created_record_is_signed_by_the_holder_and_attributed(space, tmp_path):
+    holder, a = space["holder"], space["a"]
+    await holder.datasets.offer_dataset(EVACUEES, "避難者名簿", [
+        MODIFY_OFFER, READ_OFFER], {**SCHEMA, "required": ["id", "type"]})
+    agreement = await agree(a, holder, MODIFY_OFFER)
+    new = {"@context": list(CONTEXT), "type": ["Record", "Evacuee"],
+           "stayLocation": "片平小学校", "needs": "酸素"}
+    result = await contributions(a).contribute(holder.did, agreement, NEW_RID, 0, new,
+                                               PURPOSE)
+    assert (result["version"], result["previousVersion"]) == (1, 0)
+    made = holder.records.get(NEW_RID)
+    assert made["wasAttributedTo"] == a.did and "wasDerivedFrom" not in made
+    assert made["stayLocation"] == "片平小学校" and made["id"] == NEW_RID
+    verify_document(made, expected_controller=holder.did)
+    # A resend of the same signed change after a lost reply gets the same answer.
+    kept = holder.connector.store.query("SELECT body FROM contributions")
+    again = await contributions(a).send(holder.did, json.loads(kept[0][0]))
+    assert again == result and len(holder.records.versions(NEW_RID)) == 1
+
+
+WRITE_OFFER = m.offer("urn:tsunagu:test:offer:write-only", permission=[
+    m.rule("odrl:modify", [SHELTER_ROLE, FOR_PURPOSE, m.constraint(
+        "tsunagu:field", "isAnyOf", ["stayLocation"])])])
+
+
+async def test_a_write_only_offer_is_agreed_on_modify_and_streams_nothing(space):
+    """An offer granting only field-scoped changes: negotiated on what it grants, the
+    contribution lands, and a transfer under it is refused (no reading was agreed)."""
+    holder, a = space["holder"], space["a"]
+    await holder.datasets.offer_dataset(EVACUEES, "避難者名簿", [
+        MODIFY_OFFER, READ_OFFER, WRITE_OFFER], SCHEMA)
+    agreement = await agree(a, holder, WRITE_OFFER)
+    result = await contributions(a).contribute(holder.did, agreement, RID, 1,
+                                               {"stayLocation": "体育館"}, PURPOSE)
+    assert result["version"] == 2
+    started = await a.connector.transfers.start(agreement)
+    ended = await a.connector.transfers.wait(started["pid"], "STARTED", "TERMINATED")
+    assert (ended["state"], ended["code"]) == ("TERMINATED", "transfer.write_only")
+    assert await held(a, 1, timeout=0.5) is None and await held(a, 2, timeout=0.5) is None

@@ -1,0 +1,189 @@
+"""The pmh vocabulary in one place: context URL and pin, record types, labelled tokens, and
+the measurements an Observation record may hold with their codes and plausible limits.
+
+The tokens here, the enums of the JSON schemas and the terms of pmh-v1.jsonld must agree;
+tests/domains/pmh/test_context.py checks that they do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.plugins.contract import ContextSpec
+from trust.jsonld import CREDENTIALS_V2, TSUNAGU_V1
+
+HERE = Path(__file__).parent
+
+CONTEXT_URL = "https://w3id.org/tsunagu/pmh/v1"
+NAMESPACE = "https://w3id.org/tsunagu/pmh#"
+# Pinned here, not computed: an edited context file must be refused, not trusted.
+CONTEXT = ContextSpec(CONTEXT_URL, HERE / "pmh-v1.jsonld",
+                      "4fd15c205579dcd9a1b7c7b2f223ac9aea766ae734d4a34f880e1db68b3709ed")
+
+# credentials v2 for ``proof`` and ``name``, tsunagu v1 for ``version``/``modified``/provenance.
+RECORD_CONTEXT = (CREDENTIALS_V2, TSUNAGU_V1, CONTEXT_URL)
+
+# Record types: the JSON-LD term (the record's ``type``) -> its expanded IRI.
+MOTHER = "Mother"
+CHILD = "Child"
+LINK = "MotherChildLink"
+PREGNANCY = "PregnancyRegistration"
+ENCOUNTER = "Encounter"
+OBSERVATION = "Observation"
+IMMUNIZATION = "Immunization"
+SUBSIDY = "SubsidyCoverage"
+VOUCHER = "CheckupVoucher"
+RECORD_TYPES = (MOTHER, CHILD, LINK, PREGNANCY, ENCOUNTER, OBSERVATION, IMMUNIZATION, SUBSIDY,
+                VOUCHER)
+
+
+def type_iri(term: str) -> str:
+    return NAMESPACE + term
+
+
+Labels = dict[str, tuple[str, str]]  # token -> (ja, en)
+
+# FHIR's administrative gender (a child's 性別 as the 出生届 gives it, or not yet known).
+SEXES: Labels = {
+    "female": ("女", "female"),
+    "male": ("男", "male"),
+    "other": ("その他", "other"),
+    "unknown": ("不明", "unknown"),
+}
+ENCOUNTER_KINDS: Labels = {
+    "pregnancy_checkup": ("妊婦健康診査", "pregnancy checkup"),
+    "postpartum_checkup": ("産婦健康診査", "postpartum checkup"),
+    "newborn_hearing": ("新生児聴覚検査", "newborn hearing screening"),
+    "infant_checkup": ("乳幼児健康診査", "infant checkup"),
+    "vaccination": ("予防接種", "vaccination"),
+    "other": ("その他の受診", "other visit"),
+}
+VOUCHER_KINDS: Labels = {
+    "pregnancy_checkup": ("妊婦健康診査受診票", "pregnancy checkup voucher"),
+    "postpartum_checkup": ("産婦健康診査受診票", "postpartum checkup voucher"),
+    "newborn_hearing": ("新生児聴覚検査受診票", "newborn hearing screening voucher"),
+    "infant_checkup_1m": ("1か月児健康診査受診票", "1-month infant checkup voucher"),
+    "infant_checkup_3_4m": ("3～4か月児健康診査受診票", "3-4 month infant checkup voucher"),
+    "infant_checkup_6_7m": ("6～7か月児健康診査受診票", "6-7 month infant checkup voucher"),
+    "infant_checkup_9_10m": ("9～10か月児健康診査受診票", "9-10 month infant checkup voucher"),
+    "infant_checkup_1y6m": ("1歳6か月児健康診査受診票", "18-month infant checkup voucher"),
+    "infant_checkup_3y": ("3歳児健康診査受診票", "3-year checkup voucher"),
+}
+# The most vouchers of one kind a 母子健康手帳 comes with (14 pregnancy checkups).
+VOUCHER_SEQUENCE_MAX = 14
+# Routine vaccines (予防接種法の定期接種) as pmh records name them.
+VACCINES: Labels = {
+    "rotavirus_rv1": ("ロタウイルス（1価: ロタリックス）", "rotavirus, monovalent (Rotarix)"),
+    "rotavirus_rv5": ("ロタウイルス（5価: ロタテック）", "rotavirus, pentavalent (RotaTeq)"),
+    "hepatitis_b": ("B型肝炎", "hepatitis B"),
+    "pneumococcal": ("小児用肺炎球菌", "pneumococcal conjugate"),
+    "dpt_ipv_hib": ("五種混合（DPT-IPV-Hib）", "DTaP-IPV-Hib (5-in-1)"),
+    "dpt_ipv": ("四種混合（DPT-IPV）", "DTaP-IPV (4-in-1)"),
+    "hib": ("ヒブ", "Hib"),
+    "bcg": ("BCG", "BCG"),
+    "mr": ("麻しん風しん混合（MR）", "measles-rubella (MR)"),
+    "varicella": ("水痘", "varicella"),
+    "japanese_encephalitis": ("日本脳炎", "Japanese encephalitis"),
+    "dt": ("二種混合（DT）", "DT"),
+    "hpv": ("ヒトパピローマウイルス（HPV）", "HPV"),
+}
+# Dipstick and oedema grades (−, ±, +, 2+, ...) as written in the 母子健康手帳.
+GRADES: Labels = {
+    "negative": ("−", "negative"),
+    "trace": ("±", "trace"),
+    "1plus": ("+", "1+"),
+    "2plus": ("2+", "2+"),
+    "3plus": ("3+", "3+"),
+    "4plus": ("4+", "4+"),
+}
+HEARING_RESULTS: Labels = {
+    "pass": ("パス", "pass"),
+    "refer": ("要再検査（リファー）", "refer"),
+}
+
+# FHIR code systems and the project's own (no LOINC code fits those marked so).
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+PMH_CODES = "https://w3id.org/tsunagu/pmh/codes"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """An Observation kind: its code (LOINC where one exists, else ``PMH_CODES``), how its
+    value is held, and the limits outside which it cannot be a person's (refused, naming the
+    field)."""
+
+    kind: str
+    system: str
+    code: str
+    ja: str
+    en: str
+    shape: str  # "quantity" (value + UCUM unit), "score", "grade", "hearing", "bp", "ga"
+    unit: str = ""
+    low: float = 0
+    high: float = 0
+
+
+MEASUREMENTS: dict[str, Measurement] = {m.kind: m for m in (
+    Measurement("body_weight", LOINC, "29463-7", "体重", "body weight", "quantity", "kg",
+                0.2, 300),
+    Measurement("body_height", LOINC, "8302-2", "身長", "body height", "quantity", "cm",
+                20, 230),
+    # One Observation with both pressures as components, under the BP panel code.
+    Measurement("blood_pressure", LOINC, "85354-9", "血圧", "blood pressure", "bp", "mm[Hg]"),
+    Measurement("heart_rate", LOINC, "8867-4", "心拍数", "heart rate", "quantity", "/min",
+                20, 250),
+    Measurement("fetal_heart_rate", LOINC, "55283-6", "胎児心拍数", "fetal heart rate",
+                "quantity", "/min", 50, 240),
+    Measurement("fundal_height", LOINC, "11881-0", "子宮底長", "fundal height", "quantity",
+                "cm", 1, 50),
+    # LOINC has no abdominal circumference of pregnancy: 8280-0 (waist circumference) is the
+    # nearest, and what pmh sends for 腹囲.
+    Measurement("abdominal_circumference", LOINC, "8280-0", "腹囲", "abdominal circumference",
+                "quantity", "cm", 40, 200),
+    Measurement("head_circumference", LOINC, "8287-5", "頭囲", "head circumference",
+                "quantity", "cm", 20, 70),
+    Measurement("gestational_age", LOINC, "11884-4", "妊娠週数", "gestational age", "ga"),
+    Measurement("urine_protein", LOINC, "5804-0", "尿蛋白", "urine protein (dipstick)",
+                "grade"),
+    Measurement("urine_glucose", LOINC, "5792-7", "尿糖", "urine glucose (dipstick)",
+                "grade"),
+    Measurement("epds_total", LOINC, "71354-5", "EPDS合計点", "EPDS total score", "score",
+                "{score}", 0, 30),
+    # No LOINC code for the 母子健康手帳's oedema grade: the project's own.
+    Measurement("oedema", PMH_CODES, "oedema", "浮腫", "oedema", "grade"),
+    # The automated ABR / OAE screening result per the 手帳 (pass / refer): the project's own.
+    Measurement("hearing_screening", PMH_CODES, "newborn-hearing-screening", "新生児聴覚検査",
+                "newborn hearing screening", "hearing"),
+)}
+# Blood pressure components and gestational age: limits of each field.
+SYSTOLIC = Measurement("systolic", LOINC, "8480-6", "収縮期血圧", "systolic blood pressure",
+                       "quantity", "mm[Hg]", 40, 300)
+DIASTOLIC = Measurement("diastolic", LOINC, "8462-4", "拡張期血圧", "diastolic blood pressure",
+                        "quantity", "mm[Hg]", 20, 200)
+# EPDS item 10 (self-harm), held beside the total on its Observation; no LOINC code could be
+# checked offline for the item alone, so the project's code system.
+EPDS_ITEM10 = Measurement("epdsItem10", PMH_CODES, "epds-item-10", "EPDS項目10（自傷の考え）",
+                          "EPDS item 10 (thoughts of self-harm)", "score", "{score}", 0, 3)
+# 妊娠週数 as weeks and days (33週2日): 0w0d .. 45w6d (beyond 42 weeks is rare, not absent).
+GESTATIONAL_WEEKS = Measurement("weeks", LOINC, "11884-4", "妊娠週数", "gestational age (weeks)",
+                                "quantity", "wk", 0, 45)
+GESTATIONAL_DAYS = Measurement("days", LOINC, "11884-4", "妊娠日数", "gestational age (days)",
+                               "quantity", "d", 0, 6)
+
+# The pregnancy registration is an Observation too: 母子健康手帳 issued, with the expected
+# delivery date (LOINC 11778-8, "Delivery date Estimated") as a component.
+PREGNANCY_REGISTRATION_CODE = "pregnancy-registration"
+EXPECTED_DELIVERY_LOINC = "11778-8"
+
+# The JSON property each vocabulary is the value set of -> its labelled tokens.
+VOCABULARIES: dict[str, Labels] = {
+    "sex": SEXES,
+    "encounterKind": ENCOUNTER_KINDS,
+    "voucherKind": VOUCHER_KINDS,
+    "vaccine": VACCINES,
+    "grade": GRADES,
+    "hearing": HEARING_RESULTS,
+    "measurement": {k: (m.ja, m.en) for k, m in MEASUREMENTS.items()},
+}
