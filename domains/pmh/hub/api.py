@@ -54,6 +54,7 @@ SCOPES = {
     CLAIMS: "read and decide this municipality's 里帰り reimbursement claims",
     NURSE: "read EPDS follow-ups and staff events (public health nurses)",
     FAMILY: "a family's own claims and reminders (the token names the family's people)",
+    "pmh:dashboard": "read the pmh health-department view (aggregates only, no person)",
 }
 HUB = web.AppKey("pmh.hub", Any)
 MAX_BODY = 256 * 1024
@@ -179,3 +180,5 @@ def add_routes(app: web.Application, connector: Any, hub: PmhHub) -> None:
     app.router.add_get("/staff/events", staff_events)
     app.router.add_get("/family/claims", family_claims)
     app.router.add_get("/family/events", family_events)
+    from domains.pmh.views.app import add_views  # the views build on the hub's routes
+    add_views(app, connector, hub)
