@@ -36,7 +36,7 @@ from domains.pmh.hub import (
     vouchers,
 )
 from domains.pmh.hub.followups import JAPAN
-from domains.pmh.hub.setup import CONTRIBUTED, MUNICIPALITY, Municipality, dataset_id
+from domains.pmh.hub.setup import CONTRIBUTED, MUNICIPALITY, OWN, Municipality, dataset_id
 from domains.pmh.hub.vaccines import doses_of
 from domains.pmh.model.checks import check_record
 from domains.pmh.schedule import Child, Schedule, load_schedule
@@ -83,9 +83,7 @@ class PmhHub:
         if saved is not None:
             self.municipality = Municipality.from_json(saved)
             if self.settings.get(INDEXED) is None:
-                with store.transaction() as db:
-                    index.rebuild(db, dataset_id(self.municipality.code, ""))
-                    self.settings.set(db, INDEXED, True)
+                self._reindex(self.municipality)
         self.connector.record_listeners.add(self._on_own_change)
         self._reminding = asyncio.get_running_loop().create_task(self._remind_daily())
 
@@ -106,11 +104,19 @@ class PmhHub:
         await offering.offer_municipality(self.connector, town)
         with self.connector.store.transaction() as db:
             self.settings.set(db, MUNICIPALITY, town.to_json())
-            index.rebuild(db, town.dataset(""))
-            self.settings.set(db, INDEXED, True)
             for kind, rule in claim_rules.items():
                 claims.set_rule(db, kind, rule)
         self.municipality = town
+        self._reindex(town)
+
+    def _reindex(self, town: Municipality) -> None:
+        """Index the town's own records (those stored before the index existed)."""
+        held = [r for kind in (*OWN, *CONTRIBUTED)
+                for r in self.connector.records.list(town.dataset(kind))]
+        with self.connector.store.transaction() as db:
+            index.rebuild(db, held)
+            self.settings.set(db, INDEXED, True)
+        self.changes += 1
 
     def _town(self) -> Municipality:
         if self.municipality is None:

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from domains.pmh.hub import index
 from domains.pmh.hub.service import PmhHub
 from domains.pmh.hub.vaccines import doses_of
 from domains.pmh.schedule import Child, evaluate
-from domains.pmh.views import queries
 from domains.pmh.views.pages import ChildView
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -30,14 +30,14 @@ class Family:
         return record is not None and bool(
             self.hub.connector.gate.subjects_in(record) & self.people)
 
-    def _read(self, table: str, subject: str, *measurement: str) -> list[dict[str, Any]]:
-        found = (self.hub.own(i) for i in queries.ids_about(self.store, table, subject,
+    def _read(self, what: str, subject: str, *measurement: str) -> list[dict[str, Any]]:
+        found = (self.hub.own(i) for i in index.ids_about(self.store, what, subject,
                                                              measurement=measurement))
         return [r for r in found if r is not None and self.about_us(r)]
 
     def children(self, today: date) -> list[ChildView]:
         shown = []
-        for child_id in queries.children_among(self.store, set(self.people)):
+        for child_id in index.children_among(self.store, set(self.people)):
             record = self.hub.own(child_id)
             if record is None or not self.about_us(record):
                 continue
@@ -46,16 +46,16 @@ class Family:
 
     def child(self, record: Mapping[str, Any], today: date) -> ChildView:
         cid, birth = record["id"], date.fromisoformat(record["birthDate"])
-        doses = sorted(self._read("pmh_ix_doses", cid),
+        doses = sorted(self._read("doses", cid),
                        key=lambda r: (r["occurred"], r.get("doseNumber", 0)))
         statuses = []
         if record.get("sex") in ("female", "male"):
             statuses = evaluate(Child(birth, record["sex"]), doses_of(doses), today,
                                 self.hub.schedule)
-        measured = self._read("pmh_ix_observations", cid, "body_weight", "body_height")
+        measured = self._read("observations", cid, "body_weight", "body_height")
         name = " ".join(p for p in (record.get("familyName"), record.get("givenName")) if p)
         return ChildView(cid, name or "—", record["birthDate"],
-                         self._read("pmh_ix_visits", cid), doses, list(statuses),
+                         self._read("visits", cid), doses, list(statuses),
                          _points(measured, "body_weight", birth),
                          _points(measured, "body_height", birth))
 
