@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
+from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import orjson
 import pytest
 
-from domains.pmh.hub.api import CLINIC, FAMILY
+from connector.api.staff import totp
+from connector.api.staff.service import StaffAuth
+from domains.pmh.hub.api import CLAIMS, CLINIC, FAMILY
 from domains.pmh.views.auth import DASHBOARD
 from domains.pmh.views.queries import overview
 from tests.domains.pmh import family
@@ -25,6 +28,7 @@ from tests.domains.pmh.views.support import (
     town,
 )
 
+PASSWORD = "correct horse battery"
 EPDS_CHECKUP = {"municipality": "131016",
                 "encounter": {"subject": family.MOTHER, "encounterKind": "pregnancy_checkup",
                               "start": "2026-06-01T10:00:00+09:00",
@@ -123,3 +127,32 @@ async def test_the_dashboard_stream_sends_a_new_checkup(space):
             got += await resp.content.readany()
     data = orjson.loads(got.split(b"data: ", 1)[1].split(b"\n", 1)[0])
     assert "followups" in data["sections"] and ">1<" in data["sections"]["followups"]
+
+
+async def test_a_staff_person_logs_in_with_password_and_code(space):
+    city, _ = space
+    made = StaffAuth(city.connector.store).accounts.add(
+        "kenko", "保健 師子", scopes=[DASHBOARD], department="健康推進課", password=PASSWORD)
+    secret = parse_qs(urlparse(made.totp_uri).query)["secret"][0]
+    nurse = StaffAuth(city.connector.store).accounts.add(
+        "other", "別 課員", scopes=[CLAIMS], password=PASSWORD)
+    nurse_secret = parse_qs(urlparse(nurse.totp_uri).query)["secret"][0]
+    url = f"{city.origin}/domains/pmh/dashboard/"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(url + "login", allow_redirects=False, headers={
+                "Origin": city.origin}, data={"login": "other", "password": PASSWORD,
+                                              "totp": totp.code_at(nurse_secret,
+                                                                   datetime.now(UTC))}) as r:
+            assert r.status == 401  # a person without pmh:dashboard
+        async with http.post(url + "login", allow_redirects=False, headers={
+                "Origin": city.origin}, data={"login": "kenko", "password": PASSWORD,
+                                              "totp": totp.code_at(secret,
+                                                                   datetime.now(UTC))}) as r:
+            assert r.status == 303, await r.text()
+        async with http.get(url) as r:
+            page = await r.text()
+            assert r.status == 200 and "保健 師子（健康推進課）" in page
+        async with http.post(url + "logout", headers={"Origin": city.origin}) as r:
+            assert r.status == 200  # the login page, after the redirect
+        async with http.get(url, allow_redirects=False) as r:
+            assert r.status == 303
