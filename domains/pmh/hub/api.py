@@ -35,6 +35,7 @@ from connector.api.tokens import ScopeError
 from domains.pmh.errors import PmhCode
 from domains.pmh.hub import events
 from domains.pmh.hub.service import PmhHub
+from domains.pmh.views.auth import DASHBOARD
 from trust.errors import ValidationError
 
 P = PmhCode
@@ -54,7 +55,7 @@ SCOPES = {
     CLAIMS: "read and decide this municipality's 里帰り reimbursement claims",
     NURSE: "read EPDS follow-ups and staff events (public health nurses)",
     FAMILY: "a family's own claims and reminders (the token names the family's people)",
-    "pmh:dashboard": "read the pmh health-department view (aggregates only, no person)",
+    DASHBOARD: "read the pmh health-department view (aggregates only, no person)",
 }
 HUB = web.AppKey("pmh.hub", Any)
 MAX_BODY = 256 * 1024

@@ -26,8 +26,7 @@ from connector.api.tokens import AuthError, TokenInfo, TokenStore
 from connector.control.audit import AuditLog
 from connector.store.database import Store
 
-DASHBOARD = "pmh:dashboard"
-SCOPES = {DASHBOARD: "read the pmh health-department view (aggregates only, no person)"}
+DASHBOARD = "pmh:dashboard"  # declared with the hub's scopes (domains.pmh.hub.api)
 SESSION_TTL = timedelta(hours=8)
 
 SCHEMA = """
