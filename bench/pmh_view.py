@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from bench.stream import BenchError
 from connector.api.tokens import TokenStore
 from domains.bosai.demo_space import api_port, participant
 from domains.pmh import vocab
+from domains.pmh.hub import index
+from domains.pmh.hub.followups import JAPAN
 from domains.pmh.hub.setup import Municipality
 from domains.pmh.views.auth import DASHBOARD
 
@@ -93,7 +95,7 @@ async def _load(http: aiohttp.ClientSession, url: str) -> tuple[float, str]:
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
-    rng, today = random.Random(args.seed), date.today()
+    rng, today = random.Random(args.seed), datetime.now(JAPAN).date()
     with tempfile.TemporaryDirectory(prefix="pmh-view-") as folder:
         root = Path(folder)
         authority = Authority.init(root / "authority", name="bench authority")
@@ -119,8 +121,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                         if resp.status != 303:
                             raise BenchError(f"login refused: HTTP {resp.status}")
                     first, page = await _load(http, origin + PATH)
-                    if f">{args.view_children // 6}" not in page and "<table" not in page:
-                        raise BenchError("the view shows no cohorts")
+                    counted = index.trimesters(city.store, datetime.now(JAPAN).date())
+                    if sum(counted.values()) != args.pregnancies or any(
+                            f'<td class="num">{n}</td>' not in page for n in counted.values()):
+                        raise BenchError(f"the view does not count every pregnancy: {counted}")
                     reloads = []
                     for _ in range(args.loads):
                         hub.changes += 1
