@@ -1,5 +1,6 @@
 """Benchmark of the pmh hub, one section per figure family (more sections to come: add a
-function to SECTIONS). ``--json PATH`` writes every figure of the run.
+function to SECTIONS). ``--json PATH`` writes every figure of the run. ``view``: the
+health-department view's first load (bench/pmh_view.py, ``view_first_load_ms``).
 
     .venv/bin/python bench/pmh.py --children 100000 --json out.json
 

@@ -14,6 +14,9 @@ route                          scope            does
 ``GET family/events``          ``pmh:family``   the family's reminders and claim events
 =============================  ===============  ===============================================
 
+The views (``domains.pmh.views``) are mounted beside them: ``dashboard/`` (the health
+department, ``pmh:dashboard``) and ``family-app/`` (a family, ``pmh:family``).
+
 A ``pmh:family`` token must be limited to the family's people (``TokenInfo.subjects``, the
 same scoping the usage gate applies to a subject-scoped reader): one without subjects is
 refused (403 ``auth.scope``), and it sees only claims and events about those people.

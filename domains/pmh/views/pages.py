@@ -43,7 +43,9 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], caption: str | No
         return el("p", {"class": "empty"}, "—")
     return el("table", None, el("caption", {"class": "visually-hidden"}, caption) if caption
               else None,
-              el("thead", None, el("tr", None, [el("th", {"scope": "col"}, h) for h in head])),
+              el("thead", None, el("tr", None, [
+                  el("th", {"scope": "col", "class": "num" if i >= numeric_from else None}, h)
+                  for i, h in enumerate(head)])),
               el("tbody", None, body))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from domains.pmh.hub.api import FAMILY
+from domains.pmh.hub.api import CLINIC, FAMILY
 from domains.pmh.views.auth import DASHBOARD
 from tests.domains.bosai.browser.helpers import axe
 from tests.domains.pmh import family
@@ -45,6 +45,14 @@ async def login(page: Page, url: str, token: str) -> None:
     await page.wait_for_url(url)
 
 
+async def vaccinate(tokyo):
+    """The child's first 五種混合 dose (2026-10-05) through the Tokyo clinic."""
+    return await tokyo.call("POST", "vaccinations", {
+        "municipality": "131016", "immunization": {
+            k: v for k, v in family.immunization().items()
+            if k not in ("@context", "type", "id")}}, CLINIC)
+
+
 async def no_serious(page: Page) -> None:
     found = [(v["id"], v["impact"]) for v in await axe(page)
              if v["impact"] in ("serious", "critical")]
@@ -70,6 +78,9 @@ async def test_dashboard_live_accessible_in_both_languages(space, page):
     assert took < 3
     await post_checkup(tokyo, infant_checkup(date(2026, 11, 20), 6.1, 61.0))
     await expect(page.locator('[data-live="clinics"]')).to_contain_text("1312345678")
+    status, answer = await vaccinate(tokyo)
+    assert status == 201, answer
+    await expect(page.locator('[data-live="coverage"]')).to_contain_text("50%")
     await no_serious(page)
     IMAGES.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(IMAGES / "pmh-dashboard.png"), full_page=True)
@@ -88,11 +99,13 @@ async def test_dashboard_live_accessible_in_both_languages(space, page):
 async def test_family_view_live_accessible_and_only_ours(space, page):
     city, tokyo = space
     await post_checkup(tokyo, infant_checkup(date(2026, 11, 20), 6.1, 61.0))
+    assert (await vaccinate(tokyo))[0] == 201
     url = f"{city.origin}/domains/pmh/family-app/"
     await page.goto(url)
     await no_serious(page)
     await login(page, url, city.token(FAMILY, subjects=FAMILY_A))
     await expect(page.locator("h2").first).to_contain_text("さくら")
+    await expect(page.locator('[data-live="vaccinations-0"]')).to_contain_text("五種混合")
     assert CHILD_B_NAME not in await page.content()
     await expect(page.locator("#live-status")).to_have_text("自動更新中", timeout=5000)
     await page.evaluate("window.__noReload = true")
