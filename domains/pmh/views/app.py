@@ -152,6 +152,12 @@ def family_people(reader: TokenInfo) -> set[str]:
     return set(reader.subjects)
 
 
+def audited(view: View, reader: TokenInfo, event: str, **fields: Any) -> None:
+    """Who read (or was refused) which of the municipality's people: ids, never names."""
+    with view.connector.store.transaction():
+        view.connector.audit.append(event, **reader.audit_fields(), **fields)
+
+
 @needs_reader
 async def home(request: web.Request, reader: TokenInfo) -> web.Response:
     view, page = request.app[VIEW], page_for(request, reader)
@@ -161,6 +167,7 @@ async def home(request: web.Request, reader: TokenInfo) -> web.Response:
         return html(request, pages.dashboard_page(page, sections,
                                                   live_url(request, page, since)))
     children, sections = _family_render(view, page, family_people(reader))()
+    audited(view, reader, "pmh.family_view", shown=[c.id for c in children])
     return html(request, pages.family_page(page, children, sections,
                                            live_url(request, page, since)))
 
@@ -174,12 +181,11 @@ async def child_json(request: web.Request, reader: TokenInfo) -> web.Response:
     family = Family(view.hub, people)
     record = view.hub.own(asked) if asked in people else None
     if record is None or record.get("type") != "Child" or not family.about_us(record):
-        with view.connector.store.transaction():
-            view.connector.audit.append("pmh.family_view_refused",
-                                        **request_reader.audit_fields(), asked=asked)
+        audited(view, request_reader, "pmh.family_view_refused", asked=asked)
         raise web.HTTPNotFound(text='{"code": "pmh.not_found", "status": 404}',
                                content_type="application/problem+json")
     child = family.child(record, _today())
+    audited(view, reader, "pmh.family_view", shown=[child.id])
     return web.json_response({
         "child": child.id, "birthDate": child.birth,
         "visits": [v["id"] for v in child.visits],

@@ -84,10 +84,13 @@ async def test_a_family_sees_its_child(space):
     city, tokyo = space
     await post_checkup(tokyo, infant_checkup(date(2026, 11, 20), 6.1, 61.0))
     token = city.token(FAMILY, subjects=FAMILY_A)
-    status, text, _ = await get(city, "family-app/", token)
+    status, text, headers = await get(city, "family-app/", token)
     assert status == 200, text
     assert "さくら" in text and "<svg" in text and "6.1" in text
     assert CHILD_B_NAME not in text and CHILD_B not in text
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    (seen,) = city.connector.audit.entries("pmh.family_view")
+    assert seen["shown"] == [family.CHILD]
     status, body, _ = await get(city, f"family-app/children/{family.CHILD}", token)
     answer = orjson.loads(body)
     assert status == 200 and answer["growth"]["weight"][0][1] == 6.1
