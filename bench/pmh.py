@@ -1,5 +1,6 @@
 """Benchmark of the pmh hub, one section per figure family (more sections to come: add a
-function to SECTIONS). ``--json PATH`` writes every figure of the run.
+function to SECTIONS). ``--json PATH`` writes every figure of the run. ``view``: the
+health-department view's first load (bench/pmh_view.py, ``view_first_load_ms``).
 
     .venv/bin/python bench/pmh.py --children 100000 --json out.json
 
@@ -119,8 +120,17 @@ def schedule_section(args: argparse.Namespace) -> dict[str, Any]:
             "schedule_floor_met": per_s >= SCHEDULE_FLOOR}
 
 
+def view_section(args: argparse.Namespace) -> dict[str, Any]:
+    """The health-department view's first load (bench/pmh_view.py)."""
+    import asyncio
+
+    from bench.pmh_view import measure
+    return asyncio.run(measure(args))
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "schedule": schedule_section,
+    "view": view_section,
 }
 
 
@@ -131,6 +141,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--sections", nargs="+", choices=sorted(SECTIONS),
                         default=sorted(SECTIONS))
+    parser.add_argument("--pregnancies", type=int, default=10_000, help="view section")
+    parser.add_argument("--view-children", type=int, default=30_000, help="view section")
+    parser.add_argument("--loads", type=int, default=5, help="view section: reloads")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args()
     result: dict[str, Any] = {}
@@ -143,7 +156,8 @@ def main() -> int:
             print(f"{key}: {value}")
     if args.json:
         write_json(args.json, result)
-    return 0 if result.get("schedule_floor_met", True) else 1
+    met = result.get("schedule_floor_met", True) and result.get("view_floor_met", True)
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

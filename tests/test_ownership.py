@@ -117,6 +117,9 @@ PMH_OWNERS = {
     "pmh_followups": "domains/pmh/hub/followups.py",
     "pmh_claims": "domains/pmh/hub/claims.py",
     "pmh_claim_rules": "domains/pmh/hub/claims.py",
+    **{f"pmh_ix_{t}": "domains/pmh/hub/index.py"
+       for t in ("children", "pregnancies", "visits", "observations", "doses", "vouchers")},
+    "pmh_view_sessions": "domains/pmh/views/auth.py",
 }
 
 

@@ -14,6 +14,9 @@ route                          scope            does
 ``GET family/events``          ``pmh:family``   the family's reminders and claim events
 =============================  ===============  ===============================================
 
+The views (``domains.pmh.views``) are mounted beside them: ``dashboard/`` (the health
+department, ``pmh:dashboard``) and ``family-app/`` (a family, ``pmh:family``).
+
 A ``pmh:family`` token must be limited to the family's people (``TokenInfo.subjects``, the
 same scoping the usage gate applies to a subject-scoped reader): one without subjects is
 refused (403 ``auth.scope``), and it sees only claims and events about those people.
@@ -35,6 +38,7 @@ from connector.api.tokens import ScopeError
 from domains.pmh.errors import PmhCode
 from domains.pmh.hub import events
 from domains.pmh.hub.service import PmhHub
+from domains.pmh.views.auth import DASHBOARD
 from trust.errors import ValidationError
 
 P = PmhCode
@@ -54,6 +58,7 @@ SCOPES = {
     CLAIMS: "read and decide this municipality's 里帰り reimbursement claims",
     NURSE: "read EPDS follow-ups and staff events (public health nurses)",
     FAMILY: "a family's own claims and reminders (the token names the family's people)",
+    DASHBOARD: "read the pmh health-department view (aggregates only, no person)",
 }
 HUB = web.AppKey("pmh.hub", Any)
 MAX_BODY = 256 * 1024
@@ -179,3 +184,5 @@ def add_routes(app: web.Application, connector: Any, hub: PmhHub) -> None:
     app.router.add_get("/staff/events", staff_events)
     app.router.add_get("/family/claims", family_claims)
     app.router.add_get("/family/events", family_events)
+    from domains.pmh.views.app import add_views  # the views build on the hub's routes
+    add_views(app, connector, hub)

@@ -126,3 +126,14 @@ def decide(db: Any, claim: dict[str, Any], *, approve: bool, reason: str | None,
     db.execute("UPDATE pmh_claims SET status = ?, reason = ?, decided_by = ?, decided = ? "
                "WHERE id = ? AND status = ?",
                (APPROVED if approve else REJECTED, reason, by, at, claim["id"], SUBMITTED))
+
+
+def by_status(store: Any) -> dict[str, int]:
+    return dict(store.query("SELECT status, count(*) FROM pmh_claims GROUP BY status"))
+
+
+def by_clinic(store: Any) -> dict[str, tuple[int, int]]:
+    """医療機関コード -> (claims, of those approved: settled)."""
+    return {code: (n, approved) for code, n, approved in store.query(
+        "SELECT coalesce(clinic_code, '?'), count(*),"
+        " count(CASE WHEN status = 'approved' THEN 1 END) FROM pmh_claims GROUP BY 1")}

@@ -56,3 +56,10 @@ def open_ones(store: Any) -> list[dict[str, Any]]:
                        "pmh_followups WHERE status = 'open' ORDER BY due_by, observation")
     return [dict(zip(("observation", "subject", "reason", "dueBy", "clinic", "at"), r,
                      strict=True)) for r in rows]
+
+
+def counts(store: Any, now: str) -> tuple[int, int]:
+    """(open follow-ups, of those past their due time ``now``, UTC ISO)."""
+    (found,) = store.query("SELECT count(*), count(CASE WHEN due_by < ? THEN 1 END)"
+                           " FROM pmh_followups WHERE status = 'open'", (now,))
+    return found[0], found[1]

@@ -12,6 +12,7 @@ from usage_policies.model import Policy
 from usage_policies.serialize import to_dsp
 
 TITLES = {"mothers": "妊産婦", "children": "子", "checkup-vouchers": "受診票",
+          "pregnancy-registrations": "妊娠届出",
           "encounters": "健診・予防接種の受診", "observations": "健診の測定・検査結果",
           "immunizations": "予防接種の記録"}
 

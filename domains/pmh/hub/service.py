@@ -25,9 +25,18 @@ from typing import TYPE_CHECKING, Any
 from connector.plugins.registry import PluginSettings
 from domains.pmh import vocab
 from domains.pmh.errors import HubRefusal, PmhCode
-from domains.pmh.hub import claims, events, followups, offering, residence, rules, vouchers
+from domains.pmh.hub import (
+    claims,
+    events,
+    followups,
+    index,
+    offering,
+    residence,
+    rules,
+    vouchers,
+)
 from domains.pmh.hub.followups import JAPAN
-from domains.pmh.hub.setup import CONTRIBUTED, MUNICIPALITY, Municipality, dataset_id
+from domains.pmh.hub.setup import CONTRIBUTED, MUNICIPALITY, OWN, Municipality, dataset_id
 from domains.pmh.hub.vaccines import doses_of
 from domains.pmh.model.checks import check_record
 from domains.pmh.schedule import Child, Schedule, load_schedule
@@ -41,7 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TABLES = (vouchers.SCHEMA, residence.SCHEMA, events.SCHEMA, followups.SCHEMA, claims.SCHEMA)
+TABLES = (vouchers.SCHEMA, residence.SCHEMA, events.SCHEMA, followups.SCHEMA, claims.SCHEMA,
+          index.SCHEMA)
+INDEXED = "index"  # plug-in settings key: the index holds the records stored before it
 # Purposes a clinic declares (narrower than maternal_child_health, which the policy names).
 FOR_CHECKUP, FOR_VACCINATION = "health_checkup", "vaccination"
 REMIND_EVERY_S = 3600.0  # the reminder job runs hourly; each day's reminders are sent once
@@ -54,6 +65,8 @@ class PmhHub:
         self.schedule: Schedule = load_schedule()
         self._settings: PluginSettings | None = None
         self._reminding: asyncio.Task[None] | None = None
+        # Moves with every change the views show (own records, claims): live pages watch it.
+        self.changes = 0
 
     @property
     def settings(self) -> PluginSettings:
@@ -69,6 +82,8 @@ class PmhHub:
         saved = self.settings.get(MUNICIPALITY)
         if saved is not None:
             self.municipality = Municipality.from_json(saved)
+            if self.settings.get(INDEXED) is None:
+                self._reindex(self.municipality)
         self.connector.record_listeners.add(self._on_own_change)
         self._reminding = asyncio.get_running_loop().create_task(self._remind_daily())
 
@@ -92,6 +107,16 @@ class PmhHub:
             for kind, rule in claim_rules.items():
                 claims.set_rule(db, kind, rule)
         self.municipality = town
+        self._reindex(town)
+
+    def _reindex(self, town: Municipality) -> None:
+        """Index the town's own records (those stored before the index existed)."""
+        held = [r for kind in (*OWN, *CONTRIBUTED)
+                for r in self.connector.records.list(town.dataset(kind))]
+        with self.connector.store.transaction() as db:
+            index.rebuild(db, held)
+            self.settings.set(db, INDEXED, True)
+        self.changes += 1
 
     def _town(self) -> Municipality:
         if self.municipality is None:
@@ -144,6 +169,7 @@ class PmhHub:
                                {"claim": claim_id, "status": status, "reason": reason}, at)
             self.connector.audit.append("pmh_claim_decided", claim=claim_id, status=status,
                                         by=by)
+        self.changes += 1
         return claims.get(self.connector.store, claim_id)
 
     def follow_ups(self) -> list[dict[str, Any]]:
@@ -183,6 +209,10 @@ class PmhHub:
     def _on_own_change(self, db: Any, change: RecordChange) -> None:
         """A record a clinic created in one of our datasets, inside its transaction."""
         town, record = self.municipality, change.record
+        if town is not None and not change.held \
+                and change.dataset_id.startswith(town.dataset("")):
+            if index.keep(db, record, change.event == "deleted"):
+                self.changes += 1
         by = record.get("wasAttributedTo")
         if town is None or change.event != "created" or not isinstance(by, str) \
                 or change.dataset_id not in {town.dataset(k) for k in CONTRIBUTED}:

@@ -15,7 +15,8 @@ from domains.pmh import vocab
 MUNICIPALITY = "municipality"  # plug-in settings key
 
 # Dataset kind (``model.datasets.DATASET_TYPES``) -> the record type it holds.
-OWN = {"mothers": vocab.MOTHER, "children": vocab.CHILD, "checkup-vouchers": vocab.VOUCHER}
+OWN = {"mothers": vocab.MOTHER, "children": vocab.CHILD, "checkup-vouchers": vocab.VOUCHER,
+       "pregnancy-registrations": vocab.PREGNANCY}
 CONTRIBUTED = {"encounters": vocab.ENCOUNTER, "observations": vocab.OBSERVATION,
                "immunizations": vocab.IMMUNIZATION}
 

@@ -1,0 +1,124 @@
+"""Every string the pmh views show, Japanese first, English second. Vocabulary tokens
+(checkup kinds, vaccines, claim states) take their labels from ``domains.pmh.vocab``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from domains.pmh import vocab
+
+Lang = Literal["ja", "en"]
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "dashboard": ("母子保健ダッシュボード", "Maternal and child health dashboard"),
+    "family": ("親子の記録", "Our family's records"),
+    "skip": ("本文へ移動", "Skip to main content"),
+    "switch_lang": ("English", "日本語"),
+    "logout": ("ログアウト", "Log out"),
+    "signed_in_as": ("ログイン中：{name}", "Signed in as {name}"),
+    "live_connecting": ("自動更新に接続中…", "Connecting for live updates…"),
+    "live_on": ("自動更新中", "Live"),
+    "live_off": ("自動更新が切れました。再接続します…", "Live updates lost; reconnecting…"),
+    "login_title": ("ログイン", "Log in"),
+    "login_staff": ("職員アカウント", "Staff account"),
+    "login_name": ("ログイン名", "Login name"),
+    "password": ("パスワード", "Password"),
+    "totp": ("確認コード（6桁）", "Verification code (6 digits)"),
+    "or_token": ("またはアクセストークン", "Or an access token"),
+    "token_label": ("アクセストークン", "Access token"),
+    "login_submit": ("ログイン", "Log in"),
+    "login_failed": ("ログインできませんでした。入力内容と権限を確かめてください。",
+                     "Could not log in: check what you entered and your permissions."),
+    "logged_out": ("ログアウトしました。", "You have logged out."),
+    "not_found": ("見つかりません。", "Not found."),
+    # dashboard
+    "pregnancies": ("妊娠中の方（妊娠期別）", "Pregnancies by trimester"),
+    "trimester": ("妊娠期", "Trimester"),
+    "t1": ("初期（〜13週）", "First (to 13 weeks)"),
+    "t2": ("中期（14〜27週）", "Second (14-27 weeks)"),
+    "t3": ("後期（28週〜）", "Third (28 weeks on)"),
+    "people": ("人数", "People"),
+    "checkups": ("健診の受診状況（受診票）", "Checkups done against due (vouchers)"),
+    "kind": ("種類", "Kind"),
+    "due": ("対象（有効な受診票）", "Due (vouchers valid)"),
+    "done": ("受診済み", "Done"),
+    "rate": ("受診率", "Rate"),
+    "followups": ("EPDS フォローアップ", "EPDS follow-ups"),
+    "open": ("対応待ち", "Open"),
+    "overdue": ("期限超過", "Past due"),
+    "coverage": ("予防接種の接種率（出生年別、1回以上）",
+                 "Vaccination coverage by birth year (at least one dose)"),
+    "cohort": ("出生年", "Born in"),
+    "children": ("子の数", "Children"),
+    "clinics": ("医療機関別 受診票の利用と精算", "Vouchers used and settled by clinic"),
+    "clinic": ("医療機関コード", "Clinic code"),
+    "used": ("受診票の利用", "Vouchers used"),
+    "claims_n": ("里帰り請求", "Claims"),
+    "settled": ("精算済み（承認）", "Settled (approved)"),
+    "claims": ("里帰り出産の償還請求（状態別）", "Reimbursement claims by status"),
+    "status": ("状態", "Status"),
+    "count": ("件数", "Count"),
+    "none": ("まだありません。", "None yet."),
+    "submitted": ("審査待ち", "Submitted"),
+    "approved": ("承認", "Approved"),
+    "rejected": ("却下", "Rejected"),
+    # family
+    "born": ("{date} 生まれ", "born {date}"),
+    "history": ("健診・受診の記録", "Checkups and visits"),
+    "date": ("日付", "Date"),
+    "clinic_name": ("医療機関", "Clinic"),
+    "vaccinations": ("予防接種の記録", "Vaccinations"),
+    "vaccine": ("ワクチン", "Vaccine"),
+    "dose": ("回", "Dose"),
+    "next": ("次の予防接種", "What is due next"),
+    "growth": ("成長の記録", "Growth"),
+    "growth_note": ("健診で測った値だけを示します（発育曲線の基準値は、出典を確かめられた"
+                    "ものがないため表示していません）。",
+                    "Only the measurements from checkups are shown: no growth reference "
+                    "with a checked source is available, so no percentile bands are drawn."),
+    "weight": ("体重（kg）", "Weight (kg)"),
+    "height": ("身長（cm）", "Height (cm)"),
+    "age_months": ("月齢", "Age (months)"),
+    "growth_desc": ("{what}：{n}回の測定、{first}から{last}まで。",
+                    "{what}: {n} measurements, {first} to {last}."),
+    "family_claims": ("償還請求", "Reimbursement claims"),
+    "reason": ("理由", "Reason"),
+    "cap": ("上限額（円）", "Cap (yen)"),
+    "deadline": ("請求期限", "Deadline"),
+    "no_children": ("このトークンで見られるお子さんの記録はありません。",
+                    "No child's records can be read with this token."),
+}
+STATES: dict[str, tuple[str, str]] = {
+    "due": ("接種時期です", "due"), "overdue": ("標準期間を過ぎています", "overdue"),
+    "allowed": ("接種できます", "allowed"), "not_yet_allowed": ("まだ受けられません",
+                                                               "not yet"),
+    "no_longer_public": ("公費の期間は終わりました", "no longer at public expense"),
+    "complete": ("完了", "complete"),
+}
+
+
+def pick(value: str | None) -> Lang:
+    return "en" if value == "en" else "ja"
+
+
+def t(lang: Lang, key: str, **fields: object) -> str:
+    text = MESSAGES[key][lang == "en"]
+    return text.format(**fields) if fields else text
+
+
+def label(lang: Lang, table: dict[str, tuple[str, str]], token: str | None) -> str:
+    """A vocabulary token's label (the token itself when the table has none)."""
+    found = table.get(token or "")
+    return found[lang == "en"] if found else str(token or "")
+
+
+def voucher_kind(lang: Lang, token: str) -> str:
+    return label(lang, vocab.VOUCHER_KINDS, token)
+
+
+def vaccine(lang: Lang, token: str) -> str:
+    return label(lang, vocab.VACCINES, token)
+
+
+def encounter_kind(lang: Lang, token: str) -> str:
+    return label(lang, vocab.ENCOUNTER_KINDS, token)

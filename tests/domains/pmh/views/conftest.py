@@ -1,0 +1,1 @@
+from tests.domains.pmh.flows.support import start_pmh  # noqa: F401
