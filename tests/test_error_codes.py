@@ -60,6 +60,7 @@ from domains.bosai.supplies.lifecycle import SupplyError
 from domains.japanese.errors import JapaneseCode
 from domains.japanese.mynumber import PersonalNumberRefused
 from domains.pmh.errors import PmhCode
+from domains.steel.errors import SteelCode
 from tests.api.conftest import Api, api_factory, authority, connector  # noqa: F401 (fixtures)
 from trust.errors import (
     CredentialError,
@@ -86,6 +87,7 @@ LAYER_ENUMS = {
     "domains.japanese.errors": JapaneseCode,
     "domains.bosai.errors": BosaiCode,
     "domains.pmh.errors": PmhCode,
+    "domains.steel.errors": SteelCode,
 }
 LOOKS_LIKE_A_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 

@@ -1,13 +1,16 @@
 """The steel (mill sheet) domain hub.
 
-Registers its roles and purposes only, so far. To come: the EN 10168 inspection certificate
-as a dataset type (JSON schema from ../shared/specs/en10168-v0.5.0), derived certificates for
-slit or cut pieces with a link to and hash of the parent, grade checks (e.g. JIS G 3101
-SS400), provenance export for public works inspections, policy templates for the mill ->
+Registers its roles and purposes, the EN 10168 inspection certificate as a dataset type
+(``model``, ``certificate``: import/export of EN 10168 v0.5.0 JSON and a CSV layout, ``cli``)
+and grade checks against limits as data (``grades.toml``, ``checks``). To come: derived
+certificates for slit or cut pieces with a link to and hash of the parent, provenance export for public works inspections, policy templates for the mill ->
 trader -> processor chain.
 """
 
 from connector.plugins.contract import DomainPlugin
+from domains.steel import vocab
+from domains.steel.cli import register as register_cli
+from domains.steel.model import CONTENT_RULES, DATASET_TYPES
 from usage_policies.vocabularies import Term
 
 # The parties of the mill -> trader -> processor -> customer chain.
@@ -24,4 +27,8 @@ PURPOSES = (
 )
 
 plugin = DomainPlugin(name="steel", description="鉄鋼: mill sheets", roles=ROLES,
-                      purposes=PURPOSES)
+                      purposes=PURPOSES,
+                      # The certificate model, EN 10168 import/export, grade checks
+                      # (issue 15 items 1, 2 and 5):
+                      contexts=(vocab.CONTEXT,), dataset_types=DATASET_TYPES,
+                      content_rules=CONTENT_RULES, cli=register_cli)

@@ -1,0 +1,94 @@
+"""A CSV layout for mills without EN 10168 JSON: one row per certificate, columns mapped to
+EN 10168 fields (the default mapping reads Japanese headers; a mill passes its own). Each row
+becomes an EN 10168 v0.5.0 document and goes through the same import as JSON."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from domains.steel import vocab
+from domains.steel.errors import Problem, SteelCode
+
+# EN 10168 field -> CSV column. Chemistry: element symbol -> column (mass %).
+DEFAULT_COLUMNS: dict[str, str] = {
+    "A01": "製造者", "A02": "証明書種類", "A03": "証明書番号", "B01": "品名",
+    "B02": "鋼種", "B07": "溶鋼番号", "B08": "数量", "B09.Thickness": "厚さ",
+    "C11": "降伏点", "C12": "引張強さ", "C13": "伸び", "C43": "シャルピー",
+    "Z01": "証明文", "Z02": "発行日",
+}
+DEFAULT_CHEMISTRY: dict[str, str] = {e: e for e in ("C", "Si", "Mn", "P", "S", "Cu", "Ni",
+                                                    "Cr", "Mo", "V", "Nb", "Ti", "B")}
+REQUIRED = ("A01", "A03", "B02", "B07", "Z02")
+
+
+def _num(row: Mapping[str, str], column: str | None) -> float | None:
+    text = (row.get(column) or "").strip() if column else ""
+    return float(text) if text else None
+
+
+def row_to_document(row: Mapping[str, str], line: int,
+                    columns: Mapping[str, str] = DEFAULT_COLUMNS,
+                    chemistry: Mapping[str, str] = DEFAULT_CHEMISTRY) -> dict[str, Any]:
+    """The EN 10168 document of one row; ``ValueError`` naming the column when a value
+    cannot be read (the caller reports it as ``steel.csv_invalid``)."""
+    get = {k: (row.get(c) or "").strip() for k, c in columns.items()}
+    missing = [columns[k] for k in REQUIRED if not get.get(k)]
+    if missing:
+        raise ValueError(f"line {line}: missing {', '.join(missing)}")
+    try:
+        tensile = {k: {"Property": p, "Value": v, "Unit": u} for k, p, u in (
+            ("C11", "降伏点 Yield point", "MPa"), ("C12", "引張強さ Tensile strength", "MPa"),
+            ("C13", "伸び Elongation", "%")) if (v := _num(row, columns.get(k))) is not None}
+        elements = {f"C{71 + i}": {"Symbol": sym, "Actual": {"Value": row[col].strip()},
+                                   "Unit": "%"}
+                    for i, (sym, col) in enumerate(chemistry.items())
+                    if (row.get(col) or "").strip()}
+        for k, e in elements.items():
+            float(e["Actual"]["Value"])
+        thickness = _num(row, columns.get("B09.Thickness"))
+        pieces = _num(row, columns.get("B08"))
+        charpy = _num(row, columns.get("C43"))
+    except ValueError as exc:
+        raise ValueError(f"line {line}: a number cannot be read ({exc})") from None
+    inspection: dict[str, Any] = {"C00": get["B07"].split()[0]}
+    if elements:
+        inspection["ChemicalComposition"] = elements
+    if tensile:
+        inspection["TensileTest"] = tensile
+    if charpy is not None:
+        inspection["NotchedBarImpactTest"] = {"C43": {"Value": charpy, "Unit": "J"}}
+    product: dict[str, Any] = {"B01": get.get("B01") or "steel product",
+                               "B02": {"SteelDesignation": [get["B02"]]},
+                               "B07": get["B07"].split()}
+    if pieces is not None:
+        product["B08"] = int(pieces)
+    if thickness is not None:
+        product["B09"] = {"Form": "Plate", "Thickness": thickness, "Unit": "mm"}
+    return {"RefSchemaUrl": vocab.EN10168_SCHEMA_URL, "Certificate": {
+        "CertificateLanguages": ["EN"],
+        "CommercialTransaction": {"A01": {"Name": get["A01"], "Street": ["-"],
+                                          "ZipCode": "-", "City": "-", "Country": "JP",
+                                          "Identifiers": {}},
+                                  "A02": get.get("A02") or "Mill Certificate EN 10204 3.1",
+                                  "A03": get["A03"]},
+        "ProductDescription": product,
+        "Inspection": inspection,
+        "Validation": {"Z01": get.get("Z01") or "We hereby certify that the material "
+                       "described above has been tested and complies with the order.",
+                       "Z02": get["Z02"]},
+    }}
+
+
+def read_csv(path: Path, columns: Mapping[str, str] = DEFAULT_COLUMNS
+             ) -> Iterator[tuple[str, dict[str, Any] | Problem]]:
+    """(row label, document or the problem of that row) for each row of ``path``."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for n, row in enumerate(csv.DictReader(f), start=2):
+            label = f"{path}:{n}"
+            try:
+                yield label, row_to_document(row, n, columns)
+            except ValueError as exc:
+                yield label, Problem(f"/line/{n}", SteelCode.CSV_INVALID, str(exc))
