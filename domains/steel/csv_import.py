@@ -46,7 +46,7 @@ def row_to_document(row: Mapping[str, str], line: int,
                                    "Unit": "%"}
                     for i, (sym, col) in enumerate(chemistry.items())
                     if (row.get(col) or "").strip()}
-        for k, e in elements.items():
+        for e in elements.values():
             float(e["Actual"]["Value"])
         thickness = _num(row, columns.get("B09.Thickness"))
         pieces = _num(row, columns.get("B08"))
