@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from domains.steel.certificate import to_en10168, to_record
-from domains.steel.csv_import import read_csv
-from domains.steel.errors import CertificateRefused, Problem
+from domains.steel.csv_import import logo_data_url, read_csv
+from domains.steel.errors import CertificateRefused, Problem, SteelCode
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="EN 10168 JSON files or CSV files (*.csv, one row each)")
     imports.add_argument("--out", type=Path, metavar="DIR",
                          help="write one <certificate id>.jsonld record per certificate")
+    imports.add_argument("--logo", type=Path, metavar="PNG",
+                         help="the mill's mark (EN 10168 A04) for CSV rows; required with CSV")
     imports.add_argument("--json", action="store_true", help="print the outcome as JSON")
     imports.set_defaults(func=_import)
     exports = sub.add_parser("export", help="a certificate record back to EN 10168 JSON")
@@ -40,9 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exports.set_defaults(func=_export)
 
 
-def _documents(path: Path) -> list[tuple[str, Any]]:
+def _documents(path: Path, logo: Path | None) -> list[tuple[str, Any]]:
     if path.suffix.lower() == ".csv":
-        return list(read_csv(path))
+        if logo is None:
+            return [(str(path), Problem("/", SteelCode.CSV_INVALID,
+                                        "a CSV import needs --logo (EN 10168 A04)"))]
+        return list(read_csv(path, logo_data_url(logo)))
     return [(str(path), json.loads(path.read_bytes()))]
 
 
@@ -50,7 +55,7 @@ def _import(args: argparse.Namespace) -> int:
     imported: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for path in args.files:
-        for label, document in _documents(path):
+        for label, document in _documents(path, args.logo):
             try:
                 if isinstance(document, Problem):
                     raise CertificateRefused([document])

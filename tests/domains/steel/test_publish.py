@@ -20,9 +20,9 @@ from tests.api.conftest import connector_config, start_api
 from tests.connector.conftest import OFFER
 from tests.domains.steel.certs import EXAMPLES, example, jis
 from trust.canonical import canonical_json
-from trust.status_list import StatusListCache
 from trust.keys import load_key
 from trust.proofs import verify_document
+from trust.status_list import StatusListCache
 
 DATASET = "urn:example:steel:mill-certificates"
 MILL_LEGAL_ID = "8000000000001"  # a made-up 法人番号 with a valid check digit
