@@ -1,0 +1,97 @@
+"""Benchmark of the steel hub's import: EN 10168 v0.5.0 certificates to records (schema,
+embedded files, grade checks, heat numbers, unit slips), one process.
+
+    .venv/bin/python bench/steel.py --certificates 2000 --json out.json
+
+The certificates are generated through the CSV layout (domains.steel.csv_import), varied:
+the six JIS grades, thicknesses 3-120 mm, chemistry and strengths around each grade's limits
+(some fail, a few carry a unit slip), a 1x1 PNG mark. Figures: ``import_certs_per_s`` (wall
+clock; floor 200 on 2 shared cores), ``import_certs_per_cpu_s`` (process CPU time), and the
+counts flagged and refused (a sanity check that the certificates are varied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import random
+import struct
+import sys
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stream import git_commit, machine, write_json
+from domains.steel.certificate import to_record
+from domains.steel.csv_import import DEFAULT_COLUMNS, row_to_document
+from domains.steel.errors import CertificateRefused
+from domains.steel.grades import grades
+
+FLOOR = 200  # certificates per second
+
+
+def _png() -> str:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    raw = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(raw).decode()
+
+
+def _row(i: int, rng: random.Random) -> dict[str, str]:
+    grade = rng.choice(sorted(grades()))
+    c = DEFAULT_COLUMNS
+    slip = rng.random() < 0.03
+    return {c["A01.Name"]: "ベンチ製鋼", c["A01.Street"]: "1-1", c["A01.ZipCode"]: "100-0001",
+            c["A01.City"]: "東京都", c["A01.VAT"]: "T0000000000001",
+            c["A03"]: f"BENCH-{i:07d}", c["A06.Name"]: "ベンチ商事", c["A06.Street"]: "2-2",
+            c["A06.ZipCode"]: "100-0002", c["A06.City"]: "東京都",
+            c["A06.VAT"]: "T0000000000002", c["A07"]: f"PO-{i}", c["B02"]: grade,
+            c["B07"]: f"H{i:06d}", c["B08"]: str(rng.randint(1, 20)),
+            c["B09.Thickness"]: f"{rng.uniform(3, 120):.1f}", c["B09.Width"]: "1500",
+            c["C11"]: f"{rng.uniform(200, 380):.0f}",
+            c["C12"]: f"{rng.uniform(40, 52):.1f}" if slip else f"{rng.uniform(380, 620):.0f}",
+            c["C13"]: f"{rng.uniform(15, 30):.0f}", c["C43"]: f"{rng.uniform(10, 120):.0f}",
+            c["Z02"]: "2026-12-01",
+            "C": f"{rng.uniform(0.05, 0.24):.3f}", "Si": f"{rng.uniform(0.01, 0.5):.2f}",
+            "Mn": f"{rng.uniform(0.3, 1.6):.2f}", "P": f"{rng.uniform(0.005, 0.045):.3f}",
+            "S": f"{rng.uniform(0.002, 0.04):.3f}"}
+
+
+def run(n: int, seed: int) -> dict[str, Any]:
+    rng, logo = random.Random(seed), _png()
+    documents = [row_to_document(_row(i, rng), i + 2, logo) for i in range(n)]
+    flagged = refused = 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    for document in documents:
+        try:
+            flagged += to_record(document)["flagged"]
+        except CertificateRefused:
+            refused += 1
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"certificates": n, "import_certs_per_s": round(n / wall, 1),
+            "import_certs_per_cpu_s": round(n / cpu, 1), "flagged": flagged,
+            "refused": refused, "floor_certs_per_s": FLOOR}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--certificates", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--json", type=Path, metavar="PATH")
+    args = parser.parse_args()
+    figures = run(args.certificates, args.seed)
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+    if args.json:
+        write_json(args.json, {"commit": git_commit(), "machine": machine(), **figures})
+    return 0 if figures["import_certs_per_s"] >= FLOOR else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
