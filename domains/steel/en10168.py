@@ -70,7 +70,8 @@ def attachment_problems(document: Any) -> list[Problem]:
     problems = []
     for path, url in _data_urls(document):
         head, _, data = url.partition(",")
-        why = _file_problem(head.removeprefix("data:").split(";")[0].lower(), data)
+        # The upstream examples write "base64, JVBER…": a space after the comma is tolerated.
+        why = _file_problem(head.removeprefix("data:").split(";")[0].lower(), data.strip())
         if why:
             problems.append(Problem(path, SteelCode.ATTACHMENT_BROKEN, why))
     certificate = document.get("Certificate") if isinstance(document, dict) else None

@@ -59,3 +59,25 @@ def test_a_schema_violation_is_refused_naming_the_path():
         to_record(edited(jis(), "/Certificate/ProductDescription/B07", "not-an-array"))
     assert caught.value.code == SteelCode.CERTIFICATE_INVALID
     assert any("/Certificate/ProductDescription" in p.path for p in caught.value.problems)
+
+
+def test_pdf_and_json_attachments_survive_import_and_export():
+    # The Attachments group of upstream's certificate 8 (a PDF, a JSON file) on certificate 1.
+    attachments = example("attachments_from_certificate_8")["Certificate"]["Attachments"]
+    document = edited(example("valid_certificate_1"), "/Certificate/Attachments", attachments)
+    exported = to_en10168(to_record(document))
+    assert canonical_json(exported) == canonical_json(document)
+    pdf = exported["Certificate"]["Attachments"][0]["Data"].split(",", 1)[1].strip()
+    assert base64.b64decode(pdf).startswith(b"%PDF-")
+
+
+def test_a_truncated_pdf_attachment_is_refused():
+    attachments = example("attachments_from_certificate_8")["Certificate"]["Attachments"]
+    head, data = attachments[0]["Data"].split(",", 1)
+    cut = base64.b64encode(base64.b64decode(data.strip())[:2000]).decode()
+    attachments[0]["Data"] = f"{head},{cut}"
+    document = edited(example("valid_certificate_1"), "/Certificate/Attachments", attachments)
+    with pytest.raises(CertificateRefused) as caught:
+        to_record(document)
+    assert caught.value.problems[0].path == "/Certificate/Attachments/0/Data"
+    assert "PDF" in caught.value.problems[0].message
