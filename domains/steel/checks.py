@@ -117,9 +117,16 @@ def _tensile(path: str, insp: dict[str, Any], grade: Grade | None,
                          SteelCode.UNIT_SLIP.value)
             continue
         applicable = [lim for lim in limits if lim.applies(t)]
+        if limits and not applicable:
+            yield Result(at, prop, "unchecked", value, "the limit depends on the thickness",
+                         limits[0].clause, limits[0].verified, "")
+            continue
         if key == "C13" and len(applicable) > 1:
-            # Elongation depends on the test piece too; without it the laxest band is used.
-            applicable = [min(applicable, key=lambda lim: lim.min or 0)]
+            # Elongation depends on the test piece too: the one the certificate names
+            # ("1A号" in the property text), else the laxest band.
+            named = [lim for lim in applicable if lim.piece and lim.piece in
+                     str(entry.get("Property", ""))]
+            applicable = named[:1] or [min(applicable, key=lambda lim: lim.min or 0)]
         for limit in applicable:
             yield _against(at, prop, value, limit)
 

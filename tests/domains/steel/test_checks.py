@@ -78,3 +78,20 @@ def test_sn400b_requires_charpy_above_12_mm():
 def test_unverified_limits_say_so():
     record = to_record(jis("SM490A"))
     assert all(c["verified"] is False for c in record["checks"] if "clause" in c)
+
+
+def test_elongation_uses_the_test_piece_the_certificate_names():
+    # SS400, 45 mm: the 1A号 band (>= 21) and the 4号 band (>= 23) both apply.
+    named = {"C13": {"Value": 22, "Property": "伸び 4号試験片"}}
+    _, failed = failures(jis(thickness=45, tensile=named))
+    assert failed["C13"]["limit"] == ">= 23"
+    _, failed = failures(jis(thickness=45, tensile={"C13": {"Value": 22}}))
+    assert "C13" not in failed  # no piece named: the laxest band
+
+
+def test_without_a_thickness_in_mm_a_banded_limit_is_unchecked_not_passed():
+    document = jis()
+    document["Certificate"]["ProductDescription"]["B09"]["Unit"] = "in"
+    statuses = {c["property"]: c["status"] for c in to_record(document)["checks"]}
+    assert statuses["yield_point"] == statuses["elongation"] == "unchecked"
+    assert statuses["tensile_strength"] == "pass"  # not banded

@@ -88,3 +88,15 @@ def test_only_a_steel_mill_issues(tmp_path):
 
     with pytest.raises(NotASteelMill):
         issue(jis(), Municipality())  # type: ignore[arg-type]
+
+
+async def test_a_certificate_with_a_broken_attachment_is_refused_and_nothing_kept(mill):
+    node, client = mill
+    record = issue(jis(), credential_of(node))
+    logo = record["en10168"]["Certificate"]["CommercialTransaction"]["A04"]
+    record["en10168"]["Certificate"]["CommercialTransaction"]["A04"] = logo[:200]
+    with pytest.raises(ApiError) as caught:
+        await client.publish(DATASET, record)
+    assert caught.value.code == "steel.attachment_broken"
+    assert "/Certificate/CommercialTransaction/A04" in caught.value.detail
+    assert node.records.get(record["id"]) is None
