@@ -18,6 +18,7 @@ from typing import Any
 from domains.steel.certificate import to_en10168, to_record
 from domains.steel.csv_import import logo_data_url, read_csv
 from domains.steel.errors import CertificateRefused, Problem, SteelCode
+from domains.steel.vocab import group_of
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -84,8 +85,9 @@ def _import(args: argparse.Namespace) -> int:
                       file=sys.stderr)
         for i in imported:
             for c in i["failures"]:
-                print(f"{i['source']}: flagged {c['path']}: [{c.get('code')}] "
-                      f"{c.get('actual')} vs {c.get('limit')} ({c.get('clause')})")
+                print(f"{i['source']}: flagged [{group_of(c['path'])}] {c['path']}: "
+                      f"[{c.get('code')}] {c.get('actual')} vs {c.get('limit')} "
+                      f"({c.get('clause')})")
         print(summary)
     return 1 if refused else 0
 

@@ -34,3 +34,9 @@ GROUPS: dict[str, tuple[str, str]] = {
     "OtherTests": ("D その他の試験", "D other tests"),
     "Validation": ("Z 証明", "Z validation"),
 }
+
+
+def group_of(path: str) -> str:
+    """The Japanese label of the EN 10168 group a JSON pointer is in ("C 検査・化学成分")."""
+    parts = path.split("/")
+    return GROUPS.get(parts[2], ("", ""))[0] if len(parts) > 2 else ""

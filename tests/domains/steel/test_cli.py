@@ -22,7 +22,8 @@ def test_json_certificates_import_flag_and_refuse(capsys, tmp_path):
     assert out.splitlines()[-1] == "imported 2, flagged 1, refused 1"
     assert "malformed_logo.json: /Certificate/CommercialTransaction/A04: " \
            "[steel.attachment_broken]" in err
-    assert "C71: [steel.unit_slip]" in out
+    assert "flagged [C 検査・化学成分] /Certificate/Inspection/ChemicalComposition/C71: " \
+           "[steel.unit_slip] 150.5" in out
     # Both examples are document 1866645/001 of the same mill: one record id, two versions.
     assert len(list(tmp_path.glob("*.jsonld"))) == 1
 
