@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from domains.steel.certificate import to_en10168, to_record
-from domains.steel.csv_import import logo_data_url, read_csv
+from domains.steel.csv_import import DEFAULT_MAPPING, load_mapping, logo_data_url, read_csv
 from domains.steel.errors import CertificateRefused, Problem, SteelCode
 from domains.steel.vocab import group_of
 
@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="write one <certificate id>.jsonld record per certificate")
     imports.add_argument("--logo", type=Path, metavar="PNG",
                          help="the mill's mark (EN 10168 A04) for CSV rows; required with CSV")
+    imports.add_argument("--mapping", type=Path, metavar="FILE",
+                         help="TOML or JSON column mapping for CSV files (see "
+                              "domains/steel/csv_import.py); default: Japanese headers")
     imports.add_argument("--json", action="store_true", help="print the outcome as JSON")
     imports.set_defaults(func=_import)
     exports = sub.add_parser("export", help="a certificate record back to EN 10168 JSON")
@@ -43,12 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exports.set_defaults(func=_export)
 
 
-def _documents(path: Path, logo: Path | None) -> list[tuple[str, Any]]:
+def _documents(path: Path, args: argparse.Namespace) -> list[tuple[str, Any]]:
     if path.suffix.lower() == ".csv":
-        if logo is None:
+        if args.logo is None:
             return [(str(path), Problem("/", SteelCode.CSV_INVALID,
                                         "a CSV import needs --logo (EN 10168 A04)"))]
-        return list(read_csv(path, logo_data_url(logo)))
+        try:
+            mapping = load_mapping(args.mapping) if args.mapping else DEFAULT_MAPPING
+        except ValueError as exc:
+            return [(str(args.mapping), Problem("/", SteelCode.CSV_INVALID, str(exc)))]
+        return list(read_csv(path, logo_data_url(args.logo), mapping))
     return [(str(path), json.loads(path.read_bytes()))]
 
 
@@ -56,7 +63,7 @@ def _import(args: argparse.Namespace) -> int:
     imported: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     for path in args.files:
-        for label, document in _documents(path, args.logo):
+        for label, document in _documents(path, args):
             try:
                 if isinstance(document, Problem):
                     raise CertificateRefused([document])

@@ -1,12 +1,29 @@
 """A CSV layout for mills without EN 10168 JSON: one row per certificate, columns mapped to
 EN 10168 fields (the default mapping reads Japanese headers; a mill passes its own). Each row
-becomes an EN 10168 v0.5.0 document and goes through the same import as JSON."""
+becomes an EN 10168 v0.5.0 document and goes through the same import as JSON.
+
+A mapping file (TOML or JSON, same structure) overrides the default column names, like the
+bosai status import's:
+
+    encoding = "cp932"              # default utf-8 (a BOM is skipped)
+    [columns]                       # EN 10168 field -> column (keys of DEFAULT_COLUMNS)
+    A03 = "ミルシートNo"
+    B07 = "チャージNo"              # several heat numbers: separated by spaces
+    [chemistry]                     # element symbol -> column (mass %); replaces the default
+    C = "C(%)"
+    Mn = "Mn(%)"
+
+Unknown keys are errors: a typo must not silently drop a column.
+"""
 
 from __future__ import annotations
 
 import base64
 import csv
+import json
+import tomllib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +49,35 @@ DEFAULT_CHEMISTRY: dict[str, str] = {e: e for e in ("C", "Si", "Mn", "P", "S", "
 REQUIRED = ("A01.Name", "A01.Street", "A01.ZipCode", "A01.City", "A01.VAT", "A03", "A06.Name",
             "A06.Street", "A06.ZipCode", "A06.City", "A06.VAT", "A07", "B02", "B07",
             "B09.Thickness", "B09.Width", "Z02")
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    columns: dict[str, str]
+    chemistry: dict[str, str]
+    encoding: str = "utf-8-sig"
+
+
+DEFAULT_MAPPING = ColumnMapping(DEFAULT_COLUMNS, DEFAULT_CHEMISTRY)
+
+
+def load_mapping(path: Path) -> ColumnMapping:
+    """The mapping of a TOML or JSON file over the default; ``ValueError`` naming what is
+    wrong (an unknown key, a value that is not a column name)."""
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    unknown = set(data) - {"encoding", "columns", "chemistry"}
+    unknown |= {f"columns.{k}" for k in data.get("columns", {}) if k not in DEFAULT_COLUMNS}
+    if unknown:
+        raise ValueError(f"unknown keys in the mapping: {', '.join(sorted(unknown))}")
+    for table in ("columns", "chemistry"):
+        for key, column in data.get(table, {}).items():
+            if not isinstance(column, str) or not column:
+                raise ValueError(f"{table}.{key} must name a column")
+    return ColumnMapping({**DEFAULT_COLUMNS, **data.get("columns", {})},
+                    dict(data.get("chemistry") or DEFAULT_CHEMISTRY),
+                    "utf-8-sig" if data.get("encoding", "utf-8") == "utf-8"
+                    else data["encoding"])
 
 
 def _company(get: Mapping[str, str], prefix: str) -> dict[str, Any]:
@@ -106,13 +152,14 @@ def logo_data_url(png: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
-def read_csv(path: Path, logo: str, columns: Mapping[str, str] = DEFAULT_COLUMNS
+def read_csv(path: Path, logo: str, mapping: ColumnMapping = DEFAULT_MAPPING
              ) -> Iterator[tuple[str, dict[str, Any] | Problem]]:
     """(row label, document or the problem of that row) for each row of ``path``."""
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    with path.open(encoding=mapping.encoding, newline="") as f:
         for n, row in enumerate(csv.DictReader(f), start=2):
             label = f"{path}:{n}"
             try:
-                yield label, row_to_document(row, n, logo, columns)
+                yield label, row_to_document(row, n, logo, mapping.columns,
+                                             mapping.chemistry)
             except ValueError as exc:
                 yield label, Problem(f"/line/{n}", SteelCode.CSV_INVALID, str(exc))

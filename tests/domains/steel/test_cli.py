@@ -63,3 +63,23 @@ def test_fixtures_carry_their_licence():
     assert (FIXTURES / "LICENSE").exists() and "7ffbf24" in (FIXTURES / "SOURCE.md").read_text()
     assert Path(FIXTURES / "schema.json").read_bytes() == (
         Path(__file__).resolve().parents[3] / "domains/steel/spec/schema.json").read_bytes()
+
+
+def test_a_mills_own_columns_and_encoding_through_a_mapping(capsys, tmp_path):
+    status = main(["steel", "import", str(CSV / "mill-cp932.csv"), "--logo",
+                   str(CSV / "mark.png"), "--mapping", str(CSV / "mill-cp932.toml"),
+                   "--out", str(tmp_path)])
+    assert status == 0 and capsys.readouterr().out.splitlines()[-1] == (
+        "imported 2, flagged 1, refused 0")
+    numbers = {json.loads(p.read_text(encoding="utf-8"))["certificateNumber"]
+               for p in tmp_path.glob("*.jsonld")}
+    assert numbers == {"MC-CSV-0001", "MC-CSV-0002"}
+
+
+def test_a_mapping_with_an_unknown_key_is_refused(capsys, tmp_path):
+    mapping = tmp_path / "typo.toml"
+    mapping.write_text('[columns]\nA3 = "証明書番号"\n', encoding="utf-8")
+    status = main(["steel", "import", str(CSV / "mill.csv"), "--logo", str(CSV / "mark.png"),
+                   "--mapping", str(mapping)])
+    out, err = capsys.readouterr()
+    assert status == 1 and "columns.A3" in err and out.endswith("refused 1\n")
