@@ -31,6 +31,8 @@ PURPOSES = (
     Term("vaccination", "予防接種", "vaccination", "maternal_child_health"),
     Term("health_checkup", "健康診査", "health checkups", "maternal_child_health"),
     Term("subsidy_administration", "助成・給付事務", "subsidy administration"),
+    # bosai's term, declared alike (hub/policies.py): the care flags' purpose.
+    Term("disaster_response", "災害対応", "disaster response"),
 )
 
 plugin = DomainPlugin(name="pmh", description="母子保健: maternal and child health",

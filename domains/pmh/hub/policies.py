@@ -11,6 +11,14 @@
 * ``municipal-health``: the municipality's own people and vouchers, for its health
   department only (role ``health_department`` with the municipality's legal id), for
   maternal and child health.
+* ``disaster-care-flags``: the care flags (hub/care_flags.py) for the same municipality's
+  disaster office (role ``municipality``, its legal id), for disaster response, only while
+  the disaster phase is response, never passed on.
+
+The disaster phase and the purpose disaster_response are bosai's terms too; pmh declares
+the same ones (the same IRIs, labels and phases) so that a health department's connector
+without bosai can still offer the flags: whoever registers first wins, and activation
+checks that the shapes agree. pmh imports nothing of bosai.
 
 Roles are constrained with ``tsunagu:role`` (the credential's claim), as bosai does.
 """
@@ -24,6 +32,7 @@ from domains.pmh.model.datasets import schema_of
 from usage_policies import templates
 from usage_policies.model import Constraint, LiteralValue, Policy
 from usage_policies.vocab import ODRL, TSUNAGU
+from usage_policies.vocabularies import Term, Vocabulary
 
 MEDICAL_INSTITUTION = "medical_institution"
 HEALTH_DEPARTMENT = "health_department"
@@ -31,6 +40,17 @@ PURPOSE = "maternal_child_health"
 ROLE = TSUNAGU + "role"
 LEGAL_ID = TSUNAGU + "legalId"
 FIELD = TSUNAGU + "field"
+MUNICIPALITY = "municipality"
+DISASTER_RESPONSE = "disaster_response"
+DISASTER_PHASE = TSUNAGU + "disasterPhase"
+# The phases of the tsunagu-v1 context (tsunagu:phase_<token>), as bosai declares them.
+DISASTER_PHASES = Vocabulary("disasterPhase", TSUNAGU + "phase_")
+DISASTER_PHASES.register([
+    Term("mitigation", "平時（減災・予防）", "normal times (mitigation)"),
+    Term("preparedness", "切迫時（警戒・備え）", "imminent danger (preparedness)"),
+    Term("response", "応急時", "emergency response"),
+    Term("recovery", "復旧・復興時", "recovery and reconstruction"),
+])
 # Set by the holder or naming the record itself, never a granted field.
 _NOT_FIELDS = frozenset({"@context", "id", "type", "version", "modified", "proof",
                          "wasAttributedTo", "wasDerivedFrom"})
@@ -42,6 +62,8 @@ OPERANDS = (
     LeftOperandSpec(LEGAL_ID, None, label_en="the participant's legal identifier",
                     label_ja="法人番号等"),
     LeftOperandSpec(FIELD, None, label_en="the record field changed", label_ja="変更する項目"),
+    LeftOperandSpec(DISASTER_PHASE, None, label_en="the disaster phase", label_ja="災害フェーズ",
+                    vocabulary=DISASTER_PHASES),
 )
 
 
@@ -79,6 +101,16 @@ def municipal_health(uid: str, *, assigner: str, municipality_code: str,
                  _any_of(LEGAL_ID, [municipality_code]))
 
 
+def disaster_care_flags(uid: str, *, assigner: str, municipality_code: str,
+                        target: str | None = None) -> Policy:
+    """Care flags for the municipality's disaster office, while the phase is response."""
+    policy = templates.restrict_purpose(
+        templates.offer(uid, target=target, assigner=assigner), [DISASTER_RESPONSE])
+    policy = templates.only_while(policy, DISASTER_PHASE, ["response"])
+    policy = _with(policy, _any_of(ROLE, [MUNICIPALITY]), _any_of(LEGAL_ID, [municipality_code]))
+    return templates.no_onward_transfer(policy)
+
+
 TEMPLATES: dict[str, PolicyTemplate] = {
     "clinic-records": PolicyTemplate(
         clinic_records,
@@ -95,4 +127,13 @@ TEMPLATES: dict[str, PolicyTemplate] = {
         "母子保健の目的で利用できます。",
         "Only the municipality's own health department (role health_department, same "
         "municipality code) may use this, for maternal and child health."),
+    "disaster-care-flags": PolicyTemplate(
+        disaster_care_flags,
+        "同じ市区町村の防災部局（役割: municipality、同じ全国地方公共団体コード）だけが、災害対応の"
+        "目的で、災害フェーズが応急時の間に限り利用できます。内容は4情報と妊娠週数または乳児の"
+        "月齢だけで、第三者への提供はできません。",
+        "Only the same municipality's disaster office (role municipality, same municipality "
+        "code) may use this, for disaster response, only while the disaster phase is "
+        "response. It holds the 4 items and pregnancy weeks or an infant's age in months, "
+        "nothing else, and may not be passed on."),
 }

@@ -25,9 +25,18 @@ from typing import TYPE_CHECKING, Any
 from connector.plugins.registry import PluginSettings
 from domains.pmh import vocab
 from domains.pmh.errors import HubRefusal, PmhCode
-from domains.pmh.hub import claims, events, followups, offering, residence, rules, vouchers
+from domains.pmh.hub import (
+    care_flags,
+    claims,
+    events,
+    followups,
+    offering,
+    residence,
+    rules,
+    vouchers,
+)
 from domains.pmh.hub.followups import JAPAN
-from domains.pmh.hub.setup import CONTRIBUTED, MUNICIPALITY, Municipality, dataset_id
+from domains.pmh.hub.setup import CARE, CONTRIBUTED, MUNICIPALITY, Municipality, dataset_id
 from domains.pmh.hub.vaccines import doses_of
 from domains.pmh.model.checks import check_record
 from domains.pmh.schedule import Child, Schedule, load_schedule
@@ -112,6 +121,38 @@ class PmhHub:
                 residence.add(db, record["id"], resident_from, resident_until)
         await records.flush()
         return signed
+
+    async def flag_pregnancy(self, mother_id: str, expected_delivery: date, today: date
+                             ) -> dict[str, Any] | None:
+        """Publish (or revise) the care flag of a mother the municipality holds, pregnant
+        with ``expected_delivery`` (the 母子健康手帳's); None when no flag applies."""
+        mother = self._held_person(mother_id, vocab.MOTHER)
+        return await self._publish_flag(care_flags.for_mother(mother, expected_delivery,
+                                                              today))
+
+    async def flag_infant(self, child_id: str, mother_id: str, today: date
+                          ) -> dict[str, Any] | None:
+        """Publish (or revise) the care flag of an infant, at its mother's address."""
+        child = self._held_person(child_id, vocab.CHILD)
+        mother = self._held_person(mother_id, vocab.MOTHER)
+        return await self._publish_flag(care_flags.for_child(child, mother.get("address"),
+                                                             today))
+
+    def _held_person(self, record_id: str, term: str) -> dict[str, Any]:
+        found = self.own(record_id)
+        if found is None or found.get("type") != term:
+            raise HubRefusal(f"this municipality holds no such {term}",
+                             code=PmhCode.UNKNOWN_SUBJECT, record=record_id)
+        return found
+
+    async def _publish_flag(self, flag: dict[str, Any] | None) -> dict[str, Any] | None:
+        if flag is None:
+            return None
+        records = self.connector.records
+        current = records.get(flag["id"])
+        expected = current["version"] if current is not None else None
+        return await records.publish(self._town().dataset(CARE), flag,
+                                     expected_version=expected)
 
     def own(self, record_id: Any) -> dict[str, Any] | None:
         """One of this connector's own live records, or None."""
