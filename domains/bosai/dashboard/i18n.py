@@ -195,6 +195,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "people_now": ("現在の人数（登録）", "People now (registered)"),
     "last_report": ("最新の報告", "Latest report"),
     "timeline": ("開設状況の記録", "Status history"),
+    "care_flags": ("妊娠・乳児", "Pregnancy and infants"),
+    "care_flags_note": ("保健部局の情報（応急時のみ表示。ほかの医療情報は受け取りません）。",
+                        "From the health department, shown during the emergency response "
+                        "only; no other medical information is received."),
+    "pregnancy_weeks": ("妊娠{n}週", "Pregnant, week {n}"),
+    "infant_months": ("乳児({n}か月)", "Infant ({n} months)"),
     "timeline_empty": ("記録はありません。", "No status recorded."),
     "observed_at": ("報告日時", "Reported at"),
     "count_reported": ("報告人数", "Reported"),

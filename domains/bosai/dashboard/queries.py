@@ -132,6 +132,8 @@ class ShelterDetail:
     supplies: tuple[Supply, ...]
     trend: Series
     periods: tuple[dict[str, str | None], ...] = ()  # {"opened": t, "closed": t or None}
+    # (person id, name, kind, value): pregnancy / infant flags the gate releases now
+    care_flags: tuple[tuple[str, str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,8 @@ class Queries:
         return ShelterDetail(shelter=shelter, site=site, timeline=timeline,
                              supplies=self.supplies(shelter_id),
                              trend=self.stays.series(shelter_id, now=now),
-                             periods=tuple(self.sites.open_periods(shelter_id)))
+                             periods=tuple(self.sites.open_periods(shelter_id)),
+                             care_flags=tuple(self.hub.care_flags_at(shelter_id)))
 
     # ------------------------------------------------------------------ people
 

@@ -379,11 +379,28 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
         "summary": summary,
         "periods": periods_list(detail.periods, lang),
         "care": join(care, el("p", {"class": "note"}, t(lang, "care_note"))),
+        "flags": care_flags_section(detail.care_flags, lang),
         "needs": needs,
         "supplies": supplies_section(detail.supplies, page, names={s.id: s.name}),
         "trend": trend_section(detail.trend, lang, t(lang, "shelter_trend"), "trend-shelter"),
         "timeline": timeline,
     }
+
+
+def care_flag(kind: str, value: int, lang: Lang) -> str:
+    return t(lang, "pregnancy_weeks" if kind == "pregnancy" else "infant_months", n=value)
+
+
+def care_flags_section(flags: Iterable[tuple[str, str, str, int]], lang: Lang) -> Markup:
+    """Who here is pregnant or has an infant, as the health department's flags say (shown
+    only while the gate releases them: during the disaster response)."""
+    rows = [el("tr", {"data-person": pid}, el("th", {"scope": "row"}, name),
+               el("td", {"data-care-flag": kind}, care_flag(kind, value, lang)))
+            for pid, name, kind, value in flags]
+    if not rows:
+        return el("p", {"class": "empty"}, t(lang, "none"))
+    return join(_table(t(lang, "care_flags"), [_th(t(lang, "name")), _th(t(lang, "care_flags"))],
+                       rows), el("p", {"class": "note"}, t(lang, "care_flags_note")))
 
 
 def _counted(entry: dict[str, Any], field: str, value: int | None, lang: Lang) -> str:
@@ -419,7 +436,7 @@ def periods_list(periods: Iterable[dict[str, str | None]], lang: Lang) -> Markup
 
 
 SHELTER_ORDER = (("summary", "summary"), ("periods", "periods"),
-                 ("care", "care_categories"), ("needs", "needs"),
+                 ("care", "care_categories"), ("flags", "care_flags"), ("needs", "needs"),
                  ("supplies", "supplies"), ("trend", "shelter_trend"),
                  ("timeline", "timeline"))
 

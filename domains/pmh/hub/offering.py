@@ -45,6 +45,8 @@ async def offer_municipality(connector: Any, town: Municipality) -> None:
             dataset, f"{town.name} {TITLES[kind]}", [_dsp(policy)], dataset_schema(kind),
             description=policies.TEMPLATES["clinic-records"].explain("ja"),
             keywords=["母子保健", "pmh", kind])
+    if not policies.phase_known():
+        return  # no disaster phase here: the flags cannot be offered (policies module doc)
     dataset = town.dataset(CARE)
     policy = policies.disaster_care_flags(offer_id(dataset), assigner=did,
                                           municipality_code=town.code)

@@ -15,10 +15,11 @@
   disaster office (role ``municipality``, its legal id), for disaster response, only while
   the disaster phase is response, never passed on.
 
-The disaster phase and the purpose disaster_response are bosai's terms too; pmh declares
-the same ones (the same IRIs, labels and phases) so that a health department's connector
-without bosai can still offer the flags: whoever registers first wins, and activation
-checks that the shapes agree. pmh imports nothing of bosai.
+The purpose disaster_response is bosai's term too; pmh declares the same one (same labels),
+so its offer can name it. The disaster phase operand comes with its vocabulary from the
+plug-in that registers it (bosai; activation refuses a second vocabulary for one operand),
+so a connector without it makes no care-flags offer (``phase_known``). pmh imports nothing
+of bosai.
 
 Roles are constrained with ``tsunagu:role`` (the credential's claim), as bosai does.
 """
@@ -31,8 +32,8 @@ from connector.plugins.contract import LeftOperandSpec, PolicyTemplate
 from domains.pmh.model.datasets import schema_of
 from usage_policies import templates
 from usage_policies.model import Constraint, LiteralValue, Policy
+from usage_policies.operands import find_left_operand
 from usage_policies.vocab import ODRL, TSUNAGU
-from usage_policies.vocabularies import Term, Vocabulary
 
 MEDICAL_INSTITUTION = "medical_institution"
 HEALTH_DEPARTMENT = "health_department"
@@ -43,14 +44,6 @@ FIELD = TSUNAGU + "field"
 MUNICIPALITY = "municipality"
 DISASTER_RESPONSE = "disaster_response"
 DISASTER_PHASE = TSUNAGU + "disasterPhase"
-# The phases of the tsunagu-v1 context (tsunagu:phase_<token>), as bosai declares them.
-DISASTER_PHASES = Vocabulary("disasterPhase", TSUNAGU + "phase_")
-DISASTER_PHASES.register([
-    Term("mitigation", "平時（減災・予防）", "normal times (mitigation)"),
-    Term("preparedness", "切迫時（警戒・備え）", "imminent danger (preparedness)"),
-    Term("response", "応急時", "emergency response"),
-    Term("recovery", "復旧・復興時", "recovery and reconstruction"),
-])
 # Set by the holder or naming the record itself, never a granted field.
 _NOT_FIELDS = frozenset({"@context", "id", "type", "version", "modified", "proof",
                          "wasAttributedTo", "wasDerivedFrom"})
@@ -62,8 +55,6 @@ OPERANDS = (
     LeftOperandSpec(LEGAL_ID, None, label_en="the participant's legal identifier",
                     label_ja="法人番号等"),
     LeftOperandSpec(FIELD, None, label_en="the record field changed", label_ja="変更する項目"),
-    LeftOperandSpec(DISASTER_PHASE, None, label_en="the disaster phase", label_ja="災害フェーズ",
-                    vocabulary=DISASTER_PHASES),
 )
 
 
@@ -99,6 +90,12 @@ def municipal_health(uid: str, *, assigner: str, municipality_code: str,
         templates.offer(uid, target=target, assigner=assigner), [PURPOSE])
     return _with(policy, _any_of(ROLE, [HEALTH_DEPARTMENT]),
                  _any_of(LEGAL_ID, [municipality_code]))
+
+
+def phase_known() -> bool:
+    """Whether this connector knows the disaster phase (an active plug-in registered it)."""
+    spec = find_left_operand(DISASTER_PHASE)
+    return spec is not None and spec.vocabulary is not None
 
 
 def disaster_care_flags(uid: str, *, assigner: str, municipality_code: str,
