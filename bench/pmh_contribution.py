@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from datetime import date, timedelta
@@ -96,10 +97,12 @@ async def _measure(rate: float, seconds: float, workdir: Path) -> dict[str, Any]
             for n in range(WARMUP):  # closed loop, not measured
                 await send(n, time.perf_counter())
             statuses.clear()
+            cpu = time.process_time()
             start = time.perf_counter() + 0.1
             latencies = await asyncio.gather(*(send(WARMUP + i, start + i / rate)
                                                for i in range(count)))
             elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu
         p99 = percentile(latencies, 99)
         return {"contribution_rate_offered_per_s": rate,
                 "contribution_checkups": count,
@@ -110,6 +113,10 @@ async def _measure(rate: float, seconds: float, workdir: Path) -> dict[str, Any]
                 "contribution_p90_ms": round(percentile(latencies, 90), 1),
                 "contribution_p99_ms": round(p99, 1),
                 "contribution_max_ms": round(max(latencies), 1),
+                # Both connectors and the app share this process: CPU per checkup is the
+                # figure the other load of a shared machine does not move much.
+                "contribution_cpu_ms_per_checkup": round(cpu * 1000 / count, 1),
+                "load_average_1m": round(os.getloadavg()[0], 2),
                 "contribution_floor_p99_ms": FLOOR_MS,
                 "contribution_floor_met": p99 <= FLOOR_MS and statuses == {201: count}}
     finally:
