@@ -13,7 +13,8 @@ type is named here by its IRI, the data space's contract between the two.
 * The table is a cache of what the gate releases now: ``sync`` rebuilds it from a gate read,
   so when the decision turns to deny (the phase ended, the agreement was terminated) the
   flags are gone. The hub runs ``sync`` on every ``gate.changed()`` and the dashboard before
-  it shows them.
+  it shows them: as counts on a shelter's page (aggregate pages name nobody), per person in
+  the staff's person search (妊娠N週, 乳児(Nか月)).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-import orjson
 
 from connector.control.decisions import Reader, Use
 from connector.control.gate import UsageDenied, UsageGate
@@ -54,10 +53,10 @@ CREATE TABLE IF NOT EXISTS bosai_care_flags (
 CREATE INDEX IF NOT EXISTS bosai_care_flags_person ON bosai_care_flags(person_id);
 """
 AT_SHELTER = """
-SELECT f.person_id, p.body, f.kind, f.value FROM bosai_care_flags f
+SELECT f.kind, count(DISTINCT f.person_id) FROM bosai_care_flags f
 JOIN bosai_persons p ON p.id = f.person_id
 WHERE p.stay_type = 'shelter' AND p.shelter_id = ?
-ORDER BY p.kana_key, p.name_key, f.person_id, f.kind
+GROUP BY f.kind
 """
 
 
@@ -128,14 +127,22 @@ def sync(gate: UsageGate, reader: Reader, registry: Registry) -> int:
         return sum(receive(registry, db, flag, provider) for flag, provider in flags)
 
 
-def at_shelter(registry: Registry, shelter_id: str) -> list[tuple[str, str, str, int]]:
-    """(person id, display name, kind, value) of the flagged people staying there."""
-    rows = registry.store.query(AT_SHELTER, (shelter_id,))
-    return [(pid, _name(orjson.loads(body)), kind, value) for pid, body, kind, value in rows]
+def counts_at(registry: Registry, shelter_id: str) -> dict[str, int]:
+    """People staying at a shelter with a flag, by kind (the shelter page: no names)."""
+    return {kind: n for kind, n in registry.store.query(AT_SHELTER, (shelter_id,))}
 
 
-def _name(body: Mapping[str, Any]) -> str:
-    return f"{body.get('familyName', '')} {body.get('givenName', '')}".strip()
+def of_people(registry: Registry, person_ids: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
+    """(kind, number) of each of ``person_ids`` that has a flag (staff's person search)."""
+    ids = list(dict.fromkeys(person_ids))
+    found: dict[str, list[tuple[str, int]]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for pid, kind, value in registry.store.query(
+                "SELECT person_id, kind, value FROM bosai_care_flags WHERE person_id IN "
+                f"({', '.join('?' * len(chunk))}) ORDER BY kind", tuple(chunk)):
+            found.setdefault(pid, []).append((kind, value))
+    return found
 
 
 def all_flags(registry: Registry) -> Iterable[tuple[str, str, int]]:

@@ -390,11 +390,16 @@ class BosaiHub:
         self.feed.notify("CareFlag")
         return kept
 
-    def care_flags_at(self, shelter_id: str) -> list[tuple[str, str, str, int]]:
-        """(person id, name, kind, value) of flagged people at a shelter, read through the
-        gate at display time: a decision that turned to deny shows nothing."""
+    def care_flags_at(self, shelter_id: str) -> dict[str, int]:
+        """Flagged people at a shelter by kind, read through the gate at display time: a
+        decision that turned to deny shows nothing."""
         self.sync_care_flags()
-        return care_flags.at_shelter(self.registry, shelter_id) if self.setup else []
+        return care_flags.counts_at(self.registry, shelter_id) if self.setup else {}
+
+    def care_flags_of(self, person_ids: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
+        """Each person's flags (kind, number), read through the gate at display time."""
+        self.sync_care_flags()
+        return care_flags.of_people(self.registry, person_ids) if self.setup else {}
 
     async def _watch_gate(self) -> None:
         """On every change the gate's decisions depend on (a world fact, an agreement's

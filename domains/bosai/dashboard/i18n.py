@@ -200,6 +200,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "From the health department, shown during the emergency response "
                         "only; no other medical information is received."),
     "pregnancy_weeks": ("妊娠{n}週", "Pregnant, week {n}"),
+    "pregnant": ("妊娠中", "Pregnant"),
+    "infant": ("乳児", "Infants"),
     "infant_months": ("乳児({n}か月)", "Infant ({n} months)"),
     "timeline_empty": ("記録はありません。", "No status recorded."),
     "observed_at": ("報告日時", "Reported at"),

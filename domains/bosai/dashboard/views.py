@@ -391,16 +391,19 @@ def care_flag(kind: str, value: int, lang: Lang) -> str:
     return t(lang, "pregnancy_weeks" if kind == "pregnancy" else "infant_months", n=value)
 
 
-def care_flags_section(flags: Iterable[tuple[str, str, str, int]], lang: Lang) -> Markup:
-    """Who here is pregnant or has an infant, as the health department's flags say (shown
-    only while the gate releases them: during the disaster response)."""
-    rows = [el("tr", {"data-person": pid}, el("th", {"scope": "row"}, name),
-               el("td", {"data-care-flag": kind}, care_flag(kind, value, lang)))
-            for pid, name, kind, value in flags]
+def care_flags_section(counts: Mapping[str, int], lang: Lang) -> Markup:
+    """How many here are pregnant or have an infant, as the health department's flags say
+    (while the gate releases them: during the disaster response). Counts only: who they are
+    is in the person search, for staff allowed to search."""
+    rows = [el("tr", {"data-care-flag": kind}, el("th", {"scope": "row"}, t(lang, key)),
+               el("td", {"class": "num"}, _n(counts[kind])))
+            for kind, key in (("pregnancy", "pregnant"), ("infant", "infant"))
+            if counts.get(kind)]
     if not rows:
         return el("p", {"class": "empty"}, t(lang, "none"))
-    return join(_table(t(lang, "care_flags"), [_th(t(lang, "name")), _th(t(lang, "care_flags"))],
-                       rows), el("p", {"class": "note"}, t(lang, "care_flags_note")))
+    return join(_table(t(lang, "care_flags"), [_th(t(lang, "care_flags")),
+                                               _th(t(lang, "people"), numeric=True)], rows),
+                el("p", {"class": "note"}, t(lang, "care_flags_note")))
 
 
 def _counted(entry: dict[str, Any], field: str, value: int | None, lang: Lang) -> str:
@@ -634,8 +637,8 @@ def _hits(page: Page, hits: list[PersonHit], limit: int) -> Markup:
     rows = [el("tr", None, el("th", {"scope": "row"}, h.name), el("td", None, h.kana or ""),
                el("td", None, h.birth_date), el("td", None, where(h)),
                el("td", None, when(h.stay_updated_at)),
-               el("td", None, _list((label(lang, vocab.CARE_CATEGORIES, c) for c in h.care),
-                                    lang)))
+               el("td", None, _list([*(label(lang, vocab.CARE_CATEGORIES, c) for c in h.care),
+                                     *(care_flag(k, n, lang) for k, n in h.flags)], lang)))
             for h in shown]
     head = [_th(t(lang, k)) for k in ("name", "kana", "birth_date", "stay", "stay_since",
                                       "care_categories")]

@@ -102,6 +102,22 @@ class PmhHub:
                 claims.set_rule(db, kind, rule)
         self.municipality = town
 
+    async def setup_as(self, code: str, name: str) -> None:
+        """``setup_municipality`` from plain values, for callers that do not import pmh (a
+        demo of another domain driving this participant's service)."""
+        await self.setup_municipality(Municipality(code, name))
+
+    async def register_person(self, kind: str, fields: Mapping[str, Any], *,
+                              resident_from: date | None = None) -> dict[str, Any]:
+        """A mother (``mothers``) or child (``children``) from her plain fields (names, kana,
+        birth date, address or sex): the hub gives the record its context, type and id."""
+        term = {"mothers": vocab.MOTHER, "children": vocab.CHILD}[kind]
+        record = {"@context": list(vocab.RECORD_CONTEXT), "id": f"urn:uuid:{uuid.uuid4()}",
+                  "type": term, **{k: v for k, v in fields.items()
+                                   if k not in ("@context", "id", "type")}}
+        check_record(record)
+        return await self.register(kind, record, resident_from=resident_from)
+
     def _town(self) -> Municipality:
         if self.municipality is None:
             raise HubRefusal("set this hub up as a municipality first",

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from domains.bosai import care_flags
-from domains.bosai.dashboard.auth import DASHBOARD
+from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
 from domains.bosai.registry.errors import MyNumberRefused
 from domains.pmh.hub.care_flags import flag_id
 from domains.pmh.hub.setup import CARE
@@ -43,16 +43,22 @@ def shown(page: str) -> str:
 
 
 def flags_in(view: str) -> list[str]:
-    """The care flags a person reads on the shelter view (妊娠N週, 乳児(Nか月))."""
-    return re.findall(r"妊娠\d+週|乳児\(\d+か月\)", view)
+    """What a person reads of the care flags: counts on the shelter page (妊娠中 N, 乳児 N),
+    each person's in the search results (妊娠N週, 乳児(Nか月))."""
+    return re.findall(r"妊娠\d+週|乳児\(\d+か月\)|妊娠中 \d+|乳児 \d+", view)
 
 
 async def shelter_view(office) -> str:
+    """The shelter's page and the staff's search for 山田, as staff read them."""
     async with office.api.client() as http:
-        await office.api.login(http, DASHBOARD)
+        await office.api.login(http, DASHBOARD, PERSON_SEARCH)
         async with http.get(f"{office.api.url}shelters/{SITES[0].id}") as resp:
             assert resp.status == 200
-            return shown(await resp.text())
+            page = shown(await resp.text())
+        async with http.post(f"{office.api.url}search", data={"q": "山田"},
+                             headers={"Origin": office.api.origin}) as resp:
+            assert resp.status == 200
+            return page + " || " + shown(await resp.text())
 
 
 async def until(predicate, timeout: float = 15.0) -> None:
@@ -110,8 +116,11 @@ async def test_the_shelter_view_shows_pregnancy_and_infants_only_while_the_phase
     assert sorted(care_flags.all_flags(office.hub.registry)) == sorted(
         [(mother, "pregnancy", 30), (child, "infant", 2)])  # never the namesake
     view = await shelter_view(office)
-    assert "山田 花子 妊娠30週" in view and "山田 さくら 乳児(2か月)" in view
-    assert view.count("妊娠30週") == 1
+    page, search = view.split(" || ")
+    assert flags_in(page) == ["妊娠中 1", "乳児 1"]  # counts: the shelter page names nobody
+    assert search.count("山田 花子 ヤマダ ハナコ 1994-04-01") == 2  # she and the namesake
+    # One flag each for her and her child (the table above: hers, not the namesake's).
+    assert sorted(flags_in(search)) == ["乳児(2か月)", "妊娠30週"]
     # What bosai keeps: a person id, the kind and the number (no record, no medical field).
     columns = [r[1] for r in office.connector.store.query("PRAGMA table_info(bosai_care_flags)")]
     assert columns == ["record_id", "person_id", "kind", "value", "as_of", "provider"]
