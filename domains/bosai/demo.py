@@ -9,8 +9,9 @@ synthetic evacuees (re-registrations merge on the 4 items, near matches wait for
 and the operators check people in over simulated hours as signed contributions to the
 city's records: arrivals, moves between shelters, departures. The operators post supply
 requests that the NPO commits to and delivers; two safety inquiries reach the registry, one
-about a person who consented and one about a person who did not. The dashboard URL and a
-staff token are printed; ``--serve`` keeps everything running until Ctrl-C.
+about a person who consented and one about a person who did not. The city's health
+department (a pmh participant, when pmh is installed) sends the care flags of pregnant
+evacuees (step 9b, docs/pmh.md). The dashboard URL and a staff token are printed; ``--serve`` keeps everything running until Ctrl-C.
 
 People are generated (``domains.bosai.registry.workload``), never real; no personal value is
 printed or logged: only counts, shelter names and opaque ids.
