@@ -11,7 +11,8 @@ city's records: arrivals, moves between shelters, departures. The operators post
 requests that the NPO commits to and delivers; two safety inquiries reach the registry, one
 about a person who consented and one about a person who did not. The city's health
 department (a pmh participant, when pmh is installed) sends the care flags of pregnant
-evacuees (step 9b, docs/pmh.md). The dashboard URL and a staff token are printed; ``--serve`` keeps everything running until Ctrl-C.
+evacuees (step 9b, docs/pmh.md). The dashboard URL and a staff token are printed;
+``--serve`` keeps everything running until Ctrl-C.
 
 People are generated (``domains.bosai.registry.workload``), never real; no personal value is
 printed or logged: only counts, shelter names and opaque ids.
