@@ -119,12 +119,19 @@ def released(gate: UsageGate, reader: Reader) -> list[tuple[dict[str, Any], str]
         after = page.next
 
 
-def sync(gate: UsageGate, reader: Reader, registry: Registry) -> int:
-    """Rebuild the table from what the gate releases now; the number of flags kept."""
+_ROWS = "SELECT record_id, person_id, kind, value, as_of, provider FROM bosai_care_flags"
+
+
+def sync(gate: UsageGate, reader: Reader, registry: Registry) -> bool:
+    """Rebuild the table from what the gate releases now; whether it changed (so that the
+    dashboard's feed moves only then: drawing a page syncs, and must not redraw itself)."""
     flags = released(gate, reader)
     with registry.store.transaction() as db:
+        before = {tuple(r) for r in db.execute(_ROWS).fetchall()}
         db.execute("DELETE FROM bosai_care_flags")
-        return sum(receive(registry, db, flag, provider) for flag, provider in flags)
+        for flag, provider in flags:
+            receive(registry, db, flag, provider)
+        return {tuple(r) for r in db.execute(_ROWS).fetchall()} != before
 
 
 def counts_at(registry: Registry, shelter_id: str) -> dict[str, int]:

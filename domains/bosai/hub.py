@@ -382,13 +382,15 @@ class BosaiHub:
             care_flags.receive(self.registry, db, change.record, change.provider, change.event)
             self.feed.notify("CareFlag")
 
-    def sync_care_flags(self) -> int:
-        """Keep exactly the care flags the gate releases now (see care_flags)."""
+    def sync_care_flags(self) -> bool:
+        """Keep exactly the care flags the gate releases now (see care_flags); whether
+        they changed (open dashboards refresh then, and only then)."""
         if self.setup is None or self._registry is None:
-            return 0
-        kept = care_flags.sync(self.connector.gate, READER, self.registry)
-        self.feed.notify("CareFlag")
-        return kept
+            return False
+        changed = care_flags.sync(self.connector.gate, READER, self.registry)
+        if changed:
+            self.feed.notify("CareFlag")
+        return changed
 
     def care_flags_at(self, shelter_id: str) -> dict[str, int]:
         """Flagged people at a shelter by kind, read through the gate at display time: a

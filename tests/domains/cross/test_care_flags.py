@@ -121,6 +121,11 @@ async def test_the_shelter_view_shows_pregnancy_and_infants_only_while_the_phase
     assert search.count("山田 花子 ヤマダ ハナコ 1994-04-01") == 2  # she and the namesake
     # One flag each for her and her child (the table above: hers, not the namesake's).
     assert sorted(flags_in(search)) == ["乳児(2か月)", "妊娠30週"]
+    # Drawing the pages reads through the gate; with nothing changed, open dashboards are
+    # not told to redraw (they would draw, sync and redraw for ever).
+    seq = office.hub.feed.seq
+    await shelter_view(office)
+    assert office.hub.feed.seq == seq
     # What bosai keeps: a person id, the kind and the number (no record, no medical field).
     columns = [r[1] for r in office.connector.store.query("PRAGMA table_info(bosai_care_flags)")]
     assert columns == ["record_id", "person_id", "kind", "value", "as_of", "provider"]
