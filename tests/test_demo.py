@@ -481,15 +481,17 @@ async def test_bosai_demo_runs_its_flows_and_leaks_no_key_material_or_personal_d
     assert summary["inquiry_with_consent_answered"] is True
     assert summary["inquiry_without_consent_answered"] is False
     assert summary["audit_ok"] is True
+    # Once only across domains: the health department's flags, matched on the 4 items.
+    assert summary["care_flags"] == 3
     for step in ("operator モード", f"受付で {registrations}件の登録", "改ざんなし",
                  summary["dashboard_url"], "職員用トークン", "終了しました"):
         assert step in run.out, step
     numbers = re.findall(r"^\s*([0-9]+[a-z]?)\. ", run.out, re.MULTILINE)
     assert len(numbers) >= 10 and len(numbers) == len(set(numbers)), numbers  # no step twice
-    assert len([k for k in run.outputs if k.startswith("/metrics of ")]) == 4
+    assert len([k for k in run.outputs if k.startswith("/metrics of ")]) == 5  # + health
     assert "tsunagu_api_requests_total" in run.outputs[
         next(k for k in run.outputs if k.startswith("GET") and k.endswith("/metrics (200)"))]
-    assert_no_secrets(tmp_path / "work", run.everything, participants=4)
+    assert_no_secrets(tmp_path / "work", run.everything, participants=5)
     registered = workload(registrations).forms
     assert collisions(registered, demo_words() + place_names(tmp_path)) == []
     assert_no_personal_data(run.outputs, registered)

@@ -9,8 +9,10 @@ synthetic evacuees (re-registrations merge on the 4 items, near matches wait for
 and the operators check people in over simulated hours as signed contributions to the
 city's records: arrivals, moves between shelters, departures. The operators post supply
 requests that the NPO commits to and delivers; two safety inquiries reach the registry, one
-about a person who consented and one about a person who did not. The dashboard URL and a
-staff token are printed; ``--serve`` keeps everything running until Ctrl-C.
+about a person who consented and one about a person who did not. The city's health
+department (a pmh participant, when pmh is installed) sends the care flags of pregnant
+evacuees (step 9b, docs/pmh.md). The dashboard URL and a staff token are printed;
+``--serve`` keeps everything running until Ctrl-C.
 
 People are generated (``domains.bosai.registry.workload``), never real; no personal value is
 printed or logged: only counts, shelter names and opaque ids.
@@ -37,6 +39,7 @@ from authority.state import Authority
 from connector.api.tokens import TokenStore
 from connector.control.audit import verify_chain
 from connector.runtime.connector import Connector
+from domains.bosai import care_flags
 from domains.bosai.api import INQUIRY
 from domains.bosai.dashboard.auth import DASHBOARD, PERSON_SEARCH
 from domains.bosai.dashboard.queries import Queries
@@ -81,6 +84,9 @@ OPERATORS = (
 )
 SUPPLIER = Party("supplies", "NPO法人 みやぎ支援物資ネット (架空)",
                  corporate_number("410987654321"), "relief_supplier")
+# The city's health department: the same legal id, another participant, running pmh.
+HEALTH = Party("health", f"{CITY_NAME} 子供未来局 (架空)", CITY_CODE, "municipality")
+PREGNANT = 3  # evacuees in shelters the health department knows to be pregnant
 
 
 def hub_of(connector: Connector) -> BosaiHub:
@@ -338,6 +344,43 @@ async def inquiries(space: Space, say: Say, person_ids: list[str], origin: str
             "inquiry_without_consent_answered": answered["without_consent"]}
 
 
+async def care_flags_step(space: Space, workdir: Path, say: Say, person_ids: list[str],
+                          running: list[Connector]) -> dict[str, Any]:
+    """Once only across domains (docs/pmh.md): the city's health department (pmh) sends
+    the care flags of pregnant evacuees (4 items + weeks, nothing else) to the city's
+    disaster office under a policy for disaster response while the phase is response; the
+    registry matches them on the 4 items and the shelter pages show 妊娠N週. bosai imports
+    nothing of pmh: the department's service is driven by name, the flags come through the
+    data space and the usage gate. Skipped when pmh is not installed."""
+    health, _ = await participant(workdir, space.authority, space.nats, HEALTH.label,
+                                  HEALTH.name, HEALTH.legal_id, HEALTH.role)
+    running.append(health)
+    pmh = health.plugin_services.get("pmh")
+    if pmh is None:
+        say("9b. 母子保健 (pmh) がインストールされていないため、保健部局との連携は省略します")
+        return {"care_flags": None}
+    health.facts.set("disasterPhase", "response")  # the city's declaration, at both
+    await pmh.setup_as(CITY_CODE, CITY_NAME)
+    registry = hub_of(space.city).registry
+    today = datetime.now(UTC).date()
+    chosen = [p for p in (registry.get_person(pid) for pid in person_ids)
+              if p.data.sex == "female" and p.stay_updated_at
+              and 20 <= (today - p.data.birth_date).days // 365 <= 40][:PREGNANT]
+    for n, person in enumerate(chosen):
+        mother = await pmh.register_person("mothers", {
+            "familyName": person.data.family_name, "givenName": person.data.given_name,
+            "birthDate": person.data.birth_date.isoformat(), "address": person.data.address})
+        await pmh.flag_pregnancy(mother["id"], today + timedelta(days=40 + 30 * n), today)
+    await agree(space.city, health, pmh.municipality.dataset("care-flags"))
+    await until(lambda: len(list(care_flags.all_flags(registry))) >= len(chosen), 30)
+    flagged = len(list(care_flags.all_flags(registry)))
+    say(f"9b. 市の保健部局 (母子保健、別の参加者) が、避難所にいる妊婦 {flagged}人の情報を防災部局"
+        "に提供しました: 基本4情報と妊娠週数だけ、災害対応の目的で応急時に限る契約。名簿と4情報"
+        "で照合し (マイナンバーは使いません)、避難所のページに「妊娠N週」と表示します。応急時が"
+        "終わると表示も保存した情報も消えます")
+    return {"care_flags": flagged}
+
+
 # --------------------------------------------------------------------------- the scenario
 
 async def run_demo(workdir: Path, say: Say = print, people: int = 300,
@@ -367,11 +410,13 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 300,
         summary.update(await supplies(space, say, sites))
         origin = f"http://127.0.0.1:{api_port(space.city)}"
         summary.update(await inquiries(space, say, person_ids, origin))
-        for connector in space.everyone:
+        summary.update(await care_flags_step(space, workdir, say, person_ids, running))
+        for connector in running:
             report = verify_chain(connector.audit.lines())
             summary.setdefault("audit_ok", True)
             summary["audit_ok"] = summary["audit_ok"] and report.ok
-        say(f"   監査ログ (4コネクタ): {'改ざんなし' if summary['audit_ok'] else '破損あり'}")
+        say(f"   監査ログ ({len(running)}コネクタ): "
+            f"{'改ざんなし' if summary['audit_ok'] else '破損あり'}")
         token = TokenStore(space.city.store).issue([DASHBOARD, PERSON_SEARCH], days=1).token
         summary["dashboard_url"] = f"{origin}/domains/bosai/dashboard/"
         # Counts and the URL only (no token, no person): for tests and scripts.

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from connector.control.decisions import Reader, Use
 from connector.control.gate import ConsentWithdrawn
 from connector.plugins.registry import PluginSettings
-from domains.bosai import checkin, finder, offering, sharing, status_records, vocab
+from domains.bosai import care_flags, checkin, finder, offering, sharing, status_records, vocab
 from domains.bosai import held as held_records
 from domains.bosai import setup as bosai_setup
 from domains.bosai.feed import ChangeFeed
@@ -96,6 +96,7 @@ class BosaiHub:
         self.supply_dataset: str | None = None  # set up as a shelter operator
         self.reception_dataset: str | None = None
         self._flushing: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> PluginSettings:
@@ -132,18 +133,26 @@ class BosaiHub:
                 operator.get("reception")
         connector.record_listeners.add(self._on_own_change)
         connector.gate.follow(READER, FOR_REGISTRY, self._on_received, self._wants)
+        connector.gate.follow(READER, care_flags.FOR_CARE, self._on_care_flag,
+                              lambda _dataset, kind: kind == care_flags.CARE_FLAG)
         connector.gate.on_withdrawal(self._on_withdrawal)
+        connector.store.db.executescript(care_flags.SCHEMA)  # IF NOT EXISTS; commits itself
+        self._watching = asyncio.get_running_loop().create_task(self._watch_gate())
 
     async def shutdown(self) -> None:
         if self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
         self.connector.record_listeners.remove(self._on_own_change)
         self.connector.gate.unfollow(self._on_received)
+        self.connector.gate.unfollow(self._on_care_flag)
+        if self._watching is not None:
+            self._watching.cancel()
+            await asyncio.gather(self._watching, return_exceptions=True)
         self.connector.gate.off_withdrawal(self._on_withdrawal)
         if self._sites is not None:
             self._sites.close()
         self._sites = self._registry = self._settings = None
-        self.setup = self.publisher = self._flushing = None
+        self.setup = self.publisher = self._flushing = self._watching = None
 
     # ------------------------------------------------------------------ setup
 
@@ -366,6 +375,45 @@ class BosaiHub:
             return
         channel = "reception" if bosai_setup.is_reception(change.dataset_id) else "shared"
         sharing.receive(self.registry, db, change, channel)
+
+    def _on_care_flag(self, db: Any, change: RecordChange) -> None:
+        """A care flag the gate released for disaster response (inside the delivery)."""
+        if self.setup is not None:
+            care_flags.receive(self.registry, db, change.record, change.provider, change.event)
+            self.feed.notify("CareFlag")
+
+    def sync_care_flags(self) -> bool:
+        """Keep exactly the care flags the gate releases now (see care_flags); whether
+        they changed (open dashboards refresh then, and only then)."""
+        if self.setup is None or self._registry is None:
+            return False
+        changed = care_flags.sync(self.connector.gate, READER, self.registry)
+        if changed:
+            self.feed.notify("CareFlag")
+        return changed
+
+    def care_flags_at(self, shelter_id: str) -> dict[str, int]:
+        """Flagged people at a shelter by kind, read through the gate at display time: a
+        decision that turned to deny shows nothing."""
+        self.sync_care_flags()
+        return care_flags.counts_at(self.registry, shelter_id) if self.setup else {}
+
+    def care_flags_of(self, person_ids: Iterable[str]) -> dict[str, list[tuple[str, int]]]:
+        """Each person's flags (kind, number), read through the gate at display time."""
+        self.sync_care_flags()
+        return care_flags.of_people(self.registry, person_ids) if self.setup else {}
+
+    async def _watch_gate(self) -> None:
+        """On every change the gate's decisions depend on (a world fact, an agreement's
+        status), rebuild the care flags: a flag the gate now refuses is deleted at once."""
+        gate = self.connector.gate
+        while True:
+            await gate.change_signal().wait()
+            await asyncio.sleep(0)  # let the change finish (facts are set, then listeners)
+            try:
+                self.sync_care_flags()
+            except TsunaguError as exc:
+                log.warning("care flags not synchronised", extra={"code": exc.code})
 
     def _on_withdrawal(self, db: Any, withdrawn: ConsentWithdrawn) -> None:
         """A person withdrew consent at a participant that sent us their records: the

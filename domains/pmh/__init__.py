@@ -8,7 +8,9 @@ vaccinations as signed contributions checked by its change rules (vouchers used 
 schedule, 里帰り claims, EPDS follow-ups), its policy templates, routes and token scopes.
 """
 
-from connector.plugins.contract import DomainPlugin
+from pathlib import Path
+
+from connector.plugins.contract import Demo, DomainPlugin
 from domains.pmh import vocab
 from domains.pmh.cli import register as register_cli
 from domains.pmh.hub import api as hub_api
@@ -31,7 +33,23 @@ PURPOSES = (
     Term("vaccination", "予防接種", "vaccination", "maternal_child_health"),
     Term("health_checkup", "健康診査", "health checkups", "maternal_child_health"),
     Term("subsidy_administration", "助成・給付事務", "subsidy administration"),
+    # bosai's term, declared alike (hub/policies.py): the care flags' purpose.
+    Term("disaster_response", "災害対応", "disaster response"),
 )
+
+
+
+def _pmh_demo(directory: Path | None, people: int, serve: bool) -> int:
+    from domains.pmh.demo.scenario import main
+
+    return main(directory, people=people, serve=serve)
+
+
+DEMOS = {
+    "pmh": Demo("a municipality's health department, a Tokyo and a Sapporo clinic, a family "
+                "app: checkups by voucher, 里帰り claims, EPDS follow-ups, vaccinations over "
+                "simulated months", _pmh_demo, serves=True),
+}
 
 plugin = DomainPlugin(name="pmh", description="母子保健: maternal and child health",
                       roles=ROLES, purposes=PURPOSES,
@@ -42,4 +60,4 @@ plugin = DomainPlugin(name="pmh", description="母子保健: maternal and child 
                       service=PmhHub, change_rules=RULES, routes=hub_api.add_routes,
                       scopes=hub_api.SCOPES, http_statuses=hub_api.HTTP_STATUSES,
                       policy_templates=hub_policies.TEMPLATES,
-                      left_operands=hub_policies.OPERANDS)
+                      left_operands=hub_policies.OPERANDS, demos=DEMOS)

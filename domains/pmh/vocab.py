@@ -19,7 +19,7 @@ CONTEXT_URL = "https://w3id.org/tsunagu/pmh/v1"
 NAMESPACE = "https://w3id.org/tsunagu/pmh#"
 # Pinned here, not computed: an edited context file must be refused, not trusted.
 CONTEXT = ContextSpec(CONTEXT_URL, HERE / "pmh-v1.jsonld",
-                      "4fd15c205579dcd9a1b7c7b2f223ac9aea766ae734d4a34f880e1db68b3709ed")
+                      "c360f9ce85ed3ce6ad5a7c8daacffc4a62742ed0e48dddec4aab9b6c191b956f")
 
 # credentials v2 for ``proof`` and ``name``, tsunagu v1 for ``version``/``modified``/provenance.
 RECORD_CONTEXT = (CREDENTIALS_V2, TSUNAGU_V1, CONTEXT_URL)
@@ -34,8 +34,11 @@ OBSERVATION = "Observation"
 IMMUNIZATION = "Immunization"
 SUBSIDY = "SubsidyCoverage"
 VOUCHER = "CheckupVoucher"
+# Derived for disaster response (hub/care_flags.py): the 4 items and one care need, nothing
+# else of the person's medical record.
+CARE_FLAG = "CareFlag"
 RECORD_TYPES = (MOTHER, CHILD, LINK, PREGNANCY, ENCOUNTER, OBSERVATION, IMMUNIZATION, SUBSIDY,
-                VOUCHER)
+                VOUCHER, CARE_FLAG)
 
 
 def type_iri(term: str) -> str:

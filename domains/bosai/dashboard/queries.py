@@ -28,7 +28,8 @@ would read ~50,000 bodies per rendering (~120-220 ms, bench/bosai.py).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -132,6 +133,8 @@ class ShelterDetail:
     supplies: tuple[Supply, ...]
     trend: Series
     periods: tuple[dict[str, str | None], ...] = ()  # {"opened": t, "closed": t or None}
+    # people here with a pregnancy / infant flag the gate releases now, by kind
+    care_flags: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class PersonHit:
     shelter_name: str | None
     stay_updated_at: str | None
     care: tuple[str, ...]
+    flags: tuple[tuple[str, int], ...] = ()  # (pregnancy | infant, weeks | months)
 
 
 # People by stay type, shelter and 要配慮 categories (a JSON array or NULL), from the index.
@@ -277,7 +281,8 @@ class Queries:
         return ShelterDetail(shelter=shelter, site=site, timeline=timeline,
                              supplies=self.supplies(shelter_id),
                              trend=self.stays.series(shelter_id, now=now),
-                             periods=tuple(self.sites.open_periods(shelter_id)))
+                             periods=tuple(self.sites.open_periods(shelter_id)),
+                             care_flags=self.hub.care_flags_at(shelter_id))
 
     # ------------------------------------------------------------------ people
 
@@ -303,7 +308,8 @@ class Queries:
                 birth_date=person["birthDate"], stay_type=stay_type, shelter_id=shelter_id,
                 shelter_name=names.get(shelter_id) if shelter_id else None,
                 stay_updated_at=stay_at, care=tuple(person.get("careCategory", ()))))
-        return hits
+        flags = self.hub.care_flags_of(h.id for h in hits) if hits else {}
+        return [replace(h, flags=tuple(flags[h.id])) if h.id in flags else h for h in hits]
 
 
 def _report(age: ReportAge | None) -> dict[str, Any]:

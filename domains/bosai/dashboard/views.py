@@ -379,11 +379,31 @@ def shelter_sections(detail: ShelterDetail, page: Page) -> Sections:
         "summary": summary,
         "periods": periods_list(detail.periods, lang),
         "care": join(care, el("p", {"class": "note"}, t(lang, "care_note"))),
+        "flags": care_flags_section(detail.care_flags, lang),
         "needs": needs,
         "supplies": supplies_section(detail.supplies, page, names={s.id: s.name}),
         "trend": trend_section(detail.trend, lang, t(lang, "shelter_trend"), "trend-shelter"),
         "timeline": timeline,
     }
+
+
+def care_flag(kind: str, value: int, lang: Lang) -> str:
+    return t(lang, "pregnancy_weeks" if kind == "pregnancy" else "infant_months", n=value)
+
+
+def care_flags_section(counts: Mapping[str, int], lang: Lang) -> Markup:
+    """How many here are pregnant or have an infant, as the health department's flags say
+    (while the gate releases them: during the disaster response). Counts only: who they are
+    is in the person search, for staff allowed to search."""
+    rows = [el("tr", {"data-care-flag": kind}, el("th", {"scope": "row"}, t(lang, key)),
+               el("td", {"class": "num"}, _n(counts[kind])))
+            for kind, key in (("pregnancy", "pregnant"), ("infant", "infant"))
+            if counts.get(kind)]
+    if not rows:
+        return el("p", {"class": "empty"}, t(lang, "none"))
+    return join(_table(t(lang, "care_flags"), [_th(t(lang, "care_flags")),
+                                               _th(t(lang, "people"), numeric=True)], rows),
+                el("p", {"class": "note"}, t(lang, "care_flags_note")))
 
 
 def _counted(entry: dict[str, Any], field: str, value: int | None, lang: Lang) -> str:
@@ -419,7 +439,7 @@ def periods_list(periods: Iterable[dict[str, str | None]], lang: Lang) -> Markup
 
 
 SHELTER_ORDER = (("summary", "summary"), ("periods", "periods"),
-                 ("care", "care_categories"), ("needs", "needs"),
+                 ("care", "care_categories"), ("flags", "care_flags"), ("needs", "needs"),
                  ("supplies", "supplies"), ("trend", "shelter_trend"),
                  ("timeline", "timeline"))
 
@@ -617,8 +637,8 @@ def _hits(page: Page, hits: list[PersonHit], limit: int) -> Markup:
     rows = [el("tr", None, el("th", {"scope": "row"}, h.name), el("td", None, h.kana or ""),
                el("td", None, h.birth_date), el("td", None, where(h)),
                el("td", None, when(h.stay_updated_at)),
-               el("td", None, _list((label(lang, vocab.CARE_CATEGORIES, c) for c in h.care),
-                                    lang)))
+               el("td", None, _list([*(label(lang, vocab.CARE_CATEGORIES, c) for c in h.care),
+                                     *(care_flag(k, n, lang) for k, n in h.flags)], lang)))
             for h in shown]
     head = [_th(t(lang, k)) for k in ("name", "kana", "birth_date", "stay", "stay_since",
                                       "care_categories")]

@@ -7,14 +7,14 @@ from typing import Any
 
 from connector.plugins.registry import dataset_schema
 from domains.pmh.hub import policies
-from domains.pmh.hub.setup import CONTRIBUTED, OWN, Municipality
+from domains.pmh.hub.setup import CARE, CONTRIBUTED, OWN, Municipality
 from usage_policies.model import Policy
 from usage_policies.serialize import to_dsp
 
 TITLES = {"mothers": "妊産婦", "children": "子", "checkup-vouchers": "受診票",
           "pregnancy-registrations": "妊娠届出",
           "encounters": "健診・予防接種の受診", "observations": "健診の測定・検査結果",
-          "immunizations": "予防接種の記録"}
+          "immunizations": "予防接種の記録", CARE: "要配慮者（妊娠・乳児）"}
 
 
 def _dsp(policy: Policy) -> dict[str, Any]:
@@ -46,3 +46,12 @@ async def offer_municipality(connector: Any, town: Municipality) -> None:
             dataset, f"{town.name} {TITLES[kind]}", [_dsp(policy)], dataset_schema(kind),
             description=policies.TEMPLATES["clinic-records"].explain("ja"),
             keywords=["母子保健", "pmh", kind])
+    if not policies.phase_known():
+        return  # no disaster phase here: the flags cannot be offered (policies module doc)
+    dataset = town.dataset(CARE)
+    policy = policies.disaster_care_flags(offer_id(dataset), assigner=did,
+                                          municipality_code=town.code)
+    await connector.datasets.offer_dataset(
+        dataset, f"{town.name} {TITLES[CARE]}", [_dsp(policy)], dataset_schema(CARE),
+        description=policies.TEMPLATES["disaster-care-flags"].explain("ja"),
+        keywords=["母子保健", "防災", "pmh", CARE])

@@ -11,6 +11,15 @@
 * ``municipal-health``: the municipality's own people and vouchers, for its health
   department only (role ``health_department`` with the municipality's legal id), for
   maternal and child health.
+* ``disaster-care-flags``: the care flags (hub/care_flags.py) for the same municipality's
+  disaster office (role ``municipality``, its legal id), for disaster response, only while
+  the disaster phase is response, never passed on.
+
+The purpose disaster_response is bosai's term too; pmh declares the same one (same labels),
+so its offer can name it. The disaster phase operand comes with its vocabulary from the
+plug-in that registers it (bosai; activation refuses a second vocabulary for one operand),
+so a connector without it makes no care-flags offer (``phase_known``). pmh imports nothing
+of bosai.
 
 Roles are constrained with ``tsunagu:role`` (the credential's claim), as bosai does.
 """
@@ -23,6 +32,7 @@ from connector.plugins.contract import LeftOperandSpec, PolicyTemplate
 from domains.pmh.model.datasets import schema_of
 from usage_policies import templates
 from usage_policies.model import Constraint, LiteralValue, Policy
+from usage_policies.operands import find_left_operand
 from usage_policies.vocab import ODRL, TSUNAGU
 
 MEDICAL_INSTITUTION = "medical_institution"
@@ -31,6 +41,9 @@ PURPOSE = "maternal_child_health"
 ROLE = TSUNAGU + "role"
 LEGAL_ID = TSUNAGU + "legalId"
 FIELD = TSUNAGU + "field"
+MUNICIPALITY = "municipality"
+DISASTER_RESPONSE = "disaster_response"
+DISASTER_PHASE = TSUNAGU + "disasterPhase"
 # Set by the holder or naming the record itself, never a granted field.
 _NOT_FIELDS = frozenset({"@context", "id", "type", "version", "modified", "proof",
                          "wasAttributedTo", "wasDerivedFrom"})
@@ -79,6 +92,22 @@ def municipal_health(uid: str, *, assigner: str, municipality_code: str,
                  _any_of(LEGAL_ID, [municipality_code]))
 
 
+def phase_known() -> bool:
+    """Whether this connector knows the disaster phase (an active plug-in registered it)."""
+    spec = find_left_operand(DISASTER_PHASE)
+    return spec is not None and spec.vocabulary is not None
+
+
+def disaster_care_flags(uid: str, *, assigner: str, municipality_code: str,
+                        target: str | None = None) -> Policy:
+    """Care flags for the municipality's disaster office, while the phase is response."""
+    policy = templates.restrict_purpose(
+        templates.offer(uid, target=target, assigner=assigner), [DISASTER_RESPONSE])
+    policy = templates.only_while(policy, DISASTER_PHASE, ["response"])
+    policy = _with(policy, _any_of(ROLE, [MUNICIPALITY]), _any_of(LEGAL_ID, [municipality_code]))
+    return templates.no_onward_transfer(policy)
+
+
 TEMPLATES: dict[str, PolicyTemplate] = {
     "clinic-records": PolicyTemplate(
         clinic_records,
@@ -95,4 +124,13 @@ TEMPLATES: dict[str, PolicyTemplate] = {
         "母子保健の目的で利用できます。",
         "Only the municipality's own health department (role health_department, same "
         "municipality code) may use this, for maternal and child health."),
+    "disaster-care-flags": PolicyTemplate(
+        disaster_care_flags,
+        "同じ市区町村の防災部局（役割: municipality、同じ全国地方公共団体コード）だけが、災害対応の"
+        "目的で、災害フェーズが応急時の間に限り利用できます。内容は4情報と妊娠週数または乳児の"
+        "月齢だけで、第三者への提供はできません。",
+        "Only the same municipality's disaster office (role municipality, same municipality "
+        "code) may use this, for disaster response, only while the disaster phase is "
+        "response. It holds the 4 items and pregnancy weeks or an infant's age in months, "
+        "nothing else, and may not be passed on."),
 }

@@ -26,6 +26,7 @@ from connector.plugins.registry import PluginSettings
 from domains.pmh import vocab
 from domains.pmh.errors import HubRefusal, PmhCode
 from domains.pmh.hub import (
+    care_flags,
     claims,
     events,
     followups,
@@ -36,7 +37,14 @@ from domains.pmh.hub import (
     vouchers,
 )
 from domains.pmh.hub.followups import JAPAN
-from domains.pmh.hub.setup import CONTRIBUTED, MUNICIPALITY, OWN, Municipality, dataset_id
+from domains.pmh.hub.setup import (
+    CARE,
+    CONTRIBUTED,
+    MUNICIPALITY,
+    OWN,
+    Municipality,
+    dataset_id,
+)
 from domains.pmh.hub.vaccines import doses_of
 from domains.pmh.model.checks import check_record
 from domains.pmh.schedule import Child, Schedule, load_schedule
@@ -118,6 +126,22 @@ class PmhHub:
             self.settings.set(db, INDEXED, True)
         self.changes += 1
 
+    async def setup_as(self, code: str, name: str) -> None:
+        """``setup_municipality`` from plain values, for callers that do not import pmh (a
+        demo of another domain driving this participant's service)."""
+        await self.setup_municipality(Municipality(code, name))
+
+    async def register_person(self, kind: str, fields: Mapping[str, Any], *,
+                              resident_from: date | None = None) -> dict[str, Any]:
+        """A mother (``mothers``) or child (``children``) from her plain fields (names, kana,
+        birth date, address or sex): the hub gives the record its context, type and id."""
+        term = {"mothers": vocab.MOTHER, "children": vocab.CHILD}[kind]
+        record = {"@context": list(vocab.RECORD_CONTEXT), "id": f"urn:uuid:{uuid.uuid4()}",
+                  "type": term, **{k: v for k, v in fields.items()
+                                   if k not in ("@context", "id", "type")}}
+        check_record(record)
+        return await self.register(kind, record, resident_from=resident_from)
+
     def _town(self) -> Municipality:
         if self.municipality is None:
             raise HubRefusal("set this hub up as a municipality first",
@@ -137,6 +161,38 @@ class PmhHub:
                 residence.add(db, record["id"], resident_from, resident_until)
         await records.flush()
         return signed
+
+    async def flag_pregnancy(self, mother_id: str, expected_delivery: date, today: date
+                             ) -> dict[str, Any] | None:
+        """Publish (or revise) the care flag of a mother the municipality holds, pregnant
+        with ``expected_delivery`` (the 母子健康手帳's); None when no flag applies."""
+        mother = self._held_person(mother_id, vocab.MOTHER)
+        return await self._publish_flag(care_flags.for_mother(mother, expected_delivery,
+                                                              today))
+
+    async def flag_infant(self, child_id: str, mother_id: str, today: date
+                          ) -> dict[str, Any] | None:
+        """Publish (or revise) the care flag of an infant, at its mother's address."""
+        child = self._held_person(child_id, vocab.CHILD)
+        mother = self._held_person(mother_id, vocab.MOTHER)
+        return await self._publish_flag(care_flags.for_child(child, mother.get("address"),
+                                                             today))
+
+    def _held_person(self, record_id: str, term: str) -> dict[str, Any]:
+        found = self.own(record_id)
+        if found is None or found.get("type") != term:
+            raise HubRefusal(f"this municipality holds no such {term}",
+                             code=PmhCode.UNKNOWN_SUBJECT, record=record_id)
+        return found
+
+    async def _publish_flag(self, flag: dict[str, Any] | None) -> dict[str, Any] | None:
+        if flag is None:
+            return None
+        records = self.connector.records
+        current = records.get(flag["id"])
+        expected = current["version"] if current is not None else None
+        return await records.publish(self._town().dataset(CARE), flag,
+                                     expected_version=expected)
 
     def own(self, record_id: Any) -> dict[str, Any] | None:
         """One of this connector's own live records, or None."""
@@ -280,8 +336,9 @@ class PmhHub:
     async def record_checkup(self, municipality_code: str, encounter: Mapping[str, Any],
                              observations: Sequence[Mapping[str, Any]] = ()
                              ) -> dict[str, Any]:
-        """Send a checkup (the visit, then each measurement naming it) to the municipality.
-        Every record is checked before the first is sent; the visit carries the voucher."""
+        """Send a checkup (the visit, then the measurements naming it, together) to the
+        municipality. Every record is checked before the first is sent; the visit carries
+        the voucher."""
         visit = self._new(vocab.ENCOUNTER, encounter)
         measured = [self._new(vocab.OBSERVATION, {**o, "encounter": visit["id"],
                                                   "subject": o.get("subject",
@@ -290,8 +347,10 @@ class PmhHub:
         for kind in ("encounters", "observations") if measured else ("encounters",):
             self._agreement(municipality_code, kind)  # refuse before sending anything
         sent = await self._create(municipality_code, "encounters", visit, FOR_CHECKUP)
-        done = [await self._create(municipality_code, "observations", o, FOR_CHECKUP)
-                for o in measured]
+        # The measurements need the visit stored first (they name it), not each other: sent
+        # together, a checkup costs two round trips to the municipality, not 1 + N.
+        done = await asyncio.gather(*(self._create(municipality_code, "observations", o,
+                                                   FOR_CHECKUP) for o in measured))
         return {"encounter": sent["record"], "observations": [d["record"] for d in done]}
 
     async def record_vaccination(self, municipality_code: str,

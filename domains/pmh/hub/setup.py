@@ -17,6 +17,8 @@ MUNICIPALITY = "municipality"  # plug-in settings key
 # Dataset kind (``model.datasets.DATASET_TYPES``) -> the record type it holds.
 OWN = {"mothers": vocab.MOTHER, "children": vocab.CHILD, "checkup-vouchers": vocab.VOUCHER,
        "pregnancy-registrations": vocab.PREGNANCY}
+# Derived for the disaster office (hub/care_flags.py), under its own policy.
+CARE = "care-flags"
 CONTRIBUTED = {"encounters": vocab.ENCOUNTER, "observations": vocab.OBSERVATION,
                "immunizations": vocab.IMMUNIZATION}
 

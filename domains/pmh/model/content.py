@@ -51,6 +51,7 @@ def _fields(*names: str) -> RecordSubjects:
 SUBJECTS: dict[str, RecordSubjects] = {
     vocab.type_iri(vocab.MOTHER): _fields("id"),
     vocab.type_iri(vocab.CHILD): _fields("id"),
+    vocab.type_iri(vocab.CARE_FLAG): _fields("id"),
     vocab.type_iri(vocab.LINK): _fields("mother", "child"),
     vocab.type_iri(vocab.PREGNANCY): _fields("mother"),
     **{vocab.type_iri(t): _fields("subject")

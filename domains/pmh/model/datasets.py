@@ -46,6 +46,10 @@ DATASET_TYPES: dict[str, DatasetType] = {
                                  "受診票（妊婦健診14回、産婦健診、新生児聴覚検査、乳幼児健診）",
                                  "Checkup vouchers: 14 pregnancy checkups, postpartum, newborn "
                                  "hearing, infant checkups"),
+    "care-flags": _dataset("care-flag", vocab.CARE_FLAG,
+                           "要配慮者の情報（災害対応用: 4情報と妊娠週数または乳児の月齢のみ）",
+                           "Care flags for disaster response: the 4 items and pregnancy weeks "
+                           "or an infant's age in months, nothing else"),
 }
 
 # Record type term (``Mother``) -> its dataset type.
