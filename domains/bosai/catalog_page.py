@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from connector.protocol.agreements import parse
+from connector.web.markup import Markup, el, join
 from domains.bosai import setup as bosai_setup
-from domains.bosai.dashboard.markup import Markup, el, join
 from domains.bosai.offering import explanation
 from trust.errors import TsunaguError
 from usage_policies.explain import explain

@@ -24,6 +24,7 @@ from connector.api.staff.service import StaffAuth
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from connector.errors import ConnectorCode
 from connector.store.database import StoreError
+from connector.web.markup import Sections
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import (
     DASHBOARD,
@@ -39,7 +40,6 @@ from domains.bosai.dashboard.auth import (
 from domains.bosai.dashboard.i18n import Lang, pick
 from domains.bosai.dashboard.inquiry import add_inquiry
 from domains.bosai.dashboard.live import LiveStreams, Snapshots
-from domains.bosai.dashboard.markup import Sections
 from domains.bosai.dashboard.queries import SEARCH_LIMIT, Queries
 from domains.bosai.registry.errors import RegistryInputError
 from domains.bosai.registry.normalize import parse_birth_date

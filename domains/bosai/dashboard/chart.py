@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from connector.web.markup import Markup, el
 from domains.bosai.dashboard.i18n import Lang, t, when
-from domains.bosai.dashboard.markup import Markup, el
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28

@@ -16,11 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from connector.api.tokens import TokenInfo
+from connector.web.markup import Markup, el, join
 from domains.bosai import vocab
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import INQUIRY, same_origin
 from domains.bosai.dashboard.i18n import Lang, label, t
-from domains.bosai.dashboard.markup import Markup, el, join
 from domains.bosai.registry.errors import RegistryInputError
 from domains.bosai.registry.inquiry import InquiryAnswer
 

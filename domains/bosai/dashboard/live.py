@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 import orjson
 from aiohttp import web
 
+from connector.web.markup import Sections
 from domains.bosai.dashboard.i18n import Lang, t, when
-from domains.bosai.dashboard.markup import Sections
 from domains.bosai.feed import ChangeFeed
 
 COALESCE_S = 0.05

@@ -15,8 +15,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from connector.web.markup import Markup, el, join
 from domains.bosai.dashboard.i18n import Lang, t
-from domains.bosai.dashboard.markup import Markup, el, join
 from domains.bosai.dashboard.queries import Shelter
 
 WIDTH = 640

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from connector.web.markup import Markup, Sections, el, join
 from domains.bosai import vocab
 from domains.bosai.dashboard.chart import trend_svg, trend_table
 from domains.bosai.dashboard.i18n import (
@@ -28,7 +29,6 @@ from domains.bosai.dashboard.i18n import (
     when,
 )
 from domains.bosai.dashboard.map import map_section
-from domains.bosai.dashboard.markup import Markup, Sections, el, join
 from domains.bosai.dashboard.queries import (
     OPEN_SUPPLY,
     Overview,

@@ -23,6 +23,7 @@ from connector.api.staff.accounts import StaffError
 from connector.api.staff.service import StaffAuth
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from connector.errors import ConnectorCode
+from connector.web.markup import Sections
 from domains.pmh.hub.api import FAMILY
 from domains.pmh.hub.followups import JAPAN
 from domains.pmh.hub.service import PmhHub
@@ -31,7 +32,6 @@ from domains.pmh.views.auth import DASHBOARD, Sessions, same_origin, set_cookie
 from domains.pmh.views.family import Family
 from domains.pmh.views.i18n import pick
 from domains.pmh.views.live import LiveStreams
-from domains.pmh.views.markup import Sections
 
 STATIC = Path(__file__).with_name("static")
 ASSETS = {"pmh.css": "text/css", "pmh.js": "text/javascript", "icon.svg": "image/svg+xml"}

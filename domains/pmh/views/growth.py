@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from connector.web.markup import Markup, el
 from domains.pmh.views.i18n import Lang, t
-from domains.pmh.views.markup import Markup, el
 
 WIDTH, HEIGHT = 480, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 30

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import orjson
 from aiohttp import web
 
-from domains.pmh.views.markup import Sections
+from connector.web.markup import Sections
 
 POLL_S = 0.1
 CHECK_S = 1.0

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from connector.web.markup import Markup, Sections, el, join
 from domains.pmh.schedule import State, Status
 from domains.pmh.views import growth
 from domains.pmh.views.i18n import (
@@ -17,7 +18,6 @@ from domains.pmh.views.i18n import (
     vaccine,
     voucher_kind,
 )
-from domains.pmh.views.markup import Markup, Sections, el, join
 from domains.pmh.views.queries import Overview
 
 NEXT_STATES = (State.DUE, State.OVERDUE, State.ALLOWED, State.NOT_YET_ALLOWED)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connector.web.markup import Markup, el, escape, join
 from domains.bosai.dashboard.chart import trend_svg
-from domains.bosai.dashboard.markup import Markup, el, escape, join
 from domains.bosai.dashboard.trend import StayTrend
 from domains.bosai.registry import Registry
 from tests.domains.bosai.dashboard_support import HOSTILE, person

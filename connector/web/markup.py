@@ -1,7 +1,8 @@
-"""HTML that is escaped by default: the dashboard's only way of writing markup.
+"""HTML that is escaped by default: the only way the domains' pages write markup (the bosai
+dashboard, the pmh views), kept here so every page escapes the same way.
 
-Every text value (shelter names, needs, person names, supply items: all of it comes from
-files, forms or other participants) goes through ``escape`` unless it is already ``Markup``
+Every text value (names, needs, clinic codes, reasons: all of it comes from files, forms,
+records or other participants) goes through ``escape`` unless it is already ``Markup``
 made by ``el``. There is no other way to put a string into a page, so a page cannot be
 broken or scripted by what it shows; attribute names and tags come from code only.
 """

@@ -1,0 +1,1 @@
+"""What the domains' web pages share: escaped-by-default HTML (``markup``)."""
