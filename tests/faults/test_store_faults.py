@@ -53,7 +53,7 @@ from tests.e2e.processes import (
     wait_for,
 )
 
-pytestmark = pytest.mark.slow  # 8-20 s each; CI runs them (plain pytest -q)
+pytestmark = pytest.mark.slow  # 8-20 s each; CI runs them (the README test command)
 
 BATCH = 250
 HELD = 1_000  # records held by both sides before the fault
