@@ -22,6 +22,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flagged_banner": ("要確認：規格値を満たさない項目のある証明書を含みます",
                        "Flagged: a certificate in the chain fails a grade check"),
     "flagged": ("要確認", "Flagged"),
+    "state_ok": ("検証済み", "verified"),
+    "state_ng": ("未検証", "NOT verified"),
     "piece": ("対象の鋼材", "The piece"),
     "piece_id": ("製品番号", "Piece id"),
     "holder": ("現在の保有者", "Held by"),
@@ -74,7 +76,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "now_at": ("現在の保有者", "Now at"),
     "state": ("検証状態", "Verification"),
     "failed_checks": ("不合格・不一致の項目", "Failed checks"),
-    "export": ("資料", "Package"),
+    "unavailable": ("来歴の検証はまだ利用できません。", "Chain verification is not available yet."),
     "pieces_n": ("{n} 個の鋼材", "{n} pieces"),
 }
 

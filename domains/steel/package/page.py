@@ -177,18 +177,24 @@ def _link_checks(provenance: Provenance) -> Markup:
     return el("section", None, el("h2", None, _bi("link_checks")), parts)
 
 
-def grade_table(results: Iterable[Mapping[str, Any]], lang: labels.Lang = "ja") -> Markup:
-    """One row per property: pass/fail, the actual value, the limit, the source clause."""
-    head = [_bi(k) for k in ("property", "result", "actual", "limit", "clause")]
+def _label(key: str, lang: labels.Lang | None) -> Markup:
+    return _bi(key) if lang is None else join(labels.t(lang, key))
+
+
+def grade_table(results: Iterable[Mapping[str, Any]], lang: labels.Lang | None = None
+                ) -> Markup:
+    """One row per property: pass/fail, the actual value, the limit, the source clause.
+    ``lang`` None: Japanese with English beneath (the printed page); else one language."""
+    head = [_label(k, lang) for k in ("property", "result", "actual", "limit", "clause")]
     rows = []
     for r in results:
         status = str(r.get("status", ""))
-        note = (el("span", {"class": "en"}, labels.t(lang, "limit_unverified"))
+        note = (el("span", {"class": "en"}, labels.t(lang or "ja", "limit_unverified"))
                 if r.get("verified") is False else None)
         rows.append(el("tr", {"data-status": status},
-                       el("th", {"scope": "row"}, labels.prop(lang, str(r.get("property", "")))),
-                       el("td", {"class": status}, _pair(labels.t("ja", status),
-                                                         labels.t("en", status))),
+                       el("th", {"scope": "row"},
+                          labels.prop(lang or "ja", str(r.get("property", "")))),
+                       el("td", {"class": status}, _label(status, lang)),
                        el("td", {"class": "num"}, r.get("actual", "—")),
                        el("td", None, r.get("limit") or "—", note),
                        el("td", None, r.get("clause") or "—")))
