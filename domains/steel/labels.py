@@ -74,6 +74,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "enter_query": ("溶鋼番号または証明書番号を入力してください。",
                     "Enter a heat number or a certificate number."),
     "now_at": ("現在の保有者", "Now at"),
+    "no_chain": ("この鋼材自体の来歴はありません（加工に使われた場合など）",
+                 "no chain of its own (for instance, processed further)"),
     "state": ("検証状態", "Verification"),
     "failed_checks": ("不合格・不一致の項目", "Failed checks"),
     "unavailable": ("来歴の検証はまだ利用できません。", "Chain verification is not available yet."),

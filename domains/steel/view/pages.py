@@ -32,6 +32,14 @@ class Page:
         return self.href("pieces/" + quote(piece_id, safe=""))
 
 
+def _colon(lang: Lang) -> str:
+    return "：" if lang == "ja" else ": "
+
+
+def _slash(lang: Lang) -> str:
+    return " ／ " if lang == "ja" else " / "
+
+
 def _flag(lang: Lang) -> Markup:
     return el("span", {"class": "mark"}, "⚠ ", t(lang, "flagged"))
 
@@ -45,16 +53,17 @@ def _state(lang: Lang, verified: bool) -> Markup:
 def _piece_item(page: Page, piece: str, state: PieceState | None) -> Markup:
     lang = page.lang
     if state is None:
-        return el("li", {"class": "piece", "data-piece": piece}, el("span", {"class": "id"},
-                                                                    piece), " — ")
+        return el("li", {"class": "piece", "data-piece": piece}, piece, " ",
+                  el("span", {"class": "facts"}, t(lang, "no_chain")))
     failed = (el("ul", {"class": "reasons"},
-                 [el("li", None, labels.check_name(lang, c.name), "：",
+                 [el("li", None, labels.check_name(lang, c.name), _colon(lang),
                      c.reason_ja if lang == "ja" else c.reason_en)
                   for c in state.failed])
               if state.failed else None)
     return el("li", {"class": "piece", "data-piece": piece},
               el("a", {"href": page.piece_href(piece)}, piece), " ",
-              el("span", {"class": "holder"}, t(lang, "now_at"), "：", state.holder_name), " ",
+              el("span", {"class": "holder"}, t(lang, "now_at"), _colon(lang),
+                 state.holder_name), " ",
               _state(lang, state.verified), " ", _flag(lang) if state.flagged else None,
               failed)
 
@@ -63,9 +72,10 @@ def _grade_failures(lang: Lang, link: ChainLink) -> Markup | None:
     failures = [r for r in link.grade_results if r.get("status") == "fail"]
     if not failures:
         return None
-    return el("p", {"class": "ng"}, t(lang, "failed_checks"), "：",
-              "、".join(f"{labels.prop(lang, str(r.get('property')))} {r.get('actual')} "
-                       f"({r.get('limit')}, {r.get('clause')})" for r in failures))
+    return el("p", {"class": "ng"}, t(lang, "failed_checks"), _colon(lang),
+              ("、" if lang == "ja" else "; ").join(
+                  f"{labels.prop(lang, str(r.get('property')))} {r.get('actual')} "
+                  f"({r.get('limit')}, {r.get('clause')})" for r in failures))
 
 
 def _document(page: Page, node: DocumentNode, level: int) -> Markup:
@@ -74,8 +84,9 @@ def _document(page: Page, node: DocumentNode, level: int) -> Markup:
                  link.document_number or link.record_id, " ",
                  _flag(lang) if link.flagged else None)
     facts = el("p", {"class": "facts"},
-               t(lang, "issuer"), "：", link.issuer_name, " ／ ", t(lang, "date"), "：",
-               when(link.at), " ／ ", t(lang, "mass"), "：", mass(link.mass_kg), " ／ ",
+               t(lang, "issuer"), _colon(lang), link.issuer_name, _slash(lang), t(lang, "date"),
+               _colon(lang), when(link.at), _slash(lang), t(lang, "mass"), _colon(lang),
+               mass(link.mass_kg), _slash(lang),
                _state(lang, link.verified))
     pieces = el("ul", {"class": "pieces", "aria-label": t(lang, "pieces_n",
                                                           n=len(node.pieces))},
@@ -124,7 +135,7 @@ def _chain_table(page: Page, provenance: Provenance) -> Markup:
         failed = [c for c in link.checks if not c.ok]
         checks = (_state(lang, True) if not failed else
                   el("ul", {"class": "reasons"},
-                     [el("li", {"class": "ng"}, "✖ ", labels.check_name(lang, c.name), "：",
+                     [el("li", {"class": "ng"}, "✖ ", labels.check_name(lang, c.name), _colon(lang),
                          c.reason_ja if lang == "ja" else c.reason_en) for c in failed]))
         rows.append(el("tr", {"data-link": link.kind},
                        el("td", {"class": "num"}, n),

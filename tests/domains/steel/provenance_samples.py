@@ -148,16 +148,22 @@ def flagged() -> Provenance:
 
 def strip_holders() -> list[Provenance]:
     """Every piece derived from the coil and where it is now, for the supply-chain view:
-    the cut length at the builder (``provenance()``) and the other strips and lengths still
-    at the coil centre (their chains stop before the last custody event)."""
+    the cut length at the builder (``provenance()``), the other strips and lengths still
+    at the coil centre (their chains stop before the last custody event), except the last
+    length, whose delivery record's signature does not verify (NOT verified)."""
     full = provenance()
     at_centre = []
     for piece, upto in ((s, 4) for s in STRIPS if s != STRIPS[1]):
         at_centre.append(_at_centre(full, piece, upto))
-    for piece in LENGTHS:
+    for piece in LENGTHS[:-1]:
         if piece != PIECE:
             at_centre.append(_at_centre(full, piece, 5))
-    return [full, *at_centre]
+    bad = LinkCheck("signature", False, "引渡し記録の署名が一致しません（改ざんの疑い）",
+                    "the transfer record's signature does not match (altered?)")
+    last = dataclasses.replace(full.links[5], piece_ids=(LENGTHS[-1],),
+                               checks=(bad, *CHECKS["custody"][1:]))
+    disputed = dataclasses.replace(full, piece_id=LENGTHS[-1], links=(*full.links[:5], last))
+    return [full, *at_centre, disputed]
 
 
 def _at_centre(full: Provenance, piece: str, upto: int) -> Provenance:

@@ -53,6 +53,9 @@ async def test_a_heat_shows_the_tree_with_holders_and_states(chain_view):
     assert "派生した鋼材と現在の保有者" in text
     assert f"{samples.PIECE} 現在の保有者：{samples.BUILDER} ✔ 検証済み" in text
     assert f"{samples.LENGTHS[0]} 現在の保有者：{samples.COIL_CENTRE}" in text
+    assert (f"{samples.LENGTHS[-1]} 現在の保有者：{samples.BUILDER} ✖ 未検証 電子署名："
+            "引渡し記録の署名が一致しません（改ざんの疑い）") in text
+    assert f"{samples.STRIPS[1]} この鋼材自体の来歴はありません" in text
     assert html.count('data-piece="') == 1 + 4 + 6
     assert f'href="/domains/steel/chain/pieces/{samples.PIECE}"' in html
 
