@@ -113,9 +113,11 @@ def _piece(provenance: Provenance) -> Markup:
     record = certificate_record(provenance) or {}
     grade = " ".join(str(record[k]) for k in ("gradeStandard", "gradeDesignation")
                      if record.get(k)) or "—"
+    flagged = any(link.flagged for link in provenance.links if link.kind == "certificate")
     facts = (("piece_id", provenance.piece_id), ("holder", provenance.holder_name),
              ("grade", grade), ("heat", ", ".join(record.get("heatNumbers") or []) or "—"),
-             ("cert_number", record.get("certificateNumber") or "—"),
+             ("cert_number", join(record.get("certificateNumber") or "—", " ",
+                                  flag_mark() if flagged else None)),
              ("product", _product(record)))
     return el("section", None, el("h2", None, _bi("piece")),
               el("dl", {"class": "facts"},

@@ -1,6 +1,7 @@
 """Where ``tsunagu steel export --piece`` and the supply-chain view get a ``Provenance``:
-signed records read from a file or a directory, handed to ``build_provenance``, the one
-hook the chain side (custody events, derived certificates, chain verification) fills in.
+signed records read from a file or a directory, handed to ``build_provenance``, the hook
+the chain side (custody events, derived certificates, chain verification) fills in; and
+``find_provenances``, the same for the view's searches.
 
 Until it does, ``build_provenance`` refuses with ``ChainUnavailable``: no page may show a
 chain nobody verified.
@@ -40,6 +41,14 @@ def build_provenance(records: Records, piece_id: str) -> Provenance:
     raise ChainUnavailable("chain verification not available: custody events and derived "
                            "certificates are not installed in this tsunagu yet, so the "
                            f"chain of {piece_id!r} cannot be verified")
+
+
+def find_provenances(query: str) -> list[Provenance]:
+    """THE VIEW'S HOOK (a ``domains.steel.view.tree.ProvenanceFinder``): the provenance of
+    every piece a heat number, certificate or document number or piece id names. The chain
+    side replaces this body too (or passes its own finder to ``view_app``)."""
+    raise ChainUnavailable("chain verification not available: no provenance can be shown "
+                           "for a query yet")
 
 
 def _records_of(value: Any, where: str) -> list[dict[str, Any]]:

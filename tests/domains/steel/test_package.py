@@ -156,8 +156,9 @@ def test_a_flagged_certificate_is_marked_everywhere_it_appears():
     assert 'data-flagged="true"' in html and "規格値を満たさない項目" in html
     flagged_links = [n for n, link in enumerate(chain.links, start=1) if link.flagged]
     assert flagged_links == [1, 4, 5]
-    # In the chain table, in each link's checks, in each grade table heading.
-    assert html.count('class="mark"') == 3 * len(flagged_links)
+    # In the chain table, in each link's checks, in each grade table heading, and beside the
+    # certificate number in the piece's facts.
+    assert html.count('class="mark"') == 3 * len(flagged_links) + 1
     row = re.search(r'<tr data-status="fail"><th scope="row">引張強さ</th>.*?</tr>', html)
     assert row and "600.0" in row.group() and "不合格" in row.group()
 

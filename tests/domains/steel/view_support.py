@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from aiohttp import web
 
-from domains.steel.package.source import build_provenance
+from domains.steel.package.source import find_provenances
 from domains.steel.view.app import view_app
 from domains.steel.view.tree import finder_over
 from tests.domains.steel import provenance_samples as samples
@@ -29,8 +29,7 @@ async def chain_view():
     root.add_subapp("/domains/steel/chain/", view_app(finder_over(samples.strip_holders())))
     root.add_subapp("/domains/steel/failing/", view_app(finder_over([samples.failing()])))
     root.add_subapp("/domains/steel/flagged/", view_app(finder_over([samples.flagged()])))
-    root.add_subapp("/domains/steel/unavailable/",
-                    view_app(lambda query: [build_provenance([], query)]))
+    root.add_subapp("/domains/steel/unavailable/", view_app(find_provenances))
     runner = web.AppRunner(root)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
