@@ -21,6 +21,7 @@ from domains.steel.csv_import import DEFAULT_MAPPING, load_mapping, logo_data_ur
 from domains.steel.errors import CertificateRefused, Problem, SteelCode
 from domains.steel.package import export, source
 from domains.steel.package.source import ProvenanceBuilder
+from domains.steel.package.text import chain_lines
 from domains.steel.vocab import group_of
 from trust.errors import TsunaguError
 
@@ -154,6 +155,7 @@ def export_piece(args: argparse.Namespace, builder: ProvenanceBuilder | None = N
     exported = export.build(provenance, base_url=args.url, with_pdf=not args.no_pdf)
     for path in export.write(exported, args.out):
         print(path)
+    print("\n".join(chain_lines(provenance)))
     state = "verified" if provenance.verified else "NOT verified"
     print(f"{provenance.piece_id}: {len(provenance.links)} links, {state}"
           + (", flagged" if provenance.flagged else "") + f", {exported.digest}")

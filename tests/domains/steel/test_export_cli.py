@@ -53,7 +53,8 @@ def test_export_writes_package_page_and_pdf_then_reads_its_own_package(tmp_path,
     lines = capsys.readouterr().out.splitlines()
     stem = samples.PIECE
     assert lines[:3] == [str(out / f"{stem}.{ext}") for ext in ("jsonld", "html", "pdf")]
-    assert lines[3].startswith(f"{stem}: 6 links, verified, sha256:")
+    assert lines[4].startswith(" 1. ✔ 検査証明書（ミルシート） TS-MC-2026-0417")
+    assert lines[-1].startswith(f"{stem}: 6 links, verified, sha256:")
     package = json.loads((out / f"{stem}.jsonld").read_bytes())
     assert bundle.verify_package(package) == []
     assert "https://hub.example.jp/steel/pieces/SCC-L-0032-03" in \

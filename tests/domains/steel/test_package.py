@@ -188,3 +188,24 @@ def test_the_pdf_renders_the_japanese_page_with_cjk_fonts(chain):
     fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages
              for f in p["/Resources"]["/Font"].values()}
     assert any("Noto-Sans-CJK-JP" in f for f in fonts), fonts
+
+
+# ---------------------------------------------------------------------------- text
+
+def test_the_chain_as_text_lines_for_verify():
+    from domains.steel.package.text import chain_lines
+
+    lines = chain_lines(samples.provenance())
+    assert lines[0] == f"{samples.PIECE} — 現在の保有者: {samples.BUILDER}"
+    assert lines[1] == (" 1. ✔ 検査証明書（ミルシート） TS-MC-2026-0417 東北製鉄株式会社 "
+                        "2026-04-17 09:00 12,400 kg")
+    assert lines[-2].startswith(" 6. ✔ 引渡し urn:example:custody:3 仙台コイルセンター株式会社 "
+                                "-> 株式会社みやぎ建設")
+    assert lines[-1] == "検証済み：すべての署名と連鎖を確認しました"
+    failing = chain_lines(samples.failing(), "en")
+    assert "      ✖ parent certificate hash: the parent certificate's hash does not match " \
+           "(altered?)" in failing
+    assert failing[-1] == "NOT verified: some records could not be checked"
+    flagged = chain_lines(samples.flagged())
+    assert "      ⚠ 引張強さ 600.0 (>= 400 and <= 510, JIS G 3101 表3 (機械的性質))" in flagged
+    assert flagged[-1].endswith("要確認：規格値を満たさない項目のある証明書を含みます")
