@@ -45,9 +45,19 @@ CONTEXT: list[Any] = [*vocab.RECORD_CONTEXT, PACKAGE_TERMS]
 ID_NAMESPACE = uuid.UUID("0b6f7a56-3f0e-4c55-8d7c-5a2f8e1d9b42")
 
 
+def plain(value: Any) -> Any:
+    """The JSON value of a record however the chain side holds it (read-only mappings,
+    tuples): the same JSON, as dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 def record_sha256(record: Mapping[str, Any]) -> str:
     """Hex SHA-256 of the record's RFC 8785 form, proof included (what any JCS tool gives)."""
-    return hashlib.sha256(canonical_json(dict(record))).hexdigest()
+    return hashlib.sha256(canonical_json(plain(record))).hexdigest()
 
 
 def hash_matches(record: Mapping[str, Any], multibase: str) -> bool:
@@ -82,8 +92,8 @@ def _link_entry(position: int, link: ChainLink, record: Mapping[str, Any] | None
 
 def build_package(provenance: Provenance, *, exported_at: datetime | None = None
                   ) -> dict[str, Any]:
-    """The package document of ``provenance`` (records deep-copied by the JSON round trip of
-    whoever writes it; here they are the very objects, never edited)."""
+    """The package document of ``provenance``: its records copied as plain JSON, never
+    edited."""
     by_id = {r.get("id"): r for r in provenance.records}
     manifest = [_link_entry(n, link, by_id.get(link.record_id))
                 for n, link in enumerate(provenance.links, start=1)]
@@ -105,7 +115,7 @@ def build_package(provenance: Provenance, *, exported_at: datetime | None = None
         "flagged": provenance.flagged,
         "problems": list(provenance.problems),
         "manifest": manifest,
-        "records": list(provenance.records),
+        "records": [plain(r) for r in provenance.records],
     }
 
 
@@ -153,7 +163,7 @@ def verify_package(package: Mapping[str, Any]) -> list[Finding]:
             findings.append(Finding(position, rid, "the record does not match the chain's "
                                                    "recordHash"))
         try:
-            proof = verify_document(dict(record))
+            proof = verify_document(plain(record))
         except TsunaguError as exc:
             findings.append(Finding(position, rid, f"signature: {exc.message}"))
             continue

@@ -209,3 +209,14 @@ def test_the_chain_as_text_lines_for_verify():
     flagged = chain_lines(samples.flagged())
     assert "      ⚠ 引張強さ 600.0 (>= 400 and <= 510, JIS G 3101 表3 (機械的性質))" in flagged
     assert flagged[-1].endswith("要確認：規格値を満たさない項目のある証明書を含みます")
+
+
+def test_records_held_as_read_only_mappings_travel_as_the_same_json(chain):
+    from types import MappingProxyType
+
+    frozen = dataclasses.replace(chain, records=tuple(
+        MappingProxyType({**r, "proof": MappingProxyType(r["proof"])}) for r in chain.records))
+    package = json.loads(json.dumps(bundle.build_package(frozen)))
+    assert bundle.verify_package(package) == []
+    assert [canonical_json(r) for r in package["records"]] == \
+        [canonical_json(r) for r in chain.records]
