@@ -65,10 +65,14 @@ async def test_search_and_open_a_piece_by_keyboard_alone(chain_view, page):
 
 
 async def test_the_package_page_is_accessible_and_printable(tmp_path, page):
+    from datetime import datetime, timedelta, timezone
+
     from domains.steel.package import export
 
+    # A fixed export time: the screenshot changes only when the page does.
+    at = datetime(2026, 6, 3, 10, 0, tzinfo=timezone(timedelta(hours=9)))
     done = export.build(samples.flagged(), base_url="https://hub.example.jp/steel/chain",
-                        with_pdf=False)
+                        with_pdf=False, exported_at=at)
     file = tmp_path / "package.html"
     file.write_text(done.html, encoding="utf-8")
     await page.goto(file.as_uri())
