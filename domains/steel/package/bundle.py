@@ -93,7 +93,8 @@ def _link_entry(position: int, link: ChainLink, record: Mapping[str, Any] | None
 def build_package(provenance: Provenance, *, exported_at: datetime | None = None
                   ) -> dict[str, Any]:
     """The package document of ``provenance``: its records copied as plain JSON, never
-    edited."""
+    edited, and checked as ``verify_package`` checks them (``verifiedByExporter`` False and
+    each finding in ``problems`` if any fails)."""
     by_id = {r.get("id"): r for r in provenance.records}
     manifest = [_link_entry(n, link, by_id.get(link.record_id))
                 for n, link in enumerate(provenance.links, start=1)]
@@ -104,7 +105,7 @@ def build_package(provenance: Provenance, *, exported_at: datetime | None = None
                  for n, r in enumerate((r for r in provenance.records
                                         if r.get("id") not in linked), start=1)]
     hashes = "\n".join(e.get("sha256", "") for e in manifest)
-    return {
+    package = {
         "@context": CONTEXT,
         "id": "urn:uuid:" + str(uuid.uuid5(ID_NAMESPACE, f"{provenance.piece_id}\n{hashes}")),
         "type": PACKAGE,
@@ -117,6 +118,13 @@ def build_package(provenance: Provenance, *, exported_at: datetime | None = None
         "manifest": manifest,
         "records": [plain(r) for r in provenance.records],
     }
+    # The exporter re-verifies what it packed: a record missing, or not the one the chain
+    # names, makes the package NOT verified whatever the chain side said.
+    findings = verify_package(package)
+    if findings:
+        package["verifiedByExporter"] = False
+        package["problems"] += [f.text() for f in findings]
+    return package
 
 
 def package_hash(package: Mapping[str, Any]) -> str:
@@ -132,6 +140,38 @@ class Finding:
     position: int
     record_id: str
     problem: str
+    problem_ja: str = ""
+
+    def text(self) -> str:
+        return f"{self.position}. {self.record_id}: {self.problem}"
+
+    def text_ja(self) -> str:
+        return f"{self.position}. {self.record_id}: {self.problem_ja or self.problem}"
+
+
+def _entry_findings(entry: Mapping[str, Any], record: Mapping[str, Any] | None
+                    ) -> list[Finding]:
+    position, rid = entry.get("position", 0), str(entry.get("recordId", ""))
+    if record is None:
+        return [Finding(position, rid, "the record is missing from the package",
+                        "記録が資料に含まれていません")]
+    found = []
+    if entry.get("sha256") != record_sha256(record):
+        found.append(Finding(position, rid, "the record's SHA-256 is not the manifest's (the "
+                             "record was altered)", "記録のハッシュが一覧と一致しません（改ざん）"))
+    if "recordHash" in entry and not hash_matches(record, str(entry["recordHash"])):
+        found.append(Finding(position, rid, "the record does not match the chain's recordHash",
+                             "記録が来歴の示す記録と一致しません"))
+    try:
+        proof = verify_document(plain(record))
+    except TsunaguError as exc:
+        return [*found, Finding(position, rid, f"signature: {exc.message}",
+                                "電子署名を検証できません")]
+    issuer = (entry.get("issuer") or {}).get("id")
+    if issuer and proof.controller != issuer:
+        found.append(Finding(position, rid, f"signed by {proof.controller}, the manifest "
+                             f"names {issuer}", "署名者が一覧の発行者と異なります"))
+    return found
 
 
 def verify_package(package: Mapping[str, Any]) -> list[Finding]:
@@ -139,38 +179,16 @@ def verify_package(package: Mapping[str, Any]) -> list[Finding]:
     record's hash is the manifest's, each record's own proof verifies. Empty: sound.
     (Whether the links make a valid chain is the chain side's verification, whose findings
     the manifest carries as ``checks``.)"""
-    findings: list[Finding] = []
-    records = package.get("records")
-    manifest = package.get("manifest")
-    if not isinstance(records, list) or not isinstance(manifest, list) or not manifest:
-        return [Finding(0, "", "the package has no records or no manifest")]
-    by_id: dict[Any, Mapping[str, Any]] = {}
-    for record in records:
-        if isinstance(record, Mapping):
-            by_id[record.get("id")] = record
-    listed = set()
-    for entry in manifest:
-        position, rid = entry.get("position", 0), str(entry.get("recordId", ""))
-        listed.add(rid)
-        record = by_id.get(rid)
-        if record is None:
-            findings.append(Finding(position, rid, "the record is missing from the package"))
-            continue
-        if entry.get("sha256") != record_sha256(record):
-            findings.append(Finding(position, rid, "the record's SHA-256 is not the manifest's"
-                                                   " (the record was altered)"))
-        if "recordHash" in entry and not hash_matches(record, str(entry["recordHash"])):
-            findings.append(Finding(position, rid, "the record does not match the chain's "
-                                                   "recordHash"))
-        try:
-            proof = verify_document(plain(record))
-        except TsunaguError as exc:
-            findings.append(Finding(position, rid, f"signature: {exc.message}"))
-            continue
-        issuer = (entry.get("issuer") or {}).get("id")
-        if issuer and proof.controller != issuer:
-            findings.append(Finding(position, rid, f"signed by {proof.controller}, the "
-                                                   f"manifest names {issuer}"))
-    for rid in by_id.keys() - listed:
-        findings.append(Finding(0, str(rid), "a record the manifest does not list"))
+    records, manifest = package.get("records"), package.get("manifest")
+    if (not isinstance(records, list) or not isinstance(manifest, list) or not manifest
+            or not all(isinstance(e, Mapping) for e in manifest)):
+        return [Finding(0, "", "the package has no records or no manifest",
+                        "資料に記録または一覧がありません")]
+    by_id = {r.get("id"): r for r in records if isinstance(r, Mapping)}
+    findings = [f for entry in manifest
+                for f in _entry_findings(entry, by_id.get(str(entry.get("recordId", ""))))]
+    listed = {str(entry.get("recordId", "")) for entry in manifest}
+    findings += [Finding(0, str(rid), "a record the manifest does not list",
+                         "一覧にない記録が含まれています")
+                 for rid in by_id.keys() - listed]
     return findings

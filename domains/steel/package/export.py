@@ -36,10 +36,12 @@ def verify_url_for(base_url: str | None, piece_id: str, digest: str) -> str:
 def build(provenance: Provenance, *, base_url: str | None = None, with_pdf: bool = True,
           exported_at: datetime | None = None) -> Exported:
     package = bundle.build_package(provenance, exported_at=exported_at)
+    findings = bundle.verify_package(package)
     digest = bundle.package_hash(package)
     url = verify_url_for(base_url, provenance.piece_id, digest)
     html = page.render(provenance, verify_url=url, package_digest=digest,
-                       exported_at=package["exportedAt"])
+                       exported_at=package["exportedAt"],
+                       findings=[f.text_ja() for f in findings])
     return Exported(package, digest, url, html, pdf.to_pdf(html) if with_pdf else None)
 
 

@@ -10,7 +10,7 @@ is or through WeasyPrint (``pdf``). Every value goes through connector.web.marku
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -99,8 +99,8 @@ def _product(record: Mapping[str, Any] | None) -> str:
         return "—"
 
 
-def banner(provenance: Provenance) -> Markup:
-    ok = provenance.verified
+def banner(provenance: Provenance, problems: Sequence[str] = ()) -> Markup:
+    ok = provenance.verified and not problems
     state = el("p", {"class": "banner ok" if ok else "banner bad", "role": "status",
                      "data-verified": "true" if ok else "false"},
                ("✔ " if ok else "✖ "), _bi("verified" if ok else "not_verified"))
@@ -218,11 +218,13 @@ def _grades(provenance: Provenance) -> Markup:
               parts or el("p", None, _bi("none")))
 
 
-def _verify(provenance: Provenance, verify_url: str, digest: str, exported_at: str) -> Markup:
+def _verify(provenance: Provenance, verify_url: str, digest: str, exported_at: str,
+            findings: Sequence[str]) -> Markup:
     ja, en = both("qr_label")
     problems = (el("div", None, el("h3", None, _bi("problems")),
-                   el("ul", None, [el("li", None, p) for p in provenance.problems]))
-                if provenance.problems else None)
+                   el("ul", None, [el("li", None, p)
+                                   for p in (*provenance.problems, *findings)]))
+                if provenance.problems or findings else None)
     return el("section", None, el("h2", None, _bi("verify")),
               el("div", {"class": "verify"},
                  el("div", {"role": "img", "aria-label": f"{ja} / {en}: {verify_url}"},
@@ -238,16 +240,17 @@ def _verify(provenance: Provenance, verify_url: str, digest: str, exported_at: s
 
 
 def render(provenance: Provenance, *, verify_url: str, package_digest: str,
-           exported_at: str) -> str:
+           exported_at: str, findings: Sequence[str] = ()) -> str:
     """The page: ``verify_url`` is what the QR code encodes (the view's URL for the piece,
-    or the package hash when the caller has no URL)."""
+    or the package hash when the caller has no URL); ``findings``: what re-verifying the
+    package itself found (any makes the page NOT verified)."""
     ja, _ = both("package_title")
     body = el("body", None,
               el("header", None, el("h1", None, _bi("package_title")),
                  el("p", {"class": "lead"}, _bi("package_lead"))),
-              el("main", None, banner(provenance), _piece(provenance), _chain(provenance),
+              el("main", None, banner(provenance, findings), _piece(provenance), _chain(provenance),
                  _link_checks(provenance), _grades(provenance),
-                 _verify(provenance, verify_url, package_digest, exported_at)))
+                 _verify(provenance, verify_url, package_digest, exported_at, findings)))
     head = el("head", None, el("meta", {"charset": "utf-8"}),
               el("title", None, f"{ja} — {provenance.piece_id}"),
               el("style", None, Markup(STYLE)))

@@ -220,3 +220,17 @@ def test_records_held_as_read_only_mappings_travel_as_the_same_json(chain):
     assert bundle.verify_package(package) == []
     assert [canonical_json(r) for r in package["records"]] == \
         [canonical_json(r) for r in chain.records]
+
+
+def test_a_chain_whose_record_is_not_the_one_it_names_is_not_verified(chain):
+    """The chain side says verified, but a record it hands over is not the one its link
+    names: the exporter's own re-verification makes the package and the page NOT verified."""
+    other = samples.provenance(tensile=460)  # a different mill record, same id
+    swapped = dataclasses.replace(chain, records=(other.records[0], *chain.records[1:]))
+    assert swapped.verified
+    done = export.build(swapped, with_pdf=False)
+    assert done.package["verifiedByExporter"] is False
+    assert done.package["problems"] == [
+        f"1. {chain.links[0].record_id}: the record does not match the chain's recordHash"]
+    assert 'data-verified="false"' in done.html
+    assert f"1. {chain.links[0].record_id}: 記録が来歴の示す記録と一致しません" in done.html
