@@ -1,4 +1,4 @@
-"""Benchmark of the steel hub's import: EN 10168 v0.5.0 certificates to records (schema,
+"""Benchmark of the steel hub: the import of EN 10168 v0.5.0 certificates to records (schema,
 embedded files, grade checks, heat numbers, unit slips), one process.
 
     .venv/bin/python bench/steel.py --certificates 2000 --json out.json
@@ -8,6 +8,12 @@ the six JIS grades, thicknesses 3-120 mm, chemistry and strengths around each gr
 (some fail, a few carry a unit slip), a 1x1 PNG mark. Figures: ``import_certs_per_s`` (wall
 clock; floor 200 on 2 shared cores), ``import_certs_per_cpu_s`` (process CPU time), and the
 counts flagged and refused (a sanity check that the certificates are varied).
+
+``export_package_ms``: the provenance package of one piece (the 6-link sample chain of
+tests/domains/steel/provenance_samples.py: JSON-LD package, its Japanese page with the QR
+code, both written to a temporary directory), median of ``--rounds`` (floor 500 ms);
+``export_package_pdf_ms``: the same with the PDF (WeasyPrint), after one warm-up export
+that loads the fonts.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from __future__ import annotations
 import argparse
 import base64
 import random
+import statistics
 import struct
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -31,6 +39,7 @@ from domains.steel.errors import CertificateRefused
 from domains.steel.grades import grades
 
 FLOOR = 200  # certificates per second
+EXPORT_FLOOR_MS = 500  # one piece's package with its page
 
 
 def _png() -> str:
@@ -79,18 +88,43 @@ def run(n: int, seed: int) -> dict[str, Any]:
             "refused": refused, "floor_certs_per_s": FLOOR}
 
 
+def _export_ms(chain: Any, with_pdf: bool, rounds: int) -> float:
+    from domains.steel.package import export
+
+    times = []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            export.write(export.build(chain, base_url="https://hub.example.jp/steel",
+                                      with_pdf=with_pdf), Path(out))
+            times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def run_export(rounds: int) -> dict[str, Any]:
+    from tests.domains.steel.provenance_samples import provenance
+
+    chain = provenance()
+    _export_ms(chain, True, 1)  # warm-up: WeasyPrint's import and the CJK fonts
+    return {"export_package_ms": _export_ms(chain, False, rounds),
+            "export_package_pdf_ms": _export_ms(chain, True, rounds),
+            "floor_export_package_ms": EXPORT_FLOOR_MS}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--certificates", type=int, default=2000)
+    parser.add_argument("--certificates", "--certs", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5, help="export rounds (median)")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--json", type=Path, metavar="PATH")
     args = parser.parse_args()
-    figures = run(args.certificates, args.seed)
+    figures = run(args.certificates, args.seed) | run_export(args.rounds)
     for key, value in figures.items():
         print(f"{key}: {value}")
     if args.json:
         write_json(args.json, {"commit": git_commit(), "machine": machine(), **figures})
-    return 0 if figures["import_certs_per_s"] >= FLOOR else 1
+    return 0 if (figures["import_certs_per_s"] >= FLOOR
+                 and figures["export_package_ms"] <= EXPORT_FLOOR_MS) else 1
 
 
 if __name__ == "__main__":

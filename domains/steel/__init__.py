@@ -2,9 +2,11 @@
 
 Registers its roles and purposes, the EN 10168 inspection certificate as a dataset type
 (``model``, ``certificate``: import/export of EN 10168 v0.5.0 JSON and a CSV layout, ``cli``)
-and grade checks against limits as data (``grades.toml``, ``checks``). To come: derived
-certificates for slit or cut pieces with a link to and hash of the parent, provenance export
-for public works inspections, policy templates for the mill -> trader -> processor chain.
+and grade checks against limits as data (``grades.toml``, ``checks``); the provenance package
+of a delivered piece for public-works inspections (``package``) and the supply-chain view
+(``view``), both built from ``provenance.Provenance``. To come: derived certificates for
+slit or cut pieces with a link to and hash of the parent, custody events, chain verification,
+policy templates for the mill -> trader -> processor chain.
 """
 
 from connector.plugins.contract import DomainPlugin

@@ -1,5 +1,6 @@
 """``tsunagu steel import`` and ``export``: EN 10168 JSON (or the CSV layout) to certificate
-records and back, offline (no connector needed; publish the records into the
+records and back, and ``export --piece``: the provenance package of a piece (domains.steel.
+package), offline (no connector needed; publish the records into the
 ``mill-certificates`` dataset through a running connector, which signs each one).
 
 Exit status: 0 every certificate imported (flagged ones included: they are held, marked);
@@ -18,7 +19,11 @@ from typing import Any
 from domains.steel.certificate import to_en10168, to_record
 from domains.steel.csv_import import DEFAULT_MAPPING, load_mapping, logo_data_url, read_csv
 from domains.steel.errors import CertificateRefused, Problem, SteelCode
+from domains.steel.package import export, source
+from domains.steel.package.source import ProvenanceBuilder
+from domains.steel.package.text import chain_lines
 from domains.steel.vocab import group_of
+from trust.errors import TsunaguError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +46,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "domains/steel/csv_import.py); default: Japanese headers")
     imports.add_argument("--json", action="store_true", help="print the outcome as JSON")
     imports.set_defaults(func=_import)
-    exports = sub.add_parser("export", help="a certificate record back to EN 10168 JSON")
-    exports.add_argument("record", type=Path, metavar="RECORD")
+    exports = sub.add_parser(
+        "export", help="a certificate record back to EN 10168 JSON, or (--piece) the "
+                       "provenance package of one delivered piece",
+        description="With RECORD: print the EN 10168 JSON of a certificate record. With "
+                    "--piece: write the provenance package of the piece (JSON-LD with every "
+                    "signed record of its chain, a printable HTML page in Japanese with a "
+                    "verification QR code, and its PDF) for a public-works material "
+                    "inspection (土木工事共通仕様書 材料確認).")
+    exports.add_argument("record", type=Path, metavar="RECORD", nargs="?")
+    exports.add_argument("--piece", metavar="ID", help="the delivered piece's id")
+    exports.add_argument("--from", dest="source", type=Path, metavar="FILE_OR_DIR",
+                         help="the signed records of the chain: a provenance package, a JSON "
+                              "file of records or a directory of record files")
+    exports.add_argument("--out", type=Path, metavar="DIR", help="where the package goes")
+    exports.add_argument("--url", metavar="BASE",
+                         help="the supply-chain view's address: the QR code encodes "
+                              "BASE/pieces/ID (without it, the package hash)")
+    exports.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     exports.set_defaults(func=_export)
 
 
@@ -100,6 +121,12 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.piece is not None:
+        return export_piece(args)
+    if args.record is None:
+        print("steel export: give a RECORD, or --piece ID --from FILE_OR_DIR --out DIR",
+              file=sys.stderr)
+        return 2
     record = json.loads(args.record.read_bytes())
     try:
         document = to_en10168(record)
@@ -108,4 +135,28 @@ def _export(args: argparse.Namespace) -> int:
             print(f"{args.record}: {p.path}: [{p.code}] {p.message}", file=sys.stderr)
         return 1
     print(json.dumps(document, ensure_ascii=False, indent=2))
+    return 0
+
+
+def export_piece(args: argparse.Namespace, builder: ProvenanceBuilder | None = None) -> int:
+    """``export --piece``: 0 written (the page says whether the chain verified), 1 the
+    chain cannot be built, 2 bad arguments or unreadable records."""
+    if args.source is None or args.out is None:
+        print("steel export --piece needs --from FILE_OR_DIR and --out DIR", file=sys.stderr)
+        return 2
+    try:
+        provenance = source.provenance_from(args.source, args.piece, builder)
+    except source.SourceUnreadable as exc:
+        print(f"[{exc.code}] {exc.message}", file=sys.stderr)
+        return 2
+    except TsunaguError as exc:
+        print(f"[{exc.code}] {exc.message}", file=sys.stderr)
+        return 1
+    exported = export.build(provenance, base_url=args.url, with_pdf=not args.no_pdf)
+    for path in export.write(exported, args.out):
+        print(path)
+    print("\n".join(chain_lines(provenance)))
+    state = "verified" if provenance.verified else "NOT verified"
+    print(f"{provenance.piece_id}: {len(provenance.links)} links, {state}"
+          + (", flagged" if provenance.flagged else "") + f", {exported.digest}")
     return 0

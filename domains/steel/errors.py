@@ -31,6 +31,11 @@ class SteelCode(ErrorCode):
                      "(C00) differ")
     GRADE_UNKNOWN = ("steel.grade_unknown",
                      "the certificate names no grade the steel hub holds limits for")
+    # ---- provenance package and supply-chain view (domains.steel.package, .view) ----
+    CHAIN_UNAVAILABLE = ("steel.chain_unavailable",
+                         "chain verification is not available in this installation")
+    SOURCE_UNREADABLE = ("steel.source_unreadable",
+                         "a records file or directory cannot be read as signed records")
 
 
 @dataclass(frozen=True)
