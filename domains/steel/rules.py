@@ -18,7 +18,6 @@ from domains.steel.derivation import check_mass
 from domains.steel.errors import ChainCode, ChainRefused
 from domains.steel.verify import verify_chain
 
-
 _CODES = {str(c): c for c in ChainCode}
 
 
@@ -40,7 +39,8 @@ def check_event(record: Mapping[str, Any]) -> None:
                            "/senderDid が署名者と異なります")
     unsigned = "proof" not in record
     for piece in record["pieceIds"]:
-        provenance = verify_chain([*record["chain"], record], piece)
+        provenance = verify_chain([*record["chain"], record], piece, unsigned_by={
+            str(record.get("id")): str(record.get("senderDid"))} if unsigned else None)
         for problem in provenance.problems:
             raise ChainRefused(ChainCode.CHAIN_INVALID, problem, problem, piece=piece)
         for link in provenance.links:

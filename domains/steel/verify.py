@@ -105,15 +105,40 @@ def lineage(records: Sequence[Record], piece_id: str
 def chain_for(records: Iterable[Record], piece_id: str, hashed: Hashes | None = None
               ) -> tuple[list[Record], list[str]]:
     """The records of ``piece_id``'s chain in order: for each piece on its way from the mill,
-    the record naming it, then the custody events moving it (by time)."""
+    the record naming it, then the custody events moving it and the derivations splitting it
+    (a second split or transfer is there, to be refused). Order is by time, and among records
+    of the same second by what the chain allows: the next is the first that applies."""
     flat = flatten(records, hashed)
     way, problems = lineage(flat, piece_id)
-    events = [r for r in _by_id(flat)[0].values() if kind_of(r) == "custody"]
+    later = [r for r in _by_id(flat)[0].values() if kind_of(r) in ("custody", "derivation")]
     ordered: list[Record] = []
-    for record, piece in way:
+    placed: set[str] = set()
+    ledger = Ledger()
+
+    def place(record: Record, apply: bool = True) -> bool:
+        if str(record.get("id")) in placed:
+            return True
+        if apply:
+            try:
+                ledger.apply(record, signer_of(record) or "")
+            except (ChainRefused, KeyError, TypeError, ValueError, AttributeError):
+                return False
+        placed.add(str(record.get("id")))
         ordered.append(record)
-        moving = [e for e in events if piece in pieces_of(e)]
-        ordered.extend(sorted(moving, key=lambda e: (signed_at(e), len(e.get("chain") or []))))
+        return True
+
+    for record, piece in way:
+        place(record) or place(record, apply=False)
+        touching = sorted((r for r in later if (
+            kind_of(r) == "custody" and piece in pieces_of(r)
+            or kind_of(r) == "derivation" and r.get("parentPieceId") == piece)),
+            key=lambda r: (signed_at(r), len(r.get("chain") or [])))
+        while touching:
+            taken = next((r for r in touching if place(r)), None)
+            if taken is None:
+                taken = touching[0]
+                place(taken, apply=False)
+            touching.remove(taken)
     return ordered, problems
 
 
@@ -209,10 +234,13 @@ def _total(pieces: Any) -> float | None:
 
 
 def verify_chain(records: Iterable[Record], piece_id: str, *,
-                 issuers: Mapping[str, str] | None = None) -> Provenance:
+                 issuers: Mapping[str, str] | None = None,
+                 unsigned_by: Mapping[str, str] | None = None) -> Provenance:
     """The provenance of ``piece_id`` from ``records`` (certificates, derived certificates,
     custody events; a custody event's carried chain counts), every link checked. With
-    ``issuers`` (DID -> name), a record signed by any other DID fails its signature check."""
+    ``issuers`` (DID -> name), a record signed by any other DID fails its signature check.
+    ``unsigned_by`` (record id -> DID): who will sign a record not signed yet (a content rule
+    run before signing); its signature check fails, the others run as if it were signed."""
     hashed = Hashes()
     flat = flatten(records, hashed)
     ordered, problems = chain_for(flat, piece_id, hashed)
@@ -239,7 +267,7 @@ def verify_chain(records: Iterable[Record], piece_id: str, *,
         else:
             checks.append(_check("content", lambda r=record: check_shape(r)))
             checks.append(_carried(record, by_id, issuers, known, hashed))
-        signer = signer_of(record) or ""
+        signer = signer_of(record) or (unsigned_by or {}).get(str(record.get("id")), "")
         checks.append(_check("holder", lambda r=record, s=signer: ledger.apply(r, s)))
         piece = way.get(record.get("id"), piece_id)
         links.append(_link(record, piece, checks, hashed))
