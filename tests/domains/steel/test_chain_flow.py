@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from dataclasses import dataclass
 
 import orjson
@@ -20,7 +21,7 @@ from domains.steel.errors import ChainCode, ChainRefused
 from domains.steel.hub import SteelHub
 from tests.connector.conftest import status_lists
 from tests.domains.steel.certs import jis
-from tests.e2e.conftest import authority, operator_participant, tuning  # noqa: F401
+from tests.e2e.conftest import operator_participant, tuning
 from trust.canonical import canonical_json
 from trust.proofs import format_datetime, sign_document, verify_document
 from trust.sealing import SEAL_HEADER, bound_to, seal, seal_header
@@ -160,8 +161,7 @@ async def test_mill_to_customer_and_double_transfers_refused(chain):
     # refuses it (its carried chain shows the trader had passed the coil on).
     forged = {k: v for k, v in to_processor.items() if k != "proof"}
     forged |= {"id": "urn:uuid:00000000-0000-4000-8000-00000000f0f0", "version": 1,
-               "modified": format_datetime(__import__("datetime").datetime.now(
-                   __import__("datetime").UTC)),
+               "modified": format_datetime(datetime.now(UTC)),
                "at": "2099-01-01T00:00:00Z",
                "chain": [certificate, to_trader, to_processor]}
     await inject(trader, processor, sign_document(forged, trader.connector.identity.key))
