@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 
 from domains.steel import vocab
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
 from trust.canonical import canonical_json, sha256
 from trust.multibase import encode_base58btc
 
@@ -134,6 +134,6 @@ def check_shape(record: Mapping[str, Any]) -> None:
         return
     for error in _validator(kind).iter_errors(dict(record)):
         where = "/" + "/".join(str(p) for p in error.absolute_path)
-        raise ChainRefused(ChainCode.CHAIN_INVALID,
+        raise ChainRefused(SteelCode.CHAIN_INVALID,
                            f"{record.get('id')}: {where} fails the {kind} record schema",
                            f"{record.get('id')}: {where} が記録のスキーマに合いません")

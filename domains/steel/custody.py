@@ -16,7 +16,7 @@ from typing import Any
 
 from domains.steel import vocab
 from domains.steel.chain_records import kind_of, pieces_of
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Ledger:
         elif kind == "custody":
             self._custody(record, signer)
         else:
-            raise ChainRefused(ChainCode.CHAIN_INVALID, f"{record.get('id')} is not a steel "
+            raise ChainRefused(SteelCode.CHAIN_INVALID, f"{record.get('id')} is not a steel "
                                "chain record", f"{record.get('id')} は鉄鋼の来歴の記録では"
                                "ありません")
 
@@ -60,7 +60,7 @@ class Ledger:
         for piece_id in pieces_of(record):
             known = self.pieces.get(piece_id)
             if known is not None and known.record_id != record["id"]:
-                raise ChainRefused(ChainCode.CHAIN_INVALID,
+                raise ChainRefused(SteelCode.CHAIN_INVALID,
                                    f"piece {piece_id} is already named by {known.record_id}",
                                    f"品 {piece_id} は既に {known.record_id} にあります",
                                    piece=piece_id)
@@ -70,19 +70,19 @@ class Ledger:
     def _require_held(self, piece_id: str, party: str, doing_en: str, doing_ja: str) -> Piece:
         piece = self.pieces.get(piece_id)
         if piece is None:
-            raise ChainRefused(ChainCode.UNKNOWN_PIECE,
+            raise ChainRefused(SteelCode.UNKNOWN_PIECE,
                                f"{doing_en}: no certificate in the chain names piece "
                                f"{piece_id}", f"{doing_ja}: 品 {piece_id} を記載する証明書が"
                                "来歴にありません", piece=piece_id)
         if piece.split_by is not None:
-            raise ChainRefused(ChainCode.NOT_HOLDER,
+            raise ChainRefused(SteelCode.NOT_HOLDER,
                                f"{doing_en}: piece {piece_id} no longer exists, it was split "
                                f"by {piece.split_by}", f"{doing_ja}: 品 {piece_id} は "
                                f"{piece.split_by} で分割済みです", piece=piece_id)
         if piece.holder != party:
             after = (f" (transferred by {piece.sent_by})" if piece.sent_by else "")
             after_ja = (f"（{piece.sent_by} で引渡し済み）" if piece.sent_by else "")
-            raise ChainRefused(ChainCode.NOT_HOLDER,
+            raise ChainRefused(SteelCode.NOT_HOLDER,
                                f"{doing_en}: {self._name(party)} does not hold piece "
                                f"{piece_id}; {self._name(piece.holder)} holds it since "
                                f"{piece.since}{after}",
@@ -93,7 +93,7 @@ class Ledger:
 
     def _derivation(self, record: Mapping[str, Any], signer: str) -> None:
         if record.get("processorDid") != signer:
-            raise ChainRefused(ChainCode.CHAIN_INVALID,
+            raise ChainRefused(SteelCode.CHAIN_INVALID,
                                f"derived certificate {record.get('id')} is signed by {signer}, "
                                "not by the processor it names",
                                f"派生証明書 {record.get('id')} の署名者が記載の加工業者と"
@@ -101,7 +101,7 @@ class Ledger:
         parent_piece = str(record.get("parentPieceId"))
         piece = self.pieces.get(parent_piece)
         if piece is not None and piece.split_by is not None and piece.split_by != record["id"]:
-            raise ChainRefused(ChainCode.ALREADY_SPLIT,
+            raise ChainRefused(SteelCode.ALREADY_SPLIT,
                                f"piece {parent_piece} was already split by {piece.split_by}: "
                                "the same mass cannot be split twice",
                                f"品 {parent_piece} は {piece.split_by} で分割済みです（同じ"
@@ -109,14 +109,14 @@ class Ledger:
         doing = (f"split of {parent_piece}", f"{parent_piece} の分割")
         piece = self._require_held(parent_piece, signer, *doing)
         if piece.record_id != record.get("parentId"):
-            raise ChainRefused(ChainCode.CHAIN_INVALID,
+            raise ChainRefused(SteelCode.CHAIN_INVALID,
                                f"piece {parent_piece} is named by {piece.record_id}, not by "
                                f"the parent {record.get('parentId')}",
                                f"品 {parent_piece} は親 {record.get('parentId')} ではなく "
                                f"{piece.record_id} に記載されています", piece=parent_piece)
         for child in pieces_of(record):
             if child in self.pieces:
-                raise ChainRefused(ChainCode.CHAIN_INVALID,
+                raise ChainRefused(SteelCode.CHAIN_INVALID,
                                    f"piece id {child} is already in use",
                                    f"品番 {child} は既に使われています", piece=child)
         if isinstance(record.get("processor"), str):
@@ -128,13 +128,13 @@ class Ledger:
     def _custody(self, record: Mapping[str, Any], signer: str) -> None:
         sender, receiver = record.get("senderDid"), record.get("receiverDid")
         if sender != signer:
-            raise ChainRefused(ChainCode.CHAIN_INVALID,
+            raise ChainRefused(SteelCode.CHAIN_INVALID,
                                f"custody event {record.get('id')} is signed by {signer}, not "
                                "by the sender it names",
                                f"引渡し記録 {record.get('id')} の署名者が記載の引渡し元と"
                                "異なります")
         if not isinstance(receiver, str) or receiver == sender:
-            raise ChainRefused(ChainCode.CHAIN_INVALID,
+            raise ChainRefused(SteelCode.CHAIN_INVALID,
                                "a custody event names a receiver other than its sender",
                                "引渡し記録には引渡し元と異なる引渡し先が必要です")
         pieces = pieces_of(record)
@@ -142,7 +142,7 @@ class Ledger:
                 for p in pieces]
         for piece_id, piece in zip(pieces, held, strict=True):
             if piece.record_id != record.get("certificateId"):
-                raise ChainRefused(ChainCode.CHAIN_INVALID,
+                raise ChainRefused(SteelCode.CHAIN_INVALID,
                                    f"piece {piece_id} is named by {piece.record_id}, not by "
                                    f"{record.get('certificateId')}",
                                    f"品 {piece_id} は {record.get('certificateId')} ではなく "

@@ -17,7 +17,7 @@ from typing import Any
 
 from domains.steel import vocab
 from domains.steel.chain_records import kind_of, piece_mass_kg, record_hash
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
 
 # The weighing tolerance a derivation may claim beyond its parent's mass: 0.5 % of it (the
 # parent was weighed by the mill, the pieces by the processor, on other scales).
@@ -61,13 +61,13 @@ def derive(parent: Mapping[str, Any], parent_piece_id: str,
     signed record ``parent``. ``ChainRefused`` if the parent does not name the piece or the
     masses do not add up; whether the processor holds the piece is the ledger's check."""
     if kind_of(parent) not in ("certificate", "derivation") or "proof" not in parent:
-        raise ChainRefused(ChainCode.CHAIN_INVALID,
+        raise ChainRefused(SteelCode.CHAIN_INVALID,
                            "the parent of a derivation is a signed certificate or derived "
                            "certificate", "派生の親は署名付きの証明書または派生証明書です",
                            piece=parent_piece_id)
     parent_mass = piece_mass_kg(parent, parent_piece_id)
     if parent_mass is None:
-        raise ChainRefused(ChainCode.UNKNOWN_PIECE,
+        raise ChainRefused(SteelCode.UNKNOWN_PIECE,
                            f"the parent record {parent['id']} names no piece "
                            f"{parent_piece_id} with a mass",
                            f"親の記録 {parent['id']} に質量付きの品 {parent_piece_id} が"
@@ -108,7 +108,7 @@ def check_mass(record: Mapping[str, Any]) -> None:
     parent = float(record["parentMassKg"])
     claimed = float(record["massToleranceKg"])
     if claimed > tolerance_kg(parent) + 1e-9:
-        raise ChainRefused(ChainCode.MASS_EXCEEDED,
+        raise ChainRefused(SteelCode.MASS_EXCEEDED,
                            f"the tolerance claimed, {claimed} kg, exceeds "
                            f"{MASS_TOLERANCE:.1%} of the parent's {parent} kg",
                            f"申告の許容差 {claimed} kg が親の質量 {parent} kg の "
@@ -117,7 +117,7 @@ def check_mass(record: Mapping[str, Any]) -> None:
     pieces = sum(float(p["massKg"]) for p in record["pieces"])
     total = pieces + float(record["scrapKg"]) + float(record["kerfKg"])
     if total > parent + claimed + 1e-9:
-        raise ChainRefused(ChainCode.MASS_EXCEEDED,
+        raise ChainRefused(SteelCode.MASS_EXCEEDED,
                            f"pieces {pieces:g} kg + scrap {record['scrapKg']:g} kg + kerf "
                            f"{record['kerfKg']:g} kg = {total:g} kg exceed the parent's "
                            f"{parent:g} kg + tolerance {claimed:g} kg",
@@ -127,7 +127,7 @@ def check_mass(record: Mapping[str, Any]) -> None:
                            piece=str(record.get("parentPieceId")))
     ids = [p["pieceId"] for p in record["pieces"]]
     if len(set(ids)) != len(ids) or record.get("parentPieceId") in ids:
-        raise ChainRefused(ChainCode.CHAIN_INVALID, "a derivation's piece ids are unique "
+        raise ChainRefused(SteelCode.CHAIN_INVALID, "a derivation's piece ids are unique "
                            "and differ from the parent piece's",
                            "派生の品番は重複せず、親の品番とも異なります",
                            piece=str(record.get("parentPieceId")))
@@ -143,7 +143,7 @@ def check_parent_hash(record: Mapping[str, Any], parent: Mapping[str, Any],
                       hashed: Callable[[Mapping[str, Any]], str] = record_hash) -> None:
     """The record names ``parent`` by its hash (the parent unaltered, proof included)."""
     if record.get("parentHash") != hashed(parent):
-        raise ChainRefused(ChainCode.PARENT_HASH,
+        raise ChainRefused(SteelCode.PARENT_HASH,
                            f"parentHash is not the hash of the parent record {parent.get('id')}"
                            ": the parent was altered, or the link names another record",
                            f"parentHash が親の記録 {parent.get('id')} のハッシュと一致しません"
@@ -157,13 +157,13 @@ def check_inherited(record: Mapping[str, Any], parent: Mapping[str, Any]) -> Non
     piece = str(record.get("parentPieceId"))
     mass = piece_mass_kg(parent, piece)
     if mass is None or abs(mass - float(record["parentMassKg"])) > 0.001:
-        raise ChainRefused(ChainCode.MASS_EXCEEDED,
+        raise ChainRefused(SteelCode.MASS_EXCEEDED,
                            f"parentMassKg is not the mass of {piece} in the parent",
                            f"parentMassKg が親の {piece} の質量と異なります", piece=piece)
     if record.get("inherited") != inherited_from(parent) or \
             record.get("checks") != list(parent.get("checks") or []) or \
             bool(record.get("flagged")) != bool(parent.get("flagged")) or \
             any(record.get(k) != parent.get(k) for k in GRADE_FIELDS):
-        raise ChainRefused(ChainCode.CHAIN_INVALID,
+        raise ChainRefused(SteelCode.CHAIN_INVALID,
                            "the inherited results, grade or checks differ from the parent's",
                            "継承した試験結果・鋼種・判定が親と異なります", piece=piece)

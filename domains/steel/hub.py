@@ -28,7 +28,7 @@ from domains.steel import offering, store, vocab
 from domains.steel.chain_records import kind_of, pieces_of, signer_of
 from domains.steel.custody import Ledger, custody_event
 from domains.steel.derivation import check_parent, derive
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
 from domains.steel.issue import issue
 from domains.steel.provenance import Provenance
 from domains.steel.verify import chain_for, verify_chain
@@ -106,7 +106,7 @@ class SteelHub:
                                              purpose=offering.PURPOSE)
         done = await c.negotiations.wait(started["pid"])
         if done.get("state") != "FINALIZED" or not done.get("agreementId"):
-            raise ChainRefused(ChainCode.NO_AGREEMENT,
+            raise ChainRefused(SteelCode.NO_AGREEMENT,
                                f"no agreement with {sender_did} for {dataset}: "
                                f"{done.get('state')}", f"{sender_did} との契約が成立しません")
         transfer = await c.transfers.start(done["agreementId"])
@@ -122,7 +122,7 @@ class SteelHub:
                     and row["consumer"] == receiver_did
                     and str(row["dataset"]).startswith(prefix)):
                 return str(row["dataset"]), str(row["id"])
-        raise ChainRefused(ChainCode.NO_AGREEMENT,
+        raise ChainRefused(SteelCode.NO_AGREEMENT,
                            f"no active agreement with {receiver_did} for custody events",
                            f"{receiver_did} との引渡し記録の契約がありません")
 
@@ -165,7 +165,7 @@ class SteelHub:
         """Publish the custody event moving ``piece_ids`` (all named by one certificate) to
         the receiver, with their chain; refused if this party does not hold them."""
         if not piece_ids:
-            raise ChainRefused(ChainCode.UNKNOWN_PIECE, "name at least one piece",
+            raise ChainRefused(SteelCode.UNKNOWN_PIECE, "name at least one piece",
                                "品を指定してください")
         ledger, chain = self.ledger(piece_ids[0])
         for piece in piece_ids[1:]:
@@ -194,7 +194,7 @@ class SteelHub:
         parent = next((r for r in chain if naming and r["id"] == naming.record_id
                        and kind_of(r) in ("certificate", "derivation")), None)
         if parent is None:
-            raise ChainRefused(ChainCode.UNKNOWN_PIECE, f"this hub holds no record of piece "
+            raise ChainRefused(SteelCode.UNKNOWN_PIECE, f"this hub holds no record of piece "
                                f"{piece_id}", f"品 {piece_id} の記録がありません",
                                piece=piece_id)
         name, legal_id, _ = self._me()

@@ -15,10 +15,10 @@ from typing import Any
 
 from domains.steel.chain_records import check_shape, signer_of
 from domains.steel.derivation import check_mass
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
 from domains.steel.verify import verify_chain
 
-_CODES = {str(c): c for c in ChainCode}
+_CODES = {str(c): c for c in SteelCode}
 
 
 def check_derived(record: Mapping[str, Any]) -> None:
@@ -26,7 +26,7 @@ def check_derived(record: Mapping[str, Any]) -> None:
     check_mass(record)
     signer = signer_of(record)
     if signer is not None and signer != record.get("processorDid"):
-        raise ChainRefused(ChainCode.CHAIN_INVALID, "/processorDid is not the signer",
+        raise ChainRefused(SteelCode.CHAIN_INVALID, "/processorDid is not the signer",
                            "/processorDid が署名者と異なります")
 
 
@@ -35,23 +35,23 @@ def check_event(record: Mapping[str, Any]) -> None:
     check_shape(record)
     signer = signer_of(record)
     if signer is not None and signer != record.get("senderDid"):
-        raise ChainRefused(ChainCode.CHAIN_INVALID, "/senderDid is not the signer",
+        raise ChainRefused(SteelCode.CHAIN_INVALID, "/senderDid is not the signer",
                            "/senderDid が署名者と異なります")
     unsigned = "proof" not in record
     for piece in record["pieceIds"]:
         provenance = verify_chain([*record["chain"], record], piece, unsigned_by={
             str(record.get("id")): str(record.get("senderDid"))} if unsigned else None)
         for problem in provenance.problems:
-            raise ChainRefused(ChainCode.CHAIN_INVALID, problem, problem, piece=piece)
+            raise ChainRefused(SteelCode.CHAIN_INVALID, problem, problem, piece=piece)
         for link in provenance.links:
             for check in link.checks:
                 own_signature = (link.record_id == record.get("id")
                                  and check.name == "signature" and unsigned)
                 if not check.ok and not own_signature:
-                    code = _CODES.get(check.code, ChainCode.CHAIN_INVALID)
+                    code = _CODES.get(check.code, SteelCode.CHAIN_INVALID)
                     raise ChainRefused(code, f"{link.record_id}: {check.reason_en}",
                                        f"{link.record_id}: {check.reason_ja}", piece=piece)
         if record.get("id") not in {link.record_id for link in provenance.links}:
-            raise ChainRefused(ChainCode.CHAIN_INVALID,
+            raise ChainRefused(SteelCode.CHAIN_INVALID,
                                f"the event is not on piece {piece}'s chain",
                                f"引渡し記録が品 {piece} の来歴にありません", piece=piece)

@@ -26,7 +26,7 @@ from domains.steel.chain_records import (
 )
 from domains.steel.custody import Ledger
 from domains.steel.derivation import check_inherited, check_mass, check_parent_hash
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
 from domains.steel.provenance import ChainLink, LinkCheck, Provenance
 from trust.errors import TsunaguError
 from trust.proofs import verify_document
@@ -177,7 +177,7 @@ def _proof(record: Record, issuers: Mapping[str, str] | None) -> LinkCheck:
     if issuers is not None and verified.controller not in issuers:
         return LinkCheck("signature", False, f"署名者 {verified.controller} は信頼する発行者"
                          "ではありません", f"the signer {verified.controller} is not a "
-                         "trusted issuer", str(ChainCode.CHAIN_INVALID))
+                         "trusted issuer", str(SteelCode.CHAIN_INVALID))
     return LinkCheck("signature", True)
 
 
@@ -189,7 +189,7 @@ def _carried(record: Record, by_id: Mapping[str, Record],
         if not isinstance(inner, Mapping) or by_id.get(str(inner.get("id"))) != inner:
             return LinkCheck("carried_chain", False, "添付の来歴の記録が来歴と異なります",
                              "a record carried with the event differs from the chain's",
-                             str(ChainCode.CHAIN_INVALID))
+                             str(SteelCode.CHAIN_INVALID))
         check = _signature(inner, issuers, known, hashed)
         if not check.ok:
             return LinkCheck("carried_chain", False,

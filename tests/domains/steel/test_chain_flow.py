@@ -17,7 +17,7 @@ import pytest
 from connector.bus import subjects
 from connector.runtime.connector import Connector
 from domains.steel import plugin as steel
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
 from domains.steel.hub import SteelHub
 from tests.connector.conftest import status_lists
 from tests.domains.steel.certs import jis
@@ -148,12 +148,12 @@ async def test_mill_to_customer_and_double_transfers_refused(chain):
     with pytest.raises(ChainRefused) as caught:
         await processor.hub.split(COIL, [{"pieceId": "X-1", "massKg": 10.0}],
                                   document_number="DC-0002")
-    assert caught.value.code == ChainCode.ALREADY_SPLIT
+    assert caught.value.code == SteelCode.ALREADY_SPLIT
 
     # Double transfer: the trader's own hub refuses, naming who holds the coil.
     with pytest.raises(ChainRefused) as caught:
         await trader.hub.transfer([COIL], processor.did, processor.name)
-    assert caught.value.code == ChainCode.NOT_HOLDER
+    assert caught.value.code == SteelCode.NOT_HOLDER
     assert processor.did in caught.value.reason_en and to_processor["id"] in \
         caught.value.reason_en
 

@@ -11,7 +11,8 @@ import pytest
 from domains.steel.chain_records import record_hash
 from domains.steel.custody import replay
 from domains.steel.derivation import MASS_TOLERANCE, derive
-from domains.steel.errors import ChainCode, ChainRefused
+from domains.steel.errors import ChainRefused, SteelCode
+from domains.steel.rules import check_derived, check_event
 from domains.steel.verify import chain_for, verify_chain
 from tests.domains.steel.chain import (
     COIL,
@@ -54,7 +55,7 @@ def test_a_double_transfer_is_refused_naming_who_holds_the_piece():
     again = transfer(TRADER, CUSTOMER, [COIL], cert["id"], [cert, a], "2026-04-03T00:00:00Z")
     with pytest.raises(ChainRefused) as caught:
         replay(signed([cert, a, b, again]))
-    assert caught.value.code == ChainCode.NOT_HOLDER
+    assert caught.value.code == SteelCode.NOT_HOLDER
     assert PROCESSOR.did in caught.value.reason_en and b["id"] in caught.value.reason_en
     assert "例示商事" in caught.value.reason_ja and "保有していません" in caught.value.reason_ja
     # Verified together, the second transfer is the failing link; the first one stands.
@@ -69,7 +70,7 @@ def test_a_party_that_never_held_the_piece_cannot_transfer_it():
     forged = transfer(TRADER, CUSTOMER, [COIL], cert["id"], [cert], "2026-04-01T00:00:00Z")
     with pytest.raises(ChainRefused) as caught:
         replay(signed([cert, forged]))
-    assert caught.value.code == ChainCode.NOT_HOLDER and caught.value.piece == COIL
+    assert caught.value.code == SteelCode.NOT_HOLDER and caught.value.piece == COIL
 
 
 def test_a_transfer_signed_by_someone_else_than_its_sender_is_refused():
@@ -77,7 +78,7 @@ def test_a_transfer_signed_by_someone_else_than_its_sender_is_refused():
     event = transfer(MILL, TRADER, [COIL], cert["id"], [cert], "2026-04-01T00:00:00Z")
     with pytest.raises(ChainRefused) as caught:
         replay([(cert, MILL.did), (TRADER.sign(event), TRADER.did)])
-    assert caught.value.code == ChainCode.CHAIN_INVALID
+    assert caught.value.code == SteelCode.CHAIN_INVALID
 
 
 def test_an_unknown_piece_cannot_be_transferred():
@@ -85,7 +86,7 @@ def test_an_unknown_piece_cannot_be_transferred():
     event = transfer(MILL, TRADER, ["NOPE"], cert["id"], [cert], "2026-04-01T00:00:00Z")
     with pytest.raises(ChainRefused) as caught:
         replay(signed([cert, event]))
-    assert caught.value.code == ChainCode.UNKNOWN_PIECE
+    assert caught.value.code == SteelCode.UNKNOWN_PIECE
 
 
 # ---- derivations --------------------------------------------------------------------------
@@ -102,7 +103,7 @@ def test_the_same_parent_mass_cannot_be_split_twice():
     second = split(cert, COIL, [2800.0], "T", "DC-2", "2026-04-03T00:00:00Z")
     with pytest.raises(ChainRefused) as caught:
         replay(signed([cert, a, first, second]))
-    assert caught.value.code == ChainCode.ALREADY_SPLIT
+    assert caught.value.code == SteelCode.ALREADY_SPLIT
     assert first["id"] in caught.value.reason_en and "分割済み" in caught.value.reason_ja
 
 
@@ -112,7 +113,7 @@ def test_a_split_piece_cannot_be_transferred_any_more():
     late = transfer(PROCESSOR, CUSTOMER, [COIL], cert["id"], [cert, a], "2026-04-03T00:00:00Z")
     with pytest.raises(ChainRefused) as caught:
         replay(signed([cert, a, first, late]))
-    assert caught.value.code == ChainCode.NOT_HOLDER and "split" in caught.value.reason_en
+    assert caught.value.code == SteelCode.NOT_HOLDER and "split" in caught.value.reason_en
 
 
 def test_a_processor_that_does_not_hold_the_parent_cannot_split_it():
@@ -120,7 +121,7 @@ def test_a_processor_that_does_not_hold_the_parent_cannot_split_it():
     strips = split(cert, COIL, [2800.0], "S", "DC-1", "2026-04-02T00:00:00Z")
     with pytest.raises(ChainRefused) as caught:
         replay(signed([cert, strips]))
-    assert caught.value.code == ChainCode.NOT_HOLDER
+    assert caught.value.code == SteelCode.NOT_HOLDER
 
 
 def test_masses_within_the_tolerance_pass_and_over_it_are_refused():
@@ -130,7 +131,7 @@ def test_masses_within_the_tolerance_pass_and_over_it_are_refused():
     with pytest.raises(ChainRefused) as caught:
         split(cert, COIL, [5000.0, 700.0], "S", "DC-1", "2026-04-02T00:00:00Z",
               scrap=40.0, kerf=30.0)
-    assert caught.value.code == ChainCode.MASS_EXCEEDED
+    assert caught.value.code == SteelCode.MASS_EXCEEDED
     assert "5770" in caught.value.reason_en and "スクラップ" in caught.value.reason_ja
 
 
@@ -270,3 +271,47 @@ def test_tampering_with_any_byte_class_of_any_record_is_detected(position):
         package = [altered if r is target else r for r in records]
         provenance = verify_chain(package, piece, issuers=ISSUERS)
         assert not provenance.verified, (kind, path)
+
+
+# ---- content rules (what every connector runs before keeping a record) ------------------
+
+def test_a_receiver_refuses_an_event_whose_own_chain_shows_the_sender_passed_the_piece():
+    cert = certificate()
+    a = transfer(MILL, TRADER, [COIL], cert["id"], [cert], "2026-04-01T00:00:00Z")
+    b = transfer(TRADER, PROCESSOR, [COIL], cert["id"], [cert, a], "2026-04-02T00:00:00Z")
+    check_event(b)  # the honest one passes
+    again = transfer(TRADER, CUSTOMER, [COIL], cert["id"], [cert, a, b],
+                     "2026-04-03T00:00:00Z")
+    with pytest.raises(ChainRefused) as caught:
+        check_event(again)
+    assert caught.value.code == SteelCode.NOT_HOLDER
+
+
+def test_a_receiver_refuses_an_event_carrying_an_altered_record():
+    cert = certificate()
+    altered = copy.deepcopy(cert)
+    altered["heatNumbers"] = ["H99999"]
+    event = transfer(MILL, TRADER, [COIL], cert["id"], [altered], "2026-04-01T00:00:00Z")
+    with pytest.raises(ChainRefused) as caught:
+        check_event(event)
+    assert caught.value.code == SteelCode.CHAIN_INVALID
+    assert "signature does not verify" in caught.value.reason_en
+
+
+def test_the_sender_side_rule_runs_before_signing():
+    cert = certificate()
+    unsigned = {k: v for k, v in transfer(MILL, TRADER, [COIL], cert["id"], [cert],
+                                          "2026-04-01T00:00:00Z").items() if k != "proof"}
+    check_event(unsigned)
+    with pytest.raises(ChainRefused) as caught:
+        check_event(unsigned | {"senderDid": TRADER.did})
+    assert caught.value.code == SteelCode.NOT_HOLDER
+
+
+def test_a_derived_certificate_over_its_masses_is_refused_by_the_rule():
+    cert, _ = held_by_processor()
+    record = split(cert, COIL, [2800.0], "S", "DC-1", "2026-04-02T00:00:00Z")
+    check_derived(record)
+    with pytest.raises(ChainRefused) as caught:
+        check_derived(record | {"pieces": [{"pieceId": "S-1", "massKg": 9000.0}]})
+    assert caught.value.code == SteelCode.MASS_EXCEEDED
