@@ -304,7 +304,7 @@ def test_the_sender_side_rule_runs_before_signing():
                                           "2026-04-01T00:00:00Z").items() if k != "proof"}
     check_event(unsigned)
     with pytest.raises(ChainRefused) as caught:
-        check_event(unsigned | {"senderDid": TRADER.did})
+        check_event(unsigned | {"senderDid": CUSTOMER.did})
     assert caught.value.code == SteelCode.NOT_HOLDER
 
 
