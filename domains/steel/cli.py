@@ -1,6 +1,7 @@
 """``tsunagu steel import`` and ``export``: EN 10168 JSON (or the CSV layout) to certificate
 records and back, offline (no connector needed; publish the records into the
 ``mill-certificates`` dataset through a running connector, which signs each one).
+``tsunagu steel verify`` (a piece's chain) is ``verify_cli``'s.
 
 Exit status: 0 every certificate imported (flagged ones included: they are held, marked);
 1 some were refused (each problem on stderr as ``file: path: [code] message``); 2 a file
@@ -18,6 +19,7 @@ from typing import Any
 from domains.steel.certificate import to_en10168, to_record
 from domains.steel.csv_import import DEFAULT_MAPPING, load_mapping, logo_data_url, read_csv
 from domains.steel.errors import CertificateRefused, Problem, SteelCode
+from domains.steel.verify_cli import register as register_verify
 from domains.steel.vocab import group_of
 
 
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exports = sub.add_parser("export", help="a certificate record back to EN 10168 JSON")
     exports.add_argument("record", type=Path, metavar="RECORD")
     exports.set_defaults(func=_export)
+    register_verify(sub)
 
 
 def _documents(path: Path, args: argparse.Namespace) -> list[tuple[str, Any]]:
