@@ -34,28 +34,27 @@ from trust.proofs import verify_document
 Record = Mapping[str, Any]
 
 
-def flatten(records: Iterable[Record], hashed: Hashes | None = None) -> list[Record]:
-    """Every record given and every record a custody event carries, each once (by hash)."""
-    seen: dict[str, Record] = {}
-    hashed = hashed or Hashes()
+def flatten(records: Iterable[Record]) -> list[Record]:
+    """Every record given and every record a custody event carries, each once (equal
+    records are one: a carried copy of a record is the record)."""
+    seen: dict[str, list[Record]] = {}
+    found: list[Record] = []
 
     def add(record: Any) -> None:
         if not isinstance(record, Mapping):
             return
-        try:
-            digest = hashed(record)
-        except TsunaguError:
+        same_id = seen.setdefault(str(record.get("id")), [])
+        if any(record == other for other in same_id):
             return
-        if digest in seen:
-            return
-        seen[digest] = record
+        same_id.append(record)
+        found.append(record)
         if kind_of(record) == "custody":
             for inner in record.get("chain") or []:
                 add(inner)
 
     for record in records:
         add(record)
-    return list(seen.values())
+    return found
 
 
 def _by_id(records: Sequence[Record]) -> tuple[dict[str, Record], list[str]]:
@@ -102,13 +101,12 @@ def lineage(records: Sequence[Record], piece_id: str
     return way[::-1], problems
 
 
-def chain_for(records: Iterable[Record], piece_id: str, hashed: Hashes | None = None
-              ) -> tuple[list[Record], list[str]]:
+def chain_for(records: Iterable[Record], piece_id: str) -> tuple[list[Record], list[str]]:
     """The records of ``piece_id``'s chain in order: for each piece on its way from the mill,
     the record naming it, then the custody events moving it and the derivations splitting it
     (a second split or transfer is there, to be refused). Order is by time, and among records
     of the same second by what the chain allows: the next is the first that applies."""
-    flat = flatten(records, hashed)
+    flat = flatten(records)
     way, problems = lineage(flat, piece_id)
     later = [r for r in _by_id(flat)[0].values() if kind_of(r) in ("custody", "derivation")]
     ordered: list[Record] = []
@@ -186,11 +184,12 @@ def _carried(record: Record, by_id: Mapping[str, Record],
              hashed: Hashes) -> LinkCheck:
     """A custody event's carried chain: each record verifies and is the one in the chain."""
     for inner in record.get("chain") or []:
-        if not isinstance(inner, Mapping) or by_id.get(str(inner.get("id"))) != inner:
+        held = by_id.get(str(inner.get("id"))) if isinstance(inner, Mapping) else None
+        if held is None or held != inner:
             return LinkCheck("carried_chain", False, "添付の来歴の記録が来歴と異なります",
                              "a record carried with the event differs from the chain's",
                              str(SteelCode.CHAIN_INVALID))
-        check = _signature(inner, issuers, known, hashed)
+        check = _signature(held, issuers, known, hashed)
         if not check.ok:
             return LinkCheck("carried_chain", False,
                              f"添付の記録 {inner.get('id')}: {check.reason_ja}",
@@ -242,8 +241,8 @@ def verify_chain(records: Iterable[Record], piece_id: str, *,
     ``unsigned_by`` (record id -> DID): who will sign a record not signed yet (a content rule
     run before signing); its signature check fails, the others run as if it were signed."""
     hashed = Hashes()
-    flat = flatten(records, hashed)
-    ordered, problems = chain_for(flat, piece_id, hashed)
+    flat = flatten(records)
+    ordered, problems = chain_for(flat, piece_id)
     by_id, _ = _by_id(flat)
     ledger = Ledger()
     if issuers:
