@@ -129,7 +129,12 @@ class SteelHub:
     # ------------------------------------------------------------------ the chain
 
     def records(self) -> list[dict[str, Any]]:
-        return store.all_records(self.connector.store)
+        return store.all_records(self.connector.store.db)
+
+    def refused(self) -> list[dict[str, str]]:
+        """Custody events sent to us that our own records contradict (a double transfer
+        whose carried chain leaves out what we already hold)."""
+        return store.refused(self.connector.store.db)
 
     def ledger(self, piece_id: str) -> tuple[Ledger, list[dict[str, Any]]]:
         """The ledger after ``piece_id``'s chain as this hub holds it, and that chain."""
@@ -216,10 +221,23 @@ class SteelHub:
         store.keep(db, [record], "own", _now())
 
     def _on_received(self, db: Any, change: RecordChange) -> None:
-        """A custody event for us (its chain verified by the content rule): keep it and
-        every record it carries."""
+        """A custody event for us (its own chain verified by the content rule): replayed
+        with what we already hold, then kept with every record it carries, or refused
+        (``steel_refused``) if our records show the sender did not hold a piece then."""
         record = change.record
         if kind_of(record) != "custody" or record.get("receiverDid") != self.connector.did:
             return
-        store.keep(db, [*(record.get("chain") or []), record], "received", _now())
+        carried = [*(record.get("chain") or []), record]
+        held = store.all_records(db)
+        for piece in pieces_of(record):
+            provenance = verify_chain([*held, *carried], piece)
+            own = next((link for link in provenance.links
+                        if link.record_id == record["id"]), None)
+            failed = [c for c in own.checks if not c.ok and c.name == "holder"] if own else []
+            if failed:
+                store.refuse(db, record, failed[0].code, failed[0].reason_ja,
+                             failed[0].reason_en, _now())
+                log.warning("steel custody event refused", extra={"code": failed[0].code})
+                return
+        store.keep(db, carried, "received", _now())
         log.info("steel pieces received", extra={"pieces": pieces_of(record)})

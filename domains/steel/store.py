@@ -22,6 +22,15 @@ CREATE TABLE IF NOT EXISTS steel_records (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS steel_records_id ON steel_records (record_id);
+CREATE TABLE IF NOT EXISTS steel_refused (
+    hash TEXT PRIMARY KEY,           -- the refused custody event's hash
+    record_id TEXT NOT NULL,
+    sender TEXT NOT NULL,            -- DID
+    code TEXT NOT NULL,
+    reason_ja TEXT NOT NULL,
+    reason_en TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS steel_pieces (
     piece_id TEXT NOT NULL,
     hash TEXT NOT NULL REFERENCES steel_records (hash),
@@ -52,9 +61,25 @@ def keep(db: Any, records: Iterable[Mapping[str, Any]], source: str, at: str) ->
     return new
 
 
-def all_records(store: Any) -> list[dict[str, Any]]:
-    rows = store.query("SELECT body FROM steel_records ORDER BY rowid", ())
+def all_records(db: Any) -> list[dict[str, Any]]:
+    """Every record kept (``db``: the store, or the connection of an open transaction)."""
+    rows = db.execute("SELECT body FROM steel_records ORDER BY rowid").fetchall()
     return [orjson.loads(body) for (body,) in rows]
+
+
+def refuse(db: Any, record: Mapping[str, Any], code: str, reason_ja: str, reason_en: str,
+           at: str) -> None:
+    db.execute("INSERT OR IGNORE INTO steel_refused (hash, record_id, sender, code, reason_ja, "
+               "reason_en, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (record_hash(record), record["id"], str(record.get("senderDid")), code,
+                reason_ja, reason_en, at))
+
+
+def refused(db: Any) -> list[dict[str, str]]:
+    rows = db.execute("SELECT record_id, sender, code, reason_ja, reason_en, at FROM "
+                      "steel_refused ORDER BY rowid").fetchall()
+    keys = ("record_id", "sender", "code", "reason_ja", "reason_en", "at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def pieces(store: Any) -> list[str]:

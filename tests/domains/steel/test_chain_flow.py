@@ -167,3 +167,20 @@ async def test_mill_to_customer_and_double_transfers_refused(chain):
     await inject(trader, processor, sign_document(forged, trader.connector.identity.key))
     assert await dead_letter(processor) == "steel.not_holder"
     assert processor.hub.pieces() == ["STRIP-1", "STRIP-3"]
+
+    # Once more with a stale chain that leaves the trader's transfer out: the connector's
+    # rule cannot see the double transfer, the processor's hub (which holds it) refuses.
+    stale = forged | {"id": "urn:uuid:00000000-0000-4000-8000-00000000f0f1",
+                      "chain": [certificate, to_trader]}
+    await inject(trader, processor, sign_document(stale, trader.connector.identity.key))
+    deadline = time.monotonic() + 15
+    while not processor.hub.refused():
+        assert time.monotonic() < deadline, "the stale double transfer was not refused"
+        await asyncio.sleep(0.05)
+    [refusal] = processor.hub.refused()
+    assert (refusal["record_id"], refusal["sender"], refusal["code"]) == (
+        stale["id"], trader.did, "steel.not_holder")
+    # By 2099 (the forged time) the coil was split here: the reason names the derivation.
+    assert strips["id"] in refusal["reason_en"] and "分割済み" in refusal["reason_ja"]
+    assert processor.hub.pieces() == ["STRIP-1", "STRIP-3"]
+    assert stale["id"] not in {r["id"] for r in processor.hub.records()}
