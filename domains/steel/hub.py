@@ -227,6 +227,16 @@ class SteelHub:
         record = change.record
         if kind_of(record) != "custody" or record.get("receiverDid") != self.connector.did:
             return
+        agreement = self.connector.agreements.get(str(record.get("agreementId")))
+        if (record.get("senderDid") != change.provider or agreement is None
+                or agreement.get("role") != "consumer"
+                or agreement.get("provider") != change.provider
+                or agreement.get("datasetId") != change.dataset_id):
+            store.refuse(db, record, str(SteelCode.NO_AGREEMENT),
+                         "引渡し記録が、引渡し元との当該データセットの契約を指していません",
+                         "the custody event does not name our agreement with its sender for "
+                         "this dataset", _now())
+            return
         carried = [*(record.get("chain") or []), record]
         held = store.all_records(db)
         for piece in pieces_of(record):
