@@ -150,6 +150,11 @@ async def test_mill_to_customer_and_double_transfers_refused(chain):
                                   document_number="DC-0002")
     assert caught.value.code == SteelCode.ALREADY_SPLIT
 
+    # No agreement with the trader for the processor's custody events: nothing is sent.
+    with pytest.raises(ChainRefused) as caught:
+        await processor.hub.transfer(["STRIP-1"], trader.did, trader.name)
+    assert caught.value.code == SteelCode.NO_AGREEMENT
+
     # Double transfer: the trader's own hub refuses, naming who holds the coil.
     with pytest.raises(ChainRefused) as caught:
         await trader.hub.transfer([COIL], processor.did, processor.name)

@@ -8,12 +8,14 @@ import copy
 
 import pytest
 
+from domains.steel.certificate import to_record
 from domains.steel.chain_records import record_hash
 from domains.steel.custody import replay
 from domains.steel.derivation import MASS_TOLERANCE, derive
 from domains.steel.errors import ChainRefused, SteelCode
 from domains.steel.rules import check_derived, check_event
 from domains.steel.verify import chain_for, verify_chain
+from tests.domains.steel.certs import jis
 from tests.domains.steel.chain import (
     COIL,
     CUSTOMER,
@@ -133,6 +135,19 @@ def test_masses_within_the_tolerance_pass_and_over_it_are_refused():
               scrap=40.0, kerf=30.0)
     assert caught.value.code == SteelCode.MASS_EXCEEDED
     assert "5770" in caught.value.reason_en and "スクラップ" in caught.value.reason_ja
+
+
+def test_a_certificate_of_several_products_shares_its_mass_evenly():
+    cert = MILL.sign(to_record(jis(), product_ids=["P-1", "P-2", "P-3"]))
+    record = derive(cert, "P-2", [{"pieceId": "S-1", "massKg": 1913.1}], document_number="D",
+                    processor=PROCESSOR.name, processor_did=PROCESSOR.did,
+                    at="2026-04-02T00:00:00Z")
+    assert record["parentMassKg"] == pytest.approx(5739.3 / 3, abs=0.001)
+    with pytest.raises(ChainRefused) as caught:
+        derive(cert, "P-2", [{"pieceId": "S-1", "massKg": 1930.0}], document_number="D",
+               processor=PROCESSOR.name, processor_did=PROCESSOR.did,
+               at="2026-04-02T00:00:00Z")
+    assert caught.value.code == SteelCode.MASS_EXCEEDED
 
 
 def test_a_record_claiming_a_larger_tolerance_fails_its_mass_balance():
