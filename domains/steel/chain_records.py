@@ -28,17 +28,36 @@ def record_hash(record: Mapping[str, Any]) -> str:
 
 class Hashes:
     """``record_hash`` of records that do not change while it lives (one verification),
-    each computed once: JCS of records holding floats takes rfc8785's slow path."""
+    each computed once. JCS of records holding floats takes rfc8785's slow path, and a custody
+    event carries the records before it: its JCS form is composed from theirs (a JCS array is
+    ``[`` + its items' JCS forms joined by ``,`` + ``]``), so the mill's certificate is
+    serialised once, not once per event carrying it."""
+
+    _SLOT = "\x00tsunagu-steel-carried-chain\x00"
 
     def __init__(self) -> None:
-        self._known: dict[int, tuple[Mapping[str, Any], str]] = {}
+        self._known: dict[int, tuple[Mapping[str, Any], bytes]] = {}
 
-    def __call__(self, record: Mapping[str, Any]) -> str:
+    def canonical(self, record: Mapping[str, Any]) -> bytes:
         found = self._known.get(id(record))
         if found is None or found[0] is not record:
-            found = (record, record_hash(record))
+            found = (record, self._compose(record))
             self._known[id(record)] = found
         return found[1]
+
+    def _compose(self, record: Mapping[str, Any]) -> bytes:
+        chain = record.get("chain") if isinstance(record, Mapping) else None
+        if not isinstance(record, dict) or not isinstance(chain, list) or not all(
+                isinstance(r, dict) for r in chain):
+            return canonical_json(record)
+        slot = canonical_json(self._SLOT)
+        outer = canonical_json({**record, "chain": self._SLOT})
+        if outer.count(slot) != 1:  # the marker also in a value: the plain way
+            return canonical_json(record)
+        return outer.replace(slot, b"[" + b",".join(self.canonical(r) for r in chain) + b"]")
+
+    def __call__(self, record: Mapping[str, Any]) -> str:
+        return encode_base58btc(sha256(self.canonical(record)))
 
 
 def kind_of(record: Mapping[str, Any]) -> str | None:

@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from domains.steel.certificate import to_record
-from domains.steel.chain_records import record_hash
+from domains.steel.chain_records import Hashes, record_hash
 from domains.steel.custody import replay
 from domains.steel.derivation import MASS_TOLERANCE, derive
 from domains.steel.errors import ChainRefused, SteelCode
@@ -330,3 +330,12 @@ def test_a_derived_certificate_over_its_masses_is_refused_by_the_rule():
     with pytest.raises(ChainRefused) as caught:
         check_derived(record | {"pieces": [{"pieceId": "S-1", "massKg": 9000.0}]})
     assert caught.value.code == SteelCode.MASS_EXCEEDED
+
+
+def test_composed_hashes_are_the_plain_ones():
+    records, _ = six_levels()
+    hashed = Hashes()
+    assert [hashed(r) for r in records] == [record_hash(r) for r in records]
+    odd = copy.deepcopy(records[-1])
+    odd["receiverName"] = Hashes._SLOT  # the marker in a value: composed the plain way
+    assert hashed(odd) == record_hash(odd)
