@@ -178,15 +178,15 @@ class SteelHub:
                 if record not in chain:
                     chain.append(record)
                     ledger.apply(record, signer_of(record) or "")
-        dataset, agreement = self._agreement_with(receiver_did)
         naming = ledger.pieces.get(piece_ids[0])
         name, _, _ = self._me()
         event = custody_event(piece_ids=piece_ids,
                               certificate_id=naming.record_id if naming else "",
                               sender_did=self.connector.did, sender_name=name,
                               receiver_did=receiver_did, receiver_name=receiver_name,
-                              agreement_id=agreement, at=_now(), chain=chain)
-        ledger.apply(event, self.connector.did)  # steel.not_holder before anything is sent
+                              agreement_id="", at=_now(), chain=chain)
+        ledger.apply(event, self.connector.did)  # steel.not_holder before anything else
+        dataset, event["agreementId"] = self._agreement_with(receiver_did)
         return await self.connector.records.publish(dataset, event)
 
     async def split(self, piece_id: str, pieces: Sequence[Mapping[str, Any]], *,
