@@ -1,7 +1,7 @@
 """The steel chain through real connectors on the data space's operator-mode nats-server: a
 mill issues a coil's certificate, transfers it to a trader, the trader to a processor, the
 processor slits it into strips and transfers one to a customer, who verifies the chain back
-to the mill. A double transfer is refused by the sender's own hub, and a forged one (signed by
+to the mill; then cuts another strip into lengths and delivers one (a 6-level chain). A double transfer is refused by the sender's own hub, and a forged one (signed by
 the sender, but its own chain shows it no longer held the coil) by the receiving connector."""
 
 from __future__ import annotations
@@ -143,8 +143,21 @@ async def test_mill_to_customer_and_double_transfers_refused(chain):
     assert canonical_json(held) == canonical_json(certificate)
     assert verify_document(dict(held)).controller == mill.did
 
-    # The processor holds the other strips; the split coil is nobody's any more.
-    assert processor.hub.pieces() == ["STRIP-1", "STRIP-3"]
+    # Nested: a strip cut into lengths, one delivered under the same agreement.
+    lengths = await processor.hub.split(
+        "STRIP-3", [{"pieceId": f"CUT-{i}", "massKg": 940.0, "lengthMm": 6000.0}
+                    for i in (1, 2)], document_number="DC-0002", operation="cut",
+        scrap_kg=15.0, kerf_kg=5.0)
+    await processor.hub.transfer(["CUT-1"], customer.did, customer.name)
+    await arrives(customer, "CUT-1")
+    nested = customer.hub.provenance("CUT-1", issuers)
+    assert nested.verified and [link.kind for link in nested.links] == [
+        "certificate", "custody", "custody", "derivation", "derivation", "custody"]
+    assert nested.links[4].record_id == lengths["id"]
+    assert lengths["inherited"] == strips["inherited"]
+
+    # The processor holds the other pieces; the split coil is nobody's any more.
+    assert processor.hub.pieces() == ["CUT-2", "STRIP-1"]
     with pytest.raises(ChainRefused) as caught:
         await processor.hub.split(COIL, [{"pieceId": "X-1", "massKg": 10.0}],
                                   document_number="DC-0002")
@@ -171,7 +184,7 @@ async def test_mill_to_customer_and_double_transfers_refused(chain):
                "chain": [certificate, to_trader, to_processor]}
     await inject(trader, processor, sign_document(forged, trader.connector.identity.key))
     assert await dead_letter(processor) == "steel.not_holder"
-    assert processor.hub.pieces() == ["STRIP-1", "STRIP-3"]
+    assert processor.hub.pieces() == ["CUT-2", "STRIP-1"]
 
     # Once more with a stale chain that leaves the trader's transfer out: the connector's
     # rule cannot see the double transfer, the processor's hub (which holds it) refuses.
@@ -187,5 +200,5 @@ async def test_mill_to_customer_and_double_transfers_refused(chain):
         stale["id"], trader.did, "steel.not_holder")
     # By 2099 (the forged time) the coil was split here: the reason names the derivation.
     assert strips["id"] in refusal["reason_en"] and "分割済み" in refusal["reason_ja"]
-    assert processor.hub.pieces() == ["STRIP-1", "STRIP-3"]
+    assert processor.hub.pieces() == ["CUT-2", "STRIP-1"]
     assert stale["id"] not in {r["id"] for r in processor.hub.records()}
