@@ -1,8 +1,10 @@
 """The steel chain through real connectors on the data space's operator-mode nats-server: a
 mill issues a coil's certificate, transfers it to a trader, the trader to a processor, the
 processor slits it into strips and transfers one to a customer, who verifies the chain back
-to the mill; then cuts another strip into lengths and delivers one (a 6-level chain). A double transfer is refused by the sender's own hub, and a forged one (signed by
-the sender, but its own chain shows it no longer held the coil) by the receiving connector."""
+to the mill; then it cuts another strip into lengths and delivers one (a 6-level chain). A
+double transfer is refused by the sender's own hub, a forged one (signed by the sender, but
+its own chain shows it no longer held the coil) by the receiving connector, and one with a
+stale chain by the receiving hub."""
 
 from __future__ import annotations
 
