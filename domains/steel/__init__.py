@@ -4,15 +4,20 @@ Registers its roles and purposes, the EN 10168 inspection certificate as a datas
 (``model``, ``certificate``: import/export of EN 10168 v0.5.0 JSON and a CSV layout, ``cli``)
 and grade checks against limits as data (``grades.toml``, ``checks``); the provenance package
 of a delivered piece for public-works inspections (``package``) and the supply-chain view
-(``view``), both built from ``provenance.Provenance``. To come: derived certificates for
-slit or cut pieces with a link to and hash of the parent, custody events, chain verification,
-policy templates for the mill -> trader -> processor chain.
+(``view``), both built from ``provenance.Provenance``.
+
+The chain (issue 15 items 3 and 4, and the verification half of item 6): custody events
+and derived certificates as records (``custody``, ``derivation``: pure rules), their
+verification to a ``provenance.Provenance`` (``verify``), and the hub service
+(``hub.SteelHub``) moving pieces between parties' connectors under their agreements.
 """
 
-from connector.plugins.contract import DomainPlugin
+from connector.plugins.contract import DomainPlugin, LeftOperandSpec
 from domains.steel import vocab
 from domains.steel.cli import register as register_cli
+from domains.steel.hub import SteelHub
 from domains.steel.model import CONTENT_RULES, DATASET_TYPES
+from usage_policies.vocab import TSUNAGU
 from usage_policies.vocabularies import Term
 
 # The parties of the mill -> trader -> processor -> customer chain.
@@ -28,9 +33,19 @@ PURPOSES = (
     Term("traceability", "来歴の追跡", "traceability", "supply_chain_quality"),
 )
 
+# The shapes connector.agreements registers (as bosai and pmh declare them): the custody
+# offers name the receiver's role and 法人番号.
+OPERANDS = (
+    LeftOperandSpec(TSUNAGU + "role", None, multi=True, label_en="the participant's role",
+                    label_ja="参加者の役割"),
+    LeftOperandSpec(TSUNAGU + "legalId", None, label_en="the participant's legal identifier",
+                    label_ja="法人番号等"),
+)
+
 plugin = DomainPlugin(name="steel", description="鉄鋼: mill sheets", roles=ROLES,
                       purposes=PURPOSES,
                       # The certificate model, EN 10168 import/export, grade checks
                       # (issue 15 items 1, 2 and 5):
                       contexts=(vocab.CONTEXT,), dataset_types=DATASET_TYPES,
-                      content_rules=CONTENT_RULES, cli=register_cli)
+                      content_rules=CONTENT_RULES, cli=register_cli,
+                      left_operands=OPERANDS, service=SteelHub)

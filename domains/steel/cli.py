@@ -2,6 +2,7 @@
 records and back, and ``export --piece``: the provenance package of a piece (domains.steel.
 package), offline (no connector needed; publish the records into the
 ``mill-certificates`` dataset through a running connector, which signs each one).
+``tsunagu steel verify`` (a piece's chain) is ``verify_cli``'s.
 
 Exit status: 0 every certificate imported (flagged ones included: they are held, marked);
 1 some were refused (each problem on stderr as ``file: path: [code] message``); 2 a file
@@ -22,6 +23,7 @@ from domains.steel.errors import CertificateRefused, Problem, SteelCode
 from domains.steel.package import export, source
 from domains.steel.package.source import ProvenanceBuilder
 from domains.steel.package.text import chain_lines
+from domains.steel.verify_cli import register as register_verify
 from domains.steel.vocab import group_of
 from trust.errors import TsunaguError
 
@@ -65,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "BASE/pieces/ID (without it, the package hash)")
     exports.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     exports.set_defaults(func=_export)
+    register_verify(sub)
 
 
 def _documents(path: Path, args: argparse.Namespace) -> list[tuple[str, Any]]:

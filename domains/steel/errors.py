@@ -36,6 +36,26 @@ class SteelCode(ErrorCode):
                          "chain verification is not available in this installation")
     SOURCE_UNREADABLE = ("steel.source_unreadable",
                          "a records file or directory cannot be read as signed records")
+    # ---- Chain of custody and derived certificates (domains.steel.custody, .derivation,
+    # .verify, .hub): refusals, each with the piece and the party named ----
+    NOT_HOLDER = ("steel.not_holder",
+                  "the sender (or processor) does not hold the piece at that point of its "
+                  "chain: it never held it, already transferred it, or it was split")
+    UNKNOWN_PIECE = ("steel.unknown_piece",
+                     "no certificate or derived certificate in the chain names the piece")
+    ALREADY_SPLIT = ("steel.already_split",
+                     "the parent piece was already split by an earlier derived certificate")
+    MASS_EXCEEDED = ("steel.mass_exceeded",
+                     "the pieces, scrap and kerf of a derivation weigh more than the parent "
+                     "piece plus the tolerance")
+    PARENT_HASH = ("steel.parent_hash_mismatch",
+                   "a derived certificate's parent hash is not the hash of the parent record")
+    CHAIN_INVALID = ("steel.chain_invalid",
+                     "a record of the chain is malformed, unsigned, missing or signed by "
+                     "someone other than the party it names")
+    NO_AGREEMENT = ("steel.no_agreement",
+                    "the sender holds no active agreement with the receiver for its custody "
+                    "events")
 
 
 @dataclass(frozen=True)
@@ -59,3 +79,13 @@ class CertificateRefused(ValidationError):
         self.problems = problems
         super().__init__("; ".join(f"{p.path}: [{p.code}] {p.message}" for p in problems),
                          code=problems[0].code, field=problems[0].path)
+
+
+class ChainRefused(ValidationError):
+    """A custody event or a derivation refused whole, with a reason in Japanese and English
+    (the English one is the exception's message)."""
+
+    def __init__(self, code: SteelCode, reason_en: str, reason_ja: str, *,
+                 piece: str | None = None) -> None:
+        self.reason_en, self.reason_ja, self.piece = reason_en, reason_ja, piece
+        super().__init__(reason_en, code=code, field=piece)

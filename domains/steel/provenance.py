@@ -25,6 +25,7 @@ class LinkCheck:
     ok: bool
     reason_ja: str = ""
     reason_en: str = ""
+    code: str = ""                # the refusal code when not ok (``steel.not_holder``...)
 
 
 @dataclass(frozen=True)

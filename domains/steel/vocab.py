@@ -14,10 +14,12 @@ CONTEXT_URL = "https://w3id.org/tsunagu/steel/v1"
 NAMESPACE = "https://w3id.org/tsunagu/steel#"
 # Pinned here, not computed: an edited context file must be refused, not trusted.
 CONTEXT = ContextSpec(CONTEXT_URL, HERE / "steel-v1.jsonld",
-                      "e509c39d78d46d17a2258da427f87e9c6cde0aec9ed7871287df78114bcb291d")
+                      "2603ea8ca9cbcbfd80678852e1af91b132d84d253b4dd17c89a7affc99545eb9")
 RECORD_CONTEXT = (CREDENTIALS_V2, TSUNAGU_V1, CONTEXT_URL)
 
 CERTIFICATE = "MillCertificate"
+CUSTODY_EVENT = "CustodyEvent"
+DERIVED_CERTIFICATE = "DerivedCertificate"
 EN10168_SCHEMA = HERE / "spec" / "schema.json"
 EN10168_SCHEMA_URL = "https://schemas.materialidentity.org/en10168-schemas/v0.5.0/schema.json"
 

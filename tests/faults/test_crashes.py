@@ -34,7 +34,7 @@ from tests.e2e.processes import (
 )
 from tests.nats_fixtures import crash_and_restart
 
-pytestmark = pytest.mark.slow  # about 40 s each at full size; CI runs them (the README test command)
+pytestmark = pytest.mark.slow  # about 40 s each at full size; CI runs them (README's command)
 
 STREAM = 100_000
 BATCH = 250

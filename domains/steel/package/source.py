@@ -1,10 +1,7 @@
 """Where ``tsunagu steel export --piece`` and the supply-chain view get a ``Provenance``:
-signed records read from a file or a directory, handed to ``build_provenance``, the hook
-the chain side (custody events, derived certificates, chain verification) fills in; and
-``find_provenances``, the same for the view's searches.
-
-Until it does, ``build_provenance`` refuses with ``ChainUnavailable``: no page may show a
-chain nobody verified.
+signed records read from a file or a directory, verified by ``build_provenance``; and
+``find_provenances``, the same for the view's searches, which a running hub supplies (a view
+without one refuses with ``ChainUnavailable``: no page may show a chain nobody verified).
 """
 
 from __future__ import annotations
@@ -17,6 +14,7 @@ from typing import Any
 from domains.steel.errors import SteelCode
 from domains.steel.package.bundle import PACKAGE
 from domains.steel.provenance import Provenance
+from domains.steel.verify import verify_chain
 from trust.errors import TsunaguError
 
 Records = Sequence[Mapping[str, Any]]
@@ -36,11 +34,9 @@ class SourceUnreadable(TsunaguError):
 
 
 def build_provenance(records: Records, piece_id: str) -> Provenance:
-    """THE HOOK: verify the chain of ``piece_id`` in ``records`` and return its
-    ``Provenance``. The chain side replaces this body with one call to its verification."""
-    raise ChainUnavailable("chain verification not available: custody events and derived "
-                           "certificates are not installed in this tsunagu yet, so the "
-                           f"chain of {piece_id!r} cannot be verified")
+    """Verify the chain of ``piece_id`` in ``records`` (``domains.steel.verify``): every
+    signature, parent hash, mass balance and holder, back to the mill's certificate."""
+    return verify_chain(records, piece_id)
 
 
 def find_provenances(query: str) -> list[Provenance]:

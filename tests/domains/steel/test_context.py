@@ -40,9 +40,23 @@ def test_a_record_has_no_dropped_term_and_keeps_the_document_as_a_literal(docume
     assert node["@type"] == [vocab.type_iri(vocab.CERTIFICATE)]
 
 
-def test_the_schema_and_the_context_name_the_same_fields():
-    schema = json.loads(DATASET_TYPES["mill-certificates"].schema.read_bytes())
+def test_the_schemas_and_the_context_name_the_same_fields():
     context = json.loads(vocab.CONTEXT.path.read_bytes())["@context"]
-    own = set(schema["properties"]) - {"@context", "id", "type", "version", "modified", "proof"}
+    own = {name for dt in DATASET_TYPES.values()
+           for name in json.loads(dt.schema.read_bytes())["properties"]} - {
+        "@context", "id", "type", "version", "modified", "proof"}
     assert own == {t for t in context if not t.startswith("@") and t[0].islower()} - {
         "steel", "id", "type"}
+
+
+def test_chain_records_have_no_dropped_term_and_keep_their_literals():
+    from tests.domains.steel.chain import six_levels
+
+    records, _ = six_levels()
+    for signed in records[3:]:
+        record = {k: v for k, v in signed.items() if k != "proof"}
+        jsonld.check_no_dropped_terms(record, CONTEXTS)
+        node = jsonld.expand(record, CONTEXTS)[0]
+        literal = "chain" if record["type"] == vocab.CUSTODY_EVENT else "inherited"
+        key = vocab.NAMESPACE + literal
+        assert node[key][0]["@type"] == LITERAL and node[key][0]["@value"] == record[literal]

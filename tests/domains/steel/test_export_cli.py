@@ -1,14 +1,16 @@
 """``tsunagu steel export --piece ID --from FILE_OR_DIR --out DIR [--url BASE]``: records read
-from a package or a directory, the provenance built by the chain side's hook (refused with a
-clear message until it is installed), the package, page and PDF written."""
+from a package or a directory, the chain verified (domains.steel.verify), the package, page
+and PDF written."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 from connector.cli.main import build_parser, main
 from domains.steel import cli
 from domains.steel.package import bundle
+from tests.domains.steel import chain
 from tests.domains.steel import provenance_samples as samples
 from trust.canonical import canonical_json
 
@@ -31,15 +33,42 @@ def _builder(chain):
     return build
 
 
-def test_without_the_chain_side_export_refuses_with_a_clear_reason(tmp_path, capsys):
-    records = _records_dir(tmp_path, samples.provenance())
+def _write(tmp_path, records):
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for n, record in enumerate(records):
+        (folder / f"{n:02d}.jsonld").write_text(json.dumps(record, ensure_ascii=False),
+                                                encoding="utf-8")
+    return folder
+
+
+def test_export_verifies_a_real_signed_chain_and_packs_it(tmp_path, capsys):
+    records, piece = chain.six_levels()
     out = tmp_path / "out"
-    status = main(["steel", "export", "--piece", samples.PIECE, "--from", str(records),
-                   "--out", str(out)])
-    err = capsys.readouterr().err
-    assert status == 1
-    assert "[steel.chain_unavailable] chain verification not available" in err
-    assert not out.exists()
+    status = main(["steel", "export", "--piece", piece, "--from", str(_write(tmp_path, records)),
+                   "--out", str(out), "--no-pdf"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines[-1].startswith(f"{piece}: 6 links, verified, sha256:")
+    package = json.loads((out / f"{piece}.jsonld").read_bytes())
+    assert bundle.verify_package(package) == []
+    assert [canonical_json(r) for r in package["records"]] == \
+        [canonical_json(r) for r in records]
+
+
+def test_export_of_a_tampered_chain_says_so_on_every_output(tmp_path, capsys):
+    records, piece = chain.six_levels()
+    records[0] = copy.deepcopy(records[0])
+    records[0]["heatNumbers"] = ["H-FORGED"]
+    out = tmp_path / "out"
+    status = main(["steel", "export", "--piece", piece, "--from", str(_write(tmp_path, records)),
+                   "--out", str(out), "--no-pdf"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0  # written: the package and page say NOT verified
+    assert ", verified," not in lines[-1]
+    assert any("✖" in line for line in lines)
+    page = (out / f"{piece}.html").read_text(encoding="utf-8")
+    assert "未検証" in page and "NOT verified" in page
 
 
 def test_export_writes_package_page_and_pdf_then_reads_its_own_package(tmp_path, capsys):
