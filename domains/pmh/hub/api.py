@@ -49,6 +49,11 @@ HTTP_STATUSES: Mapping[str, int] = MappingProxyType({
     P.NO_AGREEMENT: 403,
     P.MEASUREMENT_IMPOSSIBLE: 422,
     P.RECORD_INVALID: 422,
+    P.DEVELOPMENT_ITEM: 422,
+    P.SETTLEMENT_NOT_FOUND: 404,
+    P.SETTLEMENT_STATE: 409,
+    P.SETTLEMENT_EMPTY: 409,
+    P.SETTLEMENT_PRICE: 409,
 })
 
 CLINIC, CLAIMS, NURSE, FAMILY = "pmh:clinic", "pmh:claims", "pmh:nurse", "pmh:family"

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.web.markup import Markup, Sections, el, join
+from domains.pmh import vocab
+from domains.pmh.model import development
 from domains.pmh.schedule import State, Status
 from domains.pmh.views import growth
 from domains.pmh.views.i18n import (
@@ -101,6 +103,24 @@ class ChildView:
     statuses: list[Status]
     weight: list[growth.Point]
     height: list[growth.Point]
+    development: list[Mapping[str, Any]]  # development_item observations, oldest first
+
+
+def development_section(records: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:
+    """発達の確認 as answered at each checkup: the item's text, the answer, and a mark on an
+    answer the nurse looks at again (no judgement is drawn)."""
+    rows = []
+    for r in records:
+        it = development.item(r.get("checkupAge", ""), r.get("item", ""))
+        if it is None:
+            continue  # an item the municipality's current table no longer lists
+        answer = label(lang, vocab.ANSWERS, r.get("answer"))
+        rows.append((str(r.get("effective", ""))[:10],
+                     label(lang, vocab.CHECKUP_AGES, it.age), it.ja if lang == "ja" else it.en,
+                     el("span", {"class": "follow"}, answer, " ", t(lang, "to_follow"))
+                     if it.to_follow(r.get("answer", "")) else answer))
+    return _table([t(lang, "date"), t(lang, "checkup"), t(lang, "item"), t(lang, "answer")],
+                  rows, numeric_from=9) if rows else _empty(lang)
 
 
 def family_sections(child: ChildView, lang: Lang, n: int) -> Sections:
@@ -130,7 +150,8 @@ def family_sections(child: ChildView, lang: Lang, n: int) -> Sections:
                                                 chart_id=f"h{n}"),
               growth.growth_table(child.height, lang, t(lang, "height")))))
     return {f"history-{n}": visits, f"vaccinations-{n}": doses, f"next-{n}": nexts,
-            f"growth-{n}": charts}
+            f"growth-{n}": charts, f"development-{n}": development_section(child.development,
+                                                                         lang)}
 
 
 def claims_section(claims: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:
@@ -143,7 +164,7 @@ def claims_section(claims: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:
 
 
 FAMILY_ORDER = (("next", "next"), ("history", "history"), ("vaccinations", "vaccinations"),
-                ("growth", "growth"))
+                ("growth", "growth"), ("development", "development"))
 
 
 # ---------------------------------------------------------------------------- layout
