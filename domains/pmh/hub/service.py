@@ -46,6 +46,7 @@ from domains.pmh.hub.setup import (
     dataset_id,
 )
 from domains.pmh.hub.vaccines import doses_of
+from domains.pmh.model import blood_tests
 from domains.pmh.model.checks import check_record
 from domains.pmh.schedule import Child, Schedule, load_schedule
 from domains.pmh.schedule.reminders import reminder_events
@@ -338,7 +339,8 @@ class PmhHub:
                              ) -> dict[str, Any]:
         """Send a checkup (the visit, then the measurements naming it, together) to the
         municipality. Every record is checked before the first is sent; the visit carries
-        the voucher."""
+        the voucher. ``notices``: a blood test taken outside its standard periods (告示第226
+        号) is sent and stored, and said here (the municipality counts it too)."""
         visit = self._new(vocab.ENCOUNTER, encounter)
         measured = [self._new(vocab.OBSERVATION, {**o, "encounter": visit["id"],
                                                   "subject": o.get("subject",
@@ -351,7 +353,9 @@ class PmhHub:
         # together, a checkup costs two round trips to the municipality, not 1 + N.
         done = await asyncio.gather(*(self._create(municipality_code, "observations", o,
                                                    FOR_CHECKUP) for o in measured))
-        return {"encounter": sent["record"], "observations": [d["record"] for d in done]}
+        notices = [n for n in map(blood_tests.notice, measured) if n is not None]
+        return {"encounter": sent["record"], "observations": [d["record"] for d in done],
+                "notices": notices}
 
     async def record_vaccination(self, municipality_code: str,
                                  immunization: Mapping[str, Any]) -> dict[str, Any]:

@@ -51,3 +51,25 @@ def standards(path: Path = TESTS_FILE) -> dict[str, Standard]:
 def period_label(period: tuple[int, int]) -> str:
     a, b = period
     return f"{a}w-{b}w6d" if b < vocab.GESTATIONAL_WEEKS.high else f"{a}w-"
+
+
+def assess(record: dict) -> tuple[Standard, tuple[int, int] | None] | None:
+    """A pregnancy test record's standard and the period its gestational age falls in
+    (None: outside every period); None when the record is not a pregnancy test."""
+    m = vocab.MEASUREMENTS.get(record.get("measurement", ""))
+    if m is None or not m.pregnancy_test or not isinstance(record.get("weeks"), int):
+        return None
+    standard = standards()[m.kind]
+    return standard, standard.period_of(record["weeks"])
+
+
+def notice(record: dict) -> dict | None:
+    """What the clinic is told of a test taken outside its standard periods (accepted)."""
+    found = assess(record)
+    if found is None or found[1] is not None:
+        return None
+    standard, _ = found
+    return {"observation": record["id"], "code": "pmh.blood_test_outside_period",
+            "measurement": standard.test,
+            "standardPeriods": [period_label(p) for p in standard.periods],
+            "standard": standard.text}

@@ -67,6 +67,10 @@ def dashboard_sections(o: Overview, lang: Lang) -> Sections:
     checkups = _table([t(lang, "kind"), t(lang, "due"), t(lang, "done"), t(lang, "rate")],
                       [(voucher_kind(lang, k), due, done, _pct(done, due))
                        for k, due, done in o.checkups]) if o.checkups else _empty(lang)
+    blood = _table([t(lang, "test"), t(lang, "taken"), t(lang, "outside_period")],
+                   [(label(lang, _TESTS, k), n, el("span", {"class": "alert"}, out) if out
+                     else out) for k, n, out in o.blood_tests]
+                   ) if o.blood_tests else _empty(lang)
     followups = el("dl", {"class": "totals"},
                    el("div", None, el("dt", None, t(lang, "open")),
                       el("dd", None, o.followups_open)),
@@ -82,13 +86,16 @@ def dashboard_sections(o: Overview, lang: Lang) -> Sections:
     claims = _table([t(lang, "status"), t(lang, "count")],
                     [(label(lang, _CLAIM_STATES, s), n) for s, n in sorted(o.claims.items())]
                     ) if o.claims else _empty(lang)
-    return {"pregnancies": tri, "checkups": checkups, "followups": followups,
+    return {"pregnancies": tri, "checkups": checkups, "blood_tests": blood,
+            "followups": followups,
             "coverage": coverage, "clinics": clinics, "claims": claims}
 
 
 _CLAIM_STATES = {"submitted": ("審査待ち", "submitted"), "approved": ("承認", "approved"),
                  "rejected": ("却下", "rejected")}
-DASHBOARD_ORDER = ("pregnancies", "followups", "checkups", "coverage", "clinics", "claims")
+_TESTS = {k: (m.ja, m.en) for k, m in vocab.MEASUREMENTS.items() if m.pregnancy_test}
+DASHBOARD_ORDER = ("pregnancies", "followups", "checkups", "blood_tests", "coverage",
+                   "clinics", "claims")
 
 
 # ---------------------------------------------------------------------------- family
@@ -207,9 +214,7 @@ def layout(page: Page, body: Markup, live_url: str | None = None) -> str:
 
 
 def dashboard_page(page: Page, sections: Sections, live_url: str) -> str:
-    titles = {"pregnancies": "pregnancies", "followups": "followups", "checkups": "checkups",
-              "coverage": "coverage", "clinics": "clinics", "claims": "claims"}
-    body = el("div", {"class": "grid"}, [_section(n, t(page.lang, titles[n]), sections[n])
+    body = el("div", {"class": "grid"}, [_section(n, t(page.lang, n), sections[n])
                                          for n in DASHBOARD_ORDER])
     return layout(page, body, live_url)
 

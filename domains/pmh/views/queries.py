@@ -17,6 +17,7 @@ COHORT_YEARS = 6  # cohorts (birth years) shown in the coverage table
 class Overview:
     trimesters: dict[int, int]  # 1, 2, 3 -> pregnancies (expected delivery today or later)
     checkups: list[tuple[str, int, int]]  # voucher kind, due (valid by today), done (used)
+    blood_tests: list[tuple[str, int, int]]  # test, taken, outside the standard periods
     followups_open: int
     followups_overdue: int
     cohorts: list[tuple[str, int]]  # birth year, children
@@ -34,5 +35,5 @@ def overview(store: Store, today: date, now: datetime) -> Overview:
     clinics = sorted((code, used.get(code, 0), *claimed.get(code, (0, 0)))
                      for code in used.keys() | claimed.keys())
     return Overview(index.trimesters(store, today), index.vouchers_due_and_used(store, today),
-                    open_, overdue, sizes, dosed, sorted({v for _, v in dosed}), clinics,
-                    claims.by_status(store))
+                    index.blood_tests_done(store), open_, overdue, sizes, dosed,
+                    sorted({v for _, v in dosed}), clinics, claims.by_status(store))
