@@ -34,6 +34,7 @@ from domains.pmh.hub import (
     offering,
     residence,
     rules,
+    settlements,
     vouchers,
 )
 from domains.pmh.hub.followups import JAPAN
@@ -51,6 +52,7 @@ from domains.pmh.model.checks import check_record
 from domains.pmh.schedule import Child, Schedule, load_schedule
 from domains.pmh.schedule.reminders import reminder_events
 from trust.errors import TsunaguError
+from trust.errors import ValidationError as TsunaguValidation
 from trust.proofs import now_text
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLES = (vouchers.SCHEMA, residence.SCHEMA, events.SCHEMA, followups.SCHEMA, claims.SCHEMA,
-          index.SCHEMA)
+          index.SCHEMA, settlements.SCHEMA)
 INDEXED = "index"  # plug-in settings key: the index holds the records stored before it
 # Purposes a clinic declares (narrower than maternal_child_health, which the policy names).
 FOR_CHECKUP, FOR_VACCINATION = "health_checkup", "vaccination"
@@ -107,14 +109,19 @@ class PmhHub:
     # ------------------------------------------------------------------ municipality
 
     async def setup_municipality(self, town: Municipality,
-                                 claim_rules: Mapping[str, claims.Rule] = {}) -> None:
+                                 claim_rules: Mapping[str, claims.Rule] = {},
+                                 voucher_prices: Mapping[str, int] = {}) -> None:
         """Act as ``town``: offer its datasets; ``claim_rules`` (checkup kind -> cap and
-        deadline of a 里帰り claim) are kept as data in ``pmh_claim_rules``."""
+        deadline of a 里帰り claim) are kept as data in ``pmh_claim_rules``,
+        ``voucher_prices`` (voucher kind -> yen paid to a clinic per voucher used) in
+        ``pmh_voucher_prices``."""
         await offering.offer_municipality(self.connector, town)
         with self.connector.store.transaction() as db:
             self.settings.set(db, MUNICIPALITY, town.to_json())
             for kind, rule in claim_rules.items():
                 claims.set_rule(db, kind, rule)
+            for kind, yen in voucher_prices.items():
+                self._price(db, kind, yen)
         self.municipality = town
         self._reindex(town)
 
@@ -228,6 +235,49 @@ class PmhHub:
                                         by=by)
         self.changes += 1
         return claims.get(self.connector.store, claim_id)
+
+    # ---------------------------------------------------------- settlement with clinics
+
+    @staticmethod
+    def _price(db: Any, kind: str, yen: int) -> None:
+        if kind not in vocab.VOUCHER_KINDS:
+            raise TsunaguValidation(f"{kind[:40]} is not a voucher kind", field="voucherKind")
+        settlements.set_price(db, kind, yen)
+
+    def set_voucher_prices(self, prices: Mapping[str, int]) -> None:
+        """The municipality's unit price per voucher kind (yen per voucher used), from now
+        on; batches already created keep the prices they were created with."""
+        self._town()
+        with self.connector.store.transaction() as db:
+            for kind, yen in prices.items():
+                self._price(db, kind, yen)
+
+    def create_settlement(self, clinic_code: str, month: str, *, by: str) -> dict[str, Any]:
+        """A settlement batch of the clinic's vouchers used in ``month`` (YYYY-MM) and not
+        settled yet; each voucher can be in one batch only."""
+        self._town()
+        at = now_text()
+        with self.connector.store.transaction() as db:
+            batch = settlements.create(db, clinic_code=clinic_code, month=month, by=by, at=at)
+            self.connector.audit.append("pmh_settlement_created", settlement=batch, by=by)
+        self.changes += 1
+        return settlements.get(self.connector.store, batch)
+
+    def advance_settlement(self, batch_id: str, to: str, *, by: str,
+                           paid_on: date | None = None) -> dict[str, Any]:
+        """Approve a batch (``approved``), or mark an approved one ``paid`` on ``paid_on``."""
+        self._town()
+        at = now_text()
+        with self.connector.store.transaction() as db:
+            batch = settlements.get(self.connector.store, batch_id)
+            settlements.step(db, batch, to, by=by, at=at,
+                             paid_on=paid_on.isoformat() if paid_on else None)
+            self.connector.audit.append(f"pmh_settlement_{to}", settlement=batch_id, by=by)
+        self.changes += 1
+        return settlements.get(self.connector.store, batch_id)
+
+    def settlements(self, status: str | None = None) -> list[dict[str, Any]]:
+        return settlements.listed(self.connector.store, status=status)
 
     def follow_ups(self) -> list[dict[str, Any]]:
         return followups.open_ones(self.connector.store)

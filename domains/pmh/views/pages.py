@@ -81,8 +81,12 @@ def dashboard_sections(o: Overview, lang: Lang) -> Sections:
                        *(vaccine(lang, v) for v in o.vaccines)],
                       [(y, n, *(_pct(o.coverage.get((y, v), 0), n) for v in o.vaccines))
                        for y, n in o.cohorts]) if o.cohorts else _empty(lang)
-    clinics = _table([t(lang, "clinic"), t(lang, "used"), t(lang, "claims_n"),
-                      t(lang, "settled")], o.clinics) if o.clinics else _empty(lang)
+    clinics = _table([t(lang, "clinic"), t(lang, "used"), t(lang, "settling"),
+                      t(lang, "settled"), t(lang, "paid_yen"), t(lang, "claims_n"),
+                      t(lang, "claims_approved")],
+                     [(code, used, pending, paid, f"{yen:,}", n, approved)
+                      for code, used, pending, paid, yen, n, approved in o.clinics]
+                     ) if o.clinics else _empty(lang)
     claims = _table([t(lang, "status"), t(lang, "count")],
                     [(label(lang, _CLAIM_STATES, s), n) for s, n in sorted(o.claims.items())]
                     ) if o.claims else _empty(lang)
