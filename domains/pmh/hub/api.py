@@ -1,22 +1,24 @@
 """The pmh hub's app routes under ``/domains/pmh/`` (JSON, bearer tokens with pmh scopes).
 
-=============================  ===============  ===============================================
-route                          scope            does
-=============================  ===============  ===============================================
-``POST checkups``              ``pmh:clinic``   a clinic's checkup (visit + measurements) to a
-                                                municipality, as signed contributions
-``POST vaccinations``          ``pmh:clinic``   a clinic's vaccination to a municipality
-``GET claims``                 ``pmh:claims``   the municipality's 里帰り claims (``?status=``)
-``POST claims:decide``         ``pmh:claims``   approve, or reject with a reason
-``GET settlements``            ``pmh:settlement`` settlement batches with clinics (``?status=``)
-``POST settlements``           ``pmh:settlement`` a batch: a clinic's unsettled vouchers of a month
-``POST settlements:approve``   ``pmh:settlement`` approve a created batch
-``POST settlements:pay``       ``pmh:settlement`` mark an approved batch paid (``paidOn``)
-``GET follow-ups``             ``pmh:nurse``    open EPDS follow-ups (due within the day)
-``GET staff/events``           ``pmh:nurse``    staff events after ``?after=`` (cursor)
-``GET family/claims``          ``pmh:family``   the family's claims and their status
-``GET family/events``          ``pmh:family``   the family's reminders and claim events
-=============================  ===============  ===============================================
+==============================  ====================  ============================================
+route                           scope                 does
+==============================  ====================  ============================================
+``POST checkups``               ``pmh:clinic``        a clinic's checkup (visit + measurements) to a
+                                                      municipality, as signed contributions
+``POST vaccinations``           ``pmh:clinic``        a clinic's vaccination to a municipality
+``GET claims``                  ``pmh:claims``        the municipality's 里帰り claims
+                                                      (``?status=``)
+``POST claims:decide``          ``pmh:claims``        approve, or reject with a reason
+``GET settlements``             ``pmh:settlement``    settlement batches with clinics (``?status=``)
+``POST settlements``            ``pmh:settlement``    a batch: a clinic's unsettled vouchers of a
+                                                      month
+``POST settlements:approve``    ``pmh:settlement``    approve a created batch
+``POST settlements:pay``        ``pmh:settlement``    mark an approved batch paid (``paidOn``)
+``GET follow-ups``              ``pmh:nurse``         open EPDS follow-ups (due within the day)
+``GET staff/events``            ``pmh:nurse``         staff events after ``?after=`` (cursor)
+``GET family/claims``           ``pmh:family``        the family's claims and their status
+``GET family/events``           ``pmh:family``        the family's reminders and claim events
+==============================  ====================  ============================================
 
 The views (``domains.pmh.views``) are mounted beside them: ``dashboard/`` (the health
 department, ``pmh:dashboard``) and ``family-app/`` (a family, ``pmh:family``).
