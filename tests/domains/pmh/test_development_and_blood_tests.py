@@ -41,6 +41,23 @@ def test_each_checkup_age_has_its_items_with_texts():
             assert it.ja and it.en and it.polarity in development.POLARITIES
 
 
+@pytest.mark.parametrize("text, wrong", [
+    ('[ages."5y".items]\nx = { ja = "x", en = "x", polarity = "positive" }\n', "ages.5y"),
+    ('[ages."3y".items]\nx = { ja = "x", en = "x", polarity = "maybe" }\n', "ages.3y.items.x"),
+])
+def test_an_items_file_with_an_unknown_age_or_polarity_is_refused(tmp_path: Path, text, wrong):
+    bad = tmp_path / "items.toml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=wrong.replace(".", r"\.")):
+        development.items(bad)
+
+
+def test_each_age_names_the_voucher_of_its_checkup():
+    assert development.vouchers() == {"1m": "infant_checkup_1m",
+                                      "3_4m": "infant_checkup_3_4m",
+                                      "1y6m": "infant_checkup_1y6m", "3y": "infant_checkup_3y"}
+
+
 def test_a_development_answer_is_held_for_its_own_checkup_age():
     assert check_record(item("1y6m", "walks_alone", "no")) == "Observation"
     assert development.item("1y6m", "walks_alone").to_follow("no")
