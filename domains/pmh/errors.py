@@ -66,6 +66,16 @@ class PmhCode(ErrorCode):
                           "the observation names a visit of another person or clinic")
     CLAIM_NOT_FOUND = "pmh.claim_not_found", "no such reimbursement claim here"
     CLAIM_DECIDED = "pmh.claim_decided", "the reimbursement claim was already decided"
+    DEVELOPMENT_ITEM = ("pmh.development_item",
+                        "not a development item of the infant checkup age it names")
+    # ---- Voucher settlement with clinics (hub/settlements.py)
+    SETTLEMENT_NOT_FOUND = "pmh.settlement_not_found", "no such settlement batch here"
+    SETTLEMENT_STATE = ("pmh.settlement_state",
+                        "the settlement batch is not in the state this step needs")
+    SETTLEMENT_EMPTY = ("pmh.settlement_empty",
+                        "no used voucher of that clinic and month is left to settle")
+    SETTLEMENT_PRICE = ("pmh.settlement_price",
+                        "the municipality has no unit price for a voucher kind to settle")
 
 
 class PmhInputError(ValidationError):

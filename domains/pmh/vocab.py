@@ -19,7 +19,7 @@ CONTEXT_URL = "https://w3id.org/tsunagu/pmh/v1"
 NAMESPACE = "https://w3id.org/tsunagu/pmh#"
 # Pinned here, not computed: an edited context file must be refused, not trusted.
 CONTEXT = ContextSpec(CONTEXT_URL, HERE / "pmh-v1.jsonld",
-                      "c360f9ce85ed3ce6ad5a7c8daacffc4a62742ed0e48dddec4aab9b6c191b956f")
+                      "4ec337df1dccab1b2e017658debbe2b1f24fef14d55e29fe59660e1a19ad3c3b")
 
 # credentials v2 for ``proof`` and ``name``, tsunagu v1 for ``version``/``modified``/provenance.
 RECORD_CONTEXT = (CREDENTIALS_V2, TSUNAGU_V1, CONTEXT_URL)
@@ -104,6 +104,29 @@ HEARING_RESULTS: Labels = {
     "pass": ("パス", "pass"),
     "refer": ("要再検査（リファー）", "refer"),
 }
+# 発達の確認 at an infant checkup: the checkup ages with development items
+# (development_items.toml), and the answer to each item.
+CHECKUP_AGES: Labels = {
+    "1m": ("1か月児", "1 month"),
+    "3_4m": ("3～4か月児", "3-4 months"),
+    "1y6m": ("1歳6か月児", "18 months"),
+    "3y": ("3歳児", "3 years"),
+}
+ANSWERS: Labels = {
+    "yes": ("はい", "yes"),
+    "no": ("いいえ", "no"),
+    "unknown": ("わからない", "unknown"),
+}
+# A pregnancy blood (or swab) test's qualitative result, as the 手帳 writes it.
+LAB_RESULTS: Labels = {
+    "negative": ("陰性（－）", "negative"),
+    "positive": ("陽性（＋）", "positive"),
+    "indeterminate": ("判定保留", "indeterminate"),
+}
+ABO_GROUPS: Labels = {"A": ("A型", "A"), "B": ("B型", "B"), "O": ("O型", "O"),
+                      "AB": ("AB型", "AB")}
+RH_D: Labels = {"positive": ("Rh(D)陽性", "Rh(D) positive"),
+                "negative": ("Rh(D)陰性", "Rh(D) negative")}
 
 # FHIR code systems and the project's own (no LOINC code fits those marked so).
 LOINC = "http://loinc.org"
@@ -122,10 +145,16 @@ class Measurement:
     code: str
     ja: str
     en: str
-    shape: str  # "quantity" (value + UCUM unit), "score", "grade", "hearing", "bp", "ga"
+    # "quantity" (value + UCUM unit), "score", "grade", "hearing", "bp", "ga",
+    # "development" (checkupAge, item, answer), "qualitative" (result), "blood_group" (abo,
+    # rhD), "titer" (value, the reciprocal of a doubling dilution, and comparator "<")
+    shape: str
     unit: str = ""
     low: float = 0
     high: float = 0
+    # A pregnancy checkup's blood (or swab) test: it carries the gestational age of the day
+    # it was taken (weeks, days), against the standard periods of blood_tests.toml.
+    pregnancy_test: bool = False
 
 
 MEASUREMENTS: dict[str, Measurement] = {m.kind: m for m in (
@@ -159,7 +188,50 @@ MEASUREMENTS: dict[str, Measurement] = {m.kind: m for m in (
     # The automated ABR / OAE screening result per the 手帳 (pass / refer): the project's own.
     Measurement("hearing_screening", PMH_CODES, "newborn-hearing-screening", "新生児聴覚検査",
                 "newborn hearing screening", "hearing"),
+    # 発達の確認: one item of development_items.toml, answered yes / no / unknown. No LOINC
+    # code exists for the 手帳's items: in FHIR the code is "<checkupAge>.<item>" of the
+    # project's code system DEVELOPMENT_CODES.
+    Measurement("development_item", PMH_CODES, "development-item", "発達の確認",
+                "development item", "development"),
+    # 妊婦健診の血液検査等 (blood_tests.toml has their standard periods). LOINC codes checked
+    # against published LOINC tables and value sets (see docs/pmh.md); the project's code
+    # where no LOINC code with the 告示's meaning could be checked (HI titre, HTLV-1 alone,
+    # genital chlamydia by any method).
+    Measurement("hemoglobin", LOINC, "718-7", "ヘモグロビン（血算）", "hemoglobin", "quantity",
+                "g/dL", 1, 25, pregnancy_test=True),
+    Measurement("blood_glucose", LOINC, "2345-7", "血糖", "glucose (serum or plasma)",
+                "quantity", "mg/dL", 10, 1500, pregnancy_test=True),
+    Measurement("blood_group", LOINC, "882-1", "血液型（ABO・Rh）", "ABO and Rh group",
+                "blood_group", pregnancy_test=True),
+    Measurement("irregular_antibodies", LOINC, "890-4", "不規則抗体", "blood group antibody "
+                "screen", "qualitative", pregnancy_test=True),
+    Measurement("hbs_antigen", LOINC, "5196-1", "HBs抗原", "hepatitis B virus surface Ag",
+                "qualitative", pregnancy_test=True),
+    Measurement("hcv_antibody", LOINC, "16128-1", "HCV抗体", "hepatitis C virus Ab",
+                "qualitative", pregnancy_test=True),
+    Measurement("hiv_antibody", LOINC, "31201-7", "HIV抗体", "HIV 1+2 Ab (immunoassay)",
+                "qualitative", pregnancy_test=True),
+    Measurement("syphilis", LOINC, "20507-0", "梅毒血清反応（RPR）", "reagin Ab (RPR)",
+                "qualitative", pregnancy_test=True),
+    Measurement("rubella_hi", PMH_CODES, "rubella-hi-antibody", "風疹HI抗体価",
+                "rubella virus Ab titre (haemagglutination inhibition)", "titer", "{titer}",
+                8, 8192, pregnancy_test=True),
+    Measurement("htlv1_antibody", PMH_CODES, "htlv-1-antibody", "HTLV-1抗体",
+                "HTLV-1 Ab", "qualitative", pregnancy_test=True),
+    Measurement("chlamydia", PMH_CODES, "genital-chlamydia", "性器クラミジア",
+                "Chlamydia trachomatis (genital)", "qualitative", pregnancy_test=True),
+    Measurement("gbs", LOINC, "584-3", "B群溶血性レンサ球菌（腟分泌物）",
+                "Streptococcus agalactiae, vaginal fluid culture", "qualitative",
+                pregnancy_test=True),
 )}
+# A field of each shape (the schema allows a measurement only its own shape's fields).
+SHAPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "quantity": ("value",), "score": ("value", "epdsItem10"), "bp": ("systolic", "diastolic"),
+    "ga": ("weeks", "days"), "grade": ("grade",), "hearing": ("hearing",),
+    "development": ("checkupAge", "item", "answer"), "qualitative": ("result",),
+    "blood_group": ("abo", "rhD"), "titer": ("value", "comparator"),
+}
+
 # Blood pressure components and gestational age: limits of each field.
 SYSTOLIC = Measurement("systolic", LOINC, "8480-6", "収縮期血圧", "systolic blood pressure",
                        "quantity", "mm[Hg]", 40, 300)
@@ -188,5 +260,10 @@ VOCABULARIES: dict[str, Labels] = {
     "vaccine": VACCINES,
     "grade": GRADES,
     "hearing": HEARING_RESULTS,
+    "checkupAge": CHECKUP_AGES,
+    "answer": ANSWERS,
+    "result": LAB_RESULTS,
+    "abo": ABO_GROUPS,
+    "rhD": RH_D,
     "measurement": {k: (m.ja, m.en) for k, m in MEASUREMENTS.items()},
 }

@@ -47,6 +47,10 @@ Say = Callable[[str], None]
 
 TOWN = Municipality("131016", "千代田区")
 CLAIM_RULES = {"pregnancy_checkup": Rule(5000, 12)}
+# The town's unit price per voucher used (yen): synthetic figures of the demo, not a real
+# municipality's (each sets its own, as data: setup_municipality(voucher_prices=...)).
+VOUCHER_PRICES = {"pregnancy_checkup": 5000, "postpartum_checkup": 5000,
+                  "infant_checkup_1m": 6000}
 MONTHS = 3
 START = date(2026, 6, 1)  # the first simulated month (the records carry these dates)
 SUMMARY_FILE = "summary.json"
@@ -189,7 +193,7 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 500, months: i
         city = hub_of(space["city"])
         say(f"2. 参加者を登録しました: {CITY.name}、医療機関 2か所 ({TOKYO.name}、"
             f"{SAPPORO.name}: 北海道、里帰り出産)")
-        await city.setup_municipality(TOWN, CLAIM_RULES)
+        await city.setup_municipality(TOWN, CLAIM_RULES, VOUCHER_PRICES)
         for label in ("tokyo", "sapporo"):
             for kind in CONTRIBUTED:
                 await agree(space[label], space["city"], kind)
@@ -229,6 +233,10 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 500, months: i
             f"里帰り請求 {summary['claims']}件、EPDS の要フォロー {summary['follow_ups']}件。"
             f"拒否: {', '.join(f'{k} {v}件' for k, v in sorted(tally.refused.items()))}")
 
+        summary.update(settle(city, months))
+        say(f"   精算: {TOKYO.name} の受診票を月ごとにまとめ、{summary['settled_batches']}件を"
+            f"支払済み ({summary['paid_yen']:,}円)、最後の月は承認待ちのまま")
+
         summary["audit_ok"] = all(verify_chain(c.audit.lines()).ok for c in running)
         summary.update(print_views(space["city"], first, say))
         (workdir / SUMMARY_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2),
@@ -241,6 +249,28 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 500, months: i
         for connector in reversed(running):
             await connector.stop()
         await nats.close()
+
+
+def settle(city: PmhHub, months: int) -> dict[str, int]:
+    """The town settles the Tokyo clinic's used vouchers month by month: every batch but the
+    last month's is approved and paid (the last stays created, for the dashboard)."""
+    assert TOKYO.clinic is not None
+    paid = batches = 0
+    for n in range(months):
+        first = START.replace(month=(START.month - 1 + n) % 12 + 1,
+                              year=START.year + (START.month - 1 + n) // 12)
+        try:
+            batch = city.create_settlement(TOKYO.clinic["code"], first.strftime("%Y-%m"),
+                                           by="demo:会計担当")
+        except TsunaguError:
+            continue  # no voucher used that month
+        if n == months - 1:
+            continue
+        city.advance_settlement(batch["id"], "approved", by="demo:課長")
+        done = city.advance_settlement(batch["id"], "paid", by="demo:会計担当",
+                                       paid_on=first + timedelta(days=45))
+        batches, paid = batches + 1, paid + done["amount_yen"]
+    return {"settled_batches": batches, "paid_yen": paid}
 
 
 def print_views(city: Connector, family: Family, say: Say) -> dict[str, Any]:

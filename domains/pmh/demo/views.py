@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domains.pmh.hub.api import CLAIMS, FAMILY, NURSE
+from domains.pmh.hub.api import CLAIMS, FAMILY, NURSE, SETTLEMENT
 from domains.pmh.views.auth import DASHBOARD
 
 PREFIX = "/domains/pmh/"
@@ -23,7 +23,8 @@ class View:
 
 VIEWS = (
     View("municipality", "市区町村の保健部局 (職員)",
-         ("dashboard/", "claims", "follow-ups", "staff/events"), (DASHBOARD, CLAIMS, NURSE)),
+         ("dashboard/", "claims", "follow-ups", "staff/events", "settlements"),
+         (DASHBOARD, CLAIMS, NURSE, SETTLEMENT)),
     View("family", "家族のアプリ", ("family-app/", "family/claims", "family/events"), (FAMILY,),
          family=True),
 )

@@ -42,3 +42,12 @@ EXT_VOUCHER = _SD + "voucher"  # Encounter: the 受診票 (a Coverage) it was pa
 # connector keeps it for contributed versions.
 PROVENANCE = {"wasAttributedTo": _SD + "was-attributed-to",
               "wasDerivedFrom": _SD + "was-derived-from"}
+EXT_GESTATIONAL_AGE = _SD + "gestational-age"  # Observation: a pregnancy test's day, in days
+
+DEVELOPMENT = PMH_CODES + "/development"  # "<checkupAge>.<item>" of development_items.toml
+ANSWER = PMH_CODES + "/answer"  # yes / no / unknown
+LAB_RESULT = PMH_CODES + "/lab-result"  # negative / positive / indeterminate
+ABO = PMH_CODES + "/abo"  # A / B / O / AB
+RH_D = PMH_CODES + "/rh-d"  # positive / negative
+# LOINC's parts of 882-1 (ABO and Rh group [Type] in Blood)
+ABO_LOINC, RH_LOINC = "883-9", "10331-7"

@@ -1,18 +1,24 @@
 """The pmh hub's app routes under ``/domains/pmh/`` (JSON, bearer tokens with pmh scopes).
 
-=============================  ===============  ===============================================
-route                          scope            does
-=============================  ===============  ===============================================
-``POST checkups``              ``pmh:clinic``   a clinic's checkup (visit + measurements) to a
-                                                municipality, as signed contributions
-``POST vaccinations``          ``pmh:clinic``   a clinic's vaccination to a municipality
-``GET claims``                 ``pmh:claims``   the municipality's 里帰り claims (``?status=``)
-``POST claims:decide``         ``pmh:claims``   approve, or reject with a reason
-``GET follow-ups``             ``pmh:nurse``    open EPDS follow-ups (due within the day)
-``GET staff/events``           ``pmh:nurse``    staff events after ``?after=`` (cursor)
-``GET family/claims``          ``pmh:family``   the family's claims and their status
-``GET family/events``          ``pmh:family``   the family's reminders and claim events
-=============================  ===============  ===============================================
+==============================  ====================  ============================================
+route                           scope                 does
+==============================  ====================  ============================================
+``POST checkups``               ``pmh:clinic``        a clinic's checkup (visit + measurements) to a
+                                                      municipality, as signed contributions
+``POST vaccinations``           ``pmh:clinic``        a clinic's vaccination to a municipality
+``GET claims``                  ``pmh:claims``        the municipality's 里帰り claims
+                                                      (``?status=``)
+``POST claims:decide``          ``pmh:claims``        approve, or reject with a reason
+``GET settlements``             ``pmh:settlement``    settlement batches with clinics (``?status=``)
+``POST settlements``            ``pmh:settlement``    a batch: a clinic's unsettled vouchers of a
+                                                      month
+``POST settlements:approve``    ``pmh:settlement``    approve a created batch
+``POST settlements:pay``        ``pmh:settlement``    mark an approved batch paid (``paidOn``)
+``GET follow-ups``              ``pmh:nurse``         open EPDS follow-ups (due within the day)
+``GET staff/events``            ``pmh:nurse``         staff events after ``?after=`` (cursor)
+``GET family/claims``           ``pmh:family``        the family's claims and their status
+``GET family/events``           ``pmh:family``        the family's reminders and claim events
+==============================  ====================  ============================================
 
 The views (``domains.pmh.views``) are mounted beside them: ``dashboard/`` (the health
 department, ``pmh:dashboard``) and ``family-app/`` (a family, ``pmh:family``).
@@ -27,6 +33,7 @@ as problems with the code of the holder's rule.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from types import MappingProxyType
 from typing import Any
 
@@ -49,10 +56,17 @@ HTTP_STATUSES: Mapping[str, int] = MappingProxyType({
     P.NO_AGREEMENT: 403,
     P.MEASUREMENT_IMPOSSIBLE: 422,
     P.RECORD_INVALID: 422,
+    P.DEVELOPMENT_ITEM: 422,
+    P.SETTLEMENT_NOT_FOUND: 404,
+    P.SETTLEMENT_STATE: 409,
+    P.SETTLEMENT_EMPTY: 409,
+    P.SETTLEMENT_PRICE: 409,
 })
 
 CLINIC, CLAIMS, NURSE, FAMILY = "pmh:clinic", "pmh:claims", "pmh:nurse", "pmh:family"
+SETTLEMENT = "pmh:settlement"
 SCOPES = {
+    SETTLEMENT: "create, approve and mark paid the settlement of used vouchers with clinics",
     CLINIC: "record checkups and vaccinations at municipalities this clinic has agreements "
             "with (signed contributions)",
     CLAIMS: "read and decide this municipality's 里帰り reimbursement claims",
@@ -139,13 +153,46 @@ async def decide_claim(request: web.Request) -> web.Response:
     decision = text(data, "decision")
     if decision not in ("approve", "reject"):
         raise ValidationError("decision is approve or reject", field="decision")
-    info = token_info(request)
     reason = data.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise ValidationError("reason must be a string", field="reason")
     return ok(hub_of(request).decide_claim(text(data, "claim"), approve=decision == "approve",
-                                           reason=reason,
-                                           by=info.actor if info else "token:unknown"))
+                                           reason=reason, by=_actor(request)))
+
+
+@scoped(SETTLEMENT)
+async def list_settlements(request: web.Request) -> web.Response:
+    return ok({"settlements": hub_of(request).settlements(request.query.get("status"))})
+
+
+def _actor(request: web.Request) -> str:
+    info = token_info(request)
+    return info.actor if info else "token:unknown"
+
+
+@scoped(SETTLEMENT)
+async def create_settlement(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(hub_of(request).create_settlement(text(data, "clinic"), text(data, "month"),
+                                                by=_actor(request)), 201)
+
+
+@scoped(SETTLEMENT)
+async def approve_settlement(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(hub_of(request).advance_settlement(text(data, "settlement"), "approved",
+                                                 by=_actor(request)))
+
+
+@scoped(SETTLEMENT)
+async def pay_settlement(request: web.Request) -> web.Response:
+    data = await body(request)
+    try:
+        paid_on = date.fromisoformat(text(data, "paidOn"))
+    except ValueError:
+        raise ValidationError("paidOn is a date (YYYY-MM-DD)", field="paidOn") from None
+    return ok(hub_of(request).advance_settlement(text(data, "settlement"), "paid",
+                                                 by=_actor(request), paid_on=paid_on))
 
 
 @scoped(NURSE)
@@ -180,6 +227,10 @@ def add_routes(app: web.Application, connector: Any, hub: PmhHub) -> None:
     app.router.add_post("/vaccinations", vaccinations)
     app.router.add_get("/claims", list_claims)
     app.router.add_post("/claims:decide", decide_claim)
+    app.router.add_get("/settlements", list_settlements)
+    app.router.add_post("/settlements", create_settlement)
+    app.router.add_post("/settlements:approve", approve_settlement)
+    app.router.add_post("/settlements:pay", pay_settlement)
     app.router.add_get("/follow-ups", follow_ups)
     app.router.add_get("/staff/events", staff_events)
     app.router.add_get("/family/claims", family_claims)

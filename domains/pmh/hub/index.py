@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from domains.pmh import vocab
+from domains.pmh.model import blood_tests
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pmh_ix_children (
@@ -40,9 +41,12 @@ CREATE TABLE IF NOT EXISTS pmh_ix_vouchers (
     id TEXT PRIMARY KEY, subject TEXT NOT NULL, kind TEXT NOT NULL, valid_from TEXT,
     used_by TEXT);
 CREATE INDEX IF NOT EXISTS pmh_ix_vouchers_kind ON pmh_ix_vouchers(kind, valid_from);
+CREATE TABLE IF NOT EXISTS pmh_ix_blood_tests (
+    id TEXT PRIMARY KEY, subject TEXT NOT NULL, test TEXT NOT NULL, weeks INTEGER NOT NULL,
+    day TEXT NOT NULL, in_period INTEGER NOT NULL);  -- 0: outside the standard periods
 """
 TABLES = ("pmh_ix_children", "pmh_ix_pregnancies", "pmh_ix_visits", "pmh_ix_observations",
-          "pmh_ix_doses", "pmh_ix_vouchers")
+          "pmh_ix_doses", "pmh_ix_vouchers", "pmh_ix_blood_tests")
 
 
 def _day(value: Any) -> str:
@@ -89,10 +93,26 @@ def keep(db: Any, record: Mapping[str, Any], deleted: bool) -> bool:
     else:
         marks = ", ".join("?" * len(values))
         db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", values)
+    if table == "pmh_ix_observations":
+        _keep_blood_test(db, record, gone)
     if table == "pmh_ix_visits" and record.get("voucher"):
         db.execute("UPDATE pmh_ix_vouchers SET used_by = ? WHERE id = ?",
                    (None if gone else values[0], record["voucher"]))
     return True
+
+
+def _keep_blood_test(db: Any, record: Mapping[str, Any], gone: bool) -> None:
+    """A pregnancy blood test, with whether its gestational age is in a standard period
+    (blood_tests.toml): one outside is kept and counted, not refused."""
+    found = blood_tests.assess(dict(record))
+    if found is None:
+        return
+    if gone:
+        db.execute("DELETE FROM pmh_ix_blood_tests WHERE id = ?", (record["id"],))
+        return
+    db.execute("INSERT OR REPLACE INTO pmh_ix_blood_tests VALUES (?, ?, ?, ?, ?, ?)",
+               (record["id"], record.get("subject"), record["measurement"], record["weeks"],
+                _day(record.get("effective")), int(found[1] is not None)))
 
 
 def rebuild(db: Any, records: Iterable[Mapping[str, Any]]) -> int:
@@ -126,6 +146,13 @@ def vouchers_due_and_used(store: Any, today: date) -> list[tuple[str, int, int]]
         "SELECT kind, count(*), count(used_by) FROM pmh_ix_vouchers"
         " WHERE valid_from IS NULL OR valid_from <= ? GROUP BY kind ORDER BY kind",
         (today.isoformat(),))]
+
+
+def blood_tests_done(store: Any) -> list[tuple[str, int, int]]:
+    """(test, taken, of those outside the standard periods), by test."""
+    return [tuple(r) for r in store.query(
+        "SELECT test, count(*), count(CASE WHEN in_period = 0 THEN 1 END)"
+        " FROM pmh_ix_blood_tests GROUP BY test ORDER BY test")]
 
 
 def vouchers_used_by_clinic(store: Any) -> dict[str, int]:

@@ -10,8 +10,10 @@ its subject is a mother or child this municipality holds. Then, by type:
   clinic in another prefecture (里帰り出産) cannot use the voucher, names none, and the
   checkup is reimbursed by a claim the hub opens when the record is stored (``service``).
 * ``Observation``: the visit it names (if any) is the same person's, recorded by the same
-  clinic. Impossible values (the model's ``check_domain_rules``, which the content rules of
-  every published pmh record run too) are refused first, with their own code.
+  clinic; a development item names an infant checkup of its own age (the visit's voucher,
+  when it has one, is that age's). Impossible values (the model's ``check_domain_rules``,
+  which the content rules of every published pmh record run too) are refused first, with
+  their own code.
 * ``Immunization``: the child's routine schedule allows the dose (``schedule.check_dose``
   with the doses this municipality holds): refused with the schedule's code when outside
   its window, too soon, or out of its series.
@@ -28,6 +30,7 @@ from domains.pmh.errors import HubRefusal, PmhCode
 from domains.pmh.hub import vouchers
 from domains.pmh.hub.setup import prefecture
 from domains.pmh.hub.vaccines import dose_of, doses_of
+from domains.pmh.model import development
 from domains.pmh.model.checks import check_domain_rules
 from domains.pmh.schedule import Child, check_dose
 
@@ -110,6 +113,18 @@ def observation(before: Record, after: Record, contributor: Contributor) -> None
             or visit.get("wasAttributedTo") != contributor.did:
         raise HubRefusal("the visit named is not this person's at this clinic",
                          code=PmhCode.ENCOUNTER_MISMATCH, field="encounter")
+    if after.get("measurement") == "development_item":
+        _development_at(hub, visit, after)
+
+
+def _development_at(hub: PmhHub, visit: Record, item: Record) -> None:
+    """A development item belongs to an infant checkup of its own age."""
+    paid_by = hub.own(visit.get("voucher")) if visit.get("voucher") else None
+    expected = development.vouchers().get(item.get("checkupAge", ""))
+    if visit.get("encounterKind") != "infant_checkup" or (
+            paid_by is not None and paid_by.get("voucherKind") != expected):
+        raise HubRefusal("the development item's checkup age is not the visit's infant "
+                         "checkup", code=PmhCode.DEVELOPMENT_ITEM, field="checkupAge")
 
 
 def immunization(before: Record, after: Record, contributor: Contributor) -> None:

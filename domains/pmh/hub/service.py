@@ -34,6 +34,7 @@ from domains.pmh.hub import (
     offering,
     residence,
     rules,
+    settlements,
     vouchers,
 )
 from domains.pmh.hub.followups import JAPAN
@@ -46,10 +47,12 @@ from domains.pmh.hub.setup import (
     dataset_id,
 )
 from domains.pmh.hub.vaccines import doses_of
+from domains.pmh.model import blood_tests
 from domains.pmh.model.checks import check_record
 from domains.pmh.schedule import Child, Schedule, load_schedule
 from domains.pmh.schedule.reminders import reminder_events
 from trust.errors import TsunaguError
+from trust.errors import ValidationError as TsunaguValidation
 from trust.proofs import now_text
 
 if TYPE_CHECKING:
@@ -59,7 +62,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLES = (vouchers.SCHEMA, residence.SCHEMA, events.SCHEMA, followups.SCHEMA, claims.SCHEMA,
-          index.SCHEMA)
+          index.SCHEMA, settlements.SCHEMA)
 INDEXED = "index"  # plug-in settings key: the index holds the records stored before it
 # Purposes a clinic declares (narrower than maternal_child_health, which the policy names).
 FOR_CHECKUP, FOR_VACCINATION = "health_checkup", "vaccination"
@@ -106,14 +109,19 @@ class PmhHub:
     # ------------------------------------------------------------------ municipality
 
     async def setup_municipality(self, town: Municipality,
-                                 claim_rules: Mapping[str, claims.Rule] = {}) -> None:
+                                 claim_rules: Mapping[str, claims.Rule] = {},
+                                 voucher_prices: Mapping[str, int] = {}) -> None:
         """Act as ``town``: offer its datasets; ``claim_rules`` (checkup kind -> cap and
-        deadline of a 里帰り claim) are kept as data in ``pmh_claim_rules``."""
+        deadline of a 里帰り claim) are kept as data in ``pmh_claim_rules``,
+        ``voucher_prices`` (voucher kind -> yen paid to a clinic per voucher used) in
+        ``pmh_voucher_prices``."""
         await offering.offer_municipality(self.connector, town)
         with self.connector.store.transaction() as db:
             self.settings.set(db, MUNICIPALITY, town.to_json())
             for kind, rule in claim_rules.items():
                 claims.set_rule(db, kind, rule)
+            for kind, yen in voucher_prices.items():
+                self._price(db, kind, yen)
         self.municipality = town
         self._reindex(town)
 
@@ -228,6 +236,49 @@ class PmhHub:
         self.changes += 1
         return claims.get(self.connector.store, claim_id)
 
+    # ---------------------------------------------------------- settlement with clinics
+
+    @staticmethod
+    def _price(db: Any, kind: str, yen: int) -> None:
+        if kind not in vocab.VOUCHER_KINDS:
+            raise TsunaguValidation(f"{kind[:40]} is not a voucher kind", field="voucherKind")
+        settlements.set_price(db, kind, yen)
+
+    def set_voucher_prices(self, prices: Mapping[str, int]) -> None:
+        """The municipality's unit price per voucher kind (yen per voucher used), from now
+        on; batches already created keep the prices they were created with."""
+        self._town()
+        with self.connector.store.transaction() as db:
+            for kind, yen in prices.items():
+                self._price(db, kind, yen)
+
+    def create_settlement(self, clinic_code: str, month: str, *, by: str) -> dict[str, Any]:
+        """A settlement batch of the clinic's vouchers used in ``month`` (YYYY-MM) and not
+        settled yet; each voucher can be in one batch only."""
+        self._town()
+        at = now_text()
+        with self.connector.store.transaction() as db:
+            batch = settlements.create(db, clinic_code=clinic_code, month=month, by=by, at=at)
+            self.connector.audit.append("pmh_settlement_created", settlement=batch, by=by)
+        self.changes += 1
+        return settlements.get(self.connector.store, batch)
+
+    def advance_settlement(self, batch_id: str, to: str, *, by: str,
+                           paid_on: date | None = None) -> dict[str, Any]:
+        """Approve a batch (``approved``), or mark an approved one ``paid`` on ``paid_on``."""
+        self._town()
+        at = now_text()
+        with self.connector.store.transaction() as db:
+            batch = settlements.get(self.connector.store, batch_id)
+            settlements.step(db, batch, to, by=by, at=at,
+                             paid_on=paid_on.isoformat() if paid_on else None)
+            self.connector.audit.append(f"pmh_settlement_{to}", settlement=batch_id, by=by)
+        self.changes += 1
+        return settlements.get(self.connector.store, batch_id)
+
+    def settlements(self, status: str | None = None) -> list[dict[str, Any]]:
+        return settlements.listed(self.connector.store, status=status)
+
     def follow_ups(self) -> list[dict[str, Any]]:
         return followups.open_ones(self.connector.store)
 
@@ -338,7 +389,8 @@ class PmhHub:
                              ) -> dict[str, Any]:
         """Send a checkup (the visit, then the measurements naming it, together) to the
         municipality. Every record is checked before the first is sent; the visit carries
-        the voucher."""
+        the voucher. ``notices``: a blood test taken outside its standard periods (告示第226
+        号) is sent and stored, and said here (the municipality counts it too)."""
         visit = self._new(vocab.ENCOUNTER, encounter)
         measured = [self._new(vocab.OBSERVATION, {**o, "encounter": visit["id"],
                                                   "subject": o.get("subject",
@@ -351,7 +403,9 @@ class PmhHub:
         # together, a checkup costs two round trips to the municipality, not 1 + N.
         done = await asyncio.gather(*(self._create(municipality_code, "observations", o,
                                                    FOR_CHECKUP) for o in measured))
-        return {"encounter": sent["record"], "observations": [d["record"] for d in done]}
+        notices = [n for n in map(blood_tests.notice, measured) if n is not None]
+        return {"encounter": sent["record"], "observations": [d["record"] for d in done],
+                "notices": notices}
 
     async def record_vaccination(self, municipality_code: str,
                                  immunization: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import jsonschema
 from domains.pmh import vocab
 from domains.pmh.errors import MeasurementImpossible, PmhCode, PmhInputError
 from domains.pmh.model.datasets import BY_TERM, schema_of
+from domains.pmh.model.development import check_item
 from domains.pmh.subsidy_numbers import check_payer_number, check_recipient_number
 from trust.legal_id import local_government_check_digit
 
@@ -122,9 +123,30 @@ def check_measurement(record: Record, where: Where = json_path) -> None:
         if _number(systolic) and _number(diastolic) and systolic <= diastolic:
             raise MeasurementImpossible(f"{where('systolic')}: the systolic pressure must be "
                                         "above the diastolic", field=where("systolic"))
-    elif measurement.shape == "ga":
+    elif measurement.shape == "development":
+        check_item(record.get("checkupAge"), record.get("item"), where("item"))
+    elif measurement.shape == "titer":
+        _titer(record, measurement, where)
+    if measurement.shape == "ga" or measurement.pregnancy_test:
         _within(record, "weeks", vocab.GESTATIONAL_WEEKS, where, integral=True)
         _within(record, "days", vocab.GESTATIONAL_DAYS, where, integral=True)
+
+
+def _titer(record: Record, measurement: vocab.Measurement, where: Where) -> None:
+    """A titre is the reciprocal of a doubling dilution from the lowest tested (HI: 8, 16,
+    ... 8192); "below 8" is 8 with the comparator "<"."""
+    _within(record, "value", measurement, where, integral=True)
+    value = record.get("value")
+    if _number(value) and int(value) & (int(value) - 1):
+        raise MeasurementImpossible(f"{where('value')}: a {measurement.en} is a doubling "
+                                    f"dilution ({measurement.low:g}, {2 * measurement.low:g}, "
+                                    f"... {measurement.high:g})", field=where("value"),
+                                    low=measurement.low, high=measurement.high,
+                                    unit=measurement.unit)
+    if record.get("comparator") is not None and value != measurement.low:
+        raise PmhInputError(f"{where('comparator')}: '<' goes only with the lowest dilution "
+                            f"({measurement.low:g})", field=where("comparator"),
+                            code=PmhCode.MEASUREMENT_IMPOSSIBLE)
 
 
 def _number(value: Any) -> bool:

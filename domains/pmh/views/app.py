@@ -192,6 +192,9 @@ async def child_json(request: web.Request, reader: TokenInfo) -> web.Response:
         "immunizations": [{"vaccine": d["vaccine"], "doseNumber": d.get("doseNumber"),
                            "occurred": d["occurred"]} for d in child.doses],
         "growth": {"weight": child.weight, "height": child.height},
+        "development": [{"checkupAge": r["checkupAge"], "item": r["item"],
+                         "answer": r["answer"], "effective": r["effective"]}
+                        for r in child.development],
         "next": [{"vaccine": s.vaccine, "dose": s.dose, "state": str(s.state),
                   "due": s.due.isoformat() if s.due else None} for s in child.statuses
                  if s.state in pages.NEXT_STATES]})

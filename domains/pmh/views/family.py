@@ -57,7 +57,8 @@ class Family:
         return ChildView(cid, name or "—", record["birthDate"],
                          self._read("visits", cid), doses, list(statuses),
                          _points(measured, "body_weight", birth),
-                         _points(measured, "body_height", birth))
+                         _points(measured, "body_height", birth),
+                         self._read("observations", cid, "development_item"))
 
     def claims(self) -> list[dict[str, Any]]:
         return self.hub.claims(subjects=set(self.people))

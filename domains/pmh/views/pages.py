@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.web.markup import Markup, Sections, el, join
+from domains.pmh import vocab
+from domains.pmh.model import development
 from domains.pmh.schedule import State, Status
 from domains.pmh.views import growth
 from domains.pmh.views.i18n import (
@@ -65,6 +67,10 @@ def dashboard_sections(o: Overview, lang: Lang) -> Sections:
     checkups = _table([t(lang, "kind"), t(lang, "due"), t(lang, "done"), t(lang, "rate")],
                       [(voucher_kind(lang, k), due, done, _pct(done, due))
                        for k, due, done in o.checkups]) if o.checkups else _empty(lang)
+    blood = _table([t(lang, "test"), t(lang, "taken"), t(lang, "outside_period")],
+                   [(label(lang, _TESTS, k), n, el("span", {"class": "alert"}, out) if out
+                     else out) for k, n, out in o.blood_tests]
+                   ) if o.blood_tests else _empty(lang)
     followups = el("dl", {"class": "totals"},
                    el("div", None, el("dt", None, t(lang, "open")),
                       el("dd", None, o.followups_open)),
@@ -75,18 +81,25 @@ def dashboard_sections(o: Overview, lang: Lang) -> Sections:
                        *(vaccine(lang, v) for v in o.vaccines)],
                       [(y, n, *(_pct(o.coverage.get((y, v), 0), n) for v in o.vaccines))
                        for y, n in o.cohorts]) if o.cohorts else _empty(lang)
-    clinics = _table([t(lang, "clinic"), t(lang, "used"), t(lang, "claims_n"),
-                      t(lang, "settled")], o.clinics) if o.clinics else _empty(lang)
+    clinics = _table([t(lang, "clinic"), t(lang, "used"), t(lang, "settling"),
+                      t(lang, "settled"), t(lang, "paid_yen"), t(lang, "claims_n"),
+                      t(lang, "claims_approved")],
+                     [(code, used, pending, paid, f"{yen:,}", n, approved)
+                      for code, used, pending, paid, yen, n, approved in o.clinics]
+                     ) if o.clinics else _empty(lang)
     claims = _table([t(lang, "status"), t(lang, "count")],
                     [(label(lang, _CLAIM_STATES, s), n) for s, n in sorted(o.claims.items())]
                     ) if o.claims else _empty(lang)
-    return {"pregnancies": tri, "checkups": checkups, "followups": followups,
+    return {"pregnancies": tri, "checkups": checkups, "blood_tests": blood,
+            "followups": followups,
             "coverage": coverage, "clinics": clinics, "claims": claims}
 
 
 _CLAIM_STATES = {"submitted": ("審査待ち", "submitted"), "approved": ("承認", "approved"),
                  "rejected": ("却下", "rejected")}
-DASHBOARD_ORDER = ("pregnancies", "followups", "checkups", "coverage", "clinics", "claims")
+_TESTS = {k: (m.ja, m.en) for k, m in vocab.MEASUREMENTS.items() if m.pregnancy_test}
+DASHBOARD_ORDER = ("pregnancies", "followups", "checkups", "blood_tests", "coverage",
+                   "clinics", "claims")
 
 
 # ---------------------------------------------------------------------------- family
@@ -101,6 +114,24 @@ class ChildView:
     statuses: list[Status]
     weight: list[growth.Point]
     height: list[growth.Point]
+    development: list[Mapping[str, Any]]  # development_item observations, oldest first
+
+
+def development_section(records: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:
+    """発達の確認 as answered at each checkup: the item's text, the answer, and a mark on an
+    answer the nurse looks at again (no judgement is drawn)."""
+    rows = []
+    for r in records:
+        it = development.item(r.get("checkupAge", ""), r.get("item", ""))
+        if it is None:
+            continue  # an item the municipality's current table no longer lists
+        answer = label(lang, vocab.ANSWERS, r.get("answer"))
+        rows.append((str(r.get("effective", ""))[:10],
+                     label(lang, vocab.CHECKUP_AGES, it.age), it.ja if lang == "ja" else it.en,
+                     el("span", {"class": "follow"}, answer, " ", t(lang, "to_follow"))
+                     if it.to_follow(r.get("answer", "")) else answer))
+    return _table([t(lang, "date"), t(lang, "checkup"), t(lang, "item"), t(lang, "answer")],
+                  rows, numeric_from=9) if rows else _empty(lang)
 
 
 def family_sections(child: ChildView, lang: Lang, n: int) -> Sections:
@@ -130,7 +161,8 @@ def family_sections(child: ChildView, lang: Lang, n: int) -> Sections:
                                                 chart_id=f"h{n}"),
               growth.growth_table(child.height, lang, t(lang, "height")))))
     return {f"history-{n}": visits, f"vaccinations-{n}": doses, f"next-{n}": nexts,
-            f"growth-{n}": charts}
+            f"growth-{n}": charts, f"development-{n}": development_section(child.development,
+                                                                         lang)}
 
 
 def claims_section(claims: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:
@@ -143,7 +175,7 @@ def claims_section(claims: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:
 
 
 FAMILY_ORDER = (("next", "next"), ("history", "history"), ("vaccinations", "vaccinations"),
-                ("growth", "growth"))
+                ("growth", "growth"), ("development", "development"))
 
 
 # ---------------------------------------------------------------------------- layout
@@ -186,9 +218,7 @@ def layout(page: Page, body: Markup, live_url: str | None = None) -> str:
 
 
 def dashboard_page(page: Page, sections: Sections, live_url: str) -> str:
-    titles = {"pregnancies": "pregnancies", "followups": "followups", "checkups": "checkups",
-              "coverage": "coverage", "clinics": "clinics", "claims": "claims"}
-    body = el("div", {"class": "grid"}, [_section(n, t(page.lang, titles[n]), sections[n])
+    body = el("div", {"class": "grid"}, [_section(n, t(page.lang, n), sections[n])
                                          for n in DASHBOARD_ORDER])
     return layout(page, body, live_url)
 

@@ -85,6 +85,19 @@ MEASUREMENTS = {
     "gestational_age": {"weeks": 25, "days": 3}, "urine_protein": {"grade": "trace"},
     "urine_glucose": {"grade": "negative"}, "epds_total": {"value": 9},
     "oedema": {"grade": "1plus"}, "hearing_screening": {"hearing": "pass"},
+    "development_item": {"checkupAge": "3_4m", "item": "head_control", "answer": "yes"},
+    "hemoglobin": {"value": 11.8, "weeks": 10, "days": 2},
+    "blood_glucose": {"value": 88, "weeks": 10, "days": 2},
+    "blood_group": {"abo": "AB", "rhD": "negative", "weeks": 10, "days": 2},
+    "irregular_antibodies": {"result": "negative", "weeks": 10, "days": 2},
+    "hbs_antigen": {"result": "negative", "weeks": 10, "days": 2},
+    "hcv_antibody": {"result": "negative", "weeks": 10, "days": 2},
+    "hiv_antibody": {"result": "indeterminate", "weeks": 10, "days": 2},
+    "syphilis": {"result": "negative", "weeks": 10, "days": 2},
+    "rubella_hi": {"value": 8, "comparator": "<", "weeks": 10, "days": 2},
+    "htlv1_antibody": {"result": "negative", "weeks": 24, "days": 0},
+    "chlamydia": {"result": "positive", "weeks": 24, "days": 0},
+    "gbs": {"result": "negative", "weeks": 34, "days": 1},
 }
 
 

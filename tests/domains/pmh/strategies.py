@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from domains.pmh import vocab
+from domains.pmh.model import development
 from domains.pmh.subsidy_numbers import with_check_digit
 from tests.domains.pmh import family
 
@@ -24,6 +25,31 @@ def optional(**fields: st.SearchStrategy) -> st.SearchStrategy[dict]:
 
 def measurement_fields(kind: str) -> st.SearchStrategy[dict]:
     m = vocab.MEASUREMENTS[kind]
+    fields = _shape_fields(m)
+    if not m.pregnancy_test:
+        return fields
+    ga = st.fixed_dictionaries({"weeks": st.integers(0, 45), "days": st.integers(0, 6)})
+    return st.tuples(fields, ga).map(lambda both: {**both[0], **both[1]})
+
+
+def _development_item() -> st.SearchStrategy[dict]:
+    listed = [(age, key) for age, found in development.items().items() for key in found]
+    return st.sampled_from(listed).flatmap(lambda pair: st.fixed_dictionaries({
+        "checkupAge": st.just(pair[0]), "item": st.just(pair[1]),
+        "answer": st.sampled_from(list(vocab.ANSWERS))}))
+
+
+def _shape_fields(m: vocab.Measurement) -> st.SearchStrategy[dict]:
+    if m.shape == "development":
+        return _development_item()
+    if m.shape == "qualitative":
+        return st.fixed_dictionaries({"result": st.sampled_from(list(vocab.LAB_RESULTS))})
+    if m.shape == "blood_group":
+        return st.fixed_dictionaries({"abo": st.sampled_from(list(vocab.ABO_GROUPS)),
+                                      "rhD": st.sampled_from(list(vocab.RH_D))})
+    if m.shape == "titer":
+        return st.one_of(st.builds(lambda k: {"value": 8 << k}, st.integers(0, 10)),
+                         st.just({"value": 8, "comparator": "<"}))
     if m.shape == "quantity":
         return st.fixed_dictionaries({"value": st.one_of(
             st.integers(int(m.low) + 1, int(m.high)),

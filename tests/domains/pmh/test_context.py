@@ -77,6 +77,8 @@ def test_tokens_schemas_and_context_agree():
         "grade": dataset_schema("observations")["properties"]["grade"]["enum"],
         "hearing": dataset_schema("observations")["properties"]["hearing"]["enum"],
         "measurement": dataset_schema("observations")["properties"]["measurement"]["enum"],
+        **{prop: dataset_schema("observations")["properties"][prop]["enum"]
+           for prop in ("checkupAge", "answer", "result", "abo", "rhD")},
     }
     for prop, labels in vocab.VOCABULARIES.items():
         assert set(props[prop]) == set(labels) == _scoped(context, prop), prop
@@ -103,7 +105,7 @@ def test_measurement_limits_in_the_schema_are_vocab_s():
     assert set(rules) == set(vocab.MEASUREMENTS)
     for kind, m in vocab.MEASUREMENTS.items():
         value = rules[kind]["properties"].get("value")
-        if m.shape in ("quantity", "score"):
+        if m.shape in ("quantity", "score", "titer"):
             assert (value["minimum"], value["maximum"]) == (m.low, m.high), kind
     props = schema["properties"]
     for part in (vocab.SYSTOLIC, vocab.DIASTOLIC, vocab.GESTATIONAL_WEEKS,

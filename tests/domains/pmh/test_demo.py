@@ -35,6 +35,7 @@ async def test_the_demo_runs_its_months_and_serves_the_views_it_prints(tmp_path:
         assert summary["refused"] == {"pmh.voucher_used": 1}  # only the voucher used twice
         assert summary["vaccinations"] > 0 and summary["audit_ok"] is True
         assert succeeded(summary)
+        assert summary["settled_batches"] >= 1 and summary["paid_yen"] > 0
 
         out = "\n".join(said)
         tokens = re.findall(r"Bearer\): (tsu_\S+)", out)

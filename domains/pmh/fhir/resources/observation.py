@@ -1,7 +1,10 @@
 """Observation (a checkup measurement) <-> Observation: LOINC where a code exists (the
-project's own code system where none does: oedema, hearing screening), UCUM units, blood
-pressure as the LOINC panel with two components, gestational age in days, dipstick and
-oedema grades and hearing results as codings.
+project's own code system where none does: oedema, hearing screening, development items,
+the HI titre, HTLV-1, chlamydia), UCUM units, blood pressure as the LOINC panel with two
+components, gestational age in days, dipstick and oedema grades, hearing results, answers
+and qualitative results as codings, the blood group as 882-1 with its ABO (883-9) and Rh
+(10331-7) components, and a pregnancy test's gestational age in the extension
+``gestational-age``.
 
 Values are checked on the way in with the record's own checks (``model.checks``), reported
 at the FHIR element they came from.
@@ -17,18 +20,29 @@ from domains.pmh import vocab
 from domains.pmh.errors import PmhCode, PmhInputError
 from domains.pmh.fhir import systems
 from domains.pmh.fhir.refs import Json, Reader, Writer, coding
+from domains.pmh.model import development
 from domains.pmh.model.checks import check_measurement
 from domains.pmh.vocab import Measurement
 
 CATEGORIES = {
     "vital-signs": ("body_weight", "body_height", "blood_pressure", "heart_rate",
                     "head_circumference"),
-    "laboratory": ("urine_protein", "urine_glucose"),
-    "survey": ("epds_total",),
+    "laboratory": ("urine_protein", "urine_glucose",
+                   *(k for k, m in vocab.MEASUREMENTS.items() if m.pregnancy_test)),
+    "survey": ("epds_total", "development_item"),
 }
 _CATEGORY = {kind: cat for cat, kinds in CATEGORIES.items() for kind in kinds}
 _BY_CODE = {(m.system, m.code): m for m in vocab.MEASUREMENTS.values()}
 _DAYS_PER = {"d": 1, "wk": 7}  # gestational age units accepted (UCUM)
+# Coded values: the record field of each shape -> (code system, labels).
+_CODED: dict[str, tuple[str, str, vocab.Labels]] = {
+    "grade": ("grade", systems.GRADE, vocab.GRADES),
+    "hearing": ("hearing", systems.HEARING, vocab.HEARING_RESULTS),
+    "development": ("answer", systems.ANSWER, vocab.ANSWERS),
+    "qualitative": ("result", systems.LAB_RESULT, vocab.LAB_RESULTS),
+}
+_BLOOD_GROUP = (("abo", systems.ABO_LOINC, "ABO group", systems.ABO, vocab.ABO_GROUPS),
+                ("rhD", systems.RH_LOINC, "Rh type", systems.RH_D, vocab.RH_D))
 
 
 def _concept(m: Measurement) -> Json:
@@ -45,7 +59,10 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
     out["status"] = "final"
     out["category"] = [{"coding": [{"system": systems.OBSERVATION_CATEGORY,
                                     "code": _CATEGORY.get(m.kind, "exam")}]}]
-    out["code"] = _concept(m)
+    out["code"] = _development_concept(record) if m.shape == "development" else _concept(m)
+    if m.pregnancy_test:
+        out["extension"] = [{"url": systems.EXT_GESTATIONAL_AGE, "valueQuantity": _quantity(
+            record["weeks"] * 7 + record["days"], "d")}]
     out["subject"] = writer.ref(record["subject"], "subject")
     if "encounter" in record:
         out["encounter"] = writer.ref(record["encounter"], "encounter")
@@ -57,11 +74,18 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
         if "epdsItem10" in record:  # the item beside its total, as a component
             out["component"] = [{"code": _concept(vocab.EPDS_ITEM10),
                                  "valueInteger": record["epdsItem10"]}]
-    elif m.shape in ("grade", "hearing"):
-        system, labels = _coded(m)
-        token = record[m.shape]
-        out["valueCodeableConcept"] = {"coding": [{"system": system, "code": token,
-                                                   "display": labels[token][0]}]}
+    elif m.shape in _CODED:
+        field, system, labels = _CODED[m.shape]
+        out["valueCodeableConcept"] = _coding(system, record[field], labels)
+    elif m.shape == "titer":
+        out["valueQuantity"] = _quantity(record["value"], m.unit)
+        if "comparator" in record:
+            out["valueQuantity"] = {"comparator": record["comparator"], **out["valueQuantity"]}
+    elif m.shape == "blood_group":
+        out["component"] = [{"code": {"coding": [{"system": systems.LOINC, "code": code,
+                                                  "display": display}]},
+                             "valueCodeableConcept": _coding(system, record[field], labels)}
+                            for field, code, display, system, labels in _BLOOD_GROUP]
     elif m.shape == "ga":
         out["valueQuantity"] = _quantity(record["weeks"] * 7 + record["days"], "d")
     elif m.shape == "bp":
@@ -70,15 +94,27 @@ def to_fhir(record: Mapping[str, Any], writer: Writer) -> Json:
     return out
 
 
-def _coded(m: Measurement) -> tuple[str, vocab.Labels]:
-    return (systems.GRADE, vocab.GRADES) if m.shape == "grade" else \
-        (systems.HEARING, vocab.HEARING_RESULTS)
+def _coding(system: str, token: str, labels: vocab.Labels) -> Json:
+    return {"coding": [{"system": system, "code": token, "display": labels[token][0]}]}
+
+
+def _development_concept(record: Mapping[str, Any]) -> Json:
+    item = development.item(record["checkupAge"], record["item"])
+    # An item the table no longer lists (the export's checks refuse it first) keeps its key.
+    en, ja = (item.en, item.ja) if item is not None else (record["item"], record["item"])
+    return {"coding": [{"system": systems.DEVELOPMENT,
+                        "code": f"{record['checkupAge']}.{record['item']}",
+                        "display": en}], "text": ja}
 
 
 def measurement_of(resource: Mapping[str, Any]) -> Measurement | None:
     concept = resource.get("code")
     for found in (concept.get("coding") or ()) if isinstance(concept, Mapping) else ():
-        if isinstance(found, Mapping) and (found.get("system"), found.get("code")) in _BY_CODE:
+        if not isinstance(found, Mapping):
+            continue
+        if found.get("system") == systems.DEVELOPMENT:
+            return vocab.MEASUREMENTS["development_item"]
+        if (found.get("system"), found.get("code")) in _BY_CODE:
             return _BY_CODE[found["system"], found["code"]]
     return None
 
@@ -106,14 +142,24 @@ def from_fhir(reader: Reader) -> Json:
         where["value"] = reader.at("valueInteger")
         if m.kind == "epds_total":
             _epds_item10(reader, out, where)
-    elif m.shape in ("grade", "hearing"):
-        system, labels = _coded(m)
-        token = coding(reader.need("valueCodeableConcept"), system)
-        if token not in labels:
-            raise PmhInputError(f"{reader.at('valueCodeableConcept')}: pmh needs a coding of "
-                                f"{system}", field=reader.at("valueCodeableConcept"),
-                                code=PmhCode.FHIR_UNSUPPORTED)
-        out[m.shape] = token
+    elif m.shape in _CODED:
+        field, system, labels = _CODED[m.shape]
+        out[field] = _token(reader, reader.need("valueCodeableConcept"), system, labels,
+                            reader.at("valueCodeableConcept"))
+        if m.shape == "development":
+            out["checkupAge"], out["item"] = _development_item(reader)
+            where["item"] = reader.at("code")
+    elif m.shape == "titer":
+        out["value"] = _value(reader, "valueQuantity", m.unit)
+        where["value"] = where["comparator"] = reader.at("valueQuantity", "value")
+        if "comparator" in resource["valueQuantity"]:
+            out["comparator"] = resource["valueQuantity"]["comparator"]
+    elif m.shape == "blood_group":
+        for field, code, _, system, labels in _BLOOD_GROUP:
+            index, component = _component(reader, vocab.Measurement(
+                field, systems.LOINC, code, "", code, "coded"))
+            out[field] = _token(reader, component.get("valueCodeableConcept"), system, labels,
+                                reader.at("component", index, "valueCodeableConcept"))
     elif m.shape == "ga":
         out["weeks"], out["days"] = _gestational_age(reader)
         where["weeks"] = where["days"] = reader.at("valueQuantity", "value")
@@ -124,8 +170,42 @@ def from_fhir(reader: Reader) -> Json:
                            component.get("valueQuantity"))
             out[part.kind] = int(value) if value == int(value) else value
             where[part.kind] = reader.at("component", index, "valueQuantity", "value")
+    if m.pregnancy_test:
+        index, quantity = _extension_quantity(reader)
+        out["weeks"], out["days"] = _gestational_age(reader, quantity, index)
+        where["weeks"] = where["days"] = reader.at("extension", index, "valueQuantity", "value")
     check_measurement(out, lambda name: where.get(name, reader.at(name)))
     return out
+
+
+def _token(reader: Reader, concept: Any, system: str, labels: vocab.Labels, path: str) -> str:
+    token = coding(concept, system) if isinstance(concept, Mapping) else None
+    if token not in labels:
+        raise PmhInputError(f"{path}: pmh needs a coding of {system}", field=path,
+                            code=PmhCode.FHIR_UNSUPPORTED)
+    return token
+
+
+def _development_item(reader: Reader) -> tuple[str, str]:
+    """(checkup age, item) from the code "<age>.<item>" of the development code system."""
+    code = coding(reader.resource["code"], systems.DEVELOPMENT)
+    age, _, key = (code or "").partition(".")
+    path = reader.at("code")
+    if age not in vocab.CHECKUP_AGES:
+        raise PmhInputError(f"{path}: a development item's code is <checkup age>.<item>, "
+                            f"the age one of {', '.join(vocab.CHECKUP_AGES)}", field=path,
+                            code=PmhCode.FHIR_UNSUPPORTED)
+    return age, key
+
+
+def _extension_quantity(reader: Reader) -> tuple[int, Any]:
+    for index, found in enumerate(reader.resource.get("extension") or ()):
+        if isinstance(found, Mapping) and found.get("url") == systems.EXT_GESTATIONAL_AGE:
+            return index, found.get("valueQuantity")
+    path = reader.at("extension")
+    raise PmhInputError(f"{path}: a pregnancy test needs the gestational age of its day "
+                        f"({systems.EXT_GESTATIONAL_AGE})", field=path,
+                        code=PmhCode.FHIR_MISSING)
 
 
 def _epds_item10(reader: Reader, out: Json, where: dict[str, str]) -> None:
@@ -156,9 +236,14 @@ def _value(reader: Reader, element: str, unit: str, quantity: Any = None) -> flo
     return quantity["value"]
 
 
-def _gestational_age(reader: Reader) -> tuple[int, int]:
-    quantity = reader.need("valueQuantity")
-    path = reader.at("valueQuantity")
+def _gestational_age(reader: Reader, quantity: Any = None, index: int = 0) -> tuple[int, int]:
+    """Weeks and days from a quantity in days or weeks: the Observation's value, or the
+    pregnancy test's extension (at ``index``)."""
+    path = reader.at("valueQuantity") if quantity is None else \
+        reader.at("extension", index, "valueQuantity")
+    quantity = reader.need("valueQuantity") if quantity is None else quantity
+    if not isinstance(quantity, Mapping):
+        raise PmhInputError(f"{path} is required by pmh", field=path, code=PmhCode.FHIR_MISSING)
     unit = quantity.get("code", quantity.get("unit"))
     value = quantity.get("value")
     if unit not in _DAYS_PER:

@@ -29,7 +29,20 @@ EPDS = {"municipality": "131016",
                       "start": "2026-06-01T10:00:00+09:00", "clinic": {"code": "1312345678"},
                       "voucher": family.VOUCHER},
         "observations": [{"measurement": "epds_total", "value": 12,
-                          "effective": "2026-06-01T10:30:00+09:00"}]}
+                          "effective": "2026-06-01T10:30:00+09:00"},
+                         # blood tests: the first in its standard period, the GBS swab not
+                         {"measurement": "hemoglobin", "value": 11.6, "weeks": 10, "days": 2,
+                          "effective": "2026-06-01T10:20:00+09:00"},
+                         {"measurement": "gbs", "result": "negative", "weeks": 10, "days": 2,
+                          "effective": "2026-06-01T10:20:00+09:00"}]}
+DEVELOPMENT = [{"measurement": "development_item", "checkupAge": "3_4m", "item": item,
+                "answer": answer, "effective": "2026-11-20T10:00:00+09:00"}
+               for item, answer in (("head_control", "yes"), ("follows_with_eyes", "yes"),
+                                    ("smiles_when_played_with", "no"))]
+
+
+def with_development(body: dict) -> dict:
+    return {**body, "observations": [*body["observations"], *DEVELOPMENT]}
 
 
 @pytest.fixture
@@ -81,6 +94,12 @@ async def test_dashboard_live_accessible_in_both_languages(space, page):
     status, answer = await vaccinate(tokyo)
     assert status == 201, answer
     await expect(page.locator('[data-live="coverage"]')).to_contain_text("50%")
+    await expect(page.locator('[data-live="blood_tests"]')).to_contain_text("B群溶血性")
+    # June's voucher settled with the clinic and paid: the by-clinic figures follow.
+    batch = city.hub.create_settlement("1312345678", "2026-06", by="test:会計")
+    city.hub.advance_settlement(batch["id"], "approved", by="test:課長")
+    city.hub.advance_settlement(batch["id"], "paid", by="test:会計", paid_on=date(2026, 7, 31))
+    await expect(page.locator('[data-live="clinics"]')).to_contain_text("5,040", timeout=3000)
     await no_serious(page)
     IMAGES.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(IMAGES / "pmh-dashboard.png"), full_page=True)
@@ -98,7 +117,7 @@ async def test_dashboard_live_accessible_in_both_languages(space, page):
 
 async def test_family_view_live_accessible_and_only_ours(space, page):
     city, tokyo = space
-    await post_checkup(tokyo, infant_checkup(date(2026, 11, 20), 6.1, 61.0))
+    await post_checkup(tokyo, with_development(infant_checkup(date(2026, 11, 20), 6.1, 61.0)))
     assert (await vaccinate(tokyo))[0] == 201
     url = f"{city.origin}/domains/pmh/family-app/"
     await page.goto(url)
@@ -118,6 +137,8 @@ async def test_family_view_live_accessible_and_only_ours(space, page):
     await post_checkup(tokyo, body)
     await expect(history).to_contain_text("2026-12-01", timeout=3000)
     await expect(page.locator('[data-live="growth-0"]')).to_contain_text("6.6")
+    development = page.locator('[data-live="development-0"]')
+    await expect(development).to_contain_text("あやすとよく笑いますか")
     assert await page.evaluate("window.__noReload === true")
     await no_serious(page)
     await page.screenshot(path=str(IMAGES / "pmh-family.png"), full_page=True)

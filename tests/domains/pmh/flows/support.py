@@ -37,6 +37,9 @@ TOKYO_CLINIC = {"code": "1312345678", "name": "つなぐ産婦人科クリニッ
 SAPPORO_CLINIC = {"code": "0112345678", "name": "さっぽろ母子クリニック"}
 # 千代田区's 里帰り claim rules (data the municipality sets): cap in yen, months to claim.
 CLAIM_RULES = {"pregnancy_checkup": Rule(5000, 12), "postpartum_checkup": Rule(5000, 6)}
+# Synthetic unit prices (yen per voucher used) the town settles with clinics at.
+VOUCHER_PRICES = {"pregnancy_checkup": 5040, "infant_checkup_1m": 6000,
+                  "infant_checkup_3_4m": 6000}
 
 
 @dataclass
@@ -118,7 +121,7 @@ async def municipality(start_pmh: StartPmh) -> PmhNode:
     """千代田区, set up, holding the synthetic mother (resident since 2025), her child and
     two pregnancy checkup vouchers (sequence 5 and 6)."""
     city = await start_pmh(name="千代田区", legal_id=CHIYODA.code, role="municipality")
-    await city.hub.setup_municipality(CHIYODA, CLAIM_RULES)
+    await city.hub.setup_municipality(CHIYODA, CLAIM_RULES, VOUCHER_PRICES)
     await city.hub.register("mothers", _own(family.mother()),
                             resident_from=date(2025, 1, 1))
     await city.hub.register("children", family.child(), resident_from=date(2026, 8, 3))

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from domains.pmh.hub.api import CLAIMS, CLINIC, FAMILY, NURSE
+from domains.pmh.hub.api import CLAIMS, CLINIC, FAMILY, NURSE, SETTLEMENT
 from tests.domains.pmh import family
 from tests.domains.pmh.flows.support import (
     SAPPORO_CLINIC_NUMBER,
@@ -58,14 +58,17 @@ def fields_match(documented: Any, actual: Any, where: str = "$") -> None:
 
 
 SCOPE = {"checkups": CLINIC, "vaccinations": CLINIC, "claims": CLAIMS,
-         "claims:decide": CLAIMS, "follow-ups": NURSE, "family/claims": FAMILY}
+         "claims:decide": CLAIMS, "follow-ups": NURSE, "family/claims": FAMILY,
+         **dict.fromkeys(("settlements", "settlements:approve", "settlements:pay"),
+                         SETTLEMENT)}
 
 
 def test_the_doc_has_examples_of_every_route_kind():
     shown = {(e["method"], e["path"]) for e in examples()}
     assert {("POST", "checkups"), ("POST", "vaccinations"), ("GET", "claims"),
             ("POST", "claims:decide"), ("GET", "follow-ups"),
-            ("GET", "family/claims")} <= shown
+            ("GET", "family/claims"), ("POST", "settlements"), ("POST", "settlements:approve"),
+            ("POST", "settlements:pay"), ("GET", "settlements")} <= shown
 
 
 async def test_the_route_examples_run_as_documented(start_pmh):
@@ -80,6 +83,9 @@ async def test_the_route_examples_run_as_documented(start_pmh):
         if body is not None and "{claim}" in orjson.dumps(body).decode():
             claim = city.hub.claims()[0]["id"]
             body = orjson.loads(orjson.dumps(body).decode().replace("{claim}", claim))
+        if body is not None and "{settlement}" in orjson.dumps(body).decode():
+            batch = city.hub.settlements()[0]["id"]
+            body = orjson.loads(orjson.dumps(body).decode().replace("{settlement}", batch))
         subjects = [family.MOTHER, family.CHILD] if example["actor"] == "family" else None
         status, answer = await node.call(example["method"], example["path"], body,
                                          SCOPE[example["path"]], subjects=subjects)

@@ -72,7 +72,7 @@ async def test_the_dashboard_counts(space):
     assert counted.followups_open == 1
     assert counted.cohorts == [("2026", 2)]
     assert counted.coverage == {("2026", "dpt_ipv_hib"): 1}
-    assert counted.clinics == [("1312345678", 2, 0, 0)]  # both checkups
+    assert counted.clinics == [("1312345678", 2, 0, 0, 0, 0, 0)]  # both checkups
     _, after, _ = await get(city, "dashboard/?lang=en", token)
     assert "Pregnancies by trimester" in after and after != before
     assert "50%" in after  # one child of two born in 2026 has a DTaP-IPV-Hib dose
