@@ -2,7 +2,10 @@
 
 import os
 
+import pytest
 from hypothesis import settings
+
+from connector.plugins.registry import activate_plugins, load_domain_plugins
 
 pytest_plugins = ["tests.nats_fixtures"]
 
@@ -11,3 +14,13 @@ pytest_plugins = ["tests.nats_fixtures"]
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def domain_vocabulary() -> None:
+    """The vocabulary the installed domain plug-ins add (bosai's tsunagu:disasterPhase, the
+    disaster_response purposes...), active as in a running connector, which activates its
+    plug-ins at start: a test that reads a policy or a store without starting a connector
+    must not depend on some earlier test in the same process having started one (with
+    pytest-xdist, a test file may be the first thing its worker runs)."""
+    activate_plugins(load_domain_plugins())
