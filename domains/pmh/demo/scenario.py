@@ -26,13 +26,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from authority.space import AuthorityNats, save_creds
+from authority.space import AuthorityNats
 from authority.state import Authority
 from connector.api.tokens import TokenStore
 from connector.control.audit import verify_chain
-from connector.runtime.config import load_config
 from connector.runtime.connector import Connector
-from connector.runtime.setup import NATS_CREDS_NAME, init_participant
+from domains.demos import start_participant
 from domains.pmh.demo.people import Family, families
 from domains.pmh.demo.views import VIEWS, urls
 from domains.pmh.hub.claims import Rule
@@ -41,7 +40,6 @@ from domains.pmh.hub.service import PmhHub
 from domains.pmh.hub.setup import CONTRIBUTED, Municipality
 from domains.pmh.schedule.legal_age import reaches_months
 from trust.errors import TsunaguError
-from trust.status_list import StatusListCache
 
 Say = Callable[[str], None]
 
@@ -76,19 +74,8 @@ def hub_of(connector: Connector) -> PmhHub:
 async def participant(workdir: Path, authority: Authority, space: AuthorityNats, party: Party,
                       *, api: bool = False) -> Connector:
     """Onboard ``party`` (key, credential, NATS user) and start its connector."""
-    assert space.url is not None
-    made = init_participant(workdir / party.label, name=party.name, legal_id=party.legal_id,
-                            roles=[party.role], authority_dids=[authority.did],
-                            nats_urls=[space.url], api_port=0)
-    issued = authority.issue(did=made.did, name=party.name, legal_id=party.legal_id,
-                             roles=[party.role])
-    (workdir / party.label / "credential.jwt").write_text(issued.jwt)
-    save_creds(workdir / party.label / NATS_CREDS_NAME, await space.onboard(made.did))
-    lists = StatusListCache([authority.did])
-    lists.add(authority.status_list_jwt())
-    connector = Connector(load_config(made.config_path), api=api, status_lists=lists)
-    await connector.start()
-    return connector
+    return (await start_participant(workdir, authority, space, party.label, party.name,
+                                    party.legal_id, party.role, api=api))[0]
 
 
 async def agree(clinic: Connector, city: Connector, kind: str) -> None:
