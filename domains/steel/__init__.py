@@ -10,6 +10,11 @@ The chain (issue 15 items 3 and 4, and the verification half of item 6): custody
 and derived certificates as records (``custody``, ``derivation``: pure rules), their
 verification to a ``provenance.Provenance`` (``verify``), and the hub service
 (``hub.SteelHub``) moving pieces between parties' connectors under their agreements.
+
+On a connector (items 7 and 8): the supply-chain view at ``/domains/steel/chain/``, fed by
+the participant's own hub behind ``steel:chain`` tokens and sessions (``view.mounted``), and
+``tsunagu demo steel`` (``demo``: a mill, a trading house, a coil centre and a construction
+company; a coil from the mill sheet to the site, and tampering caught).
 """
 
 from pathlib import Path
