@@ -1,10 +1,16 @@
 """What the domains' ``tsunagu demo`` scenarios share: a participant onboarded by the data
 space's authority (key, credential, NATS user on the authority's operator-mode nats-server)
-and its connector started with every installed plug-in."""
+and its connector started with every installed plug-in; the run from the command line."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import tempfile
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from authority.space import AuthorityNats, save_creds
 from authority.state import Authority
@@ -30,3 +36,25 @@ async def start_participant(workdir: Path, authority: Authority, space: Authorit
     connector = Connector(load_config(made.config_path), api=api, status_lists=status_lists)
     await connector.start()
     return connector, status_lists
+
+
+def run_main(directory: Path | None, name: str,
+             run: Callable[[Path], Coroutine[Any, Any, dict[str, Any]]],
+             succeeded: Callable[[dict[str, Any]], bool],
+             summary_file: str = "summary.json") -> int:
+    """A demo's exit code: ``run(directory)`` (a temporary directory when None) and whether
+    its summary ``succeeded``; Ctrl-C while serving reads the summary the run wrote."""
+    with contextlib.ExitStack() as stack:
+        if directory is None:
+            directory = Path(stack.enter_context(
+                tempfile.TemporaryDirectory(prefix=f"tsunagu-demo-{name}-")))
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            summary = asyncio.run(run(directory))
+        except KeyboardInterrupt:  # Ctrl-C: while serving, the run itself was complete
+            print("終了しました")
+            written = directory / summary_file
+            if not written.exists():
+                return 130
+            summary = json.loads(written.read_text(encoding="utf-8"))
+    return 0 if succeeded(summary) else 1

@@ -16,10 +16,8 @@ No personal value is printed or logged: counts, opaque ids and URLs only.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -31,7 +29,7 @@ from authority.state import Authority
 from connector.api.tokens import TokenStore
 from connector.control.audit import verify_chain
 from connector.runtime.connector import Connector
-from domains.demos import start_participant
+from domains.demos import run_main, start_participant
 from domains.pmh.demo.people import Family, families
 from domains.pmh.demo.views import VIEWS, urls
 from domains.pmh.hub.claims import Rule
@@ -252,20 +250,8 @@ def succeeded(summary: dict[str, Any]) -> bool:
 
 
 def main(directory: Path | None, people: int = 500, serve: bool = False) -> int:
-    with contextlib.ExitStack() as stack:
-        if directory is None:
-            directory = Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="tsunagu-demo-pmh-")))
-        directory.mkdir(parents=True, exist_ok=True)
-        try:
-            summary = asyncio.run(run_demo(directory, people=people, serve=serve))
-        except KeyboardInterrupt:
-            print("終了しました")
-            written = directory / SUMMARY_FILE
-            if not written.exists():
-                return 130
-            summary = json.loads(written.read_text(encoding="utf-8"))
-    return 0 if succeeded(summary) else 1
+    return run_main(directory, "pmh", lambda d: run_demo(d, people=people, serve=serve),
+                    succeeded, SUMMARY_FILE)
 
 
 __all__ = ["main", "run_demo", "succeeded"]

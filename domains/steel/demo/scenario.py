@@ -18,10 +18,8 @@ Every company is made up; no token is written to the summary.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from authority.space import AuthorityNats
 from authority.state import Authority
 from connector.api.tokens import TokenStore
 from connector.runtime.connector import Connector
-from domains.demos import start_participant
+from domains.demos import run_main, start_participant
 from domains.steel.csv_import import read_csv
 from domains.steel.demo import mill_sheet
 from domains.steel.errors import ChainRefused, Problem
@@ -246,20 +244,7 @@ def main(directory: Path | None, serve: bool = False) -> int:
     # WeasyPrint tells each step of each PDF at info: not what a demo's reader follows.
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    with contextlib.ExitStack() as stack:
-        if directory is None:
-            directory = Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="tsunagu-demo-steel-")))
-        directory.mkdir(parents=True, exist_ok=True)
-        try:
-            summary = asyncio.run(run_demo(directory, serve=serve))
-        except KeyboardInterrupt:
-            print("終了しました")
-            written = directory / SUMMARY_FILE
-            if not written.exists():
-                return 130
-            summary = json.loads(written.read_text(encoding="utf-8"))
-    return 0 if succeeded(summary) else 1
+    return run_main(directory, "steel", lambda d: run_demo(d, serve=serve), succeeded, SUMMARY_FILE)
 
 
 __all__ = ["main", "run_demo", "succeeded"]

@@ -4,7 +4,6 @@ the token it prints (and not without it)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -12,19 +11,14 @@ from pathlib import Path
 import aiohttp
 
 from domains.steel.demo import mill_sheet
-from domains.steel.demo.scenario import DELIVERED, SUMMARY_FILE, run_demo, succeeded
+from domains.steel.demo.scenario import DELIVERED, SUMMARY_FILE, succeeded
 from domains.steel.package.bundle import verify_package
+from tests.domains.steel.demo_support import serving_demo
 
 
 async def test_the_demo_runs_the_chain_and_serves_the_views_it_prints(tmp_path: Path):
     said: list[str] = []
-    task = asyncio.create_task(run_demo(tmp_path, said.append, serve=True))
-    try:
-        async with asyncio.timeout(120):
-            while not (tmp_path / SUMMARY_FILE).exists():
-                assert not task.done(), task.exception()
-                await asyncio.sleep(0.1)
-        summary = json.loads((tmp_path / SUMMARY_FILE).read_text(encoding="utf-8"))
+    async with serving_demo(tmp_path, said) as summary:
         out = "\n".join(said)
         for n in range(1, 12):
             assert re.search(rf"^{n}\. ", out, re.M), f"step {n} not printed"
@@ -63,9 +57,6 @@ async def test_the_demo_runs_the_chain_and_serves_the_views_it_prints(tmp_path: 
                 async with http.get(url, headers={"Authorization": "Bearer tsu_nope"}) as r:
                     assert r.status == 401
         assert "tsu_" not in (tmp_path / SUMMARY_FILE).read_text(encoding="utf-8")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 def test_the_demo_is_listed(capsys):

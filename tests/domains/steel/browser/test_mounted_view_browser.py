@@ -7,24 +7,19 @@ login page nor on the tree. The login page's screenshot is docs/images/steel-cha
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from playwright.async_api import expect
 
 from domains.steel.demo import mill_sheet
-from domains.steel.demo.scenario import BUILDER, DELIVERED, LENGTHS, STRIPS, SUMMARY_FILE, run_demo
+from domains.steel.demo.scenario import BUILDER, DELIVERED, LENGTHS, STRIPS
 from tests.domains.steel.browser.test_chain_view_browser import IMAGES, no_serious
+from tests.domains.steel.demo_support import serving_demo
 
 
 async def test_log_in_search_open_and_log_out_on_a_real_connector(tmp_path, page):
     said: list[str] = []
-    task = asyncio.create_task(run_demo(tmp_path, said.append, serve=True))
-    try:
-        async with asyncio.timeout(120):
-            while not (tmp_path / SUMMARY_FILE).exists():
-                assert not task.done(), task.exception()
-                await asyncio.sleep(0.1)
+    async with serving_demo(tmp_path, said):
         out = "\n".join(said)
         url = re.findall(r"画面: (http\S+)", out)[0]  # the coil centre's view
         token = re.findall(r"Bearer\): (tsu_\S+)", out)[0]
@@ -65,6 +60,3 @@ async def test_log_in_search_open_and_log_out_on_a_real_connector(tmp_path, page
         await expect(page.get_by_role("status")).to_contain_text("logged out")
         await page.goto(url)
         await expect(page).to_have_url(base + "login")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
