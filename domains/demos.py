@@ -58,3 +58,15 @@ def run_main(directory: Path | None, name: str,
                 return 130
             summary = json.loads(written.read_text(encoding="utf-8"))
     return 0 if succeeded(summary) else 1
+
+
+async def finish(workdir: Path, summary: dict[str, Any], say: Callable[[str], None],
+                 serve: bool, summary_file: str = "summary.json") -> dict[str, Any]:
+    """Write the summary (what a test or script reads: never a token); with ``serve``, keep
+    the connectors running until cancelled (Ctrl-C)."""
+    (workdir / summary_file).write_text(json.dumps(summary, ensure_ascii=False, indent=2),
+                                        encoding="utf-8")
+    if serve:
+        say("表示し続けます。終了するには Ctrl-C を押してください")
+        await asyncio.Event().wait()
+    return summary

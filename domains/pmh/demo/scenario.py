@@ -15,8 +15,6 @@ No personal value is printed or logged: counts, opaque ids and URLs only.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from authority.state import Authority
 from connector.api.tokens import TokenStore
 from connector.control.audit import verify_chain
 from connector.runtime.connector import Connector
-from domains.demos import run_main, start_participant
+from domains.demos import finish, run_main, start_participant
 from domains.pmh.demo.people import Family, families
 from domains.pmh.demo.views import VIEWS, urls
 from domains.pmh.hub.claims import Rule
@@ -216,12 +214,7 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 500, months: i
 
         summary["audit_ok"] = all(verify_chain(c.audit.lines()).ok for c in running)
         summary.update(print_views(space["city"], first, say))
-        (workdir / SUMMARY_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2),
-                                            encoding="utf-8")
-        if serve:
-            say("表示し続けます。終了するには Ctrl-C を押してください")
-            await asyncio.Event().wait()
-        return summary
+        return await finish(workdir, summary, say, serve, SUMMARY_FILE)
     finally:
         for connector in reversed(running):
             await connector.stop()

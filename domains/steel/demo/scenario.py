@@ -30,7 +30,7 @@ from authority.space import AuthorityNats
 from authority.state import Authority
 from connector.api.tokens import TokenStore
 from connector.runtime.connector import Connector
-from domains.demos import run_main, start_participant
+from domains.demos import finish, run_main, start_participant
 from domains.steel.csv_import import read_csv
 from domains.steel.demo import mill_sheet
 from domains.steel.errors import ChainRefused, Problem
@@ -205,12 +205,7 @@ async def run_demo(workdir: Path, say: Say = print, serve: bool = False) -> dict
                  f"{exc.code}")
 
         summary["views"] = print_views(members, view_url, say)
-        (workdir / SUMMARY_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2),
-                                            encoding="utf-8")
-        if serve:
-            say("表示し続けます。終了するには Ctrl-C を押してください")
-            await asyncio.Event().wait()
-        return summary
+        return await finish(workdir, summary, say, serve, SUMMARY_FILE)
     finally:
         for member in reversed(list(members.values())):
             await member.connector.stop()
