@@ -71,8 +71,13 @@ def _needs_reader(handler: Handler) -> Handler:
     async def page(request: web.Request) -> web.StreamResponse:
         if _guarded(request) and not _signed_in(request):
             if request.headers.get("Authorization"):
-                raise AuthError("this view needs a token with the steel:chain scope",
-                                code=ConnectorCode.AUTH_MISSING)
+                # A script: 401 here, not a redirect (the same problem body the app API's
+                # error middleware gives, without depending on it).
+                return web.json_response(
+                    {"type": "about:blank", "status": 401, "code": str(ConnectorCode.AUTH_MISSING),
+                     "title": "this view needs a token with the steel:chain scope"},
+                    status=401, content_type="application/problem+json",
+                    headers={"WWW-Authenticate": "Bearer"})
             lang = "?lang=en" if pick(request.query.get("lang")) == "en" else ""
             return web.Response(status=303, headers={"Location": _base(request) + "login"
                                                      + lang})
