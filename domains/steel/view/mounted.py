@@ -14,6 +14,7 @@ from aiohttp import web
 from connector.web.sessions import ViewSessions
 from domains.steel import store
 from domains.steel.provenance import Provenance
+from domains.steel.verify import chain_for
 from domains.steel.view.app import view_app
 from domains.steel.view.tree import ProvenanceFinder, matches
 
@@ -27,12 +28,24 @@ PATH = "chain/"  # under the plug-in's /domains/steel/
 TABLE = "steel_view_sessions"
 
 
+def _may_name(chain: list[dict[str, Any]], piece: str, query: str) -> bool:
+    """Whether ``query`` may name the piece (a superset of ``tree.matches``, read from the
+    unverified records: only these chains are then verified, signatures and all)."""
+    return query == piece or any(
+        query in (r.get("certificateNumber"), r.get("documentNumber"))
+        or query in (r.get("heatNumbers") or []) for r in chain)
+
+
 def hub_finder(hub: SteelHub) -> ProvenanceFinder:
     """The provenances of every piece in the hub's own records that ``query`` names (its
-    id, a document or certificate number of its chain, a heat number)."""
+    id, a document or certificate number of its chain, a heat number), each verified."""
     def find(query: str) -> list[Provenance]:
+        query = query.strip()
+        records = hub.records()
         found = []
         for piece in store.pieces(hub.connector.store):
+            if not _may_name(chain_for(records, piece)[0], piece, query):
+                continue
             provenance = hub.provenance(piece)
             if matches(provenance, query):
                 found.append(provenance)

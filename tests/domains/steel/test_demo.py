@@ -52,6 +52,13 @@ async def test_the_demo_runs_the_chain_and_serves_the_views_it_prints(tmp_path: 
                     page = await r.text()
                     assert r.status == 200, (url, page)
                 assert f'data-piece="{DELIVERED}"' in page and mill_sheet.COIL in page
+                bearer = {"Authorization": f"Bearer {token}"}
+                base = url.split("?")[0]
+                async with http.get(base, params={"q": mill_sheet.CERTIFICATE_NUMBER},
+                                    headers=bearer) as r:
+                    assert f'data-piece="{DELIVERED}"' in await r.text()
+                async with http.get(base, params={"q": "NO-SUCH-HEAT"}, headers=bearer) as r:
+                    assert "data-piece" not in await r.text()
                 async with http.get(url, allow_redirects=False) as r:  # no token: log in
                     assert r.status == 303 and r.headers["Location"].endswith("/login")
                 async with http.get(url, headers={"Authorization": "Bearer tsu_nope"}) as r:
