@@ -16,6 +16,7 @@ from domains.steel.view.app import view_app
 from domains.steel.view.mounted import SCOPE, SCOPES, TABLE
 from domains.steel.view.tree import finder_over
 from tests.domains.steel import provenance_samples as samples
+from tests.domains.steel.view_support import serving
 
 MOUNT = "/domains/steel/chain/"
 
@@ -28,15 +29,10 @@ async def guarded(tmp_path):
     sessions = ViewSessions(store, SCOPE, table=TABLE, event="steel.view_login")
     root = web.Application()
     root.add_subapp(MOUNT, view_app(finder_over(samples.strip_holders()), lambda: sessions))
-    runner = web.AppRunner(root)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
     try:
-        yield f"http://{host}:{port}{MOUNT}", TokenStore(store), store
+        async with serving(root) as origin:
+            yield origin + MOUNT, TokenStore(store), store
     finally:
-        await runner.cleanup()
         store.close()
 
 
