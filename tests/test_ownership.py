@@ -51,6 +51,9 @@ OWN_FILES = {("domains/bosai/store.py", "meta")}
 _SQL = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+([a-z_][a-z0-9_]*)\b"
                   r"|\bON\s+([a-z_][a-z0-9_]*)\s*\(")
 _TABLE = re.compile(r"\bTABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_][a-z0-9_]*)\b")
+# A table a shared helper keeps for its owner (connector.web.sessions.ViewSessions): the
+# owner module names it in its ``TABLE`` constant.
+_NAMED = re.compile(r'^TABLE\s*=\s*"([a-z_][a-z0-9_]*)"', re.M)
 
 
 def sources() -> list[tuple[str, str]]:
@@ -62,7 +65,8 @@ def sources() -> list[tuple[str, str]]:
 
 
 def tables_named(text: str) -> set[str]:
-    named = {a or b for a, b in _SQL.findall(text)} | set(_TABLE.findall(text))
+    named = ({a or b for a, b in _SQL.findall(text)} | set(_TABLE.findall(text))
+             | set(_NAMED.findall(text)))
     return {t for t in named if not t.startswith("sqlite_")}  # SQLite's own catalogue
 
 

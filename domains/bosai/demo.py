@@ -21,10 +21,8 @@ printed or logged: only counts, shelter names and opaque ids.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +46,7 @@ from domains.bosai.hub import BosaiHub
 from domains.bosai.registry.workload import workload
 from domains.bosai.setup import EVACUEE, Municipality
 from domains.bosai.synthetic import SyntheticShelter, import_into, write_shelter_files
+from domains.demos import run_main
 from trust.legal_id import corporate_number_check_digit
 
 PURPOSE = "disaster_response"
@@ -449,17 +448,5 @@ def succeeded(summary: dict[str, Any]) -> bool:
 
 
 def main(directory: Path | None, people: int = 300, serve: bool = False) -> int:
-    with contextlib.ExitStack() as stack:
-        if directory is None:
-            directory = Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="tsunagu-demo-bosai-")))
-        directory.mkdir(parents=True, exist_ok=True)
-        try:
-            summary = asyncio.run(run_demo(directory, people=people, serve=serve))
-        except KeyboardInterrupt:  # Ctrl-C: while serving, the run itself was complete
-            print("終了しました")
-            written = directory / SUMMARY_FILE
-            if not written.exists():
-                return 130
-            summary = json.loads(written.read_text(encoding="utf-8"))
-    return 0 if succeeded(summary) else 1
+    return run_main(directory, "bosai", lambda d: run_demo(d, people=people, serve=serve),
+                    succeeded, SUMMARY_FILE)

@@ -19,17 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from authority.space import AuthorityNats, save_creds
+from authority.space import AuthorityNats
 from authority.state import Authority
 from connector.control.audit import verify_chain
 from connector.control.decisions import Reader, Use
 from connector.control.gate import UsageDenied
-from connector.runtime.config import load_config
 from connector.runtime.connector import Connector
-from connector.runtime.setup import NATS_CREDS_NAME, init_participant
 from domains.bosai.demo_people import evacuees
 from domains.bosai.policies import evacuee_registry, shelter_status_open
 from domains.bosai.vocab import RECORD_CONTEXT
+from domains.demos import start_participant
 from trust.errors import CredentialError, CredentialRevoked
 from trust.legal_id import corporate_number_check_digit
 from trust.status_list import StatusListCache
@@ -57,17 +56,8 @@ async def participant(workdir: Path, authority: Authority, space: AuthorityNats,
                        ) -> tuple[Connector, StatusListCache]:
     """Onboard a participant (key, credential, NATS user) and start its connector with
     every service; ``api`` also serves its app API (and plug-in pages) on 127.0.0.1."""
-    assert space.url is not None
-    made = init_participant(workdir / label, name=name, legal_id=legal_id, roles=[role],
-                            authority_dids=[authority.did], nats_urls=[space.url], api_port=0)
-    issued = authority.issue(did=made.did, name=name, legal_id=legal_id, roles=[role])
-    (workdir / label / "credential.jwt").write_text(issued.jwt)
-    save_creds(workdir / label / NATS_CREDS_NAME, await space.onboard(made.did))
-    status_lists = StatusListCache([authority.did])
-    status_lists.add(authority.status_list_jwt())
-    connector = Connector(load_config(made.config_path), api=api, status_lists=status_lists)
-    await connector.start()
-    return connector, status_lists
+    return await start_participant(workdir, authority, space, label, name, legal_id, role,
+                                   api=api)
 
 
 async def until(predicate: Callable[[], bool], timeout: float) -> None:

@@ -10,13 +10,22 @@ The chain (issue 15 items 3 and 4, and the verification half of item 6): custody
 and derived certificates as records (``custody``, ``derivation``: pure rules), their
 verification to a ``provenance.Provenance`` (``verify``), and the hub service
 (``hub.SteelHub``) moving pieces between parties' connectors under their agreements.
+
+On a connector (items 7 and 8): the supply-chain view at ``/domains/steel/chain/``, fed by
+the participant's own hub behind ``steel:chain`` tokens and sessions (``view.mounted``), and
+``tsunagu demo steel`` (``demo``: a mill, a trading house, a coil centre and a construction
+company; a coil from the mill sheet to the site, and tampering caught).
 """
 
-from connector.plugins.contract import DomainPlugin, LeftOperandSpec
+from pathlib import Path
+
+from connector.plugins.contract import Demo, DomainPlugin, LeftOperandSpec
 from domains.steel import vocab
 from domains.steel.cli import register as register_cli
 from domains.steel.hub import SteelHub
 from domains.steel.model import CONTENT_RULES, DATASET_TYPES
+from domains.steel.view.mounted import SCOPES
+from domains.steel.view.mounted import add_routes as add_view
 from usage_policies.vocab import TSUNAGU
 from usage_policies.vocabularies import Term
 
@@ -42,10 +51,27 @@ OPERANDS = (
                     label_ja="法人番号等"),
 )
 
+
+
+def _steel_demo(directory: Path | None, people: int, serve: bool) -> int:
+    from domains.steel.demo.scenario import main  # imported only when run
+
+    return main(directory, serve=serve)
+
+
+DEMOS = {
+    "steel": Demo("a mill, a trading house, a coil centre and a construction company: a coil "
+                  "certified, sold, slit, cut, delivered, verified and exported as a "
+                  "provenance package; a tampered certificate caught", _steel_demo,
+                  serves=True),
+}
+
 plugin = DomainPlugin(name="steel", description="鉄鋼: mill sheets", roles=ROLES,
                       purposes=PURPOSES,
                       # The certificate model, EN 10168 import/export, grade checks
                       # (issue 15 items 1, 2 and 5):
                       contexts=(vocab.CONTEXT,), dataset_types=DATASET_TYPES,
                       content_rules=CONTENT_RULES, cli=register_cli,
-                      left_operands=OPERANDS, service=SteelHub)
+                      left_operands=OPERANDS, service=SteelHub,
+                      # The supply-chain view on the connector, and the demo (items 7, 8):
+                      routes=add_view, scopes=SCOPES, demos=DEMOS)

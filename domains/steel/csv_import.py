@@ -40,7 +40,7 @@ DEFAULT_COLUMNS: dict[str, str] = {
     "A06.Name": "注文者", "A06.Street": "注文者住所", "A06.ZipCode": "注文者郵便番号",
     "A06.City": "注文者市区町村", "A06.VAT": "注文者登録番号", "A07": "注文番号",
     "B01": "品名", "B02": "鋼種", "B07": "溶鋼番号", "B08": "数量", "B09.Thickness": "厚さ",
-    "B09.Width": "幅", "B10": "長さ",
+    "B09.Width": "幅", "B10": "長さ", "B13": "実質量",
     "C11": "降伏点", "C12": "引張強さ", "C13": "伸び", "C43": "シャルピー",
     "Z01": "証明文", "Z02": "発行日",
 }
@@ -115,6 +115,7 @@ def row_to_document(row: Mapping[str, str], line: int, logo: str,
         width = _num(row, columns.get("B09.Width"))
         length = _num(row, columns.get("B10"))
         pieces = _num(row, columns.get("B08"))
+        actual_kg = _num(row, columns.get("B13"))
         charpy = _num(row, columns.get("C43"))
     except ValueError as exc:
         raise ValueError(f"line {line}: a number cannot be read ({exc})") from None
@@ -133,6 +134,8 @@ def row_to_document(row: Mapping[str, str], line: int, logo: str,
     product["B09"] = {"Form": "Plate", "Thickness": thickness, "Width": width, "Unit": "mm"}
     if length is not None:
         product["B10"] = {"Property": "Length", "Value": length, "Unit": "mm"}
+    if actual_kg is not None:  # what a processor's derived certificates divide
+        product["B13"] = {"Property": "Actual mass", "Value": actual_kg, "Unit": "kg"}
     return {"RefSchemaUrl": vocab.EN10168_SCHEMA_URL, "Certificate": {
         "CertificateLanguages": ["EN"],
         "CommercialTransaction": {"A01": _company(get, "A01"),

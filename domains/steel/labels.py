@@ -80,6 +80,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "failed_checks": ("不合格・不一致の項目", "Failed checks"),
     "unavailable": ("来歴の検証はまだ利用できません。", "Chain verification is not available yet."),
     "pieces_n": ("{n} 個の鋼材", "{n} pieces"),
+    # logging in to the view mounted on a connector
+    "login_title": ("ログイン", "Log in"),
+    "token_label": ("アクセストークン (steel:chain)", "Access token (steel:chain)"),
+    "token_hint": ("コネクタの管理者が発行したトークンを貼り付けてください。",
+                   "Paste the token your connector's administrator issued."),
+    "login": ("ログイン", "Log in"),
+    "logout": ("ログアウト", "Log out"),
+    "login_failed": ("トークンが無効か、この画面の権限がありません。",
+                     "The token is invalid or lacks this view's scope."),
+    "logged_out": ("ログアウトしました。", "You have logged out."),
 }
 
 KINDS: dict[str, tuple[str, str]] = {

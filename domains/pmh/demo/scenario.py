@@ -15,24 +15,19 @@ No personal value is printed or logged: counts, opaque ids and URLs only.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from authority.space import AuthorityNats, save_creds
+from authority.space import AuthorityNats
 from authority.state import Authority
 from connector.api.tokens import TokenStore
 from connector.control.audit import verify_chain
-from connector.runtime.config import load_config
 from connector.runtime.connector import Connector
-from connector.runtime.setup import NATS_CREDS_NAME, init_participant
+from domains.demos import finish, run_main, start_participant
 from domains.pmh.demo.people import Family, families
 from domains.pmh.demo.views import VIEWS, urls
 from domains.pmh.hub.claims import Rule
@@ -41,7 +36,6 @@ from domains.pmh.hub.service import PmhHub
 from domains.pmh.hub.setup import CONTRIBUTED, Municipality
 from domains.pmh.schedule.legal_age import reaches_months
 from trust.errors import TsunaguError
-from trust.status_list import StatusListCache
 
 Say = Callable[[str], None]
 
@@ -80,19 +74,8 @@ def hub_of(connector: Connector) -> PmhHub:
 async def participant(workdir: Path, authority: Authority, space: AuthorityNats, party: Party,
                       *, api: bool = False) -> Connector:
     """Onboard ``party`` (key, credential, NATS user) and start its connector."""
-    assert space.url is not None
-    made = init_participant(workdir / party.label, name=party.name, legal_id=party.legal_id,
-                            roles=[party.role], authority_dids=[authority.did],
-                            nats_urls=[space.url], api_port=0)
-    issued = authority.issue(did=made.did, name=party.name, legal_id=party.legal_id,
-                             roles=[party.role])
-    (workdir / party.label / "credential.jwt").write_text(issued.jwt)
-    save_creds(workdir / party.label / NATS_CREDS_NAME, await space.onboard(made.did))
-    lists = StatusListCache([authority.did])
-    lists.add(authority.status_list_jwt())
-    connector = Connector(load_config(made.config_path), api=api, status_lists=lists)
-    await connector.start()
-    return connector
+    return (await start_participant(workdir, authority, space, party.label, party.name,
+                                    party.legal_id, party.role, api=api))[0]
 
 
 async def agree(clinic: Connector, city: Connector, kind: str) -> None:
@@ -239,12 +222,7 @@ async def run_demo(workdir: Path, say: Say = print, people: int = 500, months: i
 
         summary["audit_ok"] = all(verify_chain(c.audit.lines()).ok for c in running)
         summary.update(print_views(space["city"], first, say))
-        (workdir / SUMMARY_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2),
-                                            encoding="utf-8")
-        if serve:
-            say("表示し続けます。終了するには Ctrl-C を押してください")
-            await asyncio.Event().wait()
-        return summary
+        return await finish(workdir, summary, say, serve, SUMMARY_FILE)
     finally:
         for connector in reversed(running):
             await connector.stop()
@@ -295,20 +273,8 @@ def succeeded(summary: dict[str, Any]) -> bool:
 
 
 def main(directory: Path | None, people: int = 500, serve: bool = False) -> int:
-    with contextlib.ExitStack() as stack:
-        if directory is None:
-            directory = Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="tsunagu-demo-pmh-")))
-        directory.mkdir(parents=True, exist_ok=True)
-        try:
-            summary = asyncio.run(run_demo(directory, people=people, serve=serve))
-        except KeyboardInterrupt:
-            print("終了しました")
-            written = directory / SUMMARY_FILE
-            if not written.exists():
-                return 130
-            summary = json.loads(written.read_text(encoding="utf-8"))
-    return 0 if succeeded(summary) else 1
+    return run_main(directory, "pmh", lambda d: run_demo(d, people=people, serve=serve),
+                    succeeded, SUMMARY_FILE)
 
 
 __all__ = ["main", "run_demo", "succeeded"]

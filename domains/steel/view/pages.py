@@ -22,6 +22,7 @@ class Page:
     base: str       # the view's root URL, ending in /
     path: str       # this page's path
     query: str = ""  # the search, kept across the language switch
+    logged_in: bool = False  # mounted with a login: the header offers to log out
 
     def href(self, path: str, **params: str) -> str:
         values = {k: v for k, v in params.items() if v} | (
@@ -187,16 +188,35 @@ def piece_page(page: Page, provenance: Provenance) -> str:
     return layout(page, body, subtitle=provenance.piece_id)
 
 
+def login_page(page: Page, notice: str | None = None) -> str:
+    """The token form of a view mounted on a connector (``notice``: a message key)."""
+    lang = page.lang
+    said = (el("p", {"class": "ng" if notice == "login_failed" else None, "role": "status"},
+               t(lang, notice)) if notice else None)
+    form = el("form", {"method": "post", "action": page.href("login"), "class": "login"},
+              el("label", {"for": "token"}, t(lang, "token_label")),
+              el("input", {"id": "token", "name": "token", "type": "password",
+                           "autocomplete": "off", "required": True,
+                           "aria-describedby": "token-hint"}),
+              el("p", {"id": "token-hint", "class": "facts"}, t(lang, "token_hint")),
+              el("button", {"type": "submit"}, t(lang, "login")))
+    return layout(page, join(said, form), subtitle=t(lang, "login_title"))
+
+
 def layout(page: Page, body: Markup, subtitle: str | None = None) -> str:
     lang, other = page.lang, "en" if page.lang == "ja" else "ja"
     title = t(lang, "view_title")
     switch = page.path + ("?" + urlencode({"q": page.query, "lang": other} if page.query
                                           else {"lang": other}))
+    logout = (el("form", {"method": "post", "action": page.href("logout"),
+                          "class": "logout"},
+                 el("button", {"type": "submit"}, t(lang, "logout")))
+              if page.logged_in else None)
     header = el("header", None,
                 el("p", {"class": "app"}, el("a", {"href": page.href("")}, title)),
                 el("nav", {"aria-label": "menu" if lang == "en" else "メニュー"},
                    el("a", {"href": switch, "lang": other, "hreflang": other},
-                      t(lang, "switch_lang"))))
+                      t(lang, "switch_lang")), logout))
     main = el("main", {"id": "main", "tabindex": "-1"},
               el("h1", None, subtitle or title), body)
     head = el("head", None, el("meta", {"charset": "utf-8"}),

@@ -83,3 +83,22 @@ def test_a_mapping_with_an_unknown_key_is_refused(capsys, tmp_path):
                    "--mapping", str(mapping)])
     out, err = capsys.readouterr()
     assert status == 1 and "columns.A3" in err and out.endswith("refused 1\n")
+
+
+def test_the_csv_layout_reads_the_actual_mass_a_split_divides(tmp_path):
+    from domains.steel.certificate import to_record
+    from domains.steel.chain_records import certificate_mass_kg
+    from domains.steel.csv_import import read_csv
+    from domains.steel.demo import mill_sheet
+
+    path = tmp_path / "mill.csv"
+    path.write_text(mill_sheet.csv_text(), encoding="utf-8")
+    (_, document), = read_csv(path, mill_sheet.LOGO)
+    assert document["Certificate"]["ProductDescription"]["B13"] == {
+        "Property": "Actual mass", "Value": mill_sheet.MASS_KG, "Unit": "kg"}
+    assert certificate_mass_kg(to_record(document)) == mill_sheet.MASS_KG
+    without = {k: v for k, v in mill_sheet.ROW.items() if k != "実質量"}
+    path.write_text(",".join(without) + "\n" + ",".join(without.values()) + "\n",
+                    encoding="utf-8")
+    (_, document), = read_csv(path, mill_sheet.LOGO)
+    assert "B13" not in document["Certificate"]["ProductDescription"]  # optional column

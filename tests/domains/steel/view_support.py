@@ -4,6 +4,8 @@ coil's pieces (all verified), ``/failing/`` a chain with a parent hash that does
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -30,12 +32,19 @@ async def chain_view():
     root.add_subapp("/domains/steel/failing/", view_app(finder_over([samples.failing()])))
     root.add_subapp("/domains/steel/flagged/", view_app(finder_over([samples.flagged()])))
     root.add_subapp("/domains/steel/unavailable/", view_app(find_provenances))
+    async with serving(root) as origin:
+        yield ChainView(origin)
+
+
+@asynccontextmanager
+async def serving(root: web.Application) -> AsyncIterator[str]:
+    """``root`` on a free port of 127.0.0.1; its origin."""
     runner = web.AppRunner(root)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:
-        yield ChainView(f"http://{host}:{port}")
+        yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
