@@ -202,6 +202,61 @@ async def closed_loop(receiver: Receiver, provider: Endpoint, *, records: int, m
                 **latency_stats(phase.latencies), payload_bytes=phase.sizes[0])
 
 
+async def scheduled_sender(endpoint: Endpoint, run: str, total: int, rate: float,
+                           tick_s: float, failures: list[str]) -> int:
+    """Open loop: record *n* is due at ``start + n / rate`` whether or not earlier requests
+    were answered; every ``tick_s`` the records due are handed over in one batch request
+    that is not awaited before the next tick. Each record carries its *due* time, so the
+    latency measured from it includes any wait for the sender or the API (no coordinated
+    omission). Returns the most requests that were in flight at once."""
+    async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0)) as http:  # no client-side queue
+        poster = Poster(http, endpoint)
+        in_flight: set[asyncio.Task[None]] = set()
+        most = 0
+
+        async def send(records: list[dict[str, Any]]) -> None:
+            try:
+                await poster.send(records)
+            except (BenchError, aiohttp.ClientError) as exc:
+                failures.append(str(exc))
+
+        start = time.perf_counter_ns() + int(tick_s * 1e9)
+        sent = 0
+        while sent < total:
+            now = time.perf_counter_ns()
+            due = min(total, int((now - start) * rate / 1e9) + 1) if now >= start else 0
+            if due > sent:
+                batch = [record(run, n, start + int(n * 1e9 / rate)) for n in range(sent, due)]
+                task = asyncio.create_task(send(batch))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                most = max(most, len(in_flight))
+                sent = due
+            await asyncio.sleep(tick_s)
+        await asyncio.gather(*in_flight)
+        return most
+
+
+async def open_loop(receiver: Receiver, provider: Endpoint, *, rate: float, records: int,
+                    tick_s: float, timeout: float) -> dict[str, Any]:
+    """One open-loop run at ``rate`` records/s: latency from each record's due time to its
+    arrival in the consumer app, and the rate the consumer app actually received."""
+    run = f"open{time.time_ns()}"
+    phase = receiver.expect(run, records)
+    failures: list[str] = []
+    sender = asyncio.create_task(scheduled_sender(provider, run, records, rate, tick_s,
+                                                  failures))
+    await receiver.wait(run, sender, timeout)
+    if failures:
+        raise BenchError(f"{len(failures)} requests failed at {rate:.0f}/s: {failures[0]}")
+    span_s = (phase.received[-1] - phase.received[0]) / 1e9
+    return dict(offered_per_s=round(rate, 1), records=records,
+                delivered_per_s=round((records - 1) / span_s, 1) if span_s > 0 else None,
+                most_requests_in_flight=sender.result(),
+                **{k: round(v, 2) for k, v in latency_stats(phase.latencies).items()})
+
+
 def check_counts(store: Path, records: int, key: bytes | None) -> None:
     """Every record delivered exactly once by the consumer connector, none dead-lettered."""
     db = open_sqlite(store, key)
