@@ -1,0 +1,177 @@
+"""Benchmark: fan-out, one provider to 1, 10, 50 consumer connectors (issue 17 item 3).
+
+For each count in ``--consumers``, a data space as deployed (bench/pipeline.py): the
+authority's nats-server in operator mode, the provider and every consumer each its own
+``tsunagu connector run`` process and participant (its own NATS account and user), each
+consumer with its own agreement, stream grant and STARTED transfer, and its own app reading
+with the SDK (SSE, one subscription per consumer, all in this process). The provider app
+hands over ``--records`` records closed loop (batches of ``--batch``, ``--concurrency`` in
+flight), each delivered to every consumer app.
+
+Figures per count: aggregate delivered records/s (consumers x records / (last arrival at any
+consumer - first handover)); per consumer its records/s, p50/p99 latency (handover -> its
+app) and its *finish lag* (its last arrival - the provider app's last handover answered).
+The single-consumer figure is measured in the same run (1 is added to ``--consumers`` unless
+given or ``--no-baseline``). Floor: aggregate at the largest count >= 0.8 x single.
+
+    .venv/bin/python bench/fanout.py --consumers 1,10,50 --records 5000 --json out.json
+
+Each connector is a process, as participants run them: 50 consumers are 51 connector
+processes on this machine (RSS of each in the JSON, ``rss_mb``), so the 50-consumer figure
+needs the memory for them and, like every figure here, an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.pipeline import BenchError, Receiver, check_counts, deployed, latency_stats, publisher
+from bench.stream import git_commit, machine, write_json
+from connector.cli.store_key import store_key_for
+
+FLOOR_RATIO = 0.8
+IDLE_NOTE = "figures are only meaningful on an idle machine (see load_avg_start/end)"
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident set size of a process from /proc (Linux), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+async def one_count(args: argparse.Namespace, count: int, root: Path) -> dict[str, Any]:
+    async with deployed(root, at_rest=args.at_rest == "on", consumers=count) as space:
+        receivers = [Receiver(space.endpoint(c)) for c in space.consumers]
+        for receiver in receivers:
+            await receiver.__aenter__()
+        try:
+            run = f"fan{time.time_ns()}"
+            phases = [r.expect(run, args.records) for r in receivers]
+            first_sent: list[int] = []
+            pub = asyncio.create_task(publisher(
+                space.endpoint(space.provider), run, args.records, mode="batch",
+                batch=args.batch, concurrency=args.concurrency, first_sent=first_sent))
+            try:
+                async with asyncio.timeout(args.timeout):
+                    await pub
+                    published = time.perf_counter_ns()
+                    await asyncio.gather(*(p.done.wait() for p in phases))
+            except TimeoutError:
+                got = sorted(len(p.latencies) for p in phases)
+                raise BenchError(f"{count} consumers: not all {args.records} records arrived "
+                                 f"within {args.timeout:.0f}s (fewest {got[0]}, most "
+                                 f"{got[-1]})") from None
+        finally:
+            for receiver in receivers:
+                await receiver.__aexit__(None, None, None)
+        for consumer in space.consumers:
+            store = consumer.directory / "connector.sqlite"
+            check_counts(store, args.records, store_key_for(store, None))
+        last = max(p.received[-1] for p in phases)
+        per = []
+        for consumer, phase in zip(space.consumers, phases, strict=True):
+            span = (phase.received[-1] - first_sent[0]) / 1e9
+            per.append({"records_per_s": round(args.records / span, 1),
+                        "finish_lag_ms": round((phase.received[-1] - published) / 1e6, 1),
+                        **{k: round(v, 1) for k, v in latency_stats(phase.latencies).items()},
+                        "rss_mb": rss_mb(consumer.process.proc.pid)})
+        provider_rss = rss_mb(space.provider.process.proc.pid)
+    return {"consumers": count, "records": args.records,
+            "aggregate_records_per_s": round(count * args.records
+                                             / ((last - first_sent[0]) / 1e9), 1),
+            "max_finish_lag_ms": max(c["finish_lag_ms"] for c in per),
+            "max_p99_ms": max(c["p99_ms"] for c in per),
+            "min_records_per_s": min(c["records_per_s"] for c in per),
+            "provider_rss_mb": provider_rss, "per_consumer": per}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {"records": args.records, "batch": args.batch,
+                              "concurrency": args.concurrency, "at_rest": args.at_rest,
+                              "load_avg_start": os.getloadavg(), "note": IDLE_NOTE,
+                              "by_consumers": {}}
+    for count in args.consumers:
+        with tempfile.TemporaryDirectory(prefix=f"tsunagu-bench-fanout-{count}-") as tmp:
+            figures = await one_count(args, count, Path(tmp))
+        result["by_consumers"][str(count)] = figures
+        print(f"{count:>3} consumers: aggregate {figures['aggregate_records_per_s']:,.0f} "
+              f"records/s, slowest consumer {figures['min_records_per_s']:,.0f}/s, max finish "
+              f"lag {figures['max_finish_lag_ms']:,.0f} ms, max p99 "
+              f"{figures['max_p99_ms']:,.0f} ms", flush=True)
+    top = result["by_consumers"][str(max(args.consumers))]
+    single = result["by_consumers"].get("1")
+    for key in ("consumers", "aggregate_records_per_s", "max_finish_lag_ms", "max_p99_ms",
+                "min_records_per_s"):
+        result[key] = top[key]
+    result["single_records_per_s"] = single["aggregate_records_per_s"] if single else None
+    result["ratio_to_single"] = round(top["aggregate_records_per_s"]
+                                      / single["aggregate_records_per_s"], 3) if single else None
+    result["floors"] = {"ratio_to_single_min": FLOOR_RATIO,
+                        "ratio_ok": None if result["ratio_to_single"] is None
+                        else result["ratio_to_single"] >= FLOOR_RATIO}
+    result.update(load_avg_end=os.getloadavg(), machine=machine(), git_commit=git_commit(),
+                  at=datetime.now(UTC).isoformat(timespec="seconds"))
+    return result
+
+
+def counts(text: str) -> list[int]:
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--consumers takes counts like 1,10,50: {text!r}"
+                                         ) from None
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError(f"--consumers must be counts of at least 1: {text!r}")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--consumers", type=counts, default=[1, 10, 50])
+    parser.add_argument("--records", type=int, default=5000, help="records the provider sends")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="do not add the single-consumer run to --consumers")
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--at-rest", choices=["on", "off"], default="on")
+    parser.add_argument("--timeout", type=float, default=900.0,
+                        help="seconds each count's streaming may take before it fails")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    args = parser.parse_args(argv)
+    if args.records < 1:
+        parser.error("--records must be at least 1")
+    if not args.no_baseline and 1 not in args.consumers:
+        args.consumers = [1, *args.consumers]
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        result = asyncio.run(run(args))
+    except BenchError as exc:
+        print(f"bench/fanout.py: FAILED: {exc}", file=sys.stderr)
+        return 1
+    ok = result["floors"]["ratio_ok"]
+    print(f"aggregate at {result['consumers']} consumers / single = "
+          f"{result['ratio_to_single']} (floor {FLOOR_RATIO}: "
+          f"{'not measured' if ok is None else 'met' if ok else 'NOT met'}; {IDLE_NOTE})")
+    if args.json:
+        write_json(args.json, result)
+    return 0 if ok is not False else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
