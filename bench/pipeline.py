@@ -297,6 +297,7 @@ class Deployed:
     provider: Any  # tests.e2e.processes.Participant
     consumers: list[Any]
     negotiation_ms: list[float]
+    space: Any = None  # the tests.e2e.processes.DataSpace, to onboard more participants
 
     @staticmethod
     def endpoint(participant: Any) -> Endpoint:
@@ -336,15 +337,21 @@ async def deployed(root: Path, *, at_rest: bool = True, negotiations: int = 1,
         joined = []
         took: list[float] = []
         for i in range(consumers):
-            consumer = await asyncio.to_thread(
-                space.onboard, f"npo{i}" if i else "npo", f"避難所運営 {i + 1}",
-                consumer_legal_id(i), "shelter_operator")
+            consumer = await join(space, i)
             times = await contract(provider, consumer, negotiations if i == 0 else 1)
             took = took or times
             joined.append(consumer)
-        yield Deployed(provider, joined, took)
+        yield Deployed(provider, joined, took, space)
     finally:
         await asyncio.to_thread(space.close)
+
+
+async def join(space: Any, i: int) -> Any:
+    """Consumer number ``i`` onboarded (a participant, NATS account and connector process of
+    its own); its contract is made by ``contract``."""
+    return await asyncio.to_thread(space.onboard, f"npo{i}" if i else "npo",
+                                   f"避難所運営 {i + 1}", consumer_legal_id(i),
+                                   "shelter_operator")
 
 
 def consumer_legal_id(i: int) -> str:
