@@ -88,11 +88,12 @@ async def churn(args: argparse.Namespace, space: Any, receivers: list[Receiver]
     consumer's agreement (its grant revoked); the longest gap between arrivals at every
     *other* consumer during each window is its pause (floor 1 s)."""
     stayers, leaving = receivers[:-1], space.consumers[-1]
-    run, total = f"churn{time.time_ns()}", int(args.churn_rate * args.churn_seconds)
-    phases = [r.expect(run, total) for r in stayers]
+    run, most = f"churn{time.time_ns()}", int(args.churn_rate * args.churn_seconds)
+    phases = [r.expect(run, most) for r in stayers]
     failures: list[str] = []
+    stop = asyncio.Event()
     sender = asyncio.create_task(scheduled_sender(
-        space.endpoint(space.provider), run, total, args.churn_rate, 0.01, failures))
+        space.endpoint(space.provider), run, most, args.churn_rate, 0.01, failures, stop))
     await asyncio.sleep(1.0)  # streaming steadily before anything changes
     grant_start = time.perf_counter_ns()
     newcomer = await join(space.space, len(space.consumers))
@@ -103,13 +104,17 @@ async def churn(args: argparse.Namespace, space: Any, receivers: list[Receiver]
         agreement = [a for a in await app.agreements() if a.consumer == leaving.did][-1]
         revoke_start = time.perf_counter_ns()  # the provider revokes: ends the agreement
         await app.terminate_agreement(agreement.id, "bench: revocation while others stream")
-    revoke_end = time.perf_counter_ns() + int(1e9)  # and the second after it
+    revoke_end = time.perf_counter_ns() + int(1e9)  # the call and the second after it
+    await asyncio.sleep(2.0)  # streaming on past that window
     if sender.done():
-        raise BenchError("the churn stream ended before the grant and revocation did: raise "
-                         "--churn-seconds")
+        raise BenchError(f"the churn stream ({args.churn_seconds:.0f} s at most) ended before "
+                         "the grant and revocation did: raise --churn-seconds")
+    stop.set()
     try:
         async with asyncio.timeout(args.timeout):
-            await sender
+            _, sent = await sender
+            for phase in phases:
+                phase.cut(sent)
             await asyncio.gather(*(p.done.wait() for p in phases))
     except TimeoutError:
         raise BenchError("the remaining consumers did not receive every churn record within "
@@ -118,7 +123,7 @@ async def churn(args: argparse.Namespace, space: Any, receivers: list[Receiver]
         raise BenchError(f"{len(failures)} requests failed during churn: {failures[0]}")
     grant = [largest_gap_ms(p, grant_start, grant_end) for p in phases]
     revoke = [largest_gap_ms(p, revoke_start, revoke_end) for p in phases]
-    return {"churn_rate_per_s": args.churn_rate, "churn_records": total,
+    return {"churn_rate_per_s": args.churn_rate, "churn_records": sent,
             "grant_window_s": round((grant_end - grant_start) / 1e9, 2),
             "grant_max_pause_ms": round(max(grant), 1),
             "revoke_max_pause_ms": round(max(revoke), 1),
@@ -229,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
                              "revocation cause the other consumers")
     parser.add_argument("--churn-rate", type=float, default=100.0,
                         help="records/s sent open loop while one joins and one leaves")
-    parser.add_argument("--churn-seconds", type=float, default=60.0,
-                        help="how long that stream lasts (must outlast the join)")
+    parser.add_argument("--churn-seconds", type=float, default=300.0,
+                        help="the longest that stream may last (it stops 2 s after the "
+                             "revocation; the join must finish within it)")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--at-rest", choices=["on", "off"], default="on")

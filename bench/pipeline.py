@@ -118,6 +118,12 @@ class Phase:
     sizes: list[int] = field(default_factory=list)  # bytes of the first record
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def cut(self, total: int) -> None:
+        """Fewer records were sent than expected: ``total`` is all there will be."""
+        self.total = total
+        if len(self.latencies) >= total:
+            self.done.set()
+
 
 class Receiver:
     """The consumer app: one SDK subscription (SSE) for the whole session, each event
@@ -203,12 +209,14 @@ async def closed_loop(receiver: Receiver, provider: Endpoint, *, records: int, m
 
 
 async def scheduled_sender(endpoint: Endpoint, run: str, total: int, rate: float,
-                           tick_s: float, failures: list[str]) -> int:
+                           tick_s: float, failures: list[str],
+                           stop: asyncio.Event | None = None) -> tuple[int, int]:
     """Open loop: record *n* is due at ``start + n / rate`` whether or not earlier requests
     were answered; every ``tick_s`` the records due are handed over in one batch request
     that is not awaited before the next tick. Each record carries its *due* time, so the
     latency measured from it includes any wait for the sender or the API (no coordinated
-    omission). Returns the most requests that were in flight at once."""
+    omission). Sends ``total`` records, fewer when ``stop`` is set first. Returns the most
+    requests that were in flight at once and the records sent."""
     async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0)) as http:  # no client-side queue
         poster = Poster(http, endpoint)
@@ -223,7 +231,7 @@ async def scheduled_sender(endpoint: Endpoint, run: str, total: int, rate: float
 
         start = time.perf_counter_ns() + int(tick_s * 1e9)
         sent = 0
-        while sent < total:
+        while sent < total and not (stop is not None and stop.is_set()):
             now = time.perf_counter_ns()
             due = min(total, int((now - start) * rate / 1e9) + 1) if now >= start else 0
             if due > sent:
@@ -235,7 +243,7 @@ async def scheduled_sender(endpoint: Endpoint, run: str, total: int, rate: float
                 sent = due
             await asyncio.sleep(tick_s)
         await asyncio.gather(*in_flight)
-        return most
+        return most, sent
 
 
 async def open_loop(receiver: Receiver, provider: Endpoint, *, rate: float, records: int,
@@ -253,7 +261,7 @@ async def open_loop(receiver: Receiver, provider: Endpoint, *, rate: float, reco
     span_s = (phase.received[-1] - phase.received[0]) / 1e9
     return dict(offered_per_s=round(rate, 1), records=records,
                 delivered_per_s=round((records - 1) / span_s, 1) if span_s > 0 else None,
-                most_requests_in_flight=sender.result(),
+                most_requests_in_flight=sender.result()[0],
                 **{k: round(v, 2) for k, v in latency_stats(phase.latencies).items()})
 
 

@@ -114,7 +114,7 @@ BENCHMARKS: tuple[Bench, ...] = (
            Figure("ratio_to_single", "x 1 consumer", 0.8), lower("max_finish_lag_ms", "ms"),
            lower("max_p99_ms", "ms"), lower("grant_max_pause_ms", "ms", 1000.0),
            lower("revoke_max_pause_ms", "ms", 1000.0)),
-          quick_args=("--records", "1000", "--churn-seconds", "45"),
+          quick_args=("--records", "1000"),
           full_args=("--records", "5000"),
           baseline="one consumer, same run", timeout_s=1800.0,
           about="one provider, N consumer connectors with their own agreements"),
