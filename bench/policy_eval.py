@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connector.plugins.registry import activate_plugins, load_domain_plugins
 from usage_policies.evaluate import compile_policy
 from usage_policies.parse import parse_policy
 from usage_policies.request import EvaluationRequest
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20000)
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
+    # The policy uses bosai's tsunagu:disasterPhase, which the domain plug-in registers (as
+    # a running connector activates it).
+    activate_plugins(load_domain_plugins())
     request = EvaluationRequest.of(action="read", target=TARGET, assignee="did:example:alice",
                                    purpose="safety_confirmation")
     state = parse_state({"currentTime": "2025-09-01T10:00:00+09:00",

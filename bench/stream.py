@@ -42,57 +42,42 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp
 import nats
 import orjson
 
 from authority.space import AuthorityNats, save_creds
 from authority.state import Authority
 from bench.baseline_jetstream import baseline
+from bench.pipeline import (
+    DATASET,
+    OFFER,
+    PURPOSE,
+    SCHEMA,
+    BenchError,
+    Endpoint,
+    Receiver,
+    check_counts,
+    closed_loop,
+    deployed,
+    percentile,
+)
 from connector.api.app import OPENAPI_PATH, ApiServer
-from connector.api.sdk import TsunaguClient, _segment
 from connector.api.tokens import TokenStore
 from connector.bus.server import EmbeddedNatsServer
 from connector.cli.store_key import store_key_for
 from connector.data.datasets import DatasetService
-from connector.protocol.dsp import messages as m
 from connector.runtime.config import ConnectorConfig
 from connector.runtime.connector import Connector, Tuning
-from connector.store.database import open_sqlite
-from trust import jsonld
 from trust.at_rest import generate_key, write_key_file
 from trust.keys import KeyPair, save_key
 from trust.sealing import ContentKey, bound_to, open_sealed, seal
 from trust.status_list import StatusListCache
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = "urn:tsunagu:bench:dataset:shelters"
-PURPOSE = "disaster_response"
-OFFER = m.offer("urn:tsunagu:bench:offer:open", permission=[m.rule("use", [
-    m.constraint("tsunagu:role", "isAnyOf", ["shelter_operator", "municipality"]),
-    m.constraint("odrl:purpose", "eq", PURPOSE)])])
-SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["id", "type", "name", "description"],
-    "properties": {"name": {"type": "string", "minLength": 1},
-                   "description": {"type": "string"}},
-}
-CONTEXT = [jsonld.CREDENTIALS_V2, jsonld.TSUNAGU_V1]
-SENT = "sent_ns="
 FLOOR_RATIO = 0.3
 FLOOR_NEGOTIATION_MS = 50.0
 
 log = logging.getLogger("bench.stream")
-
-
-class BenchError(Exception):
-    """A step did not finish or produced wrong results; the message says which."""
-
-
-def record(run: str, n: int, sent_ns: int) -> dict[str, Any]:
-    return {"@context": CONTEXT, "id": f"urn:tsunagu:bench:{run}:{n}", "type": "Record",
-            "name": f"避難所 {n}", "description": f"{SENT}{sent_ns}"}
 
 
 async def participant(root: Path, authority: Authority, space: AuthorityNats, *, name: str,
@@ -129,13 +114,6 @@ async def start_connector(config: ConnectorConfig, authority: Authority
     return connector, connector.datasets, connector.api, token
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
 async def negotiations(consumer: Connector, provider_did: str, runs: int) -> list[float]:
     """Milliseconds from the consumer starting a negotiation to FINALIZED in its store."""
     took: list[float] = []
@@ -156,59 +134,6 @@ async def negotiations(consumer: Connector, provider_did: str, runs: int) -> lis
 def has_batch_route() -> bool:
     paths = orjson.loads(OPENAPI_PATH.read_bytes())["paths"]
     return "/api/v1/datasets/{dataset}/records:batch" in paths
-
-
-async def publisher(url: str, token: str, run: str, total: int, *, mode: str, batch: int,
-                    concurrency: int, first_sent: list[int]) -> None:
-    """The provider app: hands over every record through the app API."""
-    async with aiohttp.ClientSession() as http:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        base = f"{url}/api/v1/datasets/{_segment(DATASET)}/records"
-
-        async def post(path: str, body: Any) -> None:
-            async with http.post(path, data=orjson.dumps(body), headers=headers) as resp:
-                raw = await resp.read()
-                if resp.status >= 300:
-                    raise BenchError(f"publish refused: HTTP {resp.status} {raw[:300]!r}")
-
-        queue: asyncio.Queue[range] = asyncio.Queue()
-        size = batch if mode == "batch" else 1
-        for start in range(0, total, size):
-            queue.put_nowait(range(start, min(total, start + size)))
-
-        async def worker() -> None:
-            while not queue.empty():
-                numbers = queue.get_nowait()
-                sent = time.perf_counter_ns()
-                if not first_sent:
-                    first_sent.append(sent)
-                records = [record(run, n, sent) for n in numbers]
-                if mode == "batch":
-                    await post(base + ":batch", {"records": records})
-                else:
-                    await post(base, records[0])
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-async def subscriber(url: str, token: str, total: int, latencies: list[float],
-                     received: list[int], sizes: list[int], ready: asyncio.Event,
-                     done: asyncio.Event) -> None:
-    """The consumer app: SDK subscribe (SSE) until ``total`` events arrived."""
-    async with TsunaguClient(url, token, purpose=PURPOSE) as client:
-        stream = client.subscribe(DATASET, idle_timeout=120)
-        ready.set()
-        async for event in stream:
-            now = time.perf_counter_ns()
-            assert event.record is not None
-            sent = int(event.record["description"][len(SENT):])
-            latencies.append((now - sent) / 1e6)
-            received.append(now)
-            if not sizes:
-                sizes.append(len(orjson.dumps(event.record)))
-            if len(latencies) >= total:
-                done.set()
-                return
 
 
 def git_commit() -> str | None:
@@ -240,73 +165,13 @@ def machine() -> dict[str, Any]:
             "cpus": os.cpu_count(), "cpu_model": model}
 
 
-async def negotiations_over_api(consumer: TsunaguClient, provider_did: str, runs: int
-                                ) -> list[float]:
-    """``negotiations`` for connectors in other processes: the app API call to FINALIZED
-    seen through the API (polled every 1 ms), so it includes two HTTP hops per poll."""
-    took: list[float] = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        started = await consumer.negotiate(provider_did, DATASET, OFFER["@id"],
-                                           purpose=PURPOSE)
-        deadline = time.monotonic() + 10
-        while (view := await consumer.negotiation(started.pid)).state not in (
-                "FINALIZED", "TERMINATED"):
-            if time.monotonic() > deadline:
-                raise BenchError(f"negotiation still {view.state} after 10 s")
-            await asyncio.sleep(0.001)
-        if view.state != "FINALIZED":
-            raise BenchError(f"negotiation ended {view.state}: {view.model_dump()}")
-        took.append((time.perf_counter() - began) * 1000)
-    return took
-
-
-async def stream(args: argparse.Namespace, mode: str, provider: tuple[str, str],
-                 consumer: tuple[str, str]) -> dict[str, Any]:
-    """Step 2: the provider app publishes, the consumer app subscribes; (url, token) each."""
-    latencies: list[float] = []
-    received: list[int] = []
-    sizes: list[int] = []
-    first_sent: list[int] = []
-    ready, done = asyncio.Event(), asyncio.Event()
-    sub = asyncio.create_task(subscriber(*consumer, args.records, latencies, received, sizes,
-                                         ready, done))
-    await ready.wait()
-    pub = asyncio.create_task(publisher(
-        *provider, f"{time.time_ns()}", args.records, mode=mode, batch=args.batch,
-        concurrency=args.concurrency, first_sent=first_sent))
-    try:
-        async with asyncio.timeout(args.timeout):
-            await pub
-            published_at = time.perf_counter_ns()
-            await done.wait()
-    except TimeoutError:
-        raise BenchError(
-            f"streaming did not finish within {args.timeout:.0f}s: "
-            f"{len(latencies)} of {args.records} received, publisher "
-            f"{'done' if pub.done() else 'still sending'}") from None
-    finally:
-        for task in (pub, sub):
-            task.cancel()
-        await asyncio.gather(pub, sub, return_exceptions=True)
-    elapsed_s = (received[-1] - first_sent[0]) / 1e9
-    return dict(records_per_s=args.records / elapsed_s, elapsed_s=elapsed_s,
-                publish_s=(published_at - first_sent[0]) / 1e9,
-                p50_ms=percentile(latencies, 50), p90_ms=percentile(latencies, 90),
-                p99_ms=percentile(latencies, 99), max_ms=max(latencies),
-                payload_bytes=sizes[0])
-
-
-def check_counts(store: Path, records: int, key: bytes | None) -> None:
-    """Every record delivered exactly once by the consumer connector, none dead-lettered."""
-    db = open_sqlite(store, key)
-    try:
-        dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
-        delivered = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
-    finally:
-        db.close()
-    if dead or delivered != records:
-        raise BenchError(f"{delivered} delivered, {dead} dead letters")
+async def stream(args: argparse.Namespace, mode: str, provider: Endpoint,
+                 consumer: Endpoint) -> dict[str, Any]:
+    """Step 2: the provider app publishes, the consumer app subscribes."""
+    async with Receiver(consumer) as receiver:
+        return await closed_loop(receiver, provider, records=args.records, mode=mode,
+                                 batch=args.batch, concurrency=args.concurrency,
+                                 timeout=args.timeout)
 
 
 async def in_process(args: argparse.Namespace, mode: str, root: Path) -> dict[str, Any]:
@@ -352,33 +217,16 @@ async def in_process(args: argparse.Namespace, mode: str, root: Path) -> dict[st
 async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[str, Any]:
     """Each connector its own ``tsunagu connector run`` process, as participants run them;
     the authority serves its status list and runs the nats-server from a third
-    (tests/e2e/processes.py)."""
-    from tests.e2e.processes import DataSpace  # the harness the process tests use
-
+    (bench/pipeline.py over tests/e2e/processes.py)."""
     result: dict[str, Any] = {}
-    space = await asyncio.to_thread(DataSpace, root, at_rest=args.at_rest == "on")
-    try:
-        provider = await asyncio.to_thread(space.onboard, "city", "仙台市", "041009",
-                                           "municipality")
-        consumer = await asyncio.to_thread(space.onboard, "npo", "避難所運営", "7000012050002",
-                                           "shelter_operator")
-        async with TsunaguClient(provider.api_url, provider.token) as p_app, \
-                TsunaguClient(consumer.api_url, consumer.token, purpose=PURPOSE) as c_app:
-            await p_app.offer_dataset(DATASET, "指定避難所", [OFFER], schema=SCHEMA)
-            took = await negotiations_over_api(c_app, provider.did, args.negotiations)
-            result.update(negotiation_stats(took))
-            agreement = (await c_app.negotiations())[-1].agreement_id
-            assert agreement is not None
-            transfer = await c_app.transfer(agreement)
-            async with asyncio.timeout(10):
-                while (await c_app.get_transfer(transfer.pid)).state != "STARTED":
-                    await asyncio.sleep(0.01)
-        result.update(await stream(args, mode, (provider.api_url, provider.token),
-                                   (consumer.api_url, consumer.token)))
+    async with deployed(root, at_rest=args.at_rest == "on",
+                        negotiations=args.negotiations) as space:
+        result.update(negotiation_stats(space.negotiation_ms))
+        consumer = space.consumers[0]
+        result.update(await stream(args, mode, space.endpoint(space.provider),
+                                   space.endpoint(consumer)))
         store = consumer.directory / "connector.sqlite"
         check_counts(store, args.records, store_key_for(store, None))  # the key init made
-    finally:
-        await asyncio.to_thread(space.close)
     return result
 
 
