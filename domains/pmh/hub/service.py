@@ -6,7 +6,8 @@
   vaccinations as signed contributions creating records in its datasets, checked by its
   change rules (``rules``). When such a record is stored, in the same transaction
   (``_on_own_change``): the voucher is marked used, or a 里帰り claim opened, or an EPDS
-  follow-up raised. Staff decide claims; the family reads its claims and reminders
+  follow-up raised, or an infant's growth placed against the growth reference
+  (``growth``). Staff decide claims; the family reads its claims and reminders
   (``events``), the nurse the follow-ups.
 * As a clinic: ``record_checkup`` / ``record_vaccination`` send those records to the
   municipality under the agreement it holds for each dataset (``pmh.no_agreement`` if none).
@@ -30,6 +31,7 @@ from domains.pmh.hub import (
     claims,
     events,
     followups,
+    growth,
     index,
     offering,
     residence,
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLES = (vouchers.SCHEMA, residence.SCHEMA, events.SCHEMA, followups.SCHEMA, claims.SCHEMA,
-          index.SCHEMA, settlements.SCHEMA)
+          index.SCHEMA, settlements.SCHEMA, growth.SCHEMA)
 INDEXED = "index"  # plug-in settings key: the index holds the records stored before it
 # Purposes a clinic declares (narrower than maternal_child_health, which the policy names).
 FOR_CHECKUP, FOR_VACCINATION = "health_checkup", "vaccination"
@@ -131,6 +133,7 @@ class PmhHub:
                 for r in self.connector.records.list(town.dataset(kind))]
         with self.connector.store.transaction() as db:
             index.rebuild(db, held)
+            growth.assess_all(db, held, now_text())  # children are indexed by now
             self.settings.set(db, INDEXED, True)
         self.changes += 1
 
@@ -320,6 +323,8 @@ class PmhHub:
                 and change.dataset_id.startswith(town.dataset("")):
             if index.keep(db, record, change.event == "deleted"):
                 self.changes += 1
+            if change.event != "deleted" and record.get("type") == vocab.OBSERVATION:
+                growth.assess(db, record, now_text())
         by = record.get("wasAttributedTo")
         if town is None or change.event != "created" or not isinstance(by, str) \
                 or change.dataset_id not in {town.dataset(k) for k in CONTRIBUTED}:
