@@ -234,6 +234,13 @@ async def test_an_infants_growth_is_placed_against_the_reference_with_its_editio
         (head, "<P3", "r5-2023")]
     # The clinic's signed record is not changed by it.
     assert "band" not in city.hub.own(head) and "percentile" not in str(city.hub.own(head))
+    # Records held from before (or a new edition) are placed at startup, the notice once.
+    with city.connector.store.transaction() as db:
+        db.execute("DELETE FROM pmh_growth")
+    city.hub._place_growth(city.hub.municipality)
+    assert hub_growth.placements(city.connector.store, [weight, head]) == placed
+    status, again = await city.call("GET", "staff/events", None, NURSE)
+    assert len([e for e in again["events"] if e["type"] == hub_growth.FOLLOW_UP]) == 1
 
 
 async def test_refusals_leave_nothing_of_the_person_in_the_logs(space, caplog):
