@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from domains.pmh import growth_reference as ref
-from domains.pmh.hub import events
+from domains.pmh.hub import events, index
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pmh_growth (
@@ -45,8 +45,7 @@ def assess(db: Any, record: Mapping[str, Any], at: str) -> ref.Placement | None:
     value = record.get("value")
     if measure is None or not isinstance(value, int | float) or record.get("deleted"):
         return None
-    found = db.execute("SELECT birth, sex FROM pmh_ix_children WHERE id = ?",
-                       (record.get("subject"),)).fetchone()
+    found = index.birth_and_sex(db, record.get("subject"))
     if found is None or found[1] not in ("male", "female"):
         return None
     months = ref.age_months(date.fromisoformat(found[0]),
