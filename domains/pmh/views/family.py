@@ -12,14 +12,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from domains.pmh.growth_reference import Placement
+from domains.pmh.growth_reference import Placement, age_months
 from domains.pmh.hub import growth, index
 from domains.pmh.hub.service import PmhHub
 from domains.pmh.hub.vaccines import doses_of
 from domains.pmh.schedule import Child, evaluate
 from domains.pmh.views.pages import ChildView
-
-DAYS_PER_MONTH = 365.25 / 12
 
 
 class Family:
@@ -76,7 +74,7 @@ def _points(records: list[dict[str, Any]], measurement: str, birth: date,
         if r.get("measurement") != measurement or r.get("value") is None:
             continue
         day = str(r["effective"])[:10]
-        age = (date.fromisoformat(day) - birth).days / DAYS_PER_MONTH
+        age = age_months(birth, date.fromisoformat(day))  # as the reference counts it
         found.append(((round(age, 2), float(r["value"]), day), r["id"]))
     found.sort()
     return [p for p, _ in found], [placed.get(i) for _, i in found]
