@@ -124,6 +124,7 @@ PMH_OWNERS = {
     **{f"pmh_ix_{t}": "domains/pmh/hub/index.py"
        for t in ("children", "pregnancies", "visits", "observations", "doses", "vouchers")},
     "pmh_view_sessions": "domains/pmh/views/auth.py",
+    "pmh_growth": "domains/pmh/hub/growth.py",
 }
 
 

@@ -6,7 +6,9 @@ no entry of the Bundle, a resource pmh does not hold, a subsidy number with a wr
 digit, an impossible measurement. A My Number anywhere refuses it at once
 (``personal_number.refused``). Nothing is returned half, so nothing is stored half.
 
-``export_bundle`` makes a ``collection`` Bundle whose references all resolve inside it.
+``export_bundle`` makes a ``collection`` Bundle whose references all resolve inside it; a
+child's growth Observation exported with the child gains its band against the growth
+reference (``fhir.growth``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from domains.pmh import vocab
 from domains.pmh.errors import BundleRefused, PmhCode, PmhInputError
-from domains.pmh.fhir import convert, privacy, validate
+from domains.pmh.fhir import convert, growth, privacy, validate
 from domains.pmh.fhir.refs import Json, Reader, Target, Writer, full_url, record_id_of, relative
 from domains.pmh.fhir.resources import patient, pregnancy, related_person
 from domains.pmh.model.checks import check_record, json_path
@@ -195,11 +197,15 @@ def export_bundle(records: Iterable[Mapping[str, Any]]) -> Json:
     if problems:
         raise BundleRefused(problems)
     writer = Writer(records)
+    children = {r["id"]: r for r in records if r.get("type") == vocab.CHILD}
     entries: list[Json] = []
     for index, record in enumerate(records):
         writer.where = f"records[{index}] "
         try:
             resource = convert.to_fhir(record, writer)
+            placed = growth.placement(record, children)
+            if placed is not None:
+                growth.annotate(resource, placed)
             # A failure here is a fault of pmh's mapping, not of the record: still refused.
             validate.check(resource, f"Bundle.entry[{index}].resource")
         except ValidationError as exc:

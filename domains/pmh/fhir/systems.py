@@ -51,3 +51,8 @@ ABO = PMH_CODES + "/abo"  # A / B / O / AB
 RH_D = PMH_CODES + "/rh-d"  # positive / negative
 # LOINC's parts of 882-1 (ABO and Rh group [Type] in Blood)
 ABO_LOINC, RH_LOINC = "883-9", "10331-7"
+# An infant's growth measurement against the growth reference (growth_reference.json): the
+# band as an Observation.interpretation coding (Coding.version: the reference's edition),
+# the estimated percentile in an extension (valueDecimal).
+GROWTH_BAND = PMH_CODES + "/growth-percentile-band"
+EXT_GROWTH_PERCENTILE = _SD + "growth-percentile"

@@ -185,6 +185,13 @@ def children_among(store: Any, people: set[str]) -> list[str]:
         tuple(sorted(people)))]
 
 
+def birth_and_sex(db: Any, child: Any) -> tuple[str, str | None] | None:
+    """A child's birth date and sex as indexed, or None (inside a transaction: ``db``)."""
+    found = db.execute("SELECT birth, sex FROM pmh_ix_children WHERE id = ?",
+                       (child,)).fetchone()
+    return None if found is None else (found[0], found[1])
+
+
 ABOUT = {"visits": "pmh_ix_visits", "observations": "pmh_ix_observations",
          "doses": "pmh_ix_doses"}
 

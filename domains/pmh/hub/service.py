@@ -6,7 +6,8 @@
   vaccinations as signed contributions creating records in its datasets, checked by its
   change rules (``rules``). When such a record is stored, in the same transaction
   (``_on_own_change``): the voucher is marked used, or a 里帰り claim opened, or an EPDS
-  follow-up raised. Staff decide claims; the family reads its claims and reminders
+  follow-up raised, or an infant's growth placed against the growth reference
+  (``growth``). Staff decide claims; the family reads its claims and reminders
   (``events``), the nurse the follow-ups.
 * As a clinic: ``record_checkup`` / ``record_vaccination`` send those records to the
   municipality under the agreement it holds for each dataset (``pmh.no_agreement`` if none).
@@ -23,13 +24,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from connector.plugins.registry import PluginSettings
-from domains.pmh import vocab
+from domains.pmh import growth_reference, vocab
 from domains.pmh.errors import HubRefusal, PmhCode
 from domains.pmh.hub import (
     care_flags,
     claims,
     events,
     followups,
+    growth,
     index,
     offering,
     residence,
@@ -62,8 +64,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLES = (vouchers.SCHEMA, residence.SCHEMA, events.SCHEMA, followups.SCHEMA, claims.SCHEMA,
-          index.SCHEMA, settlements.SCHEMA)
+          index.SCHEMA, settlements.SCHEMA, growth.SCHEMA)
 INDEXED = "index"  # plug-in settings key: the index holds the records stored before it
+# plug-in settings key: the growth reference edition the held growth records are placed in
+GROWTH_PLACED = "growth_edition"
 # Purposes a clinic declares (narrower than maternal_child_health, which the policy names).
 FOR_CHECKUP, FOR_VACCINATION = "health_checkup", "vaccination"
 REMIND_EVERY_S = 3600.0  # the reminder job runs hourly; each day's reminders are sent once
@@ -95,6 +99,8 @@ class PmhHub:
             self.municipality = Municipality.from_json(saved)
             if self.settings.get(INDEXED) is None:
                 self._reindex(self.municipality)
+            elif self.settings.get(GROWTH_PLACED) != growth_reference.reference().edition:
+                self._place_growth(self.municipality)  # stored before, or a new edition
         self.connector.record_listeners.add(self._on_own_change)
         self._reminding = asyncio.get_running_loop().create_task(self._remind_daily())
 
@@ -131,8 +137,17 @@ class PmhHub:
                 for r in self.connector.records.list(town.dataset(kind))]
         with self.connector.store.transaction() as db:
             index.rebuild(db, held)
+            growth.assess_all(db, held, now_text())  # children are indexed by now
             self.settings.set(db, INDEXED, True)
+            self.settings.set(db, GROWTH_PLACED, growth_reference.reference().edition)
         self.changes += 1
+
+    def _place_growth(self, town: Municipality) -> None:
+        """Place the growth records held that the current edition has not placed."""
+        held = self.connector.records.list(town.dataset("observations"))
+        with self.connector.store.transaction() as db:
+            growth.assess_all(db, held, now_text())
+            self.settings.set(db, GROWTH_PLACED, growth_reference.reference().edition)
 
     async def setup_as(self, code: str, name: str) -> None:
         """``setup_municipality`` from plain values, for callers that do not import pmh (a
@@ -320,6 +335,8 @@ class PmhHub:
                 and change.dataset_id.startswith(town.dataset("")):
             if index.keep(db, record, change.event == "deleted"):
                 self.changes += 1
+            if change.event != "deleted" and record.get("type") == vocab.OBSERVATION:
+                growth.assess(db, record, now_text())
         by = record.get("wasAttributedTo")
         if town is None or change.event != "created" or not isinstance(by, str) \
                 or change.dataset_id not in {town.dataset(k) for k in CONTRIBUTED}:

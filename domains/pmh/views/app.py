@@ -24,6 +24,8 @@ from connector.api.staff.service import StaffAuth
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from connector.errors import ConnectorCode
 from connector.web.markup import Sections
+from domains.pmh import growth_reference
+from domains.pmh.growth_reference import Placement
 from domains.pmh.hub.api import FAMILY
 from domains.pmh.hub.followups import JAPAN
 from domains.pmh.hub.service import PmhHub
@@ -119,6 +121,16 @@ def live_url(request: web.Request, page: pages.Page, since: int) -> str:
         {"since": str(since), "lang": page.lang}))
 
 
+def _band(placed: Placement | None) -> dict[str, Any] | None:
+    return None if placed is None else placed.as_json()
+
+
+def _reference() -> dict[str, str]:
+    """The growth reference the bands are against, with the attribution its licence asks."""
+    found = growth_reference.reference()
+    return {"edition": found.edition, "attribution": found.attribution[0]}
+
+
 def _today() -> Any:
     return datetime.now(JAPAN).date()
 
@@ -191,7 +203,11 @@ async def child_json(request: web.Request, reader: TokenInfo) -> web.Response:
         "visits": [v["id"] for v in child.visits],
         "immunizations": [{"vaccine": d["vaccine"], "doseNumber": d.get("doseNumber"),
                            "occurred": d["occurred"]} for d in child.doses],
-        "growth": {"weight": child.weight, "height": child.height},
+        "growth": {"weight": child.weight, "height": child.height,
+                   # each measurement's band, in the order of its points (null: none)
+                   "bands": {"weight": [_band(b) for b in child.weight_bands],
+                             "height": [_band(b) for b in child.height_bands]},
+                   "reference": _reference()},
         "development": [{"checkupAge": r["checkupAge"], "item": r["item"],
                          "answer": r["answer"], "effective": r["effective"]}
                         for r in child.development],

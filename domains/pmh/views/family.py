@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from domains.pmh.hub import index
+from domains.pmh.growth_reference import Placement, age_months
+from domains.pmh.hub import growth, index
 from domains.pmh.hub.service import PmhHub
 from domains.pmh.hub.vaccines import doses_of
 from domains.pmh.schedule import Child, evaluate
 from domains.pmh.views.pages import ChildView
-
-DAYS_PER_MONTH = 365.25 / 12
 
 
 class Family:
@@ -53,24 +52,29 @@ class Family:
             statuses = evaluate(Child(birth, record["sex"]), doses_of(doses), today,
                                 self.hub.schedule)
         measured = self._read("observations", cid, "body_weight", "body_height")
+        placed = growth.placements(self.store, (r["id"] for r in measured))
+        weight, weight_bands = _points(measured, "body_weight", birth, placed)
+        height, height_bands = _points(measured, "body_height", birth, placed)
         name = " ".join(p for p in (record.get("familyName"), record.get("givenName")) if p)
         return ChildView(cid, name or "—", record["birthDate"],
-                         self._read("visits", cid), doses, list(statuses),
-                         _points(measured, "body_weight", birth),
-                         _points(measured, "body_height", birth),
-                         self._read("observations", cid, "development_item"))
+                         self._read("visits", cid), doses, list(statuses), weight, height,
+                         self._read("observations", cid, "development_item"),
+                         record.get("sex"), weight_bands, height_bands)
 
     def claims(self) -> list[dict[str, Any]]:
         return self.hub.claims(subjects=set(self.people))
 
 
-def _points(records: list[dict[str, Any]], measurement: str, birth: date
-            ) -> list[tuple[float, float, str]]:
-    points = []
+def _points(records: list[dict[str, Any]], measurement: str, birth: date,
+            placed: Mapping[str, Placement]
+            ) -> tuple[list[tuple[float, float, str]], list[Placement | None]]:
+    """The chart's points, oldest first, and each one's band as the hub stored it."""
+    found = []
     for r in records:
         if r.get("measurement") != measurement or r.get("value") is None:
             continue
         day = str(r["effective"])[:10]
-        age = (date.fromisoformat(day) - birth).days / DAYS_PER_MONTH
-        points.append((round(age, 2), float(r["value"]), day))
-    return sorted(points)
+        age = age_months(birth, date.fromisoformat(day))  # as the reference counts it
+        found.append(((round(age, 2), float(r["value"]), day), r["id"]))
+    found.sort()
+    return [p for p, _ in found], [placed.get(i) for _, i in found]

@@ -80,10 +80,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dose": ("回", "Dose"),
     "next": ("次の予防接種", "What is due next"),
     "growth": ("成長の記録", "Growth"),
-    "growth_note": ("健診で測った値だけを示します（発育曲線の基準値は、出典を確かめられた"
-                    "ものがないため表示していません）。",
-                    "Only the measurements from checkups are shown: no growth reference "
-                    "with a checked source is available, so no percentile bands are drawn."),
+    "growth_note": ("健診で測った値を、お子さんの性別の発育曲線（令和5年乳幼児身体発育調査）の"
+                    "上に示します。薄い帯は3〜97パーセンタイル、濃い帯は10〜90パーセンタイル、"
+                    "線は50パーセンタイル（中央値）です。帯の外の値は、もう一度確かめるための"
+                    "目印で、診断ではありません。母子健康手帳に印刷された曲線は、平成22年の"
+                    "調査によるものの場合があります。",
+                    "The checkup measurements are drawn over the growth reference for the "
+                    "child's sex (Japan's national growth survey of 2023): the light band is "
+                    "the 3rd to 97th percentile, the dark band the 10th to 90th, the line the "
+                    "50th (median). A value outside the bands is marked for a second look, "
+                    "not a diagnosis. The curves printed in the Maternal and Child Health "
+                    "Handbook may be those of the 2010 survey."),
+    "growth_bands_desc": ("背景の帯は発育曲線の3〜97と10〜90パーセンタイル、線は50"
+                          "パーセンタイルです。",
+                          " Behind them, the reference's 3rd-97th and 10th-90th percentile "
+                          "bands and its 50th percentile line."),
+    "growth_source": ("", "Source: Ministry of Health, Labour and Welfare, National Growth "
+                          "Survey on Preschool Children 2023 (e-Stat): "),
+    "band": ("パーセンタイル", "Percentile band"),
+    "band_outside": ("基準の月齢の外", "outside the reference's ages"),
+    "band_estimate": ("{band}（推定P{p}）", "{band} (about P{p})"),
     "weight": ("体重（kg）", "Weight (kg)"),
     "height": ("身長（cm）", "Height (cm)"),
     "age_months": ("月齢", "Age (months)"),

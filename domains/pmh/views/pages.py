@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from connector.web.markup import Markup, Sections, el, join
-from domains.pmh import vocab
+from domains.pmh import growth_reference, vocab
+from domains.pmh.growth_reference import Placement
 from domains.pmh.model import development
 from domains.pmh.schedule import State, Status
 from domains.pmh.views import growth
@@ -115,6 +116,10 @@ class ChildView:
     weight: list[growth.Point]
     height: list[growth.Point]
     development: list[Mapping[str, Any]]  # development_item observations, oldest first
+    sex: str | None = None
+    # each point's band against the growth reference (None: not placed), as the points
+    weight_bands: list[Placement | None] = field(default_factory=list)
+    height_bands: list[Placement | None] = field(default_factory=list)
 
 
 def development_section(records: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:
@@ -154,15 +159,25 @@ def family_sections(child: ChildView, lang: Lang, n: int) -> Sections:
     charts = join(
         el("p", {"class": "note"}, t(lang, "growth_note")),
         el("div", {"class": "charts"},
-           el("figure", None, growth.growth_svg(child.weight, lang, what=t(lang, "weight"),
-                                                chart_id=f"w{n}"),
-              growth.growth_table(child.weight, lang, t(lang, "weight"))),
-           el("figure", None, growth.growth_svg(child.height, lang, what=t(lang, "height"),
-                                                chart_id=f"h{n}"),
-              growth.growth_table(child.height, lang, t(lang, "height")))))
+           _growth_figure(child.weight, child.weight_bands, child.sex, "weight", f"w{n}", lang),
+           _growth_figure(child.height, child.height_bands, child.sex, "height", f"h{n}",
+                          lang)),
+        el("p", {"class": "source"}, t(lang, "growth_source"),
+           el("span", {"lang": "ja"} if lang == "en" else None,
+              growth_reference.reference().attribution[0])))
     return {f"history-{n}": visits, f"vaccinations-{n}": doses, f"next-{n}": nexts,
             f"growth-{n}": charts, f"development-{n}": development_section(child.development,
                                                                          lang)}
+
+
+def _growth_figure(points: list[growth.Point], bands: list[Placement | None],
+                   sex: str | None, measure: str, chart_id: str, lang: Lang) -> Markup:
+    what = t(lang, measure)
+    x_top = max([12.0, *(p[0] for p in points)])
+    return el("figure", None,
+              growth.growth_svg(points, lang, what=what, chart_id=chart_id,
+                                curves=growth.reference_curves(sex, measure, x_top)),
+              growth.growth_table(points, lang, what, bands))
 
 
 def claims_section(claims: Sequence[Mapping[str, Any]], lang: Lang) -> Markup:

@@ -93,3 +93,35 @@ def test_export_refuses_a_record_whose_reference_would_dangle():
 @given(families())
 def test_generated_records_survive_the_round_trip(records):
     assert round_trip(records) == records
+
+
+
+def _infant_growth(**child) -> list[dict]:
+    # the girl born 2026-08-03, measured at 33 days: weight P50-P75, head below P3
+    out = [family.child(**child)]
+    for number, kind, value in ((120, "body_weight", 4.2), (121, "head_circumference", 32.0)):
+        record = family.observation(number, subject=family.CHILD, measurement=kind,
+                                    value=value, effective="2026-09-05")
+        for key in ("systolic", "diastolic", "encounter"):
+            record.pop(key)
+        out.append(record)
+    return out
+
+
+def test_an_infants_growth_carries_its_band_and_the_round_trip_keeps_the_record():
+    records = _infant_growth()
+    bundle = export_bundle(records)
+    weight, head = _by_type(bundle)["Observation"]
+    [band] = weight["interpretation"][0]["coding"]
+    assert (band["system"], band["version"], band["code"]) == (
+        systems.GROWTH_BAND, "r5-2023", "P50-P75")
+    [estimate] = [e for e in weight["extension"] if e["url"] == systems.EXT_GROWTH_PERCENTILE]
+    assert 50 < estimate["valueDecimal"] < 75
+    assert head["interpretation"][0]["coding"][0]["code"] == "<P3"
+    assert "extension" not in head  # no estimate outside P3-P97
+    assert round_trip(records) == records  # derived: read back as nothing
+
+
+def test_a_child_of_a_sex_the_reference_lacks_gets_no_band():
+    for resource in _by_type(export_bundle(_infant_growth(sex="unknown")))["Observation"]:
+        assert "interpretation" not in resource and "extension" not in resource

@@ -136,7 +136,12 @@ async def test_family_view_live_accessible_and_only_ours(space, page):
     body["encounter"]["encounterKind"] = "other"
     await post_checkup(tokyo, body)
     await expect(history).to_contain_text("2026-12-01", timeout=3000)
-    await expect(page.locator('[data-live="growth-0"]')).to_contain_text("6.6")
+    growth = page.locator('[data-live="growth-0"]')
+    await expect(growth).to_contain_text("6.6")
+    # The reference's bands behind the points, each point's band, and the source.
+    await expect(growth.locator("svg .band-outer")).to_have_count(2)
+    await expect(growth).to_contain_text("P25–P50（推定P")
+    await expect(growth).to_contain_text("出典：厚生労働省「令和5年乳幼児身体発育調査」（e-Stat）")
     development = page.locator('[data-live="development-0"]')
     await expect(development).to_contain_text("あやすとよく笑いますか")
     assert await page.evaluate("window.__noReload === true")
@@ -145,4 +150,5 @@ async def test_family_view_live_accessible_and_only_ours(space, page):
     await page.goto(url + "?lang=en")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator("h1")).to_have_text("Our family's records")
+    await expect(page.locator('[data-live="growth-0"]')).to_contain_text("Percentile band")
     await no_serious(page)

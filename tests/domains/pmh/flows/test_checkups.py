@@ -9,6 +9,7 @@ import pytest
 
 from connector.data.contributions import ContributionError
 from domains.pmh import vocab
+from domains.pmh.hub import growth as hub_growth
 from domains.pmh.hub import vouchers
 from domains.pmh.hub.api import CLINIC, NURSE
 from tests.domains.pmh import family
@@ -204,6 +205,42 @@ async def test_an_infant_checkup_uses_the_childs_voucher(space):
     # The mother's pregnancy voucher cannot pay for her child's checkup.
     status, body = await checkup(tokyo, {**visit, "voucher": family.VOUCHER}, [])
     assert body["rule"] == "pmh.voucher_invalid"
+
+
+async def test_an_infants_growth_is_placed_against_the_reference_with_its_edition(space):
+    city, tokyo = space
+    one_month = "urn:uuid:0b6f4a4e-1c1e-4f0a-9e1a-000000000039"
+    await city.hub.register("checkup-vouchers", family.voucher(
+        id=one_month, subject=family.CHILD, voucherKind="infant_checkup_1m", sequence=1,
+        voucherNumber="131016-I1", validFrom="2026-08-03", validUntil="2026-10-31"))
+    visit = {"subject": family.CHILD, "encounterKind": "infant_checkup",
+             "start": "2026-09-05", "clinic": TOKYO_CLINIC, "voucher": one_month}
+    # A girl of 33 days: weight between P50 and P75, a small head below P3.
+    growth = [{"measurement": "body_weight", "value": 4.2, "effective": "2026-09-05"},
+              {"measurement": "head_circumference", "value": 32.0,
+               "effective": "2026-09-05"}]
+    status, body = await checkup(tokyo, visit, growth)
+    assert status == 201, body
+    weight, head = body["observations"]
+    placed = hub_growth.placements(city.connector.store, [weight, head])
+    assert (placed[weight].band, placed[weight].edition) == ("P50–P75", "r5-2023")
+    assert 50 < placed[weight].estimate < 75 and not placed[weight].follow_up
+    assert (placed[head].band, placed[head].estimate, placed[head].follow_up) == (
+        "<P3", None, True)
+    # The nurse gets a notice for the head only (no diagnosis: the band and the edition).
+    status, notices = await city.call("GET", "staff/events", None, NURSE)
+    growth_notices = [e for e in notices["events"] if e["type"] == hub_growth.FOLLOW_UP]
+    assert [(e["observation"], e["band"], e["edition"]) for e in growth_notices] == [
+        (head, "<P3", "r5-2023")]
+    # The clinic's signed record is not changed by it.
+    assert "band" not in city.hub.own(head) and "percentile" not in str(city.hub.own(head))
+    # Records held from before (or a new edition) are placed at startup, the notice once.
+    with city.connector.store.transaction() as db:
+        db.execute("DELETE FROM pmh_growth")
+    city.hub._place_growth(city.hub.municipality)
+    assert hub_growth.placements(city.connector.store, [weight, head]) == placed
+    status, again = await city.call("GET", "staff/events", None, NURSE)
+    assert len([e for e in again["events"] if e["type"] == hub_growth.FOLLOW_UP]) == 1
 
 
 async def test_refusals_leave_nothing_of_the_person_in_the_logs(space, caplog):

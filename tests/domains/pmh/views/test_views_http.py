@@ -94,6 +94,17 @@ async def test_a_family_sees_its_child(space):
     status, body, _ = await get(city, f"family-app/children/{family.CHILD}", token)
     answer = orjson.loads(body)
     assert status == 200 and answer["growth"]["weight"][0][1] == 6.1
+    # A girl of 3.6 months: 6.1 kg is just under the reference's median, 61.0 cm above it.
+    [weight], [height] = answer["growth"]["bands"]["weight"], answer["growth"]["bands"]["height"]
+    assert (weight["band"], weight["followUp"], weight["edition"]) == ("P25–P50", False,
+                                                                       "r5-2023")
+    assert 45 < weight["estimate"] < 50 and height["band"] == "P50–P75"
+    assert answer["growth"]["reference"]["attribution"] == (
+        "出典：厚生労働省「令和5年乳幼児身体発育調査」（e-Stat）")
+    # The page draws the bands behind the points, says each band, and names the source.
+    assert 'class="band-outer"' in text and 'class="p50"' in text
+    assert "P25–P50（推定P" in text
+    assert "出典：厚生労働省「令和5年乳幼児身体発育調査」（e-Stat）" in text
     assert answer["next"], "the schedule says what is due next"
 
 
