@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("connector", "authority", "domains", "catalog", "usage_policies", "trust")
 
@@ -122,16 +124,31 @@ PMH_OWNERS = {
     "pmh_claims": "domains/pmh/hub/claims.py",
     "pmh_claim_rules": "domains/pmh/hub/claims.py",
     **{f"pmh_ix_{t}": "domains/pmh/hub/index.py"
-       for t in ("children", "pregnancies", "visits", "observations", "doses", "vouchers")},
+       for t in ("children", "pregnancies", "visits", "observations", "doses", "vouchers",
+                 "blood_tests")},
+    **{t: "domains/pmh/hub/settlements.py"
+       for t in ("pmh_settlements", "pmh_settlement_lines", "pmh_voucher_prices")},
     "pmh_view_sessions": "domains/pmh/views/auth.py",
     "pmh_growth": "domains/pmh/hub/growth.py",
 }
 
 
-def test_every_pmh_table_has_one_owner_module():
+
+
+# The steel hub's own tables (prefixed ``steel_``): one module each.
+STEEL_OWNERS = {
+    **{f"steel_{t}": "domains/steel/store.py" for t in ("records", "refused", "pieces")},
+    "steel_view_sessions": "domains/steel/view/mounted.py",
+}
+
+
+
+@pytest.mark.parametrize(("prefix", "owners"), [("pmh_", PMH_OWNERS),
+                                                ("steel_", STEEL_OWNERS)])
+def test_every_domain_table_has_one_owner_module(prefix, owners):
     named: dict[str, set[str]] = {}
     for path, text in sources():
         for table in tables_named(text):
-            if table.startswith("pmh_"):
+            if table.startswith(prefix):
                 named.setdefault(table, set()).add(path)
-    assert named == {table: {owner} for table, owner in PMH_OWNERS.items()}
+    assert named == {table: {owner} for table, owner in owners.items()}

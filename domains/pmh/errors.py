@@ -68,6 +68,10 @@ class PmhCode(ErrorCode):
     CLAIM_DECIDED = "pmh.claim_decided", "the reimbursement claim was already decided"
     DEVELOPMENT_ITEM = ("pmh.development_item",
                         "not a development item of the infant checkup age it names")
+    # A notice, not a refusal: the test is kept, marked outside the 告示's periods.
+    BLOOD_TEST_OUTSIDE_PERIOD = ("pmh.blood_test_outside_period",
+                                 "a pregnancy blood test was taken outside the periods the "
+                                 "MHLW standard (告示第226号) sets for it")
     # ---- Voucher settlement with clinics (hub/settlements.py)
     SETTLEMENT_NOT_FOUND = "pmh.settlement_not_found", "no such settlement batch here"
     SETTLEMENT_STATE = ("pmh.settlement_state",

@@ -155,6 +155,26 @@ def blood_tests_done(store: Any) -> list[tuple[str, int, int]]:
         " FROM pmh_ix_blood_tests GROUP BY test ORDER BY test")]
 
 
+def _by_id(db: Any, sql: str, ids: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(db.execute(sql.format(marks=marks), chunk).fetchall())
+    return found
+
+
+def visit_clinics(db: Any, encounters: list[str]) -> dict[str, str | None]:
+    """The 医療機関コード each visit (Encounter id) was recorded with."""
+    return _by_id(db, "SELECT id, clinic_code FROM pmh_ix_visits WHERE id IN ({marks})",
+                  encounters)
+
+
+def voucher_kinds(db: Any, vouchers: list[str]) -> dict[str, str]:
+    """The kind (checkup it pays for) of each voucher id."""
+    return _by_id(db, "SELECT id, kind FROM pmh_ix_vouchers WHERE id IN ({marks})", vouchers)
+
+
 def vouchers_used_by_clinic(store: Any) -> dict[str, int]:
     return dict(store.query("SELECT coalesce(clinic_code, '?'), count(*) FROM pmh_ix_visits"
                             " WHERE voucher IS NOT NULL GROUP BY 1"))

@@ -18,6 +18,7 @@ from typing import Any
 
 from connector.store.database import Error as DbError
 from domains.pmh.errors import HubRefusal, PmhCode
+from domains.pmh.hub import index, vouchers
 from trust.errors import ValidationError
 
 SCHEMA = """
@@ -73,14 +74,16 @@ def prices(store: Any) -> dict[str, int]:
 
 def _unsettled(db: Any, clinic_code: str, month: str) -> list[tuple[str, str, str, str]]:
     """(voucher, encounter, kind, used on) of the clinic's vouchers used that month and not
-    yet in any batch."""
-    return db.execute(
-        "SELECT u.voucher, u.encounter, x.kind, u.used_on FROM pmh_voucher_uses u"
-        " JOIN pmh_ix_visits v ON v.id = u.encounter"
-        " JOIN pmh_ix_vouchers x ON x.id = u.voucher"
-        " WHERE v.clinic_code = ? AND substr(u.used_on, 1, 7) = ?"
-        " AND u.voucher NOT IN (SELECT voucher FROM pmh_settlement_lines)"
-        " ORDER BY u.used_on, u.voucher", (clinic_code, month)).fetchall()
+    yet in any batch: the uses are ``vouchers``' and the visits' clinics and the vouchers'
+    kinds the ``index``'s, each asked of its owner."""
+    uses = vouchers.used_in_month(db, month)
+    clinics = index.visit_clinics(db, [encounter for _, encounter, _ in uses])
+    mine = [u for u in uses if clinics.get(u[1]) == clinic_code]
+    settled = {r[0] for r in db.execute("SELECT voucher FROM pmh_settlement_lines").fetchall()}
+    kinds = index.voucher_kinds(db, [voucher for voucher, _, _ in mine])
+    return [(voucher, encounter, kinds[voucher], used_on)
+            for voucher, encounter, used_on in mine
+            if voucher not in settled and voucher in kinds]
 
 
 def create(db: Any, *, clinic_code: str, month: str, by: str, at: str) -> str:

@@ -54,6 +54,13 @@ def use(db: Any, voucher: str, encounter: str, clinic: str, on: str, at: str) ->
                          field="voucher") from None
 
 
+def used_in_month(db: Any, month: str) -> list[tuple[str, str, str]]:
+    """(voucher, encounter, used on) of every voucher used in ``month`` (YYYY-MM)."""
+    return [tuple(r) for r in db.execute(
+        "SELECT voucher, encounter, used_on FROM pmh_voucher_uses"
+        " WHERE substr(used_on, 1, 7) = ? ORDER BY used_on, voucher", (month,)).fetchall()]
+
+
 def used_by_in(db: Any, voucher: str) -> str | None:
     rows = db.execute("SELECT encounter FROM pmh_voucher_uses WHERE voucher = ?",
                       (voucher,)).fetchall()

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from domains.pmh import vocab
+from domains.pmh.errors import PmhCode
 
 TESTS_FILE = vocab.HERE / "blood_tests.toml"
 
@@ -69,7 +70,7 @@ def notice(record: dict) -> dict | None:
     if found is None or found[1] is not None:
         return None
     standard, _ = found
-    return {"observation": record["id"], "code": "pmh.blood_test_outside_period",
+    return {"observation": record["id"], "code": PmhCode.BLOOD_TEST_OUTSIDE_PERIOD,
             "measurement": standard.test,
             "standardPeriods": [period_label(p) for p in standard.periods],
             "standard": standard.text}
