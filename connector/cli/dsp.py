@@ -1,7 +1,9 @@
 """``tsunagu dsp ...``: DSP 2025-1 message tools.
 
 ``tsunagu dsp validate FILE`` checks one message against its DSP schema and the bundled DSP
-JSON-LD context. Exit codes: 0 valid (prints the @type), 1 invalid (prints every reason),
+JSON-LD context; also the two other documents DSP 2025-1 defines, the version document of
+``/.well-known/dspace-version`` (plain JSON, prints ``VersionDocument``) and DID service entries
+(``DidService``). Exit codes: 0 valid (prints the @type), 1 invalid (prints every reason),
 2 the file cannot be read or is not JSON. A file larger or deeper than any DSP message may be
 is invalid (1) and is not parsed further: the tool is meant for messages from elsewhere.
 """
@@ -19,7 +21,7 @@ from connector.protocol.dsp.validation import (
     DspValidationError,
     check_bounds,
     check_jsonld,
-    validate_message,
+    validate_document,
 )
 from trust.errors import JsonLdError
 
@@ -63,7 +65,7 @@ def _validate(args: argparse.Namespace) -> int:
     reasons: list[str] = []
     message_type = None
     try:
-        message_type = validate_message(message)
+        message_type = validate_document(message)
     except DspValidationError as exc:
         reasons += [f"{e['path']}: {e['reason']}" for e in exc.details["errors"]]
         if (more := exc.details["total"] - len(exc.details["errors"])) > 0:
