@@ -7,11 +7,11 @@ import json
 
 import pytest
 
+from tests.policies.helpers import ALICE, TARGET, c, decide, policy, req, rule, state
+from tests.vectors import UPSTREAM_DSP
 from usage_policies import parse_policy
 from usage_policies.errors import PolicyError
 from usage_policies.serialize import to_dsp
-from tests.policies.helpers import ALICE, TARGET, c, decide, policy, req, rule, state
-from tests.vectors import UPSTREAM_DSP
 
 ODRL = "http://www.w3.org/ns/odrl/2/"
 
