@@ -3,9 +3,11 @@
 ``tsunagu dsp validate FILE`` checks one message against its DSP schema and the bundled DSP
 JSON-LD context; also the two other documents DSP 2025-1 defines, the version document of
 ``/.well-known/dspace-version`` (plain JSON, prints ``VersionDocument``) and DID service entries
-(``DidService``). Exit codes: 0 valid (prints the @type), 1 invalid (prints every reason),
-2 the file cannot be read or is not JSON. A file larger or deeper than any DSP message may be
-is invalid (1) and is not parsed further: the tool is meant for messages from elsewhere.
+(``DidService``). A message in another JSON-LD form (expanded, flattened, compacted with another
+bundled context) is read as its compact DSP shape first. Exit codes: 0 valid (prints the
+@type), 1 invalid (prints every reason), 2 the file cannot be read or is not JSON. A file
+larger or deeper than any DSP message may be is invalid (1) and is not parsed further: the
+tool is meant for messages from elsewhere.
 """
 
 from __future__ import annotations
@@ -71,7 +73,10 @@ def _validate(args: argparse.Namespace) -> int:
         if (more := exc.details["total"] - len(exc.details["errors"])) > 0:
             reasons.append(f"... and {more} more schema errors")
         message_type = exc.details.get("type")
-    if isinstance(message, dict):  # JSON-LD reasons too, so one run shows every problem
+    except JsonLdError as exc:  # another JSON-LD form that does not even expand
+        reasons.append(f"JSON-LD [{exc.code}]: {exc.message}")
+    if isinstance(message, dict) and not any(r.startswith("JSON-LD") for r in reasons):
+        # JSON-LD reasons too, so one run shows every problem
         try:
             check_jsonld(message)
         except JsonLdError as exc:

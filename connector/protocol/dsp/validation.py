@@ -216,11 +216,47 @@ def document_kind(document: dict[str, Any]) -> str | None:
     return None
 
 
+DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
+
+
+def is_compact(document: Any) -> bool:
+    """In the compact DSP shape the schemas describe: an object with a string ``@type``
+    or one of the non-message documents (the fast path: nothing to convert)."""
+    return isinstance(document, dict) and "@graph" not in document and (
+        isinstance(document.get("@type"), str) or document_kind(document) is not None)
+
+
+def to_compact(document: Any) -> Any:
+    """A DSP message in any JSON-LD form (expanded, flattened into a node array or
+    ``@graph`` with blank node references, compacted with another bundled context) in the
+    compact DSP 2025-1 shape the schemas check; a compact one is returned as it is.
+
+    Expands with the core contexts (every check of ``trust.jsonld`` applies), resolves
+    references (``trust.jsonld.embed``: dangling, cyclic or conflicting ones are refused
+    naming the @id), then compacts with the DSP context. A document holding several
+    messages, or none, is left as it is for the schema check to refuse.
+    """
+    if is_compact(document) or not isinstance(document, dict | list):
+        return document
+    from trust import jsonld
+
+    roots = jsonld.embed(jsonld.expand(document))
+    if len(roots) != 1:
+        return document
+    compact = jsonld.compact(roots[0], [DSP_CONTEXT])
+    compact["@context"] = [DSP_CONTEXT]
+    if isinstance(compact.get("@id"), str) and compact["@id"].startswith("_:"):
+        del compact["@id"]  # a label flattening gave the message, not an identifier
+    return compact
+
+
 def validate_document(document: Any) -> str:
     """Like :func:`validate_message`, and also the version document and DID service entries
-    (returns :data:`VERSION_DOCUMENT` or :data:`DID_SERVICE` for them): for tools that check
-    any DSP 2025-1 document, such as ``tsunagu dsp validate``. The bus takes messages only."""
+    (returns :data:`VERSION_DOCUMENT` or :data:`DID_SERVICE` for them) and messages in any
+    JSON-LD form (:func:`to_compact`): for tools that check any DSP 2025-1 document, such as
+    ``tsunagu dsp validate``. The bus takes compact messages only."""
     check_bounds(document)
+    document = to_compact(document)
     kind = document_kind(document) if isinstance(document, dict) else None
     if kind is None:
         return validate_message(document)
