@@ -110,14 +110,19 @@ def _node(flat: list, predicate) -> dict:
     return next(n for n in flat if predicate(n))
 
 
+def _refused(flat: list, code: str, ident: str) -> None:
+    """Parsing ``flat`` fails with ``code``, naming the @id ``ident``."""
+    with pytest.raises(PolicyError) as info:
+        parse_policy(flat)
+    assert info.value.code == code
+    assert repr(ident) in str(info.value)
+
+
 def test_a_dangling_blank_node_is_refused_naming_it():
     flat = _flat()
     rule_node = _node(flat, lambda n: ODRL + "action" in n and ODRL + "duty" in n)
     flat.remove(rule_node)
-    with pytest.raises(PolicyError) as info:
-        parse_policy(flat)
-    assert info.value.code == "jsonld.dangling_reference"
-    assert repr(rule_node["@id"]) in str(info.value)
+    _refused(flat, "jsonld.dangling_reference", rule_node["@id"])
 
 
 def test_a_blank_node_cycle_is_refused_naming_it():
@@ -127,10 +132,7 @@ def test_a_blank_node_cycle_is_refused_naming_it():
     constraint_id = duty[ODRL + "constraint"][0]["@id"]
     constraint = _node(flat, lambda n: n["@id"] == constraint_id)
     constraint[ODRL + "and"] = [{"@id": duty["@id"]}]  # the constraint contains its duty
-    with pytest.raises(PolicyError) as info:
-        parse_policy(flat)
-    assert info.value.code == "jsonld.reference_cycle"
-    assert repr(duty["@id"]) in str(info.value)
+    _refused(flat, "jsonld.reference_cycle", duty["@id"])
 
 
 def test_two_nodes_claiming_one_id_with_different_content_are_refused():
@@ -138,10 +140,7 @@ def test_two_nodes_claiming_one_id_with_different_content_are_refused():
     rule_node = _node(flat, lambda n: ODRL + "action" in n and ODRL + "duty" in n)
     twin = {**rule_node, ODRL + "action": [{"@id": ODRL + "use"}]}
     flat.append(twin)
-    with pytest.raises(PolicyError) as info:
-        parse_policy(flat)
-    assert info.value.code == "jsonld.conflicting_node"
-    assert repr(rule_node["@id"]) in str(info.value)
+    _refused(flat, "jsonld.conflicting_node", rule_node["@id"])
     flat[-1] = copy.deepcopy(rule_node)  # an equal duplicate is the same node
     assert parse_policy(flat) == parse_policy(POLICY)
 
