@@ -31,7 +31,7 @@ from trust.jsonld.contexts import (
 )
 from trust.jsonld.documents import JsonLdDocument
 from trust.jsonld.expansion import compact, expand
-from trust.jsonld.nodes import embed
+from trust.jsonld.nodes import embed, untangle
 from trust.jsonld.shape_cache import check_no_dropped_terms
 
 __all__ = [
@@ -53,4 +53,5 @@ __all__ = [
     "compact",
     "embed",
     "expand",
+    "untangle",
 ]

@@ -24,9 +24,13 @@ Refused, each naming the ``@id`` (``JsonLdError``):
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import TYPE_CHECKING, Any
 
 from trust.errors import JsonLdError, TrustCode
+
+if TYPE_CHECKING:
+    from trust.jsonld.contexts import ContextRegistry
 
 _NODE_KEYWORDS = frozenset({"@id", "@index"})
 
@@ -131,3 +135,28 @@ def _resolve(value: Any, defined: dict[str, dict[str, Any]], path: tuple[str, ..
     inner = (*path, ident) if isinstance(ident, str) else path
     return {k: (v if k == "@id" or k in links else _resolve(v, defined, inner, links))
             for k, v in value.items()}
+
+
+def untangle(document: Any, contexts: ContextRegistry) -> Any:
+    """A flattened compact document (``{"@context": [...], "@graph": [...]}`` with node
+    references, as ``jsonld.flatten(doc, context)`` writes it) as the one tree it holds,
+    compacted with its own ``@context``; any other document is returned as it is (records
+    in the usual compact form pay one key lookup).
+
+    Raises ``jsonld.syntax`` when the graph holds more than one root node (a record is one
+    node), and whatever :func:`embed` and expansion raise.
+    """
+    if not isinstance(document, dict) or "@graph" not in document:
+        return document
+    from trust.jsonld.expansion import compact, expand  # nodes stays free of pyld otherwise
+
+    context = document.get("@context")
+    roots = embed(expand(document, contexts))
+    if len(roots) != 1:
+        raise JsonLdError(f"the @graph holds {len(roots)} top nodes (nodes no other node "
+                          "refers to); one document is one node",
+                          code=TrustCode.JSONLD_SYNTAX, roots=len(roots))
+    tree = compact(roots[0], context if context is not None else {}, contexts)
+    if context is not None:
+        tree["@context"] = copy.deepcopy(context)
+    return tree
