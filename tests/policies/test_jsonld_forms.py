@@ -153,3 +153,17 @@ def test_a_policy_embedded_in_a_dsp_message_is_found():
     [offer] = parse_policies(message)
     assert offer.uid == message["offer"]["@id"] and offer.type == "Offer"
     assert offer.permission[0].constraint[0].left_operand == ODRL + "dateTime"
+
+
+def test_a_request_reads_the_same_in_every_form():
+    from usage_policies import parse_request
+
+    request = {"@context": POLICY["@context"], "@id": "urn:test:request", "@type": "odrl:Request",
+               "permission": [{"assignee": "did:example:alice", "action": "odrl:read",
+                               "target": "urn:tsunagu:dataset:evacuees",
+                               "constraint": [c("purpose", "eq", "research")]}]}
+    expected = parse_request(request)
+    for form in (jsonld.expand(request), pyld.flatten(copy.deepcopy(request), None, _options()),
+                 pyld.flatten(copy.deepcopy(request), {"o": ODRL}, _options())):
+        assert parse_request(form) == expected
+    assert evaluate(parse_policy(POLICY), expected, state()).permitted
