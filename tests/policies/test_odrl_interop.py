@@ -136,3 +136,12 @@ def test_an_unknown_absolute_left_operand_is_still_an_error():
         parse_policy(policy(permission=[rule("use", c("https://example.org/colour", "eq",
                                                       "red"))]))
     assert info.value.code == "policy.unknown_left_operand"
+
+
+def test_a_rule_for_every_action_is_explained_in_both_languages():
+    from usage_policies.explain import explain
+
+    parsed = parse_policy(policy(permission=[rule("read")], prohibition=[{"constraint": [
+        c("purpose", "eq", "marketing")]}]))
+    assert any("No one may do anything with the data" in s for s in explain(parsed, lang="en"))
+    assert any("このデータのあらゆる利用は禁止" in s for s in explain(parsed, lang="ja"))
