@@ -90,8 +90,11 @@ def covering(requested: str) -> frozenset[str]:
 
 
 def covers(rule_action: str, requested: str) -> bool:
-    """True when a rule about ``rule_action`` applies to a request for ``requested``."""
-    return rule_action in ancestors(requested)
+    """True when a rule about ``rule_action`` applies to a request for ``requested``
+    (deprecated ODRL 2.1 actions read as their replacements; a rule for every action covers
+    any)."""
+    rule_action = current(rule_action)
+    return rule_action == ANY_ACTION or rule_action in covering(current(requested))
 
 
 def known_actions() -> list[str]:

@@ -145,3 +145,12 @@ def test_a_rule_for_every_action_is_explained_in_both_languages():
         c("purpose", "eq", "marketing")]}]))
     assert any("No one may do anything with the data" in s for s in explain(parsed, lang="en"))
     assert any("このデータのあらゆる利用は禁止" in s for s in explain(parsed, lang="ja"))
+
+
+def test_covers_reads_deprecated_actions_and_rules_for_every_action():
+    from usage_policies import actions
+
+    assert actions.covers(ODRL + "modify", ODRL + "write")
+    assert actions.covers(ODRL + "write", ODRL + "modify")
+    assert actions.covers(actions.ANY_ACTION, ODRL + "transfer")
+    assert not actions.covers(ODRL + "use", ODRL + "lease")  # unknown: nothing but itself
