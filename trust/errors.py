@@ -111,6 +111,12 @@ class TrustCode(ErrorCode):
                                "a context URL is already registered with another file or hash")
     JSONLD_CONTEXT_INTEGRITY = ("jsonld.context_integrity",
                                 "a bundled context file is unreadable, modified or malformed")
+    JSONLD_DANGLING_REFERENCE = ("jsonld.dangling_reference",
+                                 "a blank node is referenced but the document does not define it")
+    JSONLD_REFERENCE_CYCLE = ("jsonld.reference_cycle",
+                              "blank nodes of the document refer to each other in a cycle")
+    JSONLD_CONFLICTING_NODE = ("jsonld.conflicting_node",
+                               "two nodes of the document claim one @id with different content")
     # Participant credentials (vc+jwt)
     CREDENTIAL_INVALID = "credential.invalid", "a participant credential failed verification"
     CREDENTIAL_MALFORMED = "credential.malformed", "the credential is not well formed"

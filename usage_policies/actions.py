@@ -27,6 +27,33 @@ _PARENT |= {ODRL + "play": ODRL + "display", ODRL + "textToSpeech": ODRL + "read
 # tsunagu: contributing a revision to a record held by another participant (flow 6).
 _PARENT[TSUNAGU + "contribute"] = ODRL + "modify"
 
+ANY_ACTION = TSUNAGU + "anyAction"
+"""The action of a prohibition or duty written without one: it applies to every action (the
+W3C ODRL formal semantics reading). Never a permission's: that would widen access."""
+
+# ODRL 2.1 actions the ODRL 2.2 vocabulary deprecates with an ODRL replacement
+# (owl:deprecated + skos:exactMatch in W3C vocab/ODRL22.ttl). Read as the replacement, with a
+# note in the decision. The deprecated ones without an ODRL replacement (lease, lend, preview,
+# secondaryUse, adHocShare, extractChar/Page/Word, and those matched to cc: terms) stay unknown.
+DEPRECATED = {ODRL + old: ODRL + new for old, new in (
+    ("append", "modify"), ("appendTo", "modify"), ("write", "modify"), ("writeTo", "modify"),
+    ("copy", "reproduce"), ("export", "transform"), ("license", "grantUse"),
+    ("pay", "compensate"))}
+
+
+def current(iri: str) -> str:
+    """The ODRL 2.2 action for a deprecated ODRL 2.1 one; any other IRI unchanged."""
+    return DEPRECATED.get(iri, iri)
+
+
+def deprecation_note(iri: str, where: str) -> str | None:
+    """The decision note for a deprecated action at ``where``; None for a current one."""
+    if iri not in DEPRECATED:
+        return None
+    old, new = iri[len(ODRL):], DEPRECATED[iri][len(ODRL):]
+    return (f"{where}: odrl:{old} is deprecated since ODRL 2.2 and read as its replacement "
+            f"odrl:{new}")
+
 
 def register_action(iri: str, included_in: str | None) -> None:
     """Add a domain action. ``included_in`` must be known (or None for a new root)."""
@@ -55,9 +82,19 @@ def ancestors(iri: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def covering(requested: str) -> frozenset[str]:
+    """The actions whose rules apply to a request for ``requested``: its ancestors, or only
+    itself for an action this evaluator does not know (which no rule names, so a policy
+    answers "no rule covers this action" instead of failing)."""
+    return ancestors(requested) if requested in _PARENT else frozenset((requested,))
+
+
 def covers(rule_action: str, requested: str) -> bool:
-    """True when a rule about ``rule_action`` applies to a request for ``requested``."""
-    return rule_action in ancestors(requested)
+    """True when a rule about ``rule_action`` applies to a request for ``requested``
+    (deprecated ODRL 2.1 actions read as their replacements; a rule for every action covers
+    any)."""
+    rule_action = current(rule_action)
+    return rule_action == ANY_ACTION or rule_action in covering(current(requested))
 
 
 def known_actions() -> list[str]:

@@ -108,6 +108,8 @@ class Decision:
     # The policy, request or state was rejected, or a value in the request or state has an
     # invalid datatype (NaN, a malformed literal...): the CLI exits 2 rather than 1.
     invalid_input: bool = False
+    # Remarks that change no outcome: a deprecated ODRL 2.1 action read as its replacement.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def decision(self) -> str:
@@ -127,7 +129,7 @@ class Decision:
             "duties": [d.to_json() for d in self.duties],
             "obligations": [d.to_json() for d in self.obligations],
             "errors": self.errors,
-        }
+        } | ({"notes": list(self.notes)} if self.notes else {})
 
 
 def denied_for_errors(errors: list[dict[str, Any]], policy: str | None = None,

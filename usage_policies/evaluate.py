@@ -47,6 +47,7 @@ from usage_policies.validate import (
     CheckedDuty,
     CheckedLogical,
     CheckedRule,
+    CheckedUnknown,
     check_duty,
     validate_policy,
 )
@@ -194,10 +195,42 @@ class CompiledLogical:
         return ConstraintResult(self.path, value, operator=self.operand, children=results)
 
 
-def compile_constraint(checked: Checked) -> CompiledConstraint | CompiledLogical:
+class CompiledUnknown:
+    """A constraint on a left operand no context defines: never decided, so a permission
+    depending on it is not active and a prohibition depending on it stays in force."""
+
+    __slots__ = ("path", "left_operand", "op", "reason")
+
+    def __init__(self, checked: CheckedUnknown) -> None:
+        self.path, self.left_operand, self.op = checked.path, checked.left_operand, checked.op
+        self.reason = checked.reason
+
+    def run(self, ctx: EvalContext, errors: list[dict[str, Any]]) -> ConstraintResult:
+        return ConstraintResult(self.path, None, self.left_operand, self.op, reason=self.reason)
+
+
+Compiled = CompiledConstraint | CompiledLogical | CompiledUnknown
+
+
+def compile_constraint(checked: Checked) -> Compiled:
     if isinstance(checked, CheckedConstraint):
         return CompiledConstraint(checked)
+    if isinstance(checked, CheckedUnknown):
+        return CompiledUnknown(checked)
     return CompiledLogical(checked)
+
+
+def unknown_operands(compiled: list[Compiled]) -> list[CompiledUnknown]:
+    """The constraints on unknown left operands among ``compiled``, logical members too."""
+    found: list[CompiledUnknown] = []
+    stack = list(compiled)
+    while stack:
+        c = stack.pop()
+        if isinstance(c, CompiledUnknown):
+            found.append(c)
+        elif isinstance(c, CompiledLogical):
+            stack.extend(c.children)
+    return sorted(found, key=lambda u: u.path)
 
 
 def _conjunction(results: list[ConstraintResult]) -> bool | None:
@@ -266,16 +299,21 @@ class CompiledDuty:
 
 class CompiledRule:
     __slots__ = ("kind", "path", "uid", "action", "target", "assignee", "constraints",
-                 "duties")
+                 "duties", "unknown")
 
     def __init__(self, checked: CheckedRule) -> None:
         self.kind, self.path, self.uid = checked.kind, checked.path, checked.uid
         self.action, self.target, self.assignee = checked.action, checked.target, checked.assignee
         self.constraints = [compile_constraint(c) for c in checked.constraints]
         self.duties = [CompiledDuty(d) for d in checked.duties]
+        self.unknown = unknown_operands(self.constraints)
+
+    def covers(self, requested: str) -> bool:
+        """The rule is about ``requested`` (or every action)."""
+        return self.action == actions.ANY_ACTION or self.action in actions.covering(requested)
 
     def _mismatch(self, request: EvaluationRequest, state: State) -> str:
-        if self.action not in actions.ancestors(request.action):
+        if not self.covers(request.action):
             return f"{short_name(self.action)} does not cover {short_name(request.action)}"
         if self.target is not None and not state.is_part_of(request.target, self.target):
             return f"target {request.target} is not {self.target} nor part of it"
@@ -333,6 +371,7 @@ class CompiledPolicy:
         self.permissions = [CompiledRule(r) for r in checked.permissions]
         self.prohibitions = [CompiledRule(r) for r in checked.prohibitions]
         self.obligations = [CompiledDuty(d) for d in checked.obligations]
+        self.notes = _deprecation_notes(policy)
 
     def evaluate(self, request: EvaluationRequest, state: State) -> Decision:
         """Decide; never raises a PolicyError (a typed error becomes a deny carrying it)."""
@@ -343,14 +382,11 @@ class CompiledPolicy:
                                      invalid_input=exc.code in INPUT_ERRORS)
         if decision.errors and any(e.get("code") in INPUT_ERRORS for e in decision.errors):
             decision.invalid_input = True
+        decision.notes = [*request.notes, *self.notes]
         return decision
 
     def _evaluate(self, request: EvaluationRequest, state: State) -> Decision:
         errors: list[dict[str, Any]] = []
-        if not actions.is_known(request.action):
-            return denied_for_errors([{"code": PolicyCode.UNKNOWN_ACTION, "message":
-                                       f"unknown action {request.action}", "path":
-                                       "request.action"}], self.uid)
         ctx = EvalContext(request, state, state.agreement_time or self.timestamp)
         rules = [r.run(ctx, errors) for r in self.permissions]
         permits = [r for r in rules if r.active]
@@ -378,11 +414,36 @@ class CompiledPolicy:
         elif permits:
             decision.permitted = True
             decision.reason = f"{permits[0].path} permits this use"
+        elif not any(r.covers(request.action) for r in (*self.permissions, *self.prohibitions)):
+            decision.reason = f"no rule covers this action ({short_name(request.action)})"
         else:
-            decision.reason = "no permission allows this use (default deny)"
+            decision.reason = "no permission allows this use (default deny)" + _unknown_reason(
+                self.permissions, rules)
         if decision.permitted:
             decision.duties = [d for r in permits for d in r.duties if d.status == "owed"]
         return decision
+
+
+def _unknown_reason(permissions: list[CompiledRule], results: list[RuleResult]) -> str:
+    """Why applicable permissions could not permit, when an unknown left operand is why."""
+    for rule, result in zip(permissions, results, strict=False):
+        if result.applicable and rule.unknown:
+            return f": {rule.path} depends on {rule.unknown[0].reason}"
+    return ""
+
+
+def _deprecation_notes(policy: Policy) -> list[str]:
+    """A note for each rule, duty or consequence whose action is a deprecated ODRL 2.1 one."""
+    notes: list[str] = []
+    stack: list[tuple[str, Any]] = [(f"$.{path}", rule) for path, rule in policy.rules()]
+    while stack:
+        path, rule = stack.pop(0)
+        note = actions.deprecation_note(rule.action.id, f"{path}.action")
+        if note:
+            notes.append(note)
+        for name in ("duty", "remedy", "consequence"):
+            stack.extend((f"{path}.{name}[{i}]", d) for i, d in enumerate(getattr(rule, name, ())))
+    return notes
 
 
 # Errors that say a value in the request or state is invalid (not that the policy does not

@@ -27,6 +27,8 @@ ACTION_LABELS = {  # short name -> (ja, en)
     "stream": ("配信", "stream"), "sell": ("販売", "sell"), "give": ("贈与", "give away"),
     "translate": ("翻訳", "translate"), "present": ("上映・提示", "present"),
     "tsunagu:contribute": ("更新の寄与", "contribute changes to"),
+    # a prohibition or duty written without an action (usage_policies.actions.ANY_ACTION)
+    "tsunagu:anyAction": ("あらゆる利用", "do anything with {d}"),
 }
 
 PREFECTURES = (

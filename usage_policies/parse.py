@@ -19,6 +19,7 @@ from typing import Any
 
 from trust import jsonld
 from trust.errors import JsonLdError
+from usage_policies.actions import ANY_ACTION
 from usage_policies.datatypes import parse_datetime
 from usage_policies.errors import PolicyCode, PolicyError, PolicySyntaxError, RequestError
 from usage_policies.inherit import resolve_inheritance
@@ -222,10 +223,13 @@ def _entity(value: Any, path: str, cls: type[Party] | type[Asset]) -> Party | As
     return cls(**fields)
 
 
-def _action(node: Mapping[str, Any], path: str) -> Action:
+def _action(node: Mapping[str, Any], path: str, kind: str = "permission") -> Action:
     values = _values(node, "action")
+    if not values and kind in ("prohibition", "duty"):
+        return Action(id=ANY_ACTION)  # applies to every action (docs/usage-policies.md)
     if not values:
-        raise _fail(_step(path, "action"), "rule has no action", PolicyCode.MISSING_ACTION)
+        raise _fail(_step(path, "action"), "a permission has no action (a permission for "
+                    "every action is not accepted: name the action)", PolicyCode.MISSING_ACTION)
     if len(values) > 1:
         raise _fail(_step(path, "action"),
                     f"a rule has exactly one action, found {len(values)}: split the rule")
@@ -264,7 +268,7 @@ def parse_duty(node: Any, path: str) -> Duty:
         if value is not None:
             others.append((function, _entity(value, _step(path, function), Party)))
     return Duty(
-        uid=_uid(node, path), action=_action(node, path), **_parties(node, path),
+        uid=_uid(node, path), action=_action(node, path, "duty"), **_parties(node, path),
         parties=tuple(others), constraint=_constraints(node, "constraint", path),
         consequence=tuple(parse_duty(d, _step(path, "consequence", i))
                           for i, d in enumerate(_values(node, "consequence"))))
@@ -275,7 +279,7 @@ def _rule(node: Any, kind: str, path: str) -> Permission | Prohibition:
         raise _fail(path, f"a {kind} must be an object")
     _check_keys(node, kind, path)
     fields: dict[str, Any] = {
-        "uid": _uid(node, path), "action": _action(node, path), **_parties(node, path),
+        "uid": _uid(node, path), "action": _action(node, path, kind), **_parties(node, path),
         "constraint": _constraints(node, "constraint", path)}
     if kind == "permission":
         return Permission(**fields, duty=tuple(parse_duty(d, _step(path, "duty", i))
@@ -357,20 +361,62 @@ def expand_document(document: Any, context: Any = None) -> list[dict[str, Any]]:
         raise PolicySyntaxError(exc.message, code=exc.code, **exc.details) from None
 
 
+_LINKS = frozenset({ODRL + "inheritFrom"})  # a reference to another policy, never embedded
+
+
 def _policy_nodes(expanded: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The policies of a document in any JSON-LD form: references resolved (``jsonld.embed``:
+    flattened node arrays and ``@graph`` with blank nodes), then every top node that is a
+    policy, or the policies embedded in one that is not (a DSP message's offer or agreement,
+    a catalog's ``hasPolicy``). A top node with neither is returned too, so the parser says
+    why it is no policy."""
+    try:
+        roots = jsonld.embed(expanded, _LINKS)
+    except JsonLdError as exc:
+        raise PolicySyntaxError(exc.message, code=exc.code, path="$", **exc.details) from None
     nodes: list[tuple[str, dict[str, Any]]] = []
-    for i, node in enumerate(expanded):
-        if "@graph" in node:
-            nodes.extend((f"$['@graph'][{j}]", n) for j, n in enumerate(node["@graph"]))
-        else:
-            nodes.append(("$" if len(expanded) == 1 else f"$[{i}]", node))
+    for i, root in enumerate(roots):
+        path = "$" if len(roots) == 1 else f"$[{i}]"
+        if _is_policy(root):
+            nodes.append((path, root))
+            continue
+        nested = _nested_policies(root, path)
+        nodes.extend(nested or [(path, root)])
     return nodes
+
+
+def _is_policy(node: Mapping[str, Any]) -> bool:
+    return any(t in POLICY_TYPES or t in UNSUPPORTED_TYPES for t in _types(node))
+
+
+def _nested_policies(root: Mapping[str, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    """Policy nodes inside ``root`` (not inside other policies), breadth first, with paths
+    that name each property by its IRI's last segment (``$.agreement``)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    queue: list[tuple[str, Any]] = [(path, root)]
+    while queue:
+        where, node = queue.pop(0)
+        if isinstance(node, list):
+            queue.extend((f"{where}[{i}]" if len(node) > 1 else where, v)
+                         for i, v in enumerate(node))
+        elif isinstance(node, dict) and "@value" not in node:
+            if node is not root and _is_policy(node):
+                found.append((where, node))
+                continue
+            for key, value in node.items():
+                if not key.startswith("@") or key in ("@graph", "@list"):
+                    name = key.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+                    queue.append((f"{where}.{name}" if not key.startswith("@") else where,
+                                  value))
+    return found
 
 
 def parse_policies(document: Any, *, context: Any = None, lookup: Lookup = None,
                    validate: bool = True) -> list[Policy]:
-    """Every policy of a document (a single policy or a ``@graph`` of them), with
-    ``inheritFrom`` resolved against the document itself and then ``lookup``."""
+    """Every policy of a document in any JSON-LD form (compacted with any bundled context,
+    expanded, flattened into a node array or ``@graph`` with blank node references, or
+    embedded in a DSP message or catalog), with ``inheritFrom`` resolved against the
+    document itself and then ``lookup``."""
     nodes = _policy_nodes(expand_document(document, context))
     raw = [parse_expanded_policy(node, path) for path, node in nodes]
     by_uid = {p.uid: p for p in raw}

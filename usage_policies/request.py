@@ -19,7 +19,7 @@ from usage_policies.errors import PolicyCode, RequestError
 from usage_policies.model import Constraint, IriValue, Policy
 from usage_policies.operands import find_left_operand
 from usage_policies.state import json_value, operand_key
-from usage_policies.vocab import ODRL
+from usage_policies.vocab import ODRL, is_absolute_iri
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class EvaluationRequest:
     assignee: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     uid: str | None = None
+    notes: tuple[str, ...] = ()  # e.g. a deprecated action read as its replacement
 
     @classmethod
     def of(cls, *, action: str, target: str, assignee: str | None = None,
@@ -40,7 +41,9 @@ class EvaluationRequest:
             iri = operand_key(name)
             typed[iri] = json_value(value, iri, f"request.{name}")
         action_iri = operand_key(action)
-        return cls(action=action_iri, target=target, assignee=assignee, attributes=typed)
+        note = actions.deprecation_note(action_iri, "request.action")
+        return cls(action=actions.current(action_iri), target=target, assignee=assignee,
+                   attributes=typed, notes=(note,) if note else ())
 
 
 def request_from_policy(policy: Policy) -> EvaluationRequest:
@@ -58,9 +61,12 @@ def request_from_policy(policy: Policy) -> EvaluationRequest:
         raise RequestError("the request names no target", path=f"{path}.target")
     if assignee is None or assignee.uid is None:
         raise RequestError("the request names no assignee", path=f"{path}.assignee")
-    if not actions.is_known(rule.action.id):
-        raise RequestError(f"unknown action {rule.action.id}", path=f"{path}.action",
-                           code=PolicyCode.UNKNOWN_ACTION)
+    # Any well-formed action may be asked for: one no rule names is denied with "no rule
+    # covers this action" by the evaluator, not refused here as invalid input.
+    if not is_absolute_iri(rule.action.id) or rule.action.id == actions.ANY_ACTION:
+        raise RequestError(f"the request's action {rule.action.id!r} is not an action IRI",
+                           path=f"{path}.action", code=PolicyCode.UNKNOWN_ACTION)
+    note = actions.deprecation_note(rule.action.id, f"{path}.action")
     attributes: dict[str, Any] = {}
     for i, c in enumerate(rule.constraint):
         cpath = f"{path}.constraint[{i}]"
@@ -80,8 +86,9 @@ def request_from_policy(policy: Policy) -> EvaluationRequest:
         merged = [*(previous if isinstance(previous, tuple) else
                     () if previous is None else (previous,)), *typed]
         attributes[spec.iri] = merged[0] if len(merged) == 1 else tuple(merged)
-    return EvaluationRequest(action=rule.action.id, target=target.uid, assignee=assignee.uid,
-                             attributes=attributes, uid=policy.uid)
+    return EvaluationRequest(action=actions.current(rule.action.id), target=target.uid,
+                             assignee=assignee.uid, attributes=attributes, uid=policy.uid,
+                             notes=(note,) if note else ())
 
 
 __all__ = ["EvaluationRequest", "request_from_policy"]

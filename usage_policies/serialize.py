@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from usage_policies.actions import ANY_ACTION
 from usage_policies.datatypes import to_json
 from usage_policies.model import (
     Action,
@@ -114,7 +115,8 @@ class _Writer:
 
     def rule(self, r: Permission | Prohibition | Duty) -> dict[str, Any]:
         out: dict[str, Any] = {"@id": r.uid} if r.uid else {}
-        out["action"] = self.action(r.action)
+        if r.action.id != ANY_ACTION:  # a prohibition or duty for every action has none
+            out["action"] = self.action(r.action)
         if r.target is not None:
             out["target"] = self.entity(r.target, "Asset")
         for name in ("assigner", "assignee"):

@@ -36,7 +36,7 @@ from usage_policies.model import (
 from usage_policies.operands import LeftOperand, get_left_operand
 from usage_policies.operators import OPERATOR_IRIS, SET
 from usage_policies.profiles import is_known_profile
-from usage_policies.vocab import ODRL, XSD, short_name
+from usage_policies.vocab import ODRL, XSD, is_absolute_iri, short_name
 
 _FAMILY = {XSD + n: "number" for n in ("integer", "int", "long", "short", "decimal", "double",
                                        "float", "nonNegativeInteger", "positiveInteger")}
@@ -65,10 +65,25 @@ class CheckedConstraint:
 class CheckedLogical:
     path: str
     operand: str  # or, xone, and, andSequence
-    children: tuple[CheckedConstraint | CheckedLogical, ...]
+    children: tuple[Checked, ...]
 
 
-Checked = CheckedConstraint | CheckedLogical
+@dataclass(frozen=True, slots=True)
+class CheckedUnknown:
+    """A constraint whose left operand no JSON-LD context defines (a relative IRI such as the
+    DSP examples' ``partner``): kept, never satisfied; a decision depending on it denies."""
+
+    path: str
+    left_operand: str
+    op: str
+
+    @property
+    def reason(self) -> str:
+        return (f"unknown left operand {self.left_operand!r}: no context defines it, so this "
+                "constraint cannot be decided")
+
+
+Checked = CheckedConstraint | CheckedLogical | CheckedUnknown
 
 
 def get_left_operand_at(iri: str, path: str) -> LeftOperand:
@@ -85,11 +100,13 @@ def check_constraint(c: AnyConstraint, path: str) -> Checked:
     if isinstance(c, LogicalConstraint):
         return CheckedLogical(path, c.operand, tuple(
             check_constraint(m, f"{path}.{c.operand}[{i}]") for i, m in enumerate(c.constraints)))
-    spec = get_left_operand_at(c.left_operand, path)
     op = OPERATOR_IRIS.get(c.operator)
     if op is None:
         raise UnknownTermError(f"unknown operator {c.operator}", path=f"{path}.operator",
                                code=PolicyCode.UNKNOWN_OPERATOR, operator=c.operator)
+    if not is_absolute_iri(c.left_operand):  # only JSON-LD lets one through (odrl_terms)
+        return CheckedUnknown(path, c.left_operand, op)
+    spec = get_left_operand_at(c.left_operand, path)
     right: Any = None
     if c.right_operand_reference is None:
         values = tuple(_typed(c, i, spec, path) for i in range(len(c.right_operand)))
@@ -139,7 +156,16 @@ def _typed(c: Constraint, i: int, spec: LeftOperand, path: str) -> Any:
 
 # --- actions and duties -------------------------------------------------------------------
 
-def check_action(iri: str, path: str) -> str:
+def check_action(iri: str, path: str, *, every: bool = False) -> str:
+    """The action a rule applies to (a deprecated ODRL 2.1 one read as its replacement);
+    ``every``: the rule may be for every action (prohibitions, duties)."""
+    if iri == actions.ANY_ACTION:
+        if every:
+            return iri
+        raise UnknownTermError("a permission has no action (a permission for every action is "
+                               "not accepted: name the action)", path=path,
+                               code=PolicyCode.MISSING_ACTION)
+    iri = actions.current(iri)
     if not actions.is_known(iri):
         raise UnknownTermError(f"unknown action {iri}", path=path, code=PolicyCode.UNKNOWN_ACTION,
                                action=iri)
@@ -164,7 +190,7 @@ class CheckedDuty:
 
 
 def check_duty(duty: Duty, path: str) -> CheckedDuty:
-    action = check_action(duty.action.id, f"{path}.action")
+    action = check_action(duty.action.id, f"{path}.action", every=True)
     conditions = [check_constraint(c, f"{path}.action.refinement[{i}]")
                   for i, c in enumerate(duty.action.refinement)]
     deadline_at: Any = None
@@ -211,7 +237,7 @@ class CheckedRule:
 
 def check_rule(rule: Permission | Prohibition, kind: str, path: str,
                policy: Policy) -> CheckedRule:
-    action = check_action(rule.action.id, f"{path}.action")
+    action = check_action(rule.action.id, f"{path}.action", every=kind == "prohibition")
     target = rule.target or policy.target
     assignee = rule.assignee or policy.assignee
     constraints: list[Checked] = []
@@ -255,5 +281,5 @@ def validate_policy(policy: Policy) -> CheckedPolicy:
 
 
 __all__ = ["Checked", "CheckedConstraint", "CheckedDuty", "CheckedLogical", "CheckedPolicy",
-           "CheckedRule", "check_action", "check_constraint", "check_duty", "check_rule",
-           "get_left_operand_at", "validate_policy"]
+           "CheckedRule", "CheckedUnknown", "check_action", "check_constraint", "check_duty",
+           "check_rule", "get_left_operand_at", "validate_policy"]

@@ -1,9 +1,13 @@
 """``tsunagu dsp ...``: DSP 2025-1 message tools.
 
 ``tsunagu dsp validate FILE`` checks one message against its DSP schema and the bundled DSP
-JSON-LD context. Exit codes: 0 valid (prints the @type), 1 invalid (prints every reason),
-2 the file cannot be read or is not JSON. A file larger or deeper than any DSP message may be
-is invalid (1) and is not parsed further: the tool is meant for messages from elsewhere.
+JSON-LD context; also the two other documents DSP 2025-1 defines, the version document of
+``/.well-known/dspace-version`` (plain JSON, prints ``VersionDocument``) and DID service entries
+(``DidService``). A message in another JSON-LD form (expanded, flattened, compacted with another
+bundled context) is read as its compact DSP shape first. Exit codes: 0 valid (prints the
+@type), 1 invalid (prints every reason), 2 the file cannot be read or is not JSON. A file
+larger or deeper than any DSP message may be is invalid (1) and is not parsed further: the
+tool is meant for messages from elsewhere.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from connector.protocol.dsp.validation import (
     DspValidationError,
     check_bounds,
     check_jsonld,
-    validate_message,
+    validate_document,
 )
 from trust.errors import JsonLdError
 
@@ -63,13 +67,16 @@ def _validate(args: argparse.Namespace) -> int:
     reasons: list[str] = []
     message_type = None
     try:
-        message_type = validate_message(message)
+        message_type = validate_document(message)
     except DspValidationError as exc:
         reasons += [f"{e['path']}: {e['reason']}" for e in exc.details["errors"]]
         if (more := exc.details["total"] - len(exc.details["errors"])) > 0:
             reasons.append(f"... and {more} more schema errors")
         message_type = exc.details.get("type")
-    if isinstance(message, dict):  # JSON-LD reasons too, so one run shows every problem
+    except JsonLdError as exc:  # another JSON-LD form that does not even expand
+        reasons.append(f"JSON-LD [{exc.code}]: {exc.message}")
+    if isinstance(message, dict) and not any(r.startswith("JSON-LD") for r in reasons):
+        # JSON-LD reasons too, so one run shows every problem
         try:
             check_jsonld(message)
         except JsonLdError as exc:

@@ -354,6 +354,7 @@ class RecordService:
                  ) -> tuple[DatasetRow, dict[str, Any], str]:
         """All checks, in the order of the module docstring; writes nothing."""
         dataset = self._dataset(dataset_id)
+        record = self._tree(record)
         _check_shape(record)
         _check_size(record)  # before the costly checks: a huge body is refused cheaply
         current = self._current(record["id"], dataset_id)
@@ -370,8 +371,10 @@ class RecordService:
             raise RecordError(f"a batch holds at most {MAX_BATCH} records, got {len(records)}",
                               code=ConnectorCode.RECORD_BATCH_TOO_LARGE)
         dataset = self._dataset(dataset_id)
+        records = list(records)  # flattened ones are replaced by their tree, in this copy
         for index, record in enumerate(records):
             try:
+                records[index] = record = self._tree(record)
                 _check_shape(record)
                 _check_size(record)
             except TsunaguError as exc:
@@ -388,6 +391,15 @@ class RecordService:
             earlier[record_id] = (signed["version"], False, signed)
             prepared.append((signed, event))
         return dataset, prepared
+
+    def _tree(self, record: Any) -> Any:
+        """A record flattened into ``{"@context", "@graph"}`` (RDF tools write that) as the
+        one node it holds, compacted with its own @context; any other record as it is (the
+        usual compact form pays one key lookup). Size first: expanding is costly."""
+        if isinstance(record, dict) and "@graph" in record:
+            _check_size(record)
+            return jsonld.untangle(record, self.connector.contexts)
+        return record
 
     def _sign(self, dataset: DatasetRow, record: dict[str, Any],
               current: tuple[int, bool, dict[str, Any]] | None,

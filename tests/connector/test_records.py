@@ -325,3 +325,28 @@ async def test_a_bad_record_context_says_what_it_is_and_what_to_use(provider, co
     assert f"here it is {said}" in info.value.message
     assert jsonld.TSUNAGU_V1 in info.value.message
     assert_nothing_stored(provider)
+
+
+async def test_a_flattened_record_is_stored_as_its_compact_tree(provider):
+    # RDF tools write a record as {"@context", "@graph"} with nodes referring to each other;
+    # it is published as the one record it holds (issue 18: every JSON-LD form in).
+    from pyld import jsonld as pyld
+
+    compact = shelter()
+    flat = pyld.flatten(dict(compact), compact["@context"],
+                        provider.connector.contexts.pyld_options())
+    assert "@graph" in flat
+    stored = await provider.records.publish(DATASET, flat)
+    assert {k: v for k, v in stored.items() if k not in ("proof", "modified", "version")} \
+        == compact
+    assert stored["@context"] == compact["@context"]
+
+
+async def test_a_flattened_record_with_two_top_nodes_is_refused(provider):
+    flat = {"@context": list(shelter()["@context"]), "@graph": [
+        {k: v for k, v in shelter().items() if k != "@context"},
+        {k: v for k, v in shelter("urn:tsunagu:test:shelter:2").items() if k != "@context"}]}
+    with pytest.raises(JsonLdError) as info:
+        await provider.records.publish(DATASET, flat)
+    assert info.value.code == "jsonld.syntax" and "2 top nodes" in info.value.message
+    assert_nothing_stored(provider)

@@ -246,13 +246,26 @@ def test_official_example_expands(name, fresh_jsonld_caches):
     check_jsonld(OFFICIAL[name])
 
 
-def test_bare_left_operand_of_official_examples_is_a_dropped_term(fresh_jsonld_caches):
-    # "dateTime" / "spatial" are not defined by the DSP ODRL profile context, so the JSON-LD
-    # check (fail closed) refuses them; tsunagu writes "odrl:dateTime".
+def test_bare_left_operand_of_official_examples_reads_as_the_odrl_term(fresh_jsonld_caches):
+    # "dateTime" / "spatial" are not defined by the DSP ODRL profile context; the DSP ODRL
+    # profile means the ODRL vocabulary terms (trust.jsonld.odrl_terms), so they expand to them.
+    import json
+
+    from tests.vectors import UPSTREAM_DSP
+    from trust import jsonld
+
+    message = json.loads((UPSTREAM_DSP / "examples/negotiation/contract-offer-message.json")
+                         .read_text(encoding="utf-8"))
+    [expanded] = jsonld.expand(message)
+    odrl = "http://www.w3.org/ns/odrl/2/"
+    constraint = expanded["https://w3id.org/dspace/2025/1/offer"][0][odrl + "permission"][0][
+        odrl + "constraint"][0]
+    assert constraint[odrl + "leftOperand"] == [{"@id": odrl + "dateTime"}]
+    message["offer"]["permission"][0]["action"] = "usee"  # no ODRL action: an undefined term
     with pytest.raises(JsonLdError) as info:
-        check_jsonld(OFFICIAL["contract-agreement-message"])
+        jsonld.expand(message)
     assert info.value.code == "jsonld.dropped_term"
-    assert "$.agreement.permission[0].constraint[0].leftOperand" in info.value.message
+    assert "$.offer.permission[0].action" in info.value.message
 
 
 def test_undefined_term_is_reported_by_the_jsonld_check(fresh_jsonld_caches):

@@ -37,6 +37,7 @@ def test_bundled_contexts_are_served_and_match_their_pins():
         "http://www.w3.org/ns/odrl.jsonld",
         "https://www.w3.org/ns/odrl.jsonld",
         "https://w3id.org/tsunagu/v1",
+        "https://www.w3.org/ns/did/v1",
     }
     for url, (path, sha256) in jsonld.CORE_FILES.items():
         assert path.parent == jsonld.CONTEXTS_DIR

@@ -329,10 +329,16 @@ def test_incomparable_state_value_is_an_error():
 
 
 def test_unknown_request_action_and_default_deny():
+    # A well-formed action no rule names is a plain deny, not invalid input (issue 18).
     doc = policy(permission=[rule("read")])
-    assert decide(doc, req("odrl:teleport")).errors[0]["code"] == "policy.unknown_action"
-    empty = decide(policy(prohibition=[rule("print")]), req("read"))
-    assert not empty.permitted and "default deny" in empty.reason
+    unknown = decide(doc, req("odrl:teleport"))
+    assert not unknown.permitted and not unknown.errors and not unknown.invalid_input
+    assert unknown.reason == "no rule covers this action (teleport)"
+    uncovered = decide(policy(prohibition=[rule("print")]), req("read"))
+    assert not uncovered.permitted and uncovered.reason.startswith("no rule covers this action")
+    covered = decide(policy(permission=[rule("read", c("purpose", "eq", "research"))]),
+                     req("read"))
+    assert not covered.permitted and "default deny" in covered.reason
 
 
 def test_invalid_state_and_request_deny():

@@ -67,7 +67,7 @@ def test_agreement_timestamp_and_parties():
      "policy.datatype", "$.permission[0].constraint[0].rightOperand"),
     (lambda d: d["permission"][0]["constraint"][0].update(constrain=1), "jsonld.dropped_term",
      "$.permission[0].constraint[0].constrain"),
-    (lambda d: d["permission"][0].update(action="read"), "jsonld.dropped_term",
+    (lambda d: d["permission"][0].update(action="reed"), "jsonld.dropped_term",
      "$.permission[0].action"),
     (lambda d: d["permission"][0]["constraint"][0].update(leftOperand="odrl:colour"),
      "policy.unknown_left_operand", "$.permission[0].constraint[0].leftOperand"),

@@ -6,6 +6,8 @@ Three ideas, one module each:
   serves (nothing is ever fetched); :data:`CORE_CONTEXTS` for code without a connector.
 * ``expansion``: :func:`expand` and :func:`compact`, pyld with every silent drop of a term
   turned into ``jsonld.dropped_term``.
+* ``nodes``: :func:`embed`, any flattened form (node arrays, ``@graph``, blank node
+  references) back to the tree an embedded document expands to.
 * ``shape_cache``: :func:`check_no_dropped_terms`, the record check, whose verdict is
   remembered per document shape so records that differ only in free text skip pyld.
 
@@ -19,6 +21,7 @@ from trust.jsonld.contexts import (
     CORE_FILES,
     CREDENTIALS_EXAMPLES_V2,
     CREDENTIALS_V2,
+    DID_V1,
     DSP_CONTEXT,
     ODRL_CONTEXT,
     TSUNAGU_V1,
@@ -28,6 +31,7 @@ from trust.jsonld.contexts import (
 )
 from trust.jsonld.documents import JsonLdDocument
 from trust.jsonld.expansion import compact, expand
+from trust.jsonld.nodes import embed, untangle
 from trust.jsonld.shape_cache import check_no_dropped_terms
 
 __all__ = [
@@ -36,6 +40,7 @@ __all__ = [
     "CORE_FILES",
     "CREDENTIALS_EXAMPLES_V2",
     "CREDENTIALS_V2",
+    "DID_V1",
     "DSP_CONTEXT",
     "ODRL_CONTEXT",
     "TSUNAGU_V1",
@@ -46,5 +51,7 @@ __all__ = [
     "PinnedContext",
     "check_no_dropped_terms",
     "compact",
+    "embed",
     "expand",
+    "untangle",
 ]

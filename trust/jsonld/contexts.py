@@ -45,6 +45,8 @@ DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
 ODRL_CONTEXT = "https://w3id.org/dspace/2025/1/odrl-profile.jsonld"
 """DSP 2025-1's ODRL profile context: the URL that dspace.jsonld itself imports."""
 TSUNAGU_V1 = "https://w3id.org/tsunagu/v1"
+DID_V1 = "https://www.w3.org/ns/did/v1"
+"""W3C DID v1.0: DSP 2025-1's DID service entries (catalog and data services) name it."""
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _RESOLVED_CACHE_SIZE = 256
@@ -82,6 +84,12 @@ CORE_FILES: Mapping[str, PinnedContext] = MappingProxyType({
     # a W3C term missing from the subset then fails closed as a dropped term.
     "http://www.w3.org/ns/odrl.jsonld": _ODRL_FILE,
     "https://www.w3.org/ns/odrl.jsonld": _ODRL_FILE,
+    # pyld 3.3.0's bundled copy (documentloader/frozen/bundled/did-v1.jsonld): the W3C DID
+    # v1.0 Recommendation's context (see contexts/NOTICE.md for why not w3c/did-core's file).
+    DID_V1: PinnedContext(
+        CONTEXTS_DIR / "did-v1.jsonld",
+        "62c1054bf404d6dd3a4b26b64f830fd72095f6a26edc4469908c94351352ce5f",
+    ),
     TSUNAGU_V1: PinnedContext(
         CONTEXTS_DIR / "tsunagu-v1.jsonld",
         "a9da1394813f772cbf6477861d6806a30e063114319e337608a9d653731a89f5",

@@ -4,8 +4,9 @@ pyld silently drops terms its context does not define (``"constrain"`` for ``"co
 makes a whole ODRL constraint vanish). Here every drop raises ``jsonld.dropped_term`` naming
 the term and its JSON path; so does a ``@type`` or a vocabulary-typed value (ODRL
 ``action``, ``operator``, ...) that no context defines, which pyld would keep as a
-meaningless relative IRI. This is VC Data Integrity's data-loss detection, and it fails
-closed. Contexts come from the caller's :class:`ContextRegistry` only.
+meaningless relative IRI (ODRL terms by short name excepted: see ``odrl_terms``). This
+is VC Data Integrity's data-loss detection, and it fails closed. Contexts come from the
+caller's :class:`ContextRegistry` only.
 
 Importing this module also installs a loader serving the core contexts as pyld's
 process-wide default, so a stray ``pyld.jsonld.expand`` elsewhere cannot fetch either.
@@ -22,6 +23,7 @@ from typing import Any
 from pyld import jsonld as _pyld
 
 from trust.errors import JsonLdError, TrustCode, TsunaguError
+from trust.jsonld import odrl_terms
 from trust.jsonld.contexts import CORE_CONTEXTS, BundledDocumentLoader, ContextRegistry
 from trust.jsonld.documents import (
     JsonLdDocument,
@@ -103,9 +105,15 @@ class GuardedProcessor(_pyld.JsonLdProcessor):
         if (isinstance(value, str) and isinstance(result, dict)
                 and self.get_context_value(active_ctx, active_property, "@type") == "@vocab"):
             iri = result.get("@id")
-            if (isinstance(iri, str) and not is_absolute(iri)
-                    and self._expand_iri(active_ctx, active_property, vocab=True)
-                    not in _BARE_TOKEN_PROPERTIES):
+            if isinstance(iri, str) and not is_absolute(iri):
+                prop = self._expand_iri(active_ctx, active_property, vocab=True)
+                if prop in _BARE_TOKEN_PROPERTIES:
+                    return result
+                meant = odrl_terms.resolve(prop, value) if iri == value else None
+                if meant == odrl_terms.KEEP:
+                    return result  # an unknown left operand: the evaluator denies on it
+                if meant is not None:
+                    return {**result, "@id": meant}
                 frames = self.frames()
                 raise Dropped(value, frames[-1][1] if frames else None, active_property)
         return result

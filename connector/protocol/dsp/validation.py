@@ -46,6 +46,26 @@ _REF_REPAIRS = {
         f"{SCHEMA_BASE}transfer/transfer-schema.json#/definitions/AbstractTransferCodeMessage",
 }
 
+# The published did-service schema requires every entry's serviceEndpoint to end in
+# "/catalog", but the specification's own DataService example points at the data service's
+# "/.well-known/dspace-version": the pattern is meant for CatalogService entries. Loaded with
+# exactly that narrowing (the vendored file stays unchanged): a CatalogService still needs the
+# "/catalog" URL, a DataService an http(s) URL.
+_DID_SERVICE_ID = f"{SCHEMA_BASE}common/did-service-schema.json"
+
+
+def _repair_did_service(schema: dict[str, Any]) -> dict[str, Any]:
+    entry = schema.get("definitions", {}).get("DidService", {})
+    endpoint = entry.get("properties", {}).get("serviceEndpoint")
+    if not isinstance(endpoint, dict) or "pattern" not in endpoint:
+        return schema
+    catalog_pattern = endpoint["pattern"]
+    entry["properties"]["serviceEndpoint"] = {"type": "string", "pattern": "^https?://"}
+    entry["if"] = {"properties": {"type": {"const": "CatalogService"}}, "required": ["type"]}
+    entry["then"] = {"properties": {"serviceEndpoint": {"pattern": catalog_pattern}}}
+    return schema
+
+
 # @type -> the schema that describes it.
 SCHEMA_FOR_TYPE = {
     "CatalogRequestMessage": "catalog/catalog-request-message-schema.json",
@@ -73,6 +93,16 @@ SCHEMA_FOR_TYPE = {
 }
 MESSAGE_TYPES = tuple(SCHEMA_FOR_TYPE)
 
+# The two documents DSP 2025-1 defines beside its messages, by the name the validator reports.
+# The version document of /.well-known/dspace-version is plain JSON (no @context, no @type);
+# a DID service entry (catalog or data service in a DID document) says "type", as DID
+# documents do, under the W3C DID v1 context.
+VERSION_DOCUMENT = "VersionDocument"
+DID_SERVICE = "DidService"
+DID_V1 = "https://www.w3.org/ns/did/v1"
+DOCUMENT_SCHEMAS = {VERSION_DOCUMENT: "common/protocol-version-schema.json",
+                    DID_SERVICE: "common/did-service-schema.json"}
+
 
 class DspValidationError(ValidationError):
     """A DSP message failed its schema; ``details["errors"]`` lists ``{path, reason}``."""
@@ -99,6 +129,8 @@ def registry() -> Registry:
             if entry.name.endswith(".json"):
                 contents = _repair(json.loads(entry.read_text(encoding="utf-8")))
                 expected = f"{SCHEMA_BASE}{folder}/{entry.name}"
+                if expected == _DID_SERVICE_ID:
+                    contents = _repair_did_service(contents)
                 if contents.get("$id") != expected:
                     raise RuntimeError(f"bundled schema {folder}/{entry.name} has $id "
                                        f"{contents.get('$id')!r}, expected {expected}")
@@ -108,7 +140,8 @@ def registry() -> Registry:
 
 @cache
 def _validator(message_type: str) -> jsonschema.protocols.Validator:
-    schema = registry().contents(SCHEMA_BASE + SCHEMA_FOR_TYPE[message_type])
+    schema = registry().contents(
+        SCHEMA_BASE + (SCHEMA_FOR_TYPE.get(message_type) or DOCUMENT_SCHEMAS[message_type]))
     cls = jsonschema.validators.validator_for(schema)  # the schemas declare draft 2019-09
     return cls(schema, registry=registry())
 
@@ -166,6 +199,72 @@ def validate_message(message: Any) -> str:
         reason = f"unknown DSP message type {message_type[:100]!r}"
         _fail(f"{reason} (expected one of: {', '.join(MESSAGE_TYPES)})",
               [{"path": "$['@type']", "reason": reason}], message_type)
+    _check_schema(message, message_type)
+    return message_type
+
+
+def document_kind(document: dict[str, Any]) -> str | None:
+    """:data:`VERSION_DOCUMENT` or :data:`DID_SERVICE` for the non-message documents of DSP
+    2025-1, by their shape; None for anything else (a message has ``@type``)."""
+    if "@type" in document:
+        return None
+    if "@context" not in document and "protocolVersions" in document:
+        return VERSION_DOCUMENT
+    context = document.get("@context")
+    if "type" in document and isinstance(context, list) and DID_V1 in context:
+        return DID_SERVICE
+    return None
+
+
+DSP_CONTEXT = "https://w3id.org/dspace/2025/1/context.jsonld"
+
+
+def is_compact(document: Any) -> bool:
+    """In the compact DSP shape the schemas describe: an object with a string ``@type``
+    or one of the non-message documents (the fast path: nothing to convert)."""
+    return isinstance(document, dict) and "@graph" not in document and (
+        isinstance(document.get("@type"), str) or document_kind(document) is not None)
+
+
+def to_compact(document: Any) -> Any:
+    """A DSP message in any JSON-LD form (expanded, flattened into a node array or
+    ``@graph`` with blank node references, compacted with another bundled context) in the
+    compact DSP 2025-1 shape the schemas check; a compact one is returned as it is.
+
+    Expands with the core contexts (every check of ``trust.jsonld`` applies), resolves
+    references (``trust.jsonld.embed``: dangling, cyclic or conflicting ones are refused
+    naming the @id), then compacts with the DSP context. A document holding several
+    messages, or none, is left as it is for the schema check to refuse.
+    """
+    if is_compact(document) or not isinstance(document, dict | list):
+        return document
+    from trust import jsonld
+
+    roots = jsonld.embed(jsonld.expand(document))
+    if len(roots) != 1:
+        return document
+    compact = jsonld.compact(roots[0], [DSP_CONTEXT])
+    compact["@context"] = [DSP_CONTEXT]
+    if isinstance(compact.get("@id"), str) and compact["@id"].startswith("_:"):
+        del compact["@id"]  # a label flattening gave the message, not an identifier
+    return compact
+
+
+def validate_document(document: Any) -> str:
+    """Like :func:`validate_message`, and also the version document and DID service entries
+    (returns :data:`VERSION_DOCUMENT` or :data:`DID_SERVICE` for them) and messages in any
+    JSON-LD form (:func:`to_compact`): for tools that check any DSP 2025-1 document, such as
+    ``tsunagu dsp validate``. The bus takes compact messages only."""
+    check_bounds(document)
+    document = to_compact(document)
+    kind = document_kind(document) if isinstance(document, dict) else None
+    if kind is None:
+        return validate_message(document)
+    _check_schema(document, kind)
+    return kind
+
+
+def _check_schema(message: dict[str, Any], message_type: str) -> None:
     # allOf and $ref yield their inner errors; oneOf/anyOf/not come as one error each.
     found = sorted(_validator(message_type).iter_errors(message),
                    key=lambda e: (list(map(str, e.absolute_path)), str(e.validator)))
@@ -176,7 +275,6 @@ def validate_message(message: Any) -> str:
         listing = "; ".join(f"{e['path']}: {e['reason']}" for e in shown)
         _fail(f"{message_type} does not match the DSP 2025-1 schema: {listing}"
               + (f"; and {more} more" if more else ""), shown, message_type, len(errors))
-    return message_type
 
 
 def _names(error: SchemaError, key: str) -> str:
@@ -216,6 +314,14 @@ def check_jsonld(message: dict[str, Any]) -> None:
     :func:`check_bounds` first on untrusted input."""
     from trust import jsonld  # imported here: the schema check does not need a JSON-LD processor
 
+    kind = document_kind(message)
+    if kind == VERSION_DOCUMENT:
+        return  # plain JSON by definition: nothing to expand
+    if kind == DID_SERVICE:
+        # An entry of a DID document's "service": its terms (serviceEndpoint) are scoped to
+        # that property by the DID v1 context, so it is checked where it sits.
+        entry = {k: v for k, v in message.items() if k != "@context"}
+        message = {"@context": message["@context"], "service": [entry]}
     jsonld.check_no_dropped_terms(message)
 
 
