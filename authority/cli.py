@@ -158,11 +158,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     key_commands.register(actions)
 
-    p = actions.add_parser("nats-config",
-                           help="print the operator-mode config for an external nats-server")
+    p = actions.add_parser(
+        "nats-config", help="write nats-server configs: one server, a cluster, a hub, a leaf",
+        description="Without --shape: print the operator-mode lines for one external "
+                    "nats-server. With --shape: write complete configs into --out (files "
+                    "0600, never overwritten), each started with `nats-server -c FILE` "
+                    "(see docs/deploy.md).")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
-    p.add_argument("--resolver-dir", required=True, type=Path,
-                   help="where that server keeps account JWTs (created by the server)")
+    p.add_argument("--resolver-dir", type=Path,
+                   help="without --shape: where that server keeps account JWTs")
+    p.add_argument("--shape", choices=("cluster", "hub", "leaf"),
+                   help="cluster: 3 or 5 nodes with routes (R3 streams); hub: a server "
+                        "accepting leaf nodes; leaf: a municipality's server joined to a hub")
+    p.add_argument("--out", type=Path, help="directory the files are written to")
+    p.add_argument("--node", action="append", default=[], metavar="SPEC",
+                   help="NAME,HOST,CLIENT_PORT,PEER_PORT,MONITOR_PORT (peer: the cluster "
+                        "port of a cluster node, the leaf-node port of a hub, 0 on a leaf); "
+                        "repeat per cluster node (default: 3 nodes on 127.0.0.1)")
+    p.add_argument("--store-root", type=Path,
+                   help="each server's store is STORE_ROOT/NAME (default: --out)")
+    p.add_argument("--cluster-name", default="tsunagu", help="cluster name (default tsunagu)")
+    p.add_argument("--domain", help="JetStream domain (required for hub and leaf: unique "
+                                    "per hub or leaf, e.g. pref-27 or muni-271004)")
+    p.add_argument("--hub-url", action="append", default=[], metavar="URL",
+                   help="leaf: the hub's leaf-node URL(s), nats-leaf://HOST:7422")
+    p.add_argument("--participant", metavar="DID",
+                   help="leaf: the municipality whose account crosses the uplink")
     p.set_defaults(func=_nats_config)
 
 
@@ -319,10 +340,43 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 async def _nats_config(args: argparse.Namespace) -> int:
+    from authority import nats_deploy as deploy
     from authority.space import AuthorityNats
 
-    print(await AuthorityNats(Authority.open(args.dir)).server_config(args.resolver_dir),
-          end="")
+    nats = AuthorityNats(Authority.open(args.dir))
+    if args.shape is None:
+        if args.resolver_dir is None:
+            raise ValidationError("give --resolver-dir (one server) or --shape and --out",
+                                  field="nats-config")
+        print(await nats.server_config(args.resolver_dir), end="")
+        return 0
+    if args.out is None:
+        raise ValidationError(f"--shape {args.shape} writes files: give --out DIR",
+                              field="out")
+    specs = [deploy.NodeSpec.parse(n) for n in args.node] or deploy.default_nodes(args.shape)
+    if args.shape != "cluster" and len(specs) != 1:
+        raise ValidationError(f"a {args.shape} is one server: give one --node", field="node")
+    if args.shape != "cluster" and not args.domain:
+        raise ValidationError(f"a {args.shape} needs its own JetStream --domain",
+                              field="domain")
+    if args.shape == "cluster":
+        written = await deploy.write_cluster(nats, args.out, specs, cluster=args.cluster_name,
+                                             store_root=args.store_root, domain=args.domain)
+    elif args.shape == "hub":
+        written = await deploy.write_hub(nats, args.out, specs[0], domain=args.domain,
+                                         store_root=args.store_root)
+    else:
+        if not args.participant:
+            raise ValidationError("a leaf needs --participant DID (the municipality)",
+                                  field="participant")
+        written = await deploy.write_leaf(nats, args.out, specs[0], domain=args.domain,
+                                          hub_urls=args.hub_url, participant=args.participant,
+                                          store_root=args.store_root)
+    for path in written:
+        print(path)
+    if not any(p.name == deploy.ENV_FILE for p in written):
+        print("no JetStream encryption key (the authority has no at-rest key)",
+              file=sys.stderr)
     return 0
 
 

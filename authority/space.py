@@ -59,6 +59,14 @@ class GrantRefused(TsunaguError):
     code = AuthorityCode.GRANT_REFUSED
 
 
+@dataclass(frozen=True)
+class LeafLogins:
+    system_account: str
+    account: str
+    system_creds: str = field(repr=False)
+    account_creds: str = field(repr=False)
+
+
 @dataclass
 class _Disk:
     manager: NatsAccountManager
@@ -188,6 +196,24 @@ class AuthorityNats:
         """``config_extra`` of a nats-server run in this data space's operator mode."""
         async with self._session() as disk:
             return disk.manager.server_config(resolver_dir)
+
+    async def operator_config(self) -> str:
+        """Operator, system account and account preload for configs written elsewhere
+        (``authority.nats_deploy``)."""
+        async with self._session() as disk:
+            return disk.manager.operator_config()
+
+    async def leaf_logins(self, did: str, leaf: str) -> LeafLogins:
+        """The two uplink logins of ``did``'s leaf node: a system-account user and a user of
+        the participant's account without subject permissions."""
+        async with self._session(strict=False) as disk:
+            if not disk.manager.is_live(did):
+                raise NatsAccountsError(f"participant {did} has no live NATS account "
+                                        "(issue its credential first)", did=did)
+            system = disk.manager.new_system_user(f"{leaf}-sys")
+            own = disk.manager.onboard(did, leaf, whole_account=True)
+            return LeafLogins(disk.manager.system_account, own.account, system.creds(),
+                              own.creds())
 
     async def pending(self) -> list[str]:
         async with self._mutex:
