@@ -127,7 +127,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nats = p.add_mutually_exclusive_group()
     nats.add_argument("--nats-url", help="use this nats-server (configured with "
                                          "`tsunagu authority nats-config`) instead of "
-                                         "starting the embedded one in DIR/nats")
+                                         "starting the embedded one in DIR/nats; a cluster: "
+                                         "every node's URL, comma-separated (all announced)")
     nats.add_argument("--no-nats", action="store_true",
                       help="INSECURE, development only: serve HTTP only; connectors then use "
                            "NATS without credentials and nothing isolates participants")
@@ -135,6 +136,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="client port of the embedded nats-server (default: the one kept in "
                         "DIR/nats.json from the first start, which picks a free one); the "
                         "port is kept, so the NATS URL connectors were told stays valid")
+    p.add_argument("--stream-replicas", type=int, default=1, choices=range(1, 6),
+                   metavar="N", help="copies of each dataset stream connectors ask for, "
+                                     "announced to them (default 1; 3 on a 3-node cluster)")
     p.set_defaults(func=_serve)
 
     for action, help_text in (("backup", "write an encrypted backup of the authority "
@@ -388,7 +392,8 @@ def _problem(exc: TsunaguError) -> web.Response:
     return web.json_response(body, status=503, content_type="application/problem+json")
 
 
-def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Application:
+def make_app(authority: Authority, nats_urls: Sequence[str] = (), *,
+             stream_replicas: int = 1) -> web.Application:
     """The authority's read-only HTTP surface; every answer is built fresh from disk.
 
     ``WELL_KNOWN_PATH``: the signed data-space announcement (``trust.announcement``), what
@@ -420,7 +425,8 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Applica
         return web.json_response(authority.describe())
 
     async def announcement(_: web.Request) -> web.Response:
-        return web.json_response(authority.announcement(nats_urls),
+        return web.json_response(authority.announcement(nats_urls,
+                                                        stream_replicas=stream_replicas),
                                  headers={"Cache-Control": "no-cache"})
 
     app = web.Application()
@@ -447,7 +453,8 @@ async def _serve(args: argparse.Namespace) -> int:
     runner: web.AppRunner | None = None
     try:
         nats_url = await nats.start(url=args.nats_url, port=args.nats_port) if nats else None
-        runner = web.AppRunner(make_app(authority, [nats_url] if nats_url else []),
+        urls = [u.strip() for u in nats_url.split(",") if u.strip()] if nats_url else []
+        runner = web.AppRunner(make_app(authority, urls, stream_replicas=args.stream_replicas),
                                access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, args.host, args.port)

@@ -235,7 +235,8 @@ class AuthorityNats:
             creds = disk.manager.system_user()
         try:
             self._sys = await connect(NatsSettings(
-                urls=[url], user_jwt=creds.jwt, user_seed=creds.seed, name="tsunagu-authority-sys",
+                urls=url.split(","), user_jwt=creds.jwt, user_seed=creds.seed,
+                name="tsunagu-authority-sys",
                 initial_connect_deadline=deadline, reconnect_time_wait=0.2))
         except NatsConnectError as exc:
             log.warning("NATS server not reachable; account changes stay pending",
@@ -267,7 +268,7 @@ class AuthorityNats:
                 disk.port = self.server.port
             own = disk.manager.onboard(self.authority.did, "authority")
         self._desk_nc = await connect(NatsSettings(
-            urls=[url], user_jwt=own.user_jwt, user_seed=own.user_seed,
+            urls=url.split(","), user_jwt=own.user_jwt, user_seed=own.user_seed,
             inbox_prefix=f"_INBOX.{participant_id(self.authority.did)}",
             name="tsunagu-authority", reconnect_time_wait=0.2))
         # the key that signs now, also after a rotation while serving

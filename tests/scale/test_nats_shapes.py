@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from authority.state import Authority
 from connector.bus.connection import NatsSettings
 from connector.bus.server import find_nats_server_binary
 from connector.cli.main import main
 from connector.data.datasets import stream_config
+from connector.runtime.config import load_config
+from connector.runtime.joining import Joined
+from connector.runtime.setup import render_config
+from trust.announcement import AnnouncementError, verify_announcement
 from trust.keys import KeyPair
+from trust.proofs import sign_document
 
 MUNI = "271004"
 
@@ -163,3 +169,25 @@ def test_connector_streams_take_their_replicas_from_the_nats_settings():
                          ).num_replicas == 3
     with pytest.raises(ValueError, match="stream_replicas"):
         NatsSettings(stream_replicas=0)
+
+
+def test_the_announcement_carries_stream_replicas_into_the_connector_config(tmp_path: Path):
+    authority = Authority.init(tmp_path / "authority", name="県")
+    urls = ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222", "nats://10.0.0.3:4222"]
+    found = verify_announcement(authority.announcement(urls, stream_replicas=3))
+    assert found.nats_urls == tuple(urls) and found.stream_replicas == 3
+    joined = Joined([found.authority], found.status_list_url, list(found.nats_urls), found)
+    text = render_config(name="堺市", authority_dids=joined.authority_dids,
+                         status_list_url=joined.status_list_url, nats_urls=joined.nats_urls,
+                         api_port=18480, stream_replicas=joined.stream_replicas)
+    (tmp_path / "participant.toml").write_text(text, encoding="utf-8")
+    nats = load_config(tmp_path / "participant.toml").nats
+    assert nats.urls == urls and nats.stream_replicas == 3
+    # one server: nothing announced, nothing written, streams R1
+    single = verify_announcement(authority.announcement(urls[:1]))
+    assert "streamReplicas" not in single.document and single.stream_replicas == 1
+    for bad in (0, 6, "3", True):
+        document = sign_document({**single.document, "streamReplicas": bad},
+                                 authority.signing_key)
+        with pytest.raises(AnnouncementError, match="streamReplicas"):
+            verify_announcement(document)
