@@ -7,6 +7,7 @@ connector's dataset streams (``connector.data.datasets.stream_config``), records
 connector's ``Nats-Msg-Id`` (record id @ version) and every publish is retried with it until
 acknowledged, as the connector's outbox does.
 
+- ``single``: the reference, one operator-mode server and an R1 stream, nothing killed.
 - ``cluster``: 3 nodes, an R3 stream. A publisher sends N records (up to ``WINDOW`` in
   flight) while a durable pull consumer fetches and double-acks (``ack_sync``); when half are
   acknowledged the stream's leader node is SIGKILLed, and restarted ``--downtime`` s later.
@@ -19,7 +20,8 @@ acknowledged, as the connector's outbox does.
   cut (the leaf's local consumer keeps receiving), the uplink comes back. Checks: the hub's
   consumers get every record of both sides exactly once.
 
-    .venv/bin/python bench/cluster.py --records 100000 --json cluster.json
+    .venv/bin/python bench/cluster.py --records 100000 --json cluster.json  # all shapes
+    .venv/bin/python bench/cluster.py --records 3000 --shape leaf
 """
 
 from __future__ import annotations
@@ -307,6 +309,39 @@ async def _replicas_current(js: JetStreamContext, stream: str) -> bool:
         r.current for r in cluster.replicas or [])
 
 
+async def single_scenario(workdir: Path, records: int, *, timeout: float = 120.0
+                          ) -> dict[str, Any]:
+    """The reference: one server in operator mode (as ``tsunagu authority serve`` runs it),
+    an R1 stream, the same publisher and consumer, nothing killed."""
+    space = Space(workdir)
+    did, user = await space.participant()
+    store = workdir / "s" / "single"
+    server = EmbeddedNatsServer(store, config_extra=await space.nats.server_config(
+        store / "jwt"))
+    config = stream_config(did, DATASET)
+    ids = [record_id("s", i) for i in range(records)]
+    async with running([server]):
+        pub_nc = await login([server.url], user, "pub")
+        sub_nc = await login([server.url], user, "sub")
+        try:
+            pub_js, sub_js = pub_nc.jetstream(timeout=5.0), sub_nc.jetstream(timeout=5.0)
+            await until(lambda: _created(pub_js, config), 30.0, "the stream")
+            await durable(sub_js, config.name, "APP")
+            done = Consumed()
+            start = time.perf_counter()
+            stats, _ = await asyncio.gather(
+                publish_all(pub_js, subjects.data_subject(did, DATASET, "created"), ids),
+                consume(sub_js, config.name, "APP", records, done, timeout))
+            elapsed = time.perf_counter() - start
+            messages = (await pub_js.stream_info(config.name)).state.messages
+        finally:
+            for nc in (pub_nc, sub_nc):
+                await close_nats(nc, timeout=2.0)
+    return {"shape": "single", "nodes": 1, "replicas": 1, "stream_messages": messages,
+            "publish": stats, "seconds": round(elapsed, 3),
+            "records_per_s": round(records / elapsed), **verdict(ids, done)}
+
+
 # ---------------------------------------------------------------------- hub and leaf
 
 
@@ -344,8 +379,12 @@ class Uplink:
             for w in pair:
                 w.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self._writers -= pair
+        try:
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        except asyncio.CancelledError:
+            pass  # the relay is closing
+        finally:
+            self._writers -= pair
 
     def cut(self) -> None:
         self.up = False
@@ -432,6 +471,7 @@ async def leaf_scenario(workdir: Path, records: int, *, cut_at_least: float = 2.
                     publish_all(pref_js, subjects.data_subject(pref, DATASET, "created"),
                                 pref_ids),
                     consume(leaf_js, muni_config.name, "APP", len(muni_ids), local, timeout))
+                result["published_while_cut_seconds"] = round(time.perf_counter() - start, 3)
                 await asyncio.sleep(max(0.0, start + cut_at_least - time.perf_counter()))
                 cut_for = time.perf_counter() - start
                 behind = (await muni_hub_js.stream_info(mirror.name)).state.messages
@@ -464,22 +504,22 @@ async def leaf_scenario(workdir: Path, records: int, *, cut_at_least: float = 2.
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--shape", choices=("cluster", "leaf", "both"), default="both")
+    parser.add_argument("--shape", choices=("single", "cluster", "leaf", "all"),
+                        default="all")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
     out: dict[str, Any] = {"machine": {"cpus": __import__("os").cpu_count(),
                                        "python": platform.python_version(),
                                        "platform": platform.platform()}}
+    scenarios = {"single": single_scenario, "cluster": cluster_scenario,
+                 "leaf": leaf_scenario}
     with tempfile.TemporaryDirectory(prefix="tsunagu-cluster-") as tmp:
-        if args.shape in ("cluster", "both"):
-            out["cluster"] = asyncio.run(cluster_scenario(Path(tmp) / "cluster", args.records,
-                                                          timeout=args.timeout))
-            print(json.dumps(out["cluster"]))
-        if args.shape in ("leaf", "both"):
-            out["leaf"] = asyncio.run(leaf_scenario(Path(tmp) / "leaf", args.records,
-                                                    timeout=args.timeout))
-            print(json.dumps(out["leaf"]))
+        for shape, scenario in scenarios.items():
+            if args.shape in (shape, "all"):
+                out[shape] = asyncio.run(scenario(Path(tmp) / shape, args.records,
+                                                  timeout=args.timeout))
+                print(json.dumps(out[shape]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
     return 0
