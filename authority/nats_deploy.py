@@ -54,11 +54,15 @@ class NodeSpec:
             numbers = [int(p) for p in ports]
         except ValueError:
             raise ValidationError(f"node {text!r}: ports must be numbers", field="node") from None
-        if not all(0 < n < 65536 for n in numbers) or not host:
-            raise ValidationError(f"node {text!r}: ports 1-65535 and a host", field="node")
-        return cls(check_name(name, "node"), host, *numbers)
+        client, peer, monitor = numbers
+        if not (0 < client < 65536 and 0 < monitor < 65536 and 0 <= peer < 65536) or not host:
+            raise ValidationError(f"node {text!r}: a host and ports 1-65535 (the peer port 0 "
+                                  "on a leaf)", field="node")
+        return cls(check_name(name, "node"), host, client, peer, monitor)
 
     def node(self, store_root: Path, *, peer: str | None) -> Node:
+        if peer is not None and not self.peer_port:
+            raise ValidationError(f"node {self.name} needs a {peer} port", field="node")
         return Node(self.name, self.host, self.client_port, self.monitor_port,
                     str((store_root / self.name).absolute()),
                     cluster_port=self.peer_port if peer == "cluster" else None,

@@ -61,7 +61,9 @@ from trust.keys import KeyPair
 
 DATASET = "https://example.jp/datasets/evacuees"
 WINDOW = 256  # publishes in flight, as the connector's outbox flushes
-PAYLOAD = b'{"@context":"https://w3id.org/tsunagu/v1","type":"Evacuee","name":"x"}' * 4
+# The size of one signed record on the wire (bench/README.md: 703 B).
+PAYLOAD = (b'{"@context":"https://w3id.org/tsunagu/v1","type":"Evacuee","name":"'
+           + b"x" * 634 + b'"}')
 ACK_WAIT_S = 4.0
 
 
@@ -85,7 +87,7 @@ def server_from(conf_dir: Path, name: str, store_root: Path) -> EmbeddedNatsServ
 
 def loopback_spec(name: str, *, peer: bool = True) -> NodeSpec:
     return NodeSpec(name, "127.0.0.1", pick_free_port(),
-                    pick_free_port() if peer else 1, pick_free_port())
+                    pick_free_port() if peer else 0, pick_free_port())
 
 
 @dataclass
@@ -286,7 +288,8 @@ async def cluster_scenario(workdir: Path, records: int, *, downtime: float = 1.0
         finally:
             for nc in (pub_nc, sub_nc):
                 await close_nats(nc, timeout=2.0)
-    result |= {"stream_messages": info.state.messages, "publish": stats,
+    result |= {"stream_messages": info.state.messages, "stream_bytes": info.state.bytes,
+               "payload_bytes": len(PAYLOAD), "publish": stats,
                "seconds": round(elapsed, 3), "records_per_s": round(records / elapsed),
                "records_per_s_before_kill": round(records // 2 / result["seconds_to_half"]),
                **verdict(ids, done)}
@@ -333,11 +336,13 @@ async def single_scenario(workdir: Path, records: int, *, timeout: float = 120.0
                 publish_all(pub_js, subjects.data_subject(did, DATASET, "created"), ids),
                 consume(sub_js, config.name, "APP", records, done, timeout))
             elapsed = time.perf_counter() - start
-            messages = (await pub_js.stream_info(config.name)).state.messages
+            state = (await pub_js.stream_info(config.name)).state
+            messages = state.messages
         finally:
             for nc in (pub_nc, sub_nc):
                 await close_nats(nc, timeout=2.0)
     return {"shape": "single", "nodes": 1, "replicas": 1, "stream_messages": messages,
+            "payload_bytes": len(PAYLOAD), "stream_bytes": state.bytes,
             "publish": stats, "seconds": round(elapsed, 3),
             "records_per_s": round(records / elapsed), **verdict(ids, done)}
 
