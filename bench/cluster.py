@@ -132,7 +132,7 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float, what: str)
                 return
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not within {timeout:g} s")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
 
 
 # ---------------------------------------------------------------------- publish and consume
@@ -482,9 +482,22 @@ async def leaf_scenario(workdir: Path, records: int, *, cut_at_least: float = 2.
                 behind = (await muni_hub_js.stream_info(mirror.name)).state.messages
                 uplink.restore()
                 restored = time.perf_counter()
-                await until(lambda: mirrored(len(muni_ids)), timeout,
-                            "the hub's mirror catching up")
-                result["mirror_caught_up_seconds"] = round(time.perf_counter() - restored, 3)
+                resumed: list[float] = []
+
+                async def caught_up() -> bool:
+                    count = (await muni_hub_js.stream_info(mirror.name)).state.messages
+                    if count > behind and not resumed:
+                        resumed.append(time.perf_counter() - restored)
+                    return count >= len(muni_ids)
+
+                await until(caught_up, timeout, "the hub's mirror catching up")
+                finished = time.perf_counter() - restored
+                # resumed: when the mirror copied again (nats-server retries a mirror's
+                # consumer with a backoff that grows with the outage); then its copy rate.
+                result |= {"mirror_resumed_seconds": round(resumed[0], 3),
+                           "mirror_caught_up_seconds": round(finished, 3),
+                           "mirror_copy_per_s": round((len(muni_ids) - behind) / max(
+                               finished - resumed[0], 0.1))}
                 await asyncio.gather(
                     consume(muni_hub_js, mirror.name, "APP", len(muni_ids), hub_muni, timeout),
                     consume(pref_js, pref_config.name, "APP", len(pref_ids), hub_pref, timeout))
