@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -133,6 +134,32 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float, what: str)
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not within {timeout:g} s")
         await asyncio.sleep(0.05)
+
+
+class CpuMeter:
+    """CPU seconds each nats-server process used (Linux /proc), across kills and restarts."""
+
+    def __init__(self) -> None:
+        self.used: Counter[str] = Counter()
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def _now(self, server: EmbeddedNatsServer) -> float:
+        if server.pid is None or not server.running:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def take(self, name: str, server: EmbeddedNatsServer) -> None:
+        """Add what the process used so far (call before it is killed, and at the end)."""
+        self.used[name] += self._now(server)
+
+    def figures(self, records: int) -> dict[str, Any]:
+        per_node = {n: round(1000 * s / records * 1000, 1) for n, s in self.used.items()}
+        return {"server_cpu_s": round(sum(self.used.values()), 2),
+                "server_cpu_ms_per_1000_records": per_node}
 
 
 # ---------------------------------------------------------------------- publish and consume
@@ -254,6 +281,7 @@ async def cluster_scenario(workdir: Path, records: int, *, downtime: float = 1.0
     subject = subjects.data_subject(did, DATASET, "created")
     ids = [record_id("c", i) for i in range(records)]
     result: dict[str, Any] = {"shape": "cluster", "nodes": 3, "replicas": 3}
+    cpu = CpuMeter()
     async with running(list(servers.values())):
         pub_nc, sub_nc = await login(urls, user, "pub"), await login(urls, user, "sub")
         try:
@@ -273,6 +301,7 @@ async def cluster_scenario(workdir: Path, records: int, *, downtime: float = 1.0
                 leader = (await pub_js.stream_info(config.name)).cluster.leader
                 result["killed"] = leader
                 result["acked_at_kill"] = records // 2
+                cpu.take(leader, servers[leader])
                 servers[leader].kill()
                 await asyncio.sleep(downtime)
                 await servers[leader].restart(timeout=30.0)
@@ -285,6 +314,8 @@ async def cluster_scenario(workdir: Path, records: int, *, downtime: float = 1.0
             info = await pub_js.stream_info(config.name)
             await until(lambda: _replicas_current(pub_js, config.name), 30.0,
                         "the restarted node catching up")
+            for name, server in servers.items():
+                cpu.take(name, server)
         finally:
             for nc in (pub_nc, sub_nc):
                 await close_nats(nc, timeout=2.0)
@@ -292,6 +323,7 @@ async def cluster_scenario(workdir: Path, records: int, *, downtime: float = 1.0
                "payload_bytes": len(PAYLOAD), "publish": stats,
                "seconds": round(elapsed, 3), "records_per_s": round(records / elapsed),
                "records_per_s_before_kill": round(records // 2 / result["seconds_to_half"]),
+               **cpu.figures(records),
                **verdict(ids, done)}
     return result
 
@@ -338,13 +370,16 @@ async def single_scenario(workdir: Path, records: int, *, timeout: float = 120.0
             elapsed = time.perf_counter() - start
             state = (await pub_js.stream_info(config.name)).state
             messages = state.messages
+            cpu = CpuMeter()
+            cpu.take("single", server)
         finally:
             for nc in (pub_nc, sub_nc):
                 await close_nats(nc, timeout=2.0)
     return {"shape": "single", "nodes": 1, "replicas": 1, "stream_messages": messages,
             "payload_bytes": len(PAYLOAD), "stream_bytes": state.bytes,
             "publish": stats, "seconds": round(elapsed, 3),
-            "records_per_s": round(records / elapsed), **verdict(ids, done)}
+            "records_per_s": round(records / elapsed), **cpu.figures(records),
+            **verdict(ids, done)}
 
 
 # ---------------------------------------------------------------------- hub and leaf
@@ -502,6 +537,9 @@ async def leaf_scenario(workdir: Path, records: int, *, cut_at_least: float = 2.
                     consume(muni_hub_js, mirror.name, "APP", len(muni_ids), hub_muni, timeout),
                     consume(pref_js, pref_config.name, "APP", len(pref_ids), hub_pref, timeout))
                 caught_up = time.perf_counter() - restored
+                cpu = CpuMeter()
+                cpu.take("hub", hub)
+                cpu.take("leaf", leaf)
             finally:
                 for nc in clients:
                     await close_nats(nc, timeout=2.0)
@@ -512,7 +550,7 @@ async def leaf_scenario(workdir: Path, records: int, *, cut_at_least: float = 2.
         "catch_up_seconds": round(caught_up, 3),
         "publish": {"leaf": muni_stats, "hub": pref_stats},
         "leaf_local": verdict(muni_ids, local), "hub_from_leaf": verdict(muni_ids, hub_muni),
-        "hub_own": verdict(pref_ids, hub_pref)}
+        "hub_own": verdict(pref_ids, hub_pref), **cpu.figures(records)}
     return result
 
 
