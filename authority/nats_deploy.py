@@ -5,14 +5,16 @@ before anything is written) and readable by its owner only (0600): configs hold 
 name the account layout, ``.creds`` files and ``jetstream.env`` are secrets.
 
 - ``<node>.conf``: one per server (``nats-server -c <node>.conf``);
-- ``jetstream.env``: ``TSUNAGU_JETSTREAM_KEY=k<hex>``, the JetStream encryption key (the
-  authority's at-rest sub-key, as its embedded server uses), when the authority has one;
+- ``jetstream.env``: ``TSUNAGU_JETSTREAM_KEY=k<hex>``, the JetStream encryption key: the
+  authority's at-rest sub-key (as its embedded server uses) for a cluster or hub, when the
+  authority has one; a fresh key of its own for a leaf;
 - leaf only: ``<leaf>.sys.creds`` and ``<leaf>.account.creds``, the two uplink logins.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,13 +102,20 @@ def _write_all(out: Path, files: dict[str, str]) -> list[Path]:
     return written
 
 
-def _key_files(nats: AuthorityNats) -> dict[str, str]:
+def _key_files(nats: AuthorityNats, *, own: bool = False) -> dict[str, str]:
+    """The data space's servers (cluster, hub) share the authority's JetStream key, which it
+    can write again; a leaf (``own``) gets a fresh key of its own: it runs on a
+    municipality's premises, and the authority's key must not leave the authority."""
     at_rest = nats.authority.at_rest
-    if at_rest is None:
+    if own:
+        key = secrets.token_bytes(32)
+    elif at_rest is not None:
+        key = at_rest.jetstream_key
+    else:
         return {}
     # nats-server parses a variable's value as config: a leading letter keeps it a string
     # (an all-digit hex would become a number and stop the server).
-    return {ENV_FILE: f"{JETSTREAM_KEY_ENV}=k{at_rest.jetstream_key.hex()}\n"}
+    return {ENV_FILE: f"{JETSTREAM_KEY_ENV}=k{key.hex()}\n"}
 
 
 async def write_cluster(nats: AuthorityNats, out: Path, specs: Sequence[NodeSpec], *,
@@ -146,7 +155,7 @@ async def write_leaf(nats: AuthorityNats, out: Path, spec: NodeSpec, *, domain: 
     remotes = [Remote(tuple(hub_urls), logins.system_account, str(out / sys_creds)),
                Remote(tuple(hub_urls), logins.account, str(out / account_creds))]
     operator = await nats.operator_config()
-    keys = _key_files(nats)
+    keys = _key_files(nats, own=True)
     text = leaf_config(spec.node(store_root or out, peer=None), operator, domain=domain,
                        remotes=remotes, encrypted=bool(keys))
     return _write_all(out, {f"{spec.name}.conf": text, sys_creds: logins.system_creds,

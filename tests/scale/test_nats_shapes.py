@@ -123,6 +123,7 @@ def test_hub_and_leaf_configs(authority_dir, tmp_path, capsys):
     assert nats_config(capsys, "--dir", authority_dir, "--shape", "hub", "--domain", "pref-27",
                        "--out", hub)[0] == 0
     hub_text = (hub / "hub.conf").read_text()
+    hub_key = (hub / "jetstream.env").read_text()
     assert 'domain: "pref-27"' in hub_text and 'listen: "127.0.0.1:7422"' in hub_text
     accepted(hub / "hub.conf")
 
@@ -136,6 +137,9 @@ def test_hub_and_leaf_configs(authority_dir, tmp_path, capsys):
     assert all(private(p) for p in leaf.iterdir())
     text = (leaf / "leaf.conf").read_text()
     assert 'domain: "muni-271004"' in text
+    # the leaf's store key is its own: the authority's key stays with the authority
+    leaf_key = (leaf / "jetstream.env").read_text()
+    assert leaf_key.startswith("TSUNAGU_JETSTREAM_KEY=k") and leaf_key != hub_key
     for creds in ("leaf.sys.creds", "leaf.account.creds"):
         assert f'credentials: "{leaf / creds}"' in text
         seed = next(line for line in (leaf / creds).read_text().splitlines()
