@@ -117,12 +117,13 @@ class Login:
     seed: str = field(repr=False)
 
 
-async def login(urls: list[str], user: Login, name: str) -> Client:
+async def login(urls: list[str], user: Login, name: str, *, deadline: float = 20.0
+                ) -> Client:
     """A connector's connection: its user, its own inbox prefix (the only one it may use)."""
     return await connect(NatsSettings(
         urls=urls, user_jwt=user.jwt, user_seed=user.seed, name=name,
         inbox_prefix=f"_INBOX.{participant_id(user.did)}", reconnect_time_wait=0.1,
-        initial_connect_deadline=20.0))
+        initial_connect_deadline=deadline))
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
