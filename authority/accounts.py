@@ -242,6 +242,14 @@ class NatsAccountManager:
         )
         return UserCredentials(jwt=token, seed=nats_jwt.seed(self._system_user))
 
+    def new_system_user(self, name: str) -> UserCredentials:
+        """Another system-account user (a leaf node's uplink of the system account, so that
+        account JWT updates reach its resolver)."""
+        user = nats_jwt.generate_key("user")
+        token = nats_jwt.user_jwt(self._system.key, nats_jwt.public_key(user), name,
+                                  iat=int(self._clock()))
+        return UserCredentials(jwt=token, seed=nats_jwt.seed(user))
+
     def account_jwt(self, did: str) -> str:
         """A freshly signed JWT of the participant's account (a later iat every time)."""
         return self._mint(self._get(did))
@@ -254,17 +262,25 @@ class NatsAccountManager:
         Preloads the system account and every account known now; later changes go through
         :meth:`apply`. The resolver directory keeps the latest JWTs across server restarts.
         """
-        preload = [(self.system_account, self._mint(self._system))]
-        preload += [(a.public, self._mint(a)) for a in self._accounts.values()]
         lines = [
-            f"operator: {self.operator_jwt()}",
-            f"system_account: {self.system_account}",
+            self.operator_config().rstrip("\n"),
             "resolver: {",
             "  type: full",
             f"  dir: {json.dumps(str(resolver_dir))}",  # a JSON string is a valid config string
             "  allow_delete: false",
             '  interval: "2m"',
             "}",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def operator_config(self) -> str:
+        """The operator, system account and account preload, without the resolver block
+        (``authority.nats_shapes`` adds one per server). Public JWTs only, no seeds."""
+        preload = [(self.system_account, self._mint(self._system))]
+        preload += [(a.public, self._mint(a)) for a in self._accounts.values()]
+        lines = [
+            f"operator: {self.operator_jwt()}",
+            f"system_account: {self.system_account}",
             "resolver_preload: {",
             *(f"  {pub}: {token}" for pub, token in preload),
             "}",
@@ -274,8 +290,15 @@ class NatsAccountManager:
 
     # ------------------------------------------------------------------ participants
 
-    def onboard(self, did: str, connector_name: str = "connector") -> Onboarded:
-        """Create the participant's account (once) and issue one connector user."""
+    def onboard(self, did: str, connector_name: str = "connector", *,
+                whole_account: bool = False) -> Onboarded:
+        """Create the participant's account (once) and issue one connector user.
+
+        ``whole_account``: a user without subject permissions, for the participant's own
+        leaf node's uplink (``authority.nats_shapes``): that connection carries the
+        account's JetStream domain API and mirror traffic, whose subjects connector
+        permissions do not list. Organisations stay apart all the same: what crosses
+        accounts is fixed by the account JWTs only the authority signs."""
         account = self._accounts.get(did)
         if account is None:
             account = self._new_account(did)
@@ -287,7 +310,7 @@ class NatsAccountManager:
             signer,
             nats_jwt.public_key(user),
             f"{participant_id(did)}/{connector_name}",
-            user_permissions(did),
+            None if whole_account else user_permissions(did),
             iat=int(self._clock()),
             issuer_account=account.public if account.signing_keys else None,
         )

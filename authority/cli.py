@@ -127,7 +127,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nats = p.add_mutually_exclusive_group()
     nats.add_argument("--nats-url", help="use this nats-server (configured with "
                                          "`tsunagu authority nats-config`) instead of "
-                                         "starting the embedded one in DIR/nats")
+                                         "starting the embedded one in DIR/nats; a cluster: "
+                                         "every node's URL, comma-separated (all announced)")
     nats.add_argument("--no-nats", action="store_true",
                       help="INSECURE, development only: serve HTTP only; connectors then use "
                            "NATS without credentials and nothing isolates participants")
@@ -135,6 +136,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="client port of the embedded nats-server (default: the one kept in "
                         "DIR/nats.json from the first start, which picks a free one); the "
                         "port is kept, so the NATS URL connectors were told stays valid")
+    p.add_argument("--stream-replicas", type=int, default=1, choices=range(1, 6),
+                   metavar="N", help="copies of each dataset stream connectors ask for, "
+                                     "announced to them (default 1; 3 on a 3-node cluster)")
     p.set_defaults(func=_serve)
 
     for action, help_text in (("backup", "write an encrypted backup of the authority "
@@ -158,11 +162,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     key_commands.register(actions)
 
-    p = actions.add_parser("nats-config",
-                           help="print the operator-mode config for an external nats-server")
+    p = actions.add_parser(
+        "nats-config", help="write nats-server configs: one server, a cluster, a hub, a leaf",
+        description="Without --shape: print the operator-mode lines for one external "
+                    "nats-server. With --shape: write complete configs into --out (files "
+                    "0600, never overwritten), each started with `nats-server -c FILE` "
+                    "(see docs/deploy.md).")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
-    p.add_argument("--resolver-dir", required=True, type=Path,
-                   help="where that server keeps account JWTs (created by the server)")
+    p.add_argument("--resolver-dir", type=Path,
+                   help="without --shape: where that server keeps account JWTs")
+    p.add_argument("--shape", choices=("cluster", "hub", "leaf"),
+                   help="cluster: 3 or 5 nodes with routes (R3 streams); hub: a server "
+                        "accepting leaf nodes; leaf: a municipality's server joined to a hub")
+    p.add_argument("--out", type=Path, help="directory the files are written to")
+    p.add_argument("--node", action="append", default=[], metavar="SPEC",
+                   help="NAME,HOST,CLIENT_PORT,PEER_PORT,MONITOR_PORT (peer: the cluster "
+                        "port of a cluster node, the leaf-node port of a hub, 0 on a leaf); "
+                        "repeat per cluster node (default: 3 nodes on 127.0.0.1)")
+    p.add_argument("--store-root", type=Path,
+                   help="each server's store is STORE_ROOT/NAME (default: --out)")
+    p.add_argument("--cluster-name", default="tsunagu", help="cluster name (default tsunagu)")
+    p.add_argument("--domain", help="JetStream domain (required for hub and leaf: unique "
+                                    "per hub or leaf, e.g. pref-27 or muni-271004)")
+    p.add_argument("--hub-url", action="append", default=[], metavar="URL",
+                   help="leaf: the hub's leaf-node URL(s), nats-leaf://HOST:7422")
+    p.add_argument("--participant", metavar="DID",
+                   help="leaf: the municipality whose account crosses the uplink")
     p.set_defaults(func=_nats_config)
 
 
@@ -319,10 +344,43 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 async def _nats_config(args: argparse.Namespace) -> int:
+    from authority import nats_deploy as deploy
     from authority.space import AuthorityNats
 
-    print(await AuthorityNats(Authority.open(args.dir)).server_config(args.resolver_dir),
-          end="")
+    nats = AuthorityNats(Authority.open(args.dir))
+    if args.shape is None:
+        if args.resolver_dir is None:
+            raise ValidationError("give --resolver-dir (one server) or --shape and --out",
+                                  field="nats-config")
+        print(await nats.server_config(args.resolver_dir), end="")
+        return 0
+    if args.out is None:
+        raise ValidationError(f"--shape {args.shape} writes files: give --out DIR",
+                              field="out")
+    specs = [deploy.NodeSpec.parse(n) for n in args.node] or deploy.default_nodes(args.shape)
+    if args.shape != "cluster" and len(specs) != 1:
+        raise ValidationError(f"a {args.shape} is one server: give one --node", field="node")
+    if args.shape != "cluster" and not args.domain:
+        raise ValidationError(f"a {args.shape} needs its own JetStream --domain",
+                              field="domain")
+    if args.shape == "cluster":
+        written = await deploy.write_cluster(nats, args.out, specs, cluster=args.cluster_name,
+                                             store_root=args.store_root, domain=args.domain)
+    elif args.shape == "hub":
+        written = await deploy.write_hub(nats, args.out, specs[0], domain=args.domain,
+                                         store_root=args.store_root)
+    else:
+        if not args.participant:
+            raise ValidationError("a leaf needs --participant DID (the municipality)",
+                                  field="participant")
+        written = await deploy.write_leaf(nats, args.out, specs[0], domain=args.domain,
+                                          hub_urls=args.hub_url, participant=args.participant,
+                                          store_root=args.store_root)
+    for path in written:
+        print(path)
+    if not any(p.name == deploy.ENV_FILE for p in written):
+        print("no JetStream encryption key (the authority has no at-rest key)",
+              file=sys.stderr)
     return 0
 
 
@@ -334,7 +392,8 @@ def _problem(exc: TsunaguError) -> web.Response:
     return web.json_response(body, status=503, content_type="application/problem+json")
 
 
-def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Application:
+def make_app(authority: Authority, nats_urls: Sequence[str] = (), *,
+             stream_replicas: int = 1) -> web.Application:
     """The authority's read-only HTTP surface; every answer is built fresh from disk.
 
     ``WELL_KNOWN_PATH``: the signed data-space announcement (``trust.announcement``), what
@@ -366,7 +425,8 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Applica
         return web.json_response(authority.describe())
 
     async def announcement(_: web.Request) -> web.Response:
-        return web.json_response(authority.announcement(nats_urls),
+        return web.json_response(authority.announcement(nats_urls,
+                                                        stream_replicas=stream_replicas),
                                  headers={"Cache-Control": "no-cache"})
 
     app = web.Application()
@@ -393,7 +453,8 @@ async def _serve(args: argparse.Namespace) -> int:
     runner: web.AppRunner | None = None
     try:
         nats_url = await nats.start(url=args.nats_url, port=args.nats_port) if nats else None
-        runner = web.AppRunner(make_app(authority, [nats_url] if nats_url else []),
+        urls = [u.strip() for u in nats_url.split(",") if u.strip()] if nats_url else []
+        runner = web.AppRunner(make_app(authority, urls, stream_replicas=args.stream_replicas),
                                access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, args.host, args.port)

@@ -59,6 +59,14 @@ class GrantRefused(TsunaguError):
     code = AuthorityCode.GRANT_REFUSED
 
 
+@dataclass(frozen=True)
+class LeafLogins:
+    system_account: str
+    account: str
+    system_creds: str = field(repr=False)
+    account_creds: str = field(repr=False)
+
+
 @dataclass
 class _Disk:
     manager: NatsAccountManager
@@ -189,6 +197,24 @@ class AuthorityNats:
         async with self._session() as disk:
             return disk.manager.server_config(resolver_dir)
 
+    async def operator_config(self) -> str:
+        """Operator, system account and account preload for configs written elsewhere
+        (``authority.nats_deploy``)."""
+        async with self._session() as disk:
+            return disk.manager.operator_config()
+
+    async def leaf_logins(self, did: str, leaf: str) -> LeafLogins:
+        """The two uplink logins of ``did``'s leaf node: a system-account user and a user of
+        the participant's account without subject permissions."""
+        async with self._session(strict=False) as disk:
+            if not disk.manager.is_live(did):
+                raise NatsAccountsError(f"participant {did} has no live NATS account "
+                                        "(issue its credential first)", did=did)
+            system = disk.manager.new_system_user(f"{leaf}-sys")
+            own = disk.manager.onboard(did, leaf, whole_account=True)
+            return LeafLogins(disk.manager.system_account, own.account, system.creds(),
+                              own.creds())
+
     async def pending(self) -> list[str]:
         async with self._mutex:
             with self.authority.locked():
@@ -209,7 +235,8 @@ class AuthorityNats:
             creds = disk.manager.system_user()
         try:
             self._sys = await connect(NatsSettings(
-                urls=[url], user_jwt=creds.jwt, user_seed=creds.seed, name="tsunagu-authority-sys",
+                urls=url.split(","), user_jwt=creds.jwt, user_seed=creds.seed,
+                name="tsunagu-authority-sys",
                 initial_connect_deadline=deadline, reconnect_time_wait=0.2))
         except NatsConnectError as exc:
             log.warning("NATS server not reachable; account changes stay pending",
@@ -241,7 +268,7 @@ class AuthorityNats:
                 disk.port = self.server.port
             own = disk.manager.onboard(self.authority.did, "authority")
         self._desk_nc = await connect(NatsSettings(
-            urls=[url], user_jwt=own.user_jwt, user_seed=own.user_seed,
+            urls=url.split(","), user_jwt=own.user_jwt, user_seed=own.user_seed,
             inbox_prefix=f"_INBOX.{participant_id(self.authority.did)}",
             name="tsunagu-authority", reconnect_time_wait=0.2))
         # the key that signs now, also after a rotation while serving

@@ -404,10 +404,12 @@ class Authority:
         return self._config.get("publicUrl") or \
             self.status_list_url.removesuffix(STATUS_LIST_PATH)
 
-    def announcement(self, nats_urls: Sequence[str], now: datetime | None = None
-                     ) -> dict[str, Any]:
-        """The signed data-space announcement (``trust.announcement``) with these NATS URLs."""
+    def announcement(self, nats_urls: Sequence[str], now: datetime | None = None, *,
+                     stream_replicas: int = 1) -> dict[str, Any]:
+        """The signed data-space announcement (``trust.announcement``) with these NATS URLs
+        (and, on a cluster, the replicas each dataset stream should have)."""
         return sign_announcement(self.signing_key, name=self.name, nats_urls=nats_urls,
+                                 stream_replicas=stream_replicas,
                                  authority=self._signs_as(), authority_keys=self.key_chain,
                                  status_list_url=self.status_list_url,
                                  participant_registry_url=self.public_url + PARTICIPANTS_PATH,

@@ -8,6 +8,8 @@ by ``tsunagu connector init --authority URL``::
       "id": "did:key:z6Mk...",                       the authority's DID (it signs this)
       "name": "テスト認証局",
       "natsUrls": ["nats://127.0.0.1:4222"],         the data space's NATS (a cluster: several)
+      "streamReplicas": 3,                           optional (absent: 1): copies a cluster
+                                                     keeps of each dataset stream
       "statusListUrl": "http://127.0.0.1:8470/status-list",
       "participantRegistryUrl": "http://127.0.0.1:8470/participants",
       "issued": "2026-01-01T00:00:00Z",
@@ -60,12 +62,14 @@ class Announcement:
     issued: str
     valid_until: str
     document: dict[str, Any]
+    stream_replicas: int = 1
 
 
 def sign_announcement(key: KeyPair, *, name: str, nats_urls: Sequence[str],
                       status_list_url: str, participant_registry_url: str,
                       now: datetime | None = None, authority: str | None = None,
-                      authority_keys: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+                      authority_keys: Sequence[dict[str, Any]] = (),
+                      stream_replicas: int = 1) -> dict[str, Any]:
     """The announcement of the authority holding ``key``, signed and valid from ``now``.
     A rotated authority (``trust.authority_keys``): its DID as ``authority`` and its chain
     (``authorityKeys``), so readers that know only the DID accept the current key."""
@@ -76,6 +80,7 @@ def sign_announcement(key: KeyPair, *, name: str, nats_urls: Sequence[str],
         **({"authorityKeys": list(authority_keys)} if authority_keys else {}),
         "name": name,
         "natsUrls": list(nats_urls),
+        **({"streamReplicas": stream_replicas} if stream_replicas != 1 else {}),
         "statusListUrl": status_list_url,
         "participantRegistryUrl": participant_registry_url,
         "issued": format_datetime(issued),
@@ -135,6 +140,9 @@ def verify_announcement(document: Any, *, expected_authority: str | None = None,
     nats_urls = document.get("natsUrls")
     if not isinstance(nats_urls, list) or not all(isinstance(u, str) for u in nats_urls):
         raise _fail("has no list of NATS URLs in 'natsUrls'")
+    replicas = document.get("streamReplicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 5:
+        raise _fail("has a 'streamReplicas' that is not a whole number from 1 to 5")
     name = document.get("name")
     issued, valid_until = _time(document, "issued"), _time(document, "validUntil")
     moment = aware_now(now)
@@ -148,4 +156,5 @@ def verify_announcement(document: Any, *, expected_authority: str | None = None,
         nats_urls=tuple(nats_urls),
         status_list_url=_http_url(document, "statusListUrl"),
         participant_registry_url=_http_url(document, "participantRegistryUrl"),
-        issued=document["issued"], valid_until=document["validUntil"], document=document)
+        issued=document["issued"], valid_until=document["validUntil"], document=document,
+        stream_replicas=replicas)

@@ -116,6 +116,9 @@ class NatsSettings(BaseModel):
     initial_connect_deadline: float = Field(default=30.0, gt=0)  # all first attempts together
     # The first connect gives up this soon when every attempt finds nothing listening.
     refused_deadline: float = Field(default=2.0, gt=0)
+    # Copies of each dataset stream a JetStream cluster keeps (R3 on a 3-node cluster, see
+    # docs/deploy.md); 1 on a single server, which refuses more.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
 
     @field_validator("urls", mode="before")
     @classmethod

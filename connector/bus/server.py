@@ -137,8 +137,15 @@ class EmbeddedNatsServer:
         max_payload: int = DEFAULT_MAX_PAYLOAD,
         binary: Path | None = None,
         jetstream_key: bytes | None = None,
+        config_file: Path | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self._store_dir = Path(store_dir).absolute()
+        # A config written elsewhere (``tsunagu authority nats-config``: a cluster node, a
+        # hub, a leaf), run as an operator would with ``nats-server -c FILE``; its ports
+        # must be fixed in it. None: the config is rendered here on every start.
+        self._config_file = Path(config_file).absolute() if config_file else None
+        self._environment = dict(environment or {})  # e.g. the key such a config names
         # JetStream's own encryption at rest (ChaCha20-Poly1305 on every block, subjects and
         # headers included); the key reaches the child in its environment, never the config.
         self._jetstream_key = jetstream_key
@@ -161,7 +168,7 @@ class EmbeddedNatsServer:
 
     @property
     def config_path(self) -> Path:
-        return self._store_dir / "nats-server.conf"
+        return self._config_file or self._store_dir / "nats-server.conf"
 
     @property
     def log_path(self) -> Path:
@@ -327,7 +334,8 @@ class EmbeddedNatsServer:
             self._store_dir.mkdir(parents=True, exist_ok=True)
             if self._lock_fd is None:
                 self._lock_fd = self._lock_store()
-            self.config_path.write_text(self._render_config(), encoding="utf-8")
+            if self._config_file is None:
+                self.config_path.write_text(self._render_config(), encoding="utf-8")
             if self.log_path.exists() and self.log_path.stat().st_size > _LOG_ROTATE_BYTES:
                 self.log_path.replace(self.log_path.with_suffix(".log.1"))
         except OSError as exc:
@@ -400,9 +408,12 @@ class EmbeddedNatsServer:
                 raise self._error(f"cannot start {binary}: {exc}") from exc
 
     def _child_env(self) -> dict[str, str] | None:
-        if self._jetstream_key is None:
+        if self._jetstream_key is None and not self._environment:
             return None  # inherit ours
-        return {**os.environ, _JETSTREAM_KEY_ENV: self._jetstream_key.hex()}
+        env = {**os.environ, **self._environment}
+        if self._jetstream_key is not None:
+            env[_JETSTREAM_KEY_ENV] = self._jetstream_key.hex()
+        return env
 
     def _read_log(self) -> str:
         try:

@@ -89,12 +89,15 @@ async def _init(args: argparse.Namespace) -> int:
         authority_dids=joined.authority_dids, status_list_url=joined.status_list_url,
         nats_urls=joined.nats_urls, api_port=args.api_port,
         insecure_no_auth=args.insecure_no_auth, status_list_refresh_s=args.status_list_refresh,
-        at_rest_key=args.at_rest_key, plain_at_rest=args.plain_at_rest)
+        at_rest_key=args.at_rest_key, plain_at_rest=args.plain_at_rest,
+        stream_replicas=joined.stream_replicas)
     if joined.announcement is not None:
         found = joined.announcement
         print(f"authority   {found.authority}  ({found.name}; signed announcement verified: "
               "compare this DID with the one the authority gave you)")
-        print(f"nats        {', '.join(joined.nats_urls) or '(none announced)'}")
+        print(f"nats        {', '.join(joined.nats_urls) or '(none announced)'}"
+              + (f"  (streams R{joined.stream_replicas})" if joined.stream_replicas > 1
+                 else ""))
         print(f"status list {joined.status_list_url}")
     print(f"participant {result.did}")
     print(f"config      {result.config_path}")

@@ -92,8 +92,12 @@ def load_dataset(store: Store, dataset_id: str) -> DatasetRow | None:
                       schema=loads(row[4]) if row[4] is not None else None)
 
 
-def stream_config(provider_did: str, dataset_id: str) -> StreamConfig:
-    """The stream of one dataset: an append-only, deduplicated log of its record events."""
+def stream_config(provider_did: str, dataset_id: str, replicas: int = 1) -> StreamConfig:
+    """The stream of one dataset: an append-only, deduplicated log of its record events.
+
+    ``replicas``: copies kept by a JetStream cluster ([nats] stream_replicas, announced by
+    the authority: 1 on one server, 3 on a 3-node cluster so one lost server loses
+    nothing). ``ensure_stream`` scales an existing stream to it."""
     return StreamConfig(
         name=subjects.dataset_stream(provider_did, dataset_id),
         description=f"tsunagu record events of {dataset_id}"[:256],
@@ -104,6 +108,7 @@ def stream_config(provider_did: str, dataset_id: str) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_age=0,
         storage=StorageType.FILE,  # survives a server crash (see ../shared/notes/nats.md)
+        num_replicas=replicas,
         duplicate_window=DUPLICATE_WINDOW_S,
         # No per-message TTL: a "Nats-TTL: never" header would be exempt from max_age, and
         # nothing but the connector publishes here.
@@ -234,7 +239,8 @@ class DatasetService:
         # Streams can be lost with a NATS store or moved to a new cluster: recreate them all
         # before any record is (re)published to them.
         for (dataset_id,) in connector.store.query("SELECT id FROM datasets"):
-            await ensure_stream(connector.js, stream_config(connector.did, dataset_id))
+            await ensure_stream(connector.js, stream_config(
+                connector.did, dataset_id, connector.config.nats.stream_replicas))
         connector.route("CatalogRequestMessage", self._on_catalog_request)
         connector.route("DatasetRequestMessage", self._on_dataset_request)
 
@@ -259,7 +265,7 @@ class DatasetService:
         check_offers(offers)
         if schema is not None:
             check_schema(schema)
-        config = stream_config(c.did, dataset_id)
+        config = stream_config(c.did, dataset_id, c.config.nats.stream_replicas)
         await ensure_stream(c.js, config)
         schema_id = schema_id_for(schema) if schema is not None else None
         now = datetime.now(UTC).isoformat()

@@ -594,7 +594,8 @@ class RecordService:
             stream = subjects.dataset_stream(c.did, item.dataset_id)
             log.warning("dataset stream missing, recreating it", extra={"stream": stream})
             with contextlib.suppress(nats.errors.Error, TimeoutError):
-                await ensure_stream(c.js, stream_config(c.did, item.dataset_id))
+                await ensure_stream(c.js, stream_config(c.did, item.dataset_id,
+                                                        c.config.nats.stream_replicas))
         elif isinstance(exc, TimeoutError | nats.errors.Error):
             log.warning("record event not published yet, kept in the outbox",
                         extra={"record": item.record_id, "version": item.version,

@@ -77,6 +77,10 @@ class Joined:
     nats_urls: list[str]
     announcement: Announcement | None
 
+    @property
+    def stream_replicas(self) -> int:
+        return self.announcement.stream_replicas if self.announcement else 1
+
 
 async def resolve(authority_url: str | None, *, authority_dids: list[str],
                   status_list_url: str | None, nats_urls: list[str]) -> Joined:

@@ -51,8 +51,11 @@ def _toml_string(value: str) -> str:
 NATS_CREDS_NAME = "nats.creds"  # where `tsunagu authority issue` puts the NATS user
 
 
-def _nats_section(nats_urls: list[str], insecure_no_auth: bool) -> list[str]:
+def _nats_section(nats_urls: list[str], insecure_no_auth: bool,
+                  stream_replicas: int = 1) -> list[str]:
     urls = f"urls = [{', '.join(_toml_string(u) for u in nats_urls)}]"
+    if stream_replicas != 1:  # announced by a clustered data space
+        urls += f"\nstream_replicas = {int(stream_replicas)}"
     if insecure_no_auth:
         return ["[nats]  # INSECURE, development only: no credentials, no isolation between "
                 "participants", urls, "insecure_no_auth = true"]
@@ -66,7 +69,7 @@ def _nats_section(nats_urls: list[str], insecure_no_auth: bool) -> list[str]:
 def render_config(*, name: str, authority_dids: list[str], status_list_url: str | None,
                   nats_urls: list[str], api_port: int, insecure_no_auth: bool = False,
                   status_list_refresh_s: float | None = None,
-                  at_rest_key: str | None = None) -> str:
+                  at_rest_key: str | None = None, stream_replicas: int = 1) -> str:
     lines = [
         "[participant]",
         f"name = {_toml_string(name)}",
@@ -79,7 +82,7 @@ def render_config(*, name: str, authority_dids: list[str], status_list_url: str 
         lines.append(f"status_list_url = {_toml_string(status_list_url)}")
     if status_list_refresh_s is not None:
         lines.append(f"status_list_refresh_s = {float(status_list_refresh_s)}")
-    lines += ["", *_nats_section(nats_urls, insecure_no_auth),
+    lines += ["", *_nats_section(nats_urls, insecure_no_auth, stream_replicas),
               "", "[api]", 'host = "127.0.0.1"', f"port = {api_port}", ""]
     if at_rest_key is not None:
         lines += ["[at_rest]  # encrypts store, participant key and NATS seed on disk; keep "
@@ -102,6 +105,7 @@ def init_participant(
     status_list_refresh_s: float | None = None,
     at_rest_key: str | None = None,
     plain_at_rest: bool = False,
+    stream_replicas: int = 1,
 ) -> InitResult:
     """Create key, config and credential request in ``directory`` (validated first), and
     the at-rest key (``at_rest_key``: its source; default a key file beside ``directory``)
@@ -153,7 +157,8 @@ def init_participant(
                                         nats_urls=nats_urls or [], api_port=api_port,
                                         insecure_no_auth=insecure_no_auth,
                                         status_list_refresh_s=status_list_refresh_s,
-                                        at_rest_key=at_rest_source)),
+                                        at_rest_key=at_rest_source,
+                                        stream_replicas=stream_replicas)),
             (request_path, orjson.dumps(request, option=orjson.OPT_INDENT_2).decode() + "\n"),
         ):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
