@@ -121,8 +121,13 @@ BENCHMARKS: tuple[Bench, ...] = (
     # Issue 17's other items, not built yet: listed as such by the runner.
     Bench("memory", None, "--records", (), (), (lower("rss_mb", "MB", 150.0),),
           about="RSS holding 100,000 records; 30-minute soak at 50 % (issue 17 item 4)"),
-    Bench("cluster", None, "--records", (), (), (Figure("records_per_s", "records/s"),),
-          about="3-node cluster and leaf nodes, 100,000 records (issue 17 item 5)"),
+    Bench("cluster", "bench/cluster.py", "--records", (2000, 5000, 10000),
+          (20000, 50000, 100000),
+          (Figure("single.records_per_s", "records/s"),
+           Figure("cluster.records_per_s", "records/s")),
+          baseline="one server, same run", timeout_s=1800.0,
+          about="one server, a 3-node cluster with its stream leader killed, a hub and a "
+                "leaf cut off (issue 17 item 5)"),
     Bench("catalog", None, "--datasets", (), (), (lower("search_p99_ms", "ms"),),
           about="catalog search at a prefecture's scale"),
 )
