@@ -110,6 +110,16 @@ class PolicyJudge:
         self._decisions: OrderedDict[tuple[Any, ...], PartialDecision] = OrderedDict()
         self._plan_size, self._decision_size = plans, decisions
 
+    def remember(self, key: str, policy: Policy) -> None:
+        """Compile a policy parsed at admission, so that no search pays for it."""
+        if key not in self._plans:
+            try:
+                self._plans[key] = compile_policy(policy)
+            except PolicyError as exc:
+                self._plans[key] = UnusablePolicy(f"offer policy: {exc.message}")
+            if len(self._plans) > self._plan_size:
+                self._plans.popitem(last=False)
+
     def plan(self, key: str, rules: Mapping[str, Any]) -> CompiledPolicy | UnusablePolicy:
         hit = self._plans.get(key)
         if hit is not None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from catalog.index import CatalogIndex, Filters, Hit, Page
+from catalog.index import CatalogIndex, Filters, Hit, Page, policy_key
 from catalog.model import Dataset, Dropped, EntryError, parse_catalog, parse_dataset
-from catalog.policy import Asker, PolicyJudge, UnusablePolicy, check_offers, explain_offer
+from catalog.policy import Asker, PolicyJudge, UnusablePolicy, explain_offer, parse_offer
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class Catalog:
         self.judge = PolicyJudge()
         self.drops: Counter[tuple[str, str]] = Counter()  # (participant, reason) -> count
         self._policies: tuple[int, list[tuple[str, dict[str, Any]]]] = (-1, [])
+        self._checked: dict[str, str] = {}  # policy key -> "" (parses) or why not
 
     def close(self) -> None:
         self.index.close()
@@ -66,10 +67,23 @@ class Catalog:
         return Dropped(dataset, f"{reason}: {detail}")
 
     def _admit(self, dataset: Dataset) -> Dropped | None:
-        try:
-            check_offers(dataset)
-        except UnusablePolicy as exc:
-            return self.drop(dataset.provider, INVALID_POLICY, dataset.id, str(exc))
+        """Every offer must parse for the evaluator; parsing (JSON-LD expansion) is the
+        costly part of ingestion, so the verdict is kept per distinct policy."""
+        for offer in dataset.offers:
+            key, rules = policy_key(offer.body, dataset.id)
+            verdict = self._checked.get(key)
+            if verdict is None:
+                try:
+                    self.judge.remember(key, parse_offer(rules))
+                    verdict = ""
+                except UnusablePolicy as exc:
+                    verdict = str(exc)
+                self._checked[key] = verdict
+                if len(self._checked) > 65536:
+                    self._checked.pop(next(iter(self._checked)))
+            if verdict:
+                return self.drop(dataset.provider, INVALID_POLICY, dataset.id,
+                                 f"offer {offer.id[:200]}: {verdict}")
         return None
 
     def ingest_catalog(self, provider: str, document: Any) -> Ingested:
