@@ -349,11 +349,13 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = ()) -> web.Applica
                             headers={"Cache-Control": "no-cache"})
 
     async def participants(_: web.Request) -> web.Response:
+        # The signed registry of live participants (trust.participant_registry), what the
+        # announcement's participantRegistryUrl names and the federated catalog crawls.
         try:
-            body = {"authority": authority.did, "participants": authority.public_registry()}
+            body = authority.signed_registry()
         except TsunaguError as exc:
             return _problem(exc)
-        return web.json_response(body)
+        return web.json_response(body, headers={"Cache-Control": "no-cache"})
 
     async def key_history(_: web.Request) -> web.Response:
         try:
