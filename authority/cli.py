@@ -118,6 +118,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="kept in the private registry only")
     p.set_defaults(func=_revoke)
 
+    p = actions.add_parser("registry", help="print the signed participant registry (live "
+                                            "participants; what the federated catalog crawls)")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.set_defaults(func=_registry)
+
     p = actions.add_parser("serve", help="serve the status list, the public registry, the "
                                          "data-space announcement and NATS")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
@@ -298,6 +303,11 @@ def _backup(args: argparse.Namespace) -> int:
                                at_rest=authority.at_rest)
     print(f"backup      {summary.path}  ({summary.bytes:,} bytes, sealed)")
     print(f"files       {', '.join(summary.files)}")
+    return 0
+
+
+def _registry(args: argparse.Namespace) -> int:
+    print(json.dumps(Authority.open(args.dir).signed_registry(), ensure_ascii=False, indent=2))
     return 0
 
 
