@@ -101,3 +101,66 @@ async def test_entries_that_are_not_dsp_datasets_are_dropped_and_counted(provide
     assert node.catalog.drops[(did, "invalid_schema")] == 2
     assert f'tsunagu_catalog_dropped_total{{participant="{did}",reason="invalid_schema"}} 2' \
         in node.metrics()
+
+
+async def _until(predicate, timeout: float = 1.0) -> float:
+    """Seconds until ``predicate()`` holds; fails after ``timeout``."""
+    started = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - started > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        await asyncio.sleep(0.005)
+    return time.perf_counter() - started
+
+
+async def test_change_feed_publish_change_withdraw_within_a_second(
+        tmp_path, authority, nats_server, start_connector, provider, consumer):
+    from connector.catalog_node.feed import ChangeFeed
+
+    river_config = participant_config(tmp_path, authority, nats_server.url, name="物資センター",
+                                      legal_id="8000020041009", role="relief_supplier")
+    river = await start_provider(start_connector, river_config)
+    node = CatalogNode()
+    node.load_registry(authority.signed_registry(), authority=authority.did)
+    feed = ChangeFeed(node, consumer.js)
+    await feed.sync()
+    titles = lambda q: [h.dataset.title for h in node.catalog.search(q).hits]  # noqa: E731
+    # what was offered before the node started: caught up from the stream, no crawl
+    await _until(lambda: titles("避難所") == ["指定避難所"])
+
+    river_ds = "urn:tsunagu:test:dataset:river"
+    await river.datasets.offer_dataset(river_ds, "河川水位", [OPEN])          # published
+    assert await _until(lambda: titles("河川") == ["河川水位"]) < 1.0
+    await river.datasets.offer_dataset(river_ds, "河川水位（毎時）", [OPEN])  # changed
+    assert await _until(lambda: titles("毎時") == ["河川水位（毎時）"]) < 1.0
+    assert await river.datasets.withdraw_dataset(river_ds)                    # withdrawn
+    assert await _until(lambda: node.catalog.search("河川").total == 0) < 1.0
+    assert river_ds not in [d["@id"] for d in river.datasets.list()]
+
+    # the node is down while a dataset is offered: it catches up from its position
+    await feed.close()
+    await river.datasets.offer_dataset("urn:tsunagu:test:dataset:supplies", "物資の在庫", [OPEN])
+    feed = ChangeFeed(node, consumer.js)
+    await feed.sync()
+    assert await _until(lambda: titles("物資") == ["物資の在庫"]) < 1.0
+
+    # a forged event on the provider's subject (signed by another key) is dropped, counted
+    from connector.bus import subjects
+    from trust.canonical import canonical_json
+    from trust.proofs import sign_document
+    forged = sign_document({"type": "tsunagu:CatalogChange", "event": "withdrawn",
+                            "provider": river.connector.did, "at": "2026-01-01T00:00:00Z",
+                            "dataset": {"@id": "urn:tsunagu:test:dataset:supplies"}},
+                           KeyPair.generate())
+    await consumer.js.publish(subjects.catalog_subject(river.connector.did),
+                              canonical_json(forged),
+                              stream=subjects.catalog_stream(river.connector.did))
+    await _until(lambda: node.catalog.drops[(river.connector.did, "invalid_signature")] == 1)
+    assert titles("物資") == ["物資の在庫"]
+
+    # revoked: the feed stops following, the datasets go
+    authority.revoke(did=river.connector.did)
+    node.load_registry(authority.signed_registry(), authority=authority.did)
+    await feed.sync()
+    assert node.catalog.search("物資").total == 0
+    await feed.close()
