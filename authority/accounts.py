@@ -166,6 +166,7 @@ def user_permissions(did: str) -> Permissions:
     return Permissions(
         pub_allow=(
             f"tsunagu.data.{pid}.>",  # its own record events only
+            f"tsunagu.catalog.{pid}.>",  # its own catalog change events (docs/catalog.md)
             f"tsunagu.dsp.*.{pid}",  # DSP requests with itself as sender
             "tsunagu.ctl.*.>",  # notices to anyone: each reaches only the account it names
             f"_INBOX.{pid}.>",

@@ -118,6 +118,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="kept in the private registry only")
     p.set_defaults(func=_revoke)
 
+    p = actions.add_parser("registry", help="print the signed participant registry (live "
+                                            "participants; what the federated catalog crawls)")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.set_defaults(func=_registry)
+
     p = actions.add_parser("serve", help="serve the status list, the public registry, the "
                                          "data-space announcement and NATS")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
@@ -326,6 +331,11 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registry(args: argparse.Namespace) -> int:
+    print(json.dumps(Authority.open(args.dir).signed_registry(), ensure_ascii=False, indent=2))
+    return 0
+
+
 def _key_source(files: dict[str, bytes], directory: Path) -> KeySource | None:
     """Where a restored authority.json puts the at-rest key (relative to its new place)."""
     spec = json.loads(files.get(CONFIG_FILE, b"{}")).get("atRestKey")
@@ -408,11 +418,13 @@ def make_app(authority: Authority, nats_urls: Sequence[str] = (), *,
                             headers={"Cache-Control": "no-cache"})
 
     async def participants(_: web.Request) -> web.Response:
+        # The signed registry of live participants (trust.participant_registry), what the
+        # announcement's participantRegistryUrl names and the federated catalog crawls.
         try:
-            body = {"authority": authority.did, "participants": authority.public_registry()}
+            body = authority.signed_registry()
         except TsunaguError as exc:
             return _problem(exc)
-        return web.json_response(body)
+        return web.json_response(body, headers={"Cache-Control": "no-cache"})
 
     async def key_history(_: web.Request) -> web.Response:
         try:

@@ -40,7 +40,15 @@ from connector.bus.connection import NatsConnectError, NatsSettings, close_nats,
 from connector.bus.server import EmbeddedNatsServer
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
-from connector.protocol.grants import GRANT, GRANTED, REVOKE, REVOKED, Reply
+from connector.protocol.grants import (
+    GRANT,
+    GRANTED,
+    REGISTRY,
+    REGISTRY_REQUEST,
+    REVOKE,
+    REVOKED,
+    Reply,
+)
 from connector.runtime.identity import participant_id
 from connector.runtime.ports import bind_port, pick_free_port
 from trust.credentials import format_datetime
@@ -356,6 +364,8 @@ class AuthorityNats:
 
     async def _decide(self, env: Envelope) -> Reply:
         self._require_live(env.sender, "sender")
+        if env.message_type == REGISTRY_REQUEST:  # what a catalog node crawls
+            return REGISTRY, {"registry": self.authority.signed_registry()}
         agreement_id, provider, consumer, dataset = _verified_agreement(env.payload,
                                                                         self._check_proof)
         durable = env.payload.get("consumer")

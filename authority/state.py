@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from authority.errors import AuthorityCode
+from connector.bus.subjects import dsp_inbox
 from connector.plugins.contract import DomainPlugin
 from connector.plugins.registry import (
     load_domain_plugins,
@@ -76,6 +77,7 @@ from trust.key_history import (
 )
 from trust.keys import KEY_FILE_ROLE, KeyPair, load_key, resolve_did_key, save_key
 from trust.legal_id import LegalId, parse_legal_id
+from trust.participant_registry import sign_registry
 from trust.status_list import DEFAULT_TTL, MIN_LENGTH, StatusList, sign_status_list
 
 try:  # POSIX; elsewhere concurrent CLI writers are not serialised
@@ -747,3 +749,20 @@ class Authority:
                 "status": status,
             })
         return participants
+
+    def signed_registry(self, now: datetime | None = None) -> dict[str, Any]:
+        """The participant registry the federated catalog crawls (trust.participant_registry):
+        live participants only (a revoked or expired credential is left out), each with the
+        NATS subject its connector answers DSP requests on, signed by the authority."""
+        live = []
+        for p in self.public_registry(now):
+            if p["status"] != "active":
+                continue
+            live.append({"id": p["id"], "name": p["name"], "roles": p["roles"],
+                         "legalIdentifier": p["legalIdentifier"],
+                         "dspSubject": dsp_inbox(p["id"]).removesuffix(".*"),
+                         "credentialId": p["credentialId"], "validUntil": p["validUntil"]})
+        # A participant issued a new credential appears once (its newest).
+        by_did = {p["id"]: p for p in live}
+        return sign_registry(self.signing_key, list(by_did.values()),
+                             authority=self._signs_as(), authority_keys=self.key_chain, now=now)

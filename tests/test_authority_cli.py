@@ -24,6 +24,7 @@ from trust import nats_jwt
 from trust.credentials import verify_credential
 from trust.errors import CredentialError, KeyMaterialError, TsunaguError
 from trust.keys import KeyPair
+from trust.participant_registry import verify_registry
 from trust.status_list import StatusListCache, verify_status_list
 
 CHIYODA = "131016"
@@ -379,9 +380,11 @@ async def test_serve_publishes_a_verifiable_status_list(authority_dir, participa
             async with session.get(f"{base}/participants") as resp:
                 assert resp.status == 200
                 body = await resp.json()
-            assert body["authority"] == authority.did
+            # the signed registry of live participants (trust.participant_registry)
+            assert body["id"] == authority.did and body["type"] == "ParticipantRegistry"
+            verify_registry(body, expected_authority=authority.did)
             [entry] = body["participants"]
-            assert entry["id"] == participant.did and entry["status"] == "active"
+            assert entry["id"] == participant.did
             assert entry["legalIdentifier"]["value"] == CHIYODA
             assert "jwt" not in entry
 
@@ -400,7 +403,7 @@ async def test_serve_publishes_a_verifiable_status_list(authority_dir, participa
             async with session.get(f"{base}/participants") as resp:
                 text = await resp.text()
             assert "secret reason" not in text
-            assert json.loads(text)["participants"][0]["status"] == "revoked"
+            assert json.loads(text)["participants"] == []  # revoked: gone from the registry
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = await asyncio.wait_for(proc.wait(), timeout=10)

@@ -7,6 +7,7 @@ from typing import Any
 
 from usage_policies import datatypes
 from usage_policies.datatypes import Duration
+from usage_policies.decision import ConstraintResult
 from usage_policies.model import AnyConstraint, Duty, LogicalConstraint, Party, Policy
 from usage_policies.operands import find_left_operand, operand_vocabularies
 from usage_policies.validate import check_constraint, check_duty, validate_policy
@@ -122,6 +123,23 @@ def _sentence(checked: Any, c: AnyConstraint, lang: str) -> str:
     value = checked.right if checked.reference is None else checked.reference
     ja, en = _OPS[checked.op]
     text = value_label(value, lang)
+    return f"{label}が{ja.format(v=text)}" if lang == "ja" else \
+        f"{label} {en.format(v=text)}"
+
+
+def result_sentence(result: ConstraintResult, lang: str) -> str:
+    """A constraint as the evaluator reported it (usage_policies.decision), in ``lang``: the
+    same words as ``constraint_sentence``, for callers that hold results, not the policy."""
+    if result.children:
+        ja, en = _LOGIC.get(result.operator, (result.operator, result.operator))
+        inner = [result_sentence(c, lang) for c in result.children]
+        return (f"{ja}: " + " / ".join(inner)) if lang == "ja" else (
+            f"{en}: " + "; ".join(inner))
+    spec = find_left_operand(result.left_operand)
+    label = (spec.label_ja or spec.label_en) if spec and lang == "ja" else (
+        spec.label_en if spec else short_name(result.left_operand))
+    ja, en = _OPS.get(result.operator, ("{v}", "{v}"))
+    text = value_label(result.right_operand, lang)
     return f"{label}が{ja.format(v=text)}" if lang == "ja" else \
         f"{label} {en.format(v=text)}"
 

@@ -35,6 +35,17 @@ def dataset_stream(provider_did: str, dataset_id: str) -> str:
     return f"DS_{digest}"
 
 
+def catalog_subject(provider_did: str) -> str:
+    """Catalog change events of a provider (dataset offered, changed, withdrawn)."""
+    return f"tsunagu.catalog.{participant_id(provider_did)}.changes"
+
+
+def catalog_stream(provider_did: str) -> str:
+    """JetStream stream of a provider's catalog change events (a catalog node that was down
+    catches up from its durable consumer's position)."""
+    return f"CATALOG_{participant_id(provider_did)}"
+
+
 def control_subject(participant_did: str, topic: str) -> str:
     """Notifications to a participant (agreement terminated, duty reminders...)."""
     return f"tsunagu.ctl.{participant_id(participant_did)}.{topic}"

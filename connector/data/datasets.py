@@ -33,6 +33,7 @@ from trust.canonical import canonical_json
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import ErrorCode, JsonLdError, TsunaguError, ValidationError
+from trust.proofs import sign_document
 
 if TYPE_CHECKING:
     from nats.js import JetStreamContext
@@ -51,6 +52,26 @@ DISTRIBUTION_FORMAT = "nats-jetstream"
 # a longer outage can appear twice in the stream, and consumers dedupe on (record id,
 # version) anyway (the ``deliveries`` table is unique on it).
 DUPLICATE_WINDOW_S = 3600.0
+
+
+# Catalog change events (connector.bus.subjects.catalog_subject), read by catalog nodes.
+CHANGE_TYPE = "tsunagu:CatalogChange"
+CHANGED = "changed"
+WITHDRAWN_EVENT = "withdrawn"
+WITHDRAWN = "tsunagu:withdrawn"  # set in a stored entry that is no longer listed
+
+
+def catalog_stream_config(provider_did: str, replicas: int = 1) -> StreamConfig:
+    """The provider's catalog change events: kept (up to a bound) so a catalog node that was
+    down catches up from where its durable consumer stopped; ``replicas`` as its datasets'
+    streams (``stream_config``)."""
+    return StreamConfig(
+        name=subjects.catalog_stream(provider_did),
+        description="tsunagu catalog change events",
+        subjects=[subjects.catalog_subject(provider_did)],
+        retention=RetentionPolicy.LIMITS, discard=DiscardPolicy.OLD,
+        max_msgs=100_000, max_age=0, storage=StorageType.FILE, num_replicas=replicas,
+        allow_rollup_hdrs=False)
 
 
 class DatasetError(TsunaguError):
@@ -241,6 +262,8 @@ class DatasetService:
         for (dataset_id,) in connector.store.query("SELECT id FROM datasets"):
             await ensure_stream(connector.js, stream_config(
                 connector.did, dataset_id, connector.config.nats.stream_replicas))
+        await ensure_stream(connector.js, catalog_stream_config(
+            connector.did, connector.config.nats.stream_replicas))
         connector.route("CatalogRequestMessage", self._on_catalog_request)
         connector.route("DatasetRequestMessage", self._on_dataset_request)
 
@@ -281,14 +304,46 @@ class DatasetService:
                                                        c.did, dataset_id), now))
             c.audit.append("dataset_offered", dataset=dataset_id, schema=schema_id)
         log.info("dataset offered", extra={"dataset": dataset_id})
+        await self._announce(CHANGED, dataset_message(c.did, entry))
         return entry
+
+    async def withdraw_dataset(self, dataset_id: str) -> bool:
+        """Stop listing a dataset (its stream and agreements stay: ending those is the
+        agreements' business); catalog nodes are told. False if it is not listed."""
+        c = self.connector
+        row = self.get(dataset_id)
+        if row is None or row.body.get(WITHDRAWN):
+            return False
+        now = datetime.now(UTC).isoformat()
+        with c.store.transaction() as db:
+            db.execute("UPDATE datasets SET body = ? WHERE id = ?",
+                       (dumps({**row.body, WITHDRAWN: now}), dataset_id))
+            c.audit.append("dataset_withdrawn", dataset=dataset_id)
+        await self._announce(WITHDRAWN_EVENT, {"@id": dataset_id})
+        return True
+
+    async def _announce(self, event: str, dataset: dict[str, Any]) -> None:
+        """A signed catalog change event on the provider's catalog stream. A failure is
+        logged, not raised: the dataset is offered either way and a crawl will see it."""
+        c = self.connector
+        document = sign_document({"type": CHANGE_TYPE, "event": event, "provider": c.did,
+                                  "at": datetime.now(UTC).isoformat(), "dataset": dataset},
+                                 c.identity.key)
+        try:
+            await c.js.publish(subjects.catalog_subject(c.did), canonical_json(document),
+                               stream=subjects.catalog_stream(c.did))
+        except Exception as exc:
+            log.warning("catalog change event not published",
+                        extra={"dataset": dataset.get("@id"), "error": type(exc).__name__})
 
     def get(self, dataset_id: str) -> DatasetRow | None:
         return load_dataset(self.connector.store, dataset_id)
 
     def list(self) -> list[dict[str, Any]]:
-        return [loads(r[0]) for r in self.connector.store.query(
+        """The listed datasets (withdrawn ones left out), as the DSP catalog shows them."""
+        bodies = [loads(r[0]) for r in self.connector.store.query(
             "SELECT body FROM datasets ORDER BY created, id")]
+        return [b for b in bodies if WITHDRAWN not in b]
 
     def entries(self, dataset_id: str | None = None) -> list[dict[str, Any]]:
         """Datasets as the app API lists them: id, stream, subject, schema id, created and
@@ -324,7 +379,7 @@ class DatasetService:
         if refused:
             return refused
         row = self.get(env.payload["dataset"])
-        if row is None:
+        if row is None or WITHDRAWN in row.body:
             return _catalog_error(ConnectorCode.DATASET_NOT_FOUND,
                                   "no dataset with this id is offered here")
         return "Dataset", dataset_message(self.connector.did, row.body)

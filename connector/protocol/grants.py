@@ -48,6 +48,7 @@ from connector.runtime.identity import Identity
 from trust.authority_keys import AuthorityKeyring
 from trust.envelope import Envelope, ReplayCache, SignerCheck, open_envelope, seal
 from trust.errors import EnvelopeError
+from trust.participant_registry import Registry, RegistryError, verify_registry
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ GRANT = "tsunagu:StreamGrantRequest"
 GRANTED = "tsunagu:StreamGrant"
 REVOKE = "tsunagu:StreamRevokeRequest"
 REVOKED = "tsunagu:StreamRevoked"
+# The participant registry (trust.participant_registry) asked of the authority over NATS.
+REGISTRY_REQUEST = "tsunagu:ParticipantRegistryRequest"
+REGISTRY = "tsunagu:ParticipantRegistry"
 API_PREFIX = "apiPrefix"  # endpoint property of a data address read through a grant
 Reply = tuple[str, dict[str, Any]]
 Decide = Callable[[Envelope], Awaitable[Reply]]
@@ -100,6 +104,15 @@ class GrantClient:
         if durable is not None:
             payload["consumer"] = durable
         await self._ask(REVOKE, REVOKED, payload)
+
+    async def participant_registry(self) -> Registry:
+        """The authority's signed list of live participants, verified (signature by the
+        authority or a key its chain names, validity period)."""
+        payload = await self._ask(REGISTRY_REQUEST, REGISTRY, {})
+        try:
+            return verify_registry(payload.get("registry"), expected_authority=self.authority)
+        except RegistryError as exc:
+            raise EnvelopeError(exc.message, code=ConnectorCode.GRANT_MALFORMED) from exc
 
     def _open(self, data: bytes) -> Envelope:
         return open_envelope(data, recipient=self.identity.did, replay_cache=self.replay_cache,

@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from connector.data.datasets import load_dataset
+from connector.data.datasets import WITHDRAWN, load_dataset
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.dsp import messages
@@ -282,7 +282,7 @@ class NegotiationService:
 
     def _check_offer(self, offer: dict[str, Any]) -> None:
         dataset = load_dataset(self.connector.store, str(offer.get("target")))
-        if dataset is None:
+        if dataset is None or WITHDRAWN in dataset.body:
             raise TsunaguError(f"no dataset {offer.get('target')}",
                                code=ConnectorCode.NEGOTIATION_UNKNOWN_DATASET)
         policies = dataset.body.get("hasPolicy", [])
