@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import random
 import statistics
 import sys
@@ -242,11 +243,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=2_000)
-    parser.add_argument("--db", default=":memory:",
-                        help="index file (default: in memory, counted in the RSS)")
+    parser.add_argument("--db", default="",
+                        help="index file (default: a temporary file, as a node keeps it; "
+                             "':memory:' puts it in the RSS)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = run(args.datasets, args.queries, args.db)
+    if args.db:
+        result = run(args.datasets, args.queries, args.db)
+    else:
+        with tempfile.TemporaryDirectory(prefix="tsunagu-catalog-") as tmp:
+            result = run(args.datasets, args.queries, str(Path(tmp) / "catalog.sqlite"))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

@@ -128,8 +128,13 @@ BENCHMARKS: tuple[Bench, ...] = (
           baseline="one server, same run", timeout_s=1800.0,
           about="one server, a 3-node cluster with its stream leader killed, a hub and a "
                 "leaf cut off (issue 17 item 5)"),
-    Bench("catalog", None, "--datasets", (), (), (lower("search_p99_ms", "ms"),),
-          about="catalog search at a prefecture's scale"),
+    Bench("catalog", "bench/catalog.py", "--datasets", (1000, 3000, 10000),
+          (1000, 10000, 100000),
+          (lower("search_ms_p50", "ms", 20.0), lower("search_ms_p99", "ms", 100.0),
+           lower("change_visible_ms_p99", "ms", 1000.0), lower("node_rss_mb", "MB", 300.0),
+           lower("crawl_s", "s")),
+          quick_args=("--queries", "500"), timeout_s=1800.0,
+          about="catalog node: crawl, change visible, search, RSS (issue 16)"),
 )
 
 
