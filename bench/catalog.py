@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import random
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
