@@ -44,6 +44,7 @@ async def watch_everything(url: str, seen: list[bytes]) -> nats.NATS:
         seen.append(b" ".join((msg.subject.encode(), headers, msg.data)))
 
     await operator.subscribe(">", cb=keep)
+    await operator.flush()  # the server holds the subscription before anything is sent
     return operator
 
 
