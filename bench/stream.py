@@ -48,6 +48,7 @@ import orjson
 from authority.space import AuthorityNats, save_creds
 from authority.state import Authority
 from bench.baseline_jetstream import baseline
+from bench.cpu import cpu_seconds, us_per_item
 from bench.pipeline import (
     DATASET,
     OFFER,
@@ -223,8 +224,14 @@ async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[
                         negotiations=args.negotiations) as space:
         result.update(negotiation_stats(space.negotiation_ms))
         consumer = space.consumers[0]
+        pids = {"provider": space.provider.process.proc.pid,
+                "consumer": consumer.process.proc.pid}
+        before = {role: cpu_seconds(pid) for role, pid in pids.items()}
         result.update(await stream(args, mode, space.endpoint(space.provider),
                                    space.endpoint(consumer)))
+        for role, pid in pids.items():  # CPU per record in each connector process
+            result[f"{role}_cpu_us_per_record"] = us_per_item(before[role], cpu_seconds(pid),
+                                                              args.records)
         store = consumer.directory / "connector.sqlite"
         check_counts(store, args.records, store_key_for(store, None))  # the key init made
     return result

@@ -101,3 +101,22 @@ def test_read_only_store_refuses_writes_without_corruption(tmp_path):
         AuditLog(ro).append("use", record="urn:r:2")
     assert info.value.code == "store.unavailable"
     assert verify_chain(AuditLog(ro).lines()).lines == 1
+
+
+def test_the_chain_holds_across_instances_rollbacks_and_appends_outside_a_transaction(store):
+    """Appends in one transaction follow the tail they wrote (kept in the transaction's
+    memo), whichever AuditLog of the store writes; a rolled-back batch leaves no tail."""
+    first, second = AuditLog(store), AuditLog(store)
+    with store.transaction():
+        for n in range(50):
+            (first if n % 2 else second).append("use", record=f"urn:r:{n}")
+    with pytest.raises(RuntimeError), store.transaction():
+        first.append("use", record="urn:r:rolled-back")
+        raise RuntimeError("the step fails after its audit line")
+    assert store.transaction_memo() is None
+    second.append("deletion", record="urn:r:0")  # autocommit: reads the tail from the table
+    with store.transaction():
+        first.append("use", record="urn:r:last")
+    report = verify_chain(first.lines())
+    assert report.ok and report.lines == 3 + 50 + 2
+    assert "urn:r:rolled-back" not in "".join(first.lines())

@@ -34,10 +34,22 @@ def _line_hash(entry: dict[str, Any]) -> str:
 
 
 def make_line(seq: int, prev: str, event: str, fields: dict[str, Any], at: datetime) -> str:
+    return _line(seq, prev, event, fields, at)[0]
+
+
+def _line(seq: int, prev: str, event: str, fields: dict[str, Any], at: datetime
+          ) -> tuple[str, str]:
+    """The line and its hash."""
     entry = {"seq": seq, "at": at.astimezone(UTC).isoformat(timespec="milliseconds"),
              "event": event, "prev": prev, **fields}
-    entry["hash"] = _line_hash(entry)
-    return canonical_json(entry).decode()
+    entry["hash"] = digest = _line_hash(entry)
+    return canonical_json(entry).decode(), digest
+
+
+# The chain's last (seq, hash), kept in the store's transaction memo: a batch appends
+# hundreds of lines in one transaction, and reading back the line just written for each
+# showed in the provider's profile.
+_TAIL = "audit.tail"
 
 
 class AuditLog:
@@ -48,11 +60,17 @@ class AuditLog:
         self.store = store
 
     def append(self, event: str, now: datetime | None = None, **fields: Any) -> int:
-        row = self.store.db.execute("SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1"
-                                    ).fetchone()
-        seq, prev = (row[0] + 1, orjson.loads(row[1])["hash"]) if row else (1, GENESIS)
-        line = make_line(seq, prev, event, fields, now or datetime.now(UTC))
+        memo = self.store.transaction_memo()
+        tail = memo.get(_TAIL) if memo is not None else None
+        if tail is None:
+            row = self.store.db.execute("SELECT seq, line FROM audit ORDER BY seq DESC "
+                                        "LIMIT 1").fetchone()
+            tail = (row[0], orjson.loads(row[1])["hash"]) if row else (0, GENESIS)
+        seq = tail[0] + 1
+        line, digest = _line(seq, tail[1], event, fields, now or datetime.now(UTC))
         self.store.db.execute("INSERT INTO audit (seq, line) VALUES (?, ?)", (seq, line))
+        if memo is not None:
+            memo[_TAIL] = (seq, digest)
         return seq
 
     def lines(self) -> list[str]:

@@ -25,10 +25,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import nats.errors
 from nats.js.errors import NoStreamResponseError
-from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from connector.bus import subjects
@@ -39,13 +37,13 @@ from connector.data.datasets import (
     ensure_stream,
     is_iri,
     load_dataset,
-    schema_id_for,
     stream_config,
 )
 from connector.data.record_events import RecordChange
 from connector.data.record_rows import RecordRows, Unpublished, View
+from connector.data.record_schema import RecordSchemas
 from connector.errors import ConnectorCode
-from connector.protocol.dsp.validation import MAX_REPORTED_ERRORS, describe
+from connector.protocol.dsp.validation import MAX_REPORTED_ERRORS
 from connector.store.database import StoreError, dumps
 from trust import jsonld
 from trust.credentials import VerifiedCredential
@@ -132,28 +130,18 @@ def _check_size(document: dict[str, Any]) -> bytes:
 
 
 class _SchemaCache:
-    """Compiled validators per content-addressed schema id."""
+    """The dataset schema check of ``publish``, refusals as ``RecordError``."""
 
     def __init__(self) -> None:
-        self._validators: dict[str, jsonschema.protocols.Validator] = {}
+        self._schemas = RecordSchemas()
 
     def check(self, schema: dict[str, Any], document: dict[str, Any]) -> None:
-        key = schema_id_for(schema)
-        validator = self._validators.get(key)
-        if validator is None:
-            cls = jsonschema.validators.validator_for(schema,
-                                                      default=jsonschema.Draft202012Validator)
-            # An empty registry: a remote $ref is an error, never a network fetch.
-            validator = cls(schema, registry=Registry(), format_checker=cls.FORMAT_CHECKER)
-            self._validators[key] = validator
         try:
-            found = sorted(validator.iter_errors(document), key=lambda e: e.json_path)
+            errors = self._schemas.errors(schema, document)
         except Unresolvable as exc:
             raise RecordError(f"the dataset's schema has a $ref that cannot be resolved "
                               f"locally: {exc}", code=ConnectorCode.DATASET_SCHEMA_INVALID) from exc
-        if found:
-            # Reasons name the rule, never the value: they reach logs and other participants.
-            errors = [{"path": e.json_path, "reason": describe(e)} for e in found]
+        if errors:
             shown = errors[:MAX_REPORTED_ERRORS]
             listing = "; ".join(f"{e['path']}: {e['reason']}" for e in shown)
             raise RecordError(f"record does not match the dataset's schema: {listing}",

@@ -173,6 +173,7 @@ class Store:
     """
 
     _erasing = False
+    _memo: dict[str, Any] | None = None
 
     def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = Path(path)
@@ -242,6 +243,7 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.path} refuses writes: {_why(exc)}") from exc
+        self._memo = {}
         try:
             yield self.db
         except sqlite3.Error as exc:
@@ -255,6 +257,7 @@ class Store:
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"store {self.path} could not commit: {_why(exc)}") from exc
+        self._memo = None
         if self._erasing:
             self._erasing = False
             try:
@@ -275,8 +278,15 @@ class Store:
             raise StoreError(f"store {self.path} could not checkpoint after an erasure: "
                              f"{_why(exc)}") from exc
 
+    def transaction_memo(self) -> dict[str, Any] | None:
+        """A dict that lives exactly as long as the current ``transaction()`` (None outside
+        one): for what a writer derives from rows it wrote in this transaction, such as
+        the audit chain's tail. A rollback drops it with the rows."""
+        return self._memo if self.db.in_transaction else None
+
     def _rollback(self) -> None:
         self._erasing = False
+        self._memo = None
         with contextlib.suppress(sqlite3.Error):
             self.db.execute("ROLLBACK")
 
