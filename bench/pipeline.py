@@ -330,7 +330,8 @@ async def contract(provider: Any, consumer: Any, negotiations: int) -> list[floa
 
 @asynccontextmanager
 async def deployed(root: Path, *, at_rest: bool = True, negotiations: int = 1,
-                   consumers: int = 1) -> AsyncIterator[Deployed]:
+                   consumers: int = 1, record_proofs: str = "per-record"
+                   ) -> AsyncIterator[Deployed]:
     """The data space as deployed, each connector its own process (tests/e2e/processes.py):
     a provider offering DATASET, ``consumers`` consumers (each its own participant, NATS
     account and user) with an agreement and a STARTED transfer each."""
@@ -341,7 +342,8 @@ async def deployed(root: Path, *, at_rest: bool = True, negotiations: int = 1,
         provider = await asyncio.to_thread(space.onboard, "city", "仙台市", "041009",
                                            "municipality")
         async with TsunaguClient(provider.api_url, provider.token) as p_app:
-            await p_app.offer_dataset(DATASET, "指定避難所", [OFFER], schema=SCHEMA)
+            await p_app.offer_dataset(DATASET, "指定避難所", [OFFER], schema=SCHEMA,
+                                      record_proofs=record_proofs)
         joined = []
         took: list[float] = []
         for i in range(consumers):

@@ -193,7 +193,8 @@ async def in_process(args: argparse.Namespace, mode: str, root: Path) -> dict[st
         running.append(provider)
         consumer, _, cons_api, cons_token = await start_connector(cons_cfg, authority)
         running.append(consumer)
-        await datasets.offer_dataset(DATASET, "指定避難所", [OFFER], SCHEMA)
+        await datasets.offer_dataset(DATASET, "指定避難所", [OFFER], SCHEMA,
+                                     record_proofs=args.record_proofs)
 
         took = await negotiations(consumer, provider.did, args.negotiations)
         result.update(negotiation_stats(took))
@@ -220,8 +221,8 @@ async def in_processes(args: argparse.Namespace, mode: str, root: Path) -> dict[
     the authority serves its status list and runs the nats-server from a third
     (bench/pipeline.py over tests/e2e/processes.py)."""
     result: dict[str, Any] = {}
-    async with deployed(root, at_rest=args.at_rest == "on",
-                        negotiations=args.negotiations) as space:
+    async with deployed(root, at_rest=args.at_rest == "on", negotiations=args.negotiations,
+                        record_proofs=args.record_proofs) as space:
         result.update(negotiation_stats(space.negotiation_ms))
         consumer = space.consumers[0]
         pids = {"provider": space.provider.process.proc.pid,
@@ -247,7 +248,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if mode == "auto":
         mode = "batch" if has_batch_route() else "single"
     result: dict[str, Any] = {"records": args.records, "mode": mode,
-                              "at_rest": args.at_rest,
+                              "at_rest": args.at_rest, "record_proofs": args.record_proofs,
                               "batch": args.batch if mode == "batch" else 1,
                               "concurrency": args.concurrency, "topology": args.topology}
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
@@ -311,6 +312,9 @@ def main() -> int:
     parser.add_argument("--at-rest", choices=["on", "off"], default="on",
                         help="stores and keys encrypted at rest (on, as `connector init` sets "
                              "up) or plain (`init --plain-at-rest`), to measure what it costs")
+    parser.add_argument("--record-proofs", choices=["per-record", "batch"],
+                        default="per-record", help="how the provider signs the records "
+                        "(trust.batch_proofs for batch)")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds the streaming step may take before it fails")
     args = parser.parse_args()

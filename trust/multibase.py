@@ -1,7 +1,8 @@
-"""Multibase (base58btc only) and multicodec prefixes used by did:key and Multikey."""
+"""Multibase (base58btc; base64url for long values) and multicodec prefixes for did:key."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 from trust.errors import MultibaseError
@@ -74,3 +75,22 @@ def decode_multikey(text: str, codec: bytes, length: int = 32) -> bytes:
     if len(raw) != length:
         raise MultibaseError(f"multikey holds {len(raw)} key bytes, expected {length}")
     return raw
+
+
+BASE64URL_PREFIX = "u"  # multibase base64url, no padding (RFC 4648 §5)
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def encode_base64url(data: bytes) -> str:
+    """Multibase base64url: linear time, for values longer than a key or a signature (a
+    batch proof's Merkle path) where base58's big-integer arithmetic grows quadratically."""
+    return BASE64URL_PREFIX + base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def decode_base64url(text: str) -> bytes:
+    if not isinstance(text, str) or not text.startswith(BASE64URL_PREFIX):
+        raise MultibaseError("multibase value must be base64url (prefix 'u')")
+    body = text[1:]
+    if not _BASE64URL.fullmatch(body) or len(body) % 4 == 1:
+        raise MultibaseError("multibase value contains characters outside base64url")
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))

@@ -2,6 +2,8 @@
 
 hashData = SHA-256(JCS(proof config)) || SHA-256(JCS(document without proof)); the signature is
 Ed25519 over hashData; proofValue is multibase base58btc. Verification methods are did:key.
+``verify_document`` also verifies the batch suite of ``trust.batch_proofs`` where the caller
+accepts it (``suites``): records, not agreements or credentials.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from trust import batch_proofs
 from trust.canonical import canonical_json, sha256
 from trust.errors import DidError, MultibaseError, ProofError, TrustCode, TsunaguError
 from trust.keys import KeyPair, resolve_did_key, verify_signature
@@ -18,6 +21,8 @@ from trust.multibase import decode_base58btc, encode_base58btc
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-jcs-2022"
+# What a record may carry: a proof of its own, or its batch's (trust.batch_proofs).
+RECORD_SUITES = (CRYPTOSUITE, batch_proofs.CRYPTOSUITE)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,8 @@ def _fail(message: str, code: TrustCode) -> ProofError:
     return ProofError(message, code=code)
 
 
-def _check_proof_shape(proof: Any) -> dict[str, Any]:
+def _check_proof_shape(proof: Any, suites: tuple[str, ...] = (CRYPTOSUITE,)
+                       ) -> dict[str, Any]:
     if proof is None:
         raise _fail("document has no proof", TrustCode.PROOF_MISSING)
     if isinstance(proof, list):
@@ -109,8 +115,8 @@ def _check_proof_shape(proof: Any) -> dict[str, Any]:
         raise _fail("proof must be a JSON object", TrustCode.PROOF_MALFORMED)
     if proof.get("type") != PROOF_TYPE:
         raise _fail(f"proof type must be {PROOF_TYPE}", TrustCode.PROOF_UNSUPPORTED_TYPE)
-    if proof.get("cryptosuite") != CRYPTOSUITE:
-        raise _fail(f"proof cryptosuite must be {CRYPTOSUITE}",
+    if proof.get("cryptosuite") not in suites:
+        raise _fail(f"proof cryptosuite must be {' or '.join(suites)}",
                     TrustCode.PROOF_UNSUPPORTED_CRYPTOSUITE)
     for field in ("verificationMethod", "proofPurpose", "proofValue"):
         if not isinstance(proof.get(field), str):
@@ -141,12 +147,36 @@ def _check_context_prefix(document: dict[str, Any], proof: dict[str, Any]) -> No
                     TrustCode.PROOF_CONTEXT_MISMATCH)
 
 
+def _bad_signature() -> ProofError:
+    return _fail("signature does not match the document: it was altered or forged",
+                 TrustCode.PROOF_BAD_SIGNATURE)
+
+
+def _verify_batch_signature(unsigned: dict[str, Any], proof: dict[str, Any],
+                            public_key: Any, signature: bytes,
+                            verified_roots: batch_proofs.VerifiedRoots | None) -> None:
+    """The document's leaf folded up its path to a root the signature covers."""
+    config = {k: v for k, v in proof.items() if k not in ("proofValue", batch_proofs.PATH_FIELD)}
+    leaf = batch_proofs.leaf_hash(hash_data(unsigned, config))
+    root = batch_proofs.root_from(leaf, proof.get(batch_proofs.PATH_FIELD))
+    triple = (proof["verificationMethod"], root, signature)
+    if verified_roots is not None and triple in verified_roots:
+        return
+    if len(signature) != 64 or not verify_signature(public_key, signature,
+                                                    batch_proofs.signed_message(root)):
+        raise _bad_signature()
+    if verified_roots is not None:
+        verified_roots.add(triple)
+
+
 def verify_document(
     document: dict[str, Any],
     *,
     expected_purpose: str = "assertionMethod",
     expected_controller: str | None = None,
     key_check: KeyCheck | None = None,
+    suites: tuple[str, ...] = (CRYPTOSUITE,),
+    verified_roots: batch_proofs.VerifiedRoots | None = None,
 ) -> VerifiedProof:
     """Verify the embedded eddsa-jcs-2022 proof; raise ProofError with a code saying why not.
 
@@ -154,10 +184,12 @@ def verify_document(
     check accepts for that controller at the proof's ``created``. A key that is not the
     controller's is ``proof.wrong_signer`` (details: ``key``), as without a check; a key
     that was the controller's but not then keeps the check's own code
-    (``key.rotated_out``)."""
+    (``key.rotated_out``). ``suites``: the cryptosuites accepted (``RECORD_SUITES`` for
+    records); a batch proof whose (key, root, signature) is in ``verified_roots`` is not
+    checked with Ed25519 again."""
     if not isinstance(document, dict):
         raise _fail("only a JSON object can carry a proof", TrustCode.PROOF_NOT_OBJECT)
-    proof = _check_proof_shape(document.get("proof"))
+    proof = _check_proof_shape(document.get("proof"), suites)
     if proof["proofPurpose"] != expected_purpose:
         raise _fail(
             f"proof purpose is {proof['proofPurpose']!r}, expected {expected_purpose!r}",
@@ -181,12 +213,13 @@ def verify_document(
         raise _fail(f"proofValue is not base58btc multibase: {exc.message}",
                     TrustCode.PROOF_MALFORMED) from exc
     unsigned = {k: v for k, v in document.items() if k != "proof"}
-    config = {k: v for k, v in proof.items() if k != "proofValue"}
-    if len(signature) != 64 or not verify_signature(
-        public_key, signature, hash_data(unsigned, config)
-    ):
-        raise _fail("signature does not match the document: it was altered or forged",
-                    TrustCode.PROOF_BAD_SIGNATURE)
+    if proof["cryptosuite"] == batch_proofs.CRYPTOSUITE:
+        _verify_batch_signature(unsigned, proof, public_key, signature, verified_roots)
+    else:
+        config = {k: v for k, v in proof.items() if k != "proofValue"}
+        if len(signature) != 64 or not verify_signature(public_key, signature,
+                                                        hash_data(unsigned, config)):
+            raise _bad_signature()
     if key_check is not None and expected_controller is not None:
         controller = expected_controller
     return VerifiedProof(

@@ -351,7 +351,8 @@ async def offer_dataset(request: web.Request) -> web.Response:
         raise ValidationError("'keywords' must be a list of strings", field="keywords")
     await _call(datasets.offer_dataset(dataset_id, title, offers, body.get("schema"),
                                        description=body.get("description"),
-                                       keywords=keywords))
+                                       keywords=keywords,
+                                       record_proofs=body.get("recordProofs", "per-record")))
     return json_response(request.app[CONNECTOR].datasets.entries(dataset_id)[0])
 
 

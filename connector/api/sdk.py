@@ -259,9 +259,13 @@ class TsunaguClient:
     async def offer_dataset(self, dataset: str, title: str, offers: list[dict[str, Any]], *,
                             schema: dict[str, Any] | None = None,
                             description: str | None = None,
-                            keywords: list[str] | None = None) -> Dataset:
-        """Offer (or re-offer) one of this participant's datasets (needs the admin scope)."""
+                            keywords: list[str] | None = None,
+                            record_proofs: str | None = None) -> Dataset:
+        """Offer (or re-offer) one of this participant's datasets (needs the admin scope).
+        ``record_proofs``: "per-record" (the default) or "batch" (docs/records.md)."""
         body: dict[str, Any] = {"title": title, "offers": offers, "schema": schema}
+        if record_proofs is not None:
+            body["recordProofs"] = record_proofs
         if description is not None:
             body["description"] = description
         if keywords:

@@ -28,7 +28,7 @@ from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import DspValidationError, validate_message
 from connector.runtime.identity import participant_id
 from connector.store.database import dumps, loads
-from trust import jsonld
+from trust import batch_proofs, jsonld
 from trust.canonical import canonical_json
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
@@ -85,6 +85,11 @@ class DatasetRow:
     schema: dict[str, Any] | None
     stream: str
     subject: str  # data_subject(provider, dataset) wildcard over its events
+
+    @property
+    def batch_proofs(self) -> bool:
+        """Its records are signed a batch at a time (RECORD_PROOFS)."""
+        return self.body.get(RECORD_PROOF) == batch_proofs.CRYPTOSUITE
 
 
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
@@ -175,10 +180,22 @@ def _text_list(name: str, values: Sequence[str]) -> list[str]:
     return list(values)
 
 
+# How the provider signs a dataset's records, stated in its catalog entry so a consumer
+# knows before it negotiates: "per-record" (eddsa-jcs-2022, the default) or "batch"
+# (trust.batch_proofs: one signature per batch, each record still verifiable on its own).
+RECORD_PROOFS = ("per-record", "batch")
+RECORD_PROOF = "tsunagu:recordProof"  # the entry names the batch cryptosuite when "batch"
+
+
 def build_entry(provider_did: str, dataset_id: str, *, title: str,
                 offers: Sequence[dict[str, Any]], description: str | None = None,
-                keywords: Sequence[str] = ()) -> dict[str, Any]:
+                keywords: Sequence[str] = (), record_proofs: str = "per-record"
+                ) -> dict[str, Any]:
     """The DCAT Dataset entry as listed in the catalog (DSP shape, no @context)."""
+    if record_proofs not in RECORD_PROOFS:
+        raise DatasetError(f"recordProofs (how its records are signed) must be one of "
+                           f"{', '.join(RECORD_PROOFS)}, not "
+                           f"{str(record_proofs)[:40]!r}", field="recordProofs")
     if not isinstance(title, str) or not title.strip():
         raise DatasetError("a dataset needs a non-empty title")
     if not offers or not all(isinstance(o, dict) for o in offers):
@@ -191,6 +208,8 @@ def build_entry(provider_did: str, dataset_id: str, *, title: str,
         entry["dct:description"] = description
     if keywords:
         entry["dcat:keyword"] = _text_list("keywords", keywords)
+    if record_proofs == "batch":
+        entry[RECORD_PROOF] = batch_proofs.CRYPTOSUITE
     return entry
 
 
@@ -273,8 +292,10 @@ class DatasetService:
     async def offer_dataset(self, dataset_id: str, title: str, offers: list[dict[str, Any]],
                             schema: dict[str, Any] | None = None, *,
                             description: str | None = None,
-                            keywords: Sequence[str] = ()) -> dict[str, Any]:
+                            keywords: Sequence[str] = (),
+                            record_proofs: str = "per-record") -> dict[str, Any]:
         """Offer (or re-offer, replacing title, offers and schema) a dataset; returns its entry.
+        ``record_proofs`` (RECORD_PROOFS): how its records are signed from now on.
 
         Everything is checked before anything is written; the stream is made first so a
         listed dataset always has somewhere to publish to.
@@ -283,7 +304,8 @@ class DatasetService:
         if not is_iri(dataset_id):
             raise DatasetError("dataset id must be an absolute IRI (scheme:...), no spaces")
         entry = build_entry(c.did, dataset_id, title=title, offers=offers,
-                            description=description, keywords=keywords)
+                            description=description, keywords=keywords,
+                            record_proofs=record_proofs)
         check_entry(c.did, entry)
         check_offers(offers)
         if schema is not None:

@@ -47,8 +47,9 @@ from connector.data.content_keys import ContentKeyRefused
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import API_PREFIX
+from trust.batch_proofs import VerifiedRoots
 from trust.errors import TrustCode, TsunaguError
-from trust.proofs import verify_document
+from trust.proofs import RECORD_SUITES, verify_document
 from trust.sealing import SEAL_HEADER, ContentKey, SealError, bound_to, epoch_of, open_sealed
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class PullLoop:
         self.js = self._jetstream(props.get(API_PREFIX))
         self.snapshot, self.on_done = snapshot_sequence(address), on_done
         self._highest = 0  # highest stream sequence seen (sizes snapshot fetches)
+        # Batch proofs (trust.batch_proofs): one signature check per provider batch.
+        self._verified_roots = VerifiedRoots()
         self.batch, self.fetch_timeout, self.credential_ttl = batch, fetch_timeout, credential_ttl
         document = agreement["document"]["signedAgreement"]
         self.dataset_id = agreement["datasetId"]
@@ -391,7 +394,8 @@ class PullLoop:
             raise RecordRefused("record has no id and integer version",
                                 code=ConnectorCode.RECORD_MALFORMED)
         verify_document(record, expected_controller=self.provider,
-                        key_check=self.connector.checker.keys.check_proof)
+                        key_check=self.connector.checker.keys.check_proof,
+                        suites=RECORD_SUITES, verified_roots=self._verified_roots)
         try:
             self.connector.content_rules.check(record)
         except TsunaguError as exc:

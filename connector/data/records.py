@@ -46,6 +46,7 @@ from connector.errors import ConnectorCode
 from connector.protocol.dsp.validation import MAX_REPORTED_ERRORS
 from connector.store.database import StoreError, dumps
 from trust import jsonld
+from trust.batch_proofs import sign_batch
 from trust.credentials import VerifiedCredential
 from trust.envelope import Envelope
 from trust.errors import JsonLdError, TsunaguError
@@ -346,8 +347,8 @@ class RecordService:
         _check_shape(record)
         _check_size(record)  # before the costly checks: a huge body is refused cheaply
         current = self._current(record["id"], dataset_id)
-        signed, event = self._sign(dataset, record, current, expected_version)
-        return dataset, signed, event
+        document, event = self._sign(dataset, record, current, expected_version)
+        return dataset, self._signed(dataset, [document])[0], event
 
     def _prepare_many(self, dataset_id: str, records: Any
                       ) -> tuple[DatasetRow, list[tuple[dict[str, Any], str]]]:
@@ -369,16 +370,18 @@ class RecordService:
                 raise _in_batch(exc, index) from None
         # One query for the whole batch instead of one per record.
         earlier = self._current_many({r["id"] for r in records}, dataset_id)
-        prepared: list[tuple[dict[str, Any], str]] = []
+        documents: list[dict[str, Any]] = []
+        events: list[str] = []
         for index, record in enumerate(records):
             record_id = record["id"]
             try:
-                signed, event = self._sign(dataset, record, earlier.get(record_id))
+                document, event = self._sign(dataset, record, earlier.get(record_id))
             except TsunaguError as exc:
                 raise _in_batch(exc, index) from None
-            earlier[record_id] = (signed["version"], False, signed)
-            prepared.append((signed, event))
-        return dataset, prepared
+            earlier[record_id] = (document["version"], False, document)
+            documents.append(document)
+            events.append(event)
+        return dataset, list(zip(self._signed(dataset, documents), events, strict=True))
 
     def _tree(self, record: Any) -> Any:
         """A record flattened into ``{"@context", "@graph"}`` (RDF tools write that) as the
@@ -392,7 +395,8 @@ class RecordService:
     def _sign(self, dataset: DatasetRow, record: dict[str, Any],
               current: tuple[int, bool, dict[str, Any]] | None,
               expected_version: int | None = None) -> tuple[dict[str, Any], str]:
-        """Version, schema, JSON-LD and proof of one shape-checked record."""
+        """Version, schema and JSON-LD of one shape-checked record: the document to sign
+        (``_signed``) and its event."""
         at = current[0] if current else 0
         if expected_version is not None and at != expected_version:
             raise RecordVersionConflict(f"record {record['id']} is at version {at}, not "
@@ -418,9 +422,23 @@ class RecordService:
                     f"the record's @context defines it: put {jsonld.TSUNAGU_V1} first in the "
                     "record's @context", code=exc.code, term=term, path=f"$.{term}") from None
             raise
-        signed = sign_document(document, self.connector.identity.key)
-        _check_size(signed)
-        return signed, event
+        return document, event
+
+    def _signed(self, dataset: DatasetRow, documents: list[dict[str, Any]]
+                ) -> list[dict[str, Any]]:
+        """``documents`` with their proofs: one batch proof over them all where the dataset
+        says so (datasets.RECORD_PROOFS) and there are several, else one proof each."""
+        key = self.connector.identity.key
+        if dataset.batch_proofs and len(documents) > 1:
+            signed = sign_batch(documents, key)
+        else:
+            signed = [sign_document(document, key) for document in documents]
+        for index, document in enumerate(signed):
+            try:
+                _check_size(document)
+            except TsunaguError as exc:
+                raise (_in_batch(exc, index) if len(signed) > 1 else exc) from None
+        return signed
 
     def _commit(self, dataset: DatasetRow, signed: dict[str, Any], event: str,
                 on_commit: Callable[[Any, dict[str, Any]], None] | None = None) -> None:

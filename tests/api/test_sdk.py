@@ -173,7 +173,7 @@ async def provider_api(tmp_path, authority, nats_server, api_context):
     await node.start()
     await node.datasets.offer_dataset(REAL_DATASET, "指定避難所", [OFFER], SHELTER_SCHEMA)
     _, server = await start_api(node)
-    token = TokenStore(node.store).issue(["records:write", "records:read"]).token
+    token = TokenStore(node.store).issue(["records:write", "records:read", "admin"]).token
     client = TsunaguClient(str(server.make_url("")), token)
     yield client
     await client.close()
@@ -195,3 +195,22 @@ async def test_publish_update_delete_through_the_real_record_service(provider_ap
     assert info.value.status == 400 and info.value.code.startswith("record.")
     deleted = await client.delete(REAL_RECORD)
     assert deleted.deleted and deleted.version == 3
+
+
+async def test_a_dataset_offered_with_batch_proofs_signs_each_batch_once(provider_api):
+    client = provider_api
+    from tests.connector.conftest import OFFER, SHELTER_SCHEMA
+
+    with pytest.raises(ApiError) as info:
+        await client.offer_dataset(REAL_DATASET, "指定避難所", [OFFER], schema=SHELTER_SCHEMA,
+                                   record_proofs="merkle")
+    assert info.value.status == 400 and "recordProofs" in str(info.value)
+    await client.offer_dataset(REAL_DATASET, "指定避難所", [OFFER], schema=SHELTER_SCHEMA,
+                               record_proofs="batch")
+    records = [{"@context": API_RECORD_CONTEXT, "id": f"{REAL_RECORD}-{n}",
+                "type": ["Record", "Shelter"], "name": f"避難所 {n}", "capacity": n,
+                "status": "open"} for n in range(5)]
+    published = await client.publish_batch(REAL_DATASET, records)
+    proofs = [(await client.record(p["id"])).record["proof"] for p in published]
+    assert {p["cryptosuite"] for p in proofs} == {"tsunagu-merkle-eddsa-jcs-2026"}
+    assert len({p["proofValue"] for p in proofs}) == 1
