@@ -30,8 +30,9 @@ ANSWER_HEADER = "DSP-ID-Token"
 
 def status_of(code: str) -> int:
     """The HTTP status a DSP error with ``code`` is answered with."""
-    if code.startswith("id_token.") or code == ConnectorCode.EDR_INVALID:
-        return 401
+    if code.startswith("id_token.") or code in (ConnectorCode.EDR_INVALID,
+                                                TrustCode.KEY_UNKNOWN):
+        return 401  # not authenticated: no token, or one that is not the sender's
     if code.startswith(("credential.", "key.", "key_history.")) or code in (
             ConnectorCode.TRANSFER_NOT_ASSIGNEE, ConnectorCode.EDR_INACTIVE):
         return 403
