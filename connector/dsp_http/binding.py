@@ -61,6 +61,7 @@ class DspHttp:
         self.data_plane = DataPlane(self)
         self.server = DspHttpServer(self)
         self.client: DspHttpClient | None = None
+        self._contexts: tuple[ssl.SSLContext, ssl.SSLContext] | None = None
 
     @property
     def base_url(self) -> str:
@@ -70,8 +71,20 @@ class DspHttp:
             root = f"https://{self.settings.host}:{self.server.port or self.settings.port}"
         return root + paths.BASE_PATH
 
+    def bind(self) -> None:
+        """Before the connector starts anything: the TLS files load and the port is ours,
+        or one line says which is wrong."""
+        if self._contexts is None:
+            self._contexts = (server_context(self.settings), client_context(self.settings))
+        self.server.bind()
+
+    def release(self) -> None:
+        self.server.release()
+
     async def start(self) -> None:
-        server, client = server_context(self.settings), client_context(self.settings)
+        self.bind()
+        assert self._contexts is not None
+        server, client = self._contexts
         self.client = DspHttpClient(self, client)
         await self.server.start(server)
 

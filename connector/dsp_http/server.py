@@ -16,6 +16,7 @@ process's state, to its counterparty only), and the HTTP pull data plane
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from connector.protocol.dsp.intake import refusal_of
 from connector.protocol.dsp.statemachine import ProtocolError
 from connector.protocol.dsp.validation import MAX_CHARS
 from connector.protocol.processes import is_error
+from connector.runtime.ports import bind_port
 from trust.envelope import Envelope
 from trust.errors import TsunaguError, ValidationError
 
@@ -66,6 +68,7 @@ class DspHttpServer:
         self.connector: Connector = binding.connector
         self.auth: Authenticator = binding.auth
         self._runner: web.AppRunner | None = None
+        self._socket: socket.socket | None = None
         self.port: int | None = None  # the bound port (config port 0 picks one)
 
     def app(self) -> web.Application:
@@ -79,15 +82,30 @@ class DspHttpServer:
         self.binding.data_plane.add_routes(app)
         return app
 
+    def bind(self) -> None:
+        """Take the port before the connector starts anything (a taken one: one line)."""
+        if self._socket is None:
+            settings = self.binding.settings
+            self._socket = bind_port(settings.host, settings.port, what="DSP over HTTPS",
+                                     fix="set another port under [dsp_https] in "
+                                         "participant.toml (port = 0: any free one)")
+            self.port = self._socket.getsockname()[1]
+
+    def release(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
     async def start(self, ssl_context: ssl.SSLContext) -> None:
-        settings = self.binding.settings
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        self.bind()
+        assert self._socket is not None
+        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, settings.host, settings.port, ssl_context=ssl_context)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        sock, self._socket = self._socket, None  # the site owns (and closes) it from here
+        await web.SockSite(self._runner, sock, ssl_context=ssl_context).start()
 
     async def stop(self) -> None:
+        self.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -343,13 +343,17 @@ class Connector:
         # Before anything is touched: what is missing, and the app API's port (a taken port
         # is a one-line error here, not a traceback after NATS and the store started).
         check_ready_to_start(self.config, needs_status_list=self._status_lists is None)
-        if self.api is not None:
-            self.api.bind()
         try:
+            if self.api is not None:
+                self.api.bind()
+            if self.dsp_http is not None:
+                self.dsp_http.bind()  # its TLS files and port, also before anything starts
             await self._start_parts()
         except BaseException:
             if self.api is not None:
                 self.api.release()  # the port goes back if the API never served on it
+            if self.dsp_http is not None:
+                self.dsp_http.release()
             raise
 
     async def _start_parts(self) -> None:

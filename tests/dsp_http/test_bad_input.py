@@ -160,3 +160,39 @@ async def test_a_message_the_state_does_not_allow(pair: Pair) -> None:
     dsp_error(answer, "ContractNegotiationError", "dsp.invalid_transition")
     assert stored(pair.provider) == before
     assert pair.provider.negotiations.get(view["providerPid"])["state"] == "FINALIZED"
+
+
+async def test_the_data_plane_takes_only_its_own_live_tokens(pair: Pair) -> None:
+    """The HTTP pull endpoint: no token, one the provider did not sign, or an expired one is
+    401; nothing is served and nothing stored."""
+    from connector.data.pull import endpoint_properties
+    from connector.dsp_http import edr
+
+    consumer, provider = pair.consumer, pair.provider
+    started = await consumer.negotiations.start(provider.did, DATASET, OPEN_OFFER["@id"],
+                                                purpose=PURPOSE)
+    view = await consumer.negotiations.wait(started["pid"])
+    transfer = await consumer.transfers.start(view["agreementId"])
+    transfer = await consumer.transfers.wait(transfer["pid"], "STARTED")
+    address = transfer["dataAddress"]
+    good = endpoint_properties(address)["authorization"]
+    claims = {"provider": provider.did, "consumer": consumer.did,
+              "agreement_id": view["agreementId"], "transfer_pid": transfer["providerPid"]}
+    forged, _ = edr.issue(consumer.identity.key, lifetime_s=60, **claims)
+    expired, _ = edr.issue(provider.identity.key, lifetime_s=10, now=time.time() - 60,
+                           **claims)
+    other, _ = edr.issue(provider.identity.key, lifetime_s=60,
+                         **{**claims, "transfer_pid": "urn:uuid:other"})
+    client = consumer.dsp_http.client  # type: ignore[union-attr]
+    assert client is not None
+    before = stored(consumer)
+    for auth, status in ((None, 401), (forged, 401), (expired, 401), (other, 401),
+                         (good, 200)):
+        headers = {} if auth is None else {"Authorization": f"Bearer {auth}"}
+        async with client.session().get(address["endpoint"], headers=headers) as response:
+            assert response.status == status, (auth, await response.text())
+            if status != 200:
+                assert (await response.json())["code"] == "edr.invalid"
+    await consumer.transfers.terminate(transfer["pid"])
+    assert {k: v for k, v in stored(consumer).items() if k != "audit"} == {
+        k: v for k, v in before.items() if k != "audit"}

@@ -29,6 +29,8 @@ async def test_catalog_negotiation_transfer_over_https(space: Space, pair: Pair)
     catalog = await consumer.catalog.fetch(provider.did)
     assert [d["@id"] for d in catalog["dataset"]] == [DATASET]
     assert catalog["provider"]["name"] == "仙台市"  # the answer's ID token said who answered
+    assert provider.dsp_http is not None
+    assert provider.dsp_http.base_url in [s["endpointURL"] for s in catalog["service"]]
 
     started = await consumer.negotiations.start(provider.did, DATASET, OPEN_OFFER["@id"],
                                                 purpose=PURPOSE)
