@@ -42,7 +42,7 @@ from nats.aio.msg import Msg
 
 from connector.bus.subjects import api_prefix
 from connector.data.content_keys import ContentKeyRefused
-from connector.data.receiving import DEAD, DELIVERED, Receiver, RecordRefused
+from connector.data.receiving import DEAD, DELIVERED, LoopTask, Receiver, RecordRefused
 from connector.errors import ConnectorCode
 from connector.protocol.grants import API_PREFIX
 from trust.errors import TsunaguError
@@ -85,7 +85,7 @@ async def ack_all(msgs: list[Msg]) -> None:
     await msgs[-1].ack_sync()
 
 
-class PullLoop:
+class PullLoop(LoopTask):
     """Reads one transfer's durable consumer until stopped."""
 
     def __init__(self, connector: Connector, *, transfer_pid: str, agreement: dict[str, Any],
@@ -105,8 +105,6 @@ class PullLoop:
         self.receiver = Receiver(connector, transfer_pid=transfer_pid, agreement=agreement,
                                  credential_ttl=credential_ttl)
         self.dataset_id = self.receiver.dataset_id
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
 
     def _jetstream(self, prefix: str | None) -> Any:
@@ -119,27 +117,8 @@ class PullLoop:
                                 code=ConnectorCode.TRANSFER_BAD_ADDRESS)
         return self.connector.nc.jetstream(prefix=prefix)
 
-    @property
-    def done(self) -> bool:
-        """The loop has ended (stopped, or its snapshot is complete)."""
-        return self._task is not None and self._task.done()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(),
-                                                            name=f"pull {self.durable}")
-
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Finish the batch in hand (so nothing waits for ack_wait), then stop."""
-        self._stopping = True
-        self.receiver.cancel_notices()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def start(self) -> None:  # type: ignore[override]
+        super().start(f"pull {self.durable}")
 
     async def _run(self) -> None:
         sub = None

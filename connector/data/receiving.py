@@ -14,6 +14,7 @@ after their proof verified reported to the provider (connector.data.refusals).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +62,38 @@ def key_unknown(result: object) -> bool:
         return False
     return result.code == TrustCode.KEY_HISTORY_UNKNOWN or (
         result.code == TrustCode.PROOF_WRONG_SIGNER and "key" in result.details)
+
+
+class LoopTask:
+    """A transfer's pull loop as a task: ``_run`` until ``stop`` (both bindings' loops)."""
+
+    receiver: Receiver
+    _stopping = False
+    _task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def done(self) -> bool:
+        """The loop has ended (stopped, or a finite transfer is complete)."""
+        return self._task is not None and self._task.done()
+
+    def start(self, name: str) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=name)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Finish the batch in hand (so nothing is left half done), then stop."""
+        self._stopping = True
+        self.receiver.cancel_notices()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class Receiver:

@@ -11,7 +11,6 @@ version still reaches the apps once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import aiohttp
 import orjson
 
 from connector.data.pull import endpoint_properties
-from connector.data.receiving import Receiver, RecordRefused
+from connector.data.receiving import LoopTask, Receiver, RecordRefused
 from connector.errors import ConnectorCode
 from trust.errors import TsunaguError
 
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 RENEW_BEFORE_S = 30  # ask for a new token this long before the current one expires
 
 
-class HttpPullLoop:
+class HttpPullLoop(LoopTask):
     """Reads one transfer's records over HTTPS until stopped."""
 
     def __init__(self, connector: Connector, *, transfer_pid: str, agreement: dict[str, Any],
@@ -51,31 +50,12 @@ class HttpPullLoop:
         self.receiver = Receiver(connector, transfer_pid=transfer_pid, agreement=agreement,
                                  credential_ttl=credential_ttl)
         self.cursor = 0
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         if not self.endpoint.startswith("https://"):
             raise RecordRefused("the data address is not an https:// endpoint",
                                 code=ConnectorCode.TRANSFER_BAD_ADDRESS)
 
-    @property
-    def done(self) -> bool:
-        return self._task is not None and self._task.done()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(),
-                                                            name=f"https pull {self.transfer_pid}")
-
-    async def stop(self, timeout: float = 5.0) -> None:
-        self._stopping = True
-        self.receiver.cancel_notices()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def start(self) -> None:  # type: ignore[override]
+        super().start(f"https pull {self.transfer_pid}")
 
     async def _run(self) -> None:
         while not self._stopping:
