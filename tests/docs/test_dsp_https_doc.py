@@ -37,7 +37,7 @@ def test_the_certificate_command_and_the_config_example(tmp_path: Path) -> None:
     assert list(https.peers.values()) == ["https://127.0.0.1:9443/dsp"]
 
 
-async def test_the_curl_command_prints_the_version_document(pair: Pair) -> None:
+async def test_the_curl_command_prints_the_version_document(pair: Pair) -> None:  # noqa: F811
     https = pair.provider.dsp_http
     assert https is not None
     line = blocks("sh")[1].strip()

@@ -196,3 +196,14 @@ async def test_the_data_plane_takes_only_its_own_live_tokens(pair: Pair) -> None
     await consumer.transfers.terminate(transfer["pid"])
     assert {k: v for k, v in stored(consumer).items() if k != "audit"} == {
         k: v for k, v in before.items() if k != "audit"}
+
+
+async def test_an_unknown_dataset_is_404(pair: Pair) -> None:
+    assert pair.provider.dsp_http is not None and pair.consumer.dsp_http is not None
+    client = pair.consumer.dsp_http.client
+    assert client is not None
+    url = pair.provider.dsp_http.base_url + "/catalog/datasets/urn%3Atsunagu%3Anone"
+    async with client.session().get(url, headers={
+            "Authorization": f"Bearer {token(pair)}"}) as response:
+        assert response.status == 404
+        dsp_error(await response.json(), "CatalogError", "dataset.not_found")

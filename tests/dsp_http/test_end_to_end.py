@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from connector.control.decisions import Reader, Use
+from connector.control.gate import UsageDenied
 from connector.data.pull import endpoint_properties
 from connector.dsp_http.data_plane import HTTP_ENDPOINT_TYPE, PULL_FORMAT
+from connector.errors import ConnectorCode
 from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, check_received, validate_message
 from tests.dsp_http.conftest import Pair, Space
-from tests.e2e.conftest import DATASET, OPEN_OFFER, PURPOSE, record
+from tests.e2e.conftest import CITY_OFFER, DATASET, OPEN_OFFER, PURPOSE, record
 
 
 async def wait_held(consumer, n: int, timeout: float = 10.0) -> None:
@@ -118,3 +121,29 @@ async def test_tls_is_verified(space: Space, pair: Pair, tmp_path) -> None:
             pass
         else:
             raise AssertionError("a self-signed certificate was accepted without trust")
+
+
+async def test_the_same_policies_and_usage_control_over_https(pair: Pair) -> None:
+    """The offer for municipalities only is refused to the shelter operator over HTTPS as over
+    NATS; what is received is released only for the agreed purpose."""
+    provider, consumer = pair.provider, pair.consumer
+    started = await consumer.negotiations.start(provider.did, DATASET, CITY_OFFER["@id"],
+                                                purpose=PURPOSE)
+    refused = await consumer.negotiations.wait(started["pid"])
+    assert refused["state"] == "TERMINATED"
+    assert refused["code"] == ConnectorCode.NEGOTIATION_POLICY_DENIED
+    assert "tsunagu:role" in " ".join(refused["reason"])
+
+    started = await consumer.negotiations.start(provider.did, DATASET, OPEN_OFFER["@id"],
+                                                purpose=PURPOSE)
+    view = await consumer.negotiations.wait(started["pid"])
+    await provider.records.publish(DATASET, record(7))
+    transfer = await consumer.transfers.start(view["agreementId"])
+    await consumer.transfers.wait(transfer["pid"], "STARTED")
+    await wait_held(consumer, 1)
+    with pytest.raises(UsageDenied):
+        consumer.gate.read(Reader.connector("test"), Use("marketing"),
+                           "urn:tsunagu:test:shelter:7")
+    assert consumer.gate.read(Reader.connector("test"), Use(PURPOSE),
+                              "urn:tsunagu:test:shelter:7").record is not None
+    await consumer.transfers.terminate(transfer["pid"])
