@@ -207,3 +207,29 @@ async def test_an_unknown_dataset_is_404(pair: Pair) -> None:
             "Authorization": f"Bearer {token(pair)}"}) as response:
         assert response.status == 404
         dsp_error(await response.json(), "CatalogError", "dataset.not_found")
+
+
+async def test_a_record_altered_after_signing_is_refused_as_over_nats(pair: Pair) -> None:
+    """A page entry whose record no longer matches its proof (or is no record) goes to the
+    dead letters with its code, exactly as off the NATS stream; nothing of it is held."""
+    from tests.e2e.conftest import record
+
+    consumer, provider = pair.consumer, pair.provider
+    started = await consumer.negotiations.start(provider.did, DATASET, OPEN_OFFER["@id"],
+                                                purpose=PURPOSE)
+    view = await consumer.negotiations.wait(started["pid"])
+    await provider.records.publish(DATASET, record(1))
+    transfer = await consumer.transfers.start(view["agreementId"])
+    await consumer.transfers.wait(transfer["pid"], "STARTED")
+    signed = provider.records.rows.latest("urn:tsunagu:test:shelter:1")
+    assert signed is not None and "proof" in signed
+    loop = consumer.transfers.loops[transfer["pid"]]
+    await loop.handle([{"seq": 1000, "event": "updated",
+                        "record": {**signed, "name": "書き換え"}},
+                       {"seq": 1001, "event": "created", "record": "not a record"}])
+    dead = consumer.store.query("SELECT stream_seq, code FROM dead_letters ORDER BY stream_seq")
+    assert [tuple(row) for row in dead] == [(1000, "proof.bad_signature"),
+                                           (1001, "record.malformed")]
+    held = consumer.store.query("SELECT body FROM held_records")
+    assert held and all("書き換え" not in bytes(body).decode() for (body,) in held)
+    await consumer.transfers.terminate(transfer["pid"])
