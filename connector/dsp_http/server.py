@@ -103,6 +103,8 @@ class DspHttpServer:
         await self._runner.setup()
         sock, self._socket = self._socket, None  # the site owns (and closes) it from here
         await web.SockSite(self._runner, sock, ssl_context=ssl_context).start()
+        log.info("DSP over HTTPS listening", extra={"port": self.port,
+                                                    "url": self.binding.base_url})
 
     async def stop(self) -> None:
         self.release()
