@@ -57,7 +57,7 @@ class DspHttp:
         self.auth = Authenticator(connector)
         self._configured = dict(settings.peers)
         self._learned: dict[str, str] = {}
-        self.taps: list[Tap] = []  # see every body sent and received (conformance tests)
+        self.taps: list[Tap] = []  # every body's bytes sent and received (conformance tests)
         self.data_plane = DataPlane(self)
         self.server = DspHttpServer(self)
         self.client: DspHttpClient | None = None
@@ -105,9 +105,9 @@ class DspHttp:
                 and did not in self._configured:
             self._learned[did] = callback.rstrip("/")
 
-    def tap(self, direction: str, path: str, body: dict[str, Any] | None) -> None:
+    def tap(self, direction: str, path: str, data: bytes) -> None:
         for tap in self.taps:
-            tap(direction, path, body)
+            tap(direction, path, data)
 
     # --- sending -------------------------------------------------------------------------
 

@@ -61,11 +61,11 @@ class DspHttpClient:
         headers = {"Authorization": "Bearer " + self.binding.auth.token_for(recipient)}
         if method == "POST":
             headers["Content-Type"] = "application/json"
-        self.binding.tap("out", path, payload)
+        data = orjson.dumps(payload) if method == "POST" else b""
+        self.binding.tap("out", path, data)
         try:
             async with self.session().request(
-                    method, url, headers=headers,
-                    data=orjson.dumps(payload) if method == "POST" else None,
+                    method, url, headers=headers, data=data or None,
                     timeout=aiohttp.ClientTimeout(total=timeout)) as response:
                 raw = await response.read()
                 status, token = response.status, response.headers.get(ANSWER_HEADER)
@@ -76,8 +76,8 @@ class DspHttpClient:
                                   code=ConnectorCode.REMOTE_UNREACHABLE) from exc
             raise RemoteUnreachable(f"{base_url} did not answer ({type(exc).__name__})"
                                     ) from exc
+        self.binding.tap("in", path, raw)
         body = _json(raw)
-        self.binding.tap("in", path, body)
         answer_type = str(body.get("@type") or _ack_type(path))
         if answer_type in SCHEMA_FOR_TYPE:
             check_received(body)  # an answer is a received message too

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
-Tap = Callable[[str, str, dict[str, Any] | None], None]  # (direction, path, body)
+Tap = Callable[[str, str, bytes], None]  # (direction, path, the body's bytes as sent)
 
 
 def version_document(base_path: str = paths.BASE_PATH) -> dict[str, Any]:
@@ -54,10 +54,10 @@ def version_document(base_path: str = paths.BASE_PATH) -> dict[str, Any]:
         "identifierType": "did:key"}]}
 
 
-def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+def _json(body: dict[str, Any] | bytes, status: int, headers: dict[str, str] | None = None
           ) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type=JSON,
-                        headers=headers)
+    return web.Response(body=body if isinstance(body, bytes) else orjson.dumps(body),
+                        status=status, content_type=JSON, headers=headers)
 
 
 class DspHttpServer:
@@ -130,7 +130,8 @@ class DspHttpServer:
             message = await self._body(request, route)
         except TsunaguError as exc:
             return self._refuse(request, route.message_type, message, exc)
-        self.binding.tap("in", request.path, message)
+        self.binding.tap("in", request.path, await request.read() if request.can_read_body
+                         else b"")
         refused = refusal_of(route.message_type, message)
         if refused is not None:
             return self._answer(request, *refused[1], status=400)
@@ -183,8 +184,9 @@ class DspHttpServer:
 
     def _answer(self, request: web.Request, reply_type: str, reply: dict[str, Any], *,
                 status: int, headers: dict[str, str] | None = None) -> web.Response:
-        self.binding.tap("out", request.path, reply)
-        return _json(reply, status, headers)
+        data = orjson.dumps(reply)
+        self.binding.tap("out", request.path, data)
+        return _json(data, status, headers)
 
     def _state(self, kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         """GET a process's state: its counterparty only, as ContractNegotiation /

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -57,13 +58,15 @@ def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
 
 @dataclass
 class Wire:
-    """Every body sent or received over DSP HTTPS: (connector, direction, path, body)."""
+    """Every body sent or received over DSP HTTPS, the bytes as they went on the socket,
+    parsed here: (connector, direction, path, body; None for an empty one)."""
 
     seen: list[tuple[str, str, str, dict[str, Any] | None]] = field(default_factory=list)
 
-    def tap(self, who: str) -> Callable[[str, str, dict[str, Any] | None], None]:
-        def record(direction: str, path: str, body: dict[str, Any] | None) -> None:
-            self.seen.append((who, direction, path, body))
+    def tap(self, who: str) -> Callable[[str, str, bytes], None]:
+        def record(direction: str, path: str, data: bytes) -> None:
+            self.seen.append((who, direction, path, orjson.loads(data) if data.strip()
+                              else None))
         return record
 
 

@@ -83,6 +83,9 @@ async def test_catalog_negotiation_transfer_over_https(space: Space, pair: Pair)
     for who, direction, path, body in messages:
         assert validate_message(body) == body["@type"], (who, direction, path)
         check_received(body)
+    # both sides' sockets, both ways: each connector sent and received requests and answers
+    assert {(who, direction) for who, direction, *_ in messages} == {
+        (who, direction) for who in ("仙台市", "避難所運営") for direction in ("in", "out")}
     kinds = {body["@type"] for *_, body in messages if body is not None}
     assert {"CatalogRequestMessage", "Catalog", "ContractRequestMessage",
             "ContractNegotiation", "ContractAgreementMessage",
