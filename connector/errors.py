@@ -98,6 +98,17 @@ class ConnectorCode(ErrorCode):
     DSP_INVALID_TRANSITION = ("dsp.invalid_transition",
                               "the message is not allowed in the process's state")
     DSP_NOT_READY = "dsp.not_ready", "the process is not in a state that allows this yet"
+    # DSP over HTTPS (connector.dsp_http)
+    DSP_HTTP_PATH_MISMATCH = ("dsp_http.path_mismatch",
+                              "the request path names another process or message than its body")
+    DSP_HTTP_NO_PEER = ("dsp_http.no_peer",
+                        "no DSP over HTTPS address is known for this participant")
+    DSP_HTTP_UNSIGNED_REPLY = ("dsp_http.unsigned_reply",
+                               "the counterparty's HTTPS answer carries no valid ID token")
+    EDR_INVALID = ("edr.invalid",
+                   "the data address token is missing, forged, expired or for another transfer")
+    EDR_INACTIVE = ("edr.inactive",
+                    "the transfer or agreement the data address token names is not active")
     CATALOG_ERROR = "catalog.error", "the provider refused the catalog request"
     CATALOG_FILTER_UNSUPPORTED = ("catalog.filter_unsupported",
                                   "this connector does not support catalog filters")

@@ -158,6 +158,19 @@ class TrustCode(ErrorCode):
     ENVELOPE_REPLAYED = "envelope.replayed", "the envelope was already received (a replay)"
     ENVELOPE_REPLAY_CACHE_FULL = ("envelope.replay_cache_full",
                                   "the replay cache is full: try again later")
+    # Self-issued ID tokens (trust.id_token: DCP authentication of DSP over HTTPS)
+    ID_TOKEN_MISSING = "id_token.missing", "the request carries no self-issued ID token"
+    ID_TOKEN_MALFORMED = ("id_token.malformed",
+                          "the ID token is not a well-formed EdDSA JWT with the DCP claims")
+    ID_TOKEN_BAD_SIGNATURE = ("id_token.bad_signature",
+                              "the ID token's signature does not verify (forged or altered)")
+    ID_TOKEN_WRONG_AUDIENCE = ("id_token.wrong_audience",
+                               "the ID token is addressed to another participant")
+    ID_TOKEN_SUBJECT_MISMATCH = ("id_token.subject_mismatch",
+                                 "the ID token's iss and sub differ (not self-issued)")
+    ID_TOKEN_LIFETIME = "id_token.lifetime", "the ID token's lifetime is out of bounds"
+    ID_TOKEN_EXPIRED = "id_token.expired", "the ID token has expired (or is not valid yet)"
+    ID_TOKEN_REPLAYED = "id_token.replayed", "the ID token was already used (same jti)"
     SEAL_INVALID = ("seal.invalid",
                     "a sealed payload or wrapped key cannot be opened (altered, moved, or "
                     "for another participant, agreement or stream)")
@@ -252,6 +265,12 @@ class CredentialRevoked(CredentialError):
     """
 
     code = TrustCode.CREDENTIAL_REVOKED
+
+
+class IdTokenError(TsunaguError):
+    """A self-issued ID token failed verification; ``code`` says why."""
+
+    code = TrustCode.ID_TOKEN_MALFORMED
 
 
 class EnvelopeError(TsunaguError):

@@ -31,7 +31,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError, TimeoutError
 
 from connector.errors import ConnectorCode
-from connector.protocol.dsp import messages as m
+from connector.protocol.dsp.intake import refusal_of
 from connector.protocol.dsp.validation import SCHEMA_FOR_TYPE, check_received
 from connector.runtime.identity import CredentialChecker, Identity, participant_id
 from connector.runtime.metrics import Metrics
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 ERROR_TYPE = "error"
 REJECTED = "tsunagu_messages_rejected_total"  # by reason: forged, replayed, revoked, ...
-MAX_REASON_CHARS = 1000
 Handler = Callable[[Envelope, VerifiedCredential], Awaitable[tuple[str, dict[str, Any]]]]
 # The sender token of a request subject: a base58btc multibase value (a did:key's own part).
 # Anything else, U+FFFD from undecodable bytes included, is refused before the envelope is read.
@@ -197,20 +196,13 @@ class DspBus:
             self.metrics.inc(REJECTED, reason=exc.code)
 
     def _refuse_dsp(self, env: Envelope) -> tuple[str, dict[str, Any]] | None:
-        """The DSP error answering a DSP request that fails ``check_received``, else None.
-
-        Answered in the protocol's own error message (as the services answer), so a
-        counterparty sees a refused negotiation rather than a transport failure.
-        """
-        if env.message_type not in SCHEMA_FOR_TYPE:
+        """The DSP error answering a DSP request that fails the checks every binding makes
+        (``connector.protocol.dsp.intake``), else None."""
+        refused = refusal_of(env.message_type, env.payload)
+        if refused is None:
             return None
-        try:
-            check_received(env.payload)
-        except TsunaguError as exc:
-            self._count(exc)
-            return m.refusal(env.message_type, env.payload, code=exc.code,
-                             reason=[exc.message[:MAX_REASON_CHARS]])
-        return None
+        self._count(refused[0])
+        return refused[1]
 
     async def _on_request(self, msg: Msg) -> None:
         assert self._handler is not None

@@ -381,8 +381,12 @@ class DatasetService:
 
     def catalog(self) -> dict[str, Any]:
         did = self.connector.did
+        services = [data_service(did)]
+        https = self.connector.dsp_http
+        if https is not None:  # the DSP over HTTPS endpoint too (connector.dsp_http)
+            services.append(m.data_service(f"{did}#dsp-https", https.base_url))
         return m.catalog(f"{did}#catalog", participant_id=did, datasets=self.list(),
-                         services=[data_service(did)])
+                         services=services)
 
     async def _on_catalog_request(self, env: Envelope, credential: VerifiedCredential
                                   ) -> tuple[str, dict[str, Any]]:

@@ -2,9 +2,10 @@
 
 Per record: opened with the stream's content key of its epoch (trust.sealing; asked of the
 provider once per epoch, connector.data.content_keys; an unsealed, altered or moved message is
-refused) -> JSON -> proof by the provider (eddsa-jcs-2022) -> provider credential still valid
-(checked at most every ``credential_ttl`` seconds) -> agreement permits ``read`` now (decided
-once per batch: the clock, claims and agreement are the same for every record in it).
+refused), then what every binding checks (connector.data.receiving): JSON -> proof by the
+provider (eddsa-jcs-2022) -> provider credential still valid (checked at most every
+``credential_ttl`` seconds) -> agreement permits ``read`` now (decided once per batch: the
+clock, claims and agreement are the same for every record in it).
 Then the domains' content rules (connector.content_rules: no My Number in free text). Refused
 records go to ``dead_letters`` with code and reason (field paths, never values), are acked
 (one bad record must not stop the stream), and nothing else of them is stored; a record
@@ -33,23 +34,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import nats.errors
-import orjson
 from nats.aio.msg import Msg
 
 from connector.bus.subjects import api_prefix
-from connector.data import refusals
 from connector.data.content_keys import ContentKeyRefused
+from connector.data.receiving import DEAD, DELIVERED, LoopTask, Receiver, RecordRefused
 from connector.errors import ConnectorCode
-from connector.protocol import agreements
 from connector.protocol.grants import API_PREFIX
-from trust.batch_proofs import VerifiedRoots
-from trust.errors import TrustCode, TsunaguError
-from trust.proofs import RECORD_SUITES, verify_document
+from trust.errors import TsunaguError
 from trust.sealing import SEAL_HEADER, ContentKey, SealError, bound_to, epoch_of, open_sealed
 
 if TYPE_CHECKING:
@@ -57,30 +53,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DELIVERED = "tsunagu_deliveries_total"
-DEAD = "tsunagu_dead_letters_total"
+__all__ = ["DEAD", "DELIVERED", "LAG", "SNAPSHOT", "PullLoop", "RecordRefused"]
+
 LAG = "tsunagu_stream_lag"
 SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data address
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """A received record as checked: parsed, and the plaintext bytes it was read from."""
-
-    record: dict[str, Any]
-    data: bytes
-
-
-class RecordRefused(TsunaguError):
-    code = ConnectorCode.RECORD_REFUSED
-
-
-class _Refused(TsunaguError):
-    """A record refused after its proof verified: its provider is told (connector.refusals)."""
-
-    def __init__(self, cause: TsunaguError, record_id: str, version: int) -> None:
-        super().__init__(cause.message, code=cause.code, **cause.details)
-        self.record_id, self.version = record_id, version
 
 
 def endpoint_properties(address: dict[str, Any]) -> dict[str, str]:
@@ -109,15 +85,7 @@ async def ack_all(msgs: list[Msg]) -> None:
     await msgs[-1].ack_sync()
 
 
-def _key_unknown(result: object) -> bool:
-    """Signed by a key this connector may not know yet (not: one it knows rotated out)."""
-    if not isinstance(result, TsunaguError):
-        return False
-    return result.code == TrustCode.KEY_HISTORY_UNKNOWN or (
-        result.code == TrustCode.PROOF_WRONG_SIGNER and "key" in result.details)
-
-
-class PullLoop:
+class PullLoop(LoopTask):
     """Reads one transfer's durable consumer until stopped."""
 
     def __init__(self, connector: Connector, *, transfer_pid: str, agreement: dict[str, Any],
@@ -133,24 +101,11 @@ class PullLoop:
         self.js = self._jetstream(props.get(API_PREFIX))
         self.snapshot, self.on_done = snapshot_sequence(address), on_done
         self._highest = 0  # highest stream sequence seen (sizes snapshot fetches)
-        # Batch proofs (trust.batch_proofs): one signature check per provider batch.
-        self._verified_roots = VerifiedRoots()
-        self.batch, self.fetch_timeout, self.credential_ttl = batch, fetch_timeout, credential_ttl
-        document = agreement["document"]["signedAgreement"]
-        self.dataset_id = agreement["datasetId"]
-        self.purpose = agreement.get("purpose")
-        self.policy = agreements.parse(document, ignore_purpose=self.purpose is None,
-                                       ignore_fields=True)
-        self.agreed_at = agreements.agreement_time(document)
-        own = connector.checker.check(connector.identity.credential, connector.did)
-        self.claims = agreements.Claims.of(own)
-        self._credential_checked: tuple[float, TsunaguError | None] | None = None
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self._notices: set[asyncio.Task[None]] = set()  # refusal notices in flight
+        self.batch, self.fetch_timeout = batch, fetch_timeout
+        self.receiver = Receiver(connector, transfer_pid=transfer_pid, agreement=agreement,
+                                 credential_ttl=credential_ttl)
+        self.dataset_id = self.receiver.dataset_id
         connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
-        connector.metrics.describe(DELIVERED, "records stored by the consumer, per dataset")
-        connector.metrics.inc(DELIVERED, 0, dataset=self.dataset_id)  # the series exists
 
     def _jetstream(self, prefix: str | None) -> Any:
         """The connector's own JetStream (one server, no isolation), or, in operator mode,
@@ -162,28 +117,8 @@ class PullLoop:
                                 code=ConnectorCode.TRANSFER_BAD_ADDRESS)
         return self.connector.nc.jetstream(prefix=prefix)
 
-    @property
-    def done(self) -> bool:
-        """The loop has ended (stopped, or its snapshot is complete)."""
-        return self._task is not None and self._task.done()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(),
-                                                            name=f"pull {self.durable}")
-
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Finish the batch in hand (so nothing waits for ack_wait), then stop."""
-        self._stopping = True
-        for notice in list(self._notices):  # best effort: the dead letters stay
-            notice.cancel()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def start(self) -> None:  # type: ignore[override]
+        super().start(f"pull {self.durable}")
 
     async def _run(self) -> None:
         sub = None
@@ -268,78 +203,24 @@ class PullLoop:
 
     async def handle(self, msgs: list[Msg]) -> None:
         now = datetime.now(UTC)
-        verdict = self._batch_verdict(now)
-        accepted: list[tuple[Msg, Opened]] = []
-        refused: list[tuple[Msg, TsunaguError]] = []
+        receiver = self.receiver
+        verdict = receiver.batch_verdict(now)
         if verdict is not None:
-            refused = [(msg, verdict) for msg in msgs]
+            checked: list[Any] = [verdict for _ in msgs]
         else:
             # The content keys first (a provider that does not answer leaves the batch
-            # unacked, to be read again); then every record is opened and its proof
-            # verified off the event loop: Ed25519 and the AEAD release the GIL, so they
-            # overlap with the loop's own work on another core.
+            # unacked, to be read again); then every record opened and checked.
             keys = await self._content_keys(msgs)
-            checked = await asyncio.to_thread(self._check_all, msgs, keys)
-            unknown = [str(r.details.get("key", "")) for r in checked
-                       if isinstance(r, TsunaguError) and _key_unknown(r)]
-            if unknown and await self.connector.checker.keys.refresh(unknown=unknown):
-                # Signed with a key we did not know: the provider rotated (mid-stream); the
-                # authority's newest key history decides before anything is refused.
-                checked = await asyncio.to_thread(self._check_all, msgs, keys)
-            for msg, result in zip(msgs, checked, strict=True):
-                if isinstance(result, TsunaguError):
-                    refused.append((msg, result))
-                else:
-                    accepted.append((msg, result))
-        delivered = self._store(accepted, refused, now)
+            checked = await receiver.check_all(msgs, lambda msg: self._open(msg, keys))
+        accepted = [(result, msg.subject.rsplit(".", 1)[-1])
+                    for msg, result in zip(msgs, checked, strict=True)
+                    if not isinstance(result, TsunaguError)]
+        refused = [(msg.metadata.sequence.stream, result)
+                   for msg, result in zip(msgs, checked, strict=True)
+                   if isinstance(result, TsunaguError)]
+        delivered = receiver.store(accepted, refused, now)
         await ack_all(msgs)
-        m = self.connector.metrics
-        if delivered:
-            m.inc(DELIVERED, delivered, dataset=self.dataset_id)
-            self.connector.gate.feed.notify()  # open event streams read on
-        for _, exc in refused:
-            m.inc(DEAD, code=exc.code)
-        notices = [refusals.notice(self.agreement["id"], exc.record_id, exc.version, exc)
-                   for _, exc in refused if isinstance(exc, _Refused)]
-        if notices:
-            self._tell_provider(notices)
-
-    def _tell_provider(self, notices: list[dict[str, Any]]) -> None:
-        task = asyncio.get_running_loop().create_task(
-            refusals.tell_provider(self.connector, self.provider, notices))
-        self._notices.add(task)
-        task.add_done_callback(self._notices.discard)
-
-    def _batch_verdict(self, now: datetime) -> TsunaguError | None:
-        """Why no record of this batch may be taken (credential, agreement), or None."""
-        try:
-            self._check_provider(now)
-        except TsunaguError as exc:
-            return exc
-        decision = agreements.decide(self.policy, self.claims, action="read",
-                                     target=self.dataset_id, now=now, purpose=self.purpose,
-                                     agreed_at=self.agreed_at,
-                                     performed=agreements.CONNECTOR_DUTIES,
-                                     facts=self.connector.facts.operands())
-        if decision.permitted:
-            return None
-        where, why = agreements.explain_denial(decision)
-        return RecordRefused(f"agreement does not permit receiving now: {where}: {why}",
-                             code=ConnectorCode.USAGE_DENIED)
-
-    def _check_provider(self, now: datetime) -> None:
-        loop_time = asyncio.get_running_loop().time()
-        cached = self._credential_checked
-        if cached is None or loop_time - cached[0] > self.credential_ttl:
-            error: TsunaguError | None = None
-            try:
-                self.connector.checker.check(self.agreement.get("providerCredential"),
-                                             self.provider, now)
-            except TsunaguError as exc:
-                error = exc
-            self._credential_checked = cached = (loop_time, error)
-        if cached[1] is not None:
-            raise cached[1]
+        receiver.stored(delivered, [exc for _, exc in refused])
 
     async def _content_keys(self, msgs: list[Msg]) -> dict[str, ContentKey | TsunaguError]:
         """The key (or why there is none) of each epoch the batch is sealed under."""
@@ -358,17 +239,6 @@ class PullLoop:
                 keys[epoch] = exc
         return keys
 
-    def _check_all(self, msgs: list[Msg], keys: dict[str, ContentKey | TsunaguError]
-                   ) -> list[Opened | TsunaguError]:
-        """``_check`` of each message, in order: the record, or why it is refused."""
-        results: list[Opened | TsunaguError] = []
-        for msg in msgs:
-            try:
-                results.append(self._check(msg, keys))
-            except TsunaguError as exc:
-                results.append(exc)
-        return results
-
     def _open(self, msg: Msg, keys: dict[str, ContentKey | TsunaguError]) -> bytes:
         """The plaintext of a sealed message. Unsealed data is refused: a provider seals
         everything, so plaintext on a data stream is a fault or an injection."""
@@ -382,34 +252,3 @@ class PullLoop:
             raise key
         return open_sealed(key, msg.data,
                            context=bound_to(msg.subject, headers.get("Nats-Msg-Id", "")))
-
-    def _check(self, msg: Msg, keys: dict[str, ContentKey | TsunaguError]) -> Opened:
-        data = self._open(msg, keys)
-        try:
-            record = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise RecordRefused("record is not JSON", code=ConnectorCode.RECORD_MALFORMED) from None
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str) \
-                or not isinstance(record.get("version"), int):
-            raise RecordRefused("record has no id and integer version",
-                                code=ConnectorCode.RECORD_MALFORMED)
-        verify_document(record, expected_controller=self.provider,
-                        key_check=self.connector.checker.keys.check_proof,
-                        suites=RECORD_SUITES, verified_roots=self._verified_roots)
-        try:
-            self.connector.content_rules.check(record)
-        except TsunaguError as exc:
-            raise _Refused(exc, record["id"], record["version"]) from None
-        return Opened(record, data)
-
-    def _store(self, accepted: list[tuple[Msg, Opened]],
-               refused: list[tuple[Msg, TsunaguError]], now: datetime) -> int:
-        """The batch through the usage gate, in one transaction (connector.control.gate)."""
-        c = self.connector
-        with c.store.transaction() as db:
-            return c.gate.admit(
-                db, agreement_id=self.agreement["id"], dataset_id=self.dataset_id,
-                provider=self.provider, transfer_pid=self.transfer_pid,
-                accepted=[(opened.record, msg.subject.rsplit(".", 1)[-1], opened.data)
-                          for msg, opened in accepted],
-                refused=[(msg.metadata.sequence.stream, exc) for msg, exc in refused], now=now)

@@ -107,6 +107,17 @@ class RecordRows:
         wanted = None if only is None else set(only)
         return {v: loads(b) for v, b in rows if wanted is None or v in wanted}
 
+    def published_after(self, dataset_id: str, after: int, limit: int
+                        ) -> list[tuple[int, str, bytes]]:
+        """(stream sequence, event, body) of the dataset's versions in its stream after
+        ``after``, in stream order, erased ones left out: what the HTTP pull data plane
+        serves (connector.dsp_http.data_plane), the same bytes the stream carries sealed."""
+        return [(int(seq), str(event), bytes(body)) for seq, event, body in self.store.query(
+            "SELECT v.stream_seq, v.event, v.body FROM record_versions v "
+            "JOIN records r ON r.id = v.id WHERE r.dataset_id = ? AND v.published = 1 "
+            "AND v.erased IS NULL AND v.stream_seq > ? ORDER BY v.stream_seq LIMIT ?",
+            (dataset_id, after, limit))]
+
     # --- writing (inside the caller's transaction) ---------------------------------------------
 
     @staticmethod

@@ -1,4 +1,8 @@
-"""Transfer processes over the NATS DSP bus: the I/O shell around ``dsp.transfer``.
+"""Transfer processes over either DSP binding: the I/O shell around ``dsp.transfer``.
+
+Over HTTPS (connector.dsp_http) the format is ``HttpData-PULL``: the provider's start carries
+an HTTP data address with a short-lived token naming the agreement, and the consumer pulls
+pages of records with it (connector.dsp_http.pull); everything else below is the same.
 
 Consumer TransferRequest(agreementId, format NATS-JetStream-pull) -> provider checks the
 agreement is active and names the sender as assignee -> creates a durable pull consumer on the
@@ -42,6 +46,8 @@ from nats.js.client import JetStreamContext
 
 from connector.bus import subjects
 from connector.data.pull import SNAPSHOT, PullLoop, endpoint_properties
+from connector.dsp_http.data_plane import HTTP_ENDPOINT_TYPE, PULL_FORMAT, is_http_pull
+from connector.dsp_http.pull import HttpPullLoop
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.dsp import messages
@@ -108,7 +114,7 @@ class TransferService:
     def __init__(self, connector: Connector, *, batch: int = 256, retry_s: float = 1.0,
                  credential_ttl: float = 30.0) -> None:
         self.batch, self.retry_s, self.credential_ttl = batch, retry_s, credential_ttl
-        self.loops: dict[str, PullLoop] = {}
+        self.loops: dict[str, PullLoop | HttpPullLoop] = {}
         self.connector = connector
         self.table: ProcessTable[Transfer] = ProcessTable(connector, "transfers", Transfer,
                                                           TransferState, _columns)
@@ -161,9 +167,16 @@ class TransferService:
             raise TransferError(f"agreement {agreement_id} is {agreement['status']}",
                                 code=ConnectorCode.AGREEMENT_INACTIVE)
         pid = f"urn:uuid:{uuid.uuid4()}"
+        format = FINITE_FORMAT if finite else TRANSFER_FORMAT
+        if self.connector.dsp.over_https(agreement["provider"]):
+            if finite:
+                raise TransferError("finite transfers are not offered over HTTPS yet; "
+                                    "start a streaming one and complete it",
+                                    code=ConnectorCode.TRANSFER_UNSUPPORTED_FORMAT)
+            format = PULL_FORMAT  # the HTTP pull data plane (connector.dsp_http.data_plane)
         message = messages.transfer_request(
-            pid, agreement_id=agreement_id, format=FINITE_FORMAT if finite else TRANSFER_FORMAT,
-            callback_address=f"nats:tsunagu.dsp.{self.connector.identity.participant_id}")
+            pid, agreement_id=agreement_id, format=format,
+            callback_address=self.connector.dsp.callback_for(agreement["provider"]))
         record = dt.apply_message(None, message, Role.CONSUMER, role=Role.CONSUMER,
                                   counterparty=agreement["provider"])
         with self.connector.store.transaction() as db:
@@ -299,7 +312,9 @@ class TransferService:
         if agreement["status"] != "active":
             raise TransferError(f"the agreement is {agreement['status']}",
                                 code=ConnectorCode.TRANSFER_AGREEMENT_INACTIVE)
-        if not str(message.get("format", "")).lower().startswith("nats-jetstream"):
+        over_https = self.connector.dsp_http is not None and is_http_pull(message.get("format"))
+        if not over_https and \
+                not str(message.get("format", "")).lower().startswith("nats-jetstream"):
             raise TransferError(f"format {message.get('format')!r} is not supported; use "
                                 f"{TRANSFER_FORMAT}",
                                 code=ConnectorCode.TRANSFER_UNSUPPORTED_FORMAT)
@@ -333,7 +348,10 @@ class TransferService:
         assert row.record.provider_pid is not None
         try:
             self._check_readable(row.record.agreement_id)
-            address = await self._open_stream(row, durable_name(row.record.provider_pid))
+            if is_http_pull(row.record.format) and self.connector.dsp_http is not None:
+                address = self.connector.dsp_http.data_plane.data_address(row)
+            else:
+                address = await self._open_stream(row, durable_name(row.record.provider_pid))
         except TransferError as exc:  # the consumer learns why
             log.warning("cannot open the transfer's stream", extra={"pid": pid,
                                                                     "code": exc.code})
@@ -404,10 +422,13 @@ class TransferService:
             if state == dt.STARTED and running is None and row.extra.get("dataAddress"):
                 agreement = agreements.load(self.connector.store, str(row.record.agreement_id))
                 if agreement is not None and agreement["status"] == "active":
-                    loop = PullLoop(self.connector, transfer_pid=pid, agreement=agreement,
-                                    address=row.extra["dataAddress"], batch=self.batch,
-                                    credential_ttl=self.credential_ttl,
-                                    on_done=self._snapshot_done)
+                    address = row.extra["dataAddress"]
+                    kind = HttpPullLoop if address.get("endpointType") == HTTP_ENDPOINT_TYPE \
+                        and self.connector.dsp_http is not None else PullLoop
+                    loop = kind(self.connector, transfer_pid=pid, agreement=agreement,
+                                address=address, batch=self.batch,
+                                credential_ttl=self.credential_ttl,
+                                on_done=self._snapshot_done)
                     self.loops[pid] = loop
                     loop.start()
             elif state != dt.STARTED and running is not None:

@@ -1,4 +1,5 @@
-"""Asks another connector for its DSP catalog over the bus (the app API's /api/v1/catalog)."""
+"""Asks another connector for its DSP catalog, over the bus or HTTPS (connector.dsp_http)
+(the app API's /api/v1/catalog)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class CatalogClient:
 
     async def fetch(self, provider_did: str, query: str | None = None) -> dict[str, Any]:
         """The provider's catalog, checked against the DSP schema; filtered by ``query``."""
-        env, credential = await self.connector.bus.request(
+        env, credential = await self.connector.dsp.request(
             provider_did, "CatalogRequestMessage", m.catalog_request())
         if env.message_type == "CatalogError":
             raise RemoteError("provider refused the catalog request",

@@ -1,4 +1,5 @@
-"""Contract negotiation over the NATS DSP bus: the I/O shell around ``dsp.negotiation``.
+"""Contract negotiation over either DSP binding (the NATS bus, HTTPS): the I/O shell around
+``dsp.negotiation``.
 
 Every step is one store transaction (process row + agreement + audit line). The side that
 sends a message moves its own record first and keeps the message as ``pending`` (an outbox);
@@ -119,7 +120,7 @@ class NegotiationService:
         pid = f"urn:uuid:{uuid.uuid4()}"
         request = messages.contract_request(
             pid, {**offer, "target": dataset_id},
-            callback_address=f"nats:tsunagu.dsp.{self.connector.identity.participant_id}")
+            callback_address=self.connector.dsp.callback_for(provider_did))
         if purpose is not None:
             request[agreements.PURPOSE_KEY] = purpose
         record = dn.apply_message(None, request, Role.CONSUMER, role=Role.CONSUMER,
@@ -137,7 +138,7 @@ class NegotiationService:
 
     async def _fetch_offer(self, provider: str, dataset_id: str, offer_id: str
                            ) -> dict[str, Any]:
-        env, _ = await self.connector.bus.request(provider, "DatasetRequestMessage",
+        env, _ = await self.connector.dsp.request(provider, "DatasetRequestMessage",
                                                   messages.dataset_request(dataset_id))
         policies = env.payload.get("hasPolicy", [])
         for offer in [policies] if isinstance(policies, dict) else policies:

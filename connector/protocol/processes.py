@@ -143,8 +143,10 @@ class Outbox:
                     return  # the reply did not settle it; a restart will resend
                 sent = row.pending
                 try:
-                    env, _ = await self.table.connector.bus.request(
-                        row.record.counterparty, sent["@type"], sent)
+                    env, _ = await self.table.connector.dsp.request(
+                        row.record.counterparty, sent["@type"], sent,
+                        to_role=Role.CONSUMER if row.record.role == Role.PROVIDER
+                        else Role.PROVIDER)
                 except RemoteUnreachable:
                     delay = min(max(delay * 2, self.retry_s), 30.0)
                     await asyncio.sleep(delay)

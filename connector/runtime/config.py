@@ -26,12 +26,22 @@ client_id = "tsunagu-dashboard"
 client_secret_file = "oidc-client-secret"
 redirect_uri = "https://dashboard.city.example/domains/bosai/dashboard/oidc/callback"
 
+[dsp_https]                         # optional: DSP over HTTPS beside NATS (docs/dsp-https.md)
+host = "0.0.0.0"
+port = 8443
+public_url = "https://connector.city.example:8443"   # what counterparties call
+cert_file = "tls/cert.pem"          # PEM certificate chain and its key, served for TLS
+key_file = "tls/key.pem"
+# ca_file = "tls/peers.pem"         # extra trust anchors for counterparties' certificates
+[dsp_https.peers]                   # counterparties reached over HTTPS: DID -> DSP base URL
+"did:key:z6Mk..." = "https://provider.example:8443/dsp"
+
 [at_rest]                           # the key that encrypts store, key and NATS seed on disk
 key = "file:../city.at-rest.key"    # or env:VAR, keyring:SERVICE/NAME, kms:NAME[:ARG]
 ```
-Relative paths (``data_dir``, ``credentials_file``, a ``file:`` key) are relative to the
-config file's folder. Without ``[at_rest]`` nothing is encrypted at rest (stores made
-before 0.3); ``connector init`` always writes one.
+Relative paths (``data_dir``, ``credentials_file``, a ``file:`` key, the TLS files) are
+relative to the config file's folder. Without ``[at_rest]`` nothing is encrypted at rest
+(stores made before 0.3); ``connector init`` always writes one.
 """
 
 from __future__ import annotations
@@ -98,6 +108,37 @@ class StaffSection(_Section):
     oidc: OidcSection | None = None
 
 
+class DspHttpsSection(_Section):
+    """The DSP over HTTPS binding (connector.dsp_http): where it listens, its TLS files,
+    and which counterparties are reached over HTTPS instead of the NATS bus."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=0, le=65535)
+    # The base URL counterparties use (callbackAddress, the data address of a transfer);
+    # default https://<host>:<port>. The DSP endpoints are under <public_url>/dsp.
+    public_url: str | None = Field(default=None, pattern=r"^https://[^/?#]+$")
+    cert_file: Path
+    key_file: Path
+    ca_file: Path | None = None  # trust anchors for peers' certificates (else the system's)
+    peers: dict[str, str] = Field(default_factory=dict)
+    edr_lifetime_s: int = Field(default=300, ge=10, le=3600)  # a data address's token
+
+    @field_validator("peers")
+    @classmethod
+    def _https_peers(cls, peers: dict[str, str]) -> dict[str, str]:
+        for did, url in peers.items():
+            if not did.startswith("did:key:"):
+                raise ValueError(f"peer {did!r}: participants are named by their did:key")
+            if not url.startswith("https://"):
+                raise ValueError(f"peer {did[:24]}...: {url!r} is not an https:// URL "
+                                 "(DSP over HTTPS never falls back to plain HTTP)")
+        return {did: url.rstrip("/") for did, url in peers.items()}
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"https://{self.host}:{self.port}"
+
+
 class AtRestSection(_Section):
     key: str  # a trust.at_rest.KeySource spec; a relative file: path is made absolute
 
@@ -120,6 +161,7 @@ class ConnectorConfig(_Section):
     # World facts this connector asserts in policy decisions, e.g. disasterPhase = "response".
     facts: dict[str, Any] = Field(default_factory=dict)
     staff: StaffSection = StaffSection()
+    dsp_https: DspHttpsSection | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -169,6 +211,11 @@ def load_config(path: Path) -> ConnectorConfig:
     oidc = (raw.get("staff") or {}).get("oidc") if isinstance(raw.get("staff"), dict) else None
     if isinstance(oidc, dict) and isinstance(oidc.get("client_secret_file"), str):
         oidc["client_secret_file"] = str((path.parent / oidc["client_secret_file"]).resolve())
+    https = raw.get("dsp_https")
+    if isinstance(https, dict):
+        for name in ("cert_file", "key_file", "ca_file"):
+            if isinstance(https.get(name), str):
+                https[name] = str((path.parent / https[name]).resolve())
     at_rest = raw.get("at_rest")
     if isinstance(at_rest, dict) and isinstance(at_rest.get("key"), str) and \
             at_rest["key"].startswith("file:"):

@@ -45,6 +45,8 @@ from connector.data.record_events import RecordListeners
 from connector.data.records import RecordService
 from connector.data.resident_apps import ResidentAppService
 from connector.data.transfers import TransferService
+from connector.dsp_http.binding import DspHttp
+from connector.dsp_http.links import DspLinks
 from connector.errors import ConnectorCode
 from connector.plugins.contract import DomainPlugin
 from connector.plugins.registry import (
@@ -171,6 +173,9 @@ class Connector:
         self.key_watch: KeyWatch | None = None  # a key installed by connector rotate-key
         self.js: JetStreamContext
         self.bus: DspBus
+        # DSP over HTTPS beside the bus ([dsp_https]); ``dsp`` picks the binding per peer.
+        self.dsp_http = DspHttp(self, config.dsp_https) if config.dsp_https else None
+        self.dsp = DspLinks(self)
         self.grants: GrantClient | None = None  # operator mode: the authority opens streams
         self.gate: UsageGate  # the one door to received data
         # Own records followed by domains inside their transactions (connector.record_events).
@@ -218,8 +223,10 @@ class Connector:
             raise ValueError(f"two services handle {message_type}")
         self._routes[message_type] = handler
 
-    async def _dispatch(self, env: Envelope, credential: VerifiedCredential
-                        ) -> tuple[str, dict[str, Any]]:
+    async def dispatch(self, env: Envelope, credential: VerifiedCredential
+                       ) -> tuple[str, dict[str, Any]]:
+        """The service that handles ``env``'s message type answers it: one entry for every
+        binding (the NATS bus, DSP over HTTPS), after each has verified the sender."""
         handler = self._routes.get(env.message_type)
         if handler is None:  # counted by the bus with every other refusal
             raise ProtocolError(f"this connector does not handle {env.message_type!r}",
@@ -336,13 +343,17 @@ class Connector:
         # Before anything is touched: what is missing, and the app API's port (a taken port
         # is a one-line error here, not a traceback after NATS and the store started).
         check_ready_to_start(self.config, needs_status_list=self._status_lists is None)
-        if self.api is not None:
-            self.api.bind()
         try:
+            if self.api is not None:
+                self.api.bind()
+            if self.dsp_http is not None:
+                self.dsp_http.bind()  # its TLS files and port, also before anything starts
             await self._start_parts()
         except BaseException:
             if self.api is not None:
                 self.api.release()  # the port goes back if the API never served on it
+            if self.dsp_http is not None:
+                self.dsp_http.release()
             raise
 
     async def _start_parts(self) -> None:
@@ -388,7 +399,13 @@ class Connector:
                     await service.shutdown()
             await self._release_parts()
             raise
-        await self.bus.serve(self._dispatch)
+        await self.bus.serve(self.dispatch)
+        if self.dsp_http is not None:
+            try:
+                await self.dsp_http.start()
+            except BaseException:
+                await self.stop()
+                raise
         self.key_watch = KeyWatch(self.config.key_path, self.config.credential_path,
                                   self._rotate_from_disk, self.tuning.credentials_watch_s,
                                   at_rest=self.at_rest)
@@ -415,6 +432,8 @@ class Connector:
         # left to unsubscribe; stopping must still release the store and the services.
         with contextlib.suppress(nats.errors.ConnectionClosedError):
             await self.bus.close()
+        if self.dsp_http is not None:
+            await self.dsp_http.stop()
         for service in reversed(self._lifecycle()):
             await service.shutdown()
         await self._release_parts()

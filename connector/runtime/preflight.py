@@ -42,6 +42,14 @@ def missing_to_start(config: ConnectorConfig, *, needs_status_list: bool = True)
         missing.append(
             f"no NATS credentials file at {nats.credentials_file}: `tsunagu authority issue "
             "--out DIR/credential.jwt` writes nats.creds beside the credential")
+    https = config.dsp_https
+    if https is not None:
+        for what, path in (("TLS certificate", https.cert_file), ("TLS key", https.key_file),
+                           ("peers' trust anchors", https.ca_file)):
+            if path is not None and not path.is_file():
+                missing.append(f"no {what} at {path}: set it under [dsp_https] in "
+                               f"{CONFIG_NAME} (PEM), or remove [dsp_https] to speak DSP over "
+                               "NATS only")
     return missing
 
 

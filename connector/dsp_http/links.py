@@ -1,0 +1,42 @@
+"""Which binding carries a DSP message to a counterparty: HTTPS where one is known for it
+(connector.dsp_http.binding), else the NATS bus. The services send through here, so the same
+state machines and policies serve both bindings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from connector.dsp_http.paths import has_binding
+from connector.protocol.dsp.statemachine import Role
+from connector.runtime.identity import participant_id
+from trust.credentials import VerifiedCredential
+from trust.envelope import Envelope
+
+if TYPE_CHECKING:
+    from connector.runtime.connector import Connector
+
+
+class DspLinks:
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+
+    def over_https(self, did: str) -> bool:
+        https = self.connector.dsp_http
+        return https is not None and https.address_of(did) is not None
+
+    def callback_for(self, did: str) -> str:
+        """The callbackAddress to give ``did``: where it answers us."""
+        https = self.connector.dsp_http
+        if https is not None and self.over_https(did):
+            return https.base_url
+        return f"nats:tsunagu.dsp.{participant_id(self.connector.did)}"
+
+    async def request(self, recipient: str, message_type: str, payload: dict[str, Any], *,
+                      to_role: Role | None = None, timeout: float = 5.0
+                      ) -> tuple[Envelope, VerifiedCredential]:
+        https = self.connector.dsp_http
+        if https is not None and has_binding(message_type) and self.over_https(recipient):
+            return await https.request(recipient, message_type, payload, to_role=to_role,
+                                       timeout=timeout)
+        return await self.connector.bus.request(recipient, message_type, payload,
+                                                timeout=timeout)
