@@ -131,23 +131,23 @@ def sign_batch(documents: Sequence[dict[str, Any]], key: KeyPair, *,
 
 
 class VerifiedRoots:
-    """The (verification method, root, signature) triples whose Ed25519 check passed, most recent
+    """The (verification method, root, proofValue) triples whose Ed25519 check passed, most recent
     first, bounded: a consumer checks a batch's signature once, not once per record.
     Thread-safe (the consumer verifies on a worker thread)."""
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._seen: OrderedDict[tuple[str, bytes, bytes], None] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, bytes, str], None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __contains__(self, triple: tuple[str, bytes, bytes]) -> bool:
+    def __contains__(self, triple: tuple[str, bytes, str]) -> bool:
         with self._lock:
             if triple in self._seen:
                 self._seen.move_to_end(triple)
                 return True
             return False
 
-    def add(self, triple: tuple[str, bytes, bytes]) -> None:
+    def add(self, triple: tuple[str, bytes, str]) -> None:
         with self._lock:
             self._seen[triple] = None
             self._seen.move_to_end(triple)

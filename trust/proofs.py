@@ -152,16 +152,26 @@ def _bad_signature() -> ProofError:
                  TrustCode.PROOF_BAD_SIGNATURE)
 
 
+def _signature(proof: dict[str, Any]) -> bytes:
+    try:
+        return decode_base58btc(proof["proofValue"])
+    except MultibaseError as exc:
+        raise _fail(f"proofValue is not base58btc multibase: {exc.message}",
+                    TrustCode.PROOF_MALFORMED) from exc
+
+
 def _verify_batch_signature(unsigned: dict[str, Any], proof: dict[str, Any],
-                            public_key: Any, signature: bytes,
+                            public_key: Any,
                             verified_roots: batch_proofs.VerifiedRoots | None) -> None:
-    """The document's leaf folded up its path to a root the signature covers."""
+    """The document's leaf folded up its path to a root the signature covers. A known
+    (key, root, proofValue) is not decoded or checked again (base58 costs too)."""
     config = {k: v for k, v in proof.items() if k not in ("proofValue", batch_proofs.PATH_FIELD)}
     leaf = batch_proofs.leaf_hash(hash_data(unsigned, config))
     root = batch_proofs.root_from(leaf, proof.get(batch_proofs.PATH_FIELD))
-    triple = (proof["verificationMethod"], root, signature)
+    triple = (proof["verificationMethod"], root, proof["proofValue"])
     if verified_roots is not None and triple in verified_roots:
         return
+    signature = _signature(proof)
     if len(signature) != 64 or not verify_signature(public_key, signature,
                                                     batch_proofs.signed_message(root)):
         raise _bad_signature()
@@ -207,16 +217,12 @@ def verify_document(
         raise _fail(f"proof was made by {controller}, expected {expected_controller}",
                     TrustCode.PROOF_WRONG_SIGNER)
     _check_context_prefix(document, proof)
-    try:
-        signature = decode_base58btc(proof["proofValue"])
-    except MultibaseError as exc:
-        raise _fail(f"proofValue is not base58btc multibase: {exc.message}",
-                    TrustCode.PROOF_MALFORMED) from exc
     unsigned = {k: v for k, v in document.items() if k != "proof"}
     if proof["cryptosuite"] == batch_proofs.CRYPTOSUITE:
-        _verify_batch_signature(unsigned, proof, public_key, signature, verified_roots)
+        _verify_batch_signature(unsigned, proof, public_key, verified_roots)
     else:
         config = {k: v for k, v in proof.items() if k != "proofValue"}
+        signature = _signature(proof)
         if len(signature) != 64 or not verify_signature(public_key, signature,
                                                         hash_data(unsigned, config)):
             raise _bad_signature()
