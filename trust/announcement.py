@@ -30,18 +30,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from trust.authority_keys import AuthorityKeyring, AuthorityKeysError
-from trust.credentials import aware_now
-from trust.errors import ProofError, TrustCode, TsunaguError
+from trust.authority_documents import check_signed_by, sign_dated, valid_now
+from trust.errors import TrustCode, TsunaguError
 from trust.keys import DID_KEY_PREFIX, KeyPair
-from trust.proofs import format_datetime, sign_document, verify_document
+from trust.proofs import format_datetime
 
 ANNOUNCEMENT_TYPE = "DataSpaceAnnouncement"
 WELL_KNOWN_PATH = "/.well-known/tsunagu-data-space"
 # Signed afresh for every request; short-lived so an old copy (an old NATS URL) is not
 # replayed for long.
 ANNOUNCEMENT_TTL = timedelta(hours=1)
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class AnnouncementError(TsunaguError):
@@ -73,19 +71,13 @@ def sign_announcement(key: KeyPair, *, name: str, nats_urls: Sequence[str],
     """The announcement of the authority holding ``key``, signed and valid from ``now``.
     A rotated authority (``trust.authority_keys``): its DID as ``authority`` and its chain
     (``authorityKeys``), so readers that know only the DID accept the current key."""
-    issued = aware_now(now).replace(microsecond=0)
-    return sign_document({
-        "type": ANNOUNCEMENT_TYPE,
-        "id": authority or key.did,
-        **({"authorityKeys": list(authority_keys)} if authority_keys else {}),
+    return sign_dated(key, ANNOUNCEMENT_TYPE, {
         "name": name,
         "natsUrls": list(nats_urls),
         **({"streamReplicas": stream_replicas} if stream_replicas != 1 else {}),
         "statusListUrl": status_list_url,
         "participantRegistryUrl": participant_registry_url,
-        "issued": format_datetime(issued),
-        "validUntil": format_datetime(issued + ANNOUNCEMENT_TTL),
-    }, key, created=issued)
+    }, ttl=ANNOUNCEMENT_TTL, authority=authority, authority_keys=authority_keys, now=now)
 
 
 def _fail(message: str) -> AnnouncementError:
@@ -98,17 +90,6 @@ def _http_url(document: dict[str, Any], member: str) -> str:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fail(f"has no http(s) URL in {member!r}")
     return value  # type: ignore[return-value]
-
-
-def _time(document: dict[str, Any], member: str) -> datetime:
-    value = document.get(member)
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise _fail(f"has no date-time with a time zone in {member!r}")
-    return moment
 
 
 def verify_announcement(document: Any, *, expected_authority: str | None = None,
@@ -124,19 +105,7 @@ def verify_announcement(document: Any, *, expected_authority: str | None = None,
         raise AnnouncementError(f"the data-space announcement is by {did}, not by the "
                                 f"authority expected ({expected_authority})",
                                 code=TrustCode.ANNOUNCEMENT_WRONG_AUTHORITY)
-    try:
-        keyring = AuthorityKeyring([did])
-        keyring.learn(did, document.get("authorityKeys") or [])
-        issued_at = _time(document, "issued")
-
-        def by_chain(authority: str, key: str, _created: str | None) -> None:
-            if not keyring.signed_for(authority, key, issued_at):
-                raise ProofError("signed by a key that is not the authority's",
-                                 code=TrustCode.PROOF_WRONG_SIGNER)
-
-        verify_document(document, expected_controller=did, key_check=by_chain)
-    except (ProofError, AuthorityKeysError) as exc:
-        raise _fail(f"is not signed by {did}: {exc.message}") from None
+    check_signed_by(document, did, _fail)
     nats_urls = document.get("natsUrls")
     if not isinstance(nats_urls, list) or not all(isinstance(u, str) for u in nats_urls):
         raise _fail("has no list of NATS URLs in 'natsUrls'")
@@ -144,9 +113,8 @@ def verify_announcement(document: Any, *, expected_authority: str | None = None,
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 5:
         raise _fail("has a 'streamReplicas' that is not a whole number from 1 to 5")
     name = document.get("name")
-    issued, valid_until = _time(document, "issued"), _time(document, "validUntil")
-    moment = aware_now(now)
-    if issued > moment + CLOCK_SKEW or valid_until <= moment:
+    moment = valid_now(document, _fail, now)
+    if moment is not None:
         raise AnnouncementError(
             f"the data-space announcement is valid from {document['issued']} until "
             f"{document['validUntil']}, not now ({format_datetime(moment)}): check this "

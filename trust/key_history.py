@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from trust.authority_documents import sign_dated
 from trust.authority_keys import AuthorityKeyring, AuthorityKeysError
 from trust.credentials import aware_now
 from trust.errors import DidError, ProofError, TrustCode, TsunaguError, ValidationError
 from trust.keys import DID_KEY_PREFIX, KeyPair, resolve_did_key
-from trust.proofs import format_datetime, sign_document, verify_document
+from trust.proofs import format_datetime, verify_document
 
 KEY_HISTORY_TYPE = "tsunagu:KeyHistories"
 DEFAULT_TTL = timedelta(minutes=15)
@@ -165,16 +166,11 @@ def sign_key_histories(key: KeyPair, histories: Mapping[str, Sequence[KeyPeriod]
                        authority_keys: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The authority's signed statement of every participant's key history, valid ``ttl``;
     with its own key chain (``trust.authority_keys``) when it signs with a later key."""
-    issued = aware_now(now).replace(microsecond=0)
-    return sign_document({
-        "type": KEY_HISTORY_TYPE,
-        "issuer": authority or key.did,
-        **({"authorityKeys": list(authority_keys)} if authority_keys else {}),
-        "issued": format_datetime(issued),
-        "validUntil": format_datetime(issued + ttl),
+    return sign_dated(key, KEY_HISTORY_TYPE, {
         "participants": {identity: [p.to_json() for p in periods]
                          for identity, periods in sorted(histories.items())},
-    }, key, created=issued)
+    }, ttl=ttl, authority=authority, authority_keys=authority_keys, now=now,
+        signer_member="issuer")
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from trust.authority_keys import AuthorityKeyring, AuthorityKeysError
-from trust.credentials import aware_now
-from trust.errors import ProofError, TrustCode, TsunaguError
+from trust.authority_documents import check_signed_by, sign_dated, valid_now
+from trust.errors import TrustCode, TsunaguError
 from trust.keys import DID_KEY_PREFIX, KeyPair
-from trust.proofs import format_datetime, sign_document, verify_document
 
 REGISTRY_TYPE = "ParticipantRegistry"
 REGISTRY_TTL = timedelta(minutes=10)
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class RegistryError(TsunaguError):
@@ -71,30 +68,13 @@ def sign_registry(key: KeyPair, participants: Sequence[dict[str, Any]], *,
                   authority: str | None = None, authority_keys: Sequence[dict[str, Any]] = (),
                   now: datetime | None = None) -> dict[str, Any]:
     """The registry of ``participants`` (already the live ones), signed from ``now``."""
-    issued = aware_now(now).replace(microsecond=0)
-    return sign_document({
-        "type": REGISTRY_TYPE,
-        "id": authority or key.did,
-        **({"authorityKeys": list(authority_keys)} if authority_keys else {}),
-        "issued": format_datetime(issued),
-        "validUntil": format_datetime(issued + REGISTRY_TTL),
-        "participants": list(participants),
-    }, key, created=issued)
+    return sign_dated(key, REGISTRY_TYPE, {"participants": list(participants)},
+                      ttl=REGISTRY_TTL, authority=authority, authority_keys=authority_keys,
+                      now=now)
 
 
 def _fail(message: str) -> RegistryError:
     return RegistryError(f"the participant registry {message}")
-
-
-def _time(document: dict[str, Any], member: str) -> datetime:
-    value = document.get(member)
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise _fail(f"has no date-time with a time zone in {member!r}")
-    return moment
 
 
 def _entry(value: Any, i: int) -> RegistryEntry:
@@ -122,22 +102,8 @@ def verify_registry(document: Any, *, expected_authority: str,
     did = document.get("id")
     if did != expected_authority:
         raise _fail(f"is by {did!r}, not by the authority expected ({expected_authority})")
-    issued_at = _time(document, "issued")
-    try:
-        keyring = AuthorityKeyring([did])
-        keyring.learn(did, document.get("authorityKeys") or [])
-
-        def by_chain(authority: str, key: str, _created: str | None) -> None:
-            if not keyring.signed_for(authority, key, issued_at):
-                raise ProofError("signed by a key that is not the authority's",
-                                 code=TrustCode.PROOF_WRONG_SIGNER)
-
-        verify_document(document, expected_controller=did, key_check=by_chain)
-    except (ProofError, AuthorityKeysError) as exc:
-        raise _fail(f"is not signed by {did}: {exc.message}") from None
-    valid_until = _time(document, "validUntil")
-    moment = aware_now(now)
-    if issued_at > moment + CLOCK_SKEW or valid_until <= moment:
+    check_signed_by(document, did, _fail)
+    if valid_now(document, _fail, now) is not None:
         raise _fail(f"is valid from {document['issued']} until {document['validUntil']}, "
                     "not now")
     entries = document.get("participants")
