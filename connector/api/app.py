@@ -193,9 +193,18 @@ def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request, *, max_bytes: int | None = None) -> dict[str, Any]:
+    """The request's JSON object; ``max_bytes`` (a domain route's own limit, under the app
+    API's) is checked while reading, so a larger body is never held whole."""
+    if max_bytes is None:
+        raw = await request.read()
+    else:
+        raw = await request.content.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise ValidationError(f"the request body is larger than {max_bytes} bytes",
+                                  field="body")
     try:
-        body = orjson.loads(await request.read())
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise ValidationError("the request body is not JSON", field="body") from None
     if not isinstance(body, dict):

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from connector.api.app import scoped, token_info
+from connector.api.app import json_body, scoped, token_info
 from domains.bosai import catalog_page
 from domains.bosai.dashboard.auth import INQUIRY
 from domains.bosai.errors import BosaiCode
@@ -81,16 +81,7 @@ def hub_of(request: web.Request) -> BosaiHub:
 
 
 async def body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise ValidationError("the request body is too large")
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise ValidationError("the request body must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise ValidationError("the request body must be a JSON object")
-    return value
+    return await json_body(request, max_bytes=MAX_BODY)
 
 
 def field(data: dict[str, Any], name: str, kind: type = str, *, required: bool = True) -> Any:
