@@ -29,6 +29,7 @@ from domains.steel.derivation import check_inherited, check_mass, check_parent_h
 from domains.steel.errors import ChainRefused, SteelCode
 from domains.steel.provenance import ChainLink, LinkCheck, Provenance
 from trust.errors import TsunaguError
+from trust.participant_registry import RegistryEntry
 from trust.proofs import verify_document
 
 Record = Mapping[str, Any]
@@ -179,6 +180,34 @@ def _proof(record: Record, issuers: Mapping[str, str] | None) -> LinkCheck:
     return LinkCheck("signature", True)
 
 
+# The issuer's 法人番号 a record states, by kind; custody events state none (their sender's
+# DID is the signer, and that is what the registry binds).
+LEGAL_ID_FIELD = {"certificate": "manufacturerLegalId", "derivation": "processorLegalId"}
+
+
+def _identity(record: Record, participants: Mapping[str, RegistryEntry]) -> LinkCheck:
+    """The signer is a participant of the data space in the authority's signed registry,
+    and the 法人番号 the record states is the one the authority registered for it."""
+    signer = signer_of(record) or ""
+    entry = participants.get(signer)
+    if entry is None:
+        return LinkCheck("issuer_identity", False,
+                         f"署名者 {signer} は認証局の参加者名簿にありません（失効、期限切れ、"
+                         "または未登録）",
+                         f"the signer {signer} is not in the authority's participant registry "
+                         "(revoked, expired or never onboarded)", str(SteelCode.CHAIN_INVALID))
+    member = LEGAL_ID_FIELD.get(kind_of(record) or "")
+    stated = record.get(member) if member else None
+    registered = entry.legal_identifier.get("value")
+    if stated is not None and stated != registered:
+        return LinkCheck("issuer_identity", False,
+                         f"記録の法人番号 {stated} は署名者 {entry.name} の登録 ({registered}) と"
+                         "異なります",
+                         f"the record states 法人番号 {stated}, the authority registered "
+                         f"{registered} for its signer {entry.name}", str(SteelCode.CHAIN_INVALID))
+    return LinkCheck("issuer_identity", True)
+
+
 def _carried(record: Record, by_id: Mapping[str, Record],
              issuers: Mapping[str, str] | None, known: dict[str, LinkCheck],
              hashed: Hashes) -> LinkCheck:
@@ -234,10 +263,13 @@ def _total(pieces: Any) -> float | None:
 
 def verify_chain(records: Iterable[Record], piece_id: str, *,
                  issuers: Mapping[str, str] | None = None,
-                 unsigned_by: Mapping[str, str] | None = None) -> Provenance:
+                 unsigned_by: Mapping[str, str] | None = None,
+                 participants: Mapping[str, RegistryEntry] | None = None) -> Provenance:
     """The provenance of ``piece_id`` from ``records`` (certificates, derived certificates,
     custody events; a custody event's carried chain counts), every link checked. With
     ``issuers`` (DID -> name), a record signed by any other DID fails its signature check.
+    With ``participants`` (the verified participant registry by DID), each link's signer
+    must be listed and a stated 法人番号 must be its registered one (``issuer_identity``).
     ``unsigned_by`` (record id -> DID): who will sign a record not signed yet (a content rule
     run before signing); its signature check fails, the others run as if it were signed."""
     hashed = Hashes()
@@ -245,6 +277,8 @@ def verify_chain(records: Iterable[Record], piece_id: str, *,
     ordered, problems = chain_for(flat, piece_id)
     by_id, _ = _by_id(flat)
     ledger = Ledger()
+    if participants:
+        ledger.names.update({did: entry.name for did, entry in participants.items()})
     if issuers:
         ledger.names.update(issuers)
     way = {r.get("id"): p for r, p in lineage(flat, piece_id)[0]}
@@ -266,6 +300,8 @@ def verify_chain(records: Iterable[Record], piece_id: str, *,
         else:
             checks.append(_check("content", lambda r=record: check_shape(r)))
             checks.append(_carried(record, by_id, issuers, known, hashed))
+        if participants is not None:
+            checks.append(_identity(record, participants))
         signer = signer_of(record) or (unsigned_by or {}).get(str(record.get("id")), "")
         checks.append(_check("holder", lambda r=record, s=signer: ledger.apply(r, s)))
         piece = way.get(record.get("id"), piece_id)

@@ -19,6 +19,8 @@ from typing import Any
 from domains.steel.chain_records import pieces_of
 from domains.steel.provenance import Provenance
 from domains.steel.verify import verify_chain
+from trust.errors import TsunaguError
+from trust.participant_registry import RegistryEntry, verify_registry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "package pieceId, else the first piece its last record names)")
     verify.add_argument("--issuer", action="append", default=[], metavar="DID=NAME",
                         help="trust only these signers (repeat); default: any valid did:key")
+    verify.add_argument("--registry", type=Path, metavar="REGISTRY_JSON",
+                        help="the authority's signed participant registry (tsunagu authority "
+                        "registry, or GET /participants): every signer must be listed there "
+                        "and each stated 法人番号 must be its registered one")
+    verify.add_argument("--authority", metavar="DID", help="the authority whose signature "
+                        "the registry must carry (required with --registry)")
     verify.add_argument("--json", action="store_true", help="print the Provenance as JSON")
     verify.set_defaults(func=run)
 
@@ -48,6 +56,19 @@ def read(path: Path) -> tuple[list[Mapping[str, Any]], str | None]:
     if isinstance(data, Mapping):
         return [data], None
     raise ValueError("neither a record, a list of records nor a package")
+
+
+def registered(path: Path | None, authority: str | None
+               ) -> dict[str, RegistryEntry] | None:
+    """The verified registry's participants by DID (None without --registry)."""
+    if path is None:
+        if authority is not None:
+            raise ValueError("--authority goes with --registry")
+        return None
+    if authority is None:
+        raise ValueError("--registry needs --authority DID (whose signature it must carry)")
+    registry = verify_registry(json.loads(path.read_bytes()), expected_authority=authority)
+    return {entry.did: entry for entry in registry.participants}
 
 
 def to_json(provenance: Provenance) -> dict[str, Any]:
@@ -81,12 +102,17 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 2
+    try:
+        participants = registered(args.registry, args.authority)
+    except (OSError, ValueError, TsunaguError) as exc:
+        print(f"steel verify --registry: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
     piece = args.piece or piece or next((p for r in reversed(records) for p in pieces_of(r)),
                                         None)
     if piece is None:
         print(f"{args.file}: no piece named; pass --piece", file=sys.stderr)
         return 2
-    provenance = verify_chain(records, piece, issuers=issuers)
+    provenance = verify_chain(records, piece, issuers=issuers, participants=participants)
     if args.json:
         print(json.dumps(to_json(provenance), ensure_ascii=False, indent=1))
     else:
