@@ -50,9 +50,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"records": args.records, "max_records": args.max_records,
                               "batch": args.batch, "concurrency": args.concurrency,
                               "tick_ms": args.tick_ms, "at_rest": args.at_rest,
+                              "record_proofs": args.record_proofs,
                               "load_avg_start": os.getloadavg(), "note": IDLE_NOTE}
     with tempfile.TemporaryDirectory(prefix="tsunagu-bench-latency-") as tmp:
-        async with deployed(Path(tmp), at_rest=args.at_rest == "on") as space:
+        async with deployed(Path(tmp), at_rest=args.at_rest == "on",
+                            record_proofs=args.record_proofs) as space:
             provider = space.endpoint(space.provider)
             consumer = space.consumers[0]
             async with Receiver(space.endpoint(consumer)) as receiver:
@@ -112,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-ms", type=float, default=10.0,
                         help="open loop: the records due are sent every this many ms")
     parser.add_argument("--at-rest", choices=["on", "off"], default="on")
+    parser.add_argument("--record-proofs", choices=["per-record", "batch"],
+                        default="per-record", help="how the provider signs the records")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds each run may take before the benchmark fails")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
