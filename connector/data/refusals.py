@@ -55,7 +55,7 @@ async def tell_provider(connector: Connector, provider: str, notices: list[dict[
         for delay in _RETRIES:
             await asyncio.sleep(delay)
             try:
-                await connector.bus.request(provider, MESSAGE_TYPE, body)
+                await connector.dsp.request(provider, MESSAGE_TYPE, body)
                 break
             except RemoteUnreachable:
                 continue

@@ -17,6 +17,7 @@ from connector.dsp_http import paths
 from connector.dsp_http.auth import Authenticator
 from connector.dsp_http.client import DspHttpClient
 from connector.dsp_http.data_plane import DataPlane
+from connector.dsp_http.notices import Notices
 from connector.dsp_http.server import DspHttpServer, Tap
 from connector.errors import ConnectorCode
 from connector.protocol.dsp import negotiation as dn
@@ -59,6 +60,7 @@ class DspHttp:
         self._learned: dict[str, str] = {}
         self.taps: list[Tap] = []  # every body's bytes sent and received (conformance tests)
         self.data_plane = DataPlane(self)
+        self.notices = Notices(self)  # tsunagu's own messages (terminations, ...)
         self.server = DspHttpServer(self)
         self.client: DspHttpClient | None = None
         self._contexts: tuple[ssl.SSLContext, ssl.SSLContext] | None = None
@@ -118,6 +120,9 @@ class DspHttp:
         if base is None or self.client is None:
             raise ProtocolError(f"no DSP over HTTPS address for {recipient[:24]}...",
                                 code=ConnectorCode.DSP_HTTP_NO_PEER)
+        if not paths.has_binding(message_type):  # a tsunagu notice: its signed envelope
+            return await self.notices.request(recipient, base, message_type, payload,
+                                              timeout=timeout)
         return await self.client.request(recipient, base, message_type, payload,
                                          to_role=to_role, timeout=timeout)
 

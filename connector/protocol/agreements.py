@@ -382,7 +382,7 @@ class AgreementService:
         for delay in (0.0, 0.5, 1, 2, 5, 10, 30):
             await asyncio.sleep(delay)
             try:
-                await self.connector.bus.request(row["consumer"], TERMINATION_TYPE, payload)
+                await self.connector.dsp.request(row["consumer"], TERMINATION_TYPE, payload)
             except RemoteUnreachable:
                 continue
             except RemoteError as exc:
