@@ -4,8 +4,9 @@ A request carries ``Authorization: Bearer <self-issued ID token>`` (trust.id_tok
 the bare token, also accepted) addressed to the recipient's DID and carrying the sender's
 participant credential; the recipient verifies it as the NATS bus verifies an envelope:
 signature, audience, lifetime, the credential (authority, status list, key history) and the
-``jti`` against replays. A successful answer carries the responder's token for the
-requester in ``DSP-ID-Token``, so the requester knows who answered as over the bus.
+``jti`` against replays (kept in the store: connector.dsp_http.replays). A successful answer
+carries the responder's token for the requester in ``DSP-ID-Token``, so the requester knows
+who answered as over the bus.
 
 Status codes: a token that does not authenticate (missing, forged, for another participant,
 expired, replayed) is 401; an authenticated participant whose credential does not stand
@@ -16,9 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from connector.dsp_http.replays import StoredReplayCache
 from connector.errors import ConnectorCode
 from trust.credentials import VerifiedCredential
-from trust.envelope import ReplayCache
 from trust.errors import TrustCode, TsunaguError
 from trust.id_token import IdToken, issue, verify
 
@@ -58,7 +59,14 @@ class Authenticator:
 
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
-        self.replay_cache = ReplayCache()
+        self._replays: StoredReplayCache | None = None
+
+    @property
+    def replay_cache(self) -> StoredReplayCache:
+        """The ``jti`` seen, in this connector's store (kept over a restart)."""
+        if self._replays is None or self._replays.store is not self.connector.store:
+            self._replays = StoredReplayCache(self.connector.store)
+        return self._replays
 
     def token_for(self, audience: str) -> str:
         key, credential = self.connector.identity.pair
