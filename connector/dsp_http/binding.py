@@ -110,7 +110,7 @@ class DspHttp:
 
     async def request(self, recipient: str, message_type: str, payload: dict[str, Any], *,
                       to_role: Role | None = None, timeout: float = 5.0
-                      ) -> tuple[Envelope, VerifiedCredential]:
+                      ) -> tuple[Envelope, VerifiedCredential | None]:
         base = self.address_of(recipient)
         if base is not None and self.client is None:  # not started (yet): resent later
             raise RemoteUnreachable("DSP over HTTPS is not started")

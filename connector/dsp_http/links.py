@@ -33,7 +33,10 @@ class DspLinks:
 
     async def request(self, recipient: str, message_type: str, payload: dict[str, Any], *,
                       to_role: Role | None = None, timeout: float = 5.0
-                      ) -> tuple[Envelope, VerifiedCredential]:
+                      ) -> tuple[Envelope, VerifiedCredential | None]:
+        """The verified answer and the responder's credential; None only for an answer a
+        non-tsunagu HTTPS peer gave without an ID token, where configuration allows it
+        (``[dsp_https] require_response_token = false``)."""
         https = self.connector.dsp_http
         if https is not None and self.over_https(recipient):
             return await https.request(recipient, message_type, payload, to_role=to_role,
