@@ -22,21 +22,27 @@ from tests.e2e.test_residents import EVACUEES, HANAKO, STOPPING, evacuee
 RECORD = "urn:tsunagu:test:shelter:1"
 
 
-async def holding(pair: Pair) -> tuple[str, str]:
-    """The consumer holds two records under a FINALIZED agreement, pulled over HTTPS;
-    (agreement id, consumer's transfer pid)."""
+async def pulling(pair: Pair, dataset: str, offer_id: str, held: int) -> tuple[str, str]:
+    """A FINALIZED agreement on ``dataset`` and its transfer over HTTPS, once the consumer
+    holds ``held`` records; (agreement id, consumer's transfer pid)."""
     provider, consumer = pair.provider, pair.consumer
-    started = await consumer.negotiations.start(provider.did, DATASET, OPEN_OFFER["@id"],
+    started = await consumer.negotiations.start(provider.did, dataset, offer_id,
                                                 purpose=PURPOSE)
     view = await consumer.negotiations.wait(started["pid"])
     assert view["state"] == "FINALIZED", view
-    for n in range(2):
-        await provider.records.publish(DATASET, record(n))
     transfer = await consumer.transfers.start(view["agreementId"])
     await consumer.transfers.wait(transfer["pid"], "STARTED")
-    await wait_held(consumer, 2)
-    assert consumer.gate.read(Reader.connector("test"), Use(PURPOSE), RECORD).record
+    await wait_held(consumer, held)
     return view["agreementId"], transfer["pid"]
+
+
+async def holding(pair: Pair) -> tuple[str, str]:
+    """The consumer holds two shelter records, readable through its gate."""
+    for n in range(2):
+        await pair.provider.records.publish(DATASET, record(n))
+    found = await pulling(pair, DATASET, OPEN_OFFER["@id"], 2)
+    assert pair.consumer.gate.read(Reader.connector("test"), Use(PURPOSE), RECORD).record
+    return found
 
 
 async def agreement_status(connector, agreement_id: str, status: str) -> None:
@@ -106,13 +112,7 @@ async def test_consent_withdrawal_reaches_an_https_only_holder(space: Space, pai
     provider, consumer = pair.provider, pair.consumer
     await provider.datasets.offer_dataset(EVACUEES, "避難者名簿", [STOPPING])
     await provider.records.publish(EVACUEES, evacuee(HANAKO, "山田", "花子"))
-    started = await consumer.negotiations.start(provider.did, EVACUEES, STOPPING["@id"],
-                                                purpose=PURPOSE)
-    view = await consumer.negotiations.wait(started["pid"])
-    assert view["state"] == "FINALIZED", view
-    transfer = await consumer.transfers.start(view["agreementId"])
-    await consumer.transfers.wait(transfer["pid"], "STARTED")
-    await wait_held(consumer, 1)
+    await pulling(pair, EVACUEES, STOPPING["@id"], 1)
     assert consumer.gate.read(Reader.app("tok_staff"), Use(PURPOSE), HANAKO).record
 
     found = await provider.consent.withdraw(HANAKO, requested_by="self:tok_app")
