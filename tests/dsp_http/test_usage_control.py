@@ -6,11 +6,14 @@ request goes over either bus (``space.bus_requests``)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
 from connector.control.decisions import Reader, Use
 from connector.control.gate import UsageDenied
+from connector.data.content_rules import ContentRules
 from connector.dsp_http.notices import JOSE, NOTICE_PATH
 from connector.errors import ConnectorCode
 from connector.protocol.agreements import TERMINATION_TYPE
@@ -18,6 +21,7 @@ from tests.dsp_http.conftest import Pair, Space
 from tests.dsp_http.test_end_to_end import wait_held
 from tests.e2e.conftest import DATASET, OPEN_OFFER, PURPOSE, record
 from tests.e2e.test_residents import EVACUEES, HANAKO, STOPPING, evacuee
+from trust.errors import TsunaguError
 
 RECORD = "urn:tsunagu:test:shelter:1"
 
@@ -121,4 +125,29 @@ async def test_consent_withdrawal_reaches_an_https_only_holder(space: Space, pai
     with pytest.raises(UsageDenied) as refused:
         consumer.gate.read(Reader.app("tok_staff"), Use(PURPOSE), HANAKO)
     assert refused.value.code == ConnectorCode.USAGE_CONSENT_WITHDRAWN
+    assert space.bus_requests == []
+
+
+async def test_a_refusal_notice_reaches_an_https_only_provider(space: Space, pair: Pair
+                                                               ) -> None:
+    """The consumer refuses a record (a content rule of its own): it keeps a dead letter,
+    nothing of the record, and the provider is told over HTTPS which field."""
+    provider, consumer = pair.provider, pair.consumer
+    refused_record = record(9, name="受け取れない")
+    type_iri = ContentRules(contexts=consumer.contexts).type_iris(refused_record)[0]
+
+    def refuse(found: Mapping[str, Any]) -> None:
+        if found.get("name") == "受け取れない":
+            raise TsunaguError("not for this consumer", code="test.refused", field="$.name")
+    consumer.content_rules = ContentRules([(type_iri, refuse)], contexts=consumer.contexts)
+    await provider.records.publish(DATASET, refused_record)
+    await holding(pair)  # two records more, accepted
+    async with asyncio.timeout(10):
+        while not (told := provider.store.query(
+                "SELECT record_id, version, consumer, code, field FROM record_refusals")):
+            await asyncio.sleep(0.05)
+    assert [tuple(r) for r in told] == [(refused_record["id"], 1, consumer.did,
+                                         "test.refused", "$.name")]
+    assert consumer.store.query("SELECT count(*) FROM held_records WHERE id = ?",
+                                (refused_record["id"],))[0][0] == 0
     assert space.bus_requests == []
