@@ -46,6 +46,9 @@ OWNERS = {
     "withdrawn_records": {"connector/control/withdrawn.py"},
     "corrections": {"connector/data/corrections.py"},
     "resident_apps": {"connector/data/resident_apps.py"},
+    "dsp_http_peers": {"connector/dsp_http/peers.py"},
+    "http_pull_positions": {"connector/dsp_http/pull.py"},
+    "id_token_replays": {"connector/dsp_http/replays.py"},
 }
 MIGRATIONS = "connector/store/migrations.py"
 # bosai.sqlite (the hub's own file, domains/bosai/store.py) has a meta table of its own.

@@ -206,31 +206,47 @@ class DspBus:
 
     async def _on_request(self, msg: Msg) -> None:
         assert self._handler is not None
-        reply_to = _unverified_sender(msg.data)
+        reply_to, data = await self.answer(msg.data, self._handler,
+                                           sender_token=msg.subject.rsplit(".", 1)[-1])
+        if msg.reply and reply_to is not None:
+            await msg.respond(data)
+
+    async def answer(self, data: bytes, handler: Handler, *, sender_token: str | None = None
+                     ) -> tuple[str | None, bytes]:
+        """Open the signed request ``data``, let ``handler`` answer it, and seal the answer
+        (an ``error`` message when anything is refused): (whom it is for, its bytes; None
+        when the claimed sender cannot be addressed). ``sender_token``: the sender the NATS
+        subject names, which must be the envelope's; the HTTPS binding has none (its ID
+        token names the sender: connector.dsp_http.notices)."""
+        reply_to = _unverified_sender(data)
         try:
-            sender_token = msg.subject.rsplit(".", 1)[-1]
-            if not _SENDER_TOKEN.fullmatch(sender_token):
+            if sender_token is not None and not _SENDER_TOKEN.fullmatch(sender_token):
                 raise EnvelopeError("the subject's sender token is not a participant id",
                                     code=ConnectorCode.ENVELOPE_BAD_SUBJECT)
-            env, credential = await self._open_learning(msg.data)
+            env, credential = await self._open_learning(data)
             reply_to = env.sender
-            if sender_token != participant_id(env.sender):
+            if sender_token is not None and sender_token != participant_id(env.sender):
                 raise EnvelopeError("subject names another sender than the envelope",
                                     code=ConnectorCode.ENVELOPE_SUBJECT_MISMATCH)
             refused = self._refuse_dsp(env)
             message_type, payload = (refused if refused is not None
-                                     else await self._handler(env, credential))
+                                     else await handler(env, credential))
         except TsunaguError as exc:
             self._count(exc)
             if self.on_key_refused is not None and exc.code in _KEY_REFUSALS:
-                self.on_key_refused(reply_to, _unverified_signer(msg.data), exc)
+                self.on_key_refused(reply_to, _unverified_signer(data), exc)
             message_type, payload = ERROR_TYPE, {"code": exc.code, "message": exc.message}
         except Exception:
             log.exception("request handler failed")
             message_type, payload = ERROR_TYPE, {"code": ConnectorCode.INTERNAL,
                                                  "message": "internal error"}
-        if msg.reply and reply_to is not None:
-            await msg.respond(self._seal(payload, reply_to, message_type))
+        if reply_to is None:
+            return None, b""
+        return reply_to, self._seal(payload, reply_to, message_type)
+
+    def sealed(self, payload: dict[str, Any], recipient: str, message_type: str) -> bytes:
+        """The signed (and, for the declared types, payload-sealed) request bytes."""
+        return self._seal(payload, recipient, message_type)
 
     async def request(
         self, recipient: str, message_type: str, payload: dict[str, Any], timeout: float = 5.0
@@ -243,7 +259,12 @@ class DspBus:
         except (NoRespondersError, TimeoutError) as exc:
             raise RemoteUnreachable(
                 f"connector {participant_id(recipient)[:16]}... did not answer") from exc
-        env, credential = await self._open_learning(msg.data)
+        return await self.open_reply(msg.data, recipient)
+
+    async def open_reply(self, data: bytes, recipient: str
+                         ) -> tuple[Envelope, VerifiedCredential]:
+        """The verified reply ``data`` from ``recipient`` (RemoteError if it is one)."""
+        env, credential = await self._open_learning(data)
         if env.sender != recipient:
             raise EnvelopeError("reply is signed by another participant than asked",
                                 code=ConnectorCode.ENVELOPE_UNEXPECTED_SENDER)

@@ -200,7 +200,7 @@ class ConsentService:
                    "subject": subject, "records": orjson.loads(records), "at": at}
         status, code, purged = "refused", None, 0
         try:
-            env, _ = await c.bus.request(consumer, MESSAGE_TYPE, payload,
+            env, _ = await c.dsp.request(consumer, MESSAGE_TYPE, payload,
                                          timeout=NOTICE_TIMEOUT)
             status = "purged" if env.payload.get("purge") is True else "stopped"
             purged = int(env.payload.get("purged") or 0)

@@ -186,7 +186,7 @@ class ContentKeys:
     async def _ask(self, agreement: dict[str, Any], stream: str, epoch: str) -> ContentKey:
         c = self.connector
         try:
-            env, _ = await c.bus.request(agreement["provider"], REQUEST_TYPE,
+            env, _ = await c.dsp.request(agreement["provider"], REQUEST_TYPE,
                                          {"agreementId": agreement["id"], "epoch": epoch})
         except RemoteUnreachable as exc:
             raise ContentKeyUnavailable(

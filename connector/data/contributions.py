@@ -297,7 +297,7 @@ class ContributionService:
                  "agreement": change.get("agreement"), "record": change.get("record"),
                  "baseVersion": change.get("baseVersion"), "fields": fields}
         try:
-            env, _ = await c.bus.request(holder_did, MESSAGE_TYPE, {"change": change},
+            env, _ = await c.dsp.request(holder_did, MESSAGE_TYPE, {"change": change},
                                          timeout=timeout)
             if env.message_type == REFUSED_TYPE:
                 details = {k: v for k, v in env.payload.items() if k not in ("code", "message")}

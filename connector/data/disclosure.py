@@ -97,7 +97,7 @@ class DisclosureService:
 
     async def _ask(self, holder: str, subject: str) -> dict[str, Any]:
         try:
-            env, _ = await self.connector.bus.request(holder, REQUEST_TYPE,
+            env, _ = await self.connector.dsp.request(holder, REQUEST_TYPE,
                                                       {"subject": subject},
                                                       timeout=self.timeout)
         except RemoteError as exc:

@@ -1,7 +1,7 @@
 """A consumer tells the provider which of its records it refused, and the provider keeps it.
 
 When the pull loop dead-letters a record (a content rule refused it, its proof did not
-verify), the consumer sends ``tsunagu:RecordRefused`` to the provider over the DSP bus: the
+verify), the consumer sends ``tsunagu:RecordRefused`` to the provider (NATS or HTTPS): the
 agreement, the record id and version, the refusal's code and the field path. Never the value:
 the notice is about data the consumer would not keep. The provider checks that the sender is
 the consumer of that agreement and that the record is one of its dataset's, then keeps a row
@@ -55,7 +55,7 @@ async def tell_provider(connector: Connector, provider: str, notices: list[dict[
         for delay in _RETRIES:
             await asyncio.sleep(delay)
             try:
-                await connector.bus.request(provider, MESSAGE_TYPE, body)
+                await connector.dsp.request(provider, MESSAGE_TYPE, body)
                 break
             except RemoteUnreachable:
                 continue

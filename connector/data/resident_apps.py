@@ -123,7 +123,7 @@ class ResidentAppService:
         """Send the person's request to the provider holding their records; the result
         as the app API would answer it (``RemoteError`` with the provider's code if
         refused)."""
-        env, _ = await self.connector.bus.request(
+        env, _ = await self.connector.dsp.request(
             provider, REQUEST_TYPE, {"subject": subject, "action": action, **fields},
             timeout=timeout)
         return env.payload.get("result")

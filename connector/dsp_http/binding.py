@@ -1,11 +1,7 @@
 """The HTTPS binding as one connector part: its server, client, tokens and peers.
 
-``peers``: the counterparties reached over HTTPS, DID -> DSP base URL: those configured
-(``[dsp_https.peers]``: a consumer knows its providers' endpoints, as from a catalog or a DID
-document) and those learned from the ``callbackAddress`` of an authenticated request (a
-provider answers its consumers where they asked). Learned addresses live in memory: after a
-restart a provider reaches a consumer again once that consumer sends it a message, or from
-configuration.
+``peers``: the counterparties reached over HTTPS (connector.dsp_http.peers): configured, or
+learned from an authenticated request's ``callbackAddress`` and kept in the store.
 """
 
 from __future__ import annotations
@@ -13,10 +9,13 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from connector.bus.messaging import RemoteUnreachable
 from connector.dsp_http import paths
 from connector.dsp_http.auth import Authenticator
 from connector.dsp_http.client import DspHttpClient
 from connector.dsp_http.data_plane import DataPlane
+from connector.dsp_http.notices import Notices
+from connector.dsp_http.peers import Peers
 from connector.dsp_http.server import DspHttpServer, Tap
 from connector.errors import ConnectorCode
 from connector.protocol.dsp import negotiation as dn
@@ -55,10 +54,10 @@ class DspHttp:
     def __init__(self, connector: Connector, settings: DspHttpsSection) -> None:
         self.connector, self.settings = connector, settings
         self.auth = Authenticator(connector)
-        self._configured = dict(settings.peers)
-        self._learned: dict[str, str] = {}
+        self.peers = Peers(connector, settings.peers)
         self.taps: list[Tap] = []  # every body's bytes sent and received (conformance tests)
         self.data_plane = DataPlane(self)
+        self.notices = Notices(self)  # tsunagu's own messages (terminations, ...)
         self.server = DspHttpServer(self)
         self.client: DspHttpClient | None = None
         self._contexts: tuple[ssl.SSLContext, ssl.SSLContext] | None = None
@@ -89,6 +88,7 @@ class DspHttp:
         await self.server.start(server)
 
     async def stop(self) -> None:
+        self.peers.forget_loaded()
         await self.server.stop()
         if self.client is not None:
             await self.client.close()
@@ -97,13 +97,10 @@ class DspHttp:
     # --- peers ---------------------------------------------------------------------------
 
     def address_of(self, did: str) -> str | None:
-        return self._configured.get(did) or self._learned.get(did)
+        return self.peers.address_of(did)
 
     def learn(self, did: str, callback: Any) -> None:
-        """An authenticated participant's callbackAddress, when it is an HTTPS one."""
-        if isinstance(callback, str) and callback.startswith("https://") \
-                and did not in self._configured:
-            self._learned[did] = callback.rstrip("/")
+        self.peers.learn(did, callback)
 
     def tap(self, direction: str, path: str, data: bytes) -> None:
         for tap in self.taps:
@@ -113,11 +110,16 @@ class DspHttp:
 
     async def request(self, recipient: str, message_type: str, payload: dict[str, Any], *,
                       to_role: Role | None = None, timeout: float = 5.0
-                      ) -> tuple[Envelope, VerifiedCredential]:
+                      ) -> tuple[Envelope, VerifiedCredential | None]:
         base = self.address_of(recipient)
+        if base is not None and self.client is None:  # not started (yet): resent later
+            raise RemoteUnreachable("DSP over HTTPS is not started")
         if base is None or self.client is None:
             raise ProtocolError(f"no DSP over HTTPS address for {recipient[:24]}...",
                                 code=ConnectorCode.DSP_HTTP_NO_PEER)
+        if not paths.has_binding(message_type):  # a tsunagu notice: its signed envelope
+            return await self.notices.request(recipient, base, message_type, payload,
+                                              timeout=timeout)
         return await self.client.request(recipient, base, message_type, payload,
                                          to_role=to_role, timeout=timeout)
 

@@ -3,7 +3,11 @@ verified answer as an ``Envelope`` and the responder's credential, or raises.
 
 Each request carries a fresh self-issued ID token for the recipient (connector.dsp_http.auth);
 a successful answer must carry the responder's token for us (``DSP-ID-Token``), verified as
-every token is, so the answer is as authenticated as a reply on the bus. DSP messages in
+every token is, so the answer is as authenticated as a reply on the bus. That header is
+tsunagu's own: with ``[dsp_https] require_response_token = false`` an answer without it is
+accepted from a peer that has never signed to this connector (not a tsunagu connector), on
+the strength of TLS to its configured address; its credential is then None (unverified).
+A tsunagu connector's answers need the token whatever the setting. DSP messages in
 answers pass the checks every binding makes (``validation.check_received``). An error answer
 (the protocol's ...Error JSON-LD, any 4xx/5xx) raises ``RemoteError`` with its code; no
 answer at all ``RemoteUnreachable`` (the outbox resends). TLS is verified against the
@@ -13,6 +17,8 @@ system's trust store or the configured ``ca_file``: never switched off.
 from __future__ import annotations
 
 import ssl
+import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -55,7 +61,7 @@ class DspHttpClient:
 
     async def request(self, recipient: str, base_url: str, message_type: str,
                       payload: dict[str, Any], *, to_role: Role | None = None,
-                      timeout: float = 5.0) -> tuple[Envelope, VerifiedCredential]:
+                      timeout: float = 5.0) -> tuple[Envelope, VerifiedCredential | None]:
         method, path = paths.outgoing(payload, to_role)
         url = base_url + path
         headers = {"Authorization": "Bearer " + self.binding.auth.token_for(recipient)}
@@ -86,6 +92,11 @@ class DspHttpClient:
             text = "; ".join(map(str, reason)) if isinstance(reason, list) else f"HTTP {status}"
             raise RemoteError(text or f"HTTP {status}",
                               code=str(body.get("code") or ConnectorCode.REMOTE_ERROR))
+        if token is None and self._unsigned_allowed(recipient):
+            now = int(time.time())
+            return Envelope(sender=recipient, recipient=self.binding.connector.did,
+                            message_id=f"unsigned:{uuid.uuid4()}", message_type=answer_type,
+                            issued_at=now, expires_at=now, payload=body), None
         try:
             checked, credential = self.binding.auth.verify(token)
         except TsunaguError as exc:
@@ -100,6 +111,10 @@ class DspHttpClient:
                         issued_at=checked.issued_at, expires_at=checked.expires_at,
                         payload=body, credential=checked.credential,
                         signer=checked.signer), credential
+
+    def _unsigned_allowed(self, recipient: str) -> bool:
+        return not self.binding.settings.require_response_token \
+            and recipient not in self.binding.auth.signed_by
 
 
 def _json(raw: bytes) -> dict[str, Any]:

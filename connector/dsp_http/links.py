@@ -1,12 +1,12 @@
-"""Which binding carries a DSP message to a counterparty: HTTPS where one is known for it
-(connector.dsp_http.binding), else the NATS bus. The services send through here, so the same
-state machines and policies serve both bindings."""
+"""Which binding carries a message to a counterparty: HTTPS where one is known for it
+(connector.dsp_http.binding; DSP messages on their paths, tsunagu's own notices as signed
+envelopes, connector.dsp_http.notices), else the NATS bus. The services send through here, so
+the same state machines, policies and usage control serve both bindings."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connector.dsp_http.paths import has_binding
 from connector.protocol.dsp.statemachine import Role
 from connector.runtime.identity import participant_id
 from trust.credentials import VerifiedCredential
@@ -33,9 +33,12 @@ class DspLinks:
 
     async def request(self, recipient: str, message_type: str, payload: dict[str, Any], *,
                       to_role: Role | None = None, timeout: float = 5.0
-                      ) -> tuple[Envelope, VerifiedCredential]:
+                      ) -> tuple[Envelope, VerifiedCredential | None]:
+        """The verified answer and the responder's credential; None only for an answer a
+        non-tsunagu HTTPS peer gave without an ID token, where configuration allows it
+        (``[dsp_https] require_response_token = false``)."""
         https = self.connector.dsp_http
-        if https is not None and has_binding(message_type) and self.over_https(recipient):
+        if https is not None and self.over_https(recipient):
             return await https.request(recipient, message_type, payload, to_role=to_role,
                                        timeout=timeout)
         return await self.connector.bus.request(recipient, message_type, payload,

@@ -88,6 +88,6 @@ ROUTES = _routes()
 
 
 def has_binding(message_type: str) -> bool:
-    """A DSP message the HTTPS binding carries (tsunagu's own notices stay on the bus)."""
+    """A DSP message with its own path (tsunagu's own notices go to ``/tsunagu/messages``)."""
     return message_type in ("CatalogRequestMessage", "DatasetRequestMessage") \
         or message_type in _NEGOTIATION or message_type in _TRANSFER

@@ -3,9 +3,10 @@
 Pages of records are fetched with the data address's bearer token (renewed with a DCP ID
 token before it expires), then checked and stored exactly as records off the NATS stream
 (connector.data.receiving: provider credential, agreement, proof, content rules, the usage
-gate). The cursor is the provider's stream sequence, kept in memory: a restarted loop reads
-from the start again and the held records' unique (id, version) ignores what it has, so each
-version still reaches the apps once.
+gate). The cursor is the provider's stream sequence, kept in the store after each page
+(``http_pull_positions``), so a restarted connector goes on where it stopped. A crash between
+storing a page and its position reads that page again: the held records' unique (id, version)
+ignores what it has, so each version still reaches the apps once.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from trust.errors import TsunaguError
 
 if TYPE_CHECKING:
     from connector.runtime.connector import Connector
+    from connector.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class HttpPullLoop(LoopTask):
         self.batch, self.poll_s = batch, poll_s
         self.receiver = Receiver(connector, transfer_pid=transfer_pid, agreement=agreement,
                                  credential_ttl=credential_ttl)
-        self.cursor = 0
+        self.cursor = position(connector.store, transfer_pid)
         if not self.endpoint.startswith("https://"):
             raise RecordRefused("the data address is not an https:// endpoint",
                                 code=ConnectorCode.TRANSFER_BAD_ADDRESS)
@@ -69,6 +71,7 @@ class HttpPullLoop(LoopTask):
                     continue
                 await self.handle(records)
                 self.cursor = max(self.cursor, int(page.get("next", self.cursor)))
+                save_position(self.connector.store, self.transfer_pid, self.cursor)
             except Exception as exc:  # provider away, token refused: keep trying, never die
                 why = exc.code if isinstance(exc, TsunaguError) else type(exc).__name__
                 log.warning("HTTPS pull failed, retrying", extra={
@@ -118,6 +121,21 @@ class HttpPullLoop(LoopTask):
                    if isinstance(result, TsunaguError)]
         delivered = receiver.store(accepted, refused, now)
         receiver.stored(delivered, [exc for _, exc in refused])
+
+
+def position(store: Store, transfer_pid: str) -> int:
+    """The provider's last sequence this consumer stored for ``transfer_pid`` (0: none)."""
+    rows = store.query("SELECT after_seq FROM http_pull_positions WHERE transfer_pid = ?",
+                       (transfer_pid,))
+    return int(rows[0][0]) if rows else 0
+
+
+def save_position(store: Store, transfer_pid: str, after: int) -> None:
+    with store.transaction() as db:
+        db.execute("INSERT INTO http_pull_positions (transfer_pid, after_seq, updated) "
+                   "VALUES (?, ?, ?) ON CONFLICT (transfer_pid) DO UPDATE SET "
+                   "after_seq = max(after_seq, excluded.after_seq), updated = excluded.updated",
+                   (transfer_pid, after, datetime.now(UTC).isoformat()))
 
 
 def _item(entry: Any) -> tuple[int, str, bytes | TsunaguError]:

@@ -80,6 +80,7 @@ class DspHttpServer:
         app.router.add_get(paths.BASE_PATH + paths.NEG + "/{pid}", self._state("negotiation"))
         app.router.add_get(paths.BASE_PATH + paths.TRA + "/{pid}", self._state("transfer"))
         self.binding.data_plane.add_routes(app)
+        self.binding.notices.add_routes(app)
         return app
 
     def bind(self) -> None:

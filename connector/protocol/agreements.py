@@ -6,8 +6,9 @@ the stored document is ``{"signedAgreement": <provider-signed>, "proof": <consum
 so both signatures verify on their own. Both sides keep a row in ``agreements``.
 
 ``AgreementService`` (``connector.agreements``) lets a provider terminate an agreement: the
-consumer is told over the DSP bus (a tsunagu message: DSP has no message for ending a
-FINALIZED negotiation), stops its transfers and purges what it holds under the agreement.
+consumer is told over the binding that reaches it, NATS or HTTPS (a tsunagu message: DSP has
+no message for ending a FINALIZED negotiation; connector.dsp_http.notices), stops its
+transfers and purges what it holds under the agreement.
 In operator mode the provider also tells the authority, which closes the consumer's stream
 imports and grants none under the agreement again (``connector.protocol.grants``).
 
@@ -382,7 +383,7 @@ class AgreementService:
         for delay in (0.0, 0.5, 1, 2, 5, 10, 30):
             await asyncio.sleep(delay)
             try:
-                await self.connector.bus.request(row["consumer"], TERMINATION_TYPE, payload)
+                await self.connector.dsp.request(row["consumer"], TERMINATION_TYPE, payload)
             except RemoteUnreachable:
                 continue
             except RemoteError as exc:

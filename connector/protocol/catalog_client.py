@@ -43,5 +43,6 @@ class CatalogClient:
         catalog["dataset"] = search(datasets if isinstance(datasets, list) else [datasets],
                                     query)
         catalog["provider"] = {"did": credential.did, "name": credential.name,
-                               "roles": list(credential.roles)}
+                               "roles": list(credential.roles)} if credential is not None \
+            else {"did": provider_did, "name": None, "roles": [], "verified": False}
         return catalog

@@ -122,6 +122,10 @@ class DspHttpsSection(_Section):
     ca_file: Path | None = None  # trust anchors for peers' certificates (else the system's)
     peers: dict[str, str] = Field(default_factory=dict)
     edr_lifetime_s: int = Field(default=300, ge=10, le=3600)  # a data address's token
+    # An answer without tsunagu's DSP-ID-Token header is refused; false accepts it from a
+    # peer that has never signed to this connector (not a tsunagu connector, e.g. EDC),
+    # trusting the TLS certificate of its configured address. tsunagu peers stay strict.
+    require_response_token: bool = True
 
     @field_validator("peers")
     @classmethod

@@ -314,6 +314,25 @@ CREATE TABLE staff_sessions (
 CREATE INDEX staff_sessions_by_account ON staff_sessions(account_id)
 """)
 
+# 7: DSP over HTTPS state that must outlive a restart (connector.dsp_http).
+DSP_HTTPS = _split("""
+CREATE TABLE dsp_http_peers (        -- HTTPS callback addresses learned from counterparties
+    did TEXT PRIMARY KEY,            -- the authenticated participant that gave it
+    base_url TEXT NOT NULL,          -- its DSP base URL (https:// only)
+    learned TEXT NOT NULL
+);
+CREATE TABLE http_pull_positions (   -- consumer: the provider's last sequence stored, per pull
+    transfer_pid TEXT PRIMARY KEY,   -- the consumer's own transfer process id
+    after_seq INTEGER NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE id_token_replays (      -- DCP ID tokens seen, until they could no longer be used
+    key TEXT PRIMARY KEY,            -- issuer, signing key and jti
+    forget_after REAL NOT NULL       -- epoch seconds: exp plus the allowed clock skew
+);
+CREATE INDEX id_token_replays_by_time ON id_token_replays(forget_after)
+""")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first store: datasets, records, contracts, transfers, held records, "
                  "deliveries, dead letters, audit, tokens", FIRST),
@@ -327,5 +346,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "records, correction requests, resident apps", RESIDENTS),
     Migration(6, "staff accounts (password, TOTP, OpenID Connect link) and their sessions",
               STAFF),
+    Migration(7, "DSP over HTTPS: learned callback addresses, HTTP pull positions, the ID "
+                 "token replay cache", DSP_HTTPS),
 )
 LATEST = MIGRATIONS[-1].version

@@ -84,7 +84,7 @@ class Space:
     bus_requests: list[tuple[str, str]] = field(default_factory=list)
 
     def config(self, name: str, legal_id: str, role: str, *, key: KeyPair | None = None,
-               peers: dict[str, str] | None = None) -> ConnectorConfig:
+               peers: dict[str, str] | None = None, port: int = 0) -> ConnectorConfig:
         folder = self.tmp / f"participant-{legal_id}"
         key = key or KeyPair.generate()
         save_key(key, folder / "participant.pem")
@@ -105,7 +105,7 @@ insecure_no_auth = true
 
 [dsp_https]
 host = "127.0.0.1"
-port = 0
+port = {port}
 cert_file = "{cert}"
 key_file = "{tls_key}"
 ca_file = "{self.ca_file}"

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from connector.dsp_http.auth import status_of
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import validate_message
 from tests.dsp_http.conftest import Pair, Space
@@ -145,7 +146,8 @@ async def test_transfer_for_an_unknown_agreement(pair: Pair) -> None:
 
 
 async def test_a_message_the_state_does_not_allow(pair: Pair) -> None:
-    """A request again after FINALIZED: 409, and the negotiation stays as it was."""
+    """A request again after FINALIZED: 400 (DSP 2025-1, "State Transition Errors"), and the
+    negotiation stays as it was."""
     consumer = pair.consumer
     started = await consumer.negotiations.start(pair.provider.did, DATASET, OPEN_OFFER["@id"],
                                                 purpose=PURPOSE)
@@ -156,7 +158,7 @@ async def test_a_message_the_state_does_not_allow(pair: Pair) -> None:
                                provider_pid=view["providerPid"])
     got, answer = await post(pair, f"/negotiations/{view['providerPid']}/request", again,
                              token(pair))
-    assert got == 409, answer
+    assert got == 400, answer
     dsp_error(answer, "ContractNegotiationError", "dsp.invalid_transition")
     assert stored(pair.provider) == before
     assert pair.provider.negotiations.get(view["providerPid"])["state"] == "FINALIZED"
@@ -235,3 +237,15 @@ async def test_a_record_altered_after_signing_is_refused_as_over_nats(pair: Pair
     held = consumer.store.query("SELECT body FROM held_records")
     assert len(held) == 1 and "書き換え" not in bytes(held[0][0]).decode()
     await consumer.transfers.terminate(transfer["pid"])
+
+
+@pytest.mark.parametrize(("code", "status"), [
+    # DSP 2025-1 HTTPS bindings: "State Transition Errors" 400, "Object Not Found" and
+    # "Unauthorized Access" (authenticated, not authorized for the process) 404.
+    ("dsp.invalid_transition", 400), ("dsp.not_ready", 400),
+    ("transfer.agreement_inactive", 400), ("dsp.unknown_process", 404),
+    ("transfer.not_assignee", 404), ("transfer.unknown_agreement", 404),
+    # DCP: not authenticated 401, a credential that does not stand 403.
+    ("id_token.replayed", 401), ("credential.revoked", 403), ("edr.inactive", 403)])
+def test_statuses_follow_the_bindings(code: str, status: int) -> None:
+    assert status_of(code) == status
