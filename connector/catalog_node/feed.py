@@ -135,16 +135,22 @@ class ChangeFeed:
             while True:
                 try:
                     messages = await sub.fetch(self.batch, timeout=1.0)
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):  # nats-py raises either when idle
                     continue
                 except ConnectionClosedError:
                     return  # the connector stopped; a new sync follows again
-                for msg in messages:
-                    sender = did or _feed_participant(msg.subject)
-                    if sender is None or await self.handle(sender, msg.data) is not None:
-                        await msg.ack()
-                    else:
-                        await msg.nak(delay=RETRY_S)
+                try:
+                    for msg in messages:
+                        sender = did or _feed_participant(msg.subject)
+                        if sender is None or await self.handle(sender, msg.data) is not None:
+                            await msg.ack()
+                        else:
+                            await msg.nak(delay=RETRY_S)
+                except ConnectionClosedError:
+                    return
+                except Exception as exc:  # never die quietly: unacked events come again
+                    log.warning("catalog feed error", extra={"error": type(exc).__name__})
+                    await asyncio.sleep(RETRY_S)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
