@@ -54,6 +54,7 @@ from connector.data.datasets import (  # noqa: E402
     dataset_message,
     ensure_stream,
 )
+from connector.plugins.registry import load_domain_plugins  # noqa: E402
 from connector.protocol.catalog_client import CONTINUATION, NEXT_PAGE  # noqa: E402
 from connector.protocol.dsp import messages as m  # noqa: E402
 from connector.runtime.identity import CredentialChecker, Identity  # noqa: E402
@@ -65,6 +66,7 @@ from trust.status_list import StatusListCache  # noqa: E402
 PAGE = 100  # datasets per catalog page, as DatasetService
 CHANGE_SUBJECT = "bench.catalog.change"
 CHANGES = 200
+CRAWL_CONCURRENCY = 4
 # roles the authority knows (the in-process mode's river_office is no credential role)
 CREDENTIAL_ROLE = {"river_office": "health_department"}
 
@@ -126,6 +128,7 @@ async def serve_participants(spec: dict[str, Any]) -> None:
 
 async def run_node(n: int, queries: int, path: str, tmp: Path) -> dict[str, Any]:
     authority = Authority.init(tmp / "authority", name="bench authority")
+    authority.plugins = load_domain_plugins()  # once, not per credential issued
     participants = participants_of()
     spec_participants = []
     for p in participants:
@@ -163,7 +166,11 @@ async def run_node(n: int, queries: int, path: str, tmp: Path) -> dict[str, Any]
 
         await bus.serve(answer)
         _progress("participants ready, crawling")
-        report = await node.crawl(connector_fetch(SimpleNamespace(bus=bus)), timeout=600.0)
+        # 4 at a time: the simulated participants share one process (a connector each
+        # would answer in parallel), and the node checks each page it receives on its
+        # event loop (DSP schema, JSON-LD)
+        report = await node.crawl(connector_fetch(SimpleNamespace(bus=bus)),
+                                  concurrency=CRAWL_CONCURRENCY, timeout=1800.0)
         if report.failed:
             raise RuntimeError(f"crawl failures: {sorted(set(report.failed.values()))}")
         _progress(f"crawled in {report.seconds:.1f} s; searching")

@@ -67,9 +67,12 @@ class CatalogNode:
 
     # ------------------------------------------------------------------ ingestion
 
-    def add_catalog(self, document: Any, provider: str | None = None) -> Ingested:
+    def add_catalog(self, document: Any, provider: str | None = None, *,
+                    entries_checked: bool = False) -> Ingested:
         """One participant's DSP Catalog (``provider``: who answered; default its
-        participantId). Entries that are not valid DSP Datasets are dropped one by one."""
+        participantId). Entries that are not valid DSP Datasets are dropped one by one
+        (``entries_checked``: the whole catalog already passed the DSP Catalog schema, which
+        checks every entry as a Dataset, so they are not checked again)."""
         if not isinstance(document, Mapping):
             out = Ingested()
             out.dropped.append(self.catalog.drop(provider or "?", INVALID_SCHEMA, None,
@@ -80,7 +83,7 @@ class CatalogNode:
         entries = entries if isinstance(entries, list) else [entries]
         valid, dropped = [], []
         for entry in entries:
-            reason = _dataset_schema_error(entry)
+            reason = None if entries_checked else _dataset_schema_error(entry)
             if reason is None:
                 valid.append(entry)
             else:
@@ -113,6 +116,7 @@ class CatalogNode:
         verify who answered: ``connector_fetch`` does), at most ``concurrency`` at a time,
         ``timeout`` seconds each. A participant that fails keeps what was indexed before."""
         report = CrawlReport()
+        checked = getattr(fetch, "entries_checked", False)  # connector_fetch: the bus did
         gate = asyncio.Semaphore(concurrency)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -130,7 +134,7 @@ class CatalogNode:
                 except Exception as exc:  # a hostile answer must not stop the crawl
                     self._failed(report, did, type(exc).__name__)
                     return
-            result = self.add_catalog(document, did)
+            result = self.add_catalog(document, did, entries_checked=checked)
             report.crawled.append(did)
             report.admitted += len(result.admitted)
             report.dropped += len(result.dropped)
@@ -191,4 +195,7 @@ def connector_fetch(connector: Any, bounds: PageBounds = DEFAULT_BOUNDS) -> Fetc
         catalog, _ = await fetch_pages(connector.bus.request, did, bounds, validate=False)
         return catalog
 
+    # The bus checks every page it receives against the DSP Catalog schema, entries and
+    # all (``check_received``): the node need not check each entry again.
+    fetch.entries_checked = True  # type: ignore[attr-defined]
     return fetch
