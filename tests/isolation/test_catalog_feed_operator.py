@@ -6,10 +6,7 @@ connectors on the data space's operator-mode nats-server (the tests/e2e fixtures
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -19,55 +16,25 @@ from connector.catalog_node.feed import ChangeFeed
 from connector.catalog_node.node import CatalogNode, connector_fetch
 from connector.data.datasets import CHANGE_TYPE
 from connector.protocol.dsp import messages as m
-from connector.runtime.connector import Connector
-from tests.connector.conftest import status_lists
+from tests.connector.test_catalog_node import _until as until
 from tests.e2e import conftest as e2e
-from tests.e2e.conftest import Node, operator_participant, record_messages, tuning
+from tests.e2e import test_key_rotation
+from tests.e2e.conftest import Node, operator_participant
 from trust.canonical import canonical_json
 from trust.keys import KeyPair
 from trust.proofs import sign_document
 
 authority, provider, consumer_config = e2e.authority, e2e.provider, e2e.consumer_config
+# connectors that fetch the authority's key histories, as deployed
+start_node = test_key_rotation.start_node
 OPEN = m.offer("urn:tsunagu:test:offer:open", permission=[m.rule("use")])
 RIVER = "urn:tsunagu:test:dataset:river"
-
-
-@pytest.fixture
-async def start_node(authority, e2e_nats) -> AsyncIterator[Any]:
-    """As tests/e2e/conftest.py, each connector fetching the authority's key histories."""
-    running: list[Node] = []
-
-    async def key_histories() -> dict[str, Any]:
-        return authority.key_histories()
-
-    async def start(config, **options: Any) -> Node:
-        connector = Connector(config, tuning=tuning(**options),
-                              status_lists=status_lists(authority), key_histories=key_histories)
-        await connector.start()
-        node = Node(connector, connector.datasets, connector.records, config)
-        record_messages(node)
-        running.append(node)
-        return node
-
-    yield start
-    for node in running:
-        if not node.connector.nc.is_closed:
-            await node.connector.stop()
 
 
 @pytest.fixture
 async def catalog(start_node, consumer_config) -> Node:
     """The catalog node's connector: a participant of its own account."""
     return await start_node(consumer_config)
-
-
-async def until(predicate, timeout: float = 1.0) -> float:
-    started = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - started > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        await asyncio.sleep(0.005)
-    return time.perf_counter() - started
 
 
 def titles(node: CatalogNode, query: str) -> list[str]:
