@@ -332,7 +332,7 @@ async def _catalog_node(args: argparse.Namespace) -> int:
         count = await nats.follow_catalogs(args.did)
     finally:
         await nats.close()
-    print(f"the account follows the catalog change events of {count} participants "
+    print(f"the account follows the catalog change events of {count} participant(s) "
           "(and of those onboarded later)", file=sys.stderr)
     return 0
 

@@ -476,7 +476,7 @@ def test_catalog_node_makes_the_participants_account_import_every_catalog(
         assert code == 0, err
     code, _, err = run(capsys, "catalog-node", "--dir", authority_dir, "--did", participant.did)
     assert code == 0, err
-    assert "of 2 participants" in err  # the other and the authority's own account
+    assert "of 2 participant(s)" in err  # the other and the authority's own account
     state = Authority.open(authority_dir).read_nats_state()["manager"]
     assert state["catalogNodes"] == [participant.did]
     accounts = {a["did"]: a for a in state["accounts"]}

@@ -165,3 +165,22 @@ def test_only_the_catalog_nodes_account_grows_with_the_participants() -> None:
     per_participant = (node_40 - node_10) / 30 - (other_40 - other_10) / 30
     assert 0 < per_participant < 400, per_participant  # the node's import, base64 in the JWT
     assert other_40 == plain_40  # following catalogs costs the others nothing
+
+
+def test_accounts_from_before_catalog_exports_get_them_pushed_first() -> None:
+    """State written before catalog exports: following catalogs gives every other account
+    its export, and those JWTs are pushed before the node's, which imports from them."""
+    manager = NatsAccountManager()
+    node, old = KeyPair.generate().did, KeyPair.generate().did
+    manager.onboard(node)
+    manager.onboard(old)
+    manager.operator_config()  # everything so far is on the server
+    state = manager.to_state()
+    for account in state["accounts"]:  # as an older authority wrote it
+        account["exports"] = [e for e in account["exports"] if e["name"] != "catalog"]
+    state.pop("catalogNodes")
+    manager = NatsAccountManager.from_state(state)
+    assert manager.follow_catalogs(node) == 1
+    assert manager.pending == [manager.account_of(old), manager.account_of(node)]
+    restored = NatsAccountManager.from_state(manager.to_state())
+    assert restored.catalog_nodes() == [node]
