@@ -233,3 +233,25 @@ async def test_endless_pages_do_not_stall_the_crawl(provider, consumer, authorit
         assert report.failed == {consumer.did: code}, kind
         assert provider.connector.did not in report.failed  # itself: answered whole
         assert served["n"] <= 50
+
+
+async def test_pages_neither_skip_nor_repeat_while_the_catalog_changes(provider):
+    """Keyset pages: a dataset withdrawn from a page already read, or offered meanwhile,
+    shifts nothing; the new one comes on a later page."""
+    from connector.protocol.catalog_client import NEXT_PAGE
+
+    datasets = provider.datasets
+    datasets.page_size = 2
+    for i in range(4):  # with the fixture's dataset: 5 listed
+        await datasets.offer_dataset(f"urn:tsunagu:test:dataset:k{i}", f"台帳{i}", [OPEN])
+    first = datasets.catalog()
+    read = [d["@id"] for d in first["dataset"]]
+    assert await datasets.withdraw_dataset(read[0])
+    await datasets.offer_dataset("urn:tsunagu:test:dataset:late", "追加の台帳", [OPEN])
+    token = first[NEXT_PAGE]
+    while token:
+        page = datasets.catalog(token)
+        read += [d["@id"] for d in page.get("dataset", [])]
+        token = page.get(NEXT_PAGE)
+    assert len(read) == len(set(read)) == 6  # the 5 listed at first and the late one
+    assert read[-1] == "urn:tsunagu:test:dataset:late"
