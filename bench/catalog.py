@@ -269,10 +269,13 @@ def main() -> int:
                         help="crawl and follow change events over NATS: 100 participants "
                              "answering DSP catalog requests with signed envelopes in pages "
                              "and publishing signed change events (bench/catalog_nats.py)")
+    parser.add_argument("--operator", action="store_true",
+                        help="with --nats: every participant in its own NATS account, the "
+                             "node following the change events its account imports")
     args = parser.parse_args()
     if args.nats:
         from bench.catalog_nats import run as run_nats
-        result = run_nats(args.datasets, args.queries, args.db)
+        result = run_nats(args.datasets, args.queries, args.db, operator=args.operator)
     elif args.db:
         result = run(args.datasets, args.queries, args.db)
     else:

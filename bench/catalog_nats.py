@@ -11,7 +11,10 @@ crawls every participant with ``CatalogNode.crawl(connector_fetch(...))`` and fo
 change events with ``ChangeFeed``: ``crawl_s`` is that crawl over NATS, and
 ``change_visible_ms`` runs from asking a participant to change a dataset (it signs and
 publishes the event) until a search on the node returns the change. One nats-server with
-JetStream, one account (operator mode adds per-account imports, not work per message).
+JetStream; by default one account, with ``--operator`` the data space's operator mode: an
+account per participant with the authority's exports and imports
+(``authority.accounts``), the node's account following every catalog
+(``follow_catalogs``) and its ``ChangeFeed`` reading the imported ``CATALOG_FEED`` stream.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import orjson  # noqa: E402
 
+from authority.accounts import NatsAccountManager  # noqa: E402
 from authority.state import Authority  # noqa: E402
 from bench.catalog import (  # noqa: E402
     catalog_of,
@@ -57,14 +60,17 @@ from connector.data.datasets import (  # noqa: E402
 from connector.plugins.registry import load_domain_plugins  # noqa: E402
 from connector.protocol.catalog_client import CONTINUATION, NEXT_PAGE  # noqa: E402
 from connector.protocol.dsp import messages as m  # noqa: E402
-from connector.runtime.identity import CredentialChecker, Identity  # noqa: E402
+from connector.runtime.identity import (  # noqa: E402
+    CredentialChecker,
+    Identity,
+    participant_id,
+)
 from trust.canonical import canonical_json  # noqa: E402
 from trust.keys import KeyPair  # noqa: E402
 from trust.proofs import sign_document  # noqa: E402
 from trust.status_list import StatusListCache  # noqa: E402
 
 PAGE = 100  # datasets per catalog page, as DatasetService
-CHANGE_SUBJECT = "bench.catalog.change"
 CHANGES = 200
 CRAWL_CONCURRENCY = 4
 # roles the authority knows (the in-process mode's river_office is no credential role)
@@ -81,17 +87,21 @@ def _checker(spec: dict[str, Any]) -> CredentialChecker:
 
 
 async def serve_participants(spec: dict[str, Any]) -> None:
-    """The child: every participant's DSP catalog answers and change events."""
-    nc = await connect(NatsSettings(urls=[spec["url"]], initial_connect_deadline=10))
-    js = nc.jetstream()
+    """The child: every participant's DSP catalog answers and change events. Changes are
+    asked for on stdin (``<participant> <change>`` a line) and confirmed on stdout once the
+    event is in the participant's stream."""
     checker = _checker(spec)
     n = spec["datasets"]
-    keys: dict[str, KeyPair] = {}
+    shared = None if spec["operator"] else await _connect(spec["url"], None)
+    connections, publishers = [], []
     for i, p in enumerate(spec["participants"]):
+        nc = shared or await _connect(spec["url"], p)  # operator mode: its own account
+        connections.append(nc)
         key = KeyPair.from_seed(bytes.fromhex(p["seed"]))
-        keys[p["id"]] = key
         bus = DspBus(nc, Identity(key, p["credential"]), checker)
+        js = nc.jetstream()
         await ensure_stream(js, catalog_stream_config(p["id"]))
+        publishers.append((js, key))
 
         async def answer(env: Any, _credential: Any, i: int = i, p: dict = p
                          ) -> tuple[str, dict[str, Any]]:
@@ -104,29 +114,35 @@ async def serve_participants(spec: dict[str, Any]) -> None:
             return "Catalog", page
 
         await bus.serve(answer)
-
-    async def change(msg: Any) -> None:
-        ask = orjson.loads(msg.data)
-        p = spec["participants"][ask["participant"]]
-        entry, _ = changed_entry(catalog_of(p, ask["participant"], n), ask["change"])
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        who, change = map(int, line.split())
+        p, (js, key) = spec["participants"][who], publishers[who]
+        entry, _ = changed_entry(catalog_of(p, who, n), change)
         event = sign_document({"type": CHANGE_TYPE, "event": CHANGED, "provider": p["id"],
                                "at": datetime.now(UTC).isoformat(),
-                               "dataset": dataset_message(p["id"], entry)},
-                              keys[p["id"]])
+                               "dataset": dataset_message(p["id"], entry)}, key)
         await js.publish(subjects.catalog_subject(p["id"]), canonical_json(event))
-        await msg.respond(b"ok")
+        print("ok", flush=True)
+    for nc in set(connections):
+        await close_nats(nc, timeout=2)
 
-    await nc.subscribe(CHANGE_SUBJECT, cb=change)
-    await nc.flush()
-    print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until closed
-    await close_nats(nc, timeout=2)
+
+async def _connect(url: str, who: dict[str, Any] | None) -> Any:
+    """A plain connection, or ``who``'s own NATS user (operator mode)."""
+    if who is None:
+        return await connect(NatsSettings(urls=[url], initial_connect_deadline=10))
+    return await connect(NatsSettings(
+        urls=[url], user_jwt=who["userJwt"], user_seed=who["userSeed"],
+        inbox_prefix=f"_INBOX.{participant_id(who['id'])}", initial_connect_deadline=10))
 
 
 # --------------------------------------------------------------------------- the node
 
 
-async def run_node(n: int, queries: int, path: str, tmp: Path) -> dict[str, Any]:
+async def run_node(n: int, queries: int, path: str, tmp: Path, operator: bool
+                   ) -> dict[str, Any]:
     authority = Authority.init(tmp / "authority", name="bench authority")
     authority.plugins = load_domain_plugins()  # once, not per credential issued
     participants = participants_of()
@@ -139,26 +155,35 @@ async def run_node(n: int, queries: int, path: str, tmp: Path) -> dict[str, Any]
         spec_participants.append({"id": did, "name": p["name"], "seed": seed.hex(),
                                   "credential": issued.jwt})
     node_key = KeyPair.generate()
-    node_credential = authority.issue(did=node_key.did, name="カタログノード",
-                                      legal_id="8000020041009", roles=["municipality"]).jwt
+    me = {"id": node_key.did,
+          "credential": authority.issue(did=node_key.did, name="カタログノード",
+                                        legal_id="8000020041009", roles=["municipality"]).jwt}
+    config = ""
+    if operator:  # an account each; the node's account follows every catalog
+        manager = NatsAccountManager()
+        for who in [*spec_participants, me]:
+            user = manager.onboard(who["id"])
+            who["userJwt"], who["userSeed"] = user.user_jwt, user.user_seed
+        manager.follow_catalogs(me["id"])
+        config = manager.server_config(tmp / "jwt")
     _progress("credentials issued, starting nats-server and participants")
-    server = EmbeddedNatsServer(tmp / "nats")
+    server = EmbeddedNatsServer(tmp / "nats", config_extra=config)
     await server.start()
     assert server.url is not None
-    spec = {"url": server.url, "authority": authority.did, "datasets": n,
+    spec = {"url": server.url, "authority": authority.did, "datasets": n, "operator": operator,
             "statusList": authority.status_list_jwt(), "participants": spec_participants}
     (tmp / "spec.json").write_text(json.dumps(spec))
     child = subprocess.Popen([sys.executable, str(Path(__file__)), str(tmp / "spec.json")],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     nc = None
     try:
-        assert child.stdout is not None
+        assert child.stdout is not None and child.stdin is not None
         if child.stdout.readline().strip() != "ready":
             raise RuntimeError("the participants did not start")
-        nc = await connect(NatsSettings(urls=[server.url], initial_connect_deadline=10))
+        nc = await _connect(server.url, me if operator else None)
         node = CatalogNode(path)
         node.load_registry(authority.signed_registry(), authority=authority.did)
-        bus = DspBus(nc, Identity(node_key, node_credential), _checker(spec))
+        bus = DspBus(nc, Identity(node_key, me["credential"]), _checker(spec))
         own = m.catalog(f"{node_key.did}#catalog", participant_id=node_key.did)
 
         async def answer(env: Any, _credential: Any) -> tuple[str, dict[str, Any]]:
@@ -174,16 +199,19 @@ async def run_node(n: int, queries: int, path: str, tmp: Path) -> dict[str, Any]
         if report.failed:
             raise RuntimeError(f"crawl failures: {sorted(set(report.failed.values()))}")
         _progress(f"crawled in {report.seconds:.1f} s; searching")
-        feed = ChangeFeed(node, nc.jetstream())
+        feed = ChangeFeed(node, nc.jetstream(), imported=operator, own=node_key.did)
         await feed.sync()
         lat, kinds = search_mix(node.catalog, queries)
+        loop = asyncio.get_running_loop()
         change: list[float] = []
         for i in range(CHANGES):
             who = (i * 37) % len(spec_participants)
             _, marker = changed_entry(catalog_of(participants[who], who, n), i)
             start = time.perf_counter()
-            await nc.request(CHANGE_SUBJECT, orjson.dumps({"participant": who, "change": i}),
-                             timeout=5)
+            child.stdin.write(f"{who} {i}\n")
+            child.stdin.flush()
+            if (await loop.run_in_executor(None, child.stdout.readline)).strip() != "ok":
+                raise RuntimeError("a participant did not publish its change")
             while node.catalog.search(marker).total != 1:
                 if time.perf_counter() - start > 10:
                     raise RuntimeError(f"change {i} not visible within 10 s")
@@ -191,9 +219,8 @@ async def run_node(n: int, queries: int, path: str, tmp: Path) -> dict[str, Any]
             change.append((time.perf_counter() - start) * 1000)
         await feed.close()
         out = figures(node.catalog, report.seconds, change, lat, kinds, queries)
-        out["participants"] = len(spec_participants)
-        out["mode"] = "nats"
-        out["crawl_admitted"] = report.admitted
+        out |= {"participants": len(spec_participants), "crawl_admitted": report.admitted,
+                "mode": "nats, operator mode" if operator else "nats, one account"}
         node.close()
         return out
     finally:
@@ -212,12 +239,13 @@ def _progress(text: str) -> None:
     print(f"[catalog --nats] {text}", file=sys.stderr, flush=True)
 
 
-def run(n: int, queries: int, path: str) -> dict[str, Any]:
+def run(n: int, queries: int, path: str, operator: bool = False) -> dict[str, Any]:
     """The NATS mode's figures (``path``: the node's index file, or empty for a temporary
-    one)."""
+    one; ``operator``: every participant in its own NATS account, the node reading the
+    change events its account imports)."""
     with tempfile.TemporaryDirectory(prefix="tsunagu-catalog-nats-") as tmp:
         return asyncio.run(run_node(n, queries, path or str(Path(tmp) / "catalog.sqlite"),
-                                    Path(tmp)))
+                                    Path(tmp), operator))
 
 
 if __name__ == "__main__":
