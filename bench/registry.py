@@ -140,10 +140,10 @@ BENCHMARKS: tuple[Bench, ...] = (
           (lower("search_ms_p50", "ms", 20.0), lower("search_ms_p99", "ms", 100.0),
            lower("change_visible_ms_p99", "ms", 1000.0), lower("node_rss_mb", "MB", 300.0),
            lower("crawl_s", "s")),
-          args=("--nats",), quick_args=("--queries", "500"), timeout_s=3600.0,
-          about="catalog node over NATS: 100 participants answering signed, paged DSP "
-                "catalogs and publishing signed change events; crawl, change feed, search, "
-                "RSS (issue 16)"),
+          args=("--nats", "--operator"), quick_args=("--queries", "500"), timeout_s=3600.0,
+          about="catalog node over NATS in operator mode: 100 participants (an account each) "
+                "answering signed, paged DSP catalogs and publishing signed change events, "
+                "the node following its imported feed; crawl, change, search, RSS (issue 16)"),
 )
 
 
