@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -143,7 +143,10 @@ async def _connect(url: str, who: dict[str, Any] | None) -> Any:
 
 async def run_node(n: int, queries: int, path: str, tmp: Path, operator: bool
                    ) -> dict[str, Any]:
-    authority = Authority.init(tmp / "authority", name="bench authority")
+    # a status list valid for the whole run (connectors refresh theirs; this one is
+    # handed over once): a crawl of 100,000 datasets outlasts the 15 minutes default
+    authority = Authority.init(tmp / "authority", name="bench authority",
+                               status_list_ttl=timedelta(hours=6))
     authority.plugins = load_domain_plugins()  # once, not per credential issued
     participants = participants_of()
     spec_participants = []
