@@ -66,8 +66,8 @@ async def fetch_pages(request: Request, provider_did: str, bounds: PageBounds = 
                       *, validate: bool = True) -> tuple[dict[str, Any], VerifiedCredential]:
     """The provider's whole catalog (every page's datasets in one ``Catalog``, the first
     page's other properties) and the credential that answered. ``validate``: check each
-    page against the DSP Catalog schema as a whole (the catalog node checks entry by entry
-    instead, so that one bad entry does not cost the rest)."""
+    page against the DSP Catalog schema here as well (the bus already checks every DSP
+    message it receives; the catalog node relies on that and skips this)."""
     first: dict[str, Any] | None = None
     credential: VerifiedCredential | None = None
     datasets: list[Any] = []
