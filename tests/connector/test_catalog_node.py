@@ -255,3 +255,42 @@ async def test_pages_neither_skip_nor_repeat_while_the_catalog_changes(provider)
         token = page.get(NEXT_PAGE)
     assert len(read) == len(set(read)) == 6  # the 5 listed at first and the late one
     assert read[-1] == "urn:tsunagu:test:dataset:late"
+
+
+async def test_an_event_is_judged_later_when_no_fresh_key_history_is_at_hand(authority):
+    """Fail closed without dropping: with a key-history source that cannot be reached, an
+    event is neither applied nor dropped (the feed redelivers it); once the history comes,
+    the same event is applied."""
+    from connector.catalog_node.feed import ChangeFeed
+    from connector.data.datasets import CHANGE_TYPE, dataset_message
+    from connector.runtime.key_book import KeyBook
+    from trust.canonical import canonical_json
+    from trust.key_history import KeyHistoryCache
+    from trust.proofs import sign_document
+
+    key = KeyPair.generate()
+    authority.issue(did=key.did, name="仙台市", legal_id="041009", roles=["municipality"])
+    node = CatalogNode()
+    node.load_registry(authority.signed_registry(), authority=authority.did)
+    reachable = {"now": False}
+
+    async def fetch() -> dict:
+        if not reachable["now"]:
+            raise OSError("the authority is not reachable")
+        return authority.key_histories()
+
+    keys = KeyBook(KeyHistoryCache([authority.did]), fetch, min_fetch_interval_s=0)
+    feed = ChangeFeed(node, None, keys=keys)  # type: ignore[arg-type]  (no stream read here)
+    entry = {"@id": "urn:tsunagu:test:dataset:later", "@type": "Dataset",
+             "dct:title": "後で判定", "hasPolicy": [OPEN],
+             "distribution": [{"@type": "Distribution", "format": "nats-jetstream",
+                               "accessService": f"{key.did}#dsp"}]}
+    event = canonical_json(sign_document(
+        {"type": CHANGE_TYPE, "event": "changed", "provider": key.did,
+         "at": "2026-01-01T00:00:00Z", "dataset": dataset_message(key.did, entry)}, key))
+    assert await feed.handle(key.did, event) is None
+    assert node.catalog.search("後で").total == 0 and not node.catalog.drops
+    reachable["now"] = True
+    await keys.refresh(force=True)
+    assert await feed.handle(key.did, event) is True
+    assert node.catalog.search("後で").total == 1
