@@ -38,6 +38,16 @@ The server enforces isolation; connectors are not trusted to behave:
   participant that others pull from still stalls them (its account gets the import), and so
   do onboarding a participant (every account imports its DSP inbox and notices) and revoking
   one (``tests/isolation/test_grant_stall.py``, the strict xfails).
+- catalog change events (docs/catalog.md) cross accounts as *streams* to catalog nodes only:
+  each account exports its own ``tsunagu.catalog.<own>.changes`` publicly (one export, the
+  same size whatever the number of participants), and only the account of a catalog node
+  (``follow_catalogs``) imports it from every participant, renamed to
+  ``tsunagu.catalogfeed.<participant>.changes``, where one JetStream stream of the node's
+  own (``CATALOG_FEED``) captures them all. Only the node's account grows with the number of
+  participants (one import each, no activation: catalog entries are public and only the
+  authority signs account JWTs, so a token would guard nothing an import does not). The
+  node's stream keeps capturing while the node is down, so it catches up from its durable
+  consumer; a revoked participant's import goes with its account.
 
 Changes are applied to a running server with a *full* account resolver: account JWTs are
 pushed by a system-account user on ``$SYS.REQ.CLAIMS.UPDATE`` and then read back
@@ -75,7 +85,12 @@ import nkeys
 from nats.aio.client import Client
 
 from authority.errors import AuthorityCode
-from connector.bus.subjects import api_prefix, dataset_stream
+from connector.bus.subjects import (
+    api_prefix,
+    catalog_feed_subject,
+    catalog_subject,
+    dataset_stream,
+)
 from connector.runtime.identity import participant_id
 from trust import nats_jwt
 from trust.errors import TsunaguError
@@ -213,6 +228,7 @@ class NatsAccountManager:
         self._system_user = nats_jwt.generate_key("user")
         self._accounts: dict[str, _Account] = {}  # by DID
         self._grants: dict[GrantKey, str] = {}  # -> stream
+        self._catalog_nodes: dict[str, None] = {}  # DIDs whose accounts import every catalog
         self._dirty: dict[str, None] = {}  # DIDs in change order
 
     # ------------------------------------------------------------------ identities
@@ -359,6 +375,7 @@ class NatsAccountManager:
         account.exports[inbox] = Export(inbox, "service", name="dsp", response_type="Singleton")
         account.exports[_NOTICES] = Export(_NOTICES, "stream", name="notices")
         _add_pull_exports(account)
+        _add_catalog_export(account)
         self._accounts[did] = account
         self._touch(did)
         for other in self._live_accounts():
@@ -370,6 +387,8 @@ class NatsAccountManager:
             self._add_import(other, Import(f"tsunagu.dsp.{pid}.{opid}", account.public, "service"))
             self._add_import(account, Import(f"tsunagu.ctl.{pid}.>", other.public, "stream"))
             self._add_import(other, Import(f"tsunagu.ctl.{opid}.>", account.public, "stream"))
+            if other.did in self._catalog_nodes:
+                self._add_import(other, _catalog_import(account))
             self._touch(other.did)  # after the new exporter: pushed in this order
         return account
 
@@ -385,6 +404,7 @@ class NatsAccountManager:
             if did in (key.provider, key.consumer):
                 self.revoke_stream(key.provider, key.consumer, key.agreement, key.durable)
         account.revoked = True
+        self._catalog_nodes.pop(did, None)
         account.revocations["*"] = int(self._clock())
         account.limits = replace(account.limits, conn=0, leaf=0)
         account.exports.clear()
@@ -396,6 +416,32 @@ class NatsAccountManager:
                 del other.imports[key]
             if dropped:
                 self._touch(other.did)
+
+    # ------------------------------------------------------------------ catalog nodes
+
+    def follow_catalogs(self, did: str) -> int:
+        """Let the participant's account run a catalog node: it imports every live
+        participant's catalog change events (and those of participants onboarded later),
+        renamed to ``tsunagu.catalogfeed.<participant>.changes``. Returns how many
+        participants it imports from. Only this account's JWT grows with the number of
+        participants (one import each); the others keep their one export."""
+        node = self._get(did)
+        if node.revoked:
+            raise NatsAccountsError(f"participant {did} was revoked", did=did)
+        self._catalog_nodes[did] = None
+        count = 0
+        for other in self._live_accounts():
+            if other is node:
+                continue
+            if _add_catalog_export(other):  # an account from older state: exporter first
+                self._dirty = {other.did: None} | self._dirty
+            self._add_import(node, _catalog_import(other))
+            count += 1
+        self._touch(did)
+        return count
+
+    def catalog_nodes(self) -> list[str]:
+        return list(self._catalog_nodes)
 
     # ------------------------------------------------------------------ agreements
 
@@ -530,6 +576,7 @@ class NatsAccountManager:
             "systemUser": nats_jwt.seed(self._system_user),
             "accounts": [_account_state(a) for a in self._accounts.values()],
             "grants": [asdict(key) | {"stream": stream} for key, stream in self._grants.items()],
+            "catalogNodes": list(self._catalog_nodes),
             "pending": list(self._dirty),
         }
 
@@ -553,6 +600,9 @@ class NatsAccountManager:
                 stream = grant.pop("stream")
                 manager._grants[GrantKey(**grant)] = stream
             manager._dirty = dict.fromkeys(d for d in state["pending"] if d in manager._accounts)
+            # state from before catalog nodes has none
+            manager._catalog_nodes = dict.fromkeys(
+                d for d in state.get("catalogNodes", []) if d in manager._accounts)
         except (KeyError, TypeError, ValueError, AttributeError, nkeys.NkeysError) as exc:
             raise NatsAccountsError(f"NATS account state is damaged: {type(exc).__name__}"
                                     ) from None
@@ -602,6 +652,21 @@ def _add_pull_exports(account: _Account) -> bool:
             subject, "service", token_req=True, name="grants", response_type=response_type
         )
     return bool(missing)
+
+
+def _add_catalog_export(account: _Account) -> bool:
+    """Export the account's catalog change events publicly; False if it already did."""
+    subject = catalog_subject(account.did)
+    if subject in account.exports:
+        return False
+    account.exports[subject] = Export(subject, "stream", name="catalog")
+    return True
+
+
+def _catalog_import(exporter: _Account) -> Import:
+    """A catalog node's import of ``exporter``'s change events, renamed into its feed."""
+    return Import(catalog_subject(exporter.did), exporter.public, "stream",
+                  local_subject=catalog_feed_subject(exporter.did))
 
 
 def _account_state(account: _Account) -> dict[str, Any]:

@@ -118,6 +118,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="kept in the private registry only")
     p.set_defaults(func=_revoke)
 
+    p = actions.add_parser("catalog-node", help="let a participant's NATS account run a "
+                                                "catalog node: import every participant's "
+                                                "catalog change events (operator mode)")
+    p.add_argument("--dir", required=True, type=Path, help="authority directory")
+    p.add_argument("--did", required=True, help="the participant running the node")
+    p.set_defaults(func=_catalog_node)
+
     p = actions.add_parser("registry", help="print the signed participant registry (live "
                                             "participants; what the federated catalog crawls)")
     p.add_argument("--dir", required=True, type=Path, help="authority directory")
@@ -315,6 +322,18 @@ async def _revoke(args: argparse.Namespace) -> int:
             print("revoked the participant's NATS account", file=sys.stderr)
     finally:
         await nats.close()
+    return 0
+
+
+async def _catalog_node(args: argparse.Namespace) -> int:
+    authority = Authority.open(args.dir)
+    nats = await _attached(authority)
+    try:
+        count = await nats.follow_catalogs(args.did)
+    finally:
+        await nats.close()
+    print(f"the account follows the catalog change events of {count} participant(s) "
+          "(and of those onboarded later)", file=sys.stderr)
     return 0
 
 

@@ -175,6 +175,13 @@ class AuthorityNats:
         log.info("participant's NATS account revoked", extra={"participant": did})
         return True
 
+    async def follow_catalogs(self, did: str) -> int:
+        """Let the participant's account run a catalog node in operator mode: it imports
+        every participant's catalog change events (``NatsAccountManager.follow_catalogs``).
+        Returns how many participants it follows now; later ones are added as onboarded."""
+        async with self._session(strict=False) as disk:
+            return disk.manager.follow_catalogs(did)
+
     async def rotate_account_key(self, did: str, connector_name: str = "connector"
                                  ) -> Onboarded:
         """Steps 1 and 2 of rotating a participant's account key: a new signing key pushed

@@ -94,7 +94,7 @@ def offers_for(rng: random.Random, ident: str, pref: str) -> list[dict]:
                                      "@type": "xsd:dateTime"})],
         [c("tsunagu:role", "isAnyOf", ["medical_institution"]),
          c("odrl:purpose", "eq", "medical_care")],
-        [c("odrl:count", "lteq", 100)],
+        [c("odrl:count", "lteq", {"@value": 100, "@type": "xsd:integer"})],  # DSP: typed
     ]
     out = []
     for j in range(rng.randint(2, 4)):
@@ -174,20 +174,11 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def run(n: int, queries: int, path: str) -> dict:
-    participants = participants_of()
-    node = Catalog(path)
-    node.set_participants(participants)
-    crawl_s = 0.0
-    for i, p in enumerate(participants):
-        doc = catalog_of(p, i, n)
-        t0 = time.perf_counter()
-        node.ingest_catalog(p["id"], doc)
-        crawl_s += time.perf_counter() - t0
-    del doc
+def search_mix(node: Catalog, queries: int) -> tuple[list[float], dict[str, list[float]]]:
+    """Search latencies (ms) of the query mix, all and by kind."""
     rng = random.Random(11)
     lat: list[float] = []
-    kinds = {"text": [], "facet": [], "policy": []}
+    kinds: dict[str, list[float]] = {"text": [], "facet": [], "policy": []}
     for _ in range(queries):
         r = rng.random()
         q = rng.choice(QUERIES)
@@ -211,20 +202,14 @@ def run(n: int, queries: int, path: str) -> dict:
         ms = (time.perf_counter() - start) * 1000
         lat.append(ms)
         kinds[kind].append(ms)
-    # a change until a search returns it
-    change: list[float] = []
-    did, doc = participants[0]["id"], catalog_of(participants[0], 0, n)
-    for i in range(200):
-        entry = dict(doc["dataset"][i % len(doc["dataset"])])
-        marker = f"変更{i:04d}テスト"
-        entry["dct:title"] = f"{marker} {entry['dct:title']}"
-        start = time.perf_counter()
-        node.ingest_dataset(did, entry)
-        page = node.search(marker)
-        assert page.total == 1 and page.hits[0].dataset.id == entry["@id"], marker
-        change.append((time.perf_counter() - start) * 1000)
-    out = {
-        "datasets": node.index.count(), "participants": len(participants),
+    return lat, kinds
+
+
+def figures(node: Catalog, crawl_s: float, change: list[float], lat: list[float],
+            kinds: dict[str, list[float]], queries: int) -> dict:
+    """The JSON result both modes print (``node_rss_mb``: this process, the node's)."""
+    return {
+        "datasets": node.index.count(), "participants": len(node.index.participants()),
         "crawl_s": round(crawl_s, 2),
         "change_visible_ms_p50": round(pct(change, 50), 2),
         "change_visible_ms_p99": round(pct(change, 99), 2),
@@ -235,6 +220,39 @@ def run(n: int, queries: int, path: str) -> dict:
         "node_rss_mb": round(rss_mb(), 1), "queries": queries,
         "mean_search_ms": round(statistics.fmean(lat), 2),
     }
+
+
+def changed_entry(doc: dict, i: int) -> tuple[dict, str]:
+    """Change ``i`` of the benchmark: an entry of ``doc`` retitled with a unique marker."""
+    entry = dict(doc["dataset"][i % len(doc["dataset"])])
+    marker = f"変更{i:04d}テスト"
+    entry["dct:title"] = f"{marker} {entry['dct:title']}"
+    return entry, marker
+
+
+def run(n: int, queries: int, path: str) -> dict:
+    participants = participants_of()
+    node = Catalog(path)
+    node.set_participants(participants)
+    crawl_s = 0.0
+    for i, p in enumerate(participants):
+        doc = catalog_of(p, i, n)
+        t0 = time.perf_counter()
+        node.ingest_catalog(p["id"], doc)
+        crawl_s += time.perf_counter() - t0
+    del doc
+    lat, kinds = search_mix(node, queries)
+    # a change until a search returns it
+    change: list[float] = []
+    did, doc = participants[0]["id"], catalog_of(participants[0], 0, n)
+    for i in range(200):
+        entry, marker = changed_entry(doc, i)
+        start = time.perf_counter()
+        node.ingest_dataset(did, entry)
+        page = node.search(marker)
+        assert page.total == 1 and page.hits[0].dataset.id == entry["@id"], marker
+        change.append((time.perf_counter() - start) * 1000)
+    out = figures(node, crawl_s, change, lat, kinds, queries)
     node.close()
     return out
 
@@ -247,8 +265,18 @@ def main() -> int:
                         help="index file (default: a temporary file, as a node keeps it; "
                              "':memory:' puts it in the RSS)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--nats", action="store_true",
+                        help="crawl and follow change events over NATS: 100 participants "
+                             "answering DSP catalog requests with signed envelopes in pages "
+                             "and publishing signed change events (bench/catalog_nats.py)")
+    parser.add_argument("--operator", action="store_true",
+                        help="with --nats: every participant in its own NATS account, the "
+                             "node following the change events its account imports")
     args = parser.parse_args()
-    if args.db:
+    if args.nats:
+        from bench.catalog_nats import run as run_nats
+        result = run_nats(args.datasets, args.queries, args.db, operator=args.operator)
+    elif args.db:
         result = run(args.datasets, args.queries, args.db)
     else:
         with tempfile.TemporaryDirectory(prefix="tsunagu-catalog-") as tmp:

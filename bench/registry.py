@@ -135,6 +135,15 @@ BENCHMARKS: tuple[Bench, ...] = (
            lower("crawl_s", "s")),
           quick_args=("--queries", "500"), timeout_s=1800.0,
           about="catalog node: crawl, change visible, search, RSS (issue 16)"),
+    Bench("catalog_nats", "bench/catalog.py", "--datasets", (1000, 3000, 10000),
+          (1000, 10000, 100000),
+          (lower("search_ms_p50", "ms", 20.0), lower("search_ms_p99", "ms", 100.0),
+           lower("change_visible_ms_p99", "ms", 1000.0), lower("node_rss_mb", "MB", 300.0),
+           lower("crawl_s", "s")),
+          args=("--nats", "--operator"), quick_args=("--queries", "500"), timeout_s=3600.0,
+          about="catalog node over NATS in operator mode: 100 participants (an account each) "
+                "answering signed, paged DSP catalogs and publishing signed change events, "
+                "the node following its imported feed; crawl, change, search, RSS (issue 16)"),
 )
 
 

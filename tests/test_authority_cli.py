@@ -464,3 +464,27 @@ def test_the_authority_key_and_account_seeds_are_sealed_at_rest(authority_dir, p
     with pytest.raises(TsunaguError) as info:
         Authority.open(authority_dir)
     assert info.value.code == "at_rest.key_missing"
+
+
+def test_catalog_node_makes_the_participants_account_import_every_catalog(
+        authority_dir, participant, tmp_path, capsys):
+    other = KeyPair.generate()
+    for who in (participant, other):  # each with its NATS account (--out writes the creds)
+        folder = tmp_path / who.did[-8:]
+        folder.mkdir()
+        code, _, err = issue(capsys, authority_dir, who, "--out", folder / "p.jwt")
+        assert code == 0, err
+    code, _, err = run(capsys, "catalog-node", "--dir", authority_dir, "--did", participant.did)
+    assert code == 0, err
+    assert "of 2 participant(s)" in err  # the other and the authority's own account
+    state = Authority.open(authority_dir).read_nats_state()["manager"]
+    assert state["catalogNodes"] == [participant.did]
+    accounts = {a["did"]: a for a in state["accounts"]}
+    feeds = [i["local_subject"] for i in accounts[participant.did]["imports"]
+             if i.get("local_subject", "").startswith("tsunagu.catalogfeed.")]
+    assert len(feeds) == 2
+    assert not [i for i in accounts[other.did]["imports"] if "catalog" in i["subject"]]
+    # a DID without an account is refused, naming the problem
+    code, _, err = run(capsys, "catalog-node", "--dir", authority_dir, "--did",
+                       KeyPair.generate().did)
+    assert code != 0 and "not onboarded" in err

@@ -46,6 +46,18 @@ def catalog_stream(provider_did: str) -> str:
     return f"CATALOG_{participant_id(provider_did)}"
 
 
+# A catalog node in another NATS account (operator mode) reads every participant's change
+# events through stream imports renamed into this space, captured by one stream of its own
+# (docs/catalog.md, "Operator mode"); the participant id stays the third token.
+CATALOG_FEED_STREAM = "CATALOG_FEED"
+CATALOG_FEED_SUBJECTS = "tsunagu.catalogfeed.*.changes"
+
+
+def catalog_feed_subject(provider_did: str) -> str:
+    """Where a provider's catalog change events arrive in a catalog node's account."""
+    return f"tsunagu.catalogfeed.{participant_id(provider_did)}.changes"
+
+
 def control_subject(participant_did: str, topic: str) -> str:
     """Notifications to a participant (agreement terminated, duty reminders...)."""
     return f"tsunagu.ctl.{participant_id(participant_did)}.{topic}"

@@ -6,8 +6,8 @@
   the DSP 2025-1 Dataset schema on its own (one bad entry is dropped, not the catalog) and
   then admitted by ``catalog.service.Catalog`` (known participant, parses, offers parse).
 * ``crawl``: every registered participant's catalog, fetched concurrently with a deadline
-  each, so one slow, offline or hostile participant never holds up the others; failures are
-  counted per participant.
+  each (over all its pages), so one slow, offline or hostile participant (endless pages
+  included) never holds up the others; failures are counted per participant.
 * ``metrics``: Prometheus text of the counters (datasets, drops and crawl failures per
   participant and reason; no personal data: participant DIDs are organisations').
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.service import INVALID_SCHEMA, Catalog, Ingested
-from connector.errors import ConnectorCode
+from connector.protocol.catalog_client import DEFAULT_BOUNDS, PageBounds, fetch_pages
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import DspValidationError, validate_message
 from trust.errors import TsunaguError
@@ -67,9 +67,12 @@ class CatalogNode:
 
     # ------------------------------------------------------------------ ingestion
 
-    def add_catalog(self, document: Any, provider: str | None = None) -> Ingested:
+    def add_catalog(self, document: Any, provider: str | None = None, *,
+                    entries_checked: bool = False) -> Ingested:
         """One participant's DSP Catalog (``provider``: who answered; default its
-        participantId). Entries that are not valid DSP Datasets are dropped one by one."""
+        participantId). Entries that are not valid DSP Datasets are dropped one by one
+        (``entries_checked``: the whole catalog already passed the DSP Catalog schema, which
+        checks every entry as a Dataset, so they are not checked again)."""
         if not isinstance(document, Mapping):
             out = Ingested()
             out.dropped.append(self.catalog.drop(provider or "?", INVALID_SCHEMA, None,
@@ -80,7 +83,7 @@ class CatalogNode:
         entries = entries if isinstance(entries, list) else [entries]
         valid, dropped = [], []
         for entry in entries:
-            reason = _dataset_schema_error(entry)
+            reason = None if entries_checked else _dataset_schema_error(entry)
             if reason is None:
                 valid.append(entry)
             else:
@@ -113,6 +116,7 @@ class CatalogNode:
         verify who answered: ``connector_fetch`` does), at most ``concurrency`` at a time,
         ``timeout`` seconds each. A participant that fails keeps what was indexed before."""
         report = CrawlReport()
+        checked = getattr(fetch, "entries_checked", False)  # connector_fetch: the bus did
         gate = asyncio.Semaphore(concurrency)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -130,7 +134,7 @@ class CatalogNode:
                 except Exception as exc:  # a hostile answer must not stop the crawl
                     self._failed(report, did, type(exc).__name__)
                     return
-            result = self.add_catalog(document, did)
+            result = self.add_catalog(document, did, entries_checked=checked)
             report.crawled.append(did)
             report.admitted += len(result.admitted)
             report.dropped += len(result.dropped)
@@ -180,20 +184,18 @@ def _dataset_schema_error(entry: Any) -> str | None:
     return None
 
 
-def connector_fetch(connector: Any) -> Fetch:
-    """Fetch a participant's catalog over ``connector``'s DSP bus: the answer's envelope
-    signature and the sender's participant credential are verified by the bus
-    (``connector.bus.messaging``); a CatalogError is an error."""
+def connector_fetch(connector: Any, bounds: PageBounds = DEFAULT_BOUNDS) -> Fetch:
+    """Fetch a participant's whole catalog, page by page (``fetch_pages``: bounded pages, no
+    token twice), over ``connector``'s DSP bus: each answer's envelope signature and the
+    sender's participant credential are verified by the bus
+    (``connector.bus.messaging``); a CatalogError is an error. The crawl's deadline per
+    participant bounds the time of all its pages."""
 
     async def fetch(did: str) -> dict[str, Any]:
-        env, credential = await connector.bus.request(did, "CatalogRequestMessage",
-                                                      m.catalog_request())
-        if credential.did != did:
-            raise TsunaguError("the catalog was answered by another participant",
-                               code=ConnectorCode.CATALOG_ERROR)
-        if env.message_type != "Catalog" or not isinstance(env.payload, dict):
-            raise TsunaguError("the participant refused the catalog request",
-                               code=ConnectorCode.CATALOG_ERROR)
-        return env.payload
+        catalog, _ = await fetch_pages(connector.bus.request, did, bounds, validate=False)
+        return catalog
 
+    # The bus checks every page it receives against the DSP Catalog schema, entries and
+    # all (``check_received``): the node need not check each entry again.
+    fetch.entries_checked = True  # type: ignore[attr-defined]
     return fetch

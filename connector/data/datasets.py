@@ -8,6 +8,8 @@ dataset are published by ``connector.data.records``, which reads the dataset row
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import hashlib
 import logging
@@ -18,12 +20,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
+import orjson
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, BadRequestError
 
 from connector.bus import subjects
 from connector.errors import ConnectorCode
 from connector.protocol.agreements import parse as parse_offer
+from connector.protocol.catalog_client import CONTINUATION, NEXT_PAGE
 from connector.protocol.dsp import messages as m
 from connector.protocol.dsp.validation import DspValidationError, validate_message
 from connector.runtime.identity import participant_id
@@ -59,6 +63,8 @@ CHANGE_TYPE = "tsunagu:CatalogChange"
 CHANGED = "changed"
 WITHDRAWN_EVENT = "withdrawn"
 WITHDRAWN = "tsunagu:withdrawn"  # set in a stored entry that is no longer listed
+# Datasets per catalog page: a page of offered datasets stays well under NATS's 1 MB payload.
+CATALOG_PAGE_SIZE = 100
 
 
 def catalog_stream_config(provider_did: str, replicas: int = 1) -> StreamConfig:
@@ -273,6 +279,7 @@ class DatasetService:
 
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
+        self.page_size = CATALOG_PAGE_SIZE  # datasets per DSP catalog page
 
     async def startup(self) -> None:
         connector = self.connector
@@ -352,8 +359,10 @@ class DatasetService:
                                   "at": datetime.now(UTC).isoformat(), "dataset": dataset},
                                  c.identity.key)
         try:
-            await c.js.publish(subjects.catalog_subject(c.did), canonical_json(document),
-                               stream=subjects.catalog_stream(c.did))
+            # No expected-stream header: in operator mode a catalog node's own stream
+            # (another account, docs/catalog.md) captures the same message through its
+            # import and would refuse one that names this account's stream.
+            await c.js.publish(subjects.catalog_subject(c.did), canonical_json(document))
         except Exception as exc:
             log.warning("catalog change event not published",
                         extra={"dataset": dataset.get("@id"), "error": type(exc).__name__})
@@ -379,14 +388,47 @@ class DatasetService:
 
     # --- DSP catalog endpoints -------------------------------------------------------------
 
-    def catalog(self) -> dict[str, Any]:
+    def catalog(self, continuation: str | None = None) -> dict[str, Any]:
+        """One page of the DSP catalog (``page_size`` datasets, in the order offered), with
+        the next page's reference if there is one (``catalog_client``: the NATS binding's
+        equivalent of DSP's ``Link: <...?continuationToken=T>; rel="next"``). Raises
+        ValidationError for a continuation token this connector did not give."""
         did = self.connector.did
+        entries, last = self._page(_decode_token(continuation) if continuation else None)
         services = [data_service(did)]
         https = self.connector.dsp_http
         if https is not None:  # the DSP over HTTPS endpoint too (connector.dsp_http)
             services.append(m.data_service(f"{did}#dsp-https", https.base_url))
-        return m.catalog(f"{did}#catalog", participant_id=did, datasets=self.list(),
-                         services=services)
+        catalog = m.catalog(f"{did}#catalog", participant_id=did, datasets=entries,
+                            services=services)
+        if last is not None:
+            catalog[NEXT_PAGE] = _encode_token(last)
+        return catalog
+
+    def _page(self, after: tuple[str, str] | None
+              ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+        """Up to ``page_size`` listed datasets after the key ``after`` (created, id), and
+        the key of the last one if more follow (keyset paging: a dataset offered or
+        withdrawn meanwhile shifts nothing)."""
+        size, key = self.page_size, after
+        out: list[dict[str, Any]] = []
+        last: tuple[str, str] | None = None
+        while True:
+            rows = self.connector.store.query(
+                "SELECT created, id, body FROM datasets WHERE ? IS NULL OR (created, id) > (?, ?)"
+                " ORDER BY created, id LIMIT ?",
+                (key and key[0], key and key[0], key and key[1], size + 1))
+            for created, ident, body in rows:
+                entry = loads(body)
+                if WITHDRAWN in entry:
+                    continue
+                if len(out) == size:  # one more is listed: this page ends here
+                    return out, last
+                out.append(entry)
+                last = (created, ident)
+            if len(rows) <= size:
+                return out, None
+            key = (rows[-1][0], rows[-1][1])
 
     async def _on_catalog_request(self, env: Envelope, credential: VerifiedCredential
                                   ) -> tuple[str, dict[str, Any]]:
@@ -397,7 +439,14 @@ class DatasetService:
             # Returning everything for a filter we do not understand would mislead the asker.
             return _catalog_error(ConnectorCode.CATALOG_FILTER_UNSUPPORTED,
                                   "this connector does not support catalog filters")
-        return "Catalog", self.catalog()
+        continuation = env.payload.get(CONTINUATION)
+        if continuation is not None and not isinstance(continuation, str):
+            return _catalog_error(ConnectorCode.DSP_INVALID_MESSAGE,
+                                  f"{CONTINUATION} must be a string")
+        try:
+            return "Catalog", self.catalog(continuation)
+        except ValidationError as exc:
+            return _catalog_error(exc.code, exc.message)
 
     async def _on_dataset_request(self, env: Envelope, credential: VerifiedCredential
                                   ) -> tuple[str, dict[str, Any]]:
@@ -409,6 +458,21 @@ class DatasetService:
             return _catalog_error(ConnectorCode.DATASET_NOT_FOUND,
                                   "no dataset with this id is offered here")
         return "Dataset", dataset_message(self.connector.did, row.body)
+
+
+def _encode_token(key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(canonical_json(list(key))).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[str, str]:
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key):
+            return key[0], key[1]
+    except (ValueError, binascii.Error):
+        pass
+    raise ValidationError("the continuation token is not one this connector gave",
+                          code=ConnectorCode.DSP_INVALID_MESSAGE, field=CONTINUATION)
 
 
 def _catalog_error(code: ErrorCode, reason: str) -> tuple[str, dict[str, Any]]:

@@ -164,3 +164,133 @@ async def test_change_feed_publish_change_withdraw_within_a_second(
     await feed.sync()
     assert node.catalog.search("物資").total == 0
     await feed.close()
+
+
+async def test_a_paged_catalog_is_crawled_whole(provider, consumer, authority):
+    """The provider answers its catalog in pages on the NATS binding; the crawl and the app
+    API's catalog client follow the next-page references to the end."""
+    from connector.protocol.catalog_client import CONTINUATION, NEXT_PAGE
+
+    provider.datasets.page_size = 3
+    for i in range(9):  # with the fixture's dataset: 10 listed, 4 pages
+        await provider.datasets.offer_dataset(f"urn:tsunagu:test:dataset:page{i}",
+                                              f"頁{i:02d} 台帳", [OPEN])
+    assert await provider.datasets.withdraw_dataset("urn:tsunagu:test:dataset:page4")
+    pages, token = [], None
+    while True:  # what goes over the bus: each page signed, the next one named
+        request = m.catalog_request() | ({CONTINUATION: token} if token else {})
+        env, _ = await consumer.bus.request(provider.connector.did, "CatalogRequestMessage",
+                                            request)
+        pages.append([d["@id"] for d in env.payload.get("dataset", [])])
+        token = env.payload.get(NEXT_PAGE)
+        if token is None:
+            break
+    assert [len(p) for p in pages] == [3, 3, 3]
+    assert len({i for p in pages for i in p}) == 9
+
+    node = CatalogNode()
+    node.load_registry(authority.signed_registry(), authority=authority.did)
+    report = await node.crawl(connector_fetch(consumer), timeout=5.0)
+    assert not report.failed
+    assert node.catalog.search("台帳").total == 8  # page4 withdrawn
+    whole = await consumer.catalog.fetch(provider.connector.did)
+    assert len(whole["dataset"]) == 9 and NEXT_PAGE not in whole
+
+    # a token this provider never gave is refused, not guessed
+    env, _ = await consumer.bus.request(provider.connector.did, "CatalogRequestMessage",
+                                        m.catalog_request() | {CONTINUATION: "bm9wZQ"})
+    assert env.message_type == "CatalogError"
+
+
+async def test_endless_pages_do_not_stall_the_crawl(provider, consumer, authority):
+    """A hostile participant answers every page with yet another next page (fresh tokens, or
+    one token in a circle, or slowly): it fails on a bound or its deadline, counted; the
+    others are crawled, and the crawl ends within that deadline."""
+    from connector.catalog_node.node import connector_fetch as fetch_of
+    from connector.protocol.catalog_client import NEXT_PAGE, PageBounds
+
+    served = {"n": 0}
+    mode = {"kind": "fresh"}
+
+    async def endless(env, credential):
+        kind, payload = "Catalog", consumer.datasets.catalog()  # whatever token it is given
+        served["n"] += 1
+        if mode["kind"] == "slow":
+            await asyncio.sleep(0.2)
+        payload[NEXT_PAGE] = "loop" if mode["kind"] == "circle" else f"t{served['n']}"
+        return kind, payload
+
+    consumer._routes["CatalogRequestMessage"] = endless  # the consumer turns hostile
+    for kind, code in (("fresh", "catalog.error"), ("circle", "catalog.error"),
+                       ("slow", "timeout")):
+        mode["kind"], served["n"] = kind, 0
+        node = CatalogNode()
+        node.load_registry(authority.signed_registry(), authority=authority.did)
+        started = time.perf_counter()
+        report = await node.crawl(fetch_of(provider.connector, PageBounds(pages=50)),
+                                  timeout=1.5)
+        assert time.perf_counter() - started < 2.5
+        assert report.failed == {consumer.did: code}, kind
+        assert provider.connector.did not in report.failed  # itself: answered whole
+        assert served["n"] <= 50
+
+
+async def test_pages_neither_skip_nor_repeat_while_the_catalog_changes(provider):
+    """Keyset pages: a dataset withdrawn from a page already read, or offered meanwhile,
+    shifts nothing; the new one comes on a later page."""
+    from connector.protocol.catalog_client import NEXT_PAGE
+
+    datasets = provider.datasets
+    datasets.page_size = 2
+    for i in range(4):  # with the fixture's dataset: 5 listed
+        await datasets.offer_dataset(f"urn:tsunagu:test:dataset:k{i}", f"台帳{i}", [OPEN])
+    first = datasets.catalog()
+    read = [d["@id"] for d in first["dataset"]]
+    assert await datasets.withdraw_dataset(read[0])
+    await datasets.offer_dataset("urn:tsunagu:test:dataset:late", "追加の台帳", [OPEN])
+    token = first[NEXT_PAGE]
+    while token:
+        page = datasets.catalog(token)
+        read += [d["@id"] for d in page.get("dataset", [])]
+        token = page.get(NEXT_PAGE)
+    assert len(read) == len(set(read)) == 6  # the 5 listed at first and the late one
+    assert read[-1] == "urn:tsunagu:test:dataset:late"
+
+
+async def test_an_event_is_judged_later_when_no_fresh_key_history_is_at_hand(authority):
+    """Fail closed without dropping: with a key-history source that cannot be reached, an
+    event is neither applied nor dropped (the feed redelivers it); once the history comes,
+    the same event is applied."""
+    from connector.catalog_node.feed import ChangeFeed
+    from connector.data.datasets import CHANGE_TYPE, dataset_message
+    from connector.runtime.key_book import KeyBook
+    from trust.canonical import canonical_json
+    from trust.key_history import KeyHistoryCache
+    from trust.proofs import sign_document
+
+    key = KeyPair.generate()
+    authority.issue(did=key.did, name="仙台市", legal_id="041009", roles=["municipality"])
+    node = CatalogNode()
+    node.load_registry(authority.signed_registry(), authority=authority.did)
+    reachable = {"now": False}
+
+    async def fetch() -> dict:
+        if not reachable["now"]:
+            raise OSError("the authority is not reachable")
+        return authority.key_histories()
+
+    keys = KeyBook(KeyHistoryCache([authority.did]), fetch, min_fetch_interval_s=0)
+    feed = ChangeFeed(node, None, keys=keys)  # type: ignore[arg-type]  (no stream read here)
+    entry = {"@id": "urn:tsunagu:test:dataset:later", "@type": "Dataset",
+             "dct:title": "後で判定", "hasPolicy": [OPEN],
+             "distribution": [{"@type": "Distribution", "format": "nats-jetstream",
+                               "accessService": f"{key.did}#dsp"}]}
+    event = canonical_json(sign_document(
+        {"type": CHANGE_TYPE, "event": "changed", "provider": key.did,
+         "at": "2026-01-01T00:00:00Z", "dataset": dataset_message(key.did, entry)}, key))
+    assert await feed.handle(key.did, event) is None
+    assert node.catalog.search("後で").total == 0 and not node.catalog.drops
+    reachable["now"] = True
+    await keys.refresh(force=True)
+    assert await feed.handle(key.did, event) is True
+    assert node.catalog.search("後で").total == 1
