@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 from aiohttp import web
 
+from catalog.service import page_json
 from connector.api.events import EventStreams, declared_purpose
 from connector.api.problems import (
     HTTP_STATUSES,
@@ -39,6 +40,7 @@ from connector.api.staff.service import StaffAuth
 from connector.api.staff.sessions import PREFIX as STAFF_PREFIX
 from connector.api.tokens import TokenInfo, TokenStore
 from connector.api.versions import PREFIX, deprecation_headers, legacy_path
+from connector.catalog_node.query import parse_search
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
 from connector.errors import ConnectorCode
@@ -272,7 +274,8 @@ async def metrics(request: web.Request) -> web.Response:
     if started is not None:
         connector.metrics.set("tsunagu_uptime_seconds",
                               round((datetime.now(UTC) - started).total_seconds(), 3))
-    return web.Response(text=connector.metrics.exposition(),
+    text = connector.metrics.exposition() + connector.catalog_node.metrics()  # the node's own
+    return web.Response(text=text,
                         content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
 
@@ -448,6 +451,18 @@ async def get_catalog(request: web.Request) -> web.Response:
     return json_response(await _call(catalog.fetch(provider, request.query.get("q"))))
 
 
+@scoped("catalog:read")
+async def search_catalog(request: web.Request) -> web.Response:
+    """The federated catalog node this connector runs (``[catalog_node]``): a DSP/DCAT page
+    of hits, as ``tsunagu catalog search --json`` prints it (docs/catalog.md)."""
+    node = request.app[CONNECTOR].catalog_node.node
+    if node is None:
+        raise Unavailable("this connector runs no federated catalog node "
+                          "([catalog_node] enabled = true in participant.toml)",
+                          feature="catalog_node")
+    return json_response(page_json(parse_search(request.query).run(node.catalog)))
+
+
 @scoped("contracts:read")
 async def list_agreements(request: web.Request) -> web.Response:
     return json_response({"items": request.app[CONNECTOR].agreements.summaries()})
@@ -597,6 +612,7 @@ def make_app(
         web.get(f"{PREFIX}/held", list_held),
         web.get(f"{PREFIX}/held/{{id}}", get_held),
         web.get(f"{PREFIX}/catalog", get_catalog),
+        web.get(f"{PREFIX}/catalog/search", search_catalog),
         web.get(f"{PREFIX}/agreements", list_agreements),
         web.get(f"{PREFIX}/facts", list_facts),
         web.put(f"{PREFIX}/facts/{{name}}", set_fact),
