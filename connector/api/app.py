@@ -562,6 +562,8 @@ def make_app(
 
     Each of ``plugins`` (connector.plugins.load_domain_plugins) is activated and gets its
     routes under ``/domains/<name>/``; they are not in openapi.json (the plug-in owns them).
+    A connector running a catalog node serves its page under ``/catalog/`` (not in
+    openapi.json either: it is HTML).
     """
     from connector.api.residents import routes as resident_routes  # it builds on this module
 
@@ -631,6 +633,10 @@ def make_app(
     app.router.add_routes([web.route(r.method, legacy_path(r.path), r.handler)
                            for r in versioned])
     app.on_response_prepare.append(add_deprecation_headers)
+    if connector.config.catalog_node.enabled:  # the catalog page (connector.catalog_node.web)
+        from connector.catalog_node.web import catalog_page_app
+
+        app.add_subapp("/catalog/", catalog_page_app(connector))
     if plugins:
         from connector.plugins.registry import mount_plugin_routes
 

@@ -5,65 +5,23 @@ served on the app API; from a search hit, the SDK starts a negotiation that is F
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
-
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from authority.cli import make_app as authority_app
 from connector.api.app import make_app
 from connector.api.sdk import ApiError, TsunaguClient
 from connector.api.tokens import TokenStore
 from connector.catalog_node.service import FAILURES
-from connector.protocol.dsp import messages as m
-from connector.runtime.config import CatalogNodeSection, ConnectorConfig
-from connector.runtime.connector import Connector
-from tests.catalog.helpers import role
-from tests.connector.conftest import OPERATOR_NUMBER, participant_config, start_provider
-
-OPEN = m.offer("urn:tsunagu:test:offer:open", permission=[m.rule("use")])
-FOR_OPERATORS = m.offer("urn:tsunagu:test:offer:operators",
-                        permission=[m.rule("use", [role("shelter_operator")])])
-RIVER = "urn:tsunagu:test:dataset:river"
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> float:
-    started = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - started > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        await asyncio.sleep(0.01)
-    return time.perf_counter() - started
-
-
-@pytest.fixture
-async def registry_url(authority) -> AsyncIterator[str]:
-    """The authority's HTTP surface (``tsunagu authority serve``) on a real socket."""
-    server = TestServer(authority_app(authority), host="127.0.0.1", port=0)
-    await server.start_server()
-    yield str(server.make_url("/participants"))
-    await server.close()
-
-
-def with_node(config: ConnectorConfig, **options: Any) -> ConnectorConfig:
-    return config.model_copy(update={"catalog_node": CatalogNodeSection(
-        enabled=True, **options)})
-
-
-def node_config(tmp_path, authority, nats_server, **options: Any) -> ConnectorConfig:
-    config = participant_config(tmp_path, authority, nats_server.url, name="避難所運営",
-                                legal_id=OPERATOR_NUMBER, role="shelter_operator")
-    return with_node(config, **options)
-
-
-def titles(connector: Connector, query: str) -> list[str]:
-    node = connector.catalog_node.node
-    assert node is not None
-    return [h.dataset.title for h in node.catalog.search(query).hits]
+from tests.connector.catalog_node_support import (
+    FOR_OPERATORS,
+    OPEN,
+    RIVER,
+    node_config,
+    titles,
+    until,
+)
+from tests.connector.conftest import participant_config, start_provider
 
 
 async def test_the_node_service_crawls_follows_and_drops_the_revoked(
