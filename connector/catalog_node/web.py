@@ -10,7 +10,8 @@ node (``[catalog_node] enabled = true``)::
 Listing is public, like the DSP catalogs it is made of (datasets and terms, never records).
 Starting a negotiation needs a signed-in staff person (password + TOTP, the connector's
 staff accounts) or a bearer token with ``contracts:write``; the session is a cookie
-(HttpOnly, SameSite=Strict, this page's path) and every POST must come from this origin
+holding the staff session secret (HttpOnly, SameSite=Strict, this page's path; no table of
+its own) and every POST must come from this origin
 (``connector.web.sessions.same_origin``), as on the other pages. The negotiation is the
 connector's own (``NegotiationService.start``: the provider's offer is fetched and checked
 again, nothing from the page is trusted) and is audited with the person who asked.
@@ -31,15 +32,15 @@ from aiohttp import web
 from catalog.service import page_json
 from connector.api.staff.accounts import StaffError
 from connector.api.staff.service import StaffAuth
-from connector.api.tokens import TokenInfo
+from connector.api.staff.sessions import PREFIX as STAFF_PREFIX
+from connector.api.tokens import TokenInfo, TokenStore
 from connector.catalog_node import page as views
 from connector.catalog_node.query import MAX_VALUE, parse_search
-from connector.web.sessions import ViewSessions, same_origin, set_cookie
+from connector.web.sessions import bearer_reader, same_origin, set_cookie
 from trust.errors import TsunaguError, ValidationError
 
 SCOPE = "contracts:write"  # what starting a negotiation needs, as on the app API
 COOKIE = "tsunagu_catalog_session"
-TABLE = "catalog_page_sessions"  # owned here (connector.web.sessions.ViewSessions)
 STATIC = Path(__file__).with_name("static")
 HEADERS = {
     "Content-Security-Policy": (
@@ -50,23 +51,32 @@ HEADERS = {
     "X-Frame-Options": "DENY",
 }
 CONNECTOR = web.AppKey("catalog_page.connector", Any)
-SESSIONS = web.AppKey("catalog_page.sessions", dict)
+STAFF = web.AppKey("catalog_page.staff", dict)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _sessions(request: web.Request) -> ViewSessions:
-    """One per store: a connector restarted (or restored) has a new one."""
-    connector, held = request.app[CONNECTOR], request.app[SESSIONS]
+def _auth(request: web.Request) -> tuple[StaffAuth, TokenStore]:
+    """The connector's staff service and tokens, one per store (a restarted connector has a
+    new one)."""
+    connector, held = request.app[CONNECTOR], request.app[STAFF]
     key = id(connector.store)
     if key not in held:
         held.clear()
-        held[key] = ViewSessions(connector.store, SCOPE, table=TABLE,
-                                 event="catalog.page_login", staff=StaffAuth.of(connector))
+        held[key] = (StaffAuth.of(connector), TokenStore(connector.store))
     return held[key]
 
 
 def _staff(request: web.Request) -> TokenInfo | None:
-    return _sessions(request).from_request(request, COOKIE)
+    """The person (cookie: their staff session) or app (bearer token) behind a request,
+    if they may start negotiations; None otherwise."""
+    staff, tokens = _auth(request)
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        info = bearer_reader(header[7:].strip(), tokens, staff)
+    else:
+        secret = request.cookies.get(COOKIE) or ""
+        info = staff.sessions.resolve(secret) if secret.startswith(STAFF_PREFIX) else None
+    return info if info is not None and info.allows(SCOPE) else None
 
 
 def _base(request: web.Request) -> str:
@@ -179,8 +189,7 @@ async def login(request: web.Request) -> web.Response:
     page = _page(request, None)
     form = await request.post()
     name = str(form.get("login", "")).strip()[:64]
-    staff = _sessions(request).staff
-    assert staff is not None
+    staff = _auth(request)[0]
     try:
         person = staff.login_password(name, str(form.get("password", "")),
                                       str(form.get("totp", "")))
@@ -198,7 +207,9 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")
-    _sessions(request).logout(request.cookies.get(COOKIE))
+    secret = request.cookies.get(COOKIE) or ""
+    if secret.startswith(STAFF_PREFIX):
+        _auth(request)[0].sessions.logout(secret)
     page = _page(request, None)
     response = _redirect(page.href("login", [("bye", "1")]))
     response.del_cookie(COOKIE, path=page.base)
@@ -222,7 +233,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 def catalog_page_app(connector: Any) -> web.Application:
     app = web.Application()
     app[CONNECTOR] = connector
-    app[SESSIONS] = {}
+    app[STAFF] = {}
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", home, name="home")
     app.router.add_post("/negotiate", negotiate)
