@@ -20,6 +20,7 @@ from tests.connector.catalog_node_support import (
     node_config,
     titles,
     until,
+    with_node,
 )
 from tests.connector.conftest import participant_config, start_provider
 
@@ -161,3 +162,33 @@ async def test_without_a_node_the_search_says_so(tmp_path, authority, nats_serve
             assert "catalog_node" in refused.value.detail
     finally:
         await server.close()
+
+
+async def test_the_registry_is_renewed_before_it_expires(
+        tmp_path, authority, nats_server, start_connector, provider, registry_url):
+    node = await start_connector(node_config(tmp_path, authority, nats_server,
+                                             registry_url=registry_url, refresh_s=3600))
+    await until(lambda: node.catalog_node.rounds >= 1)
+    # registries are valid 10 minutes: the next round comes at 80 % of that, not in an hour
+    wait = await node.catalog_node.round()
+    assert 400 < wait <= 480
+    short = await start_connector(with_node(participant_config(
+        tmp_path, authority, nats_server.url, name="河川事務所", legal_id="8000020041009",
+        role="relief_supplier"), registry_url=registry_url, refresh_s=5))
+    await until(lambda: short.catalog_node.rounds >= 1)
+    assert await short.catalog_node.round() == 5
+
+
+async def test_operator_mode_the_registry_comes_over_nats(
+        tmp_path, authority, space_nats, start_connector):
+    from tests.nats_fixtures import operator_config
+
+    provider = await start_provider(start_connector, await operator_config(participant_config(
+        tmp_path, authority, "nats://unused", name="仙台市", legal_id="041009",
+        role="municipality"), space_nats))
+    await provider.datasets.offer_dataset(RIVER, "河川水位", [OPEN])
+    node = await start_connector(await operator_config(node_config(
+        tmp_path, authority, space_nats), space_nats))  # no registry_url: asked over NATS
+    assert node.config.catalog_node.registry_url is None
+    await until(lambda: titles(node, "河川") == ["河川水位"], timeout=10.0)
+    assert node.metrics.value(FAILURES, stage="registry") == 0
