@@ -14,8 +14,10 @@ While the connector runs, one background task keeps the node current:
 
 Failures (authority unreachable, a bad registry, a crawl or feed error) are logged, counted
 on /metrics as ``tsunagu_catalog_node_failures_total{stage}`` and retried at the next round;
-they never stop the connector. The index is a file in the connector's data folder, owned by
-this service (``catalog.index``): searches after a restart answer from it at once.
+they never stop the connector (an index file that cannot be opened leaves the connector
+running without a node, ``stage="index"``). The index is a file in the connector's data
+folder, owned by this service (``catalog.index``): searches after a restart answer from it
+at once.
 """
 
 from __future__ import annotations
@@ -85,7 +87,11 @@ class CatalogNodeService:
             return
         connector = self.connector
         connector.metrics.describe(FAILURES, "catalog node rounds that failed, by stage")
-        self.node = CatalogNode(str(connector.config.catalog_index_path))
+        try:
+            self.node = CatalogNode(str(connector.config.catalog_index_path))
+        except Exception as exc:  # an unreadable index file: the connector runs without
+            self._failed("index", exc)
+            return
         self.feed = ChangeFeed(self.node, connector.js,
                                durable=f"catalog-node-{connector.identity.participant_id}")
         self._crawled = set()

@@ -192,3 +192,14 @@ async def test_operator_mode_the_registry_comes_over_nats(
     assert node.config.catalog_node.registry_url is None
     await until(lambda: titles(node, "河川") == ["河川水位"], timeout=10.0)
     assert node.metrics.value(FAILURES, stage="registry") == 0
+
+
+async def test_an_index_that_cannot_be_opened_leaves_the_connector_running(
+        tmp_path, authority, nats_server, start_connector, registry_url):
+    config = node_config(tmp_path, authority, nats_server, registry_url=registry_url,
+                         index="not-a-file")
+    (config.data_dir / "not-a-file").mkdir()  # a folder where the index file should be
+    node = await start_connector(config)
+    assert node.catalog_node.node is None
+    assert node.metrics.value(FAILURES, stage="index") == 1
+    assert node.nats_connected
