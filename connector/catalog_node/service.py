@@ -72,6 +72,7 @@ class CatalogNodeService:
         self._crawled: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
 
     @property
     def enabled(self) -> bool:
@@ -96,14 +97,21 @@ class CatalogNodeService:
                                durable=f"catalog-node-{connector.identity.participant_id}")
         self._crawled = set()
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def shutdown(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            # A library call in a round may turn a cancellation into its own error (which
+            # the round counts and goes on from): the flag ends the loop whatever happens.
+            self._stopping = True
+            self._wake.set()
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
         if self.feed is not None:
             await self.feed.close()
             self.feed = None
@@ -117,11 +125,14 @@ class CatalogNodeService:
 
     async def _run(self) -> None:
         await asyncio.sleep(0)  # let the connector finish starting (its DSP endpoint too)
-        while True:
+        while not self._stopping:
             wait = await self.round()
+            if self._stopping:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     async def round(self) -> float:
         """One refresh: registry, crawl of the participants not crawled yet, change feed.
