@@ -35,7 +35,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "filters": ("絞り込み", "Filters"),
     "apply": ("絞り込む", "Apply"),
     "any_area": ("指定なし", "Any"),
-    "found": ("{n} 件", "{n} datasets"),
+    "found": ("{n} 件", "{n} found"),
     "none": ("該当するデータセットはありません。", "No datasets match."),
     "publisher": ("提供者", "Publisher"),
     "area": ("地域", "Area"),

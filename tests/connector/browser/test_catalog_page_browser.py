@@ -97,7 +97,7 @@ async def test_listing_facets_explanations_both_languages_and_axe(served, page):
 
     await page.get_by_role("link", name="English").click()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
-    await expect(page.get_by_role("status").first).to_have_text("1 datasets")
+    await expect(page.get_by_role("status").first).to_have_text("1 found")
     await expect(hit.locator('[data-outcome="permit"]')).to_have_text("Permitted")
     await expect(hit.locator("ul.explained")).to_contain_text("may use")
     await expect(hit.get_by_role("heading", level=3)).to_have_attribute("lang", "ja")
