@@ -36,20 +36,13 @@ from connector.api.staff.sessions import PREFIX as STAFF_PREFIX
 from connector.api.tokens import TokenInfo, TokenStore
 from connector.catalog_node import page as views
 from connector.catalog_node.query import MAX_VALUE, parse_search
+from connector.web.headers import add_headers
 from connector.web.sessions import bearer_reader, same_origin, set_cookie
 from trust.errors import TsunaguError, ValidationError
 
 SCOPE = "contracts:write"  # what starting a negotiation needs, as on the app API
 COOKIE = "tsunagu_catalog_session"
 STATIC = Path(__file__).with_name("static")
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 CONNECTOR = web.AppKey("catalog_page.connector", Any)
 STAFF = web.AppKey("catalog_page.staff", dict)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -225,16 +218,11 @@ def _stylesheet() -> Handler:
     return stylesheet
 
 
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-
-
 def catalog_page_app(connector: Any) -> web.Application:
     app = web.Application()
     app[CONNECTOR] = connector
     app[STAFF] = {}
-    app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(add_headers())
     app.router.add_get("/", home, name="home")
     app.router.add_post("/negotiate", negotiate)
     app.router.add_get("/negotiations/{pid}", negotiation)
