@@ -168,7 +168,7 @@ def _decision(page: Page, decision: Mapping[str, Any]) -> Markup:
 def _offer(page: Page, hit: Mapping[str, Any], offer: Mapping[str, Any], n: int) -> Markup:
     lang = page.lang
     explanation = offer.get("tsunagu:explanation") or {}
-    lines = explanation.get(lang) or [] if isinstance(explanation, Mapping) else []
+    lines = (explanation.get(lang) or []) if isinstance(explanation, Mapping) else []
     decision = offer.get("tsunagu:decision")
     negotiate = None
     if page.can_negotiate and (not isinstance(decision, Mapping)
