@@ -152,7 +152,8 @@ def _one(table: dict[str, list[str]], text: str, column: str) -> None:
 
 def compile_query(query: str | None) -> _Query:
     """FTS5 expressions for ``query``; any input is safe (see the module docstring)."""
-    text = normalize_text((query or "")[:MAX_QUERY_CHARS])
+    # NUL ends a string in FTS5's query parser ("unterminated string"): a separator here
+    text = normalize_text((query or "")[:MAX_QUERY_CHARS].replace("\x00", " "))
     out = _Query()
     for term in text.split()[:MAX_TERMS]:
         parts = [term] if len(term) >= 3 else _word_runs(term)

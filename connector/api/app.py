@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 from aiohttp import web
 
+from catalog.service import page_json
 from connector.api.events import EventStreams, declared_purpose
 from connector.api.problems import (
     HTTP_STATUSES,
@@ -39,6 +40,7 @@ from connector.api.staff.service import StaffAuth
 from connector.api.staff.sessions import PREFIX as STAFF_PREFIX
 from connector.api.tokens import TokenInfo, TokenStore
 from connector.api.versions import PREFIX, deprecation_headers, legacy_path
+from connector.catalog_node.query import parse_search
 from connector.control.decisions import Reader, Use
 from connector.data.refusals import refusals_of
 from connector.errors import ConnectorCode
@@ -281,7 +283,8 @@ async def metrics(request: web.Request) -> web.Response:
     if started is not None:
         connector.metrics.set("tsunagu_uptime_seconds",
                               round((datetime.now(UTC) - started).total_seconds(), 3))
-    return web.Response(text=connector.metrics.exposition(),
+    text = connector.metrics.exposition() + connector.catalog_node.metrics()  # the node's own
+    return web.Response(text=text,
                         content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
 
@@ -458,6 +461,18 @@ async def get_catalog(request: web.Request) -> web.Response:
     return json_response(await _call(catalog.fetch(provider, request.query.get("q"))))
 
 
+@scoped("catalog:read")
+async def search_catalog(request: web.Request) -> web.Response:
+    """The federated catalog node this connector runs (``[catalog_node]``): a DSP/DCAT page
+    of hits, as ``tsunagu catalog search --json`` prints it (docs/catalog.md)."""
+    node = request.app[CONNECTOR].catalog_node.node
+    if node is None:
+        raise Unavailable("this connector runs no federated catalog node "
+                          "([catalog_node] enabled = true in participant.toml)",
+                          feature="catalog_node")
+    return json_response(page_json(parse_search(request.query).run(node.catalog)))
+
+
 @scoped("contracts:read")
 async def list_agreements(request: web.Request) -> web.Response:
     return json_response({"items": request.app[CONNECTOR].agreements.summaries()})
@@ -557,6 +572,8 @@ def make_app(
 
     Each of ``plugins`` (connector.plugins.load_domain_plugins) is activated and gets its
     routes under ``/domains/<name>/``; they are not in openapi.json (the plug-in owns them).
+    A connector running a catalog node serves its page under ``/catalog/`` (not in
+    openapi.json either: it is HTML).
     """
     from connector.api.residents import routes as resident_routes  # it builds on this module
 
@@ -607,6 +624,7 @@ def make_app(
         web.get(f"{PREFIX}/held", list_held),
         web.get(f"{PREFIX}/held/{{id}}", get_held),
         web.get(f"{PREFIX}/catalog", get_catalog),
+        web.get(f"{PREFIX}/catalog/search", search_catalog),
         web.get(f"{PREFIX}/agreements", list_agreements),
         web.get(f"{PREFIX}/facts", list_facts),
         web.put(f"{PREFIX}/facts/{{name}}", set_fact),
@@ -625,6 +643,10 @@ def make_app(
     app.router.add_routes([web.route(r.method, legacy_path(r.path), r.handler)
                            for r in versioned])
     app.on_response_prepare.append(add_deprecation_headers)
+    if connector.config.catalog_node.enabled:  # the catalog page (connector.catalog_node.web)
+        from connector.catalog_node.web import catalog_page_app
+
+        app.add_subapp("/catalog/", catalog_page_app(connector))
     if plugins:
         from connector.plugins.registry import mount_plugin_routes
 

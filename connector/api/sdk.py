@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -230,10 +230,11 @@ class TsunaguClient:
         return URL(self.base_url + path, encoded=True)  # keep our %2F escapes as they are
 
     async def _request(self, method: str, path: str, *, json: Any = None,
-                       params: dict[str, Any] | None = None) -> Any:
+                       params: dict[str, Any] | list[tuple[str, str]] | None = None) -> Any:
         data = orjson.dumps(json) if json is not None else None
         headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
-        query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        query = (params if isinstance(params, list) else  # repeated names: a list of pairs
+                 [(k, str(v)) for k, v in (params or {}).items() if v is not None])
         async with self.session.request(method, self._url(path), data=data, headers=headers,
                                         params=query, timeout=self._timeout) as resp:
             body = await resp.read()
@@ -328,6 +329,50 @@ class TsunaguClient:
     async def catalog(self, provider: str, query: str | None = None) -> dict[str, Any]:
         return await self._request("GET", "/api/v1/catalog",
                                    params={"provider": provider, "q": query})
+
+    async def catalog_search(self, query: str = "", *, purpose: str | None = None,
+                             roles: Sequence[str] = (), area: str | None = None,
+                             did: str | None = None, strict: bool = False,
+                             publisher: Sequence[str] = (), publisher_role: Sequence[str] = (),
+                             domain: Sequence[str] = (), theme: Sequence[str] = (),
+                             keyword: Sequence[str] = (), dataset_type: Sequence[str] = (),
+                             temporal_from: str | None = None, temporal_to: str | None = None,
+                             facets: bool = False, limit: int = 20,
+                             cursor: str | None = None) -> dict[str, Any]:
+        """Search the federated catalog node this connector runs: a DSP ``Catalog`` page
+        whose ``dataset`` are the hits (``tsunagu:total``, ``tsunagu:nextCursor``, and with
+        ``facets`` the counts). With ``purpose``, ``roles``, ``area`` or ``did``, only
+        datasets with an offer the asker could get, each offer with ``tsunagu:decision``."""
+        params: list[tuple[str, str]] = [("q", query), ("limit", str(limit))]
+        for name, value in (("purpose", purpose), ("area", area), ("did", did),
+                            ("from", temporal_from), ("to", temporal_to), ("cursor", cursor)):
+            if value is not None:
+                params.append((name, value))
+        for name, values in (("role", roles), ("publisher", publisher),
+                             ("publisher_role", publisher_role), ("domain", domain),
+                             ("theme", theme), ("keyword", keyword), ("type", dataset_type)):
+            params.extend((name, v) for v in values)
+        params += [("strict", "true")] if strict else []
+        params += [("facets", "true")] if facets else []
+        return await self._request("GET", "/api/v1/catalog/search", params=params)
+
+    async def negotiate_from_hit(self, hit: dict[str, Any], offer_id: str | None = None, *,
+                                 purpose: str | None = None) -> Negotiation:
+        """Start the negotiation for a ``catalog_search`` hit: its provider
+        (``dct:publisher``), dataset and ``offer_id`` (default: the first offer the search
+        found permitted, else conditional, else the first listed). The provider's own offer
+        is fetched and checked by the connector, not taken from the hit."""
+        provider = (hit.get("dct:publisher") or {}).get("@id")
+        offers = [o for o in hit.get("hasPolicy") or [] if isinstance(o, dict) and o.get("@id")]
+        if not isinstance(provider, str) or not isinstance(hit.get("@id"), str) or not offers:
+            raise ValueError("not a catalog search hit (no dct:publisher, @id or offer)")
+        if offer_id is None:
+            rank = {"permit": 0, "conditional": 1}
+            offer_id = min(offers, key=lambda o: rank.get(
+                (o.get("tsunagu:decision") or {}).get("outcome"), 2))["@id"]
+        elif offer_id not in {o["@id"] for o in offers}:
+            raise ValueError(f"the hit has no offer {offer_id}")
+        return await self.negotiate(provider, hit["@id"], str(offer_id), purpose=purpose)
 
     async def agreements(self) -> list[Agreement]:
         return [Agreement.model_validate(a)

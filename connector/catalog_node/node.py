@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,10 +111,11 @@ class CatalogNode:
     # ------------------------------------------------------------------ crawling
 
     async def crawl(self, fetch: Fetch, *, concurrency: int = 16,
-                    timeout: float = 5.0) -> CrawlReport:
+                    timeout: float = 5.0, only: Collection[str] | None = None) -> CrawlReport:
         """Fetch every registered participant's catalog with ``fetch(did)`` (which must
         verify who answered: ``connector_fetch`` does), at most ``concurrency`` at a time,
-        ``timeout`` seconds each. A participant that fails keeps what was indexed before."""
+        ``timeout`` seconds each. A participant that fails keeps what was indexed before.
+        ``only``: just these participants (the node service's newcomers)."""
         report = CrawlReport()
         checked = getattr(fetch, "entries_checked", False)  # connector_fetch: the bus did
         gate = asyncio.Semaphore(concurrency)
@@ -139,7 +140,8 @@ class CatalogNode:
             report.admitted += len(result.admitted)
             report.dropped += len(result.dropped)
 
-        await asyncio.gather(*(one(did) for did in self.participants()))
+        await asyncio.gather(*(one(did) for did in self.participants()
+                               if only is None or did in only))
         report.seconds = loop.time() - started
         return report
 

@@ -38,6 +38,12 @@ key_file = "tls/key.pem"
 
 [at_rest]                           # the key that encrypts store, key and NATS seed on disk
 key = "file:../city.at-rest.key"    # or env:VAR, keyring:SERVICE/NAME, kms:NAME[:ARG]
+
+[catalog_node]                      # optional: run a federated catalog node (docs/catalog.md)
+enabled = true
+index = "catalog.db"                # in data_dir
+registry_url = "http://127.0.0.1:8470/participants"   # unset: asked of the authority over NATS
+refresh_s = 60                      # the registry is read again at least this often
 ```
 Relative paths (``data_dir``, ``credentials_file``, a ``file:`` key, the TLS files) are
 relative to the config file's folder. Without ``[at_rest]`` nothing is encrypted at rest
@@ -156,6 +162,21 @@ class AtRestSection(_Section):
         return value
 
 
+class CatalogNodeSection(_Section):
+    """A federated catalog node run by this connector (connector.catalog_node.service)."""
+
+    enabled: bool = False
+    index: str = Field(default="catalog.db", min_length=1)  # relative to data_dir
+    # The authority's participant registry (its announcement's participantRegistryUrl);
+    # unset: asked of the authority over NATS (operator mode, GrantClient).
+    registry_url: str | None = Field(default=None, pattern=r"^https?://")
+    # Whose signature the registry must carry; unset: the first of [authority] dids.
+    authority: str | None = None
+    # The registry is read again this often at most, and always before its validUntil.
+    refresh_s: float = Field(default=60.0, ge=1.0, le=86400.0)
+    crawl_timeout_s: float = Field(default=5.0, gt=0, le=120.0)  # per participant
+
+
 class ConnectorConfig(_Section):
     participant: ParticipantSection
     authority: AuthoritySection
@@ -166,6 +187,7 @@ class ConnectorConfig(_Section):
     facts: dict[str, Any] = Field(default_factory=dict)
     staff: StaffSection = StaffSection()
     dsp_https: DspHttpsSection | None = None
+    catalog_node: CatalogNodeSection = CatalogNodeSection()
 
     @property
     def data_dir(self) -> Path:
@@ -186,6 +208,10 @@ class ConnectorConfig(_Section):
     @property
     def nats_store_dir(self) -> Path:
         return self.data_dir / "nats"
+
+    @property
+    def catalog_index_path(self) -> Path:
+        return self.data_dir / self.catalog_node.index
 
     @property
     def at_rest_source(self) -> KeySource | None:

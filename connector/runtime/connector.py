@@ -30,6 +30,7 @@ from connector.bus.connection import PUBLISH_ASYNC_MAX_PENDING, close_nats, conn
 from connector.bus.creds_watch import CredentialsWatch
 from connector.bus.messaging import DspBus
 from connector.bus.server import EmbeddedNatsServer
+from connector.catalog_node.service import CatalogNodeService
 from connector.control.audit import AuditLog
 from connector.control.duties import DutyService
 from connector.control.facts import WorldFacts
@@ -123,10 +124,11 @@ class Connector:
 
     The services are typed attributes, set in ``__init__`` and started by ``start`` in this
     order: data plane (datasets, records), contracts (agreements, negotiations), transfers,
-    duties, contributions, catalog client, the domain plug-ins' services, and the app API
-    last, so no request arrives before the services it calls have resumed their work.
-    Nothing is attached later and nothing is looked up by name. ``plugins``: the domain
-    plug-ins to run (default: every installed one, ``connector.plugins.registry``);
+    duties, contributions, catalog client, catalog node (when configured), the domain
+    plug-ins' services, and the app API last, so no request arrives before the services it
+    calls have resumed their work. Nothing is attached later and nothing is looked up by
+    name. ``plugins``: the domain plug-ins to run (default: every installed one,
+    ``connector.plugins.registry``);
     ``contexts``: JSON-LD contexts to serve besides the core ones and the plug-ins' (each
     connector has its own registry, ``self.contexts``); ``api``: serve the app API on
     ``config.api`` (tests that serve it themselves pass False).
@@ -198,6 +200,8 @@ class Connector:
         self.corrections = CorrectionService(self)
         self.resident_apps = ResidentAppService(self)
         self.catalog = CatalogClient(self)
+        # A federated catalog node, when [catalog_node] enables one (docs/catalog.md).
+        self.catalog_node = CatalogNodeService(self)
         # Each plug-in's own service, by plug-in name (the plug-in gets it handed back).
         self.plugin_services: dict[str, Lifecycle] = {
             p.name: p.service(self) for p in self.plugins if p.service is not None}
@@ -208,7 +212,8 @@ class Connector:
         return [self.content_keys, self.datasets, self.records, self.agreements, self.negotiations,
                 self.transfers, self.duties, self.contributions, self.consent,
                 self.disclosure, self.corrections, self.resident_apps, self.catalog,
-                *self.plugin_services.values(), *([self.api] if self.api else [])]
+                self.catalog_node, *self.plugin_services.values(),
+                *([self.api] if self.api else [])]
 
     @property
     def nats_connected(self) -> bool:

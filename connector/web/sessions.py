@@ -101,17 +101,21 @@ class ViewSessions:
         header = request.headers.get("Authorization", "")
         info: TokenInfo | None
         if header[:7].lower() == "bearer ":
-            value = header[7:].strip()
-            if value.startswith(STAFF_PREFIX):
-                info = self.staff.sessions.resolve(value) if self.staff else None
-            else:
-                try:
-                    info = self.tokens.verify(value)
-                except AuthError:
-                    info = None
+            info = bearer_reader(header[7:].strip(), self.tokens, self.staff)
         else:
             info = self.resolve(request.cookies.get(cookie))
         return info if info is not None and info.allows(self.scope) else None
+
+
+def bearer_reader(value: str, tokens: TokenStore, staff: StaffAuth | None) -> TokenInfo | None:
+    """Who a bearer value names: a staff person's session secret (``sts_...``) or an app
+    API token; None for anything else (unknown, expired, revoked)."""
+    if value.startswith(STAFF_PREFIX):
+        return staff.sessions.resolve(value) if staff else None
+    try:
+        return tokens.verify(value)
+    except AuthError:
+        return None
 
 
 def same_origin(request: web.Request) -> bool:

@@ -100,7 +100,8 @@ def test_relevance_then_recency(cat):
 
 @pytest.mark.parametrize("query", ['"', "((", "a)", "NEAR(a b", "*", "避難*", "title:x",
                                    '"避難" OR', "AND", "^", "{reading}: x", "-", "x" * 5000,
-                                   "\x00", "🙂🙂", "\u3099", "  ", "a b c d e f g h i j k l m n"])
+                                   "\x00", "a\x00bc", "\u202e\x00x", "🙂🙂", "\u3099", "  ",
+                                   "a b c d e f g h i j k l m n"])
 def test_fts_syntax_is_text(cat, query):
     page = cat.search(query)
     assert page.total >= 0

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 
+from authority.cli import make_app as authority_app
 from authority.state import Authority
 from connector.bus.server import EmbeddedNatsServer
 from connector.data.datasets import DatasetService
@@ -163,3 +165,13 @@ async def consumer(tmp_path, authority, nats_server, start_connector) -> Connect
     config = participant_config(tmp_path, authority, nats_server.url, name="避難所運営",
                                 legal_id=OPERATOR_NUMBER, role="shelter_operator")
     return await start_connector(config)
+
+
+@pytest.fixture
+async def registry_url(authority: Authority) -> AsyncIterator[str]:
+    """The authority's HTTP surface (``tsunagu authority serve``) on a real socket: the URL
+    of its signed participant registry, as a catalog node reads it."""
+    server = TestServer(authority_app(authority), host="127.0.0.1", port=0)
+    await server.start_server()
+    yield str(server.make_url("/participants"))
+    await server.close()

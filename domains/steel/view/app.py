@@ -25,6 +25,7 @@ from aiohttp import web
 
 from connector.api.tokens import AuthError, ScopeError
 from connector.errors import ConnectorCode
+from connector.web.headers import add_headers
 from connector.web.sessions import ViewSessions, same_origin, set_cookie
 from domains.steel.labels import pick
 from domains.steel.view import pages
@@ -32,14 +33,6 @@ from domains.steel.view.tree import ProvenanceFinder, build_tree
 from trust.errors import TsunaguError
 
 STATIC = Path(__file__).with_name("static")
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 FINDER = web.AppKey("steel.finder", ProvenanceFinder)
 CSS = web.AppKey("steel.css", bytes)
 SESSIONS = web.AppKey("steel.sessions", Callable[[], ViewSessions])
@@ -155,11 +148,6 @@ async def stylesheet(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-cache"})
 
 
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-
-
 def view_app(finder: ProvenanceFinder, sessions: Callable[[], ViewSessions] | None = None
              ) -> web.Application:
     app = web.Application()
@@ -170,7 +158,7 @@ def view_app(finder: ProvenanceFinder, sessions: Callable[[], ViewSessions] | No
         app.router.add_post("/login", login)
         app.router.add_post("/logout", logout)
     app[CSS] = (STATIC / "steel.css").read_bytes()
-    app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(add_headers())
     app.router.add_get("/", home, name="home")
     app.router.add_get("/pieces/{id}", piece)
     app.router.add_get("/static/steel.css", stylesheet)

@@ -1,0 +1,1 @@
+from tests.domains.bosai.browser.conftest import browser, page  # noqa: F401 (chromium)
