@@ -61,3 +61,19 @@ def test_an_invalid_message_is_still_refused_with_the_reference_errors() -> None
     with pytest.raises(v.DspValidationError) as caught:
         v.validate_message(bad)
     assert caught.value.details["errors"][0]["path"].startswith("$.dataset")
+
+
+def test_a_catalog_is_checked_dataset_by_dataset_with_the_error_path_in_the_whole() -> None:
+    """check_jsonld takes a Catalog one dataset at a time (the shape cache then answers
+    pages of like datasets); a dropped term is still found, and named where it is."""
+    from trust.errors import JsonLdError
+
+    page = catalog_of(participants_of()[0], 0, 5000)  # 50 datasets
+    v.check_jsonld(page)
+    bad = {**page, "dataset": [*page["dataset"][:36],
+                               {**page["dataset"][36], "undefinedTerm": "x"},
+                               *page["dataset"][37:]]}
+    with pytest.raises(JsonLdError) as caught:
+        v.check_jsonld(bad)
+    assert caught.value.details["term"] == "undefinedTerm"
+    assert "$.dataset[36]" in caught.value.details["path"]
