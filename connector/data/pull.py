@@ -44,6 +44,7 @@ from nats.aio.msg import Msg
 from connector.bus.subjects import api_prefix
 from connector.data import refusals
 from connector.data.content_keys import ContentKeyRefused
+from connector.data.lost_deliveries import DeliveryGaps, hand_back
 from connector.errors import ConnectorCode
 from connector.protocol import agreements
 from connector.protocol.grants import API_PREFIX
@@ -60,6 +61,7 @@ DELIVERED = "tsunagu_deliveries_total"
 DEAD = "tsunagu_dead_letters_total"
 LAG = "tsunagu_stream_lag"
 SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data address
+FETCH_TIMEOUT_S = 0.5  # a long pull's expiry: also the bound on a lost delivery's pause
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ class PullLoop:
     """Reads one transfer's durable consumer until stopped."""
 
     def __init__(self, connector: Connector, *, transfer_pid: str, agreement: dict[str, Any],
-                 address: dict[str, Any], batch: int = 256, fetch_timeout: float = 0.5,
+                 address: dict[str, Any], batch: int = 256, fetch_timeout: float = FETCH_TIMEOUT_S,
                  credential_ttl: float = 30.0,
                  on_done: Callable[[str], None] | None = None) -> None:
         self.connector = connector
@@ -145,6 +147,7 @@ class PullLoop:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._notices: set[asyncio.Task[None]] = set()  # refusal notices in flight
+        self._gaps = DeliveryGaps()  # deliveries lost to an account update (lost_deliveries)
         connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
         connector.metrics.describe(DELIVERED, "records stored by the consumer, per dataset")
         connector.metrics.inc(DELIVERED, 0, dataset=self.dataset_id)  # the series exists
@@ -185,6 +188,7 @@ class PullLoop:
     async def _run(self) -> None:
         sub = None
         check = True  # is the snapshot perhaps complete? (at start, after idle or its end)
+        unstored = False  # a batch failed: it waits for ack_wait, not for a NAK loop
         while not self._stopping:
             try:
                 if sub is None:
@@ -200,19 +204,25 @@ class PullLoop:
             except (TimeoutError, nats.errors.TimeoutError):
                 self._set_lag(0)  # nothing was waiting to be delivered
                 check = True
+                if not unstored:  # holding nothing: anything pending was lost on the way
+                    await self._hand_back(sub)
                 continue
             except Exception as exc:  # NATS away, consumer gone: keep trying, never die
                 log.warning("pull failed, retrying", extra={"transfer": self.transfer_pid,
                                                             "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
                 continue
+            skipped = self._gaps.skipped(m.metadata.sequence.consumer for m in msgs)
             msgs = self._within_snapshot(msgs)
             check = self.snapshot is not None and self._highest >= self.snapshot
             if not msgs:
                 continue
             try:
                 await self.handle(msgs)
+                unstored = False
                 self._set_lag(self._lag(msgs))
+                if skipped:  # a delivery before this batch never arrived
+                    await self._hand_back(sub)
             except Exception as exc:
                 # Name the cause: a JSON log line otherwise carries only the exception's class,
                 # and an operator must see e.g. store.unavailable "database or disk is full".
@@ -220,10 +230,25 @@ class PullLoop:
                        else {"code": type(exc).__name__})
                 log.exception("batch not stored; it will be redelivered",
                               extra={"transfer": self.transfer_pid, **why})
+                unstored = True
                 await asyncio.sleep(0.5)
         if sub is not None:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _hand_back(self, sub: Any) -> None:
+        """NAK what the server counts as delivered but this loop never got, so it comes
+        again now rather than after ack_wait (connector.data.lost_deliveries)."""
+        if sub is None:
+            return
+        try:
+            if count := await hand_back(self.connector.nc, sub, self.stream, self.durable,
+                                       upto=self.snapshot):
+                log.info("deliveries lost on the way asked again",
+                         extra={"transfer": self.transfer_pid, "count": count})
+        except Exception as exc:  # best effort: ack_wait still redelivers them
+            log.warning("could not check for lost deliveries",
+                        extra={"transfer": self.transfer_pid, "error": type(exc).__name__})
 
     # --- finite transfers and lag ------------------------------------------------------------
 
