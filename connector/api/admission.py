@@ -23,7 +23,7 @@ from connector.errors import ConnectorCode
 from trust.errors import TsunaguError
 
 WRITE_SCOPE = "records:write"
-MAX_REQUESTS = 8  # batches of 500 at 4 in flight (bench/stream.py) fit twice
+MAX_REQUESTS = 64  # an open-loop app (bench/latency.py) keeps dozens in flight; bytes bound memory
 MAX_BYTES = 32 * 1024 * 1024
 RETRY_AFTER_S = 1
 BUSY = "tsunagu_api_busy_total"

@@ -94,5 +94,5 @@ def test_the_api_limits_block_is_a_valid_api_section() -> None:
     (block,) = [b for b in re.findall(r"^```toml\n(.*?)^```", DOC.read_text(encoding="utf-8"),
                                       re.S | re.M) if "[api]" in b]
     api = ApiSection.model_validate(tomllib.loads(block)["api"])
-    assert (api.max_writes_in_flight, api.max_write_mb_in_flight) == (8, 32)
+    assert (api.max_writes_in_flight, api.max_write_mb_in_flight) == (64, 32)
     assert ApiSection() == api  # the page shows the defaults
