@@ -74,3 +74,23 @@ def test_the_byte_limit_refuses_what_would_exceed_it_but_never_a_lone_request() 
     writes.release(5000)
     writes.admit(10)
     assert (writes.requests, writes.bytes) == (1, 10)
+
+
+async def test_the_sdk_sends_a_busy_write_again_after_retry_after(provider) -> None:
+    """An app on the SDK meets the limit and still gets every batch in, whole and once."""
+    from connector.api.sdk import TsunaguClient
+
+    connector = provider.connector
+    server = TestServer(make_app(connector, writes=WriteAdmission(max_requests=1)),
+                        host="127.0.0.1", port=0)
+    await server.start_server()
+    token = TokenStore(connector.store).issue(["records:write"], days=1).token
+    try:
+        async with TsunaguClient(str(server.make_url("")), token, busy_retries=20) as app:
+            await asyncio.gather(*(app.publish_batch(DATASET, [
+                shelter(f"urn:tsunagu:test:sdk:{n}:{i}") for i in range(50)]) for n in range(4)))
+    finally:
+        await server.close()
+    assert connector.metrics.value(BUSY, limit="max_writes_in_flight") >= 1  # it was busy
+    assert connector.store.query("SELECT count(*) FROM records WHERE id LIKE "
+                                 "'urn:tsunagu:test:sdk:%'")[0][0] == 200
