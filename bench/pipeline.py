@@ -76,14 +76,24 @@ class Poster:
         self.http = http
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.base = f"{url}/api/v1/datasets/{_segment(DATASET)}/records"
+        self.busy = 0  # requests answered 503 api.busy and sent again
 
     async def send(self, records: list[dict[str, Any]], *, batch: bool = True) -> None:
         path, body = (self.base + ":batch", {"records": records}) if batch else \
             (self.base, records[0])
-        async with self.http.post(path, data=orjson.dumps(body), headers=self.headers) as resp:
-            raw = await resp.read()
-            if resp.status >= 300:
-                raise BenchError(f"publish refused: HTTP {resp.status} {raw[:300]!r}")
+        data = orjson.dumps(body)
+        while True:
+            async with self.http.post(path, data=data, headers=self.headers) as resp:
+                raw = await resp.read()
+                if resp.status == 503 and "Retry-After" in resp.headers:
+                    # The connector's back-pressure (api.busy): nothing was written; an app
+                    # sends the same request again after the delay it names.
+                    self.busy += 1
+                    await asyncio.sleep(float(resp.headers["Retry-After"]))
+                    continue
+                if resp.status >= 300:
+                    raise BenchError(f"publish refused: HTTP {resp.status} {raw[:300]!r}")
+                return
 
 
 async def publisher(endpoint: Endpoint, run: str, total: int, *, mode: str, batch: int,

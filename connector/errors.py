@@ -22,6 +22,8 @@ class ConnectorCode(ErrorCode):
                            "this connector runs without the service the route needs")
     INTERNAL_ERROR = "internal.error", "the connector failed to handle the request (see its log)"
     SERVICE_NOT_READY = "service.not_ready", "the connector is not ready (NATS or store away)"
+    API_BUSY = "api.busy", ("the connector has as many record writes in flight as it takes: "
+                            "send again after Retry-After")
     PORT_IN_USE = "port.in_use", "a port to listen on is taken by another program"
     AUTH_MISSING = "auth.missing", "no bearer token was given"
     AUTH_INVALID = "auth.invalid", "the bearer token is not a tsunagu token, unknown or revoked"

@@ -58,6 +58,7 @@ def test_fanout_two_consumers_each_get_every_record(tmp_path: Path):
     assert figures["ratio_to_single"] is None  # no single-consumer run: no ratio claimed
     assert figures["floors"]["ratio_ok"] is None and figures["floors"]["pause_ok"] is None
     not_run = {"single_records_per_s", "ratio_to_single", "grant_max_pause_ms",
-               "revoke_max_pause_ms"}  # no single-consumer run, no churn
+               "revoke_max_pause_ms", "grant_max_delay_ms",
+               "revoke_max_delay_ms"}  # no single-consumer run, no churn
     for key in registered_keys("fanout"):
         assert (pick(figures, key) is None) == (key in not_run), key

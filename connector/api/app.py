@@ -26,6 +26,7 @@ import orjson
 from aiohttp import web
 
 from catalog.service import page_json
+from connector.api import admission
 from connector.api.events import EventStreams, declared_purpose
 from connector.api.problems import (
     HTTP_STATUSES,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
+DEFAULT_BODY_LIMIT = 1024 ** 2  # aiohttp's client_max_size, which the app keeps
 MAX_LIMIT = 500
 
 
@@ -186,6 +188,7 @@ STAFF = web.AppKey("staff", StaffAuth)
 SERVICES = web.AppKey("services", dict)
 STREAMS = web.AppKey("streams", EventStreams)
 OPENAPI = web.AppKey("openapi", bytes)
+WRITES = web.AppKey("writes", admission.WriteAdmission)
 # Request key of the verified TokenInfo (aiohttp < 3.12 has no RequestKey: a plain string).
 TOKEN: Any = (web.RequestKey("token", TokenInfo) if hasattr(web, "RequestKey")
               else "tsunagu.token")
@@ -567,6 +570,7 @@ def make_app(
     poll_interval: float = 2.0,
     retry_ms: int = 1000,
     plugins: Sequence[DomainPlugin] = (),
+    writes: admission.WriteAdmission | None = None,
 ) -> web.Application:
     """The app API for a started ``Connector``; services default to its attributes.
 
@@ -577,7 +581,17 @@ def make_app(
     """
     from connector.api.residents import routes as resident_routes  # it builds on this module
 
-    app = web.Application(middlewares=[problem_middleware, auth_middleware])
+    if writes is None:  # the limits of [api] in participant.toml (connector.api.admission)
+        api_config = getattr(getattr(connector, "config", None), "api", None)
+        writes = admission.WriteAdmission(
+            getattr(api_config, "max_writes_in_flight", admission.MAX_REQUESTS),
+            getattr(api_config, "max_write_mb_in_flight", admission.MAX_BYTES >> 20) << 20)
+    connector.metrics.describe(admission.BUSY, "record writes refused with 503 api.busy")
+    app = web.Application(middlewares=[
+        problem_middleware, auth_middleware,
+        admission.middleware(writes, DEFAULT_BODY_LIMIT,
+                             lambda limit: connector.metrics.inc(admission.BUSY, limit=limit))])
+    app[WRITES] = writes
     app[CONNECTOR] = connector
     app[TOKENS] = TokenStore(connector.store)
     app[STAFF] = StaffAuth.of(connector)

@@ -90,7 +90,7 @@ STATUSES: Mapping[ErrorCode, int] = MappingProxyType({
     # This connector
     C.INTERNAL_ERROR: 500,
     C.FEATURE_UNAVAILABLE: 501,
-    **_each(503, C.SERVICE_NOT_READY, C.STORE_UNAVAILABLE, C.STORE_VERSION,
+    **_each(503, C.API_BUSY, C.SERVICE_NOT_READY, C.STORE_UNAVAILABLE, C.STORE_VERSION,
             C.STORE_MIGRATION_FAILED, C.STORE_NOT_FOUND, C.NATS_CONNECT, C.NATS_SERVER),
 })
 
@@ -165,6 +165,8 @@ def problem(status: int, code: str, detail: str, title: str | None = None,
             **extra: Any) -> web.Response:
     body = problem_body(status, code, detail, title, **extra)
     headers = {"WWW-Authenticate": 'Bearer realm="tsunagu"'} if status == 401 else None
+    if status in (429, 503) and isinstance(extra.get("retry_after"), int):
+        headers = {"Retry-After": str(extra["retry_after"])}  # RFC 9110: delay in seconds
     return web.Response(status=status, body=orjson.dumps(body), content_type=PROBLEM_TYPE,
                         headers=headers)
 

@@ -199,8 +199,12 @@ def _segment(value: str) -> str:
 
 class TsunaguClient:
     def __init__(self, base_url: str, token: str, *, purpose: str | None = None,
-                 timeout: float = 30.0, session: aiohttp.ClientSession | None = None) -> None:
+                 timeout: float = 30.0, session: aiohttp.ClientSession | None = None,
+                 busy_retries: int = 5) -> None:
         self.base_url = base_url.rstrip("/")
+        # A write the connector refused as busy (503 api.busy, nothing written) is sent
+        # again after its Retry-After, this many times, before ApiError reaches the caller.
+        self.busy_retries = busy_retries
         # The purpose this app reads received data for (held records, subscriptions), unless
         # a call names another: every such read must declare one.
         self.purpose = purpose
@@ -235,12 +239,19 @@ class TsunaguClient:
         headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
         query = (params if isinstance(params, list) else  # repeated names: a list of pairs
                  [(k, str(v)) for k, v in (params or {}).items() if v is not None])
-        async with self.session.request(method, self._url(path), data=data, headers=headers,
-                                        params=query, timeout=self._timeout) as resp:
-            body = await resp.read()
-            if resp.status >= 400:
-                raise _api_error(resp.status, body)
-            return orjson.loads(body) if body else None
+        for attempt in range(self.busy_retries + 1):
+            async with self.session.request(method, self._url(path), data=data,
+                                            headers=headers, params=query,
+                                            timeout=self._timeout) as resp:
+                body = await resp.read()
+                if resp.status == 503 and attempt < self.busy_retries \
+                        and resp.headers.get("Retry-After", "").isdigit():
+                    await asyncio.sleep(int(resp.headers["Retry-After"]))
+                    continue
+                if resp.status >= 400:
+                    raise _api_error(resp.status, body)
+                return orjson.loads(body) if body else None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # ------------------------------------------------------------ observability
 

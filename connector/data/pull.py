@@ -42,6 +42,7 @@ from nats.aio.msg import Msg
 
 from connector.bus.subjects import api_prefix
 from connector.data.content_keys import ContentKeyRefused
+from connector.data.lost_deliveries import DeliveryGaps, hand_back
 from connector.data.receiving import DEAD, DELIVERED, LoopTask, Receiver, RecordRefused
 from connector.errors import ConnectorCode
 from connector.protocol.grants import API_PREFIX
@@ -57,6 +58,7 @@ __all__ = ["DEAD", "DELIVERED", "LAG", "SNAPSHOT", "PullLoop", "RecordRefused"]
 
 LAG = "tsunagu_stream_lag"
 SNAPSHOT = "snapshotSequence"  # endpoint property of a finite transfer's data address
+FETCH_TIMEOUT_S = 0.5  # a long pull's expiry: also the bound on a lost delivery's pause
 
 
 def endpoint_properties(address: dict[str, Any]) -> dict[str, str]:
@@ -89,7 +91,7 @@ class PullLoop(LoopTask):
     """Reads one transfer's durable consumer until stopped."""
 
     def __init__(self, connector: Connector, *, transfer_pid: str, agreement: dict[str, Any],
-                 address: dict[str, Any], batch: int = 256, fetch_timeout: float = 0.5,
+                 address: dict[str, Any], batch: int = 256, fetch_timeout: float = FETCH_TIMEOUT_S,
                  credential_ttl: float = 30.0,
                  on_done: Callable[[str], None] | None = None) -> None:
         self.connector = connector
@@ -105,6 +107,7 @@ class PullLoop(LoopTask):
         self.receiver = Receiver(connector, transfer_pid=transfer_pid, agreement=agreement,
                                  credential_ttl=credential_ttl)
         self.dataset_id = self.receiver.dataset_id
+        self._gaps = DeliveryGaps()  # deliveries lost to an account update (lost_deliveries)
         connector.metrics.describe(LAG, "messages waiting to be delivered, per transfer")
 
     def _jetstream(self, prefix: str | None) -> Any:
@@ -123,6 +126,7 @@ class PullLoop(LoopTask):
     async def _run(self) -> None:
         sub = None
         check = True  # is the snapshot perhaps complete? (at start, after idle or its end)
+        unstored = False  # a batch failed: it waits for ack_wait, not for a NAK loop
         while not self._stopping:
             try:
                 if sub is None:
@@ -138,19 +142,25 @@ class PullLoop(LoopTask):
             except (TimeoutError, nats.errors.TimeoutError):
                 self._set_lag(0)  # nothing was waiting to be delivered
                 check = True
+                if not unstored:  # holding nothing: anything pending was lost on the way
+                    await self._hand_back(sub)
                 continue
             except Exception as exc:  # NATS away, consumer gone: keep trying, never die
                 log.warning("pull failed, retrying", extra={"transfer": self.transfer_pid,
                                                             "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
                 continue
+            skipped = self._gaps.skipped(m.metadata.sequence.consumer for m in msgs)
             msgs = self._within_snapshot(msgs)
             check = self.snapshot is not None and self._highest >= self.snapshot
             if not msgs:
                 continue
             try:
                 await self.handle(msgs)
+                unstored = False
                 self._set_lag(self._lag(msgs))
+                if skipped:  # a delivery before this batch never arrived
+                    await self._hand_back(sub)
             except Exception as exc:
                 # Name the cause: a JSON log line otherwise carries only the exception's class,
                 # and an operator must see e.g. store.unavailable "database or disk is full".
@@ -158,10 +168,25 @@ class PullLoop(LoopTask):
                        else {"code": type(exc).__name__})
                 log.exception("batch not stored; it will be redelivered",
                               extra={"transfer": self.transfer_pid, **why})
+                unstored = True
                 await asyncio.sleep(0.5)
         if sub is not None:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _hand_back(self, sub: Any) -> None:
+        """NAK what the server counts as delivered but this loop never got, so it comes
+        again now rather than after ack_wait (connector.data.lost_deliveries)."""
+        if sub is None:
+            return
+        try:
+            if count := await hand_back(self.connector.nc, sub, self.stream, self.durable,
+                                       upto=self.snapshot):
+                log.info("deliveries lost on the way asked again",
+                         extra={"transfer": self.transfer_pid, "count": count})
+        except Exception as exc:  # best effort: ack_wait still redelivers them
+            log.warning("could not check for lost deliveries",
+                        extra={"transfer": self.transfer_pid, "error": type(exc).__name__})
 
     # --- finite transfers and lag ------------------------------------------------------------
 

@@ -94,6 +94,9 @@ class AuthoritySection(_Section):
 class ApiSection(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8480, ge=0, le=65535)
+    # Back-pressure (connector.api.admission): record writes beyond these get 503 api.busy.
+    max_writes_in_flight: int = Field(default=64, ge=1, le=1024)
+    max_write_mb_in_flight: int = Field(default=32, ge=1, le=4096)
 
 
 class OidcSection(_Section):

@@ -84,3 +84,15 @@ def test_every_serve_line_of_the_page_parses():
         args = parser.parse_args(argv[1:])
         assert args.authority_command == "serve"
     assert all(argv[1] == "-c" for argv in commands("nats-server"))
+
+
+def test_the_api_limits_block_is_a_valid_api_section() -> None:
+    import tomllib
+
+    from connector.runtime.config import ApiSection
+
+    (block,) = [b for b in re.findall(r"^```toml\n(.*?)^```", DOC.read_text(encoding="utf-8"),
+                                      re.S | re.M) if "[api]" in b]
+    api = ApiSection.model_validate(tomllib.loads(block)["api"])
+    assert (api.max_writes_in_flight, api.max_write_mb_in_flight) == (64, 32)
+    assert ApiSection() == api  # the page shows the defaults
