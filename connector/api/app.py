@@ -582,10 +582,9 @@ def make_app(
     from connector.api.residents import routes as resident_routes  # it builds on this module
 
     if writes is None:  # the limits of [api] in participant.toml (connector.api.admission)
-        api_config = getattr(getattr(connector, "config", None), "api", None)
-        writes = admission.WriteAdmission(
-            getattr(api_config, "max_writes_in_flight", admission.MAX_REQUESTS),
-            getattr(api_config, "max_write_mb_in_flight", admission.MAX_BYTES >> 20) << 20)
+        api_config = connector.config.api
+        writes = admission.WriteAdmission(api_config.max_writes_in_flight,
+                                          api_config.max_write_mb_in_flight << 20)
     connector.metrics.describe(admission.BUSY, "record writes refused with 503 api.busy")
     app = web.Application(middlewares=[
         problem_middleware, auth_middleware,
