@@ -13,6 +13,7 @@ after their proof verified reported to the provider (connector.data.refusals).
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
@@ -65,15 +66,16 @@ def key_unknown(result: object) -> bool:
         result.code == TrustCode.PROOF_WRONG_SIGNER and "key" in result.details)
 
 
-class LoopTask:
+class LoopTask(abc.ABC):
     """A transfer's pull loop as a task: ``_run`` until ``stop`` (both bindings' loops)."""
 
     receiver: Receiver
     _stopping = False
     _task: asyncio.Task[None] | None = None
 
+    @abc.abstractmethod
     async def _run(self) -> None:
-        raise NotImplementedError
+        """The binding's loop: fetch, ``receiver`` checks and stores, until stopped."""
 
     @property
     def done(self) -> bool:
