@@ -31,7 +31,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.pipeline import BenchError, Receiver, check_counts, closed_loop, deployed, open_loop
+from bench.pipeline import (
+    BenchError,
+    Receiver,
+    check_counts,
+    closed_loop,
+    deployed,
+    gc_figures,
+    open_loop,
+)
 from bench.stream import git_commit, machine, write_json
 from connector.cli.store_key import store_key_for
 
@@ -77,6 +85,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     for name in ("p50_ms", "p90_ms", "p99_ms", "max_ms", "offered_per_s",
                                  "delivered_per_s"):
                         result[f"{rate_key(fraction)}_{name}"] = figures[name]
+            # The longest stop of each connector's event loop for its garbage collector.
+            result["provider_gc"] = await gc_figures(space.provider.api_url)
+            result["consumer_gc"] = await gc_figures(consumer.api_url)
             store = consumer.directory / "connector.sqlite"
             check_counts(store, args.max_records + args.records * len(args.rates),
                          store_key_for(store, None))
@@ -136,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{figures['delivered_per_s'] or 0:>8,.0f}/s delivered: p50 "
               f"{figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, max "
               f"{figures['max_ms']:.1f} ms")
+    for role in ("provider", "consumer"):
+        gc_ = result[f"{role}_gc"]
+        print(f"{role} garbage collector: longest pause {gc_.get('gen2_max_ms', 0):.1f} ms "
+              f"(full), {gc_.get('gen1_max_ms', 0):.1f} ms (gen 1); "
+              f"{gc_.get('gen2_collections', 0):.0f} full collections")
     ok = result["floors"]["p99_at_50_ok"]
     print(f"floor p99 <= {FLOOR_P99_MS:.0f} ms at 50 %: "
           f"{'not run' if ok is None else 'met' if ok else 'NOT met'} "

@@ -380,3 +380,28 @@ def consumer_legal_id(i: int) -> str:
         return CONSUMER_IDS
     base = f"{12050002 + i * 10:012d}"
     return f"{corporate_number_check_digit(base)}{base}"
+
+
+_GC_SERIES = {"tsunagu_gc_pause_max_seconds": "max_ms",
+              "tsunagu_gc_pause_seconds_total": "total_ms",
+              "tsunagu_gc_collections_total": "collections"}
+
+
+async def gc_figures(api_url: str) -> dict[str, float]:
+    """A connector process's garbage-collector figures since it started, from its /metrics
+    (connector.runtime.gc_pauses): ``gen2_max_ms``, ``gen2_total_ms``, ``gen2_collections``
+    and the same for generations 0 and 1."""
+    async with aiohttp.ClientSession() as http, http.get(f"{api_url}/metrics") as resp:
+        resp.raise_for_status()
+        text = await resp.text()
+    figures: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name not in _GC_SERIES or 'generation="' not in rest:
+            continue
+        generation = rest.split('generation="', 1)[1].split('"', 1)[0]
+        value = float(rest.rsplit(" ", 1)[1])
+        unit = _GC_SERIES[name]
+        figures[f"gen{generation}_{unit}"] = round(value * 1000, 2) if unit.endswith("ms") \
+            else value
+    return figures

@@ -135,8 +135,8 @@ class EventStreams:
             wake, changed = self.gate.feed.current(), self.gate.change_signal()
             stream.check()  # an agreement that ended, expired or lost its phase: StreamEnded
             events, cursor, read = stream.page(cursor, self.page_size)
-            for event in events:
-                await response.write(format_event(event))  # waits while the client lags
+            if events:  # one write per page; it waits while the client lags
+                await response.write(b"".join(format_event(event) for event in events))
             if events:
                 self.connector.metrics.inc("tsunagu_api_sse_events_total", len(events))
                 next_beat = loop.time() + self.heartbeat

@@ -124,6 +124,7 @@ def _add_run(actions: argparse._SubParsersAction) -> None:
 async def _serve(config_path: Path) -> int:
     from connector.runtime.config import load_config
     from connector.runtime.connector import Connector
+    from connector.runtime.gc_pauses import GcPauses, settle
 
     connector = Connector(load_config(config_path), api=True)
     stop = asyncio.Event()
@@ -131,6 +132,10 @@ async def _serve(config_path: Path) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await connector.start()
+    # Process-wide, so here and not in the library: collections time into /metrics, and
+    # what the start-up made is frozen out of every later collection (gc_pauses).
+    GcPauses(connector.metrics).install()
+    settle()
     port = connector.api.port if connector.api is not None else None
     # One machine-readable line, so scripts and tests know when the connector is ready.
     print(f"ready participant={connector.did} api=http://{connector.config.api.host}:{port}",

@@ -46,7 +46,7 @@ from connector.control.decisions import (
     Use,
     decide,
 )
-from connector.control.held import DeliveryRow, HeldRecords, HeldRow
+from connector.control.held import DeliveryRow, HeldInsert, HeldRecords, HeldRow
 from connector.control.withdrawn import Withdrawn, WithdrawnRecords
 from connector.data.record_events import RecordChange
 from connector.errors import ConnectorCode
@@ -398,26 +398,40 @@ class UsageGate:
         """Store a pulled batch in the pull loop's transaction: each accepted (record, event,
         wire bytes) once, a tombstone erasing the versions before it, every refusal as a dead
         letter; one audit line for the batch. Returns how many versions are new to apps."""
-        at, delivered, changes = now.isoformat(), [], []
+        at = now.isoformat()
+        # A version below a deletion held (or earlier in this batch) arrived too late.
+        deleted = self._held.deleted_versions(db, (r["id"] for r, _, _ in accepted))
+        rows: list[HeldInsert] = []
+        kept: list[tuple[dict[str, Any], str, str | None]] = []
         for record, event, body in accepted:
             record_id, version = record["id"], record["version"]
-            if event != "deleted" and (
-                    self._consent_withdrawn(agreement_id, record_id, record)
-                    or self._held.superseded(db, record_id, version)):
-                continue  # consent withdrawn, or redelivered after the record's deletion
-            types = self.connector.content_rules.type_iris(record)
-            if self._held.insert(db, record_id=record_id, version=version,
-                                 agreement_id=agreement_id, dataset_id=dataset_id,
-                                 provider=provider, event=event, body=body,
-                                 record_type=types[0] if types else None, at=at):
-                delivered.append((record_id, version))
-                changes.append((record, event, types[0] if types else None))
             if event == "deleted":
-                erased = self._held.erase_before(db, record_id, version)
-                if erased:
-                    self.connector.audit.append("erasure", now, record=record_id,
-                                                versions=erased, where="held", before=version)
-                    self.connector.store.erased()
+                deleted[record_id] = max(version, deleted.get(record_id, version))
+            elif version < deleted.get(record_id, version) \
+                    or self._consent_withdrawn(agreement_id, record_id, record):
+                continue  # redelivered after the record's deletion, or consent withdrawn
+            types = self.connector.content_rules.type_iris(record)
+            rows.append(HeldInsert(record_id, version, event, body,
+                                   types[0] if types else None))
+            kept.append((record, event, rows[-1].record_type))
+        new = self._held.insert_batch(db, rows, agreement_id=agreement_id,
+                                      dataset_id=dataset_id, provider=provider, at=at)
+        delivered: list[tuple[str, int]] = []
+        changes: list[tuple[dict[str, Any], str, str | None]] = []
+        for row, change in zip(rows, kept, strict=True):
+            key = (row.record_id, row.version)
+            if key in new:
+                new.discard(key)  # the same version twice in a batch is delivered once
+                delivered.append(key)
+                changes.append(change)
+        for row in rows:
+            if row.event != "deleted":
+                continue
+            erased = self._held.erase_before(db, row.record_id, row.version)
+            if erased:
+                self.connector.audit.append("erasure", now, record=row.record_id,
+                                            versions=erased, where="held", before=row.version)
+                self.connector.store.erased()
         if delivered:
             self.connector.audit.append("delivery", now, agreement=agreement_id,
                                         transfer=transfer_pid, records=len(delivered),
@@ -588,6 +602,10 @@ class UsageGate:
             task.cancel()
 
 
+def _one_line(body: bytes) -> bool:
+    return b"\n" not in body and b"\r" not in body
+
+
 def _has_inform_duty(terms: AgreementTerms) -> bool:
     policy = terms.policy
     duties = [*policy.obligation, *(d for p in policy.permission for d in p.duty)]
@@ -676,17 +694,21 @@ class GateStream:
         if not isinstance(decision, Permit):
             return None
         released = None
-        shown: dict[str, Any] | None = None
-        if record is not None:
+        shown: dict[str, Any] | orjson.Fragment | None = None
+        if record is not None and row.body is not None:
             if self.reader.subjects is not None and not self.gate._about(record,
                                                                          self.reader.subjects):
                 return None
-            shown, withheld = decision.project(record)
+            projected, withheld = decision.project(record)
             if withheld:
-                shown.pop("proof", None)
+                projected.pop("proof", None)
             released = Released(row.id, row.version, row.dataset_id, row.agreement_id, "",
-                                row.event, row.at, shown,
+                                row.event, row.at, projected,
                                 tuple(w for w in withheld if w != "proof"))
+            # Nothing withheld: the stored bytes are the record, passed on without being
+            # serialised again (an SSE data line must not hold a line break).
+            shown = orjson.Fragment(row.body) if not withheld and _one_line(row.body) \
+                else projected
         elif self.reader.subjects is not None:
             return None  # erased: nothing says whom it was about
         event = {"seq": row.seq, "event": row.event, "id": row.id, "version": row.version,

@@ -15,7 +15,7 @@ through a decision. The pull loop writes through the gate too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,18 @@ class DeliveryRow:
     body: bytes | None  # None once the version was erased or purged
 
 
+@dataclass(frozen=True, slots=True)
+class HeldInsert:
+    """One received version to store (``HeldRecords.insert_batch``)."""
+
+    record_id: str
+    version: int
+    event: str
+    body: bytes
+    record_type: str | None
+
+
+_ROWS_PER_STATEMENT = 500  # 6 parameters each: far below SQLite's 32,766 per statement
 _HELD = ("rowid, id, version, agreement_id, dataset_id, provider, event, received, body")
 _LATEST = "version = (SELECT max(version) FROM held_records m WHERE m.id = held_records.id)"
 
@@ -57,25 +69,43 @@ class HeldRecords:
 
     # --- writing (inside the pull loop's transaction) ------------------------------------
 
-    def insert(self, db: Any, *, record_id: str, version: int, agreement_id: str,
-               dataset_id: str, provider: str, event: str, body: bytes, record_type: str | None,
-               at: str) -> bool:
-        """Store one received version; True if it is new to the apps' deliveries."""
-        db.execute("INSERT OR IGNORE INTO held_records (id, version, agreement_id, dataset_id, "
-                   "provider, event, body, received, record_type) VALUES "
-                   "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (record_id, version, agreement_id, dataset_id, provider, event, body, at,
-                    record_type))
-        return bool(db.execute(
-            "INSERT OR IGNORE INTO deliveries (dataset_id, agreement_id, record_id, version, "
-            "event, at) VALUES (?, ?, ?, ?, ?, ?)",
-            (dataset_id, agreement_id, record_id, version, event, at)).rowcount)
+    def insert_batch(self, db: Any, rows: Sequence[HeldInsert], *, agreement_id: str,
+                     dataset_id: str, provider: str, at: str) -> set[tuple[str, int]]:
+        """Store received versions, a few statements for the whole batch; returns the
+        (id, version) pairs new to the apps' deliveries (a redelivery adds none)."""
+        if not rows:
+            return set()
+        db.executemany("INSERT OR IGNORE INTO held_records (id, version, agreement_id, "
+                       "dataset_id, provider, event, body, received, record_type) VALUES "
+                       "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(r.record_id, r.version, agreement_id, dataset_id, provider, r.event,
+                         r.body, at, r.record_type) for r in rows])
+        new: set[tuple[str, int]] = set()
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start:start + _ROWS_PER_STATEMENT]
+            # One multi-row INSERT: RETURNING names the rows it added, which executemany
+            # cannot report; the order of RETURNING rows is unspecified, hence a set.
+            params: list[Any] = []
+            for r in chunk:
+                params += (dataset_id, agreement_id, r.record_id, r.version, r.event, at)
+            new.update(db.execute(
+                "INSERT OR IGNORE INTO deliveries (dataset_id, agreement_id, record_id, "
+                "version, event, at) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+                + " RETURNING record_id, version", params).fetchall())
+        return new
 
     @staticmethod
-    def superseded(db: Any, record_id: str, version: int) -> bool:
-        """Whether a later deletion of ``record_id`` is held already."""
-        return db.execute("SELECT 1 FROM held_records WHERE id = ? AND version > ? AND "
-                          "event = 'deleted'", (record_id, version)).fetchone() is not None
+    def deleted_versions(db: Any, record_ids: Iterable[str]) -> dict[str, int]:
+        """The newest deletion held of each of ``record_ids`` that has one: a version below
+        it arrives too late (one query for a batch, not one per record)."""
+        ids = list(dict.fromkeys(record_ids))
+        newest: dict[str, int] = {}
+        for start in range(0, len(ids), _ROWS_PER_STATEMENT):
+            chunk = ids[start:start + _ROWS_PER_STATEMENT]
+            newest.update(db.execute(
+                "SELECT id, max(version) FROM held_records WHERE event = 'deleted' AND id IN "
+                f"({', '.join('?' * len(chunk))}) GROUP BY id", chunk).fetchall())
+        return newest
 
     @staticmethod
     def erase_before(db: Any, record_id: str, version: int) -> int:

@@ -1,6 +1,7 @@
-"""Response headers of the pages the connector and the domains serve without any script
-(the catalog page, the steel supply-chain view): a strict CSP with styles from the page's
-own origin only, no framing, no sniffing, no referrer to other sites."""
+"""Response headers of the pages the connector and the domains serve: a strict CSP with
+styles from the page's own origin only, no framing, no sniffing, no referrer to other sites.
+Pages without any script (the catalog page, the steel supply-chain view) forbid scripts; the
+staff pages with live sections allow their own script and its event stream."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ NO_SCRIPT_HEADERS: Mapping[str, str] = {
     # Not "no-referrer": with it browsers send "Origin: null" on our own form posts.
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
+}
+
+
+# The staff pages with live sections: their one script (connector/web/assets.py) from the
+# page's own origin, and its event stream.
+LIVE_PAGE_HEADERS: Mapping[str, str] = {
+    **NO_SCRIPT_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
 }
 
 

@@ -177,3 +177,34 @@ async def test_read_page_never_returns_more_than_a_page(connector):
         pages.append([e["seq"] for e in page[0]])
         after = page[1]
     assert pages == [[1, 2, 3], [4, 5, 6], [7]]
+
+
+def hold_wire_bytes(connector, record, body: bytes) -> None:
+    """``record`` held with ``body`` as the bytes it arrived in (a provider's own layout)."""
+    from datetime import UTC, datetime
+
+    from tests.held import PROVIDER_KEY, agreement
+
+    agreement(connector, "urn:uuid:agreement-1", DATASET)
+    with connector.store.transaction() as db:
+        connector.gate.admit(db, agreement_id="urn:uuid:agreement-1", dataset_id=DATASET,
+                             provider=PROVIDER_KEY.did, transfer_pid="urn:uuid:test-transfer",
+                             accepted=[(record, "created", body)], refused=[],
+                             now=datetime.now(UTC))
+    connector.gate.feed.notify()
+
+
+async def test_records_arrive_whatever_the_layout_of_the_bytes_they_came_in(api):
+    # Passed through as stored when nothing is withheld; a body with line breaks (which
+    # an SSE data line cannot hold) is serialised again. Either way one event, the record.
+    compact = {"id": "urn:uuid:compact", "type": "Evacuee", "version": 1, "name": "山田 花子"}
+    spaced = {"id": "urn:uuid:spaced", "type": "Evacuee", "version": 1, "note": "a\u2028b"}
+    pretty = {"id": "urn:uuid:pretty", "type": "Evacuee", "version": 1, "name": "改行\nあり"}
+    hold_wire_bytes(api.connector, compact, orjson.dumps(compact))
+    hold_wire_bytes(api.connector, spaced, b'{ "version": 1, "type": "Evacuee", '
+                                           b'"id": "urn:uuid:spaced", "note": "a\\u2028b" }')
+    hold_wire_bytes(api.connector, pretty, orjson.dumps(pretty, option=orjson.OPT_INDENT_2))
+    assert b"\n" in orjson.dumps(pretty, option=orjson.OPT_INDENT_2)
+    stream = await open_stream(api)
+    events = await stream.take(3)
+    assert [e["record"] for e in events] == [compact, spaced, pretty]

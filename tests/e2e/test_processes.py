@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bench.pipeline import gc_figures
 from connector.api.sdk import TsunaguClient
 from connector.cli.main import main as cli
 from tests.e2e.processes import (
@@ -41,6 +42,9 @@ async def test_catalog_to_purge_with_an_app_receiving_exactly_once(space):
         finally:
             app.close()
         assert len(app.seen) == n and set(app.seen.values()) == {1}
+        # The connector process times its garbage collections (connector.runtime.gc_pauses).
+        gc = await gc_figures(consumer.api_url)
+        assert gc["gen0_collections"] > 0 and gc["gen0_max_ms"] > 0, gc
         held = await c_app.held(DATASET, limit=10)
         assert held.items
         # Through the app API, a finite transfer of the same dataset: a snapshot, then

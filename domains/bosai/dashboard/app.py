@@ -24,6 +24,8 @@ from connector.api.staff.service import StaffAuth
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from connector.errors import ConnectorCode
 from connector.store.database import StoreError
+from connector.web.assets import LIVE_SECTIONS_JS, asset_handler
+from connector.web.headers import LIVE_PAGE_HEADERS, add_headers
 from connector.web.markup import Sections
 from domains.bosai.dashboard import views
 from domains.bosai.dashboard.auth import (
@@ -46,17 +48,9 @@ from domains.bosai.registry.normalize import parse_birth_date
 from domains.japanese.dates import JST
 
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"dashboard.css": "text/css", "dashboard.js": "text/javascript",
-          "icon.svg": "image/svg+xml"}  # linked as the page icon: no /favicon.ico request
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    # Not "no-referrer": with it browsers send "Origin: null" on our own form posts.
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
+ASSETS = {"dashboard.css": (STATIC / "dashboard.css", "text/css"),
+          "dashboard.js": (LIVE_SECTIONS_JS, "text/javascript"),
+          "icon.svg": (STATIC / "icon.svg", "image/svg+xml")}  # the page icon: no /favicon.ico
 MAX_QUERY = 100
 WATCH_S = 1.0  # how often open pages look for writes made outside the connector
 
@@ -187,11 +181,6 @@ def live_url(request: web.Request, page: views.Page, seq: int, **params: str) ->
 
 def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
 
 
 # ---------------------------------------------------------------------------- views
@@ -398,20 +387,6 @@ async def logout(request: web.Request) -> web.Response:
 
 # ---------------------------------------------------------------------------- assets
 
-def _asset_handler() -> Handler:
-    assets = {name: (STATIC.joinpath(name).read_bytes(), ctype)
-              for name, ctype in ASSETS.items()}
-
-    async def asset(request: web.Request) -> web.Response:
-        found = assets.get(request.match_info["name"])
-        if found is None:
-            raise web.HTTPNotFound()
-        body, ctype = found
-        return web.Response(body=body, content_type=ctype, charset="utf-8",
-                            headers={"Cache-Control": "no-cache"})
-    return asset
-
-
 async def _watching(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(app[DASH].watch())
     yield
@@ -424,7 +399,7 @@ def dashboard_app(connector: Any, hub: Any) -> web.Application:
     app = web.Application()
     app[DASH] = dash = Dashboard(connector, hub)
     app.cleanup_ctx.append(_watching)
-    app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(add_headers(LIVE_PAGE_HEADERS))
     app.on_shutdown.append(dash.streams.close)
     app.router.add_get("/", overview, name="overview")
     app.router.add_get("/login", login_form)
@@ -437,7 +412,7 @@ def dashboard_app(connector: Any, hub: Any) -> web.Application:
     app.router.add_get("/search", search_form)
     app.router.add_post("/search", search)
     app.router.add_get("/events", events, name="events")
-    app.router.add_get("/static/{name}", _asset_handler())
+    app.router.add_get("/static/{name}", asset_handler(ASSETS))
     add_inquiry(app, page_for=page_for, html=html, staff_page=staff_page,
                 hub_of=lambda request: request.app[DASH].hub)
     return app

@@ -23,6 +23,8 @@ from connector.api.staff.accounts import StaffError
 from connector.api.staff.service import StaffAuth
 from connector.api.tokens import AuthError, ScopeError, TokenInfo
 from connector.errors import ConnectorCode
+from connector.web.assets import LIVE_SECTIONS_JS, asset_handler
+from connector.web.headers import LIVE_PAGE_HEADERS, add_headers
 from connector.web.markup import Sections
 from domains.pmh import growth_reference
 from domains.pmh.growth_reference import Placement
@@ -36,15 +38,9 @@ from domains.pmh.views.i18n import pick
 from domains.pmh.views.live import LiveStreams
 
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"pmh.css": "text/css", "pmh.js": "text/javascript", "icon.svg": "image/svg+xml"}
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
+ASSETS = {"pmh.css": (STATIC / "pmh.css", "text/css"),
+          "pmh.js": (LIVE_SECTIONS_JS, "text/javascript"),
+          "icon.svg": (STATIC / "icon.svg", "image/svg+xml")}
 LANG_COOKIE = "tsunagu_pmh_lang"
 
 
@@ -288,36 +284,18 @@ async def logout(request: web.Request) -> web.Response:
 
 # ---------------------------------------------------------------------------- assets
 
-def _assets() -> Handler:
-    held = {name: (STATIC.joinpath(name).read_bytes(), ctype)
-            for name, ctype in ASSETS.items()}
-
-    async def asset(request: web.Request) -> web.Response:
-        found = held.get(request.match_info["name"])
-        if found is None:
-            raise web.HTTPNotFound()
-        return web.Response(body=found[0], content_type=found[1], charset="utf-8",
-                            headers={"Cache-Control": "no-cache"})
-    return asset
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-
-
 def view_app(connector: Any, hub: PmhHub, scope: str, cookie: str, title_key: str
              ) -> web.Application:
     app = web.Application()
     app[VIEW] = view = View(connector, hub, scope, cookie, title_key)
-    app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(add_headers(LIVE_PAGE_HEADERS))
     app.on_shutdown.append(view.streams.close)
     app.router.add_get("/", home, name="home")
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/events", events, name="events")
-    app.router.add_get("/static/{name}", _assets())
+    app.router.add_get("/static/{name}", asset_handler(ASSETS))
     if scope == FAMILY:
         app.router.add_get("/children/{id}", child_json)
     return app

@@ -1,6 +1,8 @@
-// Live sections for the pmh views: the server sends re-rendered (already escaped)
-// sections over SSE; this swaps each changed one in place, keeping keyboard focus and any
-// opened <details>. No inline script anywhere (CSP script-src 'self').
+// Live sections of the staff pages (the bosai dashboard, the pmh views): the server sends
+// re-rendered (already escaped) sections over SSE; this swaps each changed one in place,
+// keeping keyboard focus and any opened <details>. No inline script anywhere (CSP
+// script-src 'self'). A stream the server ends ("ended": the pmh views when the
+// session ends) is not reconnected.
 "use strict";
 (function () {
   const main = document.getElementById("main");
