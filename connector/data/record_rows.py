@@ -20,6 +20,19 @@ from connector.store.database import Store, loads
 _CHUNK = 500  # ids per IN (...) query: well under SQLite's bound on parameters
 
 
+# The outbox and the stream erasure, looked at every few seconds: each reads only its own
+# rows through a partial index (migration 8; tests/connector/test_outbox_indexes.py).
+UNPUBLISHED_SQL = (
+    "SELECT v.rowid, v.id, v.version, v.event, v.body, r.dataset_id "
+    "FROM record_versions v JOIN records r ON r.id = v.id "
+    "WHERE v.rowid > ? AND v.published = 0 AND v.erased IS NULL ORDER BY v.rowid")
+TO_ERASE_SQL = (
+    "SELECT v.id, v.version, v.stream_seq, r.dataset_id FROM record_versions v "
+    "JOIN records r ON r.id = v.id WHERE v.erased IS NOT NULL AND v.published = 1 "
+    "AND v.msg_erased = 0 AND EXISTS (SELECT 1 FROM record_versions t "
+    "WHERE t.id = v.id AND t.version > v.version AND t.published = 1 "
+    "AND t.erased IS NULL) ORDER BY v.rowid LIMIT ?")
+
 @dataclass(frozen=True)
 class Current:
     version: int
@@ -138,11 +151,7 @@ class RecordRows:
     def unpublished(self, after: int = 0) -> list[Unpublished]:
         """Committed versions not yet in JetStream, in commit order (``rowid`` > ``after``:
         a range seek past rows known to be published)."""
-        rows = self.store.query(
-            "SELECT v.rowid, v.id, v.version, v.event, v.body, r.dataset_id "
-            "FROM record_versions v JOIN records r ON r.id = v.id "
-            "WHERE v.rowid > ? AND v.published = 0 AND v.erased IS NULL ORDER BY v.rowid",
-            (after,))
+        rows = self.store.query(UNPUBLISHED_SQL, (after,))
         return [Unpublished(*row) for row in rows]
 
     @staticmethod
@@ -169,12 +178,7 @@ class RecordRows:
     def to_erase_from_streams(self, limit: int) -> list[ToErase]:
         """Erased versions still in their stream whose tombstone (a later published,
         unerased version) is in the stream too."""
-        rows = self.store.query(
-            "SELECT v.id, v.version, v.stream_seq, r.dataset_id FROM record_versions v "
-            "JOIN records r ON r.id = v.id WHERE v.erased IS NOT NULL AND v.published = 1 "
-            "AND v.msg_erased = 0 AND EXISTS (SELECT 1 FROM record_versions t "
-            "WHERE t.id = v.id AND t.version > v.version AND t.published = 1 "
-            "AND t.erased IS NULL) ORDER BY v.rowid LIMIT ?", (limit,))
+        rows = self.store.query(TO_ERASE_SQL, (limit,))
         return [ToErase(*row) for row in rows]
 
     @staticmethod

@@ -333,6 +333,16 @@ CREATE TABLE id_token_replays (      -- DCP ID tokens seen, until they could no 
 CREATE INDEX id_token_replays_by_time ON id_token_replays(forget_after)
 """)
 
+# The outbox retry loop and the stream erasure look for their few rows every few seconds;
+# without these partial indexes each look read every version ever published (measured: the
+# event loop stopped for longer the more records a provider held, issue 17).
+OUTBOX_INDEXES = _split("""
+CREATE INDEX record_versions_unpublished ON record_versions(published)
+    WHERE published = 0 AND erased IS NULL;
+CREATE INDEX record_versions_to_erase ON record_versions(msg_erased)
+    WHERE erased IS NOT NULL AND published = 1 AND msg_erased = 0
+""")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first store: datasets, records, contracts, transfers, held records, "
                  "deliveries, dead letters, audit, tokens", FIRST),
@@ -348,5 +358,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               STAFF),
     Migration(7, "DSP over HTTPS: learned callback addresses, HTTP pull positions, the ID "
                  "token replay cache", DSP_HTTPS),
+    Migration(8, "partial indexes for the outbox and the stream erasure: their periodic looks "
+                 "read only the rows they want", OUTBOX_INDEXES),
 )
 LATEST = MIGRATIONS[-1].version
