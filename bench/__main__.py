@@ -6,6 +6,7 @@ docs/performance.md (when every benchmark ran, or ``--docs PATH`` is given).
     .venv/bin/python -m bench full                    # the issues' sizes
     .venv/bin/python -m bench quick --dry-run         # what would run, with sizes
     .venv/bin/python -m bench quick --only stream --only latency
+    .venv/bin/python -m bench full --results DIR --resume  # go on after a stop
 
 Exit 0 when every run produced its figures and every floor was met, 1 otherwise, 2 on bad
 arguments. Take figures on an idle machine: the run records the load average.
@@ -52,10 +53,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="override the sizes (with exactly one --only)")
     parser.add_argument("--results", type=Path,
                         help="results folder (default bench/results/<UTC timestamp>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --results: keep each size whose JSON is there already and "
+                             "run only the others (an interrupted run goes on)")
     parser.add_argument("--docs", type=Path,
                         help="write the page here (default docs/performance.md, only when "
                              "every benchmark ran)")
     args = parser.parse_args(argv)
+    if args.resume and args.results is None:
+        parser.error("--resume needs --results DIR (the folder of the run to go on with)")
     try:
         benches = by_name(args.only)
     except ValueError as exc:
@@ -77,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     facts = {"mode": args.mode, "started": started.isoformat(timespec="seconds"),
              "git_commit": git_commit(), "machine": machine(), "load_avg_start": load_start,
              "not_idle": load_start[0] > 0.5 * (os.cpu_count() or 1)}
-    runs = run_all(benches, args.mode, results)
+    runs = run_all(benches, args.mode, results, resume=args.resume)
     facts |= {"finished": datetime.now(UTC).isoformat(timespec="seconds"),
-              "load_avg_end": os.getloadavg()}
+              "load_avg_end": os.getloadavg(), "commits": report.commits(runs)}
     (results / "summary.json").write_text(
         json.dumps(report.summary(runs, facts), indent=2, ensure_ascii=False) + "\n",
         encoding="utf-8")

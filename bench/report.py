@@ -112,6 +112,17 @@ def plot(runs: list[BenchRun], results: Path) -> list[Path]:
     return made
 
 
+def commits(runs: list[BenchRun]) -> dict[str, list[str]]:
+    """Which benchmarks ran at which git commit (a resumed run can hold several)."""
+    found: dict[str, list[str]] = {}
+    for run in runs:
+        for size in run.runs:
+            commit = (size.result or {}).get("git_commit")
+            if commit and run.bench.name not in found.setdefault(commit, []):
+                found[commit].append(run.bench.name)
+    return found
+
+
 def page(runs: list[BenchRun], facts: dict[str, Any], images: list[str]) -> str:
     """docs/performance.md."""
     machine = facts["machine"]
@@ -131,8 +142,12 @@ def page(runs: list[BenchRun], facts: dict[str, Any], images: list[str]) -> str:
         f"{machine.get('python')}, {machine.get('platform')}",
         f"- load average (1 min) at start {facts['load_avg_start'][0]:.2f}, at end "
         f"{facts['load_avg_end'][0]:.2f}",
-        "",
     ]
+    by_commit = facts.get("commits") or {}
+    if len(by_commit) > 1:  # resumed (--resume): say which figures come from which code
+        lines += [f"- figures of {', '.join(names)} measured at git {commit[:12]}"
+                  for commit, names in by_commit.items()]
+    lines.append("")
     if facts.get("not_idle"):
         lines += ["**" + IDLE_WARNING.format(load=facts["load_avg_start"][0],
                                              cpus=machine.get("cpus")) + ".**", ""]

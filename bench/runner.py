@@ -50,6 +50,7 @@ class SizeRun:
     exit_code: int
     result: dict[str, Any] | None  # the script's JSON; None when it wrote none
     log: Path
+    resumed: bool = False  # kept from an earlier run into the same folder (--resume)
 
     @property
     def failed(self) -> bool:
@@ -73,9 +74,20 @@ class BenchRun:
         return values[-1][1] if values else None
 
 
-def run_one(bench: Bench, mode: str, size: float, results: Path) -> SizeRun:
+def kept(json_path: Path) -> dict[str, Any] | None:
+    """The figures a run already wrote to ``json_path`` (``--resume``), or None."""
+    try:
+        return json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def run_one(bench: Bench, mode: str, size: float, results: Path,
+            resume: bool = False) -> SizeRun:
     stem = f"{bench.name}-{size_text(size)}"
     json_path, log = results / f"{stem}.json", results / f"{stem}.log"
+    if resume and (result := kept(json_path)) is not None:
+        return SizeRun(size, 0.0, 0, result, log, resumed=True)
     started = time.monotonic()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with open(log, "w", encoding="utf-8") as out:
@@ -96,7 +108,9 @@ def run_one(bench: Bench, mode: str, size: float, results: Path) -> SizeRun:
 
 
 def run_all(benches: list[Bench], mode: str, results: Path,
-            progress: Any = print) -> list[BenchRun]:
+            progress: Any = print, resume: bool = False) -> list[BenchRun]:
+    """Every size of every benchmark; ``resume``: a size whose JSON is in ``results``
+    already keeps it (an interrupted ``full`` run goes on where it stopped)."""
     done: list[BenchRun] = []
     for bench in benches:
         if bench.script is None:
@@ -106,8 +120,11 @@ def run_all(benches: list[Bench], mode: str, results: Path,
         run = BenchRun(bench)
         for size in bench.sizes(mode):
             progress(f"{bench.name} {bench.size_arg} {size_text(size)} ...")
-            one = run_one(bench, mode, size, results)
+            one = run_one(bench, mode, size, results, resume)
             run.runs.append(one)
+            if one.resumed:
+                progress(f"  kept from {one.log.with_suffix('.json')}")
+                continue
             progress(f"  {one.seconds:.1f} s, exit {one.exit_code}"
                      + ("" if one.result is not None else f", FAILED (see {one.log})"))
         if any(r.failed for r in run.runs):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bench.registry import BENCHMARKS, Bench, Figure, lower
-from bench.report import rows
+from bench.report import commits, rows
 from bench.runner import pick, run_all
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,3 +88,24 @@ def test_figures_and_floors():
     assert Figure("x", "/s", 10.0).met(10.0) and not Figure("x", "/s", 10.0).met(9.9)
     assert lower("x", "ms", 100.0).met(100.0) and not lower("x", "ms", 100.0).met(100.1)
     assert Figure("x", "/s").met(1.0) is None
+
+
+def test_resume_keeps_the_sizes_already_measured_and_runs_the_others(tmp_path: Path):
+    # A script that counts its own runs: resuming must not run a size with figures again.
+    script = tmp_path / "counting.py"
+    script.write_text(
+        "import json, sys\n"
+        "n, out = int(sys.argv[2]), sys.argv[4]\n"
+        "log = open(sys.argv[0] + '.runs', 'a'); log.write(f'{n}\\n'); log.close()\n"
+        "json.dump({'took_ms': n * 2, 'git_commit': 'new'}, open(out, 'w'))\n")
+    bench = Bench("counting", str(script), "--n", (1, 2, 3), (1, 2, 3),
+                  (lower("took_ms", "ms", 5.0),))
+    (tmp_path / "counting-1.json").write_text(json.dumps({"took_ms": 7, "git_commit": "old"}))
+    (tmp_path / "counting-2.json").write_text("{not json")  # a run cut off while writing
+    [run] = run_all([bench], "quick", tmp_path, progress=lambda _: None, resume=True)
+    assert (tmp_path / "counting.py.runs").read_text().split() == ["2", "3"]
+    assert [(r.size, r.resumed) for r in run.runs] == [(1, True), (2, False), (3, False)]
+    assert run.values(bench.figures[0]) == [(1, 7.0), (2, 4.0), (3, 6.0)]
+    assert commits([run]) == {"old": ["counting"], "new": ["counting"]}
+    out = bench_cli("quick", "--resume", "--dry-run")
+    assert out.returncode == 2 and "--resume needs --results" in out.stderr
