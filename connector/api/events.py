@@ -43,6 +43,7 @@ from trust.errors import ValidationError
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
+WRITE_CHUNK = 64 * 1024  # bytes of events per socket write
 PURPOSE_HEADER = "Tsunagu-Purpose"
 
 
@@ -135,8 +136,14 @@ class EventStreams:
             wake, changed = self.gate.feed.current(), self.gate.change_signal()
             stream.check()  # an agreement that ended, expired or lost its phase: StreamEnded
             events, cursor, read = stream.page(cursor, self.page_size)
-            if events:  # one write per page; it waits while the client lags
-                await response.write(b"".join(format_event(event) for event in events))
+            chunk = bytearray()
+            for event in events:  # written in chunks: few writes, each waiting on a lagging
+                chunk += format_event(event)  # client, so it holds at most one chunk more
+                if len(chunk) >= WRITE_CHUNK:
+                    await response.write(bytes(chunk))
+                    chunk.clear()
+            if chunk:
+                await response.write(bytes(chunk))
             if events:
                 self.connector.metrics.inc("tsunagu_api_sse_events_total", len(events))
                 next_beat = loop.time() + self.heartbeat
