@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
              "not_idle": load_start[0] > 0.5 * (os.cpu_count() or 1)}
     runs = run_all(benches, args.mode, results, resume=args.resume)
     facts |= {"finished": datetime.now(UTC).isoformat(timespec="seconds"),
-              "load_avg_end": os.getloadavg(), "commits": report.commits(runs)}
+              "load_avg_end": os.getloadavg(), "commits": report.commits(runs, facts["git_commit"])}
     (results / "summary.json").write_text(
         json.dumps(report.summary(runs, facts), indent=2, ensure_ascii=False) + "\n",
         encoding="utf-8")

@@ -112,13 +112,20 @@ def plot(runs: list[BenchRun], results: Path) -> list[Path]:
     return made
 
 
-def commits(runs: list[BenchRun]) -> dict[str, list[str]]:
-    """Which benchmarks ran at which git commit (a resumed run can hold several)."""
+UNRECORDED = "(not recorded)"
+
+
+def commits(runs: list[BenchRun], current: str) -> dict[str, list[str]]:
+    """Which benchmarks ran at which git commit (a resumed run can hold several): a
+    script's own ``git_commit``, else ``current`` for a size run now, else UNRECORDED."""
     found: dict[str, list[str]] = {}
     for run in runs:
         for size in run.runs:
-            commit = (size.result or {}).get("git_commit")
-            if commit and run.bench.name not in found.setdefault(commit, []):
+            if size.result is None:
+                continue
+            commit = size.result.get("git_commit") or (
+                UNRECORDED if size.resumed else current)
+            if run.bench.name not in found.setdefault(commit, []):
                 found[commit].append(run.bench.name)
     return found
 
@@ -145,7 +152,8 @@ def page(runs: list[BenchRun], facts: dict[str, Any], images: list[str]) -> str:
     ]
     by_commit = facts.get("commits") or {}
     if len(by_commit) > 1:  # resumed (--resume): say which figures come from which code
-        lines += [f"- figures of {', '.join(names)} measured at git {commit[:12]}"
+        lines += [f"- figures of {', '.join(names)} measured at git "
+                  f"{commit if commit == UNRECORDED else commit[:12]}"
                   for commit, names in by_commit.items()]
     lines.append("")
     if facts.get("not_idle"):

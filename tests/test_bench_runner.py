@@ -106,6 +106,10 @@ def test_resume_keeps_the_sizes_already_measured_and_runs_the_others(tmp_path: P
     assert (tmp_path / "counting.py.runs").read_text().split() == ["2", "3"]
     assert [(r.size, r.resumed) for r in run.runs] == [(1, True), (2, False), (3, False)]
     assert run.values(bench.figures[0]) == [(1, 7.0), (2, 4.0), (3, 6.0)]
-    assert commits([run]) == {"old": ["counting"], "new": ["counting"]}
+    assert commits([run], "head") == {"old": ["counting"], "new": ["counting"]}
+    del run.runs[2].result["git_commit"]  # a script that does not say: this run's commit
+    run.runs[0].result.pop("git_commit")  # kept from earlier without one: unknown
+    assert commits([run], "head") == {"(not recorded)": ["counting"], "new": ["counting"],
+                                      "head": ["counting"]}
     out = bench_cli("quick", "--resume", "--dry-run")
     assert out.returncode == 2 and "--resume needs --results" in out.stderr
